@@ -1,0 +1,83 @@
+/**
+ * The shape of a model as an author writes it, in TypeScript (with typed names) or
+ * as JSON. `defineModel` and `parseModel` validate it and compile it into a `Model`.
+ *
+ * Type parameters: `T` resource type names, `P` permission names, `R` role names.
+ */
+
+export interface ResourceTypeDefinition<T extends string = string> {
+  /** Types a resource of this type may hang under. The one type without parents is the workspace root. */
+  readonly parents?: readonly T[];
+  readonly label?: string;
+}
+
+export interface PermissionDefinition<T extends string = string> {
+  /** The resource type(s) this permission acts on; held at an ancestor, it holds on every descendant. */
+  readonly on: T | readonly T[];
+  readonly description?: string;
+}
+
+export interface RoleDefinition<T extends string = string, P extends string = string> {
+  readonly label?: string;
+  readonly description?: string;
+  /** The seed sentence this role implements, quoted. */
+  readonly source?: string;
+  /** Resource types this role can be granted at. */
+  readonly scopes: readonly T[];
+  /** The role's permissions. Omitted for the owner role, which holds every permission. */
+  readonly permissions?: readonly P[];
+  /** Marks the single owner role: every permission, including the owner-only ones; never delegable. */
+  readonly owner?: boolean;
+}
+
+export interface PlanDefinition {
+  readonly label?: string;
+  /** Maximum members (members plus pending invitations); `null` for no limit. */
+  readonly maxMembers: number | null;
+}
+
+/** Navigation sections of a panel: shown to a member only when they hold one of `anyOf` (R11). */
+export interface SectionDefinition<P extends string = string> {
+  readonly label: string;
+  readonly anyOf: readonly P[];
+}
+
+export interface ModelPolicy {
+  /** One active workspace per email address (seed 002, R15). */
+  readonly oneWorkspacePerEmail: boolean;
+  /** The owner may hand ownership to a member; otherwise only an instance operator can (R2). */
+  readonly selfServiceTransfer: boolean;
+  /** Registered users may ask to join with the workspace's join key (R16). */
+  readonly joinRequests: boolean;
+  /** Every user gets a personal workspace on sign-up. */
+  readonly personalWorkspace: boolean;
+}
+
+export interface ModelDefinition<
+  T extends string = string,
+  P extends string = string,
+  R extends string = string,
+> {
+  readonly name: string;
+  readonly label?: string;
+  /** The documentation page the model reproduces. */
+  readonly source?: string;
+  readonly types: { readonly [K in T]: ResourceTypeDefinition<NoInfer<T>> };
+  readonly permissions: { readonly [K in P]: PermissionDefinition<NoInfer<T>> };
+  readonly roles: { readonly [K in R]: RoleDefinition<NoInfer<T>, NoInfer<P>> };
+  /** Permissions only the owner holds: no other role and no extra permission may contain them (R3). */
+  readonly ownerOnly?: readonly NoInfer<P>[];
+  /** The permission that lets a member grant, change and revoke access at a scope (R8). */
+  readonly delegation: NoInfer<P>;
+  readonly plans?: { readonly [plan: string]: PlanDefinition };
+  readonly defaultPlan?: string;
+  readonly sections?: { readonly [section: string]: SectionDefinition<NoInfer<P>> };
+  readonly policy?: Partial<ModelPolicy>;
+}
+
+export const DEFAULT_POLICY: ModelPolicy = Object.freeze({
+  oneWorkspacePerEmail: false,
+  selfServiceTransfer: true,
+  joinRequests: false,
+  personalWorkspace: false,
+});
