@@ -1,4 +1,13 @@
-import { type Bits, emptyBits, hasBit, indicesOf, isEmptyBits, missingFrom, orInto, setBit } from "../bitset.ts";
+import {
+  type Bits,
+  emptyBits,
+  hasBit,
+  indicesOf,
+  isEmptyBits,
+  missingFrom,
+  orInto,
+  setBit,
+} from "../bitset.ts";
 import { ErrorCode, GatehouseError } from "../errors.ts";
 import type { CompiledModel, CompiledRole, Model } from "../model/define-model.ts";
 import type {
@@ -19,7 +28,11 @@ import type {
   SubjectRef,
 } from "./types.ts";
 
-export interface EngineOptions<T extends string = string, P extends string = string, R extends string = string> {
+export interface EngineOptions<
+  T extends string = string,
+  P extends string = string,
+  R extends string = string,
+> {
   /** The workspace id; the root resource is `<root type>:<workspace>`. */
   readonly workspace: string;
   /** Current time in epoch ms, consulted only for grants and keys that expire. Defaults to `Date.now`. */
@@ -34,7 +47,7 @@ export interface EngineOptions<T extends string = string, P extends string = str
   readonly apiKeys?: Iterable<ApiKeyInput<T>>;
 }
 
-const enum Kind {
+enum Kind {
   User = 0,
   Group = 1,
   Key = 2,
@@ -98,7 +111,11 @@ function typeOfRef(ref: string): string {
 }
 
 function invalid(message: string, details?: Record<string, unknown>): GatehouseError {
-  return new GatehouseError(ErrorCode.INVALID_INPUT, message, details === undefined ? {} : { details });
+  return new GatehouseError(
+    ErrorCode.INVALID_INPUT,
+    message,
+    details === undefined ? {} : { details },
+  );
 }
 
 /**
@@ -111,7 +128,11 @@ function invalid(message: string, details?: Record<string, unknown>): GatehouseE
  * engine.addGrant({ subject: "user:carol", role: "customer", scope: "site:shop" });
  * engine.check("user:carol", "site.files.manage", "site:shop").allowed; // true
  */
-export class Engine<T extends string = string, P extends string = string, R extends string = string> {
+export class Engine<
+  T extends string = string,
+  P extends string = string,
+  R extends string = string,
+> {
   readonly model: Model<T, P, R>;
   /** The workspace's root resource, e.g. `workspace:acme`. */
   readonly root: ResourceRef<T>;
@@ -137,7 +158,8 @@ export class Engine<T extends string = string, P extends string = string, R exte
   readonly #namesCache = new Map<string, readonly P[]>();
 
   constructor(model: Model<T, P, R>, options: EngineOptions<T, P, R>) {
-    if (typeof options.workspace !== "string" || options.workspace === "") throw invalid("workspace id must be a non-empty string");
+    if (typeof options.workspace !== "string" || options.workspace === "")
+      throw invalid("workspace id must be a non-empty string");
     this.model = model;
     this.#model = model.compiled;
     this.#clock = options.clock ?? Date.now;
@@ -148,7 +170,8 @@ export class Engine<T extends string = string, P extends string = string, R exte
     this.root = `${model.rootType}:${options.workspace}` as ResourceRef<T>;
     this.#addNode(this.root, this.#model.rootType, NO_PARENT);
     if (options.resources !== undefined) this.#loadResources(options.resources);
-    for (const [group, users] of options.groups ?? []) for (const user of users) this.addGroupMember(group, user);
+    for (const [group, users] of options.groups ?? [])
+      for (const user of users) this.addGroupMember(group, user);
     for (const grant of options.grants ?? []) this.addGrant(grant);
     for (const key of options.apiKeys ?? []) this.addApiKey(key);
     this.#revision = options.revision ?? 0;
@@ -174,7 +197,8 @@ export class Engine<T extends string = string, P extends string = string, R exte
     if (p === undefined) throw unknownPermission(permission);
     const node = this.#nodeIndex.get(resource);
     if (node === undefined) return DENY.not_found as Decision<T, P, R>;
-    if ((model.permissionTypeMask[p]! & (1 << this.#type[node]!)) === 0) return DENY.not_applicable as Decision<T, P, R>;
+    if ((model.permissionTypeMask[p]! & (1 << this.#type[node]!)) === 0)
+      return DENY.not_applicable as Decision<T, P, R>;
     const principal = this.#principals.get(subject);
     if (principal === undefined) return DENY.no_grant as Decision<T, P, R>;
     const key = principal.key;
@@ -200,7 +224,11 @@ export class Engine<T extends string = string, P extends string = string, R exte
     held.fill(0);
     const key = principal.key;
     if (key !== undefined) {
-      if (this.#isExpired(key.expiresAt) || (key.nodes !== undefined && !this.#isWithin(node, key.nodes))) return [];
+      if (
+        this.#isExpired(key.expiresAt) ||
+        (key.nodes !== undefined && !this.#isWithin(node, key.nodes))
+      )
+        return [];
       this.#collect(key.owner, node, held);
       for (let word = 0; word < held.length; word++) held[word]! &= key.bits[word]!;
     } else {
@@ -220,11 +248,13 @@ export class Engine<T extends string = string, P extends string = string, R exte
   listVisible(subject: SubjectRef, type: T, permission: P, page: PageRequest<T> = {}): Page<T> {
     const model = this.#model;
     const t = model.typeIndex.get(type);
-    if (t === undefined) throw new GatehouseError(ErrorCode.UNKNOWN_RESOURCE_TYPE, `unknown resource type "${type}"`);
+    if (t === undefined)
+      throw new GatehouseError(ErrorCode.UNKNOWN_RESOURCE_TYPE, `unknown resource type "${type}"`);
     const p = model.permissionIndex.get(permission);
     if (p === undefined) throw unknownPermission(permission);
     const limit = page.limit ?? Number.POSITIVE_INFINITY;
-    if (!(limit >= 0) || (Number.isFinite(limit) && !Number.isInteger(limit))) throw invalid("limit must be a whole number ≥ 0");
+    if (!(limit >= 0) || (Number.isFinite(limit) && !Number.isInteger(limit)))
+      throw invalid("limit must be a whole number ≥ 0");
     if ((model.permissionTypeMask[p]! & (1 << t)) === 0) return { items: [], next: undefined };
     const principal = this.#principals.get(subject);
     if (principal === undefined) return { items: [], next: undefined };
@@ -254,7 +284,12 @@ export class Engine<T extends string = string, P extends string = string, R exte
    * @example
    * engine.canGrant("user:ada", "operator", "server:s1").allowed;
    */
-  canGrant(granter: SubjectRef, role: R, scope: ResourceRef<T>, extras: readonly P[] = []): Decision<T, P, R> {
+  canGrant(
+    granter: SubjectRef,
+    role: R,
+    scope: ResourceRef<T>,
+    extras: readonly P[] = [],
+  ): Decision<T, P, R> {
     const model = this.#model;
     const compiledRole = this.#role(role);
     const extraBits = this.#bitsOfNames(extras);
@@ -262,9 +297,12 @@ export class Engine<T extends string = string, P extends string = string, R exte
     if (node === undefined) return DENY.not_found as Decision<T, P, R>;
     if (compiledRole.isOwner) return DENY.owner_not_grantable as Decision<T, P, R>;
     const type = this.#type[node]!;
-    if ((compiledRole.scopeMask & (1 << type)) === 0) return DENY.role_not_grantable_at_scope as Decision<T, P, R>;
-    if (missingFrom(extraBits, model.delegableBits).length > 0) return DENY.owner_only_permission as Decision<T, P, R>;
-    if (missingFrom(extraBits, model.underBits[type]!).length > 0) return DENY.not_applicable as Decision<T, P, R>;
+    if ((compiledRole.scopeMask & (1 << type)) === 0)
+      return DENY.role_not_grantable_at_scope as Decision<T, P, R>;
+    if (missingFrom(extraBits, model.delegableBits).length > 0)
+      return DENY.owner_only_permission as Decision<T, P, R>;
+    if (missingFrom(extraBits, model.underBits[type]!).length > 0)
+      return DENY.not_applicable as Decision<T, P, R>;
     // People management held at the scope or above, whatever types the permission acts on.
     const principal = this.#principals.get(granter);
     if (principal === undefined) return DENY.no_people_management as Decision<T, P, R>;
@@ -277,7 +315,8 @@ export class Engine<T extends string = string, P extends string = string, R exte
     if (!allowed.allowed) return DENY.no_people_management as Decision<T, P, R>;
     const held = emptyBits(model.words);
     this.#collect(holder, node, held);
-    if (key !== undefined) for (let word = 0; word < held.length; word++) held[word]! &= key.bits[word]!;
+    if (key !== undefined)
+      for (let word = 0; word < held.length; word++) held[word]! &= key.bits[word]!;
     const wanted = emptyBits(model.words);
     orInto(wanted, compiledRole.bits);
     orInto(wanted, extraBits);
@@ -308,7 +347,8 @@ export class Engine<T extends string = string, P extends string = string, R exte
     const holder = keyRecord?.owner ?? principal;
     const considered: ConsideredGrant<T, P, R>[] = [];
     if (holder !== undefined) {
-      const applicable = node !== undefined && (model.permissionTypeMask[p]! & (1 << this.#type[node]!)) !== 0;
+      const applicable =
+        node !== undefined && (model.permissionTypeMask[p]! & (1 << this.#type[node]!)) !== 0;
       const onPath = new Set<number>();
       for (let n = node ?? NO_PARENT; n !== NO_PARENT; n = this.#parent[n]!) onPath.add(n);
       const outcomeOf = (record: GrantRecord): GrantOutcome => {
@@ -325,7 +365,8 @@ export class Engine<T extends string = string, P extends string = string, R exte
         });
       };
       for (const record of holder.grants.values()) add(record, undefined);
-      for (const group of holder.groups) for (const record of group.grants.values()) add(record, group);
+      for (const group of holder.groups)
+        for (const record of group.grants.values()) add(record, group);
     }
     const key =
       keyRecord === undefined
@@ -336,12 +377,15 @@ export class Engine<T extends string = string, P extends string = string, R exte
               ? ("expired" as const)
               : !hasBit(keyRecord.bits, p)
                 ? ("lacks_scope" as const)
-                : node !== undefined && keyRecord.nodes !== undefined && !this.#isWithin(node, keyRecord.nodes)
+                : node !== undefined &&
+                    keyRecord.nodes !== undefined &&
+                    !this.#isWithin(node, keyRecord.nodes)
                   ? ("outside_resources" as const)
                   : ("passes" as const),
           };
     const ownerOnly = hasBit(model.ownerOnlyBits, p) || !this.#anyRoleBut(model.ownerRole, p);
-    const suggestion = !decision.allowed && decision.reason === "no_grant" ? this.#suggest(p, node!) : undefined;
+    const suggestion =
+      !decision.allowed && decision.reason === "no_grant" ? this.#suggest(p, node!) : undefined;
     return {
       subject,
       permission,
@@ -384,7 +428,9 @@ export class Engine<T extends string = string, P extends string = string, R exte
   /** The grants held directly by a user or group (not through groups). */
   grantsOf(subject: GranteeRef): readonly Grant<T, P, R>[] {
     const principal = this.#principals.get(subject);
-    return principal === undefined ? [] : [...principal.grants.values()].map((record) => record.grant as Grant<T, P, R>);
+    return principal === undefined
+      ? []
+      : [...principal.grants.values()].map((record) => record.grant as Grant<T, P, R>);
   }
 
   /** The grant of the owner role, if any. */
@@ -395,7 +441,9 @@ export class Engine<T extends string = string, P extends string = string, R exte
   /** The users of a group. */
   membersOf(group: `group:${string}`): readonly `user:${string}`[] {
     const principal = this.#principals.get(group);
-    return principal === undefined ? [] : [...principal.members].map((member) => member.name as `user:${string}`);
+    return principal === undefined
+      ? []
+      : [...principal.members].map((member) => member.name as `user:${string}`);
   }
 
   apiKey(id: string): ApiKey<T, P> | undefined {
@@ -431,11 +479,15 @@ export class Engine<T extends string = string, P extends string = string, R exte
     if (this.#parent[node] === parentNode) return;
     this.#requireParentType(resource, this.#type[node]!, parentNode);
     for (let n = parentNode; n !== NO_PARENT; n = this.#parent[n]!) {
-      if (n === node) throw new GatehouseError(ErrorCode.INVALID_PARENT, `cannot move ${resource} under its own descendant ${parent}`);
+      if (n === node)
+        throw new GatehouseError(
+          ErrorCode.INVALID_PARENT,
+          `cannot move ${resource} under its own descendant ${parent}`,
+        );
     }
     removeItem(this.#children[this.#parent[node]!]!, node);
     this.#parent[node] = parentNode;
-    (this.#children[parentNode] ??= []).push(node);
+    this.#childrenOf(parentNode).push(node);
     this.#revision++;
   }
 
@@ -443,9 +495,13 @@ export class Engine<T extends string = string, P extends string = string, R exte
    * Deletes a resource with its whole subtree, and every grant at those resources. Returns what was
    * removed so a store can mirror it.
    */
-  deleteResource(resource: ResourceRef<T>): { resources: ResourceRef<T>[]; grants: Grant<T, P, R>[] } {
+  deleteResource(resource: ResourceRef<T>): {
+    resources: ResourceRef<T>[];
+    grants: Grant<T, P, R>[];
+  } {
     const node = this.#requireNode(resource);
-    if (node === 0) throw invalid("the workspace root cannot be deleted; close the workspace instead");
+    if (node === 0)
+      throw invalid("the workspace root cannot be deleted; close the workspace instead");
     removeItem(this.#children[this.#parent[node]!]!, node);
     const resources: ResourceRef<T>[] = [];
     const grants: Grant<T, P, R>[] = [];
@@ -478,7 +534,8 @@ export class Engine<T extends string = string, P extends string = string, R exte
   addGrant(input: GrantInput<T, P, R>): Grant<T, P, R> {
     const model = this.#model;
     const kind = subjectKind(input.subject);
-    if (kind !== Kind.User && kind !== Kind.Group) throw invalid(`grants go to "user:…" or "group:…" subjects, not "${String(input.subject)}"`);
+    if (kind !== Kind.User && kind !== Kind.Group)
+      throw invalid(`grants go to "user:…" or "group:…" subjects, not "${String(input.subject)}"`);
     const role = this.#role(input.role);
     const node = this.#requireNode(input.scope);
     const type = this.#type[node]!;
@@ -492,7 +549,10 @@ export class Engine<T extends string = string, P extends string = string, R exte
     const extraBits = this.#bitsOfNames(extras);
     const ownerOnly = missingFrom(extraBits, model.delegableBits);
     if (ownerOnly.length > 0) {
-      throw new GatehouseError(ErrorCode.OWNER_ONLY_PERMISSION, `owner-only permissions cannot be granted as extras: ${ownerOnly.map((i) => model.permissionNames[i]).join(", ")}`);
+      throw new GatehouseError(
+        ErrorCode.OWNER_ONLY_PERMISSION,
+        `owner-only permissions cannot be granted as extras: ${ownerOnly.map((i) => model.permissionNames[i]).join(", ")}`,
+      );
     }
     const outside = missingFrom(extraBits, model.underBits[type]!);
     if (outside.length > 0) {
@@ -502,11 +562,15 @@ export class Engine<T extends string = string, P extends string = string, R exte
       );
     }
     const expiresAt = input.expiresAt;
-    if (expiresAt !== undefined && !Number.isFinite(expiresAt)) throw invalid("expiresAt must be a finite epoch-milliseconds number");
+    if (expiresAt !== undefined && !Number.isFinite(expiresAt))
+      throw invalid("expiresAt must be a finite epoch-milliseconds number");
     if (role.isOwner) {
       if (kind !== Kind.User) throw invalid("the owner role is held by a user, never a group");
       if (this.#ownerGrant !== undefined) {
-        throw new GatehouseError(ErrorCode.OWNER_EXISTS, `the workspace already has an owner (${this.#ownerGrant.grant.subject})`);
+        throw new GatehouseError(
+          ErrorCode.OWNER_EXISTS,
+          `the workspace already has an owner (${this.#ownerGrant.grant.subject})`,
+        );
       }
       if (expiresAt !== undefined) throw invalid("the owner role cannot expire");
     }
@@ -538,7 +602,7 @@ export class Engine<T extends string = string, P extends string = string, R exte
       allow: Object.freeze({ allowed: true, via: grant }),
     };
     holder.grants.set(node, record);
-    (this.#grantsAt[node] ??= new Set()).add(record);
+    this.#grantsOn(node).add(record);
     if (role.isOwner) this.#ownerGrant = record;
     this.#revision++;
     return grant;
@@ -548,7 +612,8 @@ export class Engine<T extends string = string, P extends string = string, R exte
   removeGrant(subject: GranteeRef, scope: ResourceRef<T>): Grant<T, P, R> {
     const node = this.#nodeIndex.get(scope);
     const record = node === undefined ? undefined : this.#principals.get(subject)?.grants.get(node);
-    if (record === undefined) throw new GatehouseError(ErrorCode.GRANT_NOT_FOUND, `${subject} holds no grant on ${scope}`);
+    if (record === undefined)
+      throw new GatehouseError(ErrorCode.GRANT_NOT_FOUND, `${subject} holds no grant on ${scope}`);
     this.#dropGrant(record);
     this.#grantsAt[record.node]!.delete(record);
     this.#revision++;
@@ -567,7 +632,8 @@ export class Engine<T extends string = string, P extends string = string, R exte
       this.#grantsAt[record.node]!.delete(record);
     }
     for (const group of principal.groups) group.members.delete(principal);
-    for (const member of principal.members) member.groups = member.groups.filter((group) => group !== principal);
+    for (const member of principal.members)
+      member.groups = member.groups.filter((group) => group !== principal);
     for (const key of principal.keys) this.#principals.delete(key.name);
     this.#principals.delete(subject);
     this.#revision++;
@@ -588,7 +654,12 @@ export class Engine<T extends string = string, P extends string = string, R exte
   removeGroupMember(group: `group:${string}`, user: `user:${string}`): void {
     const groupPrincipal = this.#principals.get(group);
     const userPrincipal = this.#principals.get(user);
-    if (groupPrincipal === undefined || userPrincipal === undefined || !groupPrincipal.members.has(userPrincipal)) return;
+    if (
+      groupPrincipal === undefined ||
+      userPrincipal === undefined ||
+      !groupPrincipal.members.has(userPrincipal)
+    )
+      return;
     groupPrincipal.members.delete(userPrincipal);
     userPrincipal.groups = userPrincipal.groups.filter((candidate) => candidate !== groupPrincipal);
     this.#revision++;
@@ -603,24 +674,40 @@ export class Engine<T extends string = string, P extends string = string, R exte
    */
   addApiKey(input: ApiKeyInput<T>): ApiKey<T, P> {
     const model = this.#model;
-    if (typeof input.id !== "string" || input.id === "") throw invalid("API key id must be a non-empty string");
-    if (this.#principals.has(`apikey:${input.id}`)) throw invalid(`API key "${input.id}" already exists`);
-    if (subjectKind(input.owner) !== Kind.User) throw invalid(`API keys are owned by a user, not "${String(input.owner)}"`);
-    if (!Array.isArray(input.scopes) || input.scopes.length === 0) throw invalid("an API key needs at least one scope");
+    if (typeof input.id !== "string" || input.id === "")
+      throw invalid("API key id must be a non-empty string");
+    if (this.#principals.has(`apikey:${input.id}`))
+      throw invalid(`API key "${input.id}" already exists`);
+    if (subjectKind(input.owner) !== Kind.User)
+      throw invalid(`API keys are owned by a user, not "${String(input.owner)}"`);
+    if (!Array.isArray(input.scopes) || input.scopes.length === 0)
+      throw invalid("an API key needs at least one scope");
     const bits = emptyBits(model.words);
     for (const scope of input.scopes) {
       const matched = expandScope(model, scope);
-      if (matched.length === 0) throw new GatehouseError(ErrorCode.UNKNOWN_PERMISSION, `scope "${scope}" matches no permission`);
-      for (const index of matched) setBit(bits, index);
-    }
-    const ownerOnly = indicesOf(bits).filter((index) => hasBit(model.ownerOnlyBits, index));
-    if (ownerOnly.length > 0) {
-      throw new GatehouseError(ErrorCode.OWNER_ONLY_PERMISSION, `API keys cannot carry owner-only permissions: ${ownerOnly.map((i) => model.permissionNames[i]).join(", ")}`);
+      if (matched.length === 0)
+        throw new GatehouseError(
+          ErrorCode.UNKNOWN_PERMISSION,
+          `scope "${scope}" matches no permission`,
+        );
+      // A pattern takes the delegable permissions it matches; naming an owner-only one is refused.
+      const delegable = matched.filter((index) => hasBit(model.delegableBits, index));
+      if (delegable.length === 0) {
+        throw new GatehouseError(
+          ErrorCode.OWNER_ONLY_PERMISSION,
+          `API keys cannot carry owner-only permissions (scope "${scope}")`,
+        );
+      }
+      for (const index of delegable) setBit(bits, index);
     }
     const resources = [...new Set(input.resources ?? [])];
-    const nodes = resources.length === 0 ? undefined : new Set(resources.map((resource) => this.#requireNode(resource)));
+    const nodes =
+      resources.length === 0
+        ? undefined
+        : new Set(resources.map((resource) => this.#requireNode(resource)));
     const expiresAt = input.expiresAt;
-    if (expiresAt !== undefined && !Number.isFinite(expiresAt)) throw invalid("expiresAt must be a finite epoch-milliseconds number");
+    if (expiresAt !== undefined && !Number.isFinite(expiresAt))
+      throw invalid("expiresAt must be a finite epoch-milliseconds number");
     const key: ApiKey<T, P> = Object.freeze({
       id: input.id,
       owner: input.owner,
@@ -639,7 +726,8 @@ export class Engine<T extends string = string, P extends string = string, R exte
 
   removeApiKey(id: string): ApiKey<T, P> {
     const principal = this.#principals.get(`apikey:${id}`);
-    if (principal?.key === undefined) throw new GatehouseError(ErrorCode.API_KEY_NOT_FOUND, `no API key "${id}"`);
+    if (principal?.key === undefined)
+      throw new GatehouseError(ErrorCode.API_KEY_NOT_FOUND, `no API key "${id}"`);
     principal.key.owner.keys.delete(principal);
     this.#principals.delete(principal.name);
     this.#revision++;
@@ -656,10 +744,20 @@ export class Engine<T extends string = string, P extends string = string, R exte
     const groups = principal.groups;
     for (let n = node; n !== NO_PARENT; n = parent[n]!) {
       const record = own.get(n);
-      if (record !== undefined && (record.bits[word]! & bit) !== 0 && !this.#isExpired(record.expiresAt)) return record.allow;
+      if (
+        record !== undefined &&
+        (record.bits[word]! & bit) !== 0 &&
+        !this.#isExpired(record.expiresAt)
+      )
+        return record.allow;
       for (let g = 0; g < groups.length; g++) {
         const shared = groups[g]!.grants.get(n);
-        if (shared !== undefined && (shared.bits[word]! & bit) !== 0 && !this.#isExpired(shared.expiresAt)) return shared.allow;
+        if (
+          shared !== undefined &&
+          (shared.bits[word]! & bit) !== 0 &&
+          !this.#isExpired(shared.expiresAt)
+        )
+          return shared.allow;
       }
     }
     return DENY.no_grant;
@@ -704,7 +802,11 @@ export class Engine<T extends string = string, P extends string = string, R exte
       const ownedSet = new Set(owned);
       const result = owned.filter((node) => this.#isWithin(node, key.nodes!));
       for (const constraint of key.nodes) {
-        if (this.#keys[constraint] !== undefined && this.#nodeIndex.get(this.#keys[constraint]!) === constraint && this.#isWithin(constraint, ownedSet)) {
+        if (
+          this.#keys[constraint] !== undefined &&
+          this.#nodeIndex.get(this.#keys[constraint]!) === constraint &&
+          this.#isWithin(constraint, ownedSet)
+        ) {
           result.push(constraint);
         }
       }
@@ -726,7 +828,8 @@ export class Engine<T extends string = string, P extends string = string, R exte
     const minimal: number[] = [];
     for (const node of set) {
       let covered = false;
-      for (let n = this.#parent[node]!; n !== NO_PARENT && !covered; n = this.#parent[n]!) covered = set.has(n);
+      for (let n = this.#parent[node]!; n !== NO_PARENT && !covered; n = this.#parent[n]!)
+        covered = set.has(n);
       if (!covered) minimal.push(node);
     }
     return minimal;
@@ -745,7 +848,8 @@ export class Engine<T extends string = string, P extends string = string, R exte
         if (after === undefined || name > after) out.push(name);
       }
       const children = this.#children[current];
-      if (children !== undefined) for (let i = 0; i < children.length; i++) stack.push(children[i]!);
+      if (children !== undefined)
+        for (let i = 0; i < children.length; i++) stack.push(children[i]!);
     }
   }
 
@@ -754,7 +858,8 @@ export class Engine<T extends string = string, P extends string = string, R exte
       const live = this.#byType[t]!.filter((name) => this.#nodeIndex.has(name));
       live.sort(compareNames);
       let unique = 0;
-      for (let i = 0; i < live.length; i++) if (i === 0 || live[i] !== live[unique - 1]) live[unique++] = live[i]!;
+      for (let i = 0; i < live.length; i++)
+        if (i === 0 || live[i] !== live[unique - 1]) live[unique++] = live[i]!;
       live.length = unique;
       this.#byType[t] = live;
       this.#byTypeDirty[t] = false;
@@ -766,17 +871,25 @@ export class Engine<T extends string = string, P extends string = string, R exte
     for (let n = node; n !== NO_PARENT; n = this.#parent[n]!) {
       let best: CompiledRole | undefined;
       for (const role of this.#model.roles.values()) {
-        if (role.isOwner || (role.scopeMask & (1 << this.#type[n]!)) === 0 || !hasBit(role.bits, p)) continue;
-        if (best === undefined || role.size < best.size || (role.size === best.size && role.name < best.name)) best = role;
+        if (role.isOwner || (role.scopeMask & (1 << this.#type[n]!)) === 0 || !hasBit(role.bits, p))
+          continue;
+        if (
+          best === undefined ||
+          role.size < best.size ||
+          (role.size === best.size && role.name < best.name)
+        )
+          best = role;
       }
-      if (best !== undefined) return { role: best.name as R, scope: this.#keys[n] as ResourceRef<T> };
+      if (best !== undefined)
+        return { role: best.name as R, scope: this.#keys[n] as ResourceRef<T> };
     }
     const owner = this.#model.ownerRole;
     return { role: owner.name as R, scope: this.root };
   }
 
   #anyRoleBut(except: CompiledRole, p: number): boolean {
-    for (const role of this.#model.roles.values()) if (role !== except && hasBit(role.bits, p)) return true;
+    for (const role of this.#model.roles.values())
+      if (role !== except && hasBit(role.bits, p)) return true;
     return false;
   }
 
@@ -820,7 +933,9 @@ export class Engine<T extends string = string, P extends string = string, R exte
     const cacheKey = bits.join(",");
     let names = this.#namesCache.get(cacheKey);
     if (names === undefined) {
-      names = Object.freeze(indicesOf(bits).map((index) => this.#model.permissionNames[index] as P));
+      names = Object.freeze(
+        indicesOf(bits).map((index) => this.#model.permissionNames[index] as P),
+      );
       if (this.#namesCache.size < 4096) this.#namesCache.set(cacheKey, names);
     }
     return names;
@@ -838,12 +953,18 @@ export class Engine<T extends string = string, P extends string = string, R exte
 
   #role(name: string): CompiledRole {
     const role = this.#model.roles.get(name);
-    if (role === undefined) throw new GatehouseError(ErrorCode.UNKNOWN_ROLE, `unknown role "${name}"; roles: ${[...this.#model.roles.keys()].join(", ")}`);
+    if (role === undefined)
+      throw new GatehouseError(
+        ErrorCode.UNKNOWN_ROLE,
+        `unknown role "${name}"; roles: ${[...this.#model.roles.keys()].join(", ")}`,
+      );
     return role;
   }
 
   #scopeTypesOf(role: CompiledRole): string {
-    return this.#model.typeNames.filter((_, type) => (role.scopeMask & (1 << type)) !== 0).join(" or ");
+    return this.#model.typeNames
+      .filter((_, type) => (role.scopeMask & (1 << type)) !== 0)
+      .join(" or ");
   }
 
   #principal(name: SubjectRef, kind: Kind): Principal {
@@ -877,7 +998,10 @@ export class Engine<T extends string = string, P extends string = string, R exte
     const node = this.#nodeIndex.get(resource);
     if (node === undefined) {
       this.#typeOfResource(resource);
-      throw new GatehouseError(ErrorCode.RESOURCE_NOT_FOUND, `no resource ${resource} in this workspace`);
+      throw new GatehouseError(
+        ErrorCode.RESOURCE_NOT_FOUND,
+        `no resource ${resource} in this workspace`,
+      );
     }
     return node;
   }
@@ -894,6 +1018,24 @@ export class Engine<T extends string = string, P extends string = string, R exte
     }
   }
 
+  #childrenOf(node: number): number[] {
+    let children = this.#children[node];
+    if (children === undefined) {
+      children = [];
+      this.#children[node] = children;
+    }
+    return children;
+  }
+
+  #grantsOn(node: number): Set<GrantRecord> {
+    let records = this.#grantsAt[node];
+    if (records === undefined) {
+      records = new Set();
+      this.#grantsAt[node] = records;
+    }
+    return records;
+  }
+
   #addNode(name: string, type: number, parent: number): number {
     const node = this.#nodeCount++;
     if (node >= this.#parent.length) {
@@ -908,7 +1050,7 @@ export class Engine<T extends string = string, P extends string = string, R exte
     this.#type[node] = type;
     this.#keys[node] = name;
     this.#nodeIndex.set(name, node);
-    if (parent !== NO_PARENT) (this.#children[parent] ??= []).push(node);
+    if (parent !== NO_PARENT) this.#childrenOf(parent).push(node);
     this.#byType[type]!.push(name);
     this.#byTypeDirty[type] = true;
     return node;
@@ -981,9 +1123,8 @@ function subjectKind(subject: string): Kind | undefined {
 
 /** Permission indices matched by an API key scope: a name, `area.*` (any depth) or `*`. */
 function expandScope(model: CompiledModel, scope: string): number[] {
-  if (scope === "*") return model.permissionNames.map((_, index) => index);
-  if (scope.endsWith(".*")) {
-    const prefix = scope.slice(0, -1);
+  if (scope === "*" || scope.endsWith(".*")) {
+    const prefix = scope === "*" ? "" : scope.slice(0, -1);
     return model.permissionNames.flatMap((name, index) => (name.startsWith(prefix) ? [index] : []));
   }
   const index = model.permissionIndex.get(scope);

@@ -8,7 +8,11 @@ export type SubjectRef = `user:${string}` | `group:${string}` | `apikey:${string
 export type GranteeRef = `user:${string}` | `group:${string}`;
 
 /** Subject × role × scope resource (R5), with grant-only extras (R19) and an optional expiry. */
-export interface Grant<T extends string = string, P extends string = string, R extends string = string> {
+export interface Grant<
+  T extends string = string,
+  P extends string = string,
+  R extends string = string,
+> {
   readonly subject: GranteeRef;
   readonly role: R;
   readonly scope: ResourceRef<T>;
@@ -18,7 +22,11 @@ export interface Grant<T extends string = string, P extends string = string, R e
   readonly expiresAt: number | undefined;
 }
 
-export interface GrantInput<T extends string = string, P extends string = string, R extends string = string> {
+export interface GrantInput<
+  T extends string = string,
+  P extends string = string,
+  R extends string = string,
+> {
   readonly subject: GranteeRef;
   readonly role: R;
   readonly scope: ResourceRef<T>;
@@ -71,7 +79,11 @@ export type DenyReason =
   | "exceeds_granter";
 
 /** A decision is a value: allowed with the grant that allows it, or denied with a reason. */
-export type Decision<T extends string = string, P extends string = string, R extends string = string> =
+export type Decision<
+  T extends string = string,
+  P extends string = string,
+  R extends string = string,
+> =
   | { readonly allowed: true; readonly via: Grant<T, P, R> }
   | { readonly allowed: false; readonly reason: DenyReason; readonly missing?: readonly P[] };
 
@@ -90,16 +102,29 @@ export interface Page<T extends string = string> {
 }
 
 /** `not_applicable`: the grant holds the permission here, but the permission does not act on this resource's type. */
-export type GrantOutcome = "allows" | "not_on_path" | "lacks_permission" | "expired" | "not_applicable";
+export type GrantOutcome =
+  | "allows"
+  | "not_on_path"
+  | "lacks_permission"
+  | "expired"
+  | "not_applicable";
 
-export interface ConsideredGrant<T extends string = string, P extends string = string, R extends string = string> {
+export interface ConsideredGrant<
+  T extends string = string,
+  P extends string = string,
+  R extends string = string,
+> {
   readonly grant: Grant<T, P, R>;
   /** Set when the subject holds the grant through membership of this group. */
   readonly throughGroup: GranteeRef | undefined;
   readonly outcome: GrantOutcome;
 }
 
-export interface Explanation<T extends string = string, P extends string = string, R extends string = string> {
+export interface Explanation<
+  T extends string = string,
+  P extends string = string,
+  R extends string = string,
+> {
   readonly subject: SubjectRef;
   readonly permission: P;
   readonly resource: ResourceRef<T>;
@@ -107,7 +132,12 @@ export interface Explanation<T extends string = string, P extends string = strin
   /** Every grant of the subject (or, for an API key, of its owner) and why it did or did not apply. */
   readonly considered: readonly ConsideredGrant<T, P, R>[];
   /** For an API key: whether the key itself lets the request through. */
-  readonly key: { readonly id: string; readonly outcome: "passes" | "expired" | "lacks_scope" | "outside_resources" } | undefined;
+  readonly key:
+    | {
+        readonly id: string;
+        readonly outcome: "passes" | "expired" | "lacks_scope" | "outside_resources";
+      }
+    | undefined;
   /** The least role, at the narrowest scope, that would allow the request; `undefined` if allowed or none. */
   readonly suggestion: { readonly role: R; readonly scope: ResourceRef<T> } | undefined;
   /** Only the owner can ever hold this permission. */

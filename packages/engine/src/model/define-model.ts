@@ -43,7 +43,11 @@ export interface CompiledModel {
 }
 
 /** A validated, frozen model. Create one with `defineModel` (TypeScript) or `parseModel` (JSON). */
-export interface Model<T extends string = string, P extends string = string, R extends string = string> {
+export interface Model<
+  T extends string = string,
+  P extends string = string,
+  R extends string = string,
+> {
   readonly name: string;
   readonly definition: ModelDefinition<T, P, R>;
   readonly policy: ModelPolicy;
@@ -109,7 +113,9 @@ function invalidModel(issues: readonly Issue[]): GatehouseError {
     .map((issue) => `${issue.path || "(model)"}: ${issue.message}`)
     .join("; ");
   const more = issues.length > 5 ? ` (and ${issues.length - 5} more)` : "";
-  return new GatehouseError(ErrorCode.INVALID_MODEL, `invalid model: ${summary}${more}`, { issues });
+  return new GatehouseError(ErrorCode.INVALID_MODEL, `invalid model: ${summary}${more}`, {
+    issues,
+  });
 }
 
 function deepFreeze<V>(value: V): V {
@@ -140,7 +146,9 @@ function compile<T extends string, P extends string, R extends string>(
     return mask >>> 0;
   };
   const parentMask = Uint32Array.from(typeNames, (name) => maskOf(parentsOf.get(name)!));
-  const reachMask = Uint32Array.from(typeNames, (name) => maskOf([name, ...descendantTypes(parentsOf, name)]));
+  const reachMask = Uint32Array.from(typeNames, (name) =>
+    maskOf([name, ...descendantTypes(parentsOf, name)]),
+  );
 
   const permissionNames = Object.keys(definition.permissions) as P[];
   const permissionIndex = new Map(permissionNames.map((name, index) => [name as string, index]));
@@ -168,15 +176,18 @@ function compile<T extends string, P extends string, R extends string>(
     const role = definition.roles[name];
     const isOwner = role.owner === true;
     const permissions = isOwner ? permissionNames : (role.permissions ?? []);
-    roles.set(name, Object.freeze({
+    roles.set(
       name,
-      index,
-      isOwner,
-      scopeMask: maskOf(role.scopes),
-      bits: bitsOf(permissions),
-      permissions: Object.freeze([...permissions]),
-      size: permissions.length,
-    }));
+      Object.freeze({
+        name,
+        index,
+        isOwner,
+        scopeMask: maskOf(role.scopes),
+        bits: bitsOf(permissions),
+        permissions: Object.freeze([...permissions]),
+        size: permissions.length,
+      }),
+    );
   });
   const ownerRole = [...roles.values()].find((role) => role.isOwner)!;
 

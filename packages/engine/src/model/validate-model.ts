@@ -1,5 +1,5 @@
 import type { Issue } from "../errors.ts";
-import { DEFAULT_POLICY, type ModelDefinition } from "./model-definition.ts";
+import { DEFAULT_POLICY } from "./model-definition.ts";
 
 const NAME = /^[a-z][a-z0-9_-]*$/;
 const PERMISSION_NAME = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
@@ -40,11 +40,13 @@ class Issues {
   }
   onlyKeys(value: Json, allowed: readonly string[], path: string): void {
     for (const key of Object.keys(value)) {
-      if (!allowed.includes(key)) this.add(join(path, key), `unknown field; expected one of ${allowed.join(", ")}`);
+      if (!allowed.includes(key))
+        this.add(join(path, key), `unknown field; expected one of ${allowed.join(", ")}`);
     }
   }
   optionalString(value: Json, key: string, path: string): void {
-    if (value[key] !== undefined && typeof value[key] !== "string") this.add(join(path, key), "must be a string");
+    if (value[key] !== undefined && typeof value[key] !== "string")
+      this.add(join(path, key), "must be a string");
   }
   stringArray(value: unknown, path: string, { nonEmpty = false } = {}): string[] {
     if (!Array.isArray(value)) {
@@ -118,9 +120,11 @@ export function validateModel(input: unknown): Issue[] {
   if (types !== undefined) {
     const names = Object.keys(types);
     if (names.length === 0) issues.add("types", "must define at least the workspace root type");
-    if (names.length > MAX_RESOURCE_TYPES) issues.add("types", `at most ${MAX_RESOURCE_TYPES} resource types`);
+    if (names.length > MAX_RESOURCE_TYPES)
+      issues.add("types", `at most ${MAX_RESOURCE_TYPES} resource types`);
     for (const name of names) {
-      if (!NAME.test(name)) issues.add(`types.${name}`, "type names are lowercase (letters, digits, - and _)");
+      if (!NAME.test(name))
+        issues.add(`types.${name}`, "type names are lowercase (letters, digits, - and _)");
     }
     for (const [name, raw] of Object.entries(types)) {
       const path = `types.${name}`;
@@ -128,18 +132,29 @@ export function validateModel(input: unknown): Issue[] {
       if (type === undefined) continue;
       issues.onlyKeys(type, ["parents", "label"], path);
       issues.optionalString(type, "label", path);
-      const parents = type["parents"] === undefined ? [] : issues.stringArray(type["parents"], `${path}.parents`);
+      const parents =
+        type["parents"] === undefined ? [] : issues.stringArray(type["parents"], `${path}.parents`);
       parents.forEach((parent, index) => {
-        if (!(parent in types)) issues.add(`${path}.parents[${index}]`, `unknown resource type "${parent}"`);
+        if (!(parent in types))
+          issues.add(`${path}.parents[${index}]`, `unknown resource type "${parent}"`);
       });
-      parentsOf.set(name, parents.filter((parent) => parent in types));
+      parentsOf.set(
+        name,
+        parents.filter((parent) => parent in types),
+      );
     }
-    const roots = [...parentsOf].filter(([, parents]) => parents.length === 0).map(([name]) => name);
+    const roots = [...parentsOf]
+      .filter(([, parents]) => parents.length === 0)
+      .map(([name]) => name);
     if (names.length > 0 && roots.length !== 1) {
-      issues.add("types", `exactly one type must have no parents (the workspace root); found ${roots.length}: ${roots.join(", ") || "none"}`);
+      issues.add(
+        "types",
+        `exactly one type must have no parents (the workspace root); found ${roots.length}: ${roots.join(", ") || "none"}`,
+      );
     }
     for (const name of parentsOf.keys()) {
-      if (descendantTypes(parentsOf, name).has(name)) issues.add(`types.${name}.parents`, `cycle in the type tree through "${name}"`);
+      if (descendantTypes(parentsOf, name).has(name))
+        issues.add(`types.${name}.parents`, `cycle in the type tree through "${name}"`);
     }
   }
   const isType = (name: string) => parentsOf.has(name);
@@ -154,13 +169,17 @@ export function validateModel(input: unknown): Issue[] {
   if (permissions !== undefined) {
     for (const [name, raw] of Object.entries(permissions)) {
       const path = `permissions.${name}`;
-      if (!PERMISSION_NAME.test(name)) issues.add(path, "permission names read area.action (lowercase, dot-separated)");
+      if (!PERMISSION_NAME.test(name))
+        issues.add(path, "permission names read area.action (lowercase, dot-separated)");
       const permission = issues.record(raw, path);
       if (permission === undefined) continue;
       issues.onlyKeys(permission, ["on", "description"], path);
       issues.optionalString(permission, "description", path);
       const rawOn = permission["on"];
-      const on = typeof rawOn === "string" ? [rawOn] : issues.stringArray(rawOn, `${path}.on`, { nonEmpty: true });
+      const on =
+        typeof rawOn === "string"
+          ? [rawOn]
+          : issues.stringArray(rawOn, `${path}.on`, { nonEmpty: true });
       on.forEach((type, index) => {
         const at = typeof rawOn === "string" ? `${path}.on` : `${path}.on[${index}]`;
         if (!isType(type)) issues.add(at, `unknown resource type "${type}"`);
@@ -178,8 +197,10 @@ export function validateModel(input: unknown): Issue[] {
     });
   }
 
-  if (typeof model["delegation"] !== "string") issues.add("delegation", "must name the permission that lets a member manage people");
-  else if (!isPermission(model["delegation"])) issues.add("delegation", `unknown permission "${model["delegation"]}"`);
+  if (typeof model["delegation"] !== "string")
+    issues.add("delegation", "must name the permission that lets a member manage people");
+  else if (!isPermission(model["delegation"]))
+    issues.add("delegation", `unknown permission "${model["delegation"]}"`);
 
   // Roles.
   const roles = issues.record(model["roles"], "roles");
@@ -190,33 +211,63 @@ export function validateModel(input: unknown): Issue[] {
       if (!NAME.test(name)) issues.add(path, "role names are lowercase (letters, digits, - and _)");
       const role = issues.record(raw, path);
       if (role === undefined) continue;
-      issues.onlyKeys(role, ["label", "description", "source", "scopes", "permissions", "owner"], path);
+      issues.onlyKeys(
+        role,
+        ["label", "description", "source", "scopes", "permissions", "owner"],
+        path,
+      );
       for (const key of ["label", "description", "source"]) issues.optionalString(role, key, path);
-      if (role["owner"] !== undefined && typeof role["owner"] !== "boolean") issues.add(`${path}.owner`, "must be true or false");
+      if (role["owner"] !== undefined && typeof role["owner"] !== "boolean")
+        issues.add(`${path}.owner`, "must be true or false");
       const isOwner = role["owner"] === true;
       if (isOwner) owners.push(name);
       const scopes = issues.stringArray(role["scopes"], `${path}.scopes`, { nonEmpty: true });
       scopes.forEach((scope, index) => {
-        if (!isType(scope)) issues.add(`${path}.scopes[${index}]`, `unknown resource type "${scope}"`);
-        else if (isOwner && parentsOf.get(scope)!.length > 0) issues.add(`${path}.scopes[${index}]`, "the owner role is granted at the workspace root only");
+        if (!isType(scope))
+          issues.add(`${path}.scopes[${index}]`, `unknown resource type "${scope}"`);
+        else if (isOwner && parentsOf.get(scope)!.length > 0)
+          issues.add(
+            `${path}.scopes[${index}]`,
+            "the owner role is granted at the workspace root only",
+          );
       });
       if (isOwner) {
-        if (role["permissions"] !== undefined) issues.add(`${path}.permissions`, "the owner role holds every permission; do not list them");
+        if (role["permissions"] !== undefined)
+          issues.add(
+            `${path}.permissions`,
+            "the owner role holds every permission; do not list them",
+          );
         continue;
       }
-      const listed = role["permissions"] === undefined ? [] : issues.stringArray(role["permissions"], `${path}.permissions`);
-      listed.forEach((permission, index) => {
+      const listed =
+        role["permissions"] === undefined
+          ? []
+          : issues.stringArray(role["permissions"], `${path}.permissions`);
+      for (const [index, permission] of listed.entries()) {
         const at = `${path}.permissions[${index}]`;
-        if (!isPermission(permission)) return issues.add(at, `unknown permission "${permission}"`);
-        if (ownerOnly.has(permission)) return issues.add(at, `"${permission}" is owner-only and cannot be part of role "${name}"`);
+        if (!isPermission(permission)) {
+          issues.add(at, `unknown permission "${permission}"`);
+          continue;
+        }
+        if (ownerOnly.has(permission)) {
+          issues.add(at, `"${permission}" is owner-only and cannot be part of role "${name}"`);
+          continue;
+        }
         for (const scope of scopes.filter(isType)) {
           if (!appliesUnder(permissionTypes.get(permission)!, scope)) {
-            issues.add(at, `"${permission}" acts on ${permissionTypes.get(permission)!.join("/")}, which is not at or below scope "${scope}"`);
+            issues.add(
+              at,
+              `"${permission}" acts on ${permissionTypes.get(permission)!.join("/")}, which is not at or below scope "${scope}"`,
+            );
           }
         }
-      });
+      }
     }
-    if (owners.length !== 1) issues.add("roles", `exactly one role must be the owner role (owner: true); found ${owners.length}`);
+    if (owners.length !== 1)
+      issues.add(
+        "roles",
+        `exactly one role must be the owner role (owner: true); found ${owners.length}`,
+      );
   }
 
   // Plans.
@@ -233,7 +284,10 @@ export function validateModel(input: unknown): Issue[] {
         issues.optionalString(plan, "label", path);
         const max = plan["maxMembers"];
         if (max !== null && !(Number.isInteger(max) && (max as number) >= 1)) {
-          issues.add(`${path}.maxMembers`, "must be a whole number of at least 1, or null for no limit");
+          issues.add(
+            `${path}.maxMembers`,
+            "must be a whole number of at least 1, or null for no limit",
+          );
         }
       }
     }
@@ -251,9 +305,12 @@ export function validateModel(input: unknown): Issue[] {
       if (section === undefined) continue;
       issues.onlyKeys(section, ["label", "anyOf"], path);
       if (typeof section["label"] !== "string") issues.add(`${path}.label`, "must be a string");
-      issues.stringArray(section["anyOf"], `${path}.anyOf`, { nonEmpty: true }).forEach((permission, index) => {
-        if (!isPermission(permission)) issues.add(`${path}.anyOf[${index}]`, `unknown permission "${permission}"`);
-      });
+      issues
+        .stringArray(section["anyOf"], `${path}.anyOf`, { nonEmpty: true })
+        .forEach((permission, index) => {
+          if (!isPermission(permission))
+            issues.add(`${path}.anyOf[${index}]`, `unknown permission "${permission}"`);
+        });
     }
   }
 
@@ -264,10 +321,10 @@ export function validateModel(input: unknown): Issue[] {
       const switches = Object.keys(DEFAULT_POLICY);
       issues.onlyKeys(policy, switches, "policy");
       for (const key of switches) {
-        if (policy[key] !== undefined && typeof policy[key] !== "boolean") issues.add(`policy.${key}`, "must be true or false");
+        if (policy[key] !== undefined && typeof policy[key] !== "boolean")
+          issues.add(`policy.${key}`, "must be true or false");
       }
     }
   }
   return issues.list;
 }
-

@@ -42,11 +42,17 @@ export const mzpanel = defineModel({
   permissions: {
     "workspace.rename": { on: "workspace", description: "Change the workspace name" },
     "workspace.transfer": { on: "workspace", description: "Hand the whole account to a successor" },
-    "workspace.close": { on: "workspace", description: "Close the workspace (type-name-to-confirm)" },
+    "workspace.close": {
+      on: "workspace",
+      description: "Close the workspace (type-name-to-confirm)",
+    },
     "workspace.plan.change": { on: "workspace", description: "Change the tier" },
     "billing.view": { on: "workspace", description: "See invoices and payment details" },
     "billing.manage": { on: "workspace", description: "Pay, change cards, manage invoices" },
-    "integrations.manage": { on: "workspace", description: "DNS tokens, AI keys, backup-destination secrets (write-only)" },
+    "integrations.manage": {
+      on: "workspace",
+      description: "DNS tokens, AI keys, backup-destination secrets (write-only)",
+    },
     "server.create": { on: "workspace", description: "Add a server to the workspace" },
     "server.delete": { on: "server", description: "Remove a server from the workspace" },
     "team.view": { on: "workspace", description: "See the Team page" },
@@ -88,27 +94,31 @@ export const mzpanel = defineModel({
       label: "Owner",
       scopes: ["workspace"],
       description: "Everything, including billing and team management",
-      source: "Owner — Everything, including billing and team management — All — The account holder (one person, reserved)",
+      source:
+        "Owner — Everything, including billing and team management — All — The account holder (one person, reserved)",
     },
     admin: {
       label: "Admin",
       scopes: ["workspace"],
       description: "Full control except billing and closing the workspace; can view Team",
-      source: "Admin — Full control except billing and closing the workspace; can view Team — All — Right hand / co-runner",
+      source:
+        "Admin — Full control except billing and closing the workspace; can view Team — All — Right hand / co-runner",
       permissions: ["team.view", "activity.view", ...SERVER_OPERATIONS],
     },
     operator: {
       label: "Operator",
       scopes: ["server"],
       description: "Manage one or more whole servers (sites, DB, PHP, services, OS, security, …)",
-      source: "Operator — Manage one or more whole servers (sites, DB, PHP, services, OS, security, …) — Server — Hired sysadmin / devops",
+      source:
+        "Operator — Manage one or more whole servers (sites, DB, PHP, services, OS, security, …) — Server — Hired sysadmin / devops",
       permissions: [...SERVER_OPERATIONS],
     },
     customer: {
       label: "Customer",
       scopes: ["site"],
       description: "Manage only the site(s) handed to them — no server access, no sibling sites",
-      source: "Customer — Manage only the site(s) handed to them — no server access, no sibling sites — Site — End customer / freelancer (share-host)",
+      source:
+        "Customer — Manage only the site(s) handed to them — no server access, no sibling sites — Site — End customer / freelancer (share-host)",
       permissions: [...SITE_OPERATIONS],
     },
   },
@@ -116,7 +126,10 @@ export const mzpanel = defineModel({
     servers: { label: "Servers", anyOf: ["server.view"] },
     sites: { label: "Sites", anyOf: ["site.view"] },
     team: { label: "Team", anyOf: ["team.view", "team.manage"] },
-    activity: { label: "Activity log", anyOf: ["activity.view", "server.activity.view", "site.activity.view"] },
+    activity: {
+      label: "Activity log",
+      anyOf: ["activity.view", "server.activity.view", "site.activity.view"],
+    },
     billing: { label: "Billing", anyOf: ["billing.view"] },
     integrations: { label: "Integrations", anyOf: ["integrations.manage"] },
     settings: { label: "Workspace settings", anyOf: ["workspace.rename", "workspace.close"] },

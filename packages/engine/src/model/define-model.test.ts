@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import { GatehouseError } from "../errors.ts";
+import { defineModel } from "./define-model.ts";
+
+const base = {
+  name: "tiny",
+  types: { workspace: {}, site: { parents: ["workspace"] } },
+  permissions: {
+    "site.view": { on: "site" },
+    "team.manage": { on: "workspace" },
+    "billing.manage": { on: "workspace" },
+  },
+  ownerOnly: ["billing.manage"],
+  roles: {
+    owner: { owner: true, scopes: ["workspace"] },
+    viewer: { scopes: ["site"], permissions: ["site.view"] },
+  },
+  delegation: "team.manage",
+} as const;
+
+describe("defineModel", () => {
+  it("compiles a valid model into a frozen value with its names", () => {
+    const model = defineModel(base);
+    expect(model.rootType).toBe("workspace");
+    expect(model.roles).toEqual(["owner", "viewer"]);
+    expect(model.ownerRole).toBe("owner");
+    expect(model.policy).toEqual({
+      oneWorkspacePerEmail: false,
+      selfServiceTransfer: true,
+      joinRequests: false,
+      personalWorkspace: false,
+    });
+    expect(Object.isFrozen(model.definition.roles.viewer.permissions)).toBe(true);
+  });
+
+  it("types permission and role names, so a typo fails to compile", () => {
+    const typo = () =>
+      defineModel({
+        ...base,
+        // @ts-expect-error "site.veiw" is not a permission of the model
+        roles: { ...base.roles, viewer: { scopes: ["site"], permissions: ["site.veiw"] } },
+      });
+    expect(typo).toThrow(GatehouseError);
+    const unknownType = () =>
+      defineModel({
+        ...base,
+        // @ts-expect-error "server" is not a type of the model
+        roles: { ...base.roles, viewer: { scopes: ["server"], permissions: ["site.view"] } },
+      });
+    expect(unknownType).toThrow(GatehouseError);
+  });
+
+  it("throws INVALID_MODEL listing every issue with its path", () => {
+    let error: unknown;
+    try {
+      defineModel({
+        ...base,
+        roles: {
+          owner: { owner: true, scopes: ["workspace"] },
+          viewer: { scopes: ["site"], permissions: ["site.view", "billing.manage", "team.manage"] },
+        },
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(GatehouseError);
+    const { code, issues } = error as GatehouseError;
+    expect(code).toBe("INVALID_MODEL");
+    expect(issues).toEqual([
+      {
+        path: "roles.viewer.permissions[1]",
+        message: '"billing.manage" is owner-only and cannot be part of role "viewer"',
+      },
+      {
+        path: "roles.viewer.permissions[2]",
+        message: '"team.manage" acts on workspace, which is not at or below scope "site"',
+      },
+    ]);
+  });
+});
