@@ -336,6 +336,21 @@ describe("API keys", () => {
     expect(engine.check("apikey:k", "site.view", "site:a1").allowed).toBe(false);
     expect(engine.listVisible("apikey:k", "site", "site.view").items).toEqual([]);
   });
+
+  it("keep their resource constraint by name when a resource is deleted and created again", () => {
+    const { engine } = fixture();
+    engine.addApiKey({
+      id: "k",
+      owner: "user:adam",
+      scopes: ["site.view"],
+      resources: ["site:b1"],
+    });
+    engine.deleteResource("site:b1");
+    engine.upsertResource("site:b1", "server:a");
+    expect(engine.check("apikey:k", "site.view", "site:b1").allowed).toBe(true);
+    expect(engine.check("apikey:k", "site.view", "site:a1").allowed).toBe(false);
+    expect(engine.listVisible("apikey:k", "site", "site.view").items).toEqual(["site:b1"]);
+  });
 });
 
 describe("listVisible", () => {

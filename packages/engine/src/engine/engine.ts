@@ -67,8 +67,9 @@ interface KeyRecord {
   readonly key: ApiKey;
   readonly owner: Principal;
   readonly bits: Bits;
-  /** Constraint nodes; `undefined` for the whole workspace. */
-  readonly nodes: ReadonlySet<number> | undefined;
+  /** The nodes now carrying the names in `key.resources`, as of tree version `nodesAt`. */
+  nodes: ReadonlySet<number>;
+  nodesAt: number;
   readonly expiresAt: number;
 }
 
@@ -139,6 +140,8 @@ export class Engine<
   readonly #model: CompiledModel;
   readonly #clock: () => number;
   #revision: number;
+  /** Bumped when resources are added or deleted, to refresh API keys' resource constraints. */
+  #treeVersion = 0;
 
   // The resource tree, one slot per node; slots are never reused.
   readonly #nodeIndex = new Map<string, number>();
@@ -224,11 +227,7 @@ export class Engine<
     held.fill(0);
     const key = principal.key;
     if (key !== undefined) {
-      if (
-        this.#isExpired(key.expiresAt) ||
-        (key.nodes !== undefined && !this.#isWithin(node, key.nodes))
-      )
-        return [];
+      if (this.#isExpired(key.expiresAt) || !this.#isInKeyResources(key, node)) return [];
       this.#collect(key.owner, node, held);
       for (let word = 0; word < held.length; word++) held[word]! &= key.bits[word]!;
     } else {
@@ -377,9 +376,7 @@ export class Engine<
               ? ("expired" as const)
               : !hasBit(keyRecord.bits, p)
                 ? ("lacks_scope" as const)
-                : node !== undefined &&
-                    keyRecord.nodes !== undefined &&
-                    !this.#isWithin(node, keyRecord.nodes)
+                : node !== undefined && !this.#isInKeyResources(keyRecord, node)
                   ? ("outside_resources" as const)
                   : ("passes" as const),
           };
@@ -521,6 +518,7 @@ export class Engine<
       this.#children[current] = undefined;
       this.#parent[current] = NO_PARENT;
     }
+    this.#treeVersion++;
     this.#revision++;
     return { resources, grants };
   }
@@ -701,10 +699,7 @@ export class Engine<
       for (const index of delegable) setBit(bits, index);
     }
     const resources = [...new Set(input.resources ?? [])];
-    const nodes =
-      resources.length === 0
-        ? undefined
-        : new Set(resources.map((resource) => this.#requireNode(resource)));
+    for (const resource of resources) this.#requireNode(resource);
     const expiresAt = input.expiresAt;
     if (expiresAt !== undefined && !Number.isFinite(expiresAt))
       throw invalid("expiresAt must be a finite epoch-milliseconds number");
@@ -718,7 +713,14 @@ export class Engine<
     });
     const owner = this.#principal(input.owner, Kind.User);
     const principal = this.#principal(`apikey:${input.id}`, Kind.Key);
-    principal.key = { key, owner, bits, nodes, expiresAt: expiresAt ?? Number.POSITIVE_INFINITY };
+    principal.key = {
+      key,
+      owner,
+      bits,
+      nodes: new Set(),
+      nodesAt: -1,
+      expiresAt: expiresAt ?? Number.POSITIVE_INFINITY,
+    };
     owner.keys.add(principal);
     this.#revision++;
     return key;
@@ -766,8 +768,29 @@ export class Engine<
   #keyDenial(key: KeyRecord, p: number, node: number): Decision | undefined {
     if (this.#isExpired(key.expiresAt)) return DENY.key_expired;
     if (!hasBit(key.bits, p)) return DENY.key_scope;
-    if (key.nodes !== undefined && !this.#isWithin(node, key.nodes)) return DENY.key_resource;
+    if (!this.#isInKeyResources(key, node)) return DENY.key_resource;
     return undefined;
+  }
+
+  /**
+   * The key's resource constraint holds by name: a resource deleted and created again under the same
+   * name is inside it again; while none of its resources exists, the key reaches nothing.
+   */
+  #keyNodes(key: KeyRecord): ReadonlySet<number> {
+    if (key.nodesAt !== this.#treeVersion) {
+      const nodes = new Set<number>();
+      for (const name of key.key.resources) {
+        const node = this.#nodeIndex.get(name);
+        if (node !== undefined) nodes.add(node);
+      }
+      key.nodes = nodes;
+      key.nodesAt = this.#treeVersion;
+    }
+    return key.nodes;
+  }
+
+  #isInKeyResources(key: KeyRecord, node: number): boolean {
+    return key.key.resources.length === 0 || this.#isWithin(node, this.#keyNodes(key));
   }
 
   /** ORs into `held` the bits of every live grant of `principal` (and its groups) at `node` or above. */
@@ -797,19 +820,13 @@ export class Engine<
     if (key !== undefined) {
       if (this.#isExpired(key.expiresAt) || !hasBit(key.bits, p)) return [];
       const owned = this.#coveringNodes(key.owner, p);
-      if (key.nodes === undefined) return owned;
+      if (key.key.resources.length === 0) return owned;
       // Intersect subtrees: of two nested subtrees the deeper one remains.
+      const constraints = this.#keyNodes(key);
       const ownedSet = new Set(owned);
-      const result = owned.filter((node) => this.#isWithin(node, key.nodes!));
-      for (const constraint of key.nodes) {
-        if (
-          this.#keys[constraint] !== undefined &&
-          this.#nodeIndex.get(this.#keys[constraint]!) === constraint &&
-          this.#isWithin(constraint, ownedSet)
-        ) {
-          result.push(constraint);
-        }
-      }
+      const result = owned.filter((node) => this.#isWithin(node, constraints));
+      for (const constraint of constraints)
+        if (this.#isWithin(constraint, ownedSet)) result.push(constraint);
       return result;
     }
     const nodes: number[] = [];
@@ -1053,6 +1070,7 @@ export class Engine<
     if (parent !== NO_PARENT) this.#childrenOf(parent).push(node);
     this.#byType[type]!.push(name);
     this.#byTypeDirty[type] = true;
+    this.#treeVersion++;
     return node;
   }
 
