@@ -337,6 +337,28 @@ describe("API keys", () => {
     expect(engine.listVisible("apikey:k", "site", "site.view").items).toEqual([]);
   });
 
+  it("may name resources that do not exist yet, reaching nothing until they do", () => {
+    const { engine } = fixture();
+    engine.addApiKey({
+      id: "k",
+      owner: "user:adam",
+      scopes: ["site.view"],
+      resources: ["site:new"],
+    });
+    expect(engine.listVisible("apikey:k", "site", "site.view").items).toEqual([]);
+    engine.upsertResource("site:new", "server:b");
+    expect(engine.listVisible("apikey:k", "site", "site.view").items).toEqual(["site:new"]);
+    expect(() =>
+      engine.addApiKey({
+        id: "k2",
+        owner: "user:adam",
+        scopes: ["site.view"],
+        // @ts-expect-error resource names are typed by the model's types
+        resources: ["nope"],
+      }),
+    ).toThrow(/not a resource of this model/);
+  });
+
   it("keep their resource constraint by name when a resource is deleted and created again", () => {
     const { engine } = fixture();
     engine.addApiKey({

@@ -699,7 +699,9 @@ export class Engine<
       for (const index of delegable) setBit(bits, index);
     }
     const resources = [...new Set(input.resources ?? [])];
-    for (const resource of resources) this.#requireNode(resource);
+    // Names need not exist yet: the constraint holds by name and only ever narrows the key. The
+    // service checks existence when a person creates a key; a store restores keys as they were.
+    for (const resource of resources) this.#typeOfResource(resource);
     const expiresAt = input.expiresAt;
     if (expiresAt !== undefined && !Number.isFinite(expiresAt))
       throw invalid("expiresAt must be a finite epoch-milliseconds number");

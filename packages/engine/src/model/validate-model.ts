@@ -135,12 +135,12 @@ export function validateModel(input: unknown): Issue[] {
       const parents =
         type["parents"] === undefined ? [] : issues.stringArray(type["parents"], `${path}.parents`);
       parents.forEach((parent, index) => {
-        if (!(parent in types))
+        if (!Object.hasOwn(types, parent))
           issues.add(`${path}.parents[${index}]`, `unknown resource type "${parent}"`);
       });
       parentsOf.set(
         name,
-        parents.filter((parent) => parent in types),
+        parents.filter((parent) => Object.hasOwn(types, parent)),
       );
     }
     const roots = [...parentsOf]
