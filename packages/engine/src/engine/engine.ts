@@ -456,36 +456,50 @@ export class Engine<
    * engine.upsertResource("site:shop", "server:s1");
    */
   upsertResource(resource: ResourceRef<T>, parent: ResourceRef<T>): void {
-    const existing = this.#nodeIndex.get(resource);
-    if (existing !== undefined) {
-      this.moveResource(resource, parent);
-      return;
+    const placement = this.#placement(resource, parent);
+    if (placement.node === undefined) {
+      this.#addNode(resource, placement.type, placement.parentNode);
+    } else {
+      if (this.#parent[placement.node] === placement.parentNode) return;
+      removeItem(this.#children[this.#parent[placement.node]!]!, placement.node);
+      this.#parent[placement.node] = placement.parentNode;
+      this.#childrenOf(placement.parentNode).push(placement.node);
     }
-    const type = this.#typeOfResource(resource);
-    const parentNode = this.#requireNode(parent);
-    this.#requireParentType(resource, type, parentNode);
-    this.#addNode(resource, type, parentNode);
     this.#revision++;
   }
 
-  /** Moves a resource (and its subtree) under another parent. A no-op when already there. */
+  /** Moves an existing resource (and its subtree) under another parent. A no-op when already there. */
   moveResource(resource: ResourceRef<T>, parent: ResourceRef<T>): void {
-    const node = this.#requireNode(resource);
+    this.#requireNode(resource);
+    this.upsertResource(resource, parent);
+  }
+
+  /**
+   * Checks that `upsertResource(resource, parent)` would succeed, without applying it.
+   * @example
+   * engine.validateResource("site:shop", "server:s1");
+   */
+  validateResource(resource: ResourceRef<T>, parent: ResourceRef<T>): void {
+    this.#placement(resource, parent);
+  }
+
+  #placement(resource: string, parent: string) {
+    const type = this.#typeOfResource(resource);
+    const node = this.#nodeIndex.get(resource);
     if (node === 0) throw invalid("the workspace root cannot be moved");
     const parentNode = this.#requireNode(parent);
-    if (this.#parent[node] === parentNode) return;
-    this.#requireParentType(resource, this.#type[node]!, parentNode);
-    for (let n = parentNode; n !== NO_PARENT; n = this.#parent[n]!) {
-      if (n === node)
-        throw new GatehouseError(
-          ErrorCode.INVALID_PARENT,
-          `cannot move ${resource} under its own descendant ${parent}`,
-        );
+    this.#requireParentType(resource, type, parentNode);
+    if (node !== undefined) {
+      for (let n = parentNode; n !== NO_PARENT; n = this.#parent[n]!) {
+        if (n === node) {
+          throw new GatehouseError(
+            ErrorCode.INVALID_PARENT,
+            `cannot move ${resource} under its own descendant ${parent}`,
+          );
+        }
+      }
     }
-    removeItem(this.#children[this.#parent[node]!]!, node);
-    this.#parent[node] = parentNode;
-    this.#childrenOf(parentNode).push(node);
-    this.#revision++;
+    return { type, node, parentNode };
   }
 
   /**
@@ -524,6 +538,17 @@ export class Engine<
   }
 
   /**
+   * Checks a grant against the model and the tree without applying it: subject kind, role, scope
+   * type, extras (R19) and expiry. It does not look at the subject's other grants (R6) or at the
+   * current owner; `addGrant` does. Throws the same errors as `addGrant`.
+   * @example
+   * engine.validateGrant({ subject: "user:olga", role: "operator", scope: "server:s1" });
+   */
+  validateGrant(input: GrantInput<T, P, R>): void {
+    this.#prepareGrant(input);
+  }
+
+  /**
    * Grants `role` at `scope` to a user or group. At most one role per subject per resource (R6);
    * extras never owner-only (R19); the owner role only at the root, to a user, once.
    * @example
@@ -531,46 +556,12 @@ export class Engine<
    */
   addGrant(input: GrantInput<T, P, R>): Grant<T, P, R> {
     const model = this.#model;
-    const kind = subjectKind(input.subject);
-    if (kind !== Kind.User && kind !== Kind.Group)
-      throw invalid(`grants go to "user:…" or "group:…" subjects, not "${String(input.subject)}"`);
-    const role = this.#role(input.role);
-    const node = this.#requireNode(input.scope);
-    const type = this.#type[node]!;
-    if ((role.scopeMask & (1 << type)) === 0) {
+    const { kind, role, node, extras, extraBits, expiresAt } = this.#prepareGrant(input);
+    if (role.isOwner && this.#ownerGrant !== undefined) {
       throw new GatehouseError(
-        ErrorCode.ROLE_NOT_GRANTABLE_AT_SCOPE,
-        `role "${input.role}" cannot be granted at a ${model.typeNames[type]}; it is granted at ${this.#scopeTypesOf(role)}`,
+        ErrorCode.OWNER_EXISTS,
+        `the workspace already has an owner (${this.#ownerGrant.grant.subject})`,
       );
-    }
-    const extras = [...new Set(input.extras ?? [])];
-    const extraBits = this.#bitsOfNames(extras);
-    const ownerOnly = missingFrom(extraBits, model.delegableBits);
-    if (ownerOnly.length > 0) {
-      throw new GatehouseError(
-        ErrorCode.OWNER_ONLY_PERMISSION,
-        `owner-only permissions cannot be granted as extras: ${ownerOnly.map((i) => model.permissionNames[i]).join(", ")}`,
-      );
-    }
-    const outside = missingFrom(extraBits, model.underBits[type]!);
-    if (outside.length > 0) {
-      throw new GatehouseError(
-        ErrorCode.PERMISSION_NOT_APPLICABLE_AT_SCOPE,
-        `extras do not act at or below a ${model.typeNames[type]}: ${outside.map((i) => model.permissionNames[i]).join(", ")}`,
-      );
-    }
-    const expiresAt = input.expiresAt;
-    if (expiresAt !== undefined && !Number.isFinite(expiresAt))
-      throw invalid("expiresAt must be a finite epoch-milliseconds number");
-    if (role.isOwner) {
-      if (kind !== Kind.User) throw invalid("the owner role is held by a user, never a group");
-      if (this.#ownerGrant !== undefined) {
-        throw new GatehouseError(
-          ErrorCode.OWNER_EXISTS,
-          `the workspace already has an owner (${this.#ownerGrant.grant.subject})`,
-        );
-      }
-      if (expiresAt !== undefined) throw invalid("the owner role cannot expire");
     }
     const holder = this.#principal(input.subject, kind);
     if (holder.grants.has(node)) {
@@ -664,13 +655,14 @@ export class Engine<
   }
 
   /**
-   * Registers an API key; it is then a subject `apikey:<id>` whose permissions are its owner's
-   * current ones ∩ its scopes ∩ its resources (R20). Keys never carry owner-only permissions.
-   * @example
-   * engine.addApiKey({ id: "k1", owner: "user:ada", scopes: ["site.*"], resources: ["project:p1"] });
-   * engine.check("apikey:k1", "site.deploy", "site:blog");
+   * Checks an API key against the model without registering it: id, owner, scopes (never
+   * owner-only) and resource names. Throws the same errors as `addApiKey`.
    */
-  addApiKey(input: ApiKeyInput<T>): ApiKey<T, P> {
+  validateApiKey(input: ApiKeyInput<T>): void {
+    this.#prepareApiKey(input);
+  }
+
+  #prepareApiKey(input: ApiKeyInput<T>) {
     const model = this.#model;
     if (typeof input.id !== "string" || input.id === "")
       throw invalid("API key id must be a non-empty string");
@@ -705,6 +697,19 @@ export class Engine<
     const expiresAt = input.expiresAt;
     if (expiresAt !== undefined && !Number.isFinite(expiresAt))
       throw invalid("expiresAt must be a finite epoch-milliseconds number");
+    return { bits, resources, expiresAt };
+  }
+
+  /**
+   * Registers an API key; it is then a subject `apikey:<id>` whose permissions are its owner's
+   * current ones ∩ its scopes ∩ its resources (R20). Keys never carry owner-only permissions.
+   * @example
+   * engine.addApiKey({ id: "k1", owner: "user:ada", scopes: ["site.*"], resources: ["project:p1"] });
+   * engine.check("apikey:k1", "site.deploy", "site:blog");
+   */
+  addApiKey(input: ApiKeyInput<T>): ApiKey<T, P> {
+    const model = this.#model;
+    const { bits, resources, expiresAt } = this.#prepareApiKey(input);
     const key: ApiKey<T, P> = Object.freeze({
       id: input.id,
       owner: input.owner,
@@ -739,6 +744,46 @@ export class Engine<
   }
 
   // ---------------------------------------------------------------- internals
+
+  #prepareGrant(input: GrantInput<T, P, R>) {
+    const model = this.#model;
+    const kind = subjectKind(input.subject);
+    if (kind !== Kind.User && kind !== Kind.Group)
+      throw invalid(`grants go to "user:…" or "group:…" subjects, not "${String(input.subject)}"`);
+    const role = this.#role(input.role);
+    const node = this.#requireNode(input.scope);
+    const type = this.#type[node]!;
+    if ((role.scopeMask & (1 << type)) === 0) {
+      throw new GatehouseError(
+        ErrorCode.ROLE_NOT_GRANTABLE_AT_SCOPE,
+        `role "${input.role}" cannot be granted at a ${model.typeNames[type]}; it is granted at ${this.#scopeTypesOf(role)}`,
+      );
+    }
+    const extras = [...new Set(input.extras ?? [])];
+    const extraBits = this.#bitsOfNames(extras);
+    const ownerOnly = missingFrom(extraBits, model.delegableBits);
+    if (ownerOnly.length > 0) {
+      throw new GatehouseError(
+        ErrorCode.OWNER_ONLY_PERMISSION,
+        `owner-only permissions cannot be granted as extras: ${ownerOnly.map((i) => model.permissionNames[i]).join(", ")}`,
+      );
+    }
+    const outside = missingFrom(extraBits, model.underBits[type]!);
+    if (outside.length > 0) {
+      throw new GatehouseError(
+        ErrorCode.PERMISSION_NOT_APPLICABLE_AT_SCOPE,
+        `extras do not act at or below a ${model.typeNames[type]}: ${outside.map((i) => model.permissionNames[i]).join(", ")}`,
+      );
+    }
+    const expiresAt = input.expiresAt;
+    if (expiresAt !== undefined && !Number.isFinite(expiresAt))
+      throw invalid("expiresAt must be a finite epoch-milliseconds number");
+    if (role.isOwner) {
+      if (kind !== Kind.User) throw invalid("the owner role is held by a user, never a group");
+      if (expiresAt !== undefined) throw invalid("the owner role cannot expire");
+    }
+    return { kind, role, node, extras, extraBits, expiresAt };
+  }
 
   #find(principal: Principal, p: number, node: number): Decision {
     const word = p >>> 5;
