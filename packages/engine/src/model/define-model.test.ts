@@ -78,3 +78,24 @@ describe("defineModel", () => {
     ]);
   });
 });
+
+describe("gates and the former owner's role", () => {
+  it("reports unknown gate permissions and types, and a former-owner role not granted at the root", () => {
+    let issues: readonly { path: string }[] = [];
+    try {
+      defineModel({
+        ...base,
+        // @ts-expect-error "site.create" is not a permission of the model
+        gates: { teamView: "site.create", createResource: { workspace: "site.view" } },
+        formerOwnerRole: "viewer",
+      });
+    } catch (error) {
+      issues = (error as GatehouseError).issues;
+    }
+    expect(issues.map((issue) => issue.path)).toEqual([
+      "gates.teamView",
+      "gates.createResource.workspace",
+      "formerOwnerRole",
+    ]);
+  });
+});

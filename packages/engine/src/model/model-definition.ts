@@ -42,6 +42,23 @@ export interface SectionDefinition<P extends string = string> {
   readonly anyOf: readonly P[];
 }
 
+/**
+ * Which permission opens each built-in workflow of the service layer. Behaviour stays data: the
+ * service never branches on a role's or permission's name.
+ */
+export interface ModelGates<T extends string = string, P extends string = string> {
+  /** List members, invitations and join requests (R18). Default: the delegation permission. */
+  readonly teamView?: P;
+  /** Read, export and verify the activity log. Default: the delegation permission. */
+  readonly auditView?: P;
+  /** Rename the workspace and change its settings. Default: the owner only. */
+  readonly settings?: P;
+  /** Per resource type, the permission at the parent that lets a member create one. Default: host app only. */
+  readonly createResource?: { readonly [K in T]?: P };
+  /** Per resource type, the permission on the resource that lets a member delete it. Default: host app only. */
+  readonly deleteResource?: { readonly [K in T]?: P };
+}
+
 export interface ModelPolicy {
   /** One active workspace per email address (seed 002, R15). */
   readonly oneWorkspacePerEmail: boolean;
@@ -72,6 +89,9 @@ export interface ModelDefinition<
   readonly plans?: { readonly [plan: string]: PlanDefinition };
   readonly defaultPlan?: string;
   readonly sections?: { readonly [section: string]: SectionDefinition<NoInfer<P>> };
+  readonly gates?: ModelGates<NoInfer<T>, NoInfer<P>>;
+  /** The role the previous owner holds at the root after an ownership transfer (R2); without one, they leave. */
+  readonly formerOwnerRole?: NoInfer<R>;
   readonly policy?: Partial<ModelPolicy>;
 }
 

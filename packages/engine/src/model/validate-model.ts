@@ -18,6 +18,8 @@ const MODEL_KEYS = [
   "plans",
   "defaultPlan",
   "sections",
+  "gates",
+  "formerOwnerRole",
   "policy",
 ] as const;
 
@@ -311,6 +313,53 @@ export function validateModel(input: unknown): Issue[] {
           if (!isPermission(permission))
             issues.add(`${path}.anyOf[${index}]`, `unknown permission "${permission}"`);
         });
+    }
+  }
+
+  // Workflow gates.
+  if (model["gates"] !== undefined) {
+    const gates = issues.record(model["gates"], "gates");
+    if (gates !== undefined) {
+      issues.onlyKeys(
+        gates,
+        ["teamView", "auditView", "settings", "createResource", "deleteResource"],
+        "gates",
+      );
+      for (const key of ["teamView", "auditView", "settings"]) {
+        const permission = gates[key];
+        if (
+          permission !== undefined &&
+          (typeof permission !== "string" || !isPermission(permission))
+        ) {
+          issues.add(`gates.${key}`, `unknown permission "${String(permission)}"`);
+        }
+      }
+      for (const key of ["createResource", "deleteResource"]) {
+        if (gates[key] === undefined) continue;
+        const byType = issues.record(gates[key], `gates.${key}`);
+        for (const [type, permission] of Object.entries(byType ?? {})) {
+          const path = `gates.${key}.${type}`;
+          if (!isType(type)) issues.add(path, `unknown resource type "${type}"`);
+          else if (key === "createResource" && parentsOf.get(type)!.length === 0)
+            issues.add(path, "the workspace root is not created by members");
+          if (typeof permission !== "string" || !isPermission(permission))
+            issues.add(path, `unknown permission "${String(permission)}"`);
+        }
+      }
+    }
+  }
+
+  if (model["formerOwnerRole"] !== undefined) {
+    const name = model["formerOwnerRole"];
+    const role =
+      typeof name === "string" && roles !== undefined && Object.hasOwn(roles, name)
+        ? roles[name]
+        : undefined;
+    const root = [...parentsOf].find(([, parents]) => parents.length === 0)?.[0];
+    if (!isRecord(role)) issues.add("formerOwnerRole", `unknown role "${String(name)}"`);
+    else if (role["owner"] === true) issues.add("formerOwnerRole", "must not be the owner role");
+    else if (!Array.isArray(role["scopes"]) || !role["scopes"].includes(root)) {
+      issues.add("formerOwnerRole", "must be a role granted at the workspace root");
     }
   }
 

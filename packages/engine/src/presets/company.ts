@@ -194,6 +194,9 @@ export const company = defineModel({
     team: { label: "Team", anyOf: ["team.view", "team.manage"] },
     settings: { label: "Company settings", anyOf: ["company.view"] },
   },
+  gates: { teamView: "team.view", auditView: "audit.view", settings: "company.manage" },
+  // "If you need a second manager for teamwork, assign the Manager role"
+  formerOwnerRole: "manager",
   policy: {
     // "The same email address can't be an active member in multiple companies at the same time."
     oneWorkspacePerEmail: true,

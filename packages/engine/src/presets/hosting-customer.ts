@@ -165,6 +165,10 @@ export const hostingCustomer = defineModel({
     permissions: { label: "Permissions", anyOf: ["permissions.manage"] },
     settings: { label: "Team settings", anyOf: ["workspace.rename", "workspace.close"] },
   },
+  gates: {
+    settings: "workspace.rename",
+    createResource: { customer: "customer.create" },
+  },
   policy: {
     // "every user has a single personal team, which cannot be shared with other users"
     personalWorkspace: true,

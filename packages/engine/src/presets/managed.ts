@@ -176,6 +176,17 @@ export const managed = defineModel({
     billing: { label: "Billing", anyOf: ["billing.view"] },
     settings: { label: "Team settings", anyOf: ["team.transfer", "team.delete", "plan.change"] },
   },
+  gates: {
+    auditView: "audit.view",
+    createResource: {
+      project: "project.create",
+      site: "site.create",
+      environment: "environment.create",
+    },
+    deleteResource: { site: "site.delete" },
+  },
+  // "the current owner promotes another member — typically an existing admin — to owner"
+  formerOwnerRole: "admin",
   policy: {
     // "To hand it off, the current owner promotes another member — typically an existing admin — to owner."
     selfServiceTransfer: true,

@@ -116,6 +116,12 @@ export const msp = defineModel({
     users: { label: "Manage Users", anyOf: ["users.manage"] },
     settings: { label: "Settings", anyOf: ["settings.manage", "users.manage"] },
   },
+  gates: {
+    settings: "settings.manage",
+    createResource: { client: "client.create", department: "department.create" },
+    deleteResource: { client: "client.delete" },
+  },
+  formerOwnerRole: "msp_admin",
   policy: {
     // "If you need to change the Owner of your account, please contact our Support Team."
     selfServiceTransfer: false,

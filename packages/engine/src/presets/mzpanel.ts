@@ -134,6 +134,15 @@ export const mzpanel = defineModel({
     integrations: { label: "Integrations", anyOf: ["integrations.manage"] },
     settings: { label: "Workspace settings", anyOf: ["workspace.rename", "workspace.close"] },
   },
+  gates: {
+    teamView: "team.view",
+    auditView: "activity.view",
+    settings: "workspace.rename",
+    createResource: { server: "server.create", site: "site.create" },
+    deleteResource: { server: "server.delete", site: "site.delete" },
+  },
+  // "to let a colleague co-run it, invite them as Admin instead"
+  formerOwnerRole: "admin",
   policy: {
     // "Every account is a workspace … A solo user is a workspace with exactly one member (you, the owner)."
     personalWorkspace: true,
