@@ -635,3 +635,19 @@ describe("validation without applying", () => {
     expect(engine.parentOf("site:a1")).toBe("server:a");
   });
 });
+
+describe("holds", () => {
+  it("answers whether a grant at the resource or above carries a permission, whatever type it acts on", () => {
+    const { engine } = fixture();
+    expect(engine.check("user:adam", "team.manage", "server:a")).toMatchObject({
+      reason: "not_applicable",
+    });
+    expect(engine.holds("user:adam", "team.manage", "server:a")).toMatchObject({
+      allowed: true,
+      via: { role: "admin" },
+    });
+    expect(engine.holds("user:otto", "site.deploy", "server:a").allowed).toBe(true);
+    expect(engine.holds("user:otto", "site.deploy", "workspace:acme").allowed).toBe(false);
+    expect(engine.holds("user:cara", "team.manage", "site:a1").allowed).toBe(false);
+  });
+});

@@ -214,6 +214,28 @@ export class Engine<
   }
 
   /**
+   * Whether `subject` holds `permission` through a grant at `resource` or above, whatever types the
+   * permission acts on: the question for workflow gates such as people management at a scope.
+   * @example
+   * engine.holds("user:ada", "permissions.manage", "customer:c1");
+   */
+  holds(subject: SubjectRef, permission: P, resource: ResourceRef<T>): Decision<T, P, R> {
+    const p = this.#model.permissionIndex.get(permission);
+    if (p === undefined) throw unknownPermission(permission);
+    const node = this.#nodeIndex.get(resource);
+    if (node === undefined) return DENY.not_found as Decision<T, P, R>;
+    const principal = this.#principals.get(subject);
+    if (principal === undefined) return DENY.no_grant as Decision<T, P, R>;
+    const key = principal.key;
+    if (key !== undefined) {
+      const denied = this.#keyDenial(key, p, node);
+      if (denied !== undefined) return denied as Decision<T, P, R>;
+      return this.#find(key.owner, p, node) as Decision<T, P, R>;
+    }
+    return this.#find(principal, p, node) as Decision<T, P, R>;
+  }
+
+  /**
    * Every permission `subject` holds on `resource`, in one call (R11): exactly those for which
    * `check` allows. Empty for unknown resources.
    * @example
@@ -303,15 +325,11 @@ export class Engine<
     if (missingFrom(extraBits, model.underBits[type]!).length > 0)
       return DENY.not_applicable as Decision<T, P, R>;
     // People management held at the scope or above, whatever types the permission acts on.
-    const principal = this.#principals.get(granter);
-    if (principal === undefined) return DENY.no_people_management as Decision<T, P, R>;
-    const key = principal.key;
-    if (key !== undefined && this.#keyDenial(key, model.delegation, node) !== undefined) {
-      return DENY.no_people_management as Decision<T, P, R>;
-    }
-    const holder = key?.owner ?? principal;
-    const allowed = this.#find(holder, model.delegation, node);
+    const allowed = this.holds(granter, model.permissionNames[model.delegation] as P, scope);
     if (!allowed.allowed) return DENY.no_people_management as Decision<T, P, R>;
+    const principal = this.#principals.get(granter)!;
+    const key = principal.key;
+    const holder = key?.owner ?? principal;
     const held = emptyBits(model.words);
     this.#collect(holder, node, held);
     if (key !== undefined)
