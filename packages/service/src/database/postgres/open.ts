@@ -1,0 +1,62 @@
+import { Kysely, PostgresDialect } from "kysely";
+import pg from "pg";
+import { migrateToLatest } from "../migrate.ts";
+import type { Database } from "../schema.ts";
+import type { Storage } from "../storage.ts";
+
+export interface PostgresOptions {
+  /** e.g. `postgres://127.0.0.1:5432/gatehouse` */
+  readonly connectionString: string;
+  /** Pool size (default 10). */
+  readonly maxConnections?: number;
+  /** Apply migrations on open (default true). */
+  readonly migrate?: boolean;
+  /** Use this schema (created when missing) instead of `public`, e.g. one per test suite. */
+  readonly schema?: string;
+}
+
+const INT8 = 20;
+const NUMERIC = 1700;
+
+/**
+ * Opens the PostgreSQL backend. Writers to one workspace serialize on its row
+ * (`SELECT … FOR UPDATE`), so several instances can share the database.
+ * @example
+ * const storage = await openPostgres({ connectionString: process.env.DATABASE_URL! });
+ */
+export async function openPostgres(options: PostgresOptions): Promise<Storage> {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.maxConnections ?? 10,
+    ...(options.schema === undefined
+      ? {}
+      : { options: `-c search_path=${quoteIdentifier(options.schema)}` }),
+    // Times are epoch milliseconds and counters stay far below 2^53: read bigint as number.
+    types: {
+      getTypeParser: ((oid: number, format?: "text" | "binary") =>
+        oid === INT8 || oid === NUMERIC
+          ? (value: string) => Number(value)
+          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  if (options.schema !== undefined) {
+    await pool.query(`create schema if not exists ${quoteIdentifier(options.schema)}`);
+  }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const storage: Storage = {
+    dialect: "postgres",
+    db,
+    locksRows: true,
+    transaction: (work) => db.transaction().execute(work),
+    isUniqueViolation: (error) =>
+      typeof error === "object" && error !== null && "code" in error && error.code === "23505",
+    close: () => db.destroy(),
+  };
+  if (options.migrate !== false) await migrateToLatest(db, options.schema);
+  return storage;
+}
+
+function quoteIdentifier(name: string): string {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`invalid schema name "${name}"`);
+  return `"${name}"`;
+}

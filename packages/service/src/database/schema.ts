@@ -1,0 +1,166 @@
+/**
+ * The tables, as Kysely sees them. Times are epoch milliseconds (bigint), booleans 0/1 and lists
+ * JSON text, so both backends store the same values.
+ */
+export interface Database {
+  instance: InstanceTable;
+  instance_log: InstanceLogTable;
+  users: UsersTable;
+  workspaces: WorkspacesTable;
+  members: MembersTable;
+  resources: ResourcesTable;
+  grants: GrantsTable;
+  groups: GroupsTable;
+  group_members: GroupMembersTable;
+  invitations: InvitationsTable;
+  join_requests: JoinRequestsTable;
+  api_keys: ApiKeysTable;
+  audit_log: AuditLogTable;
+  changes: ChangesTable;
+}
+
+/** One row (id 1): the head of the instance-level log. */
+export interface InstanceTable {
+  id: number;
+  log_seq: number;
+  log_head: string;
+}
+
+export interface InstanceLogTable {
+  seq: number;
+  at: number;
+  action: string;
+  workspace_id: string | null;
+  actor: string;
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  name: string;
+  password_hash: string | null;
+  created_at: number;
+}
+
+export interface WorkspacesTable {
+  id: string;
+  name: string;
+  preset: string;
+  plan: string | null;
+  personal: number;
+  join_key: string | null;
+  require_2fa: number;
+  /** `null`: the model's policy decides. */
+  one_workspace_per_email: number | null;
+  revision: number;
+  audit_seq: number;
+  audit_head: string;
+  created_at: number;
+  closed_at: number | null;
+}
+
+export interface MembersTable {
+  workspace_id: string;
+  user_id: string;
+  joined_at: number;
+}
+
+export interface ResourcesTable {
+  workspace_id: string;
+  resource: string;
+  parent: string;
+  created_at: number;
+}
+
+export interface GrantsTable {
+  workspace_id: string;
+  subject: string;
+  scope: string;
+  role: string;
+  extras: string;
+  expires_at: number | null;
+  created_at: number;
+  created_by: string;
+}
+
+export interface GroupsTable {
+  workspace_id: string;
+  group_id: string;
+  name: string;
+  created_at: number;
+}
+
+export interface GroupMembersTable {
+  workspace_id: string;
+  group_id: string;
+  user_id: string;
+}
+
+export interface InvitationsTable {
+  id: string;
+  workspace_id: string;
+  email: string;
+  role: string;
+  scopes: string;
+  extras: string;
+  token_hash: string;
+  invited_by: string;
+  created_at: number;
+  expires_at: number;
+  accepted_at: number | null;
+  accepted_by: string | null;
+  revoked_at: number | null;
+}
+
+export interface JoinRequestsTable {
+  id: string;
+  workspace_id: string;
+  user_id: string;
+  note: string;
+  created_at: number;
+  status: "pending" | "approved" | "rejected";
+  decided_by: string | null;
+  decided_at: number | null;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  workspace_id: string;
+  owner_user_id: string;
+  name: string;
+  prefix: string;
+  secret_hash: string;
+  scopes: string;
+  resources: string;
+  expires_at: number | null;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface AuditLogTable {
+  workspace_id: string;
+  seq: number;
+  at: number;
+  actor_type: string;
+  actor_id: string;
+  on_behalf_of: string | null;
+  action: string;
+  target: string | null;
+  result: string;
+  ip: string | null;
+  agent: string | null;
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/** The engine operations of each committed revision, for caches and other instances to replay. */
+export interface ChangesTable {
+  workspace_id: string;
+  revision: number;
+  at: number;
+  ops: string;
+}

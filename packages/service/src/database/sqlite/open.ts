@@ -1,0 +1,58 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import SqliteDatabase from "better-sqlite3";
+import { Kysely, SqliteDialect, sql } from "kysely";
+import { migrateToLatest } from "../migrate.ts";
+import type { Database } from "../schema.ts";
+import type { Storage } from "../storage.ts";
+
+export interface SqliteOptions {
+  /** The database file; created with its folder when missing. `:memory:` for a throwaway database. */
+  readonly file: string;
+  /** Apply migrations on open (default true). */
+  readonly migrate?: boolean;
+}
+
+/**
+ * Opens the embedded SQLite backend: WAL journal, foreign keys on, and every write transaction
+ * started with `BEGIN IMMEDIATE` so concurrent writers queue instead of failing.
+ * @example
+ * const storage = await openSqlite({ file: "./data/gatehouse.db" });
+ */
+export async function openSqlite(options: SqliteOptions): Promise<Storage> {
+  if (options.file !== ":memory:") mkdirSync(dirname(options.file), { recursive: true });
+  const database = new SqliteDatabase(options.file);
+  database.pragma("journal_mode = WAL");
+  // NORMAL in WAL mode survives a killed process; only an OS crash may drop the last commits.
+  database.pragma("synchronous = NORMAL");
+  database.pragma("busy_timeout = 10000");
+  database.pragma("foreign_keys = ON");
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const storage: Storage = {
+    dialect: "sqlite",
+    db,
+    locksRows: false,
+    transaction: (work) =>
+      // The dialect has one connection guarded by a mutex: holding it serializes this process's
+      // transactions; BEGIN IMMEDIATE serializes them against other processes.
+      db.connection().execute(async (connection) => {
+        await sql`begin immediate`.execute(connection);
+        try {
+          const result = await work(connection);
+          await sql`commit`.execute(connection);
+          return result;
+        } catch (error) {
+          await sql`rollback`.execute(connection).catch(() => undefined);
+          throw error;
+        }
+      }),
+    isUniqueViolation: (error) =>
+      typeof error === "object" &&
+      error !== null &&
+      "code" in error &&
+      (error.code === "SQLITE_CONSTRAINT_UNIQUE" || error.code === "SQLITE_CONSTRAINT_PRIMARYKEY"),
+    close: () => db.destroy(),
+  };
+  if (options.migrate !== false) await migrateToLatest(db);
+  return storage;
+}

@@ -1,0 +1,416 @@
+import { createHash } from "node:crypto";
+import { EventEmitter } from "node:events";
+import {
+  type Engine,
+  ErrorCode,
+  GatehouseError,
+  isGatehouseError,
+  type Model,
+  type ResourceRef,
+} from "@gatehouse/engine";
+import { presets } from "@gatehouse/engine/presets";
+import type { Kysely, Selectable } from "kysely";
+import { personOf, type RequestContext, subjectOf } from "./actor.ts";
+import { type AuditRecord, appendAudit } from "./audit/chain.ts";
+import type { Database, WorkspacesTable } from "./database/schema.ts";
+import type { Storage } from "./database/storage.ts";
+import { type ChangeOp, EngineCache, loadEngine } from "./engine-sync.ts";
+import { KeyedMutex } from "./support/keyed-mutex.ts";
+import { OWASP_SCRYPT, type ScryptCost } from "./support/passwords.ts";
+
+export type WorkspaceRow = Selectable<WorkspacesTable>;
+
+export interface GatehouseOptions {
+  readonly storage: Storage;
+  /** The models workspaces may use, by name; the five presets by default. */
+  readonly models?: Readonly<Record<string, Model>>;
+  /** The model of personal workspaces created on sign-up; `mzpanel` by default. */
+  readonly personalPreset?: string;
+  /** Epoch milliseconds; `Date.now` by default. */
+  readonly clock?: () => number;
+  /** scrypt cost for passwords; OWASP's parameters by default. */
+  readonly passwordCost?: ScryptCost;
+  /** How long an invitation stays valid; 7 days by default (R13). */
+  readonly invitationTtlMs?: number;
+}
+
+/** A committed change, as emitted to listeners (caches, other instances, the change stream). */
+export interface ChangeEvent {
+  readonly workspaceId: string;
+  readonly revision: number;
+  readonly ops: readonly ChangeOp[];
+}
+
+export const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * What every workflow shares: storage, models, the clock, the engines kept in step with the
+ * store, and the one way to write to a workspace.
+ */
+export class ServiceCore {
+  readonly storage: Storage;
+  readonly models: Readonly<Record<string, Model>>;
+  readonly personalPreset: string;
+  readonly clock: () => number;
+  readonly passwordCost: ScryptCost;
+  readonly invitationTtlMs: number;
+  readonly engines = new EngineCache();
+  readonly events = new EventEmitter<{ change: [ChangeEvent] }>();
+  readonly #mutex = new KeyedMutex();
+
+  constructor(options: GatehouseOptions) {
+    this.storage = options.storage;
+    this.models = options.models ?? presets;
+    this.personalPreset = options.personalPreset ?? "mzpanel";
+    this.clock = options.clock ?? Date.now;
+    this.passwordCost = options.passwordCost ?? OWASP_SCRYPT;
+    this.invitationTtlMs = options.invitationTtlMs ?? 7 * DAY_MS;
+    if (this.models[this.personalPreset] === undefined) {
+      throw new GatehouseError(ErrorCode.UNKNOWN_PRESET, `unknown preset "${this.personalPreset}"`);
+    }
+  }
+
+  get db(): Kysely<Database> {
+    return this.storage.db;
+  }
+
+  modelOf(preset: string): Model {
+    const model = this.models[preset];
+    if (model === undefined) {
+      throw new GatehouseError(
+        ErrorCode.UNKNOWN_PRESET,
+        `unknown preset "${preset}"; presets: ${Object.keys(this.models).join(", ")}`,
+      );
+    }
+    return model;
+  }
+
+  /** The open workspace row, or WORKSPACE_NOT_FOUND. */
+  async workspace(
+    db: Kysely<Database>,
+    workspaceId: string,
+    { lock = false } = {},
+  ): Promise<WorkspaceRow> {
+    if (typeof workspaceId !== "string") throw notFound();
+    const row = await db
+      .selectFrom("workspaces")
+      .selectAll()
+      .where("id", "=", workspaceId)
+      .$if(lock && this.storage.locksRows, (query) => query.forUpdate())
+      .executeTakeFirst();
+    if (row === undefined || row.closed_at !== null) throw notFound();
+    return row;
+  }
+
+  /** The engine reflecting `row.revision`, from the cache or loaded with `db`. */
+  async engineAt(db: Kysely<Database>, row: WorkspaceRow): Promise<Engine> {
+    const cached = this.engines.at(row.id, row.revision);
+    if (cached !== undefined) return cached;
+    const engine = await loadEngine(db, this.modelOf(row.preset), row.id, this.clock);
+    this.engines.store(row.id, engine, row.revision);
+    return engine;
+  }
+
+  /**
+   * A consistent read of a workspace for a caller who must be a member (or the system actor);
+   * others get WORKSPACE_NOT_FOUND, as if it did not exist (R10).
+   */
+  async read(request: RequestContext, workspaceId: string): Promise<ReadScope> {
+    const row = await this.workspace(this.db, workspaceId);
+    const engine = await this.engineAt(this.db, row);
+    const scope = new ReadScope(this, request, row, engine);
+    if (!(await scope.isMember())) throw notFound();
+    return scope;
+  }
+
+  /**
+   * Runs one change to a workspace: locks its row, gives `work` the engine at the current
+   * revision, and — when `work` recorded changes — bumps the revision, appends the audit entries
+   * to the hash chain and stores the engine ops, all in one transaction. After commit the cached
+   * engine advances and a change event is emitted. A denial recorded with `deny` is written to the
+   * activity log in its own transaction, then thrown.
+   */
+  async write<T>(
+    request: RequestContext,
+    workspaceId: string,
+    work: (tx: WriteScope) => Promise<T>,
+  ): Promise<{ value: T; revision: number }> {
+    return this.#mutex.run(workspaceId, async () => {
+      let scope: WriteScope | undefined;
+      let revision = 0;
+      try {
+        const value = await this.storage.transaction(async (trx) => {
+          const row = await this.workspace(trx, workspaceId, { lock: true });
+          const engine = await this.engineAt(trx, row);
+          scope = new WriteScope(this, request, row, engine, trx);
+          const result = await work(scope);
+          revision = row.revision;
+          if (scope.changed) revision = await this.#commitChange(trx, scope);
+          return result;
+        });
+        if (scope?.changed) {
+          this.engines.committed(workspaceId, revision, scope.ops);
+          this.events.emit("change", { workspaceId, revision, ops: scope.ops });
+        }
+        return { value, revision };
+      } catch (error) {
+        if (
+          scope?.denial !== undefined &&
+          isGatehouseError(error) &&
+          error === scope.denial.error
+        ) {
+          await this.#recordDenial(request, workspaceId, scope.denial.record);
+        }
+        throw error;
+      }
+    });
+  }
+
+  /** Appends audit entries to the instance-level log (closing workspaces, operator actions). */
+  async appendInstanceLog(
+    trx: Kysely<Database>,
+    entry: {
+      action: string;
+      workspaceId: string | null;
+      actor: string;
+      details: Record<string, unknown>;
+    },
+  ): Promise<void> {
+    const head = await trx
+      .selectFrom("instance")
+      .selectAll()
+      .where("id", "=", 1)
+      .$if(this.storage.locksRows, (query) => query.forUpdate())
+      .executeTakeFirstOrThrow();
+    const row = {
+      seq: head.log_seq + 1,
+      at: this.clock(),
+      action: entry.action,
+      workspace_id: entry.workspaceId,
+      actor: entry.actor,
+      details: JSON.stringify(entry.details),
+      prev_hash: head.log_head,
+    };
+    const hash = createHash("sha256")
+      .update(JSON.stringify(Object.values(row)))
+      .digest("hex");
+    await trx
+      .insertInto("instance_log")
+      .values({ ...row, hash })
+      .execute();
+    await trx
+      .updateTable("instance")
+      .set({ log_seq: row.seq, log_head: hash })
+      .where("id", "=", 1)
+      .execute();
+  }
+
+  async #commitChange(trx: Kysely<Database>, scope: WriteScope): Promise<number> {
+    const row = scope.workspace;
+    const revision = row.revision + 1;
+    const at = scope.now;
+    let head = { seq: row.audit_seq, hash: row.audit_head };
+    for (const record of scope.records) {
+      head = await appendAudit(trx, {
+        workspaceId: row.id,
+        head,
+        at,
+        actor: scope.request.actor,
+        origin: scope.request.origin,
+        result: "success",
+        record,
+      });
+    }
+    await trx
+      .updateTable("workspaces")
+      .set({ ...scope.rowUpdates, revision, audit_seq: head.seq, audit_head: head.hash })
+      .where("id", "=", row.id)
+      .execute();
+    await trx
+      .insertInto("changes")
+      .values({ workspace_id: row.id, revision, at, ops: JSON.stringify(scope.ops) })
+      .execute();
+    return revision;
+  }
+
+  async #recordDenial(
+    request: RequestContext,
+    workspaceId: string,
+    record: AuditRecord,
+  ): Promise<void> {
+    await this.storage.transaction(async (trx) => {
+      const row = await this.workspace(trx, workspaceId, { lock: true });
+      const head = await appendAudit(trx, {
+        workspaceId,
+        head: { seq: row.audit_seq, hash: row.audit_head },
+        at: this.clock(),
+        actor: request.actor,
+        origin: request.origin,
+        result: "denied",
+        record,
+      });
+      await trx
+        .updateTable("workspaces")
+        .set({ audit_seq: head.seq, audit_head: head.hash })
+        .where("id", "=", workspaceId)
+        .execute();
+    });
+  }
+}
+
+export function notFound(what = "workspace"): GatehouseError {
+  return new GatehouseError(ErrorCode.WORKSPACE_NOT_FOUND, `no such ${what}`);
+}
+
+/** A workspace as one caller sees it, with decisions answered by its engine. */
+export class ReadScope {
+  readonly #core: ServiceCore;
+  readonly request: RequestContext;
+  readonly workspace: WorkspaceRow;
+  readonly engine: Engine;
+  readonly model: Model;
+  readonly db: Kysely<Database>;
+
+  constructor(
+    core: ServiceCore,
+    request: RequestContext,
+    workspace: WorkspaceRow,
+    engine: Engine,
+    db?: Kysely<Database>,
+  ) {
+    this.#core = core;
+    this.request = request;
+    this.workspace = workspace;
+    this.engine = engine;
+    this.model = core.modelOf(workspace.preset);
+    this.db = db ?? core.db;
+  }
+
+  get core(): ServiceCore {
+    return this.#core;
+  }
+
+  get root(): ResourceRef {
+    return this.engine.root;
+  }
+
+  get isSystem(): boolean {
+    return this.request.actor.type === "system";
+  }
+
+  /** The system actor, or a person (directly, by API key or through the assistant) who is a member. */
+  async isMember(): Promise<boolean> {
+    const person = personOf(this.request.actor);
+    if (person === undefined) return true;
+    if (
+      this.request.actor.type === "api_key" &&
+      this.engine.apiKey(this.request.actor.keyId) === undefined
+    )
+      return false;
+    const row = await this.db
+      .selectFrom("members")
+      .select("user_id")
+      .where("workspace_id", "=", this.workspace.id)
+      .where("user_id", "=", person)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Whether `check` allows the caller `permission` on `resource` (the system actor always may). */
+  can(permission: string, resource: ResourceRef): boolean {
+    const subject = subjectOf(this.request.actor);
+    return subject === undefined || this.engine.check(subject, permission, resource).allowed;
+  }
+
+  /**
+   * Whether the caller holds `permission` at `resource` or above, whatever types it acts on: the
+   * test for workflow gates (team view, people management, settings).
+   */
+  holds(permission: string, resource: ResourceRef): boolean {
+    const subject = subjectOf(this.request.actor);
+    return subject === undefined || this.engine.holds(subject, permission, resource).allowed;
+  }
+}
+
+/** A workspace inside a write transaction: reads, authorization, and the change being built. */
+export class WriteScope extends ReadScope {
+  readonly trx: Kysely<Database>;
+  readonly now: number;
+  readonly ops: ChangeOp[] = [];
+  readonly records: AuditRecord[] = [];
+  rowUpdates: Partial<Omit<WorkspaceRow, "id" | "revision" | "audit_seq" | "audit_head">> = {};
+  denial: { record: AuditRecord; error: GatehouseError } | undefined;
+  #touched = false;
+
+  constructor(
+    core: ServiceCore,
+    request: RequestContext,
+    workspace: WorkspaceRow,
+    engine: Engine,
+    trx: Kysely<Database>,
+  ) {
+    super(core, request, workspace, engine, trx);
+    this.trx = trx;
+    this.now = core.clock();
+  }
+
+  /** True once the work recorded an audit entry, an op or a row update. */
+  get changed(): boolean {
+    return this.#touched || this.ops.length > 0 || this.records.length > 0;
+  }
+
+  /** Records the audit entry of this change (one per successful mutation). */
+  audit(record: AuditRecord): void {
+    this.records.push(record);
+  }
+
+  /** Records engine ops to apply once committed. */
+  apply(...ops: ChangeOp[]): void {
+    this.ops.push(...ops);
+  }
+
+  /** Sets workspace columns along with the revision bump. */
+  update(
+    values: Partial<Omit<WorkspaceRow, "id" | "revision" | "audit_seq" | "audit_head">>,
+  ): void {
+    this.rowUpdates = { ...this.rowUpdates, ...values };
+    this.#touched = true;
+  }
+
+  /**
+   * Refuses the attempt: it is written to the activity log as denied, and the caller gets
+   * `error` (PERMISSION_DENIED by default; WORKSPACE_NOT_FOUND for non-members).
+   */
+  deny(record: AuditRecord, message: string, code: ErrorCode = ErrorCode.PERMISSION_DENIED): never {
+    const error = new GatehouseError(code, message);
+    this.denial = { record, error };
+    throw error;
+  }
+
+  /** Requires membership (or the system actor); outsiders are denied as if the workspace did not exist. */
+  async requireMember(record: AuditRecord): Promise<void> {
+    if (!(await this.isMember()))
+      this.deny(record, "no such workspace", ErrorCode.WORKSPACE_NOT_FOUND);
+  }
+
+  /** Requires `permission` held at `resource` or above; otherwise denies (and logs) the attempt. */
+  async require(permission: string, resource: ResourceRef, record: AuditRecord): Promise<void> {
+    await this.requireMember(record);
+    if (!this.holds(permission, resource)) {
+      this.deny(record, `${permission} on ${resource} is not granted to you`);
+    }
+  }
+
+  /** Requires the caller to be the owner (or the system actor, for operator paths). */
+  async requireOwner(record: AuditRecord): Promise<void> {
+    await this.requireMember(record);
+    const person = personOf(this.request.actor);
+    if (person === undefined) return;
+    if (
+      this.request.actor.type !== "user" ||
+      this.engine.ownerGrant?.subject !== `user:${person}`
+    ) {
+      this.deny(record, "only the workspace owner may do this");
+    }
+  }
+}

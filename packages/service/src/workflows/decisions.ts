@@ -1,0 +1,118 @@
+import {
+  type Decision,
+  ErrorCode,
+  type Explanation,
+  GatehouseError,
+  type ResourceRef,
+  type SubjectRef,
+} from "@gatehouse/engine";
+import { type RequestContext, subjectOf } from "../actor.ts";
+import type { ReadScope, ServiceCore } from "../service-core.ts";
+import { gate } from "./workspaces.ts";
+
+export interface DecisionQuery {
+  readonly permission: string;
+  readonly resource: string;
+  /** Ask for another subject; needs the team gate. Defaults to the caller. */
+  readonly subject?: string | undefined;
+}
+
+export interface Capabilities {
+  readonly resource: string;
+  readonly permissions: readonly string[];
+  /** The model's navigation sections the caller may see (R11). */
+  readonly sections: readonly string[];
+}
+
+/** Decisions for a workspace, answered by its engine kept in step with the store. */
+export class Decisions {
+  readonly #core: ServiceCore;
+
+  constructor(core: ServiceCore) {
+    this.#core = core;
+  }
+
+  /**
+   * May the caller (or `subject`) use `permission` on `resource`?
+   * @example
+   * const { allowed } = await gatehouse.decisions.check(asUser(carol), ws, { permission: "site.deploy", resource: "site:shop" });
+   */
+  async check(
+    request: RequestContext,
+    workspaceId: string,
+    query: DecisionQuery,
+  ): Promise<Decision> {
+    const scope = await this.#core.read(request, workspaceId);
+    return scope.engine.check(
+      subjectFor(scope, query.subject),
+      query.permission,
+      query.resource as ResourceRef,
+    );
+  }
+
+  /** Why `check` answers as it does, grant by grant. */
+  async explain(
+    request: RequestContext,
+    workspaceId: string,
+    query: DecisionQuery,
+  ): Promise<Explanation> {
+    const scope = await this.#core.read(request, workspaceId);
+    return scope.engine.explain(
+      subjectFor(scope, query.subject),
+      query.permission,
+      query.resource as ResourceRef,
+    );
+  }
+
+  /** Everything the caller may do on `resource`, with the navigation sections to show. */
+  async capabilities(
+    request: RequestContext,
+    workspaceId: string,
+    query: { resource: string; subject?: string },
+  ): Promise<Capabilities> {
+    const scope = await this.#core.read(request, workspaceId);
+    const subject = subjectFor(scope, query.subject);
+    const resource = query.resource as ResourceRef;
+    const permissions = scope.engine.permissionsOn(subject, resource);
+    const sections = Object.entries(scope.model.definition.sections ?? {})
+      .filter(([, section]) =>
+        section.anyOf.some(
+          (permission) =>
+            scope.engine.holds(subject, permission, resource).allowed ||
+            hasBelow(scope, subject, permission),
+        ),
+      )
+      .map(([name]) => name);
+    return { resource, permissions, sections };
+  }
+}
+
+/** A section stays visible when the permission is held somewhere below (e.g. Sites for a site customer). */
+function hasBelow(scope: ReadScope, subject: SubjectRef, permission: string): boolean {
+  const acts = scope.model.definition.permissions[permission]?.on;
+  const types = typeof acts === "string" ? [acts] : (acts ?? []);
+  return types.some(
+    (type) => scope.engine.listVisible(subject, type, permission, { limit: 1 }).items.length > 0,
+  );
+}
+
+function subjectFor(scope: ReadScope, requested: string | undefined): SubjectRef {
+  const caller = subjectOf(scope.request.actor);
+  if (requested === undefined || requested === caller) {
+    if (caller === undefined)
+      throw new GatehouseError(ErrorCode.INVALID_INPUT, "the host app asks for a subject");
+    return caller;
+  }
+  if (!/^(user|group|apikey):./.test(requested))
+    throw new GatehouseError(
+      ErrorCode.INVALID_INPUT,
+      'subject is "user:<id>", "group:<id>" or "apikey:<id>"',
+    );
+  if (!scope.holds(gate(scope.model, "teamView"), scope.root)) {
+    throw new GatehouseError(
+      ErrorCode.PERMISSION_DENIED,
+      "you may ask only about your own permissions",
+    );
+  }
+  return requested as SubjectRef;
+}

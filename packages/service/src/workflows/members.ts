@@ -1,0 +1,597 @@
+import {
+  ErrorCode,
+  GatehouseError,
+  type Grant,
+  type GranteeRef,
+  type ResourceRef,
+} from "@gatehouse/engine";
+import { personOf, type RequestContext, subjectOf } from "../actor.ts";
+import type { AuditRecord } from "../audit/chain.ts";
+import type { ServiceCore, WriteScope } from "../service-core.ts";
+import { newId } from "../support/crypto.ts";
+import { actorLabel, assertMayJoin, gate, removeMemberRows, requireText } from "./workspaces.ts";
+
+export interface GrantSpec {
+  readonly role: string;
+  readonly scope: ResourceRef;
+  readonly extras?: readonly string[];
+  /** Epoch ms after which the grant holds nothing (temporary access). */
+  readonly expiresAt?: number | undefined;
+}
+
+export interface Member {
+  readonly userId: string;
+  readonly email: string;
+  readonly name: string;
+  readonly joinedAt: number;
+  readonly isOwner: boolean;
+  readonly grants: readonly Grant[];
+  readonly groups: readonly string[];
+}
+
+export interface Group {
+  readonly id: string;
+  readonly name: string;
+  readonly members: readonly string[];
+  readonly grants: readonly Grant[];
+}
+
+const GRANT_KEYS = ["role", "scope", "extras", "expiresAt"];
+
+/** Parses one grant of a request; unknown fields are refused (no mass assignment). */
+export function parseGrantSpec(value: unknown, path: string): GrantSpec {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new GatehouseError(
+      ErrorCode.INVALID_INPUT,
+      `${path} must be an object with role and scope`,
+    );
+  }
+  const record = value as Record<string, unknown>;
+  const unknown = Object.keys(record).filter((key) => !GRANT_KEYS.includes(key));
+  if (unknown.length > 0)
+    throw new GatehouseError(
+      ErrorCode.INVALID_INPUT,
+      `${path}: unknown fields ${unknown.join(", ")}`,
+    );
+  if (typeof record["role"] !== "string")
+    throw new GatehouseError(ErrorCode.INVALID_INPUT, `${path}.role is required`);
+  if (typeof record["scope"] !== "string")
+    throw new GatehouseError(ErrorCode.INVALID_INPUT, `${path}.scope is required`);
+  const extras = record["extras"] ?? [];
+  if (!Array.isArray(extras) || extras.some((extra) => typeof extra !== "string")) {
+    throw new GatehouseError(
+      ErrorCode.INVALID_INPUT,
+      `${path}.extras is a list of permission names`,
+    );
+  }
+  const expiresAt = record["expiresAt"];
+  if (
+    expiresAt !== undefined &&
+    expiresAt !== null &&
+    (typeof expiresAt !== "number" || !Number.isFinite(expiresAt))
+  ) {
+    throw new GatehouseError(ErrorCode.INVALID_INPUT, `${path}.expiresAt is epoch milliseconds`);
+  }
+  return {
+    role: record["role"],
+    scope: record["scope"] as ResourceRef,
+    extras: extras as string[],
+    expiresAt: typeof expiresAt === "number" ? expiresAt : undefined,
+  };
+}
+
+/**
+ * Delegation (R8): the caller must be allowed to give `grant` at its scope — people management
+ * there and nothing beyond what they hold. Revoking needs the same as granting what is revoked.
+ */
+function requireDelegation(
+  tx: WriteScope,
+  grant: { role: string; scope: ResourceRef; extras?: readonly string[] },
+  record: AuditRecord,
+): void {
+  const subject = subjectOf(tx.request.actor);
+  if (subject === undefined) return;
+  const decision = tx.engine.canGrant(subject, grant.role, grant.scope, grant.extras ?? []);
+  if (!decision.allowed) {
+    const detail =
+      decision.reason === "exceeds_granter"
+        ? `: it includes ${decision.missing?.join(", ")}, which you do not hold there`
+        : "";
+    tx.deny(
+      { ...record, details: { ...record.details, reason: decision.reason } },
+      `you may not give or take role "${grant.role}" on ${grant.scope} (${decision.reason})${detail}`,
+    );
+  }
+}
+
+async function requireMemberUser(tx: WriteScope, userId: unknown): Promise<string> {
+  if (typeof userId === "string") {
+    const row = await tx.trx
+      .selectFrom("members")
+      .select("user_id")
+      .where("workspace_id", "=", tx.workspace.id)
+      .where("user_id", "=", userId)
+      .executeTakeFirst();
+    if (row !== undefined) return userId;
+  }
+  throw new GatehouseError(ErrorCode.MEMBER_NOT_FOUND, "no such member in this workspace");
+}
+
+async function requireGroup(tx: WriteScope, groupId: unknown): Promise<string> {
+  if (typeof groupId === "string") {
+    const row = await tx.trx
+      .selectFrom("groups")
+      .select("group_id")
+      .where("workspace_id", "=", tx.workspace.id)
+      .where("group_id", "=", groupId)
+      .executeTakeFirst();
+    if (row !== undefined) return groupId;
+  }
+  throw new GatehouseError(ErrorCode.NOT_FOUND, "no such group in this workspace");
+}
+
+/** A grantee that exists in the workspace: a member user or a group. */
+async function requireGrantee(tx: WriteScope, subject: unknown): Promise<GranteeRef> {
+  if (typeof subject === "string" && subject.startsWith("user:")) {
+    return `user:${await requireMemberUser(tx, subject.slice(5))}`;
+  }
+  if (typeof subject === "string" && subject.startsWith("group:")) {
+    return `group:${await requireGroup(tx, subject.slice(6))}`;
+  }
+  throw new GatehouseError(ErrorCode.INVALID_INPUT, 'subject is "user:<id>" or "group:<id>"');
+}
+
+function isOwnerGrant(tx: WriteScope, subject: string, scope: string): boolean {
+  const owner = tx.engine.ownerGrant;
+  return owner !== undefined && owner.subject === subject && owner.scope === scope;
+}
+
+export async function insertGrant(
+  tx: WriteScope,
+  subject: GranteeRef,
+  spec: GrantSpec,
+): Promise<void> {
+  const input = {
+    subject,
+    role: spec.role,
+    scope: spec.scope,
+    extras: [...new Set(spec.extras ?? [])],
+    expiresAt: spec.expiresAt,
+  };
+  if (spec.expiresAt !== undefined && spec.expiresAt <= tx.now) {
+    throw new GatehouseError(ErrorCode.INVALID_INPUT, "expiresAt must be in the future");
+  }
+  tx.engine.validateGrant(input);
+  if (tx.engine.model.roles.length > 0 && spec.role === tx.model.ownerRole) {
+    throw new GatehouseError(
+      ErrorCode.INVALID_INPUT,
+      "the owner role is handed over by transferring ownership",
+    );
+  }
+  try {
+    await tx.trx
+      .insertInto("grants")
+      .values({
+        workspace_id: tx.workspace.id,
+        subject,
+        scope: spec.scope,
+        role: spec.role,
+        extras: JSON.stringify(input.extras),
+        expires_at: spec.expiresAt ?? null,
+        created_at: tx.now,
+        created_by: actorLabel(tx.request),
+      })
+      .execute();
+  } catch (error) {
+    if (tx.core.storage.isUniqueViolation(error)) {
+      throw new GatehouseError(
+        ErrorCode.ROLE_CONFLICT,
+        `${subject} already holds a role on ${spec.scope}; roles cannot be combined on one resource`,
+      );
+    }
+    throw error;
+  }
+  tx.apply({ op: "grant.add", grant: input });
+}
+
+/** Members, their grants and groups (R5–R9, R17, R19). */
+export class Members {
+  readonly #core: ServiceCore;
+
+  constructor(core: ServiceCore) {
+    this.#core = core;
+  }
+
+  /** Every member with their grants; visible only to those allowed to see the team (R18). */
+  async list(request: RequestContext, workspaceId: string): Promise<Member[]> {
+    const scope = await this.#core.read(request, workspaceId);
+    if (!scope.holds(gate(scope.model, "teamView"), scope.root)) {
+      throw new GatehouseError(
+        ErrorCode.PERMISSION_DENIED,
+        "you may not see this workspace's team",
+      );
+    }
+    const [rows, groupRows] = await Promise.all([
+      scope.db
+        .selectFrom("members")
+        .innerJoin("users", "users.id", "members.user_id")
+        .select(["users.id", "users.email", "users.name", "members.joined_at"])
+        .where("members.workspace_id", "=", workspaceId)
+        .orderBy("members.joined_at")
+        .orderBy("users.email")
+        .execute(),
+      scope.db
+        .selectFrom("group_members")
+        .select(["group_id", "user_id"])
+        .where("workspace_id", "=", workspaceId)
+        .execute(),
+    ]);
+    const owner = scope.engine.ownerGrant?.subject;
+    return rows.map((row) => ({
+      userId: row.id,
+      email: row.email,
+      name: row.name,
+      joinedAt: row.joined_at,
+      isOwner: owner === `user:${row.id}`,
+      grants: scope.engine.grantsOf(`user:${row.id}`),
+      groups: groupRows.filter((group) => group.user_id === row.id).map((group) => group.group_id),
+    }));
+  }
+
+  /**
+   * Adds an existing user as a member with their first grants — the host app's or a manager's
+   * direct path; people usually join by invitation or join request. Respects the plan's member
+   * limit (R14), one workspace per email (R15) and delegation (R8).
+   * @example
+   * await gatehouse.members.add(systemActor(), ws, { userId: carol, grants: [{ role: "customer", scope: "site:shop" }] });
+   */
+  async add(
+    request: RequestContext,
+    workspaceId: string,
+    input: { userId: string; grants: readonly unknown[] },
+  ): Promise<{ revision: number }> {
+    if (!Array.isArray(input?.grants) || input.grants.length === 0) {
+      throw new GatehouseError(ErrorCode.INVALID_INPUT, "a member holds at least one grant");
+    }
+    const specs = input.grants.map((grant, index) => parseGrantSpec(grant, `grants[${index}]`));
+    const { revision } = await this.#core.write(request, workspaceId, async (tx) => {
+      const record = {
+        action: "member.add",
+        target: `user:${String(input.userId)}`,
+        details: { grants: specs },
+      };
+      await tx.requireMember(record);
+      for (const spec of specs) requireDelegation(tx, spec, record);
+      const user = await tx.trx
+        .selectFrom("users")
+        .select("id")
+        .where("id", "=", String(input.userId))
+        .executeTakeFirst();
+      if (user === undefined) throw new GatehouseError(ErrorCode.USER_NOT_FOUND, "no such user");
+      await assertMayJoin(tx, user.id, { countingSelf: true });
+      await tx.trx
+        .insertInto("members")
+        .values({ workspace_id: tx.workspace.id, user_id: user.id, joined_at: tx.now })
+        .execute();
+      for (const spec of specs) await insertGrant(tx, `user:${user.id}`, spec);
+      tx.audit(record);
+    });
+    return { revision };
+  }
+
+  /**
+   * Replaces a member's direct grants with `grants` (at least one). The owner's grant cannot be
+   * changed here (LAST_OWNER); every grant given or taken passes the delegation check (R8).
+   * @example
+   * await gatehouse.members.setGrants(asUser(owner), ws, otto, [{ role: "operator", scope: "server:s1" }]);
+   */
+  async setGrants(
+    request: RequestContext,
+    workspaceId: string,
+    userId: string,
+    grants: readonly unknown[],
+  ): Promise<{ revision: number }> {
+    if (!Array.isArray(grants) || grants.length === 0) {
+      throw new GatehouseError(
+        ErrorCode.INVALID_INPUT,
+        "a member holds at least one grant; remove the member instead",
+      );
+    }
+    const specs = grants.map((grant, index) => parseGrantSpec(grant, `grants[${index}]`));
+    const scopes = new Set<string>();
+    for (const spec of specs) {
+      if (scopes.has(spec.scope))
+        throw new GatehouseError(
+          ErrorCode.ROLE_CONFLICT,
+          `two roles on ${spec.scope}; roles cannot be combined on one resource`,
+        );
+      scopes.add(spec.scope);
+    }
+    const { revision } = await this.#core.write(request, workspaceId, async (tx) => {
+      const record = {
+        action: "member.grants.set",
+        target: `user:${String(userId)}`,
+        details: { grants: specs },
+      };
+      await tx.requireMember(record);
+      const member = await requireMemberUser(tx, userId);
+      const subject = `user:${member}` as const;
+      const current = tx.engine.grantsOf(subject);
+      if (current.some((grant) => isOwnerGrant(tx, subject, grant.scope))) {
+        tx.deny(
+          record,
+          "the owner's role cannot be changed; transfer ownership instead",
+          ErrorCode.LAST_OWNER,
+        );
+      }
+      for (const grant of current) requireDelegation(tx, grant, record);
+      for (const spec of specs) requireDelegation(tx, spec, record);
+      await tx.trx
+        .deleteFrom("grants")
+        .where("workspace_id", "=", tx.workspace.id)
+        .where("subject", "=", subject)
+        .execute();
+      for (const grant of current) tx.apply({ op: "grant.remove", subject, scope: grant.scope });
+      for (const spec of specs) await insertGrant(tx, subject, spec);
+      tx.audit({ ...record, details: { before: current, after: specs } });
+    });
+    return { revision };
+  }
+
+  /** Adds one grant to a member or a group (R5, R9); ROLE_CONFLICT when they already hold a role there (R6). */
+  async grant(
+    request: RequestContext,
+    workspaceId: string,
+    input: { subject: string } & Record<string, unknown>,
+  ): Promise<{ revision: number }> {
+    const { subject: rawSubject, ...rest } = input ?? {};
+    const spec = parseGrantSpec(rest, "grant");
+    const { revision } = await this.#core.write(request, workspaceId, async (tx) => {
+      const record = { action: "grant.add", target: String(rawSubject), details: { ...spec } };
+      await tx.requireMember(record);
+      const subject = await requireGrantee(tx, rawSubject);
+      requireDelegation(tx, spec, record);
+      await insertGrant(tx, subject, spec);
+      tx.audit(record);
+    });
+    return { revision };
+  }
+
+  /** Removes the grant a member or group holds at `scope`. The owner's grant stays (LAST_OWNER). */
+  async revoke(
+    request: RequestContext,
+    workspaceId: string,
+    input: { subject: string; scope: string },
+  ): Promise<{ revision: number }> {
+    const { revision } = await this.#core.write(request, workspaceId, async (tx) => {
+      const record = {
+        action: "grant.remove",
+        target: String(input?.subject),
+        details: { scope: input?.scope },
+      };
+      await tx.requireMember(record);
+      const subject = await requireGrantee(tx, input?.subject);
+      const grant = tx.engine
+        .grantsOf(subject)
+        .find((candidate) => candidate.scope === input.scope);
+      if (grant === undefined)
+        throw new GatehouseError(
+          ErrorCode.GRANT_NOT_FOUND,
+          `${subject} holds no grant on ${String(input.scope)}`,
+        );
+      if (isOwnerGrant(tx, subject, grant.scope))
+        tx.deny(
+          record,
+          "the owner's role cannot be revoked; transfer ownership instead",
+          ErrorCode.LAST_OWNER,
+        );
+      requireDelegation(tx, grant, record);
+      await tx.trx
+        .deleteFrom("grants")
+        .where("workspace_id", "=", tx.workspace.id)
+        .where("subject", "=", subject)
+        .where("scope", "=", grant.scope)
+        .execute();
+      tx.apply({ op: "grant.remove", subject, scope: grant.scope });
+      tx.audit({ ...record, details: { scope: grant.scope, role: grant.role } });
+    });
+    return { revision };
+  }
+
+  /**
+   * Removes a member: access ends at once, their API keys die, their records and the activity
+   * log stay (R17). The owner cannot be removed (LAST_OWNER).
+   */
+  async remove(
+    request: RequestContext,
+    workspaceId: string,
+    userId: string,
+  ): Promise<{ revision: number }> {
+    const { revision } = await this.#core.write(request, workspaceId, async (tx) => {
+      const record = { action: "member.remove", target: `user:${String(userId)}` };
+      await tx.requireMember(record);
+      const member = await requireMemberUser(tx, userId);
+      const subject = `user:${member}` as const;
+      if (tx.engine.ownerGrant?.subject === subject)
+        tx.deny(
+          record,
+          "the owner cannot be removed; transfer ownership first",
+          ErrorCode.LAST_OWNER,
+        );
+      const grants = tx.engine.grantsOf(subject);
+      if (grants.length === 0) await tx.require(tx.model.definition.delegation, tx.root, record);
+      for (const grant of grants) requireDelegation(tx, grant, record);
+      await removeMemberRows(tx, member);
+      tx.audit({ ...record, details: { grants } });
+    });
+    return { revision };
+  }
+
+  /** The caller leaves the workspace. The owner must transfer ownership first (LAST_OWNER). */
+  async leave(request: RequestContext, workspaceId: string): Promise<{ revision: number }> {
+    const person = personOf(request.actor);
+    if (person === undefined || request.actor.type !== "user") {
+      throw new GatehouseError(
+        ErrorCode.INVALID_INPUT,
+        "only a signed-in person can leave a workspace",
+      );
+    }
+    const { revision } = await this.#core.write(request, workspaceId, async (tx) => {
+      const record = { action: "member.leave", target: `user:${person}` };
+      await tx.requireMember(record);
+      if (tx.engine.ownerGrant?.subject === `user:${person}`) {
+        throw new GatehouseError(
+          ErrorCode.LAST_OWNER,
+          "the owner cannot leave; transfer ownership first",
+        );
+      }
+      await removeMemberRows(tx, person);
+      tx.audit(record);
+    });
+    return { revision };
+  }
+
+  /** Creates a group (a team of users, seed 001) that can hold grants. */
+  async createGroup(
+    request: RequestContext,
+    workspaceId: string,
+    input: { name: string },
+  ): Promise<{ group: Group; revision: number }> {
+    const name = requireText(input?.name, "group name");
+    const id = newId("grp");
+    const { revision } = await this.#core.write(request, workspaceId, async (tx) => {
+      const record = { action: "group.create", target: `group:${id}`, details: { name } };
+      await tx.require(tx.model.definition.delegation, tx.root, record);
+      await tx.trx
+        .insertInto("groups")
+        .values({ workspace_id: tx.workspace.id, group_id: id, name, created_at: tx.now })
+        .execute();
+      tx.audit(record);
+    });
+    return { group: { id, name, members: [], grants: [] }, revision };
+  }
+
+  /** Deletes a group with its grants and memberships. */
+  async deleteGroup(
+    request: RequestContext,
+    workspaceId: string,
+    groupId: string,
+  ): Promise<{ revision: number }> {
+    const { revision } = await this.#core.write(request, workspaceId, async (tx) => {
+      const record = { action: "group.delete", target: `group:${String(groupId)}` };
+      await tx.require(tx.model.definition.delegation, tx.root, record);
+      const group = await requireGroup(tx, groupId);
+      const subject = `group:${group}` as const;
+      for (const grant of tx.engine.grantsOf(subject)) requireDelegation(tx, grant, record);
+      const ws = tx.workspace.id;
+      await tx.trx
+        .deleteFrom("grants")
+        .where("workspace_id", "=", ws)
+        .where("subject", "=", subject)
+        .execute();
+      await tx.trx
+        .deleteFrom("group_members")
+        .where("workspace_id", "=", ws)
+        .where("group_id", "=", group)
+        .execute();
+      await tx.trx
+        .deleteFrom("groups")
+        .where("workspace_id", "=", ws)
+        .where("group_id", "=", group)
+        .execute();
+      tx.apply({ op: "subject.remove", subject });
+      tx.audit(record);
+    });
+    return { revision };
+  }
+
+  /** Adds a member to a group; they then hold the group's grants. */
+  async addToGroup(
+    request: RequestContext,
+    workspaceId: string,
+    groupId: string,
+    userId: string,
+  ): Promise<{ revision: number }> {
+    return this.#changeGroup(request, workspaceId, groupId, userId, "add");
+  }
+
+  async removeFromGroup(
+    request: RequestContext,
+    workspaceId: string,
+    groupId: string,
+    userId: string,
+  ): Promise<{ revision: number }> {
+    return this.#changeGroup(request, workspaceId, groupId, userId, "remove");
+  }
+
+  /** The groups with their members and grants (team view). */
+  async listGroups(request: RequestContext, workspaceId: string): Promise<Group[]> {
+    const scope = await this.#core.read(request, workspaceId);
+    if (!scope.holds(gate(scope.model, "teamView"), scope.root)) {
+      throw new GatehouseError(
+        ErrorCode.PERMISSION_DENIED,
+        "you may not see this workspace's team",
+      );
+    }
+    const groups = await scope.db
+      .selectFrom("groups")
+      .selectAll()
+      .where("workspace_id", "=", workspaceId)
+      .orderBy("name")
+      .execute();
+    return groups.map((row) => ({
+      id: row.group_id,
+      name: row.name,
+      members: scope.engine.membersOf(`group:${row.group_id}`).map((user) => user.slice(5)),
+      grants: scope.engine.grantsOf(`group:${row.group_id}`),
+    }));
+  }
+
+  async #changeGroup(
+    request: RequestContext,
+    workspaceId: string,
+    groupId: string,
+    userId: string,
+    change: "add" | "remove",
+  ): Promise<{ revision: number }> {
+    const { revision } = await this.#core.write(request, workspaceId, async (tx) => {
+      const record = {
+        action: `group.member.${change}`,
+        target: `group:${String(groupId)}`,
+        details: { user: userId },
+      };
+      await tx.require(tx.model.definition.delegation, tx.root, record);
+      const group = await requireGroup(tx, groupId);
+      const member = await requireMemberUser(tx, userId);
+      // Adding someone to a group gives them its grants: the caller must be able to give each.
+      for (const grant of tx.engine.grantsOf(`group:${group}`))
+        requireDelegation(tx, grant, record);
+      const ws = tx.workspace.id;
+      const existing = await tx.trx
+        .selectFrom("group_members")
+        .select("user_id")
+        .where("workspace_id", "=", ws)
+        .where("group_id", "=", group)
+        .where("user_id", "=", member)
+        .executeTakeFirst();
+      if ((existing !== undefined) === (change === "add")) return;
+      if (change === "add") {
+        await tx.trx
+          .insertInto("group_members")
+          .values({ workspace_id: ws, group_id: group, user_id: member })
+          .execute();
+        tx.apply({ op: "group.add_member", group: `group:${group}`, user: `user:${member}` });
+      } else {
+        await tx.trx
+          .deleteFrom("group_members")
+          .where("workspace_id", "=", ws)
+          .where("group_id", "=", group)
+          .where("user_id", "=", member)
+          .execute();
+        tx.apply({ op: "group.remove_member", group: `group:${group}`, user: `user:${member}` });
+      }
+      tx.audit(record);
+    });
+    return { revision };
+  }
+}

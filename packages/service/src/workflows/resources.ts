@@ -1,0 +1,155 @@
+import { ErrorCode, GatehouseError, type Page, type ResourceRef } from "@gatehouse/engine";
+import { type RequestContext, subjectOf } from "../actor.ts";
+import type { ServiceCore, WriteScope } from "../service-core.ts";
+
+function requireResourceName(value: unknown, what: string): ResourceRef {
+  if (typeof value !== "string" || !/^[a-z][a-z0-9_-]*:./.test(value) || value.length > 300) {
+    throw new GatehouseError(ErrorCode.INVALID_INPUT, `${what} is named type:id`);
+  }
+  return value as ResourceRef;
+}
+
+function typeOf(resource: string): string {
+  return resource.slice(0, resource.indexOf(":"));
+}
+
+/** Members may create or delete resources only where the model's gates say so; the host app always may. */
+async function requireResourceGate(
+  tx: WriteScope,
+  kind: "createResource" | "deleteResource",
+  resource: ResourceRef,
+  at: ResourceRef,
+  record: { action: string; target: string },
+): Promise<void> {
+  if (tx.isSystem) return;
+  const permission = tx.model.definition.gates?.[kind]?.[typeOf(resource)];
+  if (permission === undefined) {
+    await tx.requireMember(record);
+    tx.deny(record, `${typeOf(resource)} resources are registered by the host application`);
+  }
+  await tx.require(permission, at, record);
+}
+
+/** The typed resource tree the host app registers: servers, sites, customers, … */
+export class Resources {
+  readonly #core: ServiceCore;
+
+  constructor(core: ServiceCore) {
+    this.#core = core;
+  }
+
+  /**
+   * Adds a resource under `parent`, or moves it there. The host app (system actor) always may;
+   * a member needs the model's create gate at the parent (and the delete gate to move it away).
+   * @example
+   * await gatehouse.resources.upsert(systemActor(), ws, { resource: "site:shop", parent: "server:s1" });
+   */
+  async upsert(
+    request: RequestContext,
+    workspaceId: string,
+    input: { resource: string; parent: string },
+  ): Promise<{ revision: number }> {
+    const resource = requireResourceName(input?.resource, "resource");
+    const parent = requireResourceName(input?.parent, "parent");
+    const { revision } = await this.#core.write(request, workspaceId, async (tx) => {
+      const previous = tx.engine.parentOf(resource);
+      const record = {
+        action: previous === undefined ? "resource.create" : "resource.move",
+        target: resource,
+        details: { parent, previous: previous ?? null },
+      };
+      if (previous === parent) return;
+      await requireResourceGate(tx, "createResource", resource, parent, record);
+      if (previous !== undefined)
+        await requireResourceGate(tx, "deleteResource", resource, resource, record);
+      tx.engine.validateResource(resource, parent);
+      const ws = tx.workspace.id;
+      if (previous === undefined) {
+        await tx.trx
+          .insertInto("resources")
+          .values({ workspace_id: ws, resource, parent, created_at: tx.now })
+          .execute();
+      } else {
+        await tx.trx
+          .updateTable("resources")
+          .set({ parent })
+          .where("workspace_id", "=", ws)
+          .where("resource", "=", resource)
+          .execute();
+      }
+      tx.apply({ op: "resource.upsert", resource, parent });
+      tx.audit(record);
+    });
+    return { revision };
+  }
+
+  /**
+   * Deletes a resource record with its subtree and the grants on them. Only the records: the host
+   * app's real servers and sites are its own business.
+   */
+  async delete(
+    request: RequestContext,
+    workspaceId: string,
+    resource: string,
+  ): Promise<{ revision: number; deleted: string[] }> {
+    const name = requireResourceName(resource, "resource");
+    const { value, revision } = await this.#core.write(request, workspaceId, async (tx) => {
+      const record = { action: "resource.delete", target: name };
+      if (!tx.engine.hasResource(name)) {
+        await tx.requireMember(record);
+        throw new GatehouseError(
+          ErrorCode.RESOURCE_NOT_FOUND,
+          `no resource ${name} in this workspace`,
+        );
+      }
+      if (name === tx.root)
+        throw new GatehouseError(
+          ErrorCode.INVALID_INPUT,
+          "the workspace root is removed by closing the workspace",
+        );
+      await requireResourceGate(tx, "deleteResource", name, name, record);
+      const subtree = tx.engine.subtreeOf(name);
+      const owner = tx.engine.ownerGrant;
+      if (owner !== undefined && subtree.includes(owner.scope))
+        throw new GatehouseError(ErrorCode.LAST_OWNER, "the owner's scope cannot be deleted");
+      const ws = tx.workspace.id;
+      for (let start = 0; start < subtree.length; start += 500) {
+        const chunk = subtree.slice(start, start + 500);
+        await tx.trx
+          .deleteFrom("grants")
+          .where("workspace_id", "=", ws)
+          .where("scope", "in", chunk)
+          .execute();
+        await tx.trx
+          .deleteFrom("resources")
+          .where("workspace_id", "=", ws)
+          .where("resource", "in", chunk)
+          .execute();
+      }
+      tx.apply({ op: "resource.delete", resource: name });
+      tx.audit({ ...record, details: { deleted: subtree.length } });
+      return subtree;
+    });
+    return { revision, deleted: value };
+  }
+
+  /**
+   * The resources of `type` on which the caller holds `permission` (R11: the fleet list shows only
+   * what the member may see), sorted by name and paged.
+   */
+  async list(
+    request: RequestContext,
+    workspaceId: string,
+    query: { type: string; permission: string; limit?: number; after?: string },
+  ): Promise<Page> {
+    const scope = await this.#core.read(request, workspaceId);
+    const subject = subjectOf(request.actor);
+    const page = {
+      ...(query.limit === undefined ? {} : { limit: query.limit }),
+      after: query.after as ResourceRef | undefined,
+    };
+    // The host app sees every resource of the type.
+    if (subject === undefined) return scope.engine.resourcesOfType(query.type, page);
+    return scope.engine.listVisible(subject, query.type, query.permission, page);
+  }
+}

@@ -1,0 +1,141 @@
+import { ErrorCode, GatehouseError } from "@gatehouse/engine";
+import type { Kysely } from "kysely";
+import type { Database } from "../database/schema.ts";
+import type { ServiceCore } from "../service-core.ts";
+import { newId } from "../support/crypto.ts";
+import { assertStrongPassword, hashPassword, verifyPassword } from "../support/passwords.ts";
+import { createWorkspaceIn, type Workspace } from "./workspaces.ts";
+
+export interface User {
+  readonly id: string;
+  readonly email: string;
+  readonly name: string;
+  readonly createdAt: number;
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** Lower-cased, trimmed, and checked; throws INVALID_INPUT for anything that is not an address. */
+export function normalizeEmail(email: unknown): string {
+  if (typeof email !== "string" || email.length > 254 || !EMAIL.test(email.trim())) {
+    throw new GatehouseError(ErrorCode.INVALID_INPUT, "a valid email address is required");
+  }
+  return email.trim().toLowerCase();
+}
+
+function requireName(name: unknown, what: string): string {
+  if (typeof name !== "string" || name.trim() === "" || name.length > 200) {
+    throw new GatehouseError(ErrorCode.INVALID_INPUT, `${what} must be 1–200 characters`);
+  }
+  return name.trim();
+}
+
+export function toUser(row: { id: string; email: string; name: string; created_at: number }): User {
+  return { id: row.id, email: row.email, name: row.name, createdAt: row.created_at };
+}
+
+/** Creates a user row; EMAIL_TAKEN when the address is registered. */
+export async function insertUser(
+  core: ServiceCore,
+  trx: Kysely<Database>,
+  input: { email: string; name: string; passwordHash: string | null },
+): Promise<User> {
+  const row = {
+    id: newId("usr"),
+    email: input.email,
+    name: input.name,
+    password_hash: input.passwordHash,
+    created_at: core.clock(),
+  };
+  try {
+    await trx.insertInto("users").values(row).execute();
+  } catch (error) {
+    if (core.storage.isUniqueViolation(error)) {
+      throw new GatehouseError(
+        ErrorCode.EMAIL_TAKEN,
+        "an account with this email exists; sign in instead",
+      );
+    }
+    throw error;
+  }
+  return toUser(row);
+}
+
+/** Accounts: sign-up with a personal workspace where the model asks for one, and password checks. */
+export class Users {
+  readonly #core: ServiceCore;
+
+  constructor(core: ServiceCore) {
+    this.#core = core;
+  }
+
+  /**
+   * Registers a user with email and password (scrypt). When the personal preset's policy says so,
+   * the user also gets a personal workspace they own (seeds 000 and 001).
+   * @example
+   * const { user } = await gatehouse.users.signUp({ email: "ada@example.com", password: "correct horse battery", name: "Ada" });
+   */
+  async signUp(input: {
+    email: string;
+    password: string;
+    name?: string;
+  }): Promise<{ user: User; personalWorkspace: Workspace | undefined }> {
+    const core = this.#core;
+    const email = normalizeEmail(input.email);
+    assertStrongPassword(input.password);
+    const name = requireName(input.name ?? email.split("@")[0], "name");
+    const passwordHash = await hashPassword(input.password, core.passwordCost);
+    const model = core.modelOf(core.personalPreset);
+    let created: { user: User; personalWorkspace: Workspace | undefined } | undefined;
+    await core.storage.transaction(async (trx) => {
+      const user = await insertUser(core, trx, { email, name, passwordHash });
+      const personalWorkspace = model.policy.personalWorkspace
+        ? await createWorkspaceIn(core, trx, {
+            name: `${name}'s workspace`,
+            preset: core.personalPreset,
+            ownerId: user.id,
+            personal: true,
+          })
+        : undefined;
+      created = { user, personalWorkspace };
+    });
+    return created!;
+  }
+
+  /** The user with this email and password; INVALID_CREDENTIALS otherwise (same answer for both cases). */
+  async authenticate(input: { email: string; password: string }): Promise<User> {
+    const row = await this.#core.db
+      .selectFrom("users")
+      .selectAll()
+      .where("email", "=", typeof input.email === "string" ? input.email.trim().toLowerCase() : "")
+      .executeTakeFirst();
+    // Hash even for unknown emails so the answer takes the same time.
+    const stored =
+      row?.password_hash ?? (await hashPassword("not-a-password", this.#core.passwordCost));
+    const valid =
+      typeof input.password === "string" && (await verifyPassword(input.password, stored));
+    if (row === undefined || row.password_hash === null || !valid) {
+      throw new GatehouseError(ErrorCode.INVALID_CREDENTIALS, "wrong email or password");
+    }
+    return toUser(row);
+  }
+
+  async get(userId: string): Promise<User> {
+    const row = await this.#core.db
+      .selectFrom("users")
+      .selectAll()
+      .where("id", "=", userId)
+      .executeTakeFirst();
+    if (row === undefined) throw new GatehouseError(ErrorCode.USER_NOT_FOUND, "no such user");
+    return toUser(row);
+  }
+
+  async findByEmail(email: string): Promise<User | undefined> {
+    const row = await this.#core.db
+      .selectFrom("users")
+      .selectAll()
+      .where("email", "=", normalizeEmail(email))
+      .executeTakeFirst();
+    return row === undefined ? undefined : toUser(row);
+  }
+}

@@ -1,0 +1,708 @@
+import {
+  ErrorCode,
+  GatehouseError,
+  type GranteeRef,
+  type Model,
+  type ResourceRef,
+} from "@gatehouse/engine";
+import type { Kysely } from "kysely";
+import { personOf, type RequestContext } from "../actor.ts";
+import { appendAudit } from "../audit/chain.ts";
+import type { Database } from "../database/schema.ts";
+import type { ChangeOp } from "../engine-sync.ts";
+import type { ReadScope, ServiceCore, WorkspaceRow, WriteScope } from "../service-core.ts";
+import { newId } from "../support/crypto.ts";
+
+export interface WorkspaceSettings {
+  /** The key users give to ask to join (e.g. a tax number, R16); `null` when joining by key is off. */
+  readonly joinKey: string | null;
+  /** Every member must have two-factor sign-in (R24). */
+  readonly require2fa: boolean;
+  /** One active workspace per email (R15), as set here or by the model's policy. */
+  readonly oneWorkspacePerEmail: boolean;
+}
+
+export interface Workspace {
+  readonly id: string;
+  readonly name: string;
+  readonly preset: string;
+  readonly plan: string | null;
+  readonly personal: boolean;
+  readonly revision: number;
+  readonly createdAt: number;
+  /** Present for callers who may see the workspace's settings (the team gate). */
+  readonly settings: WorkspaceSettings | undefined;
+}
+
+/** The policy switch in force: the workspace's own setting, else the model's. */
+export function isOneWorkspacePerEmail(core: ServiceCore, row: WorkspaceRow): boolean {
+  return row.one_workspace_per_email === null
+    ? core.modelOf(row.preset).policy.oneWorkspacePerEmail
+    : row.one_workspace_per_email === 1;
+}
+
+export function toWorkspace(
+  core: ServiceCore,
+  row: WorkspaceRow,
+  withSettings: boolean,
+): Workspace {
+  return {
+    id: row.id,
+    name: row.name,
+    preset: row.preset,
+    plan: row.plan,
+    personal: row.personal === 1,
+    revision: row.revision,
+    createdAt: row.created_at,
+    settings: withSettings
+      ? {
+          joinKey: row.join_key,
+          require2fa: row.require_2fa === 1,
+          oneWorkspacePerEmail: isOneWorkspacePerEmail(core, row),
+        }
+      : undefined,
+  };
+}
+
+/** The permission opening a built-in workflow, from the model's gates. */
+export function gate(model: Model, name: "teamView" | "auditView"): string {
+  return model.definition.gates?.[name] ?? model.definition.delegation;
+}
+
+export function requireText(value: unknown, what: string, max = 200): string {
+  if (typeof value !== "string" || value.trim() === "" || value.length > max) {
+    throw new GatehouseError(ErrorCode.INVALID_INPUT, `${what} must be 1–${max} characters`);
+  }
+  return value.trim();
+}
+
+function resolvePlan(model: Model, plan: string | undefined): string | null {
+  const plans = model.definition.plans ?? {};
+  const names = Object.keys(plans);
+  if (plan === undefined) return model.definition.defaultPlan ?? names[0] ?? null;
+  if (!names.includes(plan)) {
+    throw new GatehouseError(
+      ErrorCode.UNKNOWN_PLAN,
+      `unknown plan "${plan}"; plans: ${names.join(", ") || "none"}`,
+    );
+  }
+  return plan;
+}
+
+/** The member limit of a plan; `null` for none (R14). */
+export function memberLimit(model: Model, plan: string | null): number | null {
+  if (plan === null) return null;
+  return model.definition.plans?.[plan]?.maxMembers ?? null;
+}
+
+/** Members plus pending, unexpired invitations: what the plan limit counts (R14). */
+export async function seatsTaken(
+  trx: Kysely<Database>,
+  workspaceId: string,
+  now: number,
+): Promise<number> {
+  const members = await trx
+    .selectFrom("members")
+    .select((eb) => eb.fn.countAll<number>().as("count"))
+    .where("workspace_id", "=", workspaceId)
+    .executeTakeFirstOrThrow();
+  const pending = await trx
+    .selectFrom("invitations")
+    .select((eb) => eb.fn.countAll<number>().as("count"))
+    .where("workspace_id", "=", workspaceId)
+    .where("accepted_at", "is", null)
+    .where("revoked_at", "is", null)
+    .where("expires_at", ">", now)
+    .executeTakeFirstOrThrow();
+  return Number(members.count) + Number(pending.count);
+}
+
+/**
+ * Refuses a new member where the plan is full (R14) or, under the one-workspace-per-email policy,
+ * where the user is already active in another such workspace (R15). Locks the user's row so that
+ * concurrent joins of one user serialize.
+ */
+export async function assertMayJoin(
+  tx: WriteScope,
+  userId: string,
+  { countingSelf }: { countingSelf: boolean },
+): Promise<void> {
+  const core = tx.core;
+  const row = tx.workspace;
+  await tx.trx
+    .selectFrom("users")
+    .select("id")
+    .where("id", "=", userId)
+    .$if(core.storage.locksRows, (query) => query.forUpdate())
+    .executeTakeFirst();
+  const already = await tx.trx
+    .selectFrom("members")
+    .select("user_id")
+    .where("workspace_id", "=", row.id)
+    .where("user_id", "=", userId)
+    .executeTakeFirst();
+  if (already !== undefined)
+    throw new GatehouseError(ErrorCode.ALREADY_MEMBER, "already a member of this workspace");
+  const limit = memberLimit(tx.model, row.plan);
+  if (
+    limit !== null &&
+    (await seatsTaken(tx.trx, row.id, tx.now)) + (countingSelf ? 1 : 0) > limit
+  ) {
+    throw new GatehouseError(
+      ErrorCode.MEMBER_LIMIT_REACHED,
+      `the ${row.plan} plan allows ${limit} members; upgrade the plan to add more`,
+    );
+  }
+  if (isOneWorkspacePerEmail(core, row)) {
+    const others = await tx.trx
+      .selectFrom("members")
+      .innerJoin("workspaces", "workspaces.id", "members.workspace_id")
+      .selectAll("workspaces")
+      .where("members.user_id", "=", userId)
+      .where("workspaces.id", "!=", row.id)
+      .where("workspaces.closed_at", "is", null)
+      .execute();
+    if (others.some((other) => isOneWorkspacePerEmail(core, other))) {
+      throw new GatehouseError(
+        ErrorCode.ONE_WORKSPACE_PER_EMAIL,
+        "this email is already an active member of another workspace, and may be active in only one",
+      );
+    }
+  }
+}
+
+/** Adds a member with their first grants, in the caller's transaction. */
+export async function addMember(
+  tx: WriteScope,
+  userId: string,
+  grants: readonly { role: string; scope: ResourceRef; extras?: readonly string[] }[],
+): Promise<void> {
+  await tx.trx
+    .insertInto("members")
+    .values({ workspace_id: tx.workspace.id, user_id: userId, joined_at: tx.now })
+    .execute();
+  for (const grant of grants) {
+    const input = {
+      subject: `user:${userId}` as GranteeRef,
+      role: grant.role,
+      scope: grant.scope,
+      extras: grant.extras ?? [],
+    };
+    tx.engine.validateGrant(input);
+    await tx.trx
+      .insertInto("grants")
+      .values({
+        workspace_id: tx.workspace.id,
+        subject: input.subject,
+        scope: input.scope,
+        role: input.role,
+        extras: JSON.stringify(input.extras),
+        expires_at: null,
+        created_at: tx.now,
+        created_by: actorLabel(tx.request),
+      })
+      .execute();
+    tx.apply({ op: "grant.add", grant: input });
+  }
+}
+
+export function actorLabel(request: RequestContext): string {
+  const actor = request.actor;
+  return actor.type === "system"
+    ? `system:${actor.name}`
+    : actor.type === "api_key"
+      ? `apikey:${actor.keyId}`
+      : `user:${actor.userId}`;
+}
+
+/** Creates a workspace owned by `ownerId` at revision 1, with its first audit entry. */
+export async function createWorkspaceIn(
+  core: ServiceCore,
+  trx: Kysely<Database>,
+  input: {
+    name: string;
+    preset: string;
+    plan?: string | undefined;
+    ownerId: string;
+    personal: boolean;
+    request?: RequestContext;
+  },
+): Promise<Workspace> {
+  const model = core.modelOf(input.preset);
+  const name = requireText(input.name, "workspace name");
+  const plan = resolvePlan(model, input.plan);
+  const id = newId("ws");
+  const now = core.clock();
+  const root = `${model.rootType}:${id}` as ResourceRef;
+  const owner = {
+    subject: `user:${input.ownerId}` as GranteeRef,
+    role: model.ownerRole,
+    scope: root,
+    extras: [],
+  };
+  const request = input.request ?? { actor: { type: "user" as const, userId: input.ownerId } };
+  await trx
+    .insertInto("workspaces")
+    .values({
+      id,
+      name,
+      preset: input.preset,
+      plan,
+      personal: input.personal ? 1 : 0,
+      join_key: null,
+      require_2fa: 0,
+      one_workspace_per_email: null,
+      revision: 1,
+      audit_seq: 0,
+      audit_head: "",
+      created_at: now,
+      closed_at: null,
+    })
+    .execute();
+  const head = await appendAudit(trx, {
+    workspaceId: id,
+    head: { seq: 0, hash: "" },
+    at: now,
+    actor: request.actor,
+    origin: request.origin,
+    result: "success",
+    record: {
+      action: "workspace.create",
+      target: root,
+      details: { name, preset: input.preset, plan, owner: input.ownerId },
+    },
+  });
+  await trx
+    .insertInto("members")
+    .values({ workspace_id: id, user_id: input.ownerId, joined_at: now })
+    .execute();
+  await trx
+    .insertInto("grants")
+    .values({
+      workspace_id: id,
+      subject: owner.subject,
+      scope: root,
+      role: owner.role,
+      extras: "[]",
+      expires_at: null,
+      created_at: now,
+      created_by: actorLabel(request),
+    })
+    .execute();
+  const ops: ChangeOp[] = [{ op: "grant.add", grant: owner }];
+  await trx
+    .insertInto("changes")
+    .values({ workspace_id: id, revision: 1, at: now, ops: JSON.stringify(ops) })
+    .execute();
+  await trx
+    .updateTable("workspaces")
+    .set({ audit_seq: head.seq, audit_head: head.hash })
+    .where("id", "=", id)
+    .execute();
+  return {
+    id,
+    name,
+    preset: input.preset,
+    plan,
+    personal: input.personal,
+    revision: 1,
+    createdAt: now,
+    settings: {
+      joinKey: null,
+      require2fa: false,
+      oneWorkspacePerEmail: model.policy.oneWorkspacePerEmail,
+    },
+  };
+}
+
+/** Workspaces: create, read, rename, settings, plan, ownership transfer and closing (R1–R4). */
+export class Workspaces {
+  readonly #core: ServiceCore;
+
+  constructor(core: ServiceCore) {
+    this.#core = core;
+  }
+
+  /**
+   * Creates a workspace with a preset (and plan); the calling user becomes its owner. The system
+   * actor names the owner with `ownerId`.
+   * @example
+   * const ws = await gatehouse.workspaces.create(asUser(ada.id), { name: "Acme", preset: "company", plan: "premium" });
+   */
+  async create(
+    request: RequestContext,
+    input: { name: string; preset: string; plan?: string; ownerId?: string },
+  ): Promise<Workspace> {
+    const core = this.#core;
+    const ownerId = personOf(request.actor) ?? input.ownerId;
+    if (ownerId === undefined)
+      throw new GatehouseError(ErrorCode.INVALID_INPUT, "ownerId is required for the system actor");
+    if (request.actor.type === "api_key")
+      throw new GatehouseError(ErrorCode.PERMISSION_DENIED, "API keys cannot create workspaces");
+    if (typeof input.preset !== "string")
+      throw new GatehouseError(ErrorCode.INVALID_INPUT, "preset is required");
+    const model = core.modelOf(input.preset);
+    return core.storage.transaction(async (trx) => {
+      const owner = await trx
+        .selectFrom("users")
+        .select("id")
+        .where("id", "=", ownerId)
+        .executeTakeFirst();
+      if (owner === undefined) throw new GatehouseError(ErrorCode.USER_NOT_FOUND, "no such user");
+      if (model.policy.oneWorkspacePerEmail) {
+        const memberships = await trx
+          .selectFrom("members")
+          .innerJoin("workspaces", "workspaces.id", "members.workspace_id")
+          .selectAll("workspaces")
+          .where("members.user_id", "=", ownerId)
+          .where("workspaces.closed_at", "is", null)
+          .execute();
+        if (memberships.some((row) => isOneWorkspacePerEmail(core, row))) {
+          throw new GatehouseError(
+            ErrorCode.ONE_WORKSPACE_PER_EMAIL,
+            "this email is already an active member of another workspace",
+          );
+        }
+      }
+      return createWorkspaceIn(core, trx, { ...input, ownerId, personal: false, request });
+    });
+  }
+
+  /** A workspace the caller is a member of (settings included for those who may see the team). */
+  async get(request: RequestContext, workspaceId: string): Promise<Workspace> {
+    const scope = await this.#core.read(request, workspaceId);
+    return toWorkspace(
+      this.#core,
+      scope.workspace,
+      scope.holds(gate(scope.model, "teamView"), scope.root),
+    );
+  }
+
+  /** The open workspaces a user is a member of. */
+  async listForUser(userId: string): Promise<Workspace[]> {
+    const rows = await this.#core.db
+      .selectFrom("members")
+      .innerJoin("workspaces", "workspaces.id", "members.workspace_id")
+      .selectAll("workspaces")
+      .where("members.user_id", "=", userId)
+      .where("workspaces.closed_at", "is", null)
+      .orderBy("workspaces.created_at")
+      .execute();
+    return rows.map((row) => toWorkspace(this.#core, row, false));
+  }
+
+  /** Renames the workspace (the owner, or who holds the model's settings gate). */
+  async rename(
+    request: RequestContext,
+    workspaceId: string,
+    name: string,
+  ): Promise<{ workspace: Workspace; revision: number }> {
+    const newName = requireText(name, "workspace name");
+    const { value, revision } = await this.#core.write(request, workspaceId, async (tx) => {
+      const record = {
+        action: "workspace.rename",
+        target: tx.root,
+        details: { from: tx.workspace.name, to: newName },
+      };
+      await requireSettings(tx, record);
+      tx.update({ name: newName });
+      tx.audit(record);
+      return { ...tx.workspace, name: newName };
+    });
+    return { workspace: toWorkspace(this.#core, { ...value, revision }, true), revision };
+  }
+
+  /** Changes the join key, the 2FA requirement or the one-workspace-per-email switch. */
+  async updateSettings(
+    request: RequestContext,
+    workspaceId: string,
+    changes: {
+      joinKey?: string | null;
+      require2fa?: boolean;
+      oneWorkspacePerEmail?: boolean | null;
+    },
+  ): Promise<{ workspace: Workspace; revision: number }> {
+    const known = ["joinKey", "require2fa", "oneWorkspacePerEmail"];
+    const unknown = Object.keys(changes ?? {}).filter((key) => !known.includes(key));
+    if (unknown.length > 0)
+      throw new GatehouseError(ErrorCode.INVALID_INPUT, `unknown settings: ${unknown.join(", ")}`);
+    const values: Partial<WorkspaceRow> = {};
+    if (changes.joinKey !== undefined) {
+      values.join_key = changes.joinKey === null ? null : normalizeJoinKey(changes.joinKey);
+    }
+    if (changes.require2fa !== undefined) {
+      if (typeof changes.require2fa !== "boolean")
+        throw new GatehouseError(ErrorCode.INVALID_INPUT, "require2fa is true or false");
+      values.require_2fa = changes.require2fa ? 1 : 0;
+    }
+    if (changes.oneWorkspacePerEmail !== undefined) {
+      if (
+        changes.oneWorkspacePerEmail !== null &&
+        typeof changes.oneWorkspacePerEmail !== "boolean"
+      ) {
+        throw new GatehouseError(
+          ErrorCode.INVALID_INPUT,
+          "oneWorkspacePerEmail is true, false or null (the model decides)",
+        );
+      }
+      values.one_workspace_per_email =
+        changes.oneWorkspacePerEmail === null ? null : changes.oneWorkspacePerEmail ? 1 : 0;
+    }
+    const { value, revision } = await this.#core.write(request, workspaceId, async (tx) => {
+      const record = {
+        action: "workspace.settings",
+        target: tx.root,
+        // The join key is a shared secret of sorts: the log says that it changed, not what it is.
+        details: {
+          ...changes,
+          ...(changes.joinKey === undefined
+            ? {}
+            : { joinKey: changes.joinKey === null ? null : "(changed)" }),
+        },
+      };
+      await requireSettings(tx, record);
+      if (values.join_key !== undefined && values.join_key !== null) {
+        const clash = await tx.trx
+          .selectFrom("workspaces")
+          .select("id")
+          .where("join_key", "=", values.join_key)
+          .where("id", "!=", tx.workspace.id)
+          .executeTakeFirst();
+        if (clash !== undefined)
+          throw new GatehouseError(ErrorCode.CONFLICT, "another workspace uses this join key");
+      }
+      tx.update(values);
+      tx.audit(record);
+      return { ...tx.workspace, ...values };
+    });
+    return { workspace: toWorkspace(this.#core, { ...value, revision }, true), revision };
+  }
+
+  /** Changes the plan (owner only, R3); refused when the members already exceed the new limit. */
+  async changePlan(
+    request: RequestContext,
+    workspaceId: string,
+    plan: string,
+  ): Promise<{ workspace: Workspace; revision: number }> {
+    const { value, revision } = await this.#core.write(request, workspaceId, async (tx) => {
+      const record = {
+        action: "workspace.plan",
+        target: tx.root,
+        details: { from: tx.workspace.plan, to: plan },
+      };
+      await tx.requireOwner(record);
+      const next = resolvePlan(tx.model, plan);
+      const limit = memberLimit(tx.model, next);
+      const taken = await seatsTaken(tx.trx, tx.workspace.id, tx.now);
+      if (limit !== null && taken > limit) {
+        throw new GatehouseError(
+          ErrorCode.MEMBER_LIMIT_REACHED,
+          `${taken} members and pending invitations exceed the ${next} plan's ${limit}`,
+        );
+      }
+      tx.update({ plan: next });
+      tx.audit(record);
+      return { ...tx.workspace, plan: next };
+    });
+    return { workspace: toWorkspace(this.#core, { ...value, revision }, true), revision };
+  }
+
+  /**
+   * Hands ownership to another member (R2): the previous owner takes the model's former-owner
+   * role at the root, or leaves when the model has none. Self-service only where the model allows
+   * it; otherwise only the instance operator (the system actor) can.
+   */
+  async transferOwnership(
+    request: RequestContext,
+    workspaceId: string,
+    toUserId: string,
+  ): Promise<{ revision: number }> {
+    const { revision } = await this.#core.write(request, workspaceId, async (tx) => {
+      const record = {
+        action: "workspace.transfer_ownership",
+        target: tx.root,
+        details: { to: toUserId },
+      };
+      await tx.requireOwner(record);
+      if (!tx.isSystem && !tx.model.policy.selfServiceTransfer) {
+        tx.deny(
+          record,
+          "ownership is transferred by support for this workspace",
+          ErrorCode.TRANSFER_NOT_SELF_SERVICE,
+        );
+      }
+      const previous = tx.engine.ownerGrant;
+      if (previous === undefined)
+        throw new GatehouseError(ErrorCode.LAST_OWNER, "the workspace has no owner");
+      const target = await tx.trx
+        .selectFrom("members")
+        .select("user_id")
+        .where("workspace_id", "=", tx.workspace.id)
+        .where("user_id", "=", typeof toUserId === "string" ? toUserId : "")
+        .executeTakeFirst();
+      if (target === undefined)
+        throw new GatehouseError(
+          ErrorCode.MEMBER_NOT_FOUND,
+          "the new owner must be a member of the workspace",
+        );
+      const next = `user:${toUserId}` as const;
+      if (previous.subject === next)
+        throw new GatehouseError(ErrorCode.INVALID_INPUT, "this member already owns the workspace");
+      const root = tx.root;
+      const ws = tx.workspace.id;
+      // The new owner's grant at the root (one role per resource) and the old owner's grant go.
+      const targetAtRoot = tx.engine.grantsOf(next).some((grant) => grant.scope === root);
+      await tx.trx
+        .deleteFrom("grants")
+        .where("workspace_id", "=", ws)
+        .where("scope", "=", root)
+        .where("subject", "in", [next, previous.subject])
+        .execute();
+      if (targetAtRoot) tx.apply({ op: "grant.remove", subject: next, scope: root });
+      tx.apply({ op: "grant.remove", subject: previous.subject, scope: root });
+      const grants: { subject: GranteeRef; role: string }[] = [
+        { subject: next, role: tx.model.ownerRole },
+      ];
+      const former = tx.model.definition.formerOwnerRole;
+      if (former !== undefined) grants.push({ subject: previous.subject, role: former });
+      for (const grant of grants) {
+        await tx.trx
+          .insertInto("grants")
+          .values({
+            workspace_id: ws,
+            subject: grant.subject,
+            scope: root,
+            role: grant.role,
+            extras: "[]",
+            expires_at: null,
+            created_at: tx.now,
+            created_by: actorLabel(tx.request),
+          })
+          .execute();
+        tx.apply({
+          op: "grant.add",
+          grant: { subject: grant.subject, role: grant.role, scope: root, extras: [] },
+        });
+      }
+      if (former === undefined) await removeMemberRows(tx, previous.subject.slice("user:".length));
+      tx.audit({
+        ...record,
+        details: { from: previous.subject, to: next, formerOwnerRole: former ?? null },
+      });
+    });
+    return { revision };
+  }
+
+  /**
+   * Closes the workspace (owner only, R3/R4) when `confirmName` is its exact name: members,
+   * grants, resource records, groups, invitations, join requests and API keys are deleted; the
+   * activity log stays, and the instance log keeps a final record. The host app's servers and
+   * sites are never touched.
+   */
+  async close(
+    request: RequestContext,
+    workspaceId: string,
+    input: { confirmName: string },
+  ): Promise<void> {
+    const core = this.#core;
+    await core.write(request, workspaceId, async (tx) => {
+      const record = {
+        action: "workspace.close",
+        target: tx.root,
+        details: { name: tx.workspace.name },
+      };
+      await tx.requireOwner(record);
+      if (input?.confirmName !== tx.workspace.name) {
+        throw new GatehouseError(
+          ErrorCode.CONFIRMATION_MISMATCH,
+          "type the workspace's exact name to close it",
+        );
+      }
+      const ws = tx.workspace.id;
+      const counts: Record<string, number> = {};
+      for (const table of [
+        "members",
+        "grants",
+        "resources",
+        "group_members",
+        "groups",
+        "invitations",
+        "join_requests",
+        "api_keys",
+      ] as const) {
+        const result = await tx.trx
+          .deleteFrom(table)
+          .where("workspace_id", "=", ws)
+          .executeTakeFirst();
+        counts[table] = Number(result.numDeletedRows);
+      }
+      tx.update({ closed_at: tx.now, join_key: null });
+      tx.apply({ op: "workspace.close" });
+      tx.audit({ ...record, details: { name: tx.workspace.name, deleted: counts } });
+      await core.appendInstanceLog(tx.trx, {
+        action: "workspace.closed",
+        workspaceId: ws,
+        actor: actorLabel(request),
+        details: {
+          name: tx.workspace.name,
+          preset: tx.workspace.preset,
+          deleted: counts,
+          auditEntries: tx.workspace.audit_seq + 1,
+        },
+      });
+    });
+    core.engines.evict(workspaceId);
+  }
+}
+
+function normalizeJoinKey(value: unknown): string {
+  if (typeof value !== "string")
+    throw new GatehouseError(ErrorCode.INVALID_INPUT, "joinKey is a string or null");
+  const key = value.trim();
+  if (key.length < 4 || key.length > 100)
+    throw new GatehouseError(ErrorCode.INVALID_INPUT, "joinKey must be 4–100 characters");
+  return key;
+}
+
+async function requireSettings(
+  tx: WriteScope,
+  record: { action: string; target: string },
+): Promise<void> {
+  const permission = tx.model.definition.gates?.settings;
+  if (permission === undefined) await tx.requireOwner(record);
+  else await tx.require(permission, tx.root, record);
+}
+
+/**
+ * Removes a member's rows — membership, direct grants, group memberships — and revokes the API
+ * keys they own (R17, R20). Their records and the activity log stay.
+ */
+export async function removeMemberRows(tx: WriteScope, userId: string): Promise<void> {
+  const ws = tx.workspace.id;
+  const subject = `user:${userId}` as const;
+  await tx.trx
+    .deleteFrom("members")
+    .where("workspace_id", "=", ws)
+    .where("user_id", "=", userId)
+    .execute();
+  await tx.trx
+    .deleteFrom("grants")
+    .where("workspace_id", "=", ws)
+    .where("subject", "=", subject)
+    .execute();
+  await tx.trx
+    .deleteFrom("group_members")
+    .where("workspace_id", "=", ws)
+    .where("user_id", "=", userId)
+    .execute();
+  await tx.trx
+    .updateTable("api_keys")
+    .set({ revoked_at: tx.now })
+    .where("workspace_id", "=", ws)
+    .where("owner_user_id", "=", userId)
+    .where("revoked_at", "is", null)
+    .execute();
+  tx.apply({ op: "subject.remove", subject });
+}
+
+export type { ReadScope };

@@ -1,0 +1,107 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openPostgres } from "../src/database/postgres/open.ts";
+import { openSqlite } from "../src/database/sqlite/open.ts";
+import type { Storage } from "../src/database/storage.ts";
+import { createGatehouse, type Gatehouse } from "../src/gatehouse.ts";
+import type { GatehouseOptions } from "../src/service-core.ts";
+
+/** Fast scrypt for tests; the OWASP default is exercised by its own test. */
+export const TEST_PASSWORD_COST = { N: 2 ** 10, r: 8, p: 1 } as const;
+
+export interface Backend {
+  readonly name: "sqlite" | "postgres";
+  /** A fresh, empty, migrated database: a new SQLite file, or a new PostgreSQL schema. */
+  open(): Promise<Storage>;
+  /**
+   * `count` storages on one fresh database, each with its own connections (several instances
+   * sharing a database). Closing the first drops the database.
+   */
+  openPeers(count: number): Promise<Storage[]>;
+}
+
+const sqlite: Backend = {
+  name: "sqlite",
+  async open() {
+    const [storage] = await sqlite.openPeers(1);
+    return storage!;
+  },
+  async openPeers(count) {
+    const folder = mkdtempSync(join(tmpdir(), "gatehouse-"));
+    const file = join(folder, "gatehouse.db");
+    const storages: Storage[] = [];
+    for (let index = 0; index < count; index++) storages.push(await openSqlite({ file }));
+    const first = storages[0]!;
+    const close = first.close;
+    storages[0] = {
+      ...first,
+      close: async () => {
+        await close();
+        rmSync(folder, { recursive: true, force: true });
+      },
+    };
+    return storages;
+  },
+};
+
+/** PostgreSQL runs when DATABASE_URL is set (CI sets it); each open gets its own schema, dropped on close. */
+function postgres(url: string): Backend {
+  const backend: Backend = {
+    name: "postgres",
+    async open() {
+      const [storage] = await backend.openPeers(1);
+      return storage!;
+    },
+    async openPeers(count) {
+      const schema = `t_${randomBytes(6).toString("hex")}`;
+      const storages: Storage[] = [];
+      for (let index = 0; index < count; index++) {
+        storages.push(await openPostgres({ connectionString: url, schema, maxConnections: 20 }));
+      }
+      const first = storages[0]!;
+      const close = first.close;
+      storages[0] = {
+        ...first,
+        close: async () => {
+          await close();
+          const cleanup = await openPostgres({
+            connectionString: url,
+            migrate: false,
+            maxConnections: 1,
+          });
+          await cleanup.db.schema.dropSchema(schema).ifExists().cascade().execute();
+          await cleanup.close();
+        },
+      };
+      return storages;
+    },
+  };
+  return backend;
+}
+
+export const backends: readonly Backend[] = [
+  sqlite,
+  ...(process.env["DATABASE_URL"] ? [postgres(process.env["DATABASE_URL"])] : []),
+];
+
+export const postgresBackend: Backend | undefined = process.env["DATABASE_URL"]
+  ? postgres(process.env["DATABASE_URL"])
+  : undefined;
+
+/** A service over a fresh database of `backend`, with a controllable clock. */
+export async function openService(
+  backend: Backend,
+  options: Partial<Omit<GatehouseOptions, "storage">> = {},
+): Promise<{ gatehouse: Gatehouse; clock: { now: number } }> {
+  const clock = { now: Date.UTC(2026, 10, 23, 12, 0, 0) };
+  const storage = await backend.open();
+  const gatehouse = createGatehouse({
+    storage,
+    clock: () => clock.now,
+    passwordCost: TEST_PASSWORD_COST,
+    ...options,
+  });
+  return { gatehouse, clock };
+}
