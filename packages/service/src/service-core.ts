@@ -116,8 +116,15 @@ export class ServiceCore {
    * others get WORKSPACE_NOT_FOUND, as if it did not exist (R10).
    */
   async read(request: RequestContext, workspaceId: string): Promise<ReadScope> {
-    const row = await this.workspace(this.db, workspaceId);
-    const engine = await this.engineAt(this.db, row);
+    let row = await this.workspace(this.db, workspaceId);
+    let engine = this.engines.at(row.id, row.revision);
+    if (engine === undefined) {
+      // Load the row and the engine from one snapshot, so the engine is exactly at the row's revision.
+      [row, engine] = await this.storage.snapshot(async (trx) => {
+        const current = await this.workspace(trx, workspaceId);
+        return [current, await this.engineAt(trx, current)] as const;
+      });
+    }
     const scope = new ReadScope(this, request, row, engine);
     if (!(await scope.isMember())) throw notFound();
     return scope;

@@ -9,7 +9,10 @@ import type { Database } from "./schema.ts";
  * @example
  * await migrateToLatest(storage.db);
  */
-export async function migrateToLatest(db: Kysely<Database>, schema?: string): Promise<MigrationResultSet> {
+export async function migrateToLatest(
+  db: Kysely<Database>,
+  schema?: string,
+): Promise<MigrationResultSet> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },

@@ -15,6 +15,8 @@ export interface Storage {
   readonly locksRows: boolean;
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(work: (trx: Kysely<Database>) => Promise<T>): Promise<T>;
+  /** Runs `work` in a read-only transaction that sees one consistent snapshot of the database. */
+  snapshot<T>(work: (trx: Kysely<Database>) => Promise<T>): Promise<T>;
   /** True for a unique or primary-key violation raised by the driver. */
   isUniqueViolation(error: unknown): boolean;
   close(): Promise<void>;

@@ -48,6 +48,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Storage> {
     db,
     locksRows: true,
     transaction: (work) => db.transaction().execute(work),
+    snapshot: (work) => db.transaction().setIsolationLevel("repeatable read").execute(work),
     isUniqueViolation: (error) =>
       typeof error === "object" && error !== null && "code" in error && error.code === "23505",
     close: () => db.destroy(),

@@ -46,6 +46,16 @@ export async function openSqlite(options: SqliteOptions): Promise<Storage> {
           throw error;
         }
       }),
+    // A deferred transaction in WAL mode reads one snapshot and does not block writers.
+    snapshot: (work) =>
+      db.connection().execute(async (connection) => {
+        await sql`begin`.execute(connection);
+        try {
+          return await work(connection);
+        } finally {
+          await sql`commit`.execute(connection);
+        }
+      }),
     isUniqueViolation: (error) =>
       typeof error === "object" &&
       error !== null &&
