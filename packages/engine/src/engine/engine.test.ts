@@ -651,3 +651,55 @@ describe("holds", () => {
     expect(engine.holds("user:cara", "team.manage", "site:a1").allowed).toBe(false);
   });
 });
+
+describe("tree reads", () => {
+  it("lists a subtree parents first, and all resources of a type with paging", () => {
+    const { engine } = fixture();
+    expect(engine.subtreeOf("server:a")).toEqual(["server:a", "site:a1", "site:a2"]);
+    expect(engine.subtreeOf("site:none")).toEqual([]);
+    expect(engine.resourcesOfType("site", { limit: 2 })).toEqual({
+      items: ["site:a1", "site:a2"],
+      next: "site:a2",
+    });
+    expect(engine.resourcesOfType("site", { after: "site:a2" })).toEqual({
+      items: ["site:b1"],
+      next: undefined,
+    });
+  });
+});
+
+describe("listVisible over many resources", () => {
+  it("pages the same whether it gathers the covered resources or scans the sorted list", () => {
+    const resources: {
+      resource: `server:${string}` | `site:${string}`;
+      parent: `workspace:${string}` | `server:${string}`;
+    }[] = [];
+    for (let server = 0; server < 6; server++) {
+      resources.push({ resource: `server:s${server}`, parent: "workspace:big" });
+      for (let site = 0; site < 40; site++)
+        resources.push({ resource: `site:${site}-on-${server}`, parent: `server:s${server}` });
+    }
+    const grants = [
+      { subject: "user:otto", role: "operator", scope: "server:s1" },
+      { subject: "user:otto", role: "operator", scope: "server:s4" },
+      { subject: "user:otto", role: "customer", scope: "site:7-on-2" },
+    ] as const;
+    const gathering = createEngine(model, { workspace: "big", resources, grants });
+    const scanning = createEngine(model, { workspace: "big", resources, grants, gatherLimit: 1 });
+    const all = gathering.listVisible("user:otto", "site", "site.view").items;
+    expect(all).toHaveLength(81);
+    for (const limit of [1, 7, 50, 100]) {
+      const pages: string[] = [];
+      let after: `site:${string}` | undefined;
+      do {
+        const page = scanning.listVisible("user:otto", "site", "site.view", { limit, after });
+        expect(page).toEqual(
+          gathering.listVisible("user:otto", "site", "site.view", { limit, after }),
+        );
+        pages.push(...page.items);
+        after = page.next as `site:${string}` | undefined;
+      } while (after !== undefined);
+      expect(pages).toEqual(all);
+    }
+  });
+});

@@ -37,6 +37,11 @@ export interface EngineOptions<
   readonly workspace: string;
   /** Current time in epoch ms, consulted only for grants and keys that expire. Defaults to `Date.now`. */
   readonly clock?: () => number;
+  /**
+   * A page of `listVisible` collects and sorts the covered resources while there are at most this
+   * many (default 2048); past that it reads the type's sorted list instead. A tuning knob.
+   */
+  readonly gatherLimit?: number;
   /** Starting revision (e.g. the stored workspace revision); defaults to 0. */
   readonly revision?: number;
   /** Initial resources, in any order. */
@@ -159,6 +164,7 @@ export class Engine<
   #ownerGrant: GrantRecord | undefined = undefined;
   readonly #scratch: Bits;
   readonly #namesCache = new Map<string, readonly P[]>();
+  readonly #gatherLimit: number;
 
   constructor(model: Model<T, P, R>, options: EngineOptions<T, P, R>) {
     if (typeof options.workspace !== "string" || options.workspace === "")
@@ -166,6 +172,7 @@ export class Engine<
     this.model = model;
     this.#model = model.compiled;
     this.#clock = options.clock ?? Date.now;
+    this.#gatherLimit = options.gatherLimit ?? 2048;
     this.#revision = options.revision ?? 0;
     this.#byType = this.#model.typeNames.map(() => []);
     this.#byTypeDirty = this.#model.typeNames.map(() => false);
@@ -287,9 +294,18 @@ export class Engine<
       candidates = this.#sortedOfType(t);
       if (after !== undefined) start = upperBound(candidates, after);
     } else {
+      // Few covered resources: collect and sort them. Many, for one page: walk the sorted list of
+      // the type from the cursor and keep those under a covering grant.
       const gathered: string[] = [];
+      const budget = Number.isFinite(limit)
+        ? Math.max(this.#gatherLimit, limit * 4)
+        : Number.POSITIVE_INFINITY;
       const bit = 1 << t;
-      for (const node of covering) this.#gather(node, t, bit, gathered, after);
+      let seen = 0;
+      for (const node of covering) {
+        seen = this.#gather(node, t, bit, gathered, after, seen, budget);
+        if (seen > budget) return this.#scanPage(covering, t, after, limit);
+      }
       gathered.sort(compareNames);
       candidates = gathered;
     }
@@ -426,6 +442,35 @@ export class Engine<
     const node = this.#nodeIndex.get(resource);
     if (node === undefined || node === 0) return undefined;
     return this.#keys[this.#parent[node]!] as ResourceRef<T>;
+  }
+
+  /** The resource and every resource below it, parents before children. */
+  subtreeOf(resource: ResourceRef<T>): ResourceRef<T>[] {
+    const node = this.#nodeIndex.get(resource);
+    if (node === undefined) return [];
+    const names: ResourceRef<T>[] = [];
+    const queue = [node];
+    for (let index = 0; index < queue.length; index++) {
+      const current = queue[index]!;
+      names.push(this.#keys[current] as ResourceRef<T>);
+      for (const child of this.#children[current] ?? []) queue.push(child);
+    }
+    return names;
+  }
+
+  /** Every resource of `type`, sorted by name and paged like `listVisible` (for the host app). */
+  resourcesOfType(type: T, page: PageRequest<T> = {}): Page<T> {
+    const t = this.#model.typeIndex.get(type);
+    if (t === undefined)
+      throw new GatehouseError(ErrorCode.UNKNOWN_RESOURCE_TYPE, `unknown resource type "${type}"`);
+    const sorted = this.#sortedOfType(t);
+    const start = page.after === undefined ? 0 : upperBound(sorted, page.after);
+    const end = Math.min(sorted.length, start + (page.limit ?? Number.POSITIVE_INFINITY));
+    const items = sorted.slice(start, end) as ResourceRef<T>[];
+    return {
+      items,
+      next: end < sorted.length && items.length > 0 ? items[items.length - 1] : undefined,
+    };
   }
 
   /** The number of resources, the root included. */
@@ -918,14 +963,27 @@ export class Engine<
   }
 
   /** Appends the names of nodes of type `t` in the subtree of `node` that sort after `after`. */
-  #gather(node: number, t: number, bit: number, out: string[], after: string | undefined): void {
+  /**
+   * Appends the names of type-`t` nodes in `node`'s subtree that sort after `after`; returns the
+   * running count of type-`t` nodes seen, stopping once it passes `budget`.
+   */
+  #gather(
+    node: number,
+    t: number,
+    bit: number,
+    out: string[],
+    after: string | undefined,
+    seen: number,
+    budget: number,
+  ): number {
     const reach = this.#model.reachMask;
     const stack = [node];
-    while (stack.length > 0) {
+    while (stack.length > 0 && seen <= budget) {
       const current = stack.pop()!;
       const type = this.#type[current]!;
       if ((reach[type]! & bit) === 0) continue;
       if (type === t) {
+        seen++;
         const name = this.#keys[current]!;
         if (after === undefined || name > after) out.push(name);
       }
@@ -933,6 +991,29 @@ export class Engine<
       if (children !== undefined)
         for (let i = 0; i < children.length; i++) stack.push(children[i]!);
     }
+    return seen;
+  }
+
+  /** One page of type-`t` resources under `covering`, read off the type's sorted list. */
+  #scanPage(
+    covering: readonly number[],
+    t: number,
+    after: string | undefined,
+    limit: number,
+  ): Page<T> {
+    const sorted = this.#sortedOfType(t);
+    const cover = new Set(covering);
+    const items: ResourceRef<T>[] = [];
+    let index = after === undefined ? 0 : upperBound(sorted, after);
+    for (; index < sorted.length && items.length < limit; index++) {
+      const name = sorted[index]!;
+      if (this.#isWithin(this.#nodeIndex.get(name)!, cover)) items.push(name as ResourceRef<T>);
+    }
+    // Look ahead for one more, so that `next` is set only when another page has items.
+    let more = false;
+    for (; index < sorted.length && !more; index++)
+      more = this.#isWithin(this.#nodeIndex.get(sorted[index]!)!, cover);
+    return { items, next: more && items.length > 0 ? items[items.length - 1] : undefined };
   }
 
   #sortedOfType(t: number): readonly string[] {
