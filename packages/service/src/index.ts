@@ -14,6 +14,20 @@ export type { Gatehouse } from "./gatehouse.ts";
 export { createGatehouse } from "./gatehouse.ts";
 export type { ChangeEvent, GatehouseOptions } from "./service-core.ts";
 export type { ScryptCost } from "./support/passwords.ts";
+export type {
+  AuditEntry,
+  AuditFilter,
+  AuditPage,
+  AuditQuery,
+  ExportFormat,
+} from "./workflows/activity-log.ts";
+export type {
+  ApiKeyCredentials,
+  ApiKeyInfo,
+  ApiKeyStatus,
+  NewApiKey,
+} from "./workflows/api-keys.ts";
+export type { Capabilities, DecisionQuery } from "./workflows/decisions.ts";
 export type { GrantSpec, Group, Member } from "./workflows/members.ts";
 export type { User } from "./workflows/users.ts";
 export type { Workspace, WorkspaceSettings } from "./workflows/workspaces.ts";

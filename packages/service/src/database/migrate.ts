@@ -20,7 +20,13 @@ export async function migrateToLatest(
     migrationLockTableName: "gatehouse_migrations_lock",
     ...(schema === undefined ? {} : { migrationTableSchema: schema }),
   });
-  const result = await migrator.migrateToLatest();
+  let result = await migrator.migrateToLatest();
+  // Kysely's migrator lists the tables of every schema; another schema dropped meanwhile
+  // (PostgreSQL "undefined schema/table") fails that listing, and a retry succeeds.
+  for (let attempt = 1; attempt < 5 && isConcurrentDrop(result.error); attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+    result = await migrator.migrateToLatest();
+  }
   if (result.error !== undefined) {
     throw new GatehouseError(
       ErrorCode.DATABASE_ERROR,
@@ -31,4 +37,13 @@ export async function migrateToLatest(
     );
   }
   return result;
+}
+
+function isConcurrentDrop(error: unknown): boolean {
+  return (
+    typeof error === "object" &&
+    error !== null &&
+    "code" in error &&
+    (error.code === "3F000" || error.code === "42P01")
+  );
 }
