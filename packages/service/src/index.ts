@@ -28,6 +28,8 @@ export type {
   NewApiKey,
 } from "./workflows/api-keys.ts";
 export type { Capabilities, DecisionQuery } from "./workflows/decisions.ts";
+export type { AcceptInput, InvitationInfo, InvitationStatus } from "./workflows/invitations.ts";
+export type { JoinRequestInfo, JoinRequestStatus } from "./workflows/join-requests.ts";
 export type { GrantSpec, Group, Member } from "./workflows/members.ts";
 export type { User } from "./workflows/users.ts";
 export type { Workspace, WorkspaceSettings } from "./workflows/workspaces.ts";

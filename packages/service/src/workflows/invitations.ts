@@ -1,9 +1,479 @@
-import type { ServiceCore } from "../service-core.ts";
+import { ErrorCode, GatehouseError, type ResourceRef } from "@gatehouse/engine";
+import type { Selectable } from "kysely";
+import type { Actor, Origin, RequestContext } from "../actor.ts";
+import type { AuditRecord } from "../audit/chain.ts";
+import type { InvitationsTable } from "../database/schema.ts";
+import type { ServiceCore, WriteScope } from "../service-core.ts";
+import { hashSecret, isSameDigest, newId, randomSecret } from "../support/crypto.ts";
+import { assertStrongPassword, hashPassword } from "../support/passwords.ts";
+import { requireDelegation } from "./members.ts";
+import { insertUser, normalizeEmail, toUser, type User } from "./users.ts";
+import {
+  actorLabel,
+  addMember,
+  assertMayJoin,
+  gate,
+  memberLimit,
+  requireText,
+  seatsTaken,
+} from "./workspaces.ts";
 
+export type InvitationStatus = "pending" | "accepted" | "revoked" | "expired";
+
+/** An invitation as managers see it; the token is shown once, on creation, and never stored. */
+export interface InvitationInfo {
+  readonly id: string;
+  readonly email: string;
+  readonly role: string;
+  /** The resources the role is given at; the workspace root by default. */
+  readonly scopes: readonly string[];
+  readonly extras: readonly string[];
+  /** Who sent it, as `user:<id>`, `apikey:<id>` or `system:<name>`. */
+  readonly invitedBy: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly status: InvitationStatus;
+  readonly acceptedAt: number | null;
+  readonly acceptedBy: string | null;
+  readonly revokedAt: number | null;
+}
+
+export type AcceptInput =
+  | { readonly token: string; readonly userId: string }
+  | { readonly token: string; readonly newAccount: { password: string; name?: string } };
+
+type InvitationRow = Selectable<InvitationsTable>;
+
+const CREATE_KEYS = ["email", "role", "scopes", "extras"];
+const STATUSES: readonly InvitationStatus[] = ["pending", "accepted", "revoked", "expired"];
+const MAX_SCOPES = 100;
+const MAX_TOKEN_LENGTH = 200;
+
+function statusOf(row: InvitationRow, now: number): InvitationStatus {
+  if (row.revoked_at !== null) return "revoked";
+  if (row.accepted_at !== null) return "accepted";
+  return row.expires_at <= now ? "expired" : "pending";
+}
+
+function toInvitation(row: InvitationRow, now: number): InvitationInfo {
+  return {
+    id: row.id,
+    email: row.email,
+    role: row.role,
+    scopes: JSON.parse(row.scopes) as string[],
+    extras: JSON.parse(row.extras) as string[],
+    invitedBy: row.invited_by,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    status: statusOf(row, now),
+    acceptedAt: row.accepted_at,
+    acceptedBy: row.accepted_by,
+    revokedAt: row.revoked_at,
+  };
+}
+
+/** Refuses an invitation that can no longer be accepted, with the reason as the code. */
+function assertAcceptable(row: InvitationRow, now: number): void {
+  switch (statusOf(row, now)) {
+    case "revoked":
+      throw new GatehouseError(ErrorCode.INVITATION_REVOKED, "this invitation was revoked");
+    case "accepted":
+      throw new GatehouseError(
+        ErrorCode.INVITATION_ALREADY_USED,
+        "this invitation has already been used",
+      );
+    case "expired":
+      throw new GatehouseError(
+        ErrorCode.INVITATION_EXPIRED,
+        "this invitation has expired; ask for a new one",
+      );
+    case "pending":
+      return;
+  }
+}
+
+function requireStringList(value: unknown, what: string, max: number): string[] {
+  if (
+    !Array.isArray(value) ||
+    value.length > max ||
+    value.some((item) => typeof item !== "string" || item.length === 0 || item.length > 300)
+  ) {
+    throw new GatehouseError(ErrorCode.INVALID_INPUT, `${what} is a list of at most ${max} names`);
+  }
+  return [...new Set(value as string[])];
+}
+
+function parseCreateInput(input: unknown): {
+  email: string;
+  role: string;
+  scopes: string[] | undefined;
+  extras: string[];
+} {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    throw new GatehouseError(ErrorCode.INVALID_INPUT, "an invitation has an email and a role");
+  }
+  const record = input as Record<string, unknown>;
+  const unknown = Object.keys(record).filter((key) => !CREATE_KEYS.includes(key));
+  if (unknown.length > 0)
+    throw new GatehouseError(ErrorCode.INVALID_INPUT, `unknown fields ${unknown.join(", ")}`);
+  const email = normalizeEmail(record["email"]);
+  const role = requireText(record["role"], "role", 100);
+  let scopes: string[] | undefined;
+  if (record["scopes"] !== undefined) {
+    scopes = requireStringList(record["scopes"], "scopes", MAX_SCOPES);
+    if (scopes.length === 0)
+      throw new GatehouseError(ErrorCode.INVALID_INPUT, "scopes, when given, name a resource");
+  }
+  const extras =
+    record["extras"] === undefined ? [] : requireStringList(record["extras"], "extras", 200);
+  return { email, role, scopes, extras };
+}
+
+function grantsOf(row: InvitationRow): { role: string; scope: ResourceRef; extras: string[] }[] {
+  const extras = JSON.parse(row.extras) as string[];
+  return (JSON.parse(row.scopes) as ResourceRef[]).map((scope) => ({
+    role: row.role,
+    scope,
+    extras,
+  }));
+}
+
+/**
+ * Taking back an invitation needs what giving it needed (R8). A scope removed since leaves no
+ * grant to check, so people management at the root stands in for it.
+ */
+async function requireMayWithdraw(
+  tx: WriteScope,
+  row: InvitationRow,
+  record: AuditRecord,
+): Promise<void> {
+  for (const grant of grantsOf(row)) {
+    if (tx.engine.hasResource(grant.scope)) requireDelegation(tx, grant, record);
+    else await tx.require(tx.model.definition.delegation, tx.root, record);
+  }
+}
+
+/** Invitations by email: role and scopes chosen up front, single use, valid 7 days (R13–R15). */
 export class Invitations {
   readonly #core: ServiceCore;
 
   constructor(core: ServiceCore) {
     this.#core = core;
+  }
+
+  /**
+   * Invites `email` to the workspace with `role` at `scopes` (the workspace root by default). The
+   * caller must be able to give each grant (R8); the owner role is never invited. Refused at the
+   * plan's member limit, counting pending invitations (R14). A newer invitation to the same email
+   * replaces the pending one. The token is returned once and stored only as its hash: send it.
+   * @example
+   * const { token } = await gatehouse.invitations.create(asUser(ada), ws, { email: "bob@example.com", role: "billing" });
+   */
+  async create(
+    request: RequestContext,
+    workspaceId: string,
+    input: { email: string; role: string; scopes?: readonly string[]; extras?: readonly string[] },
+  ): Promise<{ invitation: InvitationInfo; token: string; revision: number }> {
+    const core = this.#core;
+    const { email, role, scopes: requested, extras } = parseCreateInput(input);
+    const id = newId("inv");
+    const token = randomSecret(32);
+    const { value, revision } = await core.write(request, workspaceId, async (tx) => {
+      const scopes = requested ?? [tx.root];
+      const record = {
+        action: "invitation.create",
+        target: `invitation:${id}`,
+        details: { email, role, scopes, extras },
+      };
+      await tx.requireMember(record);
+      if (role === tx.model.ownerRole) {
+        throw new GatehouseError(
+          ErrorCode.INVALID_INPUT,
+          "the owner role is never invited; it is handed over by transferring ownership",
+        );
+      }
+      for (const scope of scopes) {
+        const grant = { role, scope: scope as ResourceRef, extras };
+        requireDelegation(tx, grant, record);
+        tx.engine.validateGrant({ subject: "user:invitee", ...grant });
+      }
+      const ws = tx.workspace.id;
+      const member = await tx.trx
+        .selectFrom("members")
+        .innerJoin("users", "users.id", "members.user_id")
+        .select("users.id")
+        .where("members.workspace_id", "=", ws)
+        .where("users.email", "=", email)
+        .executeTakeFirst();
+      if (member !== undefined) {
+        throw new GatehouseError(ErrorCode.ALREADY_MEMBER, `${email} is already a member`);
+      }
+      // One pending invitation per email: the newer one replaces it (and frees its seat first).
+      const previous = await tx.trx
+        .selectFrom("invitations")
+        .selectAll()
+        .where("workspace_id", "=", ws)
+        .where("email", "=", email)
+        .where("accepted_at", "is", null)
+        .where("revoked_at", "is", null)
+        .where("expires_at", ">", tx.now)
+        .execute();
+      for (const row of previous) await requireMayWithdraw(tx, row, record);
+      if (previous.length > 0) {
+        await tx.trx
+          .updateTable("invitations")
+          .set({ revoked_at: tx.now })
+          .where(
+            "id",
+            "in",
+            previous.map((row) => row.id),
+          )
+          .execute();
+      }
+      const limit = memberLimit(tx.model, tx.workspace.plan);
+      if (limit !== null && (await seatsTaken(tx.trx, ws, tx.now)) + 1 > limit) {
+        throw new GatehouseError(
+          ErrorCode.MEMBER_LIMIT_REACHED,
+          `the ${tx.workspace.plan} plan allows ${limit} members, pending invitations included; upgrade the plan or revoke an invitation`,
+        );
+      }
+      const row: InvitationRow = {
+        id,
+        workspace_id: ws,
+        email,
+        role,
+        scopes: JSON.stringify(scopes),
+        extras: JSON.stringify(extras),
+        token_hash: hashSecret(token),
+        invited_by: actorLabel(tx.request),
+        created_at: tx.now,
+        expires_at: tx.now + core.invitationTtlMs,
+        accepted_at: null,
+        accepted_by: null,
+        revoked_at: null,
+      };
+      await tx.trx.insertInto("invitations").values(row).execute();
+      tx.audit({
+        ...record,
+        details: {
+          ...record.details,
+          expiresAt: row.expires_at,
+          replaced: previous.map((old) => old.id),
+        },
+      });
+      return toInvitation(row, tx.now);
+    });
+    return { invitation: value, token, revision };
+  }
+
+  /**
+   * The workspace's invitations, newest first, optionally of one status; for those who may see
+   * the team (R18).
+   * @example
+   * const pending = await gatehouse.invitations.list(asUser(ada), ws, { status: "pending" });
+   */
+  async list(
+    request: RequestContext,
+    workspaceId: string,
+    filter: { status?: InvitationStatus } = {},
+  ): Promise<InvitationInfo[]> {
+    const status = filter?.status;
+    if (status !== undefined && !STATUSES.includes(status)) {
+      throw new GatehouseError(ErrorCode.INVALID_INPUT, `status is one of ${STATUSES.join(", ")}`);
+    }
+    const scope = await this.#core.read(request, workspaceId);
+    if (!scope.holds(gate(scope.model, "teamView"), scope.root)) {
+      throw new GatehouseError(
+        ErrorCode.PERMISSION_DENIED,
+        "you may not see this workspace's team",
+      );
+    }
+    const now = this.#core.clock();
+    const rows = await scope.db
+      .selectFrom("invitations")
+      .selectAll()
+      .where("workspace_id", "=", scope.workspace.id)
+      .$if(status === "revoked", (query) => query.where("revoked_at", "is not", null))
+      .$if(status === "accepted", (query) => query.where("accepted_at", "is not", null))
+      .$if(status === "pending" || status === "expired", (query) =>
+        query
+          .where("accepted_at", "is", null)
+          .where("revoked_at", "is", null)
+          .where("expires_at", status === "pending" ? ">" : "<=", now),
+      )
+      .orderBy("created_at", "desc")
+      .orderBy("id", "desc")
+      .execute();
+    return rows.map((row) => toInvitation(row, now));
+  }
+
+  /**
+   * Revokes an invitation; its link stops working at once. Needs what sending it needed (R8).
+   * Revoking a revoked invitation changes nothing; an accepted one answers INVITATION_ALREADY_USED.
+   * @example
+   * await gatehouse.invitations.revoke(asUser(ada), ws, invitation.id);
+   */
+  async revoke(
+    request: RequestContext,
+    workspaceId: string,
+    invitationId: string,
+  ): Promise<{ invitation: InvitationInfo; revision: number }> {
+    const { value, revision } = await this.#core.write(request, workspaceId, async (tx) => {
+      const record = { action: "invitation.revoke", target: `invitation:${String(invitationId)}` };
+      await tx.requireMember(record);
+      const row = await tx.trx
+        .selectFrom("invitations")
+        .selectAll()
+        .where("workspace_id", "=", tx.workspace.id)
+        .where("id", "=", typeof invitationId === "string" ? invitationId : "")
+        .executeTakeFirst();
+      if (row === undefined)
+        throw new GatehouseError(ErrorCode.INVITATION_NOT_FOUND, "no such invitation");
+      await requireMayWithdraw(tx, row, record);
+      if (row.accepted_at !== null) {
+        throw new GatehouseError(
+          ErrorCode.INVITATION_ALREADY_USED,
+          "this invitation was accepted; remove the member instead",
+        );
+      }
+      if (row.revoked_at !== null) return row;
+      await tx.trx
+        .updateTable("invitations")
+        .set({ revoked_at: tx.now })
+        .where("id", "=", row.id)
+        .where("accepted_at", "is", null)
+        .where("revoked_at", "is", null)
+        .execute();
+      tx.audit({ ...record, details: { email: row.email, role: row.role } });
+      return { ...row, revoked_at: tx.now };
+    });
+    return { invitation: toInvitation(value, this.#core.clock()), revision };
+  }
+
+  /**
+   * Accepts an invitation with its token, once: as the signed-in user `userId` (whose email must
+   * be the invited one), or by creating the account for the invited email. The new member gets the
+   * invitation's grants; nothing was granted before (R13). A new account gets no personal
+   * workspace here: it exists to join this one.
+   * @example
+   * const { user, workspaceId } = await gatehouse.invitations.accept({ token, newAccount: { password: "a long passphrase" } });
+   */
+  async accept(
+    input: AcceptInput,
+    origin?: Origin,
+  ): Promise<{ user: User; workspaceId: string; revision: number; createdAccount: boolean }> {
+    const core = this.#core;
+    const token = input?.token;
+    if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+      throw new GatehouseError(ErrorCode.INVALID_INPUT, "token is required");
+    }
+    const newAccount = "newAccount" in input ? input.newAccount : undefined;
+    const existingId = "userId" in input ? input.userId : undefined;
+    if ((newAccount === undefined) === (existingId === undefined)) {
+      throw new GatehouseError(
+        ErrorCode.INVALID_INPUT,
+        "accept as a signed-in user (userId) or with a new account (newAccount), not both",
+      );
+    }
+    if (existingId !== undefined && typeof existingId !== "string")
+      throw new GatehouseError(ErrorCode.INVALID_INPUT, "userId is a string");
+    const digest = hashSecret(token);
+    const found = await core.db
+      .selectFrom("invitations")
+      .selectAll()
+      .where("token_hash", "=", digest)
+      .executeTakeFirst();
+    if (found === undefined || !isSameDigest(found.token_hash, digest)) {
+      throw new GatehouseError(ErrorCode.INVITATION_NOT_FOUND, "no such invitation");
+    }
+    // Fail fast before the slow password hash; the transaction checks again under the lock.
+    assertAcceptable(found, core.clock());
+    let account: { name: string; passwordHash: string } | undefined;
+    if (newAccount !== undefined) {
+      if (typeof newAccount !== "object" || newAccount === null)
+        throw new GatehouseError(ErrorCode.INVALID_INPUT, "newAccount has a password");
+      assertStrongPassword(newAccount.password);
+      const name = requireText(newAccount.name ?? found.email.split("@")[0], "name");
+      account = { name, passwordHash: await hashPassword(newAccount.password, core.passwordCost) };
+    }
+    // A new account's id exists only once inserted in the transaction; the actor follows it there.
+    let actor: Actor =
+      existingId === undefined
+        ? { type: "system", name: "invitation" }
+        : { type: "user", userId: existingId };
+    const request: RequestContext = {
+      get actor() {
+        return actor;
+      },
+      origin,
+    };
+    const { value, revision } = await core.write(request, found.workspace_id, async (tx) => {
+      const row = await tx.trx
+        .selectFrom("invitations")
+        .selectAll()
+        .where("id", "=", found.id)
+        .where("workspace_id", "=", tx.workspace.id)
+        .executeTakeFirst();
+      if (row === undefined)
+        throw new GatehouseError(ErrorCode.INVITATION_NOT_FOUND, "no such invitation");
+      assertAcceptable(row, tx.now);
+      const record = {
+        action: "invitation.accept",
+        target: `invitation:${row.id}`,
+        details: { email: row.email, role: row.role },
+      };
+      let user: User;
+      if (account === undefined) {
+        const existing = await tx.trx
+          .selectFrom("users")
+          .selectAll()
+          .where("id", "=", existingId ?? "")
+          .executeTakeFirst();
+        if (existing === undefined)
+          throw new GatehouseError(ErrorCode.USER_NOT_FOUND, "no such user");
+        if (existing.email !== row.email) {
+          tx.deny(
+            { ...record, details: { ...record.details, userEmail: existing.email } },
+            "this invitation was sent to another email address",
+            ErrorCode.INVITATION_EMAIL_MISMATCH,
+          );
+        }
+        user = toUser(existing);
+      } else {
+        user = await insertUser(core, tx.trx, {
+          email: row.email,
+          name: account.name,
+          passwordHash: account.passwordHash,
+        });
+        actor = { type: "user", userId: user.id };
+      }
+      // The invitation already holds its seat (R14); one workspace per email is checked here (R15).
+      await assertMayJoin(tx, user.id, { countingSelf: false });
+      await addMember(tx, user.id, grantsOf(row));
+      const used = await tx.trx
+        .updateTable("invitations")
+        .set({ accepted_at: tx.now, accepted_by: user.id })
+        .where("id", "=", row.id)
+        .where("accepted_at", "is", null)
+        .where("revoked_at", "is", null)
+        .executeTakeFirst();
+      if (Number(used.numUpdatedRows) !== 1) {
+        throw new GatehouseError(
+          ErrorCode.INVITATION_ALREADY_USED,
+          "this invitation has already been used",
+        );
+      }
+      tx.audit({
+        ...record,
+        details: {
+          ...record.details,
+          user: user.id,
+          scopes: JSON.parse(row.scopes) as string[],
+          createdAccount: account !== undefined,
+        },
+      });
+      return user;
+    });
+    return { user: value, workspaceId: found.workspace_id, revision, createdAccount: !!account };
   }
 }

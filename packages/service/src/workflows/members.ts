@@ -84,7 +84,7 @@ export function parseGrantSpec(value: unknown, path: string): GrantSpec {
  * Delegation (R8): the caller must be allowed to give `grant` at its scope — people management
  * there and nothing beyond what they hold. Revoking needs the same as granting what is revoked.
  */
-function requireDelegation(
+export function requireDelegation(
   tx: WriteScope,
   grant: { role: string; scope: ResourceRef; extras?: readonly string[] },
   record: AuditRecord,

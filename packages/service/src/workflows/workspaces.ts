@@ -120,21 +120,23 @@ export async function seatsTaken(
 /**
  * Refuses a new member where the plan is full (R14) or, under the one-workspace-per-email policy,
  * where the user is already active in another such workspace (R15). Locks the user's row so that
- * concurrent joins of one user serialize.
+ * concurrent joins of one user serialize. A direct join (`countingSelf`, not by accepting an
+ * invitation) fulfils any pending invitation to the user's email, which gives its seat back.
  */
 export async function assertMayJoin(
   tx: WriteScope,
   userId: string,
   { countingSelf }: { countingSelf: boolean },
-): Promise<void> {
+): Promise<{ releasedInvitations: number }> {
   const core = tx.core;
   const row = tx.workspace;
-  await tx.trx
+  const user = await tx.trx
     .selectFrom("users")
-    .select("id")
+    .select(["id", "email"])
     .where("id", "=", userId)
     .$if(core.storage.locksRows, (query) => query.forUpdate())
     .executeTakeFirst();
+  if (user === undefined) throw new GatehouseError(ErrorCode.USER_NOT_FOUND, "no such user");
   const already = await tx.trx
     .selectFrom("members")
     .select("user_id")
@@ -143,6 +145,19 @@ export async function assertMayJoin(
     .executeTakeFirst();
   if (already !== undefined)
     throw new GatehouseError(ErrorCode.ALREADY_MEMBER, "already a member of this workspace");
+  let releasedInvitations = 0;
+  if (countingSelf) {
+    const released = await tx.trx
+      .updateTable("invitations")
+      .set({ revoked_at: tx.now })
+      .where("workspace_id", "=", row.id)
+      .where("email", "=", user.email)
+      .where("accepted_at", "is", null)
+      .where("revoked_at", "is", null)
+      .where("expires_at", ">", tx.now)
+      .executeTakeFirst();
+    releasedInvitations = Number(released.numUpdatedRows);
+  }
   const limit = memberLimit(tx.model, row.plan);
   if (
     limit !== null &&
@@ -169,6 +184,7 @@ export async function assertMayJoin(
       );
     }
   }
+  return { releasedInvitations };
 }
 
 /** Adds a member with their first grants, in the caller's transaction. */
