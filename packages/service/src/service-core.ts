@@ -166,7 +166,17 @@ export class ServiceCore {
           isGatehouseError(error) &&
           error === scope.denial.error
         ) {
-          await this.#recordDenial(request, workspaceId, scope.denial.record);
+          await this.recordDenial(request, workspaceId, scope.denial.record);
+        }
+        // A unique key lost to a concurrent writer (e.g. a join key taken meanwhile).
+        if (this.storage.isUniqueViolation(error)) {
+          throw new GatehouseError(
+            ErrorCode.CONFLICT,
+            "a concurrent change took this value; try again",
+            {
+              cause: error,
+            },
+          );
         }
         throw error;
       }
@@ -240,7 +250,8 @@ export class ServiceCore {
     return revision;
   }
 
-  async #recordDenial(
+  /** Writes a denied attempt to the workspace's activity log, in its own transaction (R23). */
+  async recordDenial(
     request: RequestContext,
     workspaceId: string,
     record: AuditRecord,
@@ -321,6 +332,22 @@ export class ReadScope {
       .where("user_id", "=", person)
       .executeTakeFirst();
     return row !== undefined;
+  }
+
+  /**
+   * Requires a workflow gate of the model (team view, activity log) held at the root; otherwise the
+   * attempt is written to the activity log as denied and PERMISSION_DENIED is thrown (R18, R23).
+   */
+  async requireGate(name: "teamView" | "auditView", message: string): Promise<void> {
+    if (
+      this.holds(this.model.definition.gates?.[name] ?? this.model.definition.delegation, this.root)
+    )
+      return;
+    await this.#core.recordDenial(this.request, this.workspace.id, {
+      action: name === "teamView" ? "team.view" : "audit.view",
+      target: this.root,
+    });
+    throw new GatehouseError(ErrorCode.PERMISSION_DENIED, message);
   }
 
   /** Whether `check` allows the caller `permission` on `resource` (the system actor always may). */

@@ -317,4 +317,62 @@ describe.each(backends)("workspaces and members on $name", (backend) => {
         .execute(),
     ).toEqual([]);
   });
+
+  it("releases a pending invitation's seat when the invited person is added directly (R14)", async () => {
+    const ada = await person("ada");
+    const ws = await gatehouse.workspaces.create(asUser(ada.id), {
+      name: "Acme",
+      preset: "company",
+      plan: "standard",
+    });
+    const root = `workspace:${ws.id}`;
+    await gatehouse.invitations.create(asUser(ada.id), ws.id, {
+      email: "bob@example.com",
+      role: "billing",
+    });
+    const bob = await person("bob");
+    await gatehouse.members.add(asUser(ada.id), ws.id, {
+      userId: bob.id,
+      grants: [{ role: "billing", scope: root }],
+    });
+    const pending = await gatehouse.invitations.list(asUser(ada.id), ws.id, { status: "pending" });
+    expect(pending).toEqual([]);
+  });
+
+  it("writes a refused look at the team to the activity log (R18, R23)", async () => {
+    const { olivia, ws } = await panel();
+    const cara = await person("cara");
+    await gatehouse.members.add(asUser(olivia.id), ws.id, {
+      userId: cara.id,
+      grants: [{ role: "customer", scope: "site:a" }],
+    });
+    expect(await codeOf(gatehouse.members.list(asUser(cara.id), ws.id))).toBe("PERMISSION_DENIED");
+    const { entries } = await gatehouse.activityLog.list(asUser(olivia.id), ws.id, {
+      result: "denied",
+    });
+    expect(entries.map((entry) => [entry.action, entry.actor.id])).toEqual([
+      ["team.view", cara.id],
+    ]);
+  });
+
+  it("answers CONFLICT, not a driver error, when two workspaces race for one join key", async () => {
+    const owners = await Promise.all(["k1", "k2", "k3", "k4"].map((name) => person(name)));
+    const spaces = await Promise.all(
+      owners.map((owner) =>
+        gatehouse.workspaces.create(asUser(owner.id), { name: "Co", preset: "company" }),
+      ),
+    );
+    const results = await Promise.allSettled(
+      spaces.map((ws, index) =>
+        gatehouse.workspaces.updateSettings(asUser(owners[index]!.id), ws.id, {
+          joinKey: "DE123456789",
+        }),
+      ),
+    );
+    expect(results.filter((result) => result.status === "fulfilled")).toHaveLength(1);
+    for (const result of results) {
+      if (result.status === "rejected")
+        expect(isGatehouseError(result.reason, "CONFLICT")).toBe(true);
+    }
+  });
 });

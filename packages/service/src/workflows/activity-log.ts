@@ -9,7 +9,6 @@ import {
 } from "../audit/chain.ts";
 import type { Database } from "../database/schema.ts";
 import type { ServiceCore } from "../service-core.ts";
-import { gate } from "./workspaces.ts";
 
 /** One entry of a workspace's activity log (R23). */
 export interface AuditEntry {
@@ -305,11 +304,6 @@ export class ActivityLog {
 
   async #requireAuditor(request: RequestContext, workspaceId: string): Promise<void> {
     const scope = await this.#core.read(request, workspaceId);
-    if (!scope.holds(gate(scope.model, "auditView"), scope.root)) {
-      throw new GatehouseError(
-        ErrorCode.PERMISSION_DENIED,
-        "you may not read this workspace's activity log",
-      );
-    }
+    await scope.requireGate("auditView", "you may not read this workspace's activity log");
   }
 }

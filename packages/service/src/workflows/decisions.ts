@@ -8,7 +8,6 @@ import {
 } from "@gatehouse/engine";
 import { type RequestContext, subjectOf } from "../actor.ts";
 import type { ReadScope, ServiceCore } from "../service-core.ts";
-import { gate } from "./workspaces.ts";
 
 export interface DecisionQuery {
   readonly permission: string;
@@ -44,7 +43,7 @@ export class Decisions {
   ): Promise<Decision> {
     const scope = await this.#core.read(request, workspaceId);
     return scope.engine.check(
-      subjectFor(scope, query.subject),
+      await subjectFor(scope, query.subject),
       query.permission,
       query.resource as ResourceRef,
     );
@@ -58,7 +57,7 @@ export class Decisions {
   ): Promise<Explanation> {
     const scope = await this.#core.read(request, workspaceId);
     return scope.engine.explain(
-      subjectFor(scope, query.subject),
+      await subjectFor(scope, query.subject),
       query.permission,
       query.resource as ResourceRef,
     );
@@ -71,7 +70,7 @@ export class Decisions {
     query: { resource: string; subject?: string },
   ): Promise<Capabilities> {
     const scope = await this.#core.read(request, workspaceId);
-    const subject = subjectFor(scope, query.subject);
+    const subject = await subjectFor(scope, query.subject);
     const resource = query.resource as ResourceRef;
     const permissions = scope.engine.permissionsOn(subject, resource);
     const sections = Object.entries(scope.model.definition.sections ?? {})
@@ -96,7 +95,7 @@ function hasBelow(scope: ReadScope, subject: SubjectRef, permission: string): bo
   );
 }
 
-function subjectFor(scope: ReadScope, requested: string | undefined): SubjectRef {
+async function subjectFor(scope: ReadScope, requested: string | undefined): Promise<SubjectRef> {
   const caller = subjectOf(scope.request.actor);
   if (requested === undefined || requested === caller) {
     if (caller === undefined)
@@ -108,11 +107,6 @@ function subjectFor(scope: ReadScope, requested: string | undefined): SubjectRef
       ErrorCode.INVALID_INPUT,
       'subject is "user:<id>", "group:<id>" or "apikey:<id>"',
     );
-  if (!scope.holds(gate(scope.model, "teamView"), scope.root)) {
-    throw new GatehouseError(
-      ErrorCode.PERMISSION_DENIED,
-      "you may ask only about your own permissions",
-    );
-  }
+  await scope.requireGate("teamView", "you may ask only about your own permissions");
   return requested as SubjectRef;
 }

@@ -12,7 +12,6 @@ import {
   actorLabel,
   addMember,
   assertMayJoin,
-  gate,
   memberLimit,
   requireText,
   seatsTaken,
@@ -282,12 +281,7 @@ export class Invitations {
       throw new GatehouseError(ErrorCode.INVALID_INPUT, `status is one of ${STATUSES.join(", ")}`);
     }
     const scope = await this.#core.read(request, workspaceId);
-    if (!scope.holds(gate(scope.model, "teamView"), scope.root)) {
-      throw new GatehouseError(
-        ErrorCode.PERMISSION_DENIED,
-        "you may not see this workspace's team",
-      );
-    }
+    await scope.requireGate("teamView", "you may not see this workspace's team");
     const now = this.#core.clock();
     const rows = await scope.db
       .selectFrom("invitations")

@@ -4,7 +4,7 @@ import type { JoinRequestsTable } from "../database/schema.ts";
 import { DAY_MS, type ServiceCore, type WriteScope } from "../service-core.ts";
 import { newId } from "../support/crypto.ts";
 import { requireDelegation } from "./members.ts";
-import { actorLabel, addMember, assertMayJoin, gate, requireText } from "./workspaces.ts";
+import { actorLabel, addMember, assertMayJoin, requireText } from "./workspaces.ts";
 
 export type JoinRequestStatus = JoinRequestsTable["status"];
 
@@ -239,12 +239,7 @@ export class JoinRequests {
       throw new GatehouseError(ErrorCode.INVALID_INPUT, `status is one of ${STATUSES.join(", ")}`);
     }
     const scope = await this.#core.read(request, workspaceId);
-    if (!scope.holds(gate(scope.model, "teamView"), scope.root)) {
-      throw new GatehouseError(
-        ErrorCode.PERMISSION_DENIED,
-        "you may not see this workspace's team",
-      );
-    }
+    await scope.requireGate("teamView", "you may not see this workspace's team");
     const rows = await scope.db
       .selectFrom("join_requests")
       .innerJoin("users", "users.id", "join_requests.user_id")

@@ -9,7 +9,7 @@ import { personOf, type RequestContext, subjectOf } from "../actor.ts";
 import type { AuditRecord } from "../audit/chain.ts";
 import type { ServiceCore, WriteScope } from "../service-core.ts";
 import { newId } from "../support/crypto.ts";
-import { actorLabel, assertMayJoin, gate, removeMemberRows, requireText } from "./workspaces.ts";
+import { actorLabel, assertMayJoin, removeMemberRows, requireText } from "./workspaces.ts";
 
 export interface GrantSpec {
   readonly role: string;
@@ -205,12 +205,7 @@ export class Members {
   /** Every member with their grants; visible only to those allowed to see the team (R18). */
   async list(request: RequestContext, workspaceId: string): Promise<Member[]> {
     const scope = await this.#core.read(request, workspaceId);
-    if (!scope.holds(gate(scope.model, "teamView"), scope.root)) {
-      throw new GatehouseError(
-        ErrorCode.PERMISSION_DENIED,
-        "you may not see this workspace's team",
-      );
-    }
+    await scope.requireGate("teamView", "you may not see this workspace's team");
     const [rows, groupRows] = await Promise.all([
       scope.db
         .selectFrom("members")
@@ -262,19 +257,14 @@ export class Members {
       };
       await tx.requireMember(record);
       for (const spec of specs) requireDelegation(tx, spec, record);
-      const user = await tx.trx
-        .selectFrom("users")
-        .select("id")
-        .where("id", "=", String(input.userId))
-        .executeTakeFirst();
-      if (user === undefined) throw new GatehouseError(ErrorCode.USER_NOT_FOUND, "no such user");
-      await assertMayJoin(tx, user.id, { countingSelf: true });
+      const userId = String(input.userId);
+      const { releasedInvitations } = await assertMayJoin(tx, userId, { countingSelf: true });
       await tx.trx
         .insertInto("members")
-        .values({ workspace_id: tx.workspace.id, user_id: user.id, joined_at: tx.now })
+        .values({ workspace_id: tx.workspace.id, user_id: userId, joined_at: tx.now })
         .execute();
-      for (const spec of specs) await insertGrant(tx, `user:${user.id}`, spec);
-      tx.audit(record);
+      for (const spec of specs) await insertGrant(tx, `user:${userId}`, spec);
+      tx.audit({ ...record, details: { ...record.details, releasedInvitations } });
     });
     return { revision };
   }
@@ -527,12 +517,7 @@ export class Members {
   /** The groups with their members and grants (team view). */
   async listGroups(request: RequestContext, workspaceId: string): Promise<Group[]> {
     const scope = await this.#core.read(request, workspaceId);
-    if (!scope.holds(gate(scope.model, "teamView"), scope.root)) {
-      throw new GatehouseError(
-        ErrorCode.PERMISSION_DENIED,
-        "you may not see this workspace's team",
-      );
-    }
+    await scope.requireGate("teamView", "you may not see this workspace's team");
     const groups = await scope.db
       .selectFrom("groups")
       .selectAll()
