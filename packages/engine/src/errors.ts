@@ -46,6 +46,7 @@ export const ErrorCode = {
   JOIN_REQUEST_DECIDED: "JOIN_REQUEST_DECIDED",
   CONFLICT: "CONFLICT",
   DATABASE_ERROR: "DATABASE_ERROR",
+  DATABASE_BUSY: "DATABASE_BUSY",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -375,4 +375,30 @@ describe.each(backends)("workspaces and members on $name", (backend) => {
         expect(isGatehouseError(result.reason, "CONFLICT")).toBe(true);
     }
   });
+
+  it("removes members whose only grants were on a deleted resource", async () => {
+    const { olivia, ws } = await panel();
+    const cara = await person("cara");
+    const otto = await person("otto");
+    const owner = asUser(olivia.id);
+    await gatehouse.members.add(owner, ws.id, {
+      userId: cara.id,
+      grants: [{ role: "customer", scope: "site:a" }],
+    });
+    await gatehouse.members.add(owner, ws.id, {
+      userId: otto.id,
+      grants: [{ role: "customer", scope: "site:a" }],
+    });
+    await gatehouse.members.grant(owner, ws.id, {
+      subject: `user:${otto.id}`,
+      role: "customer",
+      scope: "site:b",
+    });
+    await gatehouse.resources.delete(systemActor(), ws.id, "site:a");
+    const members = await gatehouse.members.list(owner, ws.id);
+    expect(members.map((member) => member.name).sort()).toEqual(["olivia", "otto"]);
+    expect(await codeOf(gatehouse.workspaces.get(asUser(cara.id), ws.id))).toBe(
+      "WORKSPACE_NOT_FOUND",
+    );
+  });
 });

@@ -1,6 +1,7 @@
 import { ErrorCode, GatehouseError, type Page, type ResourceRef } from "@gatehouse/engine";
 import { type RequestContext, subjectOf } from "../actor.ts";
 import type { ServiceCore, WriteScope } from "../service-core.ts";
+import { removeMemberRows } from "./workspaces.ts";
 
 function requireResourceName(value: unknown, what: string): ResourceRef {
   if (typeof value !== "string" || !/^[a-z][a-z0-9_-]*:./.test(value) || value.length > 300) {
@@ -84,8 +85,9 @@ export class Resources {
   }
 
   /**
-   * Deletes a resource record with its subtree and the grants on them. Only the records: the host
-   * app's real servers and sites are its own business.
+   * Deletes a resource record with its subtree and the grants on them; members left without any
+   * grant or group leave the workspace. Only the records: the host app's real servers and sites
+   * are its own business.
    */
   async delete(
     request: RequestContext,
@@ -127,7 +129,31 @@ export class Resources {
           .execute();
       }
       tx.apply({ op: "resource.delete", resource: name });
-      tx.audit({ ...record, details: { deleted: subtree.length } });
+      // A member is a user with a grant: those whose every grant was on the deleted resources, and
+      // who are in no group, leave the workspace with them (their API keys die too).
+      const deletedScopes = new Set<string>(subtree);
+      const affected = new Set<string>();
+      for (const grant of tx.engine.grants()) {
+        if (deletedScopes.has(grant.scope) && grant.subject.startsWith("user:"))
+          affected.add(grant.subject.slice(5));
+      }
+      const leaving: string[] = [];
+      for (const userId of affected) {
+        const keeps = tx.engine
+          .grantsOf(`user:${userId}`)
+          .some((grant) => !deletedScopes.has(grant.scope));
+        const grouped = await tx.trx
+          .selectFrom("group_members")
+          .select("user_id")
+          .where("workspace_id", "=", ws)
+          .where("user_id", "=", userId)
+          .executeTakeFirst();
+        if (!keeps && grouped === undefined) {
+          await removeMemberRows(tx, userId);
+          leaving.push(userId);
+        }
+      }
+      tx.audit({ ...record, details: { deleted: subtree.length, membersRemoved: leaving } });
       return subtree;
     });
     return { revision, deleted: value };

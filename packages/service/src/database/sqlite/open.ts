@@ -1,10 +1,57 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { ErrorCode, GatehouseError } from "@gatehouse/engine";
 import SqliteDatabase from "better-sqlite3";
 import { Kysely, SqliteDialect, sql } from "kysely";
 import { migrateToLatest } from "../migrate.ts";
 import type { Database } from "../schema.ts";
 import type { Storage } from "../storage.ts";
+
+const WRITE_LOCK_WAIT_MS = 15_000;
+
+function isBusy(error: unknown): boolean {
+  return (
+    typeof error === "object" &&
+    error !== null &&
+    "code" in error &&
+    (error.code === "SQLITE_BUSY" || error.code === "SQLITE_LOCKED")
+  );
+}
+
+/**
+ * Takes the database write lock, waiting asynchronously: better-sqlite3 is synchronous, so a
+ * blocking busy wait would also stop this process's other connection from committing. Another
+ * writer past the wait gives DATABASE_BUSY.
+ */
+async function beginImmediate(
+  database: SqliteDatabase.Database,
+  begin: () => Promise<unknown>,
+): Promise<void> {
+  const deadline = Date.now() + WRITE_LOCK_WAIT_MS;
+  database.pragma("busy_timeout = 0");
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await begin();
+        return;
+      } catch (error) {
+        if (!isBusy(error)) throw error;
+        if (Date.now() > deadline) {
+          throw new GatehouseError(
+            ErrorCode.DATABASE_BUSY,
+            "the database is busy with other writers; try again",
+            { cause: error },
+          );
+        }
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.min(50, 1 + attempt * 2) * (0.5 + Math.random())),
+        );
+      }
+    }
+  } finally {
+    database.pragma("busy_timeout = 100");
+  }
+}
 
 export interface SqliteOptions {
   /** The database file; created with its folder when missing. `:memory:` for a throwaway database. */
@@ -25,7 +72,8 @@ export async function openSqlite(options: SqliteOptions): Promise<Storage> {
   database.pragma("journal_mode = WAL");
   // NORMAL in WAL mode survives a killed process; only an OS crash may drop the last commits.
   database.pragma("synchronous = NORMAL");
-  database.pragma("busy_timeout = 10000");
+  // Readers in WAL mode are practically never blocked; a short wait covers the rare case.
+  database.pragma("busy_timeout = 100");
   database.pragma("foreign_keys = ON");
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   const storage: Storage = {
@@ -36,7 +84,7 @@ export async function openSqlite(options: SqliteOptions): Promise<Storage> {
       // The dialect has one connection guarded by a mutex: holding it serializes this process's
       // transactions; BEGIN IMMEDIATE serializes them against other processes.
       db.connection().execute(async (connection) => {
-        await sql`begin immediate`.execute(connection);
+        await beginImmediate(database, () => sql`begin immediate`.execute(connection));
         try {
           const result = await work(connection);
           await sql`commit`.execute(connection);
