@@ -1,5 +1,5 @@
 import { Kysely, PostgresDialect } from "kysely";
-import pg from "pg";
+import type pg from "pg";
 import { migrateToLatest } from "../migrate.ts";
 import type { Database } from "../schema.ts";
 import type { Storage } from "../storage.ts";
@@ -25,7 +25,9 @@ const NUMERIC = 1700;
  * const storage = await openPostgres({ connectionString: process.env.DATABASE_URL! });
  */
 export async function openPostgres(options: PostgresOptions): Promise<Storage> {
-  const pool = new pg.Pool({
+  // The driver is an optional peer dependency, loaded only when PostgreSQL is used.
+  const { default: driver } = await import("pg");
+  const pool = new driver.Pool({
     connectionString: options.connectionString,
     max: options.maxConnections ?? 10,
     ...(options.schema === undefined
@@ -36,7 +38,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Storage> {
       getTypeParser: ((oid: number, format?: "text" | "binary") =>
         oid === INT8 || oid === NUMERIC
           ? (value: string) => Number(value)
-          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+          : driver.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   });
   if (options.schema !== undefined) {

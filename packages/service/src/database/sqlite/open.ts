@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { ErrorCode, GatehouseError } from "@gatehouse/engine";
-import SqliteDatabase from "better-sqlite3";
+import type SqliteDatabase from "better-sqlite3";
 import { Kysely, SqliteDialect, sql } from "kysely";
 import { migrateToLatest } from "../migrate.ts";
 import type { Database } from "../schema.ts";
@@ -68,7 +68,9 @@ export interface SqliteOptions {
  */
 export async function openSqlite(options: SqliteOptions): Promise<Storage> {
   if (options.file !== ":memory:") mkdirSync(dirname(options.file), { recursive: true });
-  const database = new SqliteDatabase(options.file);
+  // The driver is an optional peer dependency, loaded only when SQLite is used.
+  const { default: Driver } = await import("better-sqlite3");
+  const database = new Driver(options.file);
   database.pragma("journal_mode = WAL");
   // NORMAL in WAL mode survives a killed process; only an OS crash may drop the last commits.
   database.pragma("synchronous = NORMAL");
