@@ -1,21 +1,11 @@
-import { defineModel, isGatehouseError } from "@gatehouse/engine";
+import { defineModel } from "@gatehouse/engine";
 import { mzpanel, presets } from "@gatehouse/engine/presets";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { asUser, type RequestContext, systemActor } from "../src/actor.ts";
 import { type AuditRow, entryHash } from "../src/audit/chain.ts";
 import type { Gatehouse } from "../src/gatehouse.ts";
 import type { AuditEntry } from "../src/workflows/activity-log.ts";
-import { backends, openService } from "./backends.ts";
-
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isGatehouseError(error)) return error.code;
-    throw error;
-  }
-  return undefined;
-}
+import { backends, codeOf, openService, signUpPerson } from "./backends.ts";
 
 /** RFC 4180, strictly: quoted fields may hold commas, doubled quotes and CRLF; records end with CRLF. */
 function parseCsv(text: string): string[][] {
@@ -49,7 +39,6 @@ function parseCsv(text: string): string[][] {
   return rows;
 }
 
-const PASSWORD = "correct horse battery staple";
 const MINUTE = 60 * 1000;
 
 /** mzpanel with plans, so that one workspace exercises every workflow. */
@@ -73,14 +62,7 @@ describe.each(backends)("activity log on $name", (backend) => {
     await gatehouse.close();
   });
 
-  async function person(name: string) {
-    const { user } = await gatehouse.users.signUp({
-      email: `${name}@example.com`,
-      password: PASSWORD,
-      name,
-    });
-    return user;
-  }
+  const person = (name: string) => signUpPerson(gatehouse, name);
 
   /** Olivia's workspace with server s1 (sites a, b); Otto operates s1, Carol has site a, Adam is admin. */
   async function panel() {

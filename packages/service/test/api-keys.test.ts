@@ -1,21 +1,9 @@
 import { createHash } from "node:crypto";
-import { isGatehouseError } from "@gatehouse/engine";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { asUser, type RequestContext, systemActor } from "../src/actor.ts";
 import { createGatehouse, type Gatehouse } from "../src/gatehouse.ts";
-import { backends, openService, TEST_PASSWORD_COST } from "./backends.ts";
+import { backends, codeOf, openService, signUpPerson, TEST_PASSWORD_COST } from "./backends.ts";
 
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isGatehouseError(error)) return error.code;
-    throw error;
-  }
-  return undefined;
-}
-
-const PASSWORD = "correct horse battery staple";
 const HOUR = 60 * 60 * 1000;
 
 describe.each(backends)("API keys on $name", (backend) => {
@@ -29,14 +17,7 @@ describe.each(backends)("API keys on $name", (backend) => {
     await gatehouse.close();
   });
 
-  async function person(name: string) {
-    const { user } = await gatehouse.users.signUp({
-      email: `${name}@example.com`,
-      password: PASSWORD,
-      name,
-    });
-    return user;
-  }
+  const person = (name: string) => signUpPerson(gatehouse, name);
 
   /**
    * An mzpanel workspace owned by Olivia: server s1 with sites a and b, server s2 with site c;

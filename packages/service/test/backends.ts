@@ -2,11 +2,13 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { isGatehouseError } from "@gatehouse/engine";
 import { openPostgres } from "../src/database/postgres/open.ts";
 import { openSqlite } from "../src/database/sqlite/open.ts";
 import type { Storage } from "../src/database/storage.ts";
 import { createGatehouse, type Gatehouse } from "../src/gatehouse.ts";
 import type { GatehouseOptions } from "../src/service-core.ts";
+import type { User } from "../src/workflows/users.ts";
 
 /** Fast scrypt for tests; the OWASP default is exercised by its own test. */
 export const TEST_PASSWORD_COST = { N: 2 ** 10, r: 8, p: 1 } as const;
@@ -104,4 +106,28 @@ export async function openService(
     ...options,
   });
   return { gatehouse, clock };
+}
+
+/** The password every test person signs up with. */
+export const PASSWORD = "correct horse battery staple";
+
+/** Signs up `name@example.com` (with a personal workspace where the preset gives one). */
+export async function signUpPerson(gatehouse: Gatehouse, name: string): Promise<User> {
+  const { user } = await gatehouse.users.signUp({
+    email: `${name}@example.com`,
+    password: PASSWORD,
+    name,
+  });
+  return user;
+}
+
+/** The GatehouseError code `promise` rejects with; `undefined` when it resolves. */
+export async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isGatehouseError(error)) return error.code;
+    throw error;
+  }
+  return undefined;
 }

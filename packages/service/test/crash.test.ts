@@ -19,7 +19,7 @@ import { openPostgres } from "../src/database/postgres/open.ts";
 import { openSqlite } from "../src/database/sqlite/open.ts";
 import type { Storage } from "../src/database/storage.ts";
 import { createGatehouse } from "../src/gatehouse.ts";
-import { backends, TEST_PASSWORD_COST } from "./backends.ts";
+import { backends, PASSWORD, TEST_PASSWORD_COST } from "./backends.ts";
 import {
   AUDIT_ACTION,
   grantLabel,
@@ -35,8 +35,6 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const WRITER = join(HERE, "support", "crash-writer.ts");
 const REPO = resolve(HERE, "..", "..", "..");
 const KILLS = 5;
-const PASSWORD = "correct horse battery staple";
-
 interface Started {
   readonly child: ChildProcess;
   readonly lines: WriterLine[];

@@ -1,21 +1,8 @@
-import { isGatehouseError } from "@gatehouse/engine";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { asUser, systemActor } from "../src/actor.ts";
 import type { Gatehouse } from "../src/gatehouse.ts";
 import type { ChangeEvent } from "../src/service-core.ts";
-import { backends, openService } from "./backends.ts";
-
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isGatehouseError(error)) return error.code;
-    throw error;
-  }
-  return undefined;
-}
-
-const PASSWORD = "correct horse battery staple";
+import { backends, codeOf, openService, signUpPerson } from "./backends.ts";
 
 describe.each(backends)("grants, groups and gates on $name", (backend) => {
   let gatehouse: Gatehouse;
@@ -28,14 +15,7 @@ describe.each(backends)("grants, groups and gates on $name", (backend) => {
     await gatehouse.close();
   });
 
-  async function person(name: string) {
-    const { user } = await gatehouse.users.signUp({
-      email: `${name}@example.com`,
-      password: PASSWORD,
-      name,
-    });
-    return user;
-  }
+  const person = (name: string) => signUpPerson(gatehouse, name);
 
   async function check(userId: string, workspaceId: string, permission: string, resource: string) {
     return (await gatehouse.decisions.check(asUser(userId), workspaceId, { permission, resource }))

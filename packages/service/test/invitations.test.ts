@@ -4,19 +4,15 @@ import { asUser, type RequestContext, systemActor } from "../src/actor.ts";
 import { createGatehouse, type Gatehouse } from "../src/gatehouse.ts";
 import { DAY_MS } from "../src/service-core.ts";
 import { hashSecret } from "../src/support/crypto.ts";
-import { backends, openService, postgresBackend, TEST_PASSWORD_COST } from "./backends.ts";
-
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isGatehouseError(error)) return error.code;
-    throw error;
-  }
-  return undefined;
-}
-
-const PASSWORD = "correct horse battery staple";
+import {
+  backends,
+  codeOf,
+  openService,
+  PASSWORD,
+  postgresBackend,
+  signUpPerson,
+  TEST_PASSWORD_COST,
+} from "./backends.ts";
 
 describe.each(backends)("invitations on $name", (backend) => {
   let gatehouse: Gatehouse;
@@ -29,14 +25,7 @@ describe.each(backends)("invitations on $name", (backend) => {
     await gatehouse.close();
   });
 
-  async function person(name: string) {
-    const { user } = await gatehouse.users.signUp({
-      email: `${name}@example.com`,
-      password: PASSWORD,
-      name,
-    });
-    return user;
-  }
+  const person = (name: string) => signUpPerson(gatehouse, name);
 
   /** A company (seed 002) owned by Ada on the standard plan (5 members). */
   async function company(ownerName = "ada", plan = "standard") {

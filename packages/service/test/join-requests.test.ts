@@ -3,19 +3,16 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { asUser, systemActor } from "../src/actor.ts";
 import { createGatehouse, type Gatehouse } from "../src/gatehouse.ts";
 import { DAY_MS } from "../src/service-core.ts";
-import { backends, openService, postgresBackend, TEST_PASSWORD_COST } from "./backends.ts";
+import {
+  backends,
+  codeOf,
+  openService,
+  PASSWORD,
+  postgresBackend,
+  signUpPerson,
+  TEST_PASSWORD_COST,
+} from "./backends.ts";
 
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isGatehouseError(error)) return error.code;
-    throw error;
-  }
-  return undefined;
-}
-
-const PASSWORD = "correct horse battery staple";
 const HOUR_MS = 60 * 60 * 1000;
 
 describe.each(backends)("join requests on $name", (backend) => {
@@ -29,14 +26,7 @@ describe.each(backends)("join requests on $name", (backend) => {
     await gatehouse.close();
   });
 
-  async function person(name: string) {
-    const { user } = await gatehouse.users.signUp({
-      email: `${name}@example.com`,
-      password: PASSWORD,
-      name,
-    });
-    return user;
-  }
+  const person = (name: string) => signUpPerson(gatehouse, name);
 
   /** A company (seed 002) whose join key is its tax number. */
   async function company(ownerName = "ada", taxNumber = "DE123456789", plan = "standard") {

@@ -19,13 +19,11 @@ import { openSqlite } from "../src/database/sqlite/open.ts";
 import type { Storage } from "../src/database/storage.ts";
 import { createGatehouse, type Gatehouse } from "../src/gatehouse.ts";
 import type { Member } from "../src/workflows/members.ts";
-import { backends, postgresBackend, TEST_PASSWORD_COST } from "./backends.ts";
+import { backends, PASSWORD, postgresBackend, TEST_PASSWORD_COST } from "./backends.ts";
 import { grantLabel, random, readState, workspaceProblems } from "./support/crash-writer.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, "..", "..", "..");
-const PASSWORD = "correct horse battery staple";
-
 /** What a racing call may answer besides success; anything else fails the test. */
 const EXPECTED_FAILURES = new Set([
   "LAST_OWNER",

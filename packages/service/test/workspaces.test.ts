@@ -2,19 +2,7 @@ import { isGatehouseError } from "@gatehouse/engine";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { asUser, systemActor } from "../src/actor.ts";
 import type { Gatehouse } from "../src/gatehouse.ts";
-import { backends, openService } from "./backends.ts";
-
-async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isGatehouseError(error)) return error.code;
-    throw error;
-  }
-  return undefined;
-}
-
-const PASSWORD = "correct horse battery staple";
+import { backends, codeOf, openService, PASSWORD, signUpPerson } from "./backends.ts";
 
 describe.each(backends)("workspaces and members on $name", (backend) => {
   let gatehouse: Gatehouse;
@@ -26,14 +14,7 @@ describe.each(backends)("workspaces and members on $name", (backend) => {
     await gatehouse.close();
   });
 
-  async function person(name: string) {
-    const { user } = await gatehouse.users.signUp({
-      email: `${name}@example.com`,
-      password: PASSWORD,
-      name,
-    });
-    return user;
-  }
+  const person = (name: string) => signUpPerson(gatehouse, name);
 
   /** An mzpanel workspace owned by Olivia with one server and two sites. */
   async function panel() {
