@@ -1,3 +1,4 @@
+import type { Model } from "@gatehouse/engine";
 import type { Storage } from "./database/storage.ts";
 import { type ChangeEvent, type GatehouseOptions, ServiceCore } from "./service-core.ts";
 import { ActivityLog } from "./workflows/activity-log.ts";
@@ -22,6 +23,8 @@ export interface Gatehouse {
   readonly decisions: Decisions;
   readonly activityLog: ActivityLog;
   readonly storage: Storage;
+  /** The models workspaces may use, by preset name. */
+  readonly models: Readonly<Record<string, Model>>;
   /** Calls `listener` after every committed change (for caches and other instances). */
   onChange(listener: (event: ChangeEvent) => void): () => void;
   /** Closes the database connection. */
@@ -47,6 +50,7 @@ export function createGatehouse(options: GatehouseOptions): Gatehouse {
     decisions: new Decisions(core),
     activityLog: new ActivityLog(core),
     storage: core.storage,
+    models: core.models,
     onChange(listener) {
       core.events.on("change", listener);
       return () => core.events.off("change", listener);

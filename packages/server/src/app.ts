@@ -1,0 +1,79 @@
+import cookie from "@fastify/cookie";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { Gatehouse } from "@gatehouse/service";
+import Fastify, { type FastifyInstance } from "fastify";
+import type { ServerConfig } from "./config.ts";
+import { resolveCaller } from "./http/caller.ts";
+import { errorHandler, problem, sendProblem } from "./http/problem.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { modelRoutes } from "./routes/model.ts";
+
+export interface AppOptions {
+  readonly gatehouse: Gatehouse;
+  readonly config: ServerConfig;
+  /** Fastify's logger option; `false` in tests. */
+  readonly logger?: boolean | { level: string };
+}
+
+/**
+ * Builds the HTTP server over a service: problem+json errors, callers resolved on every request,
+ * OpenAPI 3.1 at /openapi.json and browsable docs at /docs.
+ * @example
+ * const app = await buildApp({ gatehouse, config: loadConfig(process.env) });
+ * await app.listen({ port: 8080 });
+ */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { gatehouse, config } = options;
+  const app = Fastify({
+    logger: options.logger ?? { level: config.logLevel },
+    bodyLimit: 256 * 1024,
+    trustProxy: false,
+    ajv: {
+      // Unknown fields are refused, never silently dropped (no mass assignment).
+      customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorateRequest("caller", undefined);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(
+      reply,
+      problem(404, "NOT_FOUND", `no route ${request.method} ${request.url.split("?")[0]}`),
+    ),
+  );
+  await app.register(cookie);
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "Gatehouse API",
+        version: "0.1.0",
+        description: "Team and access control for hosting, managed-service and MSP control panels.",
+      },
+      components: {
+        securitySchemes: {
+          apiKey: {
+            type: "http",
+            scheme: "bearer",
+            description: "An API key: `Authorization: Bearer gh_…`",
+          },
+          session: { type: "apiKey", in: "cookie", name: "gatehouse_session" },
+        },
+      },
+      security: [{ apiKey: [] }, { session: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+
+  app.addHook("onRequest", async (request) => {
+    request.caller = await resolveCaller(gatehouse, request);
+  });
+
+  await app.register(healthRoutes, { gatehouse, config });
+  await app.register(modelRoutes, { gatehouse, config });
+  return app;
+}

@@ -1,0 +1,134 @@
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+/** What the server reads from the environment (and an optional JSON file), validated at start. */
+export interface ServerConfig {
+  readonly port: number;
+  readonly host: string;
+  /** Folder of the embedded SQLite file (`gatehouse.db`). */
+  readonly dataDir: string;
+  /** `postgres://…` switches to PostgreSQL; otherwise the SQLite file under `dataDir`. */
+  readonly databaseUrl: string | undefined;
+  /** `smtp://user:pass@host:port`; without it mail goes to a development outbox and the log. */
+  readonly smtpUrl: string | undefined;
+  readonly mailFrom: string;
+  /** The address people use to reach the server, for links in mail. */
+  readonly publicUrl: string;
+  /** Secure cookies: `true` behind TLS, `false` for plain HTTP, `auto` from `publicUrl`. */
+  readonly cookieSecure: boolean;
+  /** Creates a demo workspace on first start. */
+  readonly demo: boolean;
+  readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+}
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`);
+  }
+}
+
+const KNOWN = [
+  "PORT",
+  "HOST",
+  "DATA_DIR",
+  "DATABASE_URL",
+  "SMTP_URL",
+  "MAIL_FROM",
+  "PUBLIC_URL",
+  "COOKIE_SECURE",
+  "DEMO",
+  "LOG_LEVEL",
+] as const;
+type Key = (typeof KNOWN)[number];
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/**
+ * Reads the configuration: defaults, then the JSON file named by `GATEHOUSE_CONFIG` (keys as the
+ * environment names), then the environment. Every bad value is reported, each with its reason.
+ * @example
+ * const config = loadConfig(process.env); // PORT=8080, DATA_DIR=./data, …
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): ServerConfig {
+  const problems: string[] = [];
+  const fromFile: Partial<Record<Key, string>> = {};
+  const file = env["GATEHOUSE_CONFIG"];
+  if (file !== undefined && file !== "") {
+    try {
+      const parsed: unknown = JSON.parse(readFileSync(file, "utf8"));
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+        throw new Error("not a JSON object");
+      for (const [key, value] of Object.entries(parsed)) {
+        if (!(KNOWN as readonly string[]).includes(key))
+          problems.push(`GATEHOUSE_CONFIG ${file}: unknown key ${key}`);
+        else fromFile[key as Key] = String(value);
+      }
+    } catch (error) {
+      problems.push(`GATEHOUSE_CONFIG ${file}: ${(error as Error).message}`);
+    }
+  }
+  const get = (key: Key): string | undefined => {
+    const value = env[key] ?? fromFile[key];
+    return value === undefined || value === "" ? undefined : value;
+  };
+
+  const portText = get("PORT") ?? "8080";
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    problems.push(`PORT must be a port number (0–65535), not "${portText}"`);
+
+  const databaseUrl = get("DATABASE_URL");
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push(
+      "DATABASE_URL must be a postgres:// URL; leave it unset for the embedded SQLite database",
+    );
+  }
+  const smtpUrl = get("SMTP_URL");
+  if (smtpUrl !== undefined && !/^smtps?:\/\//.test(smtpUrl))
+    problems.push("SMTP_URL must be an smtp:// or smtps:// URL");
+
+  const host = get("HOST") ?? "0.0.0.0";
+  const publicUrl = (
+    get("PUBLIC_URL") ?? `http://localhost:${Number.isInteger(port) ? port : 8080}`
+  ).replace(/\/+$/, "");
+  try {
+    const url = new URL(publicUrl);
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error();
+  } catch {
+    problems.push(`PUBLIC_URL must be an http(s) URL, not "${publicUrl}"`);
+  }
+
+  const secureText = get("COOKIE_SECURE") ?? "auto";
+  if (!["auto", "true", "false"].includes(secureText))
+    problems.push(`COOKIE_SECURE is auto, true or false, not "${secureText}"`);
+  const cookieSecure =
+    secureText === "auto" ? publicUrl.startsWith("https://") : secureText === "true";
+
+  const demoText = get("DEMO") ?? "true";
+  if (!["true", "false"].includes(demoText))
+    problems.push(`DEMO is true or false, not "${demoText}"`);
+
+  const logLevel = (get("LOG_LEVEL") ?? "info") as ServerConfig["logLevel"];
+  if (!LOG_LEVELS.includes(logLevel))
+    problems.push(`LOG_LEVEL is one of ${LOG_LEVELS.join(", ")}, not "${logLevel}"`);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    port,
+    host,
+    dataDir: resolve(get("DATA_DIR") ?? "./data"),
+    databaseUrl,
+    smtpUrl,
+    mailFrom: get("MAIL_FROM") ?? "Gatehouse <gatehouse@localhost>",
+    publicUrl,
+    cookieSecure,
+    demo: demoText === "true",
+    logLevel,
+  };
+}
+
+/** Where the embedded database lives, or the PostgreSQL URL. */
+export function storageTarget(config: ServerConfig): string {
+  return config.databaseUrl ?? join(config.dataDir, "gatehouse.db");
+}

@@ -1,0 +1,145 @@
+import { type ErrorCode, isGatehouseError } from "@gatehouse/engine";
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+
+/** The one table from error code to HTTP status (STYLE 6). Every code is listed; `tsc` checks it. */
+export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
+  INVALID_INPUT: 400,
+  INVALID_MODEL: 400,
+  UNKNOWN_RESOURCE_TYPE: 400,
+  UNKNOWN_PERMISSION: 400,
+  UNKNOWN_ROLE: 400,
+  UNKNOWN_PRESET: 400,
+  UNKNOWN_PLAN: 400,
+  INVALID_PARENT: 400,
+  ROLE_NOT_GRANTABLE_AT_SCOPE: 400,
+  PERMISSION_NOT_APPLICABLE_AT_SCOPE: 400,
+  OWNER_ONLY_PERMISSION: 400,
+  WEAK_PASSWORD: 400,
+  CONFIRMATION_MISMATCH: 400,
+  INVALID_CREDENTIALS: 401,
+  PERMISSION_DENIED: 403,
+  TRANSFER_NOT_SELF_SERVICE: 403,
+  INVITATION_EMAIL_MISMATCH: 403,
+  JOIN_REQUESTS_DISABLED: 403,
+  NOT_FOUND: 404,
+  WORKSPACE_NOT_FOUND: 404,
+  WORKSPACE_CLOSED: 404,
+  USER_NOT_FOUND: 404,
+  MEMBER_NOT_FOUND: 404,
+  RESOURCE_NOT_FOUND: 404,
+  GRANT_NOT_FOUND: 404,
+  API_KEY_NOT_FOUND: 404,
+  INVITATION_NOT_FOUND: 404,
+  JOIN_REQUEST_NOT_FOUND: 404,
+  ROLE_CONFLICT: 409,
+  OWNER_EXISTS: 409,
+  EMAIL_TAKEN: 409,
+  ALREADY_MEMBER: 409,
+  LAST_OWNER: 409,
+  MEMBER_LIMIT_REACHED: 409,
+  ONE_WORKSPACE_PER_EMAIL: 409,
+  INVITATION_ALREADY_USED: 409,
+  INVITATION_REVOKED: 409,
+  JOIN_REQUEST_DECIDED: 409,
+  CONFLICT: 409,
+  INVITATION_EXPIRED: 410,
+  JOIN_REQUEST_RATE_LIMITED: 429,
+  DATABASE_ERROR: 500,
+  DATABASE_BUSY: 503,
+};
+
+/** An RFC 9457 problem document carrying Gatehouse's stable code. */
+export interface Problem {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly code: string;
+  readonly detail: string;
+  readonly issues?: readonly { readonly path: string; readonly message: string }[];
+}
+
+const TITLES: Readonly<Record<number, string>> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  409: "Conflict",
+  410: "Gone",
+  413: "Payload Too Large",
+  415: "Unsupported Media Type",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+export function problem(
+  status: number,
+  code: string,
+  detail: string,
+  issues?: Problem["issues"],
+): Problem {
+  return {
+    type: `https://gatehouse.dev/problems/${code.toLowerCase().replaceAll("_", "-")}`,
+    title: TITLES[status] ?? "Error",
+    status,
+    code,
+    detail,
+    ...(issues === undefined || issues.length === 0 ? {} : { issues }),
+  };
+}
+
+export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
+  return reply.status(body.status).type("application/problem+json").send(body);
+}
+
+/**
+ * Maps anything thrown by a route to a problem document: Gatehouse errors by their code, schema
+ * validation to 400, and anything unknown to a bare 500 — never a stack trace or SQL.
+ */
+export function errorHandler(
+  error: FastifyError | Error,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  if (isGatehouseError(error)) {
+    const status = STATUS_OF[error.code] ?? 500;
+    const retryAfterMs = error.details["retryAfterMs"];
+    if (status === 429 && typeof retryAfterMs === "number")
+      reply.header("retry-after", Math.max(1, Math.ceil(retryAfterMs / 1000)));
+    return sendProblem(reply, problem(status, error.code, error.message, error.issues));
+  }
+  const fastifyError = error as FastifyError;
+  if (fastifyError.validation !== undefined) {
+    const issues = fastifyError.validation.map((item) => ({
+      path: `${fastifyError.validationContext ?? "body"}${item.instancePath.replaceAll("/", ".")}`,
+      message: item.message ?? "is invalid",
+    }));
+    return sendProblem(
+      reply,
+      problem(400, "INVALID_INPUT", "the request does not match the schema", issues),
+    );
+  }
+  const status = fastifyError.statusCode;
+  if (status !== undefined && status >= 400 && status < 500) {
+    const code =
+      status === 413
+        ? "PAYLOAD_TOO_LARGE"
+        : status === 415
+          ? "UNSUPPORTED_MEDIA_TYPE"
+          : "INVALID_INPUT";
+    return sendProblem(
+      reply,
+      problem(
+        status,
+        code,
+        status === 400 ? "the request body is not valid JSON" : fastifyError.message,
+      ),
+    );
+  }
+  request.log.error({ err: error }, "unhandled error");
+  return sendProblem(
+    reply,
+    problem(500, "INTERNAL", "something went wrong on our side; the error was logged"),
+  );
+}
