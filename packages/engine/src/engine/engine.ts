@@ -159,11 +159,14 @@ export class Engine<
   /** Per type: resource names, sorted lazily for listing. */
   readonly #byType: string[][];
   readonly #byTypeDirty: boolean[];
+  /** Per type: the nodes of `#byType`, in the same (sorted) order, once sorted. */
+  readonly #sortedNodes: Int32Array[];
 
   readonly #principals = new Map<string, Principal>();
   #ownerGrant: GrantRecord | undefined = undefined;
   readonly #scratch: Bits;
-  readonly #namesCache = new Map<string, readonly P[]>();
+  /** Decoded permission lists by bitset, keyed by the word itself when one word holds them all. */
+  readonly #namesCache = new Map<string | number, readonly P[]>();
   readonly #gatherLimit: number;
 
   constructor(model: Model<T, P, R>, options: EngineOptions<T, P, R>) {
@@ -176,6 +179,7 @@ export class Engine<
     this.#revision = options.revision ?? 0;
     this.#byType = this.#model.typeNames.map(() => []);
     this.#byTypeDirty = this.#model.typeNames.map(() => false);
+    this.#sortedNodes = this.#model.typeNames.map(() => new Int32Array(0));
     this.#scratch = emptyBits(this.#model.words);
     this.root = `${model.rootType}:${options.workspace}` as ResourceRef<T>;
     this.#addNode(this.root, this.#model.rootType, NO_PARENT);
@@ -297,9 +301,10 @@ export class Engine<
       // Few covered resources: collect and sort them. Many, for one page: walk the sorted list of
       // the type from the cursor and keep those under a covering grant.
       const gathered: string[] = [];
+      // For the full set, past an eighth of the type, filtering its sorted list beats sorting names.
       const budget = Number.isFinite(limit)
         ? Math.max(this.#gatherLimit, limit * 4)
-        : Number.POSITIVE_INFINITY;
+        : Math.max(this.#gatherLimit, this.#byType[t]!.length / 8);
       const bit = 1 << t;
       let seen = 0;
       for (const node of covering) {
@@ -1002,17 +1007,16 @@ export class Engine<
     limit: number,
   ): Page<T> {
     const sorted = this.#sortedOfType(t);
+    const nodes = this.#sortedNodes[t]!;
     const cover = new Set(covering);
     const items: ResourceRef<T>[] = [];
     let index = after === undefined ? 0 : upperBound(sorted, after);
-    for (; index < sorted.length && items.length < limit; index++) {
-      const name = sorted[index]!;
-      if (this.#isWithin(this.#nodeIndex.get(name)!, cover)) items.push(name as ResourceRef<T>);
+    for (; index < nodes.length && items.length < limit; index++) {
+      if (this.#isWithin(nodes[index]!, cover)) items.push(sorted[index] as ResourceRef<T>);
     }
     // Look ahead for one more, so that `next` is set only when another page has items.
     let more = false;
-    for (; index < sorted.length && !more; index++)
-      more = this.#isWithin(this.#nodeIndex.get(sorted[index]!)!, cover);
+    for (; index < nodes.length && !more; index++) more = this.#isWithin(nodes[index]!, cover);
     return { items, next: more && items.length > 0 ? items[items.length - 1] : undefined };
   }
 
@@ -1025,6 +1029,7 @@ export class Engine<
         if (i === 0 || live[i] !== live[unique - 1]) live[unique++] = live[i]!;
       live.length = unique;
       this.#byType[t] = live;
+      this.#sortedNodes[t] = Int32Array.from(live, (name) => this.#nodeIndex.get(name)!);
       this.#byTypeDirty[t] = false;
     }
     return this.#byType[t]!;
@@ -1093,7 +1098,7 @@ export class Engine<
 
   #namesOf(bits: Bits): readonly P[] {
     if (isEmptyBits(bits)) return [];
-    const cacheKey = bits.join(",");
+    const cacheKey = bits.length === 1 ? bits[0]! : bits.join(",");
     let names = this.#namesCache.get(cacheKey);
     if (names === undefined) {
       names = Object.freeze(
