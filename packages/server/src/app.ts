@@ -7,12 +7,31 @@ import Fastify, { type FastifyInstance } from "fastify";
 import type { ServerConfig } from "./config.ts";
 import { resolveCaller } from "./http/caller.ts";
 import { errorHandler, problem, sendProblem } from "./http/problem.ts";
+import { createMailer, type Mailer } from "./mail/mailer.ts";
+import { apiKeyRoutes } from "./routes/api-keys.ts";
+import { auditRoutes } from "./routes/audit.ts";
+import { authRoutes } from "./routes/auth.ts";
+import { credentialRoutes } from "./routes/credentials.ts";
+import { decisionRoutes } from "./routes/decisions.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { invitationRoutes } from "./routes/invitations.ts";
+import { joinRequestRoutes } from "./routes/join-requests.ts";
+import { memberRoutes } from "./routes/members.ts";
 import { modelRoutes } from "./routes/model.ts";
+import { resourceRoutes } from "./routes/resources.ts";
+import { workspaceRoutes } from "./routes/workspaces.ts";
+
+declare module "fastify" {
+  interface FastifyInstance {
+    mailer: Mailer;
+  }
+}
 
 export interface AppOptions {
   readonly gatehouse: Gatehouse;
   readonly config: ServerConfig;
+  /** How mail goes out; by default SMTP from the configuration, or the development outbox. */
+  readonly mailer?: Mailer;
   /** Fastify's logger option; `false` in tests. */
   readonly logger?: boolean | { level: string };
 }
@@ -36,7 +55,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  app.decorate(
+    "mailer",
+    options.mailer ??
+      createMailer({
+        smtpUrl: config.smtpUrl,
+        from: config.mailFrom,
+        log: (message) => app.log.info(message),
+      }),
+  );
   app.decorateRequest("caller", undefined);
+  app.decorateRequest("sessionId", undefined);
+  app.decorateRequest("keyWorkspaceId", undefined);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) =>
     sendProblem(
@@ -75,5 +105,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, { gatehouse, config });
   await app.register(modelRoutes, { gatehouse, config });
+  await app.register(authRoutes, { gatehouse, config });
+  await app.register(workspaceRoutes, { gatehouse, config });
+  await app.register(memberRoutes, { gatehouse, config });
+  await app.register(resourceRoutes, { gatehouse, config });
+  await app.register(credentialRoutes, { gatehouse, config });
+  await app.register(invitationRoutes, { gatehouse, config });
+  await app.register(joinRequestRoutes, { gatehouse, config });
+  await app.register(decisionRoutes, { gatehouse, config });
+  await app.register(apiKeyRoutes, { gatehouse, config });
+  await app.register(auditRoutes, { gatehouse, config });
   return app;
 }

@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 /** What the server reads from the environment (and an optional JSON file), validated at start. */
@@ -19,6 +20,11 @@ export interface ServerConfig {
   /** Creates a demo workspace on first start. */
   readonly demo: boolean;
   readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /**
+   * 64 hex characters sealing integration credentials and TOTP secrets. Without it, the embedded
+   * setup keeps a generated key in `DATA_DIR/secret.key`; several instances must share one.
+   */
+  readonly secretKey: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -39,6 +45,7 @@ const KNOWN = [
   "COOKIE_SECURE",
   "DEMO",
   "LOG_LEVEL",
+  "SECRET_KEY",
 ] as const;
 type Key = (typeof KNOWN)[number];
 
@@ -113,6 +120,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
   if (!LOG_LEVELS.includes(logLevel))
     problems.push(`LOG_LEVEL is one of ${LOG_LEVELS.join(", ")}, not "${logLevel}"`);
 
+  const secretKey = get("SECRET_KEY");
+  if (secretKey !== undefined && !/^[0-9a-fA-F]{64}$/.test(secretKey))
+    problems.push("SECRET_KEY must be 64 hex characters (32 random bytes)");
+  if (databaseUrl !== undefined && secretKey === undefined) {
+    problems.push(
+      "SECRET_KEY is required with DATABASE_URL: every instance must seal secrets with the same key",
+    );
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port,
@@ -125,10 +141,22 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     cookieSecure,
     demo: demoText === "true",
     logLevel,
+    secretKey,
   };
 }
 
 /** Where the embedded database lives, or the PostgreSQL URL. */
 export function storageTarget(config: ServerConfig): string {
   return config.databaseUrl ?? join(config.dataDir, "gatehouse.db");
+}
+
+/** The configured key, or the one kept in `DATA_DIR/secret.key` (created on first start, mode 600). */
+export function secretKeyOf(config: ServerConfig): string {
+  if (config.secretKey !== undefined) return config.secretKey;
+  const file = join(config.dataDir, "secret.key");
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  mkdirSync(config.dataDir, { recursive: true });
+  const key = randomBytes(32).toString("hex");
+  writeFileSync(file, `${key}\n`, { mode: 0o600, flag: "wx" });
+  return key;
 }

@@ -1,6 +1,6 @@
 import { createGatehouse, openStorage } from "@gatehouse/service";
 import { buildApp } from "./app.ts";
-import { ConfigError, loadConfig, storageTarget } from "./config.ts";
+import { ConfigError, loadConfig, secretKeyOf, storageTarget } from "./config.ts";
 import { seedDemo } from "./demo.ts";
 
 /** `npm start`: the server with the embedded SQLite database (or PostgreSQL) and a demo workspace. */
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const storage = await openStorage(storageTarget(config));
-  const gatehouse = createGatehouse({ storage });
+  const gatehouse = createGatehouse({ storage, secretKey: secretKeyOf(config) });
   const demo = config.demo ? await seedDemo(gatehouse) : undefined;
   const app = await buildApp({ gatehouse, config });
   const shutdown = async () => {

@@ -33,8 +33,9 @@ describe("configuration", () => {
     } catch (error) {
       problems = (error as ConfigError).problems;
     }
-    expect(problems).toHaveLength(4);
+    expect(problems).toHaveLength(5);
     expect(problems[0]).toContain("PORT");
+    expect(problems.at(-1)).toContain("SECRET_KEY is required with DATABASE_URL");
   });
 
   it("reads a JSON config file, with the environment taking precedence", () => {

@@ -3,11 +3,15 @@ import type { Storage } from "./database/storage.ts";
 import { type ChangeEvent, type GatehouseOptions, ServiceCore } from "./service-core.ts";
 import { ActivityLog } from "./workflows/activity-log.ts";
 import { ApiKeys } from "./workflows/api-keys.ts";
+import { Credentials, secretBoxOf } from "./workflows/credentials.ts";
 import { Decisions } from "./workflows/decisions.ts";
 import { Invitations } from "./workflows/invitations.ts";
 import { JoinRequests } from "./workflows/join-requests.ts";
+import { MagicLinks } from "./workflows/magic-links.ts";
 import { Members } from "./workflows/members.ts";
 import { Resources } from "./workflows/resources.ts";
+import { Sessions, type SignInOptions, sessionPolicyOf } from "./workflows/sessions.ts";
+import { TwoFactor } from "./workflows/two-factor.ts";
 import { Users } from "./workflows/users.ts";
 import { Workspaces } from "./workflows/workspaces.ts";
 
@@ -22,6 +26,10 @@ export interface Gatehouse {
   readonly apiKeys: ApiKeys;
   readonly decisions: Decisions;
   readonly activityLog: ActivityLog;
+  readonly sessions: Sessions;
+  readonly twoFactor: TwoFactor;
+  readonly magicLinks: MagicLinks;
+  readonly credentials: Credentials;
   readonly storage: Storage;
   /** The models workspaces may use, by preset name. */
   readonly models: Readonly<Record<string, Model>>;
@@ -37,8 +45,11 @@ export interface Gatehouse {
  * const gatehouse = createGatehouse({ storage: await openSqlite({ file: "./data/gatehouse.db" }) });
  * const { user } = await gatehouse.users.signUp({ email: "ada@example.com", password: "a long passphrase" });
  */
-export function createGatehouse(options: GatehouseOptions): Gatehouse {
+export function createGatehouse(options: GatehouseOptions & SignInOptions): Gatehouse {
   const core = new ServiceCore(options);
+  const box = secretBoxOf(options.secretKey);
+  const sessionPolicy = sessionPolicyOf(options);
+  const twoFactor = new TwoFactor(core, { box, issuer: options.totpIssuer ?? "Gatehouse" });
   return {
     users: new Users(core),
     workspaces: new Workspaces(core),
@@ -49,6 +60,10 @@ export function createGatehouse(options: GatehouseOptions): Gatehouse {
     apiKeys: new ApiKeys(core),
     decisions: new Decisions(core),
     activityLog: new ActivityLog(core),
+    sessions: new Sessions(core, twoFactor, sessionPolicy),
+    twoFactor,
+    magicLinks: new MagicLinks(core, twoFactor, sessionPolicy),
+    credentials: new Credentials(core, box),
     storage: core.storage,
     models: core.models,
     onChange(listener) {

@@ -27,9 +27,18 @@ export type {
   ApiKeyStatus,
   NewApiKey,
 } from "./workflows/api-keys.ts";
+export type { CredentialInfo } from "./workflows/credentials.ts";
 export type { Capabilities, DecisionQuery } from "./workflows/decisions.ts";
 export type { AcceptInput, InvitationInfo, InvitationStatus } from "./workflows/invitations.ts";
 export type { JoinRequestInfo, JoinRequestStatus } from "./workflows/join-requests.ts";
+export type { MagicLink } from "./workflows/magic-links.ts";
 export type { GrantSpec, Group, Member } from "./workflows/members.ts";
+export type {
+  NewSession,
+  SessionCredentials,
+  SessionInfo,
+  SignInOptions,
+} from "./workflows/sessions.ts";
+export type { TotpEnrollment, TwoFactorStatus } from "./workflows/two-factor.ts";
 export type { User } from "./workflows/users.ts";
 export type { Workspace, WorkspaceSettings } from "./workflows/workspaces.ts";

@@ -32,6 +32,11 @@ export interface GatehouseOptions {
   readonly passwordCost?: ScryptCost;
   /** How long an invitation stays valid; 7 days by default (R13). */
   readonly invitationTtlMs?: number;
+  /**
+   * The 32-byte key sealing integration credentials and TOTP secrets (AES-256-GCM): bytes, 64 hex
+   * characters or base64. Without it, credential writes answer CONFIGURATION_REQUIRED.
+   */
+  readonly secretKey?: Uint8Array | string;
 }
 
 /** A committed change, as emitted to listeners (caches, other instances, the change stream). */

@@ -703,3 +703,25 @@ describe("listVisible over many resources", () => {
     }
   });
 });
+
+describe("reaches", () => {
+  it("is true at and below the subject's grants and at the root, false above, for siblings and strangers", () => {
+    const { engine } = fixture();
+    expect(engine.reaches("user:cara", "site:a1")).toBe(true);
+    expect(engine.reaches("user:cara", "server:a")).toBe(false);
+    expect(engine.reaches("user:otto", "site:a2")).toBe(true);
+    expect(engine.reaches("user:cara", "workspace:acme")).toBe(true);
+    expect(engine.reaches("user:cara", "site:a2")).toBe(false);
+    expect(engine.reaches("user:cara", "server:b")).toBe(false);
+    expect(engine.reaches("user:nobody", "site:a1")).toBe(false);
+    engine.addApiKey({
+      id: "k",
+      owner: "user:adam",
+      scopes: ["site.view"],
+      resources: ["site:b1"],
+    });
+    expect(engine.reaches("apikey:k", "site:b1")).toBe(true);
+    expect(engine.reaches("apikey:k", "server:b")).toBe(false);
+    expect(engine.reaches("apikey:k", "site:a1")).toBe(false);
+  });
+});

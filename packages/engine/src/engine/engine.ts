@@ -247,6 +247,30 @@ export class Engine<
   }
 
   /**
+   * Whether `resource` is within the subject's reach: it lies at or below a live grant of theirs (or,
+   * for a key, of its owner, inside the key's resources); the workspace root is within reach of
+   * anyone holding a grant. Outside it, a resource answers as if it did not exist (R10): a site
+   * grant does not reveal the server.
+   * @example
+   * engine.reaches("user:carol", "server:s1"); // false for a customer of one of its sites
+   */
+  reaches(subject: SubjectRef, resource: ResourceRef<T>): boolean {
+    const node = this.#nodeIndex.get(resource);
+    const principal = this.#principals.get(subject);
+    if (node === undefined || principal === undefined) return false;
+    const key = principal.key;
+    if (key !== undefined && this.#isExpired(key.expiresAt)) return false;
+    const holder = key?.owner ?? principal;
+    const related = (record: GrantRecord) =>
+      !this.#isExpired(record.expiresAt) && (node === 0 || this.#isUnder(node, record.node));
+    if (key !== undefined && node !== 0 && !this.#isInKeyResources(key, node)) return false;
+    for (const record of holder.grants.values()) if (related(record)) return true;
+    for (const group of holder.groups)
+      for (const record of group.grants.values()) if (related(record)) return true;
+    return false;
+  }
+
+  /**
    * Every permission `subject` holds on `resource`, in one call (R11): exactly those for which
    * `check` allows. Empty for unknown resources.
    * @example
@@ -902,6 +926,12 @@ export class Engine<
       key.nodesAt = this.#treeVersion;
     }
     return key.nodes;
+  }
+
+  /** Whether `node` is `ancestor` or lies below it. */
+  #isUnder(node: number, ancestor: number): boolean {
+    for (let n = node; n !== NO_PARENT; n = this.#parent[n]!) if (n === ancestor) return true;
+    return false;
   }
 
   #isInKeyResources(key: KeyRecord, node: number): boolean {

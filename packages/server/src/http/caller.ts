@@ -1,36 +1,94 @@
+import { randomBytes, timingSafeEqual } from "node:crypto";
 import { ErrorCode, GatehouseError } from "@gatehouse/engine";
 import type { Gatehouse, RequestContext } from "@gatehouse/service";
-import type { FastifyRequest } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { ServerConfig } from "../config.ts";
 
 declare module "fastify" {
   interface FastifyRequest {
     /** Who is calling, resolved from the bearer API key or the session cookie; `undefined` when anonymous. */
     caller: RequestContext | undefined;
+    /** The session behind a cookie-authenticated request. */
+    sessionId: string | undefined;
+    /** The workspace of the API key behind a bearer-authenticated request. */
+    keyWorkspaceId: string | undefined;
   }
 }
+
+export const SESSION_COOKIE = "gatehouse_session";
+/** Double-submit CSRF token: readable by the console's script, echoed in `x-csrf-token`. */
+export const CSRF_COOKIE = "gatehouse_csrf";
+export const CSRF_HEADER = "x-csrf-token";
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 export function originOf(request: FastifyRequest): { ip: string; agent: string | undefined } {
   return { ip: request.ip, agent: request.headers["user-agent"]?.slice(0, 300) };
 }
 
+function sameText(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
 /**
- * Resolves the caller of a request from `Authorization: Bearer <API key>`. Credentials are checked
- * on every request against the store: nothing is frozen in a token (R12).
+ * Resolves the caller of a request: `Authorization: Bearer <API key>`, or the session cookie.
+ * Credentials are checked against the store on every request — nothing is frozen in a token (R12).
+ * Cookie-authenticated writes must echo the CSRF cookie in `x-csrf-token`.
  */
 export async function resolveCaller(
   gatehouse: Gatehouse,
   request: FastifyRequest,
 ): Promise<RequestContext | undefined> {
   const header = request.headers.authorization;
-  if (header === undefined) return undefined;
-  const match = /^Bearer\s+(\S+)$/i.exec(header);
-  if (match === null)
-    throw new GatehouseError(
-      ErrorCode.INVALID_CREDENTIALS,
-      "Authorization must be `Bearer <API key>`",
-    );
-  const credentials = await gatehouse.apiKeys.authenticate(match[1]!, originOf(request));
-  return credentials.context;
+  if (header !== undefined) {
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (match === null)
+      throw new GatehouseError(
+        ErrorCode.INVALID_CREDENTIALS,
+        "Authorization must be `Bearer <API key>`",
+      );
+    const credentials = await gatehouse.apiKeys.authenticate(match[1]!, originOf(request));
+    request.keyWorkspaceId = credentials.workspaceId;
+    return credentials.context;
+  }
+  const token = request.cookies[SESSION_COOKIE];
+  if (token === undefined || token === "") return undefined;
+  const session = await gatehouse.sessions.authenticate(token, originOf(request));
+  if (!SAFE_METHODS.has(request.method)) {
+    const expected = request.cookies[CSRF_COOKIE];
+    const given = request.headers[CSRF_HEADER];
+    if (expected === undefined || typeof given !== "string" || !sameText(expected, given)) {
+      throw new GatehouseError(
+        ErrorCode.PERMISSION_DENIED,
+        `cookie-authenticated writes need the ${CSRF_HEADER} header (CSRF protection)`,
+      );
+    }
+  }
+  request.sessionId = session.sessionId;
+  return session.context;
+}
+
+/** Sets the session and CSRF cookies of a new session: HttpOnly, SameSite=Lax, Secure behind TLS. */
+export function setSessionCookies(
+  reply: FastifyReply,
+  config: ServerConfig,
+  token: string,
+  expiresAt: number,
+): void {
+  const expires = new Date(expiresAt);
+  const common = { path: "/", sameSite: "lax", secure: config.cookieSecure, expires } as const;
+  reply.setCookie(SESSION_COOKIE, token, { ...common, httpOnly: true });
+  reply.setCookie(CSRF_COOKIE, randomBytes(24).toString("base64url"), {
+    ...common,
+    httpOnly: false,
+  });
+}
+
+export function clearSessionCookies(reply: FastifyReply, config: ServerConfig): void {
+  const common = { path: "/", sameSite: "lax", secure: config.cookieSecure } as const;
+  reply.clearCookie(SESSION_COOKIE, common);
+  reply.clearCookie(CSRF_COOKIE, common);
 }
 
 /** The caller, or 401 for anonymous requests. */
@@ -38,4 +96,12 @@ export function requireCaller(request: FastifyRequest): RequestContext {
   if (request.caller === undefined)
     throw new GatehouseError(ErrorCode.INVALID_CREDENTIALS, "sign in or send an API key");
   return request.caller;
+}
+
+/** The signed-in person (a session or an API key's owner). */
+export function requirePerson(request: FastifyRequest): string {
+  const caller = requireCaller(request);
+  if (caller.actor.type === "system")
+    throw new GatehouseError(ErrorCode.INVALID_CREDENTIALS, "sign in as a person");
+  return caller.actor.userId;
 }

@@ -17,6 +17,10 @@ export interface Database {
   api_keys: ApiKeysTable;
   audit_log: AuditLogTable;
   changes: ChangesTable;
+  sessions: SessionsTable;
+  magic_links: MagicLinksTable;
+  login_attempts: LoginAttemptsTable;
+  integration_credentials: IntegrationCredentialsTable;
 }
 
 /** One row (id 1): the head of the instance-level log. */
@@ -43,6 +47,11 @@ export interface UsersTable {
   name: string;
   password_hash: string | null;
   created_at: number;
+  /** The TOTP secret, sealed when a secret key is configured; pending until `totp_enabled_at`. */
+  totp_secret: string | null;
+  totp_enabled_at: number | null;
+  /** The last TOTP time step accepted: a code of this step or an earlier one is refused. */
+  totp_last_step: number | null;
 }
 
 export interface WorkspacesTable {
@@ -163,4 +172,45 @@ export interface ChangesTable {
   revision: number;
   at: number;
   ops: string;
+}
+
+/** Sign-in sessions; the token itself is never stored, only its SHA-256. */
+export interface SessionsTable {
+  id: string;
+  token_hash: string;
+  user_id: string;
+  created_at: number;
+  /** The absolute end of the session; the idle timeout may end it sooner. */
+  expires_at: number;
+  last_seen_at: number;
+  ip: string | null;
+  agent: string | null;
+  revoked_at: number | null;
+}
+
+export interface MagicLinksTable {
+  token_hash: string;
+  email: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  ip: string | null;
+}
+
+/** One counted attempt in one throttling bucket (account or IP), shared by every instance. */
+export interface LoginAttemptsTable {
+  id: string;
+  bucket: string;
+  key: string;
+  at: number;
+}
+
+/** Owner-only integration secrets (R3), sealed with AES-256-GCM; write-only for people. */
+export interface IntegrationCredentialsTable {
+  workspace_id: string;
+  name: string;
+  sealed_value: string;
+  created_at: number;
+  updated_at: number;
+  updated_by: string;
 }

@@ -23,6 +23,9 @@ export interface Capabilities {
   readonly sections: readonly string[];
 }
 
+/** The most questions one `checkMany` call answers. */
+const MAX_CHECKS_PER_BATCH = 1000;
+
 /** Decisions for a workspace, answered by its engine kept in step with the store. */
 export class Decisions {
   readonly #core: ServiceCore;
@@ -47,6 +50,41 @@ export class Decisions {
       query.permission,
       query.resource as ResourceRef,
     );
+  }
+
+  /**
+   * Many questions answered from one read of the workspace, so every answer reflects the same
+   * revision; at most {@link MAX_CHECKS_PER_BATCH}. Answers are in the order of the questions.
+   * @example
+   * const [deploy, restart] = await gatehouse.decisions.checkMany(asUser(carol), ws, [
+   *   { permission: "site.deploy", resource: "site:shop" },
+   *   { permission: "server.restart", resource: "server:s1" },
+   * ]);
+   */
+  async checkMany(
+    request: RequestContext,
+    workspaceId: string,
+    queries: readonly DecisionQuery[],
+  ): Promise<Decision[]> {
+    if (!Array.isArray(queries) || queries.length > MAX_CHECKS_PER_BATCH) {
+      throw new GatehouseError(
+        ErrorCode.INVALID_INPUT,
+        `a batch is a list of at most ${MAX_CHECKS_PER_BATCH} checks`,
+      );
+    }
+    const scope = await this.#core.read(request, workspaceId);
+    // Each distinct subject is resolved (and its gate checked) once per batch.
+    const subjects = new Map<string | undefined, SubjectRef>();
+    const decisions: Decision[] = [];
+    for (const query of queries) {
+      let subject = subjects.get(query.subject);
+      if (subject === undefined) {
+        subject = await subjectFor(scope, query.subject);
+        subjects.set(query.subject, subject);
+      }
+      decisions.push(scope.engine.check(subject, query.permission, query.resource as ResourceRef));
+    }
+    return decisions;
   }
 
   /** Why `check` answers as it does, grant by grant. */

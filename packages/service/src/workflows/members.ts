@@ -417,6 +417,33 @@ export class Members {
     return { revision };
   }
 
+  /**
+   * The caller's own grants and groups in a workspace — every member may see their own, without
+   * the team gate (for "my workspaces" and the per-site view).
+   */
+  async own(
+    request: RequestContext,
+    workspaceId: string,
+  ): Promise<{ grants: readonly Grant[]; groups: readonly string[] }> {
+    const scope = await this.#core.read(request, workspaceId);
+    const person = personOf(request.actor);
+    if (person === undefined)
+      throw new GatehouseError(ErrorCode.INVALID_INPUT, "the host app has no grants of its own");
+    const groups = await scope.db
+      .selectFrom("group_members")
+      .select("group_id")
+      .where("workspace_id", "=", workspaceId)
+      .where("user_id", "=", person)
+      .execute();
+    return {
+      grants: [
+        ...scope.engine.grantsOf(`user:${person}`),
+        ...groups.flatMap((group) => scope.engine.grantsOf(`group:${group.group_id}`)),
+      ],
+      groups: groups.map((group) => group.group_id),
+    };
+  }
+
   /** The caller leaves the workspace. The owner must transfer ownership first (LAST_OWNER). */
   async leave(request: RequestContext, workspaceId: string): Promise<{ revision: number }> {
     const person = personOf(request.actor);

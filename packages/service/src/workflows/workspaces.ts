@@ -619,9 +619,9 @@ export class Workspaces {
     request: RequestContext,
     workspaceId: string,
     input: { confirmName: string },
-  ): Promise<void> {
+  ): Promise<{ revision: number }> {
     const core = this.#core;
-    await core.write(request, workspaceId, async (tx) => {
+    const { revision } = await core.write(request, workspaceId, async (tx) => {
       const record = {
         action: "workspace.close",
         target: tx.root,
@@ -645,6 +645,7 @@ export class Workspaces {
         "invitations",
         "join_requests",
         "api_keys",
+        "integration_credentials",
       ] as const) {
         const result = await tx.trx
           .deleteFrom(table)
@@ -668,6 +669,7 @@ export class Workspaces {
       });
     });
     core.engines.evict(workspaceId);
+    return { revision };
   }
 }
 

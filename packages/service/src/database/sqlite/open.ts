@@ -49,7 +49,7 @@ async function beginImmediate(
       }
     }
   } finally {
-    database.pragma("busy_timeout = 100");
+    database.pragma("busy_timeout = 5000");
   }
 }
 
@@ -74,8 +74,8 @@ export async function openSqlite(options: SqliteOptions): Promise<Storage> {
   database.pragma("journal_mode = WAL");
   // NORMAL in WAL mode survives a killed process; only an OS crash may drop the last commits.
   database.pragma("synchronous = NORMAL");
-  // Readers in WAL mode are practically never blocked; a short wait covers the rare case.
-  database.pragma("busy_timeout = 100");
+  // Statements other than BEGIN IMMEDIATE (handled below) are rarely blocked, and briefly.
+  database.pragma("busy_timeout = 5000");
   database.pragma("foreign_keys = ON");
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   const storage: Storage = {

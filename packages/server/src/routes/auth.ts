@@ -1,0 +1,267 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "@sinclair/typebox";
+import {
+  clearSessionCookies,
+  originOf,
+  requireCaller,
+  requirePerson,
+  setSessionCookies,
+} from "../http/caller.ts";
+import type { RouteOptions } from "./route-options.ts";
+
+const Email = Type.String({ minLength: 3, maxLength: 254 });
+const Password = Type.String({ minLength: 1, maxLength: 1024 });
+const TotpCode = Type.String({ pattern: "^[0-9]{6}$" });
+const strict = { additionalProperties: false } as const;
+
+const UserSchema = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  name: Type.String(),
+  createdAt: Type.Number(),
+});
+const SessionStarted = Type.Object({
+  user: UserSchema,
+  sessionId: Type.String(),
+  expiresAt: Type.Number(),
+});
+
+/**
+ * Sign-up, password (+ TOTP) sign-in, magic links, TOTP enrolment, the caller's profile and
+ * sessions. A sign-in sets an HttpOnly session cookie and a CSRF cookie to echo on writes.
+ */
+export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
+  app,
+  { gatehouse, config },
+) => {
+  const tags = ["sign-in"];
+
+  app.post(
+    "/v1/auth/signup",
+    {
+      schema: {
+        tags,
+        summary: "Create an account (and, where the personal preset says so, a personal workspace)",
+        body: Type.Object(
+          {
+            email: Email,
+            password: Password,
+            name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+          },
+          strict,
+        ),
+        response: {
+          201: Type.Object({
+            user: UserSchema,
+            personalWorkspaceId: Type.Union([Type.String(), Type.Null()]),
+          }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { user, personalWorkspace } = await gatehouse.users.signUp(request.body);
+      return reply.status(201).send({ user, personalWorkspaceId: personalWorkspace?.id ?? null });
+    },
+  );
+
+  app.post(
+    "/v1/auth/login",
+    {
+      schema: {
+        tags,
+        summary: "Sign in with email and password, plus a TOTP code when enrolled or required",
+        description:
+          "Starts a new session (HttpOnly cookie). Throttled per account and per IP: 429 with Retry-After.",
+        body: Type.Object(
+          { email: Email, password: Password, totpCode: Type.Optional(TotpCode) },
+          strict,
+        ),
+        response: { 200: SessionStarted },
+      },
+    },
+    async (request, reply) => {
+      const session = await gatehouse.sessions.login({
+        ...request.body,
+        origin: originOf(request),
+      });
+      setSessionCookies(reply, config, session.token, session.expiresAt);
+      return { user: session.user, sessionId: session.sessionId, expiresAt: session.expiresAt };
+    },
+  );
+
+  app.post(
+    "/v1/auth/logout",
+    { schema: { tags, summary: "End the current session", response: { 204: Type.Null() } } },
+    async (request, reply) => {
+      requireCaller(request);
+      if (request.sessionId !== undefined)
+        await gatehouse.sessions.revoke(requirePerson(request), request.sessionId);
+      clearSessionCookies(reply, config);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    "/v1/auth/magic-link",
+    {
+      schema: {
+        tags,
+        summary: "Mail a one-time sign-in link (valid 10 minutes)",
+        description: "Always 202, whether or not the email has an account.",
+        body: Type.Object({ email: Email }, strict),
+        response: { 202: Type.Object({ status: Type.Literal("sent-if-registered") }) },
+      },
+    },
+    async (request, reply) => {
+      const link = await gatehouse.magicLinks.request({
+        email: request.body.email,
+        origin: originOf(request),
+      });
+      if (link !== undefined) {
+        await app.mailer.send({
+          to: request.body.email,
+          subject: "Your Gatehouse sign-in link",
+          text: `Sign in to Gatehouse (the link works once, for 10 minutes):\n\n${config.publicUrl}/sign-in/magic#${link.token}\n`,
+        });
+      }
+      return reply.status(202).send({ status: "sent-if-registered" as const });
+    },
+  );
+
+  app.post(
+    "/v1/auth/magic-link/consume",
+    {
+      schema: {
+        tags,
+        summary: "Sign in with a magic link's token (single use)",
+        body: Type.Object(
+          {
+            token: Type.String({ minLength: 1, maxLength: 200 }),
+            totpCode: Type.Optional(TotpCode),
+          },
+          strict,
+        ),
+        response: { 200: SessionStarted },
+      },
+    },
+    async (request, reply) => {
+      const session = await gatehouse.magicLinks.consume(
+        request.body.token,
+        originOf(request),
+        request.body.totpCode,
+      );
+      setSessionCookies(reply, config, session.token, session.expiresAt);
+      return { user: session.user, sessionId: session.sessionId, expiresAt: session.expiresAt };
+    },
+  );
+
+  app.post(
+    "/v1/auth/totp/enroll",
+    {
+      schema: {
+        tags,
+        summary:
+          "Start TOTP enrolment (signed in): a secret and an otpauth:// URI for the authenticator app",
+        response: { 200: Type.Object({ secret: Type.String(), otpauthUri: Type.String() }) },
+      },
+    },
+    async (request) => {
+      const enrollment = await gatehouse.twoFactor.enroll(requirePerson(request));
+      return { secret: enrollment.secret, otpauthUri: enrollment.otpauthUri };
+    },
+  );
+
+  app.post(
+    "/v1/auth/totp/enroll-with-password",
+    {
+      schema: {
+        tags,
+        summary:
+          "Start TOTP enrolment without a session, for a member whose workspace requires 2FA",
+        description:
+          "For TOTP_ENROLLMENT_REQUIRED at login; the next login with a code from the app confirms the enrolment.",
+        body: Type.Object({ email: Email, password: Password }, strict),
+        response: { 200: Type.Object({ secret: Type.String(), otpauthUri: Type.String() }) },
+      },
+    },
+    async (request) => {
+      const enrollment = await gatehouse.sessions.enrollTwoFactor({
+        ...request.body,
+        origin: originOf(request),
+      });
+      return { secret: enrollment.secret, otpauthUri: enrollment.otpauthUri };
+    },
+  );
+
+  app.post(
+    "/v1/auth/totp/confirm",
+    {
+      schema: {
+        tags,
+        summary: "Confirm TOTP enrolment with a code from the app",
+        body: Type.Object({ code: TotpCode }, strict),
+        response: { 204: Type.Null() },
+      },
+    },
+    async (request, reply) => {
+      await gatehouse.twoFactor.confirm(requirePerson(request), request.body.code);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.get(
+    "/v1/me",
+    {
+      schema: {
+        tags,
+        summary: "The caller and their workspaces, with the caller's grants in each",
+      },
+    },
+    async (request) => {
+      const userId = requirePerson(request);
+      const caller = requireCaller(request);
+      // An API key sees only its own workspace.
+      const all = await gatehouse.workspaces.listForUser(userId);
+      const workspaces =
+        request.keyWorkspaceId === undefined
+          ? all
+          : all.filter((ws) => ws.id === request.keyWorkspaceId);
+      return {
+        user: await gatehouse.users.get(userId),
+        twoFactor: await gatehouse.twoFactor.status(userId),
+        workspaces: await Promise.all(
+          workspaces.map(async (workspace) => ({
+            ...workspace,
+            ...(await gatehouse.members.own(caller, workspace.id)),
+          })),
+        ),
+      };
+    },
+  );
+
+  app.get(
+    "/v1/me/sessions",
+    { schema: { tags, summary: "The caller's sessions (never their tokens)" } },
+    async (request) => ({
+      sessions: await gatehouse.sessions.list(requirePerson(request)),
+      current: request.sessionId ?? null,
+    }),
+  );
+
+  app.delete(
+    "/v1/me/sessions/:id",
+    {
+      schema: {
+        tags,
+        summary: "End one of the caller's sessions",
+        params: Type.Object({ id: Type.String({ maxLength: 100 }) }, strict),
+        response: { 204: Type.Null() },
+      },
+    },
+    async (request, reply) => {
+      await gatehouse.sessions.revoke(requirePerson(request), request.params.id);
+      if (request.params.id === request.sessionId) clearSessionCookies(reply, config);
+      return reply.status(204).send(null);
+    },
+  );
+};

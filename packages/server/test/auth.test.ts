@@ -1,0 +1,185 @@
+import { TOTP } from "otpauth";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  backends,
+  call,
+  openServer,
+  PASSWORD,
+  signIn,
+  signUp,
+  type TestServer,
+} from "./harness.ts";
+
+describe.each(backends)("sign-in over HTTP on $name", (backend) => {
+  let server: TestServer;
+
+  beforeEach(async () => {
+    server = await openServer(backend);
+  });
+  afterEach(async () => {
+    await server.close();
+  });
+
+  it("signs up, signs in with an HttpOnly SameSite cookie, and shows the caller's workspaces with their grants", async () => {
+    const signup = await server.app.inject({
+      method: "POST",
+      url: "/v1/auth/signup",
+      payload: { email: "ada@example.com", password: PASSWORD, name: "Ada" },
+    });
+    expect(signup.statusCode).toBe(201);
+    const login = await server.app.inject({
+      method: "POST",
+      url: "/v1/auth/login",
+      payload: { email: "ada@example.com", password: PASSWORD },
+    });
+    expect(login.statusCode).toBe(200);
+    const cookie = login.cookies.find((candidate) => candidate.name === "gatehouse_session")!;
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: "Lax", path: "/" });
+    const session = await signIn(server.app, "ada@example.com");
+    const me = (await call(server.app, session, "GET", "/v1/me")).json();
+    expect(me.user.email).toBe("ada@example.com");
+    expect(me.workspaces).toHaveLength(1);
+    expect(me.workspaces[0].grants.map((grant: { role: string }) => grant.role)).toEqual(["owner"]);
+  });
+
+  it("refuses a wrong password with 401, unknown fields with 400, and throttles with 429 and Retry-After", async () => {
+    await signUp(server.app, "ada");
+    const wrong = { email: "ada@example.com", password: "not the password" };
+    expect(
+      (await server.app.inject({ method: "POST", url: "/v1/auth/login", payload: wrong }))
+        .statusCode,
+    ).toBe(401);
+    const extra = await server.app.inject({
+      method: "POST",
+      url: "/v1/auth/login",
+      payload: { ...wrong, admin: true },
+    });
+    expect(extra.statusCode).toBe(400);
+    expect(extra.json().code).toBe("INVALID_INPUT");
+    let last = 0;
+    let retryAfter: string | string[] | undefined;
+    for (let attempt = 0; attempt < 8 && last !== 429; attempt++) {
+      const response = await server.app.inject({
+        method: "POST",
+        url: "/v1/auth/login",
+        payload: wrong,
+      });
+      last = response.statusCode;
+      retryAfter = response.headers["retry-after"];
+    }
+    expect(last).toBe(429);
+    expect(Number(retryAfter)).toBeGreaterThan(0);
+  });
+
+  it("requires the CSRF echo on cookie-authenticated writes", async () => {
+    const session = await signUp(server.app, "ada");
+    const withoutCsrf = await server.app.inject({
+      method: "POST",
+      url: "/v1/auth/logout",
+      headers: { cookie: session.headers["cookie"]! },
+    });
+    expect(withoutCsrf.statusCode).toBe(403);
+    expect((await call(server.app, session, "POST", "/v1/auth/logout")).statusCode).toBe(204);
+    expect((await call(server.app, session, "GET", "/v1/me")).statusCode).toBe(401);
+  });
+
+  it("lists and ends sessions; an ended session is refused at once", async () => {
+    const first = await signUp(server.app, "ada");
+    const second = await signIn(server.app, "ada@example.com");
+    const { sessions } = (await call(server.app, first, "GET", "/v1/me/sessions")).json();
+    expect(sessions).toHaveLength(2);
+    expect(JSON.stringify(sessions)).not.toContain(
+      first.headers["cookie"]!.split(";")[0]!.split("=")[1]!,
+    );
+    const secondId = (await call(server.app, second, "GET", "/v1/me/sessions")).json().current;
+    expect(
+      (await call(server.app, first, "DELETE", `/v1/me/sessions/${secondId}`)).statusCode,
+    ).toBe(204);
+    expect((await call(server.app, second, "GET", "/v1/me")).statusCode).toBe(401);
+    expect((await call(server.app, first, "GET", "/v1/me")).statusCode).toBe(200);
+  });
+
+  it("enrolls TOTP; sign-in then needs a fresh code, and a code works once only", async () => {
+    const session = await signUp(server.app, "ada");
+    const { secret } = (await call(server.app, session, "POST", "/v1/auth/totp/enroll")).json();
+    const totp = new TOTP({ secret, digits: 6, period: 30, algorithm: "SHA1" });
+    const code = totp.generate({ timestamp: server.clock.now });
+    expect(
+      (await call(server.app, session, "POST", "/v1/auth/totp/confirm", { code })).statusCode,
+    ).toBe(204);
+    const noCode = await server.app.inject({
+      method: "POST",
+      url: "/v1/auth/login",
+      payload: { email: "ada@example.com", password: PASSWORD },
+    });
+    expect(noCode.json().code).toBe("TOTP_REQUIRED");
+    server.clock.now += 30_000;
+    const next = totp.generate({ timestamp: server.clock.now });
+    const payload = { email: "ada@example.com", password: PASSWORD, totpCode: next };
+    expect(
+      (await server.app.inject({ method: "POST", url: "/v1/auth/login", payload })).statusCode,
+    ).toBe(200);
+    const replay = await server.app.inject({ method: "POST", url: "/v1/auth/login", payload });
+    expect(replay.json().code).toBe("TOTP_INVALID");
+  });
+
+  it("mails a magic link that signs in once, and answers the same for unknown emails", async () => {
+    await signUp(server.app, "ada");
+    const request = (email: string) =>
+      server.app.inject({ method: "POST", url: "/v1/auth/magic-link", payload: { email } });
+    expect((await request("nobody@example.com")).statusCode).toBe(202);
+    expect(server.mailer.outbox).toHaveLength(0);
+    expect((await request("ada@example.com")).statusCode).toBe(202);
+    const mail = server.mailer.outbox!.at(-1)!;
+    expect(mail.to).toBe("ada@example.com");
+    const token = /#(\S+)/.exec(mail.text)![1]!;
+    const consume = () =>
+      server.app.inject({ method: "POST", url: "/v1/auth/magic-link/consume", payload: { token } });
+    const first = await consume();
+    expect(first.statusCode).toBe(200);
+    expect(first.cookies.some((cookie) => cookie.name === "gatehouse_session")).toBe(true);
+    expect((await consume()).json().code).toBe("MAGIC_LINK_INVALID");
+  });
+
+  it("lets a member of a require-2FA workspace enrol with their password, then sign in with a code (R24)", async () => {
+    const owner = await signUp(server.app, "olivia");
+    const member = await signUp(server.app, "mia");
+    const { gatehouse } = server;
+    const [workspace] = await gatehouse.workspaces.listForUser(owner.userId);
+    await gatehouse.members.add({ actor: { type: "user", userId: owner.userId } }, workspace!.id, {
+      userId: member.userId,
+      grants: [{ role: "admin", scope: `workspace:${workspace!.id}` }],
+    });
+    await gatehouse.workspaces.updateSettings(
+      { actor: { type: "user", userId: owner.userId } },
+      workspace!.id,
+      { require2fa: true },
+    );
+    const credentials = { email: "mia@example.com", password: PASSWORD };
+    const refused = await server.app.inject({
+      method: "POST",
+      url: "/v1/auth/login",
+      payload: credentials,
+    });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().code).toBe("TOTP_ENROLLMENT_REQUIRED");
+    const enrol = await server.app.inject({
+      method: "POST",
+      url: "/v1/auth/totp/enroll-with-password",
+      payload: credentials,
+    });
+    expect(enrol.statusCode).toBe(200);
+    const totp = new TOTP({
+      secret: enrol.json().secret,
+      digits: 6,
+      period: 30,
+      algorithm: "SHA1",
+    });
+    const login = await server.app.inject({
+      method: "POST",
+      url: "/v1/auth/login",
+      payload: { ...credentials, totpCode: totp.generate({ timestamp: server.clock.now }) },
+    });
+    expect(login.statusCode).toBe(200);
+  });
+});

@@ -1,0 +1,160 @@
+import { ErrorCode, GatehouseError } from "@gatehouse/engine";
+import type { Origin } from "../actor.ts";
+import type { ServiceCore } from "../service-core.ts";
+import { hashSecret, isSameDigest, randomSecret } from "../support/crypto.ts";
+import {
+  type Attempt,
+  insertSession,
+  ipKey,
+  isCountedFailure,
+  loginBuckets,
+  type NewSession,
+  type SessionPolicy,
+  Throttle,
+} from "./sessions.ts";
+import { requireSecondFactor, type TwoFactor } from "./two-factor.ts";
+import { normalizeEmail, toUser } from "./users.ts";
+
+/** A sign-in link's secret, for the caller to mail; it works once, until `expiresAt`. */
+export interface MagicLink {
+  readonly token: string;
+  readonly expiresAt: number;
+}
+
+/** How long a magic link works: 10 minutes. */
+export const MAGIC_LINK_TTL_MS = 10 * 60 * 1000;
+export const MAGIC_LINKS_PER_EMAIL = 5;
+export const MAGIC_LINKS_PER_IP = 20;
+/** `ghm_` and 32 random bytes in base64url (256 bits). */
+const MAGIC_TOKEN = /^ghm_[A-Za-z0-9_-]{43}$/;
+
+function invalidLink(): GatehouseError {
+  return new GatehouseError(
+    ErrorCode.MAGIC_LINK_INVALID,
+    "this sign-in link is not valid: it expired or was used; ask for a new one",
+  );
+}
+
+/**
+ * Password-less sign-in by a one-time link sent to the account's email. Requests never reveal
+ * whether an account exists; links last 10 minutes, work once, and are stored hashed.
+ */
+export class MagicLinks {
+  readonly #core: ServiceCore;
+  readonly #twoFactor: TwoFactor;
+  readonly #policy: SessionPolicy;
+  readonly #throttle: Throttle;
+
+  constructor(core: ServiceCore, twoFactor: TwoFactor, policy: SessionPolicy) {
+    this.#core = core;
+    this.#twoFactor = twoFactor;
+    this.#policy = policy;
+    this.#throttle = new Throttle(core);
+  }
+
+  /**
+   * A new link for the account with this email, or `undefined` when there is none — the caller
+   * answers the same in both cases and mails the token only when there is one. At most
+   * {@link MAGIC_LINKS_PER_EMAIL} requests per email and {@link MAGIC_LINKS_PER_IP} per address
+   * in 15 minutes, whether the account exists or not (RATE_LIMITED).
+   * @example
+   * const link = await gatehouse.magicLinks.request({ email, origin: { ip } });
+   * if (link) await mail(email, `https://panel.example/magic?token=${link.token}`);
+   */
+  async request(input: {
+    email: string;
+    origin?: Origin | undefined;
+  }): Promise<MagicLink | undefined> {
+    const core = this.#core;
+    const email = normalizeEmail(input?.email);
+    await this.#throttle.admit([
+      { bucket: "magic.email", key: email, limit: MAGIC_LINKS_PER_EMAIL },
+      { bucket: "magic.ip", key: ipKey(input.origin), limit: MAGIC_LINKS_PER_IP },
+    ]);
+    const user = await core.db
+      .selectFrom("users")
+      .select("id")
+      .where("email", "=", email)
+      .executeTakeFirst();
+    if (user === undefined) return undefined;
+    const token = `ghm_${randomSecret(32)}`;
+    const now = core.clock();
+    const expiresAt = now + MAGIC_LINK_TTL_MS;
+    await core.storage.transaction(async (trx) => {
+      // Expired links are dead weight; used ones too, once expired.
+      await trx.deleteFrom("magic_links").where("expires_at", "<=", now).execute();
+      await trx
+        .insertInto("magic_links")
+        .values({
+          token_hash: hashSecret(token),
+          email,
+          created_at: now,
+          expires_at: expiresAt,
+          used_at: null,
+          ip: ipKey(input.origin) || null,
+        })
+        .execute();
+    });
+    return { token, expiresAt };
+  }
+
+  /**
+   * Signs in with a link's token, once: a new session, as `login` gives. Expired, used and unknown
+   * tokens get MAGIC_LINK_INVALID. Where the user has TOTP (or a workspace requires it), the code
+   * is needed too (TOTP_REQUIRED leaves the link unused, to retry with the code).
+   * @example
+   * const { token: session } = await gatehouse.magicLinks.consume(linkToken, { ip }, totpCode);
+   */
+  async consume(token: string, origin?: Origin, totpCode?: string): Promise<NewSession> {
+    if (typeof token !== "string" || !MAGIC_TOKEN.test(token)) throw invalidLink();
+    const core = this.#core;
+    const digest = hashSecret(token);
+    const link = await core.db
+      .selectFrom("magic_links")
+      .selectAll()
+      .where("token_hash", "=", digest)
+      .executeTakeFirst();
+    if (
+      link === undefined ||
+      !isSameDigest(link.token_hash, digest) ||
+      link.used_at !== null ||
+      link.expires_at <= core.clock()
+    ) {
+      throw invalidLink();
+    }
+    const row = await core.db
+      .selectFrom("users")
+      .select(["id", "email", "name", "created_at"])
+      .where("email", "=", link.email)
+      .executeTakeFirst();
+    if (row === undefined) throw invalidLink();
+    const user = toUser(row);
+    // Guessing a TOTP code through links is throttled like guessing it at login.
+    const attempt: Attempt =
+      totpCode === undefined
+        ? { ids: [] }
+        : await this.#throttle.admit(loginBuckets(user.email, origin));
+    try {
+      await requireSecondFactor(this.#twoFactor, user.id, totpCode);
+    } catch (error) {
+      if (!isCountedFailure(error)) await this.#throttle.release(attempt);
+      throw error;
+    }
+    await this.#throttle.release(attempt);
+    const session = await core.storage.transaction(async (trx) => {
+      const now = core.clock();
+      // The one conditional update that spends the link: of concurrent uses, one wins.
+      const spent = await trx
+        .updateTable("magic_links")
+        .set({ used_at: now })
+        .where("token_hash", "=", digest)
+        .where("used_at", "is", null)
+        .where("expires_at", ">", now)
+        .executeTakeFirst();
+      if (Number(spent.numUpdatedRows) !== 1) throw invalidLink();
+      return insertSession(trx, { policy: this.#policy, now, user, origin });
+    });
+    await this.#throttle.reset("login.account", user.email);
+    return session;
+  }
+}
