@@ -225,7 +225,7 @@ describe.each(backends)("grants, groups and gates on $name", (backend) => {
           parent: "server:s2",
         }),
       ),
-    ).toBe("PERMISSION_DENIED");
+    ).toBe("RESOURCE_NOT_FOUND"); // server:s2 is outside the operator's reach (R10)
     // Adding servers is owner-only in MZPanel.
     expect(
       await codeOf(
@@ -244,6 +244,80 @@ describe.each(backends)("grants, groups and gates on $name", (backend) => {
       permission: "site.view",
     });
     expect(sites.items).toEqual(["site:new"]);
+  });
+
+  it("answers a resource outside the caller's reach exactly like a missing one (R10)", async () => {
+    const olivia = await person("olivia");
+    const cara = await person("cara");
+    const ws = await gatehouse.workspaces.create(asUser(olivia.id), {
+      name: "Panel",
+      preset: "mzpanel",
+    });
+    await gatehouse.resources.upsert(systemActor(), ws.id, {
+      resource: "server:s1",
+      parent: `workspace:${ws.id}`,
+    });
+    await gatehouse.resources.upsert(systemActor(), ws.id, {
+      resource: "site:mine",
+      parent: "server:s1",
+    });
+    await gatehouse.resources.upsert(systemActor(), ws.id, {
+      resource: "site:sibling",
+      parent: "server:s1",
+    });
+    await gatehouse.members.add(asUser(olivia.id), ws.id, {
+      userId: cara.id,
+      grants: [{ role: "customer", scope: "site:mine" }],
+    });
+    const customer = asUser(cara.id);
+    expect(await codeOf(gatehouse.resources.delete(customer, ws.id, "site:sibling"))).toBe(
+      "RESOURCE_NOT_FOUND",
+    );
+    expect(await codeOf(gatehouse.resources.delete(customer, ws.id, "site:nowhere"))).toBe(
+      "RESOURCE_NOT_FOUND",
+    );
+    expect(
+      await codeOf(
+        gatehouse.resources.upsert(customer, ws.id, { resource: "site:new", parent: "server:s1" }),
+      ),
+    ).toBe("RESOURCE_NOT_FOUND");
+    expect(await codeOf(gatehouse.resources.delete(customer, ws.id, "site:mine"))).toBe(
+      "PERMISSION_DENIED",
+    );
+    expect(
+      await codeOf(
+        gatehouse.resources.upsert(asUser(olivia.id), ws.id, {
+          resource: "site:x",
+          parent: "server:none",
+        }),
+      ),
+    ).toBe("RESOURCE_NOT_FOUND");
+  });
+
+  it("answers bad grants as bad input before delegation, for the owner too", async () => {
+    const olivia = await person("olivia");
+    const otto = await person("otto");
+    const ws = await gatehouse.workspaces.create(asUser(olivia.id), {
+      name: "Panel",
+      preset: "mzpanel",
+    });
+    await gatehouse.resources.upsert(systemActor(), ws.id, {
+      resource: "server:s1",
+      parent: `workspace:${ws.id}`,
+    });
+    const owner = asUser(olivia.id);
+    const add = (grant: Record<string, unknown>) =>
+      gatehouse.members.add(owner, ws.id, { userId: otto.id, grants: [grant] });
+    expect(await codeOf(add({ role: "customer", scope: "server:s1" }))).toBe(
+      "ROLE_NOT_GRANTABLE_AT_SCOPE",
+    );
+    expect(
+      await codeOf(add({ role: "admin", scope: `workspace:${ws.id}`, extras: ["billing.manage"] })),
+    ).toBe("OWNER_ONLY_PERMISSION");
+    expect(await codeOf(add({ role: "owner", scope: `workspace:${ws.id}` }))).toBe("INVALID_INPUT");
+    expect(await codeOf(add({ role: "operator", scope: "server:none" }))).toBe(
+      "RESOURCE_NOT_FOUND",
+    );
   });
 
   it("emits one change event per committed change, with the new revision", async () => {

@@ -45,11 +45,7 @@ export class Decisions {
     query: DecisionQuery,
   ): Promise<Decision> {
     const scope = await this.#core.read(request, workspaceId);
-    return scope.engine.check(
-      await subjectFor(scope, query.subject),
-      query.permission,
-      query.resource as ResourceRef,
-    );
+    return decide(scope, await subjectFor(scope, query.subject), query);
   }
 
   /**
@@ -82,7 +78,7 @@ export class Decisions {
         subject = await subjectFor(scope, query.subject);
         subjects.set(query.subject, subject);
       }
-      decisions.push(scope.engine.check(subject, query.permission, query.resource as ResourceRef));
+      decisions.push(decide(scope, subject, query));
     }
     return decisions;
   }
@@ -94,11 +90,24 @@ export class Decisions {
     query: DecisionQuery,
   ): Promise<Explanation> {
     const scope = await this.#core.read(request, workspaceId);
-    return scope.engine.explain(
-      await subjectFor(scope, query.subject),
-      query.permission,
-      query.resource as ResourceRef,
-    );
+    const subject = await subjectFor(scope, query.subject);
+    const resource = query.resource as ResourceRef;
+    const explanation = scope.engine.explain(subject, query.permission, resource);
+    const { decision } = explanation;
+    const revealing =
+      !decision.allowed && (decision.reason === "no_grant" || decision.reason === "not_applicable");
+    if (!revealing || !isHidden(scope, subject, resource)) return explanation;
+    // Outside the caller's reach the explanation must not tell that the resource exists (R10).
+    return {
+      ...explanation,
+      decision: NOT_FOUND,
+      considered: explanation.considered.map((entry) => ({
+        ...entry,
+        outcome: "not_on_path" as const,
+      })),
+      suggestion: undefined,
+      summary: `denied: ${resource} does not exist in this workspace`,
+    };
   }
 
   /** Everything the caller may do on `resource`, with the navigation sections to show. */
@@ -122,6 +131,26 @@ export class Decisions {
       .map(([name]) => name);
     return { resource, permissions, sections };
   }
+}
+
+const NOT_FOUND: Decision = Object.freeze({ allowed: false, reason: "not_found" });
+
+/**
+ * A caller asking about themselves learns nothing about resources outside their reach: those
+ * answer `not_found`, exactly like resources that do not exist (R10). Team managers asking about
+ * others see the whole tree anyway.
+ */
+function isHidden(scope: ReadScope, subject: SubjectRef, resource: ResourceRef): boolean {
+  return subject === subjectOf(scope.request.actor) && !scope.engine.reaches(subject, resource);
+}
+
+function decide(scope: ReadScope, subject: SubjectRef, query: DecisionQuery): Decision {
+  const resource = query.resource as ResourceRef;
+  const decision = scope.engine.check(subject, query.permission, resource);
+  // Key-specific denials (expired, scope, resources) tell nothing about the tree; keep them.
+  const revealing =
+    !decision.allowed && (decision.reason === "no_grant" || decision.reason === "not_applicable");
+  return revealing && isHidden(scope, subject, resource) ? NOT_FOUND : decision;
 }
 
 /** A section stays visible when the permission is held somewhere below (e.g. Sites for a site customer). */

@@ -83,12 +83,26 @@ export function parseGrantSpec(value: unknown, path: string): GrantSpec {
 /**
  * Delegation (R8): the caller must be allowed to give `grant` at its scope — people management
  * there and nothing beyond what they hold. Revoking needs the same as granting what is revoked.
+ * A grant that could not exist at all (unknown role, wrong scope type, owner-only extras, the
+ * owner role) is bad input first, whoever asks.
  */
 export function requireDelegation(
   tx: WriteScope,
   grant: { role: string; scope: ResourceRef; extras?: readonly string[] },
   record: AuditRecord,
 ): void {
+  tx.engine.validateGrant({
+    subject: "user:-",
+    role: grant.role,
+    scope: grant.scope,
+    extras: grant.extras ?? [],
+  });
+  if (grant.role === tx.model.ownerRole) {
+    throw new GatehouseError(
+      ErrorCode.INVALID_INPUT,
+      "the owner role is handed over by transferring ownership",
+    );
+  }
   const subject = subjectOf(tx.request.actor);
   if (subject === undefined) return;
   const decision = tx.engine.canGrant(subject, grant.role, grant.scope, grant.extras ?? []);

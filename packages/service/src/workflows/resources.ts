@@ -14,6 +14,24 @@ function typeOf(resource: string): string {
   return resource.slice(0, resource.indexOf(":"));
 }
 
+/**
+ * A resource outside the caller's reach (not at or below one of their grants) answers as if it did
+ * not exist (R10): RESOURCE_NOT_FOUND, written to the activity log as denied when it exists.
+ */
+async function requireVisible(
+  tx: WriteScope,
+  resource: ResourceRef,
+  record: { action: string; target: string },
+): Promise<void> {
+  await tx.requireMember(record);
+  const missing = `no resource ${resource} in this workspace`;
+  if (!tx.engine.hasResource(resource))
+    throw new GatehouseError(ErrorCode.RESOURCE_NOT_FOUND, missing);
+  const subject = subjectOf(tx.request.actor);
+  if (subject !== undefined && !tx.engine.reaches(subject, resource))
+    tx.deny(record, missing, ErrorCode.RESOURCE_NOT_FOUND);
+}
+
 /** Members may create or delete resources only where the model's gates say so; the host app always may. */
 async function requireResourceGate(
   tx: WriteScope,
@@ -60,6 +78,8 @@ export class Resources {
         details: { parent, previous: previous ?? null },
       };
       if (previous === parent) return;
+      await requireVisible(tx, parent, record);
+      if (previous !== undefined) await requireVisible(tx, resource, record);
       await requireResourceGate(tx, "createResource", resource, parent, record);
       if (previous !== undefined)
         await requireResourceGate(tx, "deleteResource", resource, resource, record);
@@ -97,13 +117,7 @@ export class Resources {
     const name = requireResourceName(resource, "resource");
     const { value, revision } = await this.#core.write(request, workspaceId, async (tx) => {
       const record = { action: "resource.delete", target: name };
-      if (!tx.engine.hasResource(name)) {
-        await tx.requireMember(record);
-        throw new GatehouseError(
-          ErrorCode.RESOURCE_NOT_FOUND,
-          `no resource ${name} in this workspace`,
-        );
-      }
+      await requireVisible(tx, name, record);
       if (name === tx.root)
         throw new GatehouseError(
           ErrorCode.INVALID_INPUT,
