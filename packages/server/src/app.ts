@@ -48,6 +48,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? { level: config.logLevel },
     bodyLimit: 256 * 1024,
+    // Resource ids go in the path (`/resources/:type/:id`); the default 100 is too short.
+    maxParamLength: 300,
     trustProxy: false,
     ajv: {
       // Unknown fields are refused, never silently dropped (no mass assignment).

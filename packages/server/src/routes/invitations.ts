@@ -1,0 +1,288 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { ErrorCode, GatehouseError, isGatehouseError } from "@gatehouse/engine";
+import type { Gatehouse, InvitationInfo, NewSession, RequestContext } from "@gatehouse/service";
+import { Type } from "@sinclair/typebox";
+import { originOf, requireCaller, requirePerson, setSessionCookies } from "../http/caller.ts";
+import { revisionHeader, withRevision } from "../http/schemas.ts";
+import type { Mail } from "../mail/mailer.ts";
+import type { RouteOptions } from "./route-options.ts";
+
+const strict = { additionalProperties: false } as const;
+const Id = Type.String({ minLength: 1, maxLength: 100 });
+const Name = Type.String({ minLength: 1, maxLength: 300 });
+const Status = Type.Union([
+  Type.Literal("pending"),
+  Type.Literal("accepted"),
+  Type.Literal("revoked"),
+  Type.Literal("expired"),
+]);
+
+const InvitationSchema = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  role: Type.String(),
+  scopes: Type.Array(Type.String()),
+  extras: Type.Array(Type.String()),
+  invitedBy: Type.String(),
+  createdAt: Type.Number(),
+  expiresAt: Type.Number(),
+  status: Status,
+  acceptedAt: Type.Union([Type.Number(), Type.Null()]),
+  acceptedBy: Type.Union([Type.String(), Type.Null()]),
+  revokedAt: Type.Union([Type.Number(), Type.Null()]),
+});
+
+const UserSchema = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  name: Type.String(),
+  createdAt: Type.Number(),
+});
+
+function toBody(invitation: InvitationInfo) {
+  return { ...invitation, scopes: [...invitation.scopes], extras: [...invitation.extras] };
+}
+
+/** The invitation mail; the workspace's name and the role's label make it recognisable. */
+async function invitationMail(
+  gatehouse: Gatehouse,
+  mail: {
+    caller: RequestContext;
+    workspaceId: string;
+    invitation: InvitationInfo;
+    link: string;
+  },
+): Promise<Mail> {
+  const { caller, workspaceId, invitation, link } = mail;
+  const workspace = await gatehouse.workspaces.get(caller, workspaceId);
+  const role =
+    gatehouse.models[workspace.preset]?.definition.roles[invitation.role]?.label ?? invitation.role;
+  return {
+    to: invitation.email,
+    subject: `You are invited to ${workspace.name} on Gatehouse`,
+    text: [
+      `You are invited to join ${workspace.name} as ${role}.`,
+      "",
+      `Accept the invitation (the link works once, until ${new Date(invitation.expiresAt).toUTCString()}):`,
+      "",
+      link,
+      "",
+      "If you did not expect this invitation, ignore this mail.",
+      "",
+    ].join("\n"),
+  };
+}
+
+/**
+ * Invitations (R13–R15): managers invite by email with a role and scopes; the link is mailed and
+ * never returned by the API. Accepting creates the account (and signs it in) or joins as the
+ * signed-in person.
+ */
+export const invitationRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
+  app,
+  { gatehouse, config },
+) => {
+  const tags = ["invitations"];
+  const WorkspaceParams = Type.Object({ ws: Id }, strict);
+
+  app.post(
+    "/v1/workspaces/:ws/invitations",
+    {
+      schema: {
+        tags,
+        summary: "Invite someone by email with a role (and scopes); the link is mailed",
+        description:
+          "Valid 7 days. Pending invitations count against the plan's member limit (409 MEMBER_LIMIT_REACHED) and hold no permissions. A newer invitation to the same email replaces the pending one. The token is only ever in the mail (or, without SMTP, the server log and development outbox).",
+        params: WorkspaceParams,
+        body: Type.Object(
+          {
+            email: Type.String({ minLength: 3, maxLength: 254 }),
+            role: Type.String({ minLength: 1, maxLength: 100 }),
+            scopes: Type.Optional(Type.Array(Name, { minItems: 1, maxItems: 100 })),
+            extras: Type.Optional(Type.Array(Name, { maxItems: 200 })),
+          },
+          strict,
+        ),
+        response: {
+          201: Type.Object(
+            {
+              invitation: InvitationSchema,
+              mailed: Type.Boolean({
+                description:
+                  "False when the mail could not be sent (logged); inviting again replaces the invitation",
+              }),
+              revision: Type.Integer(),
+            },
+            revisionHeader,
+          ),
+        },
+      },
+    },
+    async (request, reply) => {
+      const caller = requireCaller(request);
+      const { invitation, token, revision } = await gatehouse.invitations.create(
+        caller,
+        request.params.ws,
+        request.body,
+      );
+      // The invitation exists now: a failed lookup or mail is reported as `mailed: false`, not a 500.
+      let mailed = true;
+      try {
+        await app.mailer.send(
+          await invitationMail(gatehouse, {
+            caller,
+            workspaceId: request.params.ws,
+            invitation,
+            link: `${config.publicUrl}/invitations/accept#${token}`,
+          }),
+        );
+      } catch (error) {
+        mailed = false;
+        request.log.error({ err: error, invitation: invitation.id }, "invitation mail not sent");
+      }
+      return withRevision(reply, revision)
+        .status(201)
+        .send({ invitation: toBody(invitation), mailed, revision });
+    },
+  );
+
+  app.get(
+    "/v1/workspaces/:ws/invitations",
+    {
+      schema: {
+        tags,
+        summary: "The workspace's invitations, newest first (for those who may see the team)",
+        params: WorkspaceParams,
+        querystring: Type.Object({ status: Type.Optional(Status) }, strict),
+        response: { 200: Type.Object({ invitations: Type.Array(InvitationSchema) }) },
+      },
+    },
+    async (request) => {
+      const invitations = await gatehouse.invitations.list(
+        requireCaller(request),
+        request.params.ws,
+        request.query.status === undefined ? {} : { status: request.query.status },
+      );
+      return { invitations: invitations.map(toBody) };
+    },
+  );
+
+  app.delete(
+    "/v1/workspaces/:ws/invitations/:id",
+    {
+      schema: {
+        tags,
+        summary: "Revoke an invitation; its link stops working at once",
+        description:
+          "Needs what sending it needed. Revoking a revoked invitation changes nothing; an accepted one answers 409 INVITATION_ALREADY_USED.",
+        params: Type.Object({ ws: Id, id: Id }, strict),
+        response: {
+          200: Type.Object(
+            { invitation: InvitationSchema, revision: Type.Integer() },
+            revisionHeader,
+          ),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { invitation, revision } = await gatehouse.invitations.revoke(
+        requireCaller(request),
+        request.params.ws,
+        request.params.id,
+      );
+      return withRevision(reply, revision).send({ invitation: toBody(invitation), revision });
+    },
+  );
+
+  app.post(
+    "/v1/invitations/accept",
+    {
+      schema: {
+        tags,
+        summary: "Accept an invitation with the token from its link",
+        description:
+          "Signed in: joins as the caller, whose email must be the invited one (403 INVITATION_EMAIL_MISMATCH). Anonymous with a password: creates the account for the invited email and signs it in (session cookie), unless a second factor is needed — then `session` is null and the client signs in as usual. Anonymous without a password: 401; an existing account signs in first (409 EMAIL_TAKEN otherwise). 404 unknown, 409 used or revoked, 410 expired.",
+        security: [],
+        body: Type.Object(
+          {
+            token: Type.String({ minLength: 1, maxLength: 200 }),
+            password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+            name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+          },
+          strict,
+        ),
+        response: {
+          200: Type.Object(
+            {
+              user: UserSchema,
+              workspaceId: Type.String(),
+              createdAccount: Type.Boolean(),
+              session: Type.Union(
+                [Type.Object({ sessionId: Type.String(), expiresAt: Type.Number() }), Type.Null()],
+                {
+                  description: "The session started for a new account; null when none was started",
+                },
+              ),
+              revision: Type.Integer(),
+            },
+            revisionHeader,
+          ),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { token, password, name } = request.body;
+      const origin = originOf(request);
+      if (request.caller !== undefined) {
+        if (request.keyWorkspaceId !== undefined) {
+          throw new GatehouseError(
+            ErrorCode.PERMISSION_DENIED,
+            "invitations are accepted by a signed-in person, not with an API key",
+          );
+        }
+        if (password !== undefined || name !== undefined) {
+          throw new GatehouseError(
+            ErrorCode.INVALID_INPUT,
+            "signed in, the invitation is accepted for your account; sign out to create a new one",
+          );
+        }
+        const accepted = await gatehouse.invitations.accept(
+          { token, userId: requirePerson(request) },
+          origin,
+        );
+        return withRevision(reply, accepted.revision).send({ ...accepted, session: null });
+      }
+      if (password === undefined) {
+        throw new GatehouseError(
+          ErrorCode.INVALID_CREDENTIALS,
+          "sign in to accept with your account, or choose a password to create one",
+        );
+      }
+      const accepted = await gatehouse.invitations.accept(
+        { token, newAccount: name === undefined ? { password } : { password, name } },
+        origin,
+      );
+      // Sign the new account in with the password it was just given: the invitee lands in the
+      // workspace. The account exists either way, so a refused sign-in (a workspace requiring
+      // 2FA, throttling) only means the client signs in as usual.
+      let session: NewSession | undefined;
+      try {
+        session = await gatehouse.sessions.login({
+          email: accepted.user.email,
+          password,
+          origin,
+        });
+      } catch (error) {
+        if (!isGatehouseError(error)) throw error;
+        request.log.info({ code: error.code }, "invited account created but not signed in");
+      }
+      withRevision(reply, accepted.revision);
+      if (session === undefined) return reply.send({ ...accepted, session: null });
+      setSessionCookies(reply, config, session.token, session.expiresAt);
+      return reply.send({
+        ...accepted,
+        session: { sessionId: session.sessionId, expiresAt: session.expiresAt },
+      });
+    },
+  );
+};

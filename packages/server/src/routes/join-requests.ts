@@ -1,0 +1,148 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { ErrorCode, GatehouseError } from "@gatehouse/engine";
+import { Type } from "@sinclair/typebox";
+import { requireCaller } from "../http/caller.ts";
+import { revisionHeader, withRevision } from "../http/schemas.ts";
+import type { RouteOptions } from "./route-options.ts";
+
+const strict = { additionalProperties: false } as const;
+const Id = Type.String({ minLength: 1, maxLength: 100 });
+const Status = Type.Union([
+  Type.Literal("pending"),
+  Type.Literal("approved"),
+  Type.Literal("rejected"),
+]);
+
+const JoinRequestSchema = Type.Object({
+  id: Type.String(),
+  workspaceId: Type.String(),
+  userId: Type.String(),
+  email: Type.String(),
+  name: Type.String(),
+  note: Type.String(),
+  createdAt: Type.Number(),
+  status: Status,
+  decidedBy: Type.Union([Type.String(), Type.Null()]),
+  decidedAt: Type.Union([Type.Number(), Type.Null()]),
+});
+const Decided = Type.Object(
+  { request: JoinRequestSchema, revision: Type.Integer() },
+  revisionHeader,
+);
+
+/**
+ * Join requests (R16, seed 002): a registered user who knows a workspace's join key asks to join
+ * with a note; managers approve with a role (and scope) or reject.
+ */
+export const joinRequestRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
+  app,
+  { gatehouse },
+) => {
+  const tags = ["join requests"];
+  const RequestParams = Type.Object({ ws: Id, id: Id }, strict);
+
+  app.post(
+    "/v1/join-requests",
+    {
+      schema: {
+        tags,
+        summary: "Ask to join the workspace whose join key (e.g. its tax number) you know",
+        description:
+          "For a signed-in person. At most 3 requests in any 24 hours (429 JOIN_REQUEST_RATE_LIMITED with Retry-After); one pending request per workspace (409 CONFLICT); 404 WORKSPACE_NOT_FOUND for an unknown key; 403 JOIN_REQUESTS_DISABLED where the preset takes none.",
+        body: Type.Object(
+          {
+            joinKey: Type.String({ minLength: 1, maxLength: 100 }),
+            note: Type.Optional(Type.String({ maxLength: 1000 })),
+          },
+          strict,
+        ),
+        response: { 201: Decided },
+      },
+    },
+    async (request, reply) => {
+      const created = await gatehouse.joinRequests.create(requireCaller(request), request.body);
+      return withRevision(reply, created.revision).status(201).send(created);
+    },
+  );
+
+  app.get(
+    "/v1/workspaces/:ws/join-requests",
+    {
+      schema: {
+        tags,
+        summary: "The workspace's join requests, newest first (for those who may see the team)",
+        params: Type.Object({ ws: Id }, strict),
+        querystring: Type.Object({ status: Type.Optional(Status) }, strict),
+        response: { 200: Type.Object({ joinRequests: Type.Array(JoinRequestSchema) }) },
+      },
+    },
+    async (request) => ({
+      joinRequests: await gatehouse.joinRequests.list(
+        requireCaller(request),
+        request.params.ws,
+        request.query.status === undefined ? {} : { status: request.query.status },
+      ),
+    }),
+  );
+
+  app.post(
+    "/v1/workspaces/:ws/join-requests/:id/approve",
+    {
+      schema: {
+        tags,
+        summary: "Approve a pending request: the user joins with the role at the scope",
+        description:
+          "The scope is the workspace root by default. Needs the right to give that grant; respects the plan's member limit and one workspace per email. 409 JOIN_REQUEST_DECIDED once decided.",
+        params: RequestParams,
+        body: Type.Object(
+          {
+            role: Type.String({ minLength: 1, maxLength: 100 }),
+            scope: Type.Optional(Type.String({ minLength: 1, maxLength: 300 })),
+          },
+          strict,
+        ),
+        response: { 200: Decided },
+      },
+    },
+    async (request, reply) => {
+      const approved = await gatehouse.joinRequests.approve(
+        requireCaller(request),
+        request.params.ws,
+        request.params.id,
+        request.body,
+      );
+      return withRevision(reply, approved.revision).send(approved);
+    },
+  );
+
+  app.post(
+    "/v1/workspaces/:ws/join-requests/:id/reject",
+    {
+      schema: {
+        tags,
+        summary: "Reject a pending request; the user may ask again within the daily limit",
+        description: "Takes no body (or `{}`).",
+        params: RequestParams,
+        response: { 200: Decided },
+      },
+    },
+    async (request, reply) => {
+      // No body schema, so that a bare POST works; fields are still refused, never ignored.
+      const body: unknown = request.body;
+      if (
+        body !== undefined &&
+        (typeof body !== "object" || body === null || Object.keys(body).length > 0)
+      )
+        throw new GatehouseError(
+          ErrorCode.INVALID_INPUT,
+          "rejecting a join request takes no fields",
+        );
+      const rejected = await gatehouse.joinRequests.reject(
+        requireCaller(request),
+        request.params.ws,
+        request.params.id,
+      );
+      return withRevision(reply, rejected.revision).send(rejected);
+    },
+  );
+};

@@ -1,0 +1,369 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { Grant } from "@gatehouse/engine";
+import { Type } from "@sinclair/typebox";
+import { requireCaller } from "../http/caller.ts";
+import {
+  REVISION_HEADER,
+  Revision,
+  revisionHeader,
+  strict,
+  UserId,
+  WorkspaceId,
+  WorkspaceParams,
+  withRevision,
+} from "../http/schemas.ts";
+import type { RouteOptions } from "./route-options.ts";
+
+const ResourceName = Type.String({
+  minLength: 3,
+  maxLength: 300,
+  description: "A resource named `type:id`, e.g. `site:shop` or `workspace:<id>`",
+});
+const GroupId = Type.String({ minLength: 1, maxLength: 100 });
+const Extras = Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
+  maxItems: 100,
+  description: "Grant-only extra permissions on top of the role (R19); never owner-only ones",
+});
+const ExpiresAt = Type.Integer({
+  minimum: 0,
+  description: "Epoch milliseconds after which the grant holds nothing (temporary access)",
+});
+const RoleName = Type.String({ minLength: 1, maxLength: 100 });
+const Subject = Type.String({
+  minLength: 6,
+  maxLength: 120,
+  pattern: "^(user|group):.+$",
+  description: "`user:<id>` (a member) or `group:<id>`",
+});
+
+const GrantSpecSchema = Type.Object(
+  {
+    role: RoleName,
+    scope: ResourceName,
+    extras: Type.Optional(Extras),
+    expiresAt: Type.Optional(ExpiresAt),
+  },
+  strict,
+);
+const GrantSpecs = Type.Array(GrantSpecSchema, { minItems: 1, maxItems: 100 });
+
+const GrantSchema = Type.Object({
+  subject: Type.String(),
+  role: Type.String(),
+  scope: Type.String(),
+  extras: Type.Array(Type.String()),
+  expiresAt: Type.Optional(Type.Number()),
+});
+const MemberSchema = Type.Object({
+  userId: Type.String(),
+  email: Type.String(),
+  name: Type.String(),
+  joinedAt: Type.Number(),
+  isOwner: Type.Boolean(),
+  grants: Type.Array(GrantSchema),
+  groups: Type.Array(Type.String()),
+});
+const GroupSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  members: Type.Array(Type.String()),
+  grants: Type.Array(GrantSchema),
+});
+
+const MemberParams = Type.Object({ ws: WorkspaceId, userId: UserId }, strict);
+const GroupParams = Type.Object({ ws: WorkspaceId, groupId: GroupId }, strict);
+const GroupMemberParams = Type.Object(
+  { ws: WorkspaceId, groupId: GroupId, userId: UserId },
+  strict,
+);
+
+/** A grant as answered: `expiresAt` only when the grant expires. */
+function grantOf(grant: Grant) {
+  const { expiresAt, ...rest } = grant;
+  return { ...rest, extras: [...grant.extras], ...(expiresAt === undefined ? {} : { expiresAt }) };
+}
+
+const WRITES = `Every write answers \`{ revision }\` and sets \`${REVISION_HEADER}\`.`;
+
+/**
+ * Members, their grants and groups (R5–R9, R17–R19). The team is visible only to those allowed to
+ * see it (R18); giving and taking grants passes the delegation check (R8) in the service.
+ */
+export const memberRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { gatehouse }) => {
+  const tags = ["members"];
+
+  app.get(
+    "/v1/workspaces/:ws/members",
+    {
+      schema: {
+        tags,
+        summary: "The members with their grants and groups (team view, R18)",
+        description: "403 for members who may not see the team.",
+        params: WorkspaceParams,
+        response: { 200: Type.Object({ members: Type.Array(MemberSchema) }) },
+      },
+    },
+    async (request) => {
+      const members = await gatehouse.members.list(requireCaller(request), request.params.ws);
+      return {
+        members: members.map((member) => ({
+          ...member,
+          grants: member.grants.map(grantOf),
+          groups: [...member.groups],
+        })),
+      };
+    },
+  );
+
+  app.post(
+    "/v1/workspaces/:ws/members",
+    {
+      schema: {
+        tags,
+        summary: "Add an existing user as a member with their first grants",
+        description: `The direct path for the host app and managers; people usually join by invitation or join request. Respects the plan's member limit (409 MEMBER_LIMIT_REACHED), one workspace per email and delegation. 201; ${WRITES}`,
+        params: WorkspaceParams,
+        body: Type.Object({ userId: UserId, grants: GrantSpecs }, strict),
+        response: { 201: Revision },
+      },
+    },
+    async (request, reply) => {
+      const { revision } = await gatehouse.members.add(
+        requireCaller(request),
+        request.params.ws,
+        request.body,
+      );
+      return withRevision(reply, revision).status(201).send({ revision });
+    },
+  );
+
+  app.patch(
+    "/v1/workspaces/:ws/members/:userId",
+    {
+      schema: {
+        tags,
+        summary: "Replace a member's direct grants (role × scope, extras, expiry)",
+        description: `At most one role per resource (409 ROLE_CONFLICT); the owner's grant is changed only by transferring ownership (409 LAST_OWNER). ${WRITES}`,
+        params: MemberParams,
+        body: Type.Object({ grants: GrantSpecs }, strict),
+        response: { 200: Revision },
+      },
+    },
+    async (request, reply) => {
+      const { revision } = await gatehouse.members.setGrants(
+        requireCaller(request),
+        request.params.ws,
+        request.params.userId,
+        request.body.grants,
+      );
+      return withRevision(reply, revision).send({ revision });
+    },
+  );
+
+  app.delete(
+    "/v1/workspaces/:ws/members/:userId",
+    {
+      schema: {
+        tags,
+        summary: "Remove a member: their access ends at once (R17)",
+        description: `Their API keys die; their records and the activity log stay. The owner cannot be removed (409 LAST_OWNER). ${WRITES}`,
+        params: MemberParams,
+        response: { 200: Revision },
+      },
+    },
+    async (request, reply) => {
+      const { revision } = await gatehouse.members.remove(
+        requireCaller(request),
+        request.params.ws,
+        request.params.userId,
+      );
+      return withRevision(reply, revision).send({ revision });
+    },
+  );
+
+  app.post(
+    "/v1/workspaces/:ws/leave",
+    {
+      schema: {
+        tags,
+        summary: "Leave the workspace",
+        description: `The owner must transfer ownership first (409 LAST_OWNER). ${WRITES}`,
+        params: WorkspaceParams,
+        response: { 200: Revision },
+      },
+    },
+    async (request, reply) => {
+      const { revision } = await gatehouse.members.leave(requireCaller(request), request.params.ws);
+      return withRevision(reply, revision).send({ revision });
+    },
+  );
+
+  app.post(
+    "/v1/workspaces/:ws/grants",
+    {
+      schema: {
+        tags,
+        summary: "Give one grant to a member or a group (R5, R9)",
+        description: `409 ROLE_CONFLICT when the subject already holds a role on that resource (R6). 201; ${WRITES}`,
+        params: WorkspaceParams,
+        body: Type.Object(
+          {
+            subject: Subject,
+            role: RoleName,
+            scope: ResourceName,
+            extras: Type.Optional(Extras),
+            expiresAt: Type.Optional(ExpiresAt),
+          },
+          strict,
+        ),
+        response: { 201: Revision },
+      },
+    },
+    async (request, reply) => {
+      const { revision } = await gatehouse.members.grant(
+        requireCaller(request),
+        request.params.ws,
+        request.body,
+      );
+      return withRevision(reply, revision).status(201).send({ revision });
+    },
+  );
+
+  app.delete(
+    "/v1/workspaces/:ws/grants",
+    {
+      schema: {
+        tags,
+        summary: "Take away the grant a member or group holds on a resource",
+        description: `The owner's grant stays (409 LAST_OWNER). ${WRITES}`,
+        params: WorkspaceParams,
+        body: Type.Object({ subject: Subject, scope: ResourceName }, strict),
+        response: { 200: Revision },
+      },
+    },
+    async (request, reply) => {
+      const { revision } = await gatehouse.members.revoke(
+        requireCaller(request),
+        request.params.ws,
+        request.body,
+      );
+      return withRevision(reply, revision).send({ revision });
+    },
+  );
+
+  app.get(
+    "/v1/workspaces/:ws/groups",
+    {
+      schema: {
+        tags,
+        summary: "The groups with their members and grants (team view)",
+        params: WorkspaceParams,
+        response: { 200: Type.Object({ groups: Type.Array(GroupSchema) }) },
+      },
+    },
+    async (request) => {
+      const groups = await gatehouse.members.listGroups(requireCaller(request), request.params.ws);
+      return {
+        groups: groups.map((group) => ({
+          ...group,
+          members: [...group.members],
+          grants: group.grants.map(grantOf),
+        })),
+      };
+    },
+  );
+
+  app.post(
+    "/v1/workspaces/:ws/groups",
+    {
+      schema: {
+        tags,
+        summary: "Create a group: a team of users that can hold grants (R9)",
+        description: `201 with the group; ${WRITES}`,
+        params: WorkspaceParams,
+        body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, strict),
+        response: {
+          201: Type.Object({ group: GroupSchema, revision: Type.Integer() }, revisionHeader),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { group, revision } = await gatehouse.members.createGroup(
+        requireCaller(request),
+        request.params.ws,
+        request.body,
+      );
+      return withRevision(reply, revision)
+        .status(201)
+        .send({
+          group: { ...group, members: [...group.members], grants: group.grants.map(grantOf) },
+          revision,
+        });
+    },
+  );
+
+  app.delete(
+    "/v1/workspaces/:ws/groups/:groupId",
+    {
+      schema: {
+        tags,
+        summary: "Delete a group with its grants and memberships",
+        description: WRITES,
+        params: GroupParams,
+        response: { 200: Revision },
+      },
+    },
+    async (request, reply) => {
+      const { revision } = await gatehouse.members.deleteGroup(
+        requireCaller(request),
+        request.params.ws,
+        request.params.groupId,
+      );
+      return withRevision(reply, revision).send({ revision });
+    },
+  );
+
+  app.put(
+    "/v1/workspaces/:ws/groups/:groupId/members/:userId",
+    {
+      schema: {
+        tags,
+        summary: "Add a member to a group; they then hold the group's grants",
+        description: `Idempotent. ${WRITES}`,
+        params: GroupMemberParams,
+        response: { 200: Revision },
+      },
+    },
+    async (request, reply) => {
+      const { revision } = await gatehouse.members.addToGroup(
+        requireCaller(request),
+        request.params.ws,
+        request.params.groupId,
+        request.params.userId,
+      );
+      return withRevision(reply, revision).send({ revision });
+    },
+  );
+
+  app.delete(
+    "/v1/workspaces/:ws/groups/:groupId/members/:userId",
+    {
+      schema: {
+        tags,
+        summary: "Take a member out of a group",
+        description: `Idempotent. ${WRITES}`,
+        params: GroupMemberParams,
+        response: { 200: Revision },
+      },
+    },
+    async (request, reply) => {
+      const { revision } = await gatehouse.members.removeFromGroup(
+        requireCaller(request),
+        request.params.ws,
+        request.params.groupId,
+        request.params.userId,
+      );
+      return withRevision(reply, revision).send({ revision });
+    },
+  );
+};

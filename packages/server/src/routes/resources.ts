@@ -1,0 +1,136 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "@sinclair/typebox";
+import { requireCaller } from "../http/caller.ts";
+import {
+  REVISION_HEADER,
+  Revision,
+  revisionHeader,
+  strict,
+  WorkspaceId,
+  WorkspaceParams,
+  withRevision,
+} from "../http/schemas.ts";
+import type { RouteOptions } from "./route-options.ts";
+
+const TypeName = Type.String({ minLength: 1, maxLength: 50, pattern: "^[a-z][a-z0-9_-]*$" });
+const ResourceName = Type.String({ minLength: 3, maxLength: 300 });
+const ResourceParams = Type.Object(
+  {
+    ws: WorkspaceId,
+    type: TypeName,
+    // Fastify's router answers 414 for a path parameter past 100 characters.
+    id: Type.String({ minLength: 1, maxLength: 100 }),
+  },
+  strict,
+);
+const DEFAULT_PAGE = 100;
+/** Query strings are not coerced (coerceTypes: false), so the page size is checked as digits. */
+const PageLimit = Type.String({
+  pattern: "^(?:[1-9][0-9]{0,2}|1000)$",
+  description: `Resources per page, 1–1000; ${DEFAULT_PAGE} by default`,
+});
+
+/**
+ * The typed resource tree the host app registers (servers, sites, customers, …), and the fleet
+ * list that shows a member only what they may see (R10, R11). The resource named by a path is
+ * `${type}:${id}`.
+ */
+export const resourceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
+  app,
+  { gatehouse },
+) => {
+  const tags = ["resources"];
+
+  app.put(
+    "/v1/workspaces/:ws/resources/:type/:id",
+    {
+      schema: {
+        tags,
+        summary: "Register a resource under a parent, or move it there",
+        description:
+          "The host app always may; a member needs the model's create gate at the parent (and the " +
+          `delete gate to move a resource away). Answers \`{ revision }\` and sets \`${REVISION_HEADER}\`.`,
+        params: ResourceParams,
+        body: Type.Object({ parent: ResourceName }, strict),
+        response: { 200: Revision },
+      },
+    },
+    async (request, reply) => {
+      const { ws, type, id } = request.params;
+      const { revision } = await gatehouse.resources.upsert(requireCaller(request), ws, {
+        resource: `${type}:${id}`,
+        parent: request.body.parent,
+      });
+      return withRevision(reply, revision).send({ revision });
+    },
+  );
+
+  app.delete(
+    "/v1/workspaces/:ws/resources/:type/:id",
+    {
+      schema: {
+        tags,
+        summary: "Delete a resource record with its subtree and the grants on them",
+        description:
+          "Only Gatehouse's records: the host app's real servers and sites are its own business. " +
+          "Members left without any grant leave the workspace. Answers the deleted resources and " +
+          `\`revision\`, and sets \`${REVISION_HEADER}\`.`,
+        params: ResourceParams,
+        response: {
+          200: Type.Object(
+            { revision: Type.Integer(), deleted: Type.Array(Type.String()) },
+            revisionHeader,
+          ),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { ws, type, id } = request.params;
+      const { revision, deleted } = await gatehouse.resources.delete(
+        requireCaller(request),
+        ws,
+        `${type}:${id}`,
+      );
+      return withRevision(reply, revision).send({ revision, deleted });
+    },
+  );
+
+  app.get(
+    "/v1/workspaces/:ws/resources",
+    {
+      schema: {
+        tags,
+        summary: "The resources of a type on which the caller holds a permission (the fleet list)",
+        description:
+          "Only what the caller may see (R11), sorted by name. Pass `next` as `after` for the next page; " +
+          "`next` is null on the last page.",
+        params: WorkspaceParams,
+        querystring: Type.Object(
+          {
+            type: TypeName,
+            permission: Type.String({ minLength: 1, maxLength: 200 }),
+            limit: Type.Optional(PageLimit),
+            after: Type.Optional(ResourceName),
+          },
+          strict,
+        ),
+        response: {
+          200: Type.Object({
+            items: Type.Array(Type.String()),
+            next: Type.Union([Type.String(), Type.Null()]),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const { type, permission, limit, after } = request.query;
+      const page = await gatehouse.resources.list(requireCaller(request), request.params.ws, {
+        type,
+        permission,
+        limit: limit === undefined ? DEFAULT_PAGE : Number(limit),
+        ...(after === undefined ? {} : { after }),
+      });
+      return { items: [...page.items], next: page.next ?? null };
+    },
+  );
+};

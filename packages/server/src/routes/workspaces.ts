@@ -1,0 +1,212 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { Workspace } from "@gatehouse/service";
+import { Type } from "@sinclair/typebox";
+import { requireCaller, requirePerson } from "../http/caller.ts";
+import {
+  REVISION_HEADER,
+  Revision,
+  revisionHeader,
+  strict,
+  UserId,
+  WorkspaceParams,
+  withRevision,
+} from "../http/schemas.ts";
+import type { RouteOptions } from "./route-options.ts";
+
+const WorkspaceName = Type.String({ minLength: 1, maxLength: 200 });
+const PlanName = Type.String({ minLength: 1, maxLength: 100 });
+
+const WorkspaceSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  preset: Type.String(),
+  plan: Type.Union([Type.String(), Type.Null()]),
+  personal: Type.Boolean(),
+  revision: Type.Integer(),
+  createdAt: Type.Number(),
+  settings: Type.Optional(
+    Type.Object(
+      {
+        joinKey: Type.Union([Type.String(), Type.Null()]),
+        require2fa: Type.Boolean(),
+        oneWorkspacePerEmail: Type.Boolean(),
+      },
+      { description: "Present for callers who may see the team (the model's team gate)" },
+    ),
+  ),
+});
+
+/** A workspace as answered: `settings` only when the service disclosed them. */
+function present(workspace: Workspace) {
+  const { settings, ...rest } = workspace;
+  return settings === undefined ? rest : { ...rest, settings };
+}
+
+/**
+ * Workspaces: the caller's list, create, read, rename and settings, plan, ownership transfer and
+ * closing (R1–R4). Non-members get 404 WORKSPACE_NOT_FOUND, as if the workspace did not exist (R10).
+ */
+export const workspaceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
+  app,
+  { gatehouse },
+) => {
+  const tags = ["workspaces"];
+
+  app.get(
+    "/v1/workspaces",
+    {
+      schema: {
+        tags,
+        summary: "The open workspaces the caller is a member of",
+        description: "An API key sees only its own workspace.",
+        response: { 200: Type.Object({ workspaces: Type.Array(WorkspaceSchema) }) },
+      },
+    },
+    async (request) => {
+      const all = await gatehouse.workspaces.listForUser(requirePerson(request));
+      const workspaces =
+        request.keyWorkspaceId === undefined
+          ? all
+          : all.filter((workspace) => workspace.id === request.keyWorkspaceId);
+      return { workspaces: workspaces.map(present) };
+    },
+  );
+
+  app.post(
+    "/v1/workspaces",
+    {
+      schema: {
+        tags,
+        summary: "Create a workspace with a preset (and plan); the caller becomes its owner",
+        description: `201 with the workspace (its \`revision\` also in \`${REVISION_HEADER}\`). API keys cannot create workspaces (403).`,
+        body: Type.Object(
+          {
+            name: WorkspaceName,
+            preset: Type.String({ minLength: 1, maxLength: 100 }),
+            plan: Type.Optional(PlanName),
+          },
+          strict,
+        ),
+        response: { 201: Type.Object(WorkspaceSchema.properties, revisionHeader) },
+      },
+    },
+    async (request, reply) => {
+      const workspace = await gatehouse.workspaces.create(requireCaller(request), request.body);
+      return withRevision(reply, workspace.revision).status(201).send(present(workspace));
+    },
+  );
+
+  app.get(
+    "/v1/workspaces/:ws",
+    {
+      schema: {
+        tags,
+        summary: "A workspace the caller is a member of",
+        description: "Settings are included for those who may see the team.",
+        params: WorkspaceParams,
+        response: { 200: WorkspaceSchema },
+      },
+    },
+    async (request) =>
+      present(await gatehouse.workspaces.get(requireCaller(request), request.params.ws)),
+  );
+
+  app.patch(
+    "/v1/workspaces/:ws",
+    {
+      schema: {
+        tags,
+        summary: "Rename the workspace, change its settings or its plan",
+        description:
+          "Each field present goes through its own service call, in this order: `plan` (owner only), " +
+          "the settings (`joinKey`, `require2fa`, `oneWorkspacePerEmail`), then `name`. These calls are " +
+          "separate writes: when a later one is refused, the earlier ones stay applied — send one " +
+          `concern per request to be sure. Answers the workspace; its \`revision\` also in \`${REVISION_HEADER}\`.`,
+        params: WorkspaceParams,
+        body: Type.Object(
+          {
+            name: Type.Optional(WorkspaceName),
+            joinKey: Type.Optional(
+              Type.Union([Type.String({ minLength: 4, maxLength: 100 }), Type.Null()], {
+                description:
+                  "The key users give to ask to join (R16); `null` turns joining by key off",
+              }),
+            ),
+            require2fa: Type.Optional(Type.Boolean()),
+            oneWorkspacePerEmail: Type.Optional(
+              Type.Union([Type.Boolean(), Type.Null()], {
+                description: "`null`: the model's policy decides",
+              }),
+            ),
+            plan: Type.Optional(PlanName),
+          },
+          { ...strict, minProperties: 1 },
+        ),
+        response: { 200: Type.Object(WorkspaceSchema.properties, revisionHeader) },
+      },
+    },
+    async (request, reply) => {
+      const caller = requireCaller(request);
+      const { ws } = request.params;
+      const { name, plan, ...settings } = request.body;
+      let answer: { workspace: Workspace; revision: number } | undefined;
+      if (plan !== undefined) answer = await gatehouse.workspaces.changePlan(caller, ws, plan);
+      if (Object.keys(settings).length > 0)
+        answer = await gatehouse.workspaces.updateSettings(caller, ws, settings);
+      if (name !== undefined) answer = await gatehouse.workspaces.rename(caller, ws, name);
+      // minProperties: 1 guarantees one of the three calls ran.
+      const { workspace, revision } = answer!;
+      return withRevision(reply, revision).send(present(workspace));
+    },
+  );
+
+  app.delete(
+    "/v1/workspaces/:ws",
+    {
+      schema: {
+        tags,
+        summary: "Close the workspace (owner only): type its exact name to confirm",
+        description:
+          "Deletes the workspace's metadata — members, grants, resource records, groups, invitations, " +
+          "join requests, API keys, integration credentials — and keeps the activity log; the host app's servers and sites are " +
+          `never touched (R4). 204 with the closing revision in \`${REVISION_HEADER}\`; ` +
+          "400 CONFIRMATION_MISMATCH when the name does not match.",
+        params: WorkspaceParams,
+        body: Type.Object({ confirmName: Type.String({ maxLength: 200 }) }, strict),
+        response: { 204: Type.Null(revisionHeader) },
+      },
+    },
+    async (request, reply) => {
+      const { revision } = await gatehouse.workspaces.close(
+        requireCaller(request),
+        request.params.ws,
+        request.body,
+      );
+      return withRevision(reply, revision).status(204).send(null);
+    },
+  );
+
+  app.post(
+    "/v1/workspaces/:ws/transfer-ownership",
+    {
+      schema: {
+        tags,
+        summary: "Hand ownership to another member (R2)",
+        description:
+          "The previous owner takes the model's former-owner role. Where the preset makes transfer " +
+          "support-only, people get 403 TRANSFER_NOT_SELF_SERVICE.",
+        params: WorkspaceParams,
+        body: Type.Object({ userId: UserId }, strict),
+        response: { 200: Revision },
+      },
+    },
+    async (request, reply) => {
+      const { revision } = await gatehouse.workspaces.transferOwnership(
+        requireCaller(request),
+        request.params.ws,
+        request.body.userId,
+      );
+      return withRevision(reply, revision).send({ revision });
+    },
+  );
+};
