@@ -49,7 +49,20 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logger: options.logger ?? { level: config.logLevel },
     bodyLimit: 256 * 1024,
     // Resource ids go in the path (`/resources/:type/:id`); the default 100 is too short.
-    maxParamLength: 300,
+    routerOptions: { maxParamLength: 300 },
+    // Router errors (a bad percent-escape, an over-long path segment) never reach the error
+    // handler; answer them as problems too.
+    frameworkErrors: (error, _request, reply) => {
+      const status = error.code === "FST_ERR_MAX_PARAM_LENGTH" ? 414 : 400;
+      return sendProblem(
+        reply,
+        problem(
+          status,
+          "INVALID_INPUT",
+          status === 414 ? "a path segment is too long" : "the URL is not valid",
+        ),
+      );
+    },
     trustProxy: false,
     ajv: {
       // Unknown fields are refused, never silently dropped (no mass assignment).

@@ -136,6 +136,24 @@ export class ServiceCore {
   }
 
   /**
+   * Like `read`, but `work` runs inside one database snapshot whose rows match the engine's
+   * revision exactly — for answers that join rows with decisions (the member list and its owner).
+   * Do not write (or record denials) inside `work`.
+   */
+  async readSnapshot<T>(
+    request: RequestContext,
+    workspaceId: string,
+    work: (scope: ReadScope) => Promise<T>,
+  ): Promise<T> {
+    return this.storage.snapshot(async (trx) => {
+      const row = await this.workspace(trx, workspaceId);
+      const scope = new ReadScope(this, request, row, await this.engineAt(trx, row), trx);
+      if (!(await scope.isMember())) throw notFound();
+      return work(scope);
+    });
+  }
+
+  /**
    * Runs one change to a workspace: locks its row, gives `work` the engine at the current
    * revision, and — when `work` recorded changes — bumps the revision, appends the audit entries
    * to the hash chain and stores the engine ops, all in one transaction. After commit the cached

@@ -284,6 +284,24 @@ describe.each(backends)("grants, groups and gates on $name", (backend) => {
     expect(await codeOf(gatehouse.resources.delete(customer, ws.id, "site:mine"))).toBe(
       "PERMISSION_DENIED",
     );
+    // Re-registering a resource where it already is still needs the right to register it there.
+    expect(
+      await codeOf(
+        gatehouse.resources.upsert(customer, ws.id, {
+          resource: "site:sibling",
+          parent: "server:s1",
+        }),
+      ),
+    ).toBe("RESOURCE_NOT_FOUND");
+    const stranger = await person("stranger");
+    expect(
+      await codeOf(
+        gatehouse.resources.upsert(asUser(stranger.id), ws.id, {
+          resource: "site:mine",
+          parent: "server:s1",
+        }),
+      ),
+    ).toBe("WORKSPACE_NOT_FOUND");
     expect(
       await codeOf(
         gatehouse.resources.upsert(asUser(olivia.id), ws.id, {

@@ -218,33 +218,38 @@ export class Members {
 
   /** Every member with their grants; visible only to those allowed to see the team (R18). */
   async list(request: RequestContext, workspaceId: string): Promise<Member[]> {
-    const scope = await this.#core.read(request, workspaceId);
-    await scope.requireGate("teamView", "you may not see this workspace's team");
-    const [rows, groupRows] = await Promise.all([
-      scope.db
+    await (await this.#core.read(request, workspaceId)).requireGate(
+      "teamView",
+      "you may not see this workspace's team",
+    );
+    // Rows and the engine from one snapshot: a list racing a transfer still shows exactly one owner.
+    return this.#core.readSnapshot(request, workspaceId, async (scope) => {
+      const rows = await scope.db
         .selectFrom("members")
         .innerJoin("users", "users.id", "members.user_id")
         .select(["users.id", "users.email", "users.name", "members.joined_at"])
         .where("members.workspace_id", "=", workspaceId)
         .orderBy("members.joined_at")
         .orderBy("users.email")
-        .execute(),
-      scope.db
+        .execute();
+      const groupRows = await scope.db
         .selectFrom("group_members")
         .select(["group_id", "user_id"])
         .where("workspace_id", "=", workspaceId)
-        .execute(),
-    ]);
-    const owner = scope.engine.ownerGrant?.subject;
-    return rows.map((row) => ({
-      userId: row.id,
-      email: row.email,
-      name: row.name,
-      joinedAt: row.joined_at,
-      isOwner: owner === `user:${row.id}`,
-      grants: scope.engine.grantsOf(`user:${row.id}`),
-      groups: groupRows.filter((group) => group.user_id === row.id).map((group) => group.group_id),
-    }));
+        .execute();
+      const owner = scope.engine.ownerGrant?.subject;
+      return rows.map((row) => ({
+        userId: row.id,
+        email: row.email,
+        name: row.name,
+        joinedAt: row.joined_at,
+        isOwner: owner === `user:${row.id}`,
+        grants: scope.engine.grantsOf(`user:${row.id}`),
+        groups: groupRows
+          .filter((group) => group.user_id === row.id)
+          .map((group) => group.group_id),
+      }));
+    });
   }
 
   /**

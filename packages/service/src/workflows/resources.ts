@@ -77,10 +77,12 @@ export class Resources {
         target: resource,
         details: { parent, previous: previous ?? null },
       };
-      if (previous === parent) return;
       await requireVisible(tx, parent, record);
       if (previous !== undefined) await requireVisible(tx, resource, record);
       await requireResourceGate(tx, "createResource", resource, parent, record);
+      // Registering a resource where it already is changes nothing (and is still authorized first);
+      // moving it away from its parent needs the delete gate too.
+      if (previous === parent) return;
       if (previous !== undefined)
         await requireResourceGate(tx, "deleteResource", resource, resource, record);
       tx.engine.validateResource(resource, parent);
