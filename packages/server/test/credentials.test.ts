@@ -1,14 +1,9 @@
 import { systemActor } from "@gatehouse/service";
 import type { LightMyRequestResponse } from "fastify";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { backends, call, openServer, signUp, type TestServer } from "./harness.ts";
+import { backends, call, expectProblem, openServer, signUp, type TestServer } from "./harness.ts";
 
 /** The answer is an RFC 9457 problem with `status` and the stable `code`. */
-function expectProblem(response: LightMyRequestResponse, status: number, code: string): void {
-  expect({ status: response.statusCode, code: response.json().code }).toEqual({ status, code });
-  expect(response.headers["content-type"]).toMatch(/^application\/problem\+json/);
-}
-
 const TOKEN = "cf-secret-9f8e7d6c5b4a39281706f5e4d3c2b1a0";
 const NEW_TOKEN = "cf-secret-rotated-0a1b2c3d4e5f60718293a4b5c6d7e8f9";
 

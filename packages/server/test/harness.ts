@@ -1,5 +1,6 @@
 import type { Gatehouse } from "@gatehouse/service";
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
+import { expect } from "vitest";
 import { type Backend, openService, PASSWORD } from "../../service/test/backends.ts";
 import { buildApp } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
@@ -98,4 +99,14 @@ export function call(
   const options: InjectOptions = { method, url, headers: session?.headers ?? {} };
   if (payload !== undefined) options.payload = payload as NonNullable<InjectOptions["payload"]>;
   return app.inject(options);
+}
+
+/** Asserts a problem+json answer with this status and stable code. */
+export function expectProblem(
+  response: LightMyRequestResponse,
+  status: number,
+  code: string,
+): void {
+  expect({ status: response.statusCode, code: response.json().code }).toEqual({ status, code });
+  expect(response.headers["content-type"]).toMatch(/^application\/problem\+json/);
 }

@@ -1,14 +1,17 @@
 import { systemActor } from "@gatehouse/service";
 import type { LightMyRequestResponse } from "fastify";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { backends, call, openServer, type Session, signUp, type TestServer } from "./harness.ts";
+import {
+  backends,
+  call,
+  expectProblem,
+  openServer,
+  type Session,
+  signUp,
+  type TestServer,
+} from "./harness.ts";
 
 /** The answer is an RFC 9457 problem with `status` and the stable `code`. */
-function expectProblem(response: LightMyRequestResponse, status: number, code: string): void {
-  expect({ status: response.statusCode, code: response.json().code }).toEqual({ status, code });
-  expect(response.headers["content-type"]).toMatch(/^application\/problem\+json/);
-}
-
 /** A write's answer: `revision` in the body, the same in the header. */
 function expectRevision(response: LightMyRequestResponse): number {
   expect(response.statusCode).toBe(200);
