@@ -131,3 +131,23 @@ export async function codeOf(promise: Promise<unknown>): Promise<string | undefi
   }
   return undefined;
 }
+
+/** `count` services (instances) on one fresh database of `backend`, sharing a test clock. */
+export async function openPeerServices(
+  backend: Backend,
+  count: number,
+  clock: { now: number },
+): Promise<{ instances: Gatehouse[]; close(): Promise<void> }> {
+  const storages = await backend.openPeers(count);
+  const instances = storages.map((storage) =>
+    createGatehouse({ storage, clock: () => clock.now, passwordCost: TEST_PASSWORD_COST }),
+  );
+  return {
+    instances,
+    async close() {
+      // The first storage drops the database on close: close it last.
+      for (const instance of instances.slice(1)) await instance.close();
+      await instances[0]?.close();
+    },
+  };
+}

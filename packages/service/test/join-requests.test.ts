@@ -1,16 +1,16 @@
 import { isGatehouseError } from "@gatehouse/engine";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { asUser, systemActor } from "../src/actor.ts";
-import { createGatehouse, type Gatehouse } from "../src/gatehouse.ts";
+import type { Gatehouse } from "../src/gatehouse.ts";
 import { DAY_MS } from "../src/service-core.ts";
 import {
   backends,
   codeOf,
+  openPeerServices,
   openService,
   PASSWORD,
   postgresBackend,
   signUpPerson,
-  TEST_PASSWORD_COST,
 } from "./backends.ts";
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -400,18 +400,14 @@ describe.each(backends)("join requests on $name", (backend) => {
 describe.skipIf(postgresBackend === undefined)("join request races on PostgreSQL", () => {
   const INSTANCES = 5;
   let instances: Gatehouse[] = [];
+  let closePeers = async () => {};
   const clock = { now: Date.UTC(2026, 10, 23, 12, 0, 0) };
 
   beforeEach(async () => {
-    const storages = await postgresBackend!.openPeers(INSTANCES);
-    instances = storages.map((storage) =>
-      createGatehouse({ storage, clock: () => clock.now, passwordCost: TEST_PASSWORD_COST }),
-    );
+    ({ instances, close: closePeers } = await openPeerServices(postgresBackend!, INSTANCES, clock));
   });
   afterEach(async () => {
-    // The first storage drops the schema on close: close it last.
-    for (const instance of instances.slice(1)) await instance.close();
-    await instances[0]?.close();
+    await closePeers();
     instances = [];
   });
 
