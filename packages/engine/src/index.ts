@@ -1,3 +1,5 @@
+export type { ChangeOp } from "./changes/change-op.ts";
+export { applyOps } from "./changes/change-op.ts";
 export type { EngineOptions } from "./engine/engine.ts";
 export { createEngine, Engine } from "./engine/engine.ts";
 export type * from "./engine/types.ts";

@@ -11,6 +11,7 @@ import { createMailer, type Mailer } from "./mail/mailer.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { authRoutes } from "./routes/auth.ts";
+import { changeRoutes } from "./routes/changes.ts";
 import { credentialRoutes } from "./routes/credentials.ts";
 import { decisionRoutes } from "./routes/decisions.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -128,6 +129,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(invitationRoutes, { gatehouse, config });
   await app.register(joinRequestRoutes, { gatehouse, config });
   await app.register(decisionRoutes, { gatehouse, config });
+  await app.register(changeRoutes, { gatehouse, config });
   await app.register(apiKeyRoutes, { gatehouse, config });
   await app.register(auditRoutes, { gatehouse, config });
   return app;

@@ -25,6 +25,15 @@ export interface ServerConfig {
    * setup keeps a generated key in `DATA_DIR/secret.key`; several instances must share one.
    */
   readonly secretKey: string | undefined;
+  /** How this instance follows other instances' commits on a shared database (R12). */
+  readonly follow: {
+    /** LISTEN/NOTIFY on PostgreSQL (`CHANGE_NOTIFICATIONS`); off e.g. behind a transaction pooler. */
+    readonly notifications: boolean;
+    /** `SYNC_POLL_MS`: how often cached workspaces are compared with the store. */
+    readonly pollIntervalMs: number;
+    /** `SYNC_MAX_STALENESS_MS`: how long a cached workspace answers without asking the store. */
+    readonly maxStalenessMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -46,6 +55,9 @@ const KNOWN = [
   "DEMO",
   "LOG_LEVEL",
   "SECRET_KEY",
+  "CHANGE_NOTIFICATIONS",
+  "SYNC_POLL_MS",
+  "SYNC_MAX_STALENESS_MS",
 ] as const;
 type Key = (typeof KNOWN)[number];
 
@@ -129,6 +141,20 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     );
   }
 
+  const notificationsText = get("CHANGE_NOTIFICATIONS") ?? "on";
+  if (!["on", "off"].includes(notificationsText))
+    problems.push(`CHANGE_NOTIFICATIONS is on or off, not "${notificationsText}"`);
+  const pollText = get("SYNC_POLL_MS") ?? "100";
+  const pollIntervalMs = Number(pollText);
+  if (!Number.isInteger(pollIntervalMs) || pollIntervalMs < 10 || pollIntervalMs > 60_000)
+    problems.push(`SYNC_POLL_MS is a whole number of milliseconds, 10–60000, not "${pollText}"`);
+  const stalenessText = get("SYNC_MAX_STALENESS_MS") ?? String(Math.max(350, pollIntervalMs * 3));
+  const maxStalenessMs = Number(stalenessText);
+  if (!Number.isInteger(maxStalenessMs) || !(maxStalenessMs > pollIntervalMs))
+    problems.push(
+      `SYNC_MAX_STALENESS_MS is a whole number of milliseconds above SYNC_POLL_MS, not "${stalenessText}"`,
+    );
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port,
@@ -142,6 +168,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     demo: demoText === "true",
     logLevel,
     secretKey,
+    follow: { notifications: notificationsText === "on", pollIntervalMs, maxStalenessMs },
   };
 }
 

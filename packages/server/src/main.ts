@@ -16,7 +16,11 @@ async function main(): Promise<void> {
     throw error;
   }
   const storage = await openStorage(storageTarget(config));
-  const gatehouse = createGatehouse({ storage, secretKey: secretKeyOf(config) });
+  const gatehouse = createGatehouse({
+    storage,
+    secretKey: secretKeyOf(config),
+    follow: config.follow,
+  });
   const demo = config.demo ? await seedDemo(gatehouse) : undefined;
   const app = await buildApp({ gatehouse, config });
   const shutdown = async () => {

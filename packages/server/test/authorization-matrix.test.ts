@@ -446,6 +446,23 @@ async function runMatrix(server: Awaited<ReturnType<typeof openServer>>, preset:
     "DELETE /v1/workspaces/{ws}/api-keys/{id}": (t) => [
       { method: "DELETE", url: `${base(t)}/api-keys/nothing`, expect: never },
     ],
+    "GET /v1/workspaces/{ws}/snapshot": async (t, c) => {
+      const allow = holdsGate(c, teamView, rootOf(A));
+      return [
+        { method: "GET", url: `${base(t)}/snapshot`, expect: { allow, exact: allow ? 200 : 403 } },
+      ];
+    },
+    // A start past the current revision answers 400 once the gate passes, so no stream stays open.
+    "GET /v1/workspaces/{ws}/changes": async (t, c) => {
+      const allow = holdsGate(c, teamView, rootOf(A));
+      return [
+        {
+          method: "GET",
+          url: `${base(t)}/changes?from=999999999`,
+          expect: { allow: false, exact: allow ? 400 : 403 },
+        },
+      ];
+    },
     "GET /v1/workspaces/{ws}/audit": async (t, c) => {
       const allow = holdsGate(c, auditView, rootOf(A));
       return [

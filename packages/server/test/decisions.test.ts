@@ -1,6 +1,14 @@
 import { systemActor } from "@gatehouse/service";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { backends, call, openServer, type Session, signUp, type TestServer } from "./harness.ts";
+import {
+  backends,
+  call,
+  expectProblem,
+  openServer,
+  type Session,
+  signUp,
+  type TestServer,
+} from "./harness.ts";
 
 describe.each(backends)("decisions over HTTP on $name", (backend) => {
   let server: TestServer;
@@ -268,5 +276,44 @@ describe.each(backends)("decisions over HTTP on $name", (backend) => {
       "/v1/workspaces/ws_nothing/capabilities?resource=site:a",
     );
     expect(outsider.statusCode).toBe(404);
+  });
+
+  it("answers no staler than atLeastRevision, and refuses a revision not reached with 400", async () => {
+    const revoked = await call(server.app, ada, "DELETE", `/v1/workspaces/${ws}/grants`, {
+      subject: `user:${carol.userId}`,
+      scope: "site:a",
+    });
+    expect(revoked.statusCode).toBe(200);
+    const revision: number = revoked.json().revision;
+    expect(revoked.headers["x-gatehouse-revision"]).toBe(String(revision));
+    const question = {
+      permission: "site.deploy",
+      resource: "site:a",
+      subject: `user:${carol.userId}`,
+    };
+    const fresh = await check(ada, { ...question, atLeastRevision: revision });
+    expect(fresh.json()).toMatchObject({ allowed: false });
+    const batch = await check(ada, { checks: [question], atLeastRevision: revision });
+    expect(batch.json()).toEqual({ results: [expect.objectContaining({ allowed: false })] });
+    const explained = await call(server.app, ada, "POST", `/v1/workspaces/${ws}/explain`, {
+      ...question,
+      atLeastRevision: revision,
+    });
+    expect(explained.json().decision.allowed).toBe(false);
+    for (const url of [
+      `/v1/workspaces/${ws}/capabilities?resource=site:a&atLeastRevision=${revision}`,
+      `/v1/workspaces/${ws}/resources?type=site&permission=site.view&atLeastRevision=${revision}`,
+    ])
+      expect((await call(server.app, ada, "GET", url)).statusCode).toBe(200);
+
+    expectProblem(
+      await check(ada, { ...question, atLeastRevision: revision + 1 }),
+      400,
+      "INVALID_INPUT",
+    );
+    expectProblem(await check(ada, { ...question, atLeastRevision: -1 }), 400, "INVALID_INPUT");
+    expectProblem(await check(ada, { ...question, atLeastRevision: "1" }), 400, "INVALID_INPUT");
+    const ahead = `/v1/workspaces/${ws}/capabilities?resource=site:a&atLeastRevision=${revision + 1}`;
+    expectProblem(await call(server.app, ada, "GET", ahead), 400, "INVALID_INPUT");
   });
 });

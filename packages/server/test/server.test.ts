@@ -79,7 +79,11 @@ describe("the HTTP server", () => {
 
   it("answers health and readiness, and exposes Prometheus metrics", async () => {
     expect((await app.inject("/healthz")).json()).toEqual({ status: "ok" });
-    expect((await app.inject("/readyz")).json()).toEqual({ status: "ready", database: "sqlite" });
+    expect((await app.inject("/readyz")).json()).toEqual({
+      status: "ready",
+      database: "sqlite",
+      sync: { notifications: true, listening: false, pollIntervalMs: 100, maxStalenessMs: 350 },
+    });
     const metrics = await app.inject("/metrics");
     expect(metrics.headers["content-type"]).toContain("text/plain");
     expect(metrics.body).toContain("gatehouse_http_requests_total");

@@ -3,6 +3,7 @@ import type { Storage } from "./database/storage.ts";
 import { type ChangeEvent, type GatehouseOptions, ServiceCore } from "./service-core.ts";
 import { ActivityLog } from "./workflows/activity-log.ts";
 import { ApiKeys } from "./workflows/api-keys.ts";
+import { Changes } from "./workflows/changes.ts";
 import { Credentials, secretBoxOf } from "./workflows/credentials.ts";
 import { Decisions } from "./workflows/decisions.ts";
 import { Invitations } from "./workflows/invitations.ts";
@@ -15,6 +16,17 @@ import { TwoFactor } from "./workflows/two-factor.ts";
 import { Users } from "./workflows/users.ts";
 import { Workspaces } from "./workflows/workspaces.ts";
 
+/** The follower's state, for health checks and metrics. */
+export interface SyncStatus {
+  /** True while the PostgreSQL notification listener is connected. */
+  readonly listening: boolean;
+  readonly notifications: boolean;
+  readonly pollIntervalMs: number;
+  readonly maxStalenessMs: number;
+  /** Workspaces held in memory. */
+  readonly cachedWorkspaces: number;
+}
+
 /** The service layer: every workflow, stored durably, with decisions from engines kept in step. */
 export interface Gatehouse {
   readonly users: Users;
@@ -25,6 +37,7 @@ export interface Gatehouse {
   readonly resources: Resources;
   readonly apiKeys: ApiKeys;
   readonly decisions: Decisions;
+  readonly changes: Changes;
   readonly activityLog: ActivityLog;
   readonly sessions: Sessions;
   readonly twoFactor: TwoFactor;
@@ -33,9 +46,19 @@ export interface Gatehouse {
   readonly storage: Storage;
   /** The models workspaces may use, by preset name. */
   readonly models: Readonly<Record<string, Model>>;
-  /** Calls `listener` after every committed change (for caches and other instances). */
+  /**
+   * Calls `listener` after every committed change this instance learns of, in revision order per
+   * workspace: its own commits, and other instances' commits to workspaces it holds.
+   */
   onChange(listener: (event: ChangeEvent) => void): () => void;
-  /** Closes the database connection. */
+  /** How this instance follows other instances: listening to notifications, and its bounds. */
+  readonly sync: SyncStatus;
+  /**
+   * Resolves once this instance listens to other instances' notifications (PostgreSQL), or at once
+   * where there are none; changes are followed by polling meanwhile.
+   */
+  ready(): Promise<void>;
+  /** Stops following and closes the database connection. */
   close(): Promise<void>;
 }
 
@@ -50,6 +73,7 @@ export function createGatehouse(options: GatehouseOptions & SignInOptions): Gate
   const box = secretBoxOf(options.secretKey);
   const sessionPolicy = sessionPolicyOf(options);
   const twoFactor = new TwoFactor(core, { box, issuer: options.totpIssuer ?? "Gatehouse" });
+  const started = core.follower.start();
   return {
     users: new Users(core),
     workspaces: new Workspaces(core),
@@ -59,6 +83,7 @@ export function createGatehouse(options: GatehouseOptions & SignInOptions): Gate
     resources: new Resources(core),
     apiKeys: new ApiKeys(core),
     decisions: new Decisions(core),
+    changes: new Changes(core),
     activityLog: new ActivityLog(core),
     sessions: new Sessions(core, twoFactor, sessionPolicy),
     twoFactor,
@@ -70,6 +95,19 @@ export function createGatehouse(options: GatehouseOptions & SignInOptions): Gate
       core.events.on("change", listener);
       return () => core.events.off("change", listener);
     },
-    close: () => core.storage.close(),
+    sync: {
+      get listening() {
+        return core.follower.listening;
+      },
+      get cachedWorkspaces() {
+        return core.engines.size;
+      },
+      ...core.follower.options,
+    },
+    ready: () => started,
+    async close() {
+      await core.follower.stop();
+      await core.storage.close();
+    },
   };
 }

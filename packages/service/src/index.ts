@@ -1,3 +1,4 @@
+export type { ChangeOp } from "@gatehouse/engine";
 export type { Actor, Origin, RequestContext } from "./actor.ts";
 export { asUser, systemActor } from "./actor.ts";
 export type { ChainVerification } from "./audit/chain.ts";
@@ -8,12 +9,12 @@ export { openPostgres } from "./database/postgres/open.ts";
 export type { Database } from "./database/schema.ts";
 export type { SqliteOptions } from "./database/sqlite/open.ts";
 export { openSqlite } from "./database/sqlite/open.ts";
-export type { Storage } from "./database/storage.ts";
-export type { ChangeOp } from "./engine-sync.ts";
-export type { Gatehouse } from "./gatehouse.ts";
+export type { ChangeFeed, ChangeNotice, Storage } from "./database/storage.ts";
+export type { Gatehouse, SyncStatus } from "./gatehouse.ts";
 export { createGatehouse } from "./gatehouse.ts";
-export type { ChangeEvent, GatehouseOptions } from "./service-core.ts";
+export type { ChangeEvent, GatehouseOptions, ReadOptions } from "./service-core.ts";
 export type { ScryptCost } from "./support/passwords.ts";
+export type { FollowOptions } from "./sync/change-follower.ts";
 export type {
   AuditEntry,
   AuditFilter,
@@ -27,6 +28,7 @@ export type {
   ApiKeyStatus,
   NewApiKey,
 } from "./workflows/api-keys.ts";
+export type { Change, ChangePage, WorkspaceSnapshot } from "./workflows/changes.ts";
 export type { CredentialInfo } from "./workflows/credentials.ts";
 export type { Capabilities, DecisionQuery } from "./workflows/decisions.ts";
 export type { AcceptInput, InvitationInfo, InvitationStatus } from "./workflows/invitations.ts";

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { EventEmitter } from "node:events";
 import {
+  type ChangeOp,
   type Engine,
   ErrorCode,
   GatehouseError,
@@ -9,16 +10,36 @@ import {
   type ResourceRef,
 } from "@gatehouse/engine";
 import { presets } from "@gatehouse/engine/presets";
-import type { Kysely, Selectable } from "kysely";
+import type { Kysely } from "kysely";
 import { personOf, type RequestContext, subjectOf } from "./actor.ts";
 import { type AuditRecord, appendAudit } from "./audit/chain.ts";
-import type { Database, WorkspacesTable } from "./database/schema.ts";
+import type { Database } from "./database/schema.ts";
 import type { Storage } from "./database/storage.ts";
-import { type ChangeOp, EngineCache, loadEngine } from "./engine-sync.ts";
 import { KeyedMutex } from "./support/keyed-mutex.ts";
 import { OWASP_SCRYPT, type ScryptCost } from "./support/passwords.ts";
+import { ChangeFollower, type FollowOptions } from "./sync/change-follower.ts";
+import {
+  type CachedWorkspace,
+  EngineCache,
+  type StoredChange,
+  type WorkspaceRow,
+} from "./sync/engine-cache.ts";
+import { loadEngine } from "./sync/load-engine.ts";
 
-export type WorkspaceRow = Selectable<WorkspacesTable>;
+export type { WorkspaceRow };
+
+/** Options of a read: how fresh it must be. */
+export interface ReadOptions {
+  /**
+   * Answer from this workspace revision or a later one — e.g. the `revision` a write answered — so
+   * a change made through another instance is never missed ("new enemy"). A revision the
+   * workspace has not reached is INVALID_INPUT.
+   */
+  readonly atLeastRevision?: number | undefined;
+}
+
+/** Beyond this many revisions behind, a cached engine is reloaded rather than caught up. */
+const MAX_CATCH_UP = 1_000;
 
 export interface GatehouseOptions {
   readonly storage: Storage;
@@ -37,6 +58,8 @@ export interface GatehouseOptions {
    * characters or base64. Without it, credential writes answer CONFIGURATION_REQUIRED.
    */
   readonly secretKey?: Uint8Array | string;
+  /** How this instance follows other instances' commits (notifications and polling). */
+  readonly follow?: FollowOptions;
 }
 
 /** A committed change, as emitted to listeners (caches, other instances, the change stream). */
@@ -61,7 +84,10 @@ export class ServiceCore {
   readonly invitationTtlMs: number;
   readonly engines = new EngineCache();
   readonly events = new EventEmitter<{ change: [ChangeEvent] }>();
+  readonly follower: ChangeFollower;
   readonly #mutex = new KeyedMutex();
+  /** Refreshes in flight per workspace, shared by concurrent reads. */
+  readonly #refreshing = new Map<string, Promise<CachedWorkspace>>();
 
   constructor(options: GatehouseOptions) {
     this.storage = options.storage;
@@ -73,6 +99,7 @@ export class ServiceCore {
     if (this.models[this.personalPreset] === undefined) {
       throw new GatehouseError(ErrorCode.UNKNOWN_PRESET, `unknown preset "${this.personalPreset}"`);
     }
+    this.follower = new ChangeFollower(this, this.storage.changeFeed, options.follow);
   }
 
   get db(): Kysely<Database> {
@@ -103,34 +130,149 @@ export class ServiceCore {
       .where("id", "=", workspaceId)
       .$if(lock && this.storage.locksRows, (query) => query.forUpdate())
       .executeTakeFirst();
-    if (row === undefined || row.closed_at !== null) throw notFound();
+    if (row === undefined || row.closed_at !== null) {
+      this.engines.evict(workspaceId);
+      throw notFound();
+    }
     return row;
   }
 
-  /** The engine reflecting `row.revision`, from the cache or loaded with `db`. */
-  async engineAt(db: Kysely<Database>, row: WorkspaceRow): Promise<Engine> {
-    const cached = this.engines.at(row.id, row.revision);
-    if (cached !== undefined) return cached;
+  /**
+   * The workspace's state at exactly `row.revision`, read with `db` (inside a transaction holding
+   * `row`): the cached engine when it is there, caught up through the stored changes when it is
+   * behind, loaded otherwise. When the cache is already past `row` (a reader on an older snapshot),
+   * the answer is a private engine at `row` that is not cached.
+   */
+  async stateAt(
+    db: Kysely<Database>,
+    row: WorkspaceRow,
+    verifiedAt: number,
+  ): Promise<CachedWorkspace> {
+    const entry = this.engines.peek(row.id);
+    if (entry?.revision === row.revision) {
+      this.engines.verified(entry, row, verifiedAt);
+      return entry;
+    }
+    if (entry !== undefined && entry.revision < row.revision) {
+      const from = entry.revision;
+      if (row.revision - from <= MAX_CATCH_UP) {
+        const changes = await this.#changesBetween(db, row.id, from, row.revision);
+        if (this.engines.advance(row.id, changes, row, verifiedAt)) {
+          for (const change of changes)
+            if (change.revision > from) this.#emit(row.id, change.revision, change.ops);
+          return entry;
+        }
+      }
+    }
     const engine = await loadEngine(db, this.modelOf(row.preset), row.id, this.clock);
-    this.engines.store(row.id, engine, row.revision);
-    return engine;
+    if (entry !== undefined && entry.revision > row.revision)
+      return { engine, revision: row.revision, row, verifiedAt, usedAt: verifiedAt };
+    return this.engines.store(engine, row, verifiedAt);
+  }
+
+  async #changesBetween(
+    db: Kysely<Database>,
+    workspaceId: string,
+    after: number,
+    upTo: number,
+  ): Promise<StoredChange[]> {
+    const rows = await db
+      .selectFrom("changes")
+      .select(["revision", "ops"])
+      .where("workspace_id", "=", workspaceId)
+      .where("revision", ">", after)
+      .where("revision", "<=", upTo)
+      .orderBy("revision")
+      .execute();
+    return rows.map((row) => ({ revision: row.revision, ops: JSON.parse(row.ops) as ChangeOp[] }));
+  }
+
+  /** The cached state if it may answer without asking the store (within the staleness bound). */
+  cached(workspaceId: string): CachedWorkspace | undefined {
+    const entry = this.engines.peek(workspaceId);
+    if (entry === undefined) return undefined;
+    const now = performance.now();
+    return now - entry.verifiedAt <= this.follower.options.maxStalenessMs ? entry : undefined;
+  }
+
+  /**
+   * The workspace's cached state, answered from memory while the store was seen at its revision
+   * within the follower's staleness bound, and otherwise brought up to the store first.
+   */
+  async current(workspaceId: string, options: ReadOptions = {}): Promise<CachedWorkspace> {
+    const { atLeastRevision } = options;
+    if (
+      atLeastRevision !== undefined &&
+      !(Number.isSafeInteger(atLeastRevision) && atLeastRevision >= 0)
+    )
+      throw new GatehouseError(ErrorCode.INVALID_INPUT, "atLeastRevision is a whole number ≥ 0");
+    const now = performance.now();
+    let entry = this.engines.peek(workspaceId);
+    const fresh =
+      entry !== undefined &&
+      now - entry.verifiedAt <= this.follower.options.maxStalenessMs &&
+      (atLeastRevision === undefined || entry.revision >= atLeastRevision);
+    if (!fresh) {
+      entry = await this.refresh(workspaceId);
+      // A refresh already under way may have read the store before the wanted revision committed.
+      if (atLeastRevision !== undefined && entry.revision < atLeastRevision)
+        entry = await this.refresh(workspaceId, { join: false });
+      if (atLeastRevision !== undefined && entry.revision < atLeastRevision) {
+        throw new GatehouseError(
+          ErrorCode.INVALID_INPUT,
+          `atLeastRevision ${atLeastRevision} is ahead of this workspace (at revision ${entry.revision})`,
+        );
+      }
+    }
+    entry!.usedAt = now;
+    return entry!;
+  }
+
+  /**
+   * Brings a workspace's cached state up to the store: one row read when it is current, else the
+   * changes since its revision replayed from one snapshot (or a reload). Concurrent callers share
+   * one refresh unless `join` is false.
+   */
+  refresh(workspaceId: string, { join = true } = {}): Promise<CachedWorkspace> {
+    const running = this.#refreshing.get(workspaceId);
+    if (join && running !== undefined) return running;
+    const refresh = this.#refresh(workspaceId).finally(() => {
+      if (this.#refreshing.get(workspaceId) === refresh) this.#refreshing.delete(workspaceId);
+    });
+    this.#refreshing.set(workspaceId, refresh);
+    return refresh;
+  }
+
+  async #refresh(workspaceId: string): Promise<CachedWorkspace> {
+    const startedAt = performance.now();
+    const row = await this.workspace(this.db, workspaceId);
+    const entry = this.engines.peek(workspaceId);
+    if (entry?.revision === row.revision) {
+      this.engines.verified(entry, row, startedAt);
+      return entry;
+    }
+    return this.storage.snapshot(async (trx) =>
+      this.stateAt(trx, await this.workspace(trx, workspaceId), startedAt),
+    );
   }
 
   /**
    * A consistent read of a workspace for a caller who must be a member (or the system actor);
    * others get WORKSPACE_NOT_FOUND, as if it did not exist (R10).
    */
-  async read(request: RequestContext, workspaceId: string): Promise<ReadScope> {
-    let row = await this.workspace(this.db, workspaceId);
-    let engine = this.engines.at(row.id, row.revision);
-    if (engine === undefined) {
-      // Load the row and the engine from one snapshot, so the engine is exactly at the row's revision.
-      [row, engine] = await this.storage.snapshot(async (trx) => {
-        const current = await this.workspace(trx, workspaceId);
-        return [current, await this.engineAt(trx, current)] as const;
-      });
-    }
-    const scope = new ReadScope(this, request, row, engine);
+  async read(
+    request: RequestContext,
+    workspaceId: string,
+    options: ReadOptions = {},
+  ): Promise<ReadScope> {
+    if (typeof workspaceId !== "string") throw notFound();
+    let state = await this.current(workspaceId, options);
+    const { actor } = request;
+    // A key authenticated by the store but unknown here was created through another instance
+    // since this cache was last verified: catch up rather than deny it.
+    if (actor.type === "api_key" && state.engine.apiKey(actor.keyId) === undefined)
+      state = await this.refresh(workspaceId, { join: false });
+    const scope = new ReadScope(this, request, state.row, state.engine);
     if (!(await scope.isMember())) throw notFound();
     return scope;
   }
@@ -145,9 +287,11 @@ export class ServiceCore {
     workspaceId: string,
     work: (scope: ReadScope) => Promise<T>,
   ): Promise<T> {
+    const startedAt = performance.now();
     return this.storage.snapshot(async (trx) => {
       const row = await this.workspace(trx, workspaceId);
-      const scope = new ReadScope(this, request, row, await this.engineAt(trx, row), trx);
+      const state = await this.stateAt(trx, row, startedAt);
+      const scope = new ReadScope(this, request, row, state.engine, trx);
       if (!(await scope.isMember())) throw notFound();
       return work(scope);
     });
@@ -168,19 +312,25 @@ export class ServiceCore {
     return this.#mutex.run(workspaceId, async () => {
       let scope: WriteScope | undefined;
       let revision = 0;
+      let committed: WorkspaceRow | undefined;
       try {
         const value = await this.storage.transaction(async (trx) => {
           const row = await this.workspace(trx, workspaceId, { lock: true });
-          const engine = await this.engineAt(trx, row);
-          scope = new WriteScope(this, request, row, engine, trx);
+          const state = await this.stateAt(trx, row, performance.now());
+          scope = new WriteScope(this, request, row, state.engine, trx);
           const result = await work(scope);
           revision = row.revision;
-          if (scope.changed) revision = await this.#commitChange(trx, scope);
+          if (scope.changed) {
+            committed = await this.#commitChange(trx, scope);
+            revision = committed.revision;
+          }
           return result;
         });
-        if (scope?.changed) {
-          this.engines.committed(workspaceId, revision, scope.ops);
-          this.events.emit("change", { workspaceId, revision, ops: scope.ops });
+        if (scope !== undefined && committed !== undefined) {
+          const change = { revision, ops: scope.ops };
+          if (committed.closed_at !== null) this.engines.evict(workspaceId);
+          else this.engines.advance(workspaceId, [change], committed, performance.now());
+          this.#emit(workspaceId, revision, scope.ops);
         }
         return { value, revision };
       } catch (error) {
@@ -245,7 +395,12 @@ export class ServiceCore {
       .execute();
   }
 
-  async #commitChange(trx: Kysely<Database>, scope: WriteScope): Promise<number> {
+  #emit(workspaceId: string, revision: number, ops: readonly ChangeOp[]): void {
+    this.events.emit("change", { workspaceId, revision, ops });
+  }
+
+  /** Commits the change recorded in `scope`; answers the workspace row as it now is. */
+  async #commitChange(trx: Kysely<Database>, scope: WriteScope): Promise<WorkspaceRow> {
     const row = scope.workspace;
     const revision = row.revision + 1;
     const at = scope.now;
@@ -270,7 +425,8 @@ export class ServiceCore {
       .insertInto("changes")
       .values({ workspace_id: row.id, revision, at, ops: JSON.stringify(scope.ops) })
       .execute();
-    return revision;
+    await this.storage.changeFeed.announce(trx, { workspaceId: row.id, revision });
+    return { ...row, ...scope.rowUpdates, revision, audit_seq: head.seq, audit_head: head.hash };
   }
 
   /** Writes a denied attempt to the workspace's activity log, in its own transaction (R23). */
@@ -343,11 +499,9 @@ export class ReadScope {
   async isMember(): Promise<boolean> {
     const person = personOf(this.request.actor);
     if (person === undefined) return true;
-    if (
-      this.request.actor.type === "api_key" &&
-      this.engine.apiKey(this.request.actor.keyId) === undefined
-    )
-      return false;
+    // A live key implies a member owner: removal drops the owner's keys in the same revision.
+    if (this.request.actor.type === "api_key")
+      return this.engine.apiKey(this.request.actor.keyId)?.owner === `user:${person}`;
     const row = await this.db
       .selectFrom("members")
       .select("user_id")

@@ -8,6 +8,7 @@ import { openSqlite } from "../src/database/sqlite/open.ts";
 import type { Storage } from "../src/database/storage.ts";
 import { createGatehouse, type Gatehouse } from "../src/gatehouse.ts";
 import type { GatehouseOptions } from "../src/service-core.ts";
+import type { FollowOptions } from "../src/sync/change-follower.ts";
 import type { User } from "../src/workflows/users.ts";
 
 /** Fast scrypt for tests; the OWASP default is exercised by its own test. */
@@ -137,11 +138,19 @@ export async function openPeerServices(
   backend: Backend,
   count: number,
   clock: { now: number },
+  /** How each instance follows the others, by index; the defaults otherwise. */
+  follow: readonly (FollowOptions | undefined)[] = [],
 ): Promise<{ instances: Gatehouse[]; close(): Promise<void> }> {
   const storages = await backend.openPeers(count);
-  const instances = storages.map((storage) =>
-    createGatehouse({ storage, clock: () => clock.now, passwordCost: TEST_PASSWORD_COST }),
+  const instances = storages.map((storage, index) =>
+    createGatehouse({
+      storage,
+      clock: () => clock.now,
+      passwordCost: TEST_PASSWORD_COST,
+      ...(follow[index] === undefined ? {} : { follow: follow[index] }),
+    }),
   );
+  await Promise.all(instances.map((instance) => instance.ready()));
   return {
     instances,
     async close() {

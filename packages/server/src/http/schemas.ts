@@ -27,3 +27,20 @@ export const WorkspaceId = Type.String({ minLength: 1, maxLength: 100 });
 export const UserId = Type.String({ minLength: 1, maxLength: 100 });
 export const Revision = Type.Object({ revision: Type.Integer() }, revisionHeader);
 export const WorkspaceParams = Type.Object({ ws: WorkspaceId }, strict);
+
+const FRESHNESS =
+  "Answer no staler than this workspace revision — the `revision` a write answered, on any instance. A revision the workspace has not reached is 400 INVALID_INPUT.";
+
+/** `atLeastRevision` in a JSON body. */
+export const AtLeastRevision = Type.Integer({ minimum: 0, description: FRESHNESS });
+
+/** `atLeastRevision` in a query string (not coerced, so checked as digits). */
+export const AtLeastRevisionQuery = Type.String({
+  pattern: "^[0-9]{1,15}$",
+  description: FRESHNESS,
+});
+
+/** The read options of a query string's `atLeastRevision`. */
+export function freshnessOf(value: string | undefined): { atLeastRevision?: number } {
+  return value === undefined ? {} : { atLeastRevision: Number(value) };
+}

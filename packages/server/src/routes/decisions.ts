@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { Decision, Explanation } from "@gatehouse/engine";
 import { Type } from "@sinclair/typebox";
 import { requireCaller } from "../http/caller.ts";
+import { AtLeastRevision, AtLeastRevisionQuery, freshnessOf } from "../http/schemas.ts";
 import type { RouteOptions } from "./route-options.ts";
 
 const strict = { additionalProperties: false } as const;
@@ -10,8 +11,15 @@ const Resource = Type.String({ minLength: 1, maxLength: 300 });
 const Subject = Type.String({ minLength: 1, maxLength: 200 });
 const MAX_BATCH = 1000;
 
-const Question = Type.Object(
-  { permission: Permission, resource: Resource, subject: Type.Optional(Subject) },
+const questionFields = {
+  permission: Permission,
+  resource: Resource,
+  subject: Type.Optional(Subject),
+};
+const Question = Type.Object(questionFields, strict);
+/** One question, answered no staler than `atLeastRevision`. */
+const FreshQuestion = Type.Object(
+  { ...questionFields, atLeastRevision: Type.Optional(AtLeastRevision) },
   strict,
 );
 
@@ -101,8 +109,14 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         description: `Send one question, or \`{ checks: [...] }\` with up to ${MAX_BATCH}, answered from one read of the workspace. By default for the caller; \`subject\` (\`user:<id>\`, \`group:<id>\`, \`apikey:<id>\`) needs the team gate. A resource that does not exist answers \`{ allowed: false, reason: "not_found" }\`; an unknown permission is 400 UNKNOWN_PERMISSION.`,
         params: WorkspaceParams,
         body: Type.Union([
-          Question,
-          Type.Object({ checks: Type.Array(Question, { maxItems: MAX_BATCH }) }, strict),
+          FreshQuestion,
+          Type.Object(
+            {
+              checks: Type.Array(Question, { maxItems: MAX_BATCH }),
+              atLeastRevision: Type.Optional(AtLeastRevision),
+            },
+            strict,
+          ),
         ]),
         response: {
           200: Type.Union([DecisionSchema, Type.Object({ results: Type.Array(DecisionSchema) })]),
@@ -112,15 +126,21 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     async (request) => {
       const caller = requireCaller(request);
       const body = request.body;
+      const freshness =
+        body.atLeastRevision === undefined ? {} : { atLeastRevision: body.atLeastRevision };
       if ("checks" in body) {
         const decisions = await gatehouse.decisions.checkMany(
           caller,
           request.params.ws,
           body.checks,
+          freshness,
         );
         return { results: decisions.map(toDecisionBody) };
       }
-      return toDecisionBody(await gatehouse.decisions.check(caller, request.params.ws, body));
+      const { atLeastRevision: _, ...question } = body;
+      return toDecisionBody(
+        await gatehouse.decisions.check(caller, request.params.ws, question, freshness),
+      );
     },
   );
 
@@ -131,14 +151,21 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         tags,
         summary: "Why a decision is what it is: every grant considered, and what would allow it",
         params: WorkspaceParams,
-        body: Question,
+        body: FreshQuestion,
         response: { 200: ExplanationSchema },
       },
     },
-    async (request) =>
-      toExplanationBody(
-        await gatehouse.decisions.explain(requireCaller(request), request.params.ws, request.body),
-      ),
+    async (request) => {
+      const { atLeastRevision, ...question } = request.body;
+      return toExplanationBody(
+        await gatehouse.decisions.explain(
+          requireCaller(request),
+          request.params.ws,
+          question,
+          atLeastRevision === undefined ? {} : { atLeastRevision },
+        ),
+      );
+    },
   );
 
   app.get(
@@ -150,7 +177,14 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         description:
           "Sections the caller cannot use are absent (R11). An unknown resource has no permissions.",
         params: WorkspaceParams,
-        querystring: Type.Object({ resource: Resource, subject: Type.Optional(Subject) }, strict),
+        querystring: Type.Object(
+          {
+            resource: Resource,
+            subject: Type.Optional(Subject),
+            atLeastRevision: Type.Optional(AtLeastRevisionQuery),
+          },
+          strict,
+        ),
         response: {
           200: Type.Object({
             resource: Type.String(),
@@ -161,10 +195,12 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
       },
     },
     async (request) => {
+      const { atLeastRevision, ...query } = request.query;
       const { resource, permissions, sections } = await gatehouse.decisions.capabilities(
         requireCaller(request),
         request.params.ws,
-        request.query,
+        query,
+        freshnessOf(atLeastRevision),
       );
       return { resource, permissions: [...permissions], sections: [...sections] };
     },

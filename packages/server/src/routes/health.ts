@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from "fastify";
 import { sql } from "kysely";
-import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { RouteOptions } from "./route-options.ts";
 
 /** Liveness, readiness (the database answers) and Prometheus metrics. */
@@ -20,6 +20,22 @@ export const healthRoutes: FastifyPluginAsync<RouteOptions> = async (app, { gate
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry],
   });
+  new Gauge({
+    name: "gatehouse_sync_listening",
+    help: "1 while the PostgreSQL change listener is connected (other instances' changes arrive at once)",
+    registers: [registry],
+    collect() {
+      this.set(gatehouse.sync.listening ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "gatehouse_cached_workspaces",
+    help: "Workspaces whose engine this instance holds in memory",
+    registers: [registry],
+    collect() {
+      this.set(gatehouse.sync.cachedWorkspaces);
+    },
+  });
   app.addHook("onResponse", async (request, reply) => {
     const route = request.routeOptions.url ?? "unknown";
     requests.inc({ method: request.method, route, status: String(reply.statusCode) });
@@ -31,7 +47,13 @@ export const healthRoutes: FastifyPluginAsync<RouteOptions> = async (app, { gate
   app.get("/readyz", hidden, async (_request, reply) => {
     try {
       await sql`select 1`.execute(gatehouse.storage.db);
-      return { status: "ready", database: gatehouse.storage.dialect };
+      // A lost listener is not unready: polling keeps every read within the staleness bound.
+      const { listening, notifications, pollIntervalMs, maxStalenessMs } = gatehouse.sync;
+      return {
+        status: "ready",
+        database: gatehouse.storage.dialect,
+        sync: { notifications, listening, pollIntervalMs, maxStalenessMs },
+      };
     } catch {
       return reply.status(503).send({ status: "unavailable", database: gatehouse.storage.dialect });
     }

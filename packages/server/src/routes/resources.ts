@@ -2,6 +2,8 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
 import { requireCaller } from "../http/caller.ts";
 import {
+  AtLeastRevisionQuery,
+  freshnessOf,
   REVISION_HEADER,
   Revision,
   revisionHeader,
@@ -111,6 +113,7 @@ export const resourceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
             permission: Type.String({ minLength: 1, maxLength: 200 }),
             limit: Type.Optional(PageLimit),
             after: Type.Optional(ResourceName),
+            atLeastRevision: Type.Optional(AtLeastRevisionQuery),
           },
           strict,
         ),
@@ -123,13 +126,18 @@ export const resourceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
       },
     },
     async (request) => {
-      const { type, permission, limit, after } = request.query;
-      const page = await gatehouse.resources.list(requireCaller(request), request.params.ws, {
-        type,
-        permission,
-        limit: limit === undefined ? DEFAULT_PAGE : Number(limit),
-        ...(after === undefined ? {} : { after }),
-      });
+      const { type, permission, limit, after, atLeastRevision } = request.query;
+      const page = await gatehouse.resources.list(
+        requireCaller(request),
+        request.params.ws,
+        {
+          type,
+          permission,
+          limit: limit === undefined ? DEFAULT_PAGE : Number(limit),
+          ...(after === undefined ? {} : { after }),
+        },
+        freshnessOf(atLeastRevision),
+      );
       return { items: [...page.items], next: page.next ?? null };
     },
   );

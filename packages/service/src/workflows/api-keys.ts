@@ -143,8 +143,13 @@ function invalidCredentials(): GatehouseError {
  * scopes ∩ their resource constraint — so they shrink when the owner is demoted and die when the
  * owner is removed. The secret is shown once and stored hashed.
  */
+/** How many authenticated keys are remembered (by secret digest) to skip the store. */
+const KNOWN_KEYS = 10_000;
+
 export class ApiKeys {
   readonly #core: ServiceCore;
+  /** Secret digest → the key it authenticated; valid only while the live engine still holds it. */
+  readonly #known = new Map<string, { workspaceId: string; keyId: string; userId: string }>();
 
   constructor(core: ServiceCore) {
     this.#core = core;
@@ -239,8 +244,7 @@ export class ApiKeys {
       return values;
     });
     // The engine learns the key on commit; read its resolved permissions from there.
-    const engine =
-      core.engines.at(workspaceId, revision) ?? (await core.read(request, workspaceId)).engine;
+    const { engine } = await core.current(workspaceId, { atLeastRevision: revision });
     return { key: toInfo(row, engine, core.clock()), secret, revision };
   }
 
@@ -331,6 +335,17 @@ export class ApiKeys {
     if (typeof secret !== "string" || !SECRET_PATTERN.test(secret)) throw invalidCredentials();
     const core = this.#core;
     const digest = hashSecret(secret);
+    const known = this.#known.get(digest);
+    if (known !== undefined) {
+      // Revocation, expiry, the owner's removal and closing all reach the engine (R12, R20).
+      const key = core.cached(known.workspaceId)?.engine.apiKey(known.keyId);
+      if (
+        key?.owner === `user:${known.userId}` &&
+        (key.expiresAt === undefined || key.expiresAt > core.clock())
+      )
+        return credentialsOf(known, origin);
+      this.#known.delete(digest);
+    }
     const row = await core.db
       .selectFrom("api_keys")
       .innerJoin("workspaces", "workspaces.id", "api_keys.workspace_id")
@@ -361,12 +376,17 @@ export class ApiKeys {
     ) {
       throw invalidCredentials();
     }
-    const actor = { type: "api_key", keyId: row.id, userId: row.owner_user_id } as const;
-    return {
-      workspaceId: row.workspace_id,
-      keyId: row.id,
-      userId: row.owner_user_id,
-      context: origin === undefined ? { actor } : { actor, origin },
-    };
+    const found = { workspaceId: row.workspace_id, keyId: row.id, userId: row.owner_user_id };
+    if (this.#known.size >= KNOWN_KEYS) this.#known.delete(this.#known.keys().next().value!);
+    this.#known.set(digest, found);
+    return credentialsOf(found, origin);
   }
+}
+
+function credentialsOf(
+  key: { workspaceId: string; keyId: string; userId: string },
+  origin: Origin | undefined,
+): ApiKeyCredentials {
+  const actor = { type: "api_key", keyId: key.keyId, userId: key.userId } as const;
+  return { ...key, context: origin === undefined ? { actor } : { actor, origin } };
 }

@@ -7,7 +7,7 @@ import {
   type SubjectRef,
 } from "@gatehouse/engine";
 import { type RequestContext, subjectOf } from "../actor.ts";
-import type { ReadScope, ServiceCore } from "../service-core.ts";
+import type { ReadOptions, ReadScope, ServiceCore } from "../service-core.ts";
 
 export interface DecisionQuery {
   readonly permission: string;
@@ -38,13 +38,16 @@ export class Decisions {
    * May the caller (or `subject`) use `permission` on `resource`?
    * @example
    * const { allowed } = await gatehouse.decisions.check(asUser(carol), ws, { permission: "site.deploy", resource: "site:shop" });
+   * // No staler than a write's answer, even if it went through another instance:
+   * await gatehouse.decisions.check(host, ws, { permission: "site.deploy", resource: "site:shop", subject }, { atLeastRevision: revision });
    */
   async check(
     request: RequestContext,
     workspaceId: string,
     query: DecisionQuery,
+    options: ReadOptions = {},
   ): Promise<Decision> {
-    const scope = await this.#core.read(request, workspaceId);
+    const scope = await this.#core.read(request, workspaceId, options);
     return decide(scope, await subjectFor(scope, query.subject), query);
   }
 
@@ -61,6 +64,7 @@ export class Decisions {
     request: RequestContext,
     workspaceId: string,
     queries: readonly DecisionQuery[],
+    options: ReadOptions = {},
   ): Promise<Decision[]> {
     if (!Array.isArray(queries) || queries.length > MAX_CHECKS_PER_BATCH) {
       throw new GatehouseError(
@@ -68,7 +72,7 @@ export class Decisions {
         `a batch is a list of at most ${MAX_CHECKS_PER_BATCH} checks`,
       );
     }
-    const scope = await this.#core.read(request, workspaceId);
+    const scope = await this.#core.read(request, workspaceId, options);
     // Each distinct subject is resolved (and its gate checked) once per batch.
     const subjects = new Map<string | undefined, SubjectRef>();
     const decisions: Decision[] = [];
@@ -88,8 +92,9 @@ export class Decisions {
     request: RequestContext,
     workspaceId: string,
     query: DecisionQuery,
+    options: ReadOptions = {},
   ): Promise<Explanation> {
-    const scope = await this.#core.read(request, workspaceId);
+    const scope = await this.#core.read(request, workspaceId, options);
     const subject = await subjectFor(scope, query.subject);
     const resource = query.resource as ResourceRef;
     const explanation = scope.engine.explain(subject, query.permission, resource);
@@ -115,8 +120,9 @@ export class Decisions {
     request: RequestContext,
     workspaceId: string,
     query: { resource: string; subject?: string },
+    options: ReadOptions = {},
   ): Promise<Capabilities> {
-    const scope = await this.#core.read(request, workspaceId);
+    const scope = await this.#core.read(request, workspaceId, options);
     const subject = await subjectFor(scope, query.subject);
     const resource = query.resource as ResourceRef;
     const permissions = scope.engine.permissionsOn(subject, resource);

@@ -1,6 +1,6 @@
 import { ErrorCode, GatehouseError, type Page, type ResourceRef } from "@gatehouse/engine";
 import { type RequestContext, subjectOf } from "../actor.ts";
-import type { ServiceCore, WriteScope } from "../service-core.ts";
+import type { ReadOptions, ServiceCore, WriteScope } from "../service-core.ts";
 import { removeMemberRows } from "./workspaces.ts";
 
 function requireResourceName(value: unknown, what: string): ResourceRef {
@@ -183,8 +183,9 @@ export class Resources {
     request: RequestContext,
     workspaceId: string,
     query: { type: string; permission: string; limit?: number; after?: string },
+    options: ReadOptions = {},
   ): Promise<Page> {
-    const scope = await this.#core.read(request, workspaceId);
+    const scope = await this.#core.read(request, workspaceId, options);
     const subject = subjectOf(request.actor);
     const page = {
       ...(query.limit === undefined ? {} : { limit: query.limit }),

@@ -1,3 +1,4 @@
+import type { ChangeOp } from "@gatehouse/engine";
 import {
   ErrorCode,
   GatehouseError,
@@ -9,7 +10,6 @@ import type { Kysely } from "kysely";
 import { personOf, type RequestContext } from "../actor.ts";
 import { appendAudit } from "../audit/chain.ts";
 import type { Database } from "../database/schema.ts";
-import type { ChangeOp } from "../engine-sync.ts";
 import type { ReadScope, ServiceCore, WorkspaceRow, WriteScope } from "../service-core.ts";
 import { newId } from "../support/crypto.ts";
 

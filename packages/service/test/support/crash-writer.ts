@@ -15,7 +15,13 @@
  */
 import { writeSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { createEngine, type GranteeRef, type Model } from "@gatehouse/engine";
+import {
+  applyOps,
+  type ChangeOp,
+  createEngine,
+  type GranteeRef,
+  type Model,
+} from "@gatehouse/engine";
 import { presets } from "@gatehouse/engine/presets";
 import type { Kysely } from "kysely";
 import { asUser, type RequestContext, systemActor } from "../../src/actor.ts";
@@ -24,7 +30,6 @@ import { openPostgres } from "../../src/database/postgres/open.ts";
 import type { Database } from "../../src/database/schema.ts";
 import { openSqlite } from "../../src/database/sqlite/open.ts";
 import type { Storage } from "../../src/database/storage.ts";
-import { applyOps, type ChangeOp } from "../../src/engine-sync.ts";
 import { createGatehouse, type Gatehouse } from "../../src/gatehouse.ts";
 import { TEST_PASSWORD_COST } from "../backends.ts";
 

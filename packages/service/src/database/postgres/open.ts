@@ -1,8 +1,9 @@
-import { Kysely, PostgresDialect } from "kysely";
+import { Kysely, PostgresDialect, sql } from "kysely";
 import type pg from "pg";
 import { migrateToLatest } from "../migrate.ts";
 import type { Database } from "../schema.ts";
-import type { Storage } from "../storage.ts";
+import type { ChangeFeed, Storage } from "../storage.ts";
+import { listenForChanges } from "./listen.ts";
 
 export interface PostgresOptions {
   /** e.g. `postgres://127.0.0.1:5432/gatehouse` */
@@ -45,10 +46,29 @@ export async function openPostgres(options: PostgresOptions): Promise<Storage> {
     await pool.query(`create schema if not exists ${quoteIdentifier(options.schema)}`);
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // One channel per schema: instances on one database but in other schemas hear nothing of it.
+  const channel =
+    options.schema === undefined ? "gatehouse_changes" : `gatehouse_changes__${options.schema}`;
+  const changeFeed: ChangeFeed = {
+    // NOTIFY is transactional: delivered to listeners when the transaction commits, never before.
+    announce: async (trx, notice) => {
+      await sql`select pg_notify(${channel}, ${`${notice.revision}:${notice.workspaceId}`})`.execute(
+        trx,
+      );
+    },
+    listen: (handlers) =>
+      listenForChanges({
+        driver,
+        connectionString: options.connectionString,
+        channel: quoteIdentifier(channel, 63),
+        handlers,
+      }),
+  };
   const storage: Storage = {
     dialect: "postgres",
     db,
     locksRows: true,
+    changeFeed,
     transaction: (work) => db.transaction().execute(work),
     snapshot: (work) => db.transaction().setIsolationLevel("repeatable read").execute(work),
     isUniqueViolation: (error) =>
@@ -59,7 +79,8 @@ export async function openPostgres(options: PostgresOptions): Promise<Storage> {
   return storage;
 }
 
-function quoteIdentifier(name: string): string {
-  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`invalid schema name "${name}"`);
+function quoteIdentifier(name: string, maxLength = 50): string {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name) || name.length > maxLength)
+    throw new Error(`invalid schema name "${name}"`);
   return `"${name}"`;
 }

@@ -82,6 +82,11 @@ export async function openSqlite(options: SqliteOptions): Promise<Storage> {
     dialect: "sqlite",
     db,
     locksRows: false,
+    changeFeed: {
+      // One file: other processes' commits show in `data_version`, polled by the follower.
+      announce: async () => undefined,
+      commitCounter: () => database.pragma("data_version", { simple: true }) as number,
+    },
     transaction: (work) =>
       // The dialect has one connection guarded by a mutex: holding it serializes this process's
       // transactions; BEGIN IMMEDIATE serializes them against other processes.

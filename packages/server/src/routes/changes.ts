@@ -1,0 +1,214 @@
+import type { ServerResponse } from "node:http";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { ErrorCode, GatehouseError, isGatehouseError } from "@gatehouse/engine";
+import type { Change, Gatehouse, RequestContext } from "@gatehouse/service";
+import { type Static, Type } from "@sinclair/typebox";
+import { requireCaller } from "../http/caller.ts";
+import { AtLeastRevisionQuery, WorkspaceParams } from "../http/schemas.ts";
+import type { RouteOptions } from "./route-options.ts";
+
+/** A comment line keeps proxies from closing an idle stream; each also re-reads the store. */
+const HEARTBEAT_MS = 15_000;
+const PAGE = 500;
+
+const Grant = Type.Object({
+  subject: Type.String(),
+  role: Type.String(),
+  scope: Type.String(),
+  extras: Type.Optional(Type.Array(Type.String())),
+  expiresAt: Type.Optional(Type.Number()),
+});
+
+const Snapshot = Type.Object({
+  workspaceId: Type.String(),
+  preset: Type.String(),
+  revision: Type.Integer(),
+  resources: Type.Array(Type.Object({ resource: Type.String(), parent: Type.String() })),
+  grants: Type.Array(Grant),
+  groups: Type.Array(Type.Object({ group: Type.String(), members: Type.Array(Type.String()) })),
+  apiKeys: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      owner: Type.String(),
+      scopes: Type.Array(Type.String()),
+      resources: Type.Optional(Type.Array(Type.String())),
+      expiresAt: Type.Optional(Type.Number()),
+    }),
+  ),
+});
+
+/** `from` in the query, or the stream's `Last-Event-ID` when resuming (it wins). */
+function startOf(query: string | undefined, lastEventId: string | string[] | undefined) {
+  const header = Array.isArray(lastEventId) ? lastEventId[0] : lastEventId;
+  const text = header ?? query;
+  if (text === undefined) return undefined;
+  if (!/^[0-9]{1,15}$/.test(text))
+    throw new GatehouseError(ErrorCode.INVALID_INPUT, "Last-Event-ID is a revision number");
+  return Number(text);
+}
+
+/**
+ * The change stream (R12): a snapshot of a workspace's engine state, then its committed changes
+ * as Server-Sent Events, resumable by `Last-Event-ID`. Both need the team gate.
+ */
+export const changeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { gatehouse }) => {
+  const tags = ["changes"];
+  const open = new Set<ServerResponse>();
+  // Streams never end on their own: end them when the server closes, or close() would wait.
+  app.addHook("onClose", async () => {
+    for (const response of open) response.end();
+  });
+
+  app.get(
+    "/v1/workspaces/:ws/snapshot",
+    {
+      schema: {
+        tags,
+        summary: "The workspace's resources, grants, groups and API keys at one revision",
+        description:
+          "Load it into an engine, then follow `/changes?from=<revision>` to stay current (the client SDK's local cache). Needs the team gate.",
+        params: WorkspaceParams,
+        response: { 200: Snapshot },
+      },
+    },
+    async (request) =>
+      // Readonly arrays as the schema's: nothing copied, however large the workspace.
+      (await gatehouse.changes.snapshot(requireCaller(request), request.params.ws)) as Static<
+        typeof Snapshot
+      >,
+  );
+
+  app.get(
+    "/v1/workspaces/:ws/changes",
+    {
+      schema: {
+        tags,
+        summary: "Committed changes as Server-Sent Events, from a revision on",
+        description: [
+          "`text/event-stream`. Each `change` event has `id: <revision>` and `data: { revision, at, ops }`, in revision order, with no gaps.",
+          "Starts after `from` (or the `Last-Event-ID` header when resuming); without either, after the current revision, announced by a first `ready` event `{ revision }`.",
+          "The stream ends with an `error` event `{ code }` when the caller loses the team gate (or the workspace closes). Needs the team gate.",
+        ].join(" "),
+        params: WorkspaceParams,
+        querystring: Type.Object(
+          { from: Type.Optional(AtLeastRevisionQuery) },
+          { additionalProperties: false },
+        ),
+        produces: ["text/event-stream"],
+      },
+    },
+    async (request, reply) => {
+      const caller = requireCaller(request);
+      const ws = request.params.ws;
+      const start = startOf(request.query.from, request.headers["last-event-id"]);
+      // Checks the gate (and the revision) before the stream begins, so refusals are problems.
+      const first = await gatehouse.changes.list(caller, ws, { after: start ?? 0, limit: 1 });
+      reply.hijack();
+      const response = reply.raw;
+      response.writeHead(200, {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache, no-transform",
+        connection: "keep-alive",
+        "x-accel-buffering": "no",
+      });
+      response.flushHeaders(); // the client learns the stream is open before any event
+      open.add(response);
+      const stream = new ChangeStream(gatehouse, caller, ws, response, start ?? first.revision);
+      if (start === undefined) stream.send("ready", undefined, { revision: first.revision });
+      response.on("close", () => {
+        stream.stop();
+        open.delete(response);
+      });
+      stream.start();
+    },
+  );
+};
+
+/** One client's stream: wakes on change events and heartbeats, sends what the store holds. */
+class ChangeStream {
+  #last: number;
+  #busy = false;
+  #again = false;
+  #stopped = false;
+  readonly #cleanups: (() => void)[] = [];
+
+  constructor(
+    readonly gatehouse: Gatehouse,
+    readonly caller: RequestContext,
+    readonly workspaceId: string,
+    readonly response: ServerResponse,
+    after: number,
+  ) {
+    this.#last = after;
+  }
+
+  start(): void {
+    this.#cleanups.push(this.gatehouse.changes.watch(this.workspaceId));
+    this.#cleanups.push(
+      this.gatehouse.onChange((event) => {
+        if (event.workspaceId === this.workspaceId && event.revision > this.#last) this.wake();
+      }),
+    );
+    const heartbeat = setInterval(() => {
+      this.response.write(": heartbeat\n\n");
+      this.wake();
+    }, HEARTBEAT_MS);
+    heartbeat.unref();
+    this.#cleanups.push(() => clearInterval(heartbeat));
+    this.wake();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    for (const cleanup of this.#cleanups.splice(0)) cleanup();
+  }
+
+  send(event: string, id: number | undefined, data: unknown): boolean {
+    const head = id === undefined ? "" : `id: ${id}\n`;
+    return this.response.write(`${head}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  }
+
+  /** Sends every change after the last one sent; the store is the truth, events only wake. */
+  wake(): void {
+    if (this.#busy) {
+      this.#again = true;
+      return;
+    }
+    this.#busy = true;
+    void this.#drain().finally(() => {
+      this.#busy = false;
+    });
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      do {
+        this.#again = false;
+        let page: readonly Change[];
+        do {
+          if (this.#stopped) return;
+          ({ changes: page } = await this.gatehouse.changes.list(this.caller, this.workspaceId, {
+            after: this.#last,
+            limit: PAGE,
+          }));
+          for (const change of page) {
+            if (this.#stopped) return;
+            const flowing = this.send("change", change.revision, change);
+            this.#last = change.revision;
+            if (!flowing)
+              await new Promise((resolve) => {
+                this.response.once("drain", resolve);
+                this.response.once("close", resolve);
+              });
+          }
+        } while (page.length === PAGE);
+      } while (this.#again);
+    } catch (error) {
+      // The caller lost the gate, or the workspace closed: say so and end the stream.
+      const code = isGatehouseError(error) ? error.code : "INTERNAL";
+      if (!this.#stopped) this.send("error", undefined, { code });
+      this.stop();
+      this.response.end();
+    }
+  }
+}

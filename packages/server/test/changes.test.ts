@@ -1,0 +1,237 @@
+import type { AddressInfo } from "node:net";
+import { systemActor } from "@gatehouse/service";
+import { createParser, type EventSourceMessage } from "eventsource-parser";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  backends,
+  call,
+  expectProblem,
+  openServer,
+  type Session,
+  signUp,
+  type TestServer,
+} from "./harness.ts";
+
+/** An open SSE response: its events as they arrive, and whether the server ended it. */
+interface EventStream {
+  readonly status: number;
+  readonly events: EventSourceMessage[];
+  /** Resolves once `count` events have arrived (or rejects after 5 s). */
+  next(count: number): Promise<EventSourceMessage[]>;
+  readonly ended: Promise<void>;
+  close(): void;
+}
+
+async function openStream(
+  base: string,
+  path: string,
+  headers: Record<string, string>,
+): Promise<EventStream> {
+  const controller = new AbortController();
+  const response = await fetch(`${base}${path}`, { headers, signal: controller.signal });
+  const events: EventSourceMessage[] = [];
+  const waiters: (() => void)[] = [];
+  const parser = createParser({
+    onEvent(event) {
+      events.push(event);
+      for (const wake of waiters.splice(0)) wake();
+    },
+  });
+  const ended = (async () => {
+    if (response.body === null || !response.ok) return;
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of response.body) parser.feed(decoder.decode(chunk, { stream: true }));
+    } catch {
+      // Aborted by close().
+    }
+  })();
+  return {
+    status: response.status,
+    events,
+    ended,
+    async next(count) {
+      const deadline = Date.now() + 5_000;
+      while (events.length < count) {
+        if (Date.now() > deadline) throw new Error(`only ${events.length} of ${count} events`);
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, 100);
+        });
+      }
+      return events.slice(0, count);
+    },
+    close: () => controller.abort(),
+  };
+}
+
+describe.each(backends)("the change stream over HTTP on $name", (backend) => {
+  let server: TestServer;
+  let base: string;
+  let ada: Session;
+  let adam: Session;
+  let carol: Session;
+  let ws: string;
+  const streams: EventStream[] = [];
+
+  /** Ada's MZPanel workspace with server s1 and site a; Adam is admin, Carol the customer of a. */
+  beforeEach(async () => {
+    server = await openServer(backend);
+    await server.app.listen({ port: 0, host: "127.0.0.1" });
+    base = `http://127.0.0.1:${(server.app.server.address() as AddressInfo).port}`;
+    ada = await signUp(server.app, "ada");
+    adam = await signUp(server.app, "adam");
+    carol = await signUp(server.app, "carol");
+    ws = (await call(server.app, ada, "GET", "/v1/me")).json().workspaces[0].id;
+    const host = systemActor();
+    await server.gatehouse.resources.upsert(host, ws, {
+      resource: "server:s1",
+      parent: `workspace:${ws}`,
+    });
+    await server.gatehouse.resources.upsert(host, ws, { resource: "site:a", parent: "server:s1" });
+    await server.gatehouse.members.add(host, ws, {
+      userId: adam.userId,
+      grants: [{ role: "admin", scope: `workspace:${ws}` }],
+    });
+    await server.gatehouse.members.add(host, ws, {
+      userId: carol.userId,
+      grants: [{ role: "customer", scope: "site:a" }],
+    });
+  });
+  afterEach(async () => {
+    for (const stream of streams.splice(0)) stream.close();
+    await server.close();
+  });
+
+  const stream = async (session: Session | undefined, path: string, extra = {}) => {
+    const opened = await openStream(base, path, { ...(session?.headers ?? {}), ...extra });
+    streams.push(opened);
+    return opened;
+  };
+  const revisionOf = async () =>
+    (await call(server.app, ada, "GET", `/v1/workspaces/${ws}/snapshot`)).json().revision as number;
+  const addSite = (name: string) =>
+    call(server.app, ada, "PUT", `/v1/workspaces/${ws}/resources/site/${name}`, {
+      parent: "server:s1",
+    });
+
+  it("gives team managers a snapshot of the engine state at one revision", async () => {
+    const response = await call(server.app, adam, "GET", `/v1/workspaces/${ws}/snapshot`);
+    expect(response.statusCode).toBe(200);
+    const snapshot = response.json();
+    expect(snapshot).toMatchObject({ workspaceId: ws, preset: "mzpanel", groups: [], apiKeys: [] });
+    expect(snapshot.resources).toEqual(
+      expect.arrayContaining([
+        { resource: "server:s1", parent: `workspace:${ws}` },
+        { resource: "site:a", parent: "server:s1" },
+      ]),
+    );
+    expect(snapshot.grants).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          subject: `user:${carol.userId}`,
+          role: "customer",
+          scope: "site:a",
+        }),
+      ]),
+    );
+    const { revision } = (await addSite("b")).json();
+    expect(revision).toBe(snapshot.revision + 1);
+  });
+
+  it("refuses the snapshot and the stream to members without the team gate, and outsiders", async () => {
+    const outsider = await signUp(server.app, "eve");
+    expectProblem(
+      await call(server.app, carol, "GET", `/v1/workspaces/${ws}/snapshot`),
+      403,
+      "PERMISSION_DENIED",
+    );
+    expectProblem(
+      await call(server.app, outsider, "GET", `/v1/workspaces/${ws}/snapshot`),
+      404,
+      "WORKSPACE_NOT_FOUND",
+    );
+    expectProblem(
+      await call(server.app, undefined, "GET", `/v1/workspaces/${ws}/snapshot`),
+      401,
+      "INVALID_CREDENTIALS",
+    );
+    expect((await stream(carol, `/v1/workspaces/${ws}/changes`)).status).toBe(403);
+    expect((await stream(outsider, `/v1/workspaces/${ws}/changes`)).status).toBe(404);
+    expect((await stream(undefined, `/v1/workspaces/${ws}/changes`)).status).toBe(401);
+  });
+
+  it("streams committed changes in order from a revision, and resumes by Last-Event-ID", async () => {
+    const from = await revisionOf();
+    const live = await stream(adam, `/v1/workspaces/${ws}/changes?from=${from}`);
+    expect(live.status).toBe(200);
+    await addSite("b");
+    await addSite("c");
+    await call(server.app, ada, "DELETE", `/v1/workspaces/${ws}/resources/site/b`);
+    const events = await live.next(3);
+    expect(events.map((event) => [event.event, event.id])).toEqual([
+      ["change", String(from + 1)],
+      ["change", String(from + 2)],
+      ["change", String(from + 3)],
+    ]);
+    expect(JSON.parse(events[0]!.data)).toMatchObject({
+      revision: from + 1,
+      ops: [{ op: "resource.upsert", resource: "site:b", parent: "server:s1" }],
+    });
+    expect(JSON.parse(events[2]!.data).ops).toEqual([
+      { op: "resource.delete", resource: "site:b" },
+    ]);
+
+    // A client that saw the first event resumes after it, whatever `from` says.
+    const resumed = await stream(adam, `/v1/workspaces/${ws}/changes?from=0`, {
+      "last-event-id": String(from + 1),
+    });
+    expect((await resumed.next(2)).map((event) => event.id)).toEqual([
+      String(from + 2),
+      String(from + 3),
+    ]);
+  });
+
+  it("starts at the current revision without one, announced by a ready event", async () => {
+    const current = await revisionOf();
+    const live = await stream(adam, `/v1/workspaces/${ws}/changes`);
+    const [ready] = await live.next(1);
+    expect(ready).toMatchObject({ event: "ready" });
+    expect(JSON.parse(ready!.data)).toEqual({ revision: current });
+    await addSite("d");
+    const [, change] = await live.next(2);
+    expect(change).toMatchObject({ event: "change", id: String(current + 1) });
+  });
+
+  it("ends the stream with an error event when the watcher loses the team gate", async () => {
+    const live = await stream(adam, `/v1/workspaces/${ws}/changes?from=${await revisionOf()}`);
+    await addSite("e");
+    expect((await live.next(1))[0]).toMatchObject({ event: "change" });
+    const demoted = await call(
+      server.app,
+      ada,
+      "PATCH",
+      `/v1/workspaces/${ws}/members/${adam.userId}`,
+      { grants: [{ role: "customer", scope: "site:a" }] },
+    );
+    expect(demoted.statusCode).toBe(200);
+    await addSite("f");
+    const events = await live.next(2);
+    expect(events[1]).toMatchObject({ event: "error" });
+    expect(JSON.parse(events[1]!.data)).toEqual({ code: "PERMISSION_DENIED" });
+    await live.ended;
+    // Neither the demotion nor anything after it reached the former admin.
+    expect(events).toHaveLength(2);
+  });
+
+  it("refuses a bad or future start revision with 400", async () => {
+    const current = await revisionOf();
+    expect((await stream(adam, `/v1/workspaces/${ws}/changes?from=${current + 5}`)).status).toBe(
+      400,
+    );
+    expect((await stream(adam, `/v1/workspaces/${ws}/changes?from=-1`)).status).toBe(400);
+    expect(
+      (await stream(adam, `/v1/workspaces/${ws}/changes`, { "last-event-id": "abc" })).status,
+    ).toBe(400);
+  });
+});

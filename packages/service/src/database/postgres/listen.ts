@@ -1,0 +1,86 @@
+import type pg from "pg";
+import type { ChangeFeedHandlers } from "../storage.ts";
+
+const RETRY_MIN_MS = 100;
+const RETRY_MAX_MS = 5_000;
+
+/**
+ * LISTENs on `channel` over a connection of its own (a pooled one would be handed to others),
+ * parses `revision:workspaceId` payloads and reconnects with backoff when the connection drops.
+ * Resolves once the first LISTEN is in place, or failed and is being retried.
+ */
+export async function listenForChanges(options: {
+  readonly driver: typeof pg;
+  readonly connectionString: string;
+  /** Already quoted. */
+  readonly channel: string;
+  readonly handlers: ChangeFeedHandlers;
+}): Promise<{ close(): Promise<void> }> {
+  const { driver, connectionString, channel, handlers } = options;
+  let client: pg.Client | undefined;
+  let closed = false;
+  let retryMs = RETRY_MIN_MS;
+  let timer: NodeJS.Timeout | undefined;
+
+  const connect = async (): Promise<void> => {
+    const next = new driver.Client({ connectionString, keepAlive: true });
+    next.on("notification", (message) => {
+      const payload = message.payload ?? "";
+      const colon = payload.indexOf(":");
+      const revision = Number(payload.slice(0, colon));
+      if (colon > 0 && Number.isSafeInteger(revision))
+        handlers.notice({ workspaceId: payload.slice(colon + 1), revision });
+    });
+    // Errors end the connection; `end` schedules the reconnect.
+    next.on("error", () => undefined);
+    next.on("end", () => {
+      if (client !== next) return;
+      client = undefined;
+      handlers.state(false);
+      reconnectLater();
+    });
+    try {
+      await next.connect();
+      await next.query(`listen ${channel}`);
+    } catch (error) {
+      await next.end().catch(() => undefined);
+      throw error;
+    }
+    if (closed) {
+      await next.end().catch(() => undefined);
+      return;
+    }
+    client = next;
+    retryMs = RETRY_MIN_MS;
+    handlers.state(true);
+  };
+
+  const reconnectLater = (): void => {
+    if (closed || timer !== undefined) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      connect().catch(() => {
+        retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+        reconnectLater();
+      });
+    }, retryMs);
+    timer.unref();
+  };
+
+  try {
+    await connect();
+  } catch {
+    // Unreachable for now: the follower polls meanwhile, and the listener keeps trying.
+    handlers.state(false);
+    reconnectLater();
+  }
+  return {
+    async close() {
+      closed = true;
+      if (timer !== undefined) clearTimeout(timer);
+      const current = client;
+      client = undefined;
+      await current?.end().catch(() => undefined);
+    },
+  };
+}
