@@ -423,9 +423,12 @@ function planImport(core: ServiceCore, input: unknown): ImportPlan {
   const memberIds = new Set<string>();
   const emails = new Set<string>();
   const members = listAt(data, "members", issues);
-  members.forEach((member, index) => {
+  for (const [index, member] of members.entries()) {
     const path = `members[${index}]`;
-    if (!isObject(member)) return issues.add(path, "must be an object with userId, email and name");
+    if (!isObject(member)) {
+      issues.add(path, "must be an object with userId, email and name");
+      continue;
+    }
     const userId = member["userId"];
     if (!isText(userId, 100)) issues.add(`${path}.userId`, "must be 1–100 characters");
     else if (memberIds.has(userId)) issues.add(`${path}.userId`, `${userId} is listed twice`);
@@ -440,24 +443,30 @@ function planImport(core: ServiceCore, input: unknown): ImportPlan {
     if (!isText(member["name"])) issues.add(`${path}.name`, "must be 1–200 characters");
     if (member["joinedAt"] !== undefined && !Number.isSafeInteger(member["joinedAt"]))
       issues.add(`${path}.joinedAt`, "must be epoch milliseconds");
-  });
+  }
   const groupIds = new Set<string>();
   const groups = listAt(data, "groups", issues);
-  groups.forEach((group, index) => {
+  for (const [index, group] of groups.entries()) {
     const path = `groups[${index}]`;
-    if (!isObject(group)) return issues.add(path, "must be an object with id, name and members");
+    if (!isObject(group)) {
+      issues.add(path, "must be an object with id, name and members");
+      continue;
+    }
     const id = group["id"];
     if (!isText(id, 100)) issues.add(`${path}.id`, "must be 1–100 characters");
     else if (groupIds.has(id)) issues.add(`${path}.id`, `${id} is listed twice`);
     else groupIds.add(id);
     if (!isText(group["name"])) issues.add(`${path}.name`, "must be 1–200 characters");
     const users = group["members"] ?? [];
-    if (!Array.isArray(users)) return issues.add(`${path}.members`, "must be a list of user ids");
-    users.forEach((user, position) => {
+    if (!Array.isArray(users)) {
+      issues.add(`${path}.members`, "must be a list of user ids");
+      continue;
+    }
+    for (const [position, user] of users.entries()) {
       if (typeof user !== "string" || !memberIds.has(user))
         issues.add(`${path}.members[${position}]`, `${JSON.stringify(user)} is not a member`);
-    });
-  });
+    }
+  }
   if (model !== undefined && isObject(workspace)) {
     const plan = typeof workspace["plan"] === "string" ? workspace["plan"] : null;
     const limit = memberLimit(model, plan);
@@ -483,9 +492,9 @@ function planImport(core: ServiceCore, input: unknown): ImportPlan {
         issues.add(`resources[${index}]`, errorMessage(error));
       }
     }
-    groups.forEach((group, index) => {
+    for (const [index, group] of groups.entries()) {
       if (!isObject(group) || typeof group["id"] !== "string" || !Array.isArray(group["members"]))
-        return;
+        continue;
       for (const user of group["members"]) {
         if (typeof user !== "string" || !memberIds.has(user)) continue;
         try {
@@ -494,7 +503,7 @@ function planImport(core: ServiceCore, input: unknown): ImportPlan {
           issues.add(`groups[${index}]`, errorMessage(error));
         }
       }
-    });
+    }
     ownerUserId = applyGrants(engine, grants, { memberIds, groupIds, root }, issues);
   }
   if (ownerUserId === undefined && issues.isEmpty)
@@ -532,9 +541,12 @@ function orderResources(
   const children = new Map<string, ExportedResourceAt[]>();
   const seen = new Set<string>();
   const all: ExportedResourceAt[] = [];
-  resources.forEach((entry, index) => {
+  for (const [index, entry] of resources.entries()) {
     const path = `resources[${index}]`;
-    if (!isObject(entry)) return issues.add(path, "must be an object with resource and parent");
+    if (!isObject(entry)) {
+      issues.add(path, "must be an object with resource and parent");
+      continue;
+    }
     const { resource, parent } = entry;
     let valid = true;
     for (const [field, value] of [
@@ -547,14 +559,19 @@ function orderResources(
       }
     }
     if (!valid) return;
-    if (resource === root) return issues.add(`${path}.resource`, "the root is not listed");
-    if (seen.has(resource as string))
-      return issues.add(`${path}.resource`, `${resource} is listed twice`);
+    if (resource === root) {
+      issues.add(`${path}.resource`, "the root is not listed");
+      continue;
+    }
+    if (seen.has(resource as string)) {
+      issues.add(`${path}.resource`, `${resource} is listed twice`);
+      continue;
+    }
     seen.add(resource as string);
     const item = { resource: resource as ResourceRef, parent: parent as ResourceRef, index };
     all.push(item);
     children.set(item.parent, [...(children.get(item.parent) ?? []), item]);
-  });
+  }
   const queue: string[] = [root];
   const placed = new Set<string>();
   for (let head = 0; head < queue.length; head++) {
@@ -583,9 +600,12 @@ function applyGrants(
   issues: Issues,
 ): string | undefined {
   let owner: string | undefined;
-  grants.forEach((entry, index) => {
+  for (const [index, entry] of grants.entries()) {
     const path = `grants[${index}]`;
-    if (!isObject(entry)) return issues.add(path, "must be an object with subject, role and scope");
+    if (!isObject(entry)) {
+      issues.add(path, "must be an object with subject, role and scope");
+      continue;
+    }
     const unknown = Object.keys(entry).filter(
       (key) => !["subject", "role", "scope", "extras", "expiresAt"].includes(key),
     );
@@ -596,14 +616,26 @@ function applyGrants(
     if (
       !(isUser && known.memberIds.has((subject as string).slice(5))) &&
       !(isGroup && known.groupIds.has((subject as string).slice(6)))
-    )
-      return issues.add(`${path}.subject`, `${JSON.stringify(subject)} is not a member or group`);
-    if (typeof role !== "string") return issues.add(`${path}.role`, "must be a role name");
-    if (typeof scope !== "string") return issues.add(`${path}.scope`, "must be a resource");
-    if (!Array.isArray(extras) || extras.some((extra) => typeof extra !== "string"))
-      return issues.add(`${path}.extras`, "must be a list of permission names");
-    if (expiresAt !== null && !Number.isSafeInteger(expiresAt))
-      return issues.add(`${path}.expiresAt`, "must be epoch milliseconds or null");
+    ) {
+      issues.add(`${path}.subject`, `${JSON.stringify(subject)} is not a member or group`);
+      continue;
+    }
+    if (typeof role !== "string") {
+      issues.add(`${path}.role`, "must be a role name");
+      continue;
+    }
+    if (typeof scope !== "string") {
+      issues.add(`${path}.scope`, "must be a resource");
+      continue;
+    }
+    if (!Array.isArray(extras) || extras.some((extra) => typeof extra !== "string")) {
+      issues.add(`${path}.extras`, "must be a list of permission names");
+      continue;
+    }
+    if (expiresAt !== null && !Number.isSafeInteger(expiresAt)) {
+      issues.add(`${path}.expiresAt`, "must be epoch milliseconds or null");
+      continue;
+    }
     try {
       engine.addGrant({
         subject: subject as GranteeRef,
@@ -613,10 +645,11 @@ function applyGrants(
         expiresAt: (expiresAt as number | null) ?? undefined,
       });
     } catch (error) {
-      return issues.add(path, errorMessage(error));
+      issues.add(path, errorMessage(error));
+      continue;
     }
     if (role === engine.model.ownerRole) owner = (subject as string).slice(5);
-  });
+  }
   return owner;
 }
 
