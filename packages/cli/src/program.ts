@@ -24,7 +24,7 @@ override it. Exit status: 0 done (check/explain: allowed), 1 failed, 2 bad comma
 3 denied (check/explain). Documentation: docs/cli.md.`;
 
 /** The `gatehouse` command with every subcommand. */
-export function buildProgram(status: { code: ExitCode }): Command {
+function buildProgram(status: { code: ExitCode }): Command {
   const program = new Command("gatehouse")
     .description("Gatehouse: team and access control for hosting and MSP control panels")
     .version("0.1.0")

@@ -9,7 +9,7 @@ import { modelLines } from "../support/model-view.ts";
 import { say, sayJson } from "../support/output.ts";
 
 /** A preset by name, or a model file (JSON or YAML) validated with every issue reported. */
-export function modelNamed(nameOrFile: string): Model {
+function modelNamed(nameOrFile: string): Model {
   const preset = (presets as Readonly<Record<string, Model>>)[nameOrFile];
   if (preset !== undefined) return preset;
   if (!/[./\\]/.test(nameOrFile)) {
