@@ -273,8 +273,6 @@ describe.each(cliBackends)("database commands on $name", (backend) => {
     // The same questions get the same answers in the copy.
     const questions = [
       ["otto@example.com", "site.deploy", "site:shop.example", 0],
-      ["otto@example.com", "site.deploy", "site:docs.example", 3],
-      ["cara@example.com", "site.files.manage", "site:shop.example", 0],
       ["cara@example.com", "server.view", "server:fra-1", 3],
     ] as const;
     const answers = await Promise.all(
