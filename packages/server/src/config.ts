@@ -10,6 +10,8 @@ export interface ServerConfig {
   readonly dataDir: string;
   /** `postgres://…` switches to PostgreSQL; otherwise the SQLite file under `dataDir`. */
   readonly databaseUrl: string | undefined;
+  /** PostgreSQL only: the schema holding Gatehouse's tables (created when missing); `public` by default. */
+  readonly databaseSchema: string | undefined;
   /** `smtp://user:pass@host:port`; without it mail goes to a development outbox and the log. */
   readonly smtpUrl: string | undefined;
   readonly mailFrom: string;
@@ -48,6 +50,7 @@ const KNOWN = [
   "HOST",
   "DATA_DIR",
   "DATABASE_URL",
+  "DATABASE_SCHEMA",
   "SMTP_URL",
   "MAIL_FROM",
   "PUBLIC_URL",
@@ -103,6 +106,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
       "DATABASE_URL must be a postgres:// URL; leave it unset for the embedded SQLite database",
     );
   }
+  const databaseSchema = get("DATABASE_SCHEMA");
+  if (databaseSchema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(databaseSchema))
+    problems.push("DATABASE_SCHEMA is a lower-case PostgreSQL identifier (a-z, 0-9, _)");
+  if (databaseSchema !== undefined && databaseUrl === undefined)
+    problems.push("DATABASE_SCHEMA applies to PostgreSQL only: set DATABASE_URL too");
   const smtpUrl = get("SMTP_URL");
   if (smtpUrl !== undefined && !/^smtps?:\/\//.test(smtpUrl))
     problems.push("SMTP_URL must be an smtp:// or smtps:// URL");
@@ -161,6 +169,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     host,
     dataDir: resolve(get("DATA_DIR") ?? "./data"),
     databaseUrl,
+    databaseSchema,
     smtpUrl,
     mailFrom: get("MAIL_FROM") ?? "Gatehouse <gatehouse@localhost>",
     publicUrl,

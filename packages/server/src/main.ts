@@ -1,7 +1,5 @@
-import { createGatehouse, openStorage } from "@gatehouse/service";
-import { buildApp } from "./app.ts";
-import { ConfigError, loadConfig, secretKeyOf, storageTarget } from "./config.ts";
-import { seedDemo } from "./demo.ts";
+import { ConfigError, loadConfig } from "./config.ts";
+import { startServer } from "./start-server.ts";
 
 /** `npm start`: the server with the embedded SQLite database (or PostgreSQL) and a demo workspace. */
 async function main(): Promise<void> {
@@ -15,31 +13,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const storage = await openStorage(storageTarget(config));
-  const gatehouse = createGatehouse({
-    storage,
-    secretKey: secretKeyOf(config),
-    follow: config.follow,
-  });
-  const demo = config.demo ? await seedDemo(gatehouse) : undefined;
-  const app = await buildApp({ gatehouse, config });
-  const shutdown = async () => {
-    await app.close();
-    await gatehouse.close();
-    process.exit(0);
-  };
-  process.once("SIGINT", shutdown);
-  process.once("SIGTERM", shutdown);
-  await app.listen({ port: config.port, host: config.host });
-  const where = config.databaseUrl === undefined ? storageTarget(config) : "PostgreSQL";
-  console.log(`Gatehouse is listening on ${config.publicUrl} (database: ${where})`);
-  console.log(`  API docs: ${config.publicUrl}/docs   OpenAPI: ${config.publicUrl}/openapi.json`);
-  if (demo !== undefined) {
-    console.log(`\nDemo workspace ${demo.workspaceId} created. Sign in as:`);
-    for (const account of demo.accounts)
-      console.log(`  ${account.role.padEnd(26)} ${account.email}  password: ${account.password}`);
-    console.log("(These passwords are shown once; they are stored hashed.)");
-  }
+  await startServer(config);
 }
 
 await main();

@@ -10,6 +10,7 @@ import { Invitations } from "./workflows/invitations.ts";
 import { JoinRequests } from "./workflows/join-requests.ts";
 import { MagicLinks } from "./workflows/magic-links.ts";
 import { Members } from "./workflows/members.ts";
+import { Portability } from "./workflows/portability.ts";
 import { Resources } from "./workflows/resources.ts";
 import { Sessions, type SignInOptions, sessionPolicyOf } from "./workflows/sessions.ts";
 import { TwoFactor } from "./workflows/two-factor.ts";
@@ -43,6 +44,8 @@ export interface Gatehouse {
   readonly twoFactor: TwoFactor;
   readonly magicLinks: MagicLinks;
   readonly credentials: Credentials;
+  /** Workspace export and import (instance operator). */
+  readonly portability: Portability;
   readonly storage: Storage;
   /** The models workspaces may use, by preset name. */
   readonly models: Readonly<Record<string, Model>>;
@@ -89,6 +92,7 @@ export function createGatehouse(options: GatehouseOptions & SignInOptions): Gate
     twoFactor,
     magicLinks: new MagicLinks(core, twoFactor, sessionPolicy),
     credentials: new Credentials(core, box),
+    portability: new Portability(core),
     storage: core.storage,
     models: core.models,
     onChange(listener) {

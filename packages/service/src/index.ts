@@ -3,6 +3,7 @@ export type { Actor, Origin, RequestContext } from "./actor.ts";
 export { asUser, systemActor } from "./actor.ts";
 export type { ChainVerification } from "./audit/chain.ts";
 export { migrateToLatest } from "./database/migrate.ts";
+export type { StorageOptions } from "./database/open-storage.ts";
 export { openStorage } from "./database/open-storage.ts";
 export type { PostgresOptions } from "./database/postgres/open.ts";
 export { openPostgres } from "./database/postgres/open.ts";
@@ -35,6 +36,17 @@ export type { AcceptInput, InvitationInfo, InvitationStatus } from "./workflows/
 export type { JoinRequestInfo, JoinRequestStatus } from "./workflows/join-requests.ts";
 export type { MagicLink } from "./workflows/magic-links.ts";
 export type { GrantSpec, Group, Member } from "./workflows/members.ts";
+export type {
+  ExportedGrant,
+  ExportedGroup,
+  ExportedMember,
+  ImportCounts,
+  ImportOptions,
+  ImportProgress,
+  ImportResult,
+  WorkspaceExport,
+} from "./workflows/portability.ts";
+export { EXPORT_FORMAT, EXPORT_VERSION } from "./workflows/portability.ts";
 export type {
   NewSession,
   SessionCredentials,

@@ -2,13 +2,25 @@ import { openPostgres } from "./postgres/open.ts";
 import { openSqlite } from "./sqlite/open.ts";
 import type { Storage } from "./storage.ts";
 
+export interface StorageOptions {
+  /** PostgreSQL only: use this schema (created when missing) instead of `public`. */
+  readonly schema?: string | undefined;
+  /** Apply migrations on open (default true). */
+  readonly migrate?: boolean;
+}
+
 /**
  * Opens PostgreSQL for a `postgres://` or `postgresql://` URL, otherwise the SQLite file at `target`.
  * @example
  * const storage = await openStorage(process.env.DATABASE_URL ?? "./data/gatehouse.db");
  */
-export function openStorage(target: string): Promise<Storage> {
+export function openStorage(target: string, options: StorageOptions = {}): Promise<Storage> {
+  const migrate = options.migrate ?? true;
   return /^postgres(ql)?:\/\//.test(target)
-    ? openPostgres({ connectionString: target })
-    : openSqlite({ file: target });
+    ? openPostgres({
+        connectionString: target,
+        migrate,
+        ...(options.schema === undefined ? {} : { schema: options.schema }),
+      })
+    : openSqlite({ file: target, migrate });
 }

@@ -1,5 +1,6 @@
 import { ErrorCode, GatehouseError } from "@gatehouse/engine";
 import type { Kysely } from "kysely";
+import type { RequestContext } from "../actor.ts";
 import type { Database } from "../database/schema.ts";
 import type { ServiceCore } from "../service-core.ts";
 import { newId } from "../support/crypto.ts";
@@ -100,6 +101,51 @@ export class Users {
       created = { user, personalWorkspace };
     });
     return created!;
+  }
+
+  /**
+   * The instance operator's first-run path (`gatehouse create-owner`): a user with a password and
+   * a workspace of `preset` they own, created together in one transaction (no personal workspace
+   * besides). Only the system actor may create accounts for others.
+   * @example
+   * const { user, workspace } = await gatehouse.users.createOwner(systemActor("cli"), {
+   *   email: "olivia@example.com", password: "a long passphrase", workspace: { name: "Acme", preset: "company", plan: "premium" },
+   * });
+   */
+  async createOwner(
+    request: RequestContext,
+    input: {
+      email: string;
+      password: string;
+      name?: string | undefined;
+      workspace: { name: string; preset: string; plan?: string | undefined };
+    },
+  ): Promise<{ user: User; workspace: Workspace }> {
+    const core = this.#core;
+    if (request.actor.type !== "system") {
+      throw new GatehouseError(
+        ErrorCode.PERMISSION_DENIED,
+        "only the instance operator creates accounts for others",
+      );
+    }
+    const email = normalizeEmail(input.email);
+    assertStrongPassword(input.password);
+    const name = requireName(input.name ?? email.split("@")[0], "name");
+    // Unknown presets and plans fail before the (slow) password hash.
+    core.modelOf(input.workspace?.preset);
+    const passwordHash = await hashPassword(input.password, core.passwordCost);
+    return core.storage.transaction(async (trx) => {
+      const user = await insertUser(core, trx, { email, name, passwordHash });
+      const workspace = await createWorkspaceIn(core, trx, {
+        name: input.workspace.name,
+        preset: input.workspace.preset,
+        plan: input.workspace.plan,
+        ownerId: user.id,
+        personal: false,
+        request,
+      });
+      return { user, workspace };
+    });
   }
 
   /** The user with this email and password; INVALID_CREDENTIALS otherwise (same answer for both cases). */

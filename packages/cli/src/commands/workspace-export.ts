@@ -1,0 +1,44 @@
+import { writeFileSync } from "node:fs";
+import type { Command } from "commander";
+import type { Runner } from "../program.ts";
+import { type ConnectionOptions, withConnection, withGatehouse } from "../support/connection.ts";
+import { ExitCode } from "../support/exit-codes.ts";
+import { note, say } from "../support/output.ts";
+
+interface ExportOptions extends ConnectionOptions {
+  readonly output?: string;
+}
+
+/** `gatehouse workspace export`: the workspace as JSON. */
+export function registerWorkspaceExport(workspace: Command, run: Runner): void {
+  withConnection(
+    workspace
+      .command("export")
+      .summary("Export a workspace as JSON")
+      .description(
+        "Write a workspace as JSON: preset and model, settings and plan, resources, members (id, email, name), groups and grants with extras and expiry. Never passwords, TOTP secrets, API keys, sessions, invitations or sealed credentials",
+      )
+      .argument("<workspace>", "workspace id"),
+  )
+    .option("-o, --output <file>", "write to this file instead of standard output")
+    .addHelpText(
+      "after",
+      `
+Example:
+  gatehouse workspace export ws_… -o acme.json`,
+    )
+    .action(
+      run(async (workspaceId: string, options: ExportOptions) => {
+        const data = await withGatehouse(options, (gatehouse, operator) =>
+          gatehouse.portability.export(operator, workspaceId),
+        );
+        const text = `${JSON.stringify(data, null, 2)}\n`;
+        if (options.output === undefined) say(text.trimEnd());
+        else writeFileSync(options.output, text, { mode: 0o600 });
+        note(
+          `Exported workspace ${workspaceId} at revision ${data.workspace.revision}: ${data.members.length} members, ${data.groups.length} groups, ${data.resources.length} resources, ${data.grants.length} grants${options.output === undefined ? "" : ` to ${options.output}`}`,
+        );
+        return ExitCode.OK;
+      }),
+    );
+}

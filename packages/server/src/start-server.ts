@@ -1,0 +1,67 @@
+import type { AddressInfo } from "node:net";
+import { createGatehouse, type Gatehouse, openStorage } from "@gatehouse/service";
+import type { FastifyInstance } from "fastify";
+import { buildApp } from "./app.ts";
+import { type ServerConfig, secretKeyOf, storageTarget } from "./config.ts";
+import { type DemoAccount, seedDemo } from "./demo.ts";
+
+export interface RunningServer {
+  readonly app: FastifyInstance;
+  readonly gatehouse: Gatehouse;
+  /** The port actually bound (differs from the configured one when that is 0). */
+  readonly port: number;
+  /** The demo accounts created on this start (an empty database with DEMO=true). */
+  readonly demo: { workspaceId: string; accounts: DemoAccount[] } | undefined;
+  /** Stops listening and closes the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * What `npm start` and `gatehouse serve` run: opens (and migrates) the configured database, seeds
+ * the demo workspace on an empty one when `DEMO` is on, listens, prints where, and closes cleanly
+ * on SIGINT/SIGTERM.
+ * @example
+ * await startServer(loadConfig(process.env));
+ */
+export async function startServer(
+  config: ServerConfig,
+  {
+    log = console.log,
+    handleSignals = true,
+  }: { log?: (line: string) => void; handleSignals?: boolean } = {},
+): Promise<RunningServer> {
+  const storage = await openStorage(storageTarget(config), { schema: config.databaseSchema });
+  const gatehouse = createGatehouse({
+    storage,
+    secretKey: secretKeyOf(config),
+    follow: config.follow,
+  });
+  const demo = config.demo ? await seedDemo(gatehouse) : undefined;
+  const app = await buildApp({ gatehouse, config });
+  const close = async () => {
+    await app.close();
+    await gatehouse.close();
+  };
+  if (handleSignals) {
+    const shutdown = async () => {
+      await close();
+      process.exit(0);
+    };
+    process.once("SIGINT", shutdown);
+    process.once("SIGTERM", shutdown);
+  }
+  await app.listen({ port: config.port, host: config.host });
+  const { port } = app.server.address() as AddressInfo;
+  const where = config.databaseUrl === undefined ? storageTarget(config) : "PostgreSQL";
+  log(`Gatehouse is listening on ${config.host}:${port} (database: ${where})`);
+  log(
+    `  ${config.publicUrl}   API docs: ${config.publicUrl}/docs   OpenAPI: ${config.publicUrl}/openapi.json`,
+  );
+  if (demo !== undefined) {
+    log(`\nDemo workspace ${demo.workspaceId} created. Sign in as:`);
+    for (const account of demo.accounts)
+      log(`  ${account.role.padEnd(26)} ${account.email}  password: ${account.password}`);
+    log("(These passwords are shown once; they are stored hashed.)");
+  }
+  return { app, gatehouse, port, demo, close };
+}
