@@ -6,6 +6,7 @@ import type { Gatehouse } from "@gatehouse/service";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { ServerConfig } from "./config.ts";
 import { resolveCaller } from "./http/caller.ts";
+import { withProblems } from "./http/openapi.ts";
 import { errorHandler, problem, sendProblem } from "./http/problem.ts";
 import { createMailer, type Mailer } from "./mail/mailer.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
@@ -111,6 +112,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       },
       security: [{ apiKey: [] }, { session: [] }],
     },
+    transformObject: (document) =>
+      "openapiObject" in document ? withProblems(document.openapiObject) : document.swaggerObject,
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());

@@ -58,6 +58,12 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   CONFIGURATION_REQUIRED: 503,
 };
 
+/** Codes the HTTP edge answers beside the service's: body limits, media types, the unexpected. */
+export const EDGE_CODES = ["PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "INTERNAL"] as const;
+
+/** Every code a problem document can carry. */
+export const PROBLEM_CODES: readonly string[] = [...Object.keys(STATUS_OF), ...EDGE_CODES];
+
 /** An RFC 9457 problem document carrying Gatehouse's stable code. */
 export interface Problem {
   readonly type: string;

@@ -1,3 +1,5 @@
+import type { Grant } from "@gatehouse/engine";
+import type { Workspace } from "@gatehouse/service";
 import { Type } from "@sinclair/typebox";
 import type { FastifyReply } from "fastify";
 
@@ -43,4 +45,53 @@ export const AtLeastRevisionQuery = Type.String({
 /** The read options of a query string's `atLeastRevision`. */
 export function freshnessOf(value: string | undefined): { atLeastRevision?: number } {
   return value === undefined ? {} : { atLeastRevision: Number(value) };
+}
+
+/** A person, as answered everywhere. */
+export const UserSchema = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  name: Type.String(),
+  createdAt: Type.Number(),
+});
+
+/** A grant: subject × role × scope, with extras and an optional expiry. */
+export const GrantSchema = Type.Object({
+  subject: Type.String(),
+  role: Type.String(),
+  scope: Type.String(),
+  extras: Type.Array(Type.String()),
+  expiresAt: Type.Optional(Type.Number()),
+});
+
+export const WorkspaceSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  preset: Type.String(),
+  plan: Type.Union([Type.String(), Type.Null()]),
+  personal: Type.Boolean(),
+  revision: Type.Integer(),
+  createdAt: Type.Number(),
+  settings: Type.Optional(
+    Type.Object(
+      {
+        joinKey: Type.Union([Type.String(), Type.Null()]),
+        require2fa: Type.Boolean(),
+        oneWorkspacePerEmail: Type.Boolean(),
+      },
+      { description: "Present for callers who may see the team (the model's team gate)" },
+    ),
+  ),
+});
+
+/** A grant as answered: `expiresAt` only when the grant expires. */
+export function grantBody(grant: Grant) {
+  const { expiresAt, ...rest } = grant;
+  return { ...rest, extras: [...grant.extras], ...(expiresAt === undefined ? {} : { expiresAt }) };
+}
+
+/** A workspace as answered: `settings` only when the service disclosed them. */
+export function workspaceBody(workspace: Workspace) {
+  const { settings, ...rest } = workspace;
+  return settings === undefined ? rest : { ...rest, settings };
 }

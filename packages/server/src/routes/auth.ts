@@ -7,6 +7,13 @@ import {
   requirePerson,
   setSessionCookies,
 } from "../http/caller.ts";
+import {
+  GrantSchema,
+  grantBody,
+  UserSchema,
+  WorkspaceSchema,
+  workspaceBody,
+} from "../http/schemas.ts";
 import type { RouteOptions } from "./route-options.ts";
 
 const Email = Type.String({ minLength: 3, maxLength: 254 });
@@ -14,12 +21,6 @@ const Password = Type.String({ minLength: 1, maxLength: 1024 });
 const TotpCode = Type.String({ pattern: "^[0-9]{6}$" });
 const strict = { additionalProperties: false } as const;
 
-const UserSchema = Type.Object({
-  id: Type.String(),
-  email: Type.String(),
-  name: Type.String(),
-  createdAt: Type.Number(),
-});
 const SessionStarted = Type.Object({
   user: UserSchema,
   sessionId: Type.String(),
@@ -215,6 +216,23 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
       schema: {
         tags,
         summary: "The caller and their workspaces, with the caller's grants in each",
+        response: {
+          200: Type.Object({
+            user: UserSchema,
+            twoFactor: Type.Object({
+              enabled: Type.Boolean(),
+              pending: Type.Boolean(),
+              required: Type.Boolean(),
+            }),
+            workspaces: Type.Array(
+              Type.Object({
+                ...WorkspaceSchema.properties,
+                grants: Type.Array(GrantSchema),
+                groups: Type.Array(Type.String()),
+              }),
+            ),
+          }),
+        },
       },
     },
     async (request) => {
@@ -230,10 +248,14 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         user: await gatehouse.users.get(userId),
         twoFactor: await gatehouse.twoFactor.status(userId),
         workspaces: await Promise.all(
-          workspaces.map(async (workspace) => ({
-            ...workspace,
-            ...(await gatehouse.members.own(caller, workspace.id)),
-          })),
+          workspaces.map(async (workspace) => {
+            const own = await gatehouse.members.own(caller, workspace.id);
+            return {
+              ...workspaceBody(workspace),
+              grants: own.grants.map(grantBody),
+              groups: [...own.groups],
+            };
+          }),
         ),
       };
     },
@@ -241,7 +263,27 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
 
   app.get(
     "/v1/me/sessions",
-    { schema: { tags, summary: "The caller's sessions (never their tokens)" } },
+    {
+      schema: {
+        tags,
+        summary: "The caller's sessions (never their tokens)",
+        response: {
+          200: Type.Object({
+            sessions: Type.Array(
+              Type.Object({
+                id: Type.String(),
+                createdAt: Type.Number(),
+                lastSeenAt: Type.Number(),
+                expiresAt: Type.Number(),
+                ip: Type.Union([Type.String(), Type.Null()]),
+                agent: Type.Union([Type.String(), Type.Null()]),
+              }),
+            ),
+            current: Type.Union([Type.String(), Type.Null()]),
+          }),
+        },
+      },
+    },
     async (request) => ({
       sessions: await gatehouse.sessions.list(requirePerson(request)),
       current: request.sessionId ?? null,

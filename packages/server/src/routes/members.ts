@@ -3,6 +3,8 @@ import type { Grant } from "@gatehouse/engine";
 import { Type } from "@sinclair/typebox";
 import { requireCaller } from "../http/caller.ts";
 import {
+  GrantSchema,
+  grantBody,
   REVISION_HEADER,
   Revision,
   revisionHeader,
@@ -47,13 +49,6 @@ const GrantSpecSchema = Type.Object(
 );
 const GrantSpecs = Type.Array(GrantSpecSchema, { minItems: 1, maxItems: 100 });
 
-const GrantSchema = Type.Object({
-  subject: Type.String(),
-  role: Type.String(),
-  scope: Type.String(),
-  extras: Type.Array(Type.String()),
-  expiresAt: Type.Optional(Type.Number()),
-});
 const MemberSchema = Type.Object({
   userId: Type.String(),
   email: Type.String(),
@@ -76,12 +71,6 @@ const GroupMemberParams = Type.Object(
   { ws: WorkspaceId, groupId: GroupId, userId: UserId },
   strict,
 );
-
-/** A grant as answered: `expiresAt` only when the grant expires. */
-function grantOf(grant: Grant) {
-  const { expiresAt, ...rest } = grant;
-  return { ...rest, extras: [...grant.extras], ...(expiresAt === undefined ? {} : { expiresAt }) };
-}
 
 const WRITES = `Every write answers \`{ revision }\` and sets \`${REVISION_HEADER}\`.`;
 
@@ -108,7 +97,7 @@ export const memberRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
       return {
         members: members.map((member) => ({
           ...member,
-          grants: member.grants.map(grantOf),
+          grants: member.grants.map(grantBody),
           groups: [...member.groups],
         })),
       };
@@ -267,7 +256,7 @@ export const memberRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
         groups: groups.map((group) => ({
           ...group,
           members: [...group.members],
-          grants: group.grants.map(grantOf),
+          grants: group.grants.map(grantBody),
         })),
       };
     },
@@ -296,7 +285,7 @@ export const memberRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
       return withRevision(reply, revision)
         .status(201)
         .send({
-          group: { ...group, members: [...group.members], grants: group.grants.map(grantOf) },
+          group: { ...group, members: [...group.members], grants: group.grants.map(grantBody) },
           revision,
         });
     },

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { ModelDefinition } from "@gatehouse/engine";
 import { Type } from "@sinclair/typebox";
 import { requireCaller } from "../http/caller.ts";
 import type { RouteOptions } from "./route-options.ts";
@@ -43,6 +44,16 @@ export const modelRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
           { ws: Type.String({ maxLength: 100 }) },
           { additionalProperties: false },
         ),
+        response: {
+          200: Type.Object({
+            preset: Type.String(),
+            model: Type.Unsafe<ModelDefinition>({
+              type: "object",
+              additionalProperties: true,
+              description: "The model definition, as `parseModel` reads it (docs/engine.md)",
+            }),
+          }),
+        },
       },
     },
     async (request) => {

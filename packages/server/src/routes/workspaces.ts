@@ -9,38 +9,14 @@ import {
   strict,
   UserId,
   WorkspaceParams,
+  WorkspaceSchema,
   withRevision,
+  workspaceBody,
 } from "../http/schemas.ts";
 import type { RouteOptions } from "./route-options.ts";
 
 const WorkspaceName = Type.String({ minLength: 1, maxLength: 200 });
 const PlanName = Type.String({ minLength: 1, maxLength: 100 });
-
-const WorkspaceSchema = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  preset: Type.String(),
-  plan: Type.Union([Type.String(), Type.Null()]),
-  personal: Type.Boolean(),
-  revision: Type.Integer(),
-  createdAt: Type.Number(),
-  settings: Type.Optional(
-    Type.Object(
-      {
-        joinKey: Type.Union([Type.String(), Type.Null()]),
-        require2fa: Type.Boolean(),
-        oneWorkspacePerEmail: Type.Boolean(),
-      },
-      { description: "Present for callers who may see the team (the model's team gate)" },
-    ),
-  ),
-});
-
-/** A workspace as answered: `settings` only when the service disclosed them. */
-function present(workspace: Workspace) {
-  const { settings, ...rest } = workspace;
-  return settings === undefined ? rest : { ...rest, settings };
-}
 
 /**
  * Workspaces: the caller's list, create, read, rename and settings, plan, ownership transfer and
@@ -68,7 +44,7 @@ export const workspaceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         request.keyWorkspaceId === undefined
           ? all
           : all.filter((workspace) => workspace.id === request.keyWorkspaceId);
-      return { workspaces: workspaces.map(present) };
+      return { workspaces: workspaces.map(workspaceBody) };
     },
   );
 
@@ -92,7 +68,7 @@ export const workspaceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     },
     async (request, reply) => {
       const workspace = await gatehouse.workspaces.create(requireCaller(request), request.body);
-      return withRevision(reply, workspace.revision).status(201).send(present(workspace));
+      return withRevision(reply, workspace.revision).status(201).send(workspaceBody(workspace));
     },
   );
 
@@ -108,7 +84,7 @@ export const workspaceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
       },
     },
     async (request) =>
-      present(await gatehouse.workspaces.get(requireCaller(request), request.params.ws)),
+      workspaceBody(await gatehouse.workspaces.get(requireCaller(request), request.params.ws)),
   );
 
   app.patch(
@@ -156,7 +132,7 @@ export const workspaceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
       if (name !== undefined) answer = await gatehouse.workspaces.rename(caller, ws, name);
       // minProperties: 1 guarantees one of the three calls ran.
       const { workspace, revision } = answer!;
-      return withRevision(reply, revision).send(present(workspace));
+      return withRevision(reply, revision).send(workspaceBody(workspace));
     },
   );
 
