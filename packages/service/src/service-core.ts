@@ -343,11 +343,8 @@ export class ReadScope {
   async isMember(): Promise<boolean> {
     const person = personOf(this.request.actor);
     if (person === undefined) return true;
-    if (
-      this.request.actor.type === "api_key" &&
-      this.engine.apiKey(this.request.actor.keyId) === undefined
-    )
-      return false;
+    const keyId = "keyId" in this.request.actor ? this.request.actor.keyId : undefined;
+    if (keyId !== undefined && this.engine.apiKey(keyId) === undefined) return false;
     const row = await this.db
       .selectFrom("members")
       .select("user_id")

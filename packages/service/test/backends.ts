@@ -7,8 +7,10 @@ import { openPostgres } from "../src/database/postgres/open.ts";
 import { openSqlite } from "../src/database/sqlite/open.ts";
 import type { Storage } from "../src/database/storage.ts";
 import { createGatehouse, type Gatehouse } from "../src/gatehouse.ts";
-import type { GatehouseOptions } from "../src/service-core.ts";
 import type { User } from "../src/workflows/users.ts";
+
+/** Everything `createGatehouse` takes. */
+type ServiceOptions = Parameters<typeof createGatehouse>[0];
 
 /** Fast scrypt for tests; the OWASP default is exercised by its own test. */
 export const TEST_PASSWORD_COST = { N: 2 ** 10, r: 8, p: 1 } as const;
@@ -95,7 +97,7 @@ export const postgresBackend: Backend | undefined = process.env["DATABASE_URL"]
 /** A service over a fresh database of `backend`, with a controllable clock. */
 export async function openService(
   backend: Backend,
-  options: Partial<Omit<GatehouseOptions, "storage">> = {},
+  options: Partial<Omit<ServiceOptions, "storage">> = {},
 ): Promise<{ gatehouse: Gatehouse; clock: { now: number } }> {
   const clock = { now: Date.UTC(2026, 10, 23, 12, 0, 0) };
   const storage = await backend.open();
@@ -137,10 +139,16 @@ export async function openPeerServices(
   backend: Backend,
   count: number,
   clock: { now: number },
+  options: Partial<Omit<ServiceOptions, "storage">> = {},
 ): Promise<{ instances: Gatehouse[]; close(): Promise<void> }> {
   const storages = await backend.openPeers(count);
   const instances = storages.map((storage) =>
-    createGatehouse({ storage, clock: () => clock.now, passwordCost: TEST_PASSWORD_COST }),
+    createGatehouse({
+      storage,
+      clock: () => clock.now,
+      passwordCost: TEST_PASSWORD_COST,
+      ...options,
+    }),
   );
   return {
     instances,
