@@ -9,6 +9,7 @@ import { resolveCaller } from "./http/caller.ts";
 import { errorHandler, problem, sendProblem } from "./http/problem.ts";
 import { createMailer, type Mailer } from "./mail/mailer.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
+import { assistantRoutes } from "./routes/assistant.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { credentialRoutes } from "./routes/credentials.ts";
@@ -16,9 +17,11 @@ import { decisionRoutes } from "./routes/decisions.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { invitationRoutes } from "./routes/invitations.ts";
 import { joinRequestRoutes } from "./routes/join-requests.ts";
+import { mcpRoutes } from "./routes/mcp.ts";
 import { memberRoutes } from "./routes/members.ts";
 import { modelRoutes } from "./routes/model.ts";
 import { resourceRoutes } from "./routes/resources.ts";
+import { signInRoutes } from "./routes/sign-in.ts";
 import { workspaceRoutes } from "./routes/workspaces.ts";
 
 declare module "fastify" {
@@ -130,5 +133,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(decisionRoutes, { gatehouse, config });
   await app.register(apiKeyRoutes, { gatehouse, config });
   await app.register(auditRoutes, { gatehouse, config });
+  await app.register(assistantRoutes, { gatehouse, config });
+  await app.register(mcpRoutes, { gatehouse, config });
+  await app.register(signInRoutes, { gatehouse, config });
   return app;
 }

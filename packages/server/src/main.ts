@@ -16,7 +16,14 @@ async function main(): Promise<void> {
     throw error;
   }
   const storage = await openStorage(storageTarget(config));
-  const gatehouse = createGatehouse({ storage, secretKey: secretKeyOf(config) });
+  const gatehouse = createGatehouse({
+    storage,
+    secretKey: secretKeyOf(config),
+    // Assertions (sign-in handoff, forwarded tool calls) name this server as their issuer.
+    issuer: config.publicUrl,
+  });
+  // The first signing key exists before anyone fetches /.well-known/jwks.json.
+  await gatehouse.signingKeys.prepare();
   const demo = config.demo ? await seedDemo(gatehouse) : undefined;
   const app = await buildApp({ gatehouse, config });
   const shutdown = async () => {

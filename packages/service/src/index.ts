@@ -41,7 +41,7 @@ export type {
   ToolRegistration,
   ToolRuntime,
 } from "./workflows/assistant-tools.ts";
-export { TOOL_FORMATS, toolDeclaration } from "./workflows/assistant-tools.ts";
+export { toolDeclaration } from "./workflows/assistant-tools.ts";
 export type { CredentialInfo } from "./workflows/credentials.ts";
 export type { Capabilities, DecisionQuery } from "./workflows/decisions.ts";
 export type { AcceptInput, InvitationInfo, InvitationStatus } from "./workflows/invitations.ts";

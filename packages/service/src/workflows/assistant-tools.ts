@@ -44,7 +44,6 @@ export interface RegisteredTool extends AssistantTool {
 
 /** The declaration formats the assistant's model validates tool calls against (R21, layer 2). */
 export type ToolFormat = "mcp" | "anthropic" | "openai";
-export const TOOL_FORMATS: readonly ToolFormat[] = ["mcp", "anthropic", "openai"];
 
 export type ToolDeclaration =
   | { readonly name: string; readonly description: string; readonly inputSchema: JsonSchema }

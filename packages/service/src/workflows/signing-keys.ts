@@ -99,13 +99,22 @@ export class SigningKeys {
   }
 
   /**
+   * Creates the first key, or a successor that is due, now rather than on the next signature —
+   * at start-up, so the published set is never empty when a verifier first fetches it.
+   * @example
+   * await gatehouse.signingKeys.prepare();
+   */
+  async prepare(): Promise<void> {
+    await this.#ensure();
+  }
+
+  /**
    * The published keys: the signing key, a prepublished successor and retired keys whose
-   * assertions may still be in flight.
+   * assertions may still be in flight. Reading them changes nothing.
    * @example
    * const { keys } = await gatehouse.signingKeys.jwks(); // serve at /.well-known/jwks.json
    */
   async jwks(): Promise<{ keys: PublishedKey[] }> {
-    await this.#ensure();
     const now = this.#core.clock();
     const rows = await this.#core.db
       .selectFrom("signing_keys")
