@@ -33,7 +33,7 @@ interface ToolText {
   readonly structuredContent?: Record<string, unknown>;
 }
 
-describe.each(backends)("the MCP server at /mcp on $name", (backend) => {
+describe.each(backends)("the MCP server at /mcp on $name", { timeout: 30_000 }, (backend) => {
   let server: TestServer;
   let base: string;
   let endpoint: Awaited<ReturnType<typeof startToolEndpoint>>;

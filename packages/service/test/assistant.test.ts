@@ -17,7 +17,7 @@ const VPS_ID = {
   additionalProperties: false,
 } as const;
 
-describe.each(backends)("the assistant gate on $name", (backend) => {
+describe.each(backends)("the assistant gate on $name", { timeout: 30_000 }, (backend) => {
   let gatehouse: Gatehouse;
   let clock: { now: number };
   let endpoint: Awaited<ReturnType<typeof startToolEndpoint>>;

@@ -262,6 +262,8 @@ export interface SignInLinksTable {
 /** Keys signing assertions (sign-in handoff, forwarded tool calls); private halves sealed. */
 export interface SigningKeysTable {
   kid: string;
+  /** 1, 2, 3, …: orders keys that activate at the same millisecond. */
+  generation: number;
   alg: string;
   public_jwk: string;
   sealed_private_jwk: string;

@@ -122,6 +122,7 @@ export class SigningKeys {
       .where("created_at", "<=", now)
       .where((eb) => eb.or([eb("published_until", "is", null), eb("published_until", ">", now)]))
       .orderBy("activates_at", "desc")
+      .orderBy("generation", "desc")
       .execute();
     return { keys: rows.map((row) => JSON.parse(row.public_jwk) as PublishedKey) };
   }
@@ -203,6 +204,7 @@ export class SigningKeys {
       .select(["kid", "created_at", "activates_at", "published_until"])
       .where((eb) => eb.or([eb("published_until", "is", null), eb("published_until", ">", now)]))
       .orderBy("activates_at", "desc")
+      .orderBy("generation", "desc")
       .execute();
   }
 
@@ -241,6 +243,12 @@ export class SigningKeys {
       use: "sig",
     };
     const privateJwk: JWK = await exportJWK(privateKey);
+    // Generations order keys that activate at the same millisecond: the newer one signs.
+    const latest = await trx
+      .selectFrom("signing_keys")
+      .select((eb) => eb.fn.max("generation").as("generation"))
+      .executeTakeFirst();
+    const generation = Number(latest?.generation ?? 0) + 1;
     // Keys still unretired stop being published once their last assertion expired.
     await trx
       .updateTable("signing_keys")
@@ -255,6 +263,7 @@ export class SigningKeys {
       .insertInto("signing_keys")
       .values({
         kid,
+        generation,
         alg: ASSERTION_ALG,
         public_jwk: JSON.stringify(published),
         sealed_private_jwk: box.seal(JSON.stringify(privateJwk), contextOf(kid)),

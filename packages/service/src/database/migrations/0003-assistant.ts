@@ -54,6 +54,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable("signing_keys")
     .addColumn("kid", "text", (c) => c.primaryKey())
+    // Increases with every key: orders keys that activate at the same millisecond.
+    .addColumn("generation", "integer", (c) => c.notNull().unique())
     .addColumn("alg", "text", (c) => c.notNull())
     .addColumn("public_jwk", "text", (c) => c.notNull())
     .addColumn("sealed_private_jwk", "text", (c) => c.notNull())
