@@ -6,6 +6,7 @@ import type { Gatehouse } from "@gatehouse/service";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { ServerConfig } from "./config.ts";
 import { resolveCaller } from "./http/caller.ts";
+import { requestLogFields } from "./http/log-fields.ts";
 import { errorHandler, problem, sendProblem } from "./http/problem.ts";
 import { createMailer, type Mailer } from "./mail/mailer.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
@@ -35,8 +36,8 @@ export interface AppOptions {
   readonly config: ServerConfig;
   /** How mail goes out; by default SMTP from the configuration, or the development outbox. */
   readonly mailer?: Mailer;
-  /** Fastify's logger option; `false` in tests. */
-  readonly logger?: boolean | { level: string };
+  /** Fastify's logger option; `false` in tests. `stream` receives the JSON lines (stdout by default). */
+  readonly logger?: boolean | { level: string; stream?: { write(line: string): void } };
 }
 
 /**
@@ -49,7 +50,14 @@ export interface AppOptions {
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { gatehouse, config } = options;
   const app = Fastify({
-    logger: options.logger ?? { level: config.logLevel },
+    logger:
+      options.logger === undefined || typeof options.logger === "object"
+        ? {
+            level: options.logger?.level ?? config.logLevel,
+            serializers: { req: requestLogFields },
+            ...(options.logger?.stream === undefined ? {} : { stream: options.logger.stream }),
+          }
+        : options.logger,
     bodyLimit: 256 * 1024,
     // Resource ids go in the path (`/resources/:type/:id`); the default 100 is too short.
     routerOptions: { maxParamLength: 300 },

@@ -3,6 +3,8 @@ import { systemActor } from "@gatehouse/service";
 import type { LightMyRequestResponse } from "fastify";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startAdminApp } from "../../../docs/examples/sign-in-verifier.mjs";
+import { buildApp } from "../src/app.ts";
+import { loadConfig } from "../src/config.ts";
 import {
   backends,
   call,
@@ -262,6 +264,27 @@ describe.each(backends)(
         403,
         "PERMISSION_DENIED",
       );
+    });
+
+    it("keeps a link's token out of the server's request log", async () => {
+      const { ws, sam } = await team();
+      const lines: string[] = [];
+      const logged = await buildApp({
+        gatehouse: server.gatehouse,
+        config: loadConfig({ DEMO: "false" }),
+        logger: { level: "info", stream: { write: (line) => lines.push(line) } },
+      });
+      try {
+        const { url } = (await linkFor(sam, ws, "shop-prod")).json();
+        const token = url.split("/").at(-1);
+        expect(
+          (await logged.inject({ method: "GET", url: new URL(url).pathname })).statusCode,
+        ).toBe(200);
+        expect(lines.join("")).toContain("/v1/sign-in/[redacted]");
+        expect(lines.join("")).not.toContain(token);
+      } finally {
+        await logged.close();
+      }
     });
 
     it("publishes the verifying keys at /.well-known/jwks.json, public halves only", async () => {

@@ -18,7 +18,7 @@ import { invitationDelivery } from "../mail/invitation-mail.ts";
 import type { RouteOptions } from "./route-options.ts";
 
 /** With a session, the workspace is named by this header (or the `workspace` query parameter). */
-export const WORKSPACE_HEADER = "x-gatehouse-workspace";
+const WORKSPACE_HEADER = "x-gatehouse-workspace";
 const MAX_WORKSPACE_ID = 100;
 
 /**

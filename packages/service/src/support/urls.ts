@@ -4,7 +4,7 @@ import { ErrorCode, GatehouseError } from "@gatehouse/engine";
 const MAX_URL_LENGTH = 2000;
 
 /** `localhost`, 127.0.0.0/8 or ::1: plain HTTP is allowed there only (development and tests). */
-export function isLoopbackHost(hostname: string): boolean {
+function isLoopbackHost(hostname: string): boolean {
   return (
     hostname === "localhost" ||
     hostname === "[::1]" ||

@@ -58,7 +58,7 @@ export type ToolDeclaration =
     };
 
 /** The intersection of the three formats' name rules. */
-export const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 /** Gatehouse's own team tools carry this prefix; the host app's tools may not. */
 export const BUILT_IN_PREFIX = "gatehouse_";
 const MAX_DESCRIPTION = 1024;
