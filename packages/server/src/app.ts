@@ -6,10 +6,12 @@ import type { Gatehouse } from "@gatehouse/service";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { ServerConfig } from "./config.ts";
 import { resolveCaller } from "./http/caller.ts";
+import { requestLogFields } from "./http/log-fields.ts";
 import { withProblems } from "./http/openapi.ts";
 import { errorHandler, problem, sendProblem } from "./http/problem.ts";
 import { createMailer, type Mailer } from "./mail/mailer.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
+import { assistantRoutes } from "./routes/assistant.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { authRoutes } from "./routes/auth.ts";
 import { changeRoutes } from "./routes/changes.ts";
@@ -18,9 +20,11 @@ import { decisionRoutes } from "./routes/decisions.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { invitationRoutes } from "./routes/invitations.ts";
 import { joinRequestRoutes } from "./routes/join-requests.ts";
+import { mcpRoutes } from "./routes/mcp.ts";
 import { memberRoutes } from "./routes/members.ts";
 import { modelRoutes } from "./routes/model.ts";
 import { resourceRoutes } from "./routes/resources.ts";
+import { signInRoutes } from "./routes/sign-in.ts";
 import { workspaceRoutes } from "./routes/workspaces.ts";
 
 declare module "fastify" {
@@ -34,8 +38,8 @@ export interface AppOptions {
   readonly config: ServerConfig;
   /** How mail goes out; by default SMTP from the configuration, or the development outbox. */
   readonly mailer?: Mailer;
-  /** Fastify's logger option; `false` in tests. */
-  readonly logger?: boolean | { level: string };
+  /** Fastify's logger option; `false` in tests. `stream` receives the JSON lines (stdout by default). */
+  readonly logger?: boolean | { level: string; stream?: { write(line: string): void } };
 }
 
 /**
@@ -48,7 +52,14 @@ export interface AppOptions {
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { gatehouse, config } = options;
   const app = Fastify({
-    logger: options.logger ?? { level: config.logLevel },
+    logger:
+      options.logger === undefined || typeof options.logger === "object"
+        ? {
+            level: options.logger?.level ?? config.logLevel,
+            serializers: { req: requestLogFields },
+            ...(options.logger?.stream === undefined ? {} : { stream: options.logger.stream }),
+          }
+        : options.logger,
     bodyLimit: 256 * 1024,
     // Resource ids go in the path (`/resources/:type/:id`); the default 100 is too short.
     routerOptions: { maxParamLength: 300 },
@@ -135,5 +146,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(changeRoutes, { gatehouse, config });
   await app.register(apiKeyRoutes, { gatehouse, config });
   await app.register(auditRoutes, { gatehouse, config });
+  await app.register(assistantRoutes, { gatehouse, config });
+  await app.register(mcpRoutes, { gatehouse, config });
+  await app.register(signInRoutes, { gatehouse, config });
   return app;
 }

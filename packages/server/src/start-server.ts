@@ -35,7 +35,11 @@ export async function startServer(
     storage,
     secretKey: secretKeyOf(config),
     follow: config.follow,
+    // Assertions (sign-in handoff, forwarded tool calls) name this server as their issuer.
+    issuer: config.publicUrl,
   });
+  // The first signing key exists before anyone fetches /.well-known/jwks.json.
+  await gatehouse.signingKeys.prepare();
   const demo = config.demo ? await seedDemo(gatehouse) : undefined;
   const app = await buildApp({ gatehouse, config });
   const close = async () => {

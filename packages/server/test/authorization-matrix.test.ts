@@ -204,6 +204,7 @@ async function runMatrix(server: Awaited<ReturnType<typeof openServer>>, preset:
     settings?: string;
     createResource?: Record<string, string>;
     deleteResource?: Record<string, string>;
+    signIn?: Record<string, string>;
   };
   const delegation = definition.delegation as string;
   const teamView = gates.teamView ?? delegation;
@@ -538,6 +539,100 @@ async function runMatrix(server: Awaited<ReturnType<typeof openServer>>, preset:
     "POST /v1/workspaces/{ws}/join-requests/{id}/reject": (t) => [
       { method: "POST", url: `${base(t)}/join-requests/nothing/reject`, expect: never },
     ],
+    // The assistant gate (R21): declarations for everyone, calls as their gates say.
+    "GET /v1/workspaces/{ws}/assistant/tools": (t) => [
+      {
+        method: "GET",
+        url: `${base(t)}/assistant/tools?format=anthropic`,
+        expect: { allow: true, exact: 200 },
+      },
+    ],
+    "POST /v1/workspaces/{ws}/assistant/calls": async (t, c) => {
+      const allow = holdsGate(c, teamView, rootOf(A));
+      return [
+        {
+          method: "POST",
+          url: `${base(t)}/assistant/calls`,
+          body: { tool: "gatehouse_list_members" },
+          expect: { allow, exact: allow ? 200 : 403 },
+        },
+      ];
+    },
+    "GET /v1/workspaces/{ws}/assistant/registry": (t, c) => {
+      const allow = c.isOwner || holdsGate(c, gates.settings, rootOf(A));
+      return [
+        {
+          method: "GET",
+          url: `${base(t)}/assistant/registry`,
+          expect: { allow, exact: allow ? 200 : 403 },
+        },
+      ];
+    },
+    "PUT /v1/workspaces/{ws}/assistant/registry/{name}": (t, c) => {
+      const allow = c.isOwner || holdsGate(c, gates.settings, rootOf(A));
+      return [
+        {
+          method: "PUT",
+          url: `${base(t)}/assistant/registry/matrix_tool`,
+          body: {
+            description: "A tool of the matrix",
+            inputSchema: { type: "object" },
+            permission: permissionOn("workspace")!,
+          },
+          expect: { allow, exact: allow ? 200 : 403 },
+        },
+      ];
+    },
+    "DELETE /v1/workspaces/{ws}/assistant/registry/{name}": (t) => [
+      { method: "DELETE", url: `${base(t)}/assistant/registry/nothing`, expect: never },
+    ],
+    // Sign-in handoff (R22): admin apps named by the settings gate, links by the model's gate.
+    "PUT /v1/workspaces/{ws}/resources/{type}/{id}/sign-in-target": (t, c) =>
+      resources.map((resource) => ({
+        method: "PUT" as const,
+        url: `${base(t)}/resources/${pathOf(resource)}/sign-in-target`,
+        body: { url: `https://admin.example/${pathOf(resource)}/sign-in` },
+        expect: {
+          allow:
+            (c.isOwner || holdsGate(c, gates.settings, rootOf(A))) &&
+            gates.signIn?.[typeOf(resource)] !== undefined,
+        },
+      })),
+    "DELETE /v1/workspaces/{ws}/resources/{type}/{id}/sign-in-target": (t, c) => {
+      const probes: Probe[] = [
+        { method: "DELETE", url: `${base(t)}/resources/${nowhere}/sign-in-target`, expect: never },
+      ];
+      if (t === B || !(c.isOwner || holdsGate(c, gates.settings, rootOf(A))))
+        for (const resource of resources)
+          probes.push({
+            method: "DELETE",
+            url: `${base(t)}/resources/${pathOf(resource)}/sign-in-target`,
+            expect: never,
+          });
+      return probes;
+    },
+    "GET /v1/workspaces/{ws}/sign-in-targets": (t, c) => {
+      const allow = c.isOwner || holdsGate(c, gates.settings, rootOf(A));
+      return [
+        {
+          method: "GET",
+          url: `${base(t)}/sign-in-targets`,
+          expect: { allow, exact: allow ? 200 : 403 },
+        },
+      ];
+    },
+    "POST /v1/workspaces/{ws}/resources/{type}/{id}/sign-in": async (t, c) => {
+      const probes: Probe[] = [];
+      for (const resource of resources) {
+        const permission = gates.signIn?.[typeOf(resource)];
+        probes.push({
+          method: "POST",
+          url: `${base(t)}/resources/${pathOf(resource)}/sign-in`,
+          expect: { allow: permission !== undefined && (await holds(c, permission, resource)) },
+        });
+      }
+      return probes;
+    },
     "GET /v1/workspaces/{ws}/model": (t) => [
       { method: "GET", url: `${base(t)}/model`, expect: { allow: true, exact: 200 } },
     ],
@@ -558,6 +653,10 @@ async function runMatrix(server: Awaited<ReturnType<typeof openServer>>, preset:
     "POST /v1/workspaces",
     "POST /v1/invitations/accept",
     "POST /v1/join-requests",
+    // The MCP endpoint (its own suite), used sign-in links and the public keys.
+    "POST /mcp",
+    "GET /v1/sign-in/{token}",
+    "GET /.well-known/jwks.json",
   ]);
 
   const paths = (await app.inject("/openapi.json")).json().paths as Record<string, object>;

@@ -19,17 +19,24 @@ export interface TestServer {
 /** A server over a fresh database of `backend`, with the development outbox and a test clock. */
 export async function openServer(
   backend: Backend,
-  options: { mailer?: Mailer; env?: Record<string, string> } = {},
+  options: {
+    mailer?: Mailer;
+    env?: Record<string, string>;
+    service?: Partial<Omit<Parameters<typeof openService>[1], "storage">>;
+  } = {},
 ): Promise<TestServer> {
+  const config = loadConfig({ DEMO: "false", ...options.env });
   const { gatehouse, clock } = await openService(backend, {
     secretKey: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+    issuer: config.publicUrl,
+    ...options.service,
   });
   const mailer =
     options.mailer ??
     createMailer({ smtpUrl: undefined, from: "Gatehouse <test@localhost>", log: () => undefined });
   const app = await buildApp({
     gatehouse,
-    config: loadConfig({ DEMO: "false", ...options.env }),
+    config,
     logger: false,
     mailer,
   });

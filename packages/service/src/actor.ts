@@ -4,8 +4,11 @@ export type Actor =
   | { readonly type: "user"; readonly userId: string }
   /** An API key; it acts with its owner's current permissions ∩ its scopes (R20). */
   | { readonly type: "api_key"; readonly keyId: string; readonly userId: string }
-  /** The AI assistant acting for a member (R21). */
-  | { readonly type: "assistant"; readonly userId: string }
+  /**
+   * The AI assistant acting for a member (R21); through one of the member's API keys when `keyId`
+   * is set, and then never beyond that key.
+   */
+  | { readonly type: "assistant"; readonly userId: string; readonly keyId?: string }
   /** The host application or the instance operator: trusted, never checked against grants. */
   | { readonly type: "system"; readonly name: string };
 
@@ -24,8 +27,9 @@ export interface RequestContext {
 export function subjectOf(actor: Actor): `user:${string}` | `apikey:${string}` | undefined {
   switch (actor.type) {
     case "user":
-    case "assistant":
       return `user:${actor.userId}`;
+    case "assistant":
+      return actor.keyId === undefined ? `user:${actor.userId}` : `apikey:${actor.keyId}`;
     case "api_key":
       return `apikey:${actor.keyId}`;
     case "system":
@@ -41,6 +45,34 @@ export function personOf(actor: Actor): string | undefined {
 /** A system actor, for host-app and operator calls. */
 export function systemActor(name = "host-app"): RequestContext {
   return { actor: { type: "system", name } };
+}
+
+/**
+ * The assistant acting for the caller: a person stays themselves, an API key stays that key (R21).
+ * The system actor has no assistant: it names the member with `asAssistant`.
+ */
+export function assistantFor(request: RequestContext): RequestContext | undefined {
+  const actor = request.actor;
+  const origin = request.origin;
+  switch (actor.type) {
+    case "user":
+      return { actor: { type: "assistant", userId: actor.userId }, origin };
+    case "api_key":
+      return { actor: { type: "assistant", userId: actor.userId, keyId: actor.keyId }, origin };
+    case "assistant":
+      return request;
+    case "system":
+      return undefined;
+  }
+}
+
+/**
+ * The assistant acting for a member, for a host app that runs its own assistant loop.
+ * @example
+ * await gatehouse.assistant.call(asAssistant(member.id), ws, { tool: "restart_vps", arguments: { id: "v1" } });
+ */
+export function asAssistant(userId: string, origin?: Origin): RequestContext {
+  return { actor: { type: "assistant", userId }, origin };
 }
 
 /** A user actor. */

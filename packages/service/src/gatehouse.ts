@@ -3,6 +3,7 @@ import type { Storage } from "./database/storage.ts";
 import { type ChangeEvent, type GatehouseOptions, ServiceCore } from "./service-core.ts";
 import { ActivityLog } from "./workflows/activity-log.ts";
 import { ApiKeys } from "./workflows/api-keys.ts";
+import { Assistant, type AssistantOptions } from "./workflows/assistant.ts";
 import { Changes } from "./workflows/changes.ts";
 import { Credentials, secretBoxOf } from "./workflows/credentials.ts";
 import { Decisions } from "./workflows/decisions.ts";
@@ -13,6 +14,8 @@ import { Members } from "./workflows/members.ts";
 import { Portability } from "./workflows/portability.ts";
 import { Resources } from "./workflows/resources.ts";
 import { Sessions, type SignInOptions, sessionPolicyOf } from "./workflows/sessions.ts";
+import { SignInHandoff } from "./workflows/sign-in-handoff.ts";
+import { type SigningKeyOptions, SigningKeys } from "./workflows/signing-keys.ts";
 import { TwoFactor } from "./workflows/two-factor.ts";
 import { Users } from "./workflows/users.ts";
 import { Workspaces } from "./workflows/workspaces.ts";
@@ -46,6 +49,12 @@ export interface Gatehouse {
   readonly credentials: Credentials;
   /** Workspace export and import (instance operator). */
   readonly portability: Portability;
+  /** The assistant gate (R21): tool registry, per-member declarations, the runtime gate. */
+  readonly assistant: Assistant;
+  /** Sign-in handoff into a resource's own admin app (R22). */
+  readonly signIn: SignInHandoff;
+  /** The keys signing assertions, published as a JWKS. */
+  readonly signingKeys: SigningKeys;
   readonly storage: Storage;
   /** The models workspaces may use, by preset name. */
   readonly models: Readonly<Record<string, Model>>;
@@ -71,28 +80,41 @@ export interface Gatehouse {
  * const gatehouse = createGatehouse({ storage: await openSqlite({ file: "./data/gatehouse.db" }) });
  * const { user } = await gatehouse.users.signUp({ email: "ada@example.com", password: "a long passphrase" });
  */
-export function createGatehouse(options: GatehouseOptions & SignInOptions): Gatehouse {
+export function createGatehouse(
+  options: GatehouseOptions & SignInOptions & AssistantOptions & SigningKeyOptions,
+): Gatehouse {
   const core = new ServiceCore(options);
   const box = secretBoxOf(options.secretKey);
   const sessionPolicy = sessionPolicyOf(options);
   const twoFactor = new TwoFactor(core, { box, issuer: options.totpIssuer ?? "Gatehouse" });
+  const signingKeys = new SigningKeys(core, box, options);
+  const members = new Members(core);
+  const invitations = new Invitations(core);
+  const activityLog = new ActivityLog(core);
   const started = core.follower.start();
   return {
     users: new Users(core),
     workspaces: new Workspaces(core),
-    members: new Members(core),
-    invitations: new Invitations(core),
+    members,
+    invitations,
     joinRequests: new JoinRequests(core),
     resources: new Resources(core),
     apiKeys: new ApiKeys(core),
     decisions: new Decisions(core),
     changes: new Changes(core),
-    activityLog: new ActivityLog(core),
+    activityLog,
     sessions: new Sessions(core, twoFactor, sessionPolicy),
     twoFactor,
     magicLinks: new MagicLinks(core, twoFactor, sessionPolicy),
     credentials: new Credentials(core, box),
     portability: new Portability(core),
+    assistant: new Assistant(
+      core,
+      { keys: signingKeys, workflows: { members, invitations, activityLog } },
+      options,
+    ),
+    signIn: new SignInHandoff(core, signingKeys),
+    signingKeys,
     storage: core.storage,
     models: core.models,
     onChange(listener) {

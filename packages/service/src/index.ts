@@ -1,6 +1,6 @@
 export type { ChangeOp } from "@gatehouse/engine";
 export type { Actor, Origin, RequestContext } from "./actor.ts";
-export { asUser, systemActor } from "./actor.ts";
+export { asAssistant, asUser, systemActor } from "./actor.ts";
 export type { ChainVerification } from "./audit/chain.ts";
 export { migrateToLatest } from "./database/migrate.ts";
 export type { StorageOptions } from "./database/open-storage.ts";
@@ -29,6 +29,21 @@ export type {
   ApiKeyStatus,
   NewApiKey,
 } from "./workflows/api-keys.ts";
+export type {
+  AssistantOptions,
+  CallOptions,
+  ToolCall,
+  ToolCallOutcome,
+} from "./workflows/assistant.ts";
+export type {
+  AssistantTool,
+  RegisteredTool,
+  ToolDeclaration,
+  ToolFormat,
+  ToolRegistration,
+  ToolRuntime,
+} from "./workflows/assistant-tools.ts";
+export { toolDeclaration } from "./workflows/assistant-tools.ts";
 export type { Change, ChangePage, WorkspaceSnapshot } from "./workflows/changes.ts";
 export type { CredentialInfo } from "./workflows/credentials.ts";
 export type { Capabilities, DecisionQuery } from "./workflows/decisions.ts";
@@ -53,6 +68,16 @@ export type {
   SessionInfo,
   SignInOptions,
 } from "./workflows/sessions.ts";
+export type {
+  SignInAssertion,
+  SignInLink,
+  SignInTarget,
+} from "./workflows/sign-in-handoff.ts";
+export { SIGN_IN_LINK_TTL_MS, SIGN_IN_TYPE } from "./workflows/sign-in-handoff.ts";
+export type { PublishedKey, SigningKeyOptions } from "./workflows/signing-keys.ts";
+export { ASSERTION_ALG } from "./workflows/signing-keys.ts";
+export type { CallHooks } from "./workflows/team-tools.ts";
+export { ASSERTION_HEADER, TOOL_CALL_TYPE } from "./workflows/tool-forwarding.ts";
 export type { TotpEnrollment, TwoFactorStatus } from "./workflows/two-factor.ts";
 export type { User } from "./workflows/users.ts";
 export type { Workspace, WorkspaceSettings } from "./workflows/workspaces.ts";

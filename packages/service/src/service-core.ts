@@ -267,10 +267,10 @@ export class ServiceCore {
   ): Promise<ReadScope> {
     if (typeof workspaceId !== "string") throw notFound();
     let state = await this.current(workspaceId, options);
-    const { actor } = request;
+    const keyId = "keyId" in request.actor ? request.actor.keyId : undefined;
     // A key authenticated by the store but unknown here was created through another instance
     // since this cache was last verified: catch up rather than deny it.
-    if (actor.type === "api_key" && state.engine.apiKey(actor.keyId) === undefined)
+    if (keyId !== undefined && state.engine.apiKey(keyId) === undefined)
       state = await this.refresh(workspaceId, { join: false });
     const scope = new ReadScope(this, request, state.row, state.engine);
     if (!(await scope.isMember())) throw notFound();
@@ -500,8 +500,8 @@ export class ReadScope {
     const person = personOf(this.request.actor);
     if (person === undefined) return true;
     // A live key implies a member owner: removal drops the owner's keys in the same revision.
-    if (this.request.actor.type === "api_key")
-      return this.engine.apiKey(this.request.actor.keyId)?.owner === `user:${person}`;
+    const keyId = "keyId" in this.request.actor ? this.request.actor.keyId : undefined;
+    if (keyId !== undefined) return this.engine.apiKey(keyId)?.owner === `user:${person}`;
     const row = await this.db
       .selectFrom("members")
       .select("user_id")

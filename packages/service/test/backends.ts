@@ -7,9 +7,11 @@ import { openPostgres } from "../src/database/postgres/open.ts";
 import { openSqlite } from "../src/database/sqlite/open.ts";
 import type { Storage } from "../src/database/storage.ts";
 import { createGatehouse, type Gatehouse } from "../src/gatehouse.ts";
-import type { GatehouseOptions } from "../src/service-core.ts";
 import type { FollowOptions } from "../src/sync/change-follower.ts";
 import type { User } from "../src/workflows/users.ts";
+
+/** Everything `createGatehouse` takes. */
+type ServiceOptions = Parameters<typeof createGatehouse>[0];
 
 /** Fast scrypt for tests; the OWASP default is exercised by its own test. */
 export const TEST_PASSWORD_COST = { N: 2 ** 10, r: 8, p: 1 } as const;
@@ -96,7 +98,7 @@ export const postgresBackend: Backend | undefined = process.env["DATABASE_URL"]
 /** A service over a fresh database of `backend`, with a controllable clock. */
 export async function openService(
   backend: Backend,
-  options: Partial<Omit<GatehouseOptions, "storage">> = {},
+  options: Partial<Omit<ServiceOptions, "storage">> = {},
 ): Promise<{ gatehouse: Gatehouse; clock: { now: number } }> {
   const clock = { now: Date.UTC(2026, 10, 23, 12, 0, 0) };
   const storage = await backend.open();
@@ -138,7 +140,8 @@ export async function openPeerServices(
   backend: Backend,
   count: number,
   clock: { now: number },
-  /** How each instance follows the others, by index; the defaults otherwise. */
+  options: Partial<Omit<ServiceOptions, "storage">> = {},
+  /** How each instance follows the others, by index; `options.follow` or the defaults otherwise. */
   follow: readonly (FollowOptions | undefined)[] = [],
 ): Promise<{ instances: Gatehouse[]; close(): Promise<void> }> {
   const storages = await backend.openPeers(count);
@@ -147,6 +150,7 @@ export async function openPeerServices(
       storage,
       clock: () => clock.now,
       passwordCost: TEST_PASSWORD_COST,
+      ...options,
       ...(follow[index] === undefined ? {} : { follow: follow[index] }),
     }),
   );

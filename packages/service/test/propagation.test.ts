@@ -34,9 +34,9 @@ describe.each(backends)("propagation between instances on $name (R12)", (backend
   });
 
   /** Two instances; on the first, an mzpanel workspace where Carol is the customer of site a. */
-  async function twoInstances(follow: Parameters<typeof openPeerServices>[3] = []) {
+  async function twoInstances(follow: Parameters<typeof openPeerServices>[4] = []) {
     const clock = { now: Date.UTC(2026, 11, 1) };
-    const peers = await openPeerServices(backend, 2, clock, follow);
+    const peers = await openPeerServices(backend, 2, clock, {}, follow);
     close = peers.close;
     const [a, b] = peers.instances as [Gatehouse, Gatehouse];
     const olivia = await signUpPerson(a, "olivia");
@@ -179,7 +179,7 @@ describe.runIf(postgresBackend !== undefined)("the PostgreSQL notification liste
   it("reconnects after its connection is killed, and catches up on what it missed", async () => {
     const clock = { now: Date.UTC(2026, 11, 1) };
     // b polls rarely: what it learns quickly comes from notifications, or the catch-up on reconnect.
-    const peers = await openPeerServices(postgresBackend!, 2, clock, [
+    const peers = await openPeerServices(postgresBackend!, 2, clock, {}, [
       undefined,
       { pollIntervalMs: 30_000, maxStalenessMs: 60_000 },
     ]);

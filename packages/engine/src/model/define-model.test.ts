@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { GatehouseError } from "../errors.ts";
-import { defineModel } from "./define-model.ts";
+import { defineModel, parseModel } from "./define-model.ts";
 
 const base = {
   name: "tiny",
@@ -96,6 +96,37 @@ describe("gates and the former owner's role", () => {
       "gates.teamView",
       "gates.createResource.workspace",
       "formerOwnerRole",
+    ]);
+  });
+});
+
+describe("the sign-in gate (R22)", () => {
+  it("accepts a permission that acts on the type whose admin app the link opens", () => {
+    const model = defineModel({ ...base, gates: { signIn: { site: "site.view" } } });
+    expect(model.definition.gates?.signIn).toEqual({ site: "site.view" });
+  });
+
+  it("refuses a permission that does not act on that type, an unknown type and an unknown permission", () => {
+    let issues: readonly { path: string; message: string }[] = [];
+    try {
+      defineModel({
+        ...base,
+        // @ts-expect-error "site.login" is not a permission of the model
+        gates: { signIn: { workspace: "site.view", site: "site.login" } },
+      });
+    } catch (error) {
+      issues = (error as GatehouseError).issues;
+    }
+    expect(issues).toEqual([
+      {
+        path: "gates.signIn.workspace",
+        message: '"site.view" does not act on workspace resources',
+      },
+      { path: "gates.signIn.site", message: 'unknown permission "site.login"' },
+    ]);
+    const parsed = parseModel({ ...base, gates: { signIn: { server: "site.view" } } });
+    expect(parsed.success ? [] : parsed.issues.map((issue) => issue.path)).toEqual([
+      "gates.signIn.server",
     ]);
   });
 });

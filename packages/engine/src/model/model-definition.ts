@@ -57,6 +57,11 @@ export interface ModelGates<T extends string = string, P extends string = string
   readonly createResource?: { readonly [K in T]?: P };
   /** Per resource type, the permission on the resource that lets a member delete it. Default: host app only. */
   readonly deleteResource?: { readonly [K in T]?: P };
+  /**
+   * Per resource type, the permission on the resource that gets a member a one-time sign-in link to
+   * its own admin app (R22: e.g. wp-admin of a site). It must act on that type. Default: no link.
+   */
+  readonly signIn?: { readonly [K in T]?: P };
 }
 
 export interface ModelPolicy {

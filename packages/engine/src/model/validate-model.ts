@@ -322,7 +322,7 @@ export function validateModel(input: unknown): Issue[] {
     if (gates !== undefined) {
       issues.onlyKeys(
         gates,
-        ["teamView", "auditView", "settings", "createResource", "deleteResource"],
+        ["teamView", "auditView", "settings", "createResource", "deleteResource", "signIn"],
         "gates",
       );
       for (const key of ["teamView", "auditView", "settings"]) {
@@ -334,7 +334,7 @@ export function validateModel(input: unknown): Issue[] {
           issues.add(`gates.${key}`, `unknown permission "${String(permission)}"`);
         }
       }
-      for (const key of ["createResource", "deleteResource"]) {
+      for (const key of ["createResource", "deleteResource", "signIn"]) {
         if (gates[key] === undefined) continue;
         const byType = issues.record(gates[key], `gates.${key}`);
         for (const [type, permission] of Object.entries(byType ?? {})) {
@@ -344,6 +344,13 @@ export function validateModel(input: unknown): Issue[] {
             issues.add(path, "the workspace root is not created by members");
           if (typeof permission !== "string" || !isPermission(permission))
             issues.add(path, `unknown permission "${String(permission)}"`);
+          // A sign-in link is decided with check() on the resource: the permission must act there.
+          else if (
+            key === "signIn" &&
+            isType(type) &&
+            !permissionTypes.get(permission)!.includes(type)
+          )
+            issues.add(path, `"${permission}" does not act on ${type} resources`);
         }
       }
     }

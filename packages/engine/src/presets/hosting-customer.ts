@@ -168,6 +168,8 @@ export const hostingCustomer = defineModel({
   gates: {
     settings: "workspace.rename",
     createResource: { customer: "customer.create" },
+    // The website's own admin app belongs to the web side: Web and Admin roles, not Mail or Stats.
+    signIn: { hosting: "hosting.web.manage" },
   },
   policy: {
     // "every user has a single personal team, which cannot be shared with other users"

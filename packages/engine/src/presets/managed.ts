@@ -184,6 +184,9 @@ export const managed = defineModel({
       environment: "environment.create",
     },
     deleteResource: { site: "site.delete" },
+    // "log in with magic-link SSO into wp-admin without sharing passwords": each environment is a
+    // WordPress install with its own wp-admin.
+    signIn: { environment: "sso.login" },
   },
   // "the current owner promotes another member — typically an existing admin — to owner"
   formerOwnerRole: "admin",

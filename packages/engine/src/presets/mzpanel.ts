@@ -140,6 +140,9 @@ export const mzpanel = defineModel({
     settings: "workspace.rename",
     createResource: { server: "server.create", site: "site.create" },
     deleteResource: { server: "server.delete", site: "site.delete" },
+    // A site's own admin (e.g. wp-admin) is where its content is run: whoever may manage the
+    // content signs in there without a shared password.
+    signIn: { site: "site.content.manage" },
   },
   // "to let a colleague co-run it, invite them as Admin instead"
   formerOwnerRole: "admin",

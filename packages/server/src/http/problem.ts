@@ -37,6 +37,7 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   JOIN_REQUEST_NOT_FOUND: 404,
   SESSION_NOT_FOUND: 404,
   CREDENTIAL_NOT_FOUND: 404,
+  TOOL_NOT_FOUND: 404,
   ROLE_CONFLICT: 409,
   OWNER_EXISTS: 409,
   EMAIL_TAKEN: 409,
@@ -50,10 +51,14 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   CONFLICT: 409,
   TOTP_NOT_ENABLED: 409,
   TOTP_ALREADY_ENABLED: 409,
+  SIGN_IN_NOT_CONFIGURED: 409,
   INVITATION_EXPIRED: 410,
+  SIGN_IN_LINK_INVALID: 410,
   JOIN_REQUEST_RATE_LIMITED: 429,
   RATE_LIMITED: 429,
   DATABASE_ERROR: 500,
+  TOOL_ENDPOINT_FAILED: 502,
+  TOOL_ENDPOINT_TIMEOUT: 504,
   DATABASE_BUSY: 503,
   CONFIGURATION_REQUIRED: 503,
 };
@@ -87,7 +92,9 @@ const TITLES: Readonly<Record<number, string>> = {
   415: "Unsupported Media Type",
   429: "Too Many Requests",
   500: "Internal Server Error",
+  502: "Bad Gateway",
   503: "Service Unavailable",
+  504: "Gateway Timeout",
 };
 
 export function problem(

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { ErrorCode, GatehouseError, isGatehouseError } from "@gatehouse/engine";
-import type { Gatehouse, InvitationInfo, NewSession, RequestContext } from "@gatehouse/service";
+import type { InvitationInfo, NewSession } from "@gatehouse/service";
 import { Type } from "@sinclair/typebox";
 import { originOf, requireCaller, requirePerson, setSessionCookies } from "../http/caller.ts";
 import { revisionHeader, withRevision } from "../http/schemas.ts";
-import type { Mail } from "../mail/mailer.ts";
+import { invitationLink, invitationMail } from "../mail/invitation-mail.ts";
 import type { RouteOptions } from "./route-options.ts";
 
 const strict = { additionalProperties: false } as const;
@@ -41,36 +41,6 @@ const UserSchema = Type.Object({
 
 function toBody(invitation: InvitationInfo) {
   return { ...invitation, scopes: [...invitation.scopes], extras: [...invitation.extras] };
-}
-
-/** The invitation mail; the workspace's name and the role's label make it recognisable. */
-async function invitationMail(
-  gatehouse: Gatehouse,
-  mail: {
-    caller: RequestContext;
-    workspaceId: string;
-    invitation: InvitationInfo;
-    link: string;
-  },
-): Promise<Mail> {
-  const { caller, workspaceId, invitation, link } = mail;
-  const workspace = await gatehouse.workspaces.get(caller, workspaceId);
-  const role =
-    gatehouse.models[workspace.preset]?.definition.roles[invitation.role]?.label ?? invitation.role;
-  return {
-    to: invitation.email,
-    subject: `You are invited to ${workspace.name} on Gatehouse`,
-    text: [
-      `You are invited to join ${workspace.name} as ${role}.`,
-      "",
-      `Accept the invitation (the link works once, until ${new Date(invitation.expiresAt).toUTCString()}):`,
-      "",
-      link,
-      "",
-      "If you did not expect this invitation, ignore this mail.",
-      "",
-    ].join("\n"),
-  };
 }
 
 /**
@@ -133,7 +103,7 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
             caller,
             workspaceId: request.params.ws,
             invitation,
-            link: `${config.publicUrl}/invitations/accept#${token}`,
+            link: invitationLink(config, token),
           }),
         );
       } catch (error) {

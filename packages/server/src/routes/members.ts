@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import type { Grant } from "@gatehouse/engine";
 import { Type } from "@sinclair/typebox";
 import { requireCaller } from "../http/caller.ts";
 import {

@@ -48,7 +48,12 @@ function actorColumns(actor: Actor): {
     case "api_key":
       return { actor_type: "api_key", actor_id: actor.keyId, on_behalf_of: actor.userId };
     case "assistant":
-      return { actor_type: "assistant", actor_id: actor.userId, on_behalf_of: actor.userId };
+      // Through an API key, the key is who acted (as for the key itself); for the member otherwise.
+      return {
+        actor_type: "assistant",
+        actor_id: actor.keyId ?? actor.userId,
+        on_behalf_of: actor.userId,
+      };
     case "system":
       return { actor_type: "system", actor_id: actor.name, on_behalf_of: null };
   }

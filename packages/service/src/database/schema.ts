@@ -21,6 +21,10 @@ export interface Database {
   magic_links: MagicLinksTable;
   login_attempts: LoginAttemptsTable;
   integration_credentials: IntegrationCredentialsTable;
+  assistant_tools: AssistantToolsTable;
+  sign_in_targets: SignInTargetsTable;
+  sign_in_links: SignInLinksTable;
+  signing_keys: SigningKeysTable;
 }
 
 /** One row (id 1): the head of the instance-level log. */
@@ -213,4 +217,60 @@ export interface IntegrationCredentialsTable {
   created_at: number;
   updated_at: number;
   updated_by: string;
+}
+
+/** The host app's assistant tools of a workspace (R21). */
+export interface AssistantToolsTable {
+  workspace_id: string;
+  name: string;
+  description: string;
+  /** The input's JSON Schema, as JSON text. */
+  input_schema: string;
+  permission: string;
+  /** `type:{field}`: the resource a call acts on; `null` for the workspace root. */
+  resource: string | null;
+  /** Where an allowed call is forwarded; `null` when the host app runs the tool itself. */
+  endpoint: string | null;
+  created_at: number;
+  updated_at: number;
+  updated_by: string;
+}
+
+/** The admin app a resource's sign-in links lead to (R22); its URL is the assertions' audience. */
+export interface SignInTargetsTable {
+  workspace_id: string;
+  resource: string;
+  url: string;
+  created_at: number;
+  updated_at: number;
+  updated_by: string;
+}
+
+/** One-time sign-in links; only the token's SHA-256 is stored. */
+export interface SignInLinksTable {
+  token_hash: string;
+  workspace_id: string;
+  resource: string;
+  user_id: string;
+  /** The API key that asked for the link, re-checked when it is used. */
+  key_id: string | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+/** Keys signing assertions (sign-in handoff, forwarded tool calls); private halves sealed. */
+export interface SigningKeysTable {
+  kid: string;
+  /** 1, 2, 3, …: orders keys that activate at the same millisecond. */
+  generation: number;
+  alg: string;
+  public_jwk: string;
+  sealed_private_jwk: string;
+  /** Published in the JWKS from then on. */
+  created_at: number;
+  /** Signs from then on, until a newer key activates. */
+  activates_at: number;
+  /** Dropped from the JWKS then; `null` while it is the newest key. */
+  published_until: number | null;
 }

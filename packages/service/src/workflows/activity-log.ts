@@ -15,7 +15,7 @@ export interface AuditEntry {
   readonly seq: number;
   /** ISO 8601, UTC. */
   readonly at: string;
-  /** `user`, `api_key` (id: the key), `assistant` or `system`; `onBehalfOf`: the person behind a key or the assistant. */
+  /** `user`, `api_key` (id: the key), `assistant` (id: the member, or the key it used) or `system`; `onBehalfOf`: the person behind a key or the assistant. */
   readonly actor: {
     readonly type: string;
     readonly id: string;

@@ -226,7 +226,7 @@ export function actorLabel(request: RequestContext): string {
   const actor = request.actor;
   return actor.type === "system"
     ? `system:${actor.name}`
-    : actor.type === "api_key"
+    : (actor.type === "api_key" || actor.type === "assistant") && actor.keyId !== undefined
       ? `apikey:${actor.keyId}`
       : `user:${actor.userId}`;
 }
@@ -353,8 +353,11 @@ export class Workspaces {
     const ownerId = personOf(request.actor) ?? input.ownerId;
     if (ownerId === undefined)
       throw new GatehouseError(ErrorCode.INVALID_INPUT, "ownerId is required for the system actor");
-    if (request.actor.type === "api_key")
-      throw new GatehouseError(ErrorCode.PERMISSION_DENIED, "API keys cannot create workspaces");
+    if (request.actor.type === "api_key" || request.actor.type === "assistant")
+      throw new GatehouseError(
+        ErrorCode.PERMISSION_DENIED,
+        "API keys and the assistant cannot create workspaces",
+      );
     if (typeof input.preset !== "string")
       throw new GatehouseError(ErrorCode.INVALID_INPUT, "preset is required");
     const model = core.modelOf(input.preset);
@@ -646,6 +649,9 @@ export class Workspaces {
         "join_requests",
         "api_keys",
         "integration_credentials",
+        "assistant_tools",
+        "sign_in_targets",
+        "sign_in_links",
       ] as const) {
         const result = await tx.trx
           .deleteFrom(table)
@@ -680,6 +686,20 @@ function normalizeJoinKey(value: unknown): string {
   if (key.length < 4 || key.length > 100)
     throw new GatehouseError(ErrorCode.INVALID_INPUT, "joinKey must be 4–100 characters");
   return key;
+}
+
+/**
+ * Whether the caller may set up the workspace's integrations (assistant tools, admin apps): the
+ * host app, or a person — directly or by API key, never the assistant — holding the model's
+ * settings gate at the root; the owner when the model names none.
+ */
+export function holdsSettingsGate(scope: ReadScope): boolean {
+  if (scope.isSystem) return true;
+  const actor = scope.request.actor;
+  if (actor.type === "assistant") return false;
+  const permission = scope.model.definition.gates?.settings;
+  if (permission !== undefined) return scope.holds(permission, scope.root);
+  return actor.type === "user" && scope.engine.ownerGrant?.subject === `user:${actor.userId}`;
 }
 
 async function requireSettings(

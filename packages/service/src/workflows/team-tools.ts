@@ -1,0 +1,231 @@
+import type { Model } from "@gatehouse/engine";
+import type { ValidateFunction } from "ajv";
+import type { RequestContext } from "../actor.ts";
+import type { ActivityLog, AuditQuery } from "./activity-log.ts";
+import type { AssistantTool } from "./assistant-tools.ts";
+import type { InvitationInfo, Invitations } from "./invitations.ts";
+import type { Members } from "./members.ts";
+import { compileInputSchema, type JsonSchema } from "./tool-schemas.ts";
+import { gate } from "./workspaces.ts";
+
+/** What the edge provides to a call: how a new invitation's link reaches the invitee. */
+export interface CallHooks {
+  /** Delivers the invitation link (the server mails it); answers whether it went out. */
+  readonly deliverInvitation?: (delivery: {
+    readonly workspaceId: string;
+    readonly invitation: InvitationInfo;
+    readonly token: string;
+  }) => Promise<boolean>;
+}
+
+/** The workflows Gatehouse's own team tools call; each keeps its own authorization. */
+export interface TeamWorkflows {
+  readonly members: Members;
+  readonly invitations: Invitations;
+  readonly activityLog: ActivityLog;
+}
+
+export interface TeamToolCall {
+  readonly request: RequestContext;
+  readonly workspaceId: string;
+  readonly arguments: Readonly<Record<string, unknown>>;
+  readonly workflows: TeamWorkflows;
+  readonly hooks: CallHooks;
+}
+
+/**
+ * A built-in tool: Gatehouse's team operations for the assistant. `anywhere` tools are visible
+ * where the permission is held at any resource (people management at a customer, say); the
+ * others need it at the workspace root, as their workflows do.
+ */
+export interface TeamTool extends AssistantTool {
+  readonly anywhere: boolean;
+  readonly validate: ValidateFunction;
+  run(call: TeamToolCall): Promise<unknown>;
+}
+
+const compiled = new WeakMap<Model, readonly TeamTool[]>();
+
+/**
+ * Gatehouse's own team tools for a model: list members, invite, change a member's role, read
+ * the activity log — each needing the permission the model's gates give that workflow.
+ * @example
+ * teamTools(presets.company).map((tool) => tool.name); // ["gatehouse_list_members", …]
+ */
+export function teamTools(model: Model): readonly TeamTool[] {
+  let tools = compiled.get(model);
+  if (tools === undefined) {
+    tools = Object.freeze(build(model));
+    compiled.set(model, tools);
+  }
+  return tools;
+}
+
+function tool(
+  definition: Omit<TeamTool, "validate" | "resource" | "endpoint" | "runsIn">,
+): TeamTool {
+  return {
+    ...definition,
+    resource: null,
+    endpoint: null,
+    runsIn: "gatehouse",
+    validate: compileInputSchema(definition.inputSchema),
+  };
+}
+
+function build(model: Model): TeamTool[] {
+  const roles = model.roles.filter((role) => role !== model.ownerRole);
+  const role: JsonSchema = {
+    type: "string",
+    enum: roles,
+    description: `One of the workspace's roles: ${roles.join(", ")}`,
+  };
+  const resource: JsonSchema = {
+    type: "string",
+    minLength: 3,
+    maxLength: 300,
+    description: "A resource as type:id, e.g. server:fra-1",
+  };
+  return [
+    tool({
+      name: "gatehouse_list_members",
+      description:
+        "List the workspace's members with their roles and the resources each role is granted at.",
+      inputSchema: { type: "object", properties: {}, additionalProperties: false },
+      permission: gate(model, "teamView"),
+      anywhere: false,
+      async run({ request, workspaceId, workflows }) {
+        const members = await workflows.members.list(request, workspaceId);
+        return {
+          members: members.map((member) => ({
+            userId: member.userId,
+            email: member.email,
+            name: member.name,
+            isOwner: member.isOwner,
+            grants: member.grants.map((grant) => ({
+              role: grant.role,
+              scope: grant.scope,
+              extras: [...grant.extras],
+              expiresAt: grant.expiresAt ?? null,
+            })),
+            groups: [...member.groups],
+          })),
+        };
+      },
+    }),
+    tool({
+      name: "gatehouse_invite_member",
+      description:
+        "Invite someone by email with a role, at the whole workspace or at the resources given. The invitation link is mailed to them; it is never shown here.",
+      inputSchema: {
+        type: "object",
+        properties: {
+          email: { type: "string", format: "email", maxLength: 254 },
+          role,
+          scopes: {
+            type: "array",
+            items: resource,
+            minItems: 1,
+            maxItems: 20,
+            description: "Where the role is granted; the whole workspace when omitted",
+          },
+        },
+        required: ["email", "role"],
+        additionalProperties: false,
+      },
+      permission: model.definition.delegation,
+      anywhere: true,
+      async run({ request, workspaceId, arguments: args, workflows, hooks }) {
+        const { invitation, token } = await workflows.invitations.create(request, workspaceId, {
+          email: args["email"] as string,
+          role: args["role"] as string,
+          ...(args["scopes"] === undefined ? {} : { scopes: args["scopes"] as string[] }),
+        });
+        const mailed =
+          hooks.deliverInvitation === undefined
+            ? false
+            : await hooks.deliverInvitation({ workspaceId, invitation, token });
+        return {
+          invitation: {
+            id: invitation.id,
+            email: invitation.email,
+            role: invitation.role,
+            scopes: [...invitation.scopes],
+            expiresAt: invitation.expiresAt,
+          },
+          mailed,
+        };
+      },
+    }),
+    tool({
+      name: "gatehouse_change_member_role",
+      description:
+        "Change a member's role: their grants are replaced by this one role, at the whole workspace or at the resource given.",
+      inputSchema: {
+        type: "object",
+        properties: {
+          userId: { type: "string", minLength: 1, maxLength: 100 },
+          role,
+          scope: {
+            ...resource,
+            description: "Where the role is granted; the whole workspace when omitted",
+          },
+        },
+        required: ["userId", "role"],
+        additionalProperties: false,
+      },
+      permission: model.definition.delegation,
+      anywhere: true,
+      async run({ request, workspaceId, arguments: args, workflows }) {
+        const scope = (args["scope"] as string | undefined) ?? `${model.rootType}:${workspaceId}`;
+        const grant = { role: args["role"] as string, scope };
+        const { revision } = await workflows.members.setGrants(
+          request,
+          workspaceId,
+          args["userId"] as string,
+          [grant],
+        );
+        return { userId: args["userId"], grants: [grant], revision };
+      },
+    }),
+    tool({
+      name: "gatehouse_read_activity_log",
+      description:
+        "Read the workspace's activity log, newest first: who did what, on which resource, when, and whether it was allowed.",
+      inputSchema: {
+        type: "object",
+        properties: {
+          actor: { type: "string", maxLength: 300, description: "A user, API key or system id" },
+          action: {
+            type: "string",
+            maxLength: 300,
+            description: "An action such as member.add, or a family such as member.*",
+          },
+          resource: { ...resource, description: "The target, such as site:shop or user:<id>" },
+          result: { type: "string", enum: ["success", "denied"] },
+          from: {
+            type: "string",
+            format: "date-time",
+            description: "From this time on (ISO 8601)",
+          },
+          to: { type: "string", format: "date-time", description: "Before this time (ISO 8601)" },
+          limit: { type: "integer", minimum: 1, maximum: 100 },
+          cursor: {
+            type: "string",
+            maxLength: 100,
+            description: "nextCursor of the previous page",
+          },
+        },
+        additionalProperties: false,
+      },
+      permission: gate(model, "auditView"),
+      anywhere: false,
+      async run({ request, workspaceId, arguments: args, workflows }) {
+        return workflows.activityLog.list(request, workspaceId, {
+          limit: 20,
+          ...(args as AuditQuery),
+        });
+      },
+    }),
+  ];
+}
