@@ -78,19 +78,34 @@ interface KeyRecord {
   readonly expiresAt: number;
 }
 
+/** Shared by every principal without groups, members or keys: most users of a large workspace. */
+const NO_PRINCIPALS: readonly Principal[] = Object.freeze([]);
+const NO_SET: ReadonlySet<Principal> = new Set();
+const NO_EXTRAS: readonly string[] = Object.freeze([]);
+
 class Principal {
   readonly grants = new Map<number, GrantRecord>();
-  /** For users: the groups they belong to. */
-  groups: Principal[] = [];
-  /** For groups: their members. */
-  readonly members = new Set<Principal>();
-  /** For users: the API keys they own. */
-  readonly keys = new Set<Principal>();
+  /** For users: the groups they belong to (replaced, never mutated). */
+  groups: readonly Principal[] = NO_PRINCIPALS;
+  /** For groups: their members; allocated on the first. */
+  members: ReadonlySet<Principal> = NO_SET;
+  /** For users: the API keys they own; allocated on the first. */
+  keys: ReadonlySet<Principal> = NO_SET;
   key: KeyRecord | undefined = undefined;
   constructor(
     readonly name: SubjectRef,
     readonly kind: Kind,
   ) {}
+
+  addMember(member: Principal): void {
+    if (this.members === NO_SET) this.members = new Set();
+    (this.members as Set<Principal>).add(member);
+  }
+
+  addKey(key: Principal): void {
+    if (this.keys === NO_SET) this.keys = new Set();
+    (this.keys as Set<Principal>).add(key);
+  }
 }
 
 function deny(reason: DenyReason): Decision {
@@ -664,16 +679,21 @@ export class Engine<
         { details: { currentRole: current } },
       );
     }
+    // The principal's and the node's names: one string each, however many grants name them.
     const grant: Grant<T, P, R> = Object.freeze({
-      subject: input.subject,
-      role: input.role,
-      scope: input.scope,
-      extras: Object.freeze(extras),
+      subject: holder.name as GranteeRef,
+      role: role.name as R,
+      scope: this.#keys[node] as ResourceRef<T>,
+      extras: extras.length === 0 ? (NO_EXTRAS as readonly P[]) : Object.freeze(extras),
       expiresAt,
     });
-    const bits = emptyBits(model.words);
-    orInto(bits, role.bits);
-    orInto(bits, extraBits);
+    // Without extras a grant holds exactly its role's bits: share them (bits are never mutated).
+    let bits = role.bits;
+    if (extraBits !== undefined) {
+      bits = emptyBits(model.words);
+      orInto(bits, role.bits);
+      orInto(bits, extraBits);
+    }
     const record: GrantRecord = {
       grant,
       holder,
@@ -712,7 +732,7 @@ export class Engine<
       this.#dropGrant(record);
       this.#grantsAt[record.node]!.delete(record);
     }
-    for (const group of principal.groups) group.members.delete(principal);
+    for (const group of principal.groups) (group.members as Set<Principal>).delete(principal);
     for (const member of principal.members)
       member.groups = member.groups.filter((group) => group !== principal);
     for (const key of principal.keys) this.#principals.delete(key.name);
@@ -727,7 +747,7 @@ export class Engine<
     const groupPrincipal = this.#principal(group, Kind.Group);
     const userPrincipal = this.#principal(user, Kind.User);
     if (groupPrincipal.members.has(userPrincipal)) return;
-    groupPrincipal.members.add(userPrincipal);
+    groupPrincipal.addMember(userPrincipal);
     userPrincipal.groups = [...userPrincipal.groups, groupPrincipal];
     this.#revision++;
   }
@@ -741,7 +761,7 @@ export class Engine<
       !groupPrincipal.members.has(userPrincipal)
     )
       return;
-    groupPrincipal.members.delete(userPrincipal);
+    (groupPrincipal.members as Set<Principal>).delete(userPrincipal);
     userPrincipal.groups = userPrincipal.groups.filter((candidate) => candidate !== groupPrincipal);
     this.#revision++;
   }
@@ -820,7 +840,7 @@ export class Engine<
       nodesAt: -1,
       expiresAt: expiresAt ?? Number.POSITIVE_INFINITY,
     };
-    owner.keys.add(principal);
+    owner.addKey(principal);
     this.#revision++;
     return key;
   }
@@ -829,7 +849,7 @@ export class Engine<
     const principal = this.#principals.get(`apikey:${id}`);
     if (principal?.key === undefined)
       throw new GatehouseError(ErrorCode.API_KEY_NOT_FOUND, `no API key "${id}"`);
-    principal.key.owner.keys.delete(principal);
+    (principal.key.owner.keys as Set<Principal>).delete(principal);
     this.#principals.delete(principal.name);
     this.#revision++;
     return principal.key.key as ApiKey<T, P>;
@@ -851,21 +871,24 @@ export class Engine<
         `role "${input.role}" cannot be granted at a ${model.typeNames[type]}; it is granted at ${this.#scopeTypesOf(role)}`,
       );
     }
-    const extras = [...new Set(input.extras ?? [])];
-    const extraBits = this.#bitsOfNames(extras);
-    const ownerOnly = missingFrom(extraBits, model.delegableBits);
-    if (ownerOnly.length > 0) {
-      throw new GatehouseError(
-        ErrorCode.OWNER_ONLY_PERMISSION,
-        `owner-only permissions cannot be granted as extras: ${ownerOnly.map((i) => model.permissionNames[i]).join(", ")}`,
-      );
-    }
-    const outside = missingFrom(extraBits, model.underBits[type]!);
-    if (outside.length > 0) {
-      throw new GatehouseError(
-        ErrorCode.PERMISSION_NOT_APPLICABLE_AT_SCOPE,
-        `extras do not act at or below a ${model.typeNames[type]}: ${outside.map((i) => model.permissionNames[i]).join(", ")}`,
-      );
+    const extras = input.extras === undefined || input.extras.length === 0 ? [] : [...new Set(input.extras)];
+    let extraBits: Bits | undefined;
+    if (extras.length > 0) {
+      extraBits = this.#bitsOfNames(extras);
+      const ownerOnly = missingFrom(extraBits, model.delegableBits);
+      if (ownerOnly.length > 0) {
+        throw new GatehouseError(
+          ErrorCode.OWNER_ONLY_PERMISSION,
+          `owner-only permissions cannot be granted as extras: ${ownerOnly.map((i) => model.permissionNames[i]).join(", ")}`,
+        );
+      }
+      const outside = missingFrom(extraBits, model.underBits[type]!);
+      if (outside.length > 0) {
+        throw new GatehouseError(
+          ErrorCode.PERMISSION_NOT_APPLICABLE_AT_SCOPE,
+          `extras do not act at or below a ${model.typeNames[type]}: ${outside.map((i) => model.permissionNames[i]).join(", ")}`,
+        );
+      }
     }
     const expiresAt = input.expiresAt;
     if (expiresAt !== undefined && !Number.isFinite(expiresAt))
