@@ -168,7 +168,7 @@ describe.each(backends)("the change stream over HTTP on $name", (backend) => {
     await addSite("b");
     await addSite("c");
     await call(server.app, ada, "DELETE", `/v1/workspaces/${ws}/resources/site/b`);
-    const events = await live.next(3);
+    const events = (await live.next(4)).filter((event) => event.event === "change");
     expect(events.map((event) => [event.event, event.id])).toEqual([
       ["change", String(from + 1)],
       ["change", String(from + 2)],
@@ -186,13 +186,16 @@ describe.each(backends)("the change stream over HTTP on $name", (backend) => {
     const resumed = await stream(adam, `/v1/workspaces/${ws}/changes?from=0`, {
       "last-event-id": String(from + 1),
     });
-    expect((await resumed.next(2)).map((event) => event.id)).toEqual([
-      String(from + 2),
-      String(from + 3),
+    // The committed backlog first, then `ready`.
+    expect((await resumed.next(3)).map((event) => [event.event, event.id ?? null])).toEqual([
+      ["change", String(from + 2)],
+      ["change", String(from + 3)],
+      ["ready", null],
     ]);
+    expect(JSON.parse(resumed.events[2]!.data)).toEqual({ revision: from + 3 });
   });
 
-  it("starts at the current revision without one, announced by a ready event", async () => {
+  it("starts at the current revision without one, and says when it is current", async () => {
     const current = await revisionOf();
     const live = await stream(adam, `/v1/workspaces/${ws}/changes`);
     const [ready] = await live.next(1);
@@ -205,8 +208,9 @@ describe.each(backends)("the change stream over HTTP on $name", (backend) => {
 
   it("ends the stream with an error event when the watcher loses the team gate", async () => {
     const live = await stream(adam, `/v1/workspaces/${ws}/changes?from=${await revisionOf()}`);
+    expect((await live.next(1))[0]).toMatchObject({ event: "ready" });
     await addSite("e");
-    expect((await live.next(1))[0]).toMatchObject({ event: "change" });
+    expect((await live.next(2))[1]).toMatchObject({ event: "change" });
     const demoted = await call(
       server.app,
       ada,
@@ -216,12 +220,12 @@ describe.each(backends)("the change stream over HTTP on $name", (backend) => {
     );
     expect(demoted.statusCode).toBe(200);
     await addSite("f");
-    const events = await live.next(2);
-    expect(events[1]).toMatchObject({ event: "error" });
-    expect(JSON.parse(events[1]!.data)).toEqual({ code: "PERMISSION_DENIED" });
+    const events = await live.next(3);
+    expect(events[2]).toMatchObject({ event: "error" });
+    expect(JSON.parse(events[2]!.data)).toEqual({ code: "PERMISSION_DENIED" });
     await live.ended;
     // Neither the demotion nor anything after it reached the former admin.
-    expect(events).toHaveLength(2);
+    expect(live.events).toHaveLength(3);
   });
 
   it("refuses a bad or future start revision with 400", async () => {

@@ -86,7 +86,7 @@ export const changeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
         summary: "Committed changes as Server-Sent Events, from a revision on",
         description: [
           "`text/event-stream`. Each `change` event has `id: <revision>` and `data: { revision, at, ops }`, in revision order, with no gaps.",
-          "Starts after `from` (or the `Last-Event-ID` header when resuming); without either, after the current revision, announced by a first `ready` event `{ revision }`.",
+          "Starts after `from` (or the `Last-Event-ID` header when resuming); without either, after the current revision. Once the changes already committed are sent, a `ready` event `{ revision }` says the client is current.",
           "The stream ends with an `error` event `{ code }` when the caller loses the team gate (or the workspace closes). Needs the team gate.",
         ].join(" "),
         params: WorkspaceParams,
@@ -114,7 +114,6 @@ export const changeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
       response.flushHeaders(); // the client learns the stream is open before any event
       open.add(response);
       const stream = new ChangeStream(gatehouse, caller, ws, response, start ?? first.revision);
-      if (start === undefined) stream.send("ready", undefined, { revision: first.revision });
       response.on("close", () => {
         stream.stop();
         open.delete(response);
@@ -130,6 +129,8 @@ class ChangeStream {
   #busy = false;
   #again = false;
   #stopped = false;
+  /** Whether the `ready` event (everything committed before the stream opened is sent) went out. */
+  #ready = false;
   readonly #cleanups: (() => void)[] = [];
 
   constructor(
@@ -202,6 +203,10 @@ class ChangeStream {
               });
           }
         } while (page.length === PAGE);
+        if (!this.#ready) {
+          this.#ready = true;
+          this.send("ready", undefined, { revision: this.#last });
+        }
       } while (this.#again);
     } catch (error) {
       // The caller lost the gate, or the workspace closed: say so and end the stream.

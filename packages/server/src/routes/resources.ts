@@ -114,6 +114,14 @@ export const resourceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
             limit: Type.Optional(PageLimit),
             after: Type.Optional(ResourceName),
             atLeastRevision: Type.Optional(AtLeastRevisionQuery),
+            subject: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 200,
+                description:
+                  "Whose view: `user:<id>`, `group:<id>` or `apikey:<id>` (needs the team gate); the caller by default",
+              }),
+            ),
           },
           strict,
         ),
@@ -126,7 +134,7 @@ export const resourceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
       },
     },
     async (request) => {
-      const { type, permission, limit, after, atLeastRevision } = request.query;
+      const { type, permission, limit, after, atLeastRevision, subject } = request.query;
       const page = await gatehouse.resources.list(
         requireCaller(request),
         request.params.ws,
@@ -135,6 +143,7 @@ export const resourceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
           permission,
           limit: limit === undefined ? DEFAULT_PAGE : Number(limit),
           ...(after === undefined ? {} : { after }),
+          ...(subject === undefined ? {} : { subject }),
         },
         freshnessOf(atLeastRevision),
       );

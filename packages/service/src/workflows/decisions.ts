@@ -168,7 +168,14 @@ function hasBelow(scope: ReadScope, subject: SubjectRef, permission: string): bo
   );
 }
 
-async function subjectFor(scope: ReadScope, requested: string | undefined): Promise<SubjectRef> {
+/**
+ * The subject a read is about: the caller, or — for those who may see the team — another
+ * `user:`, `group:` or `apikey:` subject.
+ */
+export async function subjectFor(
+  scope: ReadScope,
+  requested: string | undefined,
+): Promise<SubjectRef> {
   const caller = subjectOf(scope.request.actor);
   if (requested === undefined || requested === caller) {
     if (caller === undefined)

@@ -1,6 +1,7 @@
 import { ErrorCode, GatehouseError, type Page, type ResourceRef } from "@gatehouse/engine";
 import { type RequestContext, subjectOf } from "../actor.ts";
 import type { ReadOptions, ServiceCore, WriteScope } from "../service-core.ts";
+import { subjectFor } from "./decisions.ts";
 import { removeMemberRows } from "./workspaces.ts";
 
 function requireResourceName(value: unknown, what: string): ResourceRef {
@@ -182,17 +183,18 @@ export class Resources {
   async list(
     request: RequestContext,
     workspaceId: string,
-    query: { type: string; permission: string; limit?: number; after?: string },
+    query: { type: string; permission: string; limit?: number; after?: string; subject?: string },
     options: ReadOptions = {},
   ): Promise<Page> {
     const scope = await this.#core.read(request, workspaceId, options);
-    const subject = subjectOf(request.actor);
     const page = {
       ...(query.limit === undefined ? {} : { limit: query.limit }),
       after: query.after as ResourceRef | undefined,
     };
-    // The host app sees every resource of the type.
-    if (subject === undefined) return scope.engine.resourcesOfType(query.type, page);
+    // The host app sees every resource of the type, unless it asks for a subject's view.
+    if (query.subject === undefined && subjectOf(request.actor) === undefined)
+      return scope.engine.resourcesOfType(query.type, page);
+    const subject = await subjectFor(scope, query.subject);
     return scope.engine.listVisible(subject, query.type, query.permission, page);
   }
 }

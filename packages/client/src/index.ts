@@ -1,0 +1,22 @@
+export type { ChangeOp, Decision, Page } from "@gatehouse/engine";
+export type {
+  ChangeStreamHandlers,
+  ChangeStreamOptions,
+  StreamedChange,
+} from "./change-stream.ts";
+export { followChanges } from "./change-stream.ts";
+export type {
+  ClientOptions,
+  ExplanationBody,
+  Freshness,
+  GatehouseClient,
+  Problem,
+  ProblemCode,
+  Result,
+} from "./client.ts";
+export { createClient } from "./client.ts";
+export type { Decided, Question } from "./decision.ts";
+export { toDecision } from "./decision.ts";
+export type { components, paths } from "./generated/api.ts";
+export type { LocalDecisionsOptions, LocalState } from "./local-decisions.ts";
+export { LocalDecisions } from "./local-decisions.ts";
