@@ -10,6 +10,8 @@ export interface ServerConfig {
   readonly dataDir: string;
   /** `postgres://…` switches to PostgreSQL; otherwise the SQLite file under `dataDir`. */
   readonly databaseUrl: string | undefined;
+  /** PostgreSQL schema to use (created when missing) instead of `public`; only with `databaseUrl`. */
+  readonly databaseSchema: string | undefined;
   /** `smtp://user:pass@host:port`; without it mail goes to a development outbox and the log. */
   readonly smtpUrl: string | undefined;
   readonly mailFrom: string;
@@ -39,6 +41,7 @@ const KNOWN = [
   "HOST",
   "DATA_DIR",
   "DATABASE_URL",
+  "DATABASE_SCHEMA",
   "SMTP_URL",
   "MAIL_FROM",
   "PUBLIC_URL",
@@ -91,6 +94,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
       "DATABASE_URL must be a postgres:// URL; leave it unset for the embedded SQLite database",
     );
   }
+  const databaseSchema = get("DATABASE_SCHEMA");
+  if (databaseSchema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(databaseSchema))
+    problems.push(
+      `DATABASE_SCHEMA is a lower-case identifier (letters, digits, _), not "${databaseSchema}"`,
+    );
+  if (databaseSchema !== undefined && databaseUrl === undefined)
+    problems.push(
+      "DATABASE_SCHEMA needs DATABASE_URL: the embedded SQLite database has no schemas",
+    );
   const smtpUrl = get("SMTP_URL");
   if (smtpUrl !== undefined && !/^smtps?:\/\//.test(smtpUrl))
     problems.push("SMTP_URL must be an smtp:// or smtps:// URL");
@@ -135,6 +147,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     host,
     dataDir: resolve(get("DATA_DIR") ?? "./data"),
     databaseUrl,
+    databaseSchema,
     smtpUrl,
     mailFrom: get("MAIL_FROM") ?? "Gatehouse <gatehouse@localhost>",
     publicUrl,

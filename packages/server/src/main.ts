@@ -15,7 +15,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const storage = await openStorage(storageTarget(config));
+  const storage = await openStorage(storageTarget(config), { schema: config.databaseSchema });
   const gatehouse = createGatehouse({ storage, secretKey: secretKeyOf(config) });
   const demo = config.demo ? await seedDemo(gatehouse) : undefined;
   const app = await buildApp({ gatehouse, config });
