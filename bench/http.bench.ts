@@ -500,7 +500,11 @@ async function until(
   }
 }
 
-async function measurePropagation(url: string, trials: number): Promise<Propagation> {
+async function measurePropagation(
+  url: string,
+  trials: number,
+  cpus: string | undefined,
+): Promise<Propagation> {
   const database = await postgresDatabase(url, "bench");
   const storage = await openPostgres({ connectionString: url, schema: database.schema });
   const gatehouse = seedingService(storage);
@@ -540,7 +544,7 @@ async function measurePropagation(url: string, trials: number): Promise<Propagat
     const customer = `user:${member.id}`;
     await gatehouse.close();
     seeding = false;
-    instances = await startInstances(2, { env: database.env });
+    instances = await startInstances(2, { env: database.env, cpus });
     const [a, b] = instances.instances as [Instance, Instance];
     const session = await signIn(a.url, email("owner"), MANAGER_PASSWORD);
     const key = await createApiKey(a.url, session, ws, { name: "probe", scopes: ["team.view"] });
@@ -598,6 +602,8 @@ interface ColdStart {
     firstCheckSeconds: number;
     rssMiB: number;
     peakMiB: number;
+    /** `nodejs_heap_size_used_bytes` from the instance's /metrics (garbage of the load included). */
+    heapMiB: number;
   }[];
 }
 
@@ -646,6 +652,15 @@ async function coldStartDatabase(): Promise<{
   return { folder, ...saved, seededNow: true, seedSeconds };
 }
 
+/** The V8 heap in use, from the instance's Prometheus metrics. */
+async function heapUsedMiB(url: string): Promise<number> {
+  const response = await fetch(`${url}/metrics`);
+  const text = await response.text();
+  const bytes = Number(/^nodejs_heap_size_used_bytes (\d+(?:\.\d+)?)/m.exec(text)?.[1]);
+  if (!Number.isFinite(bytes)) fail("the instance's /metrics has no nodejs_heap_size_used_bytes");
+  return bytes / 2 ** 20;
+}
+
 async function measureColdStart(runs: number, cpus: string | undefined): Promise<ColdStart> {
   const db = await coldStartDatabase();
   const fileMiB =
@@ -678,14 +693,17 @@ async function measureColdStart(runs: number, cpus: string | undefined): Promise
         fail(`the cold instance denied an admin's check: ${JSON.stringify(answer)}`);
       const memory = instance.memoryKiB();
       if (memory === undefined) fail("could not read the instance's memory from /proc");
+      const heapMiB = await heapUsedMiB(instance.url);
       results.push({
         readySeconds,
         firstCheckSeconds,
         rssMiB: memory.rss / 1024,
         peakMiB: memory.peak / 1024,
+        heapMiB,
       });
       out(
-        `   cold start ${run + 1}: ready ${readySeconds.toFixed(2)} s, first check answered ${firstCheckSeconds.toFixed(2)} s after spawn; RSS ${(memory.rss / 1024).toFixed(0)} MiB (peak ${(memory.peak / 1024).toFixed(0)} MiB)`,
+        `   cold start ${run + 1}: ready ${readySeconds.toFixed(2)} s, first check answered ${firstCheckSeconds.toFixed(2)} s after spawn; ` +
+          `RSS ${(memory.rss / 1024).toFixed(0)} MiB (peak ${(memory.peak / 1024).toFixed(0)} MiB), V8 heap in use ${heapMiB.toFixed(0)} MiB`,
       );
     } finally {
       await instance.stop();
@@ -958,7 +976,12 @@ async function main(): Promise<void> {
   if (pgUrl === undefined)
     out(`   SKIPPED: no PostgreSQL at ${process.env["DATABASE_URL"] ?? DEFAULT_POSTGRES}`);
   else {
-    propagation = await measurePropagation(pgUrl, settings.propagationTrials);
+    // The two instances may use both cores (this process is pinned to one; children inherit it).
+    propagation = await measurePropagation(
+      pgUrl,
+      settings.propagationTrials,
+      cores === undefined ? undefined : "0-1",
+    );
     out(
       `   revoke on A → denied on B: p50 ${quantile(propagation.revokeMs, 0.5).toFixed(1)} ms, p99 ${quantile(propagation.revokeMs, 0.99).toFixed(1)} ms, max ${quantile(propagation.revokeMs, 1).toFixed(1)} ms` +
         `; grant → allowed: p50 ${quantile(propagation.grantMs, 0.5).toFixed(1)} ms, p99 ${quantile(propagation.grantMs, 0.99).toFixed(1)} ms` +
@@ -1025,6 +1048,7 @@ async function main(): Promise<void> {
   put("coldstart.ready_seconds", median(cold.runs.map((r) => r.readySeconds)));
   put("coldstart.rss_mb", median(cold.runs.map((r) => r.rssMiB)));
   put("coldstart.peak_rss_mb", Math.max(...cold.runs.map((r) => r.peakMiB)));
+  put("coldstart.heap_used_mb", median(cold.runs.map((r) => r.heapMiB)));
   put("coldstart.db_file_mb", cold.fileMiB);
 
   out(
