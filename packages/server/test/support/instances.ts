@@ -42,6 +42,8 @@ export interface InstanceOptions {
   readonly env: Readonly<Record<string, string>>;
   /** Run the process on these CPUs (`taskset -c`, e.g. `"1"`); unpinned by default. */
   readonly cpus?: string | undefined;
+  /** Extra flags for node, e.g. `["--cpu-prof", "--cpu-prof-dir=/tmp/prof"]`. */
+  readonly nodeArgs?: readonly string[];
   /** How long to wait for `/readyz` (default 60 s: the first start compiles TypeScript). */
   readonly readyTimeoutMs?: number;
 }
@@ -123,7 +125,7 @@ async function spawnInstance(options: InstanceOptions, port: number): Promise<In
     PORT: String(port),
     ...options.env,
   });
-  const node = [process.execPath, "--import", "tsx", MAIN];
+  const node = [process.execPath, ...(options.nodeArgs ?? []), "--import", "tsx", MAIN];
   const [command, ...args] =
     options.cpus === undefined ? node : ["taskset", "-c", options.cpus, ...node];
   const spawnedAt = performance.now();
