@@ -4,12 +4,12 @@
  * casbin in the same run. `npm run bench` (full) or `npm run bench -- --quick` (< 1 minute).
  * Optional: `--sizes=1000,10000` to pick the sweep. See docs/benchmarks.md.
  */
-import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createEngine, type Engine } from "../packages/engine/src/index.ts";
 import { collectGarbage, loadAverage, machine, settledHeap } from "./lib/env.ts";
+import { fmtInt, fmtMs, fmtNs, fmtOps, revision, type Target, table } from "./lib/format.ts";
 import {
   type BatchRunner,
   measureCalls,
@@ -585,37 +585,6 @@ const out = (line: string): void => {
 };
 const log = out;
 
-function fmtInt(value: number): string {
-  return Math.round(value).toLocaleString("en-US");
-}
-function fmtOps(value: number): string {
-  if (value >= 1e6) return `${(value / 1e6).toFixed(2)}M`;
-  if (value >= 1e3) return `${(value / 1e3).toFixed(1)}k`;
-  return value.toFixed(0);
-}
-function fmtNs(ns: number): string {
-  if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)} ms`;
-  if (ns >= 1e4) return `${(ns / 1e3).toFixed(1)} µs`;
-  return `${ns.toFixed(0)} ns`;
-}
-function fmtMs(ms: number | undefined): string {
-  if (ms === undefined) return "n/a";
-  return ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(3)} ms`;
-}
-
-function table(headers: readonly string[], body: readonly (readonly string[])[]): string[] {
-  const widths = headers.map((header, c) =>
-    Math.max(header.length, ...body.map((row) => (row[c] ?? "").length)),
-  );
-  const line = (cells: readonly string[]) =>
-    `| ${cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join(" | ")} |`;
-  return [
-    line(headers),
-    `|${widths.map((width, c) => (c === 0 ? `${"-".repeat(width + 1)}-` : `${"-".repeat(width + 1)}:`)).join("|")}|`,
-    ...body.map(line),
-  ];
-}
-
 function checkTable(result: SizeResult): string[] {
   const byName = new Map(result.rows.map((row) => [row.name, row.stats]));
   return table(
@@ -774,12 +743,6 @@ function metricsOf(result: SizeResult, prefix: string): Record<string, number> {
   return metrics;
 }
 
-interface Target {
-  readonly what: string;
-  readonly measured: string;
-  readonly pass: boolean;
-}
-
 function targetsOf(metrics: Record<string, number>): Target[] {
   const m = (name: string) => metrics[name] ?? Number.NaN;
   return [
@@ -821,29 +784,11 @@ function targetsOf(metrics: Record<string, number>): Target[] {
   ];
 }
 
-/** The commit measured, and whether the engine package had uncommitted changes. */
-function revision(root: string): { commit: string; engineDirty: boolean } {
-  try {
-    const git = (...args: string[]) =>
-      execFileSync("git", args, {
-        cwd: root,
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "ignore"],
-      });
-    return {
-      commit: git("rev-parse", "--short", "HEAD").trim(),
-      engineDirty: git("status", "--porcelain", "--", "packages/engine").trim() !== "",
-    };
-  } catch {
-    return { commit: "unknown", engineDirty: false };
-  }
-}
-
 async function main(): Promise<void> {
   const settings = parseSettings(process.argv.slice(2));
   const host = machine();
   const here = dirname(fileURLToPath(import.meta.url));
-  const source = revision(join(here, ".."));
+  const source = revision(join(here, ".."), "packages/engine");
   out(
     `Gatehouse engine benchmark${settings.quick ? " (--quick)" : ""} — commit ${source.commit}${source.engineDirty ? " with uncommitted engine changes" : ""}`,
   );

@@ -38,6 +38,23 @@ describe("configuration", () => {
     expect(problems.at(-1)).toContain("SECRET_KEY is required with DATABASE_URL");
   });
 
+  it("selects a PostgreSQL schema with DATABASE_SCHEMA, and refuses it without DATABASE_URL", () => {
+    const postgres = {
+      DATABASE_URL: "postgres://127.0.0.1:5432/test",
+      SECRET_KEY: "ab".repeat(32),
+    };
+    expect(loadConfig({ ...postgres, DATABASE_SCHEMA: "bench_a1" }).databaseSchema).toBe(
+      "bench_a1",
+    );
+    expect(loadConfig(postgres).databaseSchema).toBeUndefined();
+    expect(() => loadConfig({ ...postgres, DATABASE_SCHEMA: "Bad-Name; drop" })).toThrow(
+      /DATABASE_SCHEMA is a lower-case identifier/,
+    );
+    expect(() => loadConfig({ DATABASE_SCHEMA: "bench_a1" })).toThrow(
+      /DATABASE_SCHEMA needs DATABASE_URL/,
+    );
+  });
+
   it("reads a JSON config file, with the environment taking precedence", () => {
     const folder = mkdtempSync(join(tmpdir(), "gatehouse-config-"));
     const file = join(folder, "config.json");

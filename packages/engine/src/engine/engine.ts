@@ -871,7 +871,8 @@ export class Engine<
         `role "${input.role}" cannot be granted at a ${model.typeNames[type]}; it is granted at ${this.#scopeTypesOf(role)}`,
       );
     }
-    const extras = input.extras === undefined || input.extras.length === 0 ? [] : [...new Set(input.extras)];
+    const extras =
+      input.extras === undefined || input.extras.length === 0 ? [] : [...new Set(input.extras)];
     let extraBits: Bits | undefined;
     if (extras.length > 0) {
       extraBits = this.#bitsOfNames(extras);

@@ -10,7 +10,8 @@ export interface StorageOptions {
 }
 
 /**
- * Opens PostgreSQL for a `postgres://` or `postgresql://` URL, otherwise the SQLite file at `target`.
+ * Opens PostgreSQL for a `postgres://` or `postgresql://` URL (in `options.schema` when given),
+ * otherwise the SQLite file at `target`.
  * @example
  * const storage = await openStorage(process.env.DATABASE_URL ?? "./data/gatehouse.db");
  */

@@ -1,0 +1,1138 @@
+/**
+ * HTTP benchmark: the server's check and batch endpoints under autocannon on loopback, against
+ * the Cerbos PDP with an equivalent policy and a bare node:http floor, all in this one run; then
+ * propagation across two instances on PostgreSQL and the cold start of an instance with 1M grants.
+ * Its metrics are merged into bench/results/latest.json (latest-quick.json with `--quick`).
+ * `npm run bench` runs it after the engine benchmark; `npm run bench:http` alone. See
+ * docs/benchmarks.md.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { asUser, openPostgres, openSqlite, systemActor } from "@gatehouse/service";
+import { createEngine, type Engine } from "../packages/engine/src/index.ts";
+import {
+  createApiKey,
+  expectStatus,
+  freePort,
+  type Instance,
+  postgresDatabase,
+  REPO_ROOT,
+  request,
+  signIn,
+  startInstance,
+  startInstances,
+} from "../packages/server/test/support/instances.ts";
+import {
+  CERBOS_VERSION,
+  type CerbosPrincipal,
+  type CerbosSite,
+  cerbosBinary,
+  cerbosEffects,
+  checkResourcesBody,
+  startCerbos,
+} from "./lib/cerbos.ts";
+import { loadAverage, machine } from "./lib/env.ts";
+import { fmtInt, fmtOps, revision, type Target, table } from "./lib/format.ts";
+import {
+  closedLoop,
+  type LoadRun,
+  type LoadStats,
+  type Target as LoadTarget,
+  openLoop,
+  summarize,
+} from "./lib/load.ts";
+import { Prng } from "./lib/prng.ts";
+import {
+  CHECK_PERMISSIONS,
+  generateQueries,
+  generateScenario,
+  type MzPerm,
+  type MzRef,
+  type MzRole,
+  type MzType,
+  mzpanel,
+  type Scenario,
+} from "./lib/scenario.ts";
+import {
+  COLD_START_SIZES,
+  coldStartBulk,
+  MANAGER_PASSWORD,
+  managerKey,
+  scenarioBulk,
+  seedingService,
+  seedWorkspace,
+} from "./lib/seed.ts";
+
+const SEED = 0x6a7e_5eed;
+const QUERY_COUNT = 1 << 16;
+const BATCH_SITES = 250;
+const FIXED_RATE = 10_000;
+const HERE = dirname(fileURLToPath(import.meta.url));
+const CACHE = join(HERE, ".cache");
+const DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/test";
+
+interface Settings {
+  readonly quick: boolean;
+  readonly sites: number;
+  readonly connections: number;
+  /** Warm-up before each measured run (the first round's is twice as long). */
+  readonly warmupSeconds: number;
+  /** Measured seconds per contender per round. */
+  readonly seconds: number;
+  readonly rounds: number;
+  readonly fixedRateSeconds: number;
+  readonly batches: number;
+  readonly verifySamples: number;
+  readonly propagationTrials: number;
+  readonly coldStarts: number;
+}
+
+function parseSettings(argv: readonly string[]): Settings {
+  const quick = argv.includes("--quick");
+  const common = { quick, sites: 10_000, connections: 16, propagationTrials: 200 };
+  return quick
+    ? {
+        ...common,
+        warmupSeconds: 1,
+        seconds: 2,
+        rounds: 1,
+        fixedRateSeconds: 3,
+        batches: 16,
+        verifySamples: 500,
+        coldStarts: 1,
+      }
+    : {
+        ...common,
+        warmupSeconds: 2,
+        seconds: 5,
+        rounds: 3,
+        fixedRateSeconds: 10,
+        batches: 64,
+        verifySamples: 2_000,
+        coldStarts: 3,
+      };
+}
+
+const out = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+function fail(message: string): never {
+  throw new Error(`VERIFICATION FAILED: ${message}`);
+}
+
+/** Pins this process (every thread) to CPU 0 and returns the CPU list for servers under test. */
+function pinCores(): { bench: string; server: string } | undefined {
+  const cores = machine().cores;
+  if (cores < 2 || process.platform !== "linux") return undefined;
+  try {
+    execFileSync("taskset", ["-a", "-p", "-c", "0", String(process.pid)], { stdio: "ignore" });
+    return { bench: "0", server: "1" };
+  } catch {
+    return undefined;
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// The scenario over HTTP: bodies for every contender, and the expected decisions.
+
+interface Workload {
+  readonly engine: Engine;
+  readonly root: MzRef;
+  /** Single checks: Gatehouse and Cerbos bodies for the same question, and its answer. */
+  readonly single: {
+    readonly gatehouse: string[];
+    readonly cerbos: string[];
+    readonly permission: MzPerm[];
+    readonly expected: boolean[];
+  };
+  /** Batches of one member × 250 sites × 4 permissions = 1,000 decisions. */
+  readonly batch: {
+    readonly gatehouse: string[];
+    readonly cerbos: string[];
+    readonly expected: boolean[][];
+  };
+  readonly allowShare: number;
+}
+
+function buildWorkload(scenario: Scenario, workspaceId: string, batches: number): Workload {
+  const root: MzRef = `workspace:${workspaceId}`;
+  const rename = (ref: MzRef): MzRef => (ref === scenario.root ? root : ref);
+  const engine = createEngine(mzpanel, {
+    workspace: workspaceId,
+    resources: scenario.resources.map(({ resource, parent }) => ({
+      resource,
+      parent: rename(parent),
+    })),
+    grants: scenario.grants.map((grant) => ({ ...grant, scope: rename(grant.scope) })),
+  }) as Engine<MzType, MzPerm, MzRole>;
+  const principals = scenario.members.map((member): CerbosPrincipal => {
+    const grants: Record<string, string> = {};
+    for (const grant of scenario.grants)
+      if (grant.subject === member.subject) grants[rename(grant.scope)] = grant.role;
+    return { id: member.subject, roles: ["member"], attr: { grants } };
+  });
+  const siteOf = (index: number): CerbosSite => ({
+    kind: "site",
+    id: scenario.sites[index]!,
+    attr: { server: scenario.servers[scenario.siteServer[index]!]!, workspace: root },
+  });
+
+  const queries = generateQueries(scenario, QUERY_COUNT, SEED + 1);
+  const single: Workload["single"] = { gatehouse: [], cerbos: [], permission: [], expected: [] };
+  let allowed = 0;
+  for (let i = 0; i < queries.length; i++) {
+    const member = scenario.members[queries.member[i]!]!;
+    const permission = CHECK_PERMISSIONS[queries.permission[i]!]!;
+    const site = queries.site[i]!;
+    const resource = scenario.sites[site]!;
+    const expected = engine.check(member.subject, permission, resource).allowed;
+    if (expected) allowed++;
+    single.gatehouse.push(JSON.stringify({ subject: member.subject, permission, resource }));
+    single.cerbos.push(
+      checkResourcesBody(`q${i}`, principals[queries.member[i]!]!, [
+        { resource: siteOf(site), actions: [permission] },
+      ]),
+    );
+    single.permission.push(permission);
+    single.expected.push(expected);
+  }
+
+  // A panel page: one member, 250 distinct sites (half inside their scope), 4 buttons each.
+  const prng = new Prng(SEED + 3);
+  const batch: Workload["batch"] = { gatehouse: [], cerbos: [], expected: [] };
+  for (let b = 0; b < batches; b++) {
+    const m = prng.int(scenario.members.length);
+    const member = scenario.members[m]!;
+    const sites = new Set<number>();
+    while (sites.size < BATCH_SITES) {
+      let s = prng.int(scenario.sites.length);
+      if (prng.float() < 0.5 && member.kind !== "owner" && member.kind !== "admin") {
+        if (member.kind === "customer") s = prng.pick(member.scopes);
+        else {
+          const onServer = scenario.serverSites[prng.pick(member.scopes)]!;
+          if (onServer.length > 0) s = prng.pick(onServer);
+        }
+      }
+      sites.add(s);
+    }
+    const list = [...sites];
+    const checks = list.flatMap((s) =>
+      CHECK_PERMISSIONS.map((permission) => ({
+        subject: member.subject,
+        permission,
+        resource: scenario.sites[s]!,
+      })),
+    );
+    batch.gatehouse.push(JSON.stringify({ checks }));
+    batch.cerbos.push(
+      checkResourcesBody(
+        `b${b}`,
+        principals[m]!,
+        list.map((s) => ({ resource: siteOf(s), actions: CHECK_PERMISSIONS })),
+      ),
+    );
+    batch.expected.push(
+      checks.map((check) => engine.check(check.subject, check.permission, check.resource).allowed),
+    );
+  }
+  return { engine, root, single, batch, allowShare: allowed / queries.length };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Verification: the first answers of every contender must be the expected decisions.
+
+async function post(url: string, path: string, headers: Record<string, string>, body: string) {
+  const response = await fetch(`${url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body,
+  });
+  const text = await response.text();
+  if (response.status !== 200) fail(`POST ${url}${path} answered ${response.status}: ${text}`);
+  return JSON.parse(text) as unknown;
+}
+
+async function inParallel(count: number, work: (index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < count) await work(next++);
+    }),
+  );
+}
+
+async function verifyContenders(
+  workload: Workload,
+  gatehouse: { url: string; headers: Record<string, string>; path: string },
+  cerbosUrl: string,
+  floorUrl: string,
+  samples: number,
+): Promise<void> {
+  const { single, batch } = workload;
+  const count = Math.min(samples, single.expected.length);
+  await inParallel(count, async (i) => {
+    const mine = (await post(
+      gatehouse.url,
+      gatehouse.path,
+      gatehouse.headers,
+      single.gatehouse[i]!,
+    )) as {
+      allowed: boolean;
+    };
+    if (mine.allowed !== single.expected[i])
+      fail(
+        `Gatehouse says ${mine.allowed} for ${single.gatehouse[i]}, expected ${single.expected[i]}`,
+      );
+    const [theirs] = cerbosEffects(
+      await post(cerbosUrl, "/api/check/resources", {}, single.cerbos[i]!),
+    );
+    const effect = theirs?.actions[single.permission[i]!];
+    if (effect !== single.expected[i])
+      fail(
+        `Cerbos says ${effect} for query ${i} (${single.gatehouse[i]}), Gatehouse ${single.expected[i]}`,
+      );
+  });
+  for (let b = 0; b < Math.min(4, batch.expected.length); b++) {
+    const expected = batch.expected[b]!;
+    const mine = (await post(
+      gatehouse.url,
+      gatehouse.path,
+      gatehouse.headers,
+      batch.gatehouse[b]!,
+    )) as {
+      results: { allowed: boolean }[];
+    };
+    if (
+      mine.results.length !== expected.length ||
+      mine.results.some((r, i) => r.allowed !== expected[i])
+    )
+      fail(`Gatehouse batch ${b} differs from the engine's decisions`);
+    const theirs = cerbosEffects(
+      await post(cerbosUrl, "/api/check/resources", {}, batch.cerbos[b]!),
+    );
+    const flat = theirs.flatMap((result) =>
+      CHECK_PERMISSIONS.map((permission) => result.actions[permission]),
+    );
+    if (flat.length !== expected.length || flat.some((effect, i) => effect !== expected[i]))
+      fail(`Cerbos batch ${b} differs from Gatehouse's decisions`);
+  }
+  const floor = (await post(floorUrl, "/", {}, single.gatehouse[0]!)) as { allowed: boolean };
+  if (floor.allowed !== true) fail("the floor answered something else than its constant");
+  const share = single.expected.slice(0, count).filter(Boolean).length / count;
+  out(
+    `   verified: ${fmtInt(count)} single checks and ${Math.min(4, batch.expected.length)} batches of 1,000 — Gatehouse, Cerbos and the engine agree (${(share * 100).toFixed(1)} % allowed)`,
+  );
+}
+
+// ------------------------------------------------------------------------------------------------
+// Processes: the floor (the server and Cerbos have their own modules).
+
+async function startFloor(
+  cpus: string | undefined,
+): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const script = join(HERE, "lib", "floor-server.ts");
+  const node = [process.execPath, "--import", "tsx", script];
+  const [command, ...args] = cpus === undefined ? node : ["taskset", "-c", cpus, ...node];
+  const child = spawn(command!, args, {
+    cwd: REPO_ROOT,
+    env: { ...process.env, PORT: String(port) },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const done = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.kill("SIGTERM");
+    await done;
+  };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const response = await fetch(url, { method: "POST", body: "{}" });
+      await response.arrayBuffer();
+      if (response.status === 200) return { url, stop };
+    } catch {
+      // Not listening yet.
+    }
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error("the floor server did not start");
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Throughput and latency.
+
+interface Contender {
+  readonly name: string;
+  readonly target: LoadTarget;
+  readonly decisionsPerRequest: number;
+  readonly runs: LoadRun[];
+}
+
+function requireClean(name: string, run: LoadRun): void {
+  if (run.non2xx > 0 || run.errors > 0 || run.timeouts > 0)
+    fail(`${name}: ${run.non2xx} non-2xx answers, ${run.errors} errors, ${run.timeouts} timeouts`);
+  if (run.responses === 0) fail(`${name}: no answers at all`);
+}
+
+async function saturation(contenders: Contender[], settings: Settings): Promise<void> {
+  for (let round = 0; round < settings.rounds; round++) {
+    for (const contender of contenders) {
+      const warm = await closedLoop(contender.target, {
+        connections: settings.connections,
+        seconds: round === 0 ? settings.warmupSeconds * 2 : settings.warmupSeconds,
+      });
+      requireClean(`${contender.name} (warm-up)`, warm);
+      const run = await closedLoop(contender.target, {
+        connections: settings.connections,
+        seconds: settings.seconds,
+      });
+      requireClean(contender.name, run);
+      contender.runs.push(run);
+      const stats = summarize([run]);
+      out(
+        `   round ${round + 1}  ${contender.name.padEnd(22)} ${fmtOps(stats.rps).padStart(8)} req/s  p50 ${stats.p50Ms.toFixed(2)} ms  p99 ${stats.p99Ms.toFixed(2)} ms  (load ${loadAverage()})`,
+      );
+    }
+  }
+}
+
+interface FixedRate {
+  readonly name: string;
+  readonly rate: number;
+  readonly achievedRps: number;
+  /** Undefined when the contender saturates below the rate: an open loop would only queue up. */
+  readonly stats: LoadStats | undefined;
+  /** Whether the contender answered at the full rate. */
+  readonly sustained: boolean;
+}
+
+async function fixedRate(
+  name: string,
+  target: LoadTarget,
+  saturatedRps: number,
+  settings: Settings,
+): Promise<FixedRate> {
+  if (saturatedRps < FIXED_RATE * 1.05) {
+    out(
+      `   fixed ${fmtInt(FIXED_RATE)}/s  ${name.padEnd(18)} not run: it saturates at ${fmtOps(saturatedRps)} req/s`,
+    );
+    return {
+      name,
+      rate: FIXED_RATE,
+      achievedRps: saturatedRps,
+      stats: undefined,
+      sustained: false,
+    };
+  }
+  const connections = settings.connections * 4;
+  await openLoop(target, { rate: FIXED_RATE, seconds: 0.5, connections });
+  const run = await openLoop(target, {
+    rate: FIXED_RATE,
+    seconds: settings.fixedRateSeconds,
+    connections,
+  });
+  requireClean(`${name} at ${FIXED_RATE}/s`, run);
+  const stats = summarize([run]);
+  const achievedRps = run.responses / run.seconds;
+  const sustained = achievedRps >= FIXED_RATE * 0.98;
+  out(
+    `   fixed ${fmtInt(FIXED_RATE)}/s  ${name.padEnd(18)} achieved ${fmtOps(achievedRps)}/s  p50 ${stats.p50Ms.toFixed(2)} ms  p99 ${stats.p99Ms.toFixed(2)} ms${sustained ? "" : "  (fell behind the rate)"}`,
+  );
+  return { name, rate: FIXED_RATE, achievedRps, stats, sustained };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Propagation across two instances on PostgreSQL.
+
+interface Propagation {
+  readonly trials: number;
+  readonly revokeMs: Float64Array;
+  readonly grantMs: Float64Array;
+  /** Trials whose first poll (sent right after A answered) already saw the revocation. */
+  readonly revokedAtFirstPoll: number;
+}
+
+async function postgresUrl(): Promise<string | undefined> {
+  const url = process.env["DATABASE_URL"] ?? DEFAULT_POSTGRES;
+  try {
+    const probe = await openPostgres({ connectionString: url, migrate: false, maxConnections: 1 });
+    await probe.close();
+    return url;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Polls `probe` from `from` on, every 10 ms, until it returns `wanted`: the ms from `from` until
+ * that answer arrived (so one check's round trip is included), and how many polls it took.
+ */
+async function until(
+  wanted: boolean,
+  probe: () => Promise<boolean>,
+  from: number,
+): Promise<{ ms: number; polls: number }> {
+  for (let poll = 0; ; poll++) {
+    const at = from + poll * 10;
+    const wait = at - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if ((await probe()) === wanted) return { ms: performance.now() - from, polls: poll + 1 };
+    if (performance.now() - from > 10_000)
+      fail("instance B did not reflect the change within 10 s");
+  }
+}
+
+async function measurePropagation(
+  url: string,
+  trials: number,
+  cpus: string | undefined,
+): Promise<Propagation> {
+  const database = await postgresDatabase(url, "bench");
+  const storage = await openPostgres({ connectionString: url, schema: database.schema });
+  const gatehouse = seedingService(storage);
+  let seeding = true;
+  let instances: Awaited<ReturnType<typeof startInstances>> | undefined;
+  try {
+    // A small workspace through the service: an owner who signs in (only the owner manages
+    // people in mzpanel), a server with two sites, and a customer of one of them.
+    const email = (name: string) => `${name}@${database.schema}.bench.gatehouse.test`;
+    const { user: owner } = await gatehouse.users.signUp({
+      email: email("owner"),
+      password: MANAGER_PASSWORD,
+      name: "Owner",
+    });
+    const ws = (
+      await gatehouse.workspaces.create(asUser(owner.id), {
+        name: "Propagation",
+        preset: "mzpanel",
+      })
+    ).id;
+    const host = systemActor("bench");
+    await gatehouse.resources.upsert(host, ws, {
+      resource: "server:prop",
+      parent: `workspace:${ws}`,
+    });
+    for (const site of ["site:kept.example", "site:prop.example"])
+      await gatehouse.resources.upsert(host, ws, { resource: site, parent: "server:prop" });
+    const { user: member } = await gatehouse.users.signUp({
+      email: email("customer"),
+      password: MANAGER_PASSWORD,
+      name: "Customer",
+    });
+    await gatehouse.members.add(host, ws, {
+      userId: member.id,
+      grants: [{ role: "customer", scope: "site:kept.example" }],
+    });
+    const customer = `user:${member.id}`;
+    await gatehouse.close();
+    seeding = false;
+    instances = await startInstances(2, { env: database.env, cpus });
+    const [a, b] = instances.instances as [Instance, Instance];
+    const session = await signIn(a.url, email("owner"), MANAGER_PASSWORD);
+    const key = await createApiKey(a.url, session, ws, { name: "probe", scopes: ["team.view"] });
+    const question = {
+      subject: customer,
+      permission: "site.deploy",
+      resource: "site:prop.example",
+    };
+    const probe = async () => {
+      const answer = await request(b.url, "POST", `/v1/workspaces/${ws}/check`, {
+        headers: key.authorization,
+        body: question,
+      });
+      if (answer.status !== 200)
+        fail(`instance B answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+      return (answer.body as { allowed: boolean }).allowed;
+    };
+    const grant = { subject: customer, role: "customer", scope: "site:prop.example" };
+    const revokeMs = new Float64Array(trials);
+    const grantMs = new Float64Array(trials);
+    let revokedAtFirstPoll = 0;
+    for (let trial = 0; trial < trials; trial++) {
+      await expectStatus(201, a.url, "POST", `/v1/workspaces/${ws}/grants`, {
+        headers: session.headers,
+        body: grant,
+      });
+      grantMs[trial] = (await until(true, probe, performance.now())).ms;
+      await expectStatus(200, a.url, "DELETE", `/v1/workspaces/${ws}/grants`, {
+        headers: session.headers,
+        body: { subject: customer, scope: grant.scope },
+      });
+      // From A's answer: the revocation is committed and acknowledged.
+      const revoked = await until(false, probe, performance.now());
+      revokeMs[trial] = revoked.ms;
+      if (revoked.polls === 1) revokedAtFirstPoll++;
+    }
+    return { trials, revokeMs, grantMs, revokedAtFirstPoll };
+  } finally {
+    if (seeding) await gatehouse.close();
+    await instances?.close();
+    await database.drop();
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Cold start: an instance on a database with 1M grants.
+
+interface ColdStart {
+  readonly sizes: { servers: number; sites: number; members: number; grants: number };
+  readonly seededNow: boolean;
+  readonly seedSeconds: number | undefined;
+  readonly fileMiB: number;
+  readonly runs: {
+    readySeconds: number;
+    firstCheckSeconds: number;
+    rssMiB: number;
+    peakMiB: number;
+    /** `nodejs_heap_size_used_bytes` from the instance's /metrics (garbage of the load included). */
+    heapMiB: number;
+  }[];
+}
+
+/** The seeded database, cached in bench/.cache by the schema and the seeding code it came from. */
+async function coldStartDatabase(): Promise<{
+  folder: string;
+  workspaceId: string;
+  authorization: Record<string, string>;
+  members: number;
+  seededNow: boolean;
+  seedSeconds: number | undefined;
+}> {
+  const migrations = join(REPO_ROOT, "packages", "service", "src", "database", "migrations");
+  const hash = createHash("sha256");
+  for (const file of readdirSync(migrations).sort())
+    hash.update(readFileSync(join(migrations, file)));
+  hash.update(readFileSync(join(HERE, "lib", "seed.ts")));
+  hash.update(JSON.stringify(COLD_START_SIZES));
+  const folder = join(CACHE, `coldstart-${hash.digest("hex").slice(0, 12)}`);
+  const manifest = join(folder, "bench.json");
+  if (existsSync(manifest)) {
+    const saved = JSON.parse(readFileSync(manifest, "utf8")) as {
+      workspaceId: string;
+      authorization: Record<string, string>;
+      members: number;
+    };
+    return { folder, ...saved, seededNow: false, seedSeconds: undefined };
+  }
+  rmSync(folder, { recursive: true, force: true });
+  mkdirSync(folder, { recursive: true });
+  out(`   seeding ${fmtInt(COLD_START_SIZES.grants)} grants into ${folder} (once; cached) …`);
+  const started = performance.now();
+  const storage = await openSqlite({ file: join(folder, "gatehouse.db") });
+  const gatehouse = seedingService(storage);
+  const bulk = coldStartBulk(COLD_START_SIZES, SEED + 5);
+  const seeded = await seedWorkspace(gatehouse, bulk, "Cold start");
+  const key = await managerKey(gatehouse, seeded);
+  await gatehouse.close();
+  const seedSeconds = (performance.now() - started) / 1000;
+  const saved = {
+    workspaceId: seeded.workspaceId,
+    authorization: { ...key.authorization },
+    members: bulk.members,
+  };
+  writeFileSync(manifest, `${JSON.stringify(saved, null, 2)}\n`);
+  return { folder, ...saved, seededNow: true, seedSeconds };
+}
+
+/** The V8 heap in use, from the instance's Prometheus metrics. */
+async function heapUsedMiB(url: string): Promise<number> {
+  const response = await fetch(`${url}/metrics`);
+  const text = await response.text();
+  const bytes = Number(/^nodejs_heap_size_used_bytes (\d+(?:\.\d+)?)/m.exec(text)?.[1]);
+  if (!Number.isFinite(bytes)) fail("the instance's /metrics has no nodejs_heap_size_used_bytes");
+  return bytes / 2 ** 20;
+}
+
+async function measureColdStart(runs: number, cpus: string | undefined): Promise<ColdStart> {
+  const db = await coldStartDatabase();
+  const fileMiB =
+    Number(
+      execFileSync("stat", ["-c", "%s", join(db.folder, "gatehouse.db")], { encoding: "utf8" }),
+    ) /
+    2 ** 20;
+  const env = { DATA_DIR: db.folder, SECRET_KEY: "00".repeat(32) };
+  const question = JSON.stringify({
+    subject: "user:u0000001",
+    permission: "site.deploy",
+    resource: "site:s000000.example",
+  });
+  const results: ColdStart["runs"] = [];
+  for (let run = 0; run < runs; run++) {
+    const instance = await startInstance({ env, cpus, readyTimeoutMs: 120_000 });
+    try {
+      const readySeconds = (performance.now() - instance.spawnedAt) / 1000;
+      const answer = (await post(
+        instance.url,
+        `/v1/workspaces/${db.workspaceId}/check`,
+        db.authorization,
+        question,
+      )) as {
+        allowed: boolean;
+      };
+      const firstCheckSeconds = (performance.now() - instance.spawnedAt) / 1000;
+      // u0000001 is an admin: every site allows deploy.
+      if (answer.allowed !== true)
+        fail(`the cold instance denied an admin's check: ${JSON.stringify(answer)}`);
+      const memory = instance.memoryKiB();
+      if (memory === undefined) fail("could not read the instance's memory from /proc");
+      const heapMiB = await heapUsedMiB(instance.url);
+      results.push({
+        readySeconds,
+        firstCheckSeconds,
+        rssMiB: memory.rss / 1024,
+        peakMiB: memory.peak / 1024,
+        heapMiB,
+      });
+      out(
+        `   cold start ${run + 1}: ready ${readySeconds.toFixed(2)} s, first check answered ${firstCheckSeconds.toFixed(2)} s after spawn; ` +
+          `RSS ${(memory.rss / 1024).toFixed(0)} MiB (peak ${(memory.peak / 1024).toFixed(0)} MiB), V8 heap in use ${heapMiB.toFixed(0)} MiB`,
+      );
+    } finally {
+      await instance.stop();
+    }
+  }
+  return {
+    sizes: { ...COLD_START_SIZES, members: db.members },
+    seededNow: db.seededNow,
+    seedSeconds: db.seedSeconds,
+    fileMiB,
+    runs: results,
+  };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Results.
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
+function quantile(values: Float64Array, q: number): number {
+  const sorted = Float64Array.from(values).sort();
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+function targetsOf(m: (name: string) => number, fixed: FixedRate | undefined): Target[] {
+  const targets: Target[] = [
+    {
+      what: "HTTP check p99 < 3 ms (saturation)",
+      measured: `${m("http.check.p99_ms").toFixed(2)} ms`,
+      pass: m("http.check.p99_ms") < 3,
+    },
+    {
+      what: "HTTP check ≥ 60 % of the HTTP floor's req/s",
+      measured: `${(m("http.check.floor_share") * 100).toFixed(1)} %`,
+      pass: m("http.check.floor_share") >= 0.6,
+    },
+    {
+      what: "HTTP check ≥ 3× Cerbos req/s",
+      measured: `${m("http.check.cerbos_speedup").toFixed(2)}×`,
+      pass: m("http.check.cerbos_speedup") >= 3,
+    },
+    {
+      what: "HTTP batch ≥ 10× Cerbos decisions/s",
+      measured: `${m("http.batch.cerbos_speedup").toFixed(2)}×`,
+      pass: m("http.batch.cerbos_speedup") >= 10,
+    },
+  ];
+  if (fixed !== undefined)
+    targets.push({
+      what: `HTTP check p99 < 2 ms at ${fmtInt(FIXED_RATE)} req/s (SPEC)`,
+      measured:
+        fixed.stats === undefined
+          ? `not reached: saturates at ${fmtOps(fixed.achievedRps)} req/s`
+          : `${fixed.stats.p99Ms.toFixed(2)} ms${fixed.sustained ? "" : ` (fell behind: ${fmtOps(fixed.achievedRps)}/s)`}`,
+      pass: fixed.sustained && fixed.stats !== undefined && fixed.stats.p99Ms < 2,
+    });
+  if (Number.isFinite(m("propagation.p99_ms")))
+    targets.push({
+      what: "propagation p99 < 100 ms (revoke on A → denied on B)",
+      measured: `${m("propagation.p99_ms").toFixed(1)} ms`,
+      pass: m("propagation.p99_ms") < 100,
+    });
+  targets.push(
+    {
+      what: "cold start with 1M grants < 5 s (spawn → first check)",
+      measured: `${m("coldstart.seconds").toFixed(2)} s`,
+      pass: m("coldstart.seconds") < 5,
+    },
+    {
+      what: "cold start resident memory < 1 GiB",
+      measured: `${m("coldstart.rss_mb").toFixed(0)} MiB`,
+      pass: m("coldstart.rss_mb") < 1024,
+    },
+  );
+  return targets;
+}
+
+/** Replaces the HTTP part of the results file, keeping what the engine benchmark wrote. */
+function mergeResults(
+  file: string,
+  metrics: Record<string, number>,
+  targets: Target[],
+  http: object,
+): void {
+  let report: Record<string, unknown> = {};
+  if (existsSync(file)) report = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+  const previous = (report["http"] as { targets?: Target[] } | undefined)?.targets ?? [];
+  const stale = new Set(previous.map((target) => target.what));
+  const kept = Object.fromEntries(
+    Object.entries((report["metrics"] as Record<string, number> | undefined) ?? {}).filter(
+      ([name]) => !/^(http|propagation|coldstart)\./.test(name),
+    ),
+  );
+  report["metrics"] = { ...kept, ...metrics };
+  report["targets"] = [
+    ...((report["targets"] as Target[] | undefined) ?? []).filter(
+      (target) => !stale.has(target.what),
+    ),
+    ...targets,
+  ];
+  report["http"] = { ...http, targets };
+  if (report["machine"] === undefined) report["machine"] = machine();
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+}
+
+async function main(): Promise<void> {
+  const settings = parseSettings(process.argv.slice(2));
+  const host = machine();
+  const source = revision(REPO_ROOT, "packages");
+  const cores = pinCores();
+  out(
+    `Gatehouse HTTP benchmark${settings.quick ? " (--quick)" : ""} — commit ${source.commit}${source.engineDirty ? " with uncommitted changes under packages/" : ""}`,
+  );
+  out(
+    `machine: ${host.cpu}, ${host.cores} cores, ${host.totalMemoryGiB} GiB, Node ${host.node}, ${host.os}`,
+  );
+  out(
+    cores === undefined
+      ? "cores: unpinned (taskset or a second core missing)"
+      : `cores: load generator (this process) on CPU ${cores.bench}, every server under test on CPU ${cores.server}; Cerbos with GOMAXPROCS=1`,
+  );
+  if (host.loadAverage1m > 0.5)
+    out(
+      `warning: load average ${host.loadAverage1m} — other processes compete for the CPU; figures will be low and noisy`,
+    );
+
+  // 1. The scenario, seeded into a fresh SQLite file.
+  const scenario = generateScenario(settings.sites, SEED);
+  const s = scenario.sizes;
+  out(
+    `\n── scenario: mzpanel, ${fmtInt(s.sites)} sites, ${fmtInt(s.servers)} servers, ${fmtInt(s.members)} members, ${fmtInt(s.grants)} grants; ${settings.connections} connections; ` +
+      `warm-up ${settings.warmupSeconds} s (first round ${settings.warmupSeconds * 2} s), ${settings.seconds} s × ${settings.rounds} interleaved round(s) per contender`,
+  );
+  const folder = mkdtempSync(join(tmpdir(), "gatehouse-bench-"));
+  const seedStarted = performance.now();
+  const seedStorage = await openSqlite({ file: join(folder, "gatehouse.db") });
+  const seeder = seedingService(seedStorage);
+  const seeded = await seedWorkspace(seeder, scenarioBulk(scenario));
+  await seeder.close();
+  out(
+    `   seeded in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s (bulk SQL; workspace, manager through the service)`,
+  );
+  const workload = buildWorkload(scenario, seeded.workspaceId, settings.batches);
+
+  const binary = cerbosBinary(CACHE);
+  const stops: (() => Promise<void>)[] = [];
+  let results: {
+    contenders: Contender[];
+    fixed: FixedRate[];
+  };
+  try {
+    // 2. The contenders, each its own process on the server core.
+    const server = await startInstance({
+      env: { DATA_DIR: folder, SECRET_KEY: "00".repeat(32) },
+      cpus: cores?.server,
+    });
+    stops.push(() => server.stop());
+    const session = await signIn(server.url, seeded.manager.email, seeded.manager.password);
+    const key = await createApiKey(server.url, session, seeded.workspaceId, {
+      name: "panel backend",
+      scopes: ["team.view"],
+    });
+    const cerbos = await startCerbos({
+      binary,
+      workDir: join(folder, "cerbos"),
+      maxResourcesPerRequest: 500,
+      gomaxprocs: 1,
+      cpus: cores?.server,
+    });
+    stops.push(() => cerbos.stop());
+    const floor = await startFloor(cores?.server);
+    stops.push(() => floor.stop());
+    const checkPath = `/v1/workspaces/${seeded.workspaceId}/check`;
+    const headers = { ...key.authorization };
+
+    await verifyContenders(
+      workload,
+      { url: server.url, headers, path: checkPath },
+      cerbos.url,
+      floor.url,
+      settings.verifySamples,
+    );
+
+    const contenders: Contender[] = [
+      {
+        name: "http.floor",
+        target: { url: floor.url, path: "/", headers: {}, bodies: workload.single.gatehouse },
+        decisionsPerRequest: 1,
+        runs: [],
+      },
+      {
+        name: "http.check",
+        target: { url: server.url, path: checkPath, headers, bodies: workload.single.gatehouse },
+        decisionsPerRequest: 1,
+        runs: [],
+      },
+      {
+        name: "http.cerbos",
+        target: {
+          url: cerbos.url,
+          path: "/api/check/resources",
+          headers: {},
+          bodies: workload.single.cerbos,
+        },
+        decisionsPerRequest: 1,
+        runs: [],
+      },
+      {
+        name: "http.batch",
+        target: { url: server.url, path: checkPath, headers, bodies: workload.batch.gatehouse },
+        decisionsPerRequest: 1_000,
+        runs: [],
+      },
+      {
+        name: "http.cerbos_batch",
+        target: {
+          url: cerbos.url,
+          path: "/api/check/resources",
+          headers: {},
+          bodies: workload.batch.cerbos,
+        },
+        decisionsPerRequest: 1_000,
+        runs: [],
+      },
+    ];
+    out("\n── saturation (closed loop, autocannon)");
+    await saturation(contenders, settings);
+
+    out(`\n── fixed rate ${fmtInt(FIXED_RATE)} req/s (open loop, evenly paced)`);
+    const rps = (name: string) => summarize(contenders.find((c) => c.name === name)!.runs).rps;
+    const fixed: FixedRate[] = [];
+    for (const name of ["http.check", "http.floor", "http.cerbos"]) {
+      const contender = contenders.find((c) => c.name === name)!;
+      fixed.push(await fixedRate(name, contender.target, rps(name), settings));
+    }
+    // The same through autocannon's own limiter (a per-second quota: bursts, then waits).
+    const capped = await closedLoop(contenders[1]!.target, {
+      connections: settings.connections,
+      seconds: settings.fixedRateSeconds,
+      overallRate: FIXED_RATE,
+    });
+    requireClean("http.check with autocannon's rate limit", capped);
+    const cappedStats = summarize([capped]);
+    out(
+      `   autocannon overallRate ${fmtInt(FIXED_RATE)}  http.check achieved ${fmtOps(cappedStats.rps)}/s  p50 ${cappedStats.p50Ms.toFixed(2)} ms  p99 ${cappedStats.p99Ms.toFixed(2)} ms`,
+    );
+    fixed.push({
+      name: "http.check.autocannon_rate",
+      rate: FIXED_RATE,
+      achievedRps: cappedStats.rps,
+      stats: cappedStats,
+      sustained: cappedStats.rps >= FIXED_RATE * 0.98,
+    });
+    results = { contenders, fixed };
+  } finally {
+    for (const stop of stops.reverse()) await stop();
+    rmSync(folder, { recursive: true, force: true });
+  }
+
+  // 3. Propagation across instances, and the cold start.
+  out(
+    `\n── propagation: 2 instances on one PostgreSQL schema, ${settings.propagationTrials} trials`,
+  );
+  const pgUrl = await postgresUrl();
+  let propagation: Propagation | undefined;
+  if (pgUrl === undefined)
+    out(`   SKIPPED: no PostgreSQL at ${process.env["DATABASE_URL"] ?? DEFAULT_POSTGRES}`);
+  else {
+    // The two instances may use both cores (this process is pinned to one; children inherit it).
+    propagation = await measurePropagation(
+      pgUrl,
+      settings.propagationTrials,
+      cores === undefined ? undefined : "0-1",
+    );
+    out(
+      `   revoke on A → denied on B: p50 ${quantile(propagation.revokeMs, 0.5).toFixed(1)} ms, p99 ${quantile(propagation.revokeMs, 0.99).toFixed(1)} ms, max ${quantile(propagation.revokeMs, 1).toFixed(1)} ms` +
+        `; grant → allowed: p50 ${quantile(propagation.grantMs, 0.5).toFixed(1)} ms, p99 ${quantile(propagation.grantMs, 0.99).toFixed(1)} ms` +
+        `; ${propagation.revokedAtFirstPoll}/${propagation.trials} revocations seen by the first poll`,
+    );
+  }
+  out(
+    `\n── cold start: ${fmtInt(COLD_START_SIZES.grants)} grants, ${fmtInt(COLD_START_SIZES.sites)} sites, ${fmtInt(COLD_START_SIZES.servers)} servers (SQLite)`,
+  );
+  const cold = await measureColdStart(settings.coldStarts, cores?.server);
+
+  // 4. Metrics, tables, targets.
+  const metrics: Record<string, number> = {};
+  const put = (name: string, value: number) => {
+    metrics[name] = Number(value.toPrecision(6));
+  };
+  const stats = new Map(
+    results.contenders.map((c) => [
+      c.name,
+      { stats: summarize(c.runs), per: c.decisionsPerRequest },
+    ]),
+  );
+  for (const [name, { stats: st, per }] of stats) {
+    put(`${name}.rps`, st.rps);
+    put(`${name}.decisions_per_s`, st.rps * per);
+    put(`${name}.p50_ms`, st.p50Ms);
+    put(`${name}.p90_ms`, st.p90Ms);
+    put(`${name}.p99_ms`, st.p99Ms);
+    put(`${name}.max_ms`, st.maxMs);
+    put(`${name}.requests`, st.requests);
+  }
+  const m = (name: string) => metrics[name] ?? Number.NaN;
+  put("http.check.floor_share", m("http.check.rps") / m("http.floor.rps"));
+  put("http.check.cerbos_speedup", m("http.check.rps") / m("http.cerbos.rps"));
+  put(
+    "http.batch.cerbos_speedup",
+    m("http.batch.decisions_per_s") / m("http.cerbos_batch.decisions_per_s"),
+  );
+  put("http.check.allow_share", workload.allowShare);
+  for (const f of results.fixed) {
+    const base =
+      f.name === "http.check.autocannon_rate"
+        ? "http.check.rate_10k_autocannon"
+        : `${f.name}.fixed_10k`;
+    put(`${base}.sustained`, f.sustained ? 1 : 0);
+    if (f.stats === undefined) {
+      put(`${base}.saturated_rps`, f.achievedRps);
+      continue;
+    }
+    put(`${base}.achieved_rps`, f.achievedRps);
+    put(`${base}.p50_ms`, f.stats.p50Ms);
+    put(`${base}.p99_ms`, f.stats.p99Ms);
+  }
+  if (propagation !== undefined) {
+    put("propagation.p50_ms", quantile(propagation.revokeMs, 0.5));
+    put("propagation.p99_ms", quantile(propagation.revokeMs, 0.99));
+    put("propagation.max_ms", quantile(propagation.revokeMs, 1));
+    put("propagation.grant_p50_ms", quantile(propagation.grantMs, 0.5));
+    put("propagation.grant_p99_ms", quantile(propagation.grantMs, 0.99));
+    put("propagation.trials", propagation.trials);
+    put("propagation.first_poll_share", propagation.revokedAtFirstPoll / propagation.trials);
+  }
+  put("coldstart.seconds", median(cold.runs.map((r) => r.firstCheckSeconds)));
+  put("coldstart.ready_seconds", median(cold.runs.map((r) => r.readySeconds)));
+  put("coldstart.rss_mb", median(cold.runs.map((r) => r.rssMiB)));
+  put("coldstart.peak_rss_mb", Math.max(...cold.runs.map((r) => r.peakMiB)));
+  put("coldstart.heap_used_mb", median(cold.runs.map((r) => r.heapMiB)));
+  put("coldstart.db_file_mb", cold.fileMiB);
+
+  out(
+    `\n## HTTP: ${fmtInt(s.sites)} sites · ${fmtInt(s.servers)} servers · ${fmtInt(s.members)} members · ${fmtInt(s.grants)} grants; ${settings.connections} connections, ${settings.rounds} × ${settings.seconds} s`,
+  );
+  const floorRps = m("http.floor.rps");
+  for (const line of table(
+    ["contender", "req/s", "decisions/s", "p50", "p99", "× floor req/s", "× Cerbos"],
+    [...stats].map(([name, { stats: st, per }]) => {
+      const cerbosName = per === 1 ? "http.cerbos" : "http.cerbos_batch";
+      const peer = stats.get(cerbosName)!;
+      return [
+        name,
+        fmtOps(st.rps),
+        fmtOps(st.rps * per),
+        `${st.p50Ms.toFixed(2)} ms`,
+        `${st.p99Ms.toFixed(2)} ms`,
+        per === 1 ? `${(st.rps / floorRps).toFixed(2)}` : "",
+        `${((st.rps * per) / (peer.stats.rps * peer.per)).toFixed(2)}×`,
+      ];
+    }),
+  ))
+    out(line);
+  out("");
+  for (const line of table(
+    [`at ${fmtInt(FIXED_RATE)} req/s`, "achieved", "p50", "p99", "sustained"],
+    results.fixed.map((f) => [
+      f.name,
+      f.stats === undefined ? `(saturates at ${fmtOps(f.achievedRps)})` : fmtOps(f.achievedRps),
+      f.stats === undefined ? "" : `${f.stats.p50Ms.toFixed(2)} ms`,
+      f.stats === undefined ? "" : `${f.stats.p99Ms.toFixed(2)} ms`,
+      f.sustained ? "yes" : "no",
+    ]),
+  ))
+    out(line);
+
+  const fixedCheck = results.fixed.find((f) => f.name === "http.check");
+  const targets = targetsOf(m, fixedCheck);
+  out("\n## Targets (HTTP)");
+  for (const line of table(
+    ["target", "measured", "result"],
+    targets.map((target) => [target.what, target.measured, target.pass ? "PASS" : "MISS"]),
+  ))
+    out(line);
+  const loadAtEnd = loadAverage();
+  out(`load average: ${host.loadAverage1m} at start, ${loadAtEnd} at end`);
+
+  const file = join(HERE, "results", settings.quick ? "latest-quick.json" : "latest.json");
+  mergeResults(file, metrics, targets, {
+    date: new Date().toISOString(),
+    quick: settings.quick,
+    source,
+    machine: { ...host, loadAverage1mAtEnd: loadAtEnd },
+    cores: cores ?? "unpinned",
+    cerbos: { version: CERBOS_VERSION, gomaxprocs: 1 },
+    sizes: {
+      http: { ...s },
+      coldStart: {
+        ...cold.sizes,
+        dbFileMiB: Math.round(cold.fileMiB),
+        seedSeconds: cold.seedSeconds ?? null,
+      },
+    },
+    settings: {
+      connections: settings.connections,
+      warmupSeconds: settings.warmupSeconds,
+      seconds: settings.seconds,
+      rounds: settings.rounds,
+      fixedRate: FIXED_RATE,
+      fixedRateSeconds: settings.fixedRateSeconds,
+      batchDecisions: BATCH_SITES * CHECK_PERMISSIONS.length,
+      batches: settings.batches,
+      verifySamples: settings.verifySamples,
+      propagationTrials: settings.propagationTrials,
+      coldStarts: settings.coldStarts,
+      seed: SEED,
+    },
+  });
+  out(`\nwrote the HTTP metrics into ${file}`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exitCode = 1;
+});

@@ -1,0 +1,298 @@
+/**
+ * Load generation for the HTTP benchmark, from the bench process on loopback: autocannon for
+ * closed-loop runs (a fixed number of connections, each sending its next request when the answer
+ * arrives), and a paced open-loop generator for latency at a fixed request rate.
+ */
+import { connect, type Socket } from "node:net";
+import { hrtime } from "node:process";
+import autocannon from "autocannon";
+import { percentile } from "./measure.ts";
+
+/** Request bodies cycled in order, one per request, shared by every connection. */
+export interface Target {
+  readonly url: string;
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly bodies: readonly string[];
+}
+
+/** One measured run. Latencies are in milliseconds, per request. */
+export interface LoadRun {
+  readonly responses: number;
+  readonly seconds: number;
+  readonly non2xx: number;
+  readonly errors: number;
+  readonly timeouts: number;
+  readonly latencies: Float64Array;
+}
+
+export interface LoadStats {
+  readonly requests: number;
+  readonly rps: number;
+  readonly p50Ms: number;
+  readonly p90Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  readonly non2xx: number;
+  readonly errors: number;
+  readonly timeouts: number;
+}
+
+/** A growable Float64Array. */
+class Samples {
+  #values = new Float64Array(1 << 16);
+  #length = 0;
+  push(value: number): void {
+    if (this.#length === this.#values.length) {
+      const grown = new Float64Array(this.#values.length * 2);
+      grown.set(this.#values);
+      this.#values = grown;
+    }
+    this.#values[this.#length++] = value;
+  }
+  take(): Float64Array {
+    return this.#values.slice(0, this.#length);
+  }
+}
+
+/**
+ * Closed loop: `connections` keep-alive connections for `seconds`, each sending the next body as
+ * soon as its previous answer arrived (autocannon, pipelining 1). `overallRate` caps the total
+ * with autocannon's limiter, which is a per-second quota per connection (bursts, then waits).
+ */
+export function closedLoop(
+  target: Target,
+  options: { connections: number; seconds: number; overallRate?: number },
+): Promise<LoadRun> {
+  const { bodies } = target;
+  let next = 0;
+  const latencies = new Samples();
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: target.url,
+        connections: options.connections,
+        pipelining: 1,
+        duration: options.seconds,
+        ...(options.overallRate === undefined ? {} : { overallRate: options.overallRate }),
+        // Latency is recorded per response below; autocannon's own histogram rounds to 1 ms.
+        requests: [
+          {
+            method: "POST",
+            path: target.path,
+            headers: { "content-type": "application/json", ...target.headers },
+            setupRequest: (request) => {
+              request.body = bodies[next++ % bodies.length]!;
+              return request;
+            },
+          },
+        ],
+      },
+      (error, result) => {
+        if (error) {
+          reject(error);
+          return;
+        }
+        resolve({
+          responses: result.requests.total,
+          seconds: result.duration,
+          non2xx: result.non2xx,
+          errors: result.errors,
+          timeouts: result.timeouts,
+          latencies: latencies.take(),
+        });
+      },
+    );
+    instance.on("response", (_client, statusCode, _bytes, responseTime) => {
+      if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
+    });
+  });
+}
+
+/**
+ * Open loop at `rate` requests per second for `seconds`, paced like wrk2: `connections` keep-alive
+ * sockets, each with its own evenly spaced schedule (phases staggered, so the whole is even).
+ * A pump runs every millisecond and sends what has come due, so arrivals come in ticks of
+ * rate/1000 requests rather than per-second bursts. A request whose socket is still waiting for
+ * the previous answer goes out as soon as that answer arrives, and its latency counts from when it
+ * came due, so waiting behind a slow answer is included (no coordinated omission); the pump's own
+ * timer lateness is not. A minimal HTTP/1.1 client on raw sockets keeps the generator cheap.
+ */
+export function openLoop(
+  target: Target,
+  options: { rate: number; seconds: number; connections: number },
+): Promise<LoadRun & { readonly scheduled: number }> {
+  const url = new URL(target.url);
+  const port = Number(url.port);
+  const perConnection = Math.max(
+    1,
+    Math.floor((options.rate * options.seconds) / options.connections),
+  );
+  const total = perConnection * options.connections;
+  const periodNs = (options.connections / options.rate) * 1e9;
+  const phaseNs = 1e9 / options.rate;
+  const head = [
+    `POST ${target.path} HTTP/1.1`,
+    `host: ${url.host}`,
+    "content-type: application/json",
+    ...Object.entries(target.headers).map(([name, value]) => `${name}: ${value}`),
+  ].join("\r\n");
+  const requests = new Map<number, Buffer>();
+  const requestFor = (index: number): Buffer => {
+    const slot = index % target.bodies.length;
+    let buffer = requests.get(slot);
+    if (buffer === undefined) {
+      const body = target.bodies[slot]!;
+      buffer = Buffer.from(`${head}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      requests.set(slot, buffer);
+    }
+    return buffer;
+  };
+  const latencies = new Samples();
+  let non2xx = 0;
+  let errors = 0;
+  let completed = 0;
+  let sentTotal = 0;
+  const startNs = Number(hrtime.bigint()) + 20e6;
+
+  interface Connection {
+    readonly socket: Socket;
+    readonly phase: number;
+    sent: number;
+    inFlight: boolean;
+    /** When the request in flight came due (as the pump saw it). */
+    dueNs: number | undefined;
+    /** When the next request came due while the previous one was still out. */
+    blockedNs: number | undefined;
+    received: string;
+    closed: boolean;
+  }
+
+  return new Promise((resolve) => {
+    let finished = false;
+    const connections: Connection[] = [];
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(guard);
+      for (const connection of connections) connection.socket.destroy();
+      resolve({
+        scheduled: total,
+        responses: completed,
+        seconds: (Number(hrtime.bigint()) - startNs) / 1e9,
+        non2xx,
+        errors: errors + (total - completed - errors),
+        timeouts: 0,
+        latencies: latencies.take(),
+      });
+    };
+    // A run that cannot finish (a dead server) ends after three times its length.
+    const guard = setTimeout(finish, options.seconds * 3_000 + 10_000);
+    const nextDue = (connection: Connection) =>
+      startNs + connection.phase + connection.sent * periodNs;
+    const send = (connection: Connection, dueNs: number) => {
+      connection.dueNs = dueNs;
+      connection.inFlight = true;
+      connection.socket.write(requestFor(sentTotal++));
+      connection.sent++;
+    };
+    const settle = (connection: Connection, status: number) => {
+      const now = Number(hrtime.bigint());
+      if (status >= 200 && status < 300) latencies.push((now - connection.dueNs!) / 1e6);
+      else non2xx++;
+      completed++;
+      connection.inFlight = false;
+      connection.dueNs = undefined;
+      if (completed + errors >= total) finish();
+      else if (connection.blockedNs !== undefined) {
+        // The next request came due while this one was out: send it now, timed from then.
+        const due = connection.blockedNs;
+        connection.blockedNs = undefined;
+        send(connection, due);
+      }
+    };
+    for (let i = 0; i < options.connections; i++) {
+      const socket = connect({ host: url.hostname, port, noDelay: true });
+      const connection: Connection = {
+        socket,
+        phase: i * phaseNs,
+        sent: 0,
+        inFlight: false,
+        dueNs: undefined,
+        blockedNs: undefined,
+        received: "",
+        closed: false,
+      };
+      socket.setEncoding("latin1");
+      socket.on("data", (chunk: string) => {
+        connection.received += chunk;
+        const response = completeResponse(connection.received);
+        if (response === undefined) return;
+        connection.received = "";
+        settle(connection, response);
+      });
+      socket.on("error", () => undefined);
+      socket.on("close", () => {
+        if (connection.closed) return;
+        connection.closed = true;
+        // Everything this connection still owed counts as an error.
+        errors += perConnection - connection.sent + (connection.inFlight ? 1 : 0);
+        if (completed + errors >= total) finish();
+      });
+      connections.push(connection);
+    }
+    const pump = () => {
+      if (finished) return;
+      const now = Number(hrtime.bigint());
+      let pending = false;
+      for (const connection of connections) {
+        if (connection.closed || connection.sent >= perConnection) continue;
+        pending = true;
+        if (now < nextDue(connection)) continue;
+        if (!connection.inFlight) send(connection, now);
+        else connection.blockedNs ??= now;
+      }
+      if (pending) setTimeout(pump, 1);
+    };
+    setTimeout(pump, 1);
+  });
+}
+
+/** The status of a complete response in `text` (content-length or chunked), else undefined. */
+function completeResponse(text: string): number | undefined {
+  const end = text.indexOf("\r\n\r\n");
+  if (end < 0) return undefined;
+  const headers = text.slice(0, end);
+  const length = /\r\ncontent-length:\s*(\d+)/i.exec(headers);
+  if (length !== null) {
+    if (text.length - end - 4 < Number(length[1])) return undefined;
+  } else if (/\r\ntransfer-encoding:\s*chunked/i.test(headers)) {
+    if (!text.endsWith("\r\n0\r\n\r\n")) return undefined;
+  }
+  return Number(headers.slice(9, 12));
+}
+
+/** Pools runs: requests per second over the summed time, percentiles over every response. */
+export function summarize(runs: readonly LoadRun[]): LoadStats {
+  const length = runs.reduce((sum, run) => sum + run.latencies.length, 0);
+  const all = new Float64Array(length);
+  let offset = 0;
+  for (const run of runs) {
+    all.set(run.latencies, offset);
+    offset += run.latencies.length;
+  }
+  all.sort();
+  const responses = runs.reduce((sum, run) => sum + run.responses, 0);
+  const seconds = runs.reduce((sum, run) => sum + run.seconds, 0);
+  return {
+    requests: responses,
+    rps: responses / seconds,
+    p50Ms: percentile(all, 0.5),
+    p90Ms: percentile(all, 0.9),
+    p99Ms: percentile(all, 0.99),
+    maxMs: all.length > 0 ? all[all.length - 1]! : Number.NaN,
+    non2xx: runs.reduce((sum, run) => sum + run.non2xx, 0),
+    errors: runs.reduce((sum, run) => sum + run.errors, 0),
+    timeouts: runs.reduce((sum, run) => sum + run.timeouts, 0),
+  };
+}

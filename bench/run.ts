@@ -1,0 +1,30 @@
+/**
+ * `npm run bench`: the engine benchmark, then the HTTP benchmark, into one results file
+ * (bench/results/latest.json, or latest-quick.json with `--quick`). Arguments go to both;
+ * `--only=engine` or `--only=http` runs one of them.
+ */
+import { spawnSync } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const only = args.find((arg) => arg.startsWith("--only="))?.slice("--only=".length);
+if (only !== undefined && only !== "engine" && only !== "http") {
+  process.stderr.write(`--only is engine or http, not "${only}"\n`);
+  process.exit(2);
+}
+const forwarded = args.filter((arg) => !arg.startsWith("--only="));
+// The engine benchmark writes the file afresh; the HTTP benchmark then merges its metrics in.
+for (const name of ["engine", "http"] as const) {
+  if (only !== undefined && only !== name) continue;
+  const script = join(here, `${name}.bench.ts`);
+  const run = spawnSync(process.execPath, ["--import", "tsx", script, ...forwarded], {
+    cwd: join(here, ".."),
+    stdio: "inherit",
+  });
+  if (run.status !== 0) {
+    process.stderr.write(`\n${name} benchmark failed (exit ${run.status ?? run.signal})\n`);
+    process.exit(run.status ?? 1);
+  }
+}
