@@ -6,6 +6,16 @@ export type Actor =
   | { readonly type: "api_key"; readonly keyId: string; readonly userId: string }
   /** The AI assistant acting for a member (R21). */
   | { readonly type: "assistant"; readonly userId: string }
+  /**
+   * The owner previewing one workspace as a member ("view as"): decided exactly as the member
+   * `userId`, read-only, and only in `workspaceId`.
+   */
+  | {
+      readonly type: "preview";
+      readonly userId: string;
+      readonly viewerId: string;
+      readonly workspaceId: string;
+    }
   /** The host application or the instance operator: trusted, never checked against grants. */
   | { readonly type: "system"; readonly name: string };
 
@@ -25,6 +35,7 @@ export function subjectOf(actor: Actor): `user:${string}` | `apikey:${string}` |
   switch (actor.type) {
     case "user":
     case "assistant":
+    case "preview":
       return `user:${actor.userId}`;
     case "api_key":
       return `apikey:${actor.keyId}`;

@@ -1,6 +1,7 @@
 import type { Model } from "@gatehouse/engine";
 import type { Storage } from "./database/storage.ts";
 import { type ChangeEvent, type GatehouseOptions, ServiceCore } from "./service-core.ts";
+import { Access } from "./workflows/access.ts";
 import { ActivityLog } from "./workflows/activity-log.ts";
 import { ApiKeys } from "./workflows/api-keys.ts";
 import { Credentials, secretBoxOf } from "./workflows/credentials.ts";
@@ -30,6 +31,8 @@ export interface Gatehouse {
   readonly twoFactor: TwoFactor;
   readonly magicLinks: MagicLinks;
   readonly credentials: Credentials;
+  /** The caller's own access, the role matrix and "view as" (for the console). */
+  readonly access: Access;
   readonly storage: Storage;
   /** The models workspaces may use, by preset name. */
   readonly models: Readonly<Record<string, Model>>;
@@ -64,6 +67,7 @@ export function createGatehouse(options: GatehouseOptions & SignInOptions): Gate
     twoFactor,
     magicLinks: new MagicLinks(core, twoFactor, sessionPolicy),
     credentials: new Credentials(core, box),
+    access: new Access(core),
     storage: core.storage,
     models: core.models,
     onChange(listener) {

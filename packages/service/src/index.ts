@@ -14,6 +14,7 @@ export type { Gatehouse } from "./gatehouse.ts";
 export { createGatehouse } from "./gatehouse.ts";
 export type { ChangeEvent, GatehouseOptions } from "./service-core.ts";
 export type { ScryptCost } from "./support/passwords.ts";
+export type { AccessSummary, RoleMatrix, RoleRow, Workflows } from "./workflows/access.ts";
 export type {
   AuditEntry,
   AuditFilter,
@@ -29,7 +30,12 @@ export type {
 } from "./workflows/api-keys.ts";
 export type { CredentialInfo } from "./workflows/credentials.ts";
 export type { Capabilities, DecisionQuery } from "./workflows/decisions.ts";
-export type { AcceptInput, InvitationInfo, InvitationStatus } from "./workflows/invitations.ts";
+export type {
+  AcceptInput,
+  InvitationInfo,
+  InvitationPreview,
+  InvitationStatus,
+} from "./workflows/invitations.ts";
 export type { JoinRequestInfo, JoinRequestStatus } from "./workflows/join-requests.ts";
 export type { MagicLink } from "./workflows/magic-links.ts";
 export type { GrantSpec, Group, Member } from "./workflows/members.ts";
@@ -41,4 +47,4 @@ export type {
 } from "./workflows/sessions.ts";
 export type { TotpEnrollment, TwoFactorStatus } from "./workflows/two-factor.ts";
 export type { User } from "./workflows/users.ts";
-export type { Workspace, WorkspaceSettings } from "./workflows/workspaces.ts";
+export type { PlanSeats, Workspace, WorkspaceSettings } from "./workflows/workspaces.ts";

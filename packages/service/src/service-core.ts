@@ -121,6 +121,7 @@ export class ServiceCore {
    * others get WORKSPACE_NOT_FOUND, as if it did not exist (R10).
    */
   async read(request: RequestContext, workspaceId: string): Promise<ReadScope> {
+    requirePreviewOf(request, workspaceId);
     let row = await this.workspace(this.db, workspaceId);
     let engine = this.engines.at(row.id, row.revision);
     if (engine === undefined) {
@@ -145,6 +146,7 @@ export class ServiceCore {
     workspaceId: string,
     work: (scope: ReadScope) => Promise<T>,
   ): Promise<T> {
+    requirePreviewOf(request, workspaceId);
     return this.storage.snapshot(async (trx) => {
       const row = await this.workspace(trx, workspaceId);
       const scope = new ReadScope(this, request, row, await this.engineAt(trx, row), trx);
@@ -165,6 +167,12 @@ export class ServiceCore {
     workspaceId: string,
     work: (tx: WriteScope) => Promise<T>,
   ): Promise<{ value: T; revision: number }> {
+    if (request.actor.type === "preview") {
+      throw new GatehouseError(
+        ErrorCode.PERMISSION_DENIED,
+        "viewing as a member is read-only; stop viewing as them to make changes",
+      );
+    }
     return this.#mutex.run(workspaceId, async () => {
       let scope: WriteScope | undefined;
       let revision = 0;
@@ -297,6 +305,12 @@ export class ServiceCore {
         .execute();
     });
   }
+}
+
+/** A preview ("view as") is bound to its one workspace: any other answers as if it did not exist. */
+function requirePreviewOf(request: RequestContext, workspaceId: string): void {
+  if (request.actor.type === "preview" && request.actor.workspaceId !== workspaceId)
+    throw notFound();
 }
 
 export function notFound(what = "workspace"): GatehouseError {

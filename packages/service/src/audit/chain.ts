@@ -49,6 +49,8 @@ function actorColumns(actor: Actor): {
       return { actor_type: "api_key", actor_id: actor.keyId, on_behalf_of: actor.userId };
     case "assistant":
       return { actor_type: "assistant", actor_id: actor.userId, on_behalf_of: actor.userId };
+    case "preview":
+      return { actor_type: "preview", actor_id: actor.viewerId, on_behalf_of: actor.userId };
     case "system":
       return { actor_type: "system", actor_id: actor.name, on_behalf_of: null };
   }

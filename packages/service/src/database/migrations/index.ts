@@ -1,9 +1,11 @@
 import type { Migration } from "kysely";
 import * as initial from "./0001-initial.ts";
 import * as signIn from "./0002-sign-in.ts";
+import * as invitationLinks from "./0005-console.ts";
 
 /** Every migration, in order. Add new ones at the end; never edit one that has shipped. */
 export const migrations: Readonly<Record<string, Migration>> = {
   "0001-initial": initial,
   "0002-sign-in": signIn,
+  "0005-console": invitationLinks,
 };
