@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { createGatehouse, openStorage } from "@gatehouse/service";
 import { buildApp } from "./app.ts";
 import { ConfigError, loadConfig, secretKeyOf, storageTarget } from "./config.ts";
@@ -18,7 +19,9 @@ async function main(): Promise<void> {
   const storage = await openStorage(storageTarget(config));
   const gatehouse = createGatehouse({ storage, secretKey: secretKeyOf(config) });
   const demo = config.demo ? await seedDemo(gatehouse) : undefined;
-  const app = await buildApp({ gatehouse, config });
+  // The console's build (npm start builds it first; see packages/console).
+  const consoleDir = fileURLToPath(new URL("../../console/dist", import.meta.url));
+  const app = await buildApp({ gatehouse, config, consoleDir });
   const shutdown = async () => {
     await app.close();
     await gatehouse.close();
@@ -29,6 +32,7 @@ async function main(): Promise<void> {
   await app.listen({ port: config.port, host: config.host });
   const where = config.databaseUrl === undefined ? storageTarget(config) : "PostgreSQL";
   console.log(`Gatehouse is listening on ${config.publicUrl} (database: ${where})`);
+  console.log(`  Console: ${config.publicUrl}/`);
   console.log(`  API docs: ${config.publicUrl}/docs   OpenAPI: ${config.publicUrl}/openapi.json`);
   if (demo !== undefined) {
     console.log(`\nDemo workspace ${demo.workspaceId} created. Sign in as:`);

@@ -19,7 +19,7 @@ export interface TestServer {
 /** A server over a fresh database of `backend`, with the development outbox and a test clock. */
 export async function openServer(
   backend: Backend,
-  options: { mailer?: Mailer; env?: Record<string, string> } = {},
+  options: { mailer?: Mailer; env?: Record<string, string>; consoleDir?: string } = {},
 ): Promise<TestServer> {
   const { gatehouse, clock } = await openService(backend, {
     secretKey: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
@@ -32,6 +32,7 @@ export async function openServer(
     config: loadConfig({ DEMO: "false", ...options.env }),
     logger: false,
     mailer,
+    consoleDir: options.consoleDir,
   });
   return {
     app,

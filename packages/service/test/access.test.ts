@@ -181,9 +181,7 @@ describe.each(backends)("the console's reads on $name", (backend) => {
       expect(await codeOf(gatehouse.workspaces.rename(asOtto, ws, "Mine now"))).toBe(
         "PERMISSION_DENIED",
       );
-      expect(await codeOf(gatehouse.members.remove(asOtto, ws, cara.id))).toBe(
-        "PERMISSION_DENIED",
-      );
+      expect(await codeOf(gatehouse.members.remove(asOtto, ws, cara.id))).toBe("PERMISSION_DENIED");
       expect(
         await codeOf(gatehouse.apiKeys.create(asOtto, ws, { name: "k", scopes: ["site.view"] })),
       ).toBe("PERMISSION_DENIED");
@@ -297,9 +295,7 @@ describe.each(backends)("the console's reads on $name", (backend) => {
       const first = await gatehouse.invitations.link(asUser(olivia.id), ws, created.invitation.id);
       const second = await gatehouse.invitations.link(asUser(olivia.id), ws, created.invitation.id);
       expect(second.token).not.toBe(first.token);
-      expect(await codeOf(gatehouse.invitations.preview(first.token))).toBe(
-        "INVITATION_NOT_FOUND",
-      );
+      expect(await codeOf(gatehouse.invitations.preview(first.token))).toBe("INVITATION_NOT_FOUND");
       expect((await gatehouse.invitations.preview(created.token)).email).toBe("nina@example.com");
       const accepted = await gatehouse.invitations.accept({
         token: second.token,
@@ -326,9 +322,7 @@ describe.each(backends)("the console's reads on $name", (backend) => {
       expect(
         await codeOf(gatehouse.invitations.link(asUser(olivia.id), ws, created.invitation.id)),
       ).toBe("INVITATION_REVOKED");
-      expect(await codeOf(gatehouse.invitations.preview(created.token))).toBe(
-        "INVITATION_REVOKED",
-      );
+      expect(await codeOf(gatehouse.invitations.preview(created.token))).toBe("INVITATION_REVOKED");
     });
   });
 });
