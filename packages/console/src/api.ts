@@ -141,7 +141,11 @@ export interface Workspace {
 
 export interface Me {
   readonly user: User;
-  readonly twoFactor: { readonly enabled: boolean; readonly pending: boolean; readonly required: boolean };
+  readonly twoFactor: {
+    readonly enabled: boolean;
+    readonly pending: boolean;
+    readonly required: boolean;
+  };
   readonly workspaces: readonly (Workspace & { readonly grants: readonly Grant[] })[];
 }
 
@@ -166,7 +170,9 @@ export interface Access {
 export interface ModelDefinition {
   readonly name: string;
   readonly label?: string;
-  readonly types: Readonly<Record<string, { readonly label?: string; readonly parents?: readonly string[] }>>;
+  readonly types: Readonly<
+    Record<string, { readonly label?: string; readonly parents?: readonly string[] }>
+  >;
   readonly permissions: Readonly<
     Record<string, { readonly on: string | readonly string[]; readonly description?: string }>
   >;
@@ -184,8 +190,12 @@ export interface ModelDefinition {
   >;
   readonly ownerOnly?: readonly string[];
   readonly delegation: string;
-  readonly plans?: Readonly<Record<string, { readonly label?: string; readonly maxMembers: number | null }>>;
-  readonly sections?: Readonly<Record<string, { readonly label: string; readonly anyOf: readonly string[] }>>;
+  readonly plans?: Readonly<
+    Record<string, { readonly label?: string; readonly maxMembers: number | null }>
+  >;
+  readonly sections?: Readonly<
+    Record<string, { readonly label: string; readonly anyOf: readonly string[] }>
+  >;
   readonly policy?: { readonly joinRequests?: boolean; readonly selfServiceTransfer?: boolean };
   readonly formerOwnerRole?: string;
 }
@@ -230,7 +240,11 @@ export interface JoinRequest {
 
 export interface Seats {
   readonly plan: string | null;
-  readonly plans: readonly { readonly name: string; readonly label: string; readonly maxMembers: number | null }[];
+  readonly plans: readonly {
+    readonly name: string;
+    readonly label: string;
+    readonly maxMembers: number | null;
+  }[];
   readonly seats: {
     readonly members: number;
     readonly pending: number;
@@ -285,7 +299,11 @@ export interface ApiKey {
 export interface AuditEntry {
   readonly seq: number;
   readonly at: string;
-  readonly actor: { readonly type: string; readonly id: string; readonly onBehalfOf: string | null };
+  readonly actor: {
+    readonly type: string;
+    readonly id: string;
+    readonly onBehalfOf: string | null;
+  };
   readonly action: string;
   readonly target: string | null;
   readonly result: "success" | "denied";

@@ -1,25 +1,19 @@
 import { type ReactNode, useEffect, useMemo, useState } from "react";
+import { type Access, api, type ModelDefinition, setPreview, type Workspace, ws } from "./api.ts";
 import {
-  type Access,
-  api,
-  type ModelDefinition,
-  setPreview,
-  type Workspace,
-  ws,
-} from "./api.ts";
-import {
-  hasFleet,
+  firstLevelTypes,
   resourcePath,
   roleLabel,
   rootTypeOf,
   scopeLabel,
   splitResource,
   typeLabel,
+  viewPermissionOf,
 } from "./model.ts";
+import { AcceptInvitationPage } from "./pages/accept-invitation.tsx";
 import { AccountPage } from "./pages/account.tsx";
 import { ActivityPage } from "./pages/activity.tsx";
 import { ApiKeysPage } from "./pages/api-keys.tsx";
-import { AcceptInvitationPage } from "./pages/accept-invitation.tsx";
 import { JoinPage, NewWorkspacePage } from "./pages/join.tsx";
 import { OutboxPage } from "./pages/outbox.tsx";
 import { FleetPage, ResourcePage } from "./pages/resources.tsx";
@@ -77,15 +71,20 @@ export function App(): React.JSX.Element {
   const workspace = /^\/w\/([^/]+)/.exec(path);
   if (workspace !== null) {
     const id = decodeURIComponent(workspace[1]!);
-    return <WorkspaceShell key={id} workspaceId={id} />;
+    // Entering or leaving "view as" starts the workspace afresh, as the member or as oneself.
+    return <WorkspaceShell key={`${id} ${loadPreview()?.userId ?? ""}`} workspaceId={id} />;
   }
   if (path === "/") {
-    const first = me.workspaces[0];
+    // A shared workspace first: a personal one is often empty.
+    const first = me.workspaces.find((workspace) => !workspace.personal) ?? me.workspaces[0];
     if (first !== undefined) return <Redirect to={`/w/${encodeURIComponent(first.id)}`} />;
     return (
       <PlainShell>
         <Empty title="You are not in a workspace yet">
-          <p>Accept an invitation from the link in its mail, ask to join with a join key, or start one.</p>
+          <p>
+            Accept an invitation from the link in its mail, ask to join with a join key, or start
+            one.
+          </p>
           <div className="button-row">
             <Link className="button button-primary" to="/new-workspace">
               Create a workspace
@@ -112,10 +111,8 @@ function Redirect(props: { readonly to: string }): React.JSX.Element {
 
 export function NotFound(props: { readonly what?: string }): React.JSX.Element {
   return (
-    <Empty title="Not found">
-      <p>
-        {props.what ?? "This page"} does not exist, or you do not have access to it.
-      </p>
+    <Empty title="Not found" page>
+      <p>{props.what ?? "This page"} does not exist, or you do not have access to it.</p>
       <p>
         <Link to="/">Go to your console</Link>
       </p>
@@ -205,13 +202,18 @@ interface NavItem {
  * never disabled. A member scoped below the first level (a site customer) gets only their
  * resources — no fleet and no workspace pages (R10).
  */
-function navigationOf(workspaceId: string, model: ModelDefinition, access: Access): NavItem[] {
+function navigationOf(
+  workspaceId: string,
+  model: ModelDefinition,
+  access: Access,
+  fleet: boolean,
+): NavItem[] {
   const base = `/w/${encodeURIComponent(workspaceId)}`;
   const root = rootTypeOf(model);
   const items: NavItem[] = [];
   const atRoot = access.grants.some((grant) => splitResource(grant.scope).type === root);
   if (atRoot) items.push({ to: base, label: "Overview" });
-  if (hasFleet(model, access)) items.push({ to: `${base}/resources`, label: "Resources" });
+  if (fleet) items.push({ to: `${base}/resources`, label: "Resources" });
   else {
     for (const grant of access.grants) {
       if (splitResource(grant.scope).type === root) continue;
@@ -235,12 +237,20 @@ function navigationOf(workspaceId: string, model: ModelDefinition, access: Acces
 }
 
 /** Where a member lands: the overview, the fleet, or straight in their one resource (R10). */
-function landingOf(workspaceId: string, model: ModelDefinition, access: Access): string {
+function landingOf(
+  workspaceId: string,
+  model: ModelDefinition,
+  access: Access,
+  fleet: boolean,
+): string {
   const base = `/w/${encodeURIComponent(workspaceId)}`;
   const root = rootTypeOf(model);
-  if (hasFleet(model, access)) return `${base}/resources`;
+  if (fleet) return `${base}/resources`;
   const scoped = access.grants.find((grant) => splitResource(grant.scope).type !== root);
-  if (scoped !== undefined && !access.grants.some((grant) => splitResource(grant.scope).type === root))
+  if (
+    scoped !== undefined &&
+    !access.grants.some((grant) => splitResource(grant.scope).type === root)
+  )
     return resourcePath(workspaceId, scoped.scope);
   return base;
 }
@@ -255,16 +265,30 @@ function WorkspaceShell(props: { readonly workspaceId: string }): React.JSX.Elem
   const workspace = useApi<Workspace>(ws(workspaceId));
   const model = useApi<{ model: ModelDefinition }>(`${ws(workspaceId)}/model`);
   const access = useApi<Access>(`${ws(workspaceId)}/access`);
+  const fleet = useFleet(workspaceId, model.data?.model);
   const [menuOpen, setMenuOpen] = useState(false);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the phone menu closes on every navigation
   useEffect(() => setMenuOpen(false), [path]);
 
   const value = useMemo<WorkspaceValue | undefined>(() => {
-    if (workspace.data === undefined || model.data === undefined || access.data === undefined)
+    if (
+      workspace.data === undefined ||
+      model.data === undefined ||
+      access.data === undefined ||
+      fleet === undefined
+    )
       return undefined;
     return {
       workspace: workspace.data,
       model: model.data.model,
       access: access.data,
+      // Members at the workspace root see the fleet even while it is empty (its empty states).
+      fleet:
+        fleet ||
+        (firstLevelTypes(model.data.model).length > 0 &&
+          access.data.grants.some(
+            (grant) => splitResource(grant.scope).type === rootTypeOf(model.data!.model),
+          )),
       preview,
       canWrite: preview === undefined && access.data.viewAs === null,
       reload: () => {
@@ -272,7 +296,7 @@ function WorkspaceShell(props: { readonly workspaceId: string }): React.JSX.Elem
         access.reload();
       },
     };
-  }, [workspace, model, access, preview]);
+  }, [workspace, model, access, fleet, preview]);
 
   const failed = workspace.error ?? model.error ?? access.error;
   if (failed !== undefined) {
@@ -287,7 +311,7 @@ function WorkspaceShell(props: { readonly workspaceId: string }): React.JSX.Elem
     );
   }
   if (value === undefined) return <Loading label="Opening the workspace…" />;
-  const items = navigationOf(workspaceId, value.model, value.access);
+  const items = navigationOf(workspaceId, value.model, value.access, value.fleet);
   const base = `/w/${encodeURIComponent(workspaceId)}`;
   const page = pageOf(path, base, value);
   return (
@@ -350,6 +374,32 @@ function WorkspaceShell(props: { readonly workspaceId: string }): React.JSX.Elem
   );
 }
 
+/**
+ * Whether the caller gets the fleet list: the API lists them a resource of a type right under the
+ * workspace (a server, customer, client, project). A site-scoped member gets none (R10).
+ */
+function useFleet(workspaceId: string, model: ModelDefinition | undefined): boolean | undefined {
+  const [fleet, setFleet] = useState<boolean | undefined>(undefined);
+  useEffect(() => {
+    if (model === undefined) return;
+    let current = true;
+    const lists = firstLevelTypes(model).flatMap((type) => {
+      const permission = viewPermissionOf(model, type);
+      if (permission === undefined) return [];
+      const query = new URLSearchParams({ type, permission, limit: "1" });
+      return [api<{ items: string[] }>("GET", `${ws(workspaceId)}/resources?${query}`)];
+    });
+    Promise.all(lists).then(
+      (pages) => current && setFleet(pages.some((page) => page.items.length > 0)),
+      () => current && setFleet(false),
+    );
+    return () => {
+      current = false;
+    };
+  }, [workspaceId, model]);
+  return fleet;
+}
+
 function stopPreview(workspaceId: string): void {
   storePreview(undefined);
   setPreview(undefined);
@@ -361,11 +411,11 @@ function pageOf(path: string, base: string, value: WorkspaceValue): ReactNode | 
   const { workflows } = value.access;
   const rest = path.slice(base.length) || "/";
   if (rest === "/") {
-    const landing = landingOf(value.workspace.id, value.model, value.access);
+    const landing = landingOf(value.workspace.id, value.model, value.access, value.fleet);
     if (landing !== base) return <Redirect to={landing} />;
     return <ResourcePage resource={`${rootTypeOf(value.model)}:${value.workspace.id}`} />;
   }
-  if (rest === "/resources") return hasFleet(value.model, value.access) ? <FleetPage /> : undefined;
+  if (rest === "/resources") return value.fleet ? <FleetPage /> : undefined;
   const resource = match("/resources/:type/:id", rest);
   if (resource !== undefined)
     return <ResourcePage key={rest} resource={`${resource["type"]}:${resource["id"]}`} />;
@@ -378,7 +428,10 @@ function pageOf(path: string, base: string, value: WorkspaceValue): ReactNode | 
   return undefined;
 }
 
-function NavList(props: { readonly items: readonly NavItem[]; readonly path: string }): React.JSX.Element {
+function NavList(props: {
+  readonly items: readonly NavItem[];
+  readonly path: string;
+}): React.JSX.Element {
   const groups: { group: string | undefined; items: NavItem[] }[] = [];
   for (const item of props.items) {
     const last = groups.at(-1);
@@ -387,8 +440,8 @@ function NavList(props: { readonly items: readonly NavItem[]; readonly path: str
   }
   return (
     <>
-      {groups.map((group, index) => (
-        <div className="nav-group" key={`${group.group ?? ""}-${index}`}>
+      {groups.map((group) => (
+        <div className="nav-group" key={`${group.group ?? ""} ${group.items[0]?.to ?? ""}`}>
           {group.group === undefined ? null : <div className="nav-heading">{group.group}</div>}
           <ul className="nav-list">
             {group.items.map((item) => {

@@ -1,4 +1,4 @@
-import type { Access, ModelDefinition } from "./api.ts";
+import type { ModelDefinition } from "./api.ts";
 
 /** Reading a workspace's model: the tree of types, labels, and what opens the console's pages. */
 
@@ -45,22 +45,12 @@ export function viewPermissionOf(model: ModelDefinition, type: string): string |
   return names.find((name) => name.endsWith(".view")) ?? names[0];
 }
 
-/**
- * Whether the caller gets the fleet list: they may see resources of a type right under the
- * workspace (servers, customers, clients, projects). A site-scoped member does not (R10).
- */
-export function hasFleet(model: ModelDefinition, access: Access): boolean {
+/** The types right under the workspace (servers, customers, clients, projects). */
+export function firstLevelTypes(model: ModelDefinition): string[] {
   const root = rootTypeOf(model);
-  const firstLevel = new Set(
-    Object.entries(model.types)
-      .filter(([, type]) => (type.parents ?? []).includes(root))
-      .map(([name]) => name),
-  );
-  return access.sections.some((section) =>
-    (model.sections?.[section]?.anyOf ?? []).some((permission) =>
-      actsOn(model, permission).some((type) => firstLevel.has(type)),
-    ),
-  );
+  return Object.entries(model.types)
+    .filter(([, type]) => (type.parents ?? []).includes(root))
+    .map(([name]) => name);
 }
 
 /** `site:shop.example` → `{ type: "site", id: "shop.example" }`. */

@@ -1,5 +1,12 @@
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useState } from "react";
-import { type Access, api, isApiError, type Me, type ModelDefinition, type Workspace } from "./api.ts";
+import {
+  type Access,
+  api,
+  isApiError,
+  type Me,
+  type ModelDefinition,
+  type Workspace,
+} from "./api.ts";
 
 /** Who is signed in (null when nobody), loaded once and reloaded after sign-in and changes. */
 interface SessionValue {
@@ -74,6 +81,8 @@ export interface WorkspaceValue {
   readonly workspace: Workspace;
   readonly model: ModelDefinition;
   readonly access: Access;
+  /** The caller sees resources right under the workspace: they get the fleet list. */
+  readonly fleet: boolean;
   /** Set while previewing as a member: everything is read-only. */
   readonly preview: Preview | undefined;
   /** True when the console may offer writes (never in a preview). */

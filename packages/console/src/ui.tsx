@@ -116,10 +116,16 @@ export function Loading(props: { readonly label?: string }): React.JSX.Element {
 export function Empty(props: {
   readonly title: string;
   readonly children?: ReactNode;
+  /** The whole page is this state (not found): its title is the page's heading. */
+  readonly page?: boolean;
 }): React.JSX.Element {
   return (
     <div className="state state-empty">
-      <p className="state-title">{props.title}</p>
+      {props.page ? (
+        <h1 className="state-title">{props.title}</h1>
+      ) : (
+        <p className="state-title">{props.title}</p>
+      )}
       {props.children === undefined ? null : <div className="state-text">{props.children}</div>}
     </div>
   );
@@ -187,7 +193,12 @@ export function AsyncForm(props: {
     }
   };
   return (
-    <form className={props.className ?? "form"} onSubmit={submit} aria-label={props.label} noValidate>
+    <form
+      className={props.className ?? "form"}
+      onSubmit={submit}
+      aria-label={props.label}
+      noValidate
+    >
       {props.children(busy)}
       <ErrorNote error={error} />
     </form>

@@ -21,6 +21,7 @@ export function useApi<T>(path: string | null): Loaded<T> {
     loading: path !== null,
   });
   const [generation, setGeneration] = useState(0);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `generation` re-runs the request on reload()
   useEffect(() => {
     if (path === null) {
       setState({ data: undefined, error: undefined, loading: false });
@@ -35,7 +36,6 @@ export function useApi<T>(path: string | null): Loaded<T> {
     return () => {
       current = false;
     };
-    // `generation` re-runs the request on reload().
   }, [path, generation]);
   const reload = useCallback(() => setGeneration((value) => value + 1), []);
   return { ...state, reload };

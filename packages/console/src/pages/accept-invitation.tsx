@@ -97,7 +97,9 @@ export function AcceptInvitationPage(): React.JSX.Element {
         {isInvitee ? (
           <AsyncForm
             label="Accept the invitation"
-            onSubmit={async () => finish(await api<Accepted>("POST", "/v1/invitations/accept", { token }))}
+            onSubmit={async () =>
+              finish(await api<Accepted>("POST", "/v1/invitations/accept", { token }))
+            }
           >
             {(busy) => (
               <Button type="submit" variant="primary" busy={busy} className="button-block">
@@ -150,7 +152,9 @@ export function AcceptInvitationPage(): React.JSX.Element {
               </Button>
               <p className="muted small">
                 Two-factor sign-in on?{" "}
-                <Link to={`/sign-in?email=${encodeURIComponent(preview.email)}&next=${encodeURIComponent(`/invitations/accept#${token}`)}`}>
+                <Link
+                  to={`/sign-in?email=${encodeURIComponent(preview.email)}&next=${encodeURIComponent(`/invitations/accept#${token}`)}`}
+                >
                   Sign in first
                 </Link>
                 , then open the link again.

@@ -57,15 +57,15 @@ export function AccountPage(): React.JSX.Element {
           ) : enrollment === undefined ? (
             <>
               {twoFactor.required ? (
-                <Notice tone="warning">A workspace you belong to requires two-factor sign-in.</Notice>
+                <Notice tone="warning">
+                  A workspace you belong to requires two-factor sign-in.
+                </Notice>
               ) : null}
               <Button
                 variant="primary"
                 busy={start.busy}
                 onClick={() =>
-                  start.run(async () =>
-                    setEnrollment(await api("POST", "/v1/auth/totp/enroll")),
-                  )
+                  start.run(async () => setEnrollment(await api("POST", "/v1/auth/totp/enroll")))
                 }
               >
                 Set up two-factor sign-in
@@ -140,7 +140,10 @@ export function AccountPage(): React.JSX.Element {
                             size="small"
                             onClick={() =>
                               end.run(async () => {
-                                await api("DELETE", `/v1/me/sessions/${encodeURIComponent(session.id)}`);
+                                await api(
+                                  "DELETE",
+                                  `/v1/me/sessions/${encodeURIComponent(session.id)}`,
+                                );
                                 sessions.reload();
                               })
                             }

@@ -1,7 +1,18 @@
 import { useEffect, useState } from "react";
-import { api, type AuditEntry, type Member, type Verification, ws } from "../api.ts";
+import { type AuditEntry, api, type Member, type Verification, ws } from "../api.ts";
 import { useWorkspace } from "../session.tsx";
-import { AsyncForm, Badge, Button, Card, Empty, ErrorNote, Field, Loading, PageHeader, Time } from "../ui.tsx";
+import {
+  AsyncForm,
+  Badge,
+  Button,
+  Card,
+  Empty,
+  ErrorNote,
+  Field,
+  Loading,
+  PageHeader,
+  Time,
+} from "../ui.tsx";
 import { useApi } from "../use-api.ts";
 
 interface Filters {
@@ -53,7 +64,9 @@ function ChainStatus(): React.JSX.Element {
 export function ActivityPage(): React.JSX.Element {
   const { workspace, access, canWrite } = useWorkspace();
   const base = ws(workspace.id);
-  const members = useApi<{ members: Member[] }>(access.workflows.viewTeam ? `${base}/members` : null);
+  const members = useApi<{ members: Member[] }>(
+    access.workflows.viewTeam ? `${base}/members` : null,
+  );
   const [draft, setDraft] = useState<Filters>(NO_FILTERS);
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
   const [entries, setEntries] = useState<AuditEntry[] | undefined>();
@@ -66,8 +79,13 @@ export function ActivityPage(): React.JSX.Element {
     try {
       const query = queryOf(filters);
       if (after !== undefined) query.set("cursor", after);
-      const page = await api<{ entries: AuditEntry[]; nextCursor?: string }>("GET", `${base}/audit?${query}`);
-      setEntries((previous) => (after === undefined ? page.entries : [...(previous ?? []), ...page.entries]));
+      const page = await api<{ entries: AuditEntry[]; nextCursor?: string }>(
+        "GET",
+        `${base}/audit?${query}`,
+      );
+      setEntries((previous) =>
+        after === undefined ? page.entries : [...(previous ?? []), ...page.entries],
+      );
       setCursor(page.nextCursor);
       setError(undefined);
     } catch (caught) {
@@ -100,24 +118,52 @@ export function ActivityPage(): React.JSX.Element {
         return `${entry.actor.type}: ${entry.actor.id}`;
     }
   };
+  /** The target in words: members by name, invitations by email. */
+  const targetText = (entry: AuditEntry) => {
+    const target = entry.target ?? "";
+    if (target.startsWith("user:")) return name(target.slice(5));
+    const email = entry.details["email"];
+    if (target.startsWith("invitation:") && typeof email === "string")
+      return `Invitation of ${email}`;
+    return target;
+  };
   const exportQuery = queryOf(filters);
   const set = (key: keyof Filters) => (event: { target: { value: string } }) =>
     setDraft((previous) => ({ ...previous, [key]: event.target.value }));
 
   return (
     <>
-      <PageHeader title="Activity log" description="Every shared action and every denied attempt, append-only." actions={<ChainStatus />} />
+      <PageHeader
+        title="Activity log"
+        description="Every shared action and every denied attempt, append-only."
+        actions={<ChainStatus />}
+      />
       <div className="stack">
         <Card title="Filter">
-          <AsyncForm label="Filter the activity log" className="form form-filters" onSubmit={async () => setFilters({ ...draft })}>
+          <AsyncForm
+            label="Filter the activity log"
+            className="form form-filters"
+            onSubmit={async () => setFilters({ ...draft })}
+          >
             {() => (
               <>
                 <Field label="Actor">
                   {(id) =>
                     members.data === undefined ? (
-                      <input id={id} className="input" placeholder="User id" value={draft.actor} onChange={set("actor")} />
+                      <input
+                        id={id}
+                        className="input"
+                        placeholder="User id"
+                        value={draft.actor}
+                        onChange={set("actor")}
+                      />
                     ) : (
-                      <select id={id} className="select" value={draft.actor} onChange={set("actor")}>
+                      <select
+                        id={id}
+                        className="select"
+                        value={draft.actor}
+                        onChange={set("actor")}
+                      >
                         <option value="">Anyone</option>
                         {members.data.members.map((member) => (
                           <option key={member.userId} value={member.userId}>
@@ -129,14 +175,35 @@ export function ActivityPage(): React.JSX.Element {
                   }
                 </Field>
                 <Field label="Action">
-                  {(id) => <input id={id} className="input" placeholder="e.g. member.*" value={draft.action} onChange={set("action")} />}
+                  {(id) => (
+                    <input
+                      id={id}
+                      className="input"
+                      placeholder="e.g. member.*"
+                      value={draft.action}
+                      onChange={set("action")}
+                    />
+                  )}
                 </Field>
                 <Field label="Resource">
-                  {(id) => <input id={id} className="input" placeholder="e.g. site:shop.example" value={draft.resource} onChange={set("resource")} />}
+                  {(id) => (
+                    <input
+                      id={id}
+                      className="input"
+                      placeholder="e.g. site:shop.example"
+                      value={draft.resource}
+                      onChange={set("resource")}
+                    />
+                  )}
                 </Field>
                 <Field label="Result">
                   {(id) => (
-                    <select id={id} className="select" value={draft.result} onChange={set("result")}>
+                    <select
+                      id={id}
+                      className="select"
+                      value={draft.result}
+                      onChange={set("result")}
+                    >
                       <option value="">Any</option>
                       <option value="success">Success</option>
                       <option value="denied">Denied</option>
@@ -144,10 +211,26 @@ export function ActivityPage(): React.JSX.Element {
                   )}
                 </Field>
                 <Field label="From">
-                  {(id) => <input id={id} className="input" type="datetime-local" value={draft.from} onChange={set("from")} />}
+                  {(id) => (
+                    <input
+                      id={id}
+                      className="input"
+                      type="datetime-local"
+                      value={draft.from}
+                      onChange={set("from")}
+                    />
+                  )}
                 </Field>
                 <Field label="To">
-                  {(id) => <input id={id} className="input" type="datetime-local" value={draft.to} onChange={set("to")} />}
+                  {(id) => (
+                    <input
+                      id={id}
+                      className="input"
+                      type="datetime-local"
+                      value={draft.to}
+                      onChange={set("to")}
+                    />
+                  )}
                 </Field>
                 <div className="form-submit">
                   <Button type="submit" variant="primary">
@@ -172,10 +255,18 @@ export function ActivityPage(): React.JSX.Element {
           actions={
             canWrite ? (
               <div className="button-row">
-                <a className="button button-secondary button-small" href={`${base}/audit/export?${new URLSearchParams({ format: "csv", ...Object.fromEntries(exportQuery) })}`} download>
+                <a
+                  className="button button-secondary button-small"
+                  href={`${base}/audit/export?${new URLSearchParams({ format: "csv", ...Object.fromEntries(exportQuery) })}`}
+                  download
+                >
                   Export CSV
                 </a>
-                <a className="button button-secondary button-small" href={`${base}/audit/export?${new URLSearchParams({ format: "jsonl", ...Object.fromEntries(exportQuery) })}`} download>
+                <a
+                  className="button button-secondary button-small"
+                  href={`${base}/audit/export?${new URLSearchParams({ format: "jsonl", ...Object.fromEntries(exportQuery) })}`}
+                  download
+                >
                   Export JSONL
                 </a>
               </div>
@@ -208,9 +299,13 @@ export function ActivityPage(): React.JSX.Element {
                       <td>
                         <code>{entry.action}</code>
                       </td>
-                      <td className="truncate-cell">{entry.target ?? ""}</td>
+                      <td className="truncate-cell" title={entry.target ?? ""}>
+                        {targetText(entry)}
+                      </td>
                       <td>
-                        <Badge tone={entry.result === "success" ? "success" : "danger"}>{entry.result}</Badge>
+                        <Badge tone={entry.result === "success" ? "success" : "danger"}>
+                          {entry.result}
+                        </Badge>
                       </td>
                       <td className="muted small">{entry.origin.ip ?? ""}</td>
                     </tr>

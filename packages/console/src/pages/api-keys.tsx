@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { api, type ApiKey, type Member, ws } from "../api.ts";
+import { type ApiKey, api, type Member, ws } from "../api.ts";
 import { splitResource, typeLabel, typesInOrder } from "../model.ts";
 import { useWorkspace } from "../session.tsx";
 import {
@@ -38,7 +38,9 @@ function ResourceOptions(props: { readonly type: string }): React.JSX.Element | 
 export function ApiKeysPage(): React.JSX.Element {
   const { workspace, model, access, canWrite } = useWorkspace();
   const keys = useApi<{ keys: ApiKey[] }>(`${ws(workspace.id)}/api-keys`);
-  const members = useApi<{ members: Member[] }>(access.workflows.viewTeam ? `${ws(workspace.id)}/members` : null);
+  const members = useApi<{ members: Member[] }>(
+    access.workflows.viewTeam ? `${ws(workspace.id)}/members` : null,
+  );
   const [name, setName] = useState("");
   const [scopes, setScopes] = useState("*");
   const [resource, setResource] = useState("");
@@ -50,7 +52,10 @@ export function ApiKeysPage(): React.JSX.Element {
     const member = members.data?.members.find((candidate) => candidate.userId === id);
     return member?.name || member?.email || id;
   };
-  const mayRevoke = (key: ApiKey) => canWrite && key.status === "active" && (key.ownerUserId === access.userId || access.workflows.managePeople);
+  const mayRevoke = (key: ApiKey) =>
+    canWrite &&
+    key.status === "active" &&
+    (key.ownerUserId === access.userId || access.workflows.managePeople);
   return (
     <>
       <PageHeader
@@ -64,12 +69,18 @@ export function ApiKeysPage(): React.JSX.Element {
               label="Create an API key"
               className="form form-inline"
               onSubmit={async () => {
-                const answer = await api<{ secret: string }>("POST", `${ws(workspace.id)}/api-keys`, {
-                  name: name.trim(),
-                  scopes: scopes.split(/[\s,]+/).filter(Boolean),
-                  ...(resource === "" ? {} : { resources: [resource] }),
-                  ...(expires === "" ? {} : { expiresAt: new Date(`${expires}T23:59:59`).getTime() }),
-                });
+                const answer = await api<{ secret: string }>(
+                  "POST",
+                  `${ws(workspace.id)}/api-keys`,
+                  {
+                    name: name.trim(),
+                    scopes: scopes.split(/[\s,]+/).filter(Boolean),
+                    ...(resource === "" ? {} : { resources: [resource] }),
+                    ...(expires === ""
+                      ? {}
+                      : { expiresAt: new Date(`${expires}T23:59:59`).getTime() }),
+                  },
+                );
                 setSecret(answer.secret);
                 setName("");
                 keys.reload();
@@ -78,14 +89,37 @@ export function ApiKeysPage(): React.JSX.Element {
               {(busy) => (
                 <>
                   <Field label="Name">
-                    {(id) => <input id={id} className="input" required placeholder="e.g. Deploy bot" value={name} onChange={(event) => setName(event.target.value)} />}
+                    {(id) => (
+                      <input
+                        id={id}
+                        className="input"
+                        required
+                        placeholder="e.g. Deploy bot"
+                        value={name}
+                        onChange={(event) => setName(event.target.value)}
+                      />
+                    )}
                   </Field>
                   <Field label="Scopes" hint="Permissions, area.* patterns, or * for all you hold.">
-                    {(id, hint) => <input id={id} aria-describedby={hint} className="input" required value={scopes} onChange={(event) => setScopes(event.target.value)} />}
+                    {(id, hint) => (
+                      <input
+                        id={id}
+                        aria-describedby={hint}
+                        className="input"
+                        required
+                        value={scopes}
+                        onChange={(event) => setScopes(event.target.value)}
+                      />
+                    )}
                   </Field>
                   <Field label="Limit to resource">
                     {(id) => (
-                      <select id={id} className="select" value={resource} onChange={(event) => setResource(event.target.value)}>
+                      <select
+                        id={id}
+                        className="select"
+                        value={resource}
+                        onChange={(event) => setResource(event.target.value)}
+                      >
                         <option value="">Everywhere you have access</option>
                         {typesInOrder(model).map((type) => (
                           <ResourceOptions key={type} type={type} />
@@ -94,7 +128,15 @@ export function ApiKeysPage(): React.JSX.Element {
                     )}
                   </Field>
                   <Field label="Expires">
-                    {(id) => <input id={id} className="input" type="date" value={expires} onChange={(event) => setExpires(event.target.value)} />}
+                    {(id) => (
+                      <input
+                        id={id}
+                        className="input"
+                        type="date"
+                        value={expires}
+                        onChange={(event) => setExpires(event.target.value)}
+                      />
+                    )}
                   </Field>
                   <div className="form-submit">
                     <Button type="submit" variant="primary" busy={busy}>
@@ -106,7 +148,8 @@ export function ApiKeysPage(): React.JSX.Element {
             </AsyncForm>
             {secret === undefined ? null : (
               <SecretBox label="Your new key — shown once" value={secret}>
-                Copy it now: Gatehouse keeps only its hash. Send it as <code>Authorization: Bearer …</code>.
+                Copy it now: Gatehouse keeps only its hash. Send it as{" "}
+                <code>Authorization: Bearer …</code>.
               </SecretBox>
             )}
           </Card>
@@ -151,11 +194,21 @@ export function ApiKeysPage(): React.JSX.Element {
                           ))}
                         </div>
                       </td>
-                      <td>{key.resources.length === 0 ? <span className="muted">All</span> : key.resources.join(", ")}</td>
                       <td>
-                        <Badge tone={key.status === "active" ? "success" : "neutral"}>{key.status}</Badge>
+                        {key.resources.length === 0 ? (
+                          <span className="muted">All</span>
+                        ) : (
+                          key.resources.join(", ")
+                        )}
+                      </td>
+                      <td>
+                        <Badge tone={key.status === "active" ? "success" : "neutral"}>
+                          {key.status}
+                        </Badge>
                         <div className="muted small">
-                          {key.expiresAt === null ? `Created ${formatDate(key.createdAt)}` : `Expires ${formatDate(key.expiresAt)}`}
+                          {key.expiresAt === null
+                            ? `Created ${formatDate(key.createdAt)}`
+                            : `Expires ${formatDate(key.expiresAt)}`}
                         </div>
                       </td>
                       <td className="cell-actions">

@@ -110,11 +110,13 @@ export function NewWorkspacePage(): React.JSX.Element {
                     value={preset}
                     onChange={(event) => setPreset(event.target.value)}
                   >
-                    {(presets.data?.presets ?? [{ name: "mzpanel", label: "MZPanel" }]).map((item) => (
-                      <option key={item.name} value={item.name}>
-                        {item.label ?? item.name}
-                      </option>
-                    ))}
+                    {(presets.data?.presets ?? [{ name: "mzpanel", label: "MZPanel" }]).map(
+                      (item) => (
+                        <option key={item.name} value={item.name}>
+                          {item.label ?? item.name}
+                        </option>
+                      ),
+                    )}
                   </select>
                 )}
               </Field>

@@ -43,7 +43,9 @@ export function OutboxPage(): React.JSX.Element {
       {outbox.loading && outbox.data === undefined ? <Loading /> : null}
       {outbox.error === undefined ? null : (
         <Empty title="No outbox here">
-          <p>The outbox exists in development only: without SMTP_URL, with DEMO on, on this machine.</p>
+          <p>
+            The outbox exists in development only: without SMTP_URL, with DEMO on, on this machine.
+          </p>
           <ErrorNote error={outbox.error} />
         </Empty>
       )}

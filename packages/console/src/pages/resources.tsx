@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import { api, type Capabilities, ws } from "../api.ts";
 import {
   resourcePath,
+  roleLabel,
   rootTypeOf,
   splitResource,
   typeLabel,
@@ -40,7 +41,10 @@ export function useVisible(type: string | undefined): {
     setLoading(true);
     const query = new URLSearchParams({ type, permission, limit: String(PAGE) });
     if (after !== null) query.set("after", after);
-    api<{ items: string[]; next: string | null }>("GET", `${ws(workspace.id)}/resources?${query}`).then(
+    api<{ items: string[]; next: string | null }>(
+      "GET",
+      `${ws(workspace.id)}/resources?${query}`,
+    ).then(
       (page) => {
         setItems((previous) => (after === null ? page.items : [...previous, ...page.items]));
         setNext(page.next);
@@ -65,15 +69,21 @@ function TypeCard(props: { readonly type: string }): React.JSX.Element {
   return (
     <Card
       title={`${label}s`}
-      actions={visible.items.length > 0 ? <Badge>{visible.items.length}{visible.hasMore ? "+" : ""}</Badge> : undefined}
+      actions={
+        visible.items.length > 0 ? (
+          <Badge>
+            {visible.items.length}
+            {visible.hasMore ? "+" : ""}
+          </Badge>
+        ) : undefined
+      }
     >
       {visible.loading && visible.items.length === 0 ? <Loading /> : null}
       <ErrorNote error={visible.error} />
       {!visible.loading && visible.error === undefined && visible.items.length === 0 ? (
         <Empty title={`No ${label.toLowerCase()}s you can see`}>
           <p>
-            {label}s appear here when the host application registers them and your role covers
-            them.
+            {label}s appear here when the host application registers them and your role covers them.
           </p>
         </Empty>
       ) : null}
@@ -120,11 +130,11 @@ export function FleetPage(): React.JSX.Element {
   );
 }
 
-/** Permissions grouped by their area: `site.files.manage` → `site.files`. */
+/** Permissions grouped by their first word: `site.files.manage` → `site`. */
 function groupsOf(permissions: readonly string[]): [string, string[]][] {
   const groups = new Map<string, string[]>();
   for (const permission of permissions) {
-    const area = permission.split(".").slice(0, -1).join(".") || permission;
+    const area = permission.split(".")[0] ?? permission;
     groups.set(area, [...(groups.get(area) ?? []), permission]);
   }
   return [...groups.entries()];
@@ -136,7 +146,7 @@ function groupsOf(permissions: readonly string[]): [string, string[]][] {
  * a resource that does not exist (R10).
  */
 export function ResourcePage(props: { readonly resource: string }): React.JSX.Element {
-  const { workspace, model } = useWorkspace();
+  const { workspace, model, access } = useWorkspace();
   const capabilities = useApi<Capabilities>(
     `${ws(workspace.id)}/capabilities?resource=${encodeURIComponent(props.resource)}`,
   );
@@ -148,7 +158,7 @@ export function ResourcePage(props: { readonly resource: string }): React.JSX.El
   const held = capabilities.data?.permissions ?? [];
   if (held.length === 0) {
     return (
-      <Empty title="Not found">
+      <Empty title="Not found" page>
         <p>
           {typeLabel(model, type)} {id} does not exist, or you do not have access to it.
         </p>
@@ -156,6 +166,9 @@ export function ResourcePage(props: { readonly resource: string }): React.JSX.El
     );
   }
   const sections = capabilities.data?.sections ?? [];
+  const roles = access.grants
+    .filter((grant) => grant.scope === props.resource)
+    .map((grant) => roleLabel(model, grant.role));
   return (
     <>
       <PageHeader
@@ -163,30 +176,37 @@ export function ResourcePage(props: { readonly resource: string }): React.JSX.El
         description={
           isRoot
             ? `Your access to the whole ${typeLabel(model, type).toLowerCase()}.`
-            : `${typeLabel(model, type)} · what you can do here`
+            : `${typeLabel(model, type)} · what you can do here${roles.length > 0 ? ` as ${roles.join(", ")}` : ""}`
         }
       />
       {sections.length === 0 ? null : (
-        <div className="section-chips" aria-label="Sections you can open">
+        <ul className="section-chips" aria-label="Sections you can open">
           {sections.map((section) => (
-            <Badge key={section} tone="accent">
-              {model.sections?.[section]?.label ?? section}
-            </Badge>
+            <li key={section}>
+              <Badge tone="accent">{model.sections?.[section]?.label ?? section}</Badge>
+            </li>
           ))}
-        </div>
+        </ul>
       )}
-      <Card title="Your permissions here" description={`${held.length} permissions on this ${typeLabel(model, type).toLowerCase()}.`}>
+      <Card
+        title="Your permissions here"
+        description={`${held.length} permissions on this ${typeLabel(model, type).toLowerCase()}.`}
+      >
         <div className="permission-groups">
           {groupsOf(held).map(([area, permissions]) => (
             <div className="permission-group" key={area}>
-              <h3>{area}</h3>
+              <h3>{typeLabel(model, area)}</h3>
               <ul className="permission-list">
                 {permissions.map((permission) => (
                   <li key={permission}>
-                    <span className="check" aria-hidden="true">✓</span>
+                    <span className="check" aria-hidden="true">
+                      ✓
+                    </span>
                     <span>
+                      <span className="permission-title">
+                        {model.permissions[permission]?.description ?? permission}
+                      </span>
                       <code>{permission}</code>
-                      <span className="muted"> — {model.permissions[permission]?.description ?? ""}</span>
                     </span>
                   </li>
                 ))}

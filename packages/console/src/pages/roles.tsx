@@ -23,7 +23,10 @@ function ExplainCard(): React.JSX.Element {
   const [resource, setResource] = useState(`workspace:${workspace.id}`);
   const [answer, setAnswer] = useState<Explanation | undefined>();
   return (
-    <Card title="Why can — or can't — they?" description="Ask the engine about any member, permission and resource.">
+    <Card
+      title="Why can — or can't — they?"
+      description="Ask the engine about any member, permission and resource."
+    >
       <ErrorNote error={members.error} retry={members.reload} />
       <AsyncForm
         label="Explain a decision"
@@ -42,7 +45,13 @@ function ExplainCard(): React.JSX.Element {
           <>
             <Field label="Member">
               {(id) => (
-                <select id={id} className="select" required value={subject} onChange={(event) => setSubject(event.target.value)}>
+                <select
+                  id={id}
+                  className="select"
+                  required
+                  value={subject}
+                  onChange={(event) => setSubject(event.target.value)}
+                >
                   <option value="" disabled>
                     Choose a member…
                   </option>
@@ -56,7 +65,12 @@ function ExplainCard(): React.JSX.Element {
             </Field>
             <Field label="Permission">
               {(id) => (
-                <select id={id} className="select" value={permission} onChange={(event) => setPermission(event.target.value)}>
+                <select
+                  id={id}
+                  className="select"
+                  value={permission}
+                  onChange={(event) => setPermission(event.target.value)}
+                >
                   {permissions.map((name) => (
                     <option key={name} value={name}>
                       {name}
@@ -67,7 +81,14 @@ function ExplainCard(): React.JSX.Element {
             </Field>
             <Field label="Resource" hint="type:id, e.g. site:shop.example">
               {(id, hint) => (
-                <input id={id} aria-describedby={hint} className="input" required value={resource} onChange={(event) => setResource(event.target.value)} />
+                <input
+                  id={id}
+                  aria-describedby={hint}
+                  className="input"
+                  required
+                  value={resource}
+                  onChange={(event) => setResource(event.target.value)}
+                />
               )}
             </Field>
             <div className="form-submit">
@@ -103,7 +124,9 @@ function ExplainCard(): React.JSX.Element {
               {scopeLabel(model, answer.suggestion.scope)}.
             </p>
           )}
-          {answer.ownerOnly ? <p className="muted">Only the owner can ever hold this permission.</p> : null}
+          {answer.ownerOnly ? (
+            <p className="muted">Only the owner can ever hold this permission.</p>
+          ) : null}
         </div>
       )}
     </Card>
@@ -118,7 +141,10 @@ export function RolesPage(): React.JSX.Element {
   if (matrix.data === undefined) return <ErrorNote error={matrix.error} retry={matrix.reload} />;
   const { roles, permissions, types } = matrix.data;
   const byType = types
-    .map((type) => ({ type, permissions: permissions.filter((permission) => permission.on[0] === type.name) }))
+    .map((type) => ({
+      type,
+      permissions: permissions.filter((permission) => permission.on[0] === type.name),
+    }))
     .filter((group) => group.permissions.length > 0);
   return (
     <>
@@ -136,7 +162,9 @@ export function RolesPage(): React.JSX.Element {
                   {roles.map((role) => (
                     <th scope="col" key={role.name} className="matrix-role">
                       <div>{role.label}</div>
-                      <div className="muted small">{role.scopes.map((scope) => typeLabel(model, scope)).join(", ")}</div>
+                      <div className="muted small">
+                        {role.scopes.map((scope) => typeLabel(model, scope)).join(", ")}
+                      </div>
                     </th>
                   ))}
                 </tr>
@@ -163,8 +191,14 @@ export function RolesPage(): React.JSX.Element {
                         {roles.map((role) => {
                           const held = role.permissions.includes(permission.name);
                           return (
-                            <td key={role.name} className={held ? "matrix-cell matrix-yes" : "matrix-cell"}>
-                              {held ? <span aria-label="yes">✓</span> : <span aria-label="no" className="muted">—</span>}
+                            <td
+                              key={role.name}
+                              className={held ? "matrix-cell matrix-yes" : "matrix-cell"}
+                            >
+                              <span aria-hidden="true" className={held ? undefined : "muted"}>
+                                {held ? "✓" : "—"}
+                              </span>
+                              <span className="sr-only">{held ? "yes" : "no"}</span>
                             </td>
                           );
                         })}

@@ -108,9 +108,7 @@ export function SignInPage(): React.JSX.Element {
         return;
       }
       if (isApiError(error, "TOTP_ENROLLMENT_REQUIRED")) {
-        setEnrollment(
-          await api("POST", "/v1/auth/totp/enroll-with-password", { email, password }),
-        );
+        setEnrollment(await api("POST", "/v1/auth/totp/enroll-with-password", { email, password }));
         setStep("enroll");
         return;
       }

@@ -9,7 +9,14 @@ import {
   type Seats,
   ws,
 } from "../api.ts";
-import { grantableRoles, roleLabel, rootTypeOf, scopeLabel, splitResource, typeLabel } from "../model.ts";
+import {
+  grantableRoles,
+  roleLabel,
+  rootTypeOf,
+  scopeLabel,
+  splitResource,
+  typeLabel,
+} from "../model.ts";
 import { navigate } from "../router.tsx";
 import { storePreview, useWorkspace } from "../session.tsx";
 import {
@@ -71,7 +78,9 @@ export function ScopeSelect(props: {
         Choose where…
       </option>
       {scopes.includes(root) ? (
-        <option value={`${root}:${workspace.id}`}>{scopeLabel(model, `${root}:${workspace.id}`)}</option>
+        <option value={`${root}:${workspace.id}`}>
+          {scopeLabel(model, `${root}:${workspace.id}`)}
+        </option>
       ) : null}
       {scopes
         .filter((type) => type !== root)
@@ -83,7 +92,11 @@ export function ScopeSelect(props: {
 }
 
 /** The only scope a role can take, when there is one and it is the workspace; otherwise "". */
-function defaultScope(role: string, model: ReturnType<typeof useWorkspace>["model"], workspaceId: string): string {
+function defaultScope(
+  role: string,
+  model: ReturnType<typeof useWorkspace>["model"],
+  workspaceId: string,
+): string {
   const root = rootTypeOf(model);
   const scopes = model.roles[role]?.scopes ?? [];
   return scopes.length === 1 && scopes[0] === root ? `${root}:${workspaceId}` : "";
@@ -103,7 +116,10 @@ function SeatsLine(props: { readonly seats: Seats | undefined }): React.JSX.Elem
   );
 }
 
-function InviteCard(props: { readonly seats: Seats | undefined; readonly onInvited: () => void }): React.JSX.Element {
+function InviteCard(props: {
+  readonly seats: Seats | undefined;
+  readonly onInvited: () => void;
+}): React.JSX.Element {
   const { workspace, model } = useWorkspace();
   const roles = grantableRoles(model);
   const [email, setEmail] = useState("");
@@ -119,7 +135,9 @@ function InviteCard(props: { readonly seats: Seats | undefined; readonly onInvit
       description="They get a link by mail, valid for 7 days. Pending invitations hold a seat but no permissions."
     >
       {full ? (
-        <Notice tone="warning">Every seat of the plan is taken: revoke an invitation or change the plan.</Notice>
+        <Notice tone="warning">
+          Every seat of the plan is taken: revoke an invitation or change the plan.
+        </Notice>
       ) : null}
       <AsyncForm
         label="Invite"
@@ -130,7 +148,11 @@ function InviteCard(props: { readonly seats: Seats | undefined; readonly onInvit
             `${ws(workspace.id)}/invitations`,
             { email: email.trim(), role, scopes: [scope] },
           );
-          setSent({ email: answer.invitation.email, id: answer.invitation.id, mailed: answer.mailed });
+          setSent({
+            email: answer.invitation.email,
+            id: answer.invitation.id,
+            mailed: answer.mailed,
+          });
           setLink(undefined);
           setEmail("");
           props.onInvited();
@@ -181,7 +203,11 @@ function InviteCard(props: { readonly seats: Seats | undefined; readonly onInvit
           </>
         )}
       </AsyncForm>
-      {model.roles[role]?.description ? <p className="muted small">{roleLabel(model, role)}: {model.roles[role]?.description}</p> : null}
+      {model.roles[role]?.description ? (
+        <p className="muted small">
+          {roleLabel(model, role)}: {model.roles[role]?.description}
+        </p>
+      ) : null}
       {sent === undefined ? null : (
         <Notice tone={sent.mailed ? "success" : "warning"}>
           {sent.mailed
@@ -192,7 +218,10 @@ function InviteCard(props: { readonly seats: Seats | undefined; readonly onInvit
             busy={copy.busy}
             onClick={() =>
               copy.run(async () => {
-                const answer = await api<{ link: string }>("POST", `${ws(workspace.id)}/invitations/${encodeURIComponent(sent.id)}/link`);
+                const answer = await api<{ link: string }>(
+                  "POST",
+                  `${ws(workspace.id)}/invitations/${encodeURIComponent(sent.id)}/link`,
+                );
                 setLink(answer.link);
               })
             }
@@ -230,9 +259,15 @@ function GrantEditor(props: {
       const grants = props.member.grants.map((grant) =>
         grant.scope === props.grant.scope
           ? { role, scope: newScope }
-          : { role: grant.role, scope: grant.scope, ...(grant.extras.length > 0 ? { extras: [...grant.extras] } : {}) },
+          : {
+              role: grant.role,
+              scope: grant.scope,
+              ...(grant.extras.length > 0 ? { extras: [...grant.extras] } : {}),
+            },
       );
-      await api("PATCH", `${ws(workspace.id)}/members/${encodeURIComponent(props.member.userId)}`, { grants });
+      await api("PATCH", `${ws(workspace.id)}/members/${encodeURIComponent(props.member.userId)}`, {
+        grants,
+      });
       setPendingRole(undefined);
       props.onChanged();
     });
@@ -263,7 +298,9 @@ function GrantEditor(props: {
           ))}
         </select>
         <span className="muted small">{scopeLabel(model, props.grant.scope)}</span>
-        {action.busy ? <span className="spinner spinner-inline" aria-label="Saving" /> : null}
+        {action.busy ? (
+          <span className="spinner spinner-inline" role="status" aria-label="Saving" />
+        ) : null}
       </div>
       {pendingRole === undefined ? null : (
         <div className="grant-row">
@@ -274,7 +311,13 @@ function GrantEditor(props: {
             value={scope}
             onChange={setScope}
           />
-          <Button size="small" variant="primary" disabled={scope === ""} busy={action.busy} onClick={() => void apply(pendingRole, scope)}>
+          <Button
+            size="small"
+            variant="primary"
+            disabled={scope === ""}
+            busy={action.busy}
+            onClick={() => void apply(pendingRole, scope)}
+          >
             Apply
           </Button>
           <Button size="small" variant="ghost" onClick={() => setPendingRole(undefined)}>
@@ -298,7 +341,10 @@ function MembersCard(props: {
   const viewAs = canWrite && access.isOwner;
   const groupName = (id: string) => props.groups.find((group) => group.id === id)?.name ?? id;
   return (
-    <Card title="Members" description={`${props.members.length} ${props.members.length === 1 ? "person" : "people"} with access.`}>
+    <Card
+      title="Members"
+      description={`${props.members.length} ${props.members.length === 1 ? "person" : "people"} with access.`}
+    >
       <div className="table-wrap">
         <table className="table" aria-label="Members">
           <thead>
@@ -323,19 +369,30 @@ function MembersCard(props: {
                       <div className="person-name">{member.name}</div>
                       <div className="muted small">{member.email}</div>
                       {member.groups.length === 0 ? null : (
-                        <div className="muted small">Groups: {member.groups.map(groupName).join(", ")}</div>
+                        <div className="muted small">
+                          Groups: {member.groups.map(groupName).join(", ")}
+                        </div>
                       )}
                     </div>
                   </div>
                 </td>
                 <td>
-                  {member.grants.length === 0 ? <span className="muted">Through groups only</span> : null}
+                  {member.grants.length === 0 ? (
+                    <span className="muted">Through groups only</span>
+                  ) : null}
                   {member.grants.map((grant) =>
                     manage && !member.isOwner && member.userId !== access.userId ? (
-                      <GrantEditor key={grant.scope} member={member} grant={grant} onChanged={props.onChanged} />
+                      <GrantEditor
+                        key={grant.scope}
+                        member={member}
+                        grant={grant}
+                        onChanged={props.onChanged}
+                      />
                     ) : (
                       <div key={grant.scope} className="grant-row">
-                        <Badge tone={member.isOwner ? "accent" : "neutral"}>{roleLabel(model, grant.role)}</Badge>
+                        <Badge tone={member.isOwner ? "accent" : "neutral"}>
+                          {roleLabel(model, grant.role)}
+                        </Badge>
                         <span className="muted small">{scopeLabel(model, grant.scope)}</span>
                       </div>
                     ),
@@ -347,7 +404,11 @@ function MembersCard(props: {
                     <Button
                       size="small"
                       onClick={() => {
-                        storePreview({ workspaceId: workspace.id, userId: member.userId, name: member.name || member.email });
+                        storePreview({
+                          workspaceId: workspace.id,
+                          userId: member.userId,
+                          name: member.name || member.email,
+                        });
                         navigate(`/w/${encodeURIComponent(workspace.id)}`);
                       }}
                     >
@@ -386,7 +447,10 @@ function MembersCard(props: {
   );
 }
 
-function InvitationsCard(props: { readonly invitations: readonly Invitation[]; readonly onChanged: () => void }): React.JSX.Element {
+function InvitationsCard(props: {
+  readonly invitations: readonly Invitation[];
+  readonly onChanged: () => void;
+}): React.JSX.Element {
   const { workspace, model, access, canWrite } = useWorkspace();
   const manage = canWrite && access.workflows.managePeople;
   const [links, setLinks] = useState<Record<string, string>>({});
@@ -423,7 +487,9 @@ function InvitationsCard(props: { readonly invitations: readonly Invitation[]; r
                   </td>
                   <td>
                     <Badge>{roleLabel(model, invitation.role)}</Badge>{" "}
-                    <span className="muted small">{invitation.scopes.map((scope) => scopeLabel(model, scope)).join(", ")}</span>
+                    <span className="muted small">
+                      {invitation.scopes.map((scope) => scopeLabel(model, scope)).join(", ")}
+                    </span>
                   </td>
                   <td className="nowrap">{formatDate(invitation.expiresAt)}</td>
                   <td className="cell-actions">
@@ -433,8 +499,14 @@ function InvitationsCard(props: { readonly invitations: readonly Invitation[]; r
                           size="small"
                           onClick={() =>
                             action.run(async () => {
-                              const answer = await api<{ link: string }>("POST", `${ws(workspace.id)}/invitations/${encodeURIComponent(invitation.id)}/link`);
-                              setLinks((previous) => ({ ...previous, [invitation.id]: answer.link }));
+                              const answer = await api<{ link: string }>(
+                                "POST",
+                                `${ws(workspace.id)}/invitations/${encodeURIComponent(invitation.id)}/link`,
+                              );
+                              setLinks((previous) => ({
+                                ...previous,
+                                [invitation.id]: answer.link,
+                              }));
                               try {
                                 await navigator.clipboard.writeText(answer.link);
                               } catch {
@@ -445,7 +517,11 @@ function InvitationsCard(props: { readonly invitations: readonly Invitation[]; r
                         >
                           Copy link
                         </Button>
-                        <Button size="small" variant="danger" onClick={() => setRevoking(invitation)}>
+                        <Button
+                          size="small"
+                          variant="danger"
+                          onClick={() => setRevoking(invitation)}
+                        >
                           Revoke
                         </Button>
                       </>
@@ -476,7 +552,10 @@ function InvitationsCard(props: { readonly invitations: readonly Invitation[]; r
   );
 }
 
-function JoinRequestRow(props: { readonly request: JoinRequest; readonly onChanged: () => void }): React.JSX.Element {
+function JoinRequestRow(props: {
+  readonly request: JoinRequest;
+  readonly onChanged: () => void;
+}): React.JSX.Element {
   const { workspace, model, access, canWrite } = useWorkspace();
   const roles = grantableRoles(model);
   const root = rootTypeOf(model);
@@ -496,7 +575,12 @@ function JoinRequestRow(props: { readonly request: JoinRequest; readonly onChang
       <td className="cell-actions">
         {manage ? (
           <>
-            <select className="select select-small" aria-label={`Role for ${props.request.email}`} value={role} onChange={(event) => setRole(event.target.value)}>
+            <select
+              className="select select-small"
+              aria-label={`Role for ${props.request.email}`}
+              value={role}
+              onChange={(event) => setRole(event.target.value)}
+            >
               {atRoot.map((name) => (
                 <option key={name} value={name}>
                   {roleLabel(model, name)}
@@ -559,7 +643,12 @@ function GroupsCard(props: {
               <span className="muted small">
                 {group.grants.length === 0
                   ? "No grants"
-                  : group.grants.map((grant) => `${roleLabel(model, grant.role)} · ${scopeLabel(model, grant.scope)}`).join(", ")}
+                  : group.grants
+                      .map(
+                        (grant) =>
+                          `${roleLabel(model, grant.role)} · ${scopeLabel(model, grant.scope)}`,
+                      )
+                      .join(", ")}
               </span>
               {manage ? (
                 <Button
@@ -567,7 +656,10 @@ function GroupsCard(props: {
                   variant="ghost"
                   onClick={() =>
                     action.run(async () => {
-                      await api("DELETE", `${ws(workspace.id)}/groups/${encodeURIComponent(group.id)}`);
+                      await api(
+                        "DELETE",
+                        `${ws(workspace.id)}/groups/${encodeURIComponent(group.id)}`,
+                      );
                       props.onChanged();
                     })
                   }
@@ -588,7 +680,10 @@ function GroupsCard(props: {
                       aria-label={`Remove ${nameOf(userId)} from ${group.name}`}
                       onClick={() =>
                         action.run(async () => {
-                          await api("DELETE", `${ws(workspace.id)}/groups/${encodeURIComponent(group.id)}/members/${encodeURIComponent(userId)}`);
+                          await api(
+                            "DELETE",
+                            `${ws(workspace.id)}/groups/${encodeURIComponent(group.id)}/members/${encodeURIComponent(userId)}`,
+                          );
                           props.onChanged();
                         })
                       }
@@ -605,7 +700,10 @@ function GroupsCard(props: {
                   value=""
                   onChange={(event) =>
                     action.run(async () => {
-                      await api("PUT", `${ws(workspace.id)}/groups/${encodeURIComponent(group.id)}/members/${encodeURIComponent(event.target.value)}`);
+                      await api(
+                        "PUT",
+                        `${ws(workspace.id)}/groups/${encodeURIComponent(group.id)}/members/${encodeURIComponent(event.target.value)}`,
+                      );
                       props.onChanged();
                     })
                   }
@@ -639,7 +737,14 @@ function GroupsCard(props: {
             <>
               <Field label="New group">
                 {(id) => (
-                  <input id={id} className="input" required placeholder="e.g. Support team" value={name} onChange={(event) => setName(event.target.value)} />
+                  <input
+                    id={id}
+                    className="input"
+                    required
+                    placeholder="e.g. Support team"
+                    value={name}
+                    onChange={(event) => setName(event.target.value)}
+                  />
                 )}
               </Field>
               <div className="form-submit">
@@ -661,7 +766,9 @@ export function TeamPage(): React.JSX.Element {
   const base = ws(workspace.id);
   const members = useApi<{ members: Member[] }>(`${base}/members`);
   const invitations = useApi<{ invitations: Invitation[] }>(`${base}/invitations?status=pending`);
-  const joinRequests = useApi<{ joinRequests: JoinRequest[] }>(`${base}/join-requests?status=pending`);
+  const joinRequests = useApi<{ joinRequests: JoinRequest[] }>(
+    `${base}/join-requests?status=pending`,
+  );
   const groups = useApi<{ groups: Group[] }>(`${base}/groups`);
   const seats = useApi<Seats>(`${base}/seats`);
   const reloadAll = () => {
@@ -675,16 +782,19 @@ export function TeamPage(): React.JSX.Element {
   const joins = joinRequests.data?.joinRequests ?? [];
   return (
     <>
-      <PageHeader
-        title="Team"
-        description={<SeatsLine seats={seats.data} />}
-      />
+      <PageHeader title="Team" description={<SeatsLine seats={seats.data} />} />
       <div className="stack">
         {manage ? <InviteCard seats={seats.data} onInvited={reloadAll} /> : null}
-        {members.loading && members.data === undefined ? <Loading label="Loading members…" /> : null}
+        {members.loading && members.data === undefined ? (
+          <Loading label="Loading members…" />
+        ) : null}
         <ErrorNote error={members.error} retry={members.reload} />
         {members.data === undefined ? null : (
-          <MembersCard members={members.data.members} groups={groups.data?.groups ?? []} onChanged={reloadAll} />
+          <MembersCard
+            members={members.data.members}
+            groups={groups.data?.groups ?? []}
+            onChanged={reloadAll}
+          />
         )}
         <ErrorNote error={invitations.error} retry={invitations.reload} />
         {invitations.data === undefined ? null : (
@@ -720,7 +830,11 @@ export function TeamPage(): React.JSX.Element {
         ) : null}
         <ErrorNote error={groups.error} retry={groups.reload} />
         {groups.data === undefined ? null : (
-          <GroupsCard groups={groups.data.groups} members={members.data?.members ?? []} onChanged={reloadAll} />
+          <GroupsCard
+            groups={groups.data.groups}
+            members={members.data?.members ?? []}
+            onChanged={reloadAll}
+          />
         )}
       </div>
     </>
