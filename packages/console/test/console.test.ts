@@ -103,6 +103,7 @@ describe("the web console in a browser", { timeout: 60_000 }, () => {
     await poll(() => pending.innerText()).toContain("Server fra-1");
     await poll(() => pending.innerText()).toContain("Site shop.example");
     await poll(() => owner.getByTestId("seats").innerText()).toContain("1 member · 2 pending");
+    await screenshot(owner, "team-invitations");
   });
 
   /** Follows the invitation mailed to `email` from the development outbox, creating the account. */
