@@ -12,7 +12,7 @@ function isLoopback(ip: string): boolean {
  * Whether this configuration has a development outbox: no SMTP server (mail is kept in memory and
  * logged) and the demo/development mode on. Production sets SMTP_URL or DEMO=false.
  */
-export function hasDevOutbox(config: RouteOptions["config"]): boolean {
+function hasDevOutbox(config: RouteOptions["config"]): boolean {
   return config.smtpUrl === undefined && config.demo;
 }
 

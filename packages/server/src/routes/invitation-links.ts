@@ -8,7 +8,7 @@ const Id = Type.String({ minLength: 1, maxLength: 100 });
 const Token = Type.String({ minLength: 1, maxLength: 200 });
 
 /** The accept page's address for a token; the token travels in the fragment, never to a server log. */
-export function invitationLink(publicUrl: string, token: string): string {
+function invitationLink(publicUrl: string, token: string): string {
   return `${publicUrl}/invitations/accept#${token}`;
 }
 
