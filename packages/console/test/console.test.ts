@@ -1,3 +1,4 @@
+import * as OTPAuth from "otpauth";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -6,6 +7,7 @@ import {
   launchBrowser,
   PASSWORD,
   screenshot,
+  seedCompany,
   seedPanel,
   startServer,
 } from "./harness.ts";
@@ -71,7 +73,7 @@ describe("the web console in a browser", { timeout: 60_000 }, () => {
     await owner.goto("/");
     await shown(owner.getByRole("heading", { name: "Sign in" }));
     await screenshot(owner, "sign-in");
-    await owner.getByLabel("Email").fill("olivia@example.com");
+    await owner.getByLabel("Email", { exact: true }).fill("olivia@example.com");
     await owner.getByLabel("Password").fill(PASSWORD);
     await owner.getByRole("button", { name: "Sign in", exact: true }).click();
     await shown(owner.getByRole("heading", { name: "Resources" }));
@@ -91,7 +93,7 @@ describe("the web console in a browser", { timeout: 60_000 }, () => {
       ["otto@example.com", "Operator", "server:fra-1"],
       ["cara@example.com", "Customer", "site:shop.example"],
     ] as const) {
-      await owner.getByLabel("Email").fill(email);
+      await owner.getByLabel("Email", { exact: true }).fill(email);
       await owner.getByLabel("Role", { exact: true }).selectOption({ label: role });
       await owner.getByLabel("Scope").selectOption(scope);
       await owner.getByRole("button", { name: "Send invitation" }).click();
@@ -104,6 +106,15 @@ describe("the web console in a browser", { timeout: 60_000 }, () => {
     await poll(() => pending.innerText()).toContain("Site shop.example");
     await poll(() => owner.getByTestId("seats").innerText()).toContain("1 member · 2 pending");
     await screenshot(owner, "team-invitations");
+    // A copied link is a second way in; the mailed link, used below, keeps working.
+    await pending
+      .getByRole("row")
+      .filter({ hasText: "otto@example.com" })
+      .getByRole("button", { name: "Copy link" })
+      .click();
+    await poll(() => pending.getByTestId("secret-value").innerText()).toMatch(
+      /\/invitations\/accept#[A-Za-z0-9_-]{40,}$/,
+    );
   });
 
   /** Follows the invitation mailed to `email` from the development outbox, creating the account. */
@@ -114,7 +125,7 @@ describe("the web console in a browser", { timeout: 60_000 }, () => {
       .filter({ hasText: `To ${email}` });
     await mail.getByRole("link", { name: /\/invitations\/accept#/ }).click();
     await shown(page.getByText(`You are invited to Acme Hosting as ${role}`));
-    await poll(() => page.getByLabel("Email").inputValue()).toBe(email);
+    await poll(() => page.getByLabel("Email", { exact: true }).inputValue()).toBe(email);
     await page.getByLabel("Your name").fill(name);
     await page.getByLabel("Choose a password").fill(PASSWORD);
     await page.getByRole("button", { name: "Create account and join" }).click();
@@ -183,7 +194,7 @@ describe("the web console in a browser", { timeout: 60_000 }, () => {
   it("shows the site view on a phone", async () => {
     const phone = await newPage(390);
     await phone.goto("/sign-in");
-    await phone.getByLabel("Email").fill("cara@example.com");
+    await phone.getByLabel("Email", { exact: true }).fill("cara@example.com");
     await phone.getByLabel("Password").fill(PASSWORD);
     await phone.getByRole("button", { name: "Sign in", exact: true }).click();
     await shown(phone.getByRole("heading", { name: "shop.example" }));
@@ -308,5 +319,138 @@ describe("the web console in a browser", { timeout: 60_000 }, () => {
     // The members lost it too, at once.
     await operator.reload();
     await shown(operator.getByRole("heading", { name: "Not found" }));
+  });
+});
+
+/**
+ * Signing in, end to end: sign-up, a magic link from the outbox, TOTP enrolment and the code asked
+ * at the next sign-in, and a join request approved with a role.
+ */
+describe("signing in and joining in a browser", { timeout: 60_000 }, () => {
+  let server: ConsoleServer;
+  let browser: Browser;
+  let context: BrowserContext | undefined;
+  let manager: BrowserContext | undefined;
+  let nina: Page;
+  let secret: string;
+
+  const poll = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 50 });
+  const shown = (locator: Locator) => locator.first().waitFor({ state: "visible" });
+  /** The code of the TOTP step `offset` steps from now (the server accepts one step either way). */
+  const codeAt = (offset: number) =>
+    new OTPAuth.TOTP({ secret: OTPAuth.Secret.fromBase32(secret), period: 30, digits: 6 }).generate(
+      {
+        timestamp: Date.now() + offset * 30_000,
+      },
+    );
+
+  beforeAll(async () => {
+    server = await startServer(buildConsole());
+    await seedCompany(server.gatehouse);
+    browser = await launchBrowser();
+    context = await browser.newContext({
+      viewport: { width: 1280, height: 860 },
+      baseURL: server.base,
+    });
+    nina = await context.newPage();
+    nina.setDefaultTimeout(15_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await manager?.close();
+    await browser?.close();
+    await server?.close();
+  });
+
+  it("signs up and lands in the new account's own workspace", async () => {
+    await nina.goto("/sign-up");
+    await nina.getByLabel("Name").fill("Nina New");
+    await nina.getByLabel("Email", { exact: true }).fill("nina@example.com");
+    await nina.getByLabel("Password").fill(PASSWORD);
+    await nina.getByRole("button", { name: "Create account" }).click();
+    await shown(nina.getByRole("heading", { name: "Resources" }));
+    await poll(() => nina.getByRole("banner").last().innerText()).toContain("Nina New");
+  });
+
+  it("signs in with a magic link followed from the development outbox", async () => {
+    await nina.getByRole("button", { name: "Sign out" }).click();
+    await shown(nina.getByRole("heading", { name: "Sign in" }));
+    await nina.getByRole("button", { name: "Email me a sign-in link instead" }).click();
+    await nina.getByLabel("Email", { exact: true }).fill("nina@example.com");
+    await nina.getByRole("button", { name: "Email me a link" }).click();
+    await shown(nina.getByText("a sign-in link is on its way"));
+    await nina.goto("/dev/outbox");
+    await nina
+      .getByRole("region", { name: "Your Gatehouse sign-in link" })
+      .getByRole("link", { name: /\/sign-in\/magic#/ })
+      .click();
+    await shown(nina.getByRole("heading", { name: "Resources" }));
+    // The token is gone from the address bar once used.
+    expect(new URL(nina.url()).hash).toBe("");
+  });
+
+  it("enrols in two-factor sign-in and is asked for a code at the next sign-in", async () => {
+    await nina.goto("/account");
+    await nina.getByRole("button", { name: "Set up two-factor sign-in" }).click();
+    secret = (await nina.getByTestId("totp-secret").innerText()).trim();
+    await shown(nina.getByRole("img", { name: "QR code for your authenticator app" }));
+    await screenshot(nina, "account-2fa");
+    await nina.getByLabel("Code from the app").fill(codeAt(0));
+    await nina.getByRole("button", { name: "Turn on" }).click();
+    await shown(nina.getByText("Two-factor sign-in is on."));
+
+    await nina.getByRole("button", { name: "Sign out" }).click();
+    await nina.getByLabel("Email", { exact: true }).fill("nina@example.com");
+    await nina.getByLabel("Password").fill(PASSWORD);
+    await nina.getByRole("button", { name: "Sign in", exact: true }).click();
+    await shown(nina.getByLabel("Authentication code"));
+    await nina.getByLabel("Authentication code").fill("000000");
+    await nina.getByRole("button", { name: "Verify and sign in" }).click();
+    await shown(nina.getByRole("alert"));
+    // Each code works once: the next step's code signs in.
+    await nina.getByLabel("Authentication code").fill(codeAt(1));
+    await nina.getByRole("button", { name: "Verify and sign in" }).click();
+    await shown(nina.getByRole("heading", { name: "Resources" }));
+  });
+
+  it("asks to join a company with its join key; a manager approves with a role", async () => {
+    await nina.goto("/join");
+    await nina.getByLabel("Join key").fill("DE123456789");
+    await nina.getByLabel("Note for the managers").fill("New in accounting, please add me.");
+    await nina.getByRole("button", { name: "Send request" }).click();
+    await shown(nina.getByText("Your request is sent."));
+
+    manager = await browser.newContext({
+      viewport: { width: 1280, height: 860 },
+      baseURL: server.base,
+    });
+    const bruno = await manager.newPage();
+    bruno.setDefaultTimeout(15_000);
+    await bruno.goto("/sign-in");
+    await bruno.getByLabel("Email", { exact: true }).fill("bruno@example.com");
+    await bruno.getByLabel("Password").fill(PASSWORD);
+    await bruno.getByRole("button", { name: "Sign in", exact: true }).click();
+    await shown(bruno.getByRole("navigation", { name: "Sections" }));
+    await bruno
+      .getByRole("navigation", { name: "Sections" })
+      .getByRole("link", { name: "Team" })
+      .click();
+    const requests = bruno.getByRole("table", { name: "Join requests" });
+    await poll(() => requests.innerText()).toContain("New in accounting");
+    await poll(() => bruno.getByTestId("seats").innerText()).toContain("4 of 5 seats left");
+    await screenshot(bruno, "join-requests");
+    await bruno.getByLabel("Role for nina@example.com").selectOption({ label: "Billing" });
+    await requests.getByRole("button", { name: "Approve" }).click();
+    const members = bruno.getByRole("table", { name: "Members" });
+    await poll(() => members.innerText()).toContain("nina@example.com");
+    await poll(() => bruno.getByText("No pending join requests").count()).toBe(1);
+
+    // Nina finds the company in her console at her next page load.
+    await nina.goto("/");
+    await shown(nina.getByRole("combobox", { name: "Workspace" }));
+    await poll(() => nina.getByRole("combobox", { name: "Workspace" }).innerText()).toContain(
+      "Bruno GmbH",
+    );
   });
 });

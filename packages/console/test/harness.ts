@@ -14,13 +14,17 @@ export { PASSWORD };
 const CONSOLE = fileURLToPath(new URL("..", import.meta.url));
 const ROOT = resolve(CONSOLE, "../..");
 
-/** Builds the console into packages/console/dist, as `npm start` does. */
+let built: string | undefined;
+
+/** Builds the console into packages/console/dist, as `npm start` does (once per test file). */
 export function buildConsole(): string {
+  if (built !== undefined) return built;
   execFileSync("npm", ["run", "build", "-w", "@gatehouse/console", "--silent"], {
     cwd: ROOT,
     stdio: ["ignore", "ignore", "inherit"],
   });
-  return join(CONSOLE, "dist");
+  built = join(CONSOLE, "dist");
+  return built;
 }
 
 export interface ConsoleServer {
@@ -87,6 +91,24 @@ export async function seedPanel(gatehouse: Gatehouse): Promise<{ workspaceId: st
     await gatehouse.resources.upsert(host, workspace.id, { resource, parent });
   }
   return { workspaceId: workspace.id };
+}
+
+/** A company (seed 002) owned by Bruno, taking join requests with its tax number as the join key. */
+export async function seedCompany(gatehouse: Gatehouse): Promise<{ workspaceId: string }> {
+  const { user: bruno } = await gatehouse.users.signUp({
+    email: "bruno@example.com",
+    password: PASSWORD,
+    name: "Bruno Boss",
+  });
+  const company = await gatehouse.workspaces.create(asUser(bruno.id), {
+    name: "Bruno GmbH",
+    preset: "company",
+    plan: "standard",
+  });
+  await gatehouse.workspaces.updateSettings(asUser(bruno.id), company.id, {
+    joinKey: "DE123456789",
+  });
+  return { workspaceId: company.id };
 }
 
 /** Debian's Chromium, headless, without network features the machine has no use for. */
