@@ -6,10 +6,12 @@ import type { Gatehouse } from "@gatehouse/service";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { ServerConfig } from "./config.ts";
 import { resolveCaller } from "./http/caller.ts";
+import { serveConsole } from "./http/console.ts";
 import { requestLogFields } from "./http/log-fields.ts";
 import { withProblems } from "./http/openapi.ts";
 import { errorHandler, problem, sendProblem } from "./http/problem.ts";
 import { createMailer, type Mailer } from "./mail/mailer.ts";
+import { accessRoutes } from "./routes/access.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
 import { assistantRoutes } from "./routes/assistant.ts";
 import { auditRoutes } from "./routes/audit.ts";
@@ -17,7 +19,9 @@ import { authRoutes } from "./routes/auth.ts";
 import { changeRoutes } from "./routes/changes.ts";
 import { credentialRoutes } from "./routes/credentials.ts";
 import { decisionRoutes } from "./routes/decisions.ts";
+import { devOutboxRoutes } from "./routes/dev-outbox.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { invitationLinkRoutes } from "./routes/invitation-links.ts";
 import { invitationRoutes } from "./routes/invitations.ts";
 import { joinRequestRoutes } from "./routes/join-requests.ts";
 import { mcpRoutes } from "./routes/mcp.ts";
@@ -38,6 +42,8 @@ export interface AppOptions {
   readonly config: ServerConfig;
   /** How mail goes out; by default SMTP from the configuration, or the development outbox. */
   readonly mailer?: Mailer;
+  /** The built web console (`packages/console/dist`), served at `/`; none when unset or unbuilt. */
+  readonly consoleDir?: string | undefined;
   /** Fastify's logger option; `false` in tests. `stream` receives the JSON lines (stdout by default). */
   readonly logger?: boolean | { level: string; stream?: { write(line: string): void } };
 }
@@ -96,13 +102,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorateRequest("sessionId", undefined);
   app.decorateRequest("keyWorkspaceId", undefined);
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(
-      reply,
-      problem(404, "NOT_FOUND", `no route ${request.method} ${request.url.split("?")[0]}`),
-    ),
-  );
   await app.register(cookie);
+  const consolePage = await serveConsole(app, options.consoleDir);
+  app.setNotFoundHandler(
+    (request, reply) =>
+      consolePage?.(request, reply) ??
+      sendProblem(
+        reply,
+        problem(404, "NOT_FOUND", `no route ${request.method} ${request.url.split("?")[0]}`),
+      ),
+  );
   await app.register(swagger, {
     openapi: {
       openapi: "3.1.0",
@@ -149,5 +158,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(assistantRoutes, { gatehouse, config });
   await app.register(mcpRoutes, { gatehouse, config });
   await app.register(signInRoutes, { gatehouse, config });
+  await app.register(accessRoutes, { gatehouse, config });
+  await app.register(invitationLinkRoutes, { gatehouse, config });
+  await app.register(devOutboxRoutes, { gatehouse, config });
   return app;
 }

@@ -1,4 +1,5 @@
 import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
 import { createGatehouse, type Gatehouse, openStorage } from "@gatehouse/service";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.ts";
@@ -41,7 +42,9 @@ export async function startServer(
   // The first signing key exists before anyone fetches /.well-known/jwks.json.
   await gatehouse.signingKeys.prepare();
   const demo = config.demo ? await seedDemo(gatehouse) : undefined;
-  const app = await buildApp({ gatehouse, config });
+  // The console's build (npm start builds it first; see packages/console).
+  const consoleDir = fileURLToPath(new URL("../../console/dist", import.meta.url));
+  const app = await buildApp({ gatehouse, config, consoleDir });
   const close = async () => {
     await app.close();
     await gatehouse.close();
@@ -58,9 +61,8 @@ export async function startServer(
   const { port } = app.server.address() as AddressInfo;
   const where = config.databaseUrl === undefined ? storageTarget(config) : "PostgreSQL";
   log(`Gatehouse is listening on ${config.host}:${port} (database: ${where})`);
-  log(
-    `  ${config.publicUrl}   API docs: ${config.publicUrl}/docs   OpenAPI: ${config.publicUrl}/openapi.json`,
-  );
+  log(`  Console: ${config.publicUrl}/`);
+  log(`  API docs: ${config.publicUrl}/docs   OpenAPI: ${config.publicUrl}/openapi.json`);
   if (demo !== undefined) {
     log(`\nDemo workspace ${demo.workspaceId} created. Sign in as:`);
     for (const account of demo.accounts)

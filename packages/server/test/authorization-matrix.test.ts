@@ -636,6 +636,31 @@ async function runMatrix(server: Awaited<ReturnType<typeof openServer>>, preset:
     "GET /v1/workspaces/{ws}/model": (t) => [
       { method: "GET", url: `${base(t)}/model`, expect: { allow: true, exact: 200 } },
     ],
+    // The console's reads: every member's own access and the role matrix; seats with the team.
+    "GET /v1/workspaces/{ws}/access": (t, c) => [
+      {
+        method: "GET",
+        url: `${base(t)}/access`,
+        expect: {
+          allow: true,
+          exact: 200,
+          verify: (body) =>
+            (body as { userId?: string }).userId === c.userId ? undefined : "another's access",
+        },
+      },
+    ],
+    "GET /v1/workspaces/{ws}/roles": (t) => [
+      { method: "GET", url: `${base(t)}/roles`, expect: { allow: true, exact: 200 } },
+    ],
+    "GET /v1/workspaces/{ws}/seats": async (t, c) => {
+      const allow = holdsGate(c, teamView, rootOf(A));
+      return [
+        { method: "GET", url: `${base(t)}/seats`, expect: { allow, exact: allow ? 200 : 403 } },
+      ];
+    },
+    "POST /v1/workspaces/{ws}/invitations/{id}/link": (t) => [
+      { method: "POST", url: `${base(t)}/invitations/nothing/link`, expect: never },
+    ],
   };
   /** Routes about the caller, not one workspace: sent by everyone, only scanned for leaks. */
   const personal = ["GET /v1/workspaces", "GET /v1/me", "GET /v1/me/sessions", "GET /v1/presets"];
@@ -652,6 +677,7 @@ async function runMatrix(server: Awaited<ReturnType<typeof openServer>>, preset:
     "DELETE /v1/me/sessions/{id}",
     "POST /v1/workspaces",
     "POST /v1/invitations/accept",
+    "POST /v1/invitations/preview",
     "POST /v1/join-requests",
     // The MCP endpoint (its own suite), used sign-in links and the public keys.
     "POST /mcp",

@@ -23,6 +23,7 @@ export async function openServer(
     mailer?: Mailer;
     env?: Record<string, string>;
     service?: Partial<Omit<Parameters<typeof openService>[1], "storage">>;
+    consoleDir?: string;
   } = {},
 ): Promise<TestServer> {
   const config = loadConfig({ DEMO: "false", ...options.env });
@@ -39,6 +40,7 @@ export async function openServer(
     config,
     logger: false,
     mailer,
+    consoleDir: options.consoleDir,
   });
   return {
     app,

@@ -9,6 +9,16 @@ export type Actor =
    * is set, and then never beyond that key.
    */
   | { readonly type: "assistant"; readonly userId: string; readonly keyId?: string }
+  /**
+   * The owner previewing one workspace as a member ("view as"): decided exactly as the member
+   * `userId`, read-only, and only in `workspaceId`.
+   */
+  | {
+      readonly type: "preview";
+      readonly userId: string;
+      readonly viewerId: string;
+      readonly workspaceId: string;
+    }
   /** The host application or the instance operator: trusted, never checked against grants. */
   | { readonly type: "system"; readonly name: string };
 
@@ -27,6 +37,7 @@ export interface RequestContext {
 export function subjectOf(actor: Actor): `user:${string}` | `apikey:${string}` | undefined {
   switch (actor.type) {
     case "user":
+    case "preview":
       return `user:${actor.userId}`;
     case "assistant":
       return actor.keyId === undefined ? `user:${actor.userId}` : `apikey:${actor.keyId}`;
@@ -61,6 +72,8 @@ export function assistantFor(request: RequestContext): RequestContext | undefine
       return { actor: { type: "assistant", userId: actor.userId, keyId: actor.keyId }, origin };
     case "assistant":
       return request;
+    // A "view as" preview is read-only: it never acts through the assistant.
+    case "preview":
     case "system":
       return undefined;
   }

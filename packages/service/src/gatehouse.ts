@@ -1,6 +1,7 @@
 import type { Model } from "@gatehouse/engine";
 import type { Storage } from "./database/storage.ts";
 import { type ChangeEvent, type GatehouseOptions, ServiceCore } from "./service-core.ts";
+import { Access } from "./workflows/access.ts";
 import { ActivityLog } from "./workflows/activity-log.ts";
 import { ApiKeys } from "./workflows/api-keys.ts";
 import { Assistant, type AssistantOptions } from "./workflows/assistant.ts";
@@ -55,6 +56,8 @@ export interface Gatehouse {
   readonly signIn: SignInHandoff;
   /** The keys signing assertions, published as a JWKS. */
   readonly signingKeys: SigningKeys;
+  /** The caller's own access, the role matrix and "view as" (for the console). */
+  readonly access: Access;
   readonly storage: Storage;
   /** The models workspaces may use, by preset name. */
   readonly models: Readonly<Record<string, Model>>;
@@ -115,6 +118,7 @@ export function createGatehouse(
     ),
     signIn: new SignInHandoff(core, signingKeys),
     signingKeys,
+    access: new Access(core),
     storage: core.storage,
     models: core.models,
     onChange(listener) {

@@ -16,6 +16,7 @@ export { createGatehouse } from "./gatehouse.ts";
 export type { ChangeEvent, GatehouseOptions, ReadOptions } from "./service-core.ts";
 export type { ScryptCost } from "./support/passwords.ts";
 export type { FollowOptions } from "./sync/change-follower.ts";
+export type { AccessSummary, RoleMatrix, RoleRow, Workflows } from "./workflows/access.ts";
 export type {
   AuditEntry,
   AuditFilter,
@@ -47,7 +48,12 @@ export { toolDeclaration } from "./workflows/assistant-tools.ts";
 export type { Change, ChangePage, WorkspaceSnapshot } from "./workflows/changes.ts";
 export type { CredentialInfo } from "./workflows/credentials.ts";
 export type { Capabilities, DecisionQuery } from "./workflows/decisions.ts";
-export type { AcceptInput, InvitationInfo, InvitationStatus } from "./workflows/invitations.ts";
+export type {
+  AcceptInput,
+  InvitationInfo,
+  InvitationPreview,
+  InvitationStatus,
+} from "./workflows/invitations.ts";
 export type { JoinRequestInfo, JoinRequestStatus } from "./workflows/join-requests.ts";
 export type { MagicLink } from "./workflows/magic-links.ts";
 export type { GrantSpec, Group, Member } from "./workflows/members.ts";
@@ -80,4 +86,4 @@ export type { CallHooks } from "./workflows/team-tools.ts";
 export { ASSERTION_HEADER, TOOL_CALL_TYPE } from "./workflows/tool-forwarding.ts";
 export type { TotpEnrollment, TwoFactorStatus } from "./workflows/two-factor.ts";
 export type { User } from "./workflows/users.ts";
-export type { Workspace, WorkspaceSettings } from "./workflows/workspaces.ts";
+export type { PlanSeats, Workspace, WorkspaceSettings } from "./workflows/workspaces.ts";

@@ -266,6 +266,7 @@ export class ServiceCore {
     options: ReadOptions = {},
   ): Promise<ReadScope> {
     if (typeof workspaceId !== "string") throw notFound();
+    requirePreviewOf(request, workspaceId);
     let state = await this.current(workspaceId, options);
     const keyId = "keyId" in request.actor ? request.actor.keyId : undefined;
     // A key authenticated by the store but unknown here was created through another instance
@@ -288,6 +289,7 @@ export class ServiceCore {
     work: (scope: ReadScope) => Promise<T>,
   ): Promise<T> {
     const startedAt = performance.now();
+    requirePreviewOf(request, workspaceId);
     return this.storage.snapshot(async (trx) => {
       const row = await this.workspace(trx, workspaceId);
       const state = await this.stateAt(trx, row, startedAt);
@@ -309,6 +311,12 @@ export class ServiceCore {
     workspaceId: string,
     work: (tx: WriteScope) => Promise<T>,
   ): Promise<{ value: T; revision: number }> {
+    if (request.actor.type === "preview") {
+      throw new GatehouseError(
+        ErrorCode.PERMISSION_DENIED,
+        "viewing as a member is read-only; stop viewing as them to make changes",
+      );
+    }
     return this.#mutex.run(workspaceId, async () => {
       let scope: WriteScope | undefined;
       let revision = 0;
@@ -453,6 +461,12 @@ export class ServiceCore {
         .execute();
     });
   }
+}
+
+/** A preview ("view as") is bound to its one workspace: any other answers as if it did not exist. */
+function requirePreviewOf(request: RequestContext, workspaceId: string): void {
+  if (request.actor.type === "preview" && request.actor.workspaceId !== workspaceId)
+    throw notFound();
 }
 
 export function notFound(what = "workspace"): GatehouseError {

@@ -19,6 +19,8 @@ export const SESSION_COOKIE = "gatehouse_session";
 /** Double-submit CSRF token: readable by the console's script, echoed in `x-csrf-token`. */
 export const CSRF_COOKIE = "gatehouse_csrf";
 export const CSRF_HEADER = "x-csrf-token";
+/** "View as": the owner's reads answered as this member (`userId`), read-only, in one workspace. */
+export const VIEW_AS_HEADER = "x-gatehouse-view-as";
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 export function originOf(request: FastifyRequest): { ip: string; agent: string | undefined } {
@@ -42,6 +44,11 @@ export async function resolveCaller(
 ): Promise<RequestContext | undefined> {
   const header = request.headers.authorization;
   if (header !== undefined) {
+    if (request.headers[VIEW_AS_HEADER] !== undefined)
+      throw new GatehouseError(
+        ErrorCode.PERMISSION_DENIED,
+        "viewing as a member is for the owner signed in with a session, not an API key",
+      );
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (match === null)
       throw new GatehouseError(
@@ -66,7 +73,41 @@ export async function resolveCaller(
     }
   }
   request.sessionId = session.sessionId;
-  return session.context;
+  const viewAs = request.headers[VIEW_AS_HEADER];
+  if (viewAs === undefined) return session.context;
+  return previewContext(gatehouse, request, session.context, viewAs);
+}
+
+/**
+ * The context of a "view as" request: only reads of one workspace's routes, by its owner signed
+ * in with a session; the service decides everything else as the member and refuses every write.
+ */
+async function previewContext(
+  gatehouse: Gatehouse,
+  request: FastifyRequest,
+  context: RequestContext,
+  viewAs: string | string[],
+): Promise<RequestContext> {
+  if (typeof viewAs !== "string" || viewAs === "" || viewAs.length > 100)
+    throw new GatehouseError(ErrorCode.INVALID_INPUT, `${VIEW_AS_HEADER} names one member's id`);
+  if (!SAFE_METHODS.has(request.method))
+    throw new GatehouseError(
+      ErrorCode.PERMISSION_DENIED,
+      "viewing as a member is read-only; stop viewing as them to make changes",
+    );
+  const match = /^\/v1\/workspaces\/([^/?#]+)(?:[/?#]|$)/.exec(request.url);
+  let workspaceId: string | undefined;
+  try {
+    workspaceId = match === null ? undefined : decodeURIComponent(match[1]!);
+  } catch {
+    workspaceId = undefined;
+  }
+  if (workspaceId === undefined)
+    throw new GatehouseError(
+      ErrorCode.INVALID_INPUT,
+      `${VIEW_AS_HEADER} applies to a workspace's routes (/v1/workspaces/:ws/…)`,
+    );
+  return gatehouse.access.viewAs(context, workspaceId, viewAs);
 }
 
 /** Sets the session and CSRF cookies of a new session: HttpOnly, SameSite=Lax, Secure behind TLS. */

@@ -54,6 +54,8 @@ function actorColumns(actor: Actor): {
         actor_id: actor.keyId ?? actor.userId,
         on_behalf_of: actor.userId,
       };
+    case "preview":
+      return { actor_type: "preview", actor_id: actor.viewerId, on_behalf_of: actor.userId };
     case "system":
       return { actor_type: "system", actor_id: actor.name, on_behalf_of: null };
   }

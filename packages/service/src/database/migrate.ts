@@ -22,7 +22,8 @@ export async function migrateToLatest(
   });
   let result = await migrator.migrateToLatest();
   // Kysely's migrator lists the tables of every schema; another schema dropped meanwhile
-  // (PostgreSQL "undefined schema/table") fails that listing, and a retry succeeds.
+  // (PostgreSQL "undefined schema/table/column", the last from pg_get_serial_sequence on a table
+  // being dropped) fails that listing, and a retry succeeds.
   for (let attempt = 1; attempt < 5 && isConcurrentDrop(result.error); attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
     result = await migrator.migrateToLatest();
@@ -44,6 +45,6 @@ function isConcurrentDrop(error: unknown): boolean {
     typeof error === "object" &&
     error !== null &&
     "code" in error &&
-    (error.code === "3F000" || error.code === "42P01")
+    (error.code === "3F000" || error.code === "42P01" || error.code === "42703")
   );
 }

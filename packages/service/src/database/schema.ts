@@ -120,6 +120,8 @@ export interface InvitationsTable {
   scopes: string;
   extras: string;
   token_hash: string;
+  /** The copyable link's token (a second way in, replaced on every copy); null until copied. */
+  link_token_hash: string | null;
   invited_by: string;
   created_at: number;
   expires_at: number;

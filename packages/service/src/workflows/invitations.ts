@@ -152,6 +152,33 @@ async function requireMayWithdraw(
   }
 }
 
+/** The invitation whose mailed or copied token this is, or INVITATION_NOT_FOUND. */
+async function findByToken(core: ServiceCore, token: string): Promise<InvitationRow> {
+  const digest = hashSecret(token);
+  const found = await core.db
+    .selectFrom("invitations")
+    .selectAll()
+    .where((eb) => eb.or([eb("token_hash", "=", digest), eb("link_token_hash", "=", digest)]))
+    .executeTakeFirst();
+  const stored = found?.token_hash === digest ? found.token_hash : found?.link_token_hash;
+  if (found === undefined || stored == null || !isSameDigest(stored, digest)) {
+    throw new GatehouseError(ErrorCode.INVITATION_NOT_FOUND, "no such invitation");
+  }
+  return found;
+}
+
+/** What the holder of an invitation link may learn before accepting: what the mail says. */
+export interface InvitationPreview {
+  readonly workspaceName: string;
+  readonly email: string;
+  readonly role: string;
+  readonly roleLabel: string;
+  readonly scopes: readonly string[];
+  readonly expiresAt: number;
+  /** Whether an account with the invited email exists (then the invitee signs in to accept). */
+  readonly hasAccount: boolean;
+}
+
 /** Invitations by email: role and scopes chosen up front, single use, valid 7 days (R13–R15). */
 export class Invitations {
   readonly #core: ServiceCore;
@@ -244,6 +271,7 @@ export class Invitations {
         scopes: JSON.stringify(scopes),
         extras: JSON.stringify(extras),
         token_hash: hashSecret(token),
+        link_token_hash: null,
         invited_by: actorLabel(tx.request),
         created_at: tx.now,
         expires_at: tx.now + core.invitationTtlMs,
@@ -345,6 +373,77 @@ export class Invitations {
   }
 
   /**
+   * What an invitation link is for — the workspace, the invited email and the role — for the
+   * holder of its token, before accepting. Used, revoked and expired invitations answer as
+   * accepting them would.
+   * @example
+   * const { workspaceName, role } = await gatehouse.invitations.preview(token);
+   */
+  async preview(token: string): Promise<InvitationPreview> {
+    const core = this.#core;
+    if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+      throw new GatehouseError(ErrorCode.INVALID_INPUT, "token is required");
+    }
+    const row = await findByToken(core, token);
+    assertAcceptable(row, core.clock());
+    const workspace = await core.workspace(core.db, row.workspace_id).catch(() => {
+      throw new GatehouseError(ErrorCode.INVITATION_NOT_FOUND, "no such invitation");
+    });
+    const account = await core.db
+      .selectFrom("users")
+      .select("id")
+      .where("email", "=", row.email)
+      .executeTakeFirst();
+    const definition = core.modelOf(workspace.preset).definition;
+    return {
+      workspaceName: workspace.name,
+      email: row.email,
+      role: row.role,
+      roleLabel: definition.roles[row.role]?.label ?? row.role,
+      scopes: JSON.parse(row.scopes) as string[],
+      expiresAt: row.expires_at,
+      hasAccount: account !== undefined,
+    };
+  }
+
+  /**
+   * A copyable link token for a pending invitation (R13), for whoever may withdraw it. Each call
+   * makes a new one and the previous copied link stops working; the mailed link keeps working.
+   * The token is returned once and stored only as its hash.
+   * @example
+   * const { token } = await gatehouse.invitations.link(asUser(ada), ws, invitation.id);
+   */
+  async link(
+    request: RequestContext,
+    workspaceId: string,
+    invitationId: string,
+  ): Promise<{ invitation: InvitationInfo; token: string; revision: number }> {
+    const token = randomSecret(32);
+    const { value, revision } = await this.#core.write(request, workspaceId, async (tx) => {
+      const record = { action: "invitation.link", target: `invitation:${String(invitationId)}` };
+      await tx.requireMember(record);
+      const row = await tx.trx
+        .selectFrom("invitations")
+        .selectAll()
+        .where("workspace_id", "=", tx.workspace.id)
+        .where("id", "=", typeof invitationId === "string" ? invitationId : "")
+        .executeTakeFirst();
+      if (row === undefined)
+        throw new GatehouseError(ErrorCode.INVITATION_NOT_FOUND, "no such invitation");
+      await requireMayWithdraw(tx, row, record);
+      assertAcceptable(row, tx.now);
+      await tx.trx
+        .updateTable("invitations")
+        .set({ link_token_hash: hashSecret(token) })
+        .where("id", "=", row.id)
+        .execute();
+      tx.audit({ ...record, details: { email: row.email } });
+      return row;
+    });
+    return { invitation: toInvitation(value, this.#core.clock()), token, revision };
+  }
+
+  /**
    * Accepts an invitation with its token, once: as the signed-in user `userId` (whose email must
    * be the invited one), or by creating the account for the invited email. The new member gets the
    * invitation's grants; nothing was granted before (R13). A new account gets no personal
@@ -371,15 +470,7 @@ export class Invitations {
     }
     if (existingId !== undefined && typeof existingId !== "string")
       throw new GatehouseError(ErrorCode.INVALID_INPUT, "userId is a string");
-    const digest = hashSecret(token);
-    const found = await core.db
-      .selectFrom("invitations")
-      .selectAll()
-      .where("token_hash", "=", digest)
-      .executeTakeFirst();
-    if (found === undefined || !isSameDigest(found.token_hash, digest)) {
-      throw new GatehouseError(ErrorCode.INVITATION_NOT_FOUND, "no such invitation");
-    }
+    const found = await findByToken(core, token);
     // Fail fast before the slow password hash; the transaction checks again under the lock.
     assertAcceptable(found, core.clock());
     let account: { name: string; passwordHash: string } | undefined;

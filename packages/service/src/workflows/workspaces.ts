@@ -34,6 +34,24 @@ export interface Workspace {
   readonly settings: WorkspaceSettings | undefined;
 }
 
+/** A workspace's plan and its seats (R14). */
+export interface PlanSeats {
+  readonly plan: string | null;
+  readonly plans: readonly {
+    readonly name: string;
+    readonly label: string;
+    readonly maxMembers: number | null;
+  }[];
+  readonly seats: {
+    readonly members: number;
+    /** Pending, unexpired invitations: they hold a seat too. */
+    readonly pending: number;
+    /** `null` when the plan has no member limit. */
+    readonly limit: number | null;
+    readonly remaining: number | null;
+  };
+}
+
 /** The policy switch in force: the workspace's own setting, else the model's. */
 export function isOneWorkspacePerEmail(core: ServiceCore, row: WorkspaceRow): boolean {
   return row.one_workspace_per_email === null
@@ -395,6 +413,42 @@ export class Workspaces {
       scope.workspace,
       scope.holds(gate(scope.model, "teamView"), scope.root),
     );
+  }
+
+  /**
+   * The plan, the plans of the model and the seats in use: members plus pending invitations
+   * against the plan's member limit (R14); for those who may see the team.
+   * @example
+   * const { seats } = await gatehouse.workspaces.seats(asUser(ada), ws); // { members: 3, pending: 1, limit: 5, remaining: 1 }
+   */
+  async seats(request: RequestContext, workspaceId: string): Promise<PlanSeats> {
+    const scope = await this.#core.read(request, workspaceId);
+    await scope.requireGate("teamView", "you may not see this workspace's team");
+    return this.#core.readSnapshot(request, workspaceId, async (snapshot) => {
+      const now = this.#core.clock();
+      const taken = await seatsTaken(snapshot.db, workspaceId, now);
+      const members = await snapshot.db
+        .selectFrom("members")
+        .select((eb) => eb.fn.countAll<number>().as("count"))
+        .where("workspace_id", "=", workspaceId)
+        .executeTakeFirstOrThrow();
+      const plan = snapshot.workspace.plan;
+      const limit = memberLimit(snapshot.model, plan);
+      return {
+        plan,
+        plans: Object.entries(snapshot.model.definition.plans ?? {}).map(([name, definition]) => ({
+          name,
+          label: definition.label ?? name,
+          maxMembers: definition.maxMembers,
+        })),
+        seats: {
+          members: Number(members.count),
+          pending: taken - Number(members.count),
+          limit,
+          remaining: limit === null ? null : Math.max(0, limit - taken),
+        },
+      };
+    });
   }
 
   /** The open workspaces a user is a member of. */

@@ -1,0 +1,165 @@
+import { useState } from "react";
+import { api, type SessionInfo } from "../api.ts";
+import { Link } from "../router.tsx";
+import { useSession } from "../session.tsx";
+import {
+  AsyncForm,
+  Badge,
+  Button,
+  Card,
+  ErrorNote,
+  Field,
+  Loading,
+  Notice,
+  PageHeader,
+  Time,
+  useAction,
+} from "../ui.tsx";
+import { useApi } from "../use-api.ts";
+import { TotpSetup } from "./sign-in.tsx";
+
+/** The signed-in person: profile, two-factor sign-in (TOTP) and sessions. */
+export function AccountPage(): React.JSX.Element {
+  const { me, reload } = useSession();
+  const sessions = useApi<{ sessions: SessionInfo[]; current: string | null }>("/v1/me/sessions");
+  const [enrollment, setEnrollment] = useState<{ secret: string; otpauthUri: string }>();
+  const [code, setCode] = useState("");
+  const start = useAction();
+  const end = useAction();
+  if (me === null || me === undefined) return <Loading />;
+  const { twoFactor } = me;
+  return (
+    <div className="narrow">
+      <PageHeader
+        title="Your account"
+        description={`${me.user.name} · ${me.user.email}`}
+        actions={
+          <>
+            <Link className="button button-secondary" to="/join">
+              Ask to join a workspace
+            </Link>
+            <Link className="button button-secondary" to="/new-workspace">
+              Create a workspace
+            </Link>
+          </>
+        }
+      />
+      <div className="stack">
+        <Card
+          title="Two-factor sign-in"
+          description="A code from an authenticator app at every sign-in (TOTP)."
+          actions={
+            twoFactor.enabled ? <Badge tone="success">On</Badge> : <Badge tone="warning">Off</Badge>
+          }
+        >
+          {twoFactor.enabled ? (
+            <p>Two-factor sign-in is on. Each code works once.</p>
+          ) : enrollment === undefined ? (
+            <>
+              {twoFactor.required ? (
+                <Notice tone="warning">
+                  A workspace you belong to requires two-factor sign-in.
+                </Notice>
+              ) : null}
+              <Button
+                variant="primary"
+                busy={start.busy}
+                onClick={() =>
+                  start.run(async () => setEnrollment(await api("POST", "/v1/auth/totp/enroll")))
+                }
+              >
+                Set up two-factor sign-in
+              </Button>
+              <ErrorNote error={start.error} />
+            </>
+          ) : (
+            <AsyncForm
+              label="Confirm two-factor sign-in"
+              onSubmit={async () => {
+                await api("POST", "/v1/auth/totp/confirm", { code });
+                setEnrollment(undefined);
+                await reload();
+              }}
+            >
+              {(busy) => (
+                <>
+                  <TotpSetup {...enrollment} />
+                  <Field label="Code from the app">
+                    {(id) => (
+                      <input
+                        id={id}
+                        className="input input-code"
+                        inputMode="numeric"
+                        autoComplete="one-time-code"
+                        maxLength={6}
+                        value={code}
+                        onChange={(event) => setCode(event.target.value.replace(/\D/g, ""))}
+                      />
+                    )}
+                  </Field>
+                  <Button type="submit" variant="primary" busy={busy}>
+                    Turn on
+                  </Button>
+                </>
+              )}
+            </AsyncForm>
+          )}
+        </Card>
+        <Card title="Sessions" description="Where you are signed in. End any you do not recognise.">
+          {sessions.loading && sessions.data === undefined ? <Loading /> : null}
+          <ErrorNote error={sessions.error ?? end.error} retry={sessions.reload} />
+          {sessions.data === undefined ? null : (
+            <div className="table-wrap">
+              <table className="table">
+                <thead>
+                  <tr>
+                    <th scope="col">Device</th>
+                    <th scope="col">Last active</th>
+                    <th scope="col">
+                      <span className="sr-only">Actions</span>
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {sessions.data.sessions.map((session) => (
+                    <tr key={session.id}>
+                      <td>
+                        <div className="truncate" title={session.agent ?? ""}>
+                          {session.agent ?? "Unknown device"}
+                        </div>
+                        <div className="muted small">{session.ip ?? ""}</div>
+                      </td>
+                      <td>
+                        <Time value={session.lastSeenAt} />
+                      </td>
+                      <td className="cell-actions">
+                        {session.id === sessions.data?.current ? (
+                          <Badge tone="accent">This device</Badge>
+                        ) : (
+                          <Button
+                            size="small"
+                            onClick={() =>
+                              end.run(async () => {
+                                await api(
+                                  "DELETE",
+                                  `/v1/me/sessions/${encodeURIComponent(session.id)}`,
+                                );
+                                sessions.reload();
+                              })
+                            }
+                          >
+                            End session
+                          </Button>
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </Card>
+      </div>
+    </div>
+  );
+}

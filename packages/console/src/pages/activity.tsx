@@ -1,0 +1,326 @@
+import { useEffect, useState } from "react";
+import { type AuditEntry, api, type Member, type Verification, ws } from "../api.ts";
+import { useWorkspace } from "../session.tsx";
+import {
+  AsyncForm,
+  Badge,
+  Button,
+  Card,
+  Empty,
+  ErrorNote,
+  Field,
+  Loading,
+  PageHeader,
+  Time,
+} from "../ui.tsx";
+import { useApi } from "../use-api.ts";
+
+interface Filters {
+  actor: string;
+  action: string;
+  resource: string;
+  result: "" | "success" | "denied";
+  from: string;
+  to: string;
+}
+
+const NO_FILTERS: Filters = { actor: "", action: "", resource: "", result: "", from: "", to: "" };
+
+function queryOf(filters: Filters): URLSearchParams {
+  const query = new URLSearchParams();
+  if (filters.actor) query.set("actor", filters.actor);
+  if (filters.action.trim()) query.set("action", filters.action.trim());
+  if (filters.resource.trim()) query.set("resource", filters.resource.trim());
+  if (filters.result) query.set("result", filters.result);
+  if (filters.from) query.set("from", String(new Date(filters.from).getTime()));
+  if (filters.to) query.set("to", String(new Date(filters.to).getTime()));
+  return query;
+}
+
+function ChainStatus(): React.JSX.Element {
+  const { workspace } = useWorkspace();
+  const verify = useApi<Verification>(`${ws(workspace.id)}/audit/verify`);
+  if (verify.loading && verify.data === undefined)
+    return <span className="muted small">Verifying the chain…</span>;
+  if (verify.data === undefined) return <ErrorNote error={verify.error} retry={verify.reload} />;
+  return verify.data.valid ? (
+    <span className="chain chain-ok" data-testid="chain-status">
+      <Badge tone="success">Chain verified</Badge>
+      <span className="muted small">
+        {verify.data.entries} entries · head {verify.data.head?.slice(0, 12)}
+      </span>
+    </span>
+  ) : (
+    <span className="chain" data-testid="chain-status">
+      <Badge tone="danger">Chain broken</Badge>
+      <span className="small">
+        at entry {verify.data.seq} ({verify.data.problem}): {verify.data.message}
+      </span>
+    </span>
+  );
+}
+
+/** The activity log (R23): filter, page, export and verify the tamper-evident chain. */
+export function ActivityPage(): React.JSX.Element {
+  const { workspace, access, canWrite } = useWorkspace();
+  const base = ws(workspace.id);
+  const members = useApi<{ members: Member[] }>(
+    access.workflows.viewTeam ? `${base}/members` : null,
+  );
+  const [draft, setDraft] = useState<Filters>(NO_FILTERS);
+  const [filters, setFilters] = useState<Filters>(NO_FILTERS);
+  const [entries, setEntries] = useState<AuditEntry[] | undefined>();
+  const [cursor, setCursor] = useState<string | undefined>();
+  const [error, setError] = useState<unknown>();
+  const [loading, setLoading] = useState(false);
+
+  const load = async (after: string | undefined) => {
+    setLoading(true);
+    try {
+      const query = queryOf(filters);
+      if (after !== undefined) query.set("cursor", after);
+      const page = await api<{ entries: AuditEntry[]; nextCursor?: string }>(
+        "GET",
+        `${base}/audit?${query}`,
+      );
+      setEntries((previous) =>
+        after === undefined ? page.entries : [...(previous ?? []), ...page.entries],
+      );
+      setCursor(page.nextCursor);
+      setError(undefined);
+    } catch (caught) {
+      setError(caught);
+    } finally {
+      setLoading(false);
+    }
+  };
+  // biome-ignore lint/correctness/useExhaustiveDependencies: reload when the applied filters change
+  useEffect(() => {
+    void load(undefined);
+  }, [filters]);
+
+  const name = (userId: string | null) => {
+    if (userId === null) return "";
+    const member = members.data?.members.find((candidate) => candidate.userId === userId);
+    return member?.name || member?.email || userId;
+  };
+  const actorText = (entry: AuditEntry) => {
+    switch (entry.actor.type) {
+      case "user":
+        return name(entry.actor.id);
+      case "api_key":
+        return `API key of ${name(entry.actor.onBehalfOf)}`;
+      case "assistant":
+        return `Assistant for ${name(entry.actor.onBehalfOf)}`;
+      case "preview":
+        return `${name(entry.actor.id)} viewing as ${name(entry.actor.onBehalfOf)}`;
+      default:
+        return `${entry.actor.type}: ${entry.actor.id}`;
+    }
+  };
+  /** The target in words: members by name, invitations by email. */
+  const targetText = (entry: AuditEntry) => {
+    const target = entry.target ?? "";
+    if (target.startsWith("user:")) return name(target.slice(5));
+    const email = entry.details["email"];
+    if (target.startsWith("invitation:") && typeof email === "string")
+      return `Invitation of ${email}`;
+    return target;
+  };
+  const exportQuery = queryOf(filters);
+  const set = (key: keyof Filters) => (event: { target: { value: string } }) =>
+    setDraft((previous) => ({ ...previous, [key]: event.target.value }));
+
+  return (
+    <>
+      <PageHeader
+        title="Activity log"
+        description="Every shared action and every denied attempt, append-only."
+        actions={<ChainStatus />}
+      />
+      <div className="stack">
+        <Card title="Filter">
+          <AsyncForm
+            label="Filter the activity log"
+            className="form form-filters"
+            onSubmit={async () => setFilters({ ...draft })}
+          >
+            {() => (
+              <>
+                <Field label="Actor">
+                  {(id) =>
+                    members.data === undefined ? (
+                      <input
+                        id={id}
+                        className="input"
+                        placeholder="User id"
+                        value={draft.actor}
+                        onChange={set("actor")}
+                      />
+                    ) : (
+                      <select
+                        id={id}
+                        className="select"
+                        value={draft.actor}
+                        onChange={set("actor")}
+                      >
+                        <option value="">Anyone</option>
+                        {members.data.members.map((member) => (
+                          <option key={member.userId} value={member.userId}>
+                            {member.name || member.email}
+                          </option>
+                        ))}
+                      </select>
+                    )
+                  }
+                </Field>
+                <Field label="Action">
+                  {(id) => (
+                    <input
+                      id={id}
+                      className="input"
+                      placeholder="e.g. member.*"
+                      value={draft.action}
+                      onChange={set("action")}
+                    />
+                  )}
+                </Field>
+                <Field label="Resource">
+                  {(id) => (
+                    <input
+                      id={id}
+                      className="input"
+                      placeholder="e.g. site:shop.example"
+                      value={draft.resource}
+                      onChange={set("resource")}
+                    />
+                  )}
+                </Field>
+                <Field label="Result">
+                  {(id) => (
+                    <select
+                      id={id}
+                      className="select"
+                      value={draft.result}
+                      onChange={set("result")}
+                    >
+                      <option value="">Any</option>
+                      <option value="success">Success</option>
+                      <option value="denied">Denied</option>
+                    </select>
+                  )}
+                </Field>
+                <Field label="From">
+                  {(id) => (
+                    <input
+                      id={id}
+                      className="input"
+                      type="datetime-local"
+                      value={draft.from}
+                      onChange={set("from")}
+                    />
+                  )}
+                </Field>
+                <Field label="To">
+                  {(id) => (
+                    <input
+                      id={id}
+                      className="input"
+                      type="datetime-local"
+                      value={draft.to}
+                      onChange={set("to")}
+                    />
+                  )}
+                </Field>
+                <div className="form-submit">
+                  <Button type="submit" variant="primary">
+                    Apply filters
+                  </Button>
+                  <Button
+                    variant="ghost"
+                    onClick={() => {
+                      setDraft(NO_FILTERS);
+                      setFilters(NO_FILTERS);
+                    }}
+                  >
+                    Clear
+                  </Button>
+                </div>
+              </>
+            )}
+          </AsyncForm>
+        </Card>
+        <Card
+          title="Entries"
+          actions={
+            canWrite ? (
+              <div className="button-row">
+                <a
+                  className="button button-secondary button-small"
+                  href={`${base}/audit/export?${new URLSearchParams({ format: "csv", ...Object.fromEntries(exportQuery) })}`}
+                  download
+                >
+                  Export CSV
+                </a>
+                <a
+                  className="button button-secondary button-small"
+                  href={`${base}/audit/export?${new URLSearchParams({ format: "jsonl", ...Object.fromEntries(exportQuery) })}`}
+                  download
+                >
+                  Export JSONL
+                </a>
+              </div>
+            ) : undefined
+          }
+        >
+          <ErrorNote error={error} retry={() => void load(undefined)} />
+          {entries === undefined && loading ? <Loading label="Loading the log…" /> : null}
+          {entries?.length === 0 ? <Empty title="No entries match these filters" /> : null}
+          {entries === undefined || entries.length === 0 ? null : (
+            <div className="table-wrap">
+              <table className="table" aria-label="Activity">
+                <thead>
+                  <tr>
+                    <th scope="col">When</th>
+                    <th scope="col">Who</th>
+                    <th scope="col">Action</th>
+                    <th scope="col">Resource</th>
+                    <th scope="col">Result</th>
+                    <th scope="col">From</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {entries.map((entry) => (
+                    <tr key={entry.seq} data-action={entry.action}>
+                      <td className="nowrap">
+                        <Time value={entry.at} />
+                      </td>
+                      <td>{actorText(entry)}</td>
+                      <td>
+                        <code>{entry.action}</code>
+                      </td>
+                      <td className="truncate-cell" title={entry.target ?? ""}>
+                        {targetText(entry)}
+                      </td>
+                      <td>
+                        <Badge tone={entry.result === "success" ? "success" : "danger"}>
+                          {entry.result}
+                        </Badge>
+                      </td>
+                      <td className="muted small">{entry.origin.ip ?? ""}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+          {cursor === undefined ? null : (
+            <Button busy={loading} onClick={() => void load(cursor)}>
+              Load older entries
+            </Button>
+          )}
+        </Card>
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,379 @@
+import QRCode from "qrcode";
+import { type ReactNode, useEffect, useRef, useState } from "react";
+import { api, isApiError } from "../api.ts";
+import { Link, navigate, useLocation } from "../router.tsx";
+import { useSession } from "../session.tsx";
+import { AsyncForm, Button, ErrorNote, Field, Loading, Notice } from "../ui.tsx";
+
+/** Where to go after signing in: `?next=` when it is a path of this console. */
+function nextOf(search: URLSearchParams): string {
+  const next = search.get("next");
+  return next?.startsWith("/") && !next.startsWith("//") ? next : "/";
+}
+
+export function AuthLayout(props: {
+  readonly title: string;
+  readonly children: ReactNode;
+  readonly footer?: ReactNode;
+}): React.JSX.Element {
+  return (
+    <main className="auth" id="main">
+      <div className="auth-card">
+        <div className="auth-brand">
+          <img src="/favicon.svg" alt="" width="36" height="36" />
+          <span>Gatehouse</span>
+        </div>
+        <h1>{props.title}</h1>
+        {props.children}
+      </div>
+      {props.footer === undefined ? null : <div className="auth-footer">{props.footer}</div>}
+    </main>
+  );
+}
+
+/** The QR code and secret of a TOTP enrolment, for an authenticator app. */
+export function TotpSetup(props: {
+  readonly secret: string;
+  readonly otpauthUri: string;
+}): React.JSX.Element {
+  const [svg, setSvg] = useState<string | undefined>(undefined);
+  useEffect(() => {
+    QRCode.toString(props.otpauthUri, { type: "svg", margin: 1, width: 180 }).then(
+      (text) => setSvg(`data:image/svg+xml;base64,${btoa(text)}`),
+      () => setSvg(undefined),
+    );
+  }, [props.otpauthUri]);
+  return (
+    <div className="totp-setup">
+      {svg === undefined ? null : (
+        <img src={svg} alt="QR code for your authenticator app" width="180" height="180" />
+      )}
+      <div>
+        <p>Scan the code with an authenticator app, or type this key into it:</p>
+        <code className="totp-secret" data-testid="totp-secret">
+          {props.secret}
+        </code>
+      </div>
+    </div>
+  );
+}
+
+function CodeField(props: {
+  readonly value: string;
+  readonly onChange: (value: string) => void;
+}): React.JSX.Element {
+  const ref = useRef<HTMLInputElement>(null);
+  useEffect(() => ref.current?.focus(), []);
+  return (
+    <Field label="Authentication code" hint="The 6-digit code from your authenticator app.">
+      {(id, hint) => (
+        <input
+          ref={ref}
+          id={id}
+          aria-describedby={hint}
+          className="input input-code"
+          inputMode="numeric"
+          autoComplete="one-time-code"
+          pattern="[0-9]{6}"
+          maxLength={6}
+          required
+          value={props.value}
+          onChange={(event) => props.onChange(event.target.value.replace(/\D/g, ""))}
+        />
+      )}
+    </Field>
+  );
+}
+
+export function SignInPage(): React.JSX.Element {
+  const { search } = useLocation();
+  const { reload } = useSession();
+  const [email, setEmail] = useState(search.get("email") ?? "");
+  const [password, setPassword] = useState("");
+  const [code, setCode] = useState("");
+  const [step, setStep] = useState<"password" | "code" | "enroll">("password");
+  const [enrollment, setEnrollment] = useState<{ secret: string; otpauthUri: string }>();
+  const [magic, setMagic] = useState<"form" | "sent" | undefined>(undefined);
+
+  const signIn = async () => {
+    try {
+      await api("POST", "/v1/auth/login", {
+        email,
+        password,
+        ...(step === "password" ? {} : { totpCode: code }),
+      });
+    } catch (error) {
+      if (isApiError(error, "TOTP_REQUIRED")) {
+        setStep("code");
+        return;
+      }
+      if (isApiError(error, "TOTP_ENROLLMENT_REQUIRED")) {
+        setEnrollment(await api("POST", "/v1/auth/totp/enroll-with-password", { email, password }));
+        setStep("enroll");
+        return;
+      }
+      throw error;
+    }
+    await reload();
+    navigate(nextOf(search), { replace: true });
+  };
+
+  if (magic !== undefined) {
+    return (
+      <AuthLayout
+        title="Sign in with a link"
+        footer={
+          <Button variant="ghost" onClick={() => setMagic(undefined)}>
+            Back to password sign-in
+          </Button>
+        }
+      >
+        {magic === "sent" ? (
+          <Notice tone="success">
+            If <strong>{email}</strong> has an account, a sign-in link is on its way. It works once,
+            for 10 minutes.
+          </Notice>
+        ) : (
+          <AsyncForm
+            label="Email me a sign-in link"
+            onSubmit={async () => {
+              await api("POST", "/v1/auth/magic-link", { email });
+              setMagic("sent");
+            }}
+          >
+            {(busy) => (
+              <>
+                <Field label="Email">
+                  {(id) => (
+                    <input
+                      id={id}
+                      className="input"
+                      type="email"
+                      autoComplete="email"
+                      required
+                      value={email}
+                      onChange={(event) => setEmail(event.target.value)}
+                    />
+                  )}
+                </Field>
+                <Button type="submit" variant="primary" busy={busy} className="button-block">
+                  Email me a link
+                </Button>
+              </>
+            )}
+          </AsyncForm>
+        )}
+      </AuthLayout>
+    );
+  }
+
+  return (
+    <AuthLayout
+      title={step === "enroll" ? "Set up two-factor sign-in" : "Sign in"}
+      footer={
+        <>
+          New here? <Link to="/sign-up">Create an account</Link>
+        </>
+      }
+    >
+      <AsyncForm label="Sign in" onSubmit={signIn}>
+        {(busy) => (
+          <>
+            {step === "password" ? (
+              <>
+                <Field label="Email">
+                  {(id) => (
+                    <input
+                      id={id}
+                      className="input"
+                      type="email"
+                      autoComplete="username"
+                      required
+                      value={email}
+                      onChange={(event) => setEmail(event.target.value)}
+                    />
+                  )}
+                </Field>
+                <Field label="Password">
+                  {(id) => (
+                    <input
+                      id={id}
+                      className="input"
+                      type="password"
+                      autoComplete="current-password"
+                      required
+                      value={password}
+                      onChange={(event) => setPassword(event.target.value)}
+                    />
+                  )}
+                </Field>
+              </>
+            ) : null}
+            {step === "enroll" && enrollment !== undefined ? (
+              <>
+                <Notice tone="warning">
+                  A workspace you belong to requires two-factor sign-in. Add Gatehouse to your
+                  authenticator app, then enter its code.
+                </Notice>
+                <TotpSetup {...enrollment} />
+              </>
+            ) : null}
+            {step === "code" ? (
+              <p className="muted">Two-factor sign-in is on for {email}.</p>
+            ) : null}
+            {step === "password" ? null : <CodeField value={code} onChange={setCode} />}
+            <Button type="submit" variant="primary" busy={busy} className="button-block">
+              {step === "password" ? "Sign in" : "Verify and sign in"}
+            </Button>
+            {step === "password" ? (
+              <Button variant="ghost" className="button-block" onClick={() => setMagic("form")}>
+                Email me a sign-in link instead
+              </Button>
+            ) : null}
+          </>
+        )}
+      </AsyncForm>
+    </AuthLayout>
+  );
+}
+
+export function SignUpPage(): React.JSX.Element {
+  const { reload } = useSession();
+  const [name, setName] = useState("");
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
+  return (
+    <AuthLayout
+      title="Create your account"
+      footer={
+        <>
+          Already have an account? <Link to="/sign-in">Sign in</Link>
+        </>
+      }
+    >
+      <AsyncForm
+        label="Create your account"
+        onSubmit={async () => {
+          await api("POST", "/v1/auth/signup", { email, password, ...(name ? { name } : {}) });
+          await api("POST", "/v1/auth/login", { email, password });
+          await reload();
+          navigate("/", { replace: true });
+        }}
+      >
+        {(busy) => (
+          <>
+            <Field label="Name">
+              {(id) => (
+                <input
+                  id={id}
+                  className="input"
+                  autoComplete="name"
+                  value={name}
+                  onChange={(event) => setName(event.target.value)}
+                />
+              )}
+            </Field>
+            <Field label="Email">
+              {(id) => (
+                <input
+                  id={id}
+                  className="input"
+                  type="email"
+                  autoComplete="email"
+                  required
+                  value={email}
+                  onChange={(event) => setEmail(event.target.value)}
+                />
+              )}
+            </Field>
+            <Field label="Password" hint="At least 10 characters; a passphrase works well.">
+              {(id, hint) => (
+                <input
+                  id={id}
+                  aria-describedby={hint}
+                  className="input"
+                  type="password"
+                  autoComplete="new-password"
+                  required
+                  value={password}
+                  onChange={(event) => setPassword(event.target.value)}
+                />
+              )}
+            </Field>
+            <Button type="submit" variant="primary" busy={busy} className="button-block">
+              Create account
+            </Button>
+          </>
+        )}
+      </AsyncForm>
+    </AuthLayout>
+  );
+}
+
+/** `/sign-in/magic#<token>`: the link from the sign-in mail. */
+export function MagicLinkPage(): React.JSX.Element {
+  const { hash } = useLocation();
+  const { reload } = useSession();
+  const [token] = useState(hash);
+  const [state, setState] = useState<"working" | "code" | "failed">("working");
+  const [error, setError] = useState<unknown>(undefined);
+  const [code, setCode] = useState("");
+  const started = useRef(false);
+
+  const consume = async (totpCode?: string) => {
+    try {
+      await api("POST", "/v1/auth/magic-link/consume", {
+        token,
+        ...(totpCode === undefined ? {} : { totpCode }),
+      });
+      // The token must not stay in the address bar or the history.
+      window.history.replaceState(null, "", "/sign-in/magic");
+      await reload();
+      navigate("/", { replace: true });
+    } catch (caught) {
+      if (isApiError(caught, "TOTP_REQUIRED")) {
+        setState("code");
+        return;
+      }
+      if (totpCode !== undefined) throw caught;
+      setError(caught);
+      setState("failed");
+    }
+  };
+
+  useEffect(() => {
+    if (started.current) return;
+    started.current = true;
+    if (token === "") {
+      setState("failed");
+      return;
+    }
+    void consume();
+  });
+
+  return (
+    <AuthLayout title="Signing you in">
+      {state === "working" ? <Loading label="Checking your sign-in link…" /> : null}
+      {state === "failed" ? (
+        <>
+          <ErrorNote error={error ?? new Error("This sign-in link is incomplete.")} />
+          <p>
+            <Link to="/sign-in">Request a new link</Link>
+          </p>
+        </>
+      ) : null}
+      {state === "code" ? (
+        <AsyncForm label="Two-factor code" onSubmit={() => consume(code)}>
+          {(busy) => (
+            <>
+              <CodeField value={code} onChange={setCode} />
+              <Button type="submit" variant="primary" busy={busy} className="button-block">
+                Verify and sign in
+              </Button>
+            </>
+          )}
+        </AsyncForm>
+      ) : null}
+    </AuthLayout>
+  );
+}

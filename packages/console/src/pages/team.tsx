@@ -1,0 +1,842 @@
+import { useState } from "react";
+import {
+  api,
+  type Grant,
+  type Group,
+  type Invitation,
+  type JoinRequest,
+  type Member,
+  type Seats,
+  ws,
+} from "../api.ts";
+import {
+  grantableRoles,
+  roleLabel,
+  rootTypeOf,
+  scopeLabel,
+  splitResource,
+  typeLabel,
+} from "../model.ts";
+import { navigate } from "../router.tsx";
+import { storePreview, useWorkspace } from "../session.tsx";
+import {
+  AsyncForm,
+  Badge,
+  Button,
+  Card,
+  ConfirmDialog,
+  Empty,
+  ErrorNote,
+  Field,
+  formatDate,
+  Loading,
+  Notice,
+  PageHeader,
+  SecretBox,
+  useAction,
+} from "../ui.tsx";
+import { useApi } from "../use-api.ts";
+import { useVisible } from "./resources.tsx";
+
+/** The `<option>`s of the resources of one type the caller may see, as scopes. */
+function ScopeGroup(props: { readonly type: string }): React.JSX.Element | null {
+  const { model } = useWorkspace();
+  const visible = useVisible(props.type);
+  if (visible.items.length === 0) return null;
+  return (
+    <optgroup label={`${typeLabel(model, props.type)}s`}>
+      {visible.items.map((resource) => (
+        <option key={resource} value={resource}>
+          {splitResource(resource).id}
+        </option>
+      ))}
+    </optgroup>
+  );
+}
+
+/** The scopes a role can be given at: the whole workspace and/or resources of its scope types. */
+export function ScopeSelect(props: {
+  readonly id: string;
+  readonly role: string;
+  readonly value: string;
+  readonly onChange: (scope: string) => void;
+  readonly label?: string;
+}): React.JSX.Element {
+  const { model, workspace } = useWorkspace();
+  const root = rootTypeOf(model);
+  const scopes = model.roles[props.role]?.scopes ?? [];
+  return (
+    <select
+      id={props.id}
+      className="select"
+      aria-label={props.label}
+      value={props.value}
+      required
+      onChange={(event) => props.onChange(event.target.value)}
+    >
+      <option value="" disabled>
+        Choose where…
+      </option>
+      {scopes.includes(root) ? (
+        <option value={`${root}:${workspace.id}`}>
+          {scopeLabel(model, `${root}:${workspace.id}`)}
+        </option>
+      ) : null}
+      {scopes
+        .filter((type) => type !== root)
+        .map((type) => (
+          <ScopeGroup key={type} type={type} />
+        ))}
+    </select>
+  );
+}
+
+/** The only scope a role can take, when there is one and it is the workspace; otherwise "". */
+function defaultScope(
+  role: string,
+  model: ReturnType<typeof useWorkspace>["model"],
+  workspaceId: string,
+): string {
+  const root = rootTypeOf(model);
+  const scopes = model.roles[role]?.scopes ?? [];
+  return scopes.length === 1 && scopes[0] === root ? `${root}:${workspaceId}` : "";
+}
+
+function SeatsLine(props: { readonly seats: Seats | undefined }): React.JSX.Element | null {
+  const seats = props.seats?.seats;
+  if (seats === undefined) return null;
+  const plan = props.seats?.plans.find((candidate) => candidate.name === props.seats?.plan);
+  return (
+    <span data-testid="seats">
+      {seats.members} {seats.members === 1 ? "member" : "members"} · {seats.pending} pending
+      {seats.limit === null
+        ? " · no member limit"
+        : ` · ${seats.remaining} of ${seats.limit} seats left on ${plan?.label ?? props.seats?.plan}`}
+    </span>
+  );
+}
+
+function InviteCard(props: {
+  readonly seats: Seats | undefined;
+  readonly onInvited: () => void;
+}): React.JSX.Element {
+  const { workspace, model } = useWorkspace();
+  const roles = grantableRoles(model);
+  const [email, setEmail] = useState("");
+  const [role, setRole] = useState(roles[0] ?? "");
+  const [scope, setScope] = useState(defaultScope(roles[0] ?? "", model, workspace.id));
+  const [sent, setSent] = useState<{ email: string; id: string; mailed: boolean } | undefined>();
+  const [link, setLink] = useState<string | undefined>();
+  const copy = useAction();
+  const full = props.seats?.seats.remaining === 0;
+  return (
+    <Card
+      title="Invite someone"
+      description="They get a link by mail, valid for 7 days. Pending invitations hold a seat but no permissions."
+    >
+      {full ? (
+        <Notice tone="warning">
+          Every seat of the plan is taken: revoke an invitation or change the plan.
+        </Notice>
+      ) : null}
+      <AsyncForm
+        label="Invite"
+        className="form form-inline"
+        onSubmit={async () => {
+          const answer = await api<{ invitation: Invitation; mailed: boolean }>(
+            "POST",
+            `${ws(workspace.id)}/invitations`,
+            { email: email.trim(), role, scopes: [scope] },
+          );
+          setSent({
+            email: answer.invitation.email,
+            id: answer.invitation.id,
+            mailed: answer.mailed,
+          });
+          setLink(undefined);
+          setEmail("");
+          props.onInvited();
+        }}
+      >
+        {(busy) => (
+          <>
+            <Field label="Email">
+              {(id) => (
+                <input
+                  id={id}
+                  className="input"
+                  type="email"
+                  required
+                  placeholder="name@example.com"
+                  value={email}
+                  onChange={(event) => setEmail(event.target.value)}
+                />
+              )}
+            </Field>
+            <Field label="Role">
+              {(id) => (
+                <select
+                  id={id}
+                  className="select"
+                  value={role}
+                  onChange={(event) => {
+                    setRole(event.target.value);
+                    setScope(defaultScope(event.target.value, model, workspace.id));
+                  }}
+                >
+                  {roles.map((name) => (
+                    <option key={name} value={name}>
+                      {roleLabel(model, name)}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Field>
+            <Field label="Scope">
+              {(id) => <ScopeSelect id={id} role={role} value={scope} onChange={setScope} />}
+            </Field>
+            <div className="form-submit">
+              <Button type="submit" variant="primary" busy={busy} disabled={scope === ""}>
+                Send invitation
+              </Button>
+            </div>
+          </>
+        )}
+      </AsyncForm>
+      {model.roles[role]?.description ? (
+        <p className="muted small">
+          {roleLabel(model, role)}: {model.roles[role]?.description}
+        </p>
+      ) : null}
+      {sent === undefined ? null : (
+        <Notice tone={sent.mailed ? "success" : "warning"}>
+          {sent.mailed
+            ? `Invitation sent to ${sent.email}.`
+            : `The invitation to ${sent.email} exists, but its mail could not be sent.`}{" "}
+          <Button
+            size="small"
+            busy={copy.busy}
+            onClick={() =>
+              copy.run(async () => {
+                const answer = await api<{ link: string }>(
+                  "POST",
+                  `${ws(workspace.id)}/invitations/${encodeURIComponent(sent.id)}/link`,
+                );
+                setLink(answer.link);
+              })
+            }
+          >
+            Get a link to share
+          </Button>
+        </Notice>
+      )}
+      <ErrorNote error={copy.error} />
+      {link === undefined ? null : (
+        <SecretBox label="Invitation link" value={link}>
+          Anyone with this link can accept the invitation for its email: share it only with them.
+        </SecretBox>
+      )}
+    </Card>
+  );
+}
+
+/**
+ * A member's grant: with people management, a role dropdown that applies at once; a role that
+ * needs another scope asks for it first.
+ */
+function GrantEditor(props: {
+  readonly member: Member;
+  readonly grant: Grant;
+  readonly onChanged: () => void;
+}): React.JSX.Element {
+  const { workspace, model } = useWorkspace();
+  const [pendingRole, setPendingRole] = useState<string | undefined>();
+  const [scope, setScope] = useState("");
+  const action = useAction();
+  const root = rootTypeOf(model);
+  const apply = (role: string, newScope: string) =>
+    action.run(async () => {
+      const grants = props.member.grants.map((grant) =>
+        grant.scope === props.grant.scope
+          ? { role, scope: newScope }
+          : {
+              role: grant.role,
+              scope: grant.scope,
+              ...(grant.extras.length > 0 ? { extras: [...grant.extras] } : {}),
+            },
+      );
+      await api("PATCH", `${ws(workspace.id)}/members/${encodeURIComponent(props.member.userId)}`, {
+        grants,
+      });
+      setPendingRole(undefined);
+      props.onChanged();
+    });
+  const choose = (role: string) => {
+    const scopes = model.roles[role]?.scopes ?? [];
+    const currentType = splitResource(props.grant.scope).type;
+    if (scopes.includes(currentType)) return apply(role, props.grant.scope);
+    if (scopes.length === 1 && scopes[0] === root) return apply(role, `${root}:${workspace.id}`);
+    setPendingRole(role);
+    setScope("");
+    return Promise.resolve();
+  };
+  const label = `Role of ${props.member.name || props.member.email} on ${scopeLabel(model, props.grant.scope)}`;
+  return (
+    <div className="grant-editor">
+      <div className="grant-row">
+        <select
+          className="select select-small"
+          aria-label={label}
+          value={pendingRole ?? props.grant.role}
+          disabled={action.busy}
+          onChange={(event) => void choose(event.target.value)}
+        >
+          {grantableRoles(model).map((role) => (
+            <option key={role} value={role}>
+              {roleLabel(model, role)}
+            </option>
+          ))}
+        </select>
+        <span className="muted small">{scopeLabel(model, props.grant.scope)}</span>
+        {action.busy ? (
+          <span className="spinner spinner-inline" role="status" aria-label="Saving" />
+        ) : null}
+      </div>
+      {pendingRole === undefined ? null : (
+        <div className="grant-row">
+          <ScopeSelect
+            id={`scope-${props.member.userId}-${props.grant.scope}`}
+            label={`Scope for ${roleLabel(model, pendingRole)}`}
+            role={pendingRole}
+            value={scope}
+            onChange={setScope}
+          />
+          <Button
+            size="small"
+            variant="primary"
+            disabled={scope === ""}
+            busy={action.busy}
+            onClick={() => void apply(pendingRole, scope)}
+          >
+            Apply
+          </Button>
+          <Button size="small" variant="ghost" onClick={() => setPendingRole(undefined)}>
+            Cancel
+          </Button>
+        </div>
+      )}
+      <ErrorNote error={action.error} />
+    </div>
+  );
+}
+
+function MembersCard(props: {
+  readonly members: readonly Member[];
+  readonly groups: readonly Group[];
+  readonly onChanged: () => void;
+}): React.JSX.Element {
+  const { workspace, model, access, canWrite } = useWorkspace();
+  const [removing, setRemoving] = useState<Member | undefined>();
+  const manage = canWrite && access.workflows.managePeople;
+  const viewAs = canWrite && access.isOwner;
+  const groupName = (id: string) => props.groups.find((group) => group.id === id)?.name ?? id;
+  return (
+    <Card
+      title="Members"
+      description={`${props.members.length} ${props.members.length === 1 ? "person" : "people"} with access.`}
+    >
+      <div className="table-wrap">
+        <table className="table" aria-label="Members">
+          <thead>
+            <tr>
+              <th scope="col">Member</th>
+              <th scope="col">Role and scope</th>
+              <th scope="col">Joined</th>
+              <th scope="col">
+                <span className="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.members.map((member) => (
+              <tr key={member.userId} data-member={member.email}>
+                <td>
+                  <div className="person">
+                    <span className="avatar" aria-hidden="true">
+                      {(member.name || member.email).slice(0, 1).toUpperCase()}
+                    </span>
+                    <div>
+                      <div className="person-name">{member.name}</div>
+                      <div className="muted small">{member.email}</div>
+                      {member.groups.length === 0 ? null : (
+                        <div className="muted small">
+                          Groups: {member.groups.map(groupName).join(", ")}
+                        </div>
+                      )}
+                    </div>
+                  </div>
+                </td>
+                <td>
+                  {member.grants.length === 0 ? (
+                    <span className="muted">Through groups only</span>
+                  ) : null}
+                  {member.grants.map((grant) =>
+                    manage && !member.isOwner && member.userId !== access.userId ? (
+                      <GrantEditor
+                        key={grant.scope}
+                        member={member}
+                        grant={grant}
+                        onChanged={props.onChanged}
+                      />
+                    ) : (
+                      <div key={grant.scope} className="grant-row">
+                        <Badge tone={member.isOwner ? "accent" : "neutral"}>
+                          {roleLabel(model, grant.role)}
+                        </Badge>
+                        <span className="muted small">{scopeLabel(model, grant.scope)}</span>
+                      </div>
+                    ),
+                  )}
+                </td>
+                <td className="nowrap">{formatDate(member.joinedAt)}</td>
+                <td className="cell-actions">
+                  {viewAs && member.userId !== access.userId ? (
+                    <Button
+                      size="small"
+                      onClick={() => {
+                        storePreview({
+                          workspaceId: workspace.id,
+                          userId: member.userId,
+                          name: member.name || member.email,
+                        });
+                        navigate(`/w/${encodeURIComponent(workspace.id)}`);
+                      }}
+                    >
+                      View as
+                    </Button>
+                  ) : null}
+                  {manage && !member.isOwner && member.userId !== access.userId ? (
+                    <Button size="small" variant="danger" onClick={() => setRemoving(member)}>
+                      Remove
+                    </Button>
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <ConfirmDialog
+        open={removing !== undefined}
+        title={`Remove ${removing?.name || removing?.email}?`}
+        confirmLabel="Remove member"
+        tone="danger"
+        onClose={() => setRemoving(undefined)}
+        onConfirm={async () => {
+          if (removing === undefined) return;
+          await api("DELETE", `${ws(workspace.id)}/members/${encodeURIComponent(removing.userId)}`);
+          props.onChanged();
+        }}
+      >
+        <p>
+          Their access ends at once and their API keys stop working. Their records and the activity
+          log stay.
+        </p>
+      </ConfirmDialog>
+    </Card>
+  );
+}
+
+function InvitationsCard(props: {
+  readonly invitations: readonly Invitation[];
+  readonly onChanged: () => void;
+}): React.JSX.Element {
+  const { workspace, model, access, canWrite } = useWorkspace();
+  const manage = canWrite && access.workflows.managePeople;
+  const [links, setLinks] = useState<Record<string, string>>({});
+  const [revoking, setRevoking] = useState<Invitation | undefined>();
+  const action = useAction();
+  const pending = props.invitations.filter((invitation) => invitation.status === "pending");
+  return (
+    <Card title="Pending invitations">
+      {pending.length === 0 ? (
+        <Empty title="No pending invitations" />
+      ) : (
+        <div className="table-wrap">
+          <table className="table" aria-label="Pending invitations">
+            <thead>
+              <tr>
+                <th scope="col">Email</th>
+                <th scope="col">Role and scope</th>
+                <th scope="col">Expires</th>
+                <th scope="col">
+                  <span className="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {pending.map((invitation) => (
+                <tr key={invitation.id} data-invitation={invitation.email}>
+                  <td>
+                    {invitation.email}
+                    {links[invitation.id] === undefined ? null : (
+                      <SecretBox label="Link" value={links[invitation.id]!}>
+                        A new link: the one copied before stops working; the mailed one still works.
+                      </SecretBox>
+                    )}
+                  </td>
+                  <td>
+                    <Badge>{roleLabel(model, invitation.role)}</Badge>{" "}
+                    <span className="muted small">
+                      {invitation.scopes.map((scope) => scopeLabel(model, scope)).join(", ")}
+                    </span>
+                  </td>
+                  <td className="nowrap">{formatDate(invitation.expiresAt)}</td>
+                  <td className="cell-actions">
+                    {manage ? (
+                      <>
+                        <Button
+                          size="small"
+                          onClick={() =>
+                            action.run(async () => {
+                              const answer = await api<{ link: string }>(
+                                "POST",
+                                `${ws(workspace.id)}/invitations/${encodeURIComponent(invitation.id)}/link`,
+                              );
+                              setLinks((previous) => ({
+                                ...previous,
+                                [invitation.id]: answer.link,
+                              }));
+                              try {
+                                await navigator.clipboard.writeText(answer.link);
+                              } catch {
+                                // The link stays on screen to copy by hand.
+                              }
+                            })
+                          }
+                        >
+                          Copy link
+                        </Button>
+                        <Button
+                          size="small"
+                          variant="danger"
+                          onClick={() => setRevoking(invitation)}
+                        >
+                          Revoke
+                        </Button>
+                      </>
+                    ) : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <ErrorNote error={action.error} />
+      <ConfirmDialog
+        open={revoking !== undefined}
+        title={`Revoke the invitation to ${revoking?.email}?`}
+        confirmLabel="Revoke invitation"
+        tone="danger"
+        onClose={() => setRevoking(undefined)}
+        onConfirm={async () => {
+          if (revoking === undefined) return;
+          await api("DELETE", `${ws(workspace.id)}/invitations/${encodeURIComponent(revoking.id)}`);
+          props.onChanged();
+        }}
+      >
+        <p>Its links stop working at once and its seat is free again.</p>
+      </ConfirmDialog>
+    </Card>
+  );
+}
+
+function JoinRequestRow(props: {
+  readonly request: JoinRequest;
+  readonly onChanged: () => void;
+}): React.JSX.Element {
+  const { workspace, model, access, canWrite } = useWorkspace();
+  const roles = grantableRoles(model);
+  const root = rootTypeOf(model);
+  const atRoot = roles.filter((role) => model.roles[role]?.scopes.includes(root));
+  const [role, setRole] = useState(atRoot[0] ?? "");
+  const action = useAction();
+  const manage = canWrite && access.workflows.managePeople;
+  const base = `${ws(workspace.id)}/join-requests/${encodeURIComponent(props.request.id)}`;
+  return (
+    <tr data-join-request={props.request.email}>
+      <td>
+        <div className="person-name">{props.request.name}</div>
+        <div className="muted small">{props.request.email}</div>
+      </td>
+      <td>{props.request.note || <span className="muted">No note</span>}</td>
+      <td className="nowrap">{formatDate(props.request.createdAt)}</td>
+      <td className="cell-actions">
+        {manage ? (
+          <>
+            <select
+              className="select select-small"
+              aria-label={`Role for ${props.request.email}`}
+              value={role}
+              onChange={(event) => setRole(event.target.value)}
+            >
+              {atRoot.map((name) => (
+                <option key={name} value={name}>
+                  {roleLabel(model, name)}
+                </option>
+              ))}
+            </select>
+            <Button
+              size="small"
+              variant="primary"
+              busy={action.busy}
+              onClick={() =>
+                action.run(async () => {
+                  await api("POST", `${base}/approve`, { role });
+                  props.onChanged();
+                })
+              }
+            >
+              Approve
+            </Button>
+            <Button
+              size="small"
+              onClick={() =>
+                action.run(async () => {
+                  await api("POST", `${base}/reject`);
+                  props.onChanged();
+                })
+              }
+            >
+              Reject
+            </Button>
+          </>
+        ) : null}
+        <ErrorNote error={action.error} />
+      </td>
+    </tr>
+  );
+}
+
+function GroupsCard(props: {
+  readonly groups: readonly Group[];
+  readonly members: readonly Member[];
+  readonly onChanged: () => void;
+}): React.JSX.Element {
+  const { workspace, model, access, canWrite } = useWorkspace();
+  const manage = canWrite && access.workflows.managePeople;
+  const [name, setName] = useState("");
+  const action = useAction();
+  const nameOf = (userId: string) => {
+    const member = props.members.find((candidate) => candidate.userId === userId);
+    return member?.name || member?.email || userId;
+  };
+  return (
+    <Card title="Groups" description="Teams of members that hold grants together.">
+      {props.groups.length === 0 ? <Empty title="No groups yet" /> : null}
+      <ul className="group-list">
+        {props.groups.map((group) => (
+          <li key={group.id} className="group-item">
+            <div className="group-head">
+              <strong>{group.name}</strong>
+              <span className="muted small">
+                {group.grants.length === 0
+                  ? "No grants"
+                  : group.grants
+                      .map(
+                        (grant) =>
+                          `${roleLabel(model, grant.role)} · ${scopeLabel(model, grant.scope)}`,
+                      )
+                      .join(", ")}
+              </span>
+              {manage ? (
+                <Button
+                  size="small"
+                  variant="ghost"
+                  onClick={() =>
+                    action.run(async () => {
+                      await api(
+                        "DELETE",
+                        `${ws(workspace.id)}/groups/${encodeURIComponent(group.id)}`,
+                      );
+                      props.onChanged();
+                    })
+                  }
+                >
+                  Delete group
+                </Button>
+              ) : null}
+            </div>
+            <div className="chips">
+              {group.members.length === 0 ? <span className="muted small">No members</span> : null}
+              {group.members.map((userId) => (
+                <span className="chip" key={userId}>
+                  {nameOf(userId)}
+                  {manage ? (
+                    <button
+                      type="button"
+                      className="chip-remove"
+                      aria-label={`Remove ${nameOf(userId)} from ${group.name}`}
+                      onClick={() =>
+                        action.run(async () => {
+                          await api(
+                            "DELETE",
+                            `${ws(workspace.id)}/groups/${encodeURIComponent(group.id)}/members/${encodeURIComponent(userId)}`,
+                          );
+                          props.onChanged();
+                        })
+                      }
+                    >
+                      ×
+                    </button>
+                  ) : null}
+                </span>
+              ))}
+              {manage ? (
+                <select
+                  className="select select-small"
+                  aria-label={`Add a member to ${group.name}`}
+                  value=""
+                  onChange={(event) =>
+                    action.run(async () => {
+                      await api(
+                        "PUT",
+                        `${ws(workspace.id)}/groups/${encodeURIComponent(group.id)}/members/${encodeURIComponent(event.target.value)}`,
+                      );
+                      props.onChanged();
+                    })
+                  }
+                >
+                  <option value="">Add member…</option>
+                  {props.members
+                    .filter((member) => !group.members.includes(member.userId))
+                    .map((member) => (
+                      <option key={member.userId} value={member.userId}>
+                        {member.name || member.email}
+                      </option>
+                    ))}
+                </select>
+              ) : null}
+            </div>
+          </li>
+        ))}
+      </ul>
+      <ErrorNote error={action.error} />
+      {manage ? (
+        <AsyncForm
+          label="New group"
+          className="form form-inline"
+          onSubmit={async () => {
+            await api("POST", `${ws(workspace.id)}/groups`, { name: name.trim() });
+            setName("");
+            props.onChanged();
+          }}
+        >
+          {(busy) => (
+            <>
+              <Field label="New group">
+                {(id) => (
+                  <input
+                    id={id}
+                    className="input"
+                    required
+                    placeholder="e.g. Support team"
+                    value={name}
+                    onChange={(event) => setName(event.target.value)}
+                  />
+                )}
+              </Field>
+              <div className="form-submit">
+                <Button type="submit" busy={busy}>
+                  Create group
+                </Button>
+              </div>
+            </>
+          )}
+        </AsyncForm>
+      ) : null}
+    </Card>
+  );
+}
+
+/** The Team page (R18): members with role × scope, invitations, join requests and groups. */
+export function TeamPage(): React.JSX.Element {
+  const { workspace, model, access, canWrite } = useWorkspace();
+  const base = ws(workspace.id);
+  const members = useApi<{ members: Member[] }>(`${base}/members`);
+  const invitations = useApi<{ invitations: Invitation[] }>(`${base}/invitations?status=pending`);
+  const joinRequests = useApi<{ joinRequests: JoinRequest[] }>(
+    `${base}/join-requests?status=pending`,
+  );
+  const groups = useApi<{ groups: Group[] }>(`${base}/groups`);
+  const seats = useApi<Seats>(`${base}/seats`);
+  const reloadAll = () => {
+    members.reload();
+    invitations.reload();
+    joinRequests.reload();
+    groups.reload();
+    seats.reload();
+  };
+  const manage = canWrite && access.workflows.managePeople;
+  const joins = joinRequests.data?.joinRequests ?? [];
+  return (
+    <>
+      <PageHeader title="Team" description={<SeatsLine seats={seats.data} />} />
+      <div className="stack">
+        {manage ? <InviteCard seats={seats.data} onInvited={reloadAll} /> : null}
+        {members.loading && members.data === undefined ? (
+          <Loading label="Loading members…" />
+        ) : null}
+        <ErrorNote error={members.error} retry={members.reload} />
+        {members.data === undefined ? null : (
+          <MembersCard
+            members={members.data.members}
+            groups={groups.data?.groups ?? []}
+            onChanged={reloadAll}
+          />
+        )}
+        <ErrorNote error={invitations.error} retry={invitations.reload} />
+        {invitations.data === undefined ? null : (
+          <InvitationsCard invitations={invitations.data.invitations} onChanged={reloadAll} />
+        )}
+        {model.policy?.joinRequests || joins.length > 0 ? (
+          <Card title="Join requests" description="People who know the join key and asked to join.">
+            <ErrorNote error={joinRequests.error} retry={joinRequests.reload} />
+            {joins.length === 0 ? (
+              <Empty title="No pending join requests" />
+            ) : (
+              <div className="table-wrap">
+                <table className="table" aria-label="Join requests">
+                  <thead>
+                    <tr>
+                      <th scope="col">Person</th>
+                      <th scope="col">Note</th>
+                      <th scope="col">Asked</th>
+                      <th scope="col">
+                        <span className="sr-only">Decision</span>
+                      </th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {joins.map((request) => (
+                      <JoinRequestRow key={request.id} request={request} onChanged={reloadAll} />
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+          </Card>
+        ) : null}
+        <ErrorNote error={groups.error} retry={groups.reload} />
+        {groups.data === undefined ? null : (
+          <GroupsCard
+            groups={groups.data.groups}
+            members={members.data?.members ?? []}
+            onChanged={reloadAll}
+          />
+        )}
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,345 @@
+import {
+  type ButtonHTMLAttributes,
+  type FormEvent,
+  type ReactNode,
+  useEffect,
+  useId,
+  useRef,
+  useState,
+} from "react";
+import { messageOf } from "./api.ts";
+
+/** Building blocks with one look: cards, fields, buttons, states for loading, empty and error. */
+
+export function PageHeader(props: {
+  readonly title: string;
+  readonly description?: ReactNode;
+  readonly actions?: ReactNode;
+}): React.JSX.Element {
+  return (
+    <header className="page-header">
+      <div>
+        <h1>{props.title}</h1>
+        {props.description === undefined ? null : (
+          <p className="page-description">{props.description}</p>
+        )}
+      </div>
+      {props.actions === undefined ? null : <div className="page-actions">{props.actions}</div>}
+    </header>
+  );
+}
+
+export function Card(props: {
+  readonly title?: string;
+  readonly description?: ReactNode;
+  readonly actions?: ReactNode;
+  readonly children: ReactNode;
+  readonly tone?: "danger";
+  readonly labelledBy?: string;
+}): React.JSX.Element {
+  const id = useId();
+  return (
+    <section
+      className={props.tone === "danger" ? "card card-danger" : "card"}
+      aria-labelledby={props.title === undefined ? undefined : id}
+    >
+      {props.title === undefined ? null : (
+        <div className="card-header">
+          <div>
+            <h2 id={id}>{props.title}</h2>
+            {props.description === undefined ? null : (
+              <p className="card-description">{props.description}</p>
+            )}
+          </div>
+          {props.actions === undefined ? null : <div className="card-actions">{props.actions}</div>}
+        </div>
+      )}
+      <div className="card-body">{props.children}</div>
+    </section>
+  );
+}
+
+export function Button(
+  props: ButtonHTMLAttributes<HTMLButtonElement> & {
+    readonly variant?: "primary" | "secondary" | "danger" | "ghost";
+    readonly busy?: boolean;
+    readonly size?: "small";
+  },
+): React.JSX.Element {
+  const { variant = "secondary", busy = false, size, className, children, ...rest } = props;
+  const classes = ["button", `button-${variant}`, size === "small" ? "button-small" : "", className]
+    .filter(Boolean)
+    .join(" ");
+  return (
+    <button
+      type="button"
+      className={classes}
+      aria-busy={busy || undefined}
+      {...rest}
+      disabled={rest.disabled || busy}
+    >
+      {busy ? <span className="spinner spinner-inline" aria-hidden="true" /> : null}
+      {children}
+    </button>
+  );
+}
+
+export function Field(props: {
+  readonly label: string;
+  readonly hint?: ReactNode;
+  readonly children: (id: string, describedBy: string | undefined) => ReactNode;
+}): React.JSX.Element {
+  const id = useId();
+  const hintId = `${id}-hint`;
+  return (
+    <div className="field">
+      <label htmlFor={id}>{props.label}</label>
+      {props.children(id, props.hint === undefined ? undefined : hintId)}
+      {props.hint === undefined ? null : (
+        <p className="field-hint" id={hintId}>
+          {props.hint}
+        </p>
+      )}
+    </div>
+  );
+}
+
+export function Loading(props: { readonly label?: string }): React.JSX.Element {
+  return (
+    <div className="state state-loading" role="status" aria-live="polite">
+      <span className="spinner" aria-hidden="true" />
+      <span>{props.label ?? "Loading…"}</span>
+    </div>
+  );
+}
+
+export function Empty(props: {
+  readonly title: string;
+  readonly children?: ReactNode;
+  /** The whole page is this state (not found): its title is the page's heading. */
+  readonly page?: boolean;
+}): React.JSX.Element {
+  return (
+    <div className="state state-empty">
+      {props.page ? (
+        <h1 className="state-title">{props.title}</h1>
+      ) : (
+        <p className="state-title">{props.title}</p>
+      )}
+      {props.children === undefined ? null : <div className="state-text">{props.children}</div>}
+    </div>
+  );
+}
+
+export function ErrorNote(props: {
+  readonly error: unknown;
+  readonly retry?: () => void;
+}): React.JSX.Element | null {
+  if (props.error === undefined || props.error === null) return null;
+  return (
+    <div className="note note-error" role="alert">
+      <span>{messageOf(props.error)}</span>
+      {props.retry === undefined ? null : (
+        <Button size="small" variant="ghost" onClick={props.retry}>
+          Try again
+        </Button>
+      )}
+    </div>
+  );
+}
+
+export function Notice(props: {
+  readonly tone?: "success" | "info" | "warning";
+  readonly children: ReactNode;
+}): React.JSX.Element {
+  return (
+    <div className={`note note-${props.tone ?? "info"}`} role="status">
+      {props.children}
+    </div>
+  );
+}
+
+export function Badge(props: {
+  readonly tone?: "neutral" | "success" | "danger" | "warning" | "accent";
+  readonly children: ReactNode;
+  readonly title?: string;
+}): React.JSX.Element {
+  return (
+    <span className={`badge badge-${props.tone ?? "neutral"}`} title={props.title}>
+      {props.children}
+    </span>
+  );
+}
+
+/** A form whose submit handler is async: shows its own busy state and error where it happens. */
+export function AsyncForm(props: {
+  readonly onSubmit: () => Promise<void>;
+  readonly children: (busy: boolean) => ReactNode;
+  readonly className?: string;
+  readonly label?: string;
+}): React.JSX.Element {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(undefined);
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      await props.onSubmit();
+    } catch (caught) {
+      setError(caught);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form
+      className={props.className ?? "form"}
+      onSubmit={submit}
+      aria-label={props.label}
+      noValidate
+    >
+      {props.children(busy)}
+      <ErrorNote error={error} />
+    </form>
+  );
+}
+
+/** Runs an action with busy and error state, for buttons outside forms. */
+export function useAction(): {
+  readonly busy: boolean;
+  readonly error: unknown;
+  run(action: () => Promise<void>): Promise<void>;
+  clear(): void;
+} {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(undefined);
+  return {
+    busy,
+    error,
+    clear: () => setError(undefined),
+    async run(action) {
+      setBusy(true);
+      setError(undefined);
+      try {
+        await action();
+      } catch (caught) {
+        setError(caught);
+      } finally {
+        setBusy(false);
+      }
+    },
+  };
+}
+
+/** A modal confirmation on the native <dialog>: focus is trapped and Escape cancels. */
+export function ConfirmDialog(props: {
+  readonly open: boolean;
+  readonly title: string;
+  readonly children: ReactNode;
+  readonly confirmLabel: string;
+  readonly tone?: "danger";
+  readonly onConfirm: () => Promise<void>;
+  readonly onClose: () => void;
+}): React.JSX.Element {
+  const ref = useRef<HTMLDialogElement>(null);
+  const action = useAction();
+  const titleId = useId();
+  useEffect(() => {
+    const dialog = ref.current;
+    if (dialog === null) return;
+    if (props.open && !dialog.open) dialog.showModal();
+    if (!props.open && dialog.open) dialog.close();
+  }, [props.open]);
+  return (
+    <dialog
+      ref={ref}
+      className="dialog"
+      aria-labelledby={titleId}
+      onClose={() => {
+        action.clear();
+        props.onClose();
+      }}
+    >
+      <h2 id={titleId}>{props.title}</h2>
+      <div className="dialog-body">{props.children}</div>
+      <ErrorNote error={action.error} />
+      <div className="dialog-actions">
+        <Button onClick={() => ref.current?.close()}>Cancel</Button>
+        <Button
+          variant={props.tone === "danger" ? "danger" : "primary"}
+          busy={action.busy}
+          onClick={() =>
+            action.run(async () => {
+              await props.onConfirm();
+              ref.current?.close();
+            })
+          }
+        >
+          {props.confirmLabel}
+        </Button>
+      </div>
+    </dialog>
+  );
+}
+
+export function CopyButton(props: {
+  readonly text: string;
+  readonly label?: string;
+}): React.JSX.Element {
+  const [copied, setCopied] = useState(false);
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(props.text);
+    } catch {
+      // Without clipboard access (plain HTTP on another host), the text stays selectable on screen.
+    }
+    setCopied(true);
+    window.setTimeout(() => setCopied(false), 2000);
+  };
+  return (
+    <Button size="small" onClick={copy} aria-live="polite">
+      {copied ? "Copied" : (props.label ?? "Copy")}
+    </Button>
+  );
+}
+
+/** A secret or link shown once, selectable, with a copy button. */
+export function SecretBox(props: {
+  readonly label: string;
+  readonly value: string;
+  readonly children?: ReactNode;
+}): React.JSX.Element {
+  return (
+    <div className="secret">
+      <div className="secret-label">{props.label}</div>
+      <div className="secret-row">
+        <code className="secret-value" data-testid="secret-value">
+          {props.value}
+        </code>
+        <CopyButton text={props.value} />
+      </div>
+      {props.children === undefined ? null : <div className="secret-hint">{props.children}</div>}
+    </div>
+  );
+}
+
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+export function formatDate(value: number | string): string {
+  return dateFormat.format(new Date(value));
+}
+
+export function formatTime(value: number | string): string {
+  return timeFormat.format(new Date(value));
+}
+
+export function Time(props: { readonly value: number | string }): React.JSX.Element {
+  const date = new Date(props.value);
+  return (
+    <time dateTime={date.toISOString()} title={date.toISOString()}>
+      {formatTime(props.value)}
+    </time>
+  );
+}

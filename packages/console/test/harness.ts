@@ -1,0 +1,145 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { buildApp, loadConfig, type ServerConfig } from "@gatehouse/server";
+import { asUser, type Gatehouse, systemActor } from "@gatehouse/service";
+import type { FastifyInstance } from "fastify";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { backends, openService, PASSWORD } from "../../service/test/backends.ts";
+
+export { PASSWORD };
+
+const CONSOLE = fileURLToPath(new URL("..", import.meta.url));
+const ROOT = resolve(CONSOLE, "../..");
+
+let built: string | undefined;
+
+/** Builds the console into packages/console/dist, as `npm start` does (once per test file). */
+export function buildConsole(): string {
+  if (built !== undefined) return built;
+  execFileSync("npm", ["run", "build", "-w", "@gatehouse/console", "--silent"], {
+    cwd: ROOT,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  built = join(CONSOLE, "dist");
+  return built;
+}
+
+export interface ConsoleServer {
+  readonly app: FastifyInstance;
+  readonly gatehouse: Gatehouse;
+  /** `http://127.0.0.1:<port>`: where the browser goes, and the links in mail point. */
+  readonly base: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The real server over a fresh SQLite database, serving the built console, on a random loopback
+ * port, in development mode (no SMTP: mail goes to the development outbox).
+ */
+export async function startServer(consoleDir: string): Promise<ConsoleServer> {
+  const { gatehouse } = await openService(backends[0]!, {
+    clock: Date.now,
+    secretKey: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+  });
+  let base = "";
+  // Links in mail name the address the server got at listen time.
+  const config: ServerConfig = {
+    ...loadConfig({ DEMO: "true", LOG_LEVEL: "silent" }),
+    get publicUrl() {
+      return base;
+    },
+  };
+  const app = await buildApp({ gatehouse, config, consoleDir, logger: false });
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  const address = app.server.address();
+  if (address === null || typeof address === "string") throw new Error("no address");
+  base = `http://127.0.0.1:${address.port}`;
+  return {
+    app,
+    gatehouse,
+    base,
+    async close() {
+      await app.close();
+      await gatehouse.close();
+    },
+  };
+}
+
+/** An MZPanel workspace owned by Olivia: fra-1 holds shop and blog, ams-1 holds docs. */
+export async function seedPanel(gatehouse: Gatehouse): Promise<{ workspaceId: string }> {
+  const { user: olivia } = await gatehouse.users.signUp({
+    email: "olivia@example.com",
+    password: PASSWORD,
+    name: "Olivia Owner",
+  });
+  const workspace = await gatehouse.workspaces.create(asUser(olivia.id), {
+    name: "Acme Hosting",
+    preset: "mzpanel",
+  });
+  const host = systemActor();
+  const root = `workspace:${workspace.id}`;
+  for (const [resource, parent] of [
+    ["server:fra-1", root],
+    ["server:ams-1", root],
+    ["site:shop.example", "server:fra-1"],
+    ["site:blog.example", "server:fra-1"],
+    ["site:docs.example", "server:ams-1"],
+  ] as const) {
+    await gatehouse.resources.upsert(host, workspace.id, { resource, parent });
+  }
+  return { workspaceId: workspace.id };
+}
+
+/** A company (seed 002) owned by Bruno, taking join requests with its tax number as the join key. */
+export async function seedCompany(gatehouse: Gatehouse): Promise<{ workspaceId: string }> {
+  const { user: bruno } = await gatehouse.users.signUp({
+    email: "bruno@example.com",
+    password: PASSWORD,
+    name: "Bruno Boss",
+  });
+  const company = await gatehouse.workspaces.create(asUser(bruno.id), {
+    name: "Bruno GmbH",
+    preset: "company",
+    plan: "standard",
+  });
+  await gatehouse.workspaces.updateSettings(asUser(bruno.id), company.id, {
+    joinKey: "DE123456789",
+  });
+  return { workspaceId: company.id };
+}
+
+/** Debian's Chromium, headless, without network features the machine has no use for. */
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+/**
+ * Screenshots go to SCREENSHOTS_DIR (`npm run screenshots` sets docs/screenshots) or a temporary
+ * folder, so that `npm test` never changes the tree.
+ */
+const SHOTS =
+  process.env["SCREENSHOTS_DIR"] === undefined
+    ? mkdtempSync(join(tmpdir(), "gatehouse-shots-"))
+    : resolve(ROOT, process.env["SCREENSHOTS_DIR"]);
+mkdirSync(SHOTS, { recursive: true });
+console.info(`screenshots: ${SHOTS}`);
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  // Fonts and pending requests settle before the picture.
+  await page.evaluate("document.fonts.ready.then(() => window.scrollTo(0, 0))");
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}

@@ -1,0 +1,224 @@
+import { ErrorCode, GatehouseError, type Grant, type SubjectRef } from "@gatehouse/engine";
+import { personOf, type RequestContext, subjectOf } from "../actor.ts";
+import type { ReadScope, ServiceCore } from "../service-core.ts";
+import { gate } from "./workspaces.ts";
+
+/** Which of Gatehouse's own workflows a member may use in a workspace (R11, R18). */
+export interface Workflows {
+  /** See the team: members, invitations, join requests, groups (the model's team gate). */
+  readonly viewTeam: boolean;
+  /** Invite, change and remove people across the workspace (the delegation permission at the root). */
+  readonly managePeople: boolean;
+  /** Read, export and verify the activity log (the model's audit gate). */
+  readonly viewActivity: boolean;
+  /** Rename the workspace and change its settings (the model's settings gate, else the owner). */
+  readonly changeSettings: boolean;
+  /** Owner-only concerns: plan, closing the workspace, integration credentials (R3). */
+  readonly ownerOnly: boolean;
+  /** Hand ownership to another member: the owner, where the model makes it self-service (R2). */
+  readonly transferOwnership: boolean;
+}
+
+/** The caller's own access in one workspace: what the console builds its navigation from. */
+export interface AccessSummary {
+  readonly workspaceId: string;
+  readonly userId: string;
+  readonly isOwner: boolean;
+  /** The caller's grants, direct and through groups. */
+  readonly grants: readonly Grant[];
+  readonly groups: readonly string[];
+  readonly workflows: Workflows;
+  /** The model's navigation sections the caller may use anywhere in the workspace. */
+  readonly sections: readonly string[];
+  /** Set while the owner previews the workspace as this member ("view as"), read-only. */
+  readonly viewAs: { readonly viewerId: string } | null;
+}
+
+/** One role's row of the role × permission matrix. */
+export interface RoleRow {
+  readonly name: string;
+  readonly label: string;
+  readonly description: string;
+  readonly owner: boolean;
+  /** The resource types the role is granted at. */
+  readonly scopes: readonly string[];
+  readonly permissions: readonly string[];
+}
+
+/** The preset's role × permission matrix, as the engine compiles it (the owner holds every permission). */
+export interface RoleMatrix {
+  readonly preset: string;
+  readonly types: readonly { readonly name: string; readonly label: string }[];
+  readonly permissions: readonly {
+    readonly name: string;
+    readonly on: readonly string[];
+    readonly description: string;
+    readonly ownerOnly: boolean;
+  }[];
+  readonly roles: readonly RoleRow[];
+}
+
+function workflowsOf(scope: ReadScope, isOwner: boolean): Workflows {
+  const definition = scope.model.definition;
+  const settings = definition.gates?.settings;
+  return {
+    viewTeam: scope.holds(gate(scope.model, "teamView"), scope.root),
+    managePeople: scope.holds(definition.delegation, scope.root),
+    viewActivity: scope.holds(gate(scope.model, "auditView"), scope.root),
+    changeSettings: settings === undefined ? isOwner : scope.holds(settings, scope.root),
+    ownerOnly: isOwner,
+    transferOwnership: isOwner && scope.model.policy.selfServiceTransfer,
+  };
+}
+
+/**
+ * The caller's own access, the role matrix, and "view as": reads for the console, answered
+ * exactly as the service decides every other request.
+ */
+export class Access {
+  readonly #core: ServiceCore;
+
+  constructor(core: ServiceCore) {
+    this.#core = core;
+  }
+
+  /**
+   * The caller's grants, groups, Gatehouse workflows and navigation sections in a workspace —
+   * every member may read their own (R11).
+   * @example
+   * const { workflows } = await gatehouse.access.mine(asUser(otto), ws); // workflows.viewTeam === false
+   */
+  async mine(request: RequestContext, workspaceId: string): Promise<AccessSummary> {
+    const scope = await this.#core.read(request, workspaceId);
+    const person = personOf(request.actor);
+    if (person === undefined)
+      throw new GatehouseError(ErrorCode.INVALID_INPUT, "the host app has no access of its own");
+    const subject = `user:${person}` as const;
+    // Sections are decided for the caller as they call: a key's sections are its own.
+    const caller = subjectOf(request.actor) ?? subject;
+    const groups = await scope.db
+      .selectFrom("group_members")
+      .select("group_id")
+      .where("workspace_id", "=", workspaceId)
+      .where("user_id", "=", person)
+      .orderBy("group_id")
+      .execute();
+    // Only the owner signed in directly holds owner-only concerns; a key or a preview never does.
+    const isOwner =
+      scope.engine.ownerGrant?.subject === subject &&
+      (request.actor.type === "user" || request.actor.type === "preview");
+    const sections = Object.entries(scope.model.definition.sections ?? {})
+      .filter(([, section]) =>
+        section.anyOf.some(
+          (permission) =>
+            scope.holds(permission, scope.root) || isHeldBelow(scope, caller, permission),
+        ),
+      )
+      .map(([name]) => name);
+    return {
+      workspaceId,
+      userId: person,
+      isOwner,
+      grants: [
+        ...scope.engine.grantsOf(subject),
+        ...groups.flatMap((group) => scope.engine.grantsOf(`group:${group.group_id}`)),
+      ],
+      groups: groups.map((group) => group.group_id),
+      workflows: workflowsOf(scope, isOwner),
+      sections,
+      viewAs: request.actor.type === "preview" ? { viewerId: request.actor.viewerId } : null,
+    };
+  }
+
+  /**
+   * The preset's role × permission matrix for a member of the workspace: every role with its
+   * scope types and the permissions it holds (the owner role holds them all).
+   * @example
+   * const { roles } = await gatehouse.access.roleMatrix(asUser(ada), ws);
+   */
+  async roleMatrix(request: RequestContext, workspaceId: string): Promise<RoleMatrix> {
+    const scope = await this.#core.read(request, workspaceId);
+    const model = scope.model;
+    const definition = model.definition;
+    const ownerOnly = new Set<string>(definition.ownerOnly ?? []);
+    return {
+      preset: model.name,
+      types: model.types.map((name) => ({
+        name,
+        label: definition.types[name]?.label ?? name,
+      })),
+      permissions: model.permissions.map((name) => {
+        const permission = definition.permissions[name]!;
+        return {
+          name,
+          on: typeof permission.on === "string" ? [permission.on] : [...permission.on],
+          description: permission.description ?? "",
+          ownerOnly: ownerOnly.has(name),
+        };
+      }),
+      roles: model.roles.map((name) => {
+        const role = definition.roles[name]!;
+        const isOwner = role.owner === true;
+        return {
+          name,
+          label: role.label ?? name,
+          description: role.description ?? "",
+          owner: isOwner,
+          scopes: [...role.scopes],
+          permissions: isOwner ? [...model.permissions] : [...(role.permissions ?? [])],
+        };
+      }),
+    };
+  }
+
+  /**
+   * Starts a preview of the workspace as one of its members ("view as"): only the owner, signed
+   * in directly, may; the answer is a request context that decides exactly as that member, is
+   * read-only (every write is refused) and works in this workspace only.
+   * @example
+   * const asOtto = await gatehouse.access.viewAs(asUser(olivia), ws, otto);
+   * await gatehouse.resources.list(asOtto, ws, { type: "site", permission: "site.view" }); // what Otto sees
+   */
+  async viewAs(
+    request: RequestContext,
+    workspaceId: string,
+    userId: string,
+  ): Promise<RequestContext> {
+    const scope = await this.#core.read(request, workspaceId);
+    const actor = request.actor;
+    if (actor.type !== "user" || scope.engine.ownerGrant?.subject !== `user:${actor.userId}`) {
+      await this.#core.recordDenial(request, workspaceId, {
+        action: "view_as",
+        target: `user:${String(userId)}`,
+      });
+      throw new GatehouseError(
+        ErrorCode.PERMISSION_DENIED,
+        "only the workspace owner, signed in directly, may view the workspace as a member",
+      );
+    }
+    const member =
+      typeof userId === "string"
+        ? await scope.db
+            .selectFrom("members")
+            .select("user_id")
+            .where("workspace_id", "=", workspaceId)
+            .where("user_id", "=", userId)
+            .executeTakeFirst()
+        : undefined;
+    if (member === undefined)
+      throw new GatehouseError(ErrorCode.MEMBER_NOT_FOUND, "no such member in this workspace");
+    return {
+      actor: { type: "preview", userId: member.user_id, viewerId: actor.userId, workspaceId },
+      origin: request.origin,
+    };
+  }
+}
+
+/** A section stays visible when its permission is held somewhere below (e.g. Sites for a site customer). */
+function isHeldBelow(scope: ReadScope, subject: SubjectRef, permission: string): boolean {
+  const acts = scope.model.definition.permissions[permission]?.on;
+  const types = typeof acts === "string" ? [acts] : (acts ?? []);
+  return types.some(
+    (type) => scope.engine.listVisible(subject, type, permission, { limit: 1 }).items.length > 0,
+  );
+}
