@@ -301,13 +301,23 @@ describe("serving the console", () => {
   });
 
   it("never shadows the API, operator endpoints or reserved prefixes", async () => {
-    for (const url of ["/v1/nope", "/mcp", "/.well-known/jwks.json", "/assets/missing.js"]) {
+    for (const url of ["/v1/nope", "/assets/missing.js", "/.well-known/nothing"]) {
       expectProblem(
         await server.app.inject({ method: "GET", url, headers: html }),
         404,
         "NOT_FOUND",
       );
     }
+    // The MCP endpoint and the published keys answer for themselves, never with the page.
+    const mcp = await server.app.inject({ method: "GET", url: "/mcp", headers: html });
+    expect(mcp.statusCode).toBe(405);
+    const keys = await server.app.inject({
+      method: "GET",
+      url: "/.well-known/jwks.json",
+      headers: html,
+    });
+    expect(keys.headers["content-type"]).toMatch(/^application\/jwk-set\+json/);
+    expect(keys.json()).toHaveProperty("keys");
     expect((await server.app.inject({ method: "GET", url: "/healthz" })).json()).toEqual({
       status: "ok",
     });

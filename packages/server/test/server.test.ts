@@ -48,10 +48,10 @@ describe("configuration", () => {
     );
     expect(loadConfig(postgres).databaseSchema).toBeUndefined();
     expect(() => loadConfig({ ...postgres, DATABASE_SCHEMA: "Bad-Name; drop" })).toThrow(
-      /DATABASE_SCHEMA is a lower-case identifier/,
+      /DATABASE_SCHEMA is a lower-case PostgreSQL identifier/,
     );
     expect(() => loadConfig({ DATABASE_SCHEMA: "bench_a1" })).toThrow(
-      /DATABASE_SCHEMA needs DATABASE_URL/,
+      /DATABASE_SCHEMA applies to PostgreSQL only/,
     );
   });
 

@@ -23,7 +23,8 @@ export async function migrateToLatest(
   let result = await migrator.migrateToLatest();
   // Kysely's migrator lists the tables of every schema; another schema dropped meanwhile
   // (PostgreSQL "undefined schema/table/column", the last from pg_get_serial_sequence on a table
-  // being dropped) fails that listing, and a retry succeeds.
+  // being dropped) fails that listing, and a retry succeeds. So does losing the race to create
+  // the migration tables to another instance starting at the same moment.
   for (let attempt = 1; attempt < 5 && isConcurrentDrop(result.error); attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
     result = await migrator.migrateToLatest();
@@ -45,6 +46,6 @@ function isConcurrentDrop(error: unknown): boolean {
     typeof error === "object" &&
     error !== null &&
     "code" in error &&
-    (error.code === "3F000" || error.code === "42P01" || error.code === "42703")
+    ["3F000", "42P01", "42703", "23505", "42P07"].includes(String(error.code))
   );
 }

@@ -43,7 +43,12 @@ export async function openPostgres(options: PostgresOptions): Promise<Storage> {
     },
   });
   if (options.schema !== undefined) {
-    await pool.query(`create schema if not exists ${quoteIdentifier(options.schema)}`);
+    // Instances starting together race to create it: losing that race is fine.
+    await pool
+      .query(`create schema if not exists ${quoteIdentifier(options.schema)}`)
+      .catch((error: { code?: string }) => {
+        if (error.code !== "23505" && error.code !== "42P06") throw error;
+      });
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   // One channel per schema: instances on one database but in other schemas hear nothing of it.
