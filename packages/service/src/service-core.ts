@@ -164,7 +164,13 @@ export class ServiceCore {
         }
       }
     }
-    const engine = await loadEngine(db, this.modelOf(row.preset), row.id, this.clock);
+    const engine = await loadEngine(
+      db,
+      this.storage.dialect,
+      this.modelOf(row.preset),
+      row.id,
+      this.clock,
+    );
     if (entry !== undefined && entry.revision > row.revision)
       return { engine, revision: row.revision, row, verifiedAt, usedAt: verifiedAt };
     return this.engines.store(engine, row, verifiedAt);

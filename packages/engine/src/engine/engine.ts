@@ -58,14 +58,40 @@ enum Kind {
   Key = 2,
 }
 
-interface GrantRecord {
-  readonly grant: Grant;
-  readonly holder: Principal;
-  readonly node: number;
-  readonly bits: Bits;
-  /** `Infinity` when the grant never expires. */
-  readonly expiresAt: number;
-  readonly allow: Decision;
+/**
+ * A grant as the engine holds it. Its public `Grant` and the `allow` decision naming it are built
+ * on first use and kept, so a check still allocates nothing while loading a million grants does not
+ * build two million objects nobody may ask for.
+ */
+class GrantRecord {
+  #grant: Grant | undefined = undefined;
+  #allow: Decision | undefined = undefined;
+  constructor(
+    readonly holder: Principal,
+    readonly node: number,
+    readonly role: string,
+    readonly scope: string,
+    readonly extras: readonly string[],
+    readonly bits: Bits,
+    /** `Infinity` when the grant never expires. */
+    readonly expiresAt: number,
+  ) {}
+
+  get grant(): Grant {
+    this.#grant ??= Object.freeze({
+      subject: this.holder.name as GranteeRef,
+      role: this.role,
+      scope: this.scope as ResourceRef,
+      extras: this.extras,
+      expiresAt: this.expiresAt === Number.POSITIVE_INFINITY ? undefined : this.expiresAt,
+    });
+    return this.#grant;
+  }
+
+  get allow(): Decision {
+    this.#allow ??= Object.freeze({ allowed: true, via: this.grant });
+    return this.#allow;
+  }
 }
 
 interface KeyRecord {
@@ -178,6 +204,8 @@ export class Engine<
   readonly #sortedNodes: Int32Array[];
 
   readonly #principals = new Map<string, Principal>();
+  /** The principal `#principal` answered last (forgotten when any principal is removed). */
+  #lastPrincipal: Principal | undefined = undefined;
   #ownerGrant: GrantRecord | undefined = undefined;
   readonly #scratch: Bits;
   /** Decoded permission lists by bitset, keyed by the word itself when one word holds them all. */
@@ -201,7 +229,7 @@ export class Engine<
     if (options.resources !== undefined) this.#loadResources(options.resources);
     for (const [group, users] of options.groups ?? [])
       for (const user of users) this.addGroupMember(group, user);
-    for (const grant of options.grants ?? []) this.addGrant(grant);
+    if (options.grants !== undefined) this.addGrants(options.grants);
     for (const key of options.apiKeys ?? []) this.addApiKey(key);
     this.#revision = options.revision ?? 0;
   }
@@ -662,6 +690,20 @@ export class Engine<
    * engine.addGrant({ subject: "user:olga", role: "operator", scope: "server:s1" });
    */
   addGrant(input: GrantInput<T, P, R>): Grant<T, P, R> {
+    return this.#insertGrant(input).grant as Grant<T, P, R>;
+  }
+
+  /**
+   * Adds many grants, in order, as `addGrant` would — for loading a workspace: nothing is built
+   * for the answer. Throws at the first grant that does not apply; those before it stay.
+   * @example
+   * engine.addGrants(rows.map((row) => ({ subject: row.subject, role: row.role, scope: row.scope })));
+   */
+  addGrants(inputs: Iterable<GrantInput<T, P, R>>): void {
+    for (const input of inputs) this.#insertGrant(input);
+  }
+
+  #insertGrant(input: GrantInput<T, P, R>): GrantRecord {
     const model = this.#model;
     const { kind, role, node, extras, extraBits, expiresAt } = this.#prepareGrant(input);
     if (role.isOwner && this.#ownerGrant !== undefined) {
@@ -679,14 +721,6 @@ export class Engine<
         { details: { currentRole: current } },
       );
     }
-    // The principal's and the node's names: one string each, however many grants name them.
-    const grant: Grant<T, P, R> = Object.freeze({
-      subject: holder.name as GranteeRef,
-      role: role.name as R,
-      scope: this.#keys[node] as ResourceRef<T>,
-      extras: extras.length === 0 ? (NO_EXTRAS as readonly P[]) : Object.freeze(extras),
-      expiresAt,
-    });
     // Without extras a grant holds exactly its role's bits: share them (bits are never mutated).
     let bits = role.bits;
     if (extraBits !== undefined) {
@@ -694,19 +728,21 @@ export class Engine<
       orInto(bits, role.bits);
       orInto(bits, extraBits);
     }
-    const record: GrantRecord = {
-      grant,
+    // The role's, the principal's and the node's names: one string each, however many grants.
+    const record = new GrantRecord(
       holder,
       node,
+      role.name,
+      this.#keys[node]!,
+      extras === NO_EXTRAS ? NO_EXTRAS : Object.freeze(extras),
       bits,
-      expiresAt: expiresAt ?? Number.POSITIVE_INFINITY,
-      allow: Object.freeze({ allowed: true, via: grant }),
-    };
+      expiresAt ?? Number.POSITIVE_INFINITY,
+    );
     holder.grants.set(node, record);
     this.#grantsOn(node).add(record);
     if (role.isOwner) this.#ownerGrant = record;
     this.#revision++;
-    return grant;
+    return record;
   }
 
   /** Removes the grant `subject` holds at `scope` and returns it. */
@@ -737,6 +773,7 @@ export class Engine<
       member.groups = member.groups.filter((group) => group !== principal);
     for (const key of principal.keys) this.#principals.delete(key.name);
     this.#principals.delete(subject);
+    this.#lastPrincipal = undefined;
     this.#revision++;
   }
 
@@ -851,6 +888,7 @@ export class Engine<
       throw new GatehouseError(ErrorCode.API_KEY_NOT_FOUND, `no API key "${id}"`);
     (principal.key.owner.keys as Set<Principal>).delete(principal);
     this.#principals.delete(principal.name);
+    this.#lastPrincipal = undefined;
     this.#revision++;
     return principal.key.key as ApiKey<T, P>;
   }
@@ -872,7 +910,9 @@ export class Engine<
       );
     }
     const extras =
-      input.extras === undefined || input.extras.length === 0 ? [] : [...new Set(input.extras)];
+      input.extras === undefined || input.extras.length === 0
+        ? (NO_EXTRAS as readonly string[])
+        : [...new Set(input.extras)];
     let extraBits: Bits | undefined;
     if (extras.length > 0) {
       extraBits = this.#bitsOfNames(extras);
@@ -1190,11 +1230,15 @@ export class Engine<
   }
 
   #principal(name: SubjectRef, kind: Kind): Principal {
+    // Loading reads grants by subject: the same one, again and again, skips the map.
+    const last = this.#lastPrincipal;
+    if (last !== undefined && last.name === name) return last;
     let principal = this.#principals.get(name);
     if (principal === undefined) {
       principal = new Principal(name, kind);
       this.#principals.set(name, principal);
     }
+    this.#lastPrincipal = principal;
     return principal;
   }
 
