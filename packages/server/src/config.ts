@@ -27,6 +27,11 @@ export interface ServerConfig {
    * setup keeps a generated key in `DATA_DIR/secret.key`; several instances must share one.
    */
   readonly secretKey: string | undefined;
+  /**
+   * `STREAM_HEARTBEAT_MS` (15000): how often an open change stream sends a comment line (keeping
+   * proxies from closing it), re-reads the store and re-checks a session's sign-in.
+   */
+  readonly streamHeartbeatMs: number;
   /** How this instance follows other instances' commits on a shared database (R12). */
   readonly follow: {
     /** LISTEN/NOTIFY on PostgreSQL (`CHANGE_NOTIFICATIONS`); off e.g. behind a transaction pooler. */
@@ -61,6 +66,7 @@ const KNOWN = [
   "CHANGE_NOTIFICATIONS",
   "SYNC_POLL_MS",
   "SYNC_MAX_STALENESS_MS",
+  "STREAM_HEARTBEAT_MS",
 ] as const;
 type Key = (typeof KNOWN)[number];
 
@@ -163,6 +169,17 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
       `SYNC_MAX_STALENESS_MS is a whole number of milliseconds above SYNC_POLL_MS, not "${stalenessText}"`,
     );
 
+  const heartbeatText = get("STREAM_HEARTBEAT_MS") ?? "15000";
+  const streamHeartbeatMs = Number(heartbeatText);
+  if (
+    !Number.isInteger(streamHeartbeatMs) ||
+    streamHeartbeatMs < 100 ||
+    streamHeartbeatMs > 300_000
+  )
+    problems.push(
+      `STREAM_HEARTBEAT_MS is a whole number of milliseconds, 100–300000, not "${heartbeatText}"`,
+    );
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port,
@@ -177,6 +194,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     demo: demoText === "true",
     logLevel,
     secretKey,
+    streamHeartbeatMs,
     follow: { notifications: notificationsText === "on", pollIntervalMs, maxStalenessMs },
   };
 }

@@ -76,7 +76,8 @@ describe.each(backends)("the change stream over HTTP on $name", (backend) => {
 
   /** Ada's MZPanel workspace with server s1 and site a; Adam is admin, Carol the customer of a. */
   beforeEach(async () => {
-    server = await openServer(backend);
+    // Short heartbeats, so a session ended elsewhere ends its stream quickly.
+    server = await openServer(backend, { env: { STREAM_HEARTBEAT_MS: "200" } });
     await server.app.listen({ port: 0, host: "127.0.0.1" });
     base = `http://127.0.0.1:${(server.app.server.address() as AddressInfo).port}`;
     ada = await signUp(server.app, "ada");
@@ -226,6 +227,17 @@ describe.each(backends)("the change stream over HTTP on $name", (backend) => {
     await live.ended;
     // Neither the demotion nor anything after it reached the former admin.
     expect(live.events).toHaveLength(3);
+  });
+
+  it("ends a session's stream at the next heartbeat once the session is signed out", async () => {
+    const live = await stream(adam, `/v1/workspaces/${ws}/changes`);
+    expect((await live.next(1))[0]).toMatchObject({ event: "ready" });
+    const out = await call(server.app, adam, "POST", "/v1/auth/logout");
+    expect(out.statusCode).toBe(204);
+    const [, ended] = await live.next(2);
+    expect(ended).toMatchObject({ event: "error" });
+    expect(JSON.parse(ended!.data)).toEqual({ code: "INVALID_CREDENTIALS" });
+    await live.ended;
   });
 
   it("refuses a bad or future start revision with 400", async () => {

@@ -7,12 +7,14 @@
  * with the revision). The parent kills it with SIGKILL at a random moment, checks the database,
  * starts it again on the same database, and so on; at the end a fresh service reopens it.
  */
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { sql } from "kysely";
 import { afterAll, describe, expect, it } from "vitest";
 import { asUser, systemActor } from "../src/actor.ts";
 import { openPostgres } from "../src/database/postgres/open.ts";
@@ -87,6 +89,24 @@ function startWriter(config: WriterConfig, children: Set<ChildProcess>): Started
 }
 
 const sleep = (ms: number) => new Promise((resolveSleep) => setTimeout(resolveSleep, ms));
+
+/** Waits until no PostgreSQL session of `application` is left (at most 10 s). */
+async function sessionsEnded(url: string, application: string): Promise<void> {
+  const admin = await openPostgres({ connectionString: url, migrate: false, maxConnections: 1 });
+  try {
+    for (let waited = 0; waited < 10_000; waited += 20) {
+      const { rows } = await sql<{ sessions: number }>`
+        select count(*)::int as sessions from pg_stat_activity where application_name = ${application}`.execute(
+        admin.db,
+      );
+      if (rows[0]?.sessions === 0) return;
+      await sleep(20);
+    }
+    throw new Error(`the killed writer's sessions (${application}) did not end`);
+  } finally {
+    await admin.close();
+  }
+}
 
 describe.each(backends)("kill -9 during writes on $name", (backend) => {
   const children = new Set<ChildProcess>();
@@ -182,8 +202,14 @@ describe.each(backends)("kill -9 during writes on $name", (backend) => {
     const stats = { acks: 0, inFlight: 0, committedUnacked: 0 };
 
     for (let run = 0; run < KILLS; run++) {
+      // On PostgreSQL the writer's connections are named, to wait for them to end after the kill.
+      const application = `crash_writer_${run}`;
+      const target =
+        where.config.dialect === "postgres"
+          ? `${where.config.target}${where.config.target.includes("?") ? "&" : "?"}application_name=${application}`
+          : where.config.target;
       const writer = startWriter(
-        { ...where.config, workspaces, users, seed: run * 7919 + 17, run },
+        { ...where.config, target, workspaces, users, seed: run * 7919 + 17, run },
         children,
       );
       await writer.ready;
@@ -191,6 +217,10 @@ describe.each(backends)("kill -9 during writes on $name", (backend) => {
       await sleep(100 + Math.floor(Math.random() * 800));
       writer.child.kill("SIGKILL");
       await writer.exited;
+      // The server may still be finishing a COMMIT the killed process sent: read only once its
+      // sessions are gone, or a commit could land after the checks below.
+      if (where.config.dialect === "postgres")
+        await sessionsEnded(where.config.target, application);
 
       // What the writer announced, workspace by workspace.
       const pending = new Map<string, Extract<WriterLine, { t: "intent" }>>();

@@ -3,12 +3,10 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { ErrorCode, GatehouseError, isGatehouseError } from "@gatehouse/engine";
 import type { Change, Gatehouse, RequestContext } from "@gatehouse/service";
 import { type Static, Type } from "@sinclair/typebox";
-import { requireCaller } from "../http/caller.ts";
+import { requireCaller, SESSION_COOKIE } from "../http/caller.ts";
 import { AtLeastRevisionQuery, WorkspaceParams } from "../http/schemas.ts";
 import type { RouteOptions } from "./route-options.ts";
 
-/** A comment line keeps proxies from closing an idle stream; each also re-reads the store. */
-const HEARTBEAT_MS = 15_000;
 const PAGE = 500;
 
 const Grant = Type.Object({
@@ -51,7 +49,10 @@ function startOf(query: string | undefined, lastEventId: string | string[] | und
  * The change stream (R12): a snapshot of a workspace's engine state, then its committed changes
  * as Server-Sent Events, resumable by `Last-Event-ID`. Both need the team gate.
  */
-export const changeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { gatehouse }) => {
+export const changeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
+  app,
+  { gatehouse, config },
+) => {
   const tags = ["changes"];
   const open = new Set<ServerResponse>();
   // Streams never end on their own: end them when the server closes, or close() would wait.
@@ -113,7 +114,19 @@ export const changeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
       });
       response.flushHeaders(); // the client learns the stream is open before any event
       open.add(response);
-      const stream = new ChangeStream(gatehouse, caller, ws, response, start ?? first.revision);
+      const token = request.cookies[SESSION_COOKIE];
+      const stream = new ChangeStream({
+        gatehouse,
+        caller,
+        workspaceId: ws,
+        response,
+        after: start ?? first.revision,
+        heartbeatMs: config.streamHeartbeatMs,
+        // A session ended elsewhere (logout, revoked) ends its streams at the next heartbeat.
+        ...(request.sessionId === undefined || token === undefined
+          ? {}
+          : { revalidate: async () => void (await gatehouse.sessions.authenticate(token)) }),
+      });
       response.on("close", () => {
         stream.stop();
         open.delete(response);
@@ -132,15 +145,31 @@ class ChangeStream {
   /** Whether the `ready` event (everything committed before the stream opened is sent) went out. */
   #ready = false;
   readonly #cleanups: (() => void)[] = [];
+  readonly gatehouse: Gatehouse;
+  readonly caller: RequestContext;
+  readonly workspaceId: string;
+  readonly response: ServerResponse;
+  readonly #revalidate: (() => Promise<void>) | undefined;
+  readonly heartbeatMs: number;
 
-  constructor(
-    readonly gatehouse: Gatehouse,
-    readonly caller: RequestContext,
-    readonly workspaceId: string,
-    readonly response: ServerResponse,
-    after: number,
-  ) {
-    this.#last = after;
+  constructor(options: {
+    gatehouse: Gatehouse;
+    caller: RequestContext;
+    workspaceId: string;
+    response: ServerResponse;
+    /** Send the changes after this revision. */
+    after: number;
+    /** Throws once the caller's credentials no longer hold; run at every heartbeat. */
+    revalidate?: () => Promise<void>;
+    heartbeatMs: number;
+  }) {
+    this.gatehouse = options.gatehouse;
+    this.caller = options.caller;
+    this.workspaceId = options.workspaceId;
+    this.response = options.response;
+    this.#last = options.after;
+    this.#revalidate = options.revalidate;
+    this.heartbeatMs = options.heartbeatMs;
   }
 
   start(): void {
@@ -152,8 +181,15 @@ class ChangeStream {
     );
     const heartbeat = setInterval(() => {
       this.response.write(": heartbeat\n\n");
-      this.wake();
-    }, HEARTBEAT_MS);
+      if (this.#revalidate === undefined) {
+        this.wake();
+        return;
+      }
+      this.#revalidate().then(
+        () => this.wake(),
+        (error: unknown) => this.end(isGatehouseError(error) ? error.code : "INVALID_CREDENTIALS"),
+      );
+    }, this.heartbeatMs);
     heartbeat.unref();
     this.#cleanups.push(() => clearInterval(heartbeat));
     this.wake();
@@ -210,10 +246,14 @@ class ChangeStream {
       } while (this.#again);
     } catch (error) {
       // The caller lost the gate, or the workspace closed: say so and end the stream.
-      const code = isGatehouseError(error) ? error.code : "INTERNAL";
-      if (!this.#stopped) this.send("error", undefined, { code });
-      this.stop();
-      this.response.end();
+      this.end(isGatehouseError(error) ? error.code : "INTERNAL");
     }
+  }
+
+  /** A last `error` event with the code, and the end of the stream. */
+  end(code: string): void {
+    if (!this.#stopped) this.send("error", undefined, { code });
+    this.stop();
+    this.response.end();
   }
 }
