@@ -309,7 +309,6 @@ export class LocalDecisions {
       }
       this.#engine = this.#build(data);
       this.#revision = data.revision;
-      this.#resyncing = undefined;
       this.#follow();
     })().finally(() => {
       this.#resyncing = undefined;

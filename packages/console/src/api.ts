@@ -1,3 +1,4 @@
+import type { paths } from "../../client/src/generated/api.ts";
 /** The console talks to the public HTTP API only: JSON, session cookies, and the CSRF echo on writes. */
 
 export interface Problem {
@@ -36,14 +37,14 @@ function csrfToken(): string | undefined {
   return match?.[1] === undefined ? undefined : decodeURIComponent(match[1]);
 }
 
-type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 /**
  * Calls the API; resolves with the JSON answer (undefined for 204) or rejects with an ApiError.
  * @example
  * const { members } = await api<{ members: Member[] }>("GET", `/v1/workspaces/${ws}/members`);
  */
-export async function api<T>(method: Method, path: string, body?: unknown): Promise<T> {
+export async function api<T>(method: HttpMethod, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
   if (method !== "GET") {
@@ -107,237 +108,45 @@ export function messageOf(error: unknown): string {
 
 export const ws = (id: string) => `/v1/workspaces/${encodeURIComponent(id)}`;
 
-// The shapes the console reads; the OpenAPI document at /openapi.json is the reference.
+// The shapes the console reads: the answers of the API's own OpenAPI document, as generated for
+// the client SDK (packages/client/src/generated/api.ts; types only, nothing of it is bundled).
 
-export interface User {
-  readonly id: string;
-  readonly email: string;
-  readonly name: string;
-  readonly createdAt: number;
+type Method = "get" | "post" | "put" | "patch" | "delete";
+
+/** The JSON answer of `method` on `path` with `status`, from the generated OpenAPI types. */
+type Answer<P extends keyof paths, M extends Method, S extends number = 200> = paths[P][M] extends {
+  responses: { [K in S]: { content: { "application/json": infer Body } } };
 }
+  ? Body
+  : never;
 
-export interface Grant {
-  readonly subject: string;
-  readonly role: string;
-  readonly scope: string;
-  readonly extras: readonly string[];
-  readonly expiresAt?: number;
-}
+export type Me = Answer<"/v1/me", "get">;
+export type User = Me["user"];
+export type Workspace = Answer<"/v1/workspaces/{ws}", "get">;
+export type Grant = Me["workspaces"][number]["grants"][number];
+export type Access = Answer<"/v1/workspaces/{ws}/access", "get">;
+export type Member = Answer<"/v1/workspaces/{ws}/members", "get">["members"][number];
+export type Group = Answer<"/v1/workspaces/{ws}/groups", "get">["groups"][number];
+export type Invitation = Answer<"/v1/workspaces/{ws}/invitations", "get">["invitations"][number];
+export type JoinRequest = Answer<
+  "/v1/workspaces/{ws}/join-requests",
+  "get"
+>["joinRequests"][number];
+export type Seats = Answer<"/v1/workspaces/{ws}/seats", "get">;
+export type RoleMatrix = Answer<"/v1/workspaces/{ws}/roles", "get">;
+export type Explanation = Answer<"/v1/workspaces/{ws}/explain", "post">;
+export type ApiKey = Answer<"/v1/workspaces/{ws}/api-keys", "get">["keys"][number];
+export type AuditEntry = Answer<"/v1/workspaces/{ws}/audit", "get">["entries"][number];
+export type Verification = Answer<"/v1/workspaces/{ws}/audit/verify", "get">;
+export type Capabilities = Answer<"/v1/workspaces/{ws}/capabilities", "get">;
+export type SessionInfo = Answer<"/v1/me/sessions", "get">["sessions"][number];
+/** The model as `GET …/model` answers it: the engine's own definition type. */
+export type { ModelDefinition } from "../../engine/src/model/model-definition.ts";
 
-export interface Workspace {
-  readonly id: string;
-  readonly name: string;
-  readonly preset: string;
-  readonly plan: string | null;
-  readonly personal: boolean;
-  readonly revision: number;
-  readonly createdAt: number;
-  readonly settings?: {
-    readonly joinKey: string | null;
-    readonly require2fa: boolean;
-    readonly oneWorkspacePerEmail: boolean;
-  };
-}
-
-export interface Me {
-  readonly user: User;
-  readonly twoFactor: {
-    readonly enabled: boolean;
-    readonly pending: boolean;
-    readonly required: boolean;
-  };
-  readonly workspaces: readonly (Workspace & { readonly grants: readonly Grant[] })[];
-}
-
-export interface Access {
-  readonly workspaceId: string;
-  readonly userId: string;
-  readonly isOwner: boolean;
-  readonly grants: readonly Grant[];
-  readonly groups: readonly string[];
-  readonly workflows: {
-    readonly viewTeam: boolean;
-    readonly managePeople: boolean;
-    readonly viewActivity: boolean;
-    readonly changeSettings: boolean;
-    readonly ownerOnly: boolean;
-    readonly transferOwnership: boolean;
-  };
-  readonly sections: readonly string[];
-  readonly viewAs: { readonly viewerId: string } | null;
-}
-
-export interface ModelDefinition {
-  readonly name: string;
-  readonly label?: string;
-  readonly types: Readonly<
-    Record<string, { readonly label?: string; readonly parents?: readonly string[] }>
-  >;
-  readonly permissions: Readonly<
-    Record<string, { readonly on: string | readonly string[]; readonly description?: string }>
-  >;
-  readonly roles: Readonly<
-    Record<
-      string,
-      {
-        readonly label?: string;
-        readonly description?: string;
-        readonly scopes: readonly string[];
-        readonly owner?: boolean;
-        readonly permissions?: readonly string[];
-      }
-    >
-  >;
-  readonly ownerOnly?: readonly string[];
-  readonly delegation: string;
-  readonly plans?: Readonly<
-    Record<string, { readonly label?: string; readonly maxMembers: number | null }>
-  >;
-  readonly sections?: Readonly<
-    Record<string, { readonly label: string; readonly anyOf: readonly string[] }>
-  >;
-  readonly policy?: { readonly joinRequests?: boolean; readonly selfServiceTransfer?: boolean };
-  readonly formerOwnerRole?: string;
-}
-
-export interface Member {
-  readonly userId: string;
-  readonly email: string;
-  readonly name: string;
-  readonly joinedAt: number;
-  readonly isOwner: boolean;
-  readonly grants: readonly Grant[];
-  readonly groups: readonly string[];
-}
-
-export interface Group {
-  readonly id: string;
-  readonly name: string;
-  readonly members: readonly string[];
-  readonly grants: readonly Grant[];
-}
-
-export interface Invitation {
-  readonly id: string;
-  readonly email: string;
-  readonly role: string;
-  readonly scopes: readonly string[];
-  readonly invitedBy: string;
-  readonly createdAt: number;
-  readonly expiresAt: number;
-  readonly status: "pending" | "accepted" | "revoked" | "expired";
-}
-
-export interface JoinRequest {
-  readonly id: string;
-  readonly userId: string;
-  readonly email: string;
-  readonly name: string;
-  readonly note: string;
-  readonly createdAt: number;
-  readonly status: "pending" | "approved" | "rejected";
-}
-
-export interface Seats {
-  readonly plan: string | null;
-  readonly plans: readonly {
-    readonly name: string;
-    readonly label: string;
-    readonly maxMembers: number | null;
-  }[];
-  readonly seats: {
-    readonly members: number;
-    readonly pending: number;
-    readonly limit: number | null;
-    readonly remaining: number | null;
-  };
-}
-
-export interface RoleMatrix {
-  readonly preset: string;
-  readonly types: readonly { readonly name: string; readonly label: string }[];
-  readonly permissions: readonly {
-    readonly name: string;
-    readonly on: readonly string[];
-    readonly description: string;
-    readonly ownerOnly: boolean;
-  }[];
-  readonly roles: readonly {
-    readonly name: string;
-    readonly label: string;
-    readonly description: string;
-    readonly owner: boolean;
-    readonly scopes: readonly string[];
-    readonly permissions: readonly string[];
-  }[];
-}
-
-export interface Explanation {
-  readonly decision: { readonly allowed: boolean; readonly reason?: string; readonly via?: Grant };
-  readonly considered: readonly {
-    readonly grant: Grant;
-    readonly throughGroup: string | null;
-    readonly outcome: string;
-  }[];
-  readonly suggestion: { readonly role: string; readonly scope: string } | null;
-  readonly ownerOnly: boolean;
-  readonly summary: string;
-}
-
-export interface ApiKey {
-  readonly id: string;
-  readonly name: string;
-  readonly prefix: string;
-  readonly ownerUserId: string;
-  readonly scopes: readonly string[];
-  readonly resources: readonly string[];
-  readonly expiresAt: number | null;
-  readonly createdAt: number;
-  readonly status: "active" | "expired" | "revoked";
-}
-
-export interface AuditEntry {
-  readonly seq: number;
-  readonly at: string;
-  readonly actor: {
-    readonly type: string;
-    readonly id: string;
-    readonly onBehalfOf: string | null;
-  };
-  readonly action: string;
-  readonly target: string | null;
-  readonly result: "success" | "denied";
-  readonly origin: { readonly ip: string | null; readonly agent: string | null };
-  readonly details: Readonly<Record<string, unknown>>;
-}
-
-export interface Verification {
-  readonly valid: boolean;
-  readonly entries: number;
-  readonly head?: string;
-  readonly problem?: string;
-  readonly seq?: number;
-  readonly message?: string;
-}
-
-export interface Capabilities {
-  readonly resource: string;
-  readonly permissions: readonly string[];
-  readonly sections: readonly string[];
-}
-
+/** A mail of the development outbox; its route exists only in development, so not in the document. */
 export interface OutboxMail {
   readonly to: string;
   readonly subject: string;
   readonly text: string;
   readonly at: number;
-}
-
-export interface SessionInfo {
-  readonly id: string;
-  readonly createdAt: number;
-  readonly lastSeenAt: number;
-  readonly expiresAt: number;
-  readonly ip: string | null;
-  readonly agent: string | null;
 }

@@ -18,13 +18,8 @@ import type { Storage } from "./database/storage.ts";
 import { KeyedMutex } from "./support/keyed-mutex.ts";
 import { OWASP_SCRYPT, type ScryptCost } from "./support/passwords.ts";
 import { ChangeFollower, type FollowOptions } from "./sync/change-follower.ts";
-import {
-  type CachedWorkspace,
-  EngineCache,
-  type StoredChange,
-  type WorkspaceRow,
-} from "./sync/engine-cache.ts";
-import { loadEngine } from "./sync/load-engine.ts";
+import { type CachedWorkspace, EngineCache, type WorkspaceRow } from "./sync/engine-cache.ts";
+import { loadEngine, readChanges } from "./sync/load-engine.ts";
 
 export type { WorkspaceRow };
 
@@ -156,10 +151,9 @@ export class ServiceCore {
     if (entry !== undefined && entry.revision < row.revision) {
       const from = entry.revision;
       if (row.revision - from <= MAX_CATCH_UP) {
-        const changes = await this.#changesBetween(db, row.id, from, row.revision);
+        const changes = await readChanges(db, row.id, { after: from, upTo: row.revision });
         if (this.engines.advance(row.id, changes, row, verifiedAt)) {
-          for (const change of changes)
-            if (change.revision > from) this.#emit(row.id, change.revision, change.ops);
+          for (const change of changes) this.#emit(row.id, change.revision, change.ops);
           return entry;
         }
       }
@@ -174,23 +168,6 @@ export class ServiceCore {
     if (entry !== undefined && entry.revision > row.revision)
       return { engine, revision: row.revision, row, verifiedAt, usedAt: verifiedAt };
     return this.engines.store(engine, row, verifiedAt);
-  }
-
-  async #changesBetween(
-    db: Kysely<Database>,
-    workspaceId: string,
-    after: number,
-    upTo: number,
-  ): Promise<StoredChange[]> {
-    const rows = await db
-      .selectFrom("changes")
-      .select(["revision", "ops"])
-      .where("workspace_id", "=", workspaceId)
-      .where("revision", ">", after)
-      .where("revision", "<=", upTo)
-      .orderBy("revision")
-      .execute();
-    return rows.map((row) => ({ revision: row.revision, ops: JSON.parse(row.ops) as ChangeOp[] }));
   }
 
   /** The cached state if it may answer without asking the store (within the staleness bound). */
@@ -212,13 +189,11 @@ export class ServiceCore {
       !(Number.isSafeInteger(atLeastRevision) && atLeastRevision >= 0)
     )
       throw new GatehouseError(ErrorCode.INVALID_INPUT, "atLeastRevision is a whole number ≥ 0");
-    const now = performance.now();
-    let entry = this.engines.peek(workspaceId);
-    const fresh =
-      entry !== undefined &&
-      now - entry.verifiedAt <= this.follower.options.maxStalenessMs &&
-      (atLeastRevision === undefined || entry.revision >= atLeastRevision);
-    if (!fresh) {
+    let entry = this.cached(workspaceId);
+    if (
+      entry === undefined ||
+      (atLeastRevision !== undefined && entry.revision < atLeastRevision)
+    ) {
       entry = await this.refresh(workspaceId);
       // A refresh already under way may have read the store before the wanted revision committed.
       if (atLeastRevision !== undefined && entry.revision < atLeastRevision)
@@ -230,8 +205,8 @@ export class ServiceCore {
         );
       }
     }
-    entry!.usedAt = now;
-    return entry!;
+    entry.usedAt = performance.now();
+    return entry;
   }
 
   /**
@@ -273,15 +248,17 @@ export class ServiceCore {
   ): Promise<ReadScope> {
     if (typeof workspaceId !== "string") throw notFound();
     requirePreviewOf(request, workspaceId);
-    let state = await this.current(workspaceId, options);
-    const keyId = "keyId" in request.actor ? request.actor.keyId : undefined;
-    // A key authenticated by the store but unknown here was created through another instance
-    // since this cache was last verified: catch up rather than deny it.
-    if (keyId !== undefined && state.engine.apiKey(keyId) === undefined)
-      state = await this.refresh(workspaceId, { join: false });
+    const state = await this.current(workspaceId, options);
     const scope = new ReadScope(this, request, state.row, state.engine);
-    if (!(await scope.isMember())) throw notFound();
-    return scope;
+    if (await scope.isMember()) return scope;
+    // A key the store authenticated but this cache does not know was created through another
+    // instance since the cache was last verified: catch up once rather than deny it.
+    if ("keyId" in request.actor && request.actor.keyId !== undefined) {
+      const caughtUp = await this.refresh(workspaceId, { join: false });
+      const retried = new ReadScope(this, request, caughtUp.row, caughtUp.engine);
+      if (await retried.isMember()) return retried;
+    }
+    throw notFound();
   }
 
   /**
@@ -335,15 +312,19 @@ export class ServiceCore {
           const result = await work(scope);
           revision = row.revision;
           if (scope.changed) {
-            committed = await this.#commitChange(trx, scope);
+            committed = await this.commitChange(trx, scope);
             revision = committed.revision;
           }
           return result;
         });
         if (scope !== undefined && committed !== undefined) {
-          const change = { revision, ops: scope.ops };
-          if (committed.closed_at !== null) this.engines.evict(workspaceId);
-          else this.engines.advance(workspaceId, [change], committed, performance.now());
+          // A closing change does not apply (`workspace.close`): advancing evicts the engine.
+          this.engines.advance(
+            workspaceId,
+            [{ revision, ops: scope.ops }],
+            committed,
+            performance.now(),
+          );
           this.#emit(workspaceId, revision, scope.ops);
         }
         return { value, revision };
@@ -413,34 +394,46 @@ export class ServiceCore {
     this.events.emit("change", { workspaceId, revision, ops });
   }
 
-  /** Commits the change recorded in `scope`; answers the workspace row as it now is. */
-  async #commitChange(trx: Kysely<Database>, scope: WriteScope): Promise<WorkspaceRow> {
-    const row = scope.workspace;
+  /**
+   * Commits one change to a locked workspace row, inside `trx`: the audit entries appended to the
+   * hash chain, the row updated at the next revision, the engine ops stored under it and announced
+   * to other instances. Answers the workspace row as it now is. `write` commits through it; so
+   * does a workflow that creates a workspace and fills it in one transaction (import).
+   */
+  async commitChange(
+    trx: Kysely<Database>,
+    change: {
+      readonly workspace: WorkspaceRow;
+      readonly request: RequestContext;
+      readonly now: number;
+      readonly records: readonly AuditRecord[];
+      readonly ops: readonly ChangeOp[];
+      readonly rowUpdates: WriteScope["rowUpdates"];
+    },
+  ): Promise<WorkspaceRow> {
+    const row = change.workspace;
     const revision = row.revision + 1;
-    const at = scope.now;
+    const at = change.now;
     let head = { seq: row.audit_seq, hash: row.audit_head };
-    for (const record of scope.records) {
+    for (const record of change.records) {
       head = await appendAudit(trx, {
         workspaceId: row.id,
         head,
         at,
-        actor: scope.request.actor,
-        origin: scope.request.origin,
+        actor: change.request.actor,
+        origin: change.request.origin,
         result: "success",
         record,
       });
     }
-    await trx
-      .updateTable("workspaces")
-      .set({ ...scope.rowUpdates, revision, audit_seq: head.seq, audit_head: head.hash })
-      .where("id", "=", row.id)
-      .execute();
+    const updated = { ...change.rowUpdates, revision, audit_seq: head.seq, audit_head: head.hash };
+    await trx.updateTable("workspaces").set(updated).where("id", "=", row.id).execute();
     await trx
       .insertInto("changes")
-      .values({ workspace_id: row.id, revision, at, ops: JSON.stringify(scope.ops) })
+      .values({ workspace_id: row.id, revision, at, ops: JSON.stringify(change.ops) })
       .execute();
     await this.storage.changeFeed.announce(trx, { workspaceId: row.id, revision });
-    return { ...row, ...scope.rowUpdates, revision, audit_seq: head.seq, audit_head: head.hash };
+    return { ...row, ...updated };
   }
 
   /** Writes a denied attempt to the workspace's activity log, in its own transaction (R23). */

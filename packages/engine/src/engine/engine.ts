@@ -128,9 +128,18 @@ class Principal {
     (this.members as Set<Principal>).add(member);
   }
 
+  /** Deleting from the shared empty set finds nothing: no allocation needed first. */
+  deleteMember(member: Principal): void {
+    (this.members as Set<Principal>).delete(member);
+  }
+
   addKey(key: Principal): void {
     if (this.keys === NO_SET) this.keys = new Set();
     (this.keys as Set<Principal>).add(key);
+  }
+
+  deleteKey(key: Principal): void {
+    (this.keys as Set<Principal>).delete(key);
   }
 }
 
@@ -768,7 +777,7 @@ export class Engine<
       this.#dropGrant(record);
       this.#grantsAt[record.node]!.delete(record);
     }
-    for (const group of principal.groups) (group.members as Set<Principal>).delete(principal);
+    for (const group of principal.groups) group.deleteMember(principal);
     for (const member of principal.members)
       member.groups = member.groups.filter((group) => group !== principal);
     for (const key of principal.keys) this.#principals.delete(key.name);
@@ -798,7 +807,7 @@ export class Engine<
       !groupPrincipal.members.has(userPrincipal)
     )
       return;
-    (groupPrincipal.members as Set<Principal>).delete(userPrincipal);
+    groupPrincipal.deleteMember(userPrincipal);
     userPrincipal.groups = userPrincipal.groups.filter((candidate) => candidate !== groupPrincipal);
     this.#revision++;
   }
@@ -886,7 +895,7 @@ export class Engine<
     const principal = this.#principals.get(`apikey:${id}`);
     if (principal?.key === undefined)
       throw new GatehouseError(ErrorCode.API_KEY_NOT_FOUND, `no API key "${id}"`);
-    (principal.key.owner.keys as Set<Principal>).delete(principal);
+    principal.key.owner.deleteKey(principal);
     this.#principals.delete(principal.name);
     this.#lastPrincipal = undefined;
     this.#revision++;

@@ -43,8 +43,8 @@ export const AtLeastRevisionQuery = Type.String({
 });
 
 /** The read options of a query string's `atLeastRevision`. */
-export function freshnessOf(value: string | undefined): { atLeastRevision?: number } {
-  return value === undefined ? {} : { atLeastRevision: Number(value) };
+export function freshnessOf(value: string | undefined): { atLeastRevision: number | undefined } {
+  return { atLeastRevision: value === undefined ? undefined : Number(value) };
 }
 
 /** A person, as answered everywhere. */

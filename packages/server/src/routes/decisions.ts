@@ -126,8 +126,7 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     async (request) => {
       const caller = requireCaller(request);
       const body = request.body;
-      const freshness =
-        body.atLeastRevision === undefined ? {} : { atLeastRevision: body.atLeastRevision };
+      const freshness = { atLeastRevision: body.atLeastRevision };
       if ("checks" in body) {
         const decisions = await gatehouse.decisions.checkMany(
           caller,
@@ -158,12 +157,9 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     async (request) => {
       const { atLeastRevision, ...question } = request.body;
       return toExplanationBody(
-        await gatehouse.decisions.explain(
-          requireCaller(request),
-          request.params.ws,
-          question,
-          atLeastRevision === undefined ? {} : { atLeastRevision },
-        ),
+        await gatehouse.decisions.explain(requireCaller(request), request.params.ws, question, {
+          atLeastRevision,
+        }),
       );
     },
   );

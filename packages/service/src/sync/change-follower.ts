@@ -181,13 +181,14 @@ export class ChangeFollower {
     const ids = [...entries.keys()];
     try {
       for (let start = 0; start < ids.length; start += POLL_BATCH) {
+        const batch = ids.slice(start, start + POLL_BATCH);
         const rows = await this.#target.db
           .selectFrom("workspaces")
           .select(["id", "revision", "closed_at"])
-          .where("id", "in", ids.slice(start, start + POLL_BATCH))
+          .where("id", "in", batch)
           .execute();
         const found = new Map(rows.map((row) => [row.id, row]));
-        for (const id of ids.slice(start, start + POLL_BATCH)) {
+        for (const id of batch) {
           const row = found.get(id);
           const entry = entries.get(id);
           if (row === undefined || row.closed_at !== null) {

@@ -1,14 +1,12 @@
-import { applyOps, type ChangeOp, type Engine } from "@gatehouse/engine";
+import { applyOps, type Engine } from "@gatehouse/engine";
 import type { Selectable } from "kysely";
 import type { WorkspacesTable } from "../database/schema.ts";
+import type { StoredChange } from "./load-engine.ts";
 
 export type WorkspaceRow = Selectable<WorkspacesTable>;
 
-/** A committed revision with its engine ops, as stored in `changes`. */
-export interface StoredChange {
-  readonly revision: number;
-  readonly ops: readonly ChangeOp[];
-}
+/** A committed revision with its engine ops (as `readChanges` reads them, or a local commit). */
+export type AppliedChange = Pick<StoredChange, "revision" | "ops">;
 
 /**
  * A workspace as this instance holds it: the engine and the workspace row at `revision`, and when
@@ -74,7 +72,7 @@ export class EngineCache {
    */
   advance(
     workspaceId: string,
-    changes: readonly StoredChange[],
+    changes: readonly AppliedChange[],
     row: WorkspaceRow,
     verifiedAt: number,
   ): boolean {
@@ -95,8 +93,7 @@ export class EngineCache {
       this.#entries.delete(workspaceId);
       return false;
     }
-    entry.row = row;
-    if (verifiedAt > entry.verifiedAt) entry.verifiedAt = verifiedAt;
+    this.verified(entry, row, verifiedAt);
     return true;
   }
 

@@ -1,5 +1,6 @@
 import {
   type ApiKeyInput,
+  type ChangeOp,
   createEngine,
   type Engine,
   type GranteeRef,
@@ -23,17 +24,71 @@ export interface EngineState {
 /** Reads a workspace's engine state. Call inside a transaction for a consistent snapshot. */
 export async function loadEngineState(
   db: Kysely<Database>,
+  dialect: Storage["dialect"],
   workspaceId: string,
 ): Promise<EngineState> {
-  const [resources, grants, groupMembers, apiKeys] = await Promise.all([
+  const base = await readTreeGroupsAndKeys(db, workspaceId);
+  const grants: GrantInput[] = [];
+  for await (const page of grantPages(db, dialect, workspaceId)) grants.push(...page);
+  return { ...base, grants };
+}
+
+/**
+ * Builds a workspace's engine from the store, its grants page by page straight into the engine.
+ * Call inside a transaction for a consistent snapshot.
+ */
+export async function loadEngine(
+  db: Kysely<Database>,
+  dialect: Storage["dialect"],
+  model: Model,
+  workspaceId: string,
+  now: () => number,
+): Promise<Engine> {
+  const { resources, groups, apiKeys } = await readTreeGroupsAndKeys(db, workspaceId);
+  const engine = createEngine(model, { workspace: workspaceId, clock: now, resources, groups });
+  for await (const page of grantPages(db, dialect, workspaceId)) engine.addGrants(page);
+  for (const key of apiKeys) engine.addApiKey(key);
+  return engine;
+}
+
+/** A committed revision with its engine ops, as stored in `changes`. */
+export interface StoredChange {
+  readonly revision: number;
+  /** Epoch milliseconds. */
+  readonly at: number;
+  readonly ops: readonly ChangeOp[];
+}
+
+/** The stored changes of a workspace after revision `after`, in order: up to `upTo`, at most `limit`. */
+export async function readChanges(
+  db: Kysely<Database>,
+  workspaceId: string,
+  range: { after: number; upTo?: number; limit?: number },
+): Promise<StoredChange[]> {
+  const rows = await db
+    .selectFrom("changes")
+    .select(["revision", "at", "ops"])
+    .where("workspace_id", "=", workspaceId)
+    .where("revision", ">", range.after)
+    .$if(range.upTo !== undefined, (query) => query.where("revision", "<=", range.upTo!))
+    .orderBy("revision")
+    .$if(range.limit !== undefined, (query) => query.limit(range.limit!))
+    .execute();
+  return rows.map((row) => ({
+    revision: row.revision,
+    at: row.at,
+    ops: JSON.parse(row.ops) as ChangeOp[],
+  }));
+}
+
+async function readTreeGroupsAndKeys(
+  db: Kysely<Database>,
+  workspaceId: string,
+): Promise<Omit<EngineState, "grants">> {
+  const [resources, groupMembers, apiKeys] = await Promise.all([
     db
       .selectFrom("resources")
       .select(["resource", "parent"])
-      .where("workspace_id", "=", workspaceId)
-      .execute(),
-    db
-      .selectFrom("grants")
-      .select(["subject", "role", "scope", "extras", "expires_at"])
       .where("workspace_id", "=", workspaceId)
       .execute(),
     db
@@ -43,44 +98,14 @@ export async function loadEngineState(
       .execute(),
     liveKeys(db, workspaceId),
   ]);
-  return {
-    resources: resources as EngineState["resources"],
-    groups: groupsOf(groupMembers),
-    grants: grants.map(grantOf),
-    apiKeys,
-  };
-}
-
-const NO_EXTRAS = "[]";
-
-function grantOf(row: {
-  subject: string;
-  role: string;
-  scope: string;
-  extras: string;
-  expires_at: number | null;
-}): GrantInput {
-  return {
-    subject: row.subject as GranteeRef,
-    role: row.role,
-    scope: row.scope as ResourceRef,
-    // Most grants have none: skip a million JSON.parse calls on a cold start.
-    extras: row.extras === NO_EXTRAS ? [] : (JSON.parse(row.extras) as string[]),
-    expiresAt: row.expires_at ?? undefined,
-  };
-}
-
-function groupsOf(
-  rows: readonly { group_id: string; user_id: string }[],
-): Map<`group:${string}`, `user:${string}`[]> {
   const groups = new Map<`group:${string}`, `user:${string}`[]>();
-  for (const row of rows) {
+  for (const row of groupMembers) {
     const group = `group:${row.group_id}` as const;
     const users = groups.get(group);
     if (users === undefined) groups.set(group, [`user:${row.user_id}`]);
     else users.push(`user:${row.user_id}`);
   }
-  return groups;
+  return { resources: resources as EngineState["resources"], groups, apiKeys };
 }
 
 async function liveKeys(db: Kysely<Database>, workspaceId: string): Promise<ApiKeyInput[]> {
@@ -101,72 +126,49 @@ async function liveKeys(db: Kysely<Database>, workspaceId: string): Promise<ApiK
 
 /** Grants are read in pages of this many, so a large workspace's rows never all live at once. */
 const GRANT_PAGE = 20_000;
+const NO_EXTRAS = "[]";
 
-/** A page of grants as one JSON array of `[subject, scope, role, extras, expires_at]`. */
-function grantPage(
-  dialect: Storage["dialect"],
-  workspaceId: string,
-  after: readonly [string, string] | undefined,
-) {
-  const [subject, scope] = after ?? ["", ""];
-  const page = sql`select subject, scope, role, extras, expires_at from grants
-    where workspace_id = ${workspaceId} and (subject, scope) > (${subject}, ${scope})
-    order by subject, scope limit ${GRANT_PAGE}`;
-  return dialect === "postgres"
-    ? sql<{ rows: unknown }>`select coalesce(json_agg(json_build_array(subject, scope, role,
-        extras, expires_at) order by subject, scope), '[]') as rows from (${page}) as page`
-    : sql<{ rows: unknown }>`select json_group_array(json_array(subject, scope, role, extras,
-        expires_at) order by subject, scope) as rows from (${page}) as page`;
-}
-
-type GrantTuple = [string, string, string, string, number | null];
+type GrantTuple = [
+  subject: string,
+  scope: string,
+  role: string,
+  extras: string,
+  expiresAt: number | null,
+];
 
 /**
- * Builds a workspace's engine from the store. Grants come page by page as one JSON value each,
- * straight into the engine: a million rows never become a million row objects (a cold start
- * reads 1M grants in about a second). Call inside a transaction for a consistent snapshot.
+ * A workspace's grants, page by page, each page read as one JSON array of tuples: a million rows
+ * never become a million row objects (a cold start reads 1M grants in about a second).
  */
-export async function loadEngine(
+async function* grantPages(
   db: Kysely<Database>,
   dialect: Storage["dialect"],
-  model: Model,
   workspaceId: string,
-  now: () => number,
-): Promise<Engine> {
-  const [resources, groupMembers, keys] = await Promise.all([
-    db
-      .selectFrom("resources")
-      .select(["resource", "parent"])
-      .where("workspace_id", "=", workspaceId)
-      .execute(),
-    db
-      .selectFrom("group_members")
-      .select(["group_id", "user_id"])
-      .where("workspace_id", "=", workspaceId)
-      .execute(),
-    liveKeys(db, workspaceId),
-  ]);
-  const engine = createEngine(model, {
-    workspace: workspaceId,
-    clock: now,
-    resources: resources as EngineState["resources"],
-    groups: groupsOf(groupMembers),
-  });
-  let after: [string, string] | undefined;
+): AsyncGenerator<GrantInput[]> {
+  let after: readonly [string, string] = ["", ""];
   for (;;) {
-    const { rows } = await grantPage(dialect, workspaceId, after).execute(db);
-    const value = rows[0]?.rows;
+    const page = sql`select subject, scope, role, extras, expires_at from grants
+      where workspace_id = ${workspaceId} and (subject, scope) > (${after[0]}, ${after[1]})
+      order by subject, scope limit ${GRANT_PAGE}`;
+    const query =
+      dialect === "postgres"
+        ? sql<{ rows: unknown }>`select coalesce(json_agg(json_build_array(subject, scope, role,
+            extras, expires_at) order by subject, scope), '[]') as rows from (${page}) as page`
+        : sql<{ rows: unknown }>`select json_group_array(json_array(subject, scope, role, extras,
+            expires_at) order by subject, scope) as rows from (${page}) as page`;
+    const value = (await query.execute(db)).rows[0]?.rows;
     // SQLite answers the JSON as text; the pg driver parses it.
-    const page = (typeof value === "string" ? JSON.parse(value) : (value ?? [])) as GrantTuple[];
-    engine.addGrants(
-      page.map(([subject, scope, role, extras, expiresAt]) =>
-        grantOf({ subject, scope, role, extras, expires_at: expiresAt }),
-      ),
-    );
-    if (page.length < GRANT_PAGE) break;
-    const last = page[page.length - 1]!;
+    const tuples = (typeof value === "string" ? JSON.parse(value) : (value ?? [])) as GrantTuple[];
+    yield tuples.map(([subject, scope, role, extras, expiresAt]) => ({
+      subject: subject as GranteeRef,
+      role,
+      scope: scope as ResourceRef,
+      // Most grants have none: skip a million JSON.parse calls on a cold start.
+      extras: extras === NO_EXTRAS ? [] : (JSON.parse(extras) as string[]),
+      expiresAt: expiresAt ?? undefined,
+    }));
+    if (tuples.length < GRANT_PAGE) return;
+    const last = tuples[tuples.length - 1]!;
     after = [last[0], last[1]];
   }
-  for (const key of keys) engine.addApiKey(key);
-  return engine;
 }

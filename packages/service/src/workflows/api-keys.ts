@@ -138,14 +138,14 @@ function invalidCredentials(): GatehouseError {
   return new GatehouseError(ErrorCode.INVALID_CREDENTIALS, "invalid API key");
 }
 
+/** How many authenticated keys are remembered (by secret digest) to skip the store. */
+const KNOWN_KEYS = 10_000;
+
 /**
  * API keys (R20): owned by a member, they act with the owner's current permissions ∩ their
  * scopes ∩ their resource constraint — so they shrink when the owner is demoted and die when the
  * owner is removed. The secret is shown once and stored hashed.
  */
-/** How many authenticated keys are remembered (by secret digest) to skip the store. */
-const KNOWN_KEYS = 10_000;
-
 export class ApiKeys {
   readonly #core: ServiceCore;
   /** Secret digest → the key it authenticated; valid only while the live engine still holds it. */

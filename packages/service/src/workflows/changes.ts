@@ -1,6 +1,5 @@
 import {
   type ApiKeyInput,
-  type ChangeOp,
   ErrorCode,
   GatehouseError,
   type GrantInput,
@@ -8,15 +7,10 @@ import {
 } from "@gatehouse/engine";
 import type { RequestContext } from "../actor.ts";
 import type { ReadScope, ServiceCore } from "../service-core.ts";
-import { loadEngineState } from "../sync/load-engine.ts";
+import { loadEngineState, readChanges, type StoredChange } from "../sync/load-engine.ts";
 
 /** One committed revision of a workspace with the engine ops it applied. */
-export interface Change {
-  readonly revision: number;
-  /** Epoch milliseconds. */
-  readonly at: number;
-  readonly ops: readonly ChangeOp[];
-}
+export type Change = StoredChange;
 
 export interface ChangePage {
   /** In revision order, after the revision asked for. */
@@ -72,27 +66,14 @@ export class Changes {
       throw new GatehouseError(ErrorCode.INVALID_INPUT, "after is a revision: a whole number ≥ 0");
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE)
       throw new GatehouseError(ErrorCode.INVALID_INPUT, `limit is 1–${MAX_PAGE}`);
-    let scope = await this.#gated(request, workspaceId);
+    const scope = await this.#gated(request, workspaceId);
     // Reading through to `after` refuses a revision the workspace has not reached.
-    if (query.after > scope.workspace.revision)
-      scope = await this.#core.read(request, workspaceId, { atLeastRevision: query.after });
-    const revision = scope.workspace.revision;
-    const rows = await this.#core.db
-      .selectFrom("changes")
-      .select(["revision", "at", "ops"])
-      .where("workspace_id", "=", workspaceId)
-      .where("revision", ">", query.after)
-      .orderBy("revision")
-      .limit(limit)
-      .execute();
-    return {
-      changes: rows.map((row) => ({
-        revision: row.revision,
-        at: row.at,
-        ops: JSON.parse(row.ops) as ChangeOp[],
-      })),
-      revision: Math.max(revision, rows.at(-1)?.revision ?? 0),
-    };
+    const { revision } =
+      query.after > scope.workspace.revision
+        ? await this.#core.current(workspaceId, { atLeastRevision: query.after })
+        : scope.workspace;
+    const changes = await readChanges(this.#core.db, workspaceId, { after: query.after, limit });
+    return { changes, revision: Math.max(revision, changes.at(-1)?.revision ?? 0) };
   }
 
   /**
@@ -105,7 +86,7 @@ export class Changes {
     await this.#gated(request, workspaceId);
     return this.#core.storage.snapshot(async (trx) => {
       const row = await this.#core.workspace(trx, workspaceId);
-      const state = await loadEngineState(trx, workspaceId);
+      const state = await loadEngineState(trx, this.#core.storage.dialect, workspaceId);
       return {
         workspaceId,
         preset: row.preset,
@@ -123,12 +104,8 @@ export class Changes {
     return this.#core.follower.watch(workspaceId);
   }
 
-  async #gated(
-    request: RequestContext,
-    workspaceId: string,
-    atLeastRevision?: number,
-  ): Promise<ReadScope> {
-    const scope = await this.#core.read(request, workspaceId, { atLeastRevision });
+  async #gated(request: RequestContext, workspaceId: string): Promise<ReadScope> {
+    const scope = await this.#core.read(request, workspaceId);
     await scope.requireGate("teamView", "you may not follow this workspace's changes");
     return scope;
   }

@@ -13,7 +13,6 @@ import {
 } from "@gatehouse/engine";
 import type { Kysely } from "kysely";
 import type { RequestContext } from "../actor.ts";
-import { appendAudit } from "../audit/chain.ts";
 import type { Database } from "../database/schema.ts";
 import type { ServiceCore } from "../service-core.ts";
 import { insertUser, normalizeEmail } from "./users.ts";
@@ -887,51 +886,30 @@ async function writeImport(
   // Revision 2: the import itself, as one change with its audit entry and engine ops.
   const counts = countsOf(plan, matched.size);
   const settings = data.workspace.settings ?? {};
-  const row = await trx
-    .selectFrom("workspaces")
-    .select(["revision", "audit_seq", "audit_head"])
-    .where("id", "=", id)
-    .executeTakeFirstOrThrow();
-  const revision = row.revision + 1;
-  const head = await appendAudit(trx, {
-    workspaceId: id,
-    head: { seq: row.audit_seq, hash: row.audit_head },
-    at: now,
-    actor: request.actor,
-    origin: request.origin,
-    result: "success",
-    record: {
-      action: "workspace.import",
-      target: root,
-      details: { source: data.workspace.id, exportedAt: data.exportedAt ?? null, ...counts },
+  const perEmail = settings.oneWorkspacePerEmail ?? null;
+  const stored = await core.commitChange(trx, {
+    workspace: await core.workspace(trx, id, { lock: true }),
+    request,
+    now,
+    records: [
+      {
+        action: "workspace.import",
+        target: root,
+        details: { source: data.workspace.id, exportedAt: data.exportedAt ?? null, ...counts },
+      },
+    ],
+    ops,
+    rowUpdates: {
+      join_key: settings.joinKey?.trim() ?? null,
+      require_2fa: settings.require2fa === true ? 1 : 0,
+      one_workspace_per_email: perEmail === null ? null : perEmail ? 1 : 0,
     },
   });
-  const perEmail = settings.oneWorkspacePerEmail ?? null;
-  const updated = {
-    join_key: settings.joinKey?.trim() ?? null,
-    require_2fa: settings.require2fa === true ? 1 : 0,
-    one_workspace_per_email: perEmail === null ? null : perEmail ? 1 : 0,
-  };
-  await trx
-    .updateTable("workspaces")
-    .set({ ...updated, revision, audit_seq: head.seq, audit_head: head.hash })
-    .where("id", "=", id)
-    .execute();
-  await trx
-    .insertInto("changes")
-    .values({ workspace_id: id, revision, at: now, ops: JSON.stringify(ops) })
-    .execute();
-  await core.storage.changeFeed.announce(trx, { workspaceId: id, revision });
   await core.appendInstanceLog(trx, {
     action: "workspace.imported",
     workspaceId: id,
     actor: createdBy,
     details: { source: data.workspace.id, ...counts },
   });
-  const stored = await trx
-    .selectFrom("workspaces")
-    .selectAll()
-    .where("id", "=", id)
-    .executeTakeFirstOrThrow();
-  return { workspace: toWorkspace(core, stored, true), revision, ops, counts };
+  return { workspace: toWorkspace(core, stored, true), revision: stored.revision, ops, counts };
 }

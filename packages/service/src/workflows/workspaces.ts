@@ -728,7 +728,6 @@ export class Workspaces {
         },
       });
     });
-    core.engines.evict(workspaceId);
     return { revision };
   }
 }
