@@ -1,25 +1,25 @@
 import type { Model } from "@gatehouse/engine";
+import { Assistant, type AssistantOptions } from "./assistant/assistant.ts";
+import { ActivityLog } from "./audit/activity-log.ts";
 import type { Storage } from "./database/storage.ts";
+import { Access } from "./decisions/access.ts";
+import { Changes } from "./decisions/changes.ts";
+import { Decisions } from "./decisions/decisions.ts";
 import { type ChangeEvent, type GatehouseOptions, ServiceCore } from "./service-core.ts";
-import { Access } from "./workflows/access.ts";
-import { ActivityLog } from "./workflows/activity-log.ts";
-import { ApiKeys } from "./workflows/api-keys.ts";
-import { Assistant, type AssistantOptions } from "./workflows/assistant.ts";
-import { Changes } from "./workflows/changes.ts";
-import { Credentials, secretBoxOf } from "./workflows/credentials.ts";
-import { Decisions } from "./workflows/decisions.ts";
-import { Invitations } from "./workflows/invitations.ts";
-import { JoinRequests } from "./workflows/join-requests.ts";
-import { MagicLinks } from "./workflows/magic-links.ts";
-import { Members } from "./workflows/members.ts";
-import { Portability } from "./workflows/portability.ts";
-import { Resources } from "./workflows/resources.ts";
-import { Sessions, type SignInOptions, sessionPolicyOf } from "./workflows/sessions.ts";
-import { SignInHandoff } from "./workflows/sign-in-handoff.ts";
-import { type SigningKeyOptions, SigningKeys } from "./workflows/signing-keys.ts";
-import { TwoFactor } from "./workflows/two-factor.ts";
-import { Users } from "./workflows/users.ts";
-import { Workspaces } from "./workflows/workspaces.ts";
+import { MagicLinks } from "./sign-in/magic-links.ts";
+import { Sessions, type SignInOptions, sessionPolicyOf } from "./sign-in/sessions.ts";
+import { SignInHandoff } from "./sign-in/sign-in-handoff.ts";
+import { type SigningKeyOptions, SigningKeys } from "./sign-in/signing-keys.ts";
+import { TwoFactor } from "./sign-in/two-factor.ts";
+import { Users } from "./sign-in/users.ts";
+import { ApiKeys } from "./team/api-keys.ts";
+import { Credentials, secretBoxOf } from "./team/integration-credentials.ts";
+import { Invitations } from "./team/invitations.ts";
+import { JoinRequests } from "./team/join-requests.ts";
+import { Members } from "./team/members.ts";
+import { Portability } from "./team/portability.ts";
+import { Resources } from "./team/resources.ts";
+import { Workspaces } from "./team/workspaces.ts";
 
 /** The follower's state, for health checks and metrics. */
 export interface SyncStatus {

@@ -15,8 +15,10 @@ import { personOf, type RequestContext, subjectOf } from "./actor.ts";
 import { type AuditRecord, appendAudit } from "./audit/chain.ts";
 import type { Database } from "./database/schema.ts";
 import type { Storage } from "./database/storage.ts";
+import { notFound } from "./support/errors.ts";
 import { KeyedMutex } from "./support/keyed-mutex.ts";
 import { OWASP_SCRYPT, type ScryptCost } from "./support/passwords.ts";
+import { DAY_MS } from "./support/time.ts";
 import { ChangeFollower, type FollowOptions } from "./sync/change-follower.ts";
 import { type CachedWorkspace, EngineCache, type WorkspaceRow } from "./sync/engine-cache.ts";
 import { loadEngine, readChanges } from "./sync/load-engine.ts";
@@ -63,8 +65,6 @@ export interface ChangeEvent {
   readonly revision: number;
   readonly ops: readonly ChangeOp[];
 }
-
-export const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * What every workflow shares: storage, models, the clock, the engines kept in step with the
@@ -466,10 +466,6 @@ export class ServiceCore {
 function requirePreviewOf(request: RequestContext, workspaceId: string): void {
   if (request.actor.type === "preview" && request.actor.workspaceId !== workspaceId)
     throw notFound();
-}
-
-export function notFound(what = "workspace"): GatehouseError {
-  return new GatehouseError(ErrorCode.WORKSPACE_NOT_FOUND, `no such ${what}`);
 }
 
 /** A workspace as one caller sees it, with decisions answered by its engine. */

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { asUser, systemActor } from "../src/actor.ts";
 import type { Gatehouse } from "../src/gatehouse.ts";
-import { DAY_MS } from "../src/service-core.ts";
+import { DAY_MS } from "../src/support/time.ts";
 import { backends, codeOf, openService, PASSWORD, signUpPerson } from "./backends.ts";
 
 describe.each(backends)("the console's reads on $name", (backend) => {

@@ -2,9 +2,9 @@ import { defineModel } from "@gatehouse/engine";
 import { mzpanel, presets } from "@gatehouse/engine/presets";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { asUser, type RequestContext, systemActor } from "../src/actor.ts";
+import type { AuditEntry } from "../src/audit/activity-log.ts";
 import { type AuditRow, entryHash } from "../src/audit/chain.ts";
 import type { Gatehouse } from "../src/gatehouse.ts";
-import type { AuditEntry } from "../src/workflows/activity-log.ts";
 import { backends, codeOf, openService, signUpPerson } from "./backends.ts";
 
 /** RFC 4180, strictly: quoted fields may hold commas, doubled quotes and CRLF; records end with CRLF. */

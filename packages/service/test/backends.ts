@@ -7,8 +7,8 @@ import { openPostgres } from "../src/database/postgres/open.ts";
 import { openSqlite } from "../src/database/sqlite/open.ts";
 import type { Storage } from "../src/database/storage.ts";
 import { createGatehouse, type Gatehouse } from "../src/gatehouse.ts";
+import type { User } from "../src/sign-in/users.ts";
 import type { FollowOptions } from "../src/sync/change-follower.ts";
-import type { User } from "../src/workflows/users.ts";
 
 /** Everything `createGatehouse` takes. */
 type ServiceOptions = Parameters<typeof createGatehouse>[0];

@@ -2,7 +2,7 @@ import { isGatehouseError } from "@gatehouse/engine";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { asUser, systemActor } from "../src/actor.ts";
 import type { Gatehouse } from "../src/gatehouse.ts";
-import { DAY_MS } from "../src/service-core.ts";
+import { DAY_MS } from "../src/support/time.ts";
 import {
   backends,
   codeOf,

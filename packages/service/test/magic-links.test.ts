@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { asUser } from "../src/actor.ts";
 import type { Gatehouse } from "../src/gatehouse.ts";
-import { totpCode } from "../src/workflows/two-factor.ts";
+import { totpCode } from "../src/sign-in/two-factor.ts";
 import { backends, codeOf, openService, signUpPerson } from "./backends.ts";
 
 const MINUTE = 60 * 1000;

@@ -18,7 +18,7 @@ import type { Database } from "../src/database/schema.ts";
 import { openSqlite } from "../src/database/sqlite/open.ts";
 import type { Storage } from "../src/database/storage.ts";
 import { createGatehouse, type Gatehouse } from "../src/gatehouse.ts";
-import type { Member } from "../src/workflows/members.ts";
+import type { Member } from "../src/team/members.ts";
 import { backends, PASSWORD, postgresBackend, TEST_PASSWORD_COST } from "./backends.ts";
 import { grantLabel, random, readState, workspaceProblems } from "./support/crash-writer.ts";
 

@@ -2,8 +2,8 @@ import type { GatehouseError, ResourceRef } from "@gatehouse/engine";
 import { afterEach, describe, expect, it } from "vitest";
 import { asUser, systemActor } from "../src/actor.ts";
 import type { Gatehouse } from "../src/gatehouse.ts";
-import { DAY_MS } from "../src/service-core.ts";
-import type { ImportProgress, WorkspaceExport } from "../src/workflows/portability.ts";
+import { DAY_MS } from "../src/support/time.ts";
+import type { ImportProgress, WorkspaceExport } from "../src/team/portability.ts";
 import { backends, openService, signUpPerson } from "./backends.ts";
 
 const operator = systemActor("cli");

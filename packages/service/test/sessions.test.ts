@@ -3,7 +3,7 @@ import { isGatehouseError } from "@gatehouse/engine";
 import { afterEach, describe, expect, it } from "vitest";
 import { asUser } from "../src/actor.ts";
 import { createGatehouse, type Gatehouse } from "../src/gatehouse.ts";
-import type { SignInOptions } from "../src/workflows/sessions.ts";
+import type { SignInOptions } from "../src/sign-in/sessions.ts";
 import {
   type Backend,
   backends,

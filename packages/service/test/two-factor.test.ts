@@ -3,7 +3,7 @@ import { Secret } from "otpauth";
 import { afterEach, describe, expect, it } from "vitest";
 import { asUser, systemActor } from "../src/actor.ts";
 import type { Gatehouse } from "../src/gatehouse.ts";
-import { totpCode, totpStep } from "../src/workflows/two-factor.ts";
+import { totpCode, totpStep } from "../src/sign-in/two-factor.ts";
 import { backends, codeOf, openService, PASSWORD, signUpPerson } from "./backends.ts";
 
 const STEP = 30 * 1000;

@@ -13,17 +13,12 @@ import {
 } from "@gatehouse/engine";
 import type { Kysely } from "kysely";
 import type { RequestContext } from "../actor.ts";
+import { actorLabel } from "../audit/actor-label.ts";
 import type { Database } from "../database/schema.ts";
 import type { ServiceCore } from "../service-core.ts";
-import { insertUser, normalizeEmail } from "./users.ts";
-import {
-  actorLabel,
-  createWorkspaceIn,
-  isOneWorkspacePerEmail,
-  memberLimit,
-  toWorkspace,
-  type Workspace,
-} from "./workspaces.ts";
+import { insertUser, normalizeEmail } from "../sign-in/users.ts";
+import { isOneWorkspacePerEmail, memberLimit } from "./membership.ts";
+import { createWorkspaceIn, toWorkspace, type Workspace } from "./workspaces.ts";
 
 /** The `format` field of every workspace export. */
 export const EXPORT_FORMAT = "gatehouse.workspace";

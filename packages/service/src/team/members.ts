@@ -6,10 +6,12 @@ import {
   type ResourceRef,
 } from "@gatehouse/engine";
 import { personOf, type RequestContext, subjectOf } from "../actor.ts";
+import { actorLabel } from "../audit/actor-label.ts";
 import type { AuditRecord } from "../audit/chain.ts";
 import type { ServiceCore, WriteScope } from "../service-core.ts";
 import { newId } from "../support/crypto.ts";
-import { actorLabel, assertMayJoin, removeMemberRows, requireText } from "./workspaces.ts";
+import { requireText } from "../support/validation.ts";
+import { assertMayJoin, removeMemberRows } from "./membership.ts";
 
 export interface GrantSpec {
   readonly role: string;

@@ -8,10 +8,14 @@ import {
 } from "@gatehouse/engine";
 import type { Kysely } from "kysely";
 import { personOf, type RequestContext } from "../actor.ts";
+import { actorLabel } from "../audit/actor-label.ts";
 import { appendAudit } from "../audit/chain.ts";
 import type { Database } from "../database/schema.ts";
 import type { ReadScope, ServiceCore, WorkspaceRow, WriteScope } from "../service-core.ts";
 import { newId } from "../support/crypto.ts";
+import { requireText } from "../support/validation.ts";
+import { gate } from "./gates.ts";
+import { isOneWorkspacePerEmail, memberLimit, removeMemberRows, seatsTaken } from "./membership.ts";
 
 export interface WorkspaceSettings {
   /** The key users give to ask to join (e.g. a tax number, R16); `null` when joining by key is off. */
@@ -52,13 +56,6 @@ export interface PlanSeats {
   };
 }
 
-/** The policy switch in force: the workspace's own setting, else the model's. */
-export function isOneWorkspacePerEmail(core: ServiceCore, row: WorkspaceRow): boolean {
-  return row.one_workspace_per_email === null
-    ? core.modelOf(row.preset).policy.oneWorkspacePerEmail
-    : row.one_workspace_per_email === 1;
-}
-
 export function toWorkspace(
   core: ServiceCore,
   row: WorkspaceRow,
@@ -82,18 +79,6 @@ export function toWorkspace(
   };
 }
 
-/** The permission opening a built-in workflow, from the model's gates. */
-export function gate(model: Model, name: "teamView" | "auditView"): string {
-  return model.definition.gates?.[name] ?? model.definition.delegation;
-}
-
-export function requireText(value: unknown, what: string, max = 200): string {
-  if (typeof value !== "string" || value.trim() === "" || value.length > max) {
-    throw new GatehouseError(ErrorCode.INVALID_INPUT, `${what} must be 1–${max} characters`);
-  }
-  return value.trim();
-}
-
 function resolvePlan(model: Model, plan: string | undefined): string | null {
   const plans = model.definition.plans ?? {};
   const names = Object.keys(plans);
@@ -105,148 +90,6 @@ function resolvePlan(model: Model, plan: string | undefined): string | null {
     );
   }
   return plan;
-}
-
-/** The member limit of a plan; `null` for none (R14). */
-export function memberLimit(model: Model, plan: string | null): number | null {
-  if (plan === null) return null;
-  return model.definition.plans?.[plan]?.maxMembers ?? null;
-}
-
-/** Members plus pending, unexpired invitations: what the plan limit counts (R14). */
-export async function seatsTaken(
-  trx: Kysely<Database>,
-  workspaceId: string,
-  now: number,
-): Promise<number> {
-  const members = await trx
-    .selectFrom("members")
-    .select((eb) => eb.fn.countAll<number>().as("count"))
-    .where("workspace_id", "=", workspaceId)
-    .executeTakeFirstOrThrow();
-  const pending = await trx
-    .selectFrom("invitations")
-    .select((eb) => eb.fn.countAll<number>().as("count"))
-    .where("workspace_id", "=", workspaceId)
-    .where("accepted_at", "is", null)
-    .where("revoked_at", "is", null)
-    .where("expires_at", ">", now)
-    .executeTakeFirstOrThrow();
-  return Number(members.count) + Number(pending.count);
-}
-
-/**
- * Refuses a new member where the plan is full (R14) or, under the one-workspace-per-email policy,
- * where the user is already active in another such workspace (R15). Locks the user's row so that
- * concurrent joins of one user serialize. A direct join (`countingSelf`, not by accepting an
- * invitation) fulfils any pending invitation to the user's email, which gives its seat back.
- */
-export async function assertMayJoin(
-  tx: WriteScope,
-  userId: string,
-  { countingSelf }: { countingSelf: boolean },
-): Promise<{ releasedInvitations: number }> {
-  const core = tx.core;
-  const row = tx.workspace;
-  const user = await tx.trx
-    .selectFrom("users")
-    .select(["id", "email"])
-    .where("id", "=", userId)
-    .$if(core.storage.locksRows, (query) => query.forUpdate())
-    .executeTakeFirst();
-  if (user === undefined) throw new GatehouseError(ErrorCode.USER_NOT_FOUND, "no such user");
-  const already = await tx.trx
-    .selectFrom("members")
-    .select("user_id")
-    .where("workspace_id", "=", row.id)
-    .where("user_id", "=", userId)
-    .executeTakeFirst();
-  if (already !== undefined)
-    throw new GatehouseError(ErrorCode.ALREADY_MEMBER, "already a member of this workspace");
-  let releasedInvitations = 0;
-  if (countingSelf) {
-    const released = await tx.trx
-      .updateTable("invitations")
-      .set({ revoked_at: tx.now })
-      .where("workspace_id", "=", row.id)
-      .where("email", "=", user.email)
-      .where("accepted_at", "is", null)
-      .where("revoked_at", "is", null)
-      .where("expires_at", ">", tx.now)
-      .executeTakeFirst();
-    releasedInvitations = Number(released.numUpdatedRows);
-  }
-  const limit = memberLimit(tx.model, row.plan);
-  if (
-    limit !== null &&
-    (await seatsTaken(tx.trx, row.id, tx.now)) + (countingSelf ? 1 : 0) > limit
-  ) {
-    throw new GatehouseError(
-      ErrorCode.MEMBER_LIMIT_REACHED,
-      `the ${row.plan} plan allows ${limit} members; upgrade the plan to add more`,
-    );
-  }
-  if (isOneWorkspacePerEmail(core, row)) {
-    const others = await tx.trx
-      .selectFrom("members")
-      .innerJoin("workspaces", "workspaces.id", "members.workspace_id")
-      .selectAll("workspaces")
-      .where("members.user_id", "=", userId)
-      .where("workspaces.id", "!=", row.id)
-      .where("workspaces.closed_at", "is", null)
-      .execute();
-    if (others.some((other) => isOneWorkspacePerEmail(core, other))) {
-      throw new GatehouseError(
-        ErrorCode.ONE_WORKSPACE_PER_EMAIL,
-        "this email is already an active member of another workspace, and may be active in only one",
-      );
-    }
-  }
-  return { releasedInvitations };
-}
-
-/** Adds a member with their first grants, in the caller's transaction. */
-export async function addMember(
-  tx: WriteScope,
-  userId: string,
-  grants: readonly { role: string; scope: ResourceRef; extras?: readonly string[] }[],
-): Promise<void> {
-  await tx.trx
-    .insertInto("members")
-    .values({ workspace_id: tx.workspace.id, user_id: userId, joined_at: tx.now })
-    .execute();
-  for (const grant of grants) {
-    const input = {
-      subject: `user:${userId}` as GranteeRef,
-      role: grant.role,
-      scope: grant.scope,
-      extras: grant.extras ?? [],
-    };
-    tx.engine.validateGrant(input);
-    await tx.trx
-      .insertInto("grants")
-      .values({
-        workspace_id: tx.workspace.id,
-        subject: input.subject,
-        scope: input.scope,
-        role: input.role,
-        extras: JSON.stringify(input.extras),
-        expires_at: null,
-        created_at: tx.now,
-        created_by: actorLabel(tx.request),
-      })
-      .execute();
-    tx.apply({ op: "grant.add", grant: input });
-  }
-}
-
-export function actorLabel(request: RequestContext): string {
-  const actor = request.actor;
-  return actor.type === "system"
-    ? `system:${actor.name}`
-    : (actor.type === "api_key" || actor.type === "assistant") && actor.keyId !== undefined
-      ? `apikey:${actor.keyId}`
-      : `user:${actor.userId}`;
 }
 
 /** Creates a workspace owned by `ownerId` at revision 1, with its first audit entry. */
@@ -741,20 +584,6 @@ function normalizeJoinKey(value: unknown): string {
   return key;
 }
 
-/**
- * Whether the caller may set up the workspace's integrations (assistant tools, admin apps): the
- * host app, or a person — directly or by API key, never the assistant — holding the model's
- * settings gate at the root; the owner when the model names none.
- */
-export function holdsSettingsGate(scope: ReadScope): boolean {
-  if (scope.isSystem) return true;
-  const actor = scope.request.actor;
-  if (actor.type === "assistant") return false;
-  const permission = scope.model.definition.gates?.settings;
-  if (permission !== undefined) return scope.holds(permission, scope.root);
-  return actor.type === "user" && scope.engine.ownerGrant?.subject === `user:${actor.userId}`;
-}
-
 async function requireSettings(
   tx: WriteScope,
   record: { action: string; target: string },
@@ -762,38 +591,6 @@ async function requireSettings(
   const permission = tx.model.definition.gates?.settings;
   if (permission === undefined) await tx.requireOwner(record);
   else await tx.require(permission, tx.root, record);
-}
-
-/**
- * Removes a member's rows — membership, direct grants, group memberships — and revokes the API
- * keys they own (R17, R20). Their records and the activity log stay.
- */
-export async function removeMemberRows(tx: WriteScope, userId: string): Promise<void> {
-  const ws = tx.workspace.id;
-  const subject = `user:${userId}` as const;
-  await tx.trx
-    .deleteFrom("members")
-    .where("workspace_id", "=", ws)
-    .where("user_id", "=", userId)
-    .execute();
-  await tx.trx
-    .deleteFrom("grants")
-    .where("workspace_id", "=", ws)
-    .where("subject", "=", subject)
-    .execute();
-  await tx.trx
-    .deleteFrom("group_members")
-    .where("workspace_id", "=", ws)
-    .where("user_id", "=", userId)
-    .execute();
-  await tx.trx
-    .updateTable("api_keys")
-    .set({ revoked_at: tx.now })
-    .where("workspace_id", "=", ws)
-    .where("owner_user_id", "=", userId)
-    .where("revoked_at", "is", null)
-    .execute();
-  tx.apply({ op: "subject.remove", subject });
 }
 
 export type { ReadScope };

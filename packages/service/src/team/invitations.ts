@@ -1,21 +1,16 @@
 import { ErrorCode, GatehouseError, type ResourceRef } from "@gatehouse/engine";
 import type { Selectable } from "kysely";
 import type { Actor, Origin, RequestContext } from "../actor.ts";
+import { actorLabel } from "../audit/actor-label.ts";
 import type { AuditRecord } from "../audit/chain.ts";
 import type { InvitationsTable } from "../database/schema.ts";
 import type { ServiceCore, WriteScope } from "../service-core.ts";
+import { insertUser, normalizeEmail, toUser, type User } from "../sign-in/users.ts";
 import { hashSecret, isSameDigest, newId, randomSecret } from "../support/crypto.ts";
 import { assertStrongPassword, hashPassword } from "../support/passwords.ts";
+import { requireText } from "../support/validation.ts";
 import { requireDelegation } from "./members.ts";
-import { insertUser, normalizeEmail, toUser, type User } from "./users.ts";
-import {
-  actorLabel,
-  addMember,
-  assertMayJoin,
-  memberLimit,
-  requireText,
-  seatsTaken,
-} from "./workspaces.ts";
+import { addMember, assertMayJoin, memberLimit, seatsTaken } from "./membership.ts";
 
 export type InvitationStatus = "pending" | "accepted" | "revoked" | "expired";
 

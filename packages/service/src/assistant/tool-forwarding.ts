@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { ErrorCode, GatehouseError } from "@gatehouse/engine";
-import { MAX_ASSERTION_TTL_MS, type SigningKeys } from "./signing-keys.ts";
+import { MAX_ASSERTION_TTL_MS, type SigningKeys } from "../sign-in/signing-keys.ts";
 
 /** The `typ` of the assertion on a forwarded call; a sign-in verifier refuses it. */
 export const TOOL_CALL_TYPE = "gatehouse-tool-call+jwt";

@@ -4,7 +4,8 @@ import { type Origin, personOf, type RequestContext } from "../actor.ts";
 import type { ApiKeysTable } from "../database/schema.ts";
 import type { ServiceCore, WriteScope } from "../service-core.ts";
 import { hashSecret, isSameDigest, newId, randomSecret } from "../support/crypto.ts";
-import { gate, requireText } from "./workspaces.ts";
+import { requireText } from "../support/validation.ts";
+import { gate } from "./gates.ts";
 
 export type ApiKeyStatus = "active" | "expired" | "revoked";
 

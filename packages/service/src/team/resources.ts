@@ -1,8 +1,8 @@
 import { ErrorCode, GatehouseError, type Page, type ResourceRef } from "@gatehouse/engine";
 import { type RequestContext, subjectOf } from "../actor.ts";
+import { subjectFor } from "../decisions/decisions.ts";
 import type { ReadOptions, ServiceCore, WriteScope } from "../service-core.ts";
-import { subjectFor } from "./decisions.ts";
-import { removeMemberRows } from "./workspaces.ts";
+import { removeMemberRows } from "./membership.ts";
 
 function requireResourceName(value: unknown, what: string): ResourceRef {
   if (typeof value !== "string" || !/^[a-z][a-z0-9_-]*:./.test(value) || value.length > 300) {

@@ -1,12 +1,12 @@
 import type { Model } from "@gatehouse/engine";
 import type { ValidateFunction } from "ajv";
 import type { RequestContext } from "../actor.ts";
-import type { ActivityLog, AuditQuery } from "./activity-log.ts";
+import type { ActivityLog, AuditQuery } from "../audit/activity-log.ts";
+import { gate } from "../team/gates.ts";
+import type { InvitationInfo, Invitations } from "../team/invitations.ts";
+import type { Members } from "../team/members.ts";
 import type { AssistantTool } from "./assistant-tools.ts";
-import type { InvitationInfo, Invitations } from "./invitations.ts";
-import type { Members } from "./members.ts";
 import { compileInputSchema, type JsonSchema } from "./tool-schemas.ts";
-import { gate } from "./workspaces.ts";
 
 /** What the edge provides to a call: how a new invitation's link reaches the invitee. */
 export interface CallHooks {

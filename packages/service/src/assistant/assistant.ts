@@ -3,8 +3,11 @@ import { ErrorCode, GatehouseError, type ResourceRef, type SubjectRef } from "@g
 import type { ValidateFunction } from "ajv";
 import type { Selectable } from "kysely";
 import { assistantFor, type RequestContext, subjectOf } from "../actor.ts";
+import { actorLabel } from "../audit/actor-label.ts";
 import type { AssistantToolsTable } from "../database/schema.ts";
 import type { ReadScope, ServiceCore, WriteScope } from "../service-core.ts";
+import type { SigningKeys } from "../sign-in/signing-keys.ts";
+import { holdsSettingsGate } from "../team/gates.ts";
 import {
   type AssistantTool,
   BUILT_IN_PREFIX,
@@ -17,11 +20,9 @@ import {
   type ToolRegistration,
   toolDeclaration,
 } from "./assistant-tools.ts";
-import type { SigningKeys } from "./signing-keys.ts";
 import { type CallHooks, type TeamTool, type TeamWorkflows, teamTools } from "./team-tools.ts";
 import { forwardToolCall } from "./tool-forwarding.ts";
 import { compileInputSchema, schemaIssues } from "./tool-schemas.ts";
-import { actorLabel, holdsSettingsGate } from "./workspaces.ts";
 
 export interface AssistantOptions {
   /** How long a forwarded call may take, answer included; 10 seconds by default. */

@@ -1,10 +1,13 @@
 import { ErrorCode, GatehouseError, type ResourceRef } from "@gatehouse/engine";
 import type { RequestContext } from "../actor.ts";
+import { actorLabel } from "../audit/actor-label.ts";
 import type { JoinRequestsTable } from "../database/schema.ts";
-import { DAY_MS, type ServiceCore, type WriteScope } from "../service-core.ts";
+import type { ServiceCore, WriteScope } from "../service-core.ts";
 import { newId } from "../support/crypto.ts";
+import { DAY_MS } from "../support/time.ts";
+import { requireText } from "../support/validation.ts";
 import { requireDelegation } from "./members.ts";
-import { actorLabel, addMember, assertMayJoin, requireText } from "./workspaces.ts";
+import { addMember, assertMayJoin } from "./membership.ts";
 
 export type JoinRequestStatus = JoinRequestsTable["status"];
 

@@ -5,7 +5,7 @@ import type { Database } from "../database/schema.ts";
 import type { ServiceCore } from "../service-core.ts";
 import { newId } from "../support/crypto.ts";
 import { assertStrongPassword, hashPassword, verifyPassword } from "../support/passwords.ts";
-import { createWorkspaceIn, type Workspace } from "./workspaces.ts";
+import { createWorkspaceIn, type Workspace } from "../team/workspaces.ts";
 
 export interface User {
   readonly id: string;

@@ -10,10 +10,11 @@ import {
 } from "jose";
 import type { Kysely } from "kysely";
 import type { RequestContext } from "../actor.ts";
+import { actorLabel } from "../audit/actor-label.ts";
 import type { Database } from "../database/schema.ts";
-import { DAY_MS, type ServiceCore } from "../service-core.ts";
-import type { SecretBox } from "./credentials.ts";
-import { actorLabel } from "./workspaces.ts";
+import type { ServiceCore } from "../service-core.ts";
+import { DAY_MS } from "../support/time.ts";
+import type { SecretBox } from "../team/integration-credentials.ts";
 
 /** ES256: every JOSE library of every language a site's admin app is written in verifies it. */
 export const ASSERTION_ALG = "ES256";

@@ -1,0 +1,6 @@
+import { ErrorCode, GatehouseError } from "@gatehouse/engine";
+
+/** What a caller gets for anything outside their reach: the same answer as for what does not exist. */
+export function notFound(what = "workspace"): GatehouseError {
+  return new GatehouseError(ErrorCode.WORKSPACE_NOT_FOUND, `no such ${what}`);
+}

@@ -1,0 +1,21 @@
+import type { Model } from "@gatehouse/engine";
+import type { ReadScope } from "../service-core.ts";
+
+/** The permission opening a built-in workflow, from the model's gates. */
+export function gate(model: Model, name: "teamView" | "auditView"): string {
+  return model.definition.gates?.[name] ?? model.definition.delegation;
+}
+
+/**
+ * Whether the caller may set up the workspace's integrations (assistant tools, admin apps): the
+ * host app, or a person — directly or by API key, never the assistant — holding the model's
+ * settings gate at the root; the owner when the model names none.
+ */
+export function holdsSettingsGate(scope: ReadScope): boolean {
+  if (scope.isSystem) return true;
+  const actor = scope.request.actor;
+  if (actor.type === "assistant") return false;
+  const permission = scope.model.definition.gates?.settings;
+  if (permission !== undefined) return scope.holds(permission, scope.root);
+  return actor.type === "user" && scope.engine.ownerGrant?.subject === `user:${actor.userId}`;
+}
