@@ -1,6 +1,7 @@
 /**
- * Every error Gatehouse raises carries one of these stable codes. Callers branch on
- * `code`, never on the message; the server maps each code to one HTTP status.
+ * The engine's stable error codes: invalid models and input, unknown names, tree and grant
+ * conflicts. Each layer above adds its own (the service's people and sign-in codes); callers branch
+ * on `code`, never on the message, and the server maps every code to one HTTP status.
  */
 export const ErrorCode = {
   INVALID_INPUT: "INVALID_INPUT",
@@ -17,53 +18,6 @@ export const ErrorCode = {
   PERMISSION_NOT_APPLICABLE_AT_SCOPE: "PERMISSION_NOT_APPLICABLE_AT_SCOPE",
   OWNER_ONLY_PERMISSION: "OWNER_ONLY_PERMISSION",
   OWNER_EXISTS: "OWNER_EXISTS",
-  PERMISSION_DENIED: "PERMISSION_DENIED",
-  // Service layer: people, workspaces and credentials.
-  NOT_FOUND: "NOT_FOUND",
-  WORKSPACE_NOT_FOUND: "WORKSPACE_NOT_FOUND",
-  WORKSPACE_CLOSED: "WORKSPACE_CLOSED",
-  USER_NOT_FOUND: "USER_NOT_FOUND",
-  MEMBER_NOT_FOUND: "MEMBER_NOT_FOUND",
-  EMAIL_TAKEN: "EMAIL_TAKEN",
-  WEAK_PASSWORD: "WEAK_PASSWORD",
-  INVALID_CREDENTIALS: "INVALID_CREDENTIALS",
-  UNKNOWN_PRESET: "UNKNOWN_PRESET",
-  UNKNOWN_PLAN: "UNKNOWN_PLAN",
-  CONFIRMATION_MISMATCH: "CONFIRMATION_MISMATCH",
-  LAST_OWNER: "LAST_OWNER",
-  TRANSFER_NOT_SELF_SERVICE: "TRANSFER_NOT_SELF_SERVICE",
-  ALREADY_MEMBER: "ALREADY_MEMBER",
-  ONE_WORKSPACE_PER_EMAIL: "ONE_WORKSPACE_PER_EMAIL",
-  MEMBER_LIMIT_REACHED: "MEMBER_LIMIT_REACHED",
-  INVITATION_NOT_FOUND: "INVITATION_NOT_FOUND",
-  INVITATION_EXPIRED: "INVITATION_EXPIRED",
-  INVITATION_ALREADY_USED: "INVITATION_ALREADY_USED",
-  INVITATION_REVOKED: "INVITATION_REVOKED",
-  INVITATION_EMAIL_MISMATCH: "INVITATION_EMAIL_MISMATCH",
-  JOIN_REQUESTS_DISABLED: "JOIN_REQUESTS_DISABLED",
-  JOIN_REQUEST_NOT_FOUND: "JOIN_REQUEST_NOT_FOUND",
-  JOIN_REQUEST_RATE_LIMITED: "JOIN_REQUEST_RATE_LIMITED",
-  JOIN_REQUEST_DECIDED: "JOIN_REQUEST_DECIDED",
-  CONFLICT: "CONFLICT",
-  // Sign-in: sessions, magic links, two-factor, throttling and sealed credentials.
-  RATE_LIMITED: "RATE_LIMITED",
-  SESSION_NOT_FOUND: "SESSION_NOT_FOUND",
-  MAGIC_LINK_INVALID: "MAGIC_LINK_INVALID",
-  TOTP_REQUIRED: "TOTP_REQUIRED",
-  TOTP_INVALID: "TOTP_INVALID",
-  TOTP_ENROLLMENT_REQUIRED: "TOTP_ENROLLMENT_REQUIRED",
-  TOTP_NOT_ENABLED: "TOTP_NOT_ENABLED",
-  TOTP_ALREADY_ENABLED: "TOTP_ALREADY_ENABLED",
-  CREDENTIAL_NOT_FOUND: "CREDENTIAL_NOT_FOUND",
-  CONFIGURATION_REQUIRED: "CONFIGURATION_REQUIRED",
-  // The assistant gate (R21) and the sign-in handoff (R22).
-  TOOL_NOT_FOUND: "TOOL_NOT_FOUND",
-  TOOL_ENDPOINT_FAILED: "TOOL_ENDPOINT_FAILED",
-  TOOL_ENDPOINT_TIMEOUT: "TOOL_ENDPOINT_TIMEOUT",
-  SIGN_IN_NOT_CONFIGURED: "SIGN_IN_NOT_CONFIGURED",
-  SIGN_IN_LINK_INVALID: "SIGN_IN_LINK_INVALID",
-  DATABASE_ERROR: "DATABASE_ERROR",
-  DATABASE_BUSY: "DATABASE_BUSY",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -81,14 +35,14 @@ export interface Issue {
  *   if (e instanceof GatehouseError && e.code === "ROLE_CONFLICT") { ... }
  * }
  */
-export class GatehouseError extends Error {
+export class GatehouseError<Code extends string = string> extends Error {
   override readonly name = "GatehouseError";
-  readonly code: ErrorCode;
+  readonly code: Code;
   readonly issues: readonly Issue[];
   readonly details: Readonly<Record<string, unknown>>;
 
   constructor(
-    code: ErrorCode,
+    code: Code,
     message: string,
     options: { issues?: readonly Issue[]; details?: Record<string, unknown>; cause?: unknown } = {},
   ) {
@@ -100,6 +54,6 @@ export class GatehouseError extends Error {
 }
 
 /** True when `value` is a GatehouseError, optionally with the given code. */
-export function isGatehouseError(value: unknown, code?: ErrorCode): value is GatehouseError {
+export function isGatehouseError(value: unknown, code?: string): value is GatehouseError {
   return value instanceof GatehouseError && (code === undefined || value.code === code);
 }

@@ -58,6 +58,7 @@ export type { PublishedKey, SigningKeyOptions } from "./sign-in/signing-keys.ts"
 export { ASSERTION_ALG } from "./sign-in/signing-keys.ts";
 export type { TotpEnrollment, TwoFactorStatus } from "./sign-in/two-factor.ts";
 export type { User } from "./sign-in/users.ts";
+export { ErrorCode } from "./support/error-codes.ts";
 export type { ScryptCost } from "./support/passwords.ts";
 export type { FollowOptions } from "./sync/change-follower.ts";
 export type {

@@ -3,7 +3,6 @@ import { EventEmitter } from "node:events";
 import {
   type ChangeOp,
   type Engine,
-  ErrorCode,
   GatehouseError,
   isGatehouseError,
   type Model,
@@ -15,6 +14,7 @@ import { personOf, type RequestContext, subjectOf } from "./actor.ts";
 import { type AuditRecord, appendAudit } from "./audit/chain.ts";
 import type { Database } from "./database/schema.ts";
 import type { Storage } from "./database/storage.ts";
+import { ErrorCode } from "./support/error-codes.ts";
 import { notFound } from "./support/errors.ts";
 import { KeyedMutex } from "./support/keyed-mutex.ts";
 import { OWASP_SCRYPT, type ScryptCost } from "./support/passwords.ts";

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
-import { ErrorCode, GatehouseError, loadModel, type Model } from "@gatehouse/engine";
+import { GatehouseError, loadModel, type Model } from "@gatehouse/engine";
 import { presets } from "@gatehouse/engine/presets";
+import { ErrorCode } from "@gatehouse/service";
 import type { Command } from "commander";
 import { parse } from "yaml";
 import type { Runner } from "../program.ts";

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
-import { ErrorCode, GatehouseError } from "@gatehouse/engine";
+import { GatehouseError } from "@gatehouse/engine";
 import type { ImportProgress } from "@gatehouse/service";
+import { ErrorCode } from "@gatehouse/service";
 import type { Command } from "commander";
 import type { Runner } from "../program.ts";
 import { type ConnectionOptions, withConnection, withGatehouse } from "../support/connection.ts";

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { ErrorCode, GatehouseError } from "@gatehouse/engine";
+import { GatehouseError } from "@gatehouse/engine";
 import {
   ConfigError,
   loadConfig,
@@ -7,6 +7,7 @@ import {
   storageTarget,
 } from "@gatehouse/server/config";
 import type { Gatehouse, RequestContext, Storage } from "@gatehouse/service";
+import { ErrorCode } from "@gatehouse/service";
 import type { Command } from "commander";
 
 /** The flags every database command takes; each overrides its environment variable. */

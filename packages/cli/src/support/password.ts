@@ -1,4 +1,5 @@
-import { ErrorCode, GatehouseError } from "@gatehouse/engine";
+import { GatehouseError } from "@gatehouse/engine";
+import { ErrorCode } from "@gatehouse/service";
 
 /** The first line of standard input (for `--password-stdin`); never echoed. */
 export async function readFirstLine(): Promise<string> {

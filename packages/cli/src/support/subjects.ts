@@ -1,5 +1,6 @@
-import { ErrorCode, GatehouseError, type SubjectRef } from "@gatehouse/engine";
+import { GatehouseError, type SubjectRef } from "@gatehouse/engine";
 import type { Gatehouse } from "@gatehouse/service";
+import { ErrorCode } from "@gatehouse/service";
 
 /**
  * A subject as typed on the command line: `user:<id>`, `group:<id>`, `apikey:<id>`, an email

@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import { ErrorCode, GatehouseError } from "@gatehouse/engine";
+import { GatehouseError } from "@gatehouse/engine";
 import type { Gatehouse, RequestContext } from "@gatehouse/service";
+import { ErrorCode } from "@gatehouse/service";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ServerConfig } from "../config.ts";
 

@@ -1,4 +1,5 @@
-import { type ErrorCode, isGatehouseError } from "@gatehouse/engine";
+import { isGatehouseError } from "@gatehouse/engine";
+import type { ErrorCode } from "@gatehouse/service";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 
 /** The one table from error code to HTTP status (STYLE 6). Every code is listed; `tsc` checks it. */
@@ -62,6 +63,11 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   DATABASE_BUSY: 503,
   CONFIGURATION_REQUIRED: 503,
 };
+
+/** The status of a code; a code no layer declared (a programming error) is a 500. */
+function statusOf(code: string): number {
+  return Object.hasOwn(STATUS_OF, code) ? STATUS_OF[code as ErrorCode] : 500;
+}
 
 /** Codes the HTTP edge answers beside the service's: body limits, media types, the unexpected. */
 export const EDGE_CODES = ["PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "INTERNAL"] as const;
@@ -127,7 +133,7 @@ export function errorHandler(
   reply: FastifyReply,
 ): FastifyReply {
   if (isGatehouseError(error)) {
-    const status = STATUS_OF[error.code] ?? 500;
+    const status = statusOf(error.code);
     const retryAfterMs = error.details["retryAfterMs"];
     if (status === 429 && typeof retryAfterMs === "number")
       reply.header("retry-after", Math.max(1, Math.ceil(retryAfterMs / 1000)));

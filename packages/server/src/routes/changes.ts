@@ -1,7 +1,8 @@
 import type { ServerResponse } from "node:http";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { ErrorCode, GatehouseError, isGatehouseError } from "@gatehouse/engine";
+import { GatehouseError, isGatehouseError } from "@gatehouse/engine";
 import type { Change, Gatehouse, RequestContext } from "@gatehouse/service";
+import { ErrorCode } from "@gatehouse/service";
 import { type Static, Type } from "@sinclair/typebox";
 import { requireCaller, SESSION_COOKIE } from "../http/caller.ts";
 import { AtLeastRevisionQuery, WorkspaceParams } from "../http/schemas.ts";

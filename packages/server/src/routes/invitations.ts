@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { ErrorCode, GatehouseError, isGatehouseError } from "@gatehouse/engine";
+import { GatehouseError, isGatehouseError } from "@gatehouse/engine";
 import type { InvitationInfo, NewSession } from "@gatehouse/service";
+import { ErrorCode } from "@gatehouse/service";
 import { Type } from "@sinclair/typebox";
 import { originOf, requireCaller, requirePerson, setSessionCookies } from "../http/caller.ts";
 import { revisionHeader, withRevision } from "../http/schemas.ts";

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { ErrorCode, GatehouseError, isGatehouseError } from "@gatehouse/engine";
+import { GatehouseError, isGatehouseError } from "@gatehouse/engine";
 import type { RequestContext, ToolCallOutcome } from "@gatehouse/service";
+import { ErrorCode } from "@gatehouse/service";
 // The low-level Server: tools here are per member and carry raw JSON Schemas from the registry,
 // which McpServer's registerTool (fixed Zod schemas at start-up) cannot express.
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";

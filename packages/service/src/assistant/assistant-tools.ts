@@ -1,4 +1,5 @@
-import { ErrorCode, GatehouseError, type Model } from "@gatehouse/engine";
+import { GatehouseError, type Model } from "@gatehouse/engine";
+import { ErrorCode } from "../support/error-codes.ts";
 import { parseServiceUrl } from "../support/urls.ts";
 import { compileInputSchema, type JsonSchema } from "./tool-schemas.ts";
 

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { ErrorCode, GatehouseError, type ResourceRef, type SubjectRef } from "@gatehouse/engine";
+import { GatehouseError, type ResourceRef, type SubjectRef } from "@gatehouse/engine";
 import type { ValidateFunction } from "ajv";
 import type { Selectable } from "kysely";
 import { assistantFor, type RequestContext, subjectOf } from "../actor.ts";
@@ -7,6 +7,7 @@ import { actorLabel } from "../audit/actor-label.ts";
 import type { AssistantToolsTable } from "../database/schema.ts";
 import type { ReadScope, ServiceCore, WriteScope } from "../service-core.ts";
 import type { SigningKeys } from "../sign-in/signing-keys.ts";
+import { ErrorCode } from "../support/error-codes.ts";
 import { holdsSettingsGate } from "../team/gates.ts";
 import {
   type AssistantTool,

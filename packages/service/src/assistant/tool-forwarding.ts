@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
-import { ErrorCode, GatehouseError } from "@gatehouse/engine";
+import { GatehouseError } from "@gatehouse/engine";
 import { MAX_ASSERTION_TTL_MS, type SigningKeys } from "../sign-in/signing-keys.ts";
+import { ErrorCode } from "../support/error-codes.ts";
 
 /** The `typ` of the assertion on a forwarded call; a sign-in verifier refuses it. */
 export const TOOL_CALL_TYPE = "gatehouse-tool-call+jwt";

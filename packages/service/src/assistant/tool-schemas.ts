@@ -1,8 +1,9 @@
-import { ErrorCode, GatehouseError, type Issue } from "@gatehouse/engine";
+import { GatehouseError, type Issue } from "@gatehouse/engine";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { Ajv } from "ajv";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import formats from "ajv-formats";
+import { ErrorCode } from "../support/error-codes.ts";
 
 /** A JSON Schema object, as LLM tool formats carry it. */
 export type JsonSchema = Readonly<Record<string, unknown>>;

@@ -1,8 +1,9 @@
-import { ErrorCode, GatehouseError } from "@gatehouse/engine";
+import { GatehouseError } from "@gatehouse/engine";
 import { type Kysely, sql } from "kysely";
 import type { RequestContext } from "../actor.ts";
 import type { Database } from "../database/schema.ts";
 import type { ServiceCore } from "../service-core.ts";
+import { ErrorCode } from "../support/error-codes.ts";
 import { type AuditResult, type AuditRow, type ChainVerification, verifyChain } from "./chain.ts";
 
 /** One entry of a workspace's activity log (R23). */

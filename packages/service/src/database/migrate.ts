@@ -1,5 +1,6 @@
-import { ErrorCode, GatehouseError } from "@gatehouse/engine";
+import { GatehouseError } from "@gatehouse/engine";
 import { type Kysely, type MigrationResultSet, Migrator } from "kysely";
+import { ErrorCode } from "../support/error-codes.ts";
 import { migrations } from "./migrations/index.ts";
 import type { Database } from "./schema.ts";
 

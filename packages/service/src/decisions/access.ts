@@ -1,6 +1,7 @@
-import { ErrorCode, GatehouseError, type Grant, type SubjectRef } from "@gatehouse/engine";
+import { GatehouseError, type Grant, type SubjectRef } from "@gatehouse/engine";
 import { personOf, type RequestContext, subjectOf } from "../actor.ts";
 import type { ReadScope, ServiceCore } from "../service-core.ts";
+import { ErrorCode } from "../support/error-codes.ts";
 import { gate } from "../team/gates.ts";
 
 /** Which of Gatehouse's own workflows a member may use in a workspace (R11, R18). */

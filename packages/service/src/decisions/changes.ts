@@ -1,12 +1,12 @@
 import {
   type ApiKeyInput,
-  ErrorCode,
   GatehouseError,
   type GrantInput,
   type ResourceRef,
 } from "@gatehouse/engine";
 import type { RequestContext } from "../actor.ts";
 import type { ReadScope, ServiceCore } from "../service-core.ts";
+import { ErrorCode } from "../support/error-codes.ts";
 import { loadEngineState, readChanges, type StoredChange } from "../sync/load-engine.ts";
 
 /** One committed revision of a workspace with the engine ops it applied. */

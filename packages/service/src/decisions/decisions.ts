@@ -1,6 +1,5 @@
 import {
   type Decision,
-  ErrorCode,
   type Explanation,
   GatehouseError,
   type ResourceRef,
@@ -8,6 +7,7 @@ import {
 } from "@gatehouse/engine";
 import { type RequestContext, subjectOf } from "../actor.ts";
 import type { ReadOptions, ReadScope, ServiceCore } from "../service-core.ts";
+import { ErrorCode } from "../support/error-codes.ts";
 
 export interface DecisionQuery {
   readonly permission: string;

@@ -1,7 +1,8 @@
-import { ErrorCode, GatehouseError } from "@gatehouse/engine";
+import { GatehouseError } from "@gatehouse/engine";
 import type { Origin } from "../actor.ts";
 import type { ServiceCore } from "../service-core.ts";
 import { hashSecret, isSameDigest, randomSecret } from "../support/crypto.ts";
+import { ErrorCode } from "../support/error-codes.ts";
 import {
   type Attempt,
   insertSession,

@@ -1,9 +1,10 @@
-import { ErrorCode, GatehouseError, isGatehouseError } from "@gatehouse/engine";
+import { GatehouseError, isGatehouseError } from "@gatehouse/engine";
 import type { Kysely } from "kysely";
 import type { Origin, RequestContext } from "../actor.ts";
 import type { Database } from "../database/schema.ts";
 import type { ServiceCore } from "../service-core.ts";
 import { hashSecret, isSameDigest, newId, randomSecret } from "../support/crypto.ts";
+import { ErrorCode } from "../support/error-codes.ts";
 import { DAY_MS } from "../support/time.ts";
 import { requireSecondFactor, type TotpEnrollment, type TwoFactor } from "./two-factor.ts";
 import { type User, Users } from "./users.ts";

@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { ErrorCode, GatehouseError, type ResourceRef } from "@gatehouse/engine";
+import { GatehouseError, type ResourceRef } from "@gatehouse/engine";
 import type { Actor, Origin, RequestContext } from "../actor.ts";
 import { subjectOf } from "../actor.ts";
 import { actorLabel } from "../audit/actor-label.ts";
 import type { ReadScope, ServiceCore, WriteScope } from "../service-core.ts";
 import { hashSecret, randomSecret } from "../support/crypto.ts";
+import { ErrorCode } from "../support/error-codes.ts";
 import { parseServiceUrl } from "../support/urls.ts";
 import { holdsSettingsGate } from "../team/gates.ts";
 import { MAX_ASSERTION_TTL_MS, type SigningKeys } from "./signing-keys.ts";

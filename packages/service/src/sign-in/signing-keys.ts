@@ -1,4 +1,4 @@
-import { ErrorCode, GatehouseError } from "@gatehouse/engine";
+import { GatehouseError } from "@gatehouse/engine";
 import {
   type CryptoKey,
   calculateJwkThumbprint,
@@ -13,6 +13,7 @@ import type { RequestContext } from "../actor.ts";
 import { actorLabel } from "../audit/actor-label.ts";
 import type { Database } from "../database/schema.ts";
 import type { ServiceCore } from "../service-core.ts";
+import { ErrorCode } from "../support/error-codes.ts";
 import { DAY_MS } from "../support/time.ts";
 import type { SecretBox } from "../team/integration-credentials.ts";
 

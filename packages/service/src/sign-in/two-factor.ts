@@ -1,6 +1,7 @@
-import { ErrorCode, GatehouseError } from "@gatehouse/engine";
+import { GatehouseError } from "@gatehouse/engine";
 import { Secret, TOTP } from "otpauth";
 import type { ServiceCore } from "../service-core.ts";
+import { ErrorCode } from "../support/error-codes.ts";
 import type { SecretBox } from "../team/integration-credentials.ts";
 
 /** RFC 6238 as authenticator apps implement it: HMAC-SHA-1, 6 digits, 30-second steps. */

@@ -1,9 +1,10 @@
-import { ErrorCode, GatehouseError } from "@gatehouse/engine";
+import { GatehouseError } from "@gatehouse/engine";
 import type { Kysely } from "kysely";
 import type { RequestContext } from "../actor.ts";
 import type { Database } from "../database/schema.ts";
 import type { ServiceCore } from "../service-core.ts";
 import { newId } from "../support/crypto.ts";
+import { ErrorCode } from "../support/error-codes.ts";
 import { assertStrongPassword, hashPassword, verifyPassword } from "../support/passwords.ts";
 import { createWorkspaceIn, type Workspace } from "../team/workspaces.ts";
 

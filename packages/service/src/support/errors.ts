@@ -1,4 +1,5 @@
-import { ErrorCode, GatehouseError } from "@gatehouse/engine";
+import { GatehouseError } from "@gatehouse/engine";
+import { ErrorCode } from "./error-codes.ts";
 
 /** What a caller gets for anything outside their reach: the same answer as for what does not exist. */
 export function notFound(what = "workspace"): GatehouseError {

@@ -1,5 +1,6 @@
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
-import { ErrorCode, GatehouseError } from "@gatehouse/engine";
+import { GatehouseError } from "@gatehouse/engine";
+import { ErrorCode } from "./error-codes.ts";
 
 /** scrypt cost parameters. The default is OWASP's recommendation: N=2^17, r=8, p=1. */
 export interface ScryptCost {

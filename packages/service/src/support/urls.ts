@@ -1,5 +1,6 @@
 import { isIPv4 } from "node:net";
-import { ErrorCode, GatehouseError } from "@gatehouse/engine";
+import { GatehouseError } from "@gatehouse/engine";
+import { ErrorCode } from "./error-codes.ts";
 
 const MAX_URL_LENGTH = 2000;
 

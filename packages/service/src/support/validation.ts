@@ -1,4 +1,5 @@
-import { ErrorCode, GatehouseError } from "@gatehouse/engine";
+import { GatehouseError } from "@gatehouse/engine";
+import { ErrorCode } from "./error-codes.ts";
 
 /** A required, trimmed piece of text of at most `max` characters. */
 export function requireText(value: unknown, what: string, max = 200): string {

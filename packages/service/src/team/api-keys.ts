@@ -1,9 +1,10 @@
-import { type Engine, ErrorCode, GatehouseError, type ResourceRef } from "@gatehouse/engine";
+import { type Engine, GatehouseError, type ResourceRef } from "@gatehouse/engine";
 import type { Selectable } from "kysely";
 import { type Origin, personOf, type RequestContext } from "../actor.ts";
 import type { ApiKeysTable } from "../database/schema.ts";
 import type { ServiceCore, WriteScope } from "../service-core.ts";
 import { hashSecret, isSameDigest, newId, randomSecret } from "../support/crypto.ts";
+import { ErrorCode } from "../support/error-codes.ts";
 import { requireText } from "../support/validation.ts";
 import { gate } from "./gates.ts";
 

@@ -1,8 +1,9 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { ErrorCode, GatehouseError } from "@gatehouse/engine";
+import { GatehouseError } from "@gatehouse/engine";
 import { personOf, type RequestContext } from "../actor.ts";
 import { actorLabel } from "../audit/actor-label.ts";
 import type { ReadScope, ServiceCore } from "../service-core.ts";
+import { ErrorCode } from "../support/error-codes.ts";
 
 /** An integration credential as listed: its name and history, never its value (R3). */
 export interface CredentialInfo {

@@ -1,4 +1,4 @@
-import { ErrorCode, GatehouseError, type ResourceRef } from "@gatehouse/engine";
+import { GatehouseError, type ResourceRef } from "@gatehouse/engine";
 import type { Selectable } from "kysely";
 import type { Actor, Origin, RequestContext } from "../actor.ts";
 import { actorLabel } from "../audit/actor-label.ts";
@@ -7,6 +7,7 @@ import type { InvitationsTable } from "../database/schema.ts";
 import type { ServiceCore, WriteScope } from "../service-core.ts";
 import { insertUser, normalizeEmail, toUser, type User } from "../sign-in/users.ts";
 import { hashSecret, isSameDigest, newId, randomSecret } from "../support/crypto.ts";
+import { ErrorCode } from "../support/error-codes.ts";
 import { assertStrongPassword, hashPassword } from "../support/passwords.ts";
 import { requireText } from "../support/validation.ts";
 import { requireDelegation } from "./members.ts";

@@ -1,9 +1,10 @@
-import { ErrorCode, GatehouseError, type ResourceRef } from "@gatehouse/engine";
+import { GatehouseError, type ResourceRef } from "@gatehouse/engine";
 import type { RequestContext } from "../actor.ts";
 import { actorLabel } from "../audit/actor-label.ts";
 import type { JoinRequestsTable } from "../database/schema.ts";
 import type { ServiceCore, WriteScope } from "../service-core.ts";
 import { newId } from "../support/crypto.ts";
+import { ErrorCode } from "../support/error-codes.ts";
 import { DAY_MS } from "../support/time.ts";
 import { requireText } from "../support/validation.ts";
 import { requireDelegation } from "./members.ts";

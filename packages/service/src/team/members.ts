@@ -1,15 +1,10 @@
-import {
-  ErrorCode,
-  GatehouseError,
-  type Grant,
-  type GranteeRef,
-  type ResourceRef,
-} from "@gatehouse/engine";
+import { GatehouseError, type Grant, type GranteeRef, type ResourceRef } from "@gatehouse/engine";
 import { personOf, type RequestContext, subjectOf } from "../actor.ts";
 import { actorLabel } from "../audit/actor-label.ts";
 import type { AuditRecord } from "../audit/chain.ts";
 import type { ServiceCore, WriteScope } from "../service-core.ts";
 import { newId } from "../support/crypto.ts";
+import { ErrorCode } from "../support/error-codes.ts";
 import { requireText } from "../support/validation.ts";
 import { assertMayJoin, removeMemberRows } from "./membership.ts";
 

@@ -1,14 +1,9 @@
-import {
-  ErrorCode,
-  GatehouseError,
-  type GranteeRef,
-  type Model,
-  type ResourceRef,
-} from "@gatehouse/engine";
+import { GatehouseError, type GranteeRef, type Model, type ResourceRef } from "@gatehouse/engine";
 import type { Kysely } from "kysely";
 import { actorLabel } from "../audit/actor-label.ts";
 import type { Database } from "../database/schema.ts";
 import type { ServiceCore, WorkspaceRow, WriteScope } from "../service-core.ts";
+import { ErrorCode } from "../support/error-codes.ts";
 
 /** The policy switch in force: the workspace's own setting, else the model's. */
 export function isOneWorkspacePerEmail(core: ServiceCore, row: WorkspaceRow): boolean {

@@ -2,7 +2,6 @@ import type { ChangeOp } from "@gatehouse/engine";
 import {
   createEngine,
   type Engine,
-  ErrorCode,
   GatehouseError,
   type GranteeRef,
   type Issue,
@@ -17,6 +16,7 @@ import { actorLabel } from "../audit/actor-label.ts";
 import type { Database } from "../database/schema.ts";
 import type { ServiceCore } from "../service-core.ts";
 import { insertUser, normalizeEmail } from "../sign-in/users.ts";
+import { ErrorCode } from "../support/error-codes.ts";
 import { isOneWorkspacePerEmail, memberLimit } from "./membership.ts";
 import { createWorkspaceIn, toWorkspace, type Workspace } from "./workspaces.ts";
 

@@ -1,7 +1,8 @@
-import { ErrorCode, GatehouseError, type Page, type ResourceRef } from "@gatehouse/engine";
+import { GatehouseError, type Page, type ResourceRef } from "@gatehouse/engine";
 import { type RequestContext, subjectOf } from "../actor.ts";
 import { subjectFor } from "../decisions/decisions.ts";
 import type { ReadOptions, ServiceCore, WriteScope } from "../service-core.ts";
+import { ErrorCode } from "../support/error-codes.ts";
 import { removeMemberRows } from "./membership.ts";
 
 function requireResourceName(value: unknown, what: string): ResourceRef {

@@ -1,11 +1,5 @@
 import type { ChangeOp } from "@gatehouse/engine";
-import {
-  ErrorCode,
-  GatehouseError,
-  type GranteeRef,
-  type Model,
-  type ResourceRef,
-} from "@gatehouse/engine";
+import { GatehouseError, type GranteeRef, type Model, type ResourceRef } from "@gatehouse/engine";
 import type { Kysely } from "kysely";
 import { personOf, type RequestContext } from "../actor.ts";
 import { actorLabel } from "../audit/actor-label.ts";
@@ -13,6 +7,7 @@ import { appendAudit } from "../audit/chain.ts";
 import type { Database } from "../database/schema.ts";
 import type { ReadScope, ServiceCore, WorkspaceRow, WriteScope } from "../service-core.ts";
 import { newId } from "../support/crypto.ts";
+import { ErrorCode } from "../support/error-codes.ts";
 import { requireText } from "../support/validation.ts";
 import { gate } from "./gates.ts";
 import { isOneWorkspacePerEmail, memberLimit, removeMemberRows, seatsTaken } from "./membership.ts";
