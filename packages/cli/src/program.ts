@@ -11,11 +11,7 @@ import { registerWorkspaceImport } from "./commands/workspace-import.ts";
 import { registerWorkspaceTransferOwnership } from "./commands/workspace-transfer-ownership.ts";
 import { ExitCode } from "./support/exit-codes.ts";
 import { reportError } from "./support/output.ts";
-
-/** Wraps a command's action so that its result becomes the process's exit status. */
-export type Runner = <A extends unknown[]>(
-  action: (...args: A) => Promise<ExitCode>,
-) => (...args: A) => Promise<void>;
+import type { Runner } from "./support/runner.ts";
 
 const CONNECTION_HELP = `
 Database commands read the server's configuration (DATABASE_URL, DATABASE_SCHEMA, DATA_DIR,

@@ -1,19 +1,20 @@
 export type { ChangeOp, Decision, Page } from "@gatehouse/engine";
 export type {
+  ClientOptions,
+  ExplanationBody,
+  Freshness,
+  GatehouseApi,
+  Problem,
+  ProblemCode,
+  Result,
+} from "./api-types.ts";
+export type {
   ChangeStreamHandlers,
   ChangeStreamOptions,
   StreamedChange,
 } from "./change-stream.ts";
 export { followChanges } from "./change-stream.ts";
-export type {
-  ClientOptions,
-  ExplanationBody,
-  Freshness,
-  GatehouseClient,
-  Problem,
-  ProblemCode,
-  Result,
-} from "./client.ts";
+export type { GatehouseClient } from "./client.ts";
 export { createClient } from "./client.ts";
 export type { Decided, Question } from "./decision.ts";
 export { toDecision } from "./decision.ts";

@@ -11,8 +11,8 @@ import {
   type ResourceRef,
   type SubjectRef,
 } from "@gatehouse/engine";
+import type { Freshness, GatehouseApi, Problem, Result } from "./api-types.ts";
 import { followChanges, type StreamedChange } from "./change-stream.ts";
-import type { Freshness, GatehouseClient, Problem, Result } from "./client.ts";
 
 export interface LocalDecisionsOptions {
   /**
@@ -55,7 +55,7 @@ function invalidModel(detail: string): Problem {
  * const { data } = await local!.check("user:carol", "site.deploy", "site:shop"); // in-process
  */
 export class LocalDecisions {
-  readonly #client: GatehouseClient;
+  readonly #client: GatehouseApi;
   readonly #workspaceId: string;
   readonly #model: Model;
   readonly #waitMs: number;
@@ -71,7 +71,7 @@ export class LocalDecisions {
   readonly stats = { local: 0, remote: 0 };
 
   private constructor(
-    client: GatehouseClient,
+    client: GatehouseApi,
     workspaceId: string,
     model: Model,
     snapshot: Snapshot,
@@ -88,7 +88,7 @@ export class LocalDecisions {
 
   /** Loads the model and the snapshot, and starts following the change stream. */
   static async open(
-    client: GatehouseClient,
+    client: GatehouseApi,
     workspaceId: string,
     options: LocalDecisionsOptions = {},
   ): Promise<Result<LocalDecisions>> {

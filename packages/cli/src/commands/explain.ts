@@ -1,9 +1,9 @@
 import type { Command } from "commander";
-import type { Runner } from "../program.ts";
 import { type ConnectionOptions, withConnection, withGatehouse } from "../support/connection.ts";
 import { ExitCode } from "../support/exit-codes.ts";
 import { explanationLines } from "../support/explanation.ts";
 import { say, sayJson } from "../support/output.ts";
+import type { Runner } from "../support/runner.ts";
 import { resolveSubject } from "../support/subjects.ts";
 import { DECISION_HELP } from "./check.ts";
 

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import type { Runner } from "../program.ts";
 import {
   type ConnectionOptions,
   configOf,
@@ -9,6 +8,7 @@ import {
 } from "../support/connection.ts";
 import { ExitCode } from "../support/exit-codes.ts";
 import { say, sayJson } from "../support/output.ts";
+import type { Runner } from "../support/runner.ts";
 
 interface MigrateOptions extends ConnectionOptions {
   readonly json?: boolean;

@@ -4,10 +4,10 @@ import { presets } from "@gatehouse/engine/presets";
 import { ErrorCode } from "@gatehouse/service";
 import type { Command } from "commander";
 import { parse } from "yaml";
-import type { Runner } from "../program.ts";
 import { ExitCode } from "../support/exit-codes.ts";
 import { modelLines } from "../support/model-view.ts";
 import { say, sayJson } from "../support/output.ts";
+import type { Runner } from "../support/runner.ts";
 
 /** A preset by name, or a model file (JSON or YAML) validated with every issue reported. */
 function modelNamed(nameOrFile: string): Model {

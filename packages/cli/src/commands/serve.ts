@@ -1,7 +1,7 @@
 import type { Command } from "commander";
-import type { Runner } from "../program.ts";
 import { type ConnectionOptions, configOf, withConnection } from "../support/connection.ts";
 import { ExitCode } from "../support/exit-codes.ts";
+import type { Runner } from "../support/runner.ts";
 
 interface ServeOptions extends ConnectionOptions {
   readonly port?: string;

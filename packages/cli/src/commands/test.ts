@@ -5,10 +5,10 @@ import {
   type ListOutcome,
   runPolicySuite,
 } from "../policy-tests/run-policy-suite.ts";
-import type { Runner } from "../program.ts";
 import { ExitCode } from "../support/exit-codes.ts";
 import { decisionText, explanationLines } from "../support/explanation.ts";
 import { say } from "../support/output.ts";
+import type { Runner } from "../support/runner.ts";
 
 interface TestOptions {
   readonly verbose?: boolean;

@@ -1,9 +1,9 @@
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
-import type { Runner } from "../program.ts";
 import { type ConnectionOptions, withConnection, withGatehouse } from "../support/connection.ts";
 import { ExitCode } from "../support/exit-codes.ts";
 import { note, say } from "../support/output.ts";
+import type { Runner } from "../support/runner.ts";
 
 interface ExportOptions extends ConnectionOptions {
   readonly output?: string;

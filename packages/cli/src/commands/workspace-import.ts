@@ -3,10 +3,10 @@ import { GatehouseError } from "@gatehouse/engine";
 import type { ImportProgress } from "@gatehouse/service";
 import { ErrorCode } from "@gatehouse/service";
 import type { Command } from "commander";
-import type { Runner } from "../program.ts";
 import { type ConnectionOptions, withConnection, withGatehouse } from "../support/connection.ts";
 import { ExitCode } from "../support/exit-codes.ts";
 import { note, say, sayJson } from "../support/output.ts";
+import type { Runner } from "../support/runner.ts";
 
 interface ImportOptions extends ConnectionOptions {
   readonly name?: string;

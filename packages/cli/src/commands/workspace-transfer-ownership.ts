@@ -1,8 +1,8 @@
 import type { Command } from "commander";
-import type { Runner } from "../program.ts";
 import { type ConnectionOptions, withConnection, withGatehouse } from "../support/connection.ts";
 import { ExitCode } from "../support/exit-codes.ts";
 import { say } from "../support/output.ts";
+import type { Runner } from "../support/runner.ts";
 import { resolveUserId } from "../support/subjects.ts";
 
 /** `gatehouse workspace transfer-ownership`: the operator's path, also for support-only presets. */
