@@ -110,11 +110,6 @@ export function pool(rounds: readonly Round[]): Stats {
   );
 }
 
-/** One warmed-up round, summarized. */
-export function measureBatched(run: BatchRunner, options: BatchOptions): Stats {
-  return pool([measureRound(run, options, 0)]);
-}
-
 export interface CallOptions {
   readonly warmupMs: number;
   readonly durationMs: number;

@@ -239,8 +239,6 @@ export async function buildCasbin(scenario: Scenario): Promise<CasbinPeer> {
   return { enforcer, siteServer, policies: policies.length, groupingPolicies: grouping.length };
 }
 
-export type { MzRef };
-
 /** The permissions that act on sites: what a per-site capability list can contain. */
 export const SITE_PERMISSIONS: readonly MzPerm[] = PERMISSIONS.filter((permission) =>
   typesOf(permission).includes("site"),

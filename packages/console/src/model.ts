@@ -77,7 +77,3 @@ export function grantableRoles(model: ModelDefinition): string[] {
     .filter(([, role]) => role.owner !== true)
     .map(([name]) => name);
 }
-
-export function permissionsOn(model: ModelDefinition, type: string): string[] {
-  return Object.keys(model.permissions).filter((name) => actsOn(model, name).includes(type));
-}

@@ -18,11 +18,6 @@ export function orInto(target: Bits, source: Bits): void {
   for (let word = 0; word < target.length; word++) target[word]! |= source[word]!;
 }
 
-/** `target &= source`, in place. */
-export function andInto(target: Bits, source: Bits): void {
-  for (let word = 0; word < target.length; word++) target[word]! &= source[word]!;
-}
-
 /** Indices set in `bits` but not in `held`. */
 export function missingFrom(bits: Bits, held: Bits): number[] {
   const missing: number[] = [];
@@ -45,16 +40,4 @@ export function indicesOf(bits: Bits): number[] {
 export function isEmptyBits(bits: Bits): boolean {
   for (let word = 0; word < bits.length; word++) if (bits[word] !== 0) return false;
   return true;
-}
-
-export function countBits(bits: Bits): number {
-  let count = 0;
-  for (let word = 0; word < bits.length; word++) {
-    let value = bits[word]!;
-    while (value !== 0) {
-      value &= value - 1;
-      count++;
-    }
-  }
-  return count;
 }

@@ -6,7 +6,7 @@ import { buildApp } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
 import { createMailer, type Mailer } from "../src/mail/mailer.ts";
 
-export { backends, PASSWORD, postgresBackend } from "../../service/test/backends.ts";
+export { backends, PASSWORD } from "../../service/test/backends.ts";
 
 export interface TestServer {
   readonly app: FastifyInstance;

@@ -587,5 +587,3 @@ async function requireSettings(
   if (permission === undefined) await tx.requireOwner(record);
   else await tx.require(permission, tx.root, record);
 }
-
-export type { ReadScope };
