@@ -2,7 +2,7 @@ import { ErrorCode, GatehouseError, type Model } from "@gatehouse/engine";
 import { parseServiceUrl } from "../support/urls.ts";
 import { compileInputSchema, type JsonSchema } from "./tool-schemas.ts";
 
-/** What the host app registers for one tool of a workspace (R21). */
+/** What the host app registers for one tool of a workspace (the assistant gate). */
 export interface ToolRegistration {
   /** 1–64 letters, digits, `_` and `-`: what Anthropic, OpenAI and MCP all accept. */
   readonly name: string;
@@ -42,7 +42,7 @@ export interface RegisteredTool extends AssistantTool {
   readonly updatedBy: string;
 }
 
-/** The declaration formats the assistant's model validates tool calls against (R21, layer 2). */
+/** The declaration formats the assistant's model validates tool calls against (the gate's protocol layer). */
 export type ToolFormat = "mcp" | "anthropic" | "openai";
 
 export type ToolDeclaration =
