@@ -1,4 +1,4 @@
-// A site's admin app receiving Gatehouse sign-in links (R22): plain Node.js ESM with jose.
+// A site's admin app receiving Gatehouse sign-in links: plain Node.js ESM with jose.
 //
 //   GATEHOUSE_ISSUER=https://gatehouse.example SITE=site:shop PUBLIC_URL=https://shop.example \
 //     node docs/examples/sign-in-verifier.mjs

@@ -198,9 +198,9 @@ interface NavItem {
 }
 
 /**
- * The navigation, built from what the caller may use (R11): sections they cannot use are absent,
+ * The navigation, built from what the caller may use: sections they cannot use are absent,
  * never disabled. A member scoped below the first level (a site customer) gets only their
- * resources — no fleet and no workspace pages (R10).
+ * resources — no fleet and no workspace pages.
  */
 function navigationOf(
   workspaceId: string,
@@ -236,7 +236,7 @@ function navigationOf(
   return items;
 }
 
-/** Where a member lands: the overview, the fleet, or straight in their one resource (R10). */
+/** Where a member lands: the overview, the fleet, or straight in their one resource. */
 function landingOf(
   workspaceId: string,
   model: ModelDefinition,
@@ -376,7 +376,7 @@ function WorkspaceShell(props: { readonly workspaceId: string }): React.JSX.Elem
 
 /**
  * Whether the caller gets the fleet list: the API lists them a resource of a type right under the
- * workspace (a server, customer, client, project). A site-scoped member gets none (R10).
+ * workspace (a server, customer, client, project). A site-scoped member gets none.
  */
 function useFleet(workspaceId: string, model: ModelDefinition | undefined): boolean | undefined {
   const [fleet, setFleet] = useState<boolean | undefined>(undefined);

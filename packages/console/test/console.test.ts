@@ -162,7 +162,7 @@ describe("the web console in a browser", { timeout: 60_000 }, () => {
     await shown(customer.getByRole("heading", { name: "shop.example" }));
   });
 
-  it("lands the customer on the per-site view, with no fleet or workspace navigation (R10)", async () => {
+  it("lands the customer on the per-site view, with no fleet or workspace navigation", async () => {
     expect(new URL(customer.url()).pathname).toBe(path("/resources/site/shop.example"));
     await shown(customer.getByText("Site · what you can do here"));
     await shown(customer.getByText("site.deploy"));
@@ -204,7 +204,7 @@ describe("the web console in a browser", { timeout: 60_000 }, () => {
     await screenshot(phone, "phone-menu");
   });
 
-  it("applies the owner's role change to the operator's next page load (R12)", async () => {
+  it("applies the owner's role change to the operator's next page load", async () => {
     await owner.reload();
     const members = owner.getByRole("table", { name: "Members" });
     await poll(() => members.getByRole("row").count()).toBe(4);
@@ -223,7 +223,7 @@ describe("the web console in a browser", { timeout: 60_000 }, () => {
       expect.stringMatching(/ams-1/),
       expect.stringMatching(/fra-1/),
     ]);
-    // An admin sees the team but may not manage people: no dropdowns, no remove (R11).
+    // An admin sees the team but may not manage people: no dropdowns, no remove.
     await nav(operator).getByRole("link", { name: "Team" }).click();
     await shown(operator.getByRole("table", { name: "Members" }));
     await poll(() => operator.getByRole("button", { name: "Remove" }).count()).toBe(0);
@@ -300,7 +300,7 @@ describe("the web console in a browser", { timeout: 60_000 }, () => {
     expect(await csv.text()).toContain("member.grants.set");
   });
 
-  it("closes the workspace only with its exact name typed (R4)", async () => {
+  it("closes the workspace only with its exact name typed", async () => {
     await nav(owner).getByRole("link", { name: "Settings" }).click();
     const close = owner.getByRole("button", { name: "Close workspace" });
     await poll(() => close.isDisabled()).toBe(true);

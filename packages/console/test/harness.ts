@@ -93,7 +93,7 @@ export async function seedPanel(gatehouse: Gatehouse): Promise<{ workspaceId: st
   return { workspaceId: workspace.id };
 }
 
-/** A company (seed 002) owned by Bruno, taking join requests with its tax number as the join key. */
+/** A `company` workspace owned by Bruno, taking join requests with its tax number as the join key. */
 export async function seedCompany(gatehouse: Gatehouse): Promise<{ workspaceId: string }> {
   const { user: bruno } = await gatehouse.users.signUp({
     email: "bruno@example.com",

@@ -116,7 +116,7 @@ function grantProblems(
 }
 
 /**
- * The error codes an API key attempt deserves; empty when valid. A scope must match some
+ * The error codes an API key attempt deserves; empty when valid. A permission pattern must match some
  * permission, and some permission that is not owner-only: patterns drop owner-only ones.
  */
 function keyProblems(definition: ModelDefinition, input: ApiKeyInput): Set<ErrorCode> {

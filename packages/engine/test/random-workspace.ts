@@ -145,7 +145,7 @@ export interface Scenario {
   }[];
   /** Grant attempts: mostly valid, some that the engine must refuse. */
   readonly grants: readonly GrantInput[];
-  /** API key attempts: some carry owner-only or unknown scopes and must be refused. */
+  /** API key attempts: some carry owner-only or unknown permission patterns and must be refused. */
   readonly apiKeys: readonly ApiKeyInput[];
   /** Random material for probing: page sizes, cursors, picks. */
   readonly probe: {

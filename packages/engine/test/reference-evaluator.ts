@@ -75,7 +75,7 @@ export function actsAtOrBelow(model: ModelDefinition, permission: string, type: 
   return typesOfPermission(model, permission).some((on) => below.includes(on));
 }
 
-/** True when one API key scope (a name, `area.*` or `*`) matches the permission. */
+/** True when one API key permission pattern (a name, `area.*` or `*`) matches the permission. */
 export function scopeMatches(scope: string, permission: string): boolean {
   if (scope === "*") return true;
   if (scope.endsWith(".*")) return permission.startsWith(scope.slice(0, -1));
@@ -165,7 +165,7 @@ export class ReferenceEvaluator {
     return this.state.apiKeys.find((key) => key.id === id);
   }
 
-  /** A key carries the permissions its scopes match, never an owner-only one (R3, R20). */
+  /** A key carries the permissions its permission patterns match, never an owner-only one. */
   keyCarries(key: ReferenceApiKey, permission: string): boolean {
     if ((this.state.model.ownerOnly ?? []).includes(permission)) return false;
     return key.scopes.some((scope) => scopeMatches(scope, permission));
@@ -214,7 +214,7 @@ export class ReferenceEvaluator {
       .sort(compareNames);
   }
 
-  /** May `granter` give `role` plus `extras` at `scope`? (R8) */
+  /** May `granter` give `role` plus `extras` at `scope`, never beyond what they hold? */
   canGrant(granter: string, role: string, scope: string, extras: readonly string[]): boolean {
     const model = this.state.model;
     if (!this.exists(scope)) return false;

@@ -23,7 +23,7 @@ export interface RoleMatrix<T extends string, P extends string, R extends string
   readonly tree: readonly (readonly [ResourceRef<T>, ResourceRef<T>])[];
   /** Every permission and the resource types it acts on. */
   readonly actsOn: { readonly [K in P]: readonly T[] };
-  /** The permissions only the owner may ever hold (R3). */
+  /** The permissions only the owner may ever hold: never delegable. */
   readonly ownerOnly: readonly P[];
   readonly roles: { readonly [K in R]: RoleExpectation<T, P> };
 }
@@ -60,7 +60,7 @@ function sameSet(actual: readonly string[], expected: readonly string[], what: s
  * The cases of a preset's matrix: the matrix names exactly the model's permissions, roles and
  * owner-only set; owner-only permissions stay out of other roles and extras; and every role,
  * granted at every resource of each scope type it allows, holds each permission exactly at the
- * scope and below, on resources of a type the permission acts on, nowhere else (R5, R7, R10).
+ * scope and below, on resources of a type the permission acts on, nowhere else.
  * @example
  * for (const { name, mismatches } of roleMatrix(mzpanel, MATRIX)) it(name, () => expect(mismatches()).toEqual([]));
  */

@@ -32,7 +32,7 @@ export interface ServerConfig {
    * proxies from closing it), re-reads the store and re-checks a session's sign-in.
    */
   readonly streamHeartbeatMs: number;
-  /** How this instance follows other instances' commits on a shared database (R12). */
+  /** How this instance follows other instances' commits on a shared database. */
   readonly follow: {
     /** LISTEN/NOTIFY on PostgreSQL (`CHANGE_NOTIFICATIONS`); off e.g. behind a transaction pooler. */
     readonly notifications: boolean;

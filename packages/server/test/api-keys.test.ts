@@ -51,7 +51,7 @@ describe.each(backends)("API keys over HTTP on $name", (backend) => {
     });
   }
 
-  it("creates a key whose secret is shown once; as a Bearer it acts within its scopes only", async () => {
+  it("creates a key whose secret is shown once; as a Bearer it acts within its permission patterns only", async () => {
     const created = await create(ada, { name: "Deploy bot", scopes: ["site.*"] });
     expect(created.statusCode).toBe(201);
     const { key, secret, revision } = created.json();
@@ -108,7 +108,7 @@ describe.each(backends)("API keys over HTTP on $name", (backend) => {
     expect(listed.keys[0].status).toBe("revoked");
   });
 
-  it("never exceeds its owner: constrained to resources, shrinking with the owner, dead once they leave (R20)", async () => {
+  it("never exceeds its owner: constrained to resources, shrinking with the owner, dead once they leave", async () => {
     const created = await create(otto, {
       name: "Otto's deploys",
       scopes: ["site.*", "server.restart"],

@@ -219,7 +219,7 @@ describe.each(backends)("the activity log over HTTP on $name", (backend) => {
       const anonymous = await call(server.app, undefined, "GET", url);
       expect(anonymous.statusCode, path).toBe(401);
     }
-    // The refused reads are themselves in the log (R23).
+    // The refused reads are themselves in the log.
     const denials = await audit(`?result=denied&actor=${carol.userId}&action=audit.view`);
     expect(denials.entries).toHaveLength(3);
   });

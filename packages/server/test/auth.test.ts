@@ -141,7 +141,7 @@ describe.each(backends)("sign-in over HTTP on $name", (backend) => {
     expect((await consume()).json().code).toBe("MAGIC_LINK_INVALID");
   });
 
-  it("lets a member of a require-2FA workspace enrol with their password, then sign in with a code (R24)", async () => {
+  it("lets a member of a require-2FA workspace enrol with their password, then sign in with a code", async () => {
     const owner = await signUp(server.app, "olivia");
     const member = await signUp(server.app, "mia");
     const { gatehouse } = server;

@@ -484,7 +484,7 @@ async function runMatrix(server: Awaited<ReturnType<typeof openServer>>, preset:
         expect: { allow: holdsGate(c, auditView, rootOf(A)) },
       },
     ],
-    // Integration credentials are the owner's alone (R3).
+    // Integration credentials are the owner's alone, never delegable.
     "GET /v1/workspaces/{ws}/credentials": (t, c) => [
       { method: "GET", url: `${base(t)}/credentials`, expect: { allow: c.isOwner } },
     ],
@@ -539,7 +539,7 @@ async function runMatrix(server: Awaited<ReturnType<typeof openServer>>, preset:
     "POST /v1/workspaces/{ws}/join-requests/{id}/reject": (t) => [
       { method: "POST", url: `${base(t)}/join-requests/nothing/reject`, expect: never },
     ],
-    // The assistant gate (R21): declarations for everyone, calls as their gates say.
+    // The assistant gate: declarations for everyone, calls as their gates say.
     "GET /v1/workspaces/{ws}/assistant/tools": (t) => [
       {
         method: "GET",
@@ -586,7 +586,7 @@ async function runMatrix(server: Awaited<ReturnType<typeof openServer>>, preset:
     "DELETE /v1/workspaces/{ws}/assistant/registry/{name}": (t) => [
       { method: "DELETE", url: `${base(t)}/assistant/registry/nothing`, expect: never },
     ],
-    // Sign-in handoff (R22): admin apps named by the settings gate, links by the model's gate.
+    // Sign-in handoff: admin apps named by the settings gate, links by the model's gate.
     "PUT /v1/workspaces/{ws}/resources/{type}/{id}/sign-in-target": (t, c) =>
       resources.map((resource) => ({
         method: "PUT" as const,

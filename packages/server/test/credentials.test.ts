@@ -57,7 +57,7 @@ describe.each(backends)("integration credentials over HTTP on $name", (backend) 
 
   const credentials = (ws: string) => `/v1/workspaces/${ws}/credentials`;
 
-  it("sets, lists, replaces and deletes a credential without ever answering its value (R3)", async () => {
+  it("sets, lists, replaces and deletes a credential without ever answering its value", async () => {
     const { ws, olivia } = await panel();
     const set = await send(server.app, olivia, "PUT", `${credentials(ws)}/cloudflare.token`, {
       value: TOKEN,

@@ -73,7 +73,7 @@ describe.each(backends)("decisions over HTTP on $name", (backend) => {
     expect(missing.json()).toEqual({ allowed: false, reason: "not_found" });
     const server1 = await check(otto, { permission: "server.restart", resource: "server:s1" });
     expect(server1.json().allowed).toBe(true);
-    // Outside the operator's reach, server:s2 answers like a missing resource (R10).
+    // Outside the operator's reach, server:s2 answers like a missing resource.
     const server2 = await check(otto, { permission: "server.restart", resource: "server:s2" });
     expect(server2.json()).toEqual({ allowed: false, reason: "not_found" });
   });
@@ -169,7 +169,7 @@ describe.each(backends)("decisions over HTTP on $name", (backend) => {
 
   it("explains a decision: the grants considered and what would allow it", async () => {
     const url = `/v1/workspaces/${ws}/explain`;
-    // Otto himself learns nothing about server:s2 (R10); a manager asking about him does.
+    // Otto himself learns nothing about server:s2, as if it did not exist; a manager asking about him does.
     const hidden = await call(server.app, otto, "POST", url, {
       permission: "server.restart",
       resource: "server:s2",

@@ -358,7 +358,7 @@ describe.each(backends)("invitations over HTTP on $name", (backend) => {
       expect(anonymous.json().code).toBe("INVALID_CREDENTIALS");
     });
 
-    it("refuses an invitation past the plan's member limit with 409 (R14)", async () => {
+    it("refuses an invitation past the plan's member limit with 409", async () => {
       const ada = await signUp(server.app, "ada");
       const ws = await server.gatehouse.workspaces.create(
         { actor: { type: "user", userId: ada.userId } },

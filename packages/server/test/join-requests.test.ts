@@ -15,7 +15,7 @@ describe.each(backends)("join requests over HTTP on $name", (backend) => {
     await server.close();
   });
 
-  /** A company (seed 002) owned by Ada, whose join key is its tax number. */
+  /** A `company` workspace owned by Ada, whose join key is its tax number. */
   async function company() {
     const ada = await signUp(server.app, "ada");
     const ws = await server.gatehouse.workspaces.create(asUser(ada.userId), {
@@ -104,7 +104,7 @@ describe.each(backends)("join requests over HTTP on $name", (backend) => {
     expect((await ask(bob, { joinKey: TAX_NUMBER })).statusCode).toBe(201);
   });
 
-  it("allows 3 requests in 24 hours, then 429 with Retry-After (R16)", async () => {
+  it("allows 3 requests in 24 hours, then 429 with Retry-After", async () => {
     const { ada, ws } = await company();
     const bob = await signUp(server.app, "bob");
     for (let index = 0; index < 3; index++) {

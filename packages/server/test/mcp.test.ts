@@ -15,7 +15,7 @@ import {
   type TestServer,
 } from "./harness.ts";
 
-/** The tool of seed 002: "When a billing user says 'restart the VPS', Morpheus tells them …". */
+/** The tool of the company panel's documentation: "When a billing user says 'restart the VPS', Morpheus tells them …". */
 const RESTART_VPS = {
   description: "Restart a VPS",
   inputSchema: {
@@ -56,7 +56,7 @@ describe.each(backends)("the MCP server at /mcp on $name", { timeout: 30_000 }, 
     await server.close();
   });
 
-  /** A company (seed 002) owned by Olivia, with Tom (technical) and Bill (billing), and restart_vps. */
+  /** A `company` workspace owned by Olivia, with Tom (technical) and Bill (billing), and restart_vps. */
   async function company() {
     const olivia = await signUp(server.app, "olivia");
     const created = await call(server.app, olivia, "POST", "/v1/workspaces", {

@@ -177,7 +177,7 @@ describe.each(backends)("members and groups over HTTP on $name", (backend) => {
     expect((await call(server.app, eve, "GET", base(ws))).statusCode).toBe(200);
   });
 
-  it("stops at the plan's member limit with 409 MEMBER_LIMIT_REACHED (R14)", async () => {
+  it("stops at the plan's member limit with 409 MEMBER_LIMIT_REACHED", async () => {
     const olivia = await signUp(server.app, "olivia");
     const company = (
       await call(server.app, olivia, "POST", "/v1/workspaces", { name: "Co", preset: "company" })
@@ -249,7 +249,7 @@ describe.each(backends)("members and groups over HTTP on $name", (backend) => {
       409,
       "LAST_OWNER",
     );
-    // A grant that cannot exist is bad input for everyone, the owner included (R3: never delegable).
+    // A grant that cannot exist is bad input for everyone, the owner included: owner-only permissions are never delegable.
     const ownerOnly = await call(server.app, olivia, "PATCH", member(otto), {
       grants: [{ role: "operator", scope: "server:s1", extras: ["billing.manage"] }],
     });
@@ -285,7 +285,7 @@ describe.each(backends)("members and groups over HTTP on $name", (backend) => {
     expect(otto0.grants).toMatchObject([{ role: "operator", scope: "server:s1" }]);
   });
 
-  it("removes a member over HTTP: their very next request gets 404 (R12, R17)", async () => {
+  it("removes a member over HTTP: their very next request gets 404", async () => {
     const { ws, olivia, otto } = await panel();
     expect((await call(server.app, otto, "GET", base(ws))).statusCode).toBe(200);
     expectRevision(await call(server.app, olivia, "DELETE", `${base(ws)}/members/${otto.userId}`));
@@ -336,7 +336,7 @@ describe.each(backends)("members and groups over HTTP on $name", (backend) => {
     );
   });
 
-  it("creates groups, adds members, grants to the group, and takes it all back (R9)", async () => {
+  it("creates groups, adds members, grants to the group, and takes it all back", async () => {
     const { ws, olivia, cara } = await panel();
     const created = await call(server.app, olivia, "POST", `${base(ws)}/groups`, {
       name: "Night shift",

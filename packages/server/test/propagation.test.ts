@@ -12,7 +12,7 @@ import {
 
 const url = process.env["DATABASE_URL"];
 
-/** R12: a change reaches every instance within 500 ms. */
+/** Permission changes apply instantly: a change reaches every instance within 500 ms. */
 const BOUND_MS = 500;
 const TRIALS = 200;
 const POLL_MS = 10;
@@ -27,7 +27,7 @@ function percentile(sorted: readonly number[], p: number): number {
  * Three server processes on one PostgreSQL schema: A takes the writes; B follows it through
  * LISTEN/NOTIFY; C has notifications off (every notice lost) and follows by polling alone.
  */
-describe.skipIf(url === undefined)("a revoke across server processes (R12)", () => {
+describe.skipIf(url === undefined)("a revoke across server processes", () => {
   let database: PostgresDatabase;
   const running: Instance[] = [];
   let a: Instance;

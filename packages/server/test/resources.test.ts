@@ -118,7 +118,7 @@ describe.each(backends)("resources over HTTP on $name", (backend) => {
     expect(second).toEqual({ items: ["site:c"], next: null });
   });
 
-  it("shows a site customer only their site (R10, R11): siblings and the server answer 404, her own site 403", async () => {
+  it("shows a site customer only their site: siblings and the server answer 404, her own site 403", async () => {
     const { ws, cara } = await panel();
     expect(await list(cara, ws, "type=site&permission=site.view")).toEqual({
       items: ["site:a"],

@@ -74,7 +74,7 @@ describe.each(backends)(
     }
 
     /**
-     * A managed.dev team (seed 004): project p1 with the shop (production and staging) and the blog;
+     * A managed.dev team (the `managed` preset): project p1 with the shop (production and staging) and the blog;
      * Sam manages the shop site, Bea the blog, Oscar observes, Bill does billing.
      */
     async function team() {

@@ -122,7 +122,7 @@ describe.each(backends)("workspaces over HTTP on $name", (backend) => {
     ).toHaveLength(1);
   });
 
-  it("answers 404 to outsiders and for unknown workspaces, as if they did not exist (R10)", async () => {
+  it("answers 404 to outsiders and for unknown workspaces, as if they did not exist", async () => {
     const { ws, eve } = await panel();
     expectProblem(await call(server.app, eve, "GET", url(ws)), 404, "WORKSPACE_NOT_FOUND");
     expectProblem(
@@ -267,7 +267,7 @@ describe.each(backends)("workspaces over HTTP on $name", (backend) => {
     expect(ids).not.toContain(ws);
   });
 
-  it("transfers ownership; the old owner becomes admin (R2)", async () => {
+  it("transfers ownership; the old owner becomes admin", async () => {
     const { ws, olivia, ada } = await panel();
     const transfer = await call(server.app, olivia, "POST", `${url(ws)}/transfer-ownership`, {
       userId: ada.userId,

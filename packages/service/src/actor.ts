@@ -2,10 +2,10 @@
 export type Actor =
   /** A signed-in person. */
   | { readonly type: "user"; readonly userId: string }
-  /** An API key; it acts with its owner's current permissions ∩ its scopes (R20). */
+  /** An API key; it acts with its owner's current permissions ∩ its permission patterns. */
   | { readonly type: "api_key"; readonly keyId: string; readonly userId: string }
   /**
-   * The AI assistant acting for a member (R21); through one of the member's API keys when `keyId`
+   * The AI assistant acting for a member; through one of the member's API keys when `keyId`
    * is set, and then never beyond that key.
    */
   | { readonly type: "assistant"; readonly userId: string; readonly keyId?: string }
@@ -59,7 +59,7 @@ export function systemActor(name = "host-app"): RequestContext {
 }
 
 /**
- * The assistant acting for the caller: a person stays themselves, an API key stays that key (R21).
+ * The assistant acting for the caller: a person stays themselves, an API key stays that key.
  * The system actor has no assistant: it names the member with `asAssistant`.
  */
 export function assistantFor(request: RequestContext): RequestContext | undefined {

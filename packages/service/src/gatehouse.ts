@@ -50,9 +50,9 @@ export interface Gatehouse {
   readonly credentials: Credentials;
   /** Workspace export and import (instance operator). */
   readonly portability: Portability;
-  /** The assistant gate (R21): tool registry, per-member declarations, the runtime gate. */
+  /** The assistant gate: tool registry, per-member declarations, the runtime gate. */
   readonly assistant: Assistant;
-  /** Sign-in handoff into a resource's own admin app (R22). */
+  /** Sign-in handoff into a resource's own admin app. */
   readonly signIn: SignInHandoff;
   /** The keys signing assertions, published as a JWKS. */
   readonly signingKeys: SigningKeys;

@@ -48,7 +48,7 @@ export interface GatehouseOptions {
   readonly clock?: () => number;
   /** scrypt cost for passwords; OWASP's parameters by default. */
   readonly passwordCost?: ScryptCost;
-  /** How long an invitation stays valid; 7 days by default (R13). */
+  /** How long an invitation stays valid; 7 days by default. */
   readonly invitationTtlMs?: number;
   /**
    * The 32-byte key sealing integration credentials and TOTP secrets (AES-256-GCM): bytes, 64 hex
@@ -239,23 +239,23 @@ export class ServiceCore {
 
   /**
    * A consistent read of a workspace for a caller who must be a member (or the system actor);
-   * others get WORKSPACE_NOT_FOUND, as if it did not exist (R10).
+   * others get WORKSPACE_NOT_FOUND, as if it did not exist.
    */
   async read(
     request: RequestContext,
     workspaceId: string,
     options: ReadOptions = {},
-  ): Promise<ReadScope> {
+  ): Promise<WorkspaceReader> {
     if (typeof workspaceId !== "string") throw notFound();
     requirePreviewOf(request, workspaceId);
     const state = await this.current(workspaceId, options);
-    const scope = new ReadScope(this, request, state.row, state.engine);
-    if (await scope.isMember()) return scope;
+    const reader = new WorkspaceReader(this, request, state.row, state.engine);
+    if (await reader.isMember()) return reader;
     // A key the store authenticated but this cache does not know was created through another
     // instance since the cache was last verified: catch up once rather than deny it.
     if ("keyId" in request.actor && request.actor.keyId !== undefined) {
       const caughtUp = await this.refresh(workspaceId, { join: false });
-      const retried = new ReadScope(this, request, caughtUp.row, caughtUp.engine);
+      const retried = new WorkspaceReader(this, request, caughtUp.row, caughtUp.engine);
       if (await retried.isMember()) return retried;
     }
     throw notFound();
@@ -269,16 +269,16 @@ export class ServiceCore {
   async readSnapshot<T>(
     request: RequestContext,
     workspaceId: string,
-    work: (scope: ReadScope) => Promise<T>,
+    work: (reader: WorkspaceReader) => Promise<T>,
   ): Promise<T> {
     const startedAt = performance.now();
     requirePreviewOf(request, workspaceId);
     return this.storage.snapshot(async (trx) => {
       const row = await this.workspace(trx, workspaceId);
       const state = await this.stateAt(trx, row, startedAt);
-      const scope = new ReadScope(this, request, row, state.engine, trx);
-      if (!(await scope.isMember())) throw notFound();
-      return work(scope);
+      const reader = new WorkspaceReader(this, request, row, state.engine, trx);
+      if (!(await reader.isMember())) throw notFound();
+      return work(reader);
     });
   }
 
@@ -292,7 +292,7 @@ export class ServiceCore {
   async write<T>(
     request: RequestContext,
     workspaceId: string,
-    work: (tx: WriteScope) => Promise<T>,
+    work: (tx: WorkspaceWriter) => Promise<T>,
   ): Promise<{ value: T; revision: number }> {
     if (request.actor.type === "preview") {
       throw new GatehouseError(
@@ -301,40 +301,40 @@ export class ServiceCore {
       );
     }
     return this.#mutex.run(workspaceId, async () => {
-      let scope: WriteScope | undefined;
+      let writer: WorkspaceWriter | undefined;
       let revision = 0;
       let committed: WorkspaceRow | undefined;
       try {
         const value = await this.storage.transaction(async (trx) => {
           const row = await this.workspace(trx, workspaceId, { lock: true });
           const state = await this.stateAt(trx, row, performance.now());
-          scope = new WriteScope(this, request, row, state.engine, trx);
-          const result = await work(scope);
+          writer = new WorkspaceWriter(this, request, row, state.engine, trx);
+          const result = await work(writer);
           revision = row.revision;
-          if (scope.changed) {
-            committed = await this.commitChange(trx, scope);
+          if (writer.changed) {
+            committed = await this.commitChange(trx, writer);
             revision = committed.revision;
           }
           return result;
         });
-        if (scope !== undefined && committed !== undefined) {
+        if (writer !== undefined && committed !== undefined) {
           // A closing change does not apply (`workspace.close`): advancing evicts the engine.
           this.engines.advance(
             workspaceId,
-            [{ revision, ops: scope.ops }],
+            [{ revision, ops: writer.ops }],
             committed,
             performance.now(),
           );
-          this.#emit(workspaceId, revision, scope.ops);
+          this.#emit(workspaceId, revision, writer.ops);
         }
         return { value, revision };
       } catch (error) {
         if (
-          scope?.denial !== undefined &&
+          writer?.denial !== undefined &&
           isGatehouseError(error) &&
-          error === scope.denial.error
+          error === writer.denial.error
         ) {
-          await this.recordDenial(request, workspaceId, scope.denial.record);
+          await this.recordDenial(request, workspaceId, writer.denial.record);
         }
         // A unique key lost to a concurrent writer (e.g. a join key taken meanwhile).
         if (this.storage.isUniqueViolation(error)) {
@@ -408,7 +408,7 @@ export class ServiceCore {
       readonly now: number;
       readonly records: readonly AuditRecord[];
       readonly ops: readonly ChangeOp[];
-      readonly rowUpdates: WriteScope["rowUpdates"];
+      readonly rowUpdates: WorkspaceWriter["rowUpdates"];
     },
   ): Promise<WorkspaceRow> {
     const row = change.workspace;
@@ -436,7 +436,7 @@ export class ServiceCore {
     return { ...row, ...updated };
   }
 
-  /** Writes a denied attempt to the workspace's activity log, in its own transaction (R23). */
+  /** Writes a denied attempt to the workspace's activity log, in its own transaction. */
   async recordDenial(
     request: RequestContext,
     workspaceId: string,
@@ -469,7 +469,7 @@ function requirePreviewOf(request: RequestContext, workspaceId: string): void {
 }
 
 /** A workspace as one caller sees it, with decisions answered by its engine. */
-export class ReadScope {
+export class WorkspaceReader {
   readonly #core: ServiceCore;
   readonly request: RequestContext;
   readonly workspace: WorkspaceRow;
@@ -522,7 +522,7 @@ export class ReadScope {
 
   /**
    * Requires a workflow gate of the model (team view, activity log) held at the root; otherwise the
-   * attempt is written to the activity log as denied and PERMISSION_DENIED is thrown (R18, R23).
+   * attempt is written to the activity log as denied and PERMISSION_DENIED is thrown.
    */
   async requireGate(name: "teamView" | "auditView", message: string): Promise<void> {
     if (
@@ -553,7 +553,7 @@ export class ReadScope {
 }
 
 /** A workspace inside a write transaction: reads, authorization, and the change being built. */
-export class WriteScope extends ReadScope {
+export class WorkspaceWriter extends WorkspaceReader {
   readonly trx: Kysely<Database>;
   readonly now: number;
   readonly ops: ChangeOp[] = [];

@@ -225,7 +225,7 @@ describe.each(backends)("activity log on $name", (backend) => {
     });
   });
 
-  it("records denied attempts with who, what, on which resource, from where (R23)", async () => {
+  it("records denied attempts with who, what, on which resource, from where", async () => {
     const { ws, root, olivia, otto, carol } = await panel();
     const mallory = await person("mallory");
     const from = { ip: "203.0.113.9", agent: "curl/8.5" };

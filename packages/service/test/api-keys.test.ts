@@ -151,7 +151,7 @@ describe.each(backends)("API keys on $name", (backend) => {
     expect(await allowed(context, ws, "team.view", root)).toBe(false);
   });
 
-  it("acts with the owner's permissions ∩ the key's scopes", async () => {
+  it("acts with the owner's permissions ∩ the key's permission patterns", async () => {
     const { ws, otto } = await panel();
     const { secret } = await gatehouse.apiKeys.create(asUser(otto.id), ws, {
       name: "read only",
@@ -233,7 +233,7 @@ describe.each(backends)("API keys on $name", (backend) => {
     expect(await gatehouse.storage.db.selectFrom("api_keys").selectAll().execute()).toHaveLength(1);
   });
 
-  it("shrinks when the owner is demoted (R20)", async () => {
+  it("shrinks when the owner is demoted", async () => {
     const { ws, olivia, otto } = await panel();
     const { secret } = await gatehouse.apiKeys.create(asUser(otto.id), ws, {
       name: "ops",
@@ -248,7 +248,7 @@ describe.each(backends)("API keys on $name", (backend) => {
     expect(await allowed(context, ws, "site.deploy", "site:a")).toBe(true);
     expect(await allowed(context, ws, "site.deploy", "site:b")).toBe(false);
     expect(await allowed(context, ws, "server.restart", "server:s1")).toBe(false);
-    // Promoting the owner again widens it again, within its scopes: the key follows the owner.
+    // Promoting the owner again widens it again, within its permission patterns: the key follows the owner.
     await gatehouse.members.setGrants(asUser(olivia.id), ws, otto.id, [
       { role: "operator", scope: "server:s2" },
     ]);
@@ -256,7 +256,7 @@ describe.each(backends)("API keys on $name", (backend) => {
     expect(await allowed(context, ws, "site.deploy", "site:c")).toBe(true);
   });
 
-  it("dies when the owner is removed, and stays dead if they come back (R17, R20)", async () => {
+  it("dies when the owner is removed, and stays dead if they come back", async () => {
     const { ws, olivia, otto } = await panel();
     const owner = asUser(olivia.id);
     const { key, secret } = await gatehouse.apiKeys.create(asUser(otto.id), ws, {
@@ -309,7 +309,7 @@ describe.each(backends)("API keys on $name", (backend) => {
     expect(await allowed(serverContext, ws, "site.deploy", "site:b")).toBe(true);
     expect(await allowed(serverContext, ws, "server.restart", "server:s1")).toBe(true);
 
-    // A resource that does not exist, or that the owner cannot see, answers as not found (R10).
+    // A resource that does not exist, or that the owner cannot see, answers as not found.
     const input = (resources: string[]) => ({ name: "k", scopes: ["site.view"], resources });
     expect(await codeOf(gatehouse.apiKeys.create(asUser(olivia.id), ws, input(["site:z"])))).toBe(
       "RESOURCE_NOT_FOUND",

@@ -40,7 +40,7 @@ describe.each(backends)("the assistant gate on $name", { timeout: 30_000 }, (bac
 
   const person = (name: string) => signUpPerson(gatehouse, name);
 
-  /** A company (seed 002) with a manager, a technical member, a billing member and an auditor. */
+  /** A `company` workspace with a manager, a technical member, a billing member and an auditor. */
   async function company() {
     const olivia = await person("olivia");
     const ws = await gatehouse.workspaces.create(asUser(olivia.id), {
@@ -167,7 +167,7 @@ describe.each(backends)("the assistant gate on $name", { timeout: 30_000 }, (bac
       expect(await names(asUser(people.adam), ws)).toContain("restart_server");
     });
 
-    it("narrows the list further to an API key's scopes", async () => {
+    it("narrows the list further to an API key's permission patterns", async () => {
       const { ws, people } = await company();
       const { secret } = await gatehouse.apiKeys.create(asUser(people.tom), ws, {
         name: "read-only bot",

@@ -42,7 +42,7 @@ describe.each(backends)("integration credentials on $name", (backend) => {
     return JSON.stringify(rows) + exported;
   }
 
-  it("lets the owner set credentials, sealed, and list their names only (R3)", async () => {
+  it("lets the owner set credentials, sealed, and list their names only", async () => {
     await open();
     const { ws, olivia, owner } = await panel();
     const { credential, revision } = await gatehouse.credentials.set(owner, ws, {
@@ -147,7 +147,7 @@ describe.each(backends)("integration credentials on $name", (backend) => {
     expect(JSON.stringify(entries)).not.toContain(VALUE);
     expect(await gatehouse.credentials.reveal(systemActor(), ws, "dns")).toBe(VALUE);
 
-    // Outsiders learn nothing, not even that the workspace exists (R10).
+    // Outsiders learn nothing, not even that the workspace exists.
     const stranger = asUser((await signUpPerson(gatehouse, "stranger")).id);
     expect(await codeOf(gatehouse.credentials.list(stranger, ws))).toBe("WORKSPACE_NOT_FOUND");
     expect(await codeOf(gatehouse.credentials.set(stranger, ws, { name: "dns", value: "x" }))).toBe(

@@ -43,7 +43,7 @@ describe.each(backends)("grants, groups and gates on $name", (backend) => {
     return { olivia, ws };
   }
 
-  it("gives a group's grants to its members, and takes them back on removal (R9)", async () => {
+  it("gives a group's grants to its members, and takes them back on removal", async () => {
     const { olivia, ws } = await hosting();
     const owner = asUser(olivia.id);
     const webby = await person("webby");
@@ -67,7 +67,7 @@ describe.each(backends)("grants, groups and gates on $name", (backend) => {
     expect(await check(webby.id, ws.id, "hosting.web.manage", "hosting:c1-web")).toBe(false);
   });
 
-  it("lets only admins at customer or hosting level pass permissions, never beyond their scope (R8)", async () => {
+  it("lets only admins at customer or hosting level pass permissions, never beyond their scope", async () => {
     const { olivia, ws } = await hosting();
     const owner = asUser(olivia.id);
     const carla = await person("carla");
@@ -151,7 +151,7 @@ describe.each(backends)("grants, groups and gates on $name", (backend) => {
     ).toHaveLength(1);
   });
 
-  it("adds grant-only extras on top of a role (R19)", async () => {
+  it("adds grant-only extras on top of a role", async () => {
     const ada = await person("ada");
     const bill = await person("bill");
     const ws = await gatehouse.workspaces.create(asUser(ada.id), {
@@ -225,7 +225,7 @@ describe.each(backends)("grants, groups and gates on $name", (backend) => {
           parent: "server:s2",
         }),
       ),
-    ).toBe("RESOURCE_NOT_FOUND"); // server:s2 is outside the operator's reach (R10)
+    ).toBe("RESOURCE_NOT_FOUND"); // server:s2 is outside the operator's reach
     // Adding servers is owner-only in MZPanel.
     expect(
       await codeOf(
@@ -246,7 +246,7 @@ describe.each(backends)("grants, groups and gates on $name", (backend) => {
     expect(sites.items).toEqual(["site:new"]);
   });
 
-  it("answers a resource outside the caller's reach exactly like a missing one (R10)", async () => {
+  it("answers a resource outside the caller's reach exactly like a missing one", async () => {
     const olivia = await person("olivia");
     const cara = await person("cara");
     const ws = await gatehouse.workspaces.create(asUser(olivia.id), {

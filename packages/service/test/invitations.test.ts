@@ -27,7 +27,7 @@ describe.each(backends)("invitations on $name", (backend) => {
 
   const person = (name: string) => signUpPerson(gatehouse, name);
 
-  /** A company (seed 002) owned by Ada on the standard plan (5 members). */
+  /** A `company` workspace owned by Ada on the standard plan (5 members). */
   async function company(ownerName = "ada", plan = "standard") {
     const owner = await person(ownerName);
     const ws = await gatehouse.workspaces.create(asUser(owner.id), {
@@ -73,7 +73,7 @@ describe.each(backends)("invitations on $name", (backend) => {
     return gatehouse.decisions.check(request, workspaceId, { permission, resource });
   }
 
-  it("invites by email and role; the pending invitation holds nothing until accepted (R13)", async () => {
+  it("invites by email and role; the pending invitation holds nothing until accepted", async () => {
     const { ws, root, as } = await company();
     const bob = await person("bob");
     const { invitation, token, revision } = await gatehouse.invitations.create(as, ws.id, {
@@ -315,7 +315,7 @@ describe.each(backends)("invitations on $name", (backend) => {
     );
   });
 
-  it("counts pending invitations against the plan's member limit (R14)", async () => {
+  it("counts pending invitations against the plan's member limit", async () => {
     const { ws, as } = await company();
     const invitations = [];
     for (const name of ["b1", "b2", "b3", "b4"]) {
@@ -388,7 +388,7 @@ describe.each(backends)("invitations on $name", (backend) => {
     ]);
   });
 
-  it("refuses to accept into a second company with one workspace per email (R15)", async () => {
+  it("refuses to accept into a second company with one workspace per email", async () => {
     const acme = await company("ada");
     const globex = await company("gina");
     const bob = await person("bob");
@@ -408,7 +408,7 @@ describe.each(backends)("invitations on $name", (backend) => {
     await gatehouse.invitations.accept({ token: second.token, userId: bob.id });
   });
 
-  it("needs the right to give each grant (R8): scopes, extras, owner role and non-members", async () => {
+  it("needs the right to give each grant: scopes, extras, owner role and non-members", async () => {
     const { olivia, ws, root } = await panel();
     const owner = asUser(olivia.id);
     const adam = await person("adam");
@@ -498,7 +498,7 @@ describe.each(backends)("invitations on $name", (backend) => {
     ).toBe("PERMISSION_DENIED");
   });
 
-  it("checks extras against the model: grant-only extras pass, owner-only ones never (R19)", async () => {
+  it("checks extras against the model: grant-only extras pass, owner-only ones never", async () => {
     const { ws, root, as } = await company();
     expect(
       await codeOf(
@@ -523,7 +523,7 @@ describe.each(backends)("invitations on $name", (backend) => {
     });
   });
 
-  it("lists newest first, by status, only for those who see the team (R18)", async () => {
+  it("lists newest first, by status, only for those who see the team", async () => {
     const { ws, as, root } = await company();
     const billy = await person("billy");
     await gatehouse.members.add(as, ws.id, {

@@ -28,7 +28,7 @@ describe.each(backends)("join requests on $name", (backend) => {
 
   const person = (name: string) => signUpPerson(gatehouse, name);
 
-  /** A company (seed 002) whose join key is its tax number. */
+  /** A `company` workspace whose join key is its tax number. */
   async function company(ownerName = "ada", taxNumber = "DE123456789", plan = "standard") {
     const owner = await person(ownerName);
     const as = asUser(owner.id);
@@ -41,7 +41,7 @@ describe.each(backends)("join requests on $name", (backend) => {
     return { owner, ws, root: `workspace:${ws.id}`, as };
   }
 
-  it("lets a user ask to join by key with a note; a manager approves with a role (R16)", async () => {
+  it("lets a user ask to join by key with a note; a manager approves with a role", async () => {
     const { owner, ws, root, as } = await company();
     const bob = await person("bob");
     const { request, revision } = await gatehouse.joinRequests.create(asUser(bob.id), {
@@ -341,7 +341,7 @@ describe.each(backends)("join requests on $name", (backend) => {
     expect(forBob.map((invitation) => invitation.email)).toEqual(["bob@example.com"]);
   });
 
-  it("lets only people managers decide, and only the team gate list (R8, R18)", async () => {
+  it("lets only people managers decide, and only the team gate list", async () => {
     const { ws, root, as } = await company();
     const tess = await person("tess");
     const mia = await person("mia");

@@ -150,7 +150,7 @@ describe.each(backends)("magic links on $name", (backend) => {
     ).toBe("RATE_LIMITED");
   });
 
-  it("enforces a workspace's require-2FA policy on links too (R24)", async () => {
+  it("enforces a workspace's require-2FA policy on links too", async () => {
     const ada = await person("ada");
     await person("olivia");
     const ws = await gatehouse.workspaces.create(asUser(ada.id), {

@@ -1,5 +1,5 @@
 /**
- * R1 under concurrency (SPEC "Reliability and security targets": concurrent transfers/removals →
+ * Exactly one owner, under concurrency (SPEC "Reliability and security targets": concurrent transfers/removals →
  * always exactly one owner). Several service instances share one database; each round fires a
  * random mix of demotions, removals, leaves and ownership transfers (several transfers at once,
  * too) from different instances and actors, then checks the database, a fresh instance and every

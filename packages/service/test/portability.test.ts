@@ -330,7 +330,7 @@ describe.each(backends)("workspace export and import on $name", (backend) => {
     expect(await countRows(gatehouse)).toEqual(before);
   });
 
-  it("refuses members already active in another one-workspace-per-email workspace (R15)", async () => {
+  it("refuses members already active in another one-workspace-per-email workspace", async () => {
     const { gatehouse } = await service();
     const bill = await signUpPerson(gatehouse, "bill");
     const ws = await gatehouse.workspaces.create(asUser(bill.id), {

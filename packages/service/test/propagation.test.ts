@@ -13,7 +13,7 @@ import {
   signUpPerson,
 } from "./backends.ts";
 
-/** R12: a change reaches every instance within 500 ms. */
+/** Permission changes apply instantly: a change reaches every instance within 500 ms. */
 const BOUND_MS = 500;
 
 /** Polls `probe` every 5 ms until it answers true; answers the milliseconds it took. */
@@ -26,7 +26,7 @@ async function until(probe: () => Promise<boolean>, limitMs = 5_000): Promise<nu
   }
 }
 
-describe.each(backends)("propagation between instances on $name (R12)", (backend: Backend) => {
+describe.each(backends)("propagation between instances on $name", (backend: Backend) => {
   let close: (() => Promise<void>) | undefined;
   afterEach(async () => {
     await close?.();

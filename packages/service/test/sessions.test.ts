@@ -104,7 +104,7 @@ describe.each(backends)("sessions on $name", (backend: Backend) => {
     }
   });
 
-  it("checks every call against current grants: a removed member's session reaches nothing there (R12)", async () => {
+  it("checks every call against current grants: a removed member's session reaches nothing there", async () => {
     await open();
     const olivia = await person("olivia");
     const bob = await person("bob");

@@ -25,7 +25,7 @@ describe.each(backends)("sign-in handoff on $name", { timeout: 30_000 }, (backen
     await gatehouse.close();
   });
 
-  /** A managed.dev team (seed 004): Sam runs the shop site, Oscar observes, the shop's admin app is named. */
+  /** A managed.dev team (the `managed` preset): Sam runs the shop site, Oscar observes, the shop's admin app is named. */
   async function team(service: Gatehouse = gatehouse) {
     const olivia = await signUpPerson(service, "olivia");
     const ws = await service.workspaces.create(asUser(olivia.id), {

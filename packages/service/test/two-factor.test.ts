@@ -240,7 +240,7 @@ describe.each(backends)("two-factor sign-in on $name", (backend) => {
     await login("ada", totpCode(secret, clock.now));
   });
 
-  it("enforces a workspace's require-2FA policy at sign-in, with enrolment by password (R24)", async () => {
+  it("enforces a workspace's require-2FA policy at sign-in, with enrolment by password", async () => {
     await open();
     const olivia = await person("olivia");
     const bob = await person("bob");

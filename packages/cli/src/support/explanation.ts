@@ -11,7 +11,7 @@ const OUTCOME: Record<GrantOutcome, string> = {
 const KEY_OUTCOME = {
   passes: "lets the request through",
   expired: "has expired",
-  lacks_scope: "its scopes do not include the permission",
+  lacks_scope: "its permission patterns do not include the permission",
   outside_resources: "the resource is outside its resources",
 } as const;
 

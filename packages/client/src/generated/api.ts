@@ -1053,7 +1053,7 @@ export type paths = {
         post?: never;
         /**
          * Close the workspace (owner only): type its exact name to confirm
-         * @description Deletes the workspace's metadata — members, grants, resource records, groups, invitations, join requests, API keys, integration credentials — and keeps the activity log; the host app's servers and sites are never touched (R4). 204 with the closing revision in `x-gatehouse-revision`; 400 CONFIRMATION_MISMATCH when the name does not match.
+         * @description Deletes the workspace's metadata — members, grants, resource records, groups, invitations, join requests, API keys, integration credentials — and keeps the activity log; the host app's servers and sites are never touched. 204 with the closing revision in `x-gatehouse-revision`; 400 CONFIRMATION_MISMATCH when the name does not match.
          */
         delete: {
             parameters: {
@@ -1120,7 +1120,7 @@ export type paths = {
                 content: {
                     "application/json": {
                         name?: string;
-                        /** @description The key users give to ask to join (R16); `null` turns joining by key off */
+                        /** @description The key users give to ask to join; `null` turns joining by key off */
                         joinKey?: string | null;
                         require2fa?: boolean;
                         /** @description `null`: the model's policy decides */
@@ -1187,7 +1187,7 @@ export type paths = {
         get?: never;
         put?: never;
         /**
-         * Hand ownership to another member (R2)
+         * Hand ownership to another member; the old owner becomes admin
          * @description The previous owner takes the model's former-owner role. Where the preset makes transfer support-only, people get 403 TRANSFER_NOT_SELF_SERVICE.
          */
         post: {
@@ -1254,7 +1254,7 @@ export type paths = {
             cookie?: never;
         };
         /**
-         * The members with their grants and groups (team view, R18)
+         * The members with their grants and groups (team view)
          * @description 403 for members who may not see the team.
          */
         get: {
@@ -1335,7 +1335,7 @@ export type paths = {
                             role: string;
                             /** @description A resource named `type:id`, e.g. `site:shop` or `workspace:<id>` */
                             scope: string;
-                            /** @description Grant-only extra permissions on top of the role (R19); never owner-only ones */
+                            /** @description Grant-only extra permissions on top of the role; never owner-only ones */
                             extras?: string[];
                             /** @description Epoch milliseconds after which the grant holds nothing (temporary access) */
                             expiresAt?: number;
@@ -1394,7 +1394,7 @@ export type paths = {
         put?: never;
         post?: never;
         /**
-         * Remove a member: their access ends at once (R17)
+         * Remove a member: their access ends at once
          * @description Their API keys die; their records and the activity log stay. The owner cannot be removed (409 LAST_OWNER). Every write answers `{ revision }` and sets `x-gatehouse-revision`.
          */
         delete: {
@@ -1465,7 +1465,7 @@ export type paths = {
                             role: string;
                             /** @description A resource named `type:id`, e.g. `site:shop` or `workspace:<id>` */
                             scope: string;
-                            /** @description Grant-only extra permissions on top of the role (R19); never owner-only ones */
+                            /** @description Grant-only extra permissions on top of the role; never owner-only ones */
                             extras?: string[];
                             /** @description Epoch milliseconds after which the grant holds nothing (temporary access) */
                             expiresAt?: number;
@@ -1582,8 +1582,8 @@ export type paths = {
         get?: never;
         put?: never;
         /**
-         * Give one grant to a member or a group (R5, R9)
-         * @description 409 ROLE_CONFLICT when the subject already holds a role on that resource (R6). 201; Every write answers `{ revision }` and sets `x-gatehouse-revision`.
+         * Give one grant to a member or a group
+         * @description 409 ROLE_CONFLICT when the subject already holds a role on that resource (one role per subject per resource). 201; Every write answers `{ revision }` and sets `x-gatehouse-revision`.
          */
         post: {
             parameters: {
@@ -1602,7 +1602,7 @@ export type paths = {
                         role: string;
                         /** @description A resource named `type:id`, e.g. `site:shop` or `workspace:<id>` */
                         scope: string;
-                        /** @description Grant-only extra permissions on top of the role (R19); never owner-only ones */
+                        /** @description Grant-only extra permissions on top of the role; never owner-only ones */
                         extras?: string[];
                         /** @description Epoch milliseconds after which the grant holds nothing (temporary access) */
                         expiresAt?: number;
@@ -1768,7 +1768,7 @@ export type paths = {
         };
         put?: never;
         /**
-         * Create a group: a team of users that can hold grants (R9)
+         * Create a group: a team of users that can hold grants
          * @description 201 with the group; Every write answers `{ revision }` and sets `x-gatehouse-revision`.
          */
         post: {
@@ -2147,7 +2147,7 @@ export type paths = {
         };
         /**
          * The resources of a type on which the caller holds a permission (the fleet list)
-         * @description Only what the caller may see (R11), sorted by name. Pass `next` as `after` for the next page; `next` is null on the last page.
+         * @description Only what the caller may see, sorted by name. Pass `next` as `after` for the next page; `next` is null on the last page.
          */
         get: {
             parameters: {
@@ -3232,7 +3232,7 @@ export type paths = {
         };
         /**
          * Everything the caller may do on a resource, and the navigation sections to show
-         * @description Sections the caller cannot use are absent (R11). An unknown resource has no permissions.
+         * @description Sections the caller cannot use are absent, not disabled. An unknown resource has no permissions.
          */
         get: {
             parameters: {
@@ -4760,7 +4760,7 @@ export type paths = {
         };
         /**
          * The preset's role × permission matrix
-         * @description Every role with the resource types it is granted at and the permissions it holds (the owner role holds them all); every permission with the types it acts on and whether it is owner-only (R3).
+         * @description Every role with the resource types it is granted at and the permissions it holds (the owner role holds them all); every permission with the types it acts on and whether it is owner-only (never delegable).
          */
         get: {
             parameters: {
@@ -4839,7 +4839,7 @@ export type paths = {
         };
         /**
          * The plan, the model's plans, and the seats in use (members + pending invitations)
-         * @description For those who may see the team. `limit` and `remaining` are null when the plan has no member limit (R14).
+         * @description For those who may see the team. `limit` and `remaining` are null when the plan has no member limit.
          */
         get: {
             parameters: {

@@ -60,7 +60,7 @@ function ChainStatus(): React.JSX.Element {
   );
 }
 
-/** The activity log (R23): filter, page, export and verify the tamper-evident chain. */
+/** The activity log: filter, page, export and verify the tamper-evident chain. */
 export function ActivityPage(): React.JSX.Element {
   const { workspace, access, canWrite } = useWorkspace();
   const base = ws(workspace.id);

@@ -34,7 +34,7 @@ function ResourceOptions(props: { readonly type: string }): React.JSX.Element | 
   );
 }
 
-/** API keys (R20): a key acts with its owner's current role ∩ its scopes ∩ its resource. */
+/** API keys: a key acts with its owner's current role ∩ its permission patterns ∩ its resource. */
 export function ApiKeysPage(): React.JSX.Element {
   const { workspace, model, access, canWrite } = useWorkspace();
   const keys = useApi<{ keys: ApiKey[] }>(`${ws(workspace.id)}/api-keys`);
@@ -60,7 +60,7 @@ export function ApiKeysPage(): React.JSX.Element {
     <>
       <PageHeader
         title="API keys"
-        description="A key never exceeds its owner: it acts with your current role, narrowed to its scopes and resource."
+        description="A key never exceeds its owner: it acts with your current role, narrowed to its permission patterns and resource."
       />
       <div className="stack">
         {canWrite ? (

@@ -5,7 +5,7 @@ import { useSession } from "../session.tsx";
 import { AsyncForm, Button, Card, Field, Notice, PageHeader } from "../ui.tsx";
 import { useApi } from "../use-api.ts";
 
-/** Ask to join a workspace whose join key (e.g. its tax number) you know (R16). */
+/** Ask to join a workspace whose join key (e.g. its tax number) you know. */
 export function JoinPage(): React.JSX.Element {
   const [joinKey, setJoinKey] = useState("");
   const [note, setNote] = useState("");

@@ -18,7 +18,7 @@ const PAGE = 100;
 
 /**
  * The resources of `type` the caller (or the previewed member) may see, page by page: only what
- * the API lists for them (R11).
+ * the API lists for them.
  */
 export function useVisible(type: string | undefined): {
   readonly items: readonly string[];
@@ -143,7 +143,7 @@ function groupsOf(permissions: readonly string[]): [string, string[]][] {
 /**
  * One resource as the caller may use it: the per-site view of a customer, a server for its
  * operator, or the workspace overview. Outside the caller's reach it is "not found", exactly like
- * a resource that does not exist (R10).
+ * a resource that does not exist.
  */
 export function ResourcePage(props: { readonly resource: string }): React.JSX.Element {
   const { workspace, model, access } = useWorkspace();

@@ -16,7 +16,7 @@ import {
 } from "../ui.tsx";
 import { useApi } from "../use-api.ts";
 
-/** Workspace settings: name, plan and seats, sign-in policy, join key, ownership, closing (R1–R4, R24). */
+/** Workspace settings: name, plan and seats, sign-in policy, join key, ownership, closing. */
 export function SettingsPage(): React.JSX.Element {
   const { workspace, model, access, canWrite, reload } = useWorkspace();
   const session = useSession();

@@ -760,7 +760,7 @@ function GroupsCard(props: {
   );
 }
 
-/** The Team page (R18): members with role × scope, invitations, join requests and groups. */
+/** The Team page (only for those allowed to see the team): members with role × scope, invitations, join requests and groups. */
 export function TeamPage(): React.JSX.Element {
   const { workspace, model, access, canWrite } = useWorkspace();
   const base = ws(workspace.id);

@@ -100,7 +100,7 @@ describe("gates and the former owner's role", () => {
   });
 });
 
-describe("the sign-in gate (R22)", () => {
+describe("the sign-in gate", () => {
   it("accepts a permission that acts on the type whose admin app the link opens", () => {
     const model = defineModel({ ...base, gates: { signIn: { site: "site.view" } } });
     expect(model.definition.gates?.signIn).toEqual({ site: "site.view" });

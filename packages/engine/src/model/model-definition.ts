@@ -36,7 +36,7 @@ export interface PlanDefinition {
   readonly maxMembers: number | null;
 }
 
-/** Navigation sections of a panel: shown to a member only when they hold one of `anyOf` (R11). */
+/** Navigation sections of a panel: shown to a member only when they hold one of `anyOf`; absent otherwise. */
 export interface SectionDefinition<P extends string = string> {
   readonly label: string;
   readonly anyOf: readonly P[];
@@ -47,7 +47,7 @@ export interface SectionDefinition<P extends string = string> {
  * service never branches on a role's or permission's name.
  */
 export interface ModelGates<T extends string = string, P extends string = string> {
-  /** List members, invitations and join requests (R18). Default: the delegation permission. */
+  /** List members, invitations and join requests (the team view). Default: the delegation permission. */
   readonly teamView?: P;
   /** Read, export and verify the activity log. Default: the delegation permission. */
   readonly auditView?: P;
@@ -59,17 +59,17 @@ export interface ModelGates<T extends string = string, P extends string = string
   readonly deleteResource?: { readonly [K in T]?: P };
   /**
    * Per resource type, the permission on the resource that gets a member a one-time sign-in link to
-   * its own admin app (R22: e.g. wp-admin of a site). It must act on that type. Default: no link.
+   * its own admin app (the sign-in handoff, e.g. wp-admin of a site). It must act on that type. Default: no link.
    */
   readonly signIn?: { readonly [K in T]?: P };
 }
 
 export interface ModelPolicy {
-  /** One active workspace per email address (seed 002, R15). */
+  /** One active workspace per email address (as the company panel has it). */
   readonly oneWorkspacePerEmail: boolean;
-  /** The owner may hand ownership to a member; otherwise only an instance operator can (R2). */
+  /** The owner may hand ownership to a member; otherwise only an instance operator can. */
   readonly selfServiceTransfer: boolean;
-  /** Registered users may ask to join with the workspace's join key (R16). */
+  /** Registered users may ask to join with the workspace's join key. */
   readonly joinRequests: boolean;
   /** Every user gets a personal workspace on sign-up. */
   readonly personalWorkspace: boolean;
@@ -87,15 +87,15 @@ export interface ModelDefinition<
   readonly types: { readonly [K in T]: ResourceTypeDefinition<NoInfer<T>> };
   readonly permissions: { readonly [K in P]: PermissionDefinition<NoInfer<T>> };
   readonly roles: { readonly [K in R]: RoleDefinition<NoInfer<T>, NoInfer<P>> };
-  /** Permissions only the owner holds: no other role and no extra permission may contain them (R3). */
+  /** Permissions only the owner holds: no other role and no extra permission may contain them. */
   readonly ownerOnly?: readonly NoInfer<P>[];
-  /** The permission that lets a member grant, change and revoke access at a scope (R8). */
+  /** The permission that lets a member grant, change and revoke access at a scope, never beyond what they hold. */
   readonly delegation: NoInfer<P>;
   readonly plans?: { readonly [plan: string]: PlanDefinition };
   readonly defaultPlan?: string;
   readonly sections?: { readonly [section: string]: SectionDefinition<NoInfer<P>> };
   readonly gates?: ModelGates<NoInfer<T>, NoInfer<P>>;
-  /** The role the previous owner holds at the root after an ownership transfer (R2); without one, they leave. */
+  /** The role the previous owner holds at the root after an ownership transfer; without one, they leave. */
   readonly formerOwnerRole?: NoInfer<R>;
   readonly policy?: Partial<ModelPolicy>;
 }

@@ -1,6 +1,6 @@
 import { defineModel } from "../model/define-model.ts";
 
-const SEED = "shared/seeds/002 — company hosting hub, “Team Management”";
+const SEED = "Company hosting hub, “Team Management”";
 
 /** Technical: "Servers, VPS, domains, DNS, support tickets". */
 const TECHNICAL = [
@@ -51,7 +51,7 @@ const EVERYTHING_VISIBLE = [
 ] as const;
 
 /**
- * A company hosting hub (seed 002): company-wide roles with no narrower scopes, member limits per
+ * A company hosting hub: company-wide roles with no narrower scopes, member limits per
  * plan, join requests, one active company per email, and grant-only extra permissions.
  */
 export const company = defineModel({

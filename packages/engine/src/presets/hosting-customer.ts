@@ -1,6 +1,6 @@
 import { defineModel } from "../model/define-model.ts";
 
-const SEED = "shared/seeds/001 — hosting panel, “Permissions”";
+const SEED = "Hosting panel, “Permissions”";
 
 /** What the Web role may do: "everything that is related to your website". */
 const WEB_FEATURES = [
@@ -32,7 +32,7 @@ const ACCOUNT_FEATURES = [
 const DOMAIN_FEATURES = ["domain.view", "domain.register", "domain.dns.manage"] as const;
 
 /**
- * A hosting panel's team permissions (seed 001): customers with hostings below them, roles at
+ * A hosting panel's team permissions: customers with hostings below them, roles at
  * customer or hosting level, teams of users as grantees, and a personal team for every user.
  */
 export const hostingCustomer = defineModel({

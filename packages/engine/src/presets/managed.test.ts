@@ -140,7 +140,7 @@ describe("managed", () => {
     engine.addGrant({ subject: "user:ada", role: "admin", scope: "workspace:team" });
     engine.addApiKey({ id: "ci", owner: "user:ada", scopes: ["*"], resources: ["project:p1"] });
 
-    // Owner's role ∩ the key's scopes ∩ its resource constraint.
+    // Owner's role ∩ the key's permission patterns ∩ its resource constraint.
     expect(engine.check("apikey:ci", "deploy.run", "environment:p1-shop-production").allowed).toBe(
       true,
     );
@@ -180,7 +180,7 @@ describe("managed", () => {
     expect(engine.check("apikey:ci", "site.view", "site:p1-blog").allowed).toBe(false);
   });
 
-  it("keeps an API key within its own scopes, and never gives it the owner's reserved actions", () => {
+  it("keeps an API key within its own permission patterns, and never gives it the owner's reserved actions", () => {
     const engine = team();
     engine.addGrant({ subject: "user:owen", role: "owner", scope: "workspace:team" });
     engine.addApiKey({ id: "everything", owner: "user:owen", scopes: ["*"] });

@@ -1,6 +1,6 @@
 import { defineModel } from "../model/define-model.ts";
 
-const SEED = "shared/seeds/004 — managed.dev, “Teams & roles”";
+const SEED = "managed.dev, “Teams & roles”";
 
 /** site_manager: "Deploy, manage environments, snapshots, domains, plugins/themes, and read observability". */
 const SITE_OPERATIONS = [
@@ -36,7 +36,7 @@ const FINANCE = [
 ] as const;
 
 /**
- * managed.dev (seed 004): a team owns projects, projects hold sites, sites have environments; roles
+ * managed.dev: a team owns projects, projects hold sites, sites have environments; roles
  * say what a member can do, projects (or single sites) say where.
  */
 export const managed = defineModel({

@@ -1,6 +1,6 @@
 import { defineModel } from "../model/define-model.ts";
 
-const SEED = "shared/seeds/003 — MSP Panel, “Roles and Permissions on MSP panel”";
+const SEED = "MSP Panel, “Roles and Permissions on MSP panel”";
 
 /** End client: "view all the information of the clients they are assigned to". */
 const CLIENT_INFORMATION = ["client.view", "department.view", "device.view"] as const;
@@ -15,7 +15,7 @@ const CLIENT_MANAGEMENT = [
 ] as const;
 
 /**
- * An MSP panel (seed 003): clients with departments below them; a client is assigned in its
+ * An MSP panel: clients with departments below them; a client is assigned in its
  * entirety, departments included; the owner changes only through support.
  */
 export const msp = defineModel({

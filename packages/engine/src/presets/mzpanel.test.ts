@@ -3,7 +3,7 @@ import { roleMatrix } from "../../test/role-matrix.ts";
 import { createEngine } from "../engine/engine.ts";
 import { mzpanel } from "./mzpanel.ts";
 
-// Seed 000: "Account-level concerns — billing, adding/removing servers, and integration credentials
+// MZPanel's documentation: "Account-level concerns — billing, adding/removing servers, and integration credentials
 // (DNS tokens, AI keys, backup-destination secrets) — are never shared; only the owner touches them."
 // plus the "Owner-only Workspace settings": rename, transfer ownership, close workspace.
 const OWNER_ONLY = [

@@ -1,6 +1,6 @@
 import { defineModel } from "../model/define-model.ts";
 
-const SEED = "shared/seeds/000 — MZPanel, “Team & roles”";
+const SEED = "MZPanel, “Team & roles”";
 
 const SITE_OPERATIONS = [
   "site.view",
@@ -27,7 +27,7 @@ const SERVER_OPERATIONS = [
 ] as const;
 
 /**
- * MZPanel (seed 000): one workspace owns servers and sites; a member is a role × scope — the whole
+ * MZPanel: one workspace owns servers and sites; a member is a role × scope — the whole
  * account, one server, or one site.
  */
 export const mzpanel = defineModel({

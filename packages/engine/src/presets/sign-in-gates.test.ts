@@ -11,7 +11,7 @@ function rolesSigningIn(model: Model, type: string): string[] {
     .map(([name]) => name);
 }
 
-describe("sign-in gates of the presets (R22)", () => {
+describe("sign-in gates of the presets", () => {
   it("managed: wp-admin SSO per environment for the roles that may change a site, not observer or billing", () => {
     expect(presets.managed.definition.gates?.signIn).toEqual({ environment: "sso.login" });
     expect(rolesSigningIn(presets.managed, "environment")).toEqual([

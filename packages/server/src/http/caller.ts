@@ -36,7 +36,7 @@ function sameText(a: string, b: string): boolean {
 
 /**
  * Resolves the caller of a request: `Authorization: Bearer <API key>`, or the session cookie.
- * Credentials are checked against the store on every request — nothing is frozen in a token (R12).
+ * Credentials are checked against the store on every request — nothing is frozen in a token.
  * Cookie-authenticated writes must echo the CSRF cookie in `x-csrf-token`.
  */
 export async function resolveCaller(

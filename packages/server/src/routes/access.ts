@@ -19,7 +19,7 @@ function grantOf(grant: Grant) {
 }
 
 /**
- * What the console builds itself from (R11): the caller's own access in a workspace, the preset's
+ * What the console builds itself from: the caller's own access in a workspace, the preset's
  * role × permission matrix, and the plan's seats.
  */
 export const accessRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { gatehouse }) => {
@@ -73,7 +73,7 @@ export const accessRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
         tags,
         summary: "The preset's role × permission matrix",
         description:
-          "Every role with the resource types it is granted at and the permissions it holds (the owner role holds them all); every permission with the types it acts on and whether it is owner-only (R3).",
+          "Every role with the resource types it is granted at and the permissions it holds (the owner role holds them all); every permission with the types it acts on and whether it is owner-only (never delegable).",
         params: WorkspaceParams,
         response: {
           200: Type.Object({
@@ -127,7 +127,7 @@ export const accessRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
         summary:
           "The plan, the model's plans, and the seats in use (members + pending invitations)",
         description:
-          "For those who may see the team. `limit` and `remaining` are null when the plan has no member limit (R14).",
+          "For those who may see the team. `limit` and `remaining` are null when the plan has no member limit.",
         params: WorkspaceParams,
         response: {
           200: Type.Object({

@@ -33,8 +33,8 @@ function toBody(key: ApiKeyInfo) {
 }
 
 /**
- * API keys (R20): a member's key acts with the owner's current permissions ∩ its scopes ∩ its
- * resources. The secret is shown once, on creation; it authenticates as `Authorization: Bearer`.
+ * API keys: a member's key acts with the owner's current permissions ∩ its permission patterns
+ * (`scopes`) ∩ its resources. The secret is shown once, on creation; it authenticates as `Authorization: Bearer`.
  */
 export const apiKeyRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { gatehouse }) => {
   const tags = ["API keys"];

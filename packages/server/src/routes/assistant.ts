@@ -44,7 +44,7 @@ const Format = Type.Union(
 );
 
 /**
- * The assistant gate over REST (R21): the caller's tool declarations in the formats LLM APIs
+ * The assistant gate over REST: the caller's tool declarations in the formats LLM APIs
  * validate against, the runtime gate for a host app running its own assistant loop, and the
  * workspace's tool registry. MCP clients use `/mcp` instead.
  */

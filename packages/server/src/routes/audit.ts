@@ -58,7 +58,7 @@ function toFilter(query: Static<typeof FilterQuery>): AuditFilter {
 }
 
 /**
- * The activity log (R23): filtered pages with a cursor, CSV or JSON Lines export, and verification
+ * The activity log: filtered pages with a cursor, CSV or JSON Lines export, and verification
  * of the hash chain — for those holding the model's audit gate.
  */
 export const auditRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { gatehouse }) => {

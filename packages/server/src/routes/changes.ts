@@ -47,7 +47,7 @@ function startOf(query: string | undefined, lastEventId: string | string[] | und
 }
 
 /**
- * The change stream (R12): a snapshot of a workspace's engine state, then its committed changes
+ * The change stream: a snapshot of a workspace's engine state, then its committed changes
  * as Server-Sent Events, resumable by `Last-Event-ID`. Both need the team gate.
  */
 export const changeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (

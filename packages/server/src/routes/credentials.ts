@@ -28,7 +28,7 @@ const CredentialInfoSchema = Type.Object({
 
 /**
  * Integration credentials (DNS tokens, AI keys, backup-destination secrets): owner-only and
- * write-only (R3). There is no route that reveals a value — only the host application, in
+ * write-only. There is no route that reveals a value — only the host application, in
  * process, reads one back.
  */
 export const credentialRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (

@@ -87,7 +87,7 @@ function toExplanationBody(explanation: Explanation) {
 }
 
 /**
- * Decisions (R11, explain): check one question or a batch, explain a decision, and the caller's
+ * Decisions: check one question or a batch, explain a decision, and the caller's
  * capabilities on a resource with the navigation sections the UI shows.
  */
 export const decisionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
@@ -171,7 +171,7 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         tags,
         summary: "Everything the caller may do on a resource, and the navigation sections to show",
         description:
-          "Sections the caller cannot use are absent (R11). An unknown resource has no permissions.",
+          "Sections the caller cannot use are absent, not disabled. An unknown resource has no permissions.",
         params: WorkspaceParams,
         querystring: Type.Object(
           {

@@ -13,7 +13,7 @@ function invitationLink(publicUrl: string, token: string): string {
 }
 
 /**
- * Copyable invitation links (R13) and the invitation preview the accept page shows. A copied
+ * Copyable invitation links and the invitation preview the accept page shows. A copied
  * link is a second token for the same single-use invitation; copying again replaces it.
  */
 export const invitationLinkRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (

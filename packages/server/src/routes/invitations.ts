@@ -45,7 +45,7 @@ function toBody(invitation: InvitationInfo) {
 }
 
 /**
- * Invitations (R13–R15): managers invite by email with a role and scopes; the link is mailed and
+ * Invitations: managers invite by email with a role and scopes; the link is mailed and
  * never returned by the API. Accepting creates the account (and signs it in) or joins as the
  * signed-in person.
  */

@@ -32,7 +32,7 @@ const Decided = Type.Object(
 );
 
 /**
- * Join requests (R16, seed 002): a registered user who knows a workspace's join key asks to join
+ * Join requests (from the company panel): a registered user who knows a workspace's join key asks to join
  * with a note; managers approve with a role (and scope) or reject.
  */
 export const joinRequestRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (

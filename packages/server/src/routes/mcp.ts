@@ -91,9 +91,9 @@ function toolError(error: GatehouseError): CallToolResult {
 }
 
 /**
- * The MCP server (Streamable HTTP at /mcp, R21), stateless: every POST is authenticated with the
+ * The MCP server (Streamable HTTP at /mcp) of the assistant gate, stateless: every POST is authenticated with the
  * member's API key or session, and every tools/list and tools/call is decided against the
- * member's grants at that moment (R12) — no MCP session to keep, so any instance behind a load
+ * member's grants at that moment — no MCP session to keep, so any instance behind a load
  * balancer answers any request. GET (a server-to-client stream) and DELETE (ending a session)
  * have nothing to serve and answer 405.
  */
@@ -172,7 +172,7 @@ export const mcpRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     async (request: FastifyRequest, reply: FastifyReply) => {
       const caller = requireCaller(request);
       const workspaceId = workspaceOf(request);
-      // Outsiders are refused before any MCP exchange, as if the workspace did not exist (R10).
+      // Outsiders are refused before any MCP exchange, as if the workspace did not exist.
       await gatehouse.workspaces.get(caller, workspaceId);
       const server = serverFor(caller, workspaceId, request);
       // No session id generator: stateless mode. JSON answers: nothing here streams.

@@ -23,7 +23,7 @@ const ResourceName = Type.String({
 const GroupId = Type.String({ minLength: 1, maxLength: 100 });
 const Extras = Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
   maxItems: 100,
-  description: "Grant-only extra permissions on top of the role (R19); never owner-only ones",
+  description: "Grant-only extra permissions on top of the role; never owner-only ones",
 });
 const ExpiresAt = Type.Integer({
   minimum: 0,
@@ -74,8 +74,8 @@ const GroupMemberParams = Type.Object(
 const WRITES = `Every write answers \`{ revision }\` and sets \`${REVISION_HEADER}\`.`;
 
 /**
- * Members, their grants and groups (R5–R9, R17–R19). The team is visible only to those allowed to
- * see it (R18); giving and taking grants passes the delegation check (R8) in the service.
+ * Members, their grants (role × scope) and groups. The team is visible only to those allowed to
+ * see it; giving and taking grants passes the delegation check in the service.
  */
 export const memberRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { gatehouse }) => {
   const tags = ["members"];
@@ -85,7 +85,7 @@ export const memberRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
     {
       schema: {
         tags,
-        summary: "The members with their grants and groups (team view, R18)",
+        summary: "The members with their grants and groups (team view)",
         description: "403 for members who may not see the team.",
         params: WorkspaceParams,
         response: { 200: Type.Object({ members: Type.Array(MemberSchema) }) },
@@ -153,7 +153,7 @@ export const memberRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
     {
       schema: {
         tags,
-        summary: "Remove a member: their access ends at once (R17)",
+        summary: "Remove a member: their access ends at once",
         description: `Their API keys die; their records and the activity log stay. The owner cannot be removed (409 LAST_OWNER). ${WRITES}`,
         params: MemberParams,
         response: { 200: Revision },
@@ -191,8 +191,8 @@ export const memberRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
     {
       schema: {
         tags,
-        summary: "Give one grant to a member or a group (R5, R9)",
-        description: `409 ROLE_CONFLICT when the subject already holds a role on that resource (R6). 201; ${WRITES}`,
+        summary: "Give one grant to a member or a group",
+        description: `409 ROLE_CONFLICT when the subject already holds a role on that resource (one role per subject per resource). 201; ${WRITES}`,
         params: WorkspaceParams,
         body: Type.Object(
           {
@@ -266,7 +266,7 @@ export const memberRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
     {
       schema: {
         tags,
-        summary: "Create a group: a team of users that can hold grants (R9)",
+        summary: "Create a group: a team of users that can hold grants",
         description: `201 with the group; ${WRITES}`,
         params: WorkspaceParams,
         body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, strict),

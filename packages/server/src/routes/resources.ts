@@ -34,7 +34,7 @@ const PageLimit = Type.String({
 
 /**
  * The typed resource tree the host app registers (servers, sites, customers, …), and the fleet
- * list that shows a member only what they may see (R10, R11). The resource named by a path is
+ * list that shows a member only what they may see. The resource named by a path is
  * `${type}:${id}`.
  */
 export const resourceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
@@ -104,7 +104,7 @@ export const resourceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         tags,
         summary: "The resources of a type on which the caller holds a permission (the fleet list)",
         description:
-          "Only what the caller may see (R11), sorted by name. Pass `next` as `after` for the next page; " +
+          "Only what the caller may see, sorted by name. Pass `next` as `after` for the next page; " +
           "`next` is null on the last page.",
         params: WorkspaceParams,
         querystring: Type.Object(

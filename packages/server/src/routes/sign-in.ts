@@ -82,7 +82,7 @@ function sendHandoffPage(reply: FastifyReply, handoff: SignInAssertion): Fastify
 }
 
 /**
- * Sign-in handoff (R22): the admin app of each resource, one-time links for members, the page
+ * Sign-in handoff: the admin app of each resource, one-time links for members, the page
  * that carries the signed assertion to the admin app, and the published keys (JWKS).
  */
 export const signInRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (

@@ -20,7 +20,7 @@ const PlanName = Type.String({ minLength: 1, maxLength: 100 });
 
 /**
  * Workspaces: the caller's list, create, read, rename and settings, plan, ownership transfer and
- * closing (R1–R4). Non-members get 404 WORKSPACE_NOT_FOUND, as if the workspace did not exist (R10).
+ * closing. Non-members get 404 WORKSPACE_NOT_FOUND, as if the workspace did not exist.
  */
 export const workspaceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
   app,
@@ -104,8 +104,7 @@ export const workspaceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
             name: Type.Optional(WorkspaceName),
             joinKey: Type.Optional(
               Type.Union([Type.String({ minLength: 4, maxLength: 100 }), Type.Null()], {
-                description:
-                  "The key users give to ask to join (R16); `null` turns joining by key off",
+                description: "The key users give to ask to join; `null` turns joining by key off",
               }),
             ),
             require2fa: Type.Optional(Type.Boolean()),
@@ -145,7 +144,7 @@ export const workspaceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         description:
           "Deletes the workspace's metadata — members, grants, resource records, groups, invitations, " +
           "join requests, API keys, integration credentials — and keeps the activity log; the host app's servers and sites are " +
-          `never touched (R4). 204 with the closing revision in \`${REVISION_HEADER}\`; ` +
+          `never touched. 204 with the closing revision in \`${REVISION_HEADER}\`; ` +
           "400 CONFIRMATION_MISMATCH when the name does not match.",
         params: WorkspaceParams,
         body: Type.Object({ confirmName: Type.String({ maxLength: 200 }) }, strict),
@@ -167,7 +166,7 @@ export const workspaceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     {
       schema: {
         tags,
-        summary: "Hand ownership to another member (R2)",
+        summary: "Hand ownership to another member; the old owner becomes admin",
         description:
           "The previous owner takes the model's former-owner role. Where the preset makes transfer " +
           "support-only, people get 403 TRANSFER_NOT_SELF_SERVICE.",

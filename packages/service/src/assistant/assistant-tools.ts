@@ -3,7 +3,7 @@ import { ErrorCode } from "../support/error-codes.ts";
 import { parseServiceUrl } from "../support/urls.ts";
 import { compileInputSchema, type JsonSchema } from "./tool-schemas.ts";
 
-/** What the host app registers for one tool of a workspace (R21). */
+/** What the host app registers for one tool of a workspace (the assistant gate). */
 export interface ToolRegistration {
   /** 1–64 letters, digits, `_` and `-`: what Anthropic, OpenAI and MCP all accept. */
   readonly name: string;
@@ -43,7 +43,7 @@ export interface RegisteredTool extends AssistantTool {
   readonly updatedBy: string;
 }
 
-/** The declaration formats the assistant's model validates tool calls against (R21, layer 2). */
+/** The declaration formats the assistant's model validates tool calls against (the gate's protocol layer). */
 export type ToolFormat = "mcp" | "anthropic" | "openai";
 
 export type ToolDeclaration =

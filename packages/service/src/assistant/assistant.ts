@@ -5,7 +5,7 @@ import type { Selectable } from "kysely";
 import { assistantFor, type RequestContext, subjectOf } from "../actor.ts";
 import { actorLabel } from "../audit/actor-label.ts";
 import type { AssistantToolsTable } from "../database/schema.ts";
-import type { ReadScope, ServiceCore, WriteScope } from "../service-core.ts";
+import type { ServiceCore, WorkspaceReader, WorkspaceWriter } from "../service-core.ts";
 import type { SigningKeys } from "../sign-in/signing-keys.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { holdsSettingsGate } from "../team/gates.ts";
@@ -86,7 +86,7 @@ function isBuiltIn(tool: AssistantTool): tool is TeamTool {
 }
 
 /**
- * The assistant gate (R21): the host app's tools and Gatehouse's own team tools, shown to a
+ * The assistant gate: the host app's tools and Gatehouse's own team tools, shown to a
  * member's assistant only where the member may use them, and every call decided again at call
  * time against the resource in its input.
  */
@@ -209,22 +209,22 @@ export class Assistant {
    * const names = (await gatehouse.assistant.registry(systemActor(), ws)).map((tool) => tool.name);
    */
   async registry(request: RequestContext, workspaceId: string): Promise<RegisteredTool[]> {
-    const scope = await this.#core.read(request, workspaceId);
-    if (!holdsSettingsGate(scope)) {
-      await this.#core.recordDenial(request, scope.workspace.id, {
+    const reader = await this.#core.read(request, workspaceId);
+    if (!holdsSettingsGate(reader)) {
+      await this.#core.recordDenial(request, reader.workspace.id, {
         action: "assistant.tool.registry",
-        target: scope.root,
+        target: reader.root,
       });
       throw new GatehouseError(
         ErrorCode.PERMISSION_DENIED,
         "the tool registry is managed by the host app and those who may change the settings",
       );
     }
-    return (await this.#rows(scope)).map(toTool);
+    return (await this.#rows(reader)).map(toTool);
   }
 
   /**
-   * The tools the caller's assistant is told about (R21, visibility): Gatehouse's team tools and
+   * The tools the caller's assistant is told about (the gate's visibility layer): Gatehouse's team tools and
    * the host app's, each only when the member — through the API key, when the caller is one —
    * holds its permission somewhere. Decided against the current grants on every call.
    * @example
@@ -232,13 +232,13 @@ export class Assistant {
    */
   async tools(request: RequestContext, workspaceId: string): Promise<AssistantTool[]> {
     const assistant = requireAssistant(request);
-    const scope = await this.#core.read(assistant, workspaceId);
+    const reader = await this.#core.read(assistant, workspaceId);
     const subject = subjectOf(assistant.actor)!;
     const all: AssistantTool[] = [
-      ...teamTools(scope.model),
-      ...(await this.#rows(scope)).map(toTool),
+      ...teamTools(reader.model),
+      ...(await this.#rows(reader)).map(toTool),
     ];
-    return all.filter((tool) => usableSomewhere(scope, subject, tool));
+    return all.filter((tool) => usableSomewhere(reader, subject, tool));
   }
 
   /**
@@ -255,11 +255,11 @@ export class Assistant {
   }
 
   /**
-   * The runtime gate (R21): checks a call again, now, against the resource named in its
+   * The runtime gate: checks a call again, now, against the resource named in its
    * arguments. A denied call is written to the activity log as the assistant acting for the
    * member and answers PERMISSION_DENIED with the explanation's summary — or RESOURCE_NOT_FOUND,
    * exactly as for a resource that does not exist, when the resource is outside the member's
-   * reach (R10). An allowed call is logged, then forwarded to the tool's endpoint or run by its
+   * reach. An allowed call is logged, then forwarded to the tool's endpoint or run by its
    * team workflow.
    * @example
    * await gatehouse.assistant.call(asUser(bill), ws, { tool: "restart_vps", arguments: {} }); // PERMISSION_DENIED
@@ -367,20 +367,20 @@ export class Assistant {
     call: { name: string; args: Readonly<Record<string, unknown>>; callId: string },
     options: CallOptions,
   ): Promise<ToolCallOutcome> {
-    const scope = await this.#core.read(assistant, workspaceId);
-    const tool = teamTools(scope.model).find((candidate) => candidate.name === call.name);
+    const reader = await this.#core.read(assistant, workspaceId);
+    const tool = teamTools(reader.model).find((candidate) => candidate.name === call.name);
     if (tool === undefined)
       throw new GatehouseError(ErrorCode.TOOL_NOT_FOUND, `no tool ${call.name} in this workspace`);
     const subject = subjectOf(assistant.actor)!;
-    if (!usableSomewhere(scope, subject, tool)) {
-      await this.#core.recordDenial(assistant, scope.workspace.id, {
+    if (!usableSomewhere(reader, subject, tool)) {
+      await this.#core.recordDenial(assistant, reader.workspace.id, {
         action: ACTION,
-        target: scope.root,
+        target: reader.root,
         details: { tool: tool.name, callId: call.callId, permission: tool.permission },
       });
       throw new GatehouseError(
         ErrorCode.PERMISSION_DENIED,
-        scope.engine.explain(subject, tool.permission, scope.root).summary,
+        reader.engine.explain(subject, tool.permission, reader.root).summary,
       );
     }
     const issues = schemaIssues(tool.validate, call.args);
@@ -392,7 +392,7 @@ export class Assistant {
       );
     const result = await tool.run({
       request: assistant,
-      workspaceId: scope.workspace.id,
+      workspaceId: reader.workspace.id,
       arguments: call.args,
       workflows: this.#workflows,
       hooks: options.hooks ?? {},
@@ -400,17 +400,17 @@ export class Assistant {
     return {
       status: "completed",
       tool: tool.name,
-      resource: scope.root,
+      resource: reader.root,
       callId: call.callId,
       result,
     };
   }
 
-  async #rows(scope: ReadScope): Promise<ToolRow[]> {
-    return scope.db
+  async #rows(reader: WorkspaceReader): Promise<ToolRow[]> {
+    return reader.db
       .selectFrom("assistant_tools")
       .selectAll()
-      .where("workspace_id", "=", scope.workspace.id)
+      .where("workspace_id", "=", reader.workspace.id)
       .orderBy("name")
       .execute();
   }
@@ -442,7 +442,7 @@ function requireAssistant(request: RequestContext): RequestContext {
 }
 
 async function requireRegistryGate(
-  tx: WriteScope,
+  tx: WorkspaceWriter,
   record: { action: string; target: string; details: Record<string, unknown> },
 ): Promise<void> {
   await tx.requireMember(record);
@@ -457,12 +457,16 @@ async function requireRegistryGate(
  * Whether the member may use the tool at some resource: its permission held at a resource of the
  * template's type (or at the root); team tools as their workflows gate them.
  */
-function usableSomewhere(scope: ReadScope, subject: SubjectRef, tool: AssistantTool): boolean {
-  const engine = scope.engine;
-  if (engine.holds(subject, tool.permission, scope.root).allowed) return true;
+function usableSomewhere(
+  reader: WorkspaceReader,
+  subject: SubjectRef,
+  tool: AssistantTool,
+): boolean {
+  const engine = reader.engine;
+  if (engine.holds(subject, tool.permission, reader.root).allowed) return true;
   if (isBuiltIn(tool)) {
     if (!tool.anywhere) return false;
-    const acts = scope.model.definition.permissions[tool.permission]?.on ?? [];
+    const acts = reader.model.definition.permissions[tool.permission]?.on ?? [];
     return (typeof acts === "string" ? [acts] : acts).some(
       (type) => engine.listVisible(subject, type, tool.permission, { limit: 1 }).items.length > 0,
     );

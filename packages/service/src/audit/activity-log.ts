@@ -6,7 +6,7 @@ import type { ServiceCore } from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { type AuditResult, type AuditRow, type ChainVerification, verifyChain } from "./chain.ts";
 
-/** One entry of a workspace's activity log (R23). */
+/** One entry of a workspace's activity log. */
 export interface AuditEntry {
   readonly seq: number;
   /** ISO 8601, UTC. */
@@ -218,7 +218,7 @@ function csvLine(row: AuditRow): string {
   return CSV_COLUMNS.map((column) => csvField(values[column])).join(",");
 }
 
-/** The activity log (R23): who did what, on which resource, when, from where, with what result. */
+/** The activity log: who did what, on which resource, when, from where, with what result. */
 export class ActivityLog {
   readonly #core: ServiceCore;
 
@@ -299,7 +299,7 @@ export class ActivityLog {
   }
 
   async #requireAuditor(request: RequestContext, workspaceId: string): Promise<void> {
-    const scope = await this.#core.read(request, workspaceId);
-    await scope.requireGate("auditView", "you may not read this workspace's activity log");
+    const reader = await this.#core.read(request, workspaceId);
+    await reader.requireGate("auditView", "you may not read this workspace's activity log");
   }
 }

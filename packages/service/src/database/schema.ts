@@ -211,7 +211,7 @@ export interface LoginAttemptsTable {
   at: number;
 }
 
-/** Owner-only integration secrets (R3), sealed with AES-256-GCM; write-only for people. */
+/** Owner-only integration secrets, sealed with AES-256-GCM; write-only for people. */
 export interface IntegrationCredentialsTable {
   workspace_id: string;
   name: string;
@@ -221,7 +221,7 @@ export interface IntegrationCredentialsTable {
   updated_by: string;
 }
 
-/** The host app's assistant tools of a workspace (R21). */
+/** The host app's assistant tools of a workspace (the assistant gate). */
 export interface AssistantToolsTable {
   workspace_id: string;
   name: string;
@@ -238,7 +238,7 @@ export interface AssistantToolsTable {
   updated_by: string;
 }
 
-/** The admin app a resource's sign-in links lead to (R22); its URL is the assertions' audience. */
+/** The admin app a resource's sign-in links lead to (the sign-in handoff); its URL is the assertions' audience. */
 export interface SignInTargetsTable {
   workspace_id: string;
   resource: string;

@@ -1,10 +1,10 @@
 import { GatehouseError, type Grant, type SubjectRef } from "@gatehouse/engine";
 import { personOf, type RequestContext, subjectOf } from "../actor.ts";
-import type { ReadScope, ServiceCore } from "../service-core.ts";
+import type { ServiceCore, WorkspaceReader } from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { gate } from "../team/gates.ts";
 
-/** Which of Gatehouse's own workflows a member may use in a workspace (R11, R18). */
+/** Which of Gatehouse's own workflows a member may use in a workspace: the console shows only those. */
 export interface Workflows {
   /** See the team: members, invitations, join requests, groups (the model's team gate). */
   readonly viewTeam: boolean;
@@ -14,9 +14,9 @@ export interface Workflows {
   readonly viewActivity: boolean;
   /** Rename the workspace and change its settings (the model's settings gate, else the owner). */
   readonly changeSettings: boolean;
-  /** Owner-only concerns: plan, closing the workspace, integration credentials (R3). */
+  /** Owner-only concerns: plan, closing the workspace, integration credentials; never delegable. */
   readonly ownerOnly: boolean;
-  /** Hand ownership to another member: the owner, where the model makes it self-service (R2). */
+  /** Hand ownership to another member: the owner, where the model makes it self-service. */
   readonly transferOwnership: boolean;
 }
 
@@ -59,16 +59,16 @@ export interface RoleMatrix {
   readonly roles: readonly RoleRow[];
 }
 
-function workflowsOf(scope: ReadScope, isOwner: boolean): Workflows {
-  const definition = scope.model.definition;
+function workflowsOf(reader: WorkspaceReader, isOwner: boolean): Workflows {
+  const definition = reader.model.definition;
   const settings = definition.gates?.settings;
   return {
-    viewTeam: scope.holds(gate(scope.model, "teamView"), scope.root),
-    managePeople: scope.holds(definition.delegation, scope.root),
-    viewActivity: scope.holds(gate(scope.model, "auditView"), scope.root),
-    changeSettings: settings === undefined ? isOwner : scope.holds(settings, scope.root),
+    viewTeam: reader.holds(gate(reader.model, "teamView"), reader.root),
+    managePeople: reader.holds(definition.delegation, reader.root),
+    viewActivity: reader.holds(gate(reader.model, "auditView"), reader.root),
+    changeSettings: settings === undefined ? isOwner : reader.holds(settings, reader.root),
     ownerOnly: isOwner,
-    transferOwnership: isOwner && scope.model.policy.selfServiceTransfer,
+    transferOwnership: isOwner && reader.model.policy.selfServiceTransfer,
   };
 }
 
@@ -85,19 +85,19 @@ export class Access {
 
   /**
    * The caller's grants, groups, Gatehouse workflows and navigation sections in a workspace —
-   * every member may read their own (R11).
+   * every member may read their own.
    * @example
    * const { workflows } = await gatehouse.access.mine(asUser(otto), ws); // workflows.viewTeam === false
    */
   async mine(request: RequestContext, workspaceId: string): Promise<AccessSummary> {
-    const scope = await this.#core.read(request, workspaceId);
+    const reader = await this.#core.read(request, workspaceId);
     const person = personOf(request.actor);
     if (person === undefined)
       throw new GatehouseError(ErrorCode.INVALID_INPUT, "the host app has no access of its own");
     const subject = `user:${person}` as const;
     // Sections are decided for the caller as they call: a key's sections are its own.
     const caller = subjectOf(request.actor) ?? subject;
-    const groups = await scope.db
+    const groups = await reader.db
       .selectFrom("group_members")
       .select("group_id")
       .where("workspace_id", "=", workspaceId)
@@ -106,13 +106,13 @@ export class Access {
       .execute();
     // Only the owner signed in directly holds owner-only concerns; a key or a preview never does.
     const isOwner =
-      scope.engine.ownerGrant?.subject === subject &&
+      reader.engine.ownerGrant?.subject === subject &&
       (request.actor.type === "user" || request.actor.type === "preview");
-    const sections = Object.entries(scope.model.definition.sections ?? {})
+    const sections = Object.entries(reader.model.definition.sections ?? {})
       .filter(([, section]) =>
         section.anyOf.some(
           (permission) =>
-            scope.holds(permission, scope.root) || isHeldBelow(scope, caller, permission),
+            reader.holds(permission, reader.root) || isHeldBelow(reader, caller, permission),
         ),
       )
       .map(([name]) => name);
@@ -121,11 +121,11 @@ export class Access {
       userId: person,
       isOwner,
       grants: [
-        ...scope.engine.grantsOf(subject),
-        ...groups.flatMap((group) => scope.engine.grantsOf(`group:${group.group_id}`)),
+        ...reader.engine.grantsOf(subject),
+        ...groups.flatMap((group) => reader.engine.grantsOf(`group:${group.group_id}`)),
       ],
       groups: groups.map((group) => group.group_id),
-      workflows: workflowsOf(scope, isOwner),
+      workflows: workflowsOf(reader, isOwner),
       sections,
       viewAs: request.actor.type === "preview" ? { viewerId: request.actor.viewerId } : null,
     };
@@ -138,8 +138,8 @@ export class Access {
    * const { roles } = await gatehouse.access.roleMatrix(asUser(ada), ws);
    */
   async roleMatrix(request: RequestContext, workspaceId: string): Promise<RoleMatrix> {
-    const scope = await this.#core.read(request, workspaceId);
-    const model = scope.model;
+    const reader = await this.#core.read(request, workspaceId);
+    const model = reader.model;
     const definition = model.definition;
     const ownerOnly = new Set<string>(definition.ownerOnly ?? []);
     return {
@@ -185,9 +185,9 @@ export class Access {
     workspaceId: string,
     userId: string,
   ): Promise<RequestContext> {
-    const scope = await this.#core.read(request, workspaceId);
+    const reader = await this.#core.read(request, workspaceId);
     const actor = request.actor;
-    if (actor.type !== "user" || scope.engine.ownerGrant?.subject !== `user:${actor.userId}`) {
+    if (actor.type !== "user" || reader.engine.ownerGrant?.subject !== `user:${actor.userId}`) {
       await this.#core.recordDenial(request, workspaceId, {
         action: "view_as",
         target: `user:${String(userId)}`,
@@ -199,7 +199,7 @@ export class Access {
     }
     const member =
       typeof userId === "string"
-        ? await scope.db
+        ? await reader.db
             .selectFrom("members")
             .select("user_id")
             .where("workspace_id", "=", workspaceId)
@@ -216,10 +216,10 @@ export class Access {
 }
 
 /** A section stays visible when its permission is held somewhere below (e.g. Sites for a site customer). */
-function isHeldBelow(scope: ReadScope, subject: SubjectRef, permission: string): boolean {
-  const acts = scope.model.definition.permissions[permission]?.on;
+function isHeldBelow(reader: WorkspaceReader, subject: SubjectRef, permission: string): boolean {
+  const acts = reader.model.definition.permissions[permission]?.on;
   const types = typeof acts === "string" ? [acts] : (acts ?? []);
   return types.some(
-    (type) => scope.engine.listVisible(subject, type, permission, { limit: 1 }).items.length > 0,
+    (type) => reader.engine.listVisible(subject, type, permission, { limit: 1 }).items.length > 0,
   );
 }

@@ -5,7 +5,7 @@ import {
   type ResourceRef,
 } from "@gatehouse/engine";
 import type { RequestContext } from "../actor.ts";
-import type { ReadScope, ServiceCore } from "../service-core.ts";
+import type { ServiceCore, WorkspaceReader } from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { loadEngineState, readChanges, type StoredChange } from "../sync/load-engine.ts";
 
@@ -33,15 +33,15 @@ export interface WorkspaceSnapshot {
     readonly group: `group:${string}`;
     readonly members: readonly `user:${string}`[];
   }[];
-  /** The live keys: ids, owners, scopes and resources — never secrets. */
+  /** The live keys: ids, owners, permission patterns and resources — never secrets. */
   readonly apiKeys: readonly ApiKeyInput[];
 }
 
 const MAX_PAGE = 1_000;
 
 /**
- * The change stream of a workspace (R12): its committed revisions with their engine ops, and a
- * snapshot to start from. Both reveal every grant, so both need the team gate (R18).
+ * The change stream of a workspace: its committed revisions with their engine ops, and a
+ * snapshot to start from. Both reveal every grant, so both need the team gate.
  */
 export class Changes {
   readonly #core: ServiceCore;
@@ -66,12 +66,12 @@ export class Changes {
       throw new GatehouseError(ErrorCode.INVALID_INPUT, "after is a revision: a whole number ≥ 0");
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE)
       throw new GatehouseError(ErrorCode.INVALID_INPUT, `limit is 1–${MAX_PAGE}`);
-    const scope = await this.#gated(request, workspaceId);
+    const reader = await this.#gated(request, workspaceId);
     // Reading through to `after` refuses a revision the workspace has not reached.
     const { revision } =
-      query.after > scope.workspace.revision
+      query.after > reader.workspace.revision
         ? await this.#core.current(workspaceId, { atLeastRevision: query.after })
-        : scope.workspace;
+        : reader.workspace;
     const changes = await readChanges(this.#core.db, workspaceId, { after: query.after, limit });
     return { changes, revision: Math.max(revision, changes.at(-1)?.revision ?? 0) };
   }
@@ -104,9 +104,9 @@ export class Changes {
     return this.#core.follower.watch(workspaceId);
   }
 
-  async #gated(request: RequestContext, workspaceId: string): Promise<ReadScope> {
-    const scope = await this.#core.read(request, workspaceId);
-    await scope.requireGate("teamView", "you may not follow this workspace's changes");
-    return scope;
+  async #gated(request: RequestContext, workspaceId: string): Promise<WorkspaceReader> {
+    const reader = await this.#core.read(request, workspaceId);
+    await reader.requireGate("teamView", "you may not follow this workspace's changes");
+    return reader;
   }
 }

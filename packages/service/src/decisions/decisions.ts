@@ -6,7 +6,7 @@ import {
   type SubjectRef,
 } from "@gatehouse/engine";
 import { type RequestContext, subjectOf } from "../actor.ts";
-import type { ReadOptions, ReadScope, ServiceCore } from "../service-core.ts";
+import type { ReadOptions, ServiceCore, WorkspaceReader } from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 
 export interface DecisionQuery {
@@ -19,7 +19,7 @@ export interface DecisionQuery {
 export interface Capabilities {
   readonly resource: string;
   readonly permissions: readonly string[];
-  /** The model's navigation sections the caller may see (R11). */
+  /** The model's navigation sections the caller may see; the others are absent. */
   readonly sections: readonly string[];
 }
 
@@ -47,8 +47,8 @@ export class Decisions {
     query: DecisionQuery,
     options: ReadOptions = {},
   ): Promise<Decision> {
-    const scope = await this.#core.read(request, workspaceId, options);
-    return decide(scope, await subjectFor(scope, query.subject), query);
+    const reader = await this.#core.read(request, workspaceId, options);
+    return decide(reader, await subjectFor(reader, query.subject), query);
   }
 
   /**
@@ -72,17 +72,17 @@ export class Decisions {
         `a batch is a list of at most ${MAX_CHECKS_PER_BATCH} checks`,
       );
     }
-    const scope = await this.#core.read(request, workspaceId, options);
+    const reader = await this.#core.read(request, workspaceId, options);
     // Each distinct subject is resolved (and its gate checked) once per batch.
     const subjects = new Map<string | undefined, SubjectRef>();
     const decisions: Decision[] = [];
     for (const query of queries) {
       let subject = subjects.get(query.subject);
       if (subject === undefined) {
-        subject = await subjectFor(scope, query.subject);
+        subject = await subjectFor(reader, query.subject);
         subjects.set(query.subject, subject);
       }
-      decisions.push(decide(scope, subject, query));
+      decisions.push(decide(reader, subject, query));
     }
     return decisions;
   }
@@ -94,15 +94,15 @@ export class Decisions {
     query: DecisionQuery,
     options: ReadOptions = {},
   ): Promise<Explanation> {
-    const scope = await this.#core.read(request, workspaceId, options);
-    const subject = await subjectFor(scope, query.subject);
+    const reader = await this.#core.read(request, workspaceId, options);
+    const subject = await subjectFor(reader, query.subject);
     const resource = query.resource as ResourceRef;
-    const explanation = scope.engine.explain(subject, query.permission, resource);
+    const explanation = reader.engine.explain(subject, query.permission, resource);
     const { decision } = explanation;
     const revealing =
       !decision.allowed && (decision.reason === "no_grant" || decision.reason === "not_applicable");
-    if (!revealing || !isHidden(scope, subject, resource)) return explanation;
-    // Outside the caller's reach the explanation must not tell that the resource exists (R10).
+    if (!revealing || !isHidden(reader, subject, resource)) return explanation;
+    // Outside the caller's reach the explanation must not tell that the resource exists.
     return {
       ...explanation,
       decision: NOT_FOUND,
@@ -122,16 +122,16 @@ export class Decisions {
     query: { resource: string; subject?: string },
     options: ReadOptions = {},
   ): Promise<Capabilities> {
-    const scope = await this.#core.read(request, workspaceId, options);
-    const subject = await subjectFor(scope, query.subject);
+    const reader = await this.#core.read(request, workspaceId, options);
+    const subject = await subjectFor(reader, query.subject);
     const resource = query.resource as ResourceRef;
-    const permissions = scope.engine.permissionsOn(subject, resource);
-    const sections = Object.entries(scope.model.definition.sections ?? {})
+    const permissions = reader.engine.permissionsOn(subject, resource);
+    const sections = Object.entries(reader.model.definition.sections ?? {})
       .filter(([, section]) =>
         section.anyOf.some(
           (permission) =>
-            scope.engine.holds(subject, permission, resource).allowed ||
-            hasBelow(scope, subject, permission),
+            reader.engine.holds(subject, permission, resource).allowed ||
+            hasBelow(reader, subject, permission),
         ),
       )
       .map(([name]) => name);
@@ -143,28 +143,28 @@ const NOT_FOUND: Decision = Object.freeze({ allowed: false, reason: "not_found" 
 
 /**
  * A caller asking about themselves learns nothing about resources outside their reach: those
- * answer `not_found`, exactly like resources that do not exist (R10). Team managers asking about
+ * answer `not_found`, exactly like resources that do not exist. Team managers asking about
  * others see the whole tree anyway.
  */
-function isHidden(scope: ReadScope, subject: SubjectRef, resource: ResourceRef): boolean {
-  return subject === subjectOf(scope.request.actor) && !scope.engine.reaches(subject, resource);
+function isHidden(reader: WorkspaceReader, subject: SubjectRef, resource: ResourceRef): boolean {
+  return subject === subjectOf(reader.request.actor) && !reader.engine.reaches(subject, resource);
 }
 
-function decide(scope: ReadScope, subject: SubjectRef, query: DecisionQuery): Decision {
+function decide(reader: WorkspaceReader, subject: SubjectRef, query: DecisionQuery): Decision {
   const resource = query.resource as ResourceRef;
-  const decision = scope.engine.check(subject, query.permission, resource);
-  // Key-specific denials (expired, scope, resources) tell nothing about the tree; keep them.
+  const decision = reader.engine.check(subject, query.permission, resource);
+  // Key-specific denials (expired, permission pattern, resources) tell nothing about the tree; keep them.
   const revealing =
     !decision.allowed && (decision.reason === "no_grant" || decision.reason === "not_applicable");
-  return revealing && isHidden(scope, subject, resource) ? NOT_FOUND : decision;
+  return revealing && isHidden(reader, subject, resource) ? NOT_FOUND : decision;
 }
 
 /** A section stays visible when the permission is held somewhere below (e.g. Sites for a site customer). */
-function hasBelow(scope: ReadScope, subject: SubjectRef, permission: string): boolean {
-  const acts = scope.model.definition.permissions[permission]?.on;
+function hasBelow(reader: WorkspaceReader, subject: SubjectRef, permission: string): boolean {
+  const acts = reader.model.definition.permissions[permission]?.on;
   const types = typeof acts === "string" ? [acts] : (acts ?? []);
   return types.some(
-    (type) => scope.engine.listVisible(subject, type, permission, { limit: 1 }).items.length > 0,
+    (type) => reader.engine.listVisible(subject, type, permission, { limit: 1 }).items.length > 0,
   );
 }
 
@@ -173,10 +173,10 @@ function hasBelow(scope: ReadScope, subject: SubjectRef, permission: string): bo
  * `user:`, `group:` or `apikey:` subject.
  */
 export async function subjectFor(
-  scope: ReadScope,
+  reader: WorkspaceReader,
   requested: string | undefined,
 ): Promise<SubjectRef> {
-  const caller = subjectOf(scope.request.actor);
+  const caller = subjectOf(reader.request.actor);
   if (requested === undefined || requested === caller) {
     if (caller === undefined)
       throw new GatehouseError(ErrorCode.INVALID_INPUT, "the host app asks for a subject");
@@ -187,6 +187,6 @@ export async function subjectFor(
       ErrorCode.INVALID_INPUT,
       'subject is "user:<id>", "group:<id>" or "apikey:<id>"',
     );
-  await scope.requireGate("teamView", "you may ask only about your own permissions");
+  await reader.requireGate("teamView", "you may ask only about your own permissions");
   return requested as SubjectRef;
 }

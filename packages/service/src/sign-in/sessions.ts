@@ -49,7 +49,7 @@ export interface SessionInfo {
 export interface SessionCredentials {
   readonly user: User;
   readonly sessionId: string;
-  /** Acts as the user; every call is checked against their current grants (R12). */
+  /** Acts as the user; every call is checked against their current grants, so changes apply at once. */
   readonly context: RequestContext;
 }
 

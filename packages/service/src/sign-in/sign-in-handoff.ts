@@ -3,7 +3,7 @@ import { GatehouseError, type ResourceRef } from "@gatehouse/engine";
 import type { Actor, Origin, RequestContext } from "../actor.ts";
 import { subjectOf } from "../actor.ts";
 import { actorLabel } from "../audit/actor-label.ts";
-import type { ReadScope, ServiceCore, WriteScope } from "../service-core.ts";
+import type { ServiceCore, WorkspaceReader, WorkspaceWriter } from "../service-core.ts";
 import { hashSecret, randomSecret } from "../support/crypto.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { parseServiceUrl } from "../support/urls.ts";
@@ -12,7 +12,7 @@ import { MAX_ASSERTION_TTL_MS, type SigningKeys } from "./signing-keys.ts";
 
 /** The `typ` of a sign-in assertion (RFC 8725 explicit typing); verifiers require it. */
 export const SIGN_IN_TYPE = "gatehouse-sign-in+jwt";
-/** A sign-in link works once, within this time (R22: short-lived). */
+/** A sign-in link works once, within this time: sign-in links are short-lived. */
 export const SIGN_IN_LINK_TTL_MS = 60_000;
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
@@ -57,15 +57,15 @@ function invalidLink(): GatehouseError {
 }
 
 /** The permission the model's `gates.signIn` names for the resource's type, if any. */
-function signInPermission(scope: ReadScope, resource: string): string | undefined {
-  return scope.model.definition.gates?.signIn?.[typeOf(resource)];
+function signInPermission(reader: WorkspaceReader, resource: string): string | undefined {
+  return reader.model.definition.gates?.signIn?.[typeOf(resource)];
 }
 
 /**
- * A resource outside the caller's reach answers exactly like one that does not exist (R10); the
+ * A resource outside the caller's reach answers exactly like one that does not exist; the
  * attempt on an existing one is logged as denied.
  */
-function requireVisible(tx: WriteScope, resource: ResourceRef, record: AuditLike): void {
+function requireVisible(tx: WorkspaceWriter, resource: ResourceRef, record: AuditLike): void {
   const missing = `no resource ${resource} in this workspace`;
   if (!tx.engine.hasResource(resource))
     throw new GatehouseError(ErrorCode.RESOURCE_NOT_FOUND, missing);
@@ -81,7 +81,7 @@ interface AuditLike {
 }
 
 /**
- * Sign-in handoff (R22): a member allowed on a site gets a one-time link into the site's own
+ * Sign-in handoff: a member allowed on a site gets a one-time link into the site's own
  * admin app (wp-admin, say) without a shared password. Used, the link is burnt in the database
  * (single use across instances), the member's permission is checked again, and the browser
  * carries a signed assertion (ES256 JWT, 60 s, its `jti` for the admin app to refuse replays) to
@@ -225,7 +225,7 @@ export class SignInHandoff {
 
   /**
    * Uses a link, once: it is burnt atomically in the shared database (so two instances cannot both
-   * honour it), the member's permission is checked again (R12: a demotion since the link was made
+   * honour it), the member's permission is checked again (so a demotion since the link was made
    * ends it), and a signed assertion for the admin app is answered — `iss`, `aud` (the admin app's
    * URL), `sub` (the user), `email`, `name`, `workspace`, `site`, `role`, `scope`, `permissions`,
    * `jti`, valid 60 seconds.
@@ -308,21 +308,21 @@ export class SignInHandoff {
    * const targets = await gatehouse.signIn.targets(systemActor(), ws);
    */
   async targets(request: RequestContext, workspaceId: string): Promise<SignInTarget[]> {
-    const scope = await this.#core.read(request, workspaceId);
-    if (!holdsSettingsGate(scope)) {
-      await this.#core.recordDenial(request, scope.workspace.id, {
+    const reader = await this.#core.read(request, workspaceId);
+    if (!holdsSettingsGate(reader)) {
+      await this.#core.recordDenial(request, reader.workspace.id, {
         action: "sign_in.target.list",
-        target: scope.root,
+        target: reader.root,
       });
       throw new GatehouseError(
         ErrorCode.PERMISSION_DENIED,
         "admin apps are named by the host app and those who may change the settings",
       );
     }
-    const rows = await scope.db
+    const rows = await reader.db
       .selectFrom("sign_in_targets")
       .select(["resource", "url", "updated_at", "updated_by"])
-      .where("workspace_id", "=", scope.workspace.id)
+      .where("workspace_id", "=", reader.workspace.id)
       .orderBy("resource")
       .execute();
     return rows.map((row) => ({
@@ -339,7 +339,7 @@ export class SignInHandoff {
  * permission there, and the resource has an admin app. Answers the admin app's URL.
  */
 async function authorize(
-  tx: WriteScope,
+  tx: WorkspaceWriter,
   resource: ResourceRef,
   record: AuditLike,
 ): Promise<string> {
@@ -372,7 +372,7 @@ async function authorize(
   return target.url;
 }
 
-async function requireSettingsGate(tx: WriteScope, record: AuditLike): Promise<void> {
+async function requireSettingsGate(tx: WorkspaceWriter, record: AuditLike): Promise<void> {
   await tx.requireMember(record);
   if (!holdsSettingsGate(tx))
     tx.deny(record, "admin apps are named by the host app and those who may change the settings");

@@ -19,7 +19,7 @@ import type { SecretBox } from "../team/integration-credentials.ts";
 
 /** ES256: every JOSE library of every language a site's admin app is written in verifies it. */
 export const ASSERTION_ALG = "ES256";
-/** No assertion lives longer than this (R22: short-lived). */
+/** No assertion lives longer than this: sign-in assertions are short-lived. */
 export const MAX_ASSERTION_TTL_MS = 60_000;
 /** A retired key stays published this long after its last assertion could have been signed. */
 const RETENTION_MS = MAX_ASSERTION_TTL_MS + 60_000;

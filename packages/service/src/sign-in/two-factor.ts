@@ -26,7 +26,7 @@ export interface TwoFactorStatus {
   readonly enabled: boolean;
   /** An enrolment waits for its first code. */
   readonly pending: boolean;
-  /** A workspace the user belongs to requires two-factor sign-in (R24). */
+  /** A workspace the user belongs to requires two-factor sign-in. */
   readonly required: boolean;
 }
 
@@ -79,7 +79,7 @@ function invalidCode(): GatehouseError {
 }
 
 /**
- * Per-user two-factor sign-in with TOTP (R24). The secret is sealed with the instance's secret
+ * Per-user two-factor sign-in with TOTP. The secret is sealed with the instance's secret
  * key when one is configured and is never returned after enrolment; each time step's code is
  * accepted once.
  */

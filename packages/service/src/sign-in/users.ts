@@ -73,7 +73,7 @@ export class Users {
 
   /**
    * Registers a user with email and password (scrypt). When the personal preset's policy says so,
-   * the user also gets a personal workspace they own (seeds 000 and 001).
+   * the user also gets a personal workspace they own (as on MZPanel and the hosting-customer panel).
    * @example
    * const { user } = await gatehouse.users.signUp({ email: "ada@example.com", password: "correct horse battery", name: "Ada" });
    */

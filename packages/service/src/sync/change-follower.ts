@@ -15,7 +15,7 @@ export interface FollowOptions {
   /**
    * How long a cached workspace answers reads without asking the store, in ms, after the store was
    * last seen at its revision; past it a read asks the store first. 350 by default, so no read is
-   * more than ~400 ms behind a commit even when polls fail (R12: within 500 ms).
+   * more than ~400 ms behind a commit even when polls fail (changes must apply within 500 ms).
    */
   readonly maxStalenessMs?: number;
 }

@@ -2,7 +2,7 @@ import { type Engine, GatehouseError, type ResourceRef } from "@gatehouse/engine
 import type { Selectable } from "kysely";
 import { type Origin, personOf, type RequestContext } from "../actor.ts";
 import type { ApiKeysTable } from "../database/schema.ts";
-import type { ServiceCore, WriteScope } from "../service-core.ts";
+import type { ServiceCore, WorkspaceWriter } from "../service-core.ts";
 import { hashSecret, isSameDigest, newId, randomSecret } from "../support/crypto.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { requireText } from "../support/validation.ts";
@@ -20,8 +20,8 @@ export interface ApiKeyInfo {
   /** As given at creation: permission names, `area.*` patterns or `*`. */
   readonly scopes: readonly string[];
   /**
-   * The permission names the scopes resolve to (never owner-only ones); the key uses each only
-   * while its owner holds it (R20). Empty once revoked.
+   * The permission names the permission patterns resolve to (never owner-only ones); the key uses each only
+   * while its owner holds it, so it never exceeds them. Empty once revoked.
    */
   readonly permissions: readonly string[];
   /** The key works only at these resources and below; empty for the whole workspace. */
@@ -106,9 +106,9 @@ function parseNewKey(input: unknown): {
 
 /**
  * Whether the key's owner may name `resource` as a constraint: it exists and they hold something
- * there or above. Anything else answers as if it did not exist (R10).
+ * there or above. Anything else answers as if it did not exist.
  */
-function isVisibleTo(tx: WriteScope, owner: `user:${string}`, resource: ResourceRef): boolean {
+function isVisibleTo(tx: WorkspaceWriter, owner: `user:${string}`, resource: ResourceRef): boolean {
   if (!tx.engine.hasResource(resource)) return false;
   return tx.model.permissions.some(
     (permission) => tx.engine.holds(owner, permission, resource).allowed,
@@ -144,9 +144,9 @@ function invalidCredentials(): GatehouseError {
 const KNOWN_KEYS = 10_000;
 
 /**
- * API keys (R20): owned by a member, they act with the owner's current permissions ∩ their
- * scopes ∩ their resource constraint — so they shrink when the owner is demoted and die when the
- * owner is removed. The secret is shown once and stored hashed.
+ * API keys: owned by a member, they act with the owner's current permissions ∩ their
+ * permission patterns ∩ their resource constraint — so they shrink when the owner is demoted
+ * and die when the owner is removed. The secret is shown once and stored hashed.
  */
 export class ApiKeys {
   readonly #core: ServiceCore;
@@ -257,19 +257,19 @@ export class ApiKeys {
    * const keys = await gatehouse.apiKeys.list(asUser(ada.id), ws);
    */
   async list(request: RequestContext, workspaceId: string): Promise<ApiKeyInfo[]> {
-    const scope = await this.#core.read(request, workspaceId);
-    const seesAll = scope.holds(gate(scope.model, "teamView"), scope.root);
+    const reader = await this.#core.read(request, workspaceId);
+    const seesAll = reader.holds(gate(reader.model, "teamView"), reader.root);
     const person = personOf(request.actor) ?? "";
-    const rows = await scope.db
+    const rows = await reader.db
       .selectFrom("api_keys")
       .selectAll()
-      .where("workspace_id", "=", scope.workspace.id)
+      .where("workspace_id", "=", reader.workspace.id)
       .$if(!seesAll, (query) => query.where("owner_user_id", "=", person))
       .orderBy("created_at")
       .orderBy("id")
       .execute();
     const now = this.#core.clock();
-    return rows.map((row) => toInfo(row, scope.engine, now));
+    return rows.map((row) => toInfo(row, reader.engine, now));
   }
 
   /**
@@ -302,7 +302,7 @@ export class ApiKeys {
         (actor.type === "user" && actor.userId === row.owner_user_id) ||
         (actor.type === "api_key" && actor.keyId === row.id);
       if (!isOwnKey && !tx.holds(tx.model.definition.delegation, tx.root)) {
-        // Someone who cannot even see the key is answered as if it did not exist (R10).
+        // Someone who cannot even see the key is answered as if it did not exist.
         const seesKey = tx.holds(gate(tx.model, "teamView"), tx.root);
         tx.deny(
           { ...record, details: { owner: row.owner_user_id } },
@@ -339,7 +339,7 @@ export class ApiKeys {
     const digest = hashSecret(secret);
     const known = this.#known.get(digest);
     if (known !== undefined) {
-      // Revocation, expiry, the owner's removal and closing all reach the engine (R12, R20).
+      // Revocation, expiry, the owner's removal and closing all reach the engine at once.
       const key = core.cached(known.workspaceId)?.engine.apiKey(known.keyId);
       if (
         key?.owner === `user:${known.userId}` &&

@@ -1,5 +1,5 @@
 import type { Model } from "@gatehouse/engine";
-import type { ReadScope } from "../service-core.ts";
+import type { WorkspaceReader } from "../service-core.ts";
 
 /** The permission opening a built-in workflow, from the model's gates. */
 export function gate(model: Model, name: "teamView" | "auditView"): string {
@@ -11,11 +11,11 @@ export function gate(model: Model, name: "teamView" | "auditView"): string {
  * host app, or a person — directly or by API key, never the assistant — holding the model's
  * settings gate at the root; the owner when the model names none.
  */
-export function holdsSettingsGate(scope: ReadScope): boolean {
-  if (scope.isSystem) return true;
-  const actor = scope.request.actor;
+export function holdsSettingsGate(reader: WorkspaceReader): boolean {
+  if (reader.isSystem) return true;
+  const actor = reader.request.actor;
   if (actor.type === "assistant") return false;
-  const permission = scope.model.definition.gates?.settings;
-  if (permission !== undefined) return scope.holds(permission, scope.root);
-  return actor.type === "user" && scope.engine.ownerGrant?.subject === `user:${actor.userId}`;
+  const permission = reader.model.definition.gates?.settings;
+  if (permission !== undefined) return reader.holds(permission, reader.root);
+  return actor.type === "user" && reader.engine.ownerGrant?.subject === `user:${actor.userId}`;
 }

@@ -2,10 +2,10 @@ import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { GatehouseError } from "@gatehouse/engine";
 import { personOf, type RequestContext } from "../actor.ts";
 import { actorLabel } from "../audit/actor-label.ts";
-import type { ReadScope, ServiceCore } from "../service-core.ts";
+import type { ServiceCore, WorkspaceReader } from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 
-/** An integration credential as listed: its name and history, never its value (R3). */
+/** An integration credential as listed: its name and history, never its value. */
 export interface CredentialInfo {
   readonly name: string;
   readonly createdAt: number;
@@ -110,16 +110,16 @@ function contextOf(workspaceId: string, name: string): string {
   return `credential\n${workspaceId}\n${name}`;
 }
 
-/** The owner (or the system actor); API keys and the assistant never, as R3 is not delegable. */
-function isOwner(scope: ReadScope): boolean {
-  const actor = scope.request.actor;
+/** The owner (or the system actor); API keys and the assistant never, as owner-only concerns are not delegable. */
+function isOwner(reader: WorkspaceReader): boolean {
+  const actor = reader.request.actor;
   if (actor.type === "system") return true;
-  return actor.type === "user" && scope.engine.ownerGrant?.subject === `user:${actor.userId}`;
+  return actor.type === "user" && reader.engine.ownerGrant?.subject === `user:${actor.userId}`;
 }
 
 /**
  * Integration credentials (DNS tokens, AI keys, backup-destination secrets): owner-only and
- * write-only (R3). People set, list (names only) and delete them; only the host application, as
+ * write-only, even for the owner. People set, list (names only) and delete them; only the host application, as
  * the system actor, reads a value back to use it.
  */
 export class Credentials {
@@ -202,21 +202,21 @@ export class Credentials {
    */
   async list(request: RequestContext, workspaceId: string): Promise<CredentialInfo[]> {
     const core = this.#core;
-    const scope = await core.read(request, workspaceId);
-    if (!isOwner(scope)) {
-      await core.recordDenial(request, scope.workspace.id, {
+    const reader = await core.read(request, workspaceId);
+    if (!isOwner(reader)) {
+      await core.recordDenial(request, reader.workspace.id, {
         action: "credential.list",
-        target: scope.root,
+        target: reader.root,
       });
       throw new GatehouseError(
         ErrorCode.PERMISSION_DENIED,
         "only the workspace owner manages integration credentials",
       );
     }
-    const rows = await scope.db
+    const rows = await reader.db
       .selectFrom("integration_credentials")
       .select(["name", "created_at", "updated_at", "updated_by"])
-      .where("workspace_id", "=", scope.workspace.id)
+      .where("workspace_id", "=", reader.workspace.id)
       .orderBy("name")
       .execute();
     return rows.map(toInfo);
@@ -254,18 +254,18 @@ export class Credentials {
 
   /**
    * The plaintext of a credential, for the host application (the system actor) to use it. No
-   * person reads a credential back, not even the owner (R3): they are denied, and the attempt is
+   * person reads a credential back, not even the owner: they are denied, and the attempt is
    * logged.
    * @example
    * const token = await gatehouse.credentials.reveal(systemActor(), ws, "cloudflare.token");
    */
   async reveal(request: RequestContext, workspaceId: string, name: string): Promise<string> {
     const core = this.#core;
-    const scope = await core.read(request, workspaceId);
+    const reader = await core.read(request, workspaceId);
     if (personOf(request.actor) !== undefined) {
-      await core.recordDenial(request, scope.workspace.id, {
+      await core.recordDenial(request, reader.workspace.id, {
         action: "credential.reveal",
-        target: scope.root,
+        target: reader.root,
         details: { name: String(name).slice(0, 100) },
       });
       throw new GatehouseError(
@@ -273,16 +273,16 @@ export class Credentials {
         "integration credentials are write-only: only the host application reads them",
       );
     }
-    const row = await scope.db
+    const row = await reader.db
       .selectFrom("integration_credentials")
       .select("sealed_value")
-      .where("workspace_id", "=", scope.workspace.id)
+      .where("workspace_id", "=", reader.workspace.id)
       .where("name", "=", typeof name === "string" ? name : "")
       .executeTakeFirst();
     if (row === undefined)
       throw new GatehouseError(ErrorCode.CREDENTIAL_NOT_FOUND, "no such credential");
     if (this.#box === undefined) throw keyRequired();
-    return this.#box.open(row.sealed_value, contextOf(scope.workspace.id, name));
+    return this.#box.open(row.sealed_value, contextOf(reader.workspace.id, name));
   }
 }
 

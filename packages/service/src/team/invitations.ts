@@ -4,7 +4,7 @@ import type { Actor, Origin, RequestContext } from "../actor.ts";
 import { actorLabel } from "../audit/actor-label.ts";
 import type { AuditRecord } from "../audit/chain.ts";
 import type { InvitationsTable } from "../database/schema.ts";
-import type { ServiceCore, WriteScope } from "../service-core.ts";
+import type { ServiceCore, WorkspaceWriter } from "../service-core.ts";
 import { insertUser, normalizeEmail, toUser, type User } from "../sign-in/users.ts";
 import { hashSecret, isSameDigest, newId, randomSecret } from "../support/crypto.ts";
 import { ErrorCode } from "../support/error-codes.ts";
@@ -134,11 +134,11 @@ function grantsOf(row: InvitationRow): { role: string; scope: ResourceRef; extra
 }
 
 /**
- * Taking back an invitation needs what giving it needed (R8). A scope removed since leaves no
+ * Taking back an invitation needs what giving it needed. A scope removed since leaves no
  * grant to check, so people management at the root stands in for it.
  */
 async function requireMayWithdraw(
-  tx: WriteScope,
+  tx: WorkspaceWriter,
   row: InvitationRow,
   record: AuditRecord,
 ): Promise<void> {
@@ -175,7 +175,7 @@ export interface InvitationPreview {
   readonly hasAccount: boolean;
 }
 
-/** Invitations by email: role and scopes chosen up front, single use, valid 7 days (R13–R15). */
+/** Invitations by email: role and scopes chosen up front, single use, valid 7 days. */
 export class Invitations {
   readonly #core: ServiceCore;
 
@@ -185,8 +185,8 @@ export class Invitations {
 
   /**
    * Invites `email` to the workspace with `role` at `scopes` (the workspace root by default). The
-   * caller must be able to give each grant (R8); the owner role is never invited. Refused at the
-   * plan's member limit, counting pending invitations (R14). A newer invitation to the same email
+   * caller must be able to give each grant (delegation); the owner role is never invited. Refused at the
+   * plan's member limit, counting pending invitations. A newer invitation to the same email
    * replaces the pending one. The token is returned once and stored only as its hash: send it.
    * @example
    * const { token } = await gatehouse.invitations.create(asUser(ada), ws, { email: "bob@example.com", role: "billing" });
@@ -291,7 +291,7 @@ export class Invitations {
 
   /**
    * The workspace's invitations, newest first, optionally of one status; for those who may see
-   * the team (R18).
+   * the team.
    * @example
    * const pending = await gatehouse.invitations.list(asUser(ada), ws, { status: "pending" });
    */
@@ -304,13 +304,13 @@ export class Invitations {
     if (status !== undefined && !STATUSES.includes(status)) {
       throw new GatehouseError(ErrorCode.INVALID_INPUT, `status is one of ${STATUSES.join(", ")}`);
     }
-    const scope = await this.#core.read(request, workspaceId);
-    await scope.requireGate("teamView", "you may not see this workspace's team");
+    const reader = await this.#core.read(request, workspaceId);
+    await reader.requireGate("teamView", "you may not see this workspace's team");
     const now = this.#core.clock();
-    const rows = await scope.db
+    const rows = await reader.db
       .selectFrom("invitations")
       .selectAll()
-      .where("workspace_id", "=", scope.workspace.id)
+      .where("workspace_id", "=", reader.workspace.id)
       .$if(status === "revoked", (query) => query.where("revoked_at", "is not", null))
       .$if(status === "accepted", (query) => query.where("accepted_at", "is not", null))
       .$if(status === "pending" || status === "expired", (query) =>
@@ -326,7 +326,7 @@ export class Invitations {
   }
 
   /**
-   * Revokes an invitation; its link stops working at once. Needs what sending it needed (R8).
+   * Revokes an invitation; its link stops working at once. Needs what sending it needed.
    * Revoking a revoked invitation changes nothing; an accepted one answers INVITATION_ALREADY_USED.
    * @example
    * await gatehouse.invitations.revoke(asUser(ada), ws, invitation.id);
@@ -403,7 +403,7 @@ export class Invitations {
   }
 
   /**
-   * A copyable link token for a pending invitation (R13), for whoever may withdraw it. Each call
+   * A copyable link token for a pending invitation, for whoever may withdraw it. Each call
    * makes a new one and the previous copied link stops working; the mailed link keeps working.
    * The token is returned once and stored only as its hash.
    * @example
@@ -442,7 +442,7 @@ export class Invitations {
   /**
    * Accepts an invitation with its token, once: as the signed-in user `userId` (whose email must
    * be the invited one), or by creating the account for the invited email. The new member gets the
-   * invitation's grants; nothing was granted before (R13). A new account gets no personal
+   * invitation's grants; a pending invitation holds no permissions. A new account gets no personal
    * workspace here: it exists to join this one.
    * @example
    * const { user, workspaceId } = await gatehouse.invitations.accept({ token, newAccount: { password: "a long passphrase" } });
@@ -528,7 +528,7 @@ export class Invitations {
         });
         actor = { type: "user", userId: user.id };
       }
-      // The invitation already holds its seat (R14); one workspace per email is checked here (R15).
+      // The invitation already holds its seat; one workspace per email is checked here.
       await assertMayJoin(tx, user.id, { countingSelf: false });
       await addMember(tx, user.id, grantsOf(row));
       const used = await tx.trx

@@ -2,7 +2,7 @@ import { GatehouseError, type ResourceRef } from "@gatehouse/engine";
 import type { RequestContext } from "../actor.ts";
 import { actorLabel } from "../audit/actor-label.ts";
 import type { JoinRequestsTable } from "../database/schema.ts";
-import type { ServiceCore, WriteScope } from "../service-core.ts";
+import type { ServiceCore, WorkspaceWriter } from "../service-core.ts";
 import { newId } from "../support/crypto.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { DAY_MS } from "../support/time.ts";
@@ -27,7 +27,7 @@ export interface JoinRequestInfo {
   readonly decidedAt: number | null;
 }
 
-/** Join requests one user may send in any rolling 24 hours, across all workspaces (R16, seed 002). */
+/** Join requests one user may send in any rolling 24 hours, across all workspaces (3, as on the company panel). */
 export const JOIN_REQUESTS_PER_DAY = 3;
 const MAX_NOTE_LENGTH = 1000;
 const STATUSES: readonly JoinRequestStatus[] = ["pending", "approved", "rejected"];
@@ -72,7 +72,7 @@ function parseNote(note: unknown): string {
 }
 
 /** The request with the requester's email and name, in this workspace only. */
-async function findRequest(tx: WriteScope, requestId: unknown): Promise<JoinRequestRow> {
+async function findRequest(tx: WorkspaceWriter, requestId: unknown): Promise<JoinRequestRow> {
   const row = await tx.trx
     .selectFrom("join_requests")
     .innerJoin("users", "users.id", "join_requests.user_id")
@@ -97,7 +97,7 @@ function assertPending(row: JoinRequestRow): void {
 
 /** Closes a pending request; the condition keeps a request from being decided twice. */
 async function decide(
-  tx: WriteScope,
+  tx: WorkspaceWriter,
   row: JoinRequestRow,
   status: "approved" | "rejected",
 ): Promise<JoinRequestRow> {
@@ -115,7 +115,7 @@ async function decide(
 }
 
 /**
- * Join requests (R16, seed 002): a registered user who knows a workspace's join key (e.g. its tax
+ * Join requests (from the company panel): a registered user who knows a workspace's join key (e.g. its tax
  * number) asks to join with a note; managers approve with a role or reject.
  */
 export class JoinRequests {
@@ -229,7 +229,7 @@ export class JoinRequests {
 
   /**
    * The workspace's join requests, newest first, optionally of one status; for those who may see
-   * the team (R18).
+   * the team.
    * @example
    * const pending = await gatehouse.joinRequests.list(asUser(ada), ws, { status: "pending" });
    */
@@ -242,14 +242,14 @@ export class JoinRequests {
     if (status !== undefined && !STATUSES.includes(status)) {
       throw new GatehouseError(ErrorCode.INVALID_INPUT, `status is one of ${STATUSES.join(", ")}`);
     }
-    const scope = await this.#core.read(request, workspaceId);
-    await scope.requireGate("teamView", "you may not see this workspace's team");
-    const rows = await scope.db
+    const reader = await this.#core.read(request, workspaceId);
+    await reader.requireGate("teamView", "you may not see this workspace's team");
+    const rows = await reader.db
       .selectFrom("join_requests")
       .innerJoin("users", "users.id", "join_requests.user_id")
       .selectAll("join_requests")
       .select(["users.email", "users.name"])
-      .where("join_requests.workspace_id", "=", scope.workspace.id)
+      .where("join_requests.workspace_id", "=", reader.workspace.id)
       .$if(status !== undefined, (query) =>
         query.where("join_requests.status", "=", status as JoinRequestStatus),
       )
@@ -261,8 +261,8 @@ export class JoinRequests {
 
   /**
    * Approves a pending request: the user joins with `role` at `scope` (the workspace root by
-   * default). Needs the right to give that grant (R8); respects the plan's member limit (R14) and
-   * one workspace per email (R15). A pending invitation to the user's email is revoked: they joined.
+   * default). Needs the right to give that grant; respects the plan's member limit and
+   * one workspace per email. A pending invitation to the user's email is revoked: they joined.
    * @example
    * await gatehouse.joinRequests.approve(asUser(ada), ws, request.id, { role: "billing" });
    */

@@ -2,7 +2,7 @@ import { GatehouseError, type Grant, type GranteeRef, type ResourceRef } from "@
 import { personOf, type RequestContext, subjectOf } from "../actor.ts";
 import { actorLabel } from "../audit/actor-label.ts";
 import type { AuditRecord } from "../audit/chain.ts";
-import type { ServiceCore, WriteScope } from "../service-core.ts";
+import type { ServiceCore, WorkspaceWriter } from "../service-core.ts";
 import { newId } from "../support/crypto.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { requireText } from "../support/validation.ts";
@@ -78,13 +78,13 @@ export function parseGrantSpec(value: unknown, path: string): GrantSpec {
 }
 
 /**
- * Delegation (R8): the caller must be allowed to give `grant` at its scope — people management
+ * Delegation: the caller must be allowed to give `grant` at its scope — people management
  * there and nothing beyond what they hold. Revoking needs the same as granting what is revoked.
  * A grant that could not exist at all (unknown role, wrong scope type, owner-only extras, the
  * owner role) is bad input first, whoever asks.
  */
 export function requireDelegation(
-  tx: WriteScope,
+  tx: WorkspaceWriter,
   grant: { role: string; scope: ResourceRef; extras?: readonly string[] },
   record: AuditRecord,
 ): void {
@@ -115,7 +115,7 @@ export function requireDelegation(
   }
 }
 
-async function requireMemberUser(tx: WriteScope, userId: unknown): Promise<string> {
+async function requireMemberUser(tx: WorkspaceWriter, userId: unknown): Promise<string> {
   if (typeof userId === "string") {
     const row = await tx.trx
       .selectFrom("members")
@@ -128,7 +128,7 @@ async function requireMemberUser(tx: WriteScope, userId: unknown): Promise<strin
   throw new GatehouseError(ErrorCode.MEMBER_NOT_FOUND, "no such member in this workspace");
 }
 
-async function requireGroup(tx: WriteScope, groupId: unknown): Promise<string> {
+async function requireGroup(tx: WorkspaceWriter, groupId: unknown): Promise<string> {
   if (typeof groupId === "string") {
     const row = await tx.trx
       .selectFrom("groups")
@@ -142,7 +142,7 @@ async function requireGroup(tx: WriteScope, groupId: unknown): Promise<string> {
 }
 
 /** A grantee that exists in the workspace: a member user or a group. */
-async function requireGrantee(tx: WriteScope, subject: unknown): Promise<GranteeRef> {
+async function requireGrantee(tx: WorkspaceWriter, subject: unknown): Promise<GranteeRef> {
   if (typeof subject === "string" && subject.startsWith("user:")) {
     return `user:${await requireMemberUser(tx, subject.slice(5))}`;
   }
@@ -152,13 +152,13 @@ async function requireGrantee(tx: WriteScope, subject: unknown): Promise<Grantee
   throw new GatehouseError(ErrorCode.INVALID_INPUT, 'subject is "user:<id>" or "group:<id>"');
 }
 
-function isOwnerGrant(tx: WriteScope, subject: string, scope: string): boolean {
+function isOwnerGrant(tx: WorkspaceWriter, subject: string, scope: string): boolean {
   const owner = tx.engine.ownerGrant;
   return owner !== undefined && owner.subject === subject && owner.scope === scope;
 }
 
 export async function insertGrant(
-  tx: WriteScope,
+  tx: WorkspaceWriter,
   subject: GranteeRef,
   spec: GrantSpec,
 ): Promise<void> {
@@ -205,7 +205,7 @@ export async function insertGrant(
   tx.apply({ op: "grant.add", grant: input });
 }
 
-/** Members, their grants and groups (R5–R9, R17, R19). */
+/** Members, their grants (role × scope) and groups. */
 export class Members {
   readonly #core: ServiceCore;
 
@@ -213,15 +213,15 @@ export class Members {
     this.#core = core;
   }
 
-  /** Every member with their grants; visible only to those allowed to see the team (R18). */
+  /** Every member with their grants; visible only to those allowed to see the team. */
   async list(request: RequestContext, workspaceId: string): Promise<Member[]> {
     await (await this.#core.read(request, workspaceId)).requireGate(
       "teamView",
       "you may not see this workspace's team",
     );
     // Rows and the engine from one snapshot: a list racing a transfer still shows exactly one owner.
-    return this.#core.readSnapshot(request, workspaceId, async (scope) => {
-      const rows = await scope.db
+    return this.#core.readSnapshot(request, workspaceId, async (reader) => {
+      const rows = await reader.db
         .selectFrom("members")
         .innerJoin("users", "users.id", "members.user_id")
         .select(["users.id", "users.email", "users.name", "members.joined_at"])
@@ -229,19 +229,19 @@ export class Members {
         .orderBy("members.joined_at")
         .orderBy("users.email")
         .execute();
-      const groupRows = await scope.db
+      const groupRows = await reader.db
         .selectFrom("group_members")
         .select(["group_id", "user_id"])
         .where("workspace_id", "=", workspaceId)
         .execute();
-      const owner = scope.engine.ownerGrant?.subject;
+      const owner = reader.engine.ownerGrant?.subject;
       return rows.map((row) => ({
         userId: row.id,
         email: row.email,
         name: row.name,
         joinedAt: row.joined_at,
         isOwner: owner === `user:${row.id}`,
-        grants: scope.engine.grantsOf(`user:${row.id}`),
+        grants: reader.engine.grantsOf(`user:${row.id}`),
         groups: groupRows
           .filter((group) => group.user_id === row.id)
           .map((group) => group.group_id),
@@ -252,7 +252,7 @@ export class Members {
   /**
    * Adds an existing user as a member with their first grants — the host app's or a manager's
    * direct path; people usually join by invitation or join request. Respects the plan's member
-   * limit (R14), one workspace per email (R15) and delegation (R8).
+   * limit, one workspace per email and delegation.
    * @example
    * await gatehouse.members.add(systemActor(), ws, { userId: carol, grants: [{ role: "customer", scope: "site:shop" }] });
    */
@@ -287,7 +287,7 @@ export class Members {
 
   /**
    * Replaces a member's direct grants with `grants` (at least one). The owner's grant cannot be
-   * changed here (LAST_OWNER); every grant given or taken passes the delegation check (R8).
+   * changed here (LAST_OWNER); every grant given or taken passes the delegation check.
    * @example
    * await gatehouse.members.setGrants(asUser(owner), ws, otto, [{ role: "operator", scope: "server:s1" }]);
    */
@@ -344,7 +344,7 @@ export class Members {
     return { revision };
   }
 
-  /** Adds one grant to a member or a group (R5, R9); ROLE_CONFLICT when they already hold a role there (R6). */
+  /** Adds one grant to a member or a group; ROLE_CONFLICT when they already hold a role there. */
   async grant(
     request: RequestContext,
     workspaceId: string,
@@ -406,7 +406,7 @@ export class Members {
 
   /**
    * Removes a member: access ends at once, their API keys die, their records and the activity
-   * log stay (R17). The owner cannot be removed (LAST_OWNER).
+   * log stay. The owner cannot be removed (LAST_OWNER).
    */
   async remove(
     request: RequestContext,
@@ -441,11 +441,11 @@ export class Members {
     request: RequestContext,
     workspaceId: string,
   ): Promise<{ grants: readonly Grant[]; groups: readonly string[] }> {
-    const scope = await this.#core.read(request, workspaceId);
+    const reader = await this.#core.read(request, workspaceId);
     const person = personOf(request.actor);
     if (person === undefined)
       throw new GatehouseError(ErrorCode.INVALID_INPUT, "the host app has no grants of its own");
-    const groups = await scope.db
+    const groups = await reader.db
       .selectFrom("group_members")
       .select("group_id")
       .where("workspace_id", "=", workspaceId)
@@ -453,8 +453,8 @@ export class Members {
       .execute();
     return {
       grants: [
-        ...scope.engine.grantsOf(`user:${person}`),
-        ...groups.flatMap((group) => scope.engine.grantsOf(`group:${group.group_id}`)),
+        ...reader.engine.grantsOf(`user:${person}`),
+        ...groups.flatMap((group) => reader.engine.grantsOf(`group:${group.group_id}`)),
       ],
       groups: groups.map((group) => group.group_id),
     };
@@ -484,7 +484,7 @@ export class Members {
     return { revision };
   }
 
-  /** Creates a group (a team of users, seed 001) that can hold grants. */
+  /** Creates a group (a team of users, as on the hosting-customer panel) that can hold grants. */
   async createGroup(
     request: RequestContext,
     workspaceId: string,
@@ -559,9 +559,9 @@ export class Members {
 
   /** The groups with their members and grants (team view). */
   async listGroups(request: RequestContext, workspaceId: string): Promise<Group[]> {
-    const scope = await this.#core.read(request, workspaceId);
-    await scope.requireGate("teamView", "you may not see this workspace's team");
-    const groups = await scope.db
+    const reader = await this.#core.read(request, workspaceId);
+    await reader.requireGate("teamView", "you may not see this workspace's team");
+    const groups = await reader.db
       .selectFrom("groups")
       .selectAll()
       .where("workspace_id", "=", workspaceId)
@@ -570,8 +570,8 @@ export class Members {
     return groups.map((row) => ({
       id: row.group_id,
       name: row.name,
-      members: scope.engine.membersOf(`group:${row.group_id}`).map((user) => user.slice(5)),
-      grants: scope.engine.grantsOf(`group:${row.group_id}`),
+      members: reader.engine.membersOf(`group:${row.group_id}`).map((user) => user.slice(5)),
+      grants: reader.engine.grantsOf(`group:${row.group_id}`),
     }));
   }
 

@@ -2,7 +2,7 @@ import { GatehouseError, type GranteeRef, type Model, type ResourceRef } from "@
 import type { Kysely } from "kysely";
 import { actorLabel } from "../audit/actor-label.ts";
 import type { Database } from "../database/schema.ts";
-import type { ServiceCore, WorkspaceRow, WriteScope } from "../service-core.ts";
+import type { ServiceCore, WorkspaceRow, WorkspaceWriter } from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 
 /** The policy switch in force: the workspace's own setting, else the model's. */
@@ -12,13 +12,13 @@ export function isOneWorkspacePerEmail(core: ServiceCore, row: WorkspaceRow): bo
     : row.one_workspace_per_email === 1;
 }
 
-/** The member limit of a plan; `null` for none (R14). */
+/** The member limit of a plan; `null` for none. */
 export function memberLimit(model: Model, plan: string | null): number | null {
   if (plan === null) return null;
   return model.definition.plans?.[plan]?.maxMembers ?? null;
 }
 
-/** Members plus pending, unexpired invitations: what the plan limit counts (R14). */
+/** Members plus pending, unexpired invitations: what the plan's member limit counts. */
 export async function seatsTaken(
   trx: Kysely<Database>,
   workspaceId: string,
@@ -41,13 +41,13 @@ export async function seatsTaken(
 }
 
 /**
- * Refuses a new member where the plan is full (R14) or, under the one-workspace-per-email policy,
- * where the user is already active in another such workspace (R15). Locks the user's row so that
+ * Refuses a new member where the plan is full or, under the one-workspace-per-email policy,
+ * where the user is already active in another such workspace. Locks the user's row so that
  * concurrent joins of one user serialize. A direct join (`countingSelf`, not by accepting an
  * invitation) fulfils any pending invitation to the user's email, which gives its seat back.
  */
 export async function assertMayJoin(
-  tx: WriteScope,
+  tx: WorkspaceWriter,
   userId: string,
   { countingSelf }: { countingSelf: boolean },
 ): Promise<{ releasedInvitations: number }> {
@@ -112,7 +112,7 @@ export async function assertMayJoin(
 
 /** Adds a member with their first grants, in the caller's transaction. */
 export async function addMember(
-  tx: WriteScope,
+  tx: WorkspaceWriter,
   userId: string,
   grants: readonly { role: string; scope: ResourceRef; extras?: readonly string[] }[],
 ): Promise<void> {
@@ -147,9 +147,9 @@ export async function addMember(
 
 /**
  * Removes a member's rows — membership, direct grants, group memberships — and revokes the API
- * keys they own (R17, R20). Their records and the activity log stay.
+ * keys they own: access ends at once. Their records and the activity log stay.
  */
-export async function removeMemberRows(tx: WriteScope, userId: string): Promise<void> {
+export async function removeMemberRows(tx: WorkspaceWriter, userId: string): Promise<void> {
   const ws = tx.workspace.id;
   const subject = `user:${userId}` as const;
   await tx.trx

@@ -136,10 +136,10 @@ export class Portability {
   async export(request: RequestContext, workspaceId: string): Promise<WorkspaceExport> {
     const core = this.#core;
     requireOperator(request, "exports");
-    const data = await core.readSnapshot(request, workspaceId, async (scope) => {
-      const row = scope.workspace;
-      const engine = scope.engine;
-      const members = await scope.db
+    const data = await core.readSnapshot(request, workspaceId, async (reader) => {
+      const row = reader.workspace;
+      const engine = reader.engine;
+      const members = await reader.db
         .selectFrom("members")
         .innerJoin("users", "users.id", "members.user_id")
         .select(["users.id", "users.email", "users.name", "members.joined_at"])
@@ -147,7 +147,7 @@ export class Portability {
         .orderBy("members.joined_at")
         .orderBy("users.email")
         .execute();
-      const groups = await scope.db
+      const groups = await reader.db
         .selectFrom("groups")
         .select(["group_id", "name"])
         .where("workspace_id", "=", row.id)
@@ -185,7 +185,7 @@ export class Portability {
               row.one_workspace_per_email === null ? null : row.one_workspace_per_email === 1,
           },
         },
-        model: scope.model.definition,
+        model: reader.model.definition,
         members: members.map((member) => ({
           userId: member.id,
           email: member.email,
@@ -649,7 +649,7 @@ function applyGrants(
 
 /**
  * The checks that need the database, inside the import's transaction: which members are existing
- * users (by email), one workspace per email (R15) and the join key. Locks matched users' rows
+ * users (by email), one workspace per email and the join key. Locks matched users' rows
  * where the backend locks rows, so concurrent joins serialize as with `members.add`.
  */
 async function checkAgainstDatabase(

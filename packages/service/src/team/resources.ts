@@ -1,7 +1,7 @@
 import { GatehouseError, type Page, type ResourceRef } from "@gatehouse/engine";
 import { type RequestContext, subjectOf } from "../actor.ts";
 import { subjectFor } from "../decisions/decisions.ts";
-import type { ReadOptions, ServiceCore, WriteScope } from "../service-core.ts";
+import type { ReadOptions, ServiceCore, WorkspaceWriter } from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { removeMemberRows } from "./membership.ts";
 
@@ -18,10 +18,10 @@ function typeOf(resource: string): string {
 
 /**
  * A resource outside the caller's reach (not at or below one of their grants) answers as if it did
- * not exist (R10): RESOURCE_NOT_FOUND, written to the activity log as denied when it exists.
+ * not exist: RESOURCE_NOT_FOUND, written to the activity log as denied when it exists.
  */
 async function requireVisible(
-  tx: WriteScope,
+  tx: WorkspaceWriter,
   resource: ResourceRef,
   record: { action: string; target: string },
 ): Promise<void> {
@@ -36,7 +36,7 @@ async function requireVisible(
 
 /** Members may create or delete resources only where the model's gates say so; the host app always may. */
 async function requireResourceGate(
-  tx: WriteScope,
+  tx: WorkspaceWriter,
   kind: "createResource" | "deleteResource",
   resource: ResourceRef,
   at: ResourceRef,
@@ -178,7 +178,7 @@ export class Resources {
   }
 
   /**
-   * The resources of `type` on which the caller holds `permission` (R11: the fleet list shows only
+   * The resources of `type` on which the caller holds `permission` (the fleet list shows only
    * what the member may see), sorted by name and paged.
    */
   async list(
@@ -187,15 +187,15 @@ export class Resources {
     query: { type: string; permission: string; limit?: number; after?: string; subject?: string },
     options: ReadOptions = {},
   ): Promise<Page> {
-    const scope = await this.#core.read(request, workspaceId, options);
+    const reader = await this.#core.read(request, workspaceId, options);
     const page = {
       ...(query.limit === undefined ? {} : { limit: query.limit }),
       after: query.after as ResourceRef | undefined,
     };
     // The host app sees every resource of the type, unless it asks for a subject's view.
     if (query.subject === undefined && subjectOf(request.actor) === undefined)
-      return scope.engine.resourcesOfType(query.type, page);
-    const subject = await subjectFor(scope, query.subject);
-    return scope.engine.listVisible(subject, query.type, query.permission, page);
+      return reader.engine.resourcesOfType(query.type, page);
+    const subject = await subjectFor(reader, query.subject);
+    return reader.engine.listVisible(subject, query.type, query.permission, page);
   }
 }

@@ -5,7 +5,12 @@ import { personOf, type RequestContext } from "../actor.ts";
 import { actorLabel } from "../audit/actor-label.ts";
 import { appendAudit } from "../audit/chain.ts";
 import type { Database } from "../database/schema.ts";
-import type { ReadScope, ServiceCore, WorkspaceRow, WriteScope } from "../service-core.ts";
+import type {
+  ServiceCore,
+  WorkspaceReader,
+  WorkspaceRow,
+  WorkspaceWriter,
+} from "../service-core.ts";
 import { newId } from "../support/crypto.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { requireText } from "../support/validation.ts";
@@ -13,11 +18,11 @@ import { gate } from "./gates.ts";
 import { isOneWorkspacePerEmail, memberLimit, removeMemberRows, seatsTaken } from "./membership.ts";
 
 export interface WorkspaceSettings {
-  /** The key users give to ask to join (e.g. a tax number, R16); `null` when joining by key is off. */
+  /** The key users give to ask to join (e.g. a tax number); `null` when joining by key is off. */
   readonly joinKey: string | null;
-  /** Every member must have two-factor sign-in (R24). */
+  /** Every member must have two-factor sign-in. */
   readonly require2fa: boolean;
-  /** One active workspace per email (R15), as set here or by the model's policy. */
+  /** One active workspace per email, as set here or by the model's policy. */
   readonly oneWorkspacePerEmail: boolean;
 }
 
@@ -33,7 +38,7 @@ export interface Workspace {
   readonly settings: WorkspaceSettings | undefined;
 }
 
-/** A workspace's plan and its seats (R14). */
+/** A workspace's plan and its seats (the plan's member limit). */
 export interface PlanSeats {
   readonly plan: string | null;
   readonly plans: readonly {
@@ -187,7 +192,7 @@ export async function createWorkspaceIn(
   };
 }
 
-/** Workspaces: create, read, rename, settings, plan, ownership transfer and closing (R1–R4). */
+/** Workspaces: create, read, rename, settings, plan, ownership transfer and closing. */
 export class Workspaces {
   readonly #core: ServiceCore;
 
@@ -245,23 +250,23 @@ export class Workspaces {
 
   /** A workspace the caller is a member of (settings included for those who may see the team). */
   async get(request: RequestContext, workspaceId: string): Promise<Workspace> {
-    const scope = await this.#core.read(request, workspaceId);
+    const reader = await this.#core.read(request, workspaceId);
     return toWorkspace(
       this.#core,
-      scope.workspace,
-      scope.holds(gate(scope.model, "teamView"), scope.root),
+      reader.workspace,
+      reader.holds(gate(reader.model, "teamView"), reader.root),
     );
   }
 
   /**
    * The plan, the plans of the model and the seats in use: members plus pending invitations
-   * against the plan's member limit (R14); for those who may see the team.
+   * against the plan's member limit; for those who may see the team.
    * @example
    * const { seats } = await gatehouse.workspaces.seats(asUser(ada), ws); // { members: 3, pending: 1, limit: 5, remaining: 1 }
    */
   async seats(request: RequestContext, workspaceId: string): Promise<PlanSeats> {
-    const scope = await this.#core.read(request, workspaceId);
-    await scope.requireGate("teamView", "you may not see this workspace's team");
+    const reader = await this.#core.read(request, workspaceId);
+    await reader.requireGate("teamView", "you may not see this workspace's team");
     return this.#core.readSnapshot(request, workspaceId, async (snapshot) => {
       const now = this.#core.clock();
       const taken = await seatsTaken(snapshot.db, workspaceId, now);
@@ -389,7 +394,7 @@ export class Workspaces {
     return { workspace: toWorkspace(this.#core, { ...value, revision }, true), revision };
   }
 
-  /** Changes the plan (owner only, R3); refused when the members already exceed the new limit. */
+  /** Changes the plan (owner only, never delegable); refused when the members already exceed the new limit. */
   async changePlan(
     request: RequestContext,
     workspaceId: string,
@@ -419,7 +424,7 @@ export class Workspaces {
   }
 
   /**
-   * Hands ownership to another member (R2): the previous owner takes the model's former-owner
+   * Hands ownership to another member: the previous owner takes the model's former-owner
    * role at the root, or leaves when the model has none. Self-service only where the model allows
    * it; otherwise only the instance operator (the system actor) can.
    */
@@ -505,7 +510,7 @@ export class Workspaces {
   }
 
   /**
-   * Closes the workspace (owner only, R3/R4) when `confirmName` is its exact name: members,
+   * Closes the workspace (owner only, never delegable) when `confirmName` is its exact name: members,
    * grants, resource records, groups, invitations, join requests and API keys are deleted; the
    * activity log stays, and the instance log keeps a final record. The host app's servers and
    * sites are never touched.
@@ -580,7 +585,7 @@ function normalizeJoinKey(value: unknown): string {
 }
 
 async function requireSettings(
-  tx: WriteScope,
+  tx: WorkspaceWriter,
   record: { action: string; target: string },
 ): Promise<void> {
   const permission = tx.model.definition.gates?.settings;

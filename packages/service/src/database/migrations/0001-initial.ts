@@ -78,7 +78,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("expires_at", "bigint")
     .addColumn("created_at", "bigint", (c) => c.notNull())
     .addColumn("created_by", "text", (c) => c.notNull())
-    // One role per subject per resource (R6), enforced by the key itself.
+    // One role per subject per resource, enforced by the key itself.
     .addPrimaryKeyConstraint("grants_pk", ["workspace_id", "subject", "scope"])
     .execute();
 

@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 
-// The assistant gate (R21) and the sign-in handoff (R22): the host app's tools per workspace, the
+// The assistant gate and the sign-in handoff: the host app's tools per workspace, the
 // admin app of each resource, one-time sign-in links and the keys that sign assertions. Stored in
 // the database so every instance behind a load balancer sees the same. Kysely's schema builder
 // only, so it runs unchanged on SQLite and PostgreSQL.
