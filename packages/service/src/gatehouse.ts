@@ -5,6 +5,7 @@ import type { Storage } from "./database/storage.ts";
 import { Access } from "./decisions/access.ts";
 import { Changes } from "./decisions/changes.ts";
 import { Decisions } from "./decisions/decisions.ts";
+import { ModelChanges } from "./models/model-change.ts";
 import { type ChangeEvent, type GatehouseOptions, ServiceCore } from "./service-core.ts";
 import { MagicLinks } from "./sign-in/magic-links.ts";
 import { Sessions, type SignInOptions, sessionPolicyOf } from "./sign-in/sessions.ts";
@@ -59,8 +60,10 @@ export interface Gatehouse {
   /** The caller's own access, the role matrix and "view as" (for the console). */
   readonly access: Access;
   readonly storage: Storage;
-  /** The models workspaces may use, by preset name. */
+  /** The models workspaces may use, by name: the presets and the panel's own. */
   readonly models: Readonly<Record<string, Model>>;
+  /** Model changes between starts, checked against the stored data (run before serving). */
+  readonly modelChanges: ModelChanges;
   /**
    * Calls `listener` after every committed change this instance learns of, in revision order per
    * workspace: its own commits, and other instances' commits to workspaces it holds.
@@ -121,6 +124,7 @@ export function createGatehouse(
     access: new Access(core),
     storage: core.storage,
     models: core.models,
+    modelChanges: new ModelChanges(core),
     onChange(listener) {
       core.events.on("change", listener);
       return () => core.events.off("change", listener);

@@ -40,6 +40,13 @@ export type { Change, ChangePage, WorkspaceSnapshot } from "./decisions/changes.
 export type { Capabilities, DecisionQuery } from "./decisions/decisions.ts";
 export type { Gatehouse, SyncStatus } from "./gatehouse.ts";
 export { createGatehouse } from "./gatehouse.ts";
+export type {
+  LostAccess,
+  ModelChangeReport,
+  ModelChanges,
+  ModelConflict,
+} from "./models/model-change.ts";
+export { loadModelFiles } from "./models/model-files.ts";
 export type { ChangeEvent, GatehouseOptions, ReadOptions } from "./service-core.ts";
 export type { MagicLink } from "./sign-in/magic-links.ts";
 export type {

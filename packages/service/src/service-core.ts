@@ -42,8 +42,11 @@ export interface GatehouseOptions {
   readonly storage: Storage;
   /** The models workspaces may use, by name; the five presets by default. */
   readonly models?: Readonly<Record<string, Model>>;
-  /** The model of personal workspaces created on sign-up; `mzpanel` by default. */
-  readonly personalPreset?: string;
+  /**
+   * The model of personal workspaces created on sign-up (where its policy asks for one); `mzpanel`
+   * by default, `null` for none.
+   */
+  readonly personalPreset?: string | null;
   /** Epoch milliseconds; `Date.now` by default. */
   readonly clock?: () => number;
   /** scrypt cost for passwords; OWASP's parameters by default. */
@@ -73,7 +76,7 @@ export interface ChangeEvent {
 export class ServiceCore {
   readonly storage: Storage;
   readonly models: Readonly<Record<string, Model>>;
-  readonly personalPreset: string;
+  readonly personalPreset: string | null;
   readonly clock: () => number;
   readonly passwordCost: ScryptCost;
   readonly invitationTtlMs: number;
@@ -87,11 +90,11 @@ export class ServiceCore {
   constructor(options: GatehouseOptions) {
     this.storage = options.storage;
     this.models = options.models ?? presets;
-    this.personalPreset = options.personalPreset ?? "mzpanel";
+    this.personalPreset = options.personalPreset === undefined ? "mzpanel" : options.personalPreset;
     this.clock = options.clock ?? Date.now;
     this.passwordCost = options.passwordCost ?? OWASP_SCRYPT;
     this.invitationTtlMs = options.invitationTtlMs ?? 7 * DAY_MS;
-    if (this.models[this.personalPreset] === undefined) {
+    if (this.personalPreset !== null && this.models[this.personalPreset] === undefined) {
       throw new GatehouseError(ErrorCode.UNKNOWN_PRESET, `unknown preset "${this.personalPreset}"`);
     }
     this.follower = new ChangeFollower(this, this.storage.changeFeed, options.follow);

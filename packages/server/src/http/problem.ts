@@ -62,6 +62,7 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   TOOL_ENDPOINT_TIMEOUT: 504,
   DATABASE_BUSY: 503,
   CONFIGURATION_REQUIRED: 503,
+  MODEL_INCOMPATIBLE: 409,
 };
 
 /** The status of a code; a code no layer declared (a programming error) is a 500. */

@@ -25,6 +25,7 @@ export interface Database {
   sign_in_targets: SignInTargetsTable;
   sign_in_links: SignInLinksTable;
   signing_keys: SigningKeysTable;
+  models: ModelsTable;
 }
 
 /** One row (id 1): the head of the instance-level log. */
@@ -275,4 +276,13 @@ export interface SigningKeysTable {
   activates_at: number;
   /** Dropped from the JWKS then; `null` while it is the newest key. */
   published_until: number | null;
+}
+
+/** A model as the instance last served it (JSON definition), to check the next one against. */
+export interface ModelsTable {
+  name: string;
+  definition: string;
+  /** SHA-256 of the definition's canonical JSON. */
+  fingerprint: string;
+  applied_at: number;
 }

@@ -87,18 +87,19 @@ export class Users {
     assertStrongPassword(input.password);
     const name = requireName(input.name ?? email.split("@")[0], "name");
     const passwordHash = await hashPassword(input.password, core.passwordCost);
-    const model = core.modelOf(core.personalPreset);
+    const model = core.personalPreset === null ? undefined : core.modelOf(core.personalPreset);
     let created: { user: User; personalWorkspace: Workspace | undefined } | undefined;
     await core.storage.transaction(async (trx) => {
       const user = await insertUser(core, trx, { email, name, passwordHash });
-      const personalWorkspace = model.policy.personalWorkspace
-        ? await createWorkspaceIn(core, trx, {
-            name: `${name}'s workspace`,
-            preset: core.personalPreset,
-            ownerId: user.id,
-            personal: true,
-          })
-        : undefined;
+      const personalWorkspace =
+        model?.policy.personalWorkspace === true
+          ? await createWorkspaceIn(core, trx, {
+              name: `${name}'s workspace`,
+              preset: model.name,
+              ownerId: user.id,
+              personal: true,
+            })
+          : undefined;
       created = { user, personalWorkspace };
     });
     return created!;

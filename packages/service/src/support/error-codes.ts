@@ -53,6 +53,8 @@ export const ErrorCode = {
   SIGN_IN_LINK_INVALID: "SIGN_IN_LINK_INVALID",
   DATABASE_ERROR: "DATABASE_ERROR",
   DATABASE_BUSY: "DATABASE_BUSY",
+  // The panel's own models.
+  MODEL_INCOMPATIBLE: "MODEL_INCOMPATIBLE",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

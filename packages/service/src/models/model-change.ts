@@ -1,0 +1,324 @@
+import { createHash } from "node:crypto";
+import {
+  createEngine,
+  type Engine,
+  GatehouseError,
+  type GrantInput,
+  type Issue,
+  type Model,
+  parseModel,
+  type ResourceRef,
+} from "@gatehouse/engine";
+import type { Kysely } from "kysely";
+import { type RequestContext, systemActor } from "../actor.ts";
+import { actorLabel } from "../audit/actor-label.ts";
+import type { Database } from "../database/schema.ts";
+import type { ServiceCore } from "../service-core.ts";
+import { ErrorCode } from "../support/error-codes.ts";
+import { type EngineState, loadEngineState } from "../sync/load-engine.ts";
+
+/** Stored data a model can no longer hold: a resource, grant or API key of one workspace. */
+export interface ModelConflict {
+  readonly workspaceId: string;
+  /** What conflicts, e.g. `grant user:42 admin at hosting:web1`, `resource domain:a.example`. */
+  readonly item: string;
+  /** The engine's code for it: `UNKNOWN_ROLE`, `ROLE_NOT_GRANTABLE_AT_SCOPE`, `INVALID_PARENT`, … */
+  readonly code: string;
+  readonly message: string;
+}
+
+/** Permissions one grant gives under the served model and would no longer give under the new one. */
+export interface LostAccess {
+  readonly workspaceId: string;
+  readonly subject: string;
+  readonly role: string;
+  readonly scope: string;
+  readonly permissions: readonly string[];
+}
+
+/** How a configured model compares with the one the instance served before. */
+export interface ModelChangeReport {
+  readonly model: string;
+  /**
+   * `unchanged`; `new` (never served); `compatible` (every stored row still valid);
+   * `incompatible` (see `conflicts`); `missing` (workspaces use a model no longer configured).
+   */
+  readonly status: "unchanged" | "new" | "compatible" | "incompatible" | "missing";
+  /** Open workspaces of this model. */
+  readonly workspaces: number;
+  readonly conflicts: readonly ModelConflict[];
+  /** Member by member, what the change takes away (known when the served model is stored). */
+  readonly lostAccess: readonly LostAccess[];
+}
+
+/** The fingerprint a stored model is compared by. */
+function fingerprintOf(model: Model): string {
+  return createHash("sha256").update(JSON.stringify(model.definition)).digest("hex");
+}
+
+/** `error`'s code and message, for a conflict. */
+function reasonOf(error: unknown): { code: string; message: string } {
+  if (error instanceof GatehouseError) return { code: error.code, message: error.message };
+  throw error;
+}
+
+/** Resources ordered parents first from the root; those not reachable from it are orphans. */
+function parentsFirst(
+  root: ResourceRef,
+  resources: EngineState["resources"],
+): { ordered: EngineState["resources"]; orphans: EngineState["resources"] } {
+  const children = new Map<string, (typeof resources)[number][]>();
+  for (const row of resources) {
+    const list = children.get(row.parent);
+    if (list === undefined) children.set(row.parent, [row]);
+    else list.push(row);
+  }
+  const ordered: (typeof resources)[number][] = [];
+  const queue: string[] = [root];
+  for (let index = 0; index < queue.length; index++) {
+    for (const row of children.get(queue[index]!) ?? []) {
+      ordered.push(row);
+      queue.push(row.resource);
+    }
+  }
+  const placed = new Set(ordered.map((row) => row.resource));
+  return { ordered, orphans: resources.filter((row) => !placed.has(row.resource)) };
+}
+
+function grantItem(grant: GrantInput): string {
+  return `grant ${grant.subject} ${grant.role} at ${grant.scope}`;
+}
+
+/** Every stored row of one workspace that `model` refuses, found by building its engine row by row. */
+function conflictsOf(
+  model: Model,
+  workspaceId: string,
+  state: EngineState,
+  now: () => number,
+): { conflicts: ModelConflict[]; dropped: Set<GrantInput> } {
+  const conflicts: ModelConflict[] = [];
+  const dropped = new Set<GrantInput>();
+  const engine: Engine = createEngine(model, {
+    workspace: workspaceId,
+    clock: now,
+    groups: state.groups,
+  });
+  const { ordered, orphans } = parentsFirst(engine.root, state.resources);
+  for (const row of ordered) {
+    try {
+      engine.upsertResource(row.resource, row.parent);
+    } catch (error) {
+      conflicts.push({ workspaceId, item: `resource ${row.resource}`, ...reasonOf(error) });
+    }
+  }
+  for (const row of orphans) {
+    conflicts.push({
+      workspaceId,
+      item: `resource ${row.resource}`,
+      code: ErrorCode.INVALID_PARENT,
+      message: `its parent ${row.parent} is not in the ${model.rootType} tree`,
+    });
+  }
+  for (const grant of state.grants) {
+    try {
+      engine.addGrant(grant);
+    } catch (error) {
+      conflicts.push({ workspaceId, item: grantItem(grant), ...reasonOf(error) });
+      dropped.add(grant);
+    }
+  }
+  for (const key of state.apiKeys) {
+    try {
+      engine.addApiKey(key);
+    } catch (error) {
+      conflicts.push({ workspaceId, item: `API key ${key.id}`, ...reasonOf(error) });
+    }
+  }
+  return { conflicts, dropped };
+}
+
+/** A grant's permissions under `model`: its role's and its extras; none when the role is gone. */
+function permissionsOf(model: Model, grant: GrantInput): Set<string> {
+  const role = model.compiled.roles.get(grant.role);
+  return new Set([...(role?.permissions ?? []), ...(grant.extras ?? [])]);
+}
+
+function lostAccessOf(
+  served: Model,
+  next: Model,
+  workspaceId: string,
+  grants: readonly GrantInput[],
+  dropped: ReadonlySet<GrantInput>,
+): LostAccess[] {
+  const lost: LostAccess[] = [];
+  for (const grant of grants) {
+    const before = permissionsOf(served, grant);
+    const after = dropped.has(grant) ? new Set<string>() : permissionsOf(next, grant);
+    const permissions = [...before].filter((permission) => !after.has(permission)).sort();
+    if (permissions.length > 0) {
+      lost.push({
+        workspaceId,
+        subject: grant.subject,
+        role: grant.role,
+        scope: grant.scope,
+        permissions,
+      });
+    }
+  }
+  return lost;
+}
+
+async function openWorkspacesOf(db: Kysely<Database>, model: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom("workspaces")
+    .select("id")
+    .where("preset", "=", model)
+    .where("closed_at", "is", null)
+    .orderBy("id")
+    .execute();
+  return rows.map((row) => row.id);
+}
+
+/**
+ * Model changes between starts: each configured model is compared with the one this database was
+ * last served with and, where it changed, checked against every stored row of its workspaces.
+ */
+export class ModelChanges {
+  readonly #core: ServiceCore;
+
+  constructor(core: ServiceCore) {
+    this.#core = core;
+  }
+
+  /**
+   * Compares `models` (the configured ones by default) with the served ones, changing nothing.
+   * @example
+   * const reports = await gatehouse.modelChanges.check({ ...gatehouse.models, reseller: nextReseller });
+   * reports.filter((report) => report.status === "incompatible"); // what refuses to apply, row by row
+   */
+  async check(
+    models: Readonly<Record<string, Model>> = this.#core.models,
+  ): Promise<ModelChangeReport[]> {
+    const core = this.#core;
+    const db = core.storage.db;
+    const stored = new Map(
+      (await db.selectFrom("models").selectAll().execute()).map((row) => [row.name, row]),
+    );
+    const reports: ModelChangeReport[] = [];
+    for (const [name, model] of Object.entries(models)) {
+      const row = stored.get(name);
+      const workspaces = await openWorkspacesOf(db, name);
+      if (row !== undefined && row.fingerprint === fingerprintOf(model)) {
+        reports.push({
+          model: name,
+          status: "unchanged",
+          workspaces: workspaces.length,
+          conflicts: [],
+          lostAccess: [],
+        });
+        continue;
+      }
+      const parsed = row === undefined ? undefined : parseModel(JSON.parse(row.definition));
+      const served =
+        parsed?.success === true ? parsed.model : row === undefined ? core.models[name] : undefined;
+      const conflicts: ModelConflict[] = [];
+      const lostAccess: LostAccess[] = [];
+      for (const workspaceId of workspaces) {
+        const state = await core.storage.snapshot((trx) =>
+          loadEngineState(trx, core.storage.dialect, workspaceId),
+        );
+        const found = conflictsOf(model, workspaceId, state, core.clock);
+        conflicts.push(...found.conflicts);
+        if (served !== undefined && served !== model)
+          lostAccess.push(...lostAccessOf(served, model, workspaceId, state.grants, found.dropped));
+      }
+      reports.push({
+        model: name,
+        status: conflicts.length > 0 ? "incompatible" : row === undefined ? "new" : "compatible",
+        workspaces: workspaces.length,
+        conflicts,
+        lostAccess,
+      });
+    }
+    const configured = new Set(Object.keys(models));
+    const used = await db
+      .selectFrom("workspaces")
+      .select((eb) => ["preset", eb.fn.countAll<number>().as("count")])
+      .where("closed_at", "is", null)
+      .groupBy("preset")
+      .execute();
+    for (const { preset, count } of used) {
+      if (configured.has(preset)) continue;
+      reports.push({
+        model: preset,
+        status: "missing",
+        workspaces: Number(count),
+        conflicts: [
+          {
+            workspaceId: "*",
+            item: `model ${preset}`,
+            code: ErrorCode.UNKNOWN_PRESET,
+            message: `${count} open workspace(s) use the model "${preset}", which is not configured`,
+          },
+        ],
+        lostAccess: [],
+      });
+    }
+    return reports;
+  }
+
+  /**
+   * Checks the configured models and records those that are new or changed compatibly, each in
+   * the instance log; throws `MODEL_INCOMPATIBLE` with every conflict (and records nothing) when
+   * any model no longer fits the stored data. The server runs it before it serves.
+   */
+  async accept(request: RequestContext = systemActor("startup")): Promise<ModelChangeReport[]> {
+    const core = this.#core;
+    const reports = await this.check();
+    const issues: Issue[] = reports.flatMap((report) =>
+      report.conflicts.map((conflict) => ({
+        path: `models.${report.model}.workspaces.${conflict.workspaceId}: ${conflict.item}`,
+        message: `${conflict.message} [${conflict.code}]`,
+      })),
+    );
+    if (issues.length > 0) {
+      const names = reports.filter((report) => report.conflicts.length > 0).map((r) => r.model);
+      throw new GatehouseError(
+        ErrorCode.MODEL_INCOMPATIBLE,
+        `the model${names.length === 1 ? "" : "s"} ${names.join(", ")} no longer fit${names.length === 1 ? "s" : ""} the stored data (${issues.length} conflict${issues.length === 1 ? "" : "s"}); see docs/adopt.md#changing-a-model`,
+        { issues },
+      );
+    }
+    const changed = reports.filter(
+      (report) => report.status === "new" || report.status === "compatible",
+    );
+    if (changed.length === 0) return reports;
+    await core.storage.transaction(async (trx) => {
+      for (const report of changed) {
+        const model = core.models[report.model]!;
+        const row = {
+          definition: JSON.stringify(model.definition),
+          fingerprint: fingerprintOf(model),
+          applied_at: core.clock(),
+        };
+        await trx
+          .insertInto("models")
+          .values({ name: report.model, ...row })
+          .onConflict((conflict) => conflict.column("name").doUpdateSet(row))
+          .execute();
+        await core.appendInstanceLog(trx, {
+          action: report.status === "new" ? "model.add" : "model.update",
+          workspaceId: null,
+          actor: actorLabel(request),
+          details: {
+            model: report.model,
+            fingerprint: row.fingerprint,
+            workspaces: report.workspaces,
+            lostAccess: report.lostAccess.length,
+          },
+        });
+      }
+    });
+    return reports;
+  }
+}
