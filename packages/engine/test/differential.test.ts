@@ -1,5 +1,5 @@
 /**
- * Differential tests (STYLE rule 15): the engine against the naive reference evaluator on random
+ * Differential tests: the engine against the naive reference evaluator on random
  * valid models, resource trees, grants, groups and API keys, plus the engine's own invariants.
  */
 import fc from "fast-check";
@@ -15,6 +15,7 @@ import type {
 import { ErrorCode, GatehouseError } from "../src/errors.ts";
 import { defineModel } from "../src/model/define-model.ts";
 import type { ModelDefinition } from "../src/model/model-definition.ts";
+import { propertyRuns } from "./property-runs.ts";
 import {
   GRANTEES,
   GROUPS,
@@ -38,18 +39,21 @@ import {
   typeOf,
 } from "./reference-evaluator.ts";
 
-/** Generated cases per property: 10,800 per run in total (at least 10,000 wanted). */
+/**
+ * Generated cases per property, scaled by `PROPERTY_RUNS` (see property-runs.ts): 10,800 in total
+ * at the thorough value CI runs (at least 10,000 wanted).
+ */
 const RUNS = {
-  check: 2000,
-  permissionsOn: 1000,
-  listVisible: 1500,
-  canGrant: 1500,
-  admission: 500,
-  removal: 1000,
-  apiKeys: 1000,
-  workspaces: 800,
-  incremental: 1000,
-  revision: 500,
+  check: propertyRuns(2000),
+  permissionsOn: propertyRuns(1000),
+  listVisible: propertyRuns(1500),
+  canGrant: propertyRuns(1500),
+  admission: propertyRuns(500),
+  removal: propertyRuns(1000),
+  apiKeys: propertyRuns(1000),
+  workspaces: propertyRuns(800),
+  incremental: propertyRuns(1000),
+  revision: propertyRuns(500),
 } as const;
 
 /** Generous per-property time limit for slow CI machines; a run takes a few seconds. */

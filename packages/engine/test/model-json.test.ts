@@ -8,6 +8,7 @@ import { createEngine, type Engine } from "../src/engine/engine.ts";
 import type { ResourceRef, SubjectRef } from "../src/engine/types.ts";
 import { ErrorCode, GatehouseError, type Issue } from "../src/errors.ts";
 import { defineModel, loadModel, type Model, parseModel } from "../src/model/define-model.ts";
+import { propertyRuns } from "./property-runs.ts";
 import { GROUPS, NOW, type Scenario, scenarioArbitrary, USERS } from "./random-workspace.ts";
 
 /** A valid model as a panel builder would ship it in a JSON file. */
@@ -460,7 +461,7 @@ describe("a JSON model decides as the same model via defineModel", () => {
           scenario,
         );
       }),
-      { numRuns: 200 },
+      { numRuns: propertyRuns(200) },
     );
   });
 });

@@ -3,6 +3,7 @@ import fc from "fast-check";
 import type { LightMyRequestResponse } from "fastify";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { propertyRuns } from "../../engine/test/property-runs.ts";
 import { backends, call, openServer, type Session, signUp, type TestServer } from "./harness.ts";
 
 /**
@@ -55,7 +56,7 @@ interface BadRequest {
 }
 
 const SKIPPED = new Set(["POST /v1/auth/logout", "POST /v1/auth/totp/enroll"]);
-const NUM_RUNS = 50;
+const NUM_RUNS = propertyRuns(50);
 const HUGE = 100_000;
 
 // ---- The mutator: JSON Schema → values that must fail it ----

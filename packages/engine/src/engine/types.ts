@@ -1,13 +1,16 @@
 /** A resource is named `type:id`, e.g. `server:s1` or `site:shop.example`. */
 export type ResourceRef<T extends string = string> = `${T}:${string}`;
 
-/** Who asks: a user, a group of users (seed 001's teams), or an API key. */
+/** Who asks: a user, a group of users (a team), or an API key. */
 export type SubjectRef = `user:${string}` | `group:${string}` | `apikey:${string}`;
 
 /** A subject that can hold grants. */
 export type GranteeRef = `user:${string}` | `group:${string}`;
 
-/** Subject × role × scope resource (R5), with grant-only extras (R19) and an optional expiry. */
+/**
+ * A user or group holds one role at one scope resource, plus extra permissions given with the grant
+ * alone (never owner-only), and an optional expiry.
+ */
 export interface Grant<
   T extends string = string,
   P extends string = string,
@@ -34,7 +37,10 @@ export interface GrantInput<
   readonly expiresAt?: number | undefined;
 }
 
-/** A machine credential owned by a member: owner's current permissions ∩ scopes ∩ resources (R20). */
+/**
+ * A machine credential owned by a member: it holds what its owner holds now, narrowed to its scopes
+ * and its resources.
+ */
 export interface ApiKey<T extends string = string, P extends string = string> {
   readonly id: string;
   readonly owner: `user:${string}`;

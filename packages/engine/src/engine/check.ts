@@ -1,0 +1,193 @@
+import { type Bits, emptyBits, hasBit, missingFrom, orInto } from "../bitset.ts";
+import { bitsOfNames, roleNamed, unknownPermission } from "./names.ts";
+import type { GrantRecord, KeyRecord, Principal } from "./records.ts";
+import { type EngineState, isExpired, NO_PARENT } from "./state.ts";
+import { isUnder, isWithin } from "./tree.ts";
+import type { Decision, DenyReason } from "./types.ts";
+
+function deny(reason: DenyReason): Decision {
+  return Object.freeze({ allowed: false, reason });
+}
+/** One frozen denial per reason: a denied check allocates nothing. */
+export const DENY = {
+  not_found: deny("not_found"),
+  not_applicable: deny("not_applicable"),
+  no_grant: deny("no_grant"),
+  key_expired: deny("key_expired"),
+  key_scope: deny("key_scope"),
+  key_resource: deny("key_resource"),
+  owner_not_grantable: deny("owner_not_grantable"),
+  role_not_grantable_at_scope: deny("role_not_grantable_at_scope"),
+  owner_only_permission: deny("owner_only_permission"),
+  no_people_management: deny("no_people_management"),
+} as const satisfies Partial<Record<DenyReason, Decision>>;
+
+/**
+ * `check` and `holds` in one: does `subject` hold `permission` through a live grant at `resource`
+ * or above (and, for a key, inside its scopes and resources)? With `onlyApplicable`, a permission
+ * that does not act on the resource's type is denied as `not_applicable` (`check`); without it
+ * (`holds`) the type does not matter.
+ */
+export function decide(
+  state: EngineState,
+  subject: string,
+  permission: string,
+  resource: string,
+  onlyApplicable: boolean,
+): Decision {
+  const model = state.model;
+  const p = model.permissionIndex.get(permission);
+  if (p === undefined) throw unknownPermission(permission);
+  const node = state.nodeIndex.get(resource);
+  if (node === undefined) return DENY.not_found;
+  if (onlyApplicable && (model.permissionTypeMask[p]! & (1 << state.type[node]!)) === 0)
+    return DENY.not_applicable;
+  const principal = state.principals.get(subject);
+  if (principal === undefined) return DENY.no_grant;
+  const key = principal.key;
+  if (key !== undefined) {
+    const denied = keyDenial(state, key, p, node);
+    if (denied !== undefined) return denied;
+    return find(state, key.owner, p, node);
+  }
+  return find(state, principal, p, node);
+}
+
+/** The first live grant of `principal` (or its groups) holding `p` at `node` or above. */
+function find(state: EngineState, principal: Principal, p: number, node: number): Decision {
+  const word = p >>> 5;
+  const bit = 1 << (p & 31);
+  const parent = state.parent;
+  const own = principal.grants;
+  const groups = principal.groups;
+  for (let n = node; n !== NO_PARENT; n = parent[n]!) {
+    const record = own.get(n);
+    if (
+      record !== undefined &&
+      (record.bits[word]! & bit) !== 0 &&
+      !isExpired(state, record.expiresAt)
+    )
+      return record.allow;
+    for (let g = 0; g < groups.length; g++) {
+      const shared = groups[g]!.grants.get(n);
+      if (
+        shared !== undefined &&
+        (shared.bits[word]! & bit) !== 0 &&
+        !isExpired(state, shared.expiresAt)
+      )
+        return shared.allow;
+    }
+  }
+  return DENY.no_grant;
+}
+
+function keyDenial(
+  state: EngineState,
+  key: KeyRecord,
+  p: number,
+  node: number,
+): Decision | undefined {
+  if (isExpired(state, key.expiresAt)) return DENY.key_expired;
+  if (!hasBit(key.bits, p)) return DENY.key_scope;
+  if (!isInKeyResources(state, key, node)) return DENY.key_resource;
+  return undefined;
+}
+
+/**
+ * The nodes of the key's resource constraint. It holds by name: a resource deleted and created
+ * again under the same name is inside it again; while none of its resources exists, the key
+ * reaches nothing.
+ */
+export function keyNodes(state: EngineState, key: KeyRecord): ReadonlySet<number> {
+  if (key.nodesAt !== state.treeVersion) {
+    const nodes = new Set<number>();
+    for (const name of key.key.resources) {
+      const node = state.nodeIndex.get(name);
+      if (node !== undefined) nodes.add(node);
+    }
+    key.nodes = nodes;
+    key.nodesAt = state.treeVersion;
+  }
+  return key.nodes;
+}
+
+export function isInKeyResources(state: EngineState, key: KeyRecord, node: number): boolean {
+  return key.key.resources.length === 0 || isWithin(state, node, keyNodes(state, key));
+}
+
+/** ORs into `held` the bits of every live grant of `principal` (and its groups) at `node` or above. */
+export function collect(state: EngineState, principal: Principal, node: number, held: Bits): void {
+  for (let n = node; n !== NO_PARENT; n = state.parent[n]!) {
+    const record = principal.grants.get(n);
+    if (record !== undefined && !isExpired(state, record.expiresAt)) orInto(held, record.bits);
+    for (const group of principal.groups) {
+      const shared = group.grants.get(n);
+      if (shared !== undefined && !isExpired(state, shared.expiresAt)) orInto(held, shared.bits);
+    }
+  }
+}
+
+/**
+ * Whether `resource` lies at or below a live grant of the subject (of a key's owner, inside the
+ * key's resources); the root is within reach of anyone holding a grant.
+ */
+export function reaches(state: EngineState, subject: string, resource: string): boolean {
+  const node = state.nodeIndex.get(resource);
+  const principal = state.principals.get(subject);
+  if (node === undefined || principal === undefined) return false;
+  const key = principal.key;
+  if (key !== undefined && isExpired(state, key.expiresAt)) return false;
+  const holder = key?.owner ?? principal;
+  const related = (record: GrantRecord) =>
+    !isExpired(state, record.expiresAt) && (node === 0 || isUnder(state, node, record.node));
+  if (key !== undefined && node !== 0 && !isInKeyResources(state, key, node)) return false;
+  for (const record of holder.grants.values()) if (related(record)) return true;
+  for (const group of holder.groups)
+    for (const record of group.grants.values()) if (related(record)) return true;
+  return false;
+}
+
+/**
+ * May `granter` give `role` plus `extras` at `scope`? Only with the model's people-management
+ * permission there, and never more than the granter holds there; the owner role never.
+ */
+export function canGrant(
+  state: EngineState,
+  granter: string,
+  role: string,
+  scope: string,
+  extras: readonly string[],
+): Decision {
+  const model = state.model;
+  const compiledRole = roleNamed(model, role);
+  const extraBits = bitsOfNames(model, extras);
+  const node = state.nodeIndex.get(scope);
+  if (node === undefined) return DENY.not_found;
+  if (compiledRole.isOwner) return DENY.owner_not_grantable;
+  const type = state.type[node]!;
+  if ((compiledRole.scopeMask & (1 << type)) === 0) return DENY.role_not_grantable_at_scope;
+  if (missingFrom(extraBits, model.delegableBits).length > 0) return DENY.owner_only_permission;
+  if (missingFrom(extraBits, model.underBits[type]!).length > 0) return DENY.not_applicable;
+  // People management held at the scope or above, whatever types the permission acts on.
+  const allowed = decide(state, granter, model.permissionNames[model.delegation]!, scope, false);
+  if (!allowed.allowed) return DENY.no_people_management;
+  const principal = state.principals.get(granter)!;
+  const key = principal.key;
+  const holder = key?.owner ?? principal;
+  const held = emptyBits(model.words);
+  collect(state, holder, node, held);
+  if (key !== undefined)
+    for (let word = 0; word < held.length; word++) held[word]! &= key.bits[word]!;
+  const wanted = emptyBits(model.words);
+  orInto(wanted, compiledRole.bits);
+  orInto(wanted, extraBits);
+  const missing = missingFrom(wanted, held);
+  if (missing.length > 0) {
+    return Object.freeze({
+      allowed: false,
+      reason: "exceeds_granter",
+      missing: Object.freeze(missing.map((index) => model.permissionNames[index]!)),
+    });
+  }
+  return allowed;
+}

@@ -1,0 +1,187 @@
+import { type Bits, hasBit, indicesOf, isEmptyBits } from "../bitset.ts";
+import { collect, isInKeyResources, keyNodes } from "./check.ts";
+import { invalid, unknownPermission, unknownType } from "./names.ts";
+import type { GrantRecord, Principal } from "./records.ts";
+import { type EngineState, isExpired, NO_PARENT } from "./state.ts";
+import { compareNames, isWithin, sortedOfType, upperBound } from "./tree.ts";
+import type { Page, PageRequest, ResourceRef } from "./types.ts";
+
+/** Every permission `subject` holds on `resource`: exactly those for which `check` allows. */
+export function permissionsOn(
+  state: EngineState,
+  subject: string,
+  resource: string,
+): readonly string[] {
+  const node = state.nodeIndex.get(resource);
+  const principal = state.principals.get(subject);
+  if (node === undefined || principal === undefined) return [];
+  const held = state.scratch;
+  held.fill(0);
+  const key = principal.key;
+  if (key !== undefined) {
+    if (isExpired(state, key.expiresAt) || !isInKeyResources(state, key, node)) return [];
+    collect(state, key.owner, node, held);
+    for (let word = 0; word < held.length; word++) held[word]! &= key.bits[word]!;
+  } else {
+    collect(state, principal, node, held);
+  }
+  const applicable = state.model.typeBits[state.type[node]!]!;
+  for (let word = 0; word < held.length; word++) held[word]! &= applicable[word]!;
+  return namesOf(state, held);
+}
+
+/** The permission names of `bits`, frozen and cached by bitset. */
+function namesOf(state: EngineState, bits: Bits): readonly string[] {
+  if (isEmptyBits(bits)) return [];
+  const cacheKey = bits.length === 1 ? bits[0]! : bits.join(",");
+  let names = state.namesCache.get(cacheKey);
+  if (names === undefined) {
+    names = Object.freeze(indicesOf(bits).map((index) => state.model.permissionNames[index]!));
+    if (state.namesCache.size < 4096) state.namesCache.set(cacheKey, names);
+  }
+  return names;
+}
+
+/**
+ * The resources of `type` on which `subject` holds `permission`, found by expanding the subject's
+ * own grants down the tree (never by checking every resource); sorted by name, paged by `after`.
+ */
+export function listVisible(
+  state: EngineState,
+  subject: string,
+  type: string,
+  permission: string,
+  page: PageRequest,
+): Page {
+  const model = state.model;
+  const t = model.typeIndex.get(type);
+  if (t === undefined) throw unknownType(type);
+  const p = model.permissionIndex.get(permission);
+  if (p === undefined) throw unknownPermission(permission);
+  const limit = page.limit ?? Number.POSITIVE_INFINITY;
+  if (!(limit >= 0) || (Number.isFinite(limit) && !Number.isInteger(limit)))
+    throw invalid("limit must be a whole number ≥ 0");
+  if ((model.permissionTypeMask[p]! & (1 << t)) === 0) return { items: [], next: undefined };
+  const principal = state.principals.get(subject);
+  if (principal === undefined) return { items: [], next: undefined };
+  const covering = minimalCover(state, coveringNodes(state, principal, p));
+  const after = page.after;
+  let candidates: readonly string[];
+  let start = 0;
+  if (covering.length === 1 && covering[0] === 0) {
+    candidates = sortedOfType(state, t);
+    if (after !== undefined) start = upperBound(candidates, after);
+  } else {
+    // Few covered resources: collect and sort them. Many, for one page: walk the sorted list of
+    // the type from the cursor and keep those under a covering grant.
+    const gathered: string[] = [];
+    // For the full set, past an eighth of the type, filtering its sorted list beats sorting names.
+    const budget = Number.isFinite(limit)
+      ? Math.max(state.gatherLimit, limit * 4)
+      : Math.max(state.gatherLimit, state.byType[t]!.length / 8);
+    const bit = 1 << t;
+    let seen = 0;
+    for (const node of covering) {
+      seen = gather(state, node, t, bit, gathered, after, seen, budget);
+      if (seen > budget) return scanPage(state, covering, t, after, limit);
+    }
+    gathered.sort(compareNames);
+    candidates = gathered;
+  }
+  const end = Math.min(candidates.length, start + limit);
+  const items = candidates.slice(start, end) as ResourceRef[];
+  const next = end < candidates.length && items.length > 0 ? items[items.length - 1] : undefined;
+  return { items, next };
+}
+
+/** Nodes where the subject holds `p` through a live grant, before narrowing by a key's resources. */
+function coveringNodes(state: EngineState, principal: Principal, p: number): number[] {
+  const key = principal.key;
+  if (key !== undefined) {
+    if (isExpired(state, key.expiresAt) || !hasBit(key.bits, p)) return [];
+    const owned = coveringNodes(state, key.owner, p);
+    if (key.key.resources.length === 0) return owned;
+    // Intersect subtrees: of two nested subtrees the deeper one remains.
+    const constraints = keyNodes(state, key);
+    const ownedSet = new Set(owned);
+    const result = owned.filter((node) => isWithin(state, node, constraints));
+    for (const constraint of constraints)
+      if (isWithin(state, constraint, ownedSet)) result.push(constraint);
+    return result;
+  }
+  const nodes: number[] = [];
+  const add = (record: GrantRecord) => {
+    if (hasBit(record.bits, p) && !isExpired(state, record.expiresAt)) nodes.push(record.node);
+  };
+  for (const record of principal.grants.values()) add(record);
+  for (const group of principal.groups) for (const record of group.grants.values()) add(record);
+  return nodes;
+}
+
+/** Drops nodes that have another covering node above them, so subtrees are disjoint. */
+function minimalCover(state: EngineState, nodes: number[]): number[] {
+  if (nodes.length <= 1) return nodes;
+  const set = new Set(nodes);
+  const minimal: number[] = [];
+  for (const node of set) {
+    let covered = false;
+    for (let n = state.parent[node]!; n !== NO_PARENT && !covered; n = state.parent[n]!)
+      covered = set.has(n);
+    if (!covered) minimal.push(node);
+  }
+  return minimal;
+}
+
+/**
+ * Appends the names of type-`t` nodes in `node`'s subtree that sort after `after`; returns the
+ * running count of type-`t` nodes seen, stopping once it passes `budget`. Positional parameters:
+ * it runs once per covering grant of a listing.
+ */
+function gather(
+  state: EngineState,
+  node: number,
+  t: number,
+  bit: number,
+  out: string[],
+  after: string | undefined,
+  seen: number,
+  budget: number,
+): number {
+  const reach = state.model.reachMask;
+  const stack = [node];
+  while (stack.length > 0 && seen <= budget) {
+    const current = stack.pop()!;
+    const type = state.type[current]!;
+    if ((reach[type]! & bit) === 0) continue;
+    if (type === t) {
+      seen++;
+      const name = state.keys[current]!;
+      if (after === undefined || name > after) out.push(name);
+    }
+    const children = state.children[current];
+    if (children !== undefined) for (let i = 0; i < children.length; i++) stack.push(children[i]!);
+  }
+  return seen;
+}
+
+/** One page of type-`t` resources under `covering`, read off the type's sorted list. */
+function scanPage(
+  state: EngineState,
+  covering: readonly number[],
+  t: number,
+  after: string | undefined,
+  limit: number,
+): Page {
+  const sorted = sortedOfType(state, t);
+  const nodes = state.sortedNodes[t]!;
+  const cover = new Set(covering);
+  const items: ResourceRef[] = [];
+  let index = after === undefined ? 0 : upperBound(sorted, after);
+  for (; index < nodes.length && items.length < limit; index++) {
+    if (isWithin(state, nodes[index]!, cover)) items.push(sorted[index] as ResourceRef);
+  }
+  // Look ahead for one more, so that `next` is set only when another page has items.
+  let more = false;
+  for (; index < nodes.length && !more; index++) more = isWithin(state, nodes[index]!, cover);
+  return { items, next: more && items.length > 0 ? items[items.length - 1] : undefined };
+}

@@ -1,0 +1,96 @@
+import type { Bits } from "../bitset.ts";
+import type { ApiKey, Decision, Grant, GranteeRef, ResourceRef, SubjectRef } from "./types.ts";
+
+/** What a subject is, read off its name's prefix. */
+export enum Kind {
+  User = 0,
+  Group = 1,
+  Key = 2,
+}
+
+/**
+ * A grant as the engine holds it. Its public `Grant` and the `allow` decision naming it are built
+ * on first use and kept, so a check still allocates nothing while loading a million grants does not
+ * build two million objects nobody may ask for.
+ */
+export class GrantRecord {
+  #grant: Grant | undefined = undefined;
+  #allow: Decision | undefined = undefined;
+  constructor(
+    readonly holder: Principal,
+    readonly node: number,
+    readonly role: string,
+    readonly scope: string,
+    readonly extras: readonly string[],
+    readonly bits: Bits,
+    /** `Infinity` when the grant never expires. */
+    readonly expiresAt: number,
+  ) {}
+
+  get grant(): Grant {
+    this.#grant ??= Object.freeze({
+      subject: this.holder.name as GranteeRef,
+      role: this.role,
+      scope: this.scope as ResourceRef,
+      extras: this.extras,
+      expiresAt: this.expiresAt === Number.POSITIVE_INFINITY ? undefined : this.expiresAt,
+    });
+    return this.#grant;
+  }
+
+  get allow(): Decision {
+    this.#allow ??= Object.freeze({ allowed: true, via: this.grant });
+    return this.#allow;
+  }
+}
+
+export interface KeyRecord {
+  readonly key: ApiKey;
+  readonly owner: Principal;
+  readonly bits: Bits;
+  /** The nodes now carrying the names in `key.resources`, as of tree version `nodesAt`. */
+  nodes: ReadonlySet<number>;
+  nodesAt: number;
+  readonly expiresAt: number;
+}
+
+/** Shared by every principal without groups, members or keys: most users of a large workspace. */
+const NO_PRINCIPALS: readonly Principal[] = Object.freeze([]);
+const NO_SET: ReadonlySet<Principal> = new Set();
+/** Shared by every grant without extras. */
+export const NO_EXTRAS: readonly string[] = Object.freeze([]);
+
+/** A user, group or API key with the grants it holds directly. */
+export class Principal {
+  readonly grants = new Map<number, GrantRecord>();
+  /** For users: the groups they belong to (replaced, never mutated). */
+  groups: readonly Principal[] = NO_PRINCIPALS;
+  /** For groups: their members; allocated on the first. */
+  members: ReadonlySet<Principal> = NO_SET;
+  /** For users: the API keys they own; allocated on the first. */
+  keys: ReadonlySet<Principal> = NO_SET;
+  key: KeyRecord | undefined = undefined;
+  constructor(
+    readonly name: SubjectRef,
+    readonly kind: Kind,
+  ) {}
+
+  addMember(member: Principal): void {
+    if (this.members === NO_SET) this.members = new Set();
+    (this.members as Set<Principal>).add(member);
+  }
+
+  /** Deleting from the shared empty set finds nothing: no allocation needed first. */
+  deleteMember(member: Principal): void {
+    (this.members as Set<Principal>).delete(member);
+  }
+
+  addKey(key: Principal): void {
+    if (this.keys === NO_SET) this.keys = new Set();
+    (this.keys as Set<Principal>).add(key);
+  }
+
+  deleteKey(key: Principal): void {
+    (this.keys as Set<Principal>).delete(key);
+  }
+}

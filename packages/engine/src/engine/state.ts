@@ -1,0 +1,68 @@
+import { type Bits, emptyBits } from "../bitset.ts";
+import type { CompiledModel } from "../model/define-model.ts";
+import type { GrantRecord, Principal } from "./records.ts";
+
+/** The parent of the root. */
+export const NO_PARENT = -1;
+
+export interface StateOptions {
+  readonly clock: (() => number) | undefined;
+  readonly gatherLimit: number | undefined;
+  readonly revision: number | undefined;
+}
+
+/**
+ * One workspace's tree, principals and grants: what every part of the engine (tree, principals,
+ * check, list, explain) reads and changes. Plain fields, so the hot paths read them directly.
+ */
+export class EngineState {
+  readonly model: CompiledModel;
+  readonly clock: () => number;
+  /**
+   * A page of `listVisible` collects and sorts the covered resources while there are at most this
+   * many; past that it reads the type's sorted list instead.
+   */
+  readonly gatherLimit: number;
+  revision: number;
+  /** Bumped when resources are added or deleted, to refresh API keys' resource constraints. */
+  treeVersion = 0;
+
+  // The resource tree, one slot per node; slots are never reused.
+  readonly nodeIndex = new Map<string, number>();
+  parent = new Int32Array(1024);
+  type = new Uint8Array(1024);
+  nodeCount = 0;
+  readonly keys: string[] = [];
+  readonly children: (number[] | undefined)[] = [];
+  readonly grantsAt: (Set<GrantRecord> | undefined)[] = [];
+  /** Per type: resource names, sorted lazily for listing. */
+  readonly byType: string[][];
+  readonly byTypeDirty: boolean[];
+  /** Per type: the nodes of `byType`, in the same (sorted) order, once sorted. */
+  readonly sortedNodes: Int32Array[];
+
+  readonly principals = new Map<string, Principal>();
+  /** The principal `principalNamed` answered last (forgotten when any principal is removed). */
+  lastPrincipal: Principal | undefined = undefined;
+  ownerGrant: GrantRecord | undefined = undefined;
+  /** Reused by `permissionsOn`, which allocates nothing but its answer. */
+  readonly scratch: Bits;
+  /** Decoded permission lists by bitset, keyed by the word itself when one word holds them all. */
+  readonly namesCache = new Map<string | number, readonly string[]>();
+
+  constructor(model: CompiledModel, options: StateOptions) {
+    this.model = model;
+    this.clock = options.clock ?? Date.now;
+    this.gatherLimit = options.gatherLimit ?? 2048;
+    this.revision = options.revision ?? 0;
+    this.byType = model.typeNames.map(() => []);
+    this.byTypeDirty = model.typeNames.map(() => false);
+    this.sortedNodes = model.typeNames.map(() => new Int32Array(0));
+    this.scratch = emptyBits(model.words);
+  }
+}
+
+/** Whether a grant or key expiring at `expiresAt` (`Infinity` for never) has expired. */
+export function isExpired(state: EngineState, expiresAt: number): boolean {
+  return expiresAt !== Number.POSITIVE_INFINITY && state.clock() >= expiresAt;
+}

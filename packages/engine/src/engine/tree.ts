@@ -1,0 +1,235 @@
+import { ErrorCode, GatehouseError } from "../errors.ts";
+import { invalid, requireNode, typeOfResource, unknownType } from "./names.ts";
+import { dropGrant } from "./principals.ts";
+import { type EngineState, NO_PARENT } from "./state.ts";
+import type { Grant, Page, PageRequest, ResourceInput, ResourceRef } from "./types.ts";
+
+/** Appends a resource as a new node under `parent` (or as the root, under `NO_PARENT`). */
+export function addNode(state: EngineState, name: string, type: number, parent: number): number {
+  const node = state.nodeCount++;
+  if (node >= state.parent.length) {
+    const parents = new Int32Array(state.parent.length * 2);
+    parents.set(state.parent);
+    state.parent = parents;
+    const types = new Uint8Array(state.type.length * 2);
+    types.set(state.type);
+    state.type = types;
+  }
+  state.parent[node] = parent;
+  state.type[node] = type;
+  state.keys[node] = name;
+  state.nodeIndex.set(name, node);
+  if (parent !== NO_PARENT) childrenOf(state, parent).push(node);
+  state.byType[type]!.push(name);
+  state.byTypeDirty[type] = true;
+  state.treeVersion++;
+  return node;
+}
+
+function childrenOf(state: EngineState, node: number): number[] {
+  let children = state.children[node];
+  if (children === undefined) {
+    children = [];
+    state.children[node] = children;
+  }
+  return children;
+}
+
+/** Where `upsertResource(resource, parent)` would put the resource; throws when it may not. */
+export function placement(state: EngineState, resource: string, parent: string) {
+  const type = typeOfResource(state, resource);
+  const node = state.nodeIndex.get(resource);
+  if (node === 0) throw invalid("the workspace root cannot be moved");
+  const parentNode = requireNode(state, parent);
+  requireParentType(state, resource, type, parentNode);
+  if (node !== undefined) {
+    for (let n = parentNode; n !== NO_PARENT; n = state.parent[n]!) {
+      if (n === node) {
+        throw new GatehouseError(
+          ErrorCode.INVALID_PARENT,
+          `cannot move ${resource} under its own descendant ${parent}`,
+        );
+      }
+    }
+  }
+  return { type, node, parentNode };
+}
+
+function requireParentType(
+  state: EngineState,
+  resource: string,
+  type: number,
+  parentNode: number,
+): void {
+  const model = state.model;
+  const parentType = state.type[parentNode]!;
+  if ((model.parentMask[type]! & (1 << parentType)) === 0) {
+    const allowed = model.typeNames.filter((_, t) => (model.parentMask[type]! & (1 << t)) !== 0);
+    throw new GatehouseError(
+      ErrorCode.INVALID_PARENT,
+      `a ${model.typeNames[type]} cannot hang under a ${model.typeNames[parentType]} (${resource}); allowed parents: ${allowed.join(", ") || "none"}`,
+    );
+  }
+}
+
+/** Adds a resource under `parent`, or moves it there when it exists. */
+export function upsertResource(state: EngineState, resource: string, parent: string): void {
+  const target = placement(state, resource, parent);
+  if (target.node === undefined) {
+    addNode(state, resource, target.type, target.parentNode);
+  } else {
+    if (state.parent[target.node] === target.parentNode) return;
+    removeItem(state.children[state.parent[target.node]!]!, target.node);
+    state.parent[target.node] = target.parentNode;
+    childrenOf(state, target.parentNode).push(target.node);
+  }
+  state.revision++;
+}
+
+/** Deletes a resource with its subtree and the grants there; returns what was removed. */
+export function deleteResource(
+  state: EngineState,
+  resource: string,
+): { resources: ResourceRef[]; grants: Grant[] } {
+  const node = requireNode(state, resource);
+  if (node === 0)
+    throw invalid("the workspace root cannot be deleted; close the workspace instead");
+  removeItem(state.children[state.parent[node]!]!, node);
+  const resources: ResourceRef[] = [];
+  const grants: Grant[] = [];
+  const stack = [node];
+  while (stack.length > 0) {
+    const current = stack.pop()!;
+    const name = state.keys[current]!;
+    resources.push(name as ResourceRef);
+    state.nodeIndex.delete(name);
+    state.byTypeDirty[state.type[current]!] = true;
+    for (const record of state.grantsAt[current] ?? []) {
+      dropGrant(state, record);
+      grants.push(record.grant);
+    }
+    state.grantsAt[current] = undefined;
+    stack.push(...(state.children[current] ?? []));
+    state.children[current] = undefined;
+    state.parent[current] = NO_PARENT;
+  }
+  state.treeVersion++;
+  state.revision++;
+  return { resources, grants };
+}
+
+/** Adds resources given in any order, parents first; rejects unknown parents and cycles. */
+export function loadResources(state: EngineState, resources: Iterable<ResourceInput>): void {
+  const waiting = new Map<string, ResourceInput[]>();
+  const place = (input: ResourceInput) => {
+    const queue = [input];
+    while (queue.length > 0) {
+      const next = queue.pop()!;
+      upsertResource(state, next.resource, next.parent);
+      const children = waiting.get(next.resource);
+      if (children !== undefined) {
+        waiting.delete(next.resource);
+        queue.push(...children);
+      }
+    }
+  };
+  for (const input of resources) {
+    if (state.nodeIndex.has(input.parent)) place(input);
+    else {
+      const list = waiting.get(input.parent) ?? [];
+      list.push(input);
+      waiting.set(input.parent, list);
+    }
+  }
+  if (waiting.size > 0) {
+    const [parent, children] = waiting.entries().next().value!;
+    throw new GatehouseError(
+      ErrorCode.INVALID_PARENT,
+      `${children[0]!.resource} names parent ${parent}, which is not among the resources (or forms a cycle)`,
+    );
+  }
+}
+
+/** The parent of a resource; `undefined` for the root or an unknown resource. */
+export function parentOf(state: EngineState, resource: string): string | undefined {
+  const node = state.nodeIndex.get(resource);
+  if (node === undefined || node === 0) return undefined;
+  return state.keys[state.parent[node]!];
+}
+
+/** The resource and every resource below it, parents before children. */
+export function subtreeOf(state: EngineState, resource: string): string[] {
+  const node = state.nodeIndex.get(resource);
+  if (node === undefined) return [];
+  const names: string[] = [];
+  const queue = [node];
+  for (let index = 0; index < queue.length; index++) {
+    const current = queue[index]!;
+    names.push(state.keys[current]!);
+    for (const child of state.children[current] ?? []) queue.push(child);
+  }
+  return names;
+}
+
+/** Every resource of `type`, sorted by name and paged like `listVisible`. */
+export function resourcesOfType(state: EngineState, type: string, page: PageRequest): Page {
+  const t = state.model.typeIndex.get(type);
+  if (t === undefined) throw unknownType(type);
+  const sorted = sortedOfType(state, t);
+  const start = page.after === undefined ? 0 : upperBound(sorted, page.after);
+  const end = Math.min(sorted.length, start + (page.limit ?? Number.POSITIVE_INFINITY));
+  const items = sorted.slice(start, end) as ResourceRef[];
+  return {
+    items,
+    next: end < sorted.length && items.length > 0 ? items[items.length - 1] : undefined,
+  };
+}
+
+/** The live resources of type `t`, sorted by name (sorted again only after a change). */
+export function sortedOfType(state: EngineState, t: number): readonly string[] {
+  if (state.byTypeDirty[t]) {
+    const live = state.byType[t]!.filter((name) => state.nodeIndex.has(name));
+    live.sort(compareNames);
+    let unique = 0;
+    for (let i = 0; i < live.length; i++)
+      if (i === 0 || live[i] !== live[unique - 1]) live[unique++] = live[i]!;
+    live.length = unique;
+    state.byType[t] = live;
+    state.sortedNodes[t] = Int32Array.from(live, (name) => state.nodeIndex.get(name)!);
+    state.byTypeDirty[t] = false;
+  }
+  return state.byType[t]!;
+}
+
+/** Whether `node` is `ancestor` or lies below it. */
+export function isUnder(state: EngineState, node: number, ancestor: number): boolean {
+  for (let n = node; n !== NO_PARENT; n = state.parent[n]!) if (n === ancestor) return true;
+  return false;
+}
+
+/** Whether `node` or one of its ancestors is in `scopes`. */
+export function isWithin(state: EngineState, node: number, scopes: ReadonlySet<number>): boolean {
+  for (let n = node; n !== NO_PARENT; n = state.parent[n]!) if (scopes.has(n)) return true;
+  return false;
+}
+
+export function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The first index whose name sorts after `name`. */
+export function upperBound(sorted: readonly string[], name: string): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (sorted[middle]! <= name) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+function removeItem(list: number[], item: number): void {
+  const index = list.indexOf(item);
+  if (index >= 0) list.splice(index, 1);
+}
