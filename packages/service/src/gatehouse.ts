@@ -97,6 +97,8 @@ export function createGatehouse(
   const members = new Members(core);
   const invitations = new Invitations(core);
   const activityLog = new ActivityLog(core);
+  const resources = new Resources(core);
+  const apiKeys = new ApiKeys(core);
   const started = core.follower.start();
   return {
     users: new Users(core),
@@ -104,8 +106,8 @@ export function createGatehouse(
     members,
     invitations,
     joinRequests: new JoinRequests(core),
-    resources: new Resources(core),
-    apiKeys: new ApiKeys(core),
+    resources,
+    apiKeys,
     decisions: new Decisions(core),
     changes: new Changes(core),
     activityLog,
@@ -124,7 +126,7 @@ export function createGatehouse(
     access: new Access(core),
     storage: core.storage,
     models: core.models,
-    modelChanges: new ModelChanges(core),
+    modelChanges: new ModelChanges(core, { resources, members, apiKeys }),
     onChange(listener) {
       core.events.on("change", listener);
       return () => core.events.off("change", listener);

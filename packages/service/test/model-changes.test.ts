@@ -241,6 +241,65 @@ describe.each(backends)("model changes between starts on $name", (backend) => {
     );
   });
 
+  it("applies an incompatible change for the operator by dropping each conflicting row, audited", async () => {
+    const { storage, first, ws, people } = await populated();
+    await first.close();
+    open.splice(open.indexOf(first), 1);
+    const next = loadModel({
+      ...reseller,
+      types: {
+        reseller: { label: "Reseller account" },
+        customer: { label: "Customer", parents: ["reseller"] },
+        subscription: { label: "Subscription", parents: ["customer"] },
+      },
+      permissions: Object.fromEntries(
+        Object.entries(reseller.permissions).filter(([name]) => !name.startsWith("domain.")),
+      ),
+      roles: {
+        owner: reseller.roles["owner"],
+        admin: {
+          label: "Admin",
+          scopes: ["reseller"],
+          permissions: ["team.manage", "customer.view"],
+        },
+        customer_admin: {
+          label: "Customer admin",
+          scopes: ["customer"],
+          permissions: ["customer.view"],
+        },
+      },
+    });
+    // The operator's tool serves the model the database was last served with.
+    const probe = serve(storage, loadModel(reseller));
+    const served = await probe.modelChanges.served("reseller");
+    expect(served?.types).toContain("domain");
+    const operator = systemActor("cli");
+    expect(await codeOf(probe.modelChanges.apply(operator, next))).toBe("MODEL_INCOMPATIBLE");
+    const { dropped, report } = await probe.modelChanges.apply(operator, next, {
+      dropConflicts: true,
+    });
+    expect(report.status).toBe("incompatible");
+    expect(dropped).toBeGreaterThanOrEqual(1);
+    const log = await probe.activityLog.list(operator, ws.id, {});
+    expect(log.entries.map((entry) => entry.action)).toContain("resource.delete");
+    expect(
+      (await probe.resources.list(operator, ws.id, { type: "domain", permission: "domain.view" }))
+        .items,
+    ).toEqual([]);
+    const members = await probe.members.list(operator, ws.id);
+    expect(members.map((member) => member.userId)).not.toContain(people["dan"]);
+    // The next start with the new model finds it recorded.
+    const after = createGatehouse({
+      storage,
+      models: { ...presets, reseller: next },
+      passwordCost: TEST_PASSWORD_COST,
+    });
+    open.push(after);
+    expect(
+      (await after.modelChanges.check()).find((entry) => entry.model === "reseller")?.status,
+    ).toBe("unchanged");
+  });
+
   it("refuses to serve workspaces whose model is no longer configured", async () => {
     const { storage, first } = await populated();
     await first.close();

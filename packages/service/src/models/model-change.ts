@@ -16,10 +16,21 @@ import type { Database } from "../database/schema.ts";
 import type { ServiceCore } from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { type EngineState, loadEngineState } from "../sync/load-engine.ts";
+import type { ApiKeys } from "../team/api-keys.ts";
+import type { Members } from "../team/members.ts";
+import type { Resources } from "../team/resources.ts";
+
+/** What a conflict is about: a resource, a grant, an API key, or a whole model. */
+export type ConflictTarget =
+  | { readonly kind: "resource"; readonly resource: string }
+  | { readonly kind: "grant"; readonly subject: string; readonly scope: string }
+  | { readonly kind: "api_key"; readonly keyId: string }
+  | { readonly kind: "model"; readonly model: string };
 
 /** Stored data a model can no longer hold: a resource, grant or API key of one workspace. */
 export interface ModelConflict {
   readonly workspaceId: string;
+  readonly target: ConflictTarget;
   /** What conflicts, e.g. `grant user:42 admin at hosting:web1`, `resource domain:a.example`. */
   readonly item: string;
   /** The engine's code for it: `UNKNOWN_ROLE`, `ROLE_NOT_GRANTABLE_AT_SCOPE`, `INVALID_PARENT`, … */
@@ -108,12 +119,18 @@ function conflictsOf(
     try {
       engine.upsertResource(row.resource, row.parent);
     } catch (error) {
-      conflicts.push({ workspaceId, item: `resource ${row.resource}`, ...reasonOf(error) });
+      conflicts.push({
+        workspaceId,
+        target: { kind: "resource", resource: row.resource },
+        item: `resource ${row.resource}`,
+        ...reasonOf(error),
+      });
     }
   }
   for (const row of orphans) {
     conflicts.push({
       workspaceId,
+      target: { kind: "resource", resource: row.resource },
       item: `resource ${row.resource}`,
       code: ErrorCode.INVALID_PARENT,
       message: `its parent ${row.parent} is not in the ${model.rootType} tree`,
@@ -123,7 +140,12 @@ function conflictsOf(
     try {
       engine.addGrant(grant);
     } catch (error) {
-      conflicts.push({ workspaceId, item: grantItem(grant), ...reasonOf(error) });
+      conflicts.push({
+        workspaceId,
+        target: { kind: "grant", subject: grant.subject, scope: grant.scope },
+        item: grantItem(grant),
+        ...reasonOf(error),
+      });
       dropped.add(grant);
     }
   }
@@ -131,7 +153,12 @@ function conflictsOf(
     try {
       engine.addApiKey(key);
     } catch (error) {
-      conflicts.push({ workspaceId, item: `API key ${key.id}`, ...reasonOf(error) });
+      conflicts.push({
+        workspaceId,
+        target: { kind: "api_key", keyId: key.id },
+        item: `API key ${key.id}`,
+        ...reasonOf(error),
+      });
     }
   }
   return { conflicts, dropped };
@@ -179,15 +206,67 @@ async function openWorkspacesOf(db: Kysely<Database>, model: string): Promise<st
   return rows.map((row) => row.id);
 }
 
+/** The workflows that drop conflicting rows, each audited in its workspace's activity log. */
+export interface DropWorkflows {
+  readonly resources: Resources;
+  readonly members: Members;
+  readonly apiKeys: ApiKeys;
+}
+
+function incompatible(reports: readonly ModelChangeReport[]): GatehouseError | undefined {
+  const issues: Issue[] = reports.flatMap((report) =>
+    report.conflicts.map((conflict) => ({
+      path: `models.${report.model}.workspaces.${conflict.workspaceId}: ${conflict.item}`,
+      message: `${conflict.message} [${conflict.code}]`,
+    })),
+  );
+  if (issues.length === 0) return undefined;
+  const names = reports.filter((report) => report.conflicts.length > 0).map((r) => r.model);
+  const one = names.length === 1;
+  return new GatehouseError(
+    ErrorCode.MODEL_INCOMPATIBLE,
+    `the model${one ? "" : "s"} ${names.join(", ")} no longer fit${one ? "s" : ""} the stored data (${issues.length} conflict${issues.length === 1 ? "" : "s"}); see docs/adopt.md#changing-a-model`,
+    { issues },
+  );
+}
+
+/** True for the codes of a row that is gone already (a resource deleted with its ancestor). */
+function isGone(error: unknown): boolean {
+  return (
+    error instanceof GatehouseError &&
+    [
+      ErrorCode.RESOURCE_NOT_FOUND,
+      ErrorCode.GRANT_NOT_FOUND,
+      ErrorCode.MEMBER_NOT_FOUND,
+      ErrorCode.API_KEY_NOT_FOUND,
+      ErrorCode.NOT_FOUND,
+    ].includes(error.code as never)
+  );
+}
+
 /**
  * Model changes between starts: each configured model is compared with the one this database was
  * last served with and, where it changed, checked against every stored row of its workspaces.
  */
 export class ModelChanges {
   readonly #core: ServiceCore;
+  readonly #workflows: DropWorkflows;
 
-  constructor(core: ServiceCore) {
+  constructor(core: ServiceCore, workflows: DropWorkflows) {
     this.#core = core;
+    this.#workflows = workflows;
+  }
+
+  /** The model this database was last served with under `name`, if one was recorded. */
+  async served(name: string): Promise<Model | undefined> {
+    const row = await this.#core.storage.db
+      .selectFrom("models")
+      .select("definition")
+      .where("name", "=", name)
+      .executeTakeFirst();
+    if (row === undefined) return undefined;
+    const parsed = parseModel(JSON.parse(row.definition));
+    return parsed.success ? parsed.model : undefined;
   }
 
   /**
@@ -219,8 +298,7 @@ export class ModelChanges {
         continue;
       }
       const parsed = row === undefined ? undefined : parseModel(JSON.parse(row.definition));
-      const served =
-        parsed?.success === true ? parsed.model : row === undefined ? core.models[name] : undefined;
+      const served = parsed?.success === true ? parsed.model : undefined;
       const conflicts: ModelConflict[] = [];
       const lostAccess: LostAccess[] = [];
       for (const workspaceId of workspaces) {
@@ -229,7 +307,7 @@ export class ModelChanges {
         );
         const found = conflictsOf(model, workspaceId, state, core.clock);
         conflicts.push(...found.conflicts);
-        if (served !== undefined && served !== model)
+        if (served !== undefined)
           lostAccess.push(...lostAccessOf(served, model, workspaceId, state.grants, found.dropped));
       }
       reports.push({
@@ -256,6 +334,7 @@ export class ModelChanges {
         conflicts: [
           {
             workspaceId: "*",
+            target: { kind: "model", model: preset },
             item: `model ${preset}`,
             code: ErrorCode.UNKNOWN_PRESET,
             message: `${count} open workspace(s) use the model "${preset}", which is not configured`,
@@ -273,29 +352,76 @@ export class ModelChanges {
    * any model no longer fits the stored data. The server runs it before it serves.
    */
   async accept(request: RequestContext = systemActor("startup")): Promise<ModelChangeReport[]> {
-    const core = this.#core;
     const reports = await this.check();
-    const issues: Issue[] = reports.flatMap((report) =>
-      report.conflicts.map((conflict) => ({
-        path: `models.${report.model}.workspaces.${conflict.workspaceId}: ${conflict.item}`,
-        message: `${conflict.message} [${conflict.code}]`,
-      })),
+    const refused = incompatible(reports);
+    if (refused !== undefined) throw refused;
+    await this.#record(reports, this.#core.models, request, {});
+    return reports;
+  }
+
+  /**
+   * The operator's way through an incompatible change (`gatehouse model apply`): with
+   * `dropConflicts`, every conflicting resource (with its subtree), grant and API key is removed
+   * through the ordinary workflows — each removal in its workspace's activity log, as `request` —
+   * and the new model is recorded in the instance log. Run it on a service serving the old model
+   * (`served`); the owner's grant is never dropped, so a model without the owner's role or scope
+   * stays refused.
+   * @example
+   * const old = await gatehouse.modelChanges.served("reseller");
+   * await gatehouse.modelChanges.apply(systemActor("cli"), next, { dropConflicts: true });
+   */
+  async apply(
+    request: RequestContext,
+    next: Model,
+    { dropConflicts = false }: { dropConflicts?: boolean } = {},
+  ): Promise<{ report: ModelChangeReport; dropped: number }> {
+    const models = { ...this.#core.models, [next.name]: next };
+    const [report] = (await this.check({ [next.name]: next })).filter(
+      (entry) => entry.model === next.name,
     );
-    if (issues.length > 0) {
-      const names = reports.filter((report) => report.conflicts.length > 0).map((r) => r.model);
-      throw new GatehouseError(
-        ErrorCode.MODEL_INCOMPATIBLE,
-        `the model${names.length === 1 ? "" : "s"} ${names.join(", ")} no longer fit${names.length === 1 ? "s" : ""} the stored data (${issues.length} conflict${issues.length === 1 ? "" : "s"}); see docs/adopt.md#changing-a-model`,
-        { issues },
-      );
+    let dropped = 0;
+    if (report!.conflicts.length > 0) {
+      if (!dropConflicts) throw incompatible([report!])!;
+      const { resources, members, apiKeys } = this.#workflows;
+      const order = ["resource", "grant", "api_key"] as const;
+      for (const kind of order) {
+        for (const conflict of report!.conflicts) {
+          const target = conflict.target;
+          if (target.kind !== kind) continue;
+          try {
+            if (target.kind === "resource")
+              await resources.delete(request, conflict.workspaceId, target.resource);
+            else if (target.kind === "grant")
+              await members.revoke(request, conflict.workspaceId, target);
+            else if (target.kind === "api_key")
+              await apiKeys.revoke(request, conflict.workspaceId, target.keyId);
+            dropped++;
+          } catch (error) {
+            if (!isGone(error)) throw error;
+          }
+        }
+      }
+      const again = incompatible(await this.check({ [next.name]: next }));
+      if (again !== undefined) throw again;
     }
+    await this.#record([report!], models, request, { dropped });
+    return { report: report!, dropped };
+  }
+
+  async #record(
+    reports: readonly ModelChangeReport[],
+    models: Readonly<Record<string, Model>>,
+    request: RequestContext,
+    details: Record<string, unknown>,
+  ): Promise<void> {
+    const core = this.#core;
     const changed = reports.filter(
-      (report) => report.status === "new" || report.status === "compatible",
+      (report) => report.status !== "unchanged" && report.status !== "missing",
     );
-    if (changed.length === 0) return reports;
+    if (changed.length === 0) return;
     await core.storage.transaction(async (trx) => {
       for (const report of changed) {
-        const model = core.models[report.model]!;
+        const model = models[report.model]!;
         const row = {
           definition: JSON.stringify(model.definition),
           fingerprint: fingerprintOf(model),
@@ -314,11 +440,12 @@ export class ModelChanges {
             model: report.model,
             fingerprint: row.fingerprint,
             workspaces: report.workspaces,
+            conflicts: report.conflicts.length,
             lostAccess: report.lostAccess.length,
+            ...details,
           },
         });
       }
     });
-    return reports;
   }
 }
