@@ -3,6 +3,7 @@ import { registerCheck } from "./commands/check.ts";
 import { registerCreateOwner } from "./commands/create-owner.ts";
 import { registerExplain } from "./commands/explain.ts";
 import { registerMigrate } from "./commands/migrate.ts";
+import { registerModelChange } from "./commands/model-change.ts";
 import { registerModelShow } from "./commands/model-show.ts";
 import { registerServe } from "./commands/serve.ts";
 import { registerTest } from "./commands/test.ts";
@@ -42,6 +43,7 @@ function buildProgram(status: { code: ExitCode }): Command {
     .summary("Inspect models (model show <preset>)")
     .description("Inspect models: the presets shipped with Gatehouse, or a JSON model file");
   registerModelShow(model, run);
+  registerModelChange(model, run);
   const workspace = program
     .command("workspace")
     .summary("Transfer ownership, export, import")

@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import type { Model } from "@gatehouse/engine";
 import {
   createGatehouse,
   type Gatehouse,
@@ -31,6 +32,8 @@ const CONFIG_KEYS = [
   "PUBLIC_URL",
   "SMTP_URL",
   "LOG_LEVEL",
+  "MODELS",
+  "PERSONAL_WORKSPACE_MODEL",
 ];
 
 export interface CliResult {
@@ -110,8 +113,11 @@ export interface CliDatabase {
   readonly name: "sqlite" | "postgres";
   /** The configuration variables for the CLI. */
   readonly env: Readonly<Record<string, string>>;
-  /** The service over the same database, in this process (fast scrypt), for setup and checks. */
-  open(): Promise<Gatehouse>;
+  /**
+   * The service over the same database, in this process (fast scrypt), for setup and checks;
+   * serving `models` (the presets by default).
+   */
+  open(models?: Readonly<Record<string, Model>>): Promise<Gatehouse>;
   /** Removes the database. */
   drop(): Promise<void>;
 }
@@ -130,7 +136,7 @@ const sqlite: CliBackend = {
     return {
       name: "sqlite",
       env: { DATA_DIR: folder },
-      open: async () => service(await openSqlite({ file })),
+      open: async (models) => service(await openSqlite({ file }), models),
       drop: async () => rmSync(folder, { recursive: true, force: true }),
     };
   },
@@ -144,7 +150,8 @@ function postgres(url: string): CliBackend {
       return {
         name: "postgres",
         env: { DATABASE_URL: url, DATABASE_SCHEMA: schema, SECRET_KEY },
-        open: async () => service(await openPostgres({ connectionString: url, schema })),
+        open: async (models) =>
+          service(await openPostgres({ connectionString: url, schema }), models),
         async drop() {
           const storage = await openPostgres({
             connectionString: url,
@@ -159,8 +166,12 @@ function postgres(url: string): CliBackend {
   };
 }
 
-function service(storage: Storage): Gatehouse {
-  return createGatehouse({ storage, passwordCost: TEST_PASSWORD_COST });
+function service(storage: Storage, models?: Readonly<Record<string, Model>>): Gatehouse {
+  return createGatehouse({
+    storage,
+    passwordCost: TEST_PASSWORD_COST,
+    ...(models === undefined ? {} : { models }),
+  });
 }
 
 /** SQLite always; PostgreSQL when DATABASE_URL is set (CI sets it), each database its own schema. */

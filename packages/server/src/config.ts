@@ -32,6 +32,13 @@ export interface ServerConfig {
    * proxies from closing it), re-reads the store and re-checks a session's sign-in.
    */
   readonly streamHeartbeatMs: number;
+  /**
+   * `MODELS`: the panel's own model files (JSON or built `.js`/`.mjs`), comma-separated or a JSON
+   * array in the file, served beside the five presets.
+   */
+  readonly modelFiles: readonly string[];
+  /** `PERSONAL_WORKSPACE_MODEL`: the model of a sign-up's personal workspace; `null` (`none`) for none. */
+  readonly personalWorkspaceModel: string | null;
   /** How this instance follows other instances' commits on a shared database. */
   readonly follow: {
     /** LISTEN/NOTIFY on PostgreSQL (`CHANGE_NOTIFICATIONS`); off e.g. behind a transaction pooler. */
@@ -67,6 +74,8 @@ const KNOWN = [
   "SYNC_POLL_MS",
   "SYNC_MAX_STALENESS_MS",
   "STREAM_HEARTBEAT_MS",
+  "MODELS",
+  "PERSONAL_WORKSPACE_MODEL",
 ] as const;
 type Key = (typeof KNOWN)[number];
 
@@ -180,6 +189,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
       `STREAM_HEARTBEAT_MS is a whole number of milliseconds, 100–300000, not "${heartbeatText}"`,
     );
 
+  const modelFiles = (get("MODELS") ?? "")
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name !== "")
+    .map((name) => resolve(name));
+  const personalText = get("PERSONAL_WORKSPACE_MODEL") ?? "mzpanel";
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(personalText))
+    problems.push(`PERSONAL_WORKSPACE_MODEL is a model's name or none, not "${personalText}"`);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port,
@@ -195,6 +213,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     logLevel,
     secretKey,
     streamHeartbeatMs,
+    modelFiles,
+    personalWorkspaceModel: personalText === "none" ? null : personalText,
     follow: { notifications: notificationsText === "on", pollIntervalMs, maxStalenessMs },
   };
 }

@@ -1,3 +1,4 @@
+import { isGatehouseError } from "@gatehouse/engine";
 import { ConfigError, loadConfig } from "./config.ts";
 import { startServer } from "./start-server.ts";
 
@@ -13,7 +14,17 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  await startServer(config);
+  try {
+    await startServer(config);
+  } catch (error) {
+    // Invalid model files and model changes that no longer fit the data: every problem, no stack.
+    if (isGatehouseError(error)) {
+      console.error(`${error.message} [${error.code}]`);
+      for (const issue of error.issues) console.error(`  - ${issue.path}: ${issue.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
 }
 
 await main();

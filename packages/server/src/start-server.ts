@@ -1,6 +1,13 @@
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import { createGatehouse, type Gatehouse, openStorage } from "@gatehouse/service";
+import { GatehouseError } from "@gatehouse/engine";
+import {
+  createGatehouse,
+  ErrorCode,
+  type Gatehouse,
+  loadModelFiles,
+  openStorage,
+} from "@gatehouse/service";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.ts";
 import { type ServerConfig, secretKeyOf, storageTarget } from "./config.ts";
@@ -31,14 +38,34 @@ export async function startServer(
     handleSignals = true,
   }: { log?: (line: string) => void; handleSignals?: boolean } = {},
 ): Promise<RunningServer> {
+  // Every problem of every model file stops the start before the database is touched.
+  const models = await loadModelFiles(config.modelFiles);
+  if (
+    config.personalWorkspaceModel !== null &&
+    models[config.personalWorkspaceModel] === undefined
+  ) {
+    throw new GatehouseError(
+      ErrorCode.UNKNOWN_PRESET,
+      `PERSONAL_WORKSPACE_MODEL "${config.personalWorkspaceModel}" is not a served model; models: ${Object.keys(models).join(", ")}, or none`,
+    );
+  }
   const storage = await openStorage(storageTarget(config), { schema: config.databaseSchema });
   const gatehouse = createGatehouse({
     storage,
+    models,
+    personalPreset: config.personalWorkspaceModel,
     secretKey: secretKeyOf(config),
     follow: config.follow,
     // Assertions (sign-in handoff, forwarded tool calls) name this server as their issuer.
     issuer: config.publicUrl,
   });
+  try {
+    // A model that changed since the last start is checked against the stored data first.
+    await gatehouse.modelChanges.accept();
+  } catch (error) {
+    await gatehouse.close();
+    throw error;
+  }
   // The first signing key exists before anyone fetches /.well-known/jwks.json.
   await gatehouse.signingKeys.prepare();
   const demo = config.demo ? await seedDemo(gatehouse) : undefined;

@@ -46,6 +46,7 @@ export type {
   ModelChanges,
   ModelConflict,
 } from "./models/model-change.ts";
+export { servedModel } from "./models/model-change.ts";
 export { loadModelFiles } from "./models/model-files.ts";
 export type { ChangeEvent, GatehouseOptions, ReadOptions } from "./service-core.ts";
 export type { MagicLink } from "./sign-in/magic-links.ts";

@@ -84,11 +84,31 @@ export async function openConfiguredStorage(
 export async function withGatehouse<T>(
   options: ConnectionOptions,
   work: (gatehouse: Gatehouse, operator: RequestContext) => Promise<T>,
-  { create = false }: { create?: boolean } = {},
+  {
+    create = false,
+    servedModel: served,
+  }: {
+    create?: boolean;
+    /** Serve this model as the database last served it (the old one while a change is applied). */
+    servedModel?: string;
+  } = {},
 ): Promise<T> {
-  const storage = await openConfiguredStorage(configOf(options), { create });
-  const { createGatehouse, systemActor } = await import("@gatehouse/service");
-  const gatehouse = createGatehouse({ storage });
+  const config = configOf(options);
+  const { createGatehouse, loadModelFiles, servedModel, systemActor } = await import(
+    "@gatehouse/service"
+  );
+  const configured = await loadModelFiles(config.modelFiles);
+  const storage = await openConfiguredStorage(config, { create });
+  const previous = served === undefined ? undefined : await servedModel(storage.db, served);
+  const gatehouse = createGatehouse({
+    storage,
+    models: previous === undefined ? configured : { ...configured, [previous.name]: previous },
+    personalPreset:
+      config.personalWorkspaceModel !== null &&
+      configured[config.personalWorkspaceModel] === undefined
+        ? null
+        : config.personalWorkspaceModel,
+  });
   try {
     return await work(gatehouse, systemActor("cli"));
   } finally {

@@ -230,6 +230,21 @@ function incompatible(reports: readonly ModelChangeReport[]): GatehouseError | u
   );
 }
 
+/**
+ * The model a database was last served with under `name`, if one was recorded — for a tool that
+ * must load the stored workspaces before the new model applies (`gatehouse model apply`).
+ */
+export async function servedModel(db: Kysely<Database>, name: string): Promise<Model | undefined> {
+  const row = await db
+    .selectFrom("models")
+    .select("definition")
+    .where("name", "=", name)
+    .executeTakeFirst();
+  if (row === undefined) return undefined;
+  const parsed = parseModel(JSON.parse(row.definition));
+  return parsed.success ? parsed.model : undefined;
+}
+
 /** True for the codes of a row that is gone already (a resource deleted with its ancestor). */
 function isGone(error: unknown): boolean {
   return (
@@ -258,15 +273,8 @@ export class ModelChanges {
   }
 
   /** The model this database was last served with under `name`, if one was recorded. */
-  async served(name: string): Promise<Model | undefined> {
-    const row = await this.#core.storage.db
-      .selectFrom("models")
-      .select("definition")
-      .where("name", "=", name)
-      .executeTakeFirst();
-    if (row === undefined) return undefined;
-    const parsed = parseModel(JSON.parse(row.definition));
-    return parsed.success ? parsed.model : undefined;
+  served(name: string): Promise<Model | undefined> {
+    return servedModel(this.#core.storage.db, name);
   }
 
   /**
@@ -277,6 +285,12 @@ export class ModelChanges {
    */
   async check(
     models: Readonly<Record<string, Model>> = this.#core.models,
+    {
+      reportMissing = models === this.#core.models,
+    }: {
+      /** Report workspaces whose model is not among `models` (by default when checking the served set). */
+      reportMissing?: boolean;
+    } = {},
   ): Promise<ModelChangeReport[]> {
     const core = this.#core;
     const db = core.storage.db;
@@ -318,6 +332,7 @@ export class ModelChanges {
         lostAccess,
       });
     }
+    if (!reportMissing) return reports;
     const configured = new Set(Object.keys(models));
     const used = await db
       .selectFrom("workspaces")

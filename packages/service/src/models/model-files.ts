@@ -49,8 +49,9 @@ async function readModelFile(file: string): Promise<{ value: unknown } | { probl
  */
 export async function loadModelFiles(
   files: readonly string[],
+  { besidePresets = true }: { besidePresets?: boolean } = {},
 ): Promise<Readonly<Record<string, Model>>> {
-  const models: Record<string, Model> = { ...presets };
+  const models: Record<string, Model> = besidePresets ? { ...presets } : {};
   const origin = new Map<string, string>();
   const issues: Issue[] = [];
   for (const file of files) {
@@ -70,7 +71,8 @@ export async function loadModelFiles(
       }
       model = parsed.model;
     }
-    const taken = origin.get(model.name) ?? (model.name in presets ? "a preset" : undefined);
+    const taken =
+      origin.get(model.name) ?? (besidePresets && model.name in presets ? "a preset" : undefined);
     if (taken !== undefined) {
       issues.push({
         path: `${file}: name`,
