@@ -95,4 +95,6 @@ export type {
   WorkspaceExport,
 } from "./team/portability.ts";
 export { EXPORT_FORMAT, EXPORT_VERSION } from "./team/portability.ts";
+export type { SyncInput, SyncResult } from "./team/resource-sync.ts";
+export { MAX_SYNC_RESOURCES } from "./team/resource-sync.ts";
 export type { PlanSeats, Workspace, WorkspaceSettings } from "./team/workspaces.ts";

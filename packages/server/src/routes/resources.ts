@@ -67,6 +67,66 @@ export const resourceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     },
   );
 
+  app.post(
+    "/v1/workspaces/:ws/resources/sync",
+    {
+      // 100,000 resources with their parents: up to about 60 bytes each.
+      bodyLimit: 8 * 1024 * 1024,
+      schema: {
+        tags,
+        summary: "Sync the resource tree in bulk: register, move, delete, reconcile",
+        description:
+          "The host app's bulk path: up to 100,000 resources (with their parents, in any order) and " +
+          "deletions in one transaction and one revision, all or nothing, idempotent — sending the " +
+          "same sync twice changes nothing the second time. `reconcile` makes the given resources " +
+          "the truth for one type at or below `under` (the root by default): every other resource " +
+          "of that type there is deleted with its subtree. `dryRun` answers the difference — added, " +
+          "moved, deleted, and the grants deleting would drop — and changes nothing. Every problem " +
+          `is listed with its path (\`resources[12]\`). Sets \`${REVISION_HEADER}\`.`,
+        params: WorkspaceParams,
+        body: Type.Object(
+          {
+            resources: Type.Array(
+              Type.Object({ resource: ResourceName, parent: ResourceName }, strict),
+              {
+                maxItems: 100_000,
+              },
+            ),
+            delete: Type.Optional(Type.Array(ResourceName, { maxItems: 100_000 })),
+            reconcile: Type.Optional(
+              Type.Object({ type: TypeName, under: Type.Optional(ResourceName) }, strict),
+            ),
+            dryRun: Type.Optional(Type.Boolean()),
+          },
+          strict,
+        ),
+        response: {
+          200: Type.Object({
+            revision: Type.Integer(),
+            dryRun: Type.Boolean(),
+            added: Type.Integer(),
+            unchanged: Type.Integer(),
+            moved: Type.Array(
+              Type.Object({ resource: Type.String(), from: Type.String(), to: Type.String() }),
+            ),
+            deleted: Type.Array(Type.String()),
+            droppedGrants: Type.Array(
+              Type.Object({ subject: Type.String(), role: Type.String(), scope: Type.String() }),
+            ),
+          }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const result = await gatehouse.resources.sync(
+        requireCaller(request),
+        request.params.ws,
+        request.body,
+      );
+      return withRevision(reply, result.revision).send(result);
+    },
+  );
+
   app.delete(
     "/v1/workspaces/:ws/resources/:type/:id",
     {

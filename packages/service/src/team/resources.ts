@@ -3,7 +3,13 @@ import { type RequestContext, subjectOf } from "../actor.ts";
 import { subjectFor } from "../decisions/decisions.ts";
 import type { ReadOptions, ServiceCore, WorkspaceWriter } from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
-import { removeMemberRows } from "./membership.ts";
+import {
+  MAX_SYNC_RESOURCES,
+  removeStrandedMembers,
+  type SyncInput,
+  type SyncResult,
+  syncResources,
+} from "./resource-sync.ts";
 
 function requireResourceName(value: unknown, what: string): ResourceRef {
   if (typeof value !== "string" || !/^[a-z][a-z0-9_-]*:./.test(value) || value.length > 300) {
@@ -147,34 +153,40 @@ export class Resources {
           .execute();
       }
       tx.apply({ op: "resource.delete", resource: name });
-      // A member is a user with a grant: those whose every grant was on the deleted resources, and
-      // who are in no group, leave the workspace with them (their API keys die too).
-      const deletedScopes = new Set<string>(subtree);
-      const affected = new Set<string>();
-      for (const grant of tx.engine.grants()) {
-        if (deletedScopes.has(grant.scope) && grant.subject.startsWith("user:"))
-          affected.add(grant.subject.slice(5));
-      }
-      const leaving: string[] = [];
-      for (const userId of affected) {
-        const keeps = tx.engine
-          .grantsOf(`user:${userId}`)
-          .some((grant) => !deletedScopes.has(grant.scope));
-        const grouped = await tx.trx
-          .selectFrom("group_members")
-          .select("user_id")
-          .where("workspace_id", "=", ws)
-          .where("user_id", "=", userId)
-          .executeTakeFirst();
-        if (!keeps && grouped === undefined) {
-          await removeMemberRows(tx, userId);
-          leaving.push(userId);
-        }
-      }
+      const leaving = await removeStrandedMembers(tx, new Set<string>(subtree));
       tx.audit({ ...record, details: { deleted: subtree.length, membersRemoved: leaving } });
       return subtree;
     });
     return { revision, deleted: value };
+  }
+
+  /**
+   * The host app's bulk path: registers, moves and deletes up to 100,000 resources in one
+   * transaction and one revision — parents in any order, all or nothing, idempotent — and with
+   * `reconcile` makes the given set the truth for a type under a parent. `dryRun` answers the
+   * difference (and the grants deleting would drop) without changing anything.
+   * @example
+   * await gatehouse.resources.sync(systemActor(), ws, { resources: [{ resource: "site:a", parent: "server:s1" }], reconcile: { type: "site" }, dryRun: true });
+   */
+  async sync(
+    request: RequestContext,
+    workspaceId: string,
+    input: SyncInput,
+  ): Promise<SyncResult & { revision: number }> {
+    const count = input.resources.length + (input.delete?.length ?? 0);
+    if (count > MAX_SYNC_RESOURCES) {
+      throw new GatehouseError(
+        ErrorCode.INVALID_INPUT,
+        `one sync holds at most ${MAX_SYNC_RESOURCES} resources and deletions, not ${count}; send the tree in several syncs`,
+      );
+    }
+    const { value, revision } = await this.#core.write(request, workspaceId, async (tx) => {
+      const record = { action: "resource.sync", target: tx.root };
+      await tx.requireMember(record);
+      if (!tx.isSystem) tx.deny(record, "resources are synced by the host application");
+      return syncResources(tx, input);
+    });
+    return { ...value, revision };
   }
 
   /**
