@@ -86,4 +86,10 @@ export type {
   WorkspaceExport,
 } from "./team/portability.ts";
 export { EXPORT_FORMAT, EXPORT_VERSION } from "./team/portability.ts";
-export type { PlanSeats, Workspace, WorkspaceSettings } from "./team/workspaces.ts";
+export type {
+  PlanSeats,
+  SettingsChanges,
+  Workspace,
+  WorkspaceChanges,
+  WorkspaceSettings,
+} from "./team/workspaces.ts";
