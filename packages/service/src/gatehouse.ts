@@ -92,7 +92,8 @@ export function createGatehouse(
   const twoFactor = new TwoFactor(core, { box, issuer: options.totpIssuer ?? "Gatehouse" });
   const signingKeys = new SigningKeys(core, box, options);
   const members = new Members(core);
-  const invitations = new Invitations(core);
+  const sessions = new Sessions(core, twoFactor, sessionPolicy);
+  const invitations = new Invitations(core, (input) => sessions.login(input));
   const activityLog = new ActivityLog(core);
   const started = core.follower.start();
   return {
@@ -106,7 +107,7 @@ export function createGatehouse(
     decisions: new Decisions(core),
     changes: new Changes(core),
     activityLog,
-    sessions: new Sessions(core, twoFactor, sessionPolicy),
+    sessions,
     twoFactor,
     magicLinks: new MagicLinks(core, twoFactor, sessionPolicy),
     credentials: new Credentials(core, box),

@@ -68,6 +68,8 @@ export type {
 } from "./team/api-keys.ts";
 export type { CredentialInfo } from "./team/integration-credentials.ts";
 export type {
+  AcceptAndSignInInput,
+  AcceptedAndSignedIn,
   AcceptInput,
   InvitationInfo,
   InvitationPreview,
