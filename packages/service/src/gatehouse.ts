@@ -109,7 +109,10 @@ export function createGatehouse(
     activityLog,
     sessions,
     twoFactor,
-    magicLinks: new MagicLinks(core, twoFactor, sessionPolicy),
+    magicLinks: new MagicLinks(core, twoFactor, {
+      policy: sessionPolicy,
+      mail: options.signInMail,
+    }),
     credentials: new Credentials(core, box),
     portability: new Portability(core),
     assistant: new Assistant(

@@ -54,6 +54,7 @@ export type {
   SignInTarget,
 } from "./sign-in/sign-in-handoff.ts";
 export { SIGN_IN_LINK_TTL_MS, SIGN_IN_TYPE } from "./sign-in/sign-in-handoff.ts";
+export type { SignInMail } from "./sign-in/sign-in-mail.ts";
 export type { PublishedKey, SigningKeyOptions } from "./sign-in/signing-keys.ts";
 export { ASSERTION_ALG } from "./sign-in/signing-keys.ts";
 export type { TotpEnrollment, TwoFactorStatus } from "./sign-in/two-factor.ts";
