@@ -3,7 +3,13 @@ import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildApp, loadConfig, type ServerConfig } from "@gatehouse/server";
+import {
+  buildApp,
+  createMailer,
+  loadConfig,
+  type ServerConfig,
+  signInMail,
+} from "@gatehouse/server";
 import { asUser, type Gatehouse, systemActor } from "@gatehouse/service";
 import type { FastifyInstance } from "fastify";
 import { type Browser, chromium, type Page } from "playwright-core";
@@ -40,10 +46,6 @@ export interface ConsoleServer {
  * port, in development mode (no SMTP: mail goes to the development outbox).
  */
 export async function startServer(consoleDir: string): Promise<ConsoleServer> {
-  const { gatehouse } = await openService(backends[0]!, {
-    clock: Date.now,
-    secretKey: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
-  });
   let base = "";
   // Links in mail name the address the server got at listen time.
   const config: ServerConfig = {
@@ -52,7 +54,13 @@ export async function startServer(consoleDir: string): Promise<ConsoleServer> {
       return base;
     },
   };
-  const app = await buildApp({ gatehouse, config, consoleDir, logger: false });
+  const mailer = createMailer({ smtpUrl: undefined, from: config.mailFrom, log: () => undefined });
+  const { gatehouse } = await openService(backends[0]!, {
+    clock: Date.now,
+    secretKey: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+    signInMail: signInMail(mailer, config),
+  });
+  const app = await buildApp({ gatehouse, config, consoleDir, logger: false, mailer });
   await app.listen({ port: 0, host: "127.0.0.1" });
   const address = app.server.address();
   if (address === null || typeof address === "string") throw new Error("no address");

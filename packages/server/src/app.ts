@@ -40,7 +40,11 @@ declare module "fastify" {
 export interface AppOptions {
   readonly gatehouse: Gatehouse;
   readonly config: ServerConfig;
-  /** How mail goes out; by default SMTP from the configuration, or the development outbox. */
+  /**
+   * How invitation mail goes out (and the development outbox is read); by default SMTP from the
+   * configuration, or the development outbox. Sign-in links go through the service's `signInMail`
+   * port: give it this mailer too (`signInMail(mailer, config)`).
+   */
   readonly mailer?: Mailer;
   /** The built web console (`packages/console/dist`), served at `/`; none when unset or unbuilt. */
   readonly consoleDir?: string | undefined;

@@ -4,5 +4,8 @@ export type { ServerConfig } from "./config.ts";
 export { ConfigError, loadConfig, storageTarget } from "./config.ts";
 export type { Problem } from "./http/problem.ts";
 export { errorHandler, problem, STATUS_OF } from "./http/problem.ts";
+export type { Mail, Mailer } from "./mail/mailer.ts";
+export { createMailer } from "./mail/mailer.ts";
+export { signInMail } from "./mail/sign-in-mail.ts";
 export type { RunningServer } from "./start-server.ts";
 export { startServer } from "./start-server.ts";

@@ -12,6 +12,8 @@ import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.ts";
 import { type ServerConfig, secretKeyOf, storageTarget } from "./config.ts";
 import { type DemoAccount, seedDemo } from "./demo.ts";
+import { createMailer } from "./mail/mailer.ts";
+import { signInMail } from "./mail/sign-in-mail.ts";
 
 export interface RunningServer {
   readonly app: FastifyInstance;
@@ -50,10 +52,18 @@ export async function startServer(
     );
   }
   const storage = await openStorage(storageTarget(config), { schema: config.databaseSchema });
+  // SMTP, or the development outbox; mail is sent once the server runs, and logged through it.
+  let app: FastifyInstance | undefined;
+  const mailer = createMailer({
+    smtpUrl: config.smtpUrl,
+    from: config.mailFrom,
+    log: (message) => app?.log.info(message),
+  });
   const gatehouse = createGatehouse({
     storage,
     models,
     personalPreset: config.personalWorkspaceModel,
+    signInMail: signInMail(mailer, config),
     secretKey: secretKeyOf(config),
     follow: config.follow,
     // Assertions (sign-in handoff, forwarded tool calls) name this server as their issuer.
@@ -71,9 +81,10 @@ export async function startServer(
   const demo = config.demo ? await seedDemo(gatehouse) : undefined;
   // The console's build (npm start builds it first; see packages/console).
   const consoleDir = fileURLToPath(new URL("../../console/dist", import.meta.url));
-  const app = await buildApp({ gatehouse, config, consoleDir });
+  const server = await buildApp({ gatehouse, config, consoleDir, mailer });
+  app = server;
   const close = async () => {
-    await app.close();
+    await server.close();
     await gatehouse.close();
   };
   if (handleSignals) {
@@ -84,8 +95,8 @@ export async function startServer(
     process.once("SIGINT", shutdown);
     process.once("SIGTERM", shutdown);
   }
-  await app.listen({ port: config.port, host: config.host });
-  const { port } = app.server.address() as AddressInfo;
+  await server.listen({ port: config.port, host: config.host });
+  const { port } = server.server.address() as AddressInfo;
   const where = config.databaseUrl === undefined ? storageTarget(config) : "PostgreSQL";
   log(`Gatehouse is listening on ${config.host}:${port} (database: ${where})`);
   log(`  Console: ${config.publicUrl}/`);
@@ -96,5 +107,5 @@ export async function startServer(
       log(`  ${account.role.padEnd(26)} ${account.email}  password: ${account.password}`);
     log("(These passwords are shown once; they are stored hashed.)");
   }
-  return { app, gatehouse, port, demo, close };
+  return { app: server, gatehouse, port, demo, close };
 }

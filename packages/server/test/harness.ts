@@ -5,6 +5,7 @@ import { type Backend, openService, PASSWORD } from "../../service/test/backends
 import { buildApp } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
 import { createMailer, type Mailer } from "../src/mail/mailer.ts";
+import { signInMail } from "../src/mail/sign-in-mail.ts";
 
 export { backends, PASSWORD } from "../../service/test/backends.ts";
 
@@ -27,14 +28,15 @@ export async function openServer(
   } = {},
 ): Promise<TestServer> {
   const config = loadConfig({ DEMO: "false", ...options.env });
-  const { gatehouse, clock } = await openService(backend, {
-    secretKey: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
-    issuer: config.publicUrl,
-    ...options.service,
-  });
   const mailer =
     options.mailer ??
     createMailer({ smtpUrl: undefined, from: "Gatehouse <test@localhost>", log: () => undefined });
+  const { gatehouse, clock } = await openService(backend, {
+    secretKey: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+    issuer: config.publicUrl,
+    signInMail: signInMail(mailer, config),
+    ...options.service,
+  });
   const app = await buildApp({
     gatehouse,
     config,

@@ -239,6 +239,45 @@ describe.each(backends)("workspaces over HTTP on $name", (backend) => {
     expect(renamed.json().name).toBe("Co GmbH");
   });
 
+  it("applies the plan, the settings and the name of one PATCH at one revision", async () => {
+    const owen = await signUp(server.app, "owen");
+    const company = (
+      await call(server.app, owen, "POST", "/v1/workspaces", { name: "Co", preset: "company" })
+    ).json();
+    const patched = await call(server.app, owen, "PATCH", url(company.id), {
+      plan: "pci",
+      require2fa: true,
+      name: "Co GmbH",
+    });
+    expect(patched.statusCode).toBe(200);
+    expect(patched.json()).toMatchObject({
+      name: "Co GmbH",
+      plan: "pci",
+      settings: { require2fa: true },
+      revision: company.revision + 1,
+    });
+    expect(patched.headers["x-gatehouse-revision"]).toBe(String(company.revision + 1));
+  });
+
+  it("leaves the plan unchanged when the settings of the same PATCH are refused", async () => {
+    const { ws, olivia } = await panel();
+    const taken = await call(server.app, olivia, "PATCH", url(ws), { joinKey: "DE123456789" });
+    expect(taken.statusCode).toBe(200);
+    const owen = await signUp(server.app, "owen");
+    const second = (
+      await call(server.app, owen, "POST", "/v1/workspaces", { name: "Co", preset: "company" })
+    ).json();
+    expectProblem(
+      await call(server.app, owen, "PATCH", url(second.id), {
+        plan: "pci",
+        joinKey: "DE123456789",
+      }),
+      409,
+      "CONFLICT",
+    );
+    expect((await call(server.app, owen, "GET", url(second.id))).json()).toEqual(second);
+  });
+
   it("closes only with the exact name (400 CONFIRMATION_MISMATCH), for the owner only; 204 with the revision header", async () => {
     const { ws, olivia, ada } = await panel();
     expectProblem(

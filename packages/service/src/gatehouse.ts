@@ -95,7 +95,8 @@ export function createGatehouse(
   const twoFactor = new TwoFactor(core, { box, issuer: options.totpIssuer ?? "Gatehouse" });
   const signingKeys = new SigningKeys(core, box, options);
   const members = new Members(core);
-  const invitations = new Invitations(core);
+  const sessions = new Sessions(core, twoFactor, sessionPolicy);
+  const invitations = new Invitations(core, (input) => sessions.login(input));
   const activityLog = new ActivityLog(core);
   const resources = new Resources(core);
   const apiKeys = new ApiKeys(core);
@@ -111,9 +112,12 @@ export function createGatehouse(
     decisions: new Decisions(core),
     changes: new Changes(core),
     activityLog,
-    sessions: new Sessions(core, twoFactor, sessionPolicy),
+    sessions,
     twoFactor,
-    magicLinks: new MagicLinks(core, twoFactor, sessionPolicy),
+    magicLinks: new MagicLinks(core, twoFactor, {
+      policy: sessionPolicy,
+      mail: options.signInMail,
+    }),
     credentials: new Credentials(core, box),
     portability: new Portability(core),
     assistant: new Assistant(

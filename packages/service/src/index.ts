@@ -62,6 +62,7 @@ export type {
   SignInTarget,
 } from "./sign-in/sign-in-handoff.ts";
 export { SIGN_IN_LINK_TTL_MS, SIGN_IN_TYPE } from "./sign-in/sign-in-handoff.ts";
+export type { SignInMail } from "./sign-in/sign-in-mail.ts";
 export type { PublishedKey, SigningKeyOptions } from "./sign-in/signing-keys.ts";
 export { ASSERTION_ALG } from "./sign-in/signing-keys.ts";
 export type { TotpEnrollment, TwoFactorStatus } from "./sign-in/two-factor.ts";
@@ -77,6 +78,8 @@ export type {
 } from "./team/api-keys.ts";
 export type { CredentialInfo } from "./team/integration-credentials.ts";
 export type {
+  AcceptAndSignInInput,
+  AcceptedAndSignedIn,
   AcceptInput,
   InvitationInfo,
   InvitationPreview,
@@ -97,4 +100,10 @@ export type {
 export { EXPORT_FORMAT, EXPORT_VERSION } from "./team/portability.ts";
 export type { SyncInput, SyncResult } from "./team/resource-sync.ts";
 export { MAX_SYNC_RESOURCES } from "./team/resource-sync.ts";
-export type { PlanSeats, Workspace, WorkspaceSettings } from "./team/workspaces.ts";
+export type {
+  PlanSeats,
+  SettingsChanges,
+  Workspace,
+  WorkspaceChanges,
+  WorkspaceSettings,
+} from "./team/workspaces.ts";

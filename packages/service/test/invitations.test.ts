@@ -161,6 +161,42 @@ describe.each(backends)("invitations on $name", (backend) => {
     });
   });
 
+  it("accepts and signs the new account in with one call; a signed-in person joins as themselves", async () => {
+    const { ws, as } = await company();
+    const invite = async (email: string) =>
+      (await gatehouse.invitations.create(as, ws.id, { email, role: "technical" })).token;
+    const nina = await invite("nina@example.com");
+    expect(await codeOf(gatehouse.invitations.acceptAndSignIn({ token: nina }))).toBe(
+      "INVALID_CREDENTIALS",
+    );
+    const created = await gatehouse.invitations.acceptAndSignIn({
+      token: nina,
+      password: PASSWORD,
+    });
+    expect(created).toMatchObject({ createdAccount: true, workspaceId: ws.id });
+    expect(created.signInRefusal).toBeUndefined();
+    const session = await gatehouse.sessions.authenticate(created.session!.token);
+    expect(session.user.id).toBe(created.user.id);
+
+    const bob = await person("bob");
+    const token = await invite("bob@example.com");
+    expect(
+      await codeOf(
+        gatehouse.invitations.acceptAndSignIn({
+          token,
+          caller: asUser(bob.id),
+          password: PASSWORD,
+        }),
+      ),
+    ).toBe("INVALID_INPUT");
+    const joined = await gatehouse.invitations.acceptAndSignIn({ token, caller: asUser(bob.id) });
+    expect(joined).toMatchObject({
+      createdAccount: false,
+      session: undefined,
+      user: { id: bob.id },
+    });
+  });
+
   it("refuses a new account for a registered email (EMAIL_TAKEN) and leaves the invitation usable", async () => {
     const { ws, as } = await company();
     const bob = await person("bob");

@@ -22,6 +22,27 @@ describe.each(backends)("magic links on $name", (backend) => {
   const request = (email: string, ip = "198.51.100.7") =>
     gatehouse.magicLinks.request({ email, origin: { ip } });
 
+  it("sends a link through the signInMail port for a known email only", async () => {
+    expect(await codeOf(gatehouse.magicLinks.send({ email: "ada@example.com" }))).toBe(
+      "CONFIGURATION_REQUIRED",
+    );
+    const sent: { to: string; token: string }[] = [];
+    const mailing = await openService(backend, {
+      signInMail: { sendMagicLink: async (to, link) => void sent.push({ to, token: link.token }) },
+    });
+    try {
+      await signUpPerson(mailing.gatehouse, "ada");
+      await mailing.gatehouse.magicLinks.send({ email: "nobody@example.com" });
+      expect(sent).toEqual([]);
+      await mailing.gatehouse.magicLinks.send({ email: "ada@example.com" });
+      expect(sent).toEqual([{ to: "ada@example.com", token: expect.stringMatching(/^ghm_/) }]);
+      const session = await mailing.gatehouse.magicLinks.consume(sent[0]!.token);
+      expect(session.user.email).toBe("ada@example.com");
+    } finally {
+      await mailing.gatehouse.close();
+    }
+  });
+
   it("gives a 10-minute link for a known email, stored as its SHA-256", async () => {
     await person("ada");
     const link = await request(" Ada@Example.com ");

@@ -111,6 +111,47 @@ describe.each(backends)("workspaces and members on $name", (backend) => {
     expect((await gatehouse.workspaces.get(asUser(olivia.id), ws.id)).name).toBe("Acme Cloud");
   });
 
+  it("updates name, settings and plan in one write, or changes nothing when a part is refused", async () => {
+    const owen = await person("owen");
+    const company = await gatehouse.workspaces.create(asUser(owen.id), {
+      name: "Co",
+      preset: "company",
+    });
+    const manager = await person("mona");
+    await gatehouse.members.add(systemActor(), company.id, {
+      userId: manager.id,
+      grants: [{ role: "manager", scope: `workspace:${company.id}` }],
+    });
+    const before = await gatehouse.workspaces.get(asUser(owen.id), company.id);
+    // A manager holds the settings gate but may not change the plan: neither part applies.
+    expect(
+      await codeOf(
+        gatehouse.workspaces.update(asUser(manager.id), company.id, {
+          name: "Co GmbH",
+          plan: "pci",
+        }),
+      ),
+    ).toBe("PERMISSION_DENIED");
+    expect(await gatehouse.workspaces.get(asUser(owen.id), company.id)).toEqual(before);
+    const { workspace, revision } = await gatehouse.workspaces.update(asUser(owen.id), company.id, {
+      name: "Co GmbH",
+      settings: { require2fa: true },
+      plan: "pci",
+    });
+    expect(revision).toBe(before.revision + 1);
+    expect(workspace).toMatchObject({
+      name: "Co GmbH",
+      plan: "pci",
+      settings: { require2fa: true },
+    });
+    const log = await gatehouse.activityLog.list(asUser(owen.id), company.id, {});
+    expect(log.entries.slice(0, 3).map((entry) => entry.action)).toEqual([
+      "workspace.rename",
+      "workspace.settings",
+      "workspace.plan",
+    ]);
+  });
+
   it("replaces a member's grants, and the next decision sees the change at once", async () => {
     const { olivia, ws } = await panel();
     const otto = await person("otto");

@@ -1105,7 +1105,7 @@ export type paths = {
         head?: never;
         /**
          * Rename the workspace, change its settings or its plan
-         * @description Each field present goes through its own service call, in this order: `plan` (owner only), the settings (`joinKey`, `require2fa`, `oneWorkspacePerEmail`), then `name`. These calls are separate writes: when a later one is refused, the earlier ones stay applied — send one concern per request to be sure. Answers the workspace; its `revision` also in `x-gatehouse-revision`.
+         * @description The fields present change together, in one write at one revision, or not at all: `plan` needs the owner, the name and the settings (`joinKey`, `require2fa`, `oneWorkspacePerEmail`) the model's settings gate; when any part is refused, nothing changes. Answers the workspace; its `revision` also in `x-gatehouse-revision`.
          */
         patch: {
             parameters: {

@@ -114,17 +114,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
       },
     },
     async (request, reply) => {
-      const link = await gatehouse.magicLinks.request({
-        email: request.body.email,
-        origin: originOf(request),
-      });
-      if (link !== undefined) {
-        await app.mailer.send({
-          to: request.body.email,
-          subject: "Your Gatehouse sign-in link",
-          text: `Sign in to Gatehouse (the link works once, for 10 minutes):\n\n${config.publicUrl}/sign-in/magic#${link.token}\n`,
-        });
-      }
+      await gatehouse.magicLinks.send({ email: request.body.email, origin: originOf(request) });
       return reply.status(202).send({ status: "sent-if-registered" as const });
     },
   );

@@ -1,4 +1,3 @@
-import type { ServerResponse } from "node:http";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { GatehouseError, isGatehouseError } from "@gatehouse/engine";
 import type { Change, Gatehouse, RequestContext } from "@gatehouse/service";
@@ -6,6 +5,7 @@ import { ErrorCode } from "@gatehouse/service";
 import { type Static, Type } from "@sinclair/typebox";
 import { requireCaller, SESSION_COOKIE } from "../http/caller.ts";
 import { AtLeastRevisionQuery, WorkspaceParams } from "../http/schemas.ts";
+import { createStreamSSE, type SSEStream } from "../http/sse.ts";
 import type { RouteOptions } from "./route-options.ts";
 
 const PAGE = 500;
@@ -55,11 +55,7 @@ export const changeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
   { gatehouse, config },
 ) => {
   const tags = ["changes"];
-  const open = new Set<ServerResponse>();
-  // Streams never end on their own: end them when the server closes, or close() would wait.
-  app.addHook("onClose", async () => {
-    for (const response of open) response.end();
-  });
+  const streamSSE = createStreamSSE(app);
 
   app.get(
     "/v1/workspaces/:ws/snapshot",
@@ -105,156 +101,118 @@ export const changeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
       const start = startOf(request.query.from, request.headers["last-event-id"]);
       // Checks the gate (and the revision) before the stream begins, so refusals are problems.
       const first = await gatehouse.changes.list(caller, ws, { after: start ?? 0, limit: 1 });
-      reply.hijack();
-      const response = reply.raw;
-      response.writeHead(200, {
-        "content-type": "text/event-stream; charset=utf-8",
-        "cache-control": "no-cache, no-transform",
-        connection: "keep-alive",
-        "x-accel-buffering": "no",
-      });
-      response.flushHeaders(); // the client learns the stream is open before any event
-      open.add(response);
       const token = request.cookies[SESSION_COOKIE];
-      const stream = new ChangeStream({
-        gatehouse,
-        caller,
-        workspaceId: ws,
-        response,
-        after: start ?? first.revision,
-        heartbeatMs: config.streamHeartbeatMs,
-        // A session ended elsewhere (logout, revoked) ends its streams at the next heartbeat.
-        ...(request.sessionId === undefined || token === undefined
-          ? {}
-          : { revalidate: async () => void (await gatehouse.sessions.authenticate(token)) }),
-      });
-      response.on("close", () => {
-        stream.stop();
-        open.delete(response);
-      });
-      stream.start();
+      // A session ended elsewhere (logout, revoked) ends its streams at the next heartbeat.
+      const revalidate =
+        request.sessionId === undefined || token === undefined
+          ? undefined
+          : async () => void (await gatehouse.sessions.authenticate(token));
+      streamSSE(
+        reply,
+        (stream) =>
+          sendChanges(stream, {
+            gatehouse,
+            caller,
+            workspaceId: ws,
+            after: start ?? first.revision,
+            revalidate,
+          }),
+        { heartbeatMs: config.streamHeartbeatMs },
+      );
     },
   );
 };
 
-/** One client's stream: wakes on change events and heartbeats, sends what the store holds. */
-class ChangeStream {
-  #last: number;
-  #busy = false;
-  #again = false;
-  #stopped = false;
-  /** Whether the `ready` event (everything committed before the stream opened is sent) went out. */
-  #ready = false;
-  readonly #cleanups: (() => void)[] = [];
-  readonly gatehouse: Gatehouse;
-  readonly caller: RequestContext;
-  readonly workspaceId: string;
-  readonly response: ServerResponse;
-  readonly #revalidate: (() => Promise<void>) | undefined;
-  readonly heartbeatMs: number;
+/** Something to wait for: `wake` ends the current (or the next) `next()`. */
+function wakeups(): { wake(): void; next(): Promise<void> } {
+  let pending = false;
+  let waiting: (() => void) | undefined;
+  return {
+    wake() {
+      pending = true;
+      waiting?.();
+    },
+    next() {
+      if (pending) {
+        pending = false;
+        return Promise.resolve();
+      }
+      return new Promise((resolve) => {
+        waiting = () => {
+          waiting = undefined;
+          pending = false;
+          resolve();
+        };
+      });
+    },
+  };
+}
 
-  constructor(options: {
+/**
+ * One client's change stream: sends every change after `after`, then `ready`, then each new
+ * change as it commits — woken by change events and heartbeats; the store is the truth, events
+ * only wake. Ends with an `error` event when the caller loses the gate, the workspace closes or
+ * `revalidate` (run at every heartbeat) throws.
+ */
+async function sendChanges(
+  stream: SSEStream,
+  options: {
     gatehouse: Gatehouse;
     caller: RequestContext;
     workspaceId: string;
-    response: ServerResponse;
-    /** Send the changes after this revision. */
     after: number;
-    /** Throws once the caller's credentials no longer hold; run at every heartbeat. */
-    revalidate?: () => Promise<void>;
-    heartbeatMs: number;
-  }) {
-    this.gatehouse = options.gatehouse;
-    this.caller = options.caller;
-    this.workspaceId = options.workspaceId;
-    this.response = options.response;
-    this.#last = options.after;
-    this.#revalidate = options.revalidate;
-    this.heartbeatMs = options.heartbeatMs;
-  }
-
-  start(): void {
-    this.#cleanups.push(this.gatehouse.changes.watch(this.workspaceId));
-    this.#cleanups.push(
-      this.gatehouse.onChange((event) => {
-        if (event.workspaceId === this.workspaceId && event.revision > this.#last) this.wake();
-      }),
-    );
-    const heartbeat = setInterval(() => {
-      this.response.write(": heartbeat\n\n");
-      if (this.#revalidate === undefined) {
-        this.wake();
-        return;
-      }
-      this.#revalidate().then(
-        () => this.wake(),
-        (error: unknown) => this.end(isGatehouseError(error) ? error.code : "INVALID_CREDENTIALS"),
-      );
-    }, this.heartbeatMs);
-    heartbeat.unref();
-    this.#cleanups.push(() => clearInterval(heartbeat));
-    this.wake();
-  }
-
-  stop(): void {
-    this.#stopped = true;
-    for (const cleanup of this.#cleanups.splice(0)) cleanup();
-  }
-
-  send(event: string, id: number | undefined, data: unknown): boolean {
-    const head = id === undefined ? "" : `id: ${id}\n`;
-    return this.response.write(`${head}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-  }
-
-  /** Sends every change after the last one sent; the store is the truth, events only wake. */
-  wake(): void {
-    if (this.#busy) {
-      this.#again = true;
+    revalidate: (() => Promise<void>) | undefined;
+  },
+): Promise<void> {
+  const { gatehouse, caller, workspaceId, revalidate } = options;
+  let last = options.after;
+  let failure: string | undefined;
+  const signal = wakeups();
+  stream.onAbort(gatehouse.changes.watch(workspaceId));
+  stream.onAbort(
+    gatehouse.onChange((event) => {
+      if (event.workspaceId === workspaceId && event.revision > last) signal.wake();
+    }),
+  );
+  stream.onAbort(() => signal.wake());
+  stream.onHeartbeat(() => {
+    if (revalidate === undefined) {
+      signal.wake();
       return;
     }
-    this.#busy = true;
-    void this.#drain().finally(() => {
-      this.#busy = false;
-    });
-  }
-
-  async #drain(): Promise<void> {
-    try {
-      do {
-        this.#again = false;
-        let page: readonly Change[];
-        do {
-          if (this.#stopped) return;
-          ({ changes: page } = await this.gatehouse.changes.list(this.caller, this.workspaceId, {
-            after: this.#last,
-            limit: PAGE,
-          }));
-          for (const change of page) {
-            if (this.#stopped) return;
-            const flowing = this.send("change", change.revision, change);
-            this.#last = change.revision;
-            if (!flowing)
-              await new Promise((resolve) => {
-                this.response.once("drain", resolve);
-                this.response.once("close", resolve);
-              });
-          }
-        } while (page.length === PAGE);
-        if (!this.#ready) {
-          this.#ready = true;
-          this.send("ready", undefined, { revision: this.#last });
-        }
-      } while (this.#again);
-    } catch (error) {
-      // The caller lost the gate, or the workspace closed: say so and end the stream.
-      this.end(isGatehouseError(error) ? error.code : "INTERNAL");
+    revalidate().then(
+      () => signal.wake(),
+      (error: unknown) => {
+        failure = isGatehouseError(error) ? error.code : "INVALID_CREDENTIALS";
+        signal.wake();
+      },
+    );
+  });
+  const send = (event: string, data: unknown, id?: number) =>
+    stream.writeSSE({ event, data: JSON.stringify(data), ...(id === undefined ? {} : { id }) });
+  try {
+    let ready = false;
+    while (!stream.aborted && failure === undefined) {
+      const { changes } = await gatehouse.changes.list(caller, workspaceId, {
+        after: last,
+        limit: PAGE,
+      });
+      for (const change of changes) {
+        if (stream.aborted || failure !== undefined) break;
+        await send("change", change, change.revision);
+        last = change.revision;
+      }
+      if (changes.length === PAGE) continue;
+      if (!ready) {
+        // Everything committed before the stream opened is sent.
+        ready = true;
+        await send("ready", { revision: last });
+      }
+      await signal.next();
     }
+  } catch (error) {
+    // The caller lost the gate, or the workspace closed: say so and end the stream.
+    failure = isGatehouseError(error) ? error.code : "INTERNAL";
   }
-
-  /** A last `error` event with the code, and the end of the stream. */
-  end(code: string): void {
-    if (!this.#stopped) this.send("error", undefined, { code });
-    this.stop();
-    this.response.end();
-  }
+  if (failure !== undefined) await send("error", { code: failure });
 }

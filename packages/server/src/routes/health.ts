@@ -1,5 +1,4 @@
 import type { FastifyPluginAsync } from "fastify";
-import { sql } from "kysely";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { RouteOptions } from "./route-options.ts";
 
@@ -46,7 +45,7 @@ export const healthRoutes: FastifyPluginAsync<RouteOptions> = async (app, { gate
   app.get("/healthz", hidden, async () => ({ status: "ok" }));
   app.get("/readyz", hidden, async (_request, reply) => {
     try {
-      await sql`select 1`.execute(gatehouse.storage.db);
+      await gatehouse.storage.ping();
       // A lost listener is not unready: polling keeps every read within the staleness bound.
       const { listening, notifications, pollIntervalMs, maxStalenessMs } = gatehouse.sync;
       return {

@@ -3,7 +3,7 @@ import { GatehouseError, isGatehouseError } from "@gatehouse/engine";
 import type { InvitationInfo, NewSession } from "@gatehouse/service";
 import { ErrorCode } from "@gatehouse/service";
 import { Type } from "@sinclair/typebox";
-import { originOf, requireCaller, requirePerson, setSessionCookies } from "../http/caller.ts";
+import { originOf, requireCaller, setSessionCookies } from "../http/caller.ts";
 import { revisionHeader, withRevision } from "../http/schemas.ts";
 import { invitationLink, invitationMail } from "../mail/invitation-mail.ts";
 import type { RouteOptions } from "./route-options.ts";
@@ -202,51 +202,13 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
       },
     },
     async (request, reply) => {
-      const { token, password, name } = request.body;
-      const origin = originOf(request);
-      if (request.caller !== undefined) {
-        if (request.keyWorkspaceId !== undefined) {
-          throw new GatehouseError(
-            ErrorCode.PERMISSION_DENIED,
-            "invitations are accepted by a signed-in person, not with an API key",
-          );
-        }
-        if (password !== undefined || name !== undefined) {
-          throw new GatehouseError(
-            ErrorCode.INVALID_INPUT,
-            "signed in, the invitation is accepted for your account; sign out to create a new one",
-          );
-        }
-        const accepted = await gatehouse.invitations.accept(
-          { token, userId: requirePerson(request) },
-          origin,
-        );
-        return withRevision(reply, accepted.revision).send({ ...accepted, session: null });
-      }
-      if (password === undefined) {
-        throw new GatehouseError(
-          ErrorCode.INVALID_CREDENTIALS,
-          "sign in to accept with your account, or choose a password to create one",
-        );
-      }
-      const accepted = await gatehouse.invitations.accept(
-        { token, newAccount: name === undefined ? { password } : { password, name } },
-        origin,
-      );
-      // Sign the new account in with the password it was just given: the invitee lands in the
-      // workspace. The account exists either way, so a refused sign-in (a workspace requiring
-      // 2FA, throttling) only means the client signs in as usual.
-      let session: NewSession | undefined;
-      try {
-        session = await gatehouse.sessions.login({
-          email: accepted.user.email,
-          password,
-          origin,
-        });
-      } catch (error) {
-        if (!isGatehouseError(error)) throw error;
-        request.log.info({ code: error.code }, "invited account created but not signed in");
-      }
+      const { session, signInRefusal, ...accepted } = await gatehouse.invitations.acceptAndSignIn({
+        ...request.body,
+        caller: request.caller,
+        origin: originOf(request),
+      });
+      if (signInRefusal !== undefined)
+        request.log.info({ code: signInRefusal }, "invited account created but not signed in");
       withRevision(reply, accepted.revision);
       if (session === undefined) return reply.send({ ...accepted, session: null });
       setSessionCookies(reply, config, session.token, session.expiresAt);

@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import type { Workspace } from "@gatehouse/service";
 import { Type } from "@sinclair/typebox";
 import { requireCaller, requirePerson } from "../http/caller.ts";
 import {
@@ -94,10 +93,10 @@ export const workspaceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         tags,
         summary: "Rename the workspace, change its settings or its plan",
         description:
-          "Each field present goes through its own service call, in this order: `plan` (owner only), " +
-          "the settings (`joinKey`, `require2fa`, `oneWorkspacePerEmail`), then `name`. These calls are " +
-          "separate writes: when a later one is refused, the earlier ones stay applied — send one " +
-          `concern per request to be sure. Answers the workspace; its \`revision\` also in \`${REVISION_HEADER}\`.`,
+          "The fields present change together, in one write at one revision, or not at all: `plan` " +
+          "needs the owner, the name and the settings (`joinKey`, `require2fa`, `oneWorkspacePerEmail`) " +
+          "the model's settings gate; when any part is refused, nothing changes. Answers the workspace; " +
+          `its \`revision\` also in \`${REVISION_HEADER}\`.`,
         params: WorkspaceParams,
         body: Type.Object(
           {
@@ -121,16 +120,16 @@ export const workspaceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
       },
     },
     async (request, reply) => {
-      const caller = requireCaller(request);
-      const { ws } = request.params;
       const { name, plan, ...settings } = request.body;
-      let answer: { workspace: Workspace; revision: number } | undefined;
-      if (plan !== undefined) answer = await gatehouse.workspaces.changePlan(caller, ws, plan);
-      if (Object.keys(settings).length > 0)
-        answer = await gatehouse.workspaces.updateSettings(caller, ws, settings);
-      if (name !== undefined) answer = await gatehouse.workspaces.rename(caller, ws, name);
-      // minProperties: 1 guarantees one of the three calls ran.
-      const { workspace, revision } = answer!;
+      const { workspace, revision } = await gatehouse.workspaces.update(
+        requireCaller(request),
+        request.params.ws,
+        {
+          ...(name === undefined ? {} : { name }),
+          ...(plan === undefined ? {} : { plan }),
+          ...(Object.keys(settings).length === 0 ? {} : { settings }),
+        },
+      );
       return withRevision(reply, revision).send(workspaceBody(workspace));
     },
   );

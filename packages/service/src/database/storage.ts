@@ -3,7 +3,8 @@ import type { Database } from "./schema.ts";
 
 /**
  * The storage port: one Kysely database plus what differs between backends. Adapters live in
- * `sqlite/` and `postgres/`, each with the same files.
+ * `sqlite/` and `postgres/`, each with the same files: `open.ts` (the `Storage`) and
+ * `change-feed.ts` (its `ChangeFeed`).
  */
 export interface Storage {
   readonly dialect: "sqlite" | "postgres";
@@ -21,6 +22,8 @@ export interface Storage {
   readonly changeFeed: ChangeFeed;
   /** True for a unique or primary-key violation raised by the driver. */
   isUniqueViolation(error: unknown): boolean;
+  /** Resolves when the database answers a trivial query; rejects when it cannot (readiness). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 

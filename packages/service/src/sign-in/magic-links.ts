@@ -13,6 +13,7 @@ import {
   type SessionPolicy,
   Throttle,
 } from "./sessions.ts";
+import type { SignInMail } from "./sign-in-mail.ts";
 import { requireSecondFactor, type TwoFactor } from "./two-factor.ts";
 import { normalizeEmail, toUser } from "./users.ts";
 
@@ -45,12 +46,37 @@ export class MagicLinks {
   readonly #twoFactor: TwoFactor;
   readonly #policy: SessionPolicy;
   readonly #throttle: Throttle;
+  readonly #mail: SignInMail | undefined;
 
-  constructor(core: ServiceCore, twoFactor: TwoFactor, policy: SessionPolicy) {
+  constructor(
+    core: ServiceCore,
+    twoFactor: TwoFactor,
+    options: { policy: SessionPolicy; mail: SignInMail | undefined },
+  ) {
     this.#core = core;
     this.#twoFactor = twoFactor;
-    this.#policy = policy;
+    this.#policy = options.policy;
     this.#throttle = new Throttle(core);
+    this.#mail = options.mail;
+  }
+
+  /**
+   * Mails a new sign-in link to `email` when it has an account, through the `signInMail` port;
+   * answers the same either way, so requests never reveal whether an account exists. Throttled as
+   * `request` is. Without a `signInMail` port: CONFIGURATION_REQUIRED.
+   * @example
+   * await gatehouse.magicLinks.send({ email: "ada@example.com", origin: { ip } });
+   */
+  async send(input: { email: string; origin?: Origin | undefined }): Promise<void> {
+    const mail = this.#mail;
+    if (mail === undefined) {
+      throw new GatehouseError(
+        ErrorCode.CONFIGURATION_REQUIRED,
+        "sign-in links need a mail sender (the signInMail option)",
+      );
+    }
+    const link = await this.request(input);
+    if (link !== undefined) await mail.sendMagicLink(input.email, link);
   }
 
   /**

@@ -6,6 +6,7 @@ import type { ServiceCore } from "../service-core.ts";
 import { hashSecret, isSameDigest, newId, randomSecret } from "../support/crypto.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { DAY_MS } from "../support/time.ts";
+import type { SignInMail } from "./sign-in-mail.ts";
 import { requireSecondFactor, type TotpEnrollment, type TwoFactor } from "./two-factor.ts";
 import { type User, Users } from "./users.ts";
 
@@ -17,6 +18,8 @@ export interface SignInOptions {
   readonly sessionIdleMs?: number;
   /** The issuer shown in authenticator apps; "Gatehouse" by default. */
   readonly totpIssuer?: string;
+  /** Sends magic links (`magicLinks.send`); without it, that answers CONFIGURATION_REQUIRED. */
+  readonly signInMail?: SignInMail;
 }
 
 /** How long sessions last, resolved from {@link SignInOptions}. */

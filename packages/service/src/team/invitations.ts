@@ -1,10 +1,11 @@
-import { GatehouseError, type ResourceRef } from "@gatehouse/engine";
+import { GatehouseError, isGatehouseError, type ResourceRef } from "@gatehouse/engine";
 import type { Selectable } from "kysely";
 import type { Actor, Origin, RequestContext } from "../actor.ts";
 import { actorLabel } from "../audit/actor-label.ts";
 import type { AuditRecord } from "../audit/chain.ts";
 import type { InvitationsTable } from "../database/schema.ts";
 import type { ServiceCore, WorkspaceWriter } from "../service-core.ts";
+import type { NewSession } from "../sign-in/sessions.ts";
 import { insertUser, normalizeEmail, toUser, type User } from "../sign-in/users.ts";
 import { hashSecret, isSameDigest, newId, randomSecret } from "../support/crypto.ts";
 import { ErrorCode } from "../support/error-codes.ts";
@@ -36,6 +37,36 @@ export interface InvitationInfo {
 export type AcceptInput =
   | { readonly token: string; readonly userId: string }
   | { readonly token: string; readonly newAccount: { password: string; name?: string } };
+
+/** What `acceptAndSignIn` is given: the token, and who accepts it. */
+export interface AcceptAndSignInInput {
+  readonly token: string;
+  /** The signed-in caller, who joins as themselves; absent for an anonymous invitee. */
+  readonly caller?: RequestContext | undefined;
+  /** Anonymous only: the password (and name) of the account created for the invited email. */
+  readonly password?: string | undefined;
+  readonly name?: string | undefined;
+  readonly origin?: Origin | undefined;
+}
+
+/** An accepted invitation, and the session started for the account it created. */
+export interface AcceptedAndSignedIn {
+  readonly user: User;
+  readonly workspaceId: string;
+  readonly revision: number;
+  readonly createdAccount: boolean;
+  /** Started for a new account; `undefined` for a signed-in caller, or when the sign-in was refused. */
+  readonly session: NewSession | undefined;
+  /** Why the new account was not signed in (e.g. TOTP_ENROLLMENT_REQUIRED, RATE_LIMITED). */
+  readonly signInRefusal: ErrorCode | undefined;
+}
+
+/** Starts a session with email and password (the sessions' `login`). */
+export type PasswordLogin = (input: {
+  email: string;
+  password: string;
+  origin?: Origin | undefined;
+}) => Promise<NewSession>;
 
 type InvitationRow = Selectable<InvitationsTable>;
 
@@ -178,9 +209,11 @@ export interface InvitationPreview {
 /** Invitations by email: role and scopes chosen up front, single use, valid 7 days. */
 export class Invitations {
   readonly #core: ServiceCore;
+  readonly #login: PasswordLogin;
 
-  constructor(core: ServiceCore) {
+  constructor(core: ServiceCore, login: PasswordLogin) {
     this.#core = core;
+    this.#login = login;
   }
 
   /**
@@ -437,6 +470,53 @@ export class Invitations {
       return row;
     });
     return { invitation: toInvitation(value, this.#core.clock()), token, revision };
+  }
+
+  /**
+   * Accepts an invitation as the signed-in caller (a person, not an API key), or — anonymous, with
+   * a password — creates the invited account and signs it in. The account exists either way, so a
+   * refused sign-in (a workspace requiring 2FA, throttling) only leaves `session` undefined and the
+   * invitee signs in as usual. Anonymous without a password: INVALID_CREDENTIALS.
+   * @example
+   * const { session } = await gatehouse.invitations.acceptAndSignIn({ token, password: "a long passphrase", origin });
+   */
+  async acceptAndSignIn(input: AcceptAndSignInInput): Promise<AcceptedAndSignedIn> {
+    const { token, caller, password, name, origin } = input;
+    if (caller !== undefined) {
+      if (caller.actor.type === "api_key") {
+        throw new GatehouseError(
+          ErrorCode.PERMISSION_DENIED,
+          "invitations are accepted by a signed-in person, not with an API key",
+        );
+      }
+      if (password !== undefined || name !== undefined) {
+        throw new GatehouseError(
+          ErrorCode.INVALID_INPUT,
+          "signed in, the invitation is accepted for your account; sign out to create a new one",
+        );
+      }
+      if (caller.actor.type === "system")
+        throw new GatehouseError(ErrorCode.INVALID_CREDENTIALS, "sign in as a person");
+      const accepted = await this.accept({ token, userId: caller.actor.userId }, origin);
+      return { ...accepted, session: undefined, signInRefusal: undefined };
+    }
+    if (password === undefined) {
+      throw new GatehouseError(
+        ErrorCode.INVALID_CREDENTIALS,
+        "sign in to accept with your account, or choose a password to create one",
+      );
+    }
+    const accepted = await this.accept(
+      { token, newAccount: name === undefined ? { password } : { password, name } },
+      origin,
+    );
+    try {
+      const session = await this.#login({ email: accepted.user.email, password, origin });
+      return { ...accepted, session, signInRefusal: undefined };
+    } catch (error) {
+      if (!isGatehouseError(error)) throw error;
+      return { ...accepted, session: undefined, signInRefusal: error.code as ErrorCode };
+    }
   }
 
   /**

@@ -38,6 +38,21 @@ export interface Workspace {
   readonly settings: WorkspaceSettings | undefined;
 }
 
+/** Settings to change; absent ones stay as they are. */
+export interface SettingsChanges {
+  readonly joinKey?: string | null;
+  readonly require2fa?: boolean;
+  /** `null`: the model's policy decides. */
+  readonly oneWorkspacePerEmail?: boolean | null;
+}
+
+/** What `Workspaces.update` changes; absent parts stay as they are. */
+export interface WorkspaceChanges {
+  readonly name?: string;
+  readonly settings?: SettingsChanges;
+  readonly plan?: string;
+}
+
 /** A workspace's plan and its seats (the plan's member limit). */
 export interface PlanSeats {
   readonly plan: string | null;
@@ -307,120 +322,64 @@ export class Workspaces {
     return rows.map((row) => toWorkspace(this.#core, row, false));
   }
 
+  /**
+   * Changes any of the name, the settings and the plan in one write: every part's permission is
+   * checked (the plan: owner only, never delegable; the name and settings: the model's settings gate) and all
+   * apply at one revision, or none does.
+   * @example
+   * const { revision } = await gatehouse.workspaces.update(asUser(olivia), ws, { name: "Acme Ltd", plan: "pci" });
+   */
+  async update(
+    request: RequestContext,
+    workspaceId: string,
+    changes: WorkspaceChanges,
+  ): Promise<{ workspace: Workspace; revision: number }> {
+    const known = ["name", "settings", "plan"];
+    const unknown = Object.keys(changes ?? {}).filter((key) => !known.includes(key));
+    if (unknown.length > 0)
+      throw new GatehouseError(ErrorCode.INVALID_INPUT, `unknown changes: ${unknown.join(", ")}`);
+    const { name, settings, plan } = changes;
+    if (name === undefined && settings === undefined && plan === undefined)
+      throw new GatehouseError(ErrorCode.INVALID_INPUT, "nothing to change");
+    // Every part is validated before any is applied.
+    const newName = name === undefined ? undefined : requireText(name, "workspace name");
+    const settingValues = settings === undefined ? undefined : settingsRowOf(settings);
+    const { value, revision } = await this.#core.write(request, workspaceId, async (tx) => {
+      // The order of the audit entries (and of the checks): plan, settings, name.
+      if (plan !== undefined) await changePlanIn(tx, plan);
+      if (settings !== undefined && settingValues !== undefined)
+        await updateSettingsIn(tx, settings, settingValues);
+      if (newName !== undefined) await renameIn(tx, newName);
+      return { ...tx.workspace, ...tx.rowUpdates };
+    });
+    return { workspace: toWorkspace(this.#core, { ...value, revision }, true), revision };
+  }
+
   /** Renames the workspace (the owner, or who holds the model's settings gate). */
-  async rename(
+  rename(
     request: RequestContext,
     workspaceId: string,
     name: string,
   ): Promise<{ workspace: Workspace; revision: number }> {
-    const newName = requireText(name, "workspace name");
-    const { value, revision } = await this.#core.write(request, workspaceId, async (tx) => {
-      const record = {
-        action: "workspace.rename",
-        target: tx.root,
-        details: { from: tx.workspace.name, to: newName },
-      };
-      await requireSettings(tx, record);
-      tx.update({ name: newName });
-      tx.audit(record);
-      return { ...tx.workspace, name: newName };
-    });
-    return { workspace: toWorkspace(this.#core, { ...value, revision }, true), revision };
+    return this.update(request, workspaceId, { name });
   }
 
   /** Changes the join key, the 2FA requirement or the one-workspace-per-email switch. */
-  async updateSettings(
+  updateSettings(
     request: RequestContext,
     workspaceId: string,
-    changes: {
-      joinKey?: string | null;
-      require2fa?: boolean;
-      oneWorkspacePerEmail?: boolean | null;
-    },
+    changes: SettingsChanges,
   ): Promise<{ workspace: Workspace; revision: number }> {
-    const known = ["joinKey", "require2fa", "oneWorkspacePerEmail"];
-    const unknown = Object.keys(changes ?? {}).filter((key) => !known.includes(key));
-    if (unknown.length > 0)
-      throw new GatehouseError(ErrorCode.INVALID_INPUT, `unknown settings: ${unknown.join(", ")}`);
-    const values: Partial<WorkspaceRow> = {};
-    if (changes.joinKey !== undefined) {
-      values.join_key = changes.joinKey === null ? null : normalizeJoinKey(changes.joinKey);
-    }
-    if (changes.require2fa !== undefined) {
-      if (typeof changes.require2fa !== "boolean")
-        throw new GatehouseError(ErrorCode.INVALID_INPUT, "require2fa is true or false");
-      values.require_2fa = changes.require2fa ? 1 : 0;
-    }
-    if (changes.oneWorkspacePerEmail !== undefined) {
-      if (
-        changes.oneWorkspacePerEmail !== null &&
-        typeof changes.oneWorkspacePerEmail !== "boolean"
-      ) {
-        throw new GatehouseError(
-          ErrorCode.INVALID_INPUT,
-          "oneWorkspacePerEmail is true, false or null (the model decides)",
-        );
-      }
-      values.one_workspace_per_email =
-        changes.oneWorkspacePerEmail === null ? null : changes.oneWorkspacePerEmail ? 1 : 0;
-    }
-    const { value, revision } = await this.#core.write(request, workspaceId, async (tx) => {
-      const record = {
-        action: "workspace.settings",
-        target: tx.root,
-        // The join key is a shared secret of sorts: the log says that it changed, not what it is.
-        details: {
-          ...changes,
-          ...(changes.joinKey === undefined
-            ? {}
-            : { joinKey: changes.joinKey === null ? null : "(changed)" }),
-        },
-      };
-      await requireSettings(tx, record);
-      if (values.join_key !== undefined && values.join_key !== null) {
-        const clash = await tx.trx
-          .selectFrom("workspaces")
-          .select("id")
-          .where("join_key", "=", values.join_key)
-          .where("id", "!=", tx.workspace.id)
-          .executeTakeFirst();
-        if (clash !== undefined)
-          throw new GatehouseError(ErrorCode.CONFLICT, "another workspace uses this join key");
-      }
-      tx.update(values);
-      tx.audit(record);
-      return { ...tx.workspace, ...values };
-    });
-    return { workspace: toWorkspace(this.#core, { ...value, revision }, true), revision };
+    return this.update(request, workspaceId, { settings: changes });
   }
 
   /** Changes the plan (owner only, never delegable); refused when the members already exceed the new limit. */
-  async changePlan(
+  changePlan(
     request: RequestContext,
     workspaceId: string,
     plan: string,
   ): Promise<{ workspace: Workspace; revision: number }> {
-    const { value, revision } = await this.#core.write(request, workspaceId, async (tx) => {
-      const record = {
-        action: "workspace.plan",
-        target: tx.root,
-        details: { from: tx.workspace.plan, to: plan },
-      };
-      await tx.requireOwner(record);
-      const next = resolvePlan(tx.model, plan);
-      const limit = memberLimit(tx.model, next);
-      const taken = await seatsTaken(tx.trx, tx.workspace.id, tx.now);
-      if (limit !== null && taken > limit) {
-        throw new GatehouseError(
-          ErrorCode.MEMBER_LIMIT_REACHED,
-          `${taken} members and pending invitations exceed the ${next} plan's ${limit}`,
-        );
-      }
-      tx.update({ plan: next });
-      tx.audit(record);
-      return { ...tx.workspace, plan: next };
-    });
-    return { workspace: toWorkspace(this.#core, { ...value, revision }, true), revision };
+    return this.update(request, workspaceId, { plan });
   }
 
   /**
@@ -573,6 +532,102 @@ export class Workspaces {
     });
     return { revision };
   }
+}
+
+/** Checks and stages a rename inside a workspace write. */
+async function renameIn(tx: WorkspaceWriter, name: string): Promise<void> {
+  const record = {
+    action: "workspace.rename",
+    target: tx.root,
+    details: { from: tx.workspace.name, to: name },
+  };
+  await requireSettings(tx, record);
+  tx.update({ name });
+  tx.audit(record);
+}
+
+/** The workspace columns of validated settings changes. */
+function settingsRowOf(changes: SettingsChanges): Partial<WorkspaceRow> {
+  const known = ["joinKey", "require2fa", "oneWorkspacePerEmail"];
+  const unknown = Object.keys(changes ?? {}).filter((key) => !known.includes(key));
+  if (unknown.length > 0)
+    throw new GatehouseError(ErrorCode.INVALID_INPUT, `unknown settings: ${unknown.join(", ")}`);
+  const values: Partial<WorkspaceRow> = {};
+  if (changes.joinKey !== undefined) {
+    values.join_key = changes.joinKey === null ? null : normalizeJoinKey(changes.joinKey);
+  }
+  if (changes.require2fa !== undefined) {
+    if (typeof changes.require2fa !== "boolean")
+      throw new GatehouseError(ErrorCode.INVALID_INPUT, "require2fa is true or false");
+    values.require_2fa = changes.require2fa ? 1 : 0;
+  }
+  if (changes.oneWorkspacePerEmail !== undefined) {
+    if (
+      changes.oneWorkspacePerEmail !== null &&
+      typeof changes.oneWorkspacePerEmail !== "boolean"
+    ) {
+      throw new GatehouseError(
+        ErrorCode.INVALID_INPUT,
+        "oneWorkspacePerEmail is true, false or null (the model decides)",
+      );
+    }
+    values.one_workspace_per_email =
+      changes.oneWorkspacePerEmail === null ? null : changes.oneWorkspacePerEmail ? 1 : 0;
+  }
+  return values;
+}
+
+/** Checks and stages settings changes inside a workspace write. */
+async function updateSettingsIn(
+  tx: WorkspaceWriter,
+  changes: SettingsChanges,
+  values: Partial<WorkspaceRow>,
+): Promise<void> {
+  const record = {
+    action: "workspace.settings",
+    target: tx.root,
+    // The join key is a shared secret of sorts: the log says that it changed, not what it is.
+    details: {
+      ...changes,
+      ...(changes.joinKey === undefined
+        ? {}
+        : { joinKey: changes.joinKey === null ? null : "(changed)" }),
+    },
+  };
+  await requireSettings(tx, record);
+  if (values.join_key !== undefined && values.join_key !== null) {
+    const clash = await tx.trx
+      .selectFrom("workspaces")
+      .select("id")
+      .where("join_key", "=", values.join_key)
+      .where("id", "!=", tx.workspace.id)
+      .executeTakeFirst();
+    if (clash !== undefined)
+      throw new GatehouseError(ErrorCode.CONFLICT, "another workspace uses this join key");
+  }
+  tx.update(values);
+  tx.audit(record);
+}
+
+/** Checks and stages a plan change inside a workspace write (owner only, never delegable). */
+async function changePlanIn(tx: WorkspaceWriter, plan: string): Promise<void> {
+  const record = {
+    action: "workspace.plan",
+    target: tx.root,
+    details: { from: tx.workspace.plan, to: plan },
+  };
+  await tx.requireOwner(record);
+  const next = resolvePlan(tx.model, plan);
+  const limit = memberLimit(tx.model, next);
+  const taken = await seatsTaken(tx.trx, tx.workspace.id, tx.now);
+  if (limit !== null && taken > limit) {
+    throw new GatehouseError(
+      ErrorCode.MEMBER_LIMIT_REACHED,
+      `${taken} members and pending invitations exceed the ${next} plan's ${limit}`,
+    );
+  }
+  tx.update({ plan: next });
+  tx.audit(record);
 }
 
 function normalizeJoinKey(value: unknown): string {

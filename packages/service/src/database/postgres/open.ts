@@ -2,8 +2,8 @@ import { Kysely, PostgresDialect, sql } from "kysely";
 import type pg from "pg";
 import { migrateToLatest } from "../migrate.ts";
 import type { Database } from "../schema.ts";
-import type { ChangeFeed, Storage } from "../storage.ts";
-import { listenForChanges } from "./listen.ts";
+import type { Storage } from "../storage.ts";
+import { postgresChangeFeed } from "./change-feed.ts";
 
 export interface PostgresOptions {
   /** e.g. `postgres://127.0.0.1:5432/gatehouse` */
@@ -54,21 +54,12 @@ export async function openPostgres(options: PostgresOptions): Promise<Storage> {
   // One channel per schema: instances on one database but in other schemas hear nothing of it.
   const channel =
     options.schema === undefined ? "gatehouse_changes" : `gatehouse_changes__${options.schema}`;
-  const changeFeed: ChangeFeed = {
-    // NOTIFY is transactional: delivered to listeners when the transaction commits, never before.
-    announce: async (trx, notice) => {
-      await sql`select pg_notify(${channel}, ${`${notice.revision}:${notice.workspaceId}`})`.execute(
-        trx,
-      );
-    },
-    listen: (handlers) =>
-      listenForChanges({
-        driver,
-        connectionString: options.connectionString,
-        channel: quoteIdentifier(channel, 63),
-        handlers,
-      }),
-  };
+  const changeFeed = postgresChangeFeed({
+    driver,
+    connectionString: options.connectionString,
+    channel,
+    quote: quoteIdentifier,
+  });
   const storage: Storage = {
     dialect: "postgres",
     db,
@@ -78,6 +69,9 @@ export async function openPostgres(options: PostgresOptions): Promise<Storage> {
     snapshot: (work) => db.transaction().setIsolationLevel("repeatable read").execute(work),
     isUniqueViolation: (error) =>
       typeof error === "object" && error !== null && "code" in error && error.code === "23505",
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
     close: () => db.destroy(),
   };
   if (options.migrate !== false) await migrateToLatest(db, options.schema);

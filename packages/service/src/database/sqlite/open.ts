@@ -7,6 +7,7 @@ import { ErrorCode } from "../../support/error-codes.ts";
 import { migrateToLatest } from "../migrate.ts";
 import type { Database } from "../schema.ts";
 import type { Storage } from "../storage.ts";
+import { sqliteChangeFeed } from "./change-feed.ts";
 
 const WRITE_LOCK_WAIT_MS = 15_000;
 
@@ -83,11 +84,7 @@ export async function openSqlite(options: SqliteOptions): Promise<Storage> {
     dialect: "sqlite",
     db,
     locksRows: false,
-    changeFeed: {
-      // One file: other processes' commits show in `data_version`, polled by the follower.
-      announce: async () => undefined,
-      commitCounter: () => database.pragma("data_version", { simple: true }) as number,
-    },
+    changeFeed: sqliteChangeFeed(database),
     transaction: (work) =>
       // The dialect has one connection guarded by a mutex: holding it serializes this process's
       // transactions; BEGIN IMMEDIATE serializes them against other processes.
@@ -117,6 +114,9 @@ export async function openSqlite(options: SqliteOptions): Promise<Storage> {
       error !== null &&
       "code" in error &&
       (error.code === "SQLITE_CONSTRAINT_UNIQUE" || error.code === "SQLITE_CONSTRAINT_PRIMARYKEY"),
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
     close: () => db.destroy(),
   };
   if (options.migrate !== false) await migrateToLatest(db);

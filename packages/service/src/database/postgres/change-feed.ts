@@ -1,15 +1,42 @@
+import { type Kysely, sql } from "kysely";
 import type pg from "pg";
-import type { ChangeFeedHandlers } from "../storage.ts";
+import type { Database } from "../schema.ts";
+import type { ChangeFeed, ChangeFeedHandlers } from "../storage.ts";
 
 const RETRY_MIN_MS = 100;
 const RETRY_MAX_MS = 5_000;
+
+/**
+ * The PostgreSQL change feed: a commit NOTIFYs `channel`, and every instance LISTENs on it.
+ * @example
+ * const changeFeed = postgresChangeFeed({ driver, connectionString, channel: "gatehouse_changes" });
+ */
+export function postgresChangeFeed(options: {
+  readonly driver: typeof pg;
+  readonly connectionString: string;
+  /** Unquoted, at most 63 characters. */
+  readonly channel: string;
+  readonly quote: (name: string, maxLength: number) => string;
+}): ChangeFeed {
+  const { driver, connectionString, channel, quote } = options;
+  return {
+    // NOTIFY is transactional: delivered to listeners when the transaction commits, never before.
+    announce: async (trx: Kysely<Database>, notice) => {
+      await sql`select pg_notify(${channel}, ${`${notice.revision}:${notice.workspaceId}`})`.execute(
+        trx,
+      );
+    },
+    listen: (handlers) =>
+      listenForChanges({ driver, connectionString, channel: quote(channel, 63), handlers }),
+  };
+}
 
 /**
  * LISTENs on `channel` over a connection of its own (a pooled one would be handed to others),
  * parses `revision:workspaceId` payloads and reconnects with backoff when the connection drops.
  * Resolves once the first LISTEN is in place, or failed and is being retried.
  */
-export async function listenForChanges(options: {
+async function listenForChanges(options: {
   readonly driver: typeof pg;
   readonly connectionString: string;
   /** Already quoted. */
