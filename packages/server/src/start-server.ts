@@ -31,7 +31,11 @@ export async function startServer(
     handleSignals = true,
   }: { log?: (line: string) => void; handleSignals?: boolean } = {},
 ): Promise<RunningServer> {
-  const storage = await openStorage(storageTarget(config), { schema: config.databaseSchema });
+  const storage = await openStorage(storageTarget(config), {
+    schema: config.databaseSchema,
+    connectTimeoutMs: config.databaseTimeouts.connectMs,
+    statementTimeoutMs: config.databaseTimeouts.statementMs,
+  });
   const gatehouse = createGatehouse({
     storage,
     secretKey: secretKeyOf(config),

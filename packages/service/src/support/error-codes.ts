@@ -53,6 +53,10 @@ export const ErrorCode = {
   SIGN_IN_LINK_INVALID: "SIGN_IN_LINK_INVALID",
   DATABASE_ERROR: "DATABASE_ERROR",
   DATABASE_BUSY: "DATABASE_BUSY",
+  /** PostgreSQL cannot be reached, or did not answer in time; retry after `Retry-After`. */
+  DATABASE_UNAVAILABLE: "DATABASE_UNAVAILABLE",
+  /** The disk holding the SQLite database is full: the write was rolled back. */
+  DATABASE_FULL: "DATABASE_FULL",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

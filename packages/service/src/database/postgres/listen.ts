@@ -2,7 +2,8 @@ import type pg from "pg";
 import type { ChangeFeedHandlers } from "../storage.ts";
 
 const RETRY_MIN_MS = 100;
-const RETRY_MAX_MS = 5_000;
+// Short enough that the listener is back within a couple of seconds of the database.
+const RETRY_MAX_MS = 1_000;
 
 /**
  * LISTENs on `channel` over a connection of its own (a pooled one would be handed to others),
@@ -12,18 +13,26 @@ const RETRY_MAX_MS = 5_000;
 export async function listenForChanges(options: {
   readonly driver: typeof pg;
   readonly connectionString: string;
+  /** Gives up on a connection attempt after this long, and tries again later. */
+  readonly connectTimeoutMs: number;
   /** Already quoted. */
   readonly channel: string;
   readonly handlers: ChangeFeedHandlers;
 }): Promise<{ close(): Promise<void> }> {
-  const { driver, connectionString, channel, handlers } = options;
+  const { driver, connectionString, connectTimeoutMs, channel, handlers } = options;
   let client: pg.Client | undefined;
   let closed = false;
   let retryMs = RETRY_MIN_MS;
   let timer: NodeJS.Timeout | undefined;
 
   const connect = async (): Promise<void> => {
-    const next = new driver.Client({ connectionString, keepAlive: true });
+    const next = new driver.Client({
+      connectionString,
+      keepAlive: true,
+      // A connection whose peer vanished without closing it is noticed within about a minute.
+      keepAliveInitialDelayMillis: 10_000,
+      connectionTimeoutMillis: connectTimeoutMs,
+    });
     next.on("notification", (message) => {
       const payload = message.payload ?? "";
       const colon = payload.indexOf(":");
@@ -31,7 +40,8 @@ export async function listenForChanges(options: {
       if (colon > 0 && Number.isSafeInteger(revision))
         handlers.notice({ workspaceId: payload.slice(colon + 1), revision });
     });
-    // Errors end the connection; `end` schedules the reconnect.
+    // Errors end the connection; `end` schedules the reconnect. Without this listener a dropped
+    // connection would end the process.
     next.on("error", () => undefined);
     next.on("end", () => {
       if (client !== next) return;
