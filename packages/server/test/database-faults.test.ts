@@ -95,6 +95,12 @@ describe.skipIf(bin === undefined)("database faults on PostgreSQL", () => {
     await cluster?.destroy();
   }, 60_000);
 
+  /** Both server processes are still running; otherwise fails with what they printed. */
+  function expectAlive(): void {
+    expect(isAlive(a.pid), `A exited:\n${a.output()}`).toBe(true);
+    expect(isAlive(b.pid), `B exited:\n${b.output()}`).toBe(true);
+  }
+
   /** Registers `server:<id>` on an instance; answers the status and the problem's code. */
   async function putServer(at: Instance, id: string): Promise<Answer> {
     const started = performance.now();
@@ -210,7 +216,7 @@ describe.skipIf(bin === undefined)("database faults on PostgreSQL", () => {
     await putServerEventually(b, "after-kill", RECOVERY_BOUND_MS);
     const seenAfterKillMs = await untilASees("after-kill", RECOVERY_BOUND_MS);
     const listeningAfterKillMs = await untilReadyAndListening(a, RECOVERY_BOUND_MS);
-    expect(isAlive(a.pid) && isAlive(b.pid)).toBe(true);
+    expectAlive();
 
     // 2. Crash the cluster and keep it down for ~10 s.
     const acknowledgedBeforeOutage = acknowledged.length;
@@ -225,7 +231,7 @@ describe.skipIf(bin === undefined)("database faults on PostgreSQL", () => {
       probes.push(await putServer(b, `probe-${probes.length}`));
       await sleep(500);
     }
-    expect(isAlive(a.pid) && isAlive(b.pid)).toBe(true);
+    expectAlive();
     expect(new Set(readiness)).toEqual(new Set([503]));
     for (const probe of probes) {
       expect(probe).toMatchObject({ status: 503, code: "DATABASE_UNAVAILABLE" });
@@ -304,6 +310,6 @@ describe.skipIf(bin === undefined)("database faults on PostgreSQL", () => {
     expect(aWriteMs).toBeLessThanOrEqual(RECOVERY_BOUND_MS);
     expect(aListeningMs).toBeLessThanOrEqual(RECOVERY_BOUND_MS);
     expect(acknowledged.length).toBeGreaterThan(acknowledgedBeforeOutage);
-    expect(isAlive(a.pid) && isAlive(b.pid)).toBe(true);
+    expectAlive();
   }, 180_000);
 });

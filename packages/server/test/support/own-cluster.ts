@@ -31,8 +31,6 @@ export interface OwnCluster {
   start(): Promise<void>;
   /** Stops it: `immediate` is a crash (recovery from WAL on the next start), `fast` a clean stop. */
   stop(mode?: "fast" | "immediate"): Promise<void>;
-  /** The server log, for error messages. */
-  log(): string;
   /** Stops it and deletes its folder. */
   destroy(): Promise<void>;
 }
@@ -77,8 +75,10 @@ function postgresUser(): { uid: number; gid: number } {
  * try { await cluster.stop(); await cluster.start(); } finally { await cluster.destroy(); }
  */
 export async function startOwnCluster(bin: string): Promise<OwnCluster> {
-  const folder = mkdtempSync(join(tmpdir(), "gatehouse-pg-"));
-  if (process.getuid?.() === 0) {
+  const asRoot = process.getuid?.() === 0;
+  // As root the cluster runs as postgres, which must reach the folder: /tmp, not a private TMPDIR.
+  const folder = mkdtempSync(join(asRoot ? "/tmp" : tmpdir(), "gatehouse-pg-"));
+  if (asRoot) {
     const { uid, gid } = postgresUser();
     chownSync(folder, uid, gid);
   }
@@ -94,27 +94,31 @@ export async function startOwnCluster(bin: string): Promise<OwnCluster> {
   // The socket lives in the folder too: nothing is shared with a system cluster.
   const serverOptions = `-p ${port} -k ${folder} -c listen_addresses=127.0.0.1 -c max_connections=50`;
   let running = false;
+  const serverLog = () => {
+    try {
+      return readFileSync(logFile, "utf8").slice(-5_000);
+    } catch {
+      return "";
+    }
+  };
   const cluster: OwnCluster = {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
     async start() {
-      await run(
-        pgCtl,
-        ["-D", data, "-l", logFile, "-o", serverOptions, "-w", "-t", "60", "start"],
-        folder,
-      );
+      try {
+        await run(
+          pgCtl,
+          ["-D", data, "-l", logFile, "-o", serverOptions, "-w", "-t", "60", "start"],
+          folder,
+        );
+      } catch (error) {
+        throw new Error(`${(error as Error).message}\nserver log:\n${serverLog()}`);
+      }
       running = true;
     },
     async stop(mode = "fast") {
       await run(pgCtl, ["-D", data, "-m", mode, "-w", "-t", "60", "stop"], folder);
       running = false;
-    },
-    log() {
-      try {
-        return readFileSync(logFile, "utf8").slice(-10_000);
-      } catch {
-        return "";
-      }
     },
     async destroy() {
       if (running) await cluster.stop("immediate").catch(() => undefined);
