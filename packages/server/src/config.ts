@@ -12,6 +12,11 @@ export interface ServerConfig {
   readonly databaseUrl: string | undefined;
   /** PostgreSQL only: the schema holding Gatehouse's tables (created when missing); `public` by default. */
   readonly databaseSchema: string | undefined;
+  /**
+   * PostgreSQL only: `DATABASE_CONNECT_TIMEOUT_MS` (5000), how long a request waits for a
+   * connection, and `DATABASE_STATEMENT_TIMEOUT_MS` (15000), how long one statement may run.
+   */
+  readonly databaseTimeouts: { readonly connectMs: number; readonly statementMs: number };
   /** `smtp://user:pass@host:port`; without it mail goes to a development outbox and the log. */
   readonly smtpUrl: string | undefined;
   readonly mailFrom: string;
@@ -63,6 +68,8 @@ const KNOWN = [
   "DATA_DIR",
   "DATABASE_URL",
   "DATABASE_SCHEMA",
+  "DATABASE_CONNECT_TIMEOUT_MS",
+  "DATABASE_STATEMENT_TIMEOUT_MS",
   "SMTP_URL",
   "MAIL_FROM",
   "PUBLIC_URL",
@@ -126,6 +133,18 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     problems.push("DATABASE_SCHEMA is a lower-case PostgreSQL identifier (a-z, 0-9, _)");
   if (databaseSchema !== undefined && databaseUrl === undefined)
     problems.push("DATABASE_SCHEMA applies to PostgreSQL only: set DATABASE_URL too");
+  const connectText = get("DATABASE_CONNECT_TIMEOUT_MS") ?? "5000";
+  const connectMs = Number(connectText);
+  if (!Number.isInteger(connectMs) || connectMs < 100 || connectMs > 120_000)
+    problems.push(
+      `DATABASE_CONNECT_TIMEOUT_MS is a whole number of milliseconds, 100–120000, not "${connectText}"`,
+    );
+  const statementText = get("DATABASE_STATEMENT_TIMEOUT_MS") ?? "15000";
+  const statementMs = Number(statementText);
+  if (!Number.isInteger(statementMs) || statementMs < 100 || statementMs > 3_600_000)
+    problems.push(
+      `DATABASE_STATEMENT_TIMEOUT_MS is a whole number of milliseconds, 100–3600000, not "${statementText}"`,
+    );
   const smtpUrl = get("SMTP_URL");
   if (smtpUrl !== undefined && !/^smtps?:\/\//.test(smtpUrl))
     problems.push("SMTP_URL must be an smtp:// or smtps:// URL");
@@ -205,6 +224,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     dataDir: resolve(get("DATA_DIR") ?? "./data"),
     databaseUrl,
     databaseSchema,
+    databaseTimeouts: { connectMs, statementMs },
     smtpUrl,
     mailFrom: get("MAIL_FROM") ?? "Gatehouse <gatehouse@localhost>",
     publicUrl,

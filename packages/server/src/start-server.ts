@@ -51,7 +51,11 @@ export async function startServer(
       `PERSONAL_WORKSPACE_MODEL "${config.personalWorkspaceModel}" is not a served model; models: ${Object.keys(models).join(", ")}, or none`,
     );
   }
-  const storage = await openStorage(storageTarget(config), { schema: config.databaseSchema });
+  const storage = await openStorage(storageTarget(config), {
+    schema: config.databaseSchema,
+    connectTimeoutMs: config.databaseTimeouts.connectMs,
+    statementTimeoutMs: config.databaseTimeouts.statementMs,
+  });
   // SMTP, or the development outbox; mail is sent once the server runs, and logged through it.
   let app: FastifyInstance | undefined;
   const mailer = createMailer({

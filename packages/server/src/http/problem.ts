@@ -61,6 +61,8 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   TOOL_ENDPOINT_FAILED: 502,
   TOOL_ENDPOINT_TIMEOUT: 504,
   DATABASE_BUSY: 503,
+  DATABASE_UNAVAILABLE: 503,
+  DATABASE_FULL: 507,
   CONFIGURATION_REQUIRED: 503,
   MODEL_INCOMPATIBLE: 409,
 };
@@ -102,6 +104,7 @@ const TITLES: Readonly<Record<number, string>> = {
   502: "Bad Gateway",
   503: "Service Unavailable",
   504: "Gateway Timeout",
+  507: "Insufficient Storage",
 };
 
 export function problem(
@@ -136,7 +139,7 @@ export function errorHandler(
   if (isGatehouseError(error)) {
     const status = statusOf(error.code);
     const retryAfterMs = error.details["retryAfterMs"];
-    if (status === 429 && typeof retryAfterMs === "number")
+    if ((status === 429 || status === 503) && typeof retryAfterMs === "number")
       reply.header("retry-after", Math.max(1, Math.ceil(retryAfterMs / 1000)));
     return sendProblem(reply, problem(status, error.code, error.message, error.issues));
   }

@@ -7,6 +7,10 @@ export interface StorageOptions {
   readonly schema?: string | undefined;
   /** Apply migrations on open (default true). */
   readonly migrate?: boolean;
+  /** PostgreSQL only: how long to wait for a connection, in ms (default 5000). */
+  readonly connectTimeoutMs?: number | undefined;
+  /** PostgreSQL only: how long one statement may run, in ms (default 15000). */
+  readonly statementTimeoutMs?: number | undefined;
 }
 
 /**
@@ -22,6 +26,12 @@ export function openStorage(target: string, options: StorageOptions = {}): Promi
         connectionString: target,
         migrate,
         ...(options.schema === undefined ? {} : { schema: options.schema }),
+        ...(options.connectTimeoutMs === undefined
+          ? {}
+          : { connectTimeoutMs: options.connectTimeoutMs }),
+        ...(options.statementTimeoutMs === undefined
+          ? {}
+          : { statementTimeoutMs: options.statementTimeoutMs }),
       })
     : openSqlite({ file: target, migrate });
 }

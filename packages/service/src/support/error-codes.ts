@@ -55,6 +55,10 @@ export const ErrorCode = {
   DATABASE_BUSY: "DATABASE_BUSY",
   // The panel's own models.
   MODEL_INCOMPATIBLE: "MODEL_INCOMPATIBLE",
+  /** PostgreSQL cannot be reached, or did not answer in time; retry after `Retry-After`. */
+  DATABASE_UNAVAILABLE: "DATABASE_UNAVAILABLE",
+  /** The disk holding the SQLite database is full: the write was rolled back. */
+  DATABASE_FULL: "DATABASE_FULL",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

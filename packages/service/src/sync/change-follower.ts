@@ -88,7 +88,7 @@ export class ChangeFollower {
           const reconnected = connected && !this.#connected;
           this.#connected = connected;
           // Whatever was announced while disconnected is found by polling at once.
-          if (reconnected) void this.poll();
+          if (reconnected) this.#pollAfterReconnect();
         },
       });
     }
@@ -149,6 +149,16 @@ export class ChangeFollower {
       this.#catchingUp.delete(workspaceId);
     };
     void run();
+  }
+
+  /**
+   * Polls now, and once more after a poll already running: that one began while the database was
+   * unreachable and may have failed, which would leave the catch-up to the next interval.
+   */
+  #pollAfterReconnect(): void {
+    const running = this.#polling;
+    void this.poll();
+    if (running !== undefined) void running.then(() => this.poll());
   }
 
   /** One poll (at most one runs at a time): verifies or catches up every workspace in use. */

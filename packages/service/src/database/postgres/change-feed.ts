@@ -4,7 +4,8 @@ import type { Database } from "../schema.ts";
 import type { ChangeFeed, ChangeFeedHandlers } from "../storage.ts";
 
 const RETRY_MIN_MS = 100;
-const RETRY_MAX_MS = 5_000;
+// Short enough that the listener is back within a couple of seconds of the database.
+const RETRY_MAX_MS = 1_000;
 
 /**
  * The PostgreSQL change feed: a commit NOTIFYs `channel`, and every instance LISTENs on it.
@@ -14,11 +15,13 @@ const RETRY_MAX_MS = 5_000;
 export function postgresChangeFeed(options: {
   readonly driver: typeof pg;
   readonly connectionString: string;
+  /** Gives up on a listener's connection attempt after this long, and tries again later. */
+  readonly connectTimeoutMs: number;
   /** Unquoted, at most 63 characters. */
   readonly channel: string;
   readonly quote: (name: string, maxLength: number) => string;
 }): ChangeFeed {
-  const { driver, connectionString, channel, quote } = options;
+  const { driver, connectionString, connectTimeoutMs, channel, quote } = options;
   return {
     // NOTIFY is transactional: delivered to listeners when the transaction commits, never before.
     announce: async (trx: Kysely<Database>, notice) => {
@@ -27,7 +30,13 @@ export function postgresChangeFeed(options: {
       );
     },
     listen: (handlers) =>
-      listenForChanges({ driver, connectionString, channel: quote(channel, 63), handlers }),
+      listenForChanges({
+        driver,
+        connectionString,
+        connectTimeoutMs,
+        channel: quote(channel, 63),
+        handlers,
+      }),
   };
 }
 
@@ -39,18 +48,26 @@ export function postgresChangeFeed(options: {
 async function listenForChanges(options: {
   readonly driver: typeof pg;
   readonly connectionString: string;
+  /** Gives up on a connection attempt after this long, and tries again later. */
+  readonly connectTimeoutMs: number;
   /** Already quoted. */
   readonly channel: string;
   readonly handlers: ChangeFeedHandlers;
 }): Promise<{ close(): Promise<void> }> {
-  const { driver, connectionString, channel, handlers } = options;
+  const { driver, connectionString, connectTimeoutMs, channel, handlers } = options;
   let client: pg.Client | undefined;
   let closed = false;
   let retryMs = RETRY_MIN_MS;
   let timer: NodeJS.Timeout | undefined;
 
   const connect = async (): Promise<void> => {
-    const next = new driver.Client({ connectionString, keepAlive: true });
+    const next = new driver.Client({
+      connectionString,
+      keepAlive: true,
+      // A connection whose peer vanished without closing it is noticed within about a minute.
+      keepAliveInitialDelayMillis: 10_000,
+      connectionTimeoutMillis: connectTimeoutMs,
+    });
     next.on("notification", (message) => {
       const payload = message.payload ?? "";
       const colon = payload.indexOf(":");
@@ -58,7 +75,8 @@ async function listenForChanges(options: {
       if (colon > 0 && Number.isSafeInteger(revision))
         handlers.notice({ workspaceId: payload.slice(colon + 1), revision });
     });
-    // Errors end the connection; `end` schedules the reconnect.
+    // Errors end the connection; `end` schedules the reconnect. Without this listener a dropped
+    // connection would end the process.
     next.on("error", () => undefined);
     next.on("end", () => {
       if (client !== next) return;

@@ -8,17 +8,9 @@ import { migrateToLatest } from "../migrate.ts";
 import type { Database } from "../schema.ts";
 import type { Storage } from "../storage.ts";
 import { sqliteChangeFeed } from "./change-feed.ts";
+import { guardDatabase, isBusy } from "./faults.ts";
 
 const WRITE_LOCK_WAIT_MS = 15_000;
-
-function isBusy(error: unknown): boolean {
-  return (
-    typeof error === "object" &&
-    error !== null &&
-    "code" in error &&
-    (error.code === "SQLITE_BUSY" || error.code === "SQLITE_LOCKED")
-  );
-}
 
 /**
  * Takes the database write lock, waiting asynchronously: better-sqlite3 is synchronous, so a
@@ -42,7 +34,7 @@ async function beginImmediate(
           throw new GatehouseError(
             ErrorCode.DATABASE_BUSY,
             "the database is busy with other writers; try again",
-            { cause: error },
+            { cause: error, details: { retryAfterMs: 1_000 } },
           );
         }
         await new Promise((resolve) =>
@@ -64,7 +56,9 @@ export interface SqliteOptions {
 
 /**
  * Opens the embedded SQLite backend: WAL journal, foreign keys on, and every write transaction
- * started with `BEGIN IMMEDIATE` so concurrent writers queue instead of failing.
+ * started with `BEGIN IMMEDIATE` so concurrent writers queue instead of failing. A write that
+ * finds the disk full (DATABASE_FULL) or the database locked too long (DATABASE_BUSY) is rolled
+ * back whole.
  * @example
  * const storage = await openSqlite({ file: "./data/gatehouse.db" });
  */
@@ -79,7 +73,9 @@ export async function openSqlite(options: SqliteOptions): Promise<Storage> {
   // Statements other than BEGIN IMMEDIATE (handled below) are rarely blocked, and briefly.
   database.pragma("busy_timeout = 5000");
   database.pragma("foreign_keys = ON");
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: guardDatabase(database) }),
+  });
   const storage: Storage = {
     dialect: "sqlite",
     db,
