@@ -5,8 +5,12 @@ import {
   type DenyReason,
   type Engine,
   type GranteeRef,
+  type Issue,
+  Issues,
   isGatehouseError,
+  issuePath,
   type Model,
+  type PathSegment,
   parseModel,
   type ResourceRef,
   type SubjectRef,
@@ -15,10 +19,8 @@ import { presets } from "@gatehouse/engine/presets";
 import { LineCounter, parse, parseDocument } from "yaml";
 
 /** One problem of a policy test file: where (path and, when known, line) and what. */
-export interface FileIssue {
-  readonly path: string;
+export interface FileIssue extends Issue {
   readonly line: number | undefined;
-  readonly message: string;
 }
 
 export interface PolicyCheck {
@@ -56,8 +58,6 @@ export type ParsedPolicyFile =
   | { readonly success: true; readonly suite: PolicySuite }
   | { readonly success: false; readonly file: string; readonly issues: readonly FileIssue[] };
 
-type Segment = string | number;
-
 const TOP_LEVEL = [
   "name",
   "preset",
@@ -79,18 +79,6 @@ const DENY_REASONS: readonly DenyReason[] = [
   "key_resource",
 ];
 const RESOURCE = /^[a-z][a-z0-9_-]*:./;
-
-function pathText(segments: readonly Segment[]): string {
-  return segments
-    .map((segment, index) =>
-      typeof segment === "number"
-        ? `[${segment}]`
-        : /^[A-Za-z_][\w]*$/.test(segment)
-          ? `${index === 0 ? "" : "."}${segment}`
-          : `[${JSON.stringify(segment)}]`,
-    )
-    .join("");
-}
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -115,8 +103,8 @@ function timeOf(value: unknown): number | undefined {
  * if (parsed.success) console.log(runPolicySuite(parsed.suite).failed);
  */
 export function parsePolicyFile(file: string, now: () => number = Date.now): ParsedPolicyFile {
-  const issues: FileIssue[] = [];
-  const fail = () => ({ success: false as const, file, issues });
+  const issues = new Issues<FileIssue>();
+  const fail = () => ({ success: false as const, file, issues: issues.list });
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -130,8 +118,8 @@ export function parsePolicyFile(file: string, now: () => number = Date.now): Par
     const line = lineCounter.linePos(error.pos[0]).line;
     issues.push({ path: "", line, message: error.message.split("\n")[0]! });
   }
-  if (issues.length > 0) return fail();
-  const lineOf = (segments: readonly Segment[]): number | undefined => {
+  if (!issues.isEmpty) return fail();
+  const lineOf = (segments: readonly PathSegment[]): number | undefined => {
     for (let length = segments.length; length > 0; length--) {
       const node = document.getIn(segments.slice(0, length), true) as
         | { range?: [number, number, number] }
@@ -140,8 +128,8 @@ export function parsePolicyFile(file: string, now: () => number = Date.now): Par
     }
     return undefined;
   };
-  const add = (segments: readonly Segment[], message: string) =>
-    issues.push({ path: pathText(segments), line: lineOf(segments), message });
+  const add = (segments: readonly PathSegment[], message: string) =>
+    issues.push({ path: issuePath(segments), line: lineOf(segments), message });
   const data: unknown = document.toJS();
   if (!isObject(data)) {
     add([], "a policy test file is a mapping with preset (or model), resources, grants and checks");
@@ -165,13 +153,13 @@ export function parsePolicyFile(file: string, now: () => number = Date.now): Par
     else clock = time;
   }
   const engine = createEngine(model, { workspace, clock: () => clock });
-  const known = (segments: Segment[], what: "permission" | "type", value: unknown): boolean => {
+  const known = (segments: PathSegment[], what: "permission" | "type", value: unknown): boolean => {
     const names: readonly string[] = what === "permission" ? model.permissions : model.types;
     if (typeof value === "string" && names.includes(value)) return true;
     add(segments, `unknown ${what} ${JSON.stringify(value)}`);
     return false;
   };
-  const subjectOk = (segments: Segment[], value: unknown, grantee = false): boolean => {
+  const subjectOk = (segments: PathSegment[], value: unknown, grantee = false): boolean => {
     const pattern = grantee ? /^(user|group):./ : /^(user|group|apikey):./;
     if (typeof value === "string" && pattern.test(value)) return true;
     add(
@@ -198,7 +186,7 @@ export function parsePolicyFile(file: string, now: () => number = Date.now): Par
     }
   }
   for (const [index, grant] of entries(data, "grants", add).entries()) {
-    const at: Segment[] = ["grants", index];
+    const at: PathSegment[] = ["grants", index];
     if (!isObject(grant)) {
       add(at, "must be a mapping with subject, role and scope");
       continue;
@@ -233,7 +221,7 @@ export function parsePolicyFile(file: string, now: () => number = Date.now): Par
 
   const checks: PolicyCheck[] = [];
   for (const [index, check] of entries(data, "checks", add).entries()) {
-    const at: Segment[] = ["checks", index];
+    const at: PathSegment[] = ["checks", index];
     if (!isObject(check)) {
       add(at, "must be a mapping with subject, permission, resource and expect");
       continue;
@@ -261,7 +249,7 @@ export function parsePolicyFile(file: string, now: () => number = Date.now): Par
     }
     if (valid)
       checks.push({
-        path: pathText(at),
+        path: issuePath(at),
         line: lineOf(at),
         subject: subject as SubjectRef,
         permission: permission as string,
@@ -272,7 +260,7 @@ export function parsePolicyFile(file: string, now: () => number = Date.now): Par
   }
   const lists: PolicyList[] = [];
   for (const [index, list] of entries(data, "lists", add).entries()) {
-    const at: Segment[] = ["lists", index];
+    const at: PathSegment[] = ["lists", index];
     if (!isObject(list)) {
       add(at, "must be a mapping with subject, type, permission and expect");
       continue;
@@ -290,7 +278,7 @@ export function parsePolicyFile(file: string, now: () => number = Date.now): Par
     }
     if (valid)
       lists.push({
-        path: pathText(at),
+        path: issuePath(at),
         line: lineOf(at),
         subject: subject as SubjectRef,
         type: type as string,
@@ -298,9 +286,9 @@ export function parsePolicyFile(file: string, now: () => number = Date.now): Par
         expect: expect as ResourceRef[],
       });
   }
-  if (issues.length === 0 && checks.length === 0 && lists.length === 0)
+  if (issues.isEmpty && checks.length === 0 && lists.length === 0)
     add([], "no checks and no lists: nothing to test");
-  if (issues.length > 0) return fail();
+  if (!issues.isEmpty) return fail();
   const name = typeof data["name"] === "string" ? data["name"] : undefined;
   return { success: true, suite: { file, name, model, engine, checks, lists } };
 }
@@ -308,7 +296,7 @@ export function parsePolicyFile(file: string, now: () => number = Date.now): Par
 function entries(
   data: Record<string, unknown>,
   key: string,
-  add: (segments: Segment[], message: string) => void,
+  add: (segments: PathSegment[], message: string) => void,
 ): readonly unknown[] {
   const value = data[key] ?? [];
   if (Array.isArray(value)) return value;
@@ -320,7 +308,7 @@ function entries(
 function modelOf(
   data: Record<string, unknown>,
   file: string,
-  add: (segments: Segment[], message: string) => void,
+  add: (segments: PathSegment[], message: string) => void,
 ): Model | undefined {
   const { preset, model } = data;
   if ((preset === undefined) === (model === undefined)) {
@@ -356,7 +344,7 @@ function modelOf(
 function addResources(
   engine: Engine,
   value: unknown,
-  add: (segments: Segment[], message: string) => void,
+  add: (segments: PathSegment[], message: string) => void,
 ): void {
   if (value === undefined) return;
   if (!isObject(value)) {

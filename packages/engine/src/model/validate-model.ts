@@ -1,4 +1,5 @@
 import type { Issue } from "../errors.ts";
+import { Issues } from "../issues.ts";
 import { DEFAULT_POLICY } from "./model-definition.ts";
 
 const NAME = /^[a-z][a-z0-9_-]*$/;
@@ -29,12 +30,8 @@ function isRecord(value: unknown): value is Json {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** A small collector of issues, each with the path where it was found. */
-class Issues {
-  readonly list: Issue[] = [];
-  add(path: string, message: string): void {
-    this.list.push({ path, message });
-  }
+/** The shared collector, with the checks of a model's JSON shape. */
+class ModelIssues extends Issues {
   record(value: unknown, path: string): Json | undefined {
     if (isRecord(value)) return value;
     this.add(path, "must be an object");
@@ -105,9 +102,9 @@ export function descendantTypes(
  * validateModel(JSON.parse(text)) // [{ path: "roles.operator.scopes[0]", message: "unknown resource type \"srv\"" }]
  */
 export function validateModel(input: unknown): Issue[] {
-  const issues = new Issues();
+  const issues = new ModelIssues();
   const model = issues.record(input, "");
-  if (model === undefined) return issues.list;
+  if (model === undefined) return [...issues.list];
   issues.onlyKeys(model, MODEL_KEYS, "");
 
   if (typeof model["name"] !== "string" || !NAME.test(model["name"])) {
@@ -382,5 +379,5 @@ export function validateModel(input: unknown): Issue[] {
       }
     }
   }
-  return issues.list;
+  return [...issues.list];
 }

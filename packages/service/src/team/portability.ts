@@ -5,7 +5,7 @@ import {
   ErrorCode,
   GatehouseError,
   type GranteeRef,
-  type Issue,
+  Issues,
   isGatehouseError,
   type Model,
   type ModelDefinition,
@@ -115,6 +115,8 @@ export interface ImportResult {
 /** Rows per INSERT: well under SQLite's and PostgreSQL's limits on bound parameters. */
 const BATCH = 1000;
 const RESOURCE_NAME = /^[a-z][a-z0-9_-]*:./;
+/** The title of the INVALID_INPUT error listing an export's issues. */
+const INVALID_EXPORT = "invalid workspace export";
 
 /**
  * Moving a workspace between instances (or keeping a copy): export it as JSON, import it as a new
@@ -281,27 +283,6 @@ interface ImportPlan {
   readonly ownerUserId: string;
 }
 
-class Issues {
-  readonly list: Issue[] = [];
-  add(path: string, message: string): void {
-    this.list.push({ path, message });
-  }
-  get isEmpty(): boolean {
-    return this.list.length === 0;
-  }
-  throwIfAny(): void {
-    if (this.isEmpty) return;
-    const shown = this.list
-      .slice(0, 5)
-      .map((issue) => `${issue.path}: ${issue.message}`)
-      .join("; ");
-    const more = this.list.length > 5 ? ` (and ${this.list.length - 5} more)` : "";
-    throw new GatehouseError(ErrorCode.INVALID_INPUT, `invalid workspace export: ${shown}${more}`, {
-      issues: this.list,
-    });
-  }
-}
-
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -335,7 +316,7 @@ function planImport(core: ServiceCore, input: unknown): ImportPlan {
   const issues = new Issues();
   if (!isObject(input)) {
     issues.add("", "a workspace export is a JSON object");
-    issues.throwIfAny();
+    issues.throwIfAny(ErrorCode.INVALID_INPUT, INVALID_EXPORT);
   }
   const data = input as Record<string, unknown>;
   if (data["format"] !== EXPORT_FORMAT)
@@ -354,7 +335,7 @@ function planImport(core: ServiceCore, input: unknown): ImportPlan {
     "grants",
   ];
   for (const key of Object.keys(data)) if (!known.includes(key)) issues.add(key, "unknown field");
-  issues.throwIfAny();
+  issues.throwIfAny(ErrorCode.INVALID_INPUT, INVALID_EXPORT);
 
   // The workspace and its model.
   const workspace = data["workspace"];
@@ -502,7 +483,7 @@ function planImport(core: ServiceCore, input: unknown): ImportPlan {
   }
   if (ownerUserId === undefined && issues.isEmpty)
     issues.add("grants", `no grant of the owner role ("${model?.ownerRole}") at ${root}`);
-  issues.throwIfAny();
+  issues.throwIfAny(ErrorCode.INVALID_INPUT, INVALID_EXPORT);
   return {
     data: data as unknown as WorkspaceExport,
     model: model!,
@@ -707,7 +688,7 @@ async function checkAgainstDatabase(
     if (clash !== undefined)
       issues.add("workspace.settings.joinKey", "another workspace on this instance uses this key");
   }
-  issues.throwIfAny();
+  issues.throwIfAny(ErrorCode.INVALID_INPUT, INVALID_EXPORT);
   return { matched };
 }
 
