@@ -17,4 +17,5 @@ export type {
   RoleDefinition,
   SectionDefinition,
 } from "./model/model-definition.ts";
+export { modelSchema } from "./model/model-schema.ts";
 export { validateModel } from "./model/validate-model.ts";
