@@ -17,6 +17,7 @@ import {
 } from "@gatehouse/engine";
 import { presets } from "@gatehouse/engine/presets";
 import { LineCounter, parse, parseDocument } from "yaml";
+import { DENY_REASONS, policyFileSchema, RESOURCE_PATTERN } from "./policy-file-schema.ts";
 
 /** One problem of a policy test file: where (path and, when known, line) and what. */
 export interface FileIssue extends Issue {
@@ -58,27 +59,13 @@ export type ParsedPolicyFile =
   | { readonly success: true; readonly suite: PolicySuite }
   | { readonly success: false; readonly file: string; readonly issues: readonly FileIssue[] };
 
-const TOP_LEVEL = [
-  "name",
-  "preset",
-  "model",
-  "workspace",
-  "now",
-  "resources",
-  "groups",
-  "grants",
-  "checks",
-  "lists",
-];
-const DENY_REASONS: readonly DenyReason[] = [
-  "not_found",
-  "not_applicable",
-  "no_grant",
-  "key_expired",
-  "key_scope",
-  "key_resource",
-];
-const RESOURCE = /^[a-z][a-z0-9_-]*:./;
+// Field names and name rules come from the file's JSON Schema: one definition of the shape.
+const fields = policyFileSchema.properties;
+const TOP_LEVEL = Object.keys(fields);
+const GRANT_KEYS = Object.keys(fields.grants.items.properties);
+const CHECK_KEYS = Object.keys(fields.checks.items.properties);
+const LIST_KEYS = Object.keys(fields.lists.items.properties);
+const RESOURCE = new RegExp(RESOURCE_PATTERN);
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -192,8 +179,8 @@ export function parsePolicyFile(file: string, now: () => number = Date.now): Par
       continue;
     }
     for (const key of Object.keys(grant))
-      if (!["subject", "role", "scope", "extras", "expiresAt"].includes(key))
-        add([...at, key], "unknown field; expected subject, role, scope, extras, expiresAt");
+      if (!GRANT_KEYS.includes(key))
+        add([...at, key], `unknown field; expected ${GRANT_KEYS.join(", ")}`);
     if (!subjectOk([...at, "subject"], grant["subject"], true)) continue;
     const extras = grant["extras"] ?? [];
     if (!Array.isArray(extras) || extras.some((extra) => typeof extra !== "string")) {
@@ -227,8 +214,8 @@ export function parsePolicyFile(file: string, now: () => number = Date.now): Par
       continue;
     }
     for (const key of Object.keys(check))
-      if (!["subject", "permission", "resource", "expect", "reason"].includes(key))
-        add([...at, key], "unknown field; expected subject, permission, resource, expect, reason");
+      if (!CHECK_KEYS.includes(key))
+        add([...at, key], `unknown field; expected ${CHECK_KEYS.join(", ")}`);
     const { subject, permission, resource, expect, reason } = check;
     let valid = subjectOk([...at, "subject"], subject);
     valid = known([...at, "permission"], "permission", permission) && valid;
@@ -242,7 +229,7 @@ export function parsePolicyFile(file: string, now: () => number = Date.now): Par
     }
     if (
       reason !== undefined &&
-      (expect !== "deny" || !DENY_REASONS.includes(reason as DenyReason))
+      (expect !== "deny" || !(DENY_REASONS as readonly unknown[]).includes(reason))
     ) {
       add([...at, "reason"], `goes with expect: deny and is one of ${DENY_REASONS.join(", ")}`);
       valid = false;
@@ -266,8 +253,8 @@ export function parsePolicyFile(file: string, now: () => number = Date.now): Par
       continue;
     }
     for (const key of Object.keys(list))
-      if (!["subject", "type", "permission", "expect"].includes(key))
-        add([...at, key], "unknown field; expected subject, type, permission, expect");
+      if (!LIST_KEYS.includes(key))
+        add([...at, key], `unknown field; expected ${LIST_KEYS.join(", ")}`);
     const { subject, type, permission, expect } = list;
     let valid = subjectOk([...at, "subject"], subject);
     valid = known([...at, "type"], "type", type) && valid;
