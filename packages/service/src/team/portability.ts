@@ -17,6 +17,7 @@ import { actorLabel } from "../audit/actor-label.ts";
 import type { Database } from "../database/schema.ts";
 import type { ServiceCore } from "../service-core.ts";
 import { insertUser, normalizeEmail } from "../sign-in/users.ts";
+import { isResourceName, isText, requireText } from "../support/validation.ts";
 import { isOneWorkspacePerEmail, memberLimit } from "./membership.ts";
 import { createWorkspaceIn, toWorkspace, type Workspace } from "./workspaces.ts";
 
@@ -114,7 +115,6 @@ export interface ImportResult {
 
 /** Rows per INSERT: well under SQLite's and PostgreSQL's limits on bound parameters. */
 const BATCH = 1000;
-const RESOURCE_NAME = /^[a-z][a-z0-9_-]*:./;
 /** The title of the INVALID_INPUT error listing an export's issues. */
 const INVALID_EXPORT = "invalid workspace export";
 
@@ -239,8 +239,7 @@ export class Portability {
   ): Promise<ImportResult> {
     const core = this.#core;
     requireOperator(request, "imports");
-    if (options.name !== undefined && !isText(options.name))
-      throw new GatehouseError(ErrorCode.INVALID_INPUT, "workspace name must be 1–200 characters");
+    if (options.name !== undefined) requireText(options.name, "workspace name");
     const plan = planImport(core, data);
     if (options.dryRun === true) {
       const { matched } = await checkAgainstDatabase(core, core.db, plan, false);
@@ -285,10 +284,6 @@ interface ImportPlan {
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function isText(value: unknown, max = 200): value is string {
-  return typeof value === "string" && value.trim() !== "" && value.length <= max;
 }
 
 /** JSON with object keys sorted, so two definitions compare equal whatever their key order. */
@@ -528,7 +523,7 @@ function orderResources(
       ["resource", resource],
       ["parent", parent],
     ] as const) {
-      if (typeof value !== "string" || !RESOURCE_NAME.test(value) || value.length > 300) {
+      if (!isResourceName(value)) {
         issues.add(`${path}.${field}`, "must be named type:id (at most 300 characters)");
         valid = false;
       }

@@ -2,18 +2,8 @@ import { ErrorCode, GatehouseError, type Page, type ResourceRef } from "@gatehou
 import { type RequestContext, subjectOf } from "../actor.ts";
 import { subjectFor } from "../decisions/decisions.ts";
 import type { ReadOptions, ServiceCore, WriteScope } from "../service-core.ts";
+import { requireResourceName, typeOf } from "../support/validation.ts";
 import { removeMemberRows } from "./membership.ts";
-
-function requireResourceName(value: unknown, what: string): ResourceRef {
-  if (typeof value !== "string" || !/^[a-z][a-z0-9_-]*:./.test(value) || value.length > 300) {
-    throw new GatehouseError(ErrorCode.INVALID_INPUT, `${what} is named type:id`);
-  }
-  return value as ResourceRef;
-}
-
-function typeOf(resource: string): string {
-  return resource.slice(0, resource.indexOf(":"));
-}
 
 /**
  * A resource outside the caller's reach (not at or below one of their grants) answers as if it did
