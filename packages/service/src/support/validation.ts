@@ -5,7 +5,7 @@ export const NAME_MAX_LENGTH = 200;
 /** The longest resource name (`type:id`). */
 export const RESOURCE_NAME_MAX_LENGTH = 300;
 /** A resource is named `type:id`: a model's type name, a colon, an id. */
-export const RESOURCE_NAME_PATTERN = "^[a-z][a-z0-9_-]*:.";
+const RESOURCE_NAME_PATTERN = "^[a-z][a-z0-9_-]*:.";
 const RESOURCE_NAME = new RegExp(RESOURCE_NAME_PATTERN);
 
 /** True for text that is not blank and at most `max` characters. */
