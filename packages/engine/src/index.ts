@@ -4,6 +4,8 @@ export type { EngineOptions } from "./engine/engine.ts";
 export { createEngine, Engine } from "./engine/engine.ts";
 export type * from "./engine/types.ts";
 export * from "./errors.ts";
+export type { PathSegment } from "./issues.ts";
+export { Issues, issuePath, summarizeIssues } from "./issues.ts";
 export type { Model, ParseModelResult } from "./model/define-model.ts";
 export { defineModel, loadModel, parseModel } from "./model/define-model.ts";
 export type {
@@ -15,4 +17,5 @@ export type {
   RoleDefinition,
   SectionDefinition,
 } from "./model/model-definition.ts";
+export { modelSchema } from "./model/model-schema.ts";
 export { validateModel } from "./model/validate-model.ts";

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { type Issue, Issues } from "@gatehouse/engine";
 
 /** What the server reads from the environment (and an optional JSON file), validated at start. */
 export interface ServerConfig {
@@ -55,10 +56,15 @@ export interface ServerConfig {
   };
 }
 
+/** Every bad setting, each an issue whose path is the setting's name (`PORT`, `SECRET_KEY`, …). */
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
-  constructor(readonly problems: readonly string[]) {
+  /** Each issue as one line: the setting, then what is wrong with it. */
+  readonly problems: readonly string[];
+  constructor(readonly issues: readonly Issue[]) {
+    const problems = issues.map((issue) => `${issue.path} ${issue.message}`);
     super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`);
+    this.problems = problems;
   }
 }
 
@@ -95,7 +101,7 @@ const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"
  * const config = loadConfig(process.env); // PORT=8080, DATA_DIR=./data, …
  */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): ServerConfig {
-  const problems: string[] = [];
+  const issues = new Issues();
   const fromFile: Partial<Record<Key, string>> = {};
   const file = env["GATEHOUSE_CONFIG"];
   if (file !== undefined && file !== "") {
@@ -105,11 +111,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
         throw new Error("not a JSON object");
       for (const [key, value] of Object.entries(parsed)) {
         if (!(KNOWN as readonly string[]).includes(key))
-          problems.push(`GATEHOUSE_CONFIG ${file}: unknown key ${key}`);
+          issues.add("GATEHOUSE_CONFIG", `${file}: unknown key ${key}`);
         else fromFile[key as Key] = String(value);
       }
     } catch (error) {
-      problems.push(`GATEHOUSE_CONFIG ${file}: ${(error as Error).message}`);
+      issues.add("GATEHOUSE_CONFIG", `${file}: ${(error as Error).message}`);
     }
   }
   const get = (key: Key): string | undefined => {
@@ -120,34 +126,37 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
   const portText = get("PORT") ?? "8080";
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
-    problems.push(`PORT must be a port number (0–65535), not "${portText}"`);
+    issues.add("PORT", `must be a port number (0–65535), not "${portText}"`);
 
   const databaseUrl = get("DATABASE_URL");
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    problems.push(
-      "DATABASE_URL must be a postgres:// URL; leave it unset for the embedded SQLite database",
+    issues.add(
+      "DATABASE_URL",
+      "must be a postgres:// URL; leave it unset for the embedded SQLite database",
     );
   }
   const databaseSchema = get("DATABASE_SCHEMA");
   if (databaseSchema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(databaseSchema))
-    problems.push("DATABASE_SCHEMA is a lower-case PostgreSQL identifier (a-z, 0-9, _)");
+    issues.add("DATABASE_SCHEMA", "is a lower-case PostgreSQL identifier (a-z, 0-9, _)");
   if (databaseSchema !== undefined && databaseUrl === undefined)
-    problems.push("DATABASE_SCHEMA applies to PostgreSQL only: set DATABASE_URL too");
+    issues.add("DATABASE_SCHEMA", "applies to PostgreSQL only: set DATABASE_URL too");
   const connectText = get("DATABASE_CONNECT_TIMEOUT_MS") ?? "5000";
   const connectMs = Number(connectText);
   if (!Number.isInteger(connectMs) || connectMs < 100 || connectMs > 120_000)
-    problems.push(
-      `DATABASE_CONNECT_TIMEOUT_MS is a whole number of milliseconds, 100–120000, not "${connectText}"`,
+    issues.add(
+      "DATABASE_CONNECT_TIMEOUT_MS",
+      `is a whole number of milliseconds, 100–120000, not "${connectText}"`,
     );
   const statementText = get("DATABASE_STATEMENT_TIMEOUT_MS") ?? "15000";
   const statementMs = Number(statementText);
   if (!Number.isInteger(statementMs) || statementMs < 100 || statementMs > 3_600_000)
-    problems.push(
-      `DATABASE_STATEMENT_TIMEOUT_MS is a whole number of milliseconds, 100–3600000, not "${statementText}"`,
+    issues.add(
+      "DATABASE_STATEMENT_TIMEOUT_MS",
+      `is a whole number of milliseconds, 100–3600000, not "${statementText}"`,
     );
   const smtpUrl = get("SMTP_URL");
   if (smtpUrl !== undefined && !/^smtps?:\/\//.test(smtpUrl))
-    problems.push("SMTP_URL must be an smtp:// or smtps:// URL");
+    issues.add("SMTP_URL", "must be an smtp:// or smtps:// URL");
 
   const host = get("HOST") ?? "0.0.0.0";
   const publicUrl = (
@@ -157,44 +166,46 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     const url = new URL(publicUrl);
     if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error();
   } catch {
-    problems.push(`PUBLIC_URL must be an http(s) URL, not "${publicUrl}"`);
+    issues.add("PUBLIC_URL", `must be an http(s) URL, not "${publicUrl}"`);
   }
 
   const secureText = get("COOKIE_SECURE") ?? "auto";
   if (!["auto", "true", "false"].includes(secureText))
-    problems.push(`COOKIE_SECURE is auto, true or false, not "${secureText}"`);
+    issues.add("COOKIE_SECURE", `is auto, true or false, not "${secureText}"`);
   const cookieSecure =
     secureText === "auto" ? publicUrl.startsWith("https://") : secureText === "true";
 
   const demoText = get("DEMO") ?? "true";
   if (!["true", "false"].includes(demoText))
-    problems.push(`DEMO is true or false, not "${demoText}"`);
+    issues.add("DEMO", `is true or false, not "${demoText}"`);
 
   const logLevel = (get("LOG_LEVEL") ?? "info") as ServerConfig["logLevel"];
   if (!LOG_LEVELS.includes(logLevel))
-    problems.push(`LOG_LEVEL is one of ${LOG_LEVELS.join(", ")}, not "${logLevel}"`);
+    issues.add("LOG_LEVEL", `is one of ${LOG_LEVELS.join(", ")}, not "${logLevel}"`);
 
   const secretKey = get("SECRET_KEY");
   if (secretKey !== undefined && !/^[0-9a-fA-F]{64}$/.test(secretKey))
-    problems.push("SECRET_KEY must be 64 hex characters (32 random bytes)");
+    issues.add("SECRET_KEY", "must be 64 hex characters (32 random bytes)");
   if (databaseUrl !== undefined && secretKey === undefined) {
-    problems.push(
-      "SECRET_KEY is required with DATABASE_URL: every instance must seal secrets with the same key",
+    issues.add(
+      "SECRET_KEY",
+      "is required with DATABASE_URL: every instance must seal secrets with the same key",
     );
   }
 
   const notificationsText = get("CHANGE_NOTIFICATIONS") ?? "on";
   if (!["on", "off"].includes(notificationsText))
-    problems.push(`CHANGE_NOTIFICATIONS is on or off, not "${notificationsText}"`);
+    issues.add("CHANGE_NOTIFICATIONS", `is on or off, not "${notificationsText}"`);
   const pollText = get("SYNC_POLL_MS") ?? "100";
   const pollIntervalMs = Number(pollText);
   if (!Number.isInteger(pollIntervalMs) || pollIntervalMs < 10 || pollIntervalMs > 60_000)
-    problems.push(`SYNC_POLL_MS is a whole number of milliseconds, 10–60000, not "${pollText}"`);
+    issues.add("SYNC_POLL_MS", `is a whole number of milliseconds, 10–60000, not "${pollText}"`);
   const stalenessText = get("SYNC_MAX_STALENESS_MS") ?? String(Math.max(350, pollIntervalMs * 3));
   const maxStalenessMs = Number(stalenessText);
   if (!Number.isInteger(maxStalenessMs) || !(maxStalenessMs > pollIntervalMs))
-    problems.push(
-      `SYNC_MAX_STALENESS_MS is a whole number of milliseconds above SYNC_POLL_MS, not "${stalenessText}"`,
+    issues.add(
+      "SYNC_MAX_STALENESS_MS",
+      `is a whole number of milliseconds above SYNC_POLL_MS, not "${stalenessText}"`,
     );
 
   const heartbeatText = get("STREAM_HEARTBEAT_MS") ?? "15000";
@@ -204,8 +215,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     streamHeartbeatMs < 100 ||
     streamHeartbeatMs > 300_000
   )
-    problems.push(
-      `STREAM_HEARTBEAT_MS is a whole number of milliseconds, 100–300000, not "${heartbeatText}"`,
+    issues.add(
+      "STREAM_HEARTBEAT_MS",
+      `is a whole number of milliseconds, 100–300000, not "${heartbeatText}"`,
     );
 
   const modelFiles = (get("MODELS") ?? "")
@@ -215,9 +227,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     .map((name) => resolve(name));
   const personalText = get("PERSONAL_WORKSPACE_MODEL") ?? "mzpanel";
   if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(personalText))
-    problems.push(`PERSONAL_WORKSPACE_MODEL is a model's name or none, not "${personalText}"`);
+    issues.add("PERSONAL_WORKSPACE_MODEL", `is a model's name or none, not "${personalText}"`);
 
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (!issues.isEmpty) throw new ConfigError(issues.list);
   return {
     port,
     host,

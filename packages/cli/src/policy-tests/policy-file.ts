@@ -5,20 +5,23 @@ import {
   type DenyReason,
   type Engine,
   type GranteeRef,
+  type Issue,
+  Issues,
   isGatehouseError,
+  issuePath,
   type Model,
+  type PathSegment,
   parseModel,
   type ResourceRef,
   type SubjectRef,
 } from "@gatehouse/engine";
 import { presets } from "@gatehouse/engine/presets";
 import { LineCounter, parse, parseDocument } from "yaml";
+import { DENY_REASONS, policyFileSchema, RESOURCE_PATTERN } from "./policy-file-schema.ts";
 
 /** One problem of a policy test file: where (path and, when known, line) and what. */
-export interface FileIssue {
-  readonly path: string;
+export interface FileIssue extends Issue {
   readonly line: number | undefined;
-  readonly message: string;
 }
 
 export interface PolicyCheck {
@@ -56,41 +59,13 @@ export type ParsedPolicyFile =
   | { readonly success: true; readonly suite: PolicySuite }
   | { readonly success: false; readonly file: string; readonly issues: readonly FileIssue[] };
 
-type Segment = string | number;
-
-const TOP_LEVEL = [
-  "name",
-  "preset",
-  "model",
-  "workspace",
-  "now",
-  "resources",
-  "groups",
-  "grants",
-  "checks",
-  "lists",
-];
-const DENY_REASONS: readonly DenyReason[] = [
-  "not_found",
-  "not_applicable",
-  "no_grant",
-  "key_expired",
-  "key_scope",
-  "key_resource",
-];
-const RESOURCE = /^[a-z][a-z0-9_-]*:./;
-
-function pathText(segments: readonly Segment[]): string {
-  return segments
-    .map((segment, index) =>
-      typeof segment === "number"
-        ? `[${segment}]`
-        : /^[A-Za-z_][\w]*$/.test(segment)
-          ? `${index === 0 ? "" : "."}${segment}`
-          : `[${JSON.stringify(segment)}]`,
-    )
-    .join("");
-}
+// Field names and name rules come from the file's JSON Schema: one definition of the shape.
+const fields = policyFileSchema.properties;
+const TOP_LEVEL = Object.keys(fields);
+const GRANT_KEYS = Object.keys(fields.grants.items.properties);
+const CHECK_KEYS = Object.keys(fields.checks.items.properties);
+const LIST_KEYS = Object.keys(fields.lists.items.properties);
+const RESOURCE = new RegExp(RESOURCE_PATTERN);
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -115,8 +90,8 @@ function timeOf(value: unknown): number | undefined {
  * if (parsed.success) console.log(runPolicySuite(parsed.suite).failed);
  */
 export function parsePolicyFile(file: string, now: () => number = Date.now): ParsedPolicyFile {
-  const issues: FileIssue[] = [];
-  const fail = () => ({ success: false as const, file, issues });
+  const issues = new Issues<FileIssue>();
+  const fail = () => ({ success: false as const, file, issues: issues.list });
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -130,8 +105,8 @@ export function parsePolicyFile(file: string, now: () => number = Date.now): Par
     const line = lineCounter.linePos(error.pos[0]).line;
     issues.push({ path: "", line, message: error.message.split("\n")[0]! });
   }
-  if (issues.length > 0) return fail();
-  const lineOf = (segments: readonly Segment[]): number | undefined => {
+  if (!issues.isEmpty) return fail();
+  const lineOf = (segments: readonly PathSegment[]): number | undefined => {
     for (let length = segments.length; length > 0; length--) {
       const node = document.getIn(segments.slice(0, length), true) as
         | { range?: [number, number, number] }
@@ -140,8 +115,8 @@ export function parsePolicyFile(file: string, now: () => number = Date.now): Par
     }
     return undefined;
   };
-  const add = (segments: readonly Segment[], message: string) =>
-    issues.push({ path: pathText(segments), line: lineOf(segments), message });
+  const add = (segments: readonly PathSegment[], message: string) =>
+    issues.push({ path: issuePath(segments), line: lineOf(segments), message });
   const data: unknown = document.toJS();
   if (!isObject(data)) {
     add([], "a policy test file is a mapping with preset (or model), resources, grants and checks");
@@ -165,13 +140,13 @@ export function parsePolicyFile(file: string, now: () => number = Date.now): Par
     else clock = time;
   }
   const engine = createEngine(model, { workspace, clock: () => clock });
-  const known = (segments: Segment[], what: "permission" | "type", value: unknown): boolean => {
+  const known = (segments: PathSegment[], what: "permission" | "type", value: unknown): boolean => {
     const names: readonly string[] = what === "permission" ? model.permissions : model.types;
     if (typeof value === "string" && names.includes(value)) return true;
     add(segments, `unknown ${what} ${JSON.stringify(value)}`);
     return false;
   };
-  const subjectOk = (segments: Segment[], value: unknown, grantee = false): boolean => {
+  const subjectOk = (segments: PathSegment[], value: unknown, grantee = false): boolean => {
     const pattern = grantee ? /^(user|group):./ : /^(user|group|apikey):./;
     if (typeof value === "string" && pattern.test(value)) return true;
     add(
@@ -198,14 +173,14 @@ export function parsePolicyFile(file: string, now: () => number = Date.now): Par
     }
   }
   for (const [index, grant] of entries(data, "grants", add).entries()) {
-    const at: Segment[] = ["grants", index];
+    const at: PathSegment[] = ["grants", index];
     if (!isObject(grant)) {
       add(at, "must be a mapping with subject, role and scope");
       continue;
     }
     for (const key of Object.keys(grant))
-      if (!["subject", "role", "scope", "extras", "expiresAt"].includes(key))
-        add([...at, key], "unknown field; expected subject, role, scope, extras, expiresAt");
+      if (!GRANT_KEYS.includes(key))
+        add([...at, key], `unknown field; expected ${GRANT_KEYS.join(", ")}`);
     if (!subjectOk([...at, "subject"], grant["subject"], true)) continue;
     const extras = grant["extras"] ?? [];
     if (!Array.isArray(extras) || extras.some((extra) => typeof extra !== "string")) {
@@ -233,14 +208,14 @@ export function parsePolicyFile(file: string, now: () => number = Date.now): Par
 
   const checks: PolicyCheck[] = [];
   for (const [index, check] of entries(data, "checks", add).entries()) {
-    const at: Segment[] = ["checks", index];
+    const at: PathSegment[] = ["checks", index];
     if (!isObject(check)) {
       add(at, "must be a mapping with subject, permission, resource and expect");
       continue;
     }
     for (const key of Object.keys(check))
-      if (!["subject", "permission", "resource", "expect", "reason"].includes(key))
-        add([...at, key], "unknown field; expected subject, permission, resource, expect, reason");
+      if (!CHECK_KEYS.includes(key))
+        add([...at, key], `unknown field; expected ${CHECK_KEYS.join(", ")}`);
     const { subject, permission, resource, expect, reason } = check;
     let valid = subjectOk([...at, "subject"], subject);
     valid = known([...at, "permission"], "permission", permission) && valid;
@@ -254,14 +229,14 @@ export function parsePolicyFile(file: string, now: () => number = Date.now): Par
     }
     if (
       reason !== undefined &&
-      (expect !== "deny" || !DENY_REASONS.includes(reason as DenyReason))
+      (expect !== "deny" || !(DENY_REASONS as readonly unknown[]).includes(reason))
     ) {
       add([...at, "reason"], `goes with expect: deny and is one of ${DENY_REASONS.join(", ")}`);
       valid = false;
     }
     if (valid)
       checks.push({
-        path: pathText(at),
+        path: issuePath(at),
         line: lineOf(at),
         subject: subject as SubjectRef,
         permission: permission as string,
@@ -272,14 +247,14 @@ export function parsePolicyFile(file: string, now: () => number = Date.now): Par
   }
   const lists: PolicyList[] = [];
   for (const [index, list] of entries(data, "lists", add).entries()) {
-    const at: Segment[] = ["lists", index];
+    const at: PathSegment[] = ["lists", index];
     if (!isObject(list)) {
       add(at, "must be a mapping with subject, type, permission and expect");
       continue;
     }
     for (const key of Object.keys(list))
-      if (!["subject", "type", "permission", "expect"].includes(key))
-        add([...at, key], "unknown field; expected subject, type, permission, expect");
+      if (!LIST_KEYS.includes(key))
+        add([...at, key], `unknown field; expected ${LIST_KEYS.join(", ")}`);
     const { subject, type, permission, expect } = list;
     let valid = subjectOk([...at, "subject"], subject);
     valid = known([...at, "type"], "type", type) && valid;
@@ -290,7 +265,7 @@ export function parsePolicyFile(file: string, now: () => number = Date.now): Par
     }
     if (valid)
       lists.push({
-        path: pathText(at),
+        path: issuePath(at),
         line: lineOf(at),
         subject: subject as SubjectRef,
         type: type as string,
@@ -298,9 +273,9 @@ export function parsePolicyFile(file: string, now: () => number = Date.now): Par
         expect: expect as ResourceRef[],
       });
   }
-  if (issues.length === 0 && checks.length === 0 && lists.length === 0)
+  if (issues.isEmpty && checks.length === 0 && lists.length === 0)
     add([], "no checks and no lists: nothing to test");
-  if (issues.length > 0) return fail();
+  if (!issues.isEmpty) return fail();
   const name = typeof data["name"] === "string" ? data["name"] : undefined;
   return { success: true, suite: { file, name, model, engine, checks, lists } };
 }
@@ -308,7 +283,7 @@ export function parsePolicyFile(file: string, now: () => number = Date.now): Par
 function entries(
   data: Record<string, unknown>,
   key: string,
-  add: (segments: Segment[], message: string) => void,
+  add: (segments: PathSegment[], message: string) => void,
 ): readonly unknown[] {
   const value = data[key] ?? [];
   if (Array.isArray(value)) return value;
@@ -320,7 +295,7 @@ function entries(
 function modelOf(
   data: Record<string, unknown>,
   file: string,
-  add: (segments: Segment[], message: string) => void,
+  add: (segments: PathSegment[], message: string) => void,
 ): Model | undefined {
   const { preset, model } = data;
   if ((preset === undefined) === (model === undefined)) {
@@ -356,7 +331,7 @@ function modelOf(
 function addResources(
   engine: Engine,
   value: unknown,
-  add: (segments: Segment[], message: string) => void,
+  add: (segments: PathSegment[], message: string) => void,
 ): void {
   if (value === undefined) return;
   if (!isObject(value)) {

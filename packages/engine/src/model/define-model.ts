@@ -1,5 +1,6 @@
 import { type Bits, emptyBits, setBit } from "../bitset.ts";
 import { ErrorCode, GatehouseError, type Issue } from "../errors.ts";
+import { summarizeIssues } from "../issues.ts";
 import { DEFAULT_POLICY, type ModelDefinition, type ModelPolicy } from "./model-definition.ts";
 import { descendantTypes, validateModel } from "./validate-model.ts";
 
@@ -108,14 +109,8 @@ export function loadModel(input: unknown): Model {
 }
 
 function invalidModel(issues: readonly Issue[]): GatehouseError {
-  const summary = issues
-    .slice(0, 5)
-    .map((issue) => `${issue.path || "(model)"}: ${issue.message}`)
-    .join("; ");
-  const more = issues.length > 5 ? ` (and ${issues.length - 5} more)` : "";
-  return new GatehouseError(ErrorCode.INVALID_MODEL, `invalid model: ${summary}${more}`, {
-    issues,
-  });
+  const summary = summarizeIssues(issues, { rootLabel: "(model)" });
+  return new GatehouseError(ErrorCode.INVALID_MODEL, `invalid model: ${summary}`, { issues });
 }
 
 function deepFreeze<V>(value: V): V {

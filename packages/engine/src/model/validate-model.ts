@@ -1,27 +1,25 @@
 import type { Issue } from "../errors.ts";
-import { DEFAULT_POLICY } from "./model-definition.ts";
+import { Issues } from "../issues.ts";
+import {
+  MAX_RESOURCE_TYPES,
+  modelSchema,
+  NAME_PATTERN,
+  PERMISSION_NAME_PATTERN,
+} from "./model-schema.ts";
 
-const NAME = /^[a-z][a-z0-9_-]*$/;
-const PERMISSION_NAME = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
-/** Resource types are kept in a 32-bit mask per permission. */
-export const MAX_RESOURCE_TYPES = 32;
+const NAME = new RegExp(NAME_PATTERN);
+const PERMISSION_NAME = new RegExp(PERMISSION_NAME_PATTERN);
 
-const MODEL_KEYS = [
-  "name",
-  "label",
-  "source",
-  "types",
-  "permissions",
-  "roles",
-  "ownerOnly",
-  "delegation",
-  "plans",
-  "defaultPlan",
-  "sections",
-  "gates",
-  "formerOwnerRole",
-  "policy",
-] as const;
+// Field names come from the model's JSON Schema: one definition of the shape.
+const fields = modelSchema.properties;
+const MODEL_KEYS = Object.keys(fields);
+const TYPE_KEYS = Object.keys(fields.types.additionalProperties.properties);
+const PERMISSION_KEYS = Object.keys(fields.permissions.additionalProperties.properties);
+const ROLE_KEYS = Object.keys(fields.roles.additionalProperties.properties);
+const PLAN_KEYS = Object.keys(fields.plans.additionalProperties.properties);
+const SECTION_KEYS = Object.keys(fields.sections.additionalProperties.properties);
+const GATE_KEYS = Object.keys(fields.gates.properties);
+const POLICY_KEYS = Object.keys(fields.policy.properties);
 
 type Json = Record<string, unknown>;
 
@@ -29,12 +27,8 @@ function isRecord(value: unknown): value is Json {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** A small collector of issues, each with the path where it was found. */
-class Issues {
-  readonly list: Issue[] = [];
-  add(path: string, message: string): void {
-    this.list.push({ path, message });
-  }
+/** The shared collector, with the checks of a model's JSON shape. */
+class ModelIssues extends Issues {
   record(value: unknown, path: string): Json | undefined {
     if (isRecord(value)) return value;
     this.add(path, "must be an object");
@@ -105,9 +99,9 @@ export function descendantTypes(
  * validateModel(JSON.parse(text)) // [{ path: "roles.operator.scopes[0]", message: "unknown resource type \"srv\"" }]
  */
 export function validateModel(input: unknown): Issue[] {
-  const issues = new Issues();
+  const issues = new ModelIssues();
   const model = issues.record(input, "");
-  if (model === undefined) return issues.list;
+  if (model === undefined) return [...issues.list];
   issues.onlyKeys(model, MODEL_KEYS, "");
 
   if (typeof model["name"] !== "string" || !NAME.test(model["name"])) {
@@ -132,7 +126,7 @@ export function validateModel(input: unknown): Issue[] {
       const path = `types.${name}`;
       const type = issues.record(raw, path);
       if (type === undefined) continue;
-      issues.onlyKeys(type, ["parents", "label"], path);
+      issues.onlyKeys(type, TYPE_KEYS, path);
       issues.optionalString(type, "label", path);
       const parents =
         type["parents"] === undefined ? [] : issues.stringArray(type["parents"], `${path}.parents`);
@@ -175,7 +169,7 @@ export function validateModel(input: unknown): Issue[] {
         issues.add(path, "permission names read area.action (lowercase, dot-separated)");
       const permission = issues.record(raw, path);
       if (permission === undefined) continue;
-      issues.onlyKeys(permission, ["on", "description"], path);
+      issues.onlyKeys(permission, PERMISSION_KEYS, path);
       issues.optionalString(permission, "description", path);
       const rawOn = permission["on"];
       const on =
@@ -213,11 +207,7 @@ export function validateModel(input: unknown): Issue[] {
       if (!NAME.test(name)) issues.add(path, "role names are lowercase (letters, digits, - and _)");
       const role = issues.record(raw, path);
       if (role === undefined) continue;
-      issues.onlyKeys(
-        role,
-        ["label", "description", "source", "scopes", "permissions", "owner"],
-        path,
-      );
+      issues.onlyKeys(role, ROLE_KEYS, path);
       for (const key of ["label", "description", "source"]) issues.optionalString(role, key, path);
       if (role["owner"] !== undefined && typeof role["owner"] !== "boolean")
         issues.add(`${path}.owner`, "must be true or false");
@@ -282,7 +272,7 @@ export function validateModel(input: unknown): Issue[] {
         const path = `plans.${name}`;
         const plan = issues.record(raw, path);
         if (plan === undefined) continue;
-        issues.onlyKeys(plan, ["label", "maxMembers"], path);
+        issues.onlyKeys(plan, PLAN_KEYS, path);
         issues.optionalString(plan, "label", path);
         const max = plan["maxMembers"];
         if (max !== null && !(Number.isInteger(max) && (max as number) >= 1)) {
@@ -305,7 +295,7 @@ export function validateModel(input: unknown): Issue[] {
       const path = `sections.${name}`;
       const section = issues.record(raw, path);
       if (section === undefined) continue;
-      issues.onlyKeys(section, ["label", "anyOf"], path);
+      issues.onlyKeys(section, SECTION_KEYS, path);
       if (typeof section["label"] !== "string") issues.add(`${path}.label`, "must be a string");
       issues
         .stringArray(section["anyOf"], `${path}.anyOf`, { nonEmpty: true })
@@ -320,11 +310,7 @@ export function validateModel(input: unknown): Issue[] {
   if (model["gates"] !== undefined) {
     const gates = issues.record(model["gates"], "gates");
     if (gates !== undefined) {
-      issues.onlyKeys(
-        gates,
-        ["teamView", "auditView", "settings", "createResource", "deleteResource", "signIn"],
-        "gates",
-      );
+      issues.onlyKeys(gates, GATE_KEYS, "gates");
       for (const key of ["teamView", "auditView", "settings"]) {
         const permission = gates[key];
         if (
@@ -374,13 +360,12 @@ export function validateModel(input: unknown): Issue[] {
   if (model["policy"] !== undefined) {
     const policy = issues.record(model["policy"], "policy");
     if (policy !== undefined) {
-      const switches = Object.keys(DEFAULT_POLICY);
-      issues.onlyKeys(policy, switches, "policy");
-      for (const key of switches) {
+      issues.onlyKeys(policy, POLICY_KEYS, "policy");
+      for (const key of POLICY_KEYS) {
         if (policy[key] !== undefined && typeof policy[key] !== "boolean")
           issues.add(`policy.${key}`, "must be true or false");
       }
     }
   }
-  return issues.list;
+  return [...issues.list];
 }

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { Decision, Explanation } from "@gatehouse/engine";
+import { RESOURCE_NAME_MAX_LENGTH } from "@gatehouse/service";
 import { Type } from "@sinclair/typebox";
 import { requireCaller } from "../http/caller.ts";
 import { AtLeastRevision, AtLeastRevisionQuery, freshnessOf } from "../http/schemas.ts";
@@ -7,7 +8,7 @@ import type { RouteOptions } from "./route-options.ts";
 
 const strict = { additionalProperties: false } as const;
 const Permission = Type.String({ minLength: 1, maxLength: 200 });
-const Resource = Type.String({ minLength: 1, maxLength: 300 });
+const Resource = Type.String({ minLength: 1, maxLength: RESOURCE_NAME_MAX_LENGTH });
 const Subject = Type.String({ minLength: 1, maxLength: 200 });
 const MAX_BATCH = 1000;
 

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { NAME_MAX_LENGTH, RESOURCE_NAME_MAX_LENGTH } from "@gatehouse/service";
 import { Type } from "@sinclair/typebox";
 import { requireCaller } from "../http/caller.ts";
 import {
@@ -17,7 +18,7 @@ import type { RouteOptions } from "./route-options.ts";
 
 const ResourceName = Type.String({
   minLength: 3,
-  maxLength: 300,
+  maxLength: RESOURCE_NAME_MAX_LENGTH,
   description: "A resource named `type:id`, e.g. `site:shop` or `workspace:<id>`",
 });
 const GroupId = Type.String({ minLength: 1, maxLength: 100 });
@@ -269,7 +270,10 @@ export const memberRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
         summary: "Create a group: a team of users that can hold grants",
         description: `201 with the group; ${WRITES}`,
         params: WorkspaceParams,
-        body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, strict),
+        body: Type.Object(
+          { name: Type.String({ minLength: 1, maxLength: NAME_MAX_LENGTH }) },
+          strict,
+        ),
         response: {
           201: Type.Object({ group: GroupSchema, revision: Type.Integer() }, revisionHeader),
         },

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { RESOURCE_NAME_MAX_LENGTH } from "@gatehouse/service";
 import { Type } from "@sinclair/typebox";
 import { requireCaller } from "../http/caller.ts";
 import {
@@ -15,7 +16,7 @@ import {
 import type { RouteOptions } from "./route-options.ts";
 
 const TypeName = Type.String({ minLength: 1, maxLength: 50, pattern: "^[a-z][a-z0-9_-]*$" });
-const ResourceName = Type.String({ minLength: 3, maxLength: 300 });
+const ResourceName = Type.String({ minLength: 3, maxLength: RESOURCE_NAME_MAX_LENGTH });
 const ResourceParams = Type.Object(
   {
     ws: WorkspaceId,

@@ -7,6 +7,7 @@ import type { ServiceCore, WorkspaceReader, WorkspaceWriter } from "../service-c
 import { hashSecret, randomSecret } from "../support/crypto.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { parseServiceUrl } from "../support/urls.ts";
+import { requireResourceName, typeOf } from "../support/validation.ts";
 import { holdsSettingsGate } from "../team/gates.ts";
 import { MAX_ASSERTION_TTL_MS, type SigningKeys } from "./signing-keys.ts";
 
@@ -37,16 +38,6 @@ export interface SignInAssertion {
   readonly assertion: string;
   readonly resource: string;
   readonly expiresAt: number;
-}
-
-function typeOf(resource: string): string {
-  return resource.slice(0, resource.indexOf(":"));
-}
-
-function requireResourceName(value: unknown): ResourceRef {
-  if (typeof value !== "string" || !/^[a-z][a-z0-9_-]*:./.test(value) || value.length > 300)
-    throw new GatehouseError(ErrorCode.INVALID_INPUT, "resource is named type:id");
-  return value as ResourceRef;
 }
 
 function invalidLink(): GatehouseError {
@@ -108,7 +99,7 @@ export class SignInHandoff {
     workspaceId: string,
     input: { resource: string; url: string },
   ): Promise<{ target: SignInTarget; revision: number }> {
-    const resource = requireResourceName(input?.resource);
+    const resource = requireResourceName(input?.resource, "resource");
     const url = parseServiceUrl(input?.url, "url");
     const { value, revision } = await this.#core.write(request, workspaceId, async (tx) => {
       const record = { action: "sign_in.target.set", target: resource, details: { url } };
@@ -158,7 +149,7 @@ export class SignInHandoff {
     workspaceId: string,
     resource: string,
   ): Promise<{ revision: number }> {
-    const name = requireResourceName(resource);
+    const name = requireResourceName(resource, "resource");
     const { revision } = await this.#core.write(request, workspaceId, async (tx) => {
       const record = { action: "sign_in.target.remove", target: name };
       await requireSettingsGate(tx, record);
@@ -187,7 +178,7 @@ export class SignInHandoff {
     workspaceId: string,
     resource: string,
   ): Promise<{ link: SignInLink; revision: number }> {
-    const name = requireResourceName(resource);
+    const name = requireResourceName(resource, "resource");
     const actor = request.actor;
     if (actor.type !== "user" && actor.type !== "api_key")
       throw new GatehouseError(

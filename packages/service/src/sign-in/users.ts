@@ -6,6 +6,7 @@ import type { ServiceCore } from "../service-core.ts";
 import { newId } from "../support/crypto.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { assertStrongPassword, hashPassword, verifyPassword } from "../support/passwords.ts";
+import { requireText } from "../support/validation.ts";
 import { createWorkspaceIn, type Workspace } from "../team/workspaces.ts";
 
 export interface User {
@@ -23,13 +24,6 @@ export function normalizeEmail(email: unknown): string {
     throw new GatehouseError(ErrorCode.INVALID_INPUT, "a valid email address is required");
   }
   return email.trim().toLowerCase();
-}
-
-function requireName(name: unknown, what: string): string {
-  if (typeof name !== "string" || name.trim() === "" || name.length > 200) {
-    throw new GatehouseError(ErrorCode.INVALID_INPUT, `${what} must be 1–200 characters`);
-  }
-  return name.trim();
 }
 
 export function toUser(row: { id: string; email: string; name: string; created_at: number }): User {
@@ -85,7 +79,7 @@ export class Users {
     const core = this.#core;
     const email = normalizeEmail(input.email);
     assertStrongPassword(input.password);
-    const name = requireName(input.name ?? email.split("@")[0], "name");
+    const name = requireText(input.name ?? email.split("@")[0], "name");
     const passwordHash = await hashPassword(input.password, core.passwordCost);
     const model = core.personalPreset === null ? undefined : core.modelOf(core.personalPreset);
     let created: { user: User; personalWorkspace: Workspace | undefined } | undefined;
@@ -132,7 +126,7 @@ export class Users {
     }
     const email = normalizeEmail(input.email);
     assertStrongPassword(input.password);
-    const name = requireName(input.name ?? email.split("@")[0], "name");
+    const name = requireText(input.name ?? email.split("@")[0], "name");
     // Unknown presets and plans fail before the (slow) password hash.
     core.modelOf(input.workspace?.preset);
     const passwordHash = await hashPassword(input.password, core.passwordCost);

@@ -4,7 +4,7 @@ import {
   type Engine,
   GatehouseError,
   type GranteeRef,
-  type Issue,
+  Issues,
   isGatehouseError,
   type Model,
   type ModelDefinition,
@@ -17,6 +17,7 @@ import type { Database } from "../database/schema.ts";
 import type { ServiceCore } from "../service-core.ts";
 import { insertUser, normalizeEmail } from "../sign-in/users.ts";
 import { ErrorCode } from "../support/error-codes.ts";
+import { isResourceName, isText, requireText } from "../support/validation.ts";
 import { isOneWorkspacePerEmail, memberLimit } from "./membership.ts";
 import { createWorkspaceIn, toWorkspace, type Workspace } from "./workspaces.ts";
 
@@ -114,7 +115,8 @@ export interface ImportResult {
 
 /** Rows per INSERT: well under SQLite's and PostgreSQL's limits on bound parameters. */
 const BATCH = 1000;
-const RESOURCE_NAME = /^[a-z][a-z0-9_-]*:./;
+/** The title of the INVALID_INPUT error listing an export's issues. */
+const INVALID_EXPORT = "invalid workspace export";
 
 /**
  * Moving a workspace between instances (or keeping a copy): export it as JSON, import it as a new
@@ -237,8 +239,7 @@ export class Portability {
   ): Promise<ImportResult> {
     const core = this.#core;
     requireOperator(request, "imports");
-    if (options.name !== undefined && !isText(options.name))
-      throw new GatehouseError(ErrorCode.INVALID_INPUT, "workspace name must be 1–200 characters");
+    if (options.name !== undefined) requireText(options.name, "workspace name");
     const plan = planImport(core, data);
     if (options.dryRun === true) {
       const { matched } = await checkAgainstDatabase(core, core.db, plan, false);
@@ -281,33 +282,8 @@ interface ImportPlan {
   readonly ownerUserId: string;
 }
 
-class Issues {
-  readonly list: Issue[] = [];
-  add(path: string, message: string): void {
-    this.list.push({ path, message });
-  }
-  get isEmpty(): boolean {
-    return this.list.length === 0;
-  }
-  throwIfAny(): void {
-    if (this.isEmpty) return;
-    const shown = this.list
-      .slice(0, 5)
-      .map((issue) => `${issue.path}: ${issue.message}`)
-      .join("; ");
-    const more = this.list.length > 5 ? ` (and ${this.list.length - 5} more)` : "";
-    throw new GatehouseError(ErrorCode.INVALID_INPUT, `invalid workspace export: ${shown}${more}`, {
-      issues: this.list,
-    });
-  }
-}
-
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function isText(value: unknown, max = 200): value is string {
-  return typeof value === "string" && value.trim() !== "" && value.length <= max;
 }
 
 /** JSON with object keys sorted, so two definitions compare equal whatever their key order. */
@@ -335,7 +311,7 @@ function planImport(core: ServiceCore, input: unknown): ImportPlan {
   const issues = new Issues();
   if (!isObject(input)) {
     issues.add("", "a workspace export is a JSON object");
-    issues.throwIfAny();
+    issues.throwIfAny(ErrorCode.INVALID_INPUT, INVALID_EXPORT);
   }
   const data = input as Record<string, unknown>;
   if (data["format"] !== EXPORT_FORMAT)
@@ -354,7 +330,7 @@ function planImport(core: ServiceCore, input: unknown): ImportPlan {
     "grants",
   ];
   for (const key of Object.keys(data)) if (!known.includes(key)) issues.add(key, "unknown field");
-  issues.throwIfAny();
+  issues.throwIfAny(ErrorCode.INVALID_INPUT, INVALID_EXPORT);
 
   // The workspace and its model.
   const workspace = data["workspace"];
@@ -502,7 +478,7 @@ function planImport(core: ServiceCore, input: unknown): ImportPlan {
   }
   if (ownerUserId === undefined && issues.isEmpty)
     issues.add("grants", `no grant of the owner role ("${model?.ownerRole}") at ${root}`);
-  issues.throwIfAny();
+  issues.throwIfAny(ErrorCode.INVALID_INPUT, INVALID_EXPORT);
   return {
     data: data as unknown as WorkspaceExport,
     model: model!,
@@ -547,7 +523,7 @@ function orderResources(
       ["resource", resource],
       ["parent", parent],
     ] as const) {
-      if (typeof value !== "string" || !RESOURCE_NAME.test(value) || value.length > 300) {
+      if (!isResourceName(value)) {
         issues.add(`${path}.${field}`, "must be named type:id (at most 300 characters)");
         valid = false;
       }
@@ -707,7 +683,7 @@ async function checkAgainstDatabase(
     if (clash !== undefined)
       issues.add("workspace.settings.joinKey", "another workspace on this instance uses this key");
   }
-  issues.throwIfAny();
+  issues.throwIfAny(ErrorCode.INVALID_INPUT, INVALID_EXPORT);
   return { matched };
 }
 

@@ -3,6 +3,7 @@ import { type RequestContext, subjectOf } from "../actor.ts";
 import { subjectFor } from "../decisions/decisions.ts";
 import type { ReadOptions, ServiceCore, WorkspaceWriter } from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
+import { requireResourceName, typeOf } from "../support/validation.ts";
 import {
   MAX_SYNC_RESOURCES,
   removeStrandedMembers,
@@ -10,17 +11,6 @@ import {
   type SyncResult,
   syncResources,
 } from "./resource-sync.ts";
-
-function requireResourceName(value: unknown, what: string): ResourceRef {
-  if (typeof value !== "string" || !/^[a-z][a-z0-9_-]*:./.test(value) || value.length > 300) {
-    throw new GatehouseError(ErrorCode.INVALID_INPUT, `${what} is named type:id`);
-  }
-  return value as ResourceRef;
-}
-
-function typeOf(resource: string): string {
-  return resource.slice(0, resource.indexOf(":"));
-}
 
 /**
  * A resource outside the caller's reach (not at or below one of their grants) answers as if it did
