@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the engine benchmark, then the HTTP benchmark, into one results file
  * (bench/results/latest.json, or latest-quick.json with `--quick`). Arguments go to both;
- * `--only=engine` or `--only=http` runs one of them.
+ * `--only=engine`, `--only=http` or `--only=sync` runs one of them (sync: the resource sync, in process).
  */
 import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
@@ -10,13 +10,13 @@ import { fileURLToPath } from "node:url";
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const only = args.find((arg) => arg.startsWith("--only="))?.slice("--only=".length);
-if (only !== undefined && only !== "engine" && only !== "http") {
-  process.stderr.write(`--only is engine or http, not "${only}"\n`);
+if (only !== undefined && only !== "engine" && only !== "http" && only !== "sync") {
+  process.stderr.write(`--only is engine, http or sync, not "${only}"\n`);
   process.exit(2);
 }
 const forwarded = args.filter((arg) => !arg.startsWith("--only="));
 // The engine benchmark writes the file afresh; the HTTP benchmark then merges its metrics in.
-for (const name of ["engine", "http"] as const) {
+for (const name of ["engine", "http", "sync"] as const) {
   if (only !== undefined && only !== name) continue;
   const script = join(here, `${name}.bench.ts`);
   const run = spawnSync(process.execPath, ["--import", "tsx", script, ...forwarded], {

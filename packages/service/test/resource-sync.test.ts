@@ -152,8 +152,8 @@ describe.each(backends)("resource sync on $name", (backend) => {
     expect(log.entries[0]).toMatchObject({ action: "resource.sync", result: "denied" });
   });
 
-  it("refuses more than 100,000 resources in one sync before touching anything", async () => {
-    const resources = Array.from({ length: 100_001 }, (_, index) => ({
+  it("refuses more than 250,000 resources in one sync before touching anything", async () => {
+    const resources = Array.from({ length: 250_001 }, (_, index) => ({
       resource: `server:x${index}`,
       parent: `workspace:${ws}`,
     }));

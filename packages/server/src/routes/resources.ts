@@ -71,13 +71,13 @@ export const resourceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
   app.post(
     "/v1/workspaces/:ws/resources/sync",
     {
-      // 100,000 resources with their parents: up to about 60 bytes each.
-      bodyLimit: 8 * 1024 * 1024,
+      // 250,000 resources with their parents: about 60 bytes each.
+      bodyLimit: 32 * 1024 * 1024,
       schema: {
         tags,
         summary: "Sync the resource tree in bulk: register, move, delete, reconcile",
         description:
-          "The host app's bulk path: up to 100,000 resources (with their parents, in any order) and " +
+          "The host app's bulk path: up to 250,000 resources (with their parents, in any order) and " +
           "deletions in one transaction and one revision, all or nothing, idempotent — sending the " +
           "same sync twice changes nothing the second time. `reconcile` makes the given resources " +
           "the truth for one type at or below `under` (the root by default): every other resource " +
@@ -90,10 +90,10 @@ export const resourceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
             resources: Type.Array(
               Type.Object({ resource: ResourceName, parent: ResourceName }, strict),
               {
-                maxItems: 100_000,
+                maxItems: 250_000,
               },
             ),
-            delete: Type.Optional(Type.Array(ResourceName, { maxItems: 100_000 })),
+            delete: Type.Optional(Type.Array(ResourceName, { maxItems: 250_000 })),
             reconcile: Type.Optional(
               Type.Object({ type: TypeName, under: Type.Optional(ResourceName) }, strict),
             ),

@@ -10,7 +10,7 @@ import { ErrorCode } from "../support/error-codes.ts";
 import { removeMemberRows } from "./membership.ts";
 
 /** At most this many resources (and deletions) in one sync: one transaction, one revision. */
-export const MAX_SYNC_RESOURCES = 100_000;
+export const MAX_SYNC_RESOURCES = 250_000;
 
 /** What the host app sends: its tree (or part of it), deletions, and what to reconcile. */
 export interface SyncInput {

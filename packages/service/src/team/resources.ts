@@ -151,7 +151,7 @@ export class Resources {
   }
 
   /**
-   * The host app's bulk path: registers, moves and deletes up to 100,000 resources in one
+   * The host app's bulk path: registers, moves and deletes up to 250,000 resources in one
    * transaction and one revision — parents in any order, all or nothing, idempotent — and with
    * `reconcile` makes the given set the truth for a type under a parent. `dryRun` answers the
    * difference (and the grants deleting would drop) without changing anything.
