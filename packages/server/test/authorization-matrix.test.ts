@@ -339,6 +339,21 @@ async function runMatrix(server: Awaited<ReturnType<typeof openServer>>, preset:
       }
       return probes;
     },
+    // Syncing the tree is the host application's alone: refused to every member, even the owner.
+    "POST /v1/workspaces/{ws}/resources/sync": (t) => [
+      {
+        method: "POST",
+        url: `${base(t)}/resources/sync`,
+        body: {
+          resources: resources.map((resource) => ({
+            resource: scopeIn(t, resource),
+            parent: scopeIn(t, A.parents.get(resource)!),
+          })),
+          dryRun: true,
+        },
+        expect: never,
+      },
+    ],
     // Deleting is sent only where it must be refused, so the fixture survives.
     "DELETE /v1/workspaces/{ws}/resources/{type}/{id}": async (t, c) => {
       const probes: Probe[] = [
