@@ -26,7 +26,8 @@ describe.each(backends)("the assistant gate on $name", { timeout: 30_000 }, (bac
     ({ gatehouse, clock } = await openService(backend, {
       secretKey: SECRET_KEY,
       issuer: ISSUER,
-      toolTimeoutMs: 300,
+      // Long enough for a loaded machine; the silent endpoint in the timeout test never answers.
+      toolTimeoutMs: 2_000,
     }));
     endpoint = await startToolEndpoint((call) => ({
       status: 200,
