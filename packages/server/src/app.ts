@@ -27,6 +27,7 @@ import { joinRequestRoutes } from "./routes/join-requests.ts";
 import { mcpRoutes } from "./routes/mcp.ts";
 import { memberRoutes } from "./routes/members.ts";
 import { modelRoutes } from "./routes/model.ts";
+import { resourceAccessRoutes } from "./routes/resource-access.ts";
 import { resourceRoutes } from "./routes/resources.ts";
 import { signInRoutes } from "./routes/sign-in.ts";
 import { workspaceRoutes } from "./routes/workspaces.ts";
@@ -148,6 +149,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(workspaceRoutes, { gatehouse, config });
   await app.register(memberRoutes, { gatehouse, config });
   await app.register(resourceRoutes, { gatehouse, config });
+  await app.register(resourceAccessRoutes, { gatehouse, config });
   await app.register(credentialRoutes, { gatehouse, config });
   await app.register(invitationRoutes, { gatehouse, config });
   await app.register(joinRequestRoutes, { gatehouse, config });

@@ -2210,6 +2210,105 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/workspaces/{ws}/resources/{type}/{id}/access": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who holds a permission on a resource, and through which grants
+         * @description Every user and group holding `permission` on the resource `type:id` — directly, inherited from an ancestor, or through a group (the group is listed too) — with each grant giving it and when the access ends. Sorted by subject; pass `next` as `after` for the next page (`next` is null on the last). API keys are not listed: they act for their owners. Needs the model's team gate at the resource or above (the host app always may); a resource outside the caller's reach is 404 RESOURCE_NOT_FOUND, like a missing one.
+         */
+        get: {
+            parameters: {
+                query: {
+                    permission: string;
+                    /** @description Subjects per page, 1–1000; 100 by default */
+                    limit?: string;
+                    after?: string;
+                    /** @description Answer no staler than this workspace revision — the `revision` a write answered, on any instance. A revision the workspace has not reached is 400 INVALID_INPUT. */
+                    atLeastRevision?: string;
+                };
+                header?: never;
+                path: {
+                    ws: string;
+                    type: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            permission: string;
+                            resource: string;
+                            items: {
+                                /** @description `user:<id>` or `group:<id>`; API keys are not listed */
+                                subject: string;
+                                /** @description For users, when the caller may see the team */
+                                user: {
+                                    email: string;
+                                    name: string;
+                                } | null;
+                                /** @description For groups, when the caller may see the team */
+                                group: {
+                                    name: string;
+                                } | null;
+                                /** @description Every live grant giving it: nearest scope first */
+                                via: {
+                                    grant: {
+                                        subject: string;
+                                        role: string;
+                                        scope: string;
+                                        extras: string[];
+                                        expiresAt: number | null;
+                                    };
+                                    throughGroup: string | null;
+                                    inherited: boolean;
+                                }[];
+                                /** @description When the access ends unless renewed (epoch ms); null for never */
+                                expiresAt: number | null;
+                            }[];
+                            next: string | null;
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/workspaces/{ws}/credentials/{name}": {
         parameters: {
             query?: never;
