@@ -16,6 +16,7 @@ import { apiKeyRoutes } from "./routes/api-keys.ts";
 import { assistantRoutes } from "./routes/assistant.ts";
 import { auditRoutes } from "./routes/audit.ts";
 import { authRoutes } from "./routes/auth.ts";
+import { authzenRoutes } from "./routes/authzen.ts";
 import { changeRoutes } from "./routes/changes.ts";
 import { credentialRoutes } from "./routes/credentials.ts";
 import { decisionRoutes } from "./routes/decisions.ts";
@@ -150,6 +151,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(memberRoutes, { gatehouse, config });
   await app.register(resourceRoutes, { gatehouse, config });
   await app.register(resourceAccessRoutes, { gatehouse, config });
+  await app.register(authzenRoutes, { gatehouse, config });
   await app.register(credentialRoutes, { gatehouse, config });
   await app.register(invitationRoutes, { gatehouse, config });
   await app.register(joinRequestRoutes, { gatehouse, config });
