@@ -41,7 +41,7 @@ const SubjectAccessBody = Type.Object({
   }),
 });
 
-export const WhoCanBody = Type.Object({
+const WhoCanBody = Type.Object({
   permission: Type.String(),
   resource: Type.String(),
   items: Type.Array(SubjectAccessBody),
@@ -49,7 +49,7 @@ export const WhoCanBody = Type.Object({
 });
 
 /** The JSON body of a page of `decisions.whoCan`. */
-export function toWhoCanBody(page: WhoCanPage) {
+function toWhoCanBody(page: WhoCanPage) {
   return {
     permission: page.permission,
     resource: page.resource,
