@@ -179,6 +179,15 @@ describe.each(backends)("who can access a resource, over HTTP on $name", (backen
     expect(subjects).toContain(`user:${ada.userId}`);
   });
 
+  it("answers the host app (the system actor) for any resource, with names", async () => {
+    const page = await server.gatehouse.decisions.whoCan(systemActor(), ws, {
+      permission: "site.deploy",
+      resource: "site:c",
+    });
+    expect(page.items.map((item) => item.subject)).toEqual([`user:${ada.userId}`]);
+    expect(page.items[0]?.user).toEqual({ email: "ada@example.com", name: "ada" });
+  });
+
   it("refuses bad input with problem+json", async () => {
     expectProblem(
       await access(ada, "site/a", "permission=site.nothing"),
