@@ -28,6 +28,18 @@ export interface ClientOptions {
 export type ExplanationBody =
   paths["/v1/workspaces/{ws}/explain"]["post"]["responses"][200]["content"]["application/json"];
 
+/** A page of who holds a permission on a resource, as the API answers it. */
+export type WhoCanBody =
+  paths["/v1/workspaces/{ws}/resources/{type}/{id}/access"]["get"]["responses"][200]["content"]["application/json"];
+
+/** Who holds `permission` on `resource` (`type:id`); `limit` 1–1000 (100 by default), `after` the previous `next`. */
+export interface WhoCanQuestion {
+  readonly permission: string;
+  readonly resource: string;
+  readonly limit?: number;
+  readonly after?: string;
+}
+
 /** Options of a read: no staler than a write's `revision` (the freshness token). */
 export interface Freshness {
   readonly atLeastRevision?: number;
@@ -52,4 +64,10 @@ export interface GatehouseApi {
     question: Question,
     freshness?: Freshness,
   ): Promise<Result<ExplanationBody>>;
+  /** Who holds a permission on a resource, through which grants; one page, sorted by subject. */
+  whoCan(
+    workspaceId: string,
+    question: WhoCanQuestion,
+    freshness?: Freshness,
+  ): Promise<Result<WhoCanBody>>;
 }

@@ -61,6 +61,24 @@ export function createClient(options: ClientOptions): GatehouseClient {
       if (error !== undefined) return { error };
       return { data };
     },
+    async whoCan(workspaceId, { permission, resource, limit, after }, freshness = {}) {
+      const colon = resource.indexOf(":");
+      const { data, error } = await api.GET("/v1/workspaces/{ws}/resources/{type}/{id}/access", {
+        params: {
+          path: { ws: workspaceId, type: resource.slice(0, colon), id: resource.slice(colon + 1) },
+          query: {
+            permission,
+            ...(limit === undefined ? {} : { limit: String(limit) }),
+            ...(after === undefined ? {} : { after }),
+            ...(freshness.atLeastRevision === undefined
+              ? {}
+              : { atLeastRevision: String(freshness.atLeastRevision) }),
+          },
+        },
+      });
+      if (error !== undefined) return { error };
+      return { data };
+    },
     localDecisions: (workspaceId, localOptions) =>
       LocalDecisions.open(client, workspaceId, localOptions),
   };

@@ -7,6 +7,8 @@ export type {
   Problem,
   ProblemCode,
   Result,
+  WhoCanBody,
+  WhoCanQuestion,
 } from "./api-types.ts";
 export type {
   ChangeStreamHandlers,

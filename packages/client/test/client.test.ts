@@ -150,6 +150,28 @@ describe.each(backends)("the client SDK on $name", (backend) => {
     expect(batch.data?.map((decision) => decision.allowed)).toEqual([false, true]);
   });
 
+  it("asks who can deploy a site, page by page", async () => {
+    const first = await gatehouse.whoCan(ws, {
+      permission: "site.deploy",
+      resource: "site:a",
+      limit: 2,
+    });
+    expect(first.error).toBeUndefined();
+    const second = await gatehouse.whoCan(ws, {
+      permission: "site.deploy",
+      resource: "site:a",
+      after: first.data?.next ?? "",
+    });
+    const subjects = [...(first.data?.items ?? []), ...(second.data?.items ?? [])].map(
+      (item) => item.subject,
+    );
+    expect(subjects.sort()).toEqual(
+      [`user:${ada.userId}`, `user:${carol.userId}`, `user:${otto.userId}`].sort(),
+    );
+    const missing = await gatehouse.whoCan(ws, { permission: "site.deploy", resource: "site:zz" });
+    expect(missing.error?.code).toBe("RESOURCE_NOT_FOUND");
+  });
+
   it("answers every endpoint typed, and errors as values with their stable codes", async () => {
     const members = await gatehouse.api.GET("/v1/workspaces/{ws}/members", {
       params: { path: { ws } },

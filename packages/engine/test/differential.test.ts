@@ -47,6 +47,7 @@ const RUNS = {
   check: propertyRuns(2000),
   permissionsOn: propertyRuns(1000),
   listVisible: propertyRuns(1500),
+  subjectsWith: propertyRuns(1500),
   canGrant: propertyRuns(1500),
   admission: propertyRuns(500),
   removal: propertyRuns(1000),
@@ -716,6 +717,80 @@ function initialState(scenario: Scenario, workspace: Workspace): MutableState {
   };
 }
 
+/**
+ * `subjectsWith` against the reference: exactly the users and groups it allows, by name; each
+ * subject's `via` exactly the grants allowing it (through the named group for a member), with
+ * the latest expiry; and paging with every limit gives the same list.
+ */
+function assertSubjectsAgree(
+  engine: Engine,
+  reference: ReferenceEvaluator,
+  resources: readonly ResourceRef[],
+  probe: Scenario["probe"],
+): void {
+  const permissions = Object.keys(reference.state.model.permissions);
+  for (const permission of permissions) {
+    for (const resource of resources) {
+      const where = `subjectsWith(${permission}, ${resource})`;
+      const expected = reference.subjectsWith(permission, resource);
+      const page = engine.subjectsWith(permission, resource);
+      const actual = page.items.map((item) => item.subject);
+      if (actual.join(" ") !== expected.join(" ") || page.next !== undefined)
+        throw new Error(
+          `${where}: engine [${actual.join(" ")}], reference [${expected.join(" ")}]`,
+        );
+      for (const item of page.items) {
+        const allowing = reference.grantsAllowing(item.subject, permission, resource);
+        if (item.via.length !== allowing.length)
+          throw new Error(
+            `${where}: ${item.subject} via ${item.via.length} grants, reference ${allowing.length}`,
+          );
+        for (const path of item.via) {
+          const grant = path.grant;
+          const holder = path.throughGroup ?? item.subject;
+          const member =
+            path.throughGroup === undefined ||
+            reference.state.groups.some(
+              (m) => m.group === path.throughGroup && m.user === item.subject,
+            );
+          if (grant.subject !== holder || !member || !allowing.some((g) => sameGrant(g, grant)))
+            throw new Error(
+              `${where}: ${item.subject} via ${JSON.stringify(path)} does not give it`,
+            );
+          if (path.inherited !== (grant.scope !== resource))
+            throw new Error(
+              `${where}: ${item.subject} via ${grant.scope} inherited=${path.inherited}`,
+            );
+        }
+        const expiries = allowing.map((g) => g.expiresAt ?? Number.POSITIVE_INFINITY);
+        const latest = Math.max(...expiries);
+        if ((item.expiresAt ?? Number.POSITIVE_INFINITY) !== latest)
+          throw new Error(
+            `${where}: ${item.subject} expires ${item.expiresAt}, reference ${latest}`,
+          );
+      }
+      for (const limit of probe.limits) {
+        const paged: string[] = [];
+        let after: string | undefined;
+        for (let pages = 0; ; pages++) {
+          if (pages > 100) throw new Error(`${where}: paging did not end`);
+          const next = engine.subjectsWith(permission, resource, { limit, after });
+          if (next.items.length > limit) throw new Error(`${where}: page exceeds ${limit}`);
+          paged.push(...next.items.map((item) => item.subject));
+          if (next.next === undefined) break;
+          if (next.next !== next.items[next.items.length - 1]?.subject)
+            throw new Error(`${where}: next is not the page's last subject`);
+          after = next.next;
+        }
+        if (paged.join(" ") !== expected.join(" "))
+          throw new Error(
+            `${where} by ${limit}: [${paged.join(" ")}], reference [${expected.join(" ")}]`,
+          );
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------- properties
 
 describe("the engine against the reference evaluator", () => {
@@ -765,6 +840,24 @@ describe("the engine against the reference evaluator", () => {
         assertListsAgree(workspace.engine, reference, subjectsOf(scenario), scenario.probe);
       }),
       { numRuns: RUNS.listVisible },
+    );
+  });
+
+  it("lists exactly the users and groups the reference allows, each via grants that give it, expiry and groups included", {
+    timeout: PROPERTY_TIMEOUT,
+  }, () => {
+    fc.assert(
+      fc.property(scenarioArbitrary, (scenario) => {
+        const workspace = buildWorkspace(scenario);
+        const reference = referenceOf(scenario, workspace);
+        assertSubjectsAgree(
+          workspace.engine,
+          reference,
+          probedResources(scenario, reference),
+          scenario.probe,
+        );
+      }),
+      { numRuns: RUNS.subjectsWith },
     );
   });
 

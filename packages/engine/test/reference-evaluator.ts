@@ -214,6 +214,19 @@ export class ReferenceEvaluator {
       .sort(compareNames);
   }
 
+  /** Every user and group named anywhere (grants, memberships) that `check` allows, by name. */
+  subjectsWith(permission: string, resource: string): string[] {
+    const named = new Set<string>();
+    for (const grant of this.state.grants) named.add(grant.subject);
+    for (const membership of this.state.groups) {
+      named.add(membership.group);
+      named.add(membership.user);
+    }
+    return [...named]
+      .filter((subject) => this.check(subject, permission, resource))
+      .sort(compareNames);
+  }
+
   /** May `granter` give `role` plus `extras` at `scope`, never beyond what they hold? */
   canGrant(granter: string, role: string, scope: string, extras: readonly string[]): boolean {
     const model = this.state.model;

@@ -218,6 +218,11 @@ async function runMatrix(server: Awaited<ReturnType<typeof openServer>>, preset:
   const typeOf = (resource: string) => resource.split(":")[0]!;
   const pathOf = (resource: string) => resource.replace(":", "/");
   const nowhere = `${types[0]?.[0] ?? "thing"}/nothing`;
+  /** A resource `type:id` as an AuthZEN resource. */
+  const authzenResource = (resource: string) => ({
+    type: typeOf(resource),
+    id: resource.slice(resource.indexOf(":") + 1),
+  });
   const any: Expectation = { allow: true };
   const never: Expectation = { allow: false };
   const base = (target: Workspace) => `/v1/workspaces/${target.ws}`;
@@ -446,6 +451,102 @@ async function runMatrix(server: Awaited<ReturnType<typeof openServer>>, preset:
       [rootOf(A), ...resources].map((resource) => ({
         method: "GET" as const,
         url: `${base(t)}/capabilities?resource=${encodeURIComponent(scopeIn(t, resource))}`,
+        expect: any,
+      })),
+    // Who can access a resource: the team gate at the resource or above.
+    "GET /v1/workspaces/{ws}/resources/{type}/{id}/access": (t, c) =>
+      resources.flatMap((resource) => {
+        const permission = permissionOn(typeOf(resource));
+        if (permission === undefined) return [];
+        const allow = holdsGate(c, teamView, resource);
+        const id = resource.slice(resource.indexOf(":") + 1);
+        return [
+          {
+            method: "GET" as const,
+            url: `${base(t)}/resources/${typeOf(resource)}/${encodeURIComponent(id)}/access?permission=${encodeURIComponent(permission)}`,
+            expect: allow ? { allow, exact: 200 } : { allow },
+          },
+        ];
+      }),
+    // AuthZEN: decisions about the caller are the engine's; searching subjects needs the team gate.
+    "POST /v1/workspaces/{ws}/access/v1/evaluation": async (t, c) => {
+      const probes: Probe[] = [];
+      for (const resource of resources) {
+        const permission = permissionOn(typeOf(resource));
+        if (permission === undefined) continue;
+        const allowed = await holds(c, permission, resource);
+        probes.push({
+          method: "POST",
+          url: `${base(t)}/access/v1/evaluation`,
+          body: {
+            subject: { type: "user", id: c.userId },
+            action: { name: permission },
+            resource: authzenResource(resource),
+          },
+          expect: {
+            allow: true,
+            exact: 200,
+            verify: (body) =>
+              (body as { decision: boolean }).decision === allowed
+                ? undefined
+                : `decision ${!allowed}, engine says ${allowed}`,
+          },
+        });
+      }
+      return probes;
+    },
+    "POST /v1/workspaces/{ws}/access/v1/evaluations": (t, c) => [
+      {
+        method: "POST",
+        url: `${base(t)}/access/v1/evaluations`,
+        body: {
+          subject: { type: "user", id: c.userId },
+          action: { name: permissionOn("workspace")! },
+          evaluations: [{ resource: authzenResource(rootOf(t)) }],
+        },
+        expect: { allow: true, exact: 200 },
+      },
+    ],
+    "POST /v1/workspaces/{ws}/access/v1/search/subject": (t, c) =>
+      resources.flatMap((resource) => {
+        const permission = permissionOn(typeOf(resource));
+        if (permission === undefined) return [];
+        const allow = holdsGate(c, teamView, resource);
+        return [
+          {
+            method: "POST" as const,
+            url: `${base(t)}/access/v1/search/subject`,
+            body: {
+              subject: { type: "user" },
+              action: { name: permission },
+              resource: authzenResource(resource),
+            },
+            expect: allow ? { allow, exact: 200 } : { allow },
+          },
+        ];
+      }),
+    "POST /v1/workspaces/{ws}/access/v1/search/resource": (t, c) =>
+      types.flatMap(([type]) => {
+        const permission = permissionOn(type);
+        if (permission === undefined) return [];
+        return [
+          {
+            method: "POST" as const,
+            url: `${base(t)}/access/v1/search/resource`,
+            body: {
+              subject: { type: "user", id: c.userId },
+              action: { name: permission },
+              resource: { type },
+            },
+            expect: { allow: true, exact: 200 },
+          },
+        ];
+      }),
+    "POST /v1/workspaces/{ws}/access/v1/search/action": (t, c) =>
+      resources.map((resource) => ({
+        method: "POST" as const,
+        url: `${base(t)}/access/v1/search/action`,
+        body: { subject: { type: "user", id: c.userId }, resource: authzenResource(resource) },
         expect: any,
       })),
     "GET /v1/workspaces/{ws}/api-keys": (t) => [
@@ -698,6 +799,8 @@ async function runMatrix(server: Awaited<ReturnType<typeof openServer>>, preset:
     "POST /mcp",
     "GET /v1/sign-in/{token}",
     "GET /.well-known/jwks.json",
+    // AuthZEN metadata: public discovery, the same for everyone.
+    "GET /.well-known/authzen-configuration/v1/workspaces/{ws}",
   ]);
 
   const paths = (await app.inject("/openapi.json")).json().paths as Record<string, object>;

@@ -2300,6 +2300,701 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/workspaces/{ws}/resources/{type}/{id}/access": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who holds a permission on a resource, and through which grants
+         * @description Every user and group holding `permission` on the resource `type:id` — directly, inherited from an ancestor, or through a group (the group is listed too) — with each grant giving it and when the access ends. Sorted by subject; pass `next` as `after` for the next page (`next` is null on the last). API keys are not listed: they act for their owners. Needs the model's team gate at the resource or above (the host app always may); a resource outside the caller's reach is 404 RESOURCE_NOT_FOUND, like a missing one.
+         */
+        get: {
+            parameters: {
+                query: {
+                    permission: string;
+                    /** @description Subjects per page, 1–1000; 100 by default */
+                    limit?: string;
+                    after?: string;
+                    /** @description Answer no staler than this workspace revision — the `revision` a write answered, on any instance. A revision the workspace has not reached is 400 INVALID_INPUT. */
+                    atLeastRevision?: string;
+                };
+                header?: never;
+                path: {
+                    ws: string;
+                    type: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            permission: string;
+                            resource: string;
+                            items: {
+                                /** @description `user:<id>` or `group:<id>`; API keys are not listed */
+                                subject: string;
+                                /** @description For users, when the caller may see the team */
+                                user: {
+                                    email: string;
+                                    name: string;
+                                } | null;
+                                /** @description For groups, when the caller may see the team */
+                                group: {
+                                    name: string;
+                                } | null;
+                                /** @description Every live grant giving it: nearest scope first */
+                                via: {
+                                    grant: {
+                                        subject: string;
+                                        role: string;
+                                        scope: string;
+                                        extras: string[];
+                                        expiresAt: number | null;
+                                    };
+                                    throughGroup: string | null;
+                                    inherited: boolean;
+                                }[];
+                                /** @description When the access ends unless renewed (epoch ms); null for never */
+                                expiresAt: number | null;
+                            }[];
+                            next: string | null;
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/.well-known/authzen-configuration/v1/workspaces/{ws}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * AuthZEN PDP metadata of a workspace
+         * @description The workspace is the tenant: its PDP is `/v1/workspaces/:ws`, and this is its metadata (the well-known path with the PDP's path appended). Public, like any discovery document.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ws: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            policy_decision_point: string;
+                            access_evaluation_endpoint: string;
+                            access_evaluations_endpoint: string;
+                            search_subject_endpoint: string;
+                            search_resource_endpoint: string;
+                            search_action_endpoint: string;
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/access/v1/evaluation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** AuthZEN Access Evaluation: may this subject perform this action on this resource? */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ws: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        subject: {
+                            type: "user" | "group" | "apikey";
+                            id: string;
+                            properties?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        action: {
+                            name: string;
+                            properties?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        resource: {
+                            type: string;
+                            id: string;
+                            properties?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        context?: {
+                            [key: string]: unknown;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            decision: boolean;
+                            context: {
+                                /** @description Why it is denied: the engine's deny reason */
+                                reason?: string;
+                                via?: {
+                                    subject: string;
+                                    role: string;
+                                    scope: string;
+                                    extras: string[];
+                                    expiresAt: number | null;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/access/v1/evaluations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * AuthZEN Access Evaluations: many questions, top-level values as defaults
+         * @description Up to 1000 evaluations, answered from one revision. Without `evaluations` (or with an empty list) it answers like a single evaluation. `options.evaluations_semantic`: `execute_all` (default), `deny_on_first_deny`, `permit_on_first_permit` (the answers stop at the first deny / permit).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ws: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        subject?: {
+                            type: "user" | "group" | "apikey";
+                            id: string;
+                            properties?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        action?: {
+                            name: string;
+                            properties?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        resource?: {
+                            type: string;
+                            id: string;
+                            properties?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        context?: {
+                            [key: string]: unknown;
+                        };
+                        evaluations?: {
+                            subject?: {
+                                type: "user" | "group" | "apikey";
+                                id: string;
+                                properties?: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                            action?: {
+                                name: string;
+                                properties?: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                            resource?: {
+                                type: string;
+                                id: string;
+                                properties?: {
+                                    [key: string]: unknown;
+                                };
+                            };
+                            context?: {
+                                [key: string]: unknown;
+                            };
+                        }[];
+                        options?: {
+                            evaluations_semantic?: "execute_all" | "deny_on_first_deny" | "permit_on_first_permit";
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            evaluations: {
+                                decision: boolean;
+                                context: {
+                                    /** @description Why it is denied: the engine's deny reason */
+                                    reason?: string;
+                                    via?: {
+                                        subject: string;
+                                        role: string;
+                                        scope: string;
+                                        extras: string[];
+                                        expiresAt: number | null;
+                                    };
+                                };
+                            }[];
+                        } | {
+                            decision: boolean;
+                            context: {
+                                /** @description Why it is denied: the engine's deny reason */
+                                reason?: string;
+                                via?: {
+                                    subject: string;
+                                    role: string;
+                                    scope: string;
+                                    extras: string[];
+                                    expiresAt: number | null;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/access/v1/search/subject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * AuthZEN Subject Search: the users (or groups) who may perform an action on a resource
+         * @description `subject.type` is `user` or `group`; `subject.id` is ignored. Backed by the resource's `access` endpoint (same gate: the team gate at the resource or above). `page.limit` 1–1000 (100 by default); `page.next_token` is empty on the last page.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ws: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        subject: {
+                            type: "user" | "group";
+                            id?: string;
+                            properties?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        action: {
+                            name: string;
+                            properties?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        resource: {
+                            type: string;
+                            id: string;
+                            properties?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        context?: {
+                            [key: string]: unknown;
+                        };
+                        page?: {
+                            token?: string;
+                            limit?: number;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            results: {
+                                type: string;
+                                id: string;
+                            }[];
+                            page: {
+                                next_token: string;
+                            };
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/access/v1/search/resource": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * AuthZEN Resource Search: the resources of a type a subject may perform an action on
+         * @description `resource.id` is ignored. The fleet list (`GET /v1/workspaces/:ws/resources`): another subject than the caller needs the team gate. `page.limit` 1–1000 (100 by default).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ws: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        subject: {
+                            type: "user" | "group" | "apikey";
+                            id: string;
+                            properties?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        action: {
+                            name: string;
+                            properties?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        resource: {
+                            type: string;
+                            id?: string;
+                            properties?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        context?: {
+                            [key: string]: unknown;
+                        };
+                        page?: {
+                            token?: string;
+                            limit?: number;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            results: {
+                                type: string;
+                                id: string;
+                            }[];
+                            page: {
+                                next_token: string;
+                            };
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/access/v1/search/action": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * AuthZEN Action Search: every action a subject may perform on a resource
+         * @description The subject's permissions on the resource (`capabilities`); one page, `next_token` empty.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ws: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        subject: {
+                            type: "user" | "group" | "apikey";
+                            id: string;
+                            properties?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        resource: {
+                            type: string;
+                            id: string;
+                            properties?: {
+                                [key: string]: unknown;
+                            };
+                        };
+                        context?: {
+                            [key: string]: unknown;
+                        };
+                        page?: {
+                            token?: string;
+                            limit?: number;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            results: {
+                                name: string;
+                            }[];
+                            page: {
+                                next_token: string;
+                            };
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/workspaces/{ws}/credentials/{name}": {
         parameters: {
             query?: never;

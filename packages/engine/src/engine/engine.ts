@@ -19,6 +19,7 @@ import {
   removeSubject,
 } from "./principals.ts";
 import { EngineState, NO_PARENT } from "./state.ts";
+import { subjectsWith } from "./subjects.ts";
 import {
   addNode,
   deleteResource,
@@ -41,6 +42,8 @@ import type {
   PageRequest,
   ResourceInput,
   ResourceRef,
+  SubjectPage,
+  SubjectPageRequest,
   SubjectRef,
 } from "./types.ts";
 
@@ -168,6 +171,24 @@ export class Engine<
    */
   listVisible(subject: SubjectRef, type: T, permission: P, page: PageRequest<T> = {}): Page<T> {
     return listVisible(this.#state, subject, type, permission, page) as Page<T>;
+  }
+
+  /**
+   * Who holds `permission` on `resource` — the reverse of `check`: every user and group with a live
+   * grant carrying it at the resource or an ancestor (a group's members through the group), each
+   * with every such grant, sorted by name and paged with `after`; `next` is set whenever more
+   * exist. API keys are not listed: they act for their owners. Empty for an unknown resource or a
+   * permission that does not act on its type.
+   * @example
+   * const { items, next } = engine.subjectsWith("site.deploy", "site:shop", { limit: 50 });
+   * // items[0]: { subject: "group:web", via: [{ grant, throughGroup: undefined, inherited: true }], expiresAt: undefined }
+   */
+  subjectsWith(
+    permission: P,
+    resource: ResourceRef<T>,
+    page: SubjectPageRequest = {},
+  ): SubjectPage<T, P, R> {
+    return subjectsWith(this.#state, permission, resource, page) as SubjectPage<T, P, R>;
   }
 
   /**

@@ -156,3 +156,47 @@ export interface ResourceInput<T extends string = string> {
   readonly resource: ResourceRef<T>;
   readonly parent: ResourceRef<T>;
 }
+
+/** One way a subject holds a permission on a resource: a live grant that carries it. */
+export interface AccessPath<
+  T extends string = string,
+  P extends string = string,
+  R extends string = string,
+> {
+  readonly grant: Grant<T, P, R>;
+  /** For a user reached through a group: that group, the grant's subject. */
+  readonly throughGroup: `group:${string}` | undefined;
+  /** The grant is at an ancestor of the resource, not at the resource itself. */
+  readonly inherited: boolean;
+}
+
+/** A subject holding a permission on a resource, and every grant through which it holds it. */
+export interface SubjectAccess<
+  T extends string = string,
+  P extends string = string,
+  R extends string = string,
+> {
+  readonly subject: GranteeRef;
+  /** Every live grant giving it: nearest scope first; at one scope, the subject's own first. */
+  readonly via: readonly AccessPath<T, P, R>[];
+  /** When the access ends unless renewed: the latest expiry of `via`; `undefined` for never. */
+  readonly expiresAt: number | undefined;
+}
+
+export interface SubjectPageRequest {
+  /** At most this many subjects; all when omitted. */
+  readonly limit?: number;
+  /** Continue after this subject (the `next` of the previous page). */
+  readonly after?: string | undefined;
+}
+
+export interface SubjectPage<
+  T extends string = string,
+  P extends string = string,
+  R extends string = string,
+> {
+  /** Subjects in ascending order of their names. */
+  readonly items: readonly SubjectAccess<T, P, R>[];
+  /** Pass as `after` for the next page; `undefined` on the last page. */
+  readonly next: GranteeRef | undefined;
+}

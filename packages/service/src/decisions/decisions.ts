@@ -8,6 +8,7 @@ import {
 import { type RequestContext, subjectOf } from "../actor.ts";
 import type { ReadOptions, ServiceCore, WorkspaceReader } from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
+import { type WhoCanPage, type WhoCanQuery, whoCan } from "./who-can.ts";
 
 export interface DecisionQuery {
   readonly permission: string;
@@ -113,6 +114,21 @@ export class Decisions {
       suggestion: undefined,
       summary: `denied: ${resource} does not exist in this workspace`,
     };
+  }
+
+  /**
+   * Who holds `permission` on `resource` and through which grants, paged by subject name: for
+   * callers holding the team gate at the resource or above (the host app always).
+   * @example
+   * const { items, next } = await gatehouse.decisions.whoCan(asUser(ada), ws, { permission: "site.deploy", resource: "site:shop", limit: 50 });
+   */
+  async whoCan(
+    request: RequestContext,
+    workspaceId: string,
+    query: WhoCanQuery,
+    options: ReadOptions = {},
+  ): Promise<WhoCanPage> {
+    return whoCan(await this.#core.read(request, workspaceId, options), query);
   }
 
   /** Everything the caller may do on `resource`, with the navigation sections to show. */

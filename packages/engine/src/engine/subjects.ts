@@ -1,0 +1,96 @@
+import { invalid, unknownPermission } from "./names.ts";
+import { type GrantRecord, Kind, type Principal } from "./records.ts";
+import { type EngineState, isExpired, NO_PARENT } from "./state.ts";
+import { compareNames } from "./tree.ts";
+import type { AccessPath, SubjectAccess, SubjectPage, SubjectPageRequest } from "./types.ts";
+
+const NO_SUBJECTS: SubjectPage = Object.freeze({ items: Object.freeze([]), next: undefined });
+
+/** A live grant reaching a subject: at `depth` steps above the resource, maybe through a group. */
+interface Reach {
+  readonly record: GrantRecord;
+  readonly group: Principal | undefined;
+  readonly depth: number;
+}
+
+/**
+ * The users and groups holding `permission` on `resource` — the reverse of `check` — sorted by
+ * name and paged by `after`. Found from the grants at the resource and its ancestors (the state's
+ * per-node index), a group's grant reaching the group and each of its members. API keys are not
+ * listed: a key acts for its owner, who is. Unknown resources and permissions that do not act on
+ * the resource's type answer an empty page; an unknown permission throws, as in `check`.
+ */
+export function subjectsWith(
+  state: EngineState,
+  permission: string,
+  resource: string,
+  page: SubjectPageRequest,
+): SubjectPage {
+  const model = state.model;
+  const p = model.permissionIndex.get(permission);
+  if (p === undefined) throw unknownPermission(permission);
+  const limit = page.limit ?? Number.POSITIVE_INFINITY;
+  if (!(limit >= 0) || (Number.isFinite(limit) && !Number.isInteger(limit)))
+    throw invalid("limit must be a whole number ≥ 0");
+  const node = state.nodeIndex.get(resource);
+  if (node === undefined) return NO_SUBJECTS;
+  if ((model.permissionTypeMask[p]! & (1 << state.type[node]!)) === 0) return NO_SUBJECTS;
+  const word = p >>> 5;
+  const bit = 1 << (p & 31);
+  const after = page.after;
+  const found = new Map<string, Reach[]>();
+  const add = (name: string, reach: Reach) => {
+    if (after !== undefined && name <= after) return;
+    const reaches = found.get(name);
+    if (reaches === undefined) found.set(name, [reach]);
+    else reaches.push(reach);
+  };
+  let depth = 0;
+  for (let n = node; n !== NO_PARENT; n = state.parent[n]!, depth++) {
+    const records = state.grantsAt[n];
+    if (records === undefined) continue;
+    for (const record of records) {
+      if ((record.bits[word]! & bit) === 0 || isExpired(state, record.expiresAt)) continue;
+      const holder = record.holder;
+      add(holder.name, { record, group: undefined, depth });
+      if (holder.kind === Kind.Group)
+        for (const member of holder.members) add(member.name, { record, group: holder, depth });
+    }
+  }
+  if (found.size === 0) return NO_SUBJECTS;
+  const names = [...found.keys()].sort(compareNames);
+  const end = Math.min(names.length, limit);
+  const items: SubjectAccess[] = [];
+  for (let index = 0; index < end; index++) {
+    const name = names[index]!;
+    items.push(accessOf(name, found.get(name)!));
+  }
+  const next = end < names.length && end > 0 ? items[end - 1]!.subject : undefined;
+  return { items, next };
+}
+
+/** Nearest scope first; at one scope the subject's own grant, then its groups' by name. */
+function compareReaches(a: Reach, b: Reach): number {
+  if (a.depth !== b.depth) return a.depth - b.depth;
+  if (a.group === undefined) return b.group === undefined ? 0 : -1;
+  if (b.group === undefined) return 1;
+  return compareNames(a.group.name, b.group.name);
+}
+
+function accessOf(name: string, reaches: Reach[]): SubjectAccess {
+  reaches.sort(compareReaches);
+  let expiresAt = 0;
+  const via: AccessPath[] = reaches.map(({ record, group, depth }) => {
+    expiresAt = Math.max(expiresAt, record.expiresAt);
+    return {
+      grant: record.grant,
+      throughGroup: group?.name as `group:${string}` | undefined,
+      inherited: depth > 0,
+    };
+  });
+  return {
+    subject: name as SubjectAccess["subject"],
+    via,
+    expiresAt: expiresAt === Number.POSITIVE_INFINITY ? undefined : expiresAt,
+  };
+}

@@ -1,0 +1,132 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { WhoCanPage } from "@gatehouse/service";
+import { Type } from "@sinclair/typebox";
+import { requireCaller } from "../http/caller.ts";
+import { AtLeastRevisionQuery, freshnessOf, strict, WorkspaceId } from "../http/schemas.ts";
+import type { RouteOptions } from "./route-options.ts";
+
+const DEFAULT_PAGE = 100;
+/** Query strings are not coerced (coerceTypes: false), so the page size is checked as digits. */
+const PageLimit = Type.String({
+  pattern: "^(?:[1-9][0-9]{0,2}|1000)$",
+  description: `Subjects per page, 1–1000; ${DEFAULT_PAGE} by default`,
+});
+
+const GrantBody = Type.Object({
+  subject: Type.String(),
+  role: Type.String(),
+  scope: Type.String(),
+  extras: Type.Array(Type.String()),
+  expiresAt: Type.Union([Type.Number(), Type.Null()]),
+});
+
+const SubjectAccessBody = Type.Object({
+  subject: Type.String({ description: "`user:<id>` or `group:<id>`; API keys are not listed" }),
+  user: Type.Union([Type.Object({ email: Type.String(), name: Type.String() }), Type.Null()], {
+    description: "For users, when the caller may see the team",
+  }),
+  group: Type.Union([Type.Object({ name: Type.String() }), Type.Null()], {
+    description: "For groups, when the caller may see the team",
+  }),
+  via: Type.Array(
+    Type.Object({
+      grant: GrantBody,
+      throughGroup: Type.Union([Type.String(), Type.Null()]),
+      inherited: Type.Boolean(),
+    }),
+    { description: "Every live grant giving it: nearest scope first" },
+  ),
+  expiresAt: Type.Union([Type.Number(), Type.Null()], {
+    description: "When the access ends unless renewed (epoch ms); null for never",
+  }),
+});
+
+const WhoCanBody = Type.Object({
+  permission: Type.String(),
+  resource: Type.String(),
+  items: Type.Array(SubjectAccessBody),
+  next: Type.Union([Type.String(), Type.Null()]),
+});
+
+/** The JSON body of a page of `decisions.whoCan`. */
+function toWhoCanBody(page: WhoCanPage) {
+  return {
+    permission: page.permission,
+    resource: page.resource,
+    items: page.items.map((item) => ({
+      subject: item.subject,
+      user: item.user ?? null,
+      group: item.group ?? null,
+      via: item.via.map((path) => ({
+        grant: {
+          ...path.grant,
+          extras: [...path.grant.extras],
+          expiresAt: path.grant.expiresAt ?? null,
+        },
+        throughGroup: path.throughGroup ?? null,
+        inherited: path.inherited,
+      })),
+      expiresAt: item.expiresAt ?? null,
+    })),
+    next: page.next ?? null,
+  };
+}
+
+/** Who can access a resource: the reverse of a check, for team managers and the host app. */
+export const resourceAccessRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
+  app,
+  { gatehouse },
+) => {
+  app.get(
+    "/v1/workspaces/:ws/resources/:type/:id/access",
+    {
+      schema: {
+        tags: ["decisions"],
+        summary: "Who holds a permission on a resource, and through which grants",
+        description:
+          "Every user and group holding `permission` on the resource `type:id` — directly, " +
+          "inherited from an ancestor, or through a group (the group is listed too) — with each " +
+          "grant giving it and when the access ends. Sorted by subject; pass `next` as `after` " +
+          "for the next page (`next` is null on the last). API keys are not listed: they act for " +
+          "their owners. Needs the model's team gate at the resource or above (the host app " +
+          "always may); a resource outside the caller's reach is 404 RESOURCE_NOT_FOUND, like a " +
+          "missing one.",
+        params: Type.Object(
+          {
+            ws: WorkspaceId,
+            type: Type.String({ minLength: 1, maxLength: 50, pattern: "^[a-z][a-z0-9_-]*$" }),
+            // Fastify's router answers 414 for a path parameter past 100 characters.
+            id: Type.String({ minLength: 1, maxLength: 100 }),
+          },
+          strict,
+        ),
+        querystring: Type.Object(
+          {
+            permission: Type.String({ minLength: 1, maxLength: 200 }),
+            limit: Type.Optional(PageLimit),
+            after: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            atLeastRevision: Type.Optional(AtLeastRevisionQuery),
+          },
+          strict,
+        ),
+        response: { 200: WhoCanBody },
+      },
+    },
+    async (request) => {
+      const { ws, type, id } = request.params;
+      const { permission, limit, after, atLeastRevision } = request.query;
+      const page = await gatehouse.decisions.whoCan(
+        requireCaller(request),
+        ws,
+        {
+          permission,
+          resource: `${type}:${id}`,
+          limit: limit === undefined ? DEFAULT_PAGE : Number(limit),
+          after,
+        },
+        freshnessOf(atLeastRevision),
+      );
+      return toWhoCanBody(page);
+    },
+  );
+};
