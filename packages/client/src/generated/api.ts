@@ -2149,7 +2149,7 @@ export type paths = {
         put?: never;
         /**
          * Sync the resource tree in bulk: register, move, delete, reconcile
-         * @description The host app's bulk path: up to 100,000 resources (with their parents, in any order) and deletions in one transaction and one revision, all or nothing, idempotent — sending the same sync twice changes nothing the second time. `reconcile` makes the given resources the truth for one type at or below `under` (the root by default): every other resource of that type there is deleted with its subtree. `dryRun` answers the difference — added, moved, deleted, and the grants deleting would drop — and changes nothing. Every problem is listed with its path (`resources[12]`). Sets `x-gatehouse-revision`.
+         * @description The host app's bulk path: up to 250,000 resources (with their parents, in any order) and deletions in one transaction and one revision, all or nothing, idempotent — sending the same sync twice changes nothing the second time. `reconcile` makes the given resources the truth for one type at or below `under` (the root by default): every other resource of that type there is deleted with its subtree. `dryRun` answers the difference — added, moved, deleted, and the grants deleting would drop — and changes nothing. Every problem is listed with its path (`resources[12]`). Sets `x-gatehouse-revision`.
          */
         post: {
             parameters: {
