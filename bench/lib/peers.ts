@@ -1,13 +1,6 @@
 import { createMongoAbility, type MongoAbility, type RawRuleOf, subject } from "@casl/ability";
 import { type Enforcer, newEnforcer, newModelFromString } from "casbin";
-import {
-  type MzPerm,
-  type MzRef,
-  type MzRole,
-  type MzType,
-  mzpanel,
-  type Scenario,
-} from "./scenario.ts";
+import { type MzPerm, type MzRole, type MzType, mzpanel, type Scenario } from "./scenario.ts";
 
 const definition = mzpanel.definition;
 const PERMISSIONS: readonly MzPerm[] = mzpanel.permissions;

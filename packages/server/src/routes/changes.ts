@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { GatehouseError, isGatehouseError } from "@gatehouse/engine";
-import type { Change, Gatehouse, RequestContext } from "@gatehouse/service";
+import type { Gatehouse, RequestContext } from "@gatehouse/service";
 import { ErrorCode } from "@gatehouse/service";
 import { type Static, Type } from "@sinclair/typebox";
 import { requireCaller, SESSION_COOKIE } from "../http/caller.ts";

@@ -1,7 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import { GatehouseError, isGatehouseError } from "@gatehouse/engine";
-import type { InvitationInfo, NewSession } from "@gatehouse/service";
-import { ErrorCode } from "@gatehouse/service";
+import type { InvitationInfo } from "@gatehouse/service";
 import { Type } from "@sinclair/typebox";
 import { originOf, requireCaller, setSessionCookies } from "../http/caller.ts";
 import { revisionHeader, withRevision } from "../http/schemas.ts";

@@ -5,12 +5,7 @@ import { personOf, type RequestContext } from "../actor.ts";
 import { actorLabel } from "../audit/actor-label.ts";
 import { appendAudit } from "../audit/chain.ts";
 import type { Database } from "../database/schema.ts";
-import type {
-  ServiceCore,
-  WorkspaceReader,
-  WorkspaceRow,
-  WorkspaceWriter,
-} from "../service-core.ts";
+import type { ServiceCore, WorkspaceRow, WorkspaceWriter } from "../service-core.ts";
 import { newId } from "../support/crypto.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { requireText } from "../support/validation.ts";
