@@ -120,25 +120,29 @@ export async function syncResources(tx: WorkspaceWriter, input: SyncInput): Prom
     seen.set(resource, index);
     items.push({ resource: resource as ResourceRef, parent: parent as ResourceRef, index });
   });
-  const ordered = parentsFirst(items, issues);
+  // Rows already where they are need nothing: only the others are ordered and validated.
+  const pending = items.filter((item) => engine.parentOf(item.resource) !== item.parent);
+  const unchanged = items.length - pending.length;
+  const ordered = parentsFirst(pending, issues);
 
-  // A scratch tree of the workspace as it is, to apply the whole batch to with the engine's rules.
+  // A scratch tree of the workspace as it is, to apply the changes to with the engine's rules (the
+  // live tree itself when nothing moves or arrives: it is only read then).
   const root = tx.root;
-  const existing = engine.subtreeOf(root).filter((resource) => resource !== root);
-  const scratch = createEngine(tx.model, {
-    workspace: tx.workspace.id,
-    resources: existing.map((resource) => ({ resource, parent: engine.parentOf(resource)! })),
-  });
+  const scratch =
+    pending.length === 0
+      ? engine
+      : createEngine(tx.model, {
+          workspace: tx.workspace.id,
+          resources: engine
+            .subtreeOf(root)
+            .filter((resource) => resource !== root)
+            .map((resource) => ({ resource, parent: engine.parentOf(resource)! })),
+        });
   let added = 0;
-  let unchanged = 0;
   const moved: { resource: string; from: string; to: string }[] = [];
   const upserts: ChangeOp[] = [];
   for (const item of ordered) {
     const previous = scratch.parentOf(item.resource);
-    if (previous === item.parent) {
-      unchanged++;
-      continue;
-    }
     try {
       scratch.upsertResource(item.resource, item.parent);
     } catch (error) {
