@@ -683,6 +683,11 @@ async function runMatrix(server: Awaited<ReturnType<typeof openServer>>, preset:
     "POST /mcp",
     "GET /v1/sign-in/{token}",
     "GET /.well-known/jwks.json",
+    // The host application's own routes: a host credential only (host.test.ts refuses the rest).
+    "PUT /v1/users/{id}",
+    "GET /v1/users/{id}",
+    "DELETE /v1/users/{id}",
+    "POST /v1/users/{id}/sign-in-links",
   ]);
 
   const paths = (await app.inject("/openapi.json")).json().paths as Record<string, object>;
