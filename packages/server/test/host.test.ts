@@ -299,6 +299,7 @@ describe.each(backends)("the host application over HTTP on $name", (backend) => 
       scopes: ["*"],
     });
     expectProblem(createKey, 403, "PERMISSION_DENIED");
+    expectProblem(await call(server.app, host, "GET", "/v1/workspaces"), 400, "INVALID_INPUT");
     const listed = await call(server.app, walt, "GET", "/v1/workspaces");
     expect(listed.json().workspaces.map((workspace: { id: string }) => workspace.id)).toEqual([ws]);
 

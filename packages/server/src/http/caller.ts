@@ -199,6 +199,11 @@ export function requireHost(request: FastifyRequest): RequestContext {
 /** The signed-in person (a session or an API key's owner). */
 export function requirePerson(request: FastifyRequest): string {
   const caller = requireCaller(request);
+  if (caller.actor.type === "system" && caller.actor.host !== undefined)
+    throw new GatehouseError(
+      ErrorCode.INVALID_INPUT,
+      `the host application has no account of its own; act for a user with ${ON_BEHALF_OF_HEADER} on workspace routes`,
+    );
   if (caller.actor.type === "system")
     throw new GatehouseError(ErrorCode.INVALID_CREDENTIALS, "sign in as a person");
   return caller.actor.userId;
