@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { registerCheck } from "./commands/check.ts";
 import { registerCreateOwner } from "./commands/create-owner.ts";
 import { registerExplain } from "./commands/explain.ts";
+import { registerHostCredential } from "./commands/host-credential.ts";
 import { registerMigrate } from "./commands/migrate.ts";
 import { registerModelChange } from "./commands/model-change.ts";
 import { registerModelShow } from "./commands/model-show.ts";
@@ -38,6 +39,7 @@ function buildProgram(status: { code: ExitCode }): Command {
   registerCreateOwner(program, run);
   registerCheck(program, run);
   registerExplain(program, run);
+  registerHostCredential(program, run);
   const model = program
     .command("model")
     .summary("Inspect models (model show <preset>)")

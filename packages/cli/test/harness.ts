@@ -14,8 +14,11 @@ import {
 
 /** The repository root; the CLI runs from there as `npx gatehouse` would. */
 export const ROOT = resolve(import.meta.dirname, "../../..");
-/** The bin npm linked for the workspace package: the shebang launcher itself. */
-export const BIN = join(ROOT, "node_modules/.bin/gatehouse");
+/**
+ * The package's own shebang launcher (what npm links as `gatehouse`), from this checkout: a linked
+ * `node_modules/.bin` may belong to another checkout of the repository.
+ */
+export const BIN = join(ROOT, "packages/cli/bin/gatehouse.js");
 export const SECRET_KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 const TEST_PASSWORD_COST = { N: 2 ** 10, r: 8, p: 1 } as const;
 

@@ -22,6 +22,7 @@ import { credentialRoutes } from "./routes/credentials.ts";
 import { decisionRoutes } from "./routes/decisions.ts";
 import { devOutboxRoutes } from "./routes/dev-outbox.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { hostUserRoutes } from "./routes/host-users.ts";
 import { invitationLinkRoutes } from "./routes/invitation-links.ts";
 import { invitationRoutes } from "./routes/invitations.ts";
 import { joinRequestRoutes } from "./routes/join-requests.ts";
@@ -131,7 +132,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           apiKey: {
             type: "http",
             scheme: "bearer",
-            description: "An API key: `Authorization: Bearer gh_…`",
+            description:
+              "An API key (`Authorization: Bearer gh_…`), or the host application's credential (`Bearer ghh_…`, optionally with `x-gatehouse-on-behalf-of: <user id>`)",
           },
           session: { type: "apiKey", in: "cookie", name: "gatehouse_session" },
         },
@@ -168,6 +170,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(signInRoutes, { gatehouse, config });
   await app.register(accessRoutes, { gatehouse, config });
   await app.register(invitationLinkRoutes, { gatehouse, config });
+  await app.register(hostUserRoutes, { gatehouse, config });
   await app.register(devOutboxRoutes, { gatehouse, config });
   return app;
 }

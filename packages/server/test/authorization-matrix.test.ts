@@ -801,6 +801,11 @@ async function runMatrix(server: Awaited<ReturnType<typeof openServer>>, preset:
     "GET /.well-known/jwks.json",
     // AuthZEN metadata: public discovery, the same for everyone.
     "GET /.well-known/authzen-configuration/v1/workspaces/{ws}",
+    // The host application's own routes: a host credential only (host.test.ts refuses the rest).
+    "PUT /v1/users/{id}",
+    "GET /v1/users/{id}",
+    "DELETE /v1/users/{id}",
+    "POST /v1/users/{id}/sign-in-links",
   ]);
 
   const paths = (await app.inject("/openapi.json")).json().paths as Record<string, object>;

@@ -1,7 +1,18 @@
+/** The host credential behind a call: its id, name, and the workspaces it is limited to. */
+export interface HostCredentialRef {
+  readonly credentialId: string;
+  readonly name: string;
+  /** The only workspaces it reaches; `undefined` for every workspace. */
+  readonly workspaces?: readonly string[] | undefined;
+}
+
 /** Who performs a service call. */
 export type Actor =
-  /** A signed-in person. */
-  | { readonly type: "user"; readonly userId: string }
+  /**
+   * A signed-in person; with `host`, the host application acting on their behalf — decided exactly
+   * as the person, and never beyond the host credential's workspaces.
+   */
+  | { readonly type: "user"; readonly userId: string; readonly host?: HostCredentialRef }
   /** An API key; it acts with its owner's current permissions ∩ its permission patterns. */
   | { readonly type: "api_key"; readonly keyId: string; readonly userId: string }
   /**
@@ -19,8 +30,11 @@ export type Actor =
       readonly viewerId: string;
       readonly workspaceId: string;
     }
-  /** The host application or the instance operator: trusted, never checked against grants. */
-  | { readonly type: "system"; readonly name: string };
+  /**
+   * The host application or the instance operator: trusted, never checked against grants. With
+   * `host`, a host credential, which may be limited to some workspaces.
+   */
+  | { readonly type: "system"; readonly name: string; readonly host?: HostCredentialRef };
 
 /** Where a call came from, for the activity log. */
 export interface Origin {
@@ -48,6 +62,20 @@ export function subjectOf(actor: Actor): `user:${string}` | `apikey:${string}` |
   }
 }
 
+/**
+ * Whether the actor may reach this workspace at all: a host credential limited to some workspaces
+ * reaches only those (others answer as if they did not exist).
+ */
+export function reachesWorkspace(actor: Actor, workspaceId: string): boolean {
+  const host = hostOf(actor);
+  return host?.workspaces === undefined || host.workspaces.includes(workspaceId);
+}
+
+/** The host credential behind an actor (directly, or acting for a user), if any. */
+export function hostOf(actor: Actor): HostCredentialRef | undefined {
+  return actor.type === "system" || actor.type === "user" ? actor.host : undefined;
+}
+
 /** The person behind an actor, if any. */
 export function personOf(actor: Actor): string | undefined {
   return actor.type === "system" ? undefined : actor.userId;
@@ -67,6 +95,8 @@ export function assistantFor(request: RequestContext): RequestContext | undefine
   const origin = request.origin;
   switch (actor.type) {
     case "user":
+      // The host acting for a person runs its own assistant loop (`asAssistant`), never this one.
+      if (actor.host !== undefined) return undefined;
       return { actor: { type: "assistant", userId: actor.userId }, origin };
     case "api_key":
       return { actor: { type: "assistant", userId: actor.userId, keyId: actor.keyId }, origin };

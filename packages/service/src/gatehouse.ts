@@ -5,6 +5,8 @@ import type { Storage } from "./database/storage.ts";
 import { Access } from "./decisions/access.ts";
 import { Changes } from "./decisions/changes.ts";
 import { Decisions } from "./decisions/decisions.ts";
+import { HostCredentials } from "./host/host-credentials.ts";
+import { HostUsers } from "./host/host-users.ts";
 import { ModelChanges } from "./models/model-change.ts";
 import { type ChangeEvent, type GatehouseOptions, ServiceCore } from "./service-core.ts";
 import { MagicLinks } from "./sign-in/magic-links.ts";
@@ -59,6 +61,10 @@ export interface Gatehouse {
   readonly signingKeys: SigningKeys;
   /** The caller's own access, the role matrix and "view as" (for the console). */
   readonly access: Access;
+  /** The host application's credentials, managed by the instance operator. */
+  readonly hostCredentials: HostCredentials;
+  /** The panel's own users by its own ids, and host-issued sign-in links. */
+  readonly hostUsers: HostUsers;
   readonly storage: Storage;
   /** The models workspaces may use, by name: the presets and the panel's own. */
   readonly models: Readonly<Record<string, Model>>;
@@ -128,6 +134,8 @@ export function createGatehouse(
     signIn: new SignInHandoff(core, signingKeys),
     signingKeys,
     access: new Access(core),
+    hostCredentials: new HostCredentials(core),
+    hostUsers: new HostUsers(core, members),
     storage: core.storage,
     models: core.models,
     modelChanges: new ModelChanges(core, { resources, members, apiKeys }),

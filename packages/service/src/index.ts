@@ -1,5 +1,5 @@
 export type { ChangeOp } from "@gatehouse/engine";
-export type { Actor, Origin, RequestContext } from "./actor.ts";
+export type { Actor, HostCredentialRef, Origin, RequestContext } from "./actor.ts";
 export { asAssistant, asUser, systemActor } from "./actor.ts";
 export type {
   AssistantOptions,
@@ -41,6 +41,14 @@ export type { Capabilities, DecisionQuery } from "./decisions/decisions.ts";
 export type { SubjectWithAccess, WhoCanPage, WhoCanQuery } from "./decisions/who-can.ts";
 export type { Gatehouse, SyncStatus } from "./gatehouse.ts";
 export { createGatehouse } from "./gatehouse.ts";
+export type {
+  HostCredentialInfo,
+  HostCredentialStatus,
+  NewHostCredential,
+} from "./host/host-credentials.ts";
+export { isHostSecret } from "./host/host-credentials.ts";
+export type { HostSignInLink, HostUser } from "./host/host-users.ts";
+export { HOST_SIGN_IN_LINK_TTL_MS } from "./host/host-users.ts";
 export type {
   LostAccess,
   ModelChangeReport,

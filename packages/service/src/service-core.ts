@@ -10,7 +10,7 @@ import {
 } from "@gatehouse/engine";
 import { presets } from "@gatehouse/engine/presets";
 import type { Kysely } from "kysely";
-import { personOf, type RequestContext, subjectOf } from "./actor.ts";
+import { personOf, type RequestContext, reachesWorkspace, subjectOf } from "./actor.ts";
 import { type AuditRecord, appendAudit } from "./audit/chain.ts";
 import type { Database } from "./database/schema.ts";
 import type { Storage } from "./database/storage.ts";
@@ -303,6 +303,8 @@ export class ServiceCore {
         "viewing as a member is read-only; stop viewing as them to make changes",
       );
     }
+    if (typeof workspaceId !== "string") throw notFound();
+    requirePreviewOf(request, workspaceId);
     return this.#mutex.run(workspaceId, async () => {
       let writer: WorkspaceWriter | undefined;
       let revision = 0;
@@ -465,10 +467,14 @@ export class ServiceCore {
   }
 }
 
-/** A preview ("view as") is bound to its one workspace: any other answers as if it did not exist. */
+/**
+ * A preview ("view as") is bound to its one workspace, a host credential to its workspaces: any
+ * other answers as if it did not exist.
+ */
 function requirePreviewOf(request: RequestContext, workspaceId: string): void {
   if (request.actor.type === "preview" && request.actor.workspaceId !== workspaceId)
     throw notFound();
+  if (!reachesWorkspace(request.actor, workspaceId)) throw notFound();
 }
 
 /** A workspace as one caller sees it, with decisions answered by its engine. */

@@ -114,6 +114,10 @@ export function ActivityPage(): React.JSX.Element {
         return `Assistant for ${name(entry.actor.onBehalfOf)}`;
       case "preview":
         return `${name(entry.actor.id)} viewing as ${name(entry.actor.onBehalfOf)}`;
+      case "host":
+        return entry.actor.onBehalfOf === null
+          ? `Host app ${entry.actor.id}`
+          : `Host app ${entry.actor.id} for ${name(entry.actor.onBehalfOf)}`;
       default:
         return `${entry.actor.type}: ${entry.actor.id}`;
     }

@@ -1,7 +1,7 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { GatehouseError } from "@gatehouse/engine";
 import type { Gatehouse, RequestContext } from "@gatehouse/service";
-import { ErrorCode } from "@gatehouse/service";
+import { ErrorCode, isHostSecret } from "@gatehouse/service";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ServerConfig } from "../config.ts";
 
@@ -22,6 +22,8 @@ export const CSRF_COOKIE = "gatehouse_csrf";
 export const CSRF_HEADER = "x-csrf-token";
 /** "View as": the owner's reads answered as this member (`userId`), read-only, in one workspace. */
 export const VIEW_AS_HEADER = "x-gatehouse-view-as";
+/** The host application acting for one of its users (by id): decided exactly as that user. */
+export const ON_BEHALF_OF_HEADER = "x-gatehouse-on-behalf-of";
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 export function originOf(request: FastifyRequest): { ip: string; agent: string | undefined } {
@@ -56,10 +58,20 @@ export async function resolveCaller(
         ErrorCode.INVALID_CREDENTIALS,
         "Authorization must be `Bearer <API key>`",
       );
-    const credentials = await gatehouse.apiKeys.authenticate(match[1]!, originOf(request));
+    const token = match[1]!;
+    if (isHostSecret(token)) {
+      const host = await gatehouse.hostCredentials.authenticate(token, originOf(request));
+      const onBehalfOf = request.headers[ON_BEHALF_OF_HEADER];
+      return onBehalfOf === undefined
+        ? host
+        : onBehalfContext(gatehouse, request, host, onBehalfOf);
+    }
+    requireNoOnBehalfOf(request);
+    const credentials = await gatehouse.apiKeys.authenticate(token, originOf(request));
     request.keyWorkspaceId = credentials.workspaceId;
     return credentials.context;
   }
+  requireNoOnBehalfOf(request);
   const token = request.cookies[SESSION_COOKIE];
   if (token === undefined || token === "") return undefined;
   const session = await gatehouse.sessions.authenticate(token, originOf(request));
@@ -77,6 +89,39 @@ export async function resolveCaller(
   const viewAs = request.headers[VIEW_AS_HEADER];
   if (viewAs === undefined) return session.context;
   return previewContext(gatehouse, request, session.context, viewAs);
+}
+
+/** Acting for a user is the host application's alone: API keys, sessions and anonymous callers get 403. */
+function requireNoOnBehalfOf(request: FastifyRequest): void {
+  if (request.headers[ON_BEHALF_OF_HEADER] !== undefined)
+    throw new GatehouseError(
+      ErrorCode.HOST_CREDENTIAL_REQUIRED,
+      `${ON_BEHALF_OF_HEADER} is for the host application, with a host credential`,
+    );
+}
+
+/**
+ * The host acting for one of its users, on workspace routes only (an account's own security —
+ * password, sessions, two-factor — stays the person's): decided exactly as that user, never
+ * beyond the credential's workspaces, and logged with both.
+ */
+async function onBehalfContext(
+  gatehouse: Gatehouse,
+  request: FastifyRequest,
+  host: RequestContext,
+  userId: string | string[],
+): Promise<RequestContext> {
+  if (typeof userId !== "string" || userId === "" || userId.length > 100)
+    throw new GatehouseError(ErrorCode.INVALID_INPUT, `${ON_BEHALF_OF_HEADER} names one user's id`);
+  if (!/^\/v1\/workspaces(?:[/?#]|$)/.test(request.url))
+    throw new GatehouseError(
+      ErrorCode.INVALID_INPUT,
+      `${ON_BEHALF_OF_HEADER} applies to workspace routes (/v1/workspaces…)`,
+    );
+  if (host.actor.type !== "system" || host.actor.host === undefined)
+    throw new GatehouseError(ErrorCode.HOST_CREDENTIAL_REQUIRED, "a host credential is required");
+  const user = await gatehouse.users.get(userId);
+  return { actor: { type: "user", userId: user.id, host: host.actor.host }, origin: host.origin };
 }
 
 /**
@@ -140,9 +185,25 @@ export function requireCaller(request: FastifyRequest): RequestContext {
   return request.caller;
 }
 
+/** The host application itself (a host credential, not acting for a user); HOST_CREDENTIAL_REQUIRED otherwise. */
+export function requireHost(request: FastifyRequest): RequestContext {
+  const caller = requireCaller(request);
+  if (caller.actor.type !== "system" || caller.actor.host === undefined)
+    throw new GatehouseError(
+      ErrorCode.HOST_CREDENTIAL_REQUIRED,
+      "only the host application, with a host credential, may do this",
+    );
+  return caller;
+}
+
 /** The signed-in person (a session or an API key's owner). */
 export function requirePerson(request: FastifyRequest): string {
   const caller = requireCaller(request);
+  if (caller.actor.type === "system" && caller.actor.host !== undefined)
+    throw new GatehouseError(
+      ErrorCode.INVALID_INPUT,
+      `the host application has no account of its own; act for a user with ${ON_BEHALF_OF_HEADER} on workspace routes`,
+    );
   if (caller.actor.type === "system")
     throw new GatehouseError(ErrorCode.INVALID_CREDENTIALS, "sign in as a person");
   return caller.actor.userId;

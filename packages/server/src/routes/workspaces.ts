@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
-import { requireCaller, requirePerson } from "../http/caller.ts";
+import { requireCaller, requireHost, requirePerson } from "../http/caller.ts";
 import {
   REVISION_HEADER,
   Revision,
@@ -39,9 +39,12 @@ export const workspaceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     },
     async (request) => {
       const all = await gatehouse.workspaces.listForUser(requirePerson(request));
+      const actor = request.caller?.actor;
+      // The host acting for a user sees only the workspaces its credential reaches.
+      const reach = actor?.type === "user" ? actor.host?.workspaces : undefined;
       const workspaces =
         request.keyWorkspaceId === undefined
-          ? all
+          ? all.filter((workspace) => reach === undefined || reach.includes(workspace.id))
           : all.filter((workspace) => workspace.id === request.keyWorkspaceId);
       return { workspaces: workspaces.map(workspaceBody) };
     },
@@ -53,12 +56,13 @@ export const workspaceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
       schema: {
         tags,
         summary: "Create a workspace with a preset (and plan); the caller becomes its owner",
-        description: `201 with the workspace (its \`revision\` also in \`${REVISION_HEADER}\`). API keys cannot create workspaces (403).`,
+        description: `201 with the workspace (its \`revision\` also in \`${REVISION_HEADER}\`). API keys cannot create workspaces (403). The host application (a host credential) names the owner with \`owner\`, a user id (404 USER_NOT_FOUND when there is no such user); anyone else sending \`owner\` gets 403 HOST_CREDENTIAL_REQUIRED. A host credential limited to some workspaces cannot create one (403).`,
         body: Type.Object(
           {
             name: WorkspaceName,
             preset: Type.String({ minLength: 1, maxLength: 100 }),
             plan: Type.Optional(PlanName),
+            owner: Type.Optional(UserId),
           },
           strict,
         ),
@@ -66,7 +70,12 @@ export const workspaceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
       },
     },
     async (request, reply) => {
-      const workspace = await gatehouse.workspaces.create(requireCaller(request), request.body);
+      const { owner, ...input } = request.body;
+      const caller = owner === undefined ? requireCaller(request) : requireHost(request);
+      const workspace = await gatehouse.workspaces.create(
+        caller,
+        owner === undefined ? input : { ...input, ownerId: owner },
+      );
       return withRevision(reply, workspace.revision).status(201).send(workspaceBody(workspace));
     },
   );

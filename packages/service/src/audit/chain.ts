@@ -44,7 +44,10 @@ function actorColumns(actor: Actor): {
 } {
   switch (actor.type) {
     case "user":
-      return { actor_type: "user", actor_id: actor.userId, on_behalf_of: null };
+      // The host application acting for a person: the host credential acted, for them.
+      return actor.host === undefined
+        ? { actor_type: "user", actor_id: actor.userId, on_behalf_of: null }
+        : { actor_type: "host", actor_id: actor.host.name, on_behalf_of: actor.userId };
     case "api_key":
       return { actor_type: "api_key", actor_id: actor.keyId, on_behalf_of: actor.userId };
     case "assistant":
@@ -57,7 +60,9 @@ function actorColumns(actor: Actor): {
     case "preview":
       return { actor_type: "preview", actor_id: actor.viewerId, on_behalf_of: actor.userId };
     case "system":
-      return { actor_type: "system", actor_id: actor.name, on_behalf_of: null };
+      return actor.host === undefined
+        ? { actor_type: "system", actor_id: actor.name, on_behalf_of: null }
+        : { actor_type: "host", actor_id: actor.host.name, on_behalf_of: null };
   }
 }
 

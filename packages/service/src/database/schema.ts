@@ -26,6 +26,7 @@ export interface Database {
   sign_in_links: SignInLinksTable;
   signing_keys: SigningKeysTable;
   models: ModelsTable;
+  host_credentials: HostCredentialsTable;
 }
 
 /** One row (id 1): the head of the instance-level log. */
@@ -57,6 +58,8 @@ export interface UsersTable {
   totp_enabled_at: number | null;
   /** The last TOTP time step accepted: a code of this step or an earlier one is refused. */
   totp_last_step: number | null;
+  /** The host credential's name that provisioned this user by the host's own id; null otherwise. */
+  provisioned_by: string | null;
 }
 
 export interface WorkspacesTable {
@@ -152,6 +155,19 @@ export interface ApiKeysTable {
   scopes: string;
   resources: string;
   expires_at: number | null;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+/** A host application's credential: the secret's hash, optionally limited to some workspaces. */
+export interface HostCredentialsTable {
+  id: string;
+  name: string;
+  /** `ghh_` and 8 characters of the id: the secret's public beginning. */
+  prefix: string;
+  secret_hash: string;
+  /** JSON list of workspace ids; null for every workspace. */
+  workspaces: string | null;
   created_at: number;
   revoked_at: number | null;
 }

@@ -1,5 +1,7 @@
 import { GatehouseError } from "@gatehouse/engine";
+import type { Kysely } from "kysely";
 import type { Origin } from "../actor.ts";
+import type { Database } from "../database/schema.ts";
 import type { ServiceCore } from "../service-core.ts";
 import { hashSecret, isSameDigest, randomSecret } from "../support/crypto.ts";
 import { ErrorCode } from "../support/error-codes.ts";
@@ -35,6 +37,34 @@ function invalidLink(): GatehouseError {
     ErrorCode.MAGIC_LINK_INVALID,
     "this sign-in link is not valid: it expired or was used; ask for a new one",
   );
+}
+
+/**
+ * Stores a new one-time link for the account with `email`, inside `trx`; only its hash is kept.
+ * Host-issued sign-in links are magic links too, so the console consumes both the same way.
+ */
+export async function insertMagicLink(
+  core: ServiceCore,
+  trx: Kysely<Database>,
+  input: { email: string; ttlMs: number; ip: string | null },
+): Promise<MagicLink> {
+  const token = `ghm_${randomSecret(32)}`;
+  const now = core.clock();
+  const expiresAt = now + input.ttlMs;
+  // Expired links are dead weight; used ones too, once expired.
+  await trx.deleteFrom("magic_links").where("expires_at", "<=", now).execute();
+  await trx
+    .insertInto("magic_links")
+    .values({
+      token_hash: hashSecret(token),
+      email: input.email,
+      created_at: now,
+      expires_at: expiresAt,
+      used_at: null,
+      ip: input.ip,
+    })
+    .execute();
+  return { token, expiresAt };
 }
 
 /**
@@ -104,25 +134,13 @@ export class MagicLinks {
       .where("email", "=", email)
       .executeTakeFirst();
     if (user === undefined) return undefined;
-    const token = `ghm_${randomSecret(32)}`;
-    const now = core.clock();
-    const expiresAt = now + MAGIC_LINK_TTL_MS;
-    await core.storage.transaction(async (trx) => {
-      // Expired links are dead weight; used ones too, once expired.
-      await trx.deleteFrom("magic_links").where("expires_at", "<=", now).execute();
-      await trx
-        .insertInto("magic_links")
-        .values({
-          token_hash: hashSecret(token),
-          email,
-          created_at: now,
-          expires_at: expiresAt,
-          used_at: null,
-          ip: ipKey(input.origin) || null,
-        })
-        .execute();
-    });
-    return { token, expiresAt };
+    return core.storage.transaction((trx) =>
+      insertMagicLink(core, trx, {
+        email,
+        ttlMs: MAGIC_LINK_TTL_MS,
+        ip: ipKey(input.origin) || null,
+      }),
+    );
   }
 
   /**

@@ -193,10 +193,10 @@ export class ApiKeys {
       };
       await tx.requireMember(record);
       const actor = tx.request.actor;
-      if (actor.type !== "user") {
+      if (actor.type !== "user" || actor.host !== undefined) {
         return tx.deny(
           record,
-          "API keys are created by a person signed in directly, not by a key or the assistant",
+          "API keys are created by a person signed in directly, not by a key, the assistant or the host app",
         );
       }
       if (spec.expiresAt !== undefined && spec.expiresAt <= tx.now) {

@@ -1,7 +1,7 @@
 import type { ChangeOp } from "@gatehouse/engine";
 import { GatehouseError, type GranteeRef, type Model, type ResourceRef } from "@gatehouse/engine";
 import type { Kysely } from "kysely";
-import { personOf, type RequestContext } from "../actor.ts";
+import { hostOf, personOf, type RequestContext } from "../actor.ts";
 import { actorLabel } from "../audit/actor-label.ts";
 import { appendAudit } from "../audit/chain.ts";
 import type { Database } from "../database/schema.ts";
@@ -228,6 +228,12 @@ export class Workspaces {
       throw new GatehouseError(
         ErrorCode.PERMISSION_DENIED,
         "API keys and the assistant cannot create workspaces",
+      );
+    // A new workspace would lie outside a credential limited to some workspaces.
+    if (hostOf(request.actor)?.workspaces !== undefined)
+      throw new GatehouseError(
+        ErrorCode.PERMISSION_DENIED,
+        "a host credential limited to some workspaces cannot create workspaces",
       );
     if (typeof input.preset !== "string")
       throw new GatehouseError(ErrorCode.INVALID_INPUT, "preset is required");

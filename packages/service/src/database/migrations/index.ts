@@ -3,6 +3,7 @@ import * as initial from "./0001-initial.ts";
 import * as signIn from "./0002-sign-in.ts";
 import * as assistant from "./0003-assistant.ts";
 import * as invitationLinks from "./0004-console.ts";
+import * as host from "./0005-host.ts";
 import * as models from "./0006-models.ts";
 
 /** Every migration, in order. Add new ones at the end; never edit one that has shipped. */
@@ -11,5 +12,6 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "0002-sign-in": signIn,
   "0003-assistant": assistant,
   "0004-console": invitationLinks,
+  "0005-host": host,
   "0006-models": models,
 };
