@@ -106,6 +106,21 @@ describe("the HTTP server", () => {
     expect(metrics.body).toContain("gatehouse_http_requests_total");
   });
 
+  it("counts every API route in the metrics by method, route pattern and status", async () => {
+    await app.inject("/v1/presets");
+    await app.inject("/v1/workspaces/ws_nothing/members");
+    const body = (await app.inject("/metrics")).body;
+    expect(body).toMatch(
+      /^gatehouse_http_requests_total\{method="GET",route="\/v1\/presets",status="200"\} [1-9]/m,
+    );
+    expect(body).toMatch(
+      /^gatehouse_http_requests_total\{method="GET",route="\/v1\/workspaces\/:ws\/members",status="401"\} [1-9]/m,
+    );
+    expect(body).toMatch(
+      /^gatehouse_http_request_duration_seconds_count\{method="GET",route="\/v1\/presets"\} [1-9]/m,
+    );
+  });
+
   it("publishes OpenAPI 3.1 and browsable docs", async () => {
     const document = (await app.inject("/openapi.json")).json();
     expect(document.openapi).toBe("3.1.0");

@@ -1,9 +1,13 @@
 import type { FastifyPluginAsync } from "fastify";
+import fastifyPlugin from "fastify-plugin";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { RouteOptions } from "./route-options.ts";
 
-/** Liveness, readiness (the database answers) and Prometheus metrics. */
-export const healthRoutes: FastifyPluginAsync<RouteOptions> = async (app, { gatehouse }) => {
+/**
+ * Liveness, readiness (the database answers) and Prometheus metrics. Not encapsulated
+ * (fastify-plugin): its response hook counts every route registered after it, not only its own.
+ */
+const health: FastifyPluginAsync<RouteOptions> = async (app, { gatehouse }) => {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const requests = new Counter({
@@ -62,3 +66,5 @@ export const healthRoutes: FastifyPluginAsync<RouteOptions> = async (app, { gate
     return registry.metrics();
   });
 };
+
+export const healthRoutes = fastifyPlugin(health, { name: "gatehouse-health" });
