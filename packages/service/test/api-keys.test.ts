@@ -151,6 +151,27 @@ describe.each(backends)("API keys on $name", (backend) => {
     expect(await allowed(context, ws, "team.view", root)).toBe(false);
   });
 
+  it("refuses at creation a permission pattern that matches nothing the creator holds, so a later promotion widens no key", async () => {
+    const { ws, otto } = await panel();
+    const operator = asUser(otto.id);
+    const refused = await gatehouse.apiKeys
+      .create(operator, ws, { name: "k", scopes: ["site.view", "team.manage"] })
+      .catch((error: unknown) => error);
+    expect(refused).toMatchObject({
+      code: "API_KEY_SCOPE_NOT_HELD",
+      details: { scopes: ["team.manage"] },
+    });
+    expect(
+      await codeOf(gatehouse.apiKeys.create(operator, ws, { name: "k", scopes: ["team.*"] })),
+    ).toBe("API_KEY_SCOPE_NOT_HELD");
+    expect(await gatehouse.apiKeys.list(operator, ws)).toEqual([]);
+    const { key } = await gatehouse.apiKeys.create(operator, ws, {
+      name: "ok",
+      scopes: ["server.*", "*"],
+    });
+    expect(key.scopes).toEqual(["server.*", "*"]);
+  });
+
   it("acts with the owner's permissions ∩ the key's permission patterns", async () => {
     const { ws, otto } = await panel();
     const { secret } = await gatehouse.apiKeys.create(asUser(otto.id), ws, {

@@ -143,6 +143,34 @@ function invalidCredentials(): GatehouseError {
 /** How many authenticated keys are remembered (by secret digest) to skip the store. */
 const KNOWN_KEYS = 10_000;
 
+/** Every permission `user` holds somewhere in the workspace: their roles' and extras, directly or through groups. */
+function heldPermissions(tx: WorkspaceWriter, user: `user:${string}`): Set<string> {
+  const held = new Set<string>();
+  const roles = tx.model.compiled.roles;
+  const add = (grant: { role: string; extras: readonly string[] }) => {
+    for (const permission of roles.get(grant.role)?.permissions ?? []) held.add(permission);
+    for (const permission of grant.extras) held.add(permission);
+  };
+  for (const grant of tx.engine.grantsOf(user)) add(grant);
+  for (const grant of tx.engine.grants()) {
+    if (
+      grant.subject.startsWith("group:") &&
+      tx.engine.membersOf(grant.subject as `group:${string}`).includes(user)
+    )
+      add(grant);
+  }
+  return held;
+}
+
+/** Whether a key's permission pattern (`*`, `area.*` or a name) matches a held permission. */
+function matchesAnyHeld(pattern: string, held: ReadonlySet<string>): boolean {
+  if (pattern === "*") return held.size > 0;
+  if (!pattern.endsWith(".*")) return held.has(pattern);
+  const prefix = pattern.slice(0, -1);
+  for (const permission of held) if (permission.startsWith(prefix)) return true;
+  return false;
+}
+
 /**
  * API keys: owned by a member, they act with the owner's current permissions ∩ their
  * permission patterns ∩ their resource constraint — so they shrink when the owner is demoted
@@ -210,6 +238,17 @@ export class ApiKeys {
         resources: spec.resources,
         expiresAt: spec.expiresAt,
       });
+      // A pattern that matches nothing the creator holds would give the key nothing today, and
+      // more than they were given the day they are promoted: refused, so the key lists what it does.
+      const held = heldPermissions(tx, owner);
+      const outside = spec.scopes.filter((pattern) => !matchesAnyHeld(pattern, held));
+      if (outside.length > 0) {
+        throw new GatehouseError(
+          ErrorCode.API_KEY_SCOPE_NOT_HELD,
+          `you hold no permission matching ${outside.join(", ")}; a key never carries more than its owner holds`,
+          { details: { scopes: outside } },
+        );
+      }
       for (const resource of spec.resources) {
         if (!isVisibleTo(tx, owner, resource)) {
           throw new GatehouseError(
