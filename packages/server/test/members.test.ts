@@ -157,10 +157,11 @@ describe.each(backends)("members and groups over HTTP on $name", (backend) => {
       400,
       "UNKNOWN_ROLE",
     );
+    // Outside the caller's reach, a resource answers as if it did not exist.
     expectProblem(
       await call(server.app, cara, "POST", `${base(ws)}/members`, { userId: bob.userId, grants }),
-      403,
-      "PERMISSION_DENIED",
+      404,
+      "RESOURCE_NOT_FOUND",
     );
     expectRevision(
       await call(server.app, olivia, "POST", `${base(ws)}/members`, { userId: eve.userId, grants }),

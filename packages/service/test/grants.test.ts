@@ -87,7 +87,8 @@ describe.each(backends)("grants, groups and gates on $name", (backend) => {
       grants: [{ role: "hosting_mail", scope: "hosting:c1-web" }],
     });
     expect(await check(eve.id, ws.id, "hosting.mail.accounts.manage", "hosting:c1-web")).toBe(true);
-    // …but not on another customer's, and the domain role passes nothing.
+    // …but not on another customer's — out of her reach, it answers as if it did not exist, like
+    // a hosting that does not — and the domain role passes nothing.
     expect(
       await codeOf(
         gatehouse.members.grant(asUser(carla.id), ws.id, {
@@ -96,7 +97,22 @@ describe.each(backends)("grants, groups and gates on $name", (backend) => {
           scope: "hosting:c2-web",
         }),
       ),
-    ).toBe("PERMISSION_DENIED");
+    ).toBe("RESOURCE_NOT_FOUND");
+    const missing = await gatehouse.members
+      .grant(asUser(carla.id), ws.id, {
+        subject: `user:${eve.id}`,
+        role: "hosting_web",
+        scope: "hosting:nowhere",
+      })
+      .catch((error: unknown) => error as Error);
+    const outOfReach = await gatehouse.members
+      .grant(asUser(carla.id), ws.id, {
+        subject: `user:${eve.id}`,
+        role: "hosting_web",
+        scope: "hosting:c2-web",
+      })
+      .catch((error: unknown) => error as Error);
+    expect(outOfReach.message.replace("c2-web", "nowhere")).toBe(missing.message);
     expect(
       await codeOf(
         gatehouse.members.grant(asUser(dom.id), ws.id, {
@@ -107,7 +123,7 @@ describe.each(backends)("grants, groups and gates on $name", (backend) => {
       ),
     ).toBe("PERMISSION_DENIED");
     const denied = await gatehouse.activityLog.list(owner, ws.id, { result: "denied" });
-    expect(denied.entries).toHaveLength(2);
+    expect(denied.entries).toHaveLength(3);
   });
 
   it("refuses roles at the wrong scope, owner-only extras and a second role on one resource", async () => {

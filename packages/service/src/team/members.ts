@@ -88,6 +88,19 @@ export function requireDelegation(
   grant: { role: string; scope: ResourceRef; extras?: readonly string[] },
   record: AuditRecord,
 ): void {
+  // A resource outside the caller's reach answers exactly as one that does not exist.
+  const subject = subjectOf(tx.request.actor);
+  if (
+    subject !== undefined &&
+    tx.engine.hasResource(grant.scope) &&
+    !tx.engine.reaches(subject, grant.scope)
+  ) {
+    tx.deny(
+      { ...record, details: { ...record.details, reason: "out_of_reach" } },
+      `no resource ${grant.scope} in this workspace`,
+      ErrorCode.RESOURCE_NOT_FOUND,
+    );
+  }
   tx.engine.validateGrant({
     subject: "user:-",
     role: grant.role,
@@ -100,7 +113,6 @@ export function requireDelegation(
       "the owner role is handed over by transferring ownership",
     );
   }
-  const subject = subjectOf(tx.request.actor);
   if (subject === undefined) return;
   const decision = tx.engine.canGrant(subject, grant.role, grant.scope, grant.extras ?? []);
   if (!decision.allowed) {
