@@ -249,7 +249,7 @@ export class Invitations {
       }
       for (const scope of scopes) {
         const grant = { role, scope: scope as ResourceRef, extras };
-        requireDelegation(tx, grant, record);
+        requireDelegation(tx, grant, record, { named: true });
         tx.engine.validateGrant({ subject: "user:invitee", ...grant });
       }
       const ws = tx.workspace.id;

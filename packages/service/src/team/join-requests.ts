@@ -290,7 +290,7 @@ export class JoinRequests {
           "the owner role is handed over by transferring ownership",
         );
       }
-      requireDelegation(tx, { role, scope }, record);
+      requireDelegation(tx, { role, scope }, record, { named: true });
       const row = await findRequest(tx, requestId);
       assertPending(row);
       const { releasedInvitations } = await assertMayJoin(tx, row.user_id, { countingSelf: true });

@@ -87,10 +87,12 @@ export function requireDelegation(
   tx: WorkspaceWriter,
   grant: { role: string; scope: ResourceRef; extras?: readonly string[] },
   record: AuditRecord,
+  { named = false }: { named?: boolean } = {},
 ): void {
-  // A resource outside the caller's reach answers exactly as one that does not exist.
+  // A resource the caller names but cannot reach answers exactly as one that does not exist.
   const subject = subjectOf(tx.request.actor);
   if (
+    named &&
     subject !== undefined &&
     tx.engine.hasResource(grant.scope) &&
     !tx.engine.reaches(subject, grant.scope)
@@ -284,7 +286,7 @@ export class Members {
         details: { grants: specs },
       };
       await tx.requireMember(record);
-      for (const spec of specs) requireDelegation(tx, spec, record);
+      for (const spec of specs) requireDelegation(tx, spec, record, { named: true });
       const userId = String(input.userId);
       const { releasedInvitations } = await assertMayJoin(tx, userId, { countingSelf: true });
       await tx.trx
@@ -343,7 +345,7 @@ export class Members {
         );
       }
       for (const grant of current) requireDelegation(tx, grant, record);
-      for (const spec of specs) requireDelegation(tx, spec, record);
+      for (const spec of specs) requireDelegation(tx, spec, record, { named: true });
       await tx.trx
         .deleteFrom("grants")
         .where("workspace_id", "=", tx.workspace.id)
@@ -368,7 +370,7 @@ export class Members {
       const record = { action: "grant.add", target: String(rawSubject), details: { ...spec } };
       await tx.requireMember(record);
       const subject = await requireGrantee(tx, rawSubject);
-      requireDelegation(tx, spec, record);
+      requireDelegation(tx, spec, record, { named: true });
       await insertGrant(tx, subject, spec);
       tx.audit(record);
     });
