@@ -38,8 +38,6 @@ export interface ServerConfig {
    * proxies from closing it), re-reads the store and re-checks a session's sign-in.
    */
   readonly streamHeartbeatMs: number;
-  /** `STREAM_LIMIT` (10): change streams one caller (a session, an API key, a host credential) may hold open at once. */
-  readonly streamLimit: number;
   /**
    * `MODELS`: the panel's own model files (JSON or built `.js`/`.mjs`), comma-separated or a JSON
    * array in the file, served beside the five presets.
@@ -89,7 +87,6 @@ const KNOWN = [
   "SYNC_POLL_MS",
   "SYNC_MAX_STALENESS_MS",
   "STREAM_HEARTBEAT_MS",
-  "STREAM_LIMIT",
   "MODELS",
   "PERSONAL_WORKSPACE_MODEL",
 ] as const;
@@ -223,11 +220,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
       `is a whole number of milliseconds, 100–300000, not "${heartbeatText}"`,
     );
 
-  const streamLimitText = get("STREAM_LIMIT") ?? "10";
-  const streamLimit = Number(streamLimitText);
-  if (!Number.isInteger(streamLimit) || streamLimit < 1 || streamLimit > 10_000)
-    issues.add("STREAM_LIMIT", `is a whole number of streams, 1–10000, not "${streamLimitText}"`);
-
   const modelFiles = (get("MODELS") ?? "")
     .split(",")
     .map((name) => name.trim())
@@ -253,7 +245,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     logLevel,
     secretKey,
     streamHeartbeatMs,
-    streamLimit,
     modelFiles,
     personalWorkspaceModel: personalText === "none" ? null : personalText,
     follow: { notifications: notificationsText === "on", pollIntervalMs, maxStalenessMs },

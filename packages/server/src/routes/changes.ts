@@ -56,8 +56,6 @@ export const changeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
 ) => {
   const tags = ["changes"];
   const streamSSE = createStreamSSE(app);
-  // Open streams per caller: each holds a socket and a loop, so one caller may hold only a few.
-  const open = new Map<string, number>();
 
   app.get(
     "/v1/workspaces/:ws/snapshot",
@@ -103,16 +101,6 @@ export const changeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
       const start = startOf(request.query.from, request.headers["last-event-id"]);
       // Checks the gate (and the revision) before the stream begins, so refusals are problems.
       const first = await gatehouse.changes.list(caller, ws, { after: start ?? 0, limit: 1 });
-      const holder = holderOf(caller, request.sessionId);
-      const held = open.get(holder) ?? 0;
-      if (held >= config.streamLimit) {
-        throw new GatehouseError(
-          ErrorCode.RATE_LIMITED,
-          `at most ${config.streamLimit} change streams may be open at once; close one first`,
-          { details: { retryAfterMs: 5_000 } },
-        );
-      }
-      open.set(holder, held + 1);
       const token = request.cookies[SESSION_COOKIE];
       // A session ended elsewhere (logout, revoked) ends its streams at the next heartbeat.
       const revalidate =
@@ -121,20 +109,14 @@ export const changeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
           : async () => void (await gatehouse.sessions.authenticate(token));
       streamSSE(
         reply,
-        (stream) => {
-          stream.onAbort(() => {
-            const left = (open.get(holder) ?? 1) - 1;
-            if (left > 0) open.set(holder, left);
-            else open.delete(holder);
-          });
-          return sendChanges(stream, {
+        (stream) =>
+          sendChanges(stream, {
             gatehouse,
             caller,
             workspaceId: ws,
             after: start ?? first.revision,
             revalidate,
-          });
-        },
+          }),
         { heartbeatMs: config.streamHeartbeatMs },
       );
     },
@@ -233,13 +215,4 @@ async function sendChanges(
     failure = isGatehouseError(error) ? error.code : "INTERNAL";
   }
   if (failure !== undefined) await send("error", { code: failure });
-}
-
-/** Who holds a stream, for the per-caller limit: the session, else the API key or host credential. */
-function holderOf(caller: RequestContext, sessionId: string | undefined): string {
-  if (sessionId !== undefined) return `session:${sessionId}`;
-  const actor = caller.actor;
-  if ("keyId" in actor && actor.keyId !== undefined) return `apikey:${actor.keyId}`;
-  if (actor.type === "system") return `system:${actor.name}`;
-  return `user:${actor.userId}`;
 }
