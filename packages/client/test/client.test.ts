@@ -6,6 +6,7 @@ import {
   backends,
   call,
   openServer,
+  registerFleet,
   type Session,
   signUp,
   type TestServer,
@@ -81,16 +82,8 @@ describe.each(backends)("the client SDK on $name", (backend) => {
     carol = await signUp(server.app, "carol");
     otto = await signUp(server.app, "otto");
     ws = (await call(server.app, ada, "GET", "/v1/me")).json().workspaces[0].id;
+    await registerFleet(server.gatehouse, ws);
     const host = systemActor();
-    for (const [resource, parent] of [
-      ["server:s1", `workspace:${ws}`],
-      ["site:a", "server:s1"],
-      ["site:b", "server:s1"],
-      ["server:s2", `workspace:${ws}`],
-      ["site:c", "server:s2"],
-    ] as const) {
-      await server.gatehouse.resources.upsert(host, ws, { resource, parent });
-    }
     await server.gatehouse.members.add(host, ws, {
       userId: carol.userId,
       grants: [{ role: "customer", scope: "site:a" }],

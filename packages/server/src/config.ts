@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { type Issue, Issues } from "@gatehouse/engine";
+import { GatehouseError, type Issue, Issues, type Model } from "@gatehouse/engine";
 
 /** What the server reads from the environment (and an optional JSON file), validated at start. */
 export interface ServerConfig {
@@ -265,4 +265,28 @@ export function secretKeyOf(config: ServerConfig): string {
   const key = randomBytes(32).toString("hex");
   writeFileSync(file, `${key}\n`, { mode: 0o600, flag: "wx" });
   return key;
+}
+
+/**
+ * The models a configuration serves — the presets and the files in `MODELS`, every problem of
+ * every file reported at once — and the model of personal workspaces, which must be one of them.
+ * What `serve` and every database command of the CLI run on.
+ * @example
+ * const { models, personalPreset } = await servedModelsOf(loadConfig(process.env));
+ */
+export async function servedModelsOf(config: ServerConfig): Promise<{
+  models: Readonly<Record<string, Model>>;
+  personalPreset: string | null;
+}> {
+  // Loaded on use: the CLI's commands that open no database start without the service.
+  const { loadModelFiles } = await import("@gatehouse/service");
+  const models = await loadModelFiles(config.modelFiles);
+  const personal = config.personalWorkspaceModel;
+  if (personal !== null && !Object.hasOwn(models, personal)) {
+    throw new GatehouseError(
+      "UNKNOWN_PRESET",
+      `PERSONAL_WORKSPACE_MODEL "${personal}" is not a served model; models: ${Object.keys(models).join(", ")}, or none`,
+    );
+  }
+  return { models, personalPreset: personal };
 }

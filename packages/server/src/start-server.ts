@@ -1,16 +1,9 @@
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import { GatehouseError } from "@gatehouse/engine";
-import {
-  createGatehouse,
-  ErrorCode,
-  type Gatehouse,
-  loadModelFiles,
-  openStorage,
-} from "@gatehouse/service";
+import { createGatehouse, type Gatehouse, openStorage } from "@gatehouse/service";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.ts";
-import { type ServerConfig, secretKeyOf, storageTarget } from "./config.ts";
+import { type ServerConfig, secretKeyOf, servedModelsOf, storageTarget } from "./config.ts";
 import { type DemoAccount, seedDemo } from "./demo.ts";
 import { createMailer } from "./mail/mailer.ts";
 import { signInMail } from "./mail/sign-in-mail.ts";
@@ -41,16 +34,7 @@ export async function startServer(
   }: { log?: (line: string) => void; handleSignals?: boolean } = {},
 ): Promise<RunningServer> {
   // Every problem of every model file stops the start before the database is touched.
-  const models = await loadModelFiles(config.modelFiles);
-  if (
-    config.personalWorkspaceModel !== null &&
-    models[config.personalWorkspaceModel] === undefined
-  ) {
-    throw new GatehouseError(
-      ErrorCode.UNKNOWN_PRESET,
-      `PERSONAL_WORKSPACE_MODEL "${config.personalWorkspaceModel}" is not a served model; models: ${Object.keys(models).join(", ")}, or none`,
-    );
-  }
+  const { models, personalPreset } = await servedModelsOf(config);
   const storage = await openStorage(storageTarget(config), {
     schema: config.databaseSchema,
     connectTimeoutMs: config.databaseTimeouts.connectMs,
@@ -66,7 +50,7 @@ export async function startServer(
   const gatehouse = createGatehouse({
     storage,
     models,
-    personalPreset: config.personalWorkspaceModel,
+    personalPreset,
     signInMail: signInMail(mailer, config),
     secretKey: secretKeyOf(config),
     follow: config.follow,

@@ -1,4 +1,4 @@
-import type { Gatehouse } from "@gatehouse/service";
+import { type Gatehouse, systemActor } from "@gatehouse/service";
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
 import { expect } from "vitest";
 import { type Backend, openService, PASSWORD } from "../../service/test/backends.ts";
@@ -120,4 +120,21 @@ export function expectProblem(
 ): void {
   expect({ status: response.statusCode, code: response.json().code }).toEqual({ status, code });
   expect(response.headers["content-type"]).toMatch(/^application\/problem\+json/);
+}
+
+/**
+ * The small MZPanel fleet several suites share, registered by the host app one resource at a
+ * time: server s1 with sites a and b, server s2 with site c.
+ */
+export async function registerFleet(gatehouse: Gatehouse, ws: string): Promise<void> {
+  const host = systemActor();
+  for (const [resource, parent] of [
+    ["server:s1", `workspace:${ws}`],
+    ["site:a", "server:s1"],
+    ["site:b", "server:s1"],
+    ["server:s2", `workspace:${ws}`],
+    ["site:c", "server:s2"],
+  ] as const) {
+    await gatehouse.resources.upsert(host, ws, { resource, parent });
+  }
 }

@@ -5,6 +5,7 @@ import {
   call,
   expectProblem,
   openServer,
+  registerFleet,
   type Session,
   signUp,
   type TestServer,
@@ -31,16 +32,8 @@ describe.each(backends)("who can access a resource, over HTTP on $name", (backen
     otto = await signUp(server.app, "otto");
     wes = await signUp(server.app, "wes");
     ws = (await call(server.app, ada, "GET", "/v1/me")).json().workspaces[0].id;
+    await registerFleet(server.gatehouse, ws);
     const host = systemActor();
-    for (const [resource, parent] of [
-      ["server:s1", `workspace:${ws}`],
-      ["site:a", "server:s1"],
-      ["site:b", "server:s1"],
-      ["server:s2", `workspace:${ws}`],
-      ["site:c", "server:s2"],
-    ] as const) {
-      await server.gatehouse.resources.upsert(host, ws, { resource, parent });
-    }
     await server.gatehouse.members.add(host, ws, {
       userId: carol.userId,
       grants: [{ role: "customer", scope: "site:a", expiresAt: server.clock.now + 3_600_000 }],

@@ -4,6 +4,7 @@ import {
   ConfigError,
   loadConfig,
   type ServerConfig,
+  servedModelsOf,
   storageTarget,
 } from "@gatehouse/server/config";
 import type { Gatehouse, RequestContext, Storage } from "@gatehouse/service";
@@ -94,20 +95,14 @@ export async function withGatehouse<T>(
   } = {},
 ): Promise<T> {
   const config = configOf(options);
-  const { createGatehouse, loadModelFiles, servedModel, systemActor } = await import(
-    "@gatehouse/service"
-  );
-  const configured = await loadModelFiles(config.modelFiles);
+  const { createGatehouse, servedModel, systemActor } = await import("@gatehouse/service");
+  const { models, personalPreset } = await servedModelsOf(config);
   const storage = await openConfiguredStorage(config, { create });
   const previous = served === undefined ? undefined : await servedModel(storage.db, served);
   const gatehouse = createGatehouse({
     storage,
-    models: previous === undefined ? configured : { ...configured, [previous.name]: previous },
-    personalPreset:
-      config.personalWorkspaceModel !== null &&
-      configured[config.personalWorkspaceModel] === undefined
-        ? null
-        : config.personalWorkspaceModel,
+    models: previous === undefined ? models : { ...models, [previous.name]: previous },
+    personalPreset,
   });
   try {
     return await work(gatehouse, systemActor("cli"));

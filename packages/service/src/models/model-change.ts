@@ -240,8 +240,12 @@ export async function servedModel(db: Kysely<Database>, name: string): Promise<M
     .select("definition")
     .where("name", "=", name)
     .executeTakeFirst();
-  if (row === undefined) return undefined;
-  const parsed = parseModel(JSON.parse(row.definition));
+  return row === undefined ? undefined : storedModel(row.definition);
+}
+
+/** A stored definition as a model; `undefined` when today's engine no longer accepts it. */
+function storedModel(definition: string): Model | undefined {
+  const parsed = parseModel(JSON.parse(definition));
   return parsed.success ? parsed.model : undefined;
 }
 
@@ -297,22 +301,32 @@ export class ModelChanges {
     const stored = new Map(
       (await db.selectFrom("models").selectAll().execute()).map((row) => [row.name, row]),
     );
+    // Open workspaces per model, in one query: an unchanged model needs only its count.
+    const used = new Map(
+      (
+        await db
+          .selectFrom("workspaces")
+          .select((eb) => ["preset", eb.fn.countAll<number>().as("count")])
+          .where("closed_at", "is", null)
+          .groupBy("preset")
+          .execute()
+      ).map((entry) => [entry.preset, Number(entry.count)]),
+    );
     const reports: ModelChangeReport[] = [];
     for (const [name, model] of Object.entries(models)) {
       const row = stored.get(name);
-      const workspaces = await openWorkspacesOf(db, name);
       if (row !== undefined && row.fingerprint === fingerprintOf(model)) {
         reports.push({
           model: name,
           status: "unchanged",
-          workspaces: workspaces.length,
+          workspaces: used.get(name) ?? 0,
           conflicts: [],
           lostAccess: [],
         });
         continue;
       }
-      const parsed = row === undefined ? undefined : parseModel(JSON.parse(row.definition));
-      const served = parsed?.success === true ? parsed.model : undefined;
+      const workspaces = await openWorkspacesOf(db, name);
+      const served = row === undefined ? undefined : storedModel(row.definition);
       const conflicts: ModelConflict[] = [];
       const lostAccess: LostAccess[] = [];
       for (const workspaceId of workspaces) {
@@ -333,19 +347,12 @@ export class ModelChanges {
       });
     }
     if (!reportMissing) return reports;
-    const configured = new Set(Object.keys(models));
-    const used = await db
-      .selectFrom("workspaces")
-      .select((eb) => ["preset", eb.fn.countAll<number>().as("count")])
-      .where("closed_at", "is", null)
-      .groupBy("preset")
-      .execute();
-    for (const { preset, count } of used) {
-      if (configured.has(preset)) continue;
+    for (const [preset, count] of used) {
+      if (Object.hasOwn(models, preset)) continue;
       reports.push({
         model: preset,
         status: "missing",
-        workspaces: Number(count),
+        workspaces: count,
         conflicts: [
           {
             workspaceId: "*",

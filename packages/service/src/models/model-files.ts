@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { GatehouseError, type Issue, type Model, parseModel } from "@gatehouse/engine";
+import { Issues, type Model, parseModel } from "@gatehouse/engine";
 import { presets } from "@gatehouse/engine/presets";
 import { ErrorCode } from "../support/error-codes.ts";
 
@@ -53,7 +53,7 @@ export async function loadModelFiles(
 ): Promise<Readonly<Record<string, Model>>> {
   const models: Record<string, Model> = besidePresets ? { ...presets } : {};
   const origin = new Map<string, string>();
-  const issues: Issue[] = [];
+  const issues = new Issues();
   for (const file of files) {
     const read = await readModelFile(file);
     if ("problem" in read) {
@@ -83,12 +83,6 @@ export async function loadModelFiles(
     origin.set(model.name, file);
     models[model.name] = model;
   }
-  if (issues.length > 0) {
-    throw new GatehouseError(
-      ErrorCode.INVALID_MODEL,
-      `${issues.length} problem${issues.length === 1 ? "" : "s"} in the model files`,
-      { issues },
-    );
-  }
+  issues.throwIfAny(ErrorCode.INVALID_MODEL, "invalid model files");
   return Object.freeze(models);
 }

@@ -2,11 +2,12 @@ import {
   type ChangeOp,
   createEngine,
   GatehouseError,
-  type Issue,
+  Issues,
   type ResourceRef,
 } from "@gatehouse/engine";
 import type { WorkspaceWriter } from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
+import { isResourceName, typeOf } from "../support/validation.ts";
 import { removeMemberRows } from "./membership.ts";
 
 /** At most this many resources (and deletions) in one sync: one transaction, one revision. */
@@ -47,16 +48,10 @@ export interface SyncResult {
   }[];
 }
 
-const RESOURCE_NAME = /^[a-z][a-z0-9_-]*:./;
-
-function typeOf(resource: string): string {
-  return resource.slice(0, resource.indexOf(":"));
-}
-
 /** Resources ordered so that each parent named in the batch comes before its children. */
 function parentsFirst(
   items: readonly { resource: ResourceRef; parent: ResourceRef; index: number }[],
-  issues: Issue[],
+  issues: Issues,
 ): typeof items {
   const byName = new Map(items.map((item) => [item.resource as string, item]));
   const ordered: (typeof items)[number][] = [];
@@ -96,13 +91,13 @@ function messageOf(error: unknown): string {
  * entry, engine ops applied after commit. All or nothing: any problem throws with every issue.
  */
 export async function syncResources(tx: WorkspaceWriter, input: SyncInput): Promise<SyncResult> {
-  const issues: Issue[] = [];
+  const issues = new Issues();
   const engine = tx.engine;
   const items: { resource: ResourceRef; parent: ResourceRef; index: number }[] = [];
   const seen = new Map<string, number>();
   input.resources.forEach((entry, index) => {
     const { resource, parent } = entry;
-    if (!RESOURCE_NAME.test(resource) || !RESOURCE_NAME.test(parent)) {
+    if (!isResourceName(resource) || !isResourceName(parent)) {
       issues.push({
         path: `resources[${index}]`,
         message: "resources and parents are named type:id",
@@ -182,13 +177,7 @@ export async function syncResources(tx: WorkspaceWriter, input: SyncInput): Prom
       }
     }
   }
-  if (issues.length > 0) {
-    throw new GatehouseError(
-      ErrorCode.INVALID_INPUT,
-      `the sync was refused: ${issues.length} problem${issues.length === 1 ? "" : "s"}, nothing changed`,
-      { issues },
-    );
-  }
+  issues.throwIfAny(ErrorCode.INVALID_INPUT, "the sync was refused, nothing changed");
   // Delete whole subtrees once: skip a doomed resource below another doomed one.
   const deletions = [...doomed].filter((resource) => {
     for (
@@ -211,13 +200,7 @@ export async function syncResources(tx: WorkspaceWriter, input: SyncInput): Prom
       });
     }
   }
-  if (issues.length > 0) {
-    throw new GatehouseError(
-      ErrorCode.INVALID_INPUT,
-      `the sync was refused: ${issues.length} problem${issues.length === 1 ? "" : "s"}, nothing changed`,
-      { issues },
-    );
-  }
+  issues.throwIfAny(ErrorCode.INVALID_INPUT, "the sync was refused, nothing changed");
   const owner = engine.ownerGrant;
   if (owner !== undefined && gone.has(owner.scope))
     throw new GatehouseError(ErrorCode.LAST_OWNER, "the owner's scope cannot be deleted");
