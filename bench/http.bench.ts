@@ -345,7 +345,7 @@ async function startFloor(
 ): Promise<{ url: string; stop(): Promise<void> }> {
   const port = await freePort();
   const script = join(HERE, "lib", "floor-server.ts");
-  const node = [process.execPath, "--import", "tsx", script];
+  const node = [process.execPath, "--conditions=@gatehouse/source", "--import", "tsx", script];
   const [command, ...args] = cpus === undefined ? node : ["taskset", "-c", cpus, ...node];
   const child = spawn(command!, args, {
     cwd: REPO_ROOT,

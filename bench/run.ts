@@ -19,10 +19,14 @@ const forwarded = args.filter((arg) => !arg.startsWith("--only="));
 for (const name of ["engine", "http", "sync"] as const) {
   if (only !== undefined && only !== name) continue;
   const script = join(here, `${name}.bench.ts`);
-  const run = spawnSync(process.execPath, ["--import", "tsx", script, ...forwarded], {
-    cwd: join(here, ".."),
-    stdio: "inherit",
-  });
+  const run = spawnSync(
+    process.execPath,
+    ["--conditions=@gatehouse/source", "--import", "tsx", script, ...forwarded],
+    {
+      cwd: join(here, ".."),
+      stdio: "inherit",
+    },
+  );
   if (run.status !== 0) {
     process.stderr.write(`\n${name} benchmark failed (exit ${run.status ?? run.signal})\n`);
     process.exit(run.status ?? 1);

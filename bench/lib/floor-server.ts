@@ -1,6 +1,6 @@
 /**
  * The HTTP floor: a bare node:http server that reads the request body and answers a constant
- * decision. Run as its own process by the HTTP benchmark: `PORT=… node --import tsx bench/lib/floor-server.ts`.
+ * decision. Run as its own process by the HTTP benchmark: `PORT=… node --conditions=@gatehouse/source --import tsx bench/lib/floor-server.ts`.
  */
 import { createServer } from "node:http";
 

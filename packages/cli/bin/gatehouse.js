@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-// Gatehouse's packages are TypeScript consumed from source: register tsx's loader, then run the CLI.
-import { register } from "tsx/esm/api";
-
-register();
-await import("../src/main.ts");
+// The published command runs the built JavaScript in dist/ (`npm run build` at the repository's
+// root, or the package's tarball) with plain Node.js.
+await import("../dist/main.js");

@@ -1,7 +1,7 @@
 import type { ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
-import { type CliDatabase, cliBackends, gatehouse, ROOT, startCommand } from "./harness.ts";
+import { CLI, type CliDatabase, cliBackends, gatehouse, ROOT, startCommand } from "./harness.ts";
 
 vi.setConfig({ testTimeout: 120_000 });
 
@@ -33,8 +33,7 @@ describe.each(cliBackends)("a panel adopts Gatehouse over HTTP on $name", (backe
       expect(created.code, created.stderr).toBe(0);
       const secret = created.stdout.trim();
       const started = await startCommand(
-        join(ROOT, "node_modules/.bin/gatehouse"),
-        ["serve", "--port", "0", "--host", "127.0.0.1", "--no-demo"],
+        [...CLI, "serve", "--port", "0", "--host", "127.0.0.1", "--no-demo"],
         { env: { ...env, LOG_LEVEL: "silent" }, ready: /listening on 127\.0\.0\.1:(\d+)/ },
       );
       server = started.child;

@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import type { Model } from "@gatehouse/engine";
 import {
   createGatehouse,
@@ -15,10 +16,18 @@ import {
 /** The repository root; the CLI runs from there as `npx gatehouse` would. */
 export const ROOT = resolve(import.meta.dirname, "../../..");
 /**
- * The package's own shebang launcher (what npm links as `gatehouse`), from this checkout: a linked
- * `node_modules/.bin` may belong to another checkout of the repository.
+ * The CLI from this checkout's sources, as `gatehouse` (a linked `node_modules/.bin` may belong to
+ * another checkout of the repository): Node.js with tsx's loader and the packages' source condition,
+ * so no build is needed. The published launcher (bin/gatehouse.js, plain Node.js on dist/) is run
+ * from installed tarballs by packages.test.ts.
  */
-export const BIN = join(ROOT, "packages/cli/bin/gatehouse.js");
+export const CLI: readonly [string, ...string[]] = [
+  process.execPath,
+  "--conditions=@gatehouse/source",
+  "--import",
+  pathToFileURL(join(ROOT, "node_modules/tsx/dist/loader.mjs")).href,
+  join(ROOT, "packages/cli/src/main.ts"),
+];
 export const SECRET_KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 const TEST_PASSWORD_COST = { N: 2 ** 10, r: 8, p: 1 } as const;
 
@@ -57,7 +66,7 @@ export function gatehouse(
   options: { env?: Readonly<Record<string, string>>; input?: string; cwd?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(BIN, [...args], {
+    const child = spawn(CLI[0], [...CLI.slice(1), ...args], {
       cwd: options.cwd ?? ROOT,
       env: environment(options.env ?? {}),
       stdio: ["pipe", "pipe", "pipe"],
@@ -80,14 +89,16 @@ export function gatehouse(
   });
 }
 
-/** Starts a long-running command (`serve`) and resolves once `ready` matches its standard output. */
+/**
+ * Starts a long-running command (`serve`), given as the program and its arguments, and resolves once
+ * `ready` matches its standard output.
+ */
 export function startCommand(
-  command: string,
-  args: readonly string[],
+  [command, ...args]: readonly [string, ...string[]],
   { env, ready }: { env: Readonly<Record<string, string>>; ready: RegExp },
 ): Promise<{ child: ChildProcess; match: RegExpMatchArray; output: () => string }> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, [...args], { cwd: ROOT, env: environment(env) });
+    const child = spawn(command, args, { cwd: ROOT, env: environment(env) });
     let output = "";
     const timer = setTimeout(() => {
       child.kill("SIGKILL");

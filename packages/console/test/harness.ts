@@ -22,14 +22,14 @@ const ROOT = resolve(CONSOLE, "../..");
 
 let built: string | undefined;
 
-/** Builds the console into packages/console/dist, as `npm start` does (once per test file). */
+/** Builds the console into packages/server/console, as `npm start` does (once per test file). */
 export function buildConsole(): string {
   if (built !== undefined) return built;
   execFileSync("npm", ["run", "build", "-w", "@gatehouse/console", "--silent"], {
     cwd: ROOT,
     stdio: ["ignore", "ignore", "inherit"],
   });
-  built = join(CONSOLE, "dist");
+  built = join(ROOT, "packages/server/console");
   return built;
 }
 

@@ -49,7 +49,7 @@ export interface AppOptions {
    * port: give it this mailer too (`signInMail(mailer, config)`).
    */
   readonly mailer?: Mailer;
-  /** The built web console (`packages/console/dist`), served at `/`; none when unset or unbuilt. */
+  /** The built web console (`packages/server/console`), served at `/`; none when unset or unbuilt. */
   readonly consoleDir?: string | undefined;
   /** Fastify's logger option; `false` in tests. `stream` receives the JSON lines (stdout by default). */
   readonly logger?: boolean | { level: string; stream?: { write(line: string): void } };

@@ -61,9 +61,11 @@ export class ConfigError extends Error {
   override readonly name = "ConfigError";
   /** Each issue as one line: the setting, then what is wrong with it. */
   readonly problems: readonly string[];
-  constructor(readonly issues: readonly Issue[]) {
+  readonly issues: readonly Issue[];
+  constructor(issues: readonly Issue[]) {
     const problems = issues.map((issue) => `${issue.path} ${issue.message}`);
     super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join("\n")}`);
+    this.issues = issues;
     this.problems = problems;
   }
 }

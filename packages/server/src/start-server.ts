@@ -67,8 +67,9 @@ export async function startServer(
   // The first signing key exists before anyone fetches /.well-known/jwks.json.
   await gatehouse.signingKeys.prepare();
   const demo = config.demo ? await seedDemo(gatehouse) : undefined;
-  // The console's build (npm start builds it first; see packages/console).
-  const consoleDir = fileURLToPath(new URL("../../console/dist", import.meta.url));
+  // The console's build, shipped in this package's console/ folder (npm start builds it first; see
+  // packages/console). The same folder from src/ in development and from dist/ when installed.
+  const consoleDir = fileURLToPath(new URL("../console", import.meta.url));
   const server = await buildApp({ gatehouse, config, consoleDir, mailer });
   app = server;
   const close = async () => {

@@ -47,11 +47,15 @@ interface Started {
 
 /** Spawns the writer; its stdout is split into JSON lines (a torn last line is dropped). */
 function startWriter(config: WriterConfig, children: Set<ChildProcess>): Started {
-  const child = spawn(process.execPath, ["--import", "tsx", WRITER], {
-    cwd: REPO,
-    env: { ...process.env, CRASH_WRITER_CONFIG: JSON.stringify(config) },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--conditions=@gatehouse/source", "--import", "tsx", WRITER],
+    {
+      cwd: REPO,
+      env: { ...process.env, CRASH_WRITER_CONFIG: JSON.stringify(config) },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   children.add(child);
   const lines: WriterLine[] = [];
   let pending = "";

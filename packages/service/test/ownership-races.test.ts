@@ -90,7 +90,7 @@ async function peerInstance(
 ): Promise<Instance> {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", "--input-type=module", "-e", PEER_SOURCE],
+    ["--conditions=@gatehouse/source", "--import", "tsx", "--input-type=module", "-e", PEER_SOURCE],
     {
       cwd: REPO,
       env: {

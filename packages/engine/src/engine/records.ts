@@ -2,11 +2,8 @@ import type { Bits } from "../bitset.ts";
 import type { ApiKey, Decision, Grant, GranteeRef, ResourceRef, SubjectRef } from "./types.ts";
 
 /** What a subject is, read off its name's prefix. */
-export enum Kind {
-  User = 0,
-  Group = 1,
-  Key = 2,
-}
+export const Kind = { User: 0, Group: 1, Key: 2 } as const;
+export type Kind = (typeof Kind)[keyof typeof Kind];
 
 /**
  * A grant as the engine holds it. Its public `Grant` and the `allow` decision naming it are built
@@ -16,16 +13,31 @@ export enum Kind {
 export class GrantRecord {
   #grant: Grant | undefined = undefined;
   #allow: Decision | undefined = undefined;
+  readonly holder: Principal;
+  readonly node: number;
+  readonly role: string;
+  readonly scope: string;
+  readonly extras: readonly string[];
+  readonly bits: Bits;
+  /** `Infinity` when the grant never expires. */
+  readonly expiresAt: number;
   constructor(
-    readonly holder: Principal,
-    readonly node: number,
-    readonly role: string,
-    readonly scope: string,
-    readonly extras: readonly string[],
-    readonly bits: Bits,
-    /** `Infinity` when the grant never expires. */
-    readonly expiresAt: number,
-  ) {}
+    holder: Principal,
+    node: number,
+    role: string,
+    scope: string,
+    extras: readonly string[],
+    bits: Bits,
+    expiresAt: number,
+  ) {
+    this.holder = holder;
+    this.node = node;
+    this.role = role;
+    this.scope = scope;
+    this.extras = extras;
+    this.bits = bits;
+    this.expiresAt = expiresAt;
+  }
 
   get grant(): Grant {
     this.#grant ??= Object.freeze({
@@ -62,6 +74,8 @@ export const NO_EXTRAS: readonly string[] = Object.freeze([]);
 
 /** A user, group or API key with the grants it holds directly. */
 export class Principal {
+  readonly name: SubjectRef;
+  readonly kind: Kind;
   readonly grants = new Map<number, GrantRecord>();
   /** For users: the groups they belong to (replaced, never mutated). */
   groups: readonly Principal[] = NO_PRINCIPALS;
@@ -70,10 +84,10 @@ export class Principal {
   /** For users: the API keys they own; allocated on the first. */
   keys: ReadonlySet<Principal> = NO_SET;
   key: KeyRecord | undefined = undefined;
-  constructor(
-    readonly name: SubjectRef,
-    readonly kind: Kind,
-  ) {}
+  constructor(name: SubjectRef, kind: Kind) {
+    this.name = name;
+    this.kind = kind;
+  }
 
   addMember(member: Principal): void {
     if (this.members === NO_SET) this.members = new Set();

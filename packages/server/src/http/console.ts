@@ -40,7 +40,7 @@ function isReserved(path: string): boolean {
  * year), and its page for any other browser navigation outside the reserved paths (SPA fallback).
  * Answers whether the console is served (`dir` holds a build).
  * @example
- * const served = await serveConsole(app, "packages/console/dist");
+ * const served = await serveConsole(app, "packages/server/console");
  */
 export async function serveConsole(
   app: FastifyInstance,

@@ -12,7 +12,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openPostgres } from "@gatehouse/service";
 
-/** The repository root, where `node --import tsx` resolves the loader. */
+/** The repository root, where `node --conditions=@gatehouse/source --import tsx` resolves the loader. */
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
 const MAIN = join(REPO_ROOT, "packages", "server", "src", "main.ts");
 
@@ -127,7 +127,14 @@ async function spawnInstance(options: InstanceOptions, port: number): Promise<In
     PORT: String(port),
     ...options.env,
   });
-  const node = [process.execPath, ...(options.nodeArgs ?? []), "--import", "tsx", MAIN];
+  const node = [
+    process.execPath,
+    ...(options.nodeArgs ?? []),
+    "--conditions=@gatehouse/source",
+    "--import",
+    "tsx",
+    MAIN,
+  ];
   const [command, ...args] =
     options.cpus === undefined ? node : ["taskset", "-c", options.cpus, ...node];
   const spawnedAt = performance.now();

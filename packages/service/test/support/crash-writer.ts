@@ -1,7 +1,7 @@
 /**
  * The child process of `crash.test.ts`, plus the consistency checks the crash and race tests share.
  *
- * Run as `node --import tsx crash-writer.ts` with `CRASH_WRITER_CONFIG` (a JSON `WriterConfig`) in
+ * Run as `node --conditions=@gatehouse/source --import tsx crash-writer.ts` with `CRASH_WRITER_CONFIG` (a JSON `WriterConfig`) in
  * the environment. It opens the storage named there (a SQLite file, or a PostgreSQL URL and schema),
  * reads the current state of the given workspaces, prints a `ready` line, then writes to every
  * workspace at once — one write at a time per workspace — until it is killed. Around each write it

@@ -1,0 +1,234 @@
+/**
+ * The published packages work for a panel builder: packed, installed into an empty project with
+ * plain npm, and used from plain `.mjs` files with plain Node.js (no TypeScript loader). And `npm
+ * start` runs the built JavaScript with plain Node.js.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { cliBackends, ROOT } from "./harness.ts";
+import { PUBLISHED, packedProject } from "./packed-project.ts";
+
+vi.setConfig({ testTimeout: 120_000, hookTimeout: 20 * 60_000 });
+
+const execFileAsync = promisify(execFile);
+let project = "";
+
+beforeAll(async () => {
+  project = await packedProject();
+  writeFileSync(join(project, "engine.mjs"), ENGINE);
+  writeFileSync(join(project, "server.mjs"), SERVER);
+  writeFileSync(join(project, "client.mjs"), CLIENT);
+});
+
+/** A panel's first check with the engine alone, in-process. */
+const ENGINE = `
+import { createEngine } from "@gatehouse/engine";
+import { mzpanel } from "@gatehouse/engine/presets";
+
+const engine = createEngine(mzpanel, { workspace: "acme" });
+engine.upsertResource("server:fra-1", "workspace:acme");
+engine.upsertResource("site:shop.example", "server:fra-1");
+engine.addGrant({ subject: "user:carol", role: "customer", scope: "site:shop.example" });
+console.log(JSON.stringify({
+  deploy: engine.check("user:carol", "site.deploy", "site:shop.example").allowed,
+  server: engine.check("user:carol", "server.view", "server:fra-1").allowed,
+}));
+`;
+
+/** The server from the installed @gatehouse/server, configured from the environment. */
+const SERVER = `
+import { loadConfig, startServer } from "@gatehouse/server";
+
+await startServer(loadConfig(process.env));
+`;
+
+/** A panel backend: its users, a workspace, its resources and a grant, then checks, with the client. */
+const CLIENT = `
+import { createClient } from "@gatehouse/client";
+
+const gatehouse = createClient({ baseUrl: process.env.BASE, apiKey: process.env.SECRET });
+const must = ({ data, error }) => {
+  if (error !== undefined) throw new Error(JSON.stringify(error));
+  return data;
+};
+for (const [id, name] of [["7", "Olivia"], ["42", "Carol"]]) {
+  must(await gatehouse.api.PUT("/v1/users/{userId}", {
+    params: { path: { userId: id } },
+    body: { email: name.toLowerCase() + "@panel.example", name },
+  }));
+}
+const created = must(await gatehouse.api.POST("/v1/workspaces", {
+  body: { name: "Acme hosting", preset: "mzpanel", owner: "7" },
+}));
+const ws = created.workspace?.id ?? created.id;
+must(await gatehouse.api.POST("/v1/workspaces/{ws}/resources/sync", {
+  params: { path: { ws } },
+  body: { resources: [
+    { resource: "site:shop.example", parent: "server:fra-1" },
+    { resource: "server:fra-1", parent: "workspace:" + ws },
+  ] },
+}));
+const member = must(await gatehouse.api.POST("/v1/workspaces/{ws}/members", {
+  params: { path: { ws } },
+  body: { userId: "42", grants: [{ role: "customer", scope: "site:shop.example" }] },
+}));
+const ask = async (permission, resource) =>
+  must(await gatehouse.check(ws, { subject: "user:42", permission, resource }, { atLeastRevision: member.revision })).allowed;
+console.log(JSON.stringify({
+  deploy: await ask("site.deploy", "site:shop.example"),
+  server: await ask("server.view", "server:fra-1"),
+}));
+`;
+
+/** Runs a file or command in the installed project with plain Node.js. */
+async function node(
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+): Promise<string> {
+  const { stdout } = await execFileAsync(process.execPath, [...args], {
+    cwd: project,
+    env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", ...env },
+  });
+  return stdout;
+}
+
+/** Starts a server process and resolves with its base URL once it listens. */
+function listen(
+  command: string,
+  args: readonly string[],
+  { cwd, env }: { cwd: string; env: Readonly<Record<string, string>> },
+): Promise<{ child: ChildProcess; base: string; output: () => string }> {
+  const child = spawn(command, [...args], {
+    cwd,
+    env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", ...env },
+  });
+  let output = "";
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+      const match = output.match(/listening on 127\.0\.0\.1:(\d+)/);
+      if (match !== null && /\n/.test(output.slice(output.indexOf(match[0])))) {
+        resolve({ child, base: `http://127.0.0.1:${match[1]}`, output: () => output });
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.on("error", reject);
+    child.on("exit", (code) => reject(new Error(`exited with ${code}:\n${output}`)));
+  });
+}
+
+function stop(child: ChildProcess): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  return exited;
+}
+
+describe("the packed packages, installed into an empty project", () => {
+  it("are JavaScript with declarations, and none is a workspace link", () => {
+    for (const name of PUBLISHED) {
+      const dir = join(project, "node_modules/@gatehouse", name);
+      const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as {
+        version: string;
+        exports?: Record<string, { types: string; default: string }>;
+      };
+      expect(manifest.version).toBe("0.1.0");
+      for (const entry of Object.values(manifest.exports ?? {})) {
+        expect(entry.default).toMatch(/^\.\/dist\/.*\.js$/);
+        expect(readFileSync(join(dir, entry.types), "utf8")).toContain("export");
+        expect(readFileSync(join(dir, `${entry.types}.map`), "utf8")).toContain('"sources"');
+      }
+    }
+    // The engine has no dependencies at all.
+    const engine = JSON.parse(
+      readFileSync(join(project, "node_modules/@gatehouse/engine/package.json"), "utf8"),
+    ) as { dependencies?: object };
+    expect(engine.dependencies).toBeUndefined();
+  });
+
+  it("build an engine from a preset and decide", async () => {
+    expect(JSON.parse(await node(["engine.mjs"]))).toEqual({ deploy: true, server: false });
+  });
+
+  it("run the installed gatehouse --help", async () => {
+    const { stdout } = await execFileAsync(
+      join(project, "node_modules/.bin/gatehouse"),
+      ["--help"],
+      { cwd: project },
+    );
+    expect(stdout).toMatch(/Usage: gatehouse/);
+    expect(stdout).toMatch(/serve/);
+  });
+
+  describe.each(cliBackends)("on $name", (backend) => {
+    let database: ReturnType<typeof backend.create>;
+    beforeAll(() => {
+      database = backend.create();
+    });
+    afterAll(async () => {
+      await database.drop();
+    });
+
+    it("start the installed server; a client created against it decides", async () => {
+      const env = { ...database.env, PERSONAL_WORKSPACE_MODEL: "none" };
+      const gatehouse = join(project, "node_modules/.bin/gatehouse");
+      await execFileAsync(gatehouse, ["migrate"], {
+        cwd: project,
+        env: { ...process.env, ...env },
+      });
+      const { stdout: secret } = await execFileAsync(
+        gatehouse,
+        ["host-credential", "create", "--name", "panel"],
+        { cwd: project, env: { ...process.env, ...env } },
+      );
+      const server = await listen(process.execPath, ["server.mjs"], {
+        cwd: project,
+        env: { ...env, HOST: "127.0.0.1", PORT: "0", DEMO: "false", LOG_LEVEL: "warn" },
+      });
+      try {
+        expect((await fetch(`${server.base}/readyz`)).status).toBe(200);
+        // The console, shipped inside @gatehouse/server.
+        const page = await fetch(`${server.base}/`);
+        expect(page.status).toBe(200);
+        expect(await page.text()).toMatch(/<script type="module"[^>]*src="\/assets\//);
+        const answers = JSON.parse(
+          await node(["client.mjs"], { BASE: server.base, SECRET: secret.trim() }),
+        );
+        expect(answers).toEqual({ deploy: true, server: false });
+      } finally {
+        expect(await stop(server.child)).toBe(0);
+      }
+    });
+  });
+});
+
+describe("npm start", () => {
+  it("runs the built server with plain Node.js, with the demo workspace on first start", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "gatehouse-start-"));
+    try {
+      // What the root package.json's "start" script runs, once "prestart" has built.
+      const script = (
+        JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
+          scripts: Record<string, string>;
+        }
+      ).scripts["start"]!;
+      const [command, ...args] = script.split(" ");
+      expect(command).toBe("node");
+      const server = await listen(process.execPath, args, {
+        cwd: ROOT,
+        env: { DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "silent" },
+      });
+      await vi.waitUntil(() => server.output().includes("(These passwords are shown once"), {
+        timeout: 30_000,
+      });
+      expect(server.output()).toMatch(/owner +olivia@demo\.gatehouse\.test +password: \S+/);
+      expect(await stop(server.child)).toBe(0);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
