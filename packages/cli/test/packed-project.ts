@@ -1,8 +1,9 @@
 /**
  * The published packages as a panel builder gets them: build the repository (`npm run build`), `npm
  * pack` every published package, and install the tarballs with plain npm into an empty project (no
- * workspace links), with both database drivers. Done once per test run: the first caller builds
- * and installs, every other test file (in any worker) waits for it and gets the same project.
+ * workspace links), with both database drivers. Done once per test run (once-per-run.ts): the first
+ * caller builds and installs, every other test file (in any worker) waits for it and gets the same
+ * project.
  *
  * better-sqlite3 is a native module. Its install script downloads a prebuilt binary from GitHub,
  * which this machine cannot reach, and then compiles SQLite from source, which takes more than ten
@@ -11,23 +12,13 @@
  * the same version and the same Node.js: what the prebuilt download would have put there.
  */
 import { execFileSync } from "node:child_process";
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
+import { builtConsole, oncePerRun, runFolder } from "./once-per-run.ts";
 
 const ROOT = resolve(import.meta.dirname, "../../..");
 /** Every package a panel builder installs, in dependency order. */
 export const PUBLISHED = ["engine", "client", "service", "server", "cli"] as const;
-const WAIT_MS = 15 * 60_000;
 
 /** npm's own settings from an enclosing `npm test` (workspace, prefix, …) must not reach the inner npm. */
 function plainEnvironment(): NodeJS.ProcessEnv {
@@ -49,8 +40,14 @@ function run(command: string, args: readonly string[], cwd: string): string {
 }
 
 function build(dir: string): string {
-  // What `npm start` builds: the packages' JavaScript and declarations, and the console.
-  run("npm", ["run", "build", "--silent"], ROOT);
+  // What `npm start` builds (`npm run build`): the packages' JavaScript and declarations, and the
+  // console, which the console's tests may have built already in this run.
+  run(
+    process.execPath,
+    [join(ROOT, "node_modules/typescript/bin/tsc"), "-b", "tsconfig.build.json"],
+    ROOT,
+  );
+  builtConsole();
   const tarballs = join(dir, "tarballs");
   mkdirSync(tarballs);
   run(
@@ -104,35 +101,5 @@ function build(dir: string): string {
  * panel does.
  */
 export async function packedProject(): Promise<string> {
-  // One directory per test run (vitest's global setup names the run), shared by its workers.
-  const run = process.env["GATEHOUSE_TEST_RUN"] ?? `${process.pid}`;
-  const dir = join(tmpdir(), `gatehouse-packed-${run}`);
-  const ready = join(dir, "ready");
-  const failed = join(dir, "failed");
-  let mine = false;
-  try {
-    mkdirSync(dir);
-    mine = true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-  }
-  if (mine) {
-    try {
-      const project = build(dir);
-      // Written whole, then renamed: a waiting worker never reads half of it.
-      writeFileSync(`${ready}.tmp`, project);
-      renameSync(`${ready}.tmp`, ready);
-    } catch (error) {
-      const { stderr } = error as { stderr?: string };
-      writeFileSync(failed, `${String(error)}\n${stderr ?? ""}`);
-      throw error;
-    }
-  }
-  const deadline = Date.now() + WAIT_MS;
-  while (Date.now() < deadline) {
-    if (existsSync(ready)) return readFileSync(ready, "utf8");
-    if (existsSync(failed)) throw new Error(`packing failed:\n${readFileSync(failed, "utf8")}`);
-    await sleep(500);
-  }
-  throw new Error(`packing did not finish within ${WAIT_MS / 60_000} minutes`);
+  return oncePerRun("packed", () => build(join(runFolder(), "packed")));
 }

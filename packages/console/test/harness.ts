@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -13,6 +12,7 @@ import {
 import { asUser, type Gatehouse, systemActor } from "@gatehouse/service";
 import type { FastifyInstance } from "fastify";
 import { type Browser, chromium, type Page } from "playwright-core";
+import { builtConsole } from "../../cli/test/once-per-run.ts";
 import { backends, openService, PASSWORD } from "../../service/test/backends.ts";
 
 export { PASSWORD };
@@ -20,17 +20,12 @@ export { PASSWORD };
 const CONSOLE = fileURLToPath(new URL("..", import.meta.url));
 const ROOT = resolve(CONSOLE, "../..");
 
-let built: string | undefined;
-
-/** Builds the console into packages/server/console, as `npm start` does (once per test file). */
+/**
+ * Builds the console into packages/server/console, as `npm start` does, once per test run (shared
+ * with the packed-packages test, which ships it).
+ */
 export function buildConsole(): string {
-  if (built !== undefined) return built;
-  execFileSync("npm", ["run", "build", "-w", "@gatehouse/console", "--silent"], {
-    cwd: ROOT,
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  built = join(ROOT, "packages/server/console");
-  return built;
+  return builtConsole();
 }
 
 export interface ConsoleServer {

@@ -1,0 +1,71 @@
+/**
+ * Work done once per test run and shared by every test file, in any worker: the first caller does
+ * it, the others wait for its result. Vitest's global setup (test-run.ts) names the run and removes
+ * its folder afterwards.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const ROOT = resolve(import.meta.dirname, "../../..");
+const WAIT_MS = 15 * 60_000;
+
+/** This run's folder (one per process when run outside vitest's global setup). */
+export function runFolder(run = process.env["GATEHOUSE_TEST_RUN"] ?? `${process.pid}`): string {
+  return join(tmpdir(), `gatehouse-run-${run}`);
+}
+
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Runs `work` once in this test run and answers its result (a string) to every caller. */
+export function oncePerRun(name: string, work: () => string): string {
+  const folder = join(runFolder(), name);
+  const done = join(folder, "done");
+  const failed = join(folder, "failed");
+  mkdirSync(runFolder(), { recursive: true });
+  let mine = false;
+  try {
+    mkdirSync(folder);
+    mine = true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  }
+  if (mine) {
+    try {
+      const result = work();
+      // Written whole, then renamed: a waiting worker never reads half of it.
+      writeFileSync(`${done}.tmp`, result);
+      renameSync(`${done}.tmp`, done);
+      return result;
+    } catch (error) {
+      const { stderr } = error as { stderr?: string };
+      writeFileSync(failed, `${String(error)}\n${stderr ?? ""}`);
+      throw error;
+    }
+  }
+  const deadline = Date.now() + WAIT_MS;
+  while (Date.now() < deadline) {
+    if (existsSync(done)) return readFileSync(done, "utf8");
+    if (existsSync(failed)) throw new Error(`${name} failed:\n${readFileSync(failed, "utf8")}`);
+    pause(250);
+  }
+  throw new Error(`${name} did not finish within ${WAIT_MS / 60_000} minutes`);
+}
+
+/**
+ * Builds the console into packages/server/console, as `npm start` does, once per run: the console's
+ * browser tests serve it and the packed @gatehouse/server ships it, so nobody rebuilds (and so
+ * empties) it while another test file serves it.
+ */
+export function builtConsole(): string {
+  return oncePerRun("console", () => {
+    execFileSync("npm", ["run", "build", "-w", "@gatehouse/console", "--silent"], {
+      cwd: ROOT,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    return join(ROOT, "packages/server/console");
+  });
+}
