@@ -25,7 +25,8 @@ export const CLI: readonly [string, ...string[]] = [
   process.execPath,
   "--conditions=@gatehouse/source",
   "--import",
-  pathToFileURL(join(ROOT, "node_modules/tsx/dist/loader.mjs")).href,
+  // tsx/esm: the ES module hooks only (the CLI is ES modules), a little faster to start.
+  pathToFileURL(join(ROOT, "node_modules/tsx/dist/esm/index.mjs")).href,
   join(ROOT, "packages/cli/src/main.ts"),
 ];
 export const SECRET_KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";

@@ -228,7 +228,20 @@ describe("npm start", () => {
       await vi.waitUntil(() => server.output().includes("(These passwords are shown once"), {
         timeout: 30_000,
       });
-      expect(server.output()).toMatch(/owner +olivia@demo\.gatehouse\.test +password: \S+/);
+      const password = server
+        .output()
+        .match(/owner +olivia@demo\.gatehouse\.test +password: (\S+)/)?.[1];
+      expect(password).toBeDefined();
+      // Signing in sets the session cookie (the cookie package runs on this Node.js).
+      const login = await fetch(`${server.base}/v1/auth/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: "olivia@demo.gatehouse.test", password }),
+      });
+      expect(login.status).toBe(200);
+      const cookie = login.headers.getSetCookie().map((line) => line.split(";")[0]);
+      const me = await fetch(`${server.base}/v1/me`, { headers: { cookie: cookie.join("; ") } });
+      expect(me.status).toBe(200);
       expect(await stop(server.child)).toBe(0);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
