@@ -16,6 +16,7 @@ RUN apt-get update \
   && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.base.json tsconfig.build.json ./
+COPY scripts ./scripts
 COPY packages ./packages
 RUN npm ci --no-audit --no-fund
 RUN npm run build \
