@@ -311,13 +311,16 @@ function oidcConfigOf(
     issues.add("OIDC_ISSUER", "must be an https:// URL (plain http only on localhost)");
   const clientId = get("OIDC_CLIENT_ID");
   if (clientId === undefined)
-    issues.add("OIDC_CLIENT_ID", "is required with OIDC_ISSUER: the client registered for Gatehouse");
+    issues.add(
+      "OIDC_CLIENT_ID",
+      "is required with OIDC_ISSUER: the client registered for Gatehouse",
+    );
   const redirectUrl = get("OIDC_REDIRECT_URL") ?? `${publicUrl}/v1/auth/oidc/callback`;
   const redirect = httpUrl("OIDC_REDIRECT_URL", redirectUrl);
   if (redirect !== undefined && redirect.pathname !== "/v1/auth/oidc/callback")
     issues.add("OIDC_REDIRECT_URL", "must end in /v1/auth/oidc/callback (Gatehouse's callback)");
   const subjectClaim = get("OIDC_SUBJECT_CLAIM") ?? "sub";
-  if (!/^[A-Za-z0-9_:.\/-]{1,100}$/.test(subjectClaim))
+  if (!/^[A-Za-z0-9_:./-]{1,100}$/.test(subjectClaim))
     issues.add("OIDC_SUBJECT_CLAIM", `is a claim's name, not "${subjectClaim}"`);
   const scopes = (get("OIDC_SCOPES") ?? "openid").split(/[\s,]+/).filter((scope) => scope !== "");
   if (!scopes.includes("openid"))

@@ -32,7 +32,9 @@ export class OidcClient {
         new URL(oidc.issuer),
         oidc.clientId,
         undefined,
-        oidc.clientSecret === undefined ? client.None() : client.ClientSecretPost(oidc.clientSecret),
+        oidc.clientSecret === undefined
+          ? client.None()
+          : client.ClientSecretPost(oidc.clientSecret),
         {
           timeout: PROVIDER_TIMEOUT_SECONDS,
           ...(oidc.allowHttp ? { execute: [client.allowInsecureRequests] } : {}),
