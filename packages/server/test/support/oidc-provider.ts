@@ -8,6 +8,8 @@ export const OIDC_CLIENT_SECRET = "a-test-client-secret-of-enough-length-0123456
 export interface TestProvider {
   /** `http://127.0.0.1:<port>`: the issuer, serving its discovery document. */
   readonly issuer: string;
+  /** While false, every request is answered 503, as by a provider that is down. */
+  available: boolean;
   close(): Promise<void>;
 }
 
@@ -20,19 +22,25 @@ export interface TestProvider {
 export async function startTestProvider(redirectUrl: () => string): Promise<TestProvider> {
   let handle: ((request: IncomingMessage, response: ServerResponse) => void) | undefined;
   const server = createServer((request, response) => {
+    if (!test.available) {
+      response.writeHead(503).end();
+      return;
+    }
     handle ??= providerAt(issuer, redirectUrl()).callback();
     handle(request, response);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
+  const test: TestProvider = {
     issuer,
+    available: true,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
         server.close((error) => (error === undefined ? resolve() : reject(error)));
       }),
   };
+  return test;
 }
 
 function providerAt(issuer: string, redirectUrl: string): Provider {
