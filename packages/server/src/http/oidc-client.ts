@@ -37,7 +37,10 @@ export class OidcClient {
           : client.ClientSecretPost(oidc.clientSecret),
         {
           timeout: PROVIDER_TIMEOUT_SECONDS,
-          ...(oidc.allowHttp ? { execute: [client.allowInsecureRequests] } : {}),
+          // The ID token's signature is checked against the provider's keys too, not only TLS.
+          execute: oidc.allowHttp
+            ? [client.enableNonRepudiationChecks, client.allowInsecureRequests]
+            : [client.enableNonRepudiationChecks],
         },
       )
       .catch((error: unknown) => {
