@@ -266,6 +266,36 @@ describe.each(backends)("OpenID Connect sign-in on $name", (backend) => {
     expect((await callback(denied, flowCookie)).headers.location).toBe("/sign-in?oidc=failed");
   });
 
+  it("maps another claim to the host's user id, read from userinfo when the ID token lacks it", async () => {
+    await server.close();
+    server = await openServer(backend, {
+      env: {
+        OIDC_ISSUER: provider.issuer,
+        OIDC_CLIENT_ID,
+        OIDC_CLIENT_SECRET,
+        OIDC_SUBJECT_CLAIM: "panel_user_id",
+        OIDC_SCOPES: "openid panel",
+      },
+    });
+    const host = systemActor("cli");
+    await server.gatehouse.hostUsers.put(host, "acme-9", { email: "nine@example.com", name: "N" });
+    // Provider login "9" is the panel's user acme-9; provider login "acme-9" is nobody here.
+    const { flowCookie, authorizationUrl } = await start();
+    expect(authorizationUrl.searchParams.get("scope")).toBe("openid panel");
+    const back = await new ProviderBrowser().signIn(authorizationUrl.href, "9");
+    const landed = await callback(back, flowCookie);
+    const token = String(landed.headers.location).split("#")[1];
+    const consumed = await call(server.app, undefined, "POST", "/v1/auth/magic-link/consume", {
+      token,
+    });
+    expect(consumed.json().user).toMatchObject({ id: "acme-9", email: "nine@example.com" });
+    const other = await start();
+    const stranger = await new ProviderBrowser().signIn(other.authorizationUrl.href, "acme-9");
+    expect((await callback(stranger, other.flowCookie)).headers.location).toBe(
+      "/sign-in?oidc=unknown-user",
+    );
+  });
+
   it("starts while the provider is down and discovers it at a later sign-in", async () => {
     await server.close();
     provider.available = false;

@@ -17,7 +17,7 @@ export interface TestProvider {
  * A real OpenID provider (the `oidc-provider` library) on a loopback port, with one confidential
  * client for Gatehouse whose callback is `redirectUrl()` (read at the first request, so the
  * server may learn its port later), and its development login and consent pages: whatever login
- * name is typed becomes the ID token's `sub`.
+ * name is typed becomes the ID token's `sub`, and `acme-<login>` the `panel_user_id` claim.
  */
 export async function startTestProvider(redirectUrl: () => string): Promise<TestProvider> {
   let handle: ((request: IncomingMessage, response: ServerResponse) => void) | undefined;
@@ -57,8 +57,10 @@ function providerAt(issuer: string, redirectUrl: string): Provider {
     ],
     findAccount: (_context: unknown, accountId: string) => ({
       accountId,
-      claims: () => ({ sub: accountId }),
+      claims: () => ({ sub: accountId, panel_user_id: `acme-${accountId}` }),
     }),
+    // A panel's own id for the user, under the `panel` scope: in userinfo, not in the ID token.
+    claims: { openid: ["sub"], panel: ["panel_user_id"] },
     ttl: { Interaction: 600, Session: 600, Grant: 600, AccessToken: 600, IdToken: 600 },
     cookies: { keys: ["a test cookie signing key, not a secret anywhere else"] },
     features: { devInteractions: { enabled: true } },
