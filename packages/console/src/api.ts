@@ -121,6 +121,7 @@ type Answer<P extends keyof paths, M extends Method, S extends number = 200> = p
   : never;
 
 export type Me = Answer<"/v1/me", "get">;
+export type SignInMethods = Answer<"/v1/auth/methods", "get">;
 export type Workspace = Answer<"/v1/workspaces/{ws}", "get">;
 export type Grant = Me["workspaces"][number]["grants"][number];
 export type Access = Answer<"/v1/workspaces/{ws}/access", "get">;

@@ -38,16 +38,29 @@ export interface ConsoleServer {
 
 /**
  * The real server over a fresh SQLite database, serving the built console, on a random loopback
- * port, in development mode (no SMTP: mail goes to the development outbox).
+ * port, in development mode (no SMTP: mail goes to the development outbox); `env` adds settings.
  */
-export async function startServer(consoleDir: string): Promise<ConsoleServer> {
+export async function startServer(
+  consoleDir: string,
+  env: Readonly<Record<string, string>> = {},
+): Promise<ConsoleServer> {
   let base = "";
-  // Links in mail name the address the server got at listen time.
+  // Links in mail and the OpenID Connect callback name the address the server got at listen time.
+  const loaded = loadConfig({ DEMO: "true", LOG_LEVEL: "silent", ...env });
   const config: ServerConfig = {
-    ...loadConfig({ DEMO: "true", LOG_LEVEL: "silent" }),
+    ...loaded,
     get publicUrl() {
       return base;
     },
+    oidc:
+      loaded.oidc === undefined
+        ? undefined
+        : {
+            ...loaded.oidc,
+            get redirectUrl() {
+              return `${base}/v1/auth/oidc/callback`;
+            },
+          },
   };
   const mailer = createMailer({ smtpUrl: undefined, from: config.mailFrom, log: () => undefined });
   const { gatehouse } = await openService(backends[0]!, {

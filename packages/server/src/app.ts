@@ -29,6 +29,7 @@ import { joinRequestRoutes } from "./routes/join-requests.ts";
 import { mcpRoutes } from "./routes/mcp.ts";
 import { memberRoutes } from "./routes/members.ts";
 import { modelRoutes } from "./routes/model.ts";
+import { oidcRoutes } from "./routes/oidc.ts";
 import { resourceAccessRoutes } from "./routes/resource-access.ts";
 import { resourceRoutes } from "./routes/resources.ts";
 import { signInRoutes } from "./routes/sign-in.ts";
@@ -153,6 +154,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes, { gatehouse, config });
   await app.register(modelRoutes, { gatehouse, config });
   await app.register(authRoutes, { gatehouse, config });
+  await app.register(oidcRoutes, { gatehouse, config });
   await app.register(workspaceRoutes, { gatehouse, config });
   await app.register(memberRoutes, { gatehouse, config });
   await app.register(resourceRoutes, { gatehouse, config });

@@ -45,6 +45,8 @@ export interface ServerConfig {
   readonly modelFiles: readonly string[];
   /** `PERSONAL_WORKSPACE_MODEL`: the model of a sign-up's personal workspace; `null` (`none`) for none. */
   readonly personalWorkspaceModel: string | null;
+  /** OpenID Connect sign-in to the console (`OIDC_ISSUER` and friends); off when unset. */
+  readonly oidc: OidcConfig | undefined;
   /** How this instance follows other instances' commits on a shared database. */
   readonly follow: {
     /** LISTEN/NOTIFY on PostgreSQL (`CHANGE_NOTIFICATIONS`); off e.g. behind a transaction pooler. */
@@ -54,6 +56,26 @@ export interface ServerConfig {
     /** `SYNC_MAX_STALENESS_MS`: how long a cached workspace answers without asking the store. */
     readonly maxStalenessMs: number;
   };
+}
+
+/** OpenID Connect sign-in against the panel's own identity provider. */
+export interface OidcConfig {
+  /** `OIDC_ISSUER`: the provider's issuer URL; its discovery document is read from there. */
+  readonly issuer: string;
+  /** `OIDC_CLIENT_ID`: Gatehouse's client at the provider. */
+  readonly clientId: string;
+  /** `OIDC_CLIENT_SECRET`: a confidential client's secret; unset for a public client (PKCE only). */
+  readonly clientSecret: string | undefined;
+  /** `OIDC_REDIRECT_URL`: registered at the provider; `PUBLIC_URL/v1/auth/oidc/callback` by default. */
+  readonly redirectUrl: string;
+  /** `OIDC_SUBJECT_CLAIM`: the ID token claim holding the host's user id; `sub` by default. */
+  readonly subjectClaim: string;
+  /** `OIDC_SCOPES`: asked for at the provider; `openid` by default. */
+  readonly scopes: string;
+  /** `OIDC_NAME`: the provider's name on the console's button ("Sign in with …"). */
+  readonly name: string;
+  /** Plain-HTTP issuers are accepted on loopback addresses only (development and tests). */
+  readonly allowHttp: boolean;
 }
 
 /** Every bad setting, each an issue whose path is the setting's name (`PORT`, `SECRET_KEY`, …). */
@@ -91,6 +113,13 @@ const KNOWN = [
   "STREAM_HEARTBEAT_MS",
   "MODELS",
   "PERSONAL_WORKSPACE_MODEL",
+  "OIDC_ISSUER",
+  "OIDC_CLIENT_ID",
+  "OIDC_CLIENT_SECRET",
+  "OIDC_REDIRECT_URL",
+  "OIDC_SUBJECT_CLAIM",
+  "OIDC_SCOPES",
+  "OIDC_NAME",
 ] as const;
 type Key = (typeof KNOWN)[number];
 
@@ -231,6 +260,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
   if (!/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(personalText))
     issues.add("PERSONAL_WORKSPACE_MODEL", `is a model's name or none, not "${personalText}"`);
 
+  const oidc = oidcConfigOf(get, publicUrl, issues);
+
   if (!issues.isEmpty) throw new ConfigError(issues.list);
   return {
     port,
@@ -249,7 +280,64 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     streamHeartbeatMs,
     modelFiles,
     personalWorkspaceModel: personalText === "none" ? null : personalText,
+    oidc,
     follow: { notifications: notificationsText === "on", pollIntervalMs, maxStalenessMs },
+  };
+}
+
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** The `OIDC_*` settings: all unset turns OpenID Connect off; `OIDC_ISSUER` turns it on. */
+function oidcConfigOf(
+  get: (key: Key) => string | undefined,
+  publicUrl: string,
+  issues: Issues,
+): OidcConfig | undefined {
+  const issuer = get("OIDC_ISSUER");
+  if (issuer === undefined) {
+    for (const key of KNOWN.filter((name) => name.startsWith("OIDC_")))
+      if (get(key) !== undefined) issues.add(key, "applies to OpenID Connect: set OIDC_ISSUER too");
+    return undefined;
+  }
+  const httpUrl = (key: Key, text: string): URL | undefined => {
+    try {
+      const url = new URL(text);
+      if (url.protocol === "https:" || url.protocol === "http:") return url;
+    } catch {}
+    issues.add(key, `must be an http(s) URL, not "${text}"`);
+    return undefined;
+  };
+  const issuerUrl = httpUrl("OIDC_ISSUER", issuer);
+  const allowHttp = issuerUrl !== undefined && LOOPBACK_HOSTS.has(issuerUrl.hostname);
+  if (issuerUrl?.protocol === "http:" && !allowHttp)
+    issues.add("OIDC_ISSUER", "must be an https:// URL (plain http only on localhost)");
+  const clientId = get("OIDC_CLIENT_ID");
+  if (clientId === undefined)
+    issues.add(
+      "OIDC_CLIENT_ID",
+      "is required with OIDC_ISSUER: the client registered for Gatehouse",
+    );
+  const redirectUrl = get("OIDC_REDIRECT_URL") ?? `${publicUrl}/v1/auth/oidc/callback`;
+  const redirect = httpUrl("OIDC_REDIRECT_URL", redirectUrl);
+  if (redirect !== undefined && redirect.pathname !== "/v1/auth/oidc/callback")
+    issues.add("OIDC_REDIRECT_URL", "must end in /v1/auth/oidc/callback (Gatehouse's callback)");
+  const subjectClaim = get("OIDC_SUBJECT_CLAIM") ?? "sub";
+  if (!/^[A-Za-z0-9_:./-]{1,100}$/.test(subjectClaim))
+    issues.add("OIDC_SUBJECT_CLAIM", `is a claim's name, not "${subjectClaim}"`);
+  const scopes = (get("OIDC_SCOPES") ?? "openid").split(/[\s,]+/).filter((scope) => scope !== "");
+  if (!scopes.includes("openid"))
+    issues.add("OIDC_SCOPES", "must include openid (the ID token carries the user's id)");
+  const name = get("OIDC_NAME") ?? issuerUrl?.hostname ?? issuer;
+  if (name.length > 60) issues.add("OIDC_NAME", "is at most 60 characters");
+  return {
+    issuer,
+    clientId: clientId ?? "",
+    clientSecret: get("OIDC_CLIENT_SECRET"),
+    redirectUrl,
+    subjectClaim,
+    scopes: scopes.join(" "),
+    name,
+    allowHttp,
   };
 }
 

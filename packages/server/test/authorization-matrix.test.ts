@@ -787,6 +787,8 @@ async function runMatrix(server: Awaited<ReturnType<typeof openServer>>, preset:
     "POST /v1/auth/logout",
     "POST /v1/auth/magic-link",
     "POST /v1/auth/magic-link/consume",
+    // The sign-in methods a sign-in page offers: the same public answer for everyone.
+    "GET /v1/auth/methods",
     "POST /v1/auth/totp/enroll",
     "POST /v1/auth/totp/enroll-with-password",
     "POST /v1/auth/totp/confirm",

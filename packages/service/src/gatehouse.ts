@@ -10,6 +10,7 @@ import { HostUsers } from "./host/host-users.ts";
 import { ModelChanges } from "./models/model-change.ts";
 import { type ChangeEvent, type GatehouseOptions, ServiceCore } from "./service-core.ts";
 import { MagicLinks } from "./sign-in/magic-links.ts";
+import { OidcSignIn } from "./sign-in/oidc.ts";
 import { Sessions, type SignInOptions, sessionPolicyOf } from "./sign-in/sessions.ts";
 import { SignInHandoff } from "./sign-in/sign-in-handoff.ts";
 import { type SigningKeyOptions, SigningKeys } from "./sign-in/signing-keys.ts";
@@ -65,6 +66,8 @@ export interface Gatehouse {
   readonly hostCredentials: HostCredentials;
   /** The panel's own users by its own ids, and host-issued sign-in links. */
   readonly hostUsers: HostUsers;
+  /** OpenID Connect sign-in of the host's users, after the server has verified the ID token. */
+  readonly oidc: OidcSignIn;
   readonly storage: Storage;
   /** The models workspaces may use, by name: the presets and the panel's own. */
   readonly models: Readonly<Record<string, Model>>;
@@ -136,6 +139,7 @@ export function createGatehouse(
     access: new Access(core),
     hostCredentials: new HostCredentials(core),
     hostUsers: new HostUsers(core, members),
+    oidc: new OidcSignIn(core),
     storage: core.storage,
     models: core.models,
     modelChanges: new ModelChanges(core, { resources, members, apiKeys }),

@@ -1,6 +1,6 @@
 import QRCode from "qrcode";
 import { type ReactNode, useEffect, useRef, useState } from "react";
-import { api, isApiError } from "../api.ts";
+import { api, isApiError, type SignInMethods } from "../api.ts";
 import { Link, navigate, useLocation } from "../router.tsx";
 import { useSession } from "../session.tsx";
 import { AsyncForm, Button, ErrorNote, Field, Loading, Notice } from "../ui.tsx";
@@ -82,6 +82,38 @@ function CodeField(props: {
         />
       )}
     </Field>
+  );
+}
+
+/** Why an OpenID Connect sign-in came back to this page (`?oidc=`), in words for the person. */
+const OIDC_REFUSALS: Readonly<Record<string, string>> = {
+  "unknown-user":
+    "Your account there is not set up for this console. Ask the panel's provider to give you access.",
+  failed: "The sign-in did not complete. Please try again.",
+  unavailable: "The sign-in service cannot be reached right now. Please try again shortly.",
+};
+
+/** "Sign in with <provider>" where the server has OpenID Connect configured, and why it failed. */
+function OidcSignIn(props: { readonly refusal: string | null }): React.JSX.Element | null {
+  const [methods, setMethods] = useState<SignInMethods | undefined>(undefined);
+  useEffect(() => {
+    api<SignInMethods>("GET", "/v1/auth/methods").then(setMethods, () => setMethods(undefined));
+  }, []);
+  const oidc = methods?.oidc ?? null;
+  const refusal = props.refusal === null ? undefined : OIDC_REFUSALS[props.refusal];
+  if (oidc === null) return null;
+  return (
+    <div className="oidc-sign-in">
+      {refusal === undefined ? null : (
+        <div className="note note-warning" role="alert">
+          Signing in with {oidc.name} failed. {refusal}
+        </div>
+      )}
+      <a className="button button-primary button-block" href={oidc.startUrl}>
+        Sign in with {oidc.name}
+      </a>
+      <p className="muted oidc-or">or with your email</p>
+    </div>
   );
 }
 
@@ -176,6 +208,7 @@ export function SignInPage(): React.JSX.Element {
         </>
       }
     >
+      {step === "password" ? <OidcSignIn refusal={search.get("oidc")} /> : null}
       <AsyncForm label="Sign in" onSubmit={signIn}>
         {(busy) => (
           <>
