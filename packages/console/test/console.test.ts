@@ -16,6 +16,17 @@ import {
  * The console end to end, in Debian's Chromium against the real server: one story told in order,
  * each step waiting on what a person sees (roles, labels, text), never on time.
  */
+/** Content-Security-Policy violations Chromium reported on the watched pages, as it wrote them. */
+const policyViolations: string[] = [];
+
+/** Collects the page's Content-Security-Policy violations (Chromium logs each as an error). */
+function watchPolicy(page: Page): void {
+  page.on("console", (message) => {
+    if (message.type() === "error" && /Content Security Policy/i.test(message.text()))
+      policyViolations.push(message.text());
+  });
+}
+
 describe("the web console in a browser", { timeout: 60_000 }, () => {
   let server: ConsoleServer;
   let browser: Browser;
@@ -36,6 +47,7 @@ describe("the web console in a browser", { timeout: 60_000 }, () => {
     contexts.push(context);
     const page = await context.newPage();
     page.setDefaultTimeout(15_000);
+    watchPolicy(page);
     return page;
   }
 
@@ -354,6 +366,7 @@ describe("signing in and joining in a browser", { timeout: 60_000 }, () => {
     });
     nina = await context.newPage();
     nina.setDefaultTimeout(15_000);
+    watchPolicy(nina);
   }, 120_000);
 
   afterAll(async () => {
@@ -427,6 +440,7 @@ describe("signing in and joining in a browser", { timeout: 60_000 }, () => {
     });
     const bruno = await manager.newPage();
     bruno.setDefaultTimeout(15_000);
+    watchPolicy(bruno);
     await bruno.goto("/sign-in");
     await bruno.getByLabel("Email", { exact: true }).fill("bruno@example.com");
     await bruno.getByLabel("Password").fill(PASSWORD);
@@ -452,5 +466,9 @@ describe("signing in and joining in a browser", { timeout: 60_000 }, () => {
     await poll(() => nina.getByRole("combobox", { name: "Workspace" }).innerText()).toContain(
       "Bruno GmbH",
     );
+  });
+
+  it("breaks no rule of the Content-Security-Policy on any page it showed", () => {
+    expect(policyViolations).toEqual([]);
   });
 });

@@ -1,15 +1,18 @@
 import cookie from "@fastify/cookie";
+import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import type { Gatehouse } from "@gatehouse/service";
+import { GatehouseError } from "@gatehouse/engine";
+import { ErrorCode, type Gatehouse } from "@gatehouse/service";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { ServerConfig } from "./config.ts";
-import { resolveCaller } from "./http/caller.ts";
+import { limitKeyOf, resolveCaller } from "./http/caller.ts";
 import { serveConsole } from "./http/console.ts";
-import { requestLogFields } from "./http/log-fields.ts";
+import { securityHeaders } from "./http/headers.ts";
 import { withProblems } from "./http/openapi.ts";
 import { errorHandler, problem, sendProblem } from "./http/problem.ts";
+import { RequestLog } from "./http/request-log.ts";
 import { createMailer, type Mailer } from "./mail/mailer.ts";
 import { accessRoutes } from "./routes/access.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
@@ -39,6 +42,10 @@ declare module "fastify" {
   interface FastifyInstance {
     mailer: Mailer;
   }
+  interface FastifyRequest {
+    /** Why the caller could not be resolved; answered after the rate limit counted the request. */
+    callerError: unknown;
+  }
 }
 
 export interface AppOptions {
@@ -56,6 +63,16 @@ export interface AppOptions {
   readonly logger?: boolean | { level: string; stream?: { write(line: string): void } };
 }
 
+/** Fastify's `trustProxy` for `TRUST_PROXY`: nobody, the nearest `hops` proxies, or these ranges. */
+function trustProxyOf(trust: ServerConfig["trustProxy"]) {
+  if (trust === false) return false;
+  if (typeof trust === "number") return (_address: string, hop: number) => hop < trust;
+  return [...trust];
+}
+
+/** Health, readiness and metrics: polled by load balancers and monitors, never rate limited. */
+const UNLIMITED = new Set(["/healthz", "/readyz", "/metrics"]);
+
 /**
  * Builds the HTTP server over a service: problem+json errors, callers resolved on every request,
  * OpenAPI 3.1 at /openapi.json and browsable docs at /docs.
@@ -70,7 +87,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       options.logger === undefined || typeof options.logger === "object"
         ? {
             level: options.logger?.level ?? config.logLevel,
-            serializers: { req: requestLogFields },
             ...(options.logger?.stream === undefined ? {} : { stream: options.logger.stream }),
           }
         : options.logger,
@@ -90,7 +106,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         ),
       );
     },
-    trustProxy: false,
+    // One line per request, written when it is answered, instead of Fastify's two.
+    logController: new RequestLog(),
+    // The client address and scheme come from X-Forwarded-For/-Proto only via trusted proxies.
+    trustProxy: trustProxyOf(config.trustProxy),
     ajv: {
       // Unknown fields are refused, never silently dropped (no mass assignment).
       customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true },
@@ -109,7 +128,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorateRequest("caller", undefined);
   app.decorateRequest("sessionId", undefined);
   app.decorateRequest("keyWorkspaceId", undefined);
+  app.decorateRequest("callerError", undefined);
   app.setErrorHandler(errorHandler);
+  await securityHeaders(app);
   await app.register(cookie);
   const consolePage = await serveConsole(app, options.consoleDir);
   app.setNotFoundHandler(
@@ -148,9 +169,30 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
   app.addHook("onRequest", async (request) => {
-    request.caller = await resolveCaller(gatehouse, request);
+    try {
+      request.caller = await resolveCaller(gatehouse, request);
+    } catch (error) {
+      // Answered once the rate limit has counted the request: failed credentials count too.
+      request.callerError = error;
+    }
   });
-
+  // Per caller (see limitKeyOf), in memory on each instance; operator endpoints are exempt.
+  await app.register(rateLimit, {
+    timeWindow: 60_000,
+    max: (_request, key) =>
+      key.startsWith("host:") ? config.rateLimits.host : config.rateLimits.perCaller,
+    keyGenerator: (request) => limitKeyOf(request).key,
+    allowList: (request) => UNLIMITED.has(request.routeOptions.url ?? ""),
+    errorResponseBuilder: (_request, context) =>
+      new GatehouseError(
+        ErrorCode.RATE_LIMITED,
+        `too many requests (at most ${context.max} a minute); try again in ${context.after}`,
+        { details: { retryAfterMs: context.ttl } },
+      ),
+  });
+  app.addHook("preParsing", async (request) => {
+    if (request.callerError !== undefined) throw request.callerError;
+  });
   await app.register(healthRoutes, { gatehouse, config });
   await app.register(modelRoutes, { gatehouse, config });
   await app.register(authRoutes, { gatehouse, config });

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { join, resolve } from "node:path";
 import { GatehouseError, type Issue, Issues, type Model } from "@gatehouse/engine";
 
@@ -38,6 +39,21 @@ export interface ServerConfig {
    * proxies from closing it), re-reads the store and re-checks a session's sign-in.
    */
   readonly streamHeartbeatMs: number;
+  /**
+   * Open change streams: `STREAM_LIMIT` (10) per caller (a person, an API key, a host credential),
+   * `STREAM_LIMIT_TOTAL` (1000) on this instance.
+   */
+  readonly streamLimits: { readonly perCaller: number; readonly total: number };
+  /**
+   * API requests per caller and minute: `RATE_LIMIT` (600) for a person, an API key or, when
+   * anonymous, a client address; `RATE_LIMIT_HOST` (6000) for a host credential.
+   */
+  readonly rateLimits: { readonly perCaller: number; readonly host: number };
+  /**
+   * `TRUST_PROXY`: the reverse proxies whose `X-Forwarded-For`/`-Proto` are believed — addresses
+   * and CIDR ranges, or a number of hops; `false` (unset) believes none.
+   */
+  readonly trustProxy: false | number | readonly string[];
   /**
    * `MODELS`: the panel's own model files (JSON or built `.js`/`.mjs`), comma-separated or a JSON
    * array in the file, served beside the five presets.
@@ -111,6 +127,11 @@ const KNOWN = [
   "SYNC_POLL_MS",
   "SYNC_MAX_STALENESS_MS",
   "STREAM_HEARTBEAT_MS",
+  "STREAM_LIMIT",
+  "STREAM_LIMIT_TOTAL",
+  "RATE_LIMIT",
+  "RATE_LIMIT_HOST",
+  "TRUST_PROXY",
   "MODELS",
   "PERSONAL_WORKSPACE_MODEL",
   "OIDC_ISSUER",
@@ -251,6 +272,23 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
       `is a whole number of milliseconds, 100–300000, not "${heartbeatText}"`,
     );
 
+  const count = (key: Key, fallback: number, max: number, what: string): number => {
+    const text = get(key) ?? String(fallback);
+    const value = Number(text);
+    if (!/^[0-9]+$/.test(text) || value < 1 || value > max)
+      issues.add(key, `is a whole number of ${what}, 1–${max}, not "${text}"`);
+    return value;
+  };
+  const streamLimits = {
+    perCaller: count("STREAM_LIMIT", 10, 10_000, "streams"),
+    total: count("STREAM_LIMIT_TOTAL", 1000, 1_000_000, "streams"),
+  };
+  const rateLimits = {
+    perCaller: count("RATE_LIMIT", 600, 10_000_000, "requests a minute"),
+    host: count("RATE_LIMIT_HOST", 6000, 10_000_000, "requests a minute"),
+  };
+  const trustProxy = trustedProxies(get("TRUST_PROXY"), issues);
+
   const modelFiles = (get("MODELS") ?? "")
     .split(",")
     .map((name) => name.trim())
@@ -278,6 +316,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     logLevel,
     secretKey,
     streamHeartbeatMs,
+    streamLimits,
+    rateLimits,
+    trustProxy,
     modelFiles,
     personalWorkspaceModel: personalText === "none" ? null : personalText,
     oidc,
@@ -339,6 +380,35 @@ function oidcConfigOf(
     name,
     allowHttp,
   };
+/** Named ranges Fastify's `trustProxy` (proxy-addr) knows. */
+const PROXY_RANGES = ["loopback", "linklocal", "uniquelocal"];
+
+/**
+ * `TRUST_PROXY`: a number of hops (`1` — one load balancer in front), or addresses, CIDR ranges and
+ * the names `loopback`, `linklocal`, `uniquelocal`, comma-separated. Never "everyone": a client
+ * could then write its own `X-Forwarded-For` and pass for any address.
+ */
+function trustedProxies(text: string | undefined, issues: Issues): false | number | string[] {
+  if (text === undefined || text === "false") return false;
+  if (/^[0-9]+$/.test(text)) {
+    const hops = Number(text);
+    if (hops < 1 || hops > 10) issues.add("TRUST_PROXY", `is 1–10 hops, not "${text}"`);
+    return hops;
+  }
+  const entries = text.split(",").map((entry) => entry.trim());
+  for (const entry of entries) {
+    const [address = "", bits, ...rest] = entry.split("/");
+    const family = isIP(address);
+    const maxBits = family === 6 ? 128 : 32;
+    const validBits = bits === undefined || (/^[0-9]{1,3}$/.test(bits) && Number(bits) <= maxBits);
+    if (PROXY_RANGES.includes(entry)) continue;
+    if (family === 0 || !validBits || rest.length > 0)
+      issues.add(
+        "TRUST_PROXY",
+        `names proxies by address or CIDR range (or loopback, linklocal, uniquelocal), or is a number of hops; "${entry}" is none of these`,
+      );
+  }
+  return entries;
 }
 
 /** Where the embedded database lives, or the PostgreSQL URL. */

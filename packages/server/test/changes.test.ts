@@ -240,6 +240,31 @@ describe.each(backends)("the change stream over HTTP on $name", (backend) => {
     await live.ended;
   });
 
+  it("holds at most STREAM_LIMIT (10) open streams per caller: the next answers 429 with Retry-After until one closes", async () => {
+    const path = `/v1/workspaces/${ws}/changes`;
+    const opened: EventStream[] = [];
+    for (let index = 0; index < 10; index++) {
+      const live = await stream(ada, path);
+      expect(live.status).toBe(200);
+      opened.push(live);
+    }
+    const refused = await fetch(`${base}${path}`, { headers: ada.headers });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toBe("5");
+    expect(((await refused.json()) as { code: string }).code).toBe("RATE_LIMITED");
+    // Another caller is not limited by Ada's streams.
+    expect((await stream(adam, path)).status).toBe(200);
+    opened[0]!.close();
+    await opened[0]!.ended;
+    // The server learns of the closed socket shortly after the client closes it.
+    let again: EventStream | undefined;
+    for (let attempt = 0; attempt < 100 && again?.status !== 200; attempt++) {
+      again = await stream(ada, path);
+      if (again.status !== 200) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(again?.status).toBe(200);
+  });
+
   it("refuses a bad or future start revision with 400", async () => {
     const current = await revisionOf();
     expect((await stream(adam, `/v1/workspaces/${ws}/changes?from=${current + 5}`)).status).toBe(

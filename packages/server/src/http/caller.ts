@@ -208,3 +208,36 @@ export function requirePerson(request: FastifyRequest): string {
     throw new GatehouseError(ErrorCode.INVALID_CREDENTIALS, "sign in as a person");
   return caller.actor.userId;
 }
+
+/** What kind of caller a request counts against, for the limits and the request log. */
+export type CallerKind = "host" | "api_key" | "user" | "system" | "anonymous";
+
+/**
+ * Who a request counts against for the per-caller limits: the host credential (also when acting
+ * for a user), the API key, the signed-in person (every session of theirs, and the owner viewing as
+ * a member), else the client address (`request.ip`, right behind trusted proxies).
+ * @example
+ * limitKeyOf(request); // { key: "user:usr_…", kind: "user" }
+ */
+export function limitKeyOf(request: FastifyRequest): { key: string; kind: CallerKind } {
+  const actor = request.caller?.actor;
+  if (actor === undefined) return { key: `address:${request.ip}`, kind: "anonymous" };
+  switch (actor.type) {
+    case "system":
+      return actor.host === undefined
+        ? { key: `system:${actor.name}`, kind: "system" }
+        : { key: `host:${actor.host.credentialId}`, kind: "host" };
+    case "user":
+      return actor.host === undefined
+        ? { key: `user:${actor.userId}`, kind: "user" }
+        : { key: `host:${actor.host.credentialId}`, kind: "host" };
+    case "api_key":
+      return { key: `apikey:${actor.keyId}`, kind: "api_key" };
+    case "assistant":
+      return actor.keyId === undefined
+        ? { key: `user:${actor.userId}`, kind: "user" }
+        : { key: `apikey:${actor.keyId}`, kind: "api_key" };
+    case "preview":
+      return { key: `user:${actor.viewerId}`, kind: "user" };
+  }
+}

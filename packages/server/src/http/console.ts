@@ -19,17 +19,11 @@ const RESERVED = [
   "/assets",
 ];
 
-/** The console's page: its own scripts and styles only, never framed, no referrer. */
-const PAGE_HEADERS = {
-  "content-security-policy":
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; " +
-    "form-action 'self'; frame-ancestors 'none'",
-  "x-frame-options": "DENY",
-  "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
-  "cache-control": "no-cache",
-} as const;
+/**
+ * The console's page is never cached: a new build's asset names reach the browser at once. Its
+ * security headers (CSP, no framing, no sniffing) are every answer's: see headers.ts.
+ */
+const PAGE_HEADERS = { "cache-control": "no-cache" } as const;
 
 function isReserved(path: string): boolean {
   return RESERVED.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));

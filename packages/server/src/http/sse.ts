@@ -89,6 +89,8 @@ export function createStreamSSE(app: FastifyInstance): StreamSSE {
       heartbeat.unref();
       abortListeners.push(() => clearInterval(heartbeat));
     }
+    // A client gone while the route was still checking (its "close" already fired) ends it now.
+    if (response.destroyed || response.socket?.destroyed === true) abort();
     const stream: SSEStream = {
       get aborted() {
         return aborted;

@@ -3,9 +3,10 @@ import { GatehouseError, isGatehouseError } from "@gatehouse/engine";
 import type { Gatehouse, RequestContext } from "@gatehouse/service";
 import { ErrorCode } from "@gatehouse/service";
 import { type Static, Type } from "@sinclair/typebox";
-import { requireCaller, SESSION_COOKIE } from "../http/caller.ts";
+import { limitKeyOf, requireCaller, SESSION_COOKIE } from "../http/caller.ts";
 import { AtLeastRevisionQuery, WorkspaceParams } from "../http/schemas.ts";
 import { createStreamSSE, type SSEStream } from "../http/sse.ts";
+import { createStreamLimits } from "../http/stream-limits.ts";
 import type { RouteOptions } from "./route-options.ts";
 
 const PAGE = 500;
@@ -56,6 +57,7 @@ export const changeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
 ) => {
   const tags = ["changes"];
   const streamSSE = createStreamSSE(app);
+  const limits = createStreamLimits(config.streamLimits);
 
   app.get(
     "/v1/workspaces/:ws/snapshot",
@@ -101,6 +103,8 @@ export const changeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
       const start = startOf(request.query.from, request.headers["last-event-id"]);
       // Checks the gate (and the revision) before the stream begins, so refusals are problems.
       const first = await gatehouse.changes.list(caller, ws, { after: start ?? 0, limit: 1 });
+      // Freed when the stream ends, whoever ends it (the client, the server closing, a lost gate).
+      const release = limits.acquire(limitKeyOf(request).key);
       const token = request.cookies[SESSION_COOKIE];
       // A session ended elsewhere (logout, revoked) ends its streams at the next heartbeat.
       const revalidate =
@@ -109,14 +113,16 @@ export const changeRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
           : async () => void (await gatehouse.sessions.authenticate(token));
       streamSSE(
         reply,
-        (stream) =>
-          sendChanges(stream, {
+        (stream) => {
+          stream.onAbort(release);
+          return sendChanges(stream, {
             gatehouse,
             caller,
             workspaceId: ws,
             after: start ?? first.revision,
             revalidate,
-          }),
+          });
+        },
         { heartbeatMs: config.streamHeartbeatMs },
       );
     },

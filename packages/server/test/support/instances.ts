@@ -125,6 +125,9 @@ async function spawnInstance(options: InstanceOptions, port: number): Promise<In
     LOG_LEVEL: "warn",
     HOST: "127.0.0.1",
     PORT: String(port),
+    // Suites and benchmarks fire many requests as one caller.
+    RATE_LIMIT: "10000000",
+    RATE_LIMIT_HOST: "10000000",
     ...options.env,
   });
   const node = [

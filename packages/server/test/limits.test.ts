@@ -1,0 +1,231 @@
+import type { FastifyInstance, LightMyRequestResponse } from "fastify";
+import { afterEach, describe, expect, it } from "vitest";
+import { buildApp } from "../src/app.ts";
+import { type ConfigError, loadConfig } from "../src/config.ts";
+import { backends, call, expectProblem, openServer, signUp, type TestServer } from "./harness.ts";
+
+/**
+ * The HTTP edge's limits and hygiene: the per-caller rate limit, the client address behind
+ * trusted proxies, open change streams in all, one log line per request, security headers.
+ */
+describe("limits, proxies, logs and headers", () => {
+  const backend = backends[0]!;
+  let server: TestServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  /** A server with these settings; RATE_LIMIT and RATE_LIMIT_HOST at their defaults unless set. */
+  const open = async (env: Record<string, string> = {}) => {
+    server = await openServer(backend, { env: { RATE_LIMIT: "", RATE_LIMIT_HOST: "", ...env } });
+    return server;
+  };
+
+  /** An anonymous request from `peer`, as a proxy at that address would forward it. */
+  const anonymous = (app: FastifyInstance, peer: string, headers: Record<string, string> = {}) =>
+    app.inject({ method: "GET", url: "/v1/presets", remoteAddress: peer, headers });
+
+  it("reads the limits and trusted proxies from the environment, refusing bad values with reasons", () => {
+    expect(loadConfig({})).toMatchObject({
+      rateLimits: { perCaller: 600, host: 6000 },
+      streamLimits: { perCaller: 10, total: 1000 },
+      trustProxy: false,
+    });
+    expect(loadConfig({ TRUST_PROXY: "2" }).trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: "10.0.0.0/8, ::1, loopback" }).trustProxy).toEqual([
+      "10.0.0.0/8",
+      "::1",
+      "loopback",
+    ]);
+    let problems: readonly string[] = [];
+    try {
+      loadConfig({ RATE_LIMIT: "0", STREAM_LIMIT: "ten", TRUST_PROXY: "10.0.0.0/33,proxy.local" });
+    } catch (error) {
+      problems = (error as ConfigError).problems;
+    }
+    expect(problems).toEqual([
+      expect.stringMatching(/^STREAM_LIMIT is a whole number of streams/),
+      expect.stringMatching(/^RATE_LIMIT is a whole number of requests a minute/),
+      expect.stringMatching(/^TRUST_PROXY names proxies .* "10\.0\.0\.0\/33"/),
+      expect.stringMatching(/^TRUST_PROXY names proxies .* "proxy\.local"/),
+    ]);
+  });
+
+  it("answers 429 RATE_LIMITED with Retry-After once a caller passes RATE_LIMIT (600) requests a minute, per caller", async () => {
+    const { app } = await open();
+    const ada = await signUp(app, "ada");
+    const bob = await signUp(app, "bob");
+    const statuses = new Set<number>();
+    let first: LightMyRequestResponse | undefined;
+    for (let index = 0; index < 600; index++) {
+      const response = await call(app, ada, "GET", "/v1/me");
+      first ??= response;
+      statuses.add(response.statusCode);
+    }
+    expect([...statuses]).toEqual([200]);
+    expect(first?.headers["x-ratelimit-limit"]).toBe("600");
+    const refused = await call(app, ada, "GET", "/v1/me");
+    expectProblem(refused, 429, "RATE_LIMITED");
+    const retryAfter = Number(refused.headers["retry-after"]);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    // Another person has their own budget; health and metrics answer whoever asks.
+    expect((await call(app, bob, "GET", "/v1/me")).statusCode).toBe(200);
+    expect((await call(app, ada, "GET", "/healthz")).statusCode).toBe(200);
+    expect((await call(app, ada, "GET", "/readyz")).statusCode).toBe(200);
+  }, 60_000);
+
+  it("counts requests with bad credentials against the client address", async () => {
+    const { app } = await open({ RATE_LIMIT: "3" });
+    const bad = { authorization: "Bearer gh_not-a-key" };
+    for (let index = 0; index < 3; index++)
+      expectProblem(await anonymous(app, "192.0.2.7", bad), 401, "INVALID_CREDENTIALS");
+    expectProblem(await anonymous(app, "192.0.2.7", bad), 429, "RATE_LIMITED");
+    expect((await anonymous(app, "192.0.2.8", bad)).statusCode).toBe(401);
+  });
+
+  it("ignores X-Forwarded-For without TRUST_PROXY: clients behind one proxy share its address's limit", async () => {
+    const { app } = await open({ RATE_LIMIT: "2" });
+    for (const client of ["203.0.113.1", "203.0.113.1"])
+      expect((await anonymous(app, "10.0.0.1", { "x-forwarded-for": client })).statusCode).toBe(
+        200,
+      );
+    expectProblem(
+      await anonymous(app, "10.0.0.1", { "x-forwarded-for": "203.0.113.2" }),
+      429,
+      "RATE_LIMITED",
+    );
+  });
+
+  it("takes the client address from X-Forwarded-For of a proxy named in TRUST_PROXY, and only of it", async () => {
+    const { app } = await open({ RATE_LIMIT: "2", TRUST_PROXY: "10.0.0.0/24" });
+    for (const client of ["203.0.113.1", "203.0.113.1"])
+      expect((await anonymous(app, "10.0.0.1", { "x-forwarded-for": client })).statusCode).toBe(
+        200,
+      );
+    expectProblem(
+      await anonymous(app, "10.0.0.1", { "x-forwarded-for": "203.0.113.1" }),
+      429,
+      "RATE_LIMITED",
+    );
+    // Another client behind the same proxy has its own limit.
+    expect(
+      (await anonymous(app, "10.0.0.1", { "x-forwarded-for": "203.0.113.2" })).statusCode,
+    ).toBe(200);
+    // A peer that is not a trusted proxy cannot pass for another client: it counts as itself.
+    for (let index = 0; index < 2; index++)
+      await anonymous(app, "198.51.100.9", { "x-forwarded-for": `203.0.113.${10 + index}` });
+    expectProblem(
+      await anonymous(app, "198.51.100.9", { "x-forwarded-for": "203.0.113.99" }),
+      429,
+      "RATE_LIMITED",
+    );
+  });
+
+  it("holds at most STREAM_LIMIT_TOTAL change streams on an instance, and frees a place when one ends", async () => {
+    const { app } = await open({ STREAM_LIMIT_TOTAL: "2" });
+    const people = await Promise.all(["ada", "bob", "cleo"].map((name) => signUp(app, name)));
+    const opened: LightMyRequestResponse[] = [];
+    const streamOf = async (index: number) => {
+      const person = people[index]!;
+      const ws = (await call(app, person, "GET", "/v1/me")).json().workspaces[0].id;
+      // As a stream: an event stream never ends, so inject answers at its first headers.
+      return app.inject({
+        method: "GET",
+        url: `/v1/workspaces/${ws}/changes`,
+        headers: person.headers,
+        payloadAsStream: true,
+      });
+    };
+    for (const index of [0, 1]) {
+      const response = await streamOf(index);
+      expect(response.statusCode).toBe(200);
+      opened.push(response);
+    }
+    const refused = await streamOf(2);
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers["retry-after"]).toBe("5");
+    // The client goes away: its place is free.
+    opened[0]!.raw.res.destroy();
+    await new Promise((resolve) => setImmediate(resolve));
+    const again = await streamOf(2);
+    expect(again.statusCode).toBe(200);
+    again.raw.res.destroy();
+    opened[1]!.raw.res.destroy();
+  });
+
+  it("writes one log line per request at info — method, route, status, duration, caller kind — and no token, cookie or email", async () => {
+    const { gatehouse } = await open();
+    const lines: string[] = [];
+    const app = await buildApp({
+      gatehouse,
+      config: loadConfig({ DEMO: "false" }),
+      logger: { level: "info", stream: { write: (line) => lines.push(line) } },
+    });
+    try {
+      const ada = await signUp(app, "ada");
+      const ws = (await call(app, ada, "GET", "/v1/me")).json().workspaces[0].id;
+      const key = await call(app, ada, "POST", `/v1/workspaces/${ws}/api-keys`, {
+        name: "ci",
+        scopes: ["*"],
+      });
+      expect(key.statusCode).toBe(201);
+      const secret = key.json().secret as string;
+      lines.length = 0;
+      const me = await call(app, ada, "GET", "/v1/me");
+      expect(me.statusCode).toBe(200);
+      expect(lines).toHaveLength(1);
+      expect(JSON.parse(lines[0]!)).toMatchObject({
+        level: 30,
+        msg: "request",
+        method: "GET",
+        route: "/v1/me",
+        status: 200,
+        ms: expect.any(Number),
+        caller: "user",
+      });
+      const model = await app.inject({
+        url: `/v1/workspaces/${ws}/model`,
+        headers: { authorization: `Bearer ${secret}` },
+      });
+      expect(model.statusCode).toBe(200);
+      expect(lines).toHaveLength(2);
+      expect(JSON.parse(lines[1]!)).toMatchObject({ caller: "api_key", status: 200 });
+      expect(
+        (await app.inject({ url: "/v1/no-such-route?email=ada@example.com" })).statusCode,
+      ).toBe(404);
+      expect(lines).toHaveLength(3);
+      expect(JSON.parse(lines[2]!)).toMatchObject({
+        route: "(no route)",
+        status: 404,
+        caller: "anonymous",
+      });
+      const everything = lines.join("");
+      for (const secretText of [secret, ...ada.headers.cookie!.split(/[=;] ?/), "ada@example.com"])
+        if (secretText.length > 20 || secretText.includes("@"))
+          expect(everything).not.toContain(secretText);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("sets security headers on every answer, and Strict-Transport-Security only over TLS", async () => {
+    const { app } = await open({ TRUST_PROXY: "127.0.0.1" });
+    const plain = await anonymous(app, "127.0.0.1");
+    expect(plain.headers).toMatchObject({
+      "x-content-type-options": "nosniff",
+      "x-frame-options": "DENY",
+      "referrer-policy": "no-referrer",
+    });
+    expect(String(plain.headers["content-security-policy"])).toContain("frame-ancestors 'none'");
+    expect(plain.headers["strict-transport-security"]).toBeUndefined();
+    const overTls = await anonymous(app, "127.0.0.1", { "x-forwarded-proto": "https" });
+    expect(overTls.headers["strict-transport-security"]).toBe(
+      "max-age=31536000; includeSubDomains",
+    );
+    // From a peer that is not a trusted proxy, X-Forwarded-Proto says nothing.
+    const forged = await anonymous(app, "192.0.2.1", { "x-forwarded-proto": "https" });
+    expect(forged.headers["strict-transport-security"]).toBeUndefined();
+  });
+});
