@@ -180,8 +180,8 @@ describe("the example hosting panel, on the installed packages", { timeout: 90_0
     ]);
     await rita.getByRole("button", { name: "Manage team" }).click();
     // The one-time link signed her into the console, on Gatehouse's address.
-    await poll(() => rita.url()).toContain(example.gatehouse);
-    await poll(() => rita.url()).not.toContain("/sign-in");
+    await poll(async () => rita.url()).toContain(example.gatehouse);
+    await poll(async () => rita.url()).not.toContain("/sign-in");
     await rita
       .getByRole("navigation", { name: "Sections" })
       .getByRole("link", { name: "Team" })
@@ -208,11 +208,11 @@ describe("the example hosting panel, on the installed packages", { timeout: 90_0
     await poll(() => nav(dan).getByRole("link").count()).toBe(0);
     // Into the console as himself (a provisioned user has no Gatehouse password), then accept.
     await dan.getByRole("button", { name: "Your Gatehouse account" }).click();
-    await poll(() => dan.url()).toContain(example.gatehouse);
-    await poll(() => dan.url()).not.toContain("/sign-in");
+    await poll(async () => dan.url()).toContain(example.gatehouse);
+    await poll(async () => dan.url()).not.toContain("/sign-in");
     await dan.goto(invitation);
     await dan.getByRole("button", { name: "Accept and join" }).click();
-    await poll(() => dan.url()).not.toContain("/invitations/");
+    await poll(async () => dan.url()).not.toContain("/invitations/");
     await panelCaughtUp();
     await dan.goto(`${example.panel}/`);
     await poll(() => sites(dan)).toEqual(["bakery.example"]);
