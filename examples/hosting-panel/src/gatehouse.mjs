@@ -28,7 +28,7 @@ function treeOf(data) {
  * At start: provisions the panel's users by the panel's own ids, creates the reseller's workspace
  * on first run (owned by the reseller's owner, each customer's contact as its customer admin),
  * syncs the tree as it is, and opens the local decision cache.
- * @param {{ baseUrl: string, hostKey: string, store: Awaited<ReturnType<typeof import("./store.mjs").openStore>>, model: { name: string, permissions: Record<string, { on: string | string[] }>, sections: Record<string, { label: string, anyOf: string[] }> } }} options
+ * @param {{ baseUrl: string, hostKey: string, store: Awaited<ReturnType<typeof import("./store.mjs").openStore>>, model: { name: string, sections: Record<string, { label: string }> } }} options
  */
 export async function connectGatehouse({ baseUrl, hostKey, store, model }) {
   const client = createClient({ baseUrl, apiKey: hostKey });
@@ -121,30 +121,13 @@ class PanelAccess {
   }
 
   /**
-   * The model's navigation sections the user may use anywhere in the reseller account, as the
-   * console's own navigation decides them: a section shows when one of its permissions is held
-   * on at least one resource of a type that permission applies to.
+   * The model's navigation sections the user may use anywhere in the reseller account (one of a
+   * section's permissions held on at least one resource), with their labels from the model.
    */
   async sections(userId) {
-    const shown = [];
-    for (const [name, section] of Object.entries(this.model.sections)) {
-      for (const permission of section.anyOf) {
-        const on = this.model.permissions[permission]?.on ?? [];
-        const types = typeof on === "string" ? [on] : on;
-        let held = false;
-        for (const type of types) {
-          const { data } = await this.local.listVisible(`user:${userId}`, type, permission, {
-            limit: 1,
-          });
-          if ((data?.items.length ?? 0) > 0) held = true;
-        }
-        if (held) {
-          shown.push({ name, label: section.label });
-          break;
-        }
-      }
-    }
-    return shown;
+    const { data, error } = await this.local.sections(`user:${userId}`);
+    if (error !== undefined) return [];
+    return data.map((name) => ({ name, label: this.model.sections[name]?.label ?? name }));
   }
 
   /** A one-time link signing the user into the Gatehouse console (5 minutes, works once). */
