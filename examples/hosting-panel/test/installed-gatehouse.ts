@@ -13,9 +13,10 @@ const ROOT = resolve(import.meta.dirname, "../../..");
 
 /**
  * The packages the example panel runs against. Today: the workspace's own packages (TypeScript
- * source, hence tsx's loader, and the console built into packages/console/dist). Once the packed
- * tarballs can be installed into a temporary project, this returns that project's node_modules
- * and no node flags — the only change the test needs.
+ * source, hence tsx's loader, and the console built into packages/console/dist). With the packed
+ * packages (packages/cli/test/packed-project.ts), the body becomes
+ * `return { nodeModules: join(await packedProject(), "node_modules"), nodeOptions: [] };` —
+ * the only change the test needs.
  */
 export async function installedGatehouse(): Promise<InstalledGatehouse> {
   buildConsole();

@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,14 +23,47 @@ const ROOT = resolve(CONSOLE, "../..");
 
 let built: string | undefined;
 
-/** Builds the console into packages/console/dist, as `npm start` does (once per test file). */
+/**
+ * Builds the console into packages/console/dist, as `npm start` does (once per test file). Two test
+ * files build it (the console's and the example panel's), possibly at once: Vite refuses a second
+ * build of the project while one runs, so builds take turns under a lock, and each builds into a
+ * folder of its own and swaps it in, so that a server still running never sees dist emptied.
+ */
 export function buildConsole(): string {
   if (built !== undefined) return built;
-  execFileSync("npm", ["run", "build", "-w", "@gatehouse/console", "--silent"], {
-    cwd: ROOT,
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  built = join(CONSOLE, "dist");
+  const lock = join(
+    tmpdir(),
+    `gatehouse-console-build-${createHash("sha256").update(CONSOLE).digest("hex").slice(0, 16)}`,
+  );
+  const waitMs = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      // A lock left by a run that died (a build takes well under a minute) is taken over.
+      const since = statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
+      if (Date.now() - since > 300_000) rmSync(lock, { recursive: true, force: true });
+      else waitMs(200);
+    }
+  }
+  try {
+    const scratch = join(CONSOLE, `.build-${process.pid}`);
+    // Named dist, so that git ignores it even if a run dies before the swap.
+    const fresh = join(scratch, "dist");
+    execFileSync(
+      "npm",
+      ["run", "build", "-w", "@gatehouse/console", "--silent", "--", "--outDir", fresh],
+      { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] },
+    );
+    built = join(CONSOLE, "dist");
+    rmSync(join(scratch, "old"), { recursive: true, force: true });
+    if (existsSync(built)) renameSync(built, join(scratch, "old"));
+    renameSync(fresh, built);
+    rmSync(scratch, { recursive: true, force: true });
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
   return built;
 }
 
