@@ -11,7 +11,11 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions } },
   test: {
-    include: ["packages/*/src/**/*.test.ts", "packages/*/test/**/*.test.ts"],
+    include: [
+      "packages/*/src/**/*.test.ts",
+      "packages/*/test/**/*.test.ts",
+      "examples/*/test/**/*.test.ts",
+    ],
     reporters: ["default"],
     globalSetup: ["packages/cli/test/test-run.ts"],
     // Suites that spawn servers, hash passwords or drive a browser share two cores with each other.

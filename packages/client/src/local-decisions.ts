@@ -203,6 +203,44 @@ export class LocalDecisions {
     return error === undefined ? { data: data.permissions } : { error };
   }
 
+  /**
+   * The model's navigation sections `subject` may use anywhere in the workspace — a section shows
+   * when one of its permissions is held on at least one resource — as `GET …/access` answers
+   * `sections` to that member. A panel builds its navigation from it.
+   * @example
+   * const { data: sections } = await local.sections("user:carol"); // ["sites"]
+   */
+  async sections(subject: string, freshness: Freshness = {}): Promise<Result<readonly string[]>> {
+    const { definition } = this.#model;
+    const shown: string[] = [];
+    for (const [name, section] of Object.entries(definition.sections ?? {})) {
+      const held = async (permission: string): Promise<Result<boolean>> => {
+        const on = definition.permissions[permission]?.on ?? [];
+        for (const type of typeof on === "string" ? [on] : on) {
+          const { data, error } = await this.listVisible(
+            subject,
+            type,
+            permission,
+            { limit: 1 },
+            freshness,
+          );
+          if (error !== undefined) return { error };
+          if (data.items.length > 0) return { data: true };
+        }
+        return { data: false };
+      };
+      for (const permission of section.anyOf) {
+        const { data, error } = await held(permission);
+        if (error !== undefined) return { error };
+        if (data) {
+          shown.push(name);
+          break;
+        }
+      }
+    }
+    return { data: shown };
+  }
+
   /** Resolves `true` once the cache reflects `revision`, or `false` after `timeoutMs`. */
   waitFor(revision: number, timeoutMs = 5_000): Promise<boolean> {
     if (this.#revision >= revision) return Promise.resolve(true);

@@ -229,6 +229,18 @@ describe.each(backends)("the client SDK on $name", (backend) => {
       params: { path: { ws }, query: { resource: "site:a", subject: `user:${carol.userId}` } },
     });
     expect(onSite.data).toEqual(capabilities.data?.permissions);
+    // Navigation: the sections each member's own access answer names, from memory.
+    for (const session of [ada, carol, otto]) {
+      const access = await call(server.app, session, "GET", `/v1/workspaces/${ws}/access`);
+      const sections = await cache.sections(`user:${session.userId}`);
+      expect(sections.data).toEqual(access.json().sections);
+    }
+    expect((await cache.sections(`user:${otto.userId}`)).data).toEqual([
+      "servers",
+      "sites",
+      "activity",
+    ]);
+    expect(cache.stats.remote).toBe(0);
   });
 
   it("follows the change stream: a revoke reaches the cache, which reports its revision", async () => {
