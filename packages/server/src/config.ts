@@ -380,6 +380,8 @@ function oidcConfigOf(
     name,
     allowHttp,
   };
+}
+
 /** Named ranges Fastify's `trustProxy` (proxy-addr) knows. */
 const PROXY_RANGES = ["loopback", "linklocal", "uniquelocal"];
 
