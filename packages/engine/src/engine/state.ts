@@ -1,6 +1,7 @@
 import { type Bits, emptyBits } from "../bitset.ts";
 import type { CompiledModel } from "../model/define-model.ts";
 import type { GrantRecord, Principal } from "./records.ts";
+import { SortedNames } from "./sorted-names.ts";
 
 /** The parent of the root. */
 export const NO_PARENT = -1;
@@ -29,17 +30,16 @@ export class EngineState {
 
   // The resource tree, one slot per node; slots are never reused.
   readonly nodeIndex = new Map<string, number>();
+  /** The node now carrying a name, if any (for `SortedNames.settle`). */
+  readonly current = (name: string): number | undefined => this.nodeIndex.get(name);
   parent = new Int32Array(1024);
   type = new Uint8Array(1024);
   nodeCount = 0;
   readonly keys: string[] = [];
   readonly children: (number[] | undefined)[] = [];
   readonly grantsAt: (Set<GrantRecord> | undefined)[] = [];
-  /** Per type: resource names, sorted lazily for listing. */
-  readonly byType: string[][];
-  readonly byTypeDirty: boolean[];
-  /** Per type: the nodes of `byType`, in the same (sorted) order, once sorted. */
-  readonly sortedNodes: Int32Array[];
+  /** Per type: its resources in name order, kept incrementally for listing. */
+  readonly byType: SortedNames[];
 
   readonly principals = new Map<string, Principal>();
   /** The principal `principalNamed` answered last (forgotten when any principal is removed). */
@@ -55,9 +55,7 @@ export class EngineState {
     this.clock = options.clock ?? Date.now;
     this.gatherLimit = options.gatherLimit ?? 2048;
     this.revision = options.revision ?? 0;
-    this.byType = model.typeNames.map(() => []);
-    this.byTypeDirty = model.typeNames.map(() => false);
-    this.sortedNodes = model.typeNames.map(() => new Int32Array(0));
+    this.byType = model.typeNames.map(() => new SortedNames());
     this.scratch = emptyBits(model.words);
   }
 }
