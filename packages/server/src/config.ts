@@ -45,6 +45,11 @@ export interface ServerConfig {
   readonly modelFiles: readonly string[];
   /** `PERSONAL_WORKSPACE_MODEL`: the model of a sign-up's personal workspace; `null` (`none`) for none. */
   readonly personalWorkspaceModel: string | null;
+  /**
+   * `ENGINE_CACHE_MB` (512): the memory budget of the workspace engines held in memory, in bytes
+   * here; past it the least recently used workspaces are dropped and reloaded when next used.
+   */
+  readonly engineCacheBytes: number;
   /** How this instance follows other instances' commits on a shared database. */
   readonly follow: {
     /** LISTEN/NOTIFY on PostgreSQL (`CHANGE_NOTIFICATIONS`); off e.g. behind a transaction pooler. */
@@ -89,6 +94,7 @@ const KNOWN = [
   "STREAM_HEARTBEAT_MS",
   "MODELS",
   "PERSONAL_WORKSPACE_MODEL",
+  "ENGINE_CACHE_MB",
 ] as const;
 type Key = (typeof KNOWN)[number];
 
@@ -220,6 +226,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
       `is a whole number of milliseconds, 100–300000, not "${heartbeatText}"`,
     );
 
+  const cacheText = get("ENGINE_CACHE_MB") ?? "512";
+  const engineCacheMb = Number(cacheText);
+  if (!Number.isInteger(engineCacheMb) || engineCacheMb < 16 || engineCacheMb > 1_048_576)
+    issues.add("ENGINE_CACHE_MB", `is a whole number of MiB, 16–1048576, not "${cacheText}"`);
+
   const modelFiles = (get("MODELS") ?? "")
     .split(",")
     .map((name) => name.trim())
@@ -247,6 +258,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     streamHeartbeatMs,
     modelFiles,
     personalWorkspaceModel: personalText === "none" ? null : personalText,
+    engineCacheBytes: engineCacheMb * 2 ** 20,
     follow: { notifications: notificationsText === "on", pollIntervalMs, maxStalenessMs },
   };
 }

@@ -42,6 +42,8 @@ export class EngineState {
   readonly byType: SortedNames[];
 
   readonly principals = new Map<string, Principal>();
+  /** Live grants, for the memory estimate. */
+  grantCount = 0;
   /** The principal `principalNamed` answered last (forgotten when any principal is removed). */
   lastPrincipal: Principal | undefined = undefined;
   ownerGrant: GrantRecord | undefined = undefined;
@@ -58,6 +60,23 @@ export class EngineState {
     this.byType = model.typeNames.map(() => new SortedNames());
     this.scratch = emptyBits(model.words);
   }
+}
+
+/**
+ * Retained heap per part of a workspace, in bytes, measured on Node 24 with the names parsed from
+ * JSON (the engine then holds the only copy): `npm run bench -- --only=engine` prints the estimate
+ * beside the measured heap.
+ */
+const BYTES = { engine: 4096, resource: 128, subject: 400, grant: 224 } as const;
+
+/** About how much heap `state` retains, from its counts; deleted resources' slots included. */
+export function estimatedBytes(state: EngineState): number {
+  return (
+    BYTES.engine +
+    BYTES.resource * state.nodeCount +
+    BYTES.subject * state.principals.size +
+    BYTES.grant * state.grantCount
+  );
 }
 
 /** Whether a grant or key expiring at `expiresAt` (`Infinity` for never) has expired. */
