@@ -98,22 +98,6 @@ export function measureRound(
   return { samples: samples.slice(0, count), calls: count * batch, totalNs, position };
 }
 
-/** Pools rounds: ops/s over the summed time, percentiles over every batch sample. */
-export function pool(rounds: readonly Round[]): Stats {
-  const length = rounds.reduce((sum, round) => sum + round.samples.length, 0);
-  const samples = new Float64Array(length);
-  let offset = 0;
-  for (const round of rounds) {
-    samples.set(round.samples, offset);
-    offset += round.samples.length;
-  }
-  return summarize(
-    samples,
-    rounds.reduce((sum, round) => sum + round.calls, 0),
-    rounds.reduce((sum, round) => sum + round.totalNs, 0),
-  );
-}
-
 /** Throughput over rounds: the median round's, with the slowest and fastest round beside it. */
 export interface RoundsSummary {
   readonly rounds: number;
