@@ -157,6 +157,22 @@ function gather(
   return seen;
 }
 
+/** Stamps the covering nodes with a new epoch (see `EngineState.coverStamp`) and returns it. */
+function markCover(state: EngineState, covering: readonly number[]): number {
+  if (state.coverStamp.length < state.nodeCount) {
+    const grown = new Uint32Array(Math.max(state.nodeCount, state.coverStamp.length * 2));
+    grown.set(state.coverStamp);
+    state.coverStamp = grown;
+  }
+  if (state.coverEpoch === 0xffff_ffff) {
+    state.coverStamp.fill(0);
+    state.coverEpoch = 0;
+  }
+  const epoch = ++state.coverEpoch;
+  for (const node of covering) state.coverStamp[node] = epoch;
+  return epoch;
+}
+
 /** One page of type-`t` resources under `covering`, read off the type's sorted list. */
 function scanPage(
   state: EngineState,
@@ -166,7 +182,9 @@ function scanPage(
   limit: number,
 ): Page {
   const sorted = sortedOfType(state, t);
-  const cover = new Set(covering);
+  const epoch = markCover(state, covering);
+  const stamp = state.coverStamp;
+  const parent = state.parent;
   const items: ResourceRef[] = [];
   let { block, offset } = sorted.seek(after);
   // Up to `limit` items, then one more look ahead, so that `next` is set only when another page
@@ -176,7 +194,10 @@ function scanPage(
     const names = sorted.names[block]!;
     const nodes = sorted.nodes[block]!;
     for (let i = offset; i < nodes.length; i++) {
-      if (!isWithin(state, nodes[i]!, cover)) continue;
+      let covered = false;
+      for (let n = nodes[i]!; n !== NO_PARENT && !covered; n = parent[n]!)
+        covered = stamp[n] === epoch;
+      if (!covered) continue;
       if (items.length === limit) {
         more = true;
         break;

@@ -47,6 +47,12 @@ export class EngineState {
   /** The principal `principalNamed` answered last (forgotten when any principal is removed). */
   lastPrincipal: Principal | undefined = undefined;
   ownerGrant: GrantRecord | undefined = undefined;
+  /**
+   * Per node: the listing that last marked it as covered (`coverEpoch`), so a scan tests "under a
+   * covering grant" with typed-array reads instead of a Set per call. Grown with the tree.
+   */
+  coverStamp = new Uint32Array(1024);
+  coverEpoch = 0;
   /** Reused by `permissionsOn`, which allocates nothing but its answer. */
   readonly scratch: Bits;
   /** Decoded permission lists by bitset, keyed by the word itself when one word holds them all. */
