@@ -1,7 +1,10 @@
 /**
  * Engine benchmark: the mzpanel preset (workspace → server → site) at a sweep of workspace sizes up
- * to 100k sites / 2k servers / 10k members / ~40k grants, against a hand-written Map floor, CASL and
- * casbin in the same run. `npm run bench` (full) or `npm run bench -- --quick` (< 1 minute).
+ * to 100k sites / 2k servers / 10k members / ~40k grants, against a true floor (integer ids in typed
+ * arrays), a hand-written Map floor, CASL and casbin in the same run. Queries arrive as fresh
+ * strings parsed from JSON, as over HTTP; throughput is the median of interleaved rounds (with their
+ * spread); latency percentiles come from single calls timed one by one. Also: insert + list at
+ * 200 to 200k sites. `npm run bench` (full) or `npm run bench -- --quick` (about a minute).
  * Optional: `--sizes=1000,10000` to pick the sweep. See docs/benchmarks.md.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -14,14 +17,17 @@ import {
   type BatchRunner,
   measureCalls,
   measureRound,
-  pool,
+  medianOfRounds,
   type Round,
+  type RoundsSummary,
+  type SingleCalls,
   type Stats,
+  sampleSingleCalls,
   sinkValue,
   timeMs,
   timeMsAsync,
 } from "./lib/measure.ts";
-import { buildCasbin, buildCasl, MapFloor, SITE_PERMISSIONS } from "./lib/peers.ts";
+import { buildCasbin, buildCasl, IntFloor, MapFloor, SITE_PERMISSIONS } from "./lib/peers.ts";
 import { Prng } from "./lib/prng.ts";
 import {
   CHECK_PERMISSIONS,
@@ -48,6 +54,12 @@ const HOT_QUERIES = 1 << 10;
 /** Warm-up before each round after the first (caches and JIT state after other contenders ran). */
 const REWARM_MS = 50;
 const FULL_SITES = 100_000;
+/** Queries per block of fresh strings: each batch parses one block from JSON, untimed. */
+const FRESH_BLOCK = 1024;
+/** Single calls timed one by one, per sampled operation and size. */
+const SINGLE_SAMPLES = 20_000;
+/** Workspace sizes for the insert + list line. */
+const INSERT_LIST_SIZES = [200, 2_000, 20_000, 200_000] as const;
 
 interface Settings {
   readonly quick: boolean;
@@ -79,8 +91,8 @@ function parseSettings(argv: readonly string[]): Settings {
         quick,
         sizes,
         warmupMs: 150,
-        durationMs: 400,
-        rounds: 1,
+        durationMs: 450,
+        rounds: 3,
         listDurationMs: 250,
         listMaxCalls: 5_000,
         verifySamples: 10_000,
@@ -102,9 +114,14 @@ function parseSettings(argv: readonly string[]): Settings {
 
 interface Row {
   readonly name: string;
-  readonly stats: Stats;
-  /** The row's floor, for the "× floor time" column. */
+  /** Throughput: the median round, with the spread of rounds. */
+  readonly summary: RoundsSummary;
+  /** Single calls timed one by one (engine rows and the integer floor). */
+  readonly singles: SingleCalls | undefined;
+  /** The row's Map floor, for the "× Map floor" column. */
   readonly floor: string | undefined;
+  /** The row's integer floor, for the "× int floor" column. */
+  readonly intFloor: string | undefined;
   /** The row's CASL counterpart, for the "× CASL speed" column. */
   readonly casl: string | undefined;
 }
@@ -113,7 +130,10 @@ interface Contender {
   readonly name: string;
   readonly run: BatchRunner;
   readonly batch: number;
+  /** Untimed, before each batch: parse the next block of fresh strings. */
+  readonly prepare: (() => void) | undefined;
   readonly floor: string | undefined;
+  readonly intFloor: string | undefined;
   readonly casl: string | undefined;
   readonly rounds: Round[];
   position: number;
@@ -135,14 +155,24 @@ interface SizeResult {
   readonly rows: readonly Row[];
   readonly lists: readonly ListRow[];
   readonly cursorPage: Stats;
+  readonly loadAverage: number;
+  /** `engine.footprint.estimatedBytes`, beside the measured heap. */
+  readonly estimatedMiB: number;
 }
 
-/** The check queries as the host app would pass them: subject, permission and resource names. */
+/**
+ * The check queries as the host app would pass them: subject, permission and resource names (the
+ * very string objects the engine stores), and as integers for the integer floor.
+ */
 interface QueryStrings {
   readonly mask: number;
   readonly subject: UserRef[];
   readonly permission: MzPerm[];
   readonly site: MzRef[];
+  readonly member: Int32Array;
+  readonly siteIndex: Int32Array;
+  /** The permission's bit, for the integer floor. */
+  readonly bit: Int32Array;
 }
 
 function materialize(scenario: Scenario, seed: number): QueryStrings {
@@ -150,12 +180,61 @@ function materialize(scenario: Scenario, seed: number): QueryStrings {
   const subject: UserRef[] = [];
   const permission: MzPerm[] = [];
   const site: MzRef[] = [];
+  const bit = new Int32Array(queries.length);
   for (let i = 0; i < queries.length; i++) {
     subject.push(scenario.members[queries.member[i]!]!.subject);
     permission.push(CHECK_PERMISSIONS[queries.permission[i]!]!);
     site.push(scenario.sites[queries.site[i]!]!);
+    bit[i] = IntFloor.bitOf(CHECK_PERMISSIONS[queries.permission[i]!]!);
   }
-  return { mask: queries.mask, subject, permission, site };
+  return {
+    mask: queries.mask,
+    subject,
+    permission,
+    site,
+    member: queries.member,
+    siteIndex: queries.site,
+    bit,
+  };
+}
+
+/**
+ * Queries as an HTTP caller's arrive: strings parsed from JSON, so none is the object the engine
+ * stores (no pointer equality, no cached hash). `next()` parses the next block of `FRESH_BLOCK`
+ * queries into `subject`, `permission` and `site`; benchmarks call it untimed before each batch.
+ */
+class FreshQueries {
+  readonly #texts: string[] = [];
+  #block = 0;
+  subject: UserRef[] = [];
+  permission: MzPerm[] = [];
+  site: MzRef[] = [];
+
+  constructor(q: QueryStrings) {
+    for (let start = 0; start < q.subject.length; start += FRESH_BLOCK) {
+      const end = start + FRESH_BLOCK;
+      this.#texts.push(
+        JSON.stringify({
+          subject: q.subject.slice(start, end),
+          permission: q.permission.slice(start, end),
+          site: q.site.slice(start, end),
+        }),
+      );
+    }
+    this.next();
+  }
+
+  next(): void {
+    const parsed = JSON.parse(this.#texts[this.#block]!) as {
+      subject: UserRef[];
+      permission: MzPerm[];
+      site: MzRef[];
+    };
+    this.#block = (this.#block + 1) % this.#texts.length;
+    this.subject = parsed.subject;
+    this.permission = parsed.permission;
+    this.site = parsed.site;
+  }
 }
 
 function mib(bytes: number): number {
@@ -222,28 +301,177 @@ async function runSize(sites: number, settings: Settings): Promise<SizeResult> {
   // Every peer must agree with the engine before any figure is printed.
   const allowShare = verify(scenario, engine, floor, caslCan, casbinCan, settings);
 
-  const { mask, subject, permission, site } = q;
+  const { mask, subject, permission, site, member, siteIndex, bit } = q;
+  const intFloor = new IntFloor(scenario);
+  for (let k = 0; k < 4096; k++) {
+    const expected = engine.check(subject[k]!, permission[k]!, site[k]!).allowed;
+    if (intFloor.check(member[k]!, bit[k]!, siteIndex[k]!) !== expected)
+      fail(
+        `the integer floor disagrees with the engine on check(${subject[k]}, ${permission[k]}, ${site[k]})`,
+      );
+    if (
+      intFloor.permissionsOnSite(member[k]!, siteIndex[k]!).join() !==
+      engine.permissionsOn(subject[k]!, site[k]!).join()
+    )
+      fail(
+        `the integer floor disagrees with the engine on permissionsOn(${subject[k]}, ${site[k]})`,
+      );
+  }
+  const fresh = new FreshQueries(q);
+  const nextFresh = () => fresh.next();
   const contenders: Contender[] = [];
   const bench = (
     name: string,
     run: BatchRunner,
     batch: number,
-    floorName?: string,
-    caslName?: string,
+    peers: { fresh: boolean; floor?: string; intFloor?: string; casl?: string },
   ): void => {
     contenders.push({
       name,
       run,
       batch,
-      floor: floorName,
-      casl: caslName,
+      prepare: peers.fresh ? nextFresh : undefined,
+      floor: peers.floor,
+      intFloor: peers.intFloor,
+      casl: peers.casl,
       rounds: [],
       position: 0,
     });
   };
+  const checkPeers = {
+    fresh: true,
+    floor: "floor.check",
+    intFloor: "int.check",
+    casl: "casl.check",
+  };
+  const onPeers = {
+    fresh: true,
+    floor: "floor.permissionsOn",
+    intFloor: "int.permissionsOn",
+    casl: "casl.permissionsOn",
+  };
 
+  // Fresh strings: each batch reads a block just parsed from JSON (count ≤ FRESH_BLOCK).
   bench(
     "engine.check",
+    (_start, count) => {
+      let allowed = 0;
+      const { subject: s, permission: p, site: r } = fresh;
+      for (let i = 0; i < count; i++) if (engine.check(s[i]!, p[i]!, r[i]!).allowed) allowed++;
+      return allowed;
+    },
+    1000,
+    checkPeers,
+  );
+  bench(
+    "floor.check",
+    (_start, count) => {
+      let allowed = 0;
+      const { subject: s, permission: p, site: r } = fresh;
+      for (let i = 0; i < count; i++) if (floor.check(s[i]!, p[i]!, r[i]!)) allowed++;
+      return allowed;
+    },
+    1000,
+    checkPeers,
+  );
+  bench(
+    "int.check",
+    (start, count) => {
+      let allowed = 0;
+      for (let i = 0; i < count; i++) {
+        const k = (start + i) & mask;
+        if (intFloor.check(member[k]!, bit[k]!, siteIndex[k]!)) allowed++;
+      }
+      return allowed;
+    },
+    1000,
+    { fresh: false, floor: "floor.check", intFloor: "int.check", casl: "casl.check" },
+  );
+  bench(
+    "casl.check",
+    (_start, count) => {
+      let allowed = 0;
+      const { subject: s, permission: p, site: r } = fresh;
+      for (let i = 0; i < count; i++) {
+        const ability = abilities.get(s[i]!);
+        if (ability?.can(p[i]!, siteSubjects.get(r[i]!)!)) allowed++;
+      }
+      return allowed;
+    },
+    1000,
+    checkPeers,
+  );
+  bench(
+    "casbin.check",
+    (_start, count) => {
+      let allowed = 0;
+      const { subject: s, permission: p, site: r } = fresh;
+      for (let i = 0; i < count; i++) {
+        if (enforcer.enforceSync(s[i]!, r[i]!, siteServer.get(r[i]!)!, root, p[i]!)) allowed++;
+      }
+      return allowed;
+    },
+    10,
+    checkPeers,
+  );
+  bench(
+    "engine.permissionsOn",
+    (_start, count) => {
+      let held = 0;
+      const { subject: s, site: r } = fresh;
+      for (let i = 0; i < count; i++) held += engine.permissionsOn(s[i]!, r[i]!).length;
+      return held;
+    },
+    1000,
+    onPeers,
+  );
+  bench(
+    "floor.permissionsOn",
+    (_start, count) => {
+      let held = 0;
+      const { subject: s, site: r } = fresh;
+      for (let i = 0; i < count; i++) held += floor.permissionsOnSite(s[i]!, r[i]!).length;
+      return held;
+    },
+    1000,
+    onPeers,
+  );
+  bench(
+    "int.permissionsOn",
+    (start, count) => {
+      let held = 0;
+      for (let i = 0; i < count; i++) {
+        const k = (start + i) & mask;
+        held += intFloor.permissionsOnSite(member[k]!, siteIndex[k]!).length;
+      }
+      return held;
+    },
+    1000,
+    { ...onPeers, fresh: false },
+  );
+  bench(
+    "casl.permissionsOn",
+    (_start, count) => {
+      let held = 0;
+      const { subject: s, site: r } = fresh;
+      for (let i = 0; i < count; i++) {
+        const ability = abilities.get(s[i]!);
+        if (ability === undefined) continue;
+        const target = siteSubjects.get(r[i]!)!;
+        const names: string[] = [];
+        for (const name of SITE_PERMISSIONS) if (ability.can(name, target)) names.push(name);
+        held += names.length;
+      }
+      return held;
+    },
+    100,
+    onPeers,
+  );
+
+  // The stored string objects themselves (pointer-equal to the engine's, hashes cached): what the
+  // benchmark measured before; flattering, kept for comparison.
+  bench(
+    "engine.check.stored",
     (start, count) => {
       let allowed = 0;
       for (let i = 0; i < count; i++) {
@@ -253,11 +481,10 @@ async function runSize(sites: number, settings: Settings): Promise<SizeResult> {
       return allowed;
     },
     1000,
-    "floor.check",
-    "casl.check",
+    { fresh: false, floor: "floor.check.stored", intFloor: "int.check" },
   );
   bench(
-    "floor.check",
+    "floor.check.stored",
     (start, count) => {
       let allowed = 0;
       for (let i = 0; i < count; i++) {
@@ -267,90 +494,11 @@ async function runSize(sites: number, settings: Settings): Promise<SizeResult> {
       return allowed;
     },
     1000,
-    "floor.check",
-    "casl.check",
-  );
-  bench(
-    "casl.check",
-    (start, count) => {
-      let allowed = 0;
-      for (let i = 0; i < count; i++) {
-        const k = (start + i) & mask;
-        const ability = abilities.get(subject[k]!);
-        if (ability?.can(permission[k]!, siteSubjects.get(site[k]!)!)) allowed++;
-      }
-      return allowed;
-    },
-    1000,
-    "floor.check",
-    "casl.check",
-  );
-  bench(
-    "casbin.check",
-    (start, count) => {
-      let allowed = 0;
-      for (let i = 0; i < count; i++) {
-        const k = (start + i) & mask;
-        const s = site[k]!;
-        if (enforcer.enforceSync(subject[k]!, s, siteServer.get(s)!, root, permission[k]!))
-          allowed++;
-      }
-      return allowed;
-    },
-    10,
-    "floor.check",
-    "casl.check",
-  );
-  bench(
-    "engine.permissionsOn",
-    (start, count) => {
-      let held = 0;
-      for (let i = 0; i < count; i++) {
-        const k = (start + i) & mask;
-        held += engine.permissionsOn(subject[k]!, site[k]!).length;
-      }
-      return held;
-    },
-    1000,
-    "floor.permissionsOn",
-    "casl.permissionsOn",
-  );
-  bench(
-    "floor.permissionsOn",
-    (start, count) => {
-      let held = 0;
-      for (let i = 0; i < count; i++) {
-        const k = (start + i) & mask;
-        held += floor.permissionsOnSite(subject[k]!, site[k]!).length;
-      }
-      return held;
-    },
-    1000,
-    "floor.permissionsOn",
-    "casl.permissionsOn",
-  );
-  bench(
-    "casl.permissionsOn",
-    (start, count) => {
-      let held = 0;
-      for (let i = 0; i < count; i++) {
-        const k = (start + i) & mask;
-        const ability = abilities.get(subject[k]!);
-        if (ability === undefined) continue;
-        const target = siteSubjects.get(site[k]!)!;
-        const names: string[] = [];
-        for (const name of SITE_PERMISSIONS) if (ability.can(name, target)) names.push(name);
-        held += names.length;
-      }
-      return held;
-    },
-    100,
-    "floor.permissionsOn",
-    "casl.permissionsOn",
+    { fresh: false, floor: "floor.check.stored", intFloor: "int.check" },
   );
 
-  // The same calls over only 1,024 distinct queries: the working set stays in cache, so these rows
-  // show the CPU cost of a decision without the cache misses of a random walk over 100k sites.
+  // The same calls over only 1,024 distinct stored queries: the working set stays in cache, so
+  // these rows show the CPU cost of a decision without the cache misses of a random walk.
   const hot = HOT_QUERIES - 1;
   bench(
     "engine.check.hot",
@@ -363,7 +511,7 @@ async function runSize(sites: number, settings: Settings): Promise<SizeResult> {
       return allowed;
     },
     1000,
-    "floor.check.hot",
+    { fresh: false, floor: "floor.check.hot" },
   );
   bench(
     "floor.check.hot",
@@ -376,33 +524,7 @@ async function runSize(sites: number, settings: Settings): Promise<SizeResult> {
       return allowed;
     },
     1000,
-    "floor.check.hot",
-  );
-  bench(
-    "engine.permissionsOn.hot",
-    (start, count) => {
-      let held = 0;
-      for (let i = 0; i < count; i++) {
-        const k = (start + i) & hot;
-        held += engine.permissionsOn(subject[k]!, site[k]!).length;
-      }
-      return held;
-    },
-    1000,
-    "floor.permissionsOn.hot",
-  );
-  bench(
-    "floor.permissionsOn.hot",
-    (start, count) => {
-      let held = 0;
-      for (let i = 0; i < count; i++) {
-        const k = (start + i) & hot;
-        held += floor.permissionsOnSite(subject[k]!, site[k]!).length;
-      }
-      return held;
-    },
-    1000,
-    "floor.permissionsOn.hot",
+    { fresh: false, floor: "floor.check.hot" },
   );
 
   // Rounds interleave the contenders, so a burst of load from elsewhere hits them all alike.
@@ -413,6 +535,7 @@ async function runSize(sites: number, settings: Settings): Promise<SizeResult> {
         contender.run,
         {
           batch: contender.batch,
+          prepare: contender.prepare,
           warmupMs: round === 0 ? settings.warmupMs : REWARM_MS,
           durationMs: settings.durationMs / settings.rounds,
         },
@@ -422,20 +545,73 @@ async function runSize(sites: number, settings: Settings): Promise<SizeResult> {
       contender.rounds.push(measured);
     }
   }
+
+  // Single calls, each timed on its own, on fresh strings (a new block every FRESH_BLOCK calls).
+  const freshEvery = (i: number) => {
+    if (i % FRESH_BLOCK === 0) fresh.next();
+  };
+  const at = (i: number) => i % FRESH_BLOCK;
+  collectGarbage();
+  const singles = new Map<string, SingleCalls>([
+    ["timer", sampleSingleCalls(() => 0, SINGLE_SAMPLES)],
+    [
+      "engine.check",
+      sampleSingleCalls(
+        (i) =>
+          engine.check(fresh.subject[at(i)]!, fresh.permission[at(i)]!, fresh.site[at(i)]!).allowed
+            ? 1
+            : 0,
+        SINGLE_SAMPLES,
+        freshEvery,
+      ),
+    ],
+    [
+      "engine.permissionsOn",
+      sampleSingleCalls(
+        (i) => engine.permissionsOn(fresh.subject[at(i)]!, fresh.site[at(i)]!).length,
+        SINGLE_SAMPLES,
+        freshEvery,
+      ),
+    ],
+    [
+      "int.check",
+      sampleSingleCalls(
+        (i) => (intFloor.check(member[i & mask]!, bit[i & mask]!, siteIndex[i & mask]!) ? 1 : 0),
+        SINGLE_SAMPLES,
+      ),
+    ],
+  ]);
   const rows: Row[] = contenders.map((contender) => ({
     name: contender.name,
-    stats: pool(contender.rounds),
+    summary: medianOfRounds(contender.rounds),
+    singles: singles.get(contender.name),
     floor: contender.floor,
+    intFloor: contender.intFloor,
     casl: contender.casl,
   }));
-  for (const { name, stats } of rows) {
+  for (const { name, summary, singles: one } of rows) {
     log(
-      `   ${name.padEnd(26)} ${fmtOps(stats.opsPerSec).padStart(9)}/s  p50 ${fmtNs(stats.p50Ns).padStart(9)}  p99 ${fmtNs(stats.p99Ns).padStart(9)}`,
+      `   ${name.padEnd(26)} ${fmtOps(summary.opsPerSec).padStart(9)}/s (rounds ${fmtOps(summary.minOpsPerSec)}–${fmtOps(summary.maxOpsPerSec)})` +
+        (one === undefined
+          ? ""
+          : `  single call p50 ${fmtNs(one.p50Ns)} p99 ${fmtNs(one.p99Ns)} p99.9 ${fmtNs(one.p999Ns)}`),
     );
   }
+  const timer = singles.get("timer")!;
+  log(`   timer alone (hrtime.bigint pair): p50 ${fmtNs(timer.p50Ns)} p99 ${fmtNs(timer.p99Ns)}`);
 
   const { lists, cursorPage } = benchListVisible(scenario, engine, settings);
-  return { sizes, allowShare, build, heapMiB, rows, lists, cursorPage };
+  return {
+    sizes,
+    allowShare,
+    build,
+    heapMiB,
+    rows,
+    lists,
+    cursorPage,
+    loadAverage: loadAverage(),
+    estimatedMiB: mib(engine.footprint.estimatedBytes),
+  };
 }
 
 /**
@@ -586,19 +762,31 @@ const out = (line: string): void => {
 const log = out;
 
 function checkTable(result: SizeResult): string[] {
-  const byName = new Map(result.rows.map((row) => [row.name, row.stats]));
+  const byName = new Map(result.rows.map((row) => [row.name, row.summary]));
+  const times = (base: RoundsSummary | undefined, row: RoundsSummary) =>
+    base === undefined ? "" : `${(base.opsPerSec / row.opsPerSec).toFixed(2)}×`;
   return table(
-    ["name", "ops/s", "p50 / call", "p99 / call", "× floor time", "× CASL speed"],
+    [
+      "name",
+      "ops/s (median round)",
+      "rounds spread",
+      "single call p50",
+      "single call p99",
+      "× int floor time",
+      "× Map floor time",
+      "× CASL speed",
+    ],
     result.rows.map((row) => {
-      const floor = row.floor === undefined ? undefined : byName.get(row.floor);
       const casl = row.casl === undefined ? undefined : byName.get(row.casl);
       return [
         row.name,
-        fmtOps(row.stats.opsPerSec),
-        fmtNs(row.stats.p50Ns),
-        fmtNs(row.stats.p99Ns),
-        floor === undefined ? "" : `${(floor.opsPerSec / row.stats.opsPerSec).toFixed(2)}×`,
-        casl === undefined ? "" : `${(row.stats.opsPerSec / casl.opsPerSec).toFixed(2)}×`,
+        fmtOps(row.summary.opsPerSec),
+        `±${((row.summary.spread / 2) * 100).toFixed(0)} %`,
+        row.singles === undefined ? "" : fmtNs(row.singles.p50Ns),
+        row.singles === undefined ? "" : fmtNs(row.singles.p99Ns),
+        times(row.intFloor === undefined ? undefined : byName.get(row.intFloor), row.summary),
+        times(row.floor === undefined ? undefined : byName.get(row.floor), row.summary),
+        casl === undefined ? "" : `${(row.summary.opsPerSec / casl.opsPerSec).toFixed(2)}×`,
       ];
     }),
   );
@@ -638,7 +826,7 @@ function listTable(result: SizeResult): string[] {
 function sweepTable(results: readonly SizeResult[]): string[] {
   const ops = (result: SizeResult, name: string): string => {
     const row = result.rows.find((candidate) => candidate.name === name);
-    return row === undefined ? "" : `${fmtOps(row.stats.opsPerSec)}/s`;
+    return row === undefined ? "" : `${fmtOps(row.summary.opsPerSec)}/s`;
   };
   const worst = (result: SizeResult, kinds: readonly string[]): string =>
     fmtMs(
@@ -650,12 +838,15 @@ function sweepTable(results: readonly SizeResult[]): string[] {
     );
   const names = [
     "engine.check",
+    "int.check",
     "floor.check",
+    "engine.check.stored",
     "casl.check",
     "casbin.check",
     "engine.check.hot",
     "floor.check.hot",
     "engine.permissionsOn",
+    "int.permissionsOn",
     "floor.permissionsOn",
   ];
   return table(
@@ -682,6 +873,8 @@ function sweepTable(results: readonly SizeResult[]): string[] {
       ],
       ["engine build", ...results.map((result) => fmtMs(result.build["engine"]))],
       ["engine heap", ...results.map((result) => `${result.heapMiB["engine"]} MiB`)],
+      ["engine estimate", ...results.map((result) => `${result.estimatedMiB} MiB`)],
+      ["load average (1 min)", ...results.map((result) => String(result.loadAverage))],
     ],
   );
 }
@@ -704,15 +897,31 @@ function metricsOf(result: SizeResult, prefix: string): Record<string, number> {
     "floor.check.hot": "engine.floor_hot",
     "engine.permissionsOn.hot": "engine.permissions_on_hot",
     "floor.permissionsOn.hot": "engine.floor_permissions_on_hot",
+    "int.check": "engine.int_floor",
+    "int.permissionsOn": "engine.int_floor_permissions_on",
+    "engine.check.stored": "engine.check_stored",
+    "floor.check.stored": "engine.floor_stored",
   };
   for (const row of result.rows) {
     const name = rowNames[row.name] ?? row.name;
-    put(`${name}.ops_per_s`, row.stats.opsPerSec);
-    put(`${name}.p50_ns`, row.stats.p50Ns);
-    put(`${name}.p99_ns`, row.stats.p99Ns);
+    put(`${name}.ops_per_s`, row.summary.opsPerSec);
+    put(`${name}.ops_per_s_min`, row.summary.minOpsPerSec);
+    put(`${name}.ops_per_s_max`, row.summary.maxOpsPerSec);
+    if (row.singles !== undefined) {
+      put(`${name}.single_p50_ns`, row.singles.p50Ns);
+      put(`${name}.single_p99_ns`, row.singles.p99Ns);
+      put(`${name}.single_p999_ns`, row.singles.p999Ns);
+    }
   }
+  put("load_average", result.loadAverage);
+  put("engine.estimated_mib", result.estimatedMiB);
   const ops = (name: string) =>
-    result.rows.find((row) => row.name === name)?.stats.opsPerSec ?? Number.NaN;
+    result.rows.find((row) => row.name === name)?.summary.opsPerSec ?? Number.NaN;
+  put("engine.check.int_floor_time_ratio", ops("int.check") / ops("engine.check"));
+  put(
+    "engine.permissions_on.int_floor_time_ratio",
+    ops("int.permissionsOn") / ops("engine.permissionsOn"),
+  );
   put("engine.check.floor_time_ratio", ops("floor.check") / ops("engine.check"));
   put("engine.check.casl_speedup", ops("engine.check") / ops("casl.check"));
   put("engine.check.casbin_speedup", ops("engine.check") / ops("casbin.check"));
@@ -743,9 +952,80 @@ function metricsOf(result: SizeResult, prefix: string): Record<string, number> {
   return metrics;
 }
 
+interface InsertListRow {
+  readonly sites: number;
+  readonly stats: Stats;
+}
+
+/**
+ * Insert + list: create a site, then list the first page of sites as an admin, again and again —
+ * a panel's create-then-list. Each list meets one new name; it must not sort every site again.
+ */
+function benchInsertList(settings: Settings): InsertListRow[] {
+  const rows: InsertListRow[] = [];
+  for (const sites of INSERT_LIST_SIZES) {
+    const servers = Math.max(1, Math.round(sites / 50));
+    const resources: { resource: MzRef; parent: MzRef }[] = [];
+    for (let i = 0; i < servers; i++)
+      resources.push({ resource: `server:srv${i}`, parent: `workspace:${WORKSPACE}` });
+    for (let i = 0; i < sites; i++)
+      resources.push({ resource: `site:s${i}.example`, parent: `server:srv${i % servers}` });
+    const engine: MzEngine = createEngine(mzpanel, {
+      workspace: WORKSPACE,
+      resources,
+      grants: [{ subject: "user:admin", role: "admin", scope: `workspace:${WORKSPACE}` }],
+    });
+    engine.listVisible("user:admin", "site", "site.view", { limit: 100 });
+    let serial = 0;
+    collectGarbage();
+    const stats = measureCalls(
+      () => {
+        // Names spread over the whole order, like real ones: not always at the end.
+        const name: MzRef = `site:n${((serial++ * 2_654_435_761) >>> 0).toString(36)}.example`;
+        engine.upsertResource(name, `server:srv${serial % servers}`);
+        return engine.listVisible("user:admin", "site", "site.view", { limit: 100 }).items.length;
+      },
+      {
+        warmupMs: settings.warmupMs / 2,
+        durationMs: settings.listDurationMs,
+        maxCalls: settings.listMaxCalls,
+      },
+    );
+    rows.push({ sites, stats });
+    log(
+      `   insert + list at ${fmtInt(sites).padStart(7)} sites: p50 ${fmtMs(stats.p50Ns / 1e6).padStart(9)}  p99 ${fmtMs(stats.p99Ns / 1e6).padStart(9)}  (${fmtInt(stats.calls)} calls)`,
+    );
+  }
+  return rows;
+}
+
 function targetsOf(metrics: Record<string, number>): Target[] {
   const m = (name: string) => metrics[name] ?? Number.NaN;
+  const small = INSERT_LIST_SIZES[0];
+  const large = INSERT_LIST_SIZES[INSERT_LIST_SIZES.length - 1]!;
   return [
+    {
+      what: "check ≤ 1.5× the integer floor's time (fresh strings)",
+      measured: `${m("engine.check.int_floor_time_ratio").toFixed(2)}×`,
+      pass: m("engine.check.int_floor_time_ratio") <= 1.5,
+    },
+    {
+      what: "permissionsOn ≤ 1.5× the integer floor's time (fresh strings)",
+      measured: `${m("engine.permissions_on.int_floor_time_ratio").toFixed(2)}×`,
+      pass: m("engine.permissions_on.int_floor_time_ratio") <= 1.5,
+    },
+    {
+      what: "check p99 of single calls < 5 µs (timer included)",
+      measured: fmtNs(m("engine.check.single_p99_ns")),
+      pass: m("engine.check.single_p99_ns") < 5_000,
+    },
+    {
+      what: `insert + list p50 at ${fmtInt(large)} sites ≤ 10× at ${fmtInt(small)} (no full sort)`,
+      measured: `${(m(`engine.insert_list.sites_${large}.p50_ms`) / m(`engine.insert_list.sites_${small}.p50_ms`)).toFixed(1)}×`,
+      pass:
+        m(`engine.insert_list.sites_${large}.p50_ms`) <=
+        10 * m(`engine.insert_list.sites_${small}.p50_ms`),
+    },
     {
       what: "check ≥ 3M/s on one core",
       measured: `${fmtOps(m("engine.check.ops_per_s"))}/s`,
@@ -811,6 +1091,9 @@ async function main(): Promise<void> {
     collectGarbage();
   }
 
+  log("\n── insert + list (create a site, then list the first page as an admin)");
+  const insertList = benchInsertList(settings);
+
   const headline = results.reduce((best, result) =>
     result.sizes.sites > best.sizes.sites ? result : best,
   );
@@ -818,6 +1101,14 @@ async function main(): Promise<void> {
   for (const result of results) {
     if (result !== headline)
       Object.assign(metrics, metricsOf(result, `sites_${result.sizes.sites}.`));
+  }
+  for (const row of insertList) {
+    metrics[`engine.insert_list.sites_${row.sites}.p50_ms`] = Number(
+      (row.stats.p50Ns / 1e6).toPrecision(6),
+    );
+    metrics[`engine.insert_list.sites_${row.sites}.p99_ms`] = Number(
+      (row.stats.p99Ns / 1e6).toPrecision(6),
+    );
   }
 
   for (const result of results) {
@@ -830,6 +1121,18 @@ async function main(): Promise<void> {
     out("");
     for (const line of listTable(result)) out(line);
   }
+
+  out("\n## Insert + list");
+  for (const line of table(
+    ["sites", "p50", "p99", "calls"],
+    insertList.map((row) => [
+      fmtInt(row.sites),
+      fmtMs(row.stats.p50Ns / 1e6),
+      fmtMs(row.stats.p99Ns / 1e6),
+      fmtInt(row.stats.calls),
+    ]),
+  ))
+    out(line);
 
   if (results.length > 1) {
     out("\n## Size sweep");

@@ -10,6 +10,8 @@ export type BatchRunner = (start: number, count: number) => number;
 export interface BatchOptions {
   /** Calls per timed batch. */
   readonly batch: number;
+  /** Runs before each batch, untimed: e.g. parsing the batch's fresh query strings. */
+  readonly prepare?: ((start: number, count: number) => void) | undefined;
   readonly warmupMs: number;
   readonly durationMs: number;
 }
@@ -72,9 +74,10 @@ export function measureRound(
   options: BatchOptions,
   position: number,
 ): Round & { readonly position: number } {
-  const { batch, warmupMs, durationMs } = options;
+  const { batch, warmupMs, durationMs, prepare } = options;
   const warmupEnd = nowNs() + BigInt(Math.round(warmupMs * 1e6));
   while (nowNs() < warmupEnd) {
+    prepare?.(position, batch);
     sink += run(position, batch);
     position += batch;
   }
@@ -84,6 +87,7 @@ export function measureRound(
   let totalNs = 0;
   const budgetNs = durationMs * 1e6;
   while (totalNs < budgetNs && count < capacity) {
+    prepare?.(position, batch);
     const started = nowNs();
     sink += run(position, batch);
     const elapsed = Number(nowNs() - started);
@@ -94,20 +98,64 @@ export function measureRound(
   return { samples: samples.slice(0, count), calls: count * batch, totalNs, position };
 }
 
-/** Pools rounds: ops/s over the summed time, percentiles over every batch sample. */
-export function pool(rounds: readonly Round[]): Stats {
-  const length = rounds.reduce((sum, round) => sum + round.samples.length, 0);
-  const samples = new Float64Array(length);
-  let offset = 0;
-  for (const round of rounds) {
-    samples.set(round.samples, offset);
-    offset += round.samples.length;
+/** Throughput over rounds: the median round's, with the slowest and fastest round beside it. */
+export interface RoundsSummary {
+  readonly rounds: number;
+  readonly opsPerSec: number;
+  readonly minOpsPerSec: number;
+  readonly maxOpsPerSec: number;
+  /** (fastest − slowest) / median, e.g. 0.08 for rounds within 8 %. */
+  readonly spread: number;
+}
+
+/** The median of the rounds' throughputs (not pooled: one disturbed round does not drag it). */
+export function medianOfRounds(rounds: readonly Round[]): RoundsSummary {
+  const ops = rounds.map((round) => round.calls / (round.totalNs / 1e9)).sort((a, b) => a - b);
+  const middle = ops.length >> 1;
+  const median = ops.length % 2 === 1 ? ops[middle]! : (ops[middle - 1]! + ops[middle]!) / 2;
+  return {
+    rounds: ops.length,
+    opsPerSec: median,
+    minOpsPerSec: ops[0]!,
+    maxOpsPerSec: ops[ops.length - 1]!,
+    spread: (ops[ops.length - 1]! - ops[0]!) / median,
+  };
+}
+
+/** Percentiles of single calls, each timed on its own (the timer's cost included). */
+export interface SingleCalls {
+  readonly samples: number;
+  readonly p50Ns: number;
+  readonly p99Ns: number;
+  readonly p999Ns: number;
+  readonly maxNs: number;
+}
+
+/**
+ * Times `count` single calls, one `hrtime.bigint()` pair around each: real per-call latency,
+ * outliers (GC, preemption) included, unlike the per-call means of batches. `prepare` runs
+ * untimed before each call (e.g. to parse fresh strings).
+ */
+export function sampleSingleCalls(
+  call: (i: number) => number,
+  count: number,
+  prepare?: (i: number) => void,
+): SingleCalls {
+  const samples = new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    prepare?.(i);
+    const started = nowNs();
+    sink += call(i);
+    samples[i] = Number(nowNs() - started);
   }
-  return summarize(
-    samples,
-    rounds.reduce((sum, round) => sum + round.calls, 0),
-    rounds.reduce((sum, round) => sum + round.totalNs, 0),
-  );
+  samples.sort();
+  return {
+    samples: count,
+    p50Ns: percentile(samples, 0.5),
+    p99Ns: percentile(samples, 0.99),
+    p999Ns: percentile(samples, 0.999),
+    maxNs: samples[count - 1]!,
+  };
 }
 
 export interface CallOptions {

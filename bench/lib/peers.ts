@@ -1,6 +1,13 @@
 import { createMongoAbility, type MongoAbility, type RawRuleOf, subject } from "@casl/ability";
 import { type Enforcer, newEnforcer, newModelFromString } from "casbin";
-import { type MzPerm, type MzRole, type MzType, mzpanel, type Scenario } from "./scenario.ts";
+import {
+  type MzPerm,
+  type MzRole,
+  type MzType,
+  mzpanel,
+  type Scenario,
+  type UserRef,
+} from "./scenario.ts";
 
 const definition = mzpanel.definition;
 const PERMISSIONS: readonly MzPerm[] = mzpanel.permissions;
@@ -99,6 +106,100 @@ export class MapFloor {
 }
 
 const EMPTY: readonly string[] = Object.freeze([]);
+
+/**
+ * The true floor: the same decision over integer ids in typed arrays — what any implementation
+ * must at least do once names are resolved. Nodes are numbered root 0, servers 1…S, sites S+1…;
+ * grants sit in one open-addressing hash table keyed by (member, node), holding permission
+ * bitmasks. Queries come as integers (member, permission index, site index): the cost of turning
+ * names into ids, which every real caller pays, is not in this floor.
+ */
+export class IntFloor {
+  readonly #parent: Int32Array;
+  readonly #siteBase: number;
+  readonly #nodes: number;
+  readonly #keys: Float64Array;
+  readonly #masks: Int32Array;
+  readonly #slots: number;
+  readonly #siteMask: number;
+  readonly #names = new Map<number, readonly string[]>();
+
+  constructor(scenario: Scenario) {
+    const servers = scenario.servers.length;
+    this.#siteBase = 1 + servers;
+    this.#nodes = this.#siteBase + scenario.sites.length;
+    this.#parent = new Int32Array(this.#nodes);
+    this.#parent[0] = -1;
+    for (let server = 0; server < servers; server++) this.#parent[1 + server] = 0;
+    for (let site = 0; site < scenario.sites.length; site++)
+      this.#parent[this.#siteBase + site] = 1 + scenario.siteServer[site]!;
+    const serverIndex = new Map(scenario.servers.map((name, index) => [name, 1 + index]));
+    const siteIndex = new Map(scenario.sites.map((name, index) => [name, this.#siteBase + index]));
+    const memberIndex = new Map(scenario.members.map((member, index) => [member.subject, index]));
+    let slots = 16;
+    while (slots < scenario.grants.length * 2) slots *= 2;
+    this.#slots = slots;
+    this.#keys = new Float64Array(slots).fill(-1);
+    this.#masks = new Int32Array(slots);
+    for (const grant of scenario.grants) {
+      const node =
+        grant.scope === scenario.root
+          ? 0
+          : (serverIndex.get(grant.scope) ?? siteIndex.get(grant.scope)!);
+      const key = memberIndex.get(grant.subject as UserRef)! * this.#nodes + node;
+      let slot = hashOf(key) & (slots - 1);
+      while (this.#keys[slot] !== -1) slot = (slot + 1) & (slots - 1);
+      this.#keys[slot] = key;
+      this.#masks[slot] = maskOf(rolePermissions(grant.role));
+    }
+    this.#siteMask = maskOf(
+      PERMISSIONS.filter((permission) => typesOf(permission).includes("site")),
+    );
+  }
+
+  /** The permission's bit, for turning `CHECK_PERMISSIONS` indices into masks once. */
+  static bitOf(permission: MzPerm): number {
+    return 1 << PERMISSIONS.indexOf(permission);
+  }
+
+  #maskAt(member: number, node: number): number {
+    const key = member * this.#nodes + node;
+    const last = this.#slots - 1;
+    for (let slot = hashOf(key) & last; ; slot = (slot + 1) & last) {
+      const found = this.#keys[slot]!;
+      if (found === key) return this.#masks[slot]!;
+      if (found === -1) return 0;
+    }
+  }
+
+  check(member: number, bit: number, site: number): boolean {
+    for (let node = this.#siteBase + site; node !== -1; node = this.#parent[node]!)
+      if ((this.#maskAt(member, node) & bit) !== 0) return true;
+    return false;
+  }
+
+  permissionsOnSite(member: number, site: number): readonly string[] {
+    let held = 0;
+    for (let node = this.#siteBase + site; node !== -1; node = this.#parent[node]!)
+      held |= this.#maskAt(member, node);
+    held &= this.#siteMask;
+    if (held === 0) return EMPTY;
+    let names = this.#names.get(held);
+    if (names === undefined) {
+      names = PERMISSIONS.filter((_, index) => (held & (1 << index)) !== 0);
+      this.#names.set(held, names);
+    }
+    return names;
+  }
+}
+
+/** A 32-bit mix of a whole number below 2^53. */
+function hashOf(key: number): number {
+  let h = (key ^ (key / 0x1_0000_0000)) | 0;
+  h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
+  h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
+  return (h ^ (h >>> 16)) >>> 0;
+}
 
 function maskOf(permissions: readonly MzPerm[]): number {
   let mask = 0;

@@ -1,6 +1,6 @@
 export type { ChangeOp } from "./changes/change-op.ts";
 export { applyOps } from "./changes/change-op.ts";
-export type { EngineOptions } from "./engine/engine.ts";
+export type { EngineFootprint, EngineOptions } from "./engine/engine.ts";
 export { createEngine, Engine } from "./engine/engine.ts";
 export type * from "./engine/types.ts";
 export * from "./errors.ts";

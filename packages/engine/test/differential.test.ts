@@ -40,7 +40,7 @@ import {
 } from "./reference-evaluator.ts";
 
 /**
- * Generated cases per property, scaled by `PROPERTY_RUNS` (see property-runs.ts): 10,800 in total
+ * Generated cases per property, scaled by `PROPERTY_RUNS` (see property-runs.ts): 12,800 in total
  * at the thorough value CI runs (at least 10,000 wanted).
  */
 const RUNS = {
@@ -54,6 +54,7 @@ const RUNS = {
   apiKeys: propertyRuns(1000),
   workspaces: propertyRuns(800),
   incremental: propertyRuns(1000),
+  interleaved: propertyRuns(500),
   revision: propertyRuns(500),
 } as const;
 
@@ -476,6 +477,15 @@ const operationArbitrary = fc.record({
 });
 
 type Operation = typeof operationArbitrary extends fc.Arbitrary<infer V> ? V : never;
+
+/** Operations that change the tree (and a few grants), for listing between writes. */
+const writeArbitrary = fc.record({
+  kind: fc.constantFrom("create", "create", "create", "delete", "move", "addGrant", "removeGrant"),
+  a: fc.nat(),
+  b: fc.nat(),
+  anyParent: fc.constant(false),
+  grant: grantSpecArbitrary,
+});
 
 /** What an operation should do to the revision: grow, stay, or either (no visible change). */
 type Expectation = "change" | "noop" | "maybe" | ReadonlySet<ErrorCode>;
@@ -1136,6 +1146,41 @@ describe("engine invariants on random workspaces", () => {
         },
       ),
       { numRuns: RUNS.incremental },
+    );
+  });
+
+  it("keeps every type in name order when resources are created, deleted and listed in turn", {
+    timeout: PROPERTY_TIMEOUT,
+  }, () => {
+    fc.assert(
+      fc.property(
+        scenarioArbitrary,
+        fc.array(writeArbitrary, { minLength: 1, maxLength: 16 }),
+        (scenario, operations) => {
+          const workspace = buildWorkspace(scenario);
+          const { engine } = workspace;
+          const state = initialState(scenario, workspace);
+          const subjects = subjectsOf(scenario);
+          const types = Object.keys(scenario.definition.types);
+          for (const operation of operations) {
+            const step = planStep(scenario, state, operation);
+            if (step === undefined) continue;
+            applyStep(engine, step);
+            // Read after every write, so each write meets an order already settled.
+            const reference = stateReference(scenario, state);
+            for (const type of types) {
+              const expected = reference
+                .resources()
+                .filter((resource) => typeOf(resource) === type)
+                .sort(compareNames);
+              expect(engine.resourcesOfType(type).items).toEqual(expected);
+            }
+            const subject = pick(subjects, operation.a + operation.b);
+            assertListsAgree(engine, reference, [subject], scenario.probe);
+          }
+        },
+      ),
+      { numRuns: RUNS.interleaved },
     );
   });
 

@@ -63,6 +63,11 @@ export interface ServerConfig {
   readonly personalWorkspaceModel: string | null;
   /** OpenID Connect sign-in to the console (`OIDC_ISSUER` and friends); off when unset. */
   readonly oidc: OidcConfig | undefined;
+  /**
+   * `ENGINE_CACHE_MB` (512): the memory budget of the workspace engines held in memory, in bytes
+   * here; past it the least recently used workspaces are dropped and reloaded when next used.
+   */
+  readonly engineCacheBytes: number;
   /** How this instance follows other instances' commits on a shared database. */
   readonly follow: {
     /** LISTEN/NOTIFY on PostgreSQL (`CHANGE_NOTIFICATIONS`); off e.g. behind a transaction pooler. */
@@ -141,6 +146,7 @@ const KNOWN = [
   "OIDC_SUBJECT_CLAIM",
   "OIDC_SCOPES",
   "OIDC_NAME",
+  "ENGINE_CACHE_MB",
 ] as const;
 type Key = (typeof KNOWN)[number];
 
@@ -288,6 +294,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     host: count("RATE_LIMIT_HOST", 6000, 10_000_000, "requests a minute"),
   };
   const trustProxy = trustedProxies(get("TRUST_PROXY"), issues);
+  const cacheText = get("ENGINE_CACHE_MB") ?? "512";
+  const engineCacheMb = Number(cacheText);
+  if (!Number.isInteger(engineCacheMb) || engineCacheMb < 16 || engineCacheMb > 1_048_576)
+    issues.add("ENGINE_CACHE_MB", `is a whole number of MiB, 16–1048576, not "${cacheText}"`);
 
   const modelFiles = (get("MODELS") ?? "")
     .split(",")
@@ -322,6 +332,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     modelFiles,
     personalWorkspaceModel: personalText === "none" ? null : personalText,
     oidc,
+    engineCacheBytes: engineCacheMb * 2 ** 20,
     follow: { notifications: notificationsText === "on", pollIntervalMs, maxStalenessMs },
   };
 }

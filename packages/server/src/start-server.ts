@@ -54,6 +54,7 @@ export async function startServer(
     signInMail: signInMail(mailer, config),
     secretKey: secretKeyOf(config),
     follow: config.follow,
+    engineCacheBytes: config.engineCacheBytes,
     // Assertions (sign-in handoff, forwarded tool calls) name this server as their issuer.
     issuer: config.publicUrl,
   });

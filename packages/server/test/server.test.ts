@@ -19,6 +19,15 @@ describe("configuration", () => {
       publicUrl: "http://localhost:8080",
     });
     expect(config.dataDir.endsWith("/data")).toBe(true);
+    expect(config.engineCacheBytes).toBe(512 * 2 ** 20);
+  });
+
+  it("reads the engine cache's memory budget from ENGINE_CACHE_MB, in MiB", () => {
+    expect(loadConfig({ ENGINE_CACHE_MB: "64" }).engineCacheBytes).toBe(64 * 2 ** 20);
+    expect(() => loadConfig({ ENGINE_CACHE_MB: "0.5" })).toThrow(
+      /ENGINE_CACHE_MB is a whole number of MiB/,
+    );
+    expect(() => loadConfig({ ENGINE_CACHE_MB: "8" })).toThrow(/ENGINE_CACHE_MB/);
   });
 
   it("reports every bad value with its reason", () => {
@@ -104,6 +113,14 @@ describe("the HTTP server", () => {
     const metrics = await app.inject("/metrics");
     expect(metrics.headers["content-type"]).toContain("text/plain");
     expect(metrics.body).toContain("gatehouse_http_requests_total");
+    // The engine cache: its estimate within its budget, loads and evictions counted.
+    const value = (name: string) =>
+      Number(new RegExp(`^${name} (\\S+)$`, "m").exec(metrics.body)?.[1] ?? Number.NaN);
+    expect(value("gatehouse_engine_cache_budget_bytes")).toBe(512 * 2 ** 20);
+    expect(value("gatehouse_engine_cache_bytes")).toBeGreaterThanOrEqual(0);
+    expect(value("gatehouse_engine_cache_bytes")).toBeLessThanOrEqual(512 * 2 ** 20);
+    expect(value("gatehouse_engine_cache_loads_total")).toBeGreaterThanOrEqual(0);
+    expect(value("gatehouse_engine_cache_evictions_total")).toBe(0);
   });
 
   it("counts every API route in the metrics by method, route pattern and status", async () => {

@@ -16,6 +16,7 @@ import { SignInHandoff } from "./sign-in/sign-in-handoff.ts";
 import { type SigningKeyOptions, SigningKeys } from "./sign-in/signing-keys.ts";
 import { TwoFactor } from "./sign-in/two-factor.ts";
 import { Users } from "./sign-in/users.ts";
+import type { EngineCacheStats } from "./sync/engine-cache.ts";
 import { ApiKeys } from "./team/api-keys.ts";
 import { Credentials, secretBoxOf } from "./team/integration-credentials.ts";
 import { Invitations } from "./team/invitations.ts";
@@ -34,6 +35,8 @@ export interface SyncStatus {
   readonly maxStalenessMs: number;
   /** Workspaces held in memory. */
   readonly cachedWorkspaces: number;
+  /** The engine cache's memory estimate, budget, loads and evictions. */
+  readonly engineCache: EngineCacheStats;
 }
 
 /** The service layer: every workflow, stored durably, with decisions from engines kept in step. */
@@ -153,6 +156,9 @@ export function createGatehouse(
       },
       get cachedWorkspaces() {
         return core.engines.size;
+      },
+      get engineCache() {
+        return core.engines.stats;
       },
       ...core.follower.options,
     },

@@ -80,6 +80,7 @@ export { ErrorCode } from "./support/error-codes.ts";
 export type { ScryptCost } from "./support/passwords.ts";
 export { NAME_MAX_LENGTH, RESOURCE_NAME_MAX_LENGTH } from "./support/validation.ts";
 export type { FollowOptions } from "./sync/change-follower.ts";
+export type { EngineCacheStats } from "./sync/engine-cache.ts";
 export type {
   ApiKeyCredentials,
   ApiKeyInfo,

@@ -60,6 +60,11 @@ export interface GatehouseOptions {
   readonly secretKey?: Uint8Array | string;
   /** How this instance follows other instances' commits (notifications and polling). */
   readonly follow?: FollowOptions;
+  /**
+   * The memory budget of the workspace engines kept in memory, in bytes (estimated from their
+   * resources, subjects and grants); past it the least recently used go. 512 MiB by default.
+   */
+  readonly engineCacheBytes?: number;
 }
 
 /** A committed change, as emitted to listeners (caches, other instances, the change stream). */
@@ -80,7 +85,7 @@ export class ServiceCore {
   readonly clock: () => number;
   readonly passwordCost: ScryptCost;
   readonly invitationTtlMs: number;
-  readonly engines = new EngineCache();
+  readonly engines: EngineCache;
   readonly events = new EventEmitter<{ change: [ChangeEvent] }>();
   readonly follower: ChangeFollower;
   readonly #mutex = new KeyedMutex();
@@ -94,6 +99,7 @@ export class ServiceCore {
     this.clock = options.clock ?? Date.now;
     this.passwordCost = options.passwordCost ?? OWASP_SCRYPT;
     this.invitationTtlMs = options.invitationTtlMs ?? 7 * DAY_MS;
+    this.engines = new EngineCache(options.engineCacheBytes);
     if (this.personalPreset !== null && this.models[this.personalPreset] === undefined) {
       throw new GatehouseError(ErrorCode.UNKNOWN_PRESET, `unknown preset "${this.personalPreset}"`);
     }
@@ -149,6 +155,7 @@ export class ServiceCore {
     const entry = this.engines.peek(row.id);
     if (entry?.revision === row.revision) {
       this.engines.verified(entry, row, verifiedAt);
+      this.engines.use(entry);
       return entry;
     }
     if (entry !== undefined && entry.revision < row.revision) {
@@ -157,6 +164,7 @@ export class ServiceCore {
         const changes = await readChanges(db, row.id, { after: from, upTo: row.revision });
         if (this.engines.advance(row.id, changes, row, verifiedAt)) {
           for (const change of changes) this.#emit(row.id, change.revision, change.ops);
+          this.engines.use(entry);
           return entry;
         }
       }
@@ -209,6 +217,7 @@ export class ServiceCore {
       }
     }
     entry.usedAt = performance.now();
+    this.engines.use(entry);
     return entry;
   }
 

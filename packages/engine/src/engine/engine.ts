@@ -18,7 +18,7 @@ import {
   removeGroupMember,
   removeSubject,
 } from "./principals.ts";
-import { EngineState, NO_PARENT } from "./state.ts";
+import { EngineState, estimatedBytes, NO_PARENT } from "./state.ts";
 import { subjectsWith } from "./subjects.ts";
 import {
   addNode,
@@ -69,6 +69,15 @@ export interface EngineOptions<
   readonly groups?: Iterable<readonly [`group:${string}`, Iterable<`user:${string}`>]>;
   readonly grants?: Iterable<GrantInput<T, P, R>>;
   readonly apiKeys?: Iterable<ApiKeyInput<T>>;
+}
+
+/** What `Engine.footprint` answers. */
+export interface EngineFootprint {
+  readonly resources: number;
+  readonly subjects: number;
+  readonly grants: number;
+  /** About how much heap the engine retains, in bytes. */
+  readonly estimatedBytes: number;
 }
 
 /**
@@ -241,6 +250,23 @@ export class Engine<
   /** The number of resources, the root included. */
   get resourceCount(): number {
     return this.#state.nodeIndex.size;
+  }
+
+  /**
+   * What this workspace holds and about how much heap that takes: resource slots (deleted ones
+   * included until a reload), subjects (users, groups, API keys) and grants. An estimate from the
+   * counts, for caches that keep many engines within a memory budget.
+   * @example
+   * engine.footprint.estimatedBytes; // about 26_000_000 for 100k sites, 10k members, 40k grants
+   */
+  get footprint(): EngineFootprint {
+    const state = this.#state;
+    return {
+      resources: state.nodeCount,
+      subjects: state.principals.size,
+      grants: state.grantCount,
+      estimatedBytes: estimatedBytes(state),
+    };
   }
 
   /** Every grant, in no particular order. */

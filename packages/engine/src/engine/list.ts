@@ -3,7 +3,7 @@ import { collect, isInKeyResources, keyNodes } from "./check.ts";
 import { invalid, unknownPermission, unknownType } from "./names.ts";
 import type { GrantRecord, Principal } from "./records.ts";
 import { type EngineState, isExpired, NO_PARENT } from "./state.ts";
-import { compareNames, isWithin, sortedOfType, upperBound } from "./tree.ts";
+import { compareNames, isWithin, pageOfType, sortedOfType } from "./tree.ts";
 import type { Page, PageRequest, ResourceRef } from "./types.ts";
 
 /** Every permission `subject` holds on `resource`: exactly those for which `check` allows. */
@@ -66,31 +66,24 @@ export function listVisible(
   if (principal === undefined) return { items: [], next: undefined };
   const covering = minimalCover(state, coveringNodes(state, principal, p));
   const after = page.after;
-  let candidates: readonly string[];
-  let start = 0;
-  if (covering.length === 1 && covering[0] === 0) {
-    candidates = sortedOfType(state, t);
-    if (after !== undefined) start = upperBound(candidates, after);
-  } else {
-    // Few covered resources: collect and sort them. Many, for one page: walk the sorted list of
-    // the type from the cursor and keep those under a covering grant.
-    const gathered: string[] = [];
-    // For the full set, past an eighth of the type, filtering its sorted list beats sorting names.
-    const budget = Number.isFinite(limit)
-      ? Math.max(state.gatherLimit, limit * 4)
-      : Math.max(state.gatherLimit, state.byType[t]!.length / 8);
-    const bit = 1 << t;
-    let seen = 0;
-    for (const node of covering) {
-      seen = gather(state, node, t, bit, gathered, after, seen, budget);
-      if (seen > budget) return scanPage(state, covering, t, after, limit);
-    }
-    gathered.sort(compareNames);
-    candidates = gathered;
+  if (covering.length === 1 && covering[0] === 0) return pageOfType(state, t, after, limit);
+  // Few covered resources: collect and sort them. Many, for one page: walk the sorted list of
+  // the type from the cursor and keep those under a covering grant.
+  const gathered: string[] = [];
+  // For the full set, past an eighth of the type, filtering its sorted list beats sorting names.
+  const budget = Number.isFinite(limit)
+    ? Math.max(state.gatherLimit, limit * 4)
+    : Math.max(state.gatherLimit, state.byType[t]!.approximateSize / 8);
+  const bit = 1 << t;
+  let seen = 0;
+  for (const node of covering) {
+    seen = gather(state, node, t, bit, gathered, after, seen, budget);
+    if (seen > budget) return scanPage(state, covering, t, after, limit);
   }
-  const end = Math.min(candidates.length, start + limit);
-  const items = candidates.slice(start, end) as ResourceRef[];
-  const next = end < candidates.length && items.length > 0 ? items[items.length - 1] : undefined;
+  gathered.sort(compareNames);
+  const end = Math.min(gathered.length, limit);
+  const items = gathered.slice(0, end) as ResourceRef[];
+  const next = end < gathered.length && items.length > 0 ? items[items.length - 1] : undefined;
   return { items, next };
 }
 
@@ -164,6 +157,22 @@ function gather(
   return seen;
 }
 
+/** Stamps the covering nodes with a new epoch (see `EngineState.coverStamp`) and returns it. */
+function markCover(state: EngineState, covering: readonly number[]): number {
+  if (state.coverStamp.length < state.nodeCount) {
+    const grown = new Uint32Array(Math.max(state.nodeCount, state.coverStamp.length * 2));
+    grown.set(state.coverStamp);
+    state.coverStamp = grown;
+  }
+  if (state.coverEpoch === 0xffff_ffff) {
+    state.coverStamp.fill(0);
+    state.coverEpoch = 0;
+  }
+  const epoch = ++state.coverEpoch;
+  for (const node of covering) state.coverStamp[node] = epoch;
+  return epoch;
+}
+
 /** One page of type-`t` resources under `covering`, read off the type's sorted list. */
 function scanPage(
   state: EngineState,
@@ -173,15 +182,28 @@ function scanPage(
   limit: number,
 ): Page {
   const sorted = sortedOfType(state, t);
-  const nodes = state.sortedNodes[t]!;
-  const cover = new Set(covering);
+  const epoch = markCover(state, covering);
+  const stamp = state.coverStamp;
+  const parent = state.parent;
   const items: ResourceRef[] = [];
-  let index = after === undefined ? 0 : upperBound(sorted, after);
-  for (; index < nodes.length && items.length < limit; index++) {
-    if (isWithin(state, nodes[index]!, cover)) items.push(sorted[index] as ResourceRef);
-  }
-  // Look ahead for one more, so that `next` is set only when another page has items.
+  let { block, offset } = sorted.seek(after);
+  // Up to `limit` items, then one more look ahead, so that `next` is set only when another page
+  // has items.
   let more = false;
-  for (; index < nodes.length && !more; index++) more = isWithin(state, nodes[index]!, cover);
+  for (; block < sorted.names.length && !more; block++, offset = 0) {
+    const names = sorted.names[block]!;
+    const nodes = sorted.nodes[block]!;
+    for (let i = offset; i < nodes.length; i++) {
+      let covered = false;
+      for (let n = nodes[i]!; n !== NO_PARENT && !covered; n = parent[n]!)
+        covered = stamp[n] === epoch;
+      if (!covered) continue;
+      if (items.length === limit) {
+        more = true;
+        break;
+      }
+      items.push(names[i] as ResourceRef);
+    }
+  }
   return { items, next: more && items.length > 0 ? items[items.length - 1] : undefined };
 }

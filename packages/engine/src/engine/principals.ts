@@ -118,6 +118,7 @@ export function insertGrant(state: EngineState, input: GrantInput): GrantRecord 
     expiresAt ?? Number.POSITIVE_INFINITY,
   );
   holder.grants.set(node, record);
+  state.grantCount++;
   grantsOn(state, node).add(record);
   if (role.isOwner) state.ownerGrant = record;
   state.revision++;
@@ -147,7 +148,7 @@ export function removeGrant(state: EngineState, subject: string, scope: string):
 
 /** Forgets a grant on its holder's side (the caller clears the node's side). */
 export function dropGrant(state: EngineState, record: GrantRecord): void {
-  record.holder.grants.delete(record.node);
+  if (record.holder.grants.delete(record.node)) state.grantCount--;
   if (state.ownerGrant === record) state.ownerGrant = undefined;
 }
 

@@ -1,6 +1,7 @@
 import { ErrorCode, GatehouseError } from "../errors.ts";
 import { invalid, requireNode, typeOfResource, unknownType } from "./names.ts";
 import { dropGrant } from "./principals.ts";
+import type { SortedNames } from "./sorted-names.ts";
 import { type EngineState, NO_PARENT } from "./state.ts";
 import type { Grant, Page, PageRequest, ResourceInput, ResourceRef } from "./types.ts";
 
@@ -20,8 +21,7 @@ export function addNode(state: EngineState, name: string, type: number, parent: 
   state.keys[node] = name;
   state.nodeIndex.set(name, node);
   if (parent !== NO_PARENT) childrenOf(state, parent).push(node);
-  state.byType[type]!.push(name);
-  state.byTypeDirty[type] = true;
+  state.byType[type]!.add(name, node);
   state.treeVersion++;
   return node;
 }
@@ -103,7 +103,7 @@ export function deleteResource(
     const name = state.keys[current]!;
     resources.push(name as ResourceRef);
     state.nodeIndex.delete(name);
-    state.byTypeDirty[state.type[current]!] = true;
+    state.byType[state.type[current]!]!.remove(name);
     for (const record of state.grantsAt[current] ?? []) {
       dropGrant(state, record);
       grants.push(record.grant);
@@ -175,30 +175,27 @@ export function subtreeOf(state: EngineState, resource: string): string[] {
 export function resourcesOfType(state: EngineState, type: string, page: PageRequest): Page {
   const t = state.model.typeIndex.get(type);
   if (t === undefined) throw unknownType(type);
-  const sorted = sortedOfType(state, t);
-  const start = page.after === undefined ? 0 : upperBound(sorted, page.after);
-  const end = Math.min(sorted.length, start + (page.limit ?? Number.POSITIVE_INFINITY));
-  const items = sorted.slice(start, end) as ResourceRef[];
-  return {
-    items,
-    next: end < sorted.length && items.length > 0 ? items[items.length - 1] : undefined,
-  };
+  return pageOfType(state, t, page.after, page.limit ?? Number.POSITIVE_INFINITY);
 }
 
-/** The live resources of type `t`, sorted by name (sorted again only after a change). */
-export function sortedOfType(state: EngineState, t: number): readonly string[] {
-  if (state.byTypeDirty[t]) {
-    const live = state.byType[t]!.filter((name) => state.nodeIndex.has(name));
-    live.sort(compareNames);
-    let unique = 0;
-    for (let i = 0; i < live.length; i++)
-      if (i === 0 || live[i] !== live[unique - 1]) live[unique++] = live[i]!;
-    live.length = unique;
-    state.byType[t] = live;
-    state.sortedNodes[t] = Int32Array.from(live, (name) => state.nodeIndex.get(name)!);
-    state.byTypeDirty[t] = false;
-  }
-  return state.byType[t]!;
+/** Every resource of type `t` after `after`, in name order, `limit` at most. */
+export function pageOfType(
+  state: EngineState,
+  t: number,
+  after: string | undefined,
+  limit: number,
+): Page {
+  const sorted = sortedOfType(state, t);
+  const { names, more } = sorted.take(sorted.seek(after), limit);
+  const items = names as ResourceRef[];
+  return { items, next: more && items.length > 0 ? items[items.length - 1] : undefined };
+}
+
+/** The resources of type `t` in name order, with every change since the last read applied. */
+export function sortedOfType(state: EngineState, t: number): SortedNames {
+  const sorted = state.byType[t]!;
+  sorted.settle(state.current);
+  return sorted;
 }
 
 /** Whether `node` is `ancestor` or lies below it. */
@@ -215,18 +212,6 @@ export function isWithin(state: EngineState, node: number, scopes: ReadonlySet<n
 
 export function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** The first index whose name sorts after `name`. */
-export function upperBound(sorted: readonly string[], name: string): number {
-  let low = 0;
-  let high = sorted.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (sorted[middle]! <= name) low = middle + 1;
-    else high = middle;
-  }
-  return low;
 }
 
 function removeItem(list: number[], item: number): void {

@@ -39,6 +39,47 @@ const health: FastifyPluginAsync<RouteOptions> = async (app, { gatehouse }) => {
       this.set(gatehouse.sync.cachedWorkspaces);
     },
   });
+  const cache = () => gatehouse.sync.engineCache;
+  new Gauge({
+    name: "gatehouse_engine_cache_bytes",
+    help: "Estimated heap of the workspace engines held in memory, in bytes",
+    registers: [registry],
+    collect() {
+      this.set(cache().bytes);
+    },
+  });
+  new Gauge({
+    name: "gatehouse_engine_cache_budget_bytes",
+    help: "The engine cache's memory budget (ENGINE_CACHE_MB), in bytes",
+    registers: [registry],
+    collect() {
+      this.set(cache().budgetBytes);
+    },
+  });
+  // Counters read from the cache's own totals at each scrape.
+  const total = (name: string, help: string, read: () => number) => {
+    let reported = 0;
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const value = read();
+        this.inc(value - reported);
+        reported = value;
+      },
+    });
+  };
+  total(
+    "gatehouse_engine_cache_loads_total",
+    "Workspace engines loaded from the store into the cache",
+    () => cache().loads,
+  );
+  total(
+    "gatehouse_engine_cache_evictions_total",
+    "Workspace engines dropped, least recently used first, to stay within the memory budget",
+    () => cache().evictions,
+  );
   app.addHook("onResponse", async (request, reply) => {
     const route = request.routeOptions.url ?? "unknown";
     requests.inc({ method: request.method, route, status: String(reply.statusCode) });

@@ -24,26 +24,69 @@ export interface CachedWorkspace {
   usedAt: number;
 }
 
+/** The engine cache's counters, for metrics. */
+export interface EngineCacheStats {
+  /** Workspaces held. */
+  readonly workspaces: number;
+  /** The estimated heap of the engines held, in bytes (`Engine.footprint.estimatedBytes`). */
+  readonly bytes: number;
+  /** The memory budget, in bytes. */
+  readonly budgetBytes: number;
+  /** Engines loaded from the store into the cache, since start. */
+  readonly loads: number;
+  /** Engines dropped to stay within the budget (least recently used first), since start. */
+  readonly evictions: number;
+}
+
+/** 512 MiB: well inside Node's default heap limit, with room for requests and the rest. */
+export const DEFAULT_ENGINE_CACHE_BYTES = 512 * 2 ** 20;
+
 /**
  * The engines of recently used workspaces, each tagged with the store revision it reflects and
  * advanced by replaying committed ops in revision order; anything else evicts (and the next read
- * reloads). Least recently stored entries go first beyond `limit`.
+ * reloads). Bounded by an estimate of memory: past `budgetBytes`, the least recently used
+ * workspaces go first. The one just loaded or used always stays, even alone over the budget.
  */
 export class EngineCache {
+  /** In order of use, least recent first: a use moves the entry to the end. */
   readonly #entries = new Map<string, CachedWorkspace>();
-  readonly #limit: number;
+  /** Each entry's estimated bytes, as of its load or last advance. */
+  readonly #bytesOf = new Map<string, number>();
+  readonly #budget: number;
+  #bytes = 0;
+  #loads = 0;
+  #evictions = 0;
 
-  constructor(limit = 10_000) {
-    this.#limit = limit;
+  constructor(budgetBytes = DEFAULT_ENGINE_CACHE_BYTES) {
+    if (!(budgetBytes > 0)) throw new RangeError("the engine cache budget must be positive");
+    this.#budget = budgetBytes;
   }
 
   get size(): number {
     return this.#entries.size;
   }
 
-  /** The cached workspace, whatever its revision. */
+  get stats(): EngineCacheStats {
+    return {
+      workspaces: this.#entries.size,
+      bytes: this.#bytes,
+      budgetBytes: this.#budget,
+      loads: this.#loads,
+      evictions: this.#evictions,
+    };
+  }
+
+  /** The cached workspace, whatever its revision; does not count as a use. */
   peek(workspaceId: string): CachedWorkspace | undefined {
     return this.#entries.get(workspaceId);
+  }
+
+  /** Marks a cached entry the most recently used: the last to be evicted. */
+  use(entry: CachedWorkspace): void {
+    const id = entry.row.id;
+    if (this.#entries.get(id) !== entry) return;
+    this.#entries.delete(id);
+    this.#entries.set(id, entry);
   }
 
   /** Caches a freshly loaded engine, unless the cache already holds that revision or a later one. */
@@ -51,13 +94,24 @@ export class EngineCache {
     const current = this.#entries.get(row.id);
     if (current !== undefined && current.revision >= row.revision) return current;
     const entry = { engine, revision: row.revision, row, verifiedAt, usedAt: verifiedAt };
-    this.#entries.delete(row.id);
+    this.evict(row.id);
     this.#entries.set(row.id, entry);
-    if (this.#entries.size > this.#limit) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest !== undefined) this.#entries.delete(oldest);
-    }
+    this.#loads++;
+    this.#account(row.id, engine);
     return entry;
+  }
+
+  /** Records the entry's new size, then evicts the least recently used others beyond the budget. */
+  #account(workspaceId: string, engine: Engine): void {
+    const bytes = engine.footprint.estimatedBytes;
+    this.#bytes += bytes - (this.#bytesOf.get(workspaceId) ?? 0);
+    this.#bytesOf.set(workspaceId, bytes);
+    for (const id of this.#entries.keys()) {
+      if (this.#bytes <= this.#budget) break;
+      if (id === workspaceId) continue;
+      this.evict(id);
+      this.#evictions++;
+    }
   }
 
   /** Records that the store was at the entry's revision at `at`, with `row` as read then. */
@@ -86,14 +140,15 @@ export class EngineCache {
         entry.revision = change.revision;
       }
     } catch {
-      this.#entries.delete(workspaceId);
+      this.evict(workspaceId);
       return false;
     }
     if (entry.revision !== row.revision) {
-      this.#entries.delete(workspaceId);
+      this.evict(workspaceId);
       return false;
     }
     this.verified(entry, row, verifiedAt);
+    this.#account(workspaceId, entry.engine);
     return true;
   }
 
@@ -109,7 +164,10 @@ export class EngineCache {
     return this.#entries.values();
   }
 
+  /** Drops a workspace (closed, or out of step with the store); the next read reloads it. */
   evict(workspaceId: string): void {
     this.#entries.delete(workspaceId);
+    this.#bytes -= this.#bytesOf.get(workspaceId) ?? 0;
+    this.#bytesOf.delete(workspaceId);
   }
 }
