@@ -28,12 +28,12 @@ async function demoWorkspace(service: Gatehouse) {
   ] as const)
     await service.resources.upsert(systemActor(), ws.id, { resource, parent });
   const otto = await person("otto");
-  await service.members.add(asUser(olivia.id), ws.id, {
+  await service.members.add(systemActor(), ws.id, {
     userId: otto.id,
     grants: [{ role: "operator", scope: "server:fra-1" }],
   });
   const cara = await person("cara");
-  await service.members.add(asUser(olivia.id), ws.id, {
+  await service.members.add(systemActor(), ws.id, {
     userId: cara.id,
     grants: [{ role: "customer", scope: "site:shop.example" }],
   });
@@ -212,7 +212,7 @@ describe.each(cliBackends)("database commands on $name", (backend) => {
         preset: "company",
         plan: "standard",
       });
-      await service.members.add(asUser(bill.id), ws.id, {
+      await service.members.add(systemActor(), ws.id, {
         userId: mara.id,
         grants: [{ role: "manager", scope: `workspace:${ws.id}` }],
       });

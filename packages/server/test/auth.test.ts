@@ -1,3 +1,4 @@
+import { systemActor } from "@gatehouse/service";
 import { TOTP } from "otpauth";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -146,7 +147,7 @@ describe.each(backends)("sign-in over HTTP on $name", (backend) => {
     const member = await signUp(server.app, "mia");
     const { gatehouse } = server;
     const [workspace] = await gatehouse.workspaces.listForUser(owner.userId);
-    await gatehouse.members.add({ actor: { type: "user", userId: owner.userId } }, workspace!.id, {
+    await gatehouse.members.add(systemActor(), workspace!.id, {
       userId: member.userId,
       grants: [{ role: "admin", scope: `workspace:${workspace!.id}` }],
     });

@@ -270,7 +270,8 @@ async function runMatrix(server: Awaited<ReturnType<typeof openServer>>, preset:
         method: "POST",
         url: `${base(t)}/members`,
         body: { userId: outsider, grants: [{ role: m0.role, scope: scopeIn(t, m0.scope) }] },
-        expect: { allow: holdsGate(c, delegation, m0.scope) },
+        // Consent: members invite, the person accepts; only the host application adds directly.
+        expect: never,
       },
     ],
     "PATCH /v1/workspaces/{ws}/members/{userId}": async (t, c) => [

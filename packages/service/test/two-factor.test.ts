@@ -249,7 +249,7 @@ describe.each(backends)("two-factor sign-in on $name", (backend) => {
       name: "Acme",
       preset: "company",
     });
-    await gatehouse.members.add(asUser(olivia.id), ws.id, {
+    await gatehouse.members.add(systemActor(), ws.id, {
       userId: bob.id,
       grants: [{ role: "technical", scope: `workspace:${ws.id}` }],
     });
