@@ -1316,8 +1316,8 @@ export type paths = {
         };
         put?: never;
         /**
-         * Add an existing user as a member with their first grants
-         * @description The direct path for the host app and managers; people usually join by invitation or join request. Respects the plan's member limit (409 MEMBER_LIMIT_REACHED), one workspace per email and delegation. 201; Every write answers `{ revision }` and sets `x-gatehouse-revision`.
+         * Add an existing user as a member with their first grants (host app only)
+         * @description The direct path for the host application, with a host credential: nobody is put into a workspace without consent, so members invite and the person accepts (every other caller gets 403 HOST_CREDENTIAL_REQUIRED, whatever the user id). Respects the plan's member limit (409 MEMBER_LIMIT_REACHED) and one workspace per email; 404 USER_NOT_FOUND for an id the host does not have. 201; Every write answers `{ revision }` and sets `x-gatehouse-revision`.
          */
         post: {
             parameters: {
@@ -3506,7 +3506,7 @@ export type paths = {
         put?: never;
         /**
          * Ask to join the workspace whose join key (e.g. its tax number) you know
-         * @description For a signed-in person. At most 3 requests in any 24 hours (429 JOIN_REQUEST_RATE_LIMITED with Retry-After); one pending request per workspace (409 CONFLICT); 404 WORKSPACE_NOT_FOUND for an unknown key; 403 JOIN_REQUESTS_DISABLED where the preset takes none.
+         * @description For a signed-in person. At most 3 requests in any 24 hours (429 JOIN_REQUEST_RATE_LIMITED with Retry-After); one pending request per workspace (409 CONFLICT); 404 WORKSPACE_NOT_FOUND alike for an unknown key and a workspace that takes no join requests; after 5 wrong keys from one person (or 20 from one address) in 15 minutes, 429 RATE_LIMITED with Retry-After for every key.
          */
         post: {
             parameters: {
@@ -5500,6 +5500,7 @@ export type paths = {
                                 viewActivity: boolean;
                                 changeSettings: boolean;
                                 ownerOnly: boolean;
+                                changePlan: boolean;
                                 transferOwnership: boolean;
                             };
                             sections: string[];
