@@ -220,6 +220,7 @@ export type paths = {
                     "application/json": {
                         email: string;
                         password: string;
+                        /** @description The 6-digit code from the authenticator app, or a recovery code (works once) */
                         totpCode?: string;
                     };
                 };
@@ -408,6 +409,7 @@ export type paths = {
                 content: {
                     "application/json": {
                         token: string;
+                        /** @description The 6-digit code from the authenticator app, or a recovery code (works once) */
                         totpCode?: string;
                     };
                 };
@@ -639,6 +641,65 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/totp/recovery-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make new two-factor recovery codes (shown once; the old ones stop working)
+         * @description For a person signed in with a session who has TOTP on (409 TOTP_NOT_ENABLED otherwise). Ten codes of 128 random bits; each signs in once in place of an authenticator code (`totpCode`). Only their hashes are kept: store them now.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            codes: string[];
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me": {
         parameters: {
             query?: never;
@@ -673,6 +734,7 @@ export type paths = {
                                 enabled: boolean;
                                 pending: boolean;
                                 required: boolean;
+                                recoveryCodesLeft: number;
                             };
                             workspaces: {
                                 id: string;

@@ -608,6 +608,37 @@ async function updateSettingsIn(
   }
   tx.update(values);
   tx.audit(record);
+  if (values.require_2fa === 1 && tx.workspace.require_2fa !== 1) await endSessionsWithout2fa(tx);
+}
+
+/**
+ * Turning on "require two-factor sign-in" ends the sessions of every member without TOTP (#14):
+ * their next sign-in asks them to enrol first. The person who turned it on keeps theirs — they are
+ * at the screen, and the console asks them to enrol — and is held to it at their next sign-in.
+ */
+async function endSessionsWithout2fa(tx: WorkspaceWriter): Promise<void> {
+  const caller = personOf(tx.request.actor) ?? "";
+  const ended = await tx.trx
+    .updateTable("sessions")
+    .set({ revoked_at: tx.now })
+    .where("revoked_at", "is", null)
+    .where("user_id", "!=", caller)
+    .where("user_id", "in", (eb) =>
+      eb
+        .selectFrom("members")
+        .innerJoin("users", "users.id", "members.user_id")
+        .select("members.user_id")
+        .where("members.workspace_id", "=", tx.workspace.id)
+        .where("users.totp_enabled_at", "is", null),
+    )
+    .executeTakeFirst();
+  const sessionsEnded = Number(ended.numUpdatedRows);
+  if (sessionsEnded > 0)
+    tx.audit({
+      action: "workspace.require_2fa.sessions_end",
+      target: tx.root,
+      details: { sessionsEnded },
+    });
 }
 
 /**
