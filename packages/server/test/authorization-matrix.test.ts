@@ -265,7 +265,7 @@ async function runMatrix(server: Awaited<ReturnType<typeof openServer>>, preset:
         { method: "GET", url: `${base(t)}/members`, expect: { allow, exact: allow ? 200 : 403 } },
       ];
     },
-    "POST /v1/workspaces/{ws}/members": async (t, c) => [
+    "POST /v1/workspaces/{ws}/members": async (t) => [
       {
         method: "POST",
         url: `${base(t)}/members`,

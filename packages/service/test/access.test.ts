@@ -100,7 +100,7 @@ describe.each(backends)("the console's reads on $name", (backend) => {
     });
 
     it("lets an admin see the team but not manage people or settings", async () => {
-      const { olivia, ws } = await panel();
+      const { ws } = await panel();
       const ada = await person("ada");
       await gatehouse.members.add(systemActor(), ws, {
         userId: ada.id,

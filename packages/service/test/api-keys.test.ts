@@ -40,7 +40,6 @@ describe.each(backends)("API keys on $name", (backend) => {
     ] as const) {
       await gatehouse.resources.upsert(host, ws.id, { resource, parent });
     }
-    const owner = asUser(olivia.id);
     const otto = await person("otto");
     const carol = await person("carol");
     const adam = await person("adam");

@@ -345,7 +345,6 @@ describe.each(backends)("grants, groups and gates on $name", (backend) => {
       resource: "server:s1",
       parent: `workspace:${ws.id}`,
     });
-    const owner = asUser(olivia.id);
     const add = (grant: Record<string, unknown>) =>
       gatehouse.members.add(systemActor(), ws.id, { userId: otto.id, grants: [grant] });
     expect(await codeOf(add({ role: "customer", scope: "server:s1" }))).toBe(

@@ -100,6 +100,7 @@ describe.each(backends)("two-factor sign-in on $name", (backend) => {
       enabled: false,
       pending: true,
       required: false,
+      recoveryCodesLeft: 0,
     });
     // Pending: sign-in does not ask for it yet.
     await login("ada");
