@@ -791,6 +791,7 @@ async function runMatrix(server: Awaited<ReturnType<typeof openServer>>, preset:
     "POST /v1/auth/totp/enroll",
     "POST /v1/auth/totp/enroll-with-password",
     "POST /v1/auth/totp/confirm",
+    "POST /v1/auth/totp/recovery-codes",
     "DELETE /v1/me/sessions/{id}",
     "POST /v1/workspaces",
     "POST /v1/invitations/accept",
