@@ -8,6 +8,7 @@ import { registerModelChange } from "./commands/model-change.ts";
 import { registerModelShow } from "./commands/model-show.ts";
 import { registerServe } from "./commands/serve.ts";
 import { registerTest } from "./commands/test.ts";
+import { registerUserResetTwoFactor } from "./commands/user-reset-two-factor.ts";
 import { registerWorkspaceExport } from "./commands/workspace-export.ts";
 import { registerWorkspaceImport } from "./commands/workspace-import.ts";
 import { registerWorkspaceTransferOwnership } from "./commands/workspace-transfer-ownership.ts";
@@ -53,6 +54,11 @@ function buildProgram(status: { code: ExitCode }): Command {
   registerWorkspaceTransferOwnership(workspace, run);
   registerWorkspaceExport(workspace, run);
   registerWorkspaceImport(workspace, run);
+  const user = program
+    .command("user")
+    .summary("Reset a user's two-factor sign-in")
+    .description("Operator tasks on one user account");
+  registerUserResetTwoFactor(user, run);
   registerTest(program, run);
   return program;
 }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { asUser, type Gatehouse, systemActor } from "@gatehouse/service";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { migrations } from "../../service/src/database/migrations/index.ts";
+import { totpCode } from "../../service/src/sign-in/two-factor.ts";
 import { type CliDatabase, cliBackends, gatehouse } from "./harness.ts";
 
 const PASSWORD = "correct horse battery staple";
@@ -28,12 +29,12 @@ async function demoWorkspace(service: Gatehouse) {
   ] as const)
     await service.resources.upsert(systemActor(), ws.id, { resource, parent });
   const otto = await person("otto");
-  await service.members.add(asUser(olivia.id), ws.id, {
+  await service.members.add(systemActor(), ws.id, {
     userId: otto.id,
     grants: [{ role: "operator", scope: "server:fra-1" }],
   });
   const cara = await person("cara");
-  await service.members.add(asUser(olivia.id), ws.id, {
+  await service.members.add(systemActor(), ws.id, {
     userId: cara.id,
     grants: [{ role: "customer", scope: "site:shop.example" }],
   });
@@ -212,7 +213,7 @@ describe.each(cliBackends)("database commands on $name", (backend) => {
         preset: "company",
         plan: "standard",
       });
-      await service.members.add(asUser(bill.id), ws.id, {
+      await service.members.add(systemActor(), ws.id, {
         userId: mara.id,
         grants: [{ role: "manager", scope: `workspace:${ws.id}` }],
       });
@@ -241,6 +242,51 @@ describe.each(cliBackends)("database commands on $name", (backend) => {
       ["workspace", "transfer-ownership", ws.id, "nobody@example.com"],
       { env: database.env },
     );
+    expect(stranger.code).toBe(1);
+    expect(stranger.stderr).toContain("[USER_NOT_FOUND]");
+  });
+
+  it("user reset-2fa turns off a user's two-factor sign-in and ends their sessions, in the activity log (#14 finding 12)", async () => {
+    const database = fresh();
+    const mara = await withService(database, async (service) => {
+      const { user } = await service.users.signUp({
+        email: "mara@example.com",
+        password: PASSWORD,
+        name: "mara",
+      });
+      const { secret } = await service.twoFactor.enroll(user.id);
+      await service.twoFactor.confirm(user.id, totpCode(secret, Date.now()));
+      await service.twoFactor.newRecoveryCodes(asUser(user.id));
+      // Without a code, the password alone no longer signs in.
+      await expect(
+        service.sessions.login({ email: "mara@example.com", password: PASSWORD }),
+      ).rejects.toMatchObject({ code: "TOTP_REQUIRED" });
+      return user;
+    });
+    const reset = await gatehouse(["user", "reset-2fa", "mara@example.com"], { env: database.env });
+    expect(reset.stderr).toBe("");
+    expect(reset.code).toBe(0);
+    expect(reset.stdout).toContain(`Two-factor sign-in of ${mara.id} is reset`);
+    await withService(database, async (service) => {
+      expect(await service.twoFactor.status(mara.id)).toMatchObject({
+        enabled: false,
+        recoveryCodesLeft: 0,
+      });
+      const session = await service.sessions.login({
+        email: "mara@example.com",
+        password: PASSWORD,
+      });
+      expect(session.user.id).toBe(mara.id);
+      const logged = await service.storage.db
+        .selectFrom("instance_log")
+        .select(["actor", "details"])
+        .where("action", "=", "two_factor.reset")
+        .execute();
+      expect(logged).toEqual([{ actor: "system:cli", details: expect.stringContaining(mara.id) }]);
+    });
+    const stranger = await gatehouse(["user", "reset-2fa", "nobody@example.com"], {
+      env: database.env,
+    });
     expect(stranger.code).toBe(1);
     expect(stranger.stderr).toContain("[USER_NOT_FOUND]");
   });

@@ -22,6 +22,8 @@ const COMMANDS: readonly (readonly [string[], string])[] = [
   [["workspace", "transfer-ownership"], "<user>"],
   [["workspace", "export"], "--output <file>"],
   [["workspace", "import"], "--dry-run"],
+  [["user"], "reset-2fa"],
+  [["user", "reset-2fa"], "<user>"],
   [["test"], "<files...>"],
 ];
 

@@ -45,12 +45,12 @@ export async function seedDemo(
     await gatehouse.resources.upsert(host, workspace.id, { resource, parent });
   }
   const operator = await person("operator of fra-1", "otto");
-  await gatehouse.members.add(asUser(owner.id), workspace.id, {
+  await gatehouse.members.add(host, workspace.id, {
     userId: operator.id,
     grants: [{ role: "operator", scope: "server:fra-1" }],
   });
   const customer = await person("customer of shop.example", "cara");
-  await gatehouse.members.add(asUser(owner.id), workspace.id, {
+  await gatehouse.members.add(host, workspace.id, {
     userId: customer.id,
     grants: [{ role: "customer", scope: "site:shop.example" }],
   });

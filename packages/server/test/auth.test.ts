@@ -1,8 +1,10 @@
+import { systemActor } from "@gatehouse/service";
 import { TOTP } from "otpauth";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   backends,
   call,
+  expectProblem,
   openServer,
   PASSWORD,
   signIn,
@@ -123,6 +125,32 @@ describe.each(backends)("sign-in over HTTP on $name", (backend) => {
     expect(replay.json().code).toBe("TOTP_INVALID");
   });
 
+  it("shows recovery codes once and signs in with each one once in place of the authenticator (#14 finding 12)", async () => {
+    const session = await signUp(server.app, "ada");
+    expectProblem(
+      await call(server.app, session, "POST", "/v1/auth/totp/recovery-codes"),
+      409,
+      "TOTP_NOT_ENABLED",
+    );
+    const { secret } = (await call(server.app, session, "POST", "/v1/auth/totp/enroll")).json();
+    const totp = new TOTP({ secret, digits: 6, period: 30, algorithm: "SHA1" });
+    const code = totp.generate({ timestamp: server.clock.now });
+    await call(server.app, session, "POST", "/v1/auth/totp/confirm", { code });
+    const made = await call(server.app, session, "POST", "/v1/auth/totp/recovery-codes");
+    expect(made.statusCode).toBe(200);
+    const { codes } = made.json() as { codes: string[] };
+    expect(codes).toHaveLength(10);
+    const me = await call(server.app, session, "GET", "/v1/me");
+    expect(me.json().twoFactor.recoveryCodesLeft).toBe(10);
+    expect(me.body).not.toContain(codes[0]);
+    const payload = { email: "ada@example.com", password: PASSWORD, totpCode: codes[0] };
+    expect(
+      (await server.app.inject({ method: "POST", url: "/v1/auth/login", payload })).statusCode,
+    ).toBe(200);
+    const replay = await server.app.inject({ method: "POST", url: "/v1/auth/login", payload });
+    expectProblem(replay, 401, "TOTP_INVALID");
+  });
+
   it("mails a magic link that signs in once, and answers the same for unknown emails", async () => {
     await signUp(server.app, "ada");
     const request = (email: string) =>
@@ -146,7 +174,7 @@ describe.each(backends)("sign-in over HTTP on $name", (backend) => {
     const member = await signUp(server.app, "mia");
     const { gatehouse } = server;
     const [workspace] = await gatehouse.workspaces.listForUser(owner.userId);
-    await gatehouse.members.add({ actor: { type: "user", userId: owner.userId } }, workspace!.id, {
+    await gatehouse.members.add(systemActor(), workspace!.id, {
       userId: member.userId,
       grants: [{ role: "admin", scope: `workspace:${workspace!.id}` }],
     });

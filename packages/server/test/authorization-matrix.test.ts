@@ -265,12 +265,13 @@ async function runMatrix(server: Awaited<ReturnType<typeof openServer>>, preset:
         { method: "GET", url: `${base(t)}/members`, expect: { allow, exact: allow ? 200 : 403 } },
       ];
     },
-    "POST /v1/workspaces/{ws}/members": async (t, c) => [
+    "POST /v1/workspaces/{ws}/members": async (t) => [
       {
         method: "POST",
         url: `${base(t)}/members`,
         body: { userId: outsider, grants: [{ role: m0.role, scope: scopeIn(t, m0.scope) }] },
-        expect: { allow: holdsGate(c, delegation, m0.scope) },
+        // Consent: members invite, the person accepts; only the host application adds directly.
+        expect: never,
       },
     ],
     "PATCH /v1/workspaces/{ws}/members/{userId}": async (t, c) => [
@@ -792,6 +793,7 @@ async function runMatrix(server: Awaited<ReturnType<typeof openServer>>, preset:
     "POST /v1/auth/totp/enroll",
     "POST /v1/auth/totp/enroll-with-password",
     "POST /v1/auth/totp/confirm",
+    "POST /v1/auth/totp/recovery-codes",
     "DELETE /v1/me/sessions/{id}",
     "POST /v1/workspaces",
     "POST /v1/invitations/accept",

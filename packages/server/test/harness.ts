@@ -118,6 +118,14 @@ export function call(
   return app.inject(options);
 }
 
+/** A fresh host credential of the host application, as headers to call with. */
+export async function hostCaller(gatehouse: Gatehouse): Promise<Session> {
+  const { secret } = await gatehouse.hostCredentials.create(systemActor("cli"), {
+    name: "host-app",
+  });
+  return { userId: "", headers: { authorization: `Bearer ${secret}` } };
+}
+
 /** Asserts a problem+json answer with this status and stable code. */
 export function expectProblem(
   response: LightMyRequestResponse,

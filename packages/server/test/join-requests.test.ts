@@ -123,7 +123,7 @@ describe.each(backends)("join requests over HTTP on $name", (backend) => {
     expect((await ask(bob, { joinKey: TAX_NUMBER })).statusCode).toBe(201);
   });
 
-  it("refuses bad input with 400 and unknown keys with 404; a preset without join requests with 403", async () => {
+  it("refuses bad input with 400, and unknown keys and a preset without join requests alike with 404", async () => {
     await company();
     const bob = await signUp(server.app, "bob");
     const extra = await ask(bob, { joinKey: TAX_NUMBER, role: "manager" });
@@ -147,8 +147,37 @@ describe.each(backends)("join requests over HTTP on $name", (backend) => {
       joinKey: "PANEL-1",
     });
     const disabled = await ask(bob, { joinKey: "PANEL-1" });
-    expect(disabled.statusCode).toBe(403);
-    expect(disabled.json().code).toBe("JOIN_REQUESTS_DISABLED");
+    expect(disabled.statusCode).toBe(404);
+    expect(disabled.json().code).toBe("WORKSPACE_NOT_FOUND");
+  });
+
+  it("slows join-key guessing and answers an unknown key and a workspace without join requests alike (#14 finding 6)", async () => {
+    await company();
+    const carol = await signUp(server.app, "carol");
+    const panel = (await call(server.app, carol, "GET", "/v1/me")).json().workspaces[0].id;
+    await server.gatehouse.workspaces.updateSettings(asUser(carol.userId), panel, {
+      joinKey: "PANEL-1",
+    });
+    const mallory = await signUp(server.app, "mallory");
+    const unknown = await ask(mallory, { joinKey: "NL000000001" });
+    const disabled = await ask(mallory, { joinKey: "PANEL-1" });
+    const { instance: _unknownInstance, ...unknownAnswer } = unknown.json();
+    const { instance: _disabledInstance, ...disabledAnswer } = disabled.json();
+    expect({ status: disabled.statusCode, ...disabledAnswer }).toEqual({
+      status: unknown.statusCode,
+      ...unknownAnswer,
+    });
+    expect(unknown.statusCode).toBe(404);
+    // Five wrong keys in 15 minutes; then every key waits, the right one too.
+    for (const guess of ["NL000000002", "NL000000003", "NL000000004"])
+      expect((await ask(mallory, { joinKey: guess })).statusCode).toBe(404);
+    const slowed = await ask(mallory, { joinKey: TAX_NUMBER });
+    expect(slowed.statusCode).toBe(429);
+    expect(slowed.json().code).toBe("RATE_LIMITED");
+    expect(Number(slowed.headers["retry-after"])).toBeGreaterThan(0);
+    // Another person is not held back by Mallory's guesses.
+    const bob = await signUp(server.app, "bob");
+    expect((await ask(bob, { joinKey: TAX_NUMBER })).statusCode).toBe(201);
   });
 
   it("lets only managers decide: 403 for members without the gate, 404 for outsiders and unknown ids", async () => {

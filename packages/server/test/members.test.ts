@@ -5,6 +5,7 @@ import {
   backends,
   call,
   expectProblem,
+  hostCaller,
   openServer,
   type Session,
   signUp,
@@ -121,11 +122,37 @@ describe.each(backends)("members and groups over HTTP on $name", (backend) => {
     );
   });
 
-  it("adds a member (201 with the revision) and refuses extra fields, unknown roles, members twice and non-managers", async () => {
-    const { ws, olivia, cara, eve, bob } = await panel();
+  it("refuses to put a person into a workspace without their consent, alike for known and unknown user ids (#14 finding 4)", async () => {
+    const { ws, olivia, ada, eve } = await panel();
+    const grants = [{ role: "customer", scope: "site:b" }];
+    const answers = [];
+    for (const [manager, userId] of [
+      [olivia, eve.userId],
+      [olivia, "usr_nobody_at_all"],
+      [ada, eve.userId],
+      [ada, "usr_nobody_at_all"],
+    ] as const) {
+      const response = await call(server.app, manager, "POST", `${base(ws)}/members`, {
+        userId,
+        grants,
+      });
+      expectProblem(response, 403, "HOST_CREDENTIAL_REQUIRED");
+      const { instance: _instance, ...answer } = response.json();
+      answers.push(answer);
+    }
+    // One answer whether or not the id belongs to someone: nothing to probe with.
+    expect(new Set(answers.map((answer) => JSON.stringify(answer))).size).toBe(1);
+    // The stranger sees nothing of the workspace, and its managers see nothing of the stranger.
+    expectProblem(await call(server.app, eve, "GET", base(ws)), 404, "WORKSPACE_NOT_FOUND");
+    expect((await membersOf(olivia, ws)).map((member) => member.userId)).not.toContain(eve.userId);
+  });
+
+  it("lets the host application add a member directly (201 with the revision) and refuses extra fields, unknown roles, unknown users and members twice", async () => {
+    const { ws, olivia, eve } = await panel();
+    const host = await hostCaller(server.gatehouse);
     const grants = [{ role: "customer", scope: "site:b" }];
     expectProblem(
-      await call(server.app, olivia, "POST", `${base(ws)}/members`, {
+      await call(server.app, host, "POST", `${base(ws)}/members`, {
         userId: eve.userId,
         grants: [{ role: "customer", scope: "site:b", owner: true }],
       }),
@@ -133,7 +160,7 @@ describe.each(backends)("members and groups over HTTP on $name", (backend) => {
       "INVALID_INPUT",
     );
     expectProblem(
-      await call(server.app, olivia, "POST", `${base(ws)}/members`, {
+      await call(server.app, host, "POST", `${base(ws)}/members`, {
         userId: eve.userId,
         grants,
         isOwner: true,
@@ -142,7 +169,7 @@ describe.each(backends)("members and groups over HTTP on $name", (backend) => {
       "INVALID_INPUT",
     );
     expectProblem(
-      await call(server.app, olivia, "POST", `${base(ws)}/members`, {
+      await call(server.app, host, "POST", `${base(ws)}/members`, {
         userId: eve.userId,
         grants: [],
       }),
@@ -150,25 +177,28 @@ describe.each(backends)("members and groups over HTTP on $name", (backend) => {
       "INVALID_INPUT",
     );
     expectProblem(
-      await call(server.app, olivia, "POST", `${base(ws)}/members`, {
+      await call(server.app, host, "POST", `${base(ws)}/members`, {
         userId: eve.userId,
         grants: [{ role: "janitor", scope: "site:b" }],
       }),
       400,
       "UNKNOWN_ROLE",
     );
-    // Outside the caller's reach, a resource answers as if it did not exist.
+    // The host knows its users: an id it never provisioned is simply not found.
     expectProblem(
-      await call(server.app, cara, "POST", `${base(ws)}/members`, { userId: bob.userId, grants }),
+      await call(server.app, host, "POST", `${base(ws)}/members`, {
+        userId: "usr_nobody_at_all",
+        grants,
+      }),
       404,
-      "RESOURCE_NOT_FOUND",
+      "USER_NOT_FOUND",
     );
     expectRevision(
-      await call(server.app, olivia, "POST", `${base(ws)}/members`, { userId: eve.userId, grants }),
+      await call(server.app, host, "POST", `${base(ws)}/members`, { userId: eve.userId, grants }),
       201,
     );
     expectProblem(
-      await call(server.app, olivia, "POST", `${base(ws)}/members`, { userId: eve.userId, grants }),
+      await call(server.app, host, "POST", `${base(ws)}/members`, { userId: eve.userId, grants }),
       409,
       "ALREADY_MEMBER",
     );
@@ -180,6 +210,7 @@ describe.each(backends)("members and groups over HTTP on $name", (backend) => {
 
   it("stops at the plan's member limit with 409 MEMBER_LIMIT_REACHED", async () => {
     const olivia = await signUp(server.app, "olivia");
+    const host = await hostCaller(server.gatehouse);
     const company = (
       await call(server.app, olivia, "POST", "/v1/workspaces", { name: "Co", preset: "company" })
     ).json();
@@ -188,7 +219,7 @@ describe.each(backends)("members and groups over HTTP on $name", (backend) => {
     for (const name of ["t1", "t2", "t3", "t4"]) {
       const person = await signUp(server.app, name);
       expectRevision(
-        await call(server.app, olivia, "POST", `${base(company.id)}/members`, {
+        await call(server.app, host, "POST", `${base(company.id)}/members`, {
           userId: person.userId,
           grants,
         }),
@@ -197,7 +228,7 @@ describe.each(backends)("members and groups over HTTP on $name", (backend) => {
     }
     const sixth = await signUp(server.app, "t5");
     expectProblem(
-      await call(server.app, olivia, "POST", `${base(company.id)}/members`, {
+      await call(server.app, host, "POST", `${base(company.id)}/members`, {
         userId: sixth.userId,
         grants,
       }),

@@ -53,7 +53,8 @@ describe.skipIf(url === undefined)("a revoke across server processes", () => {
         body: { email: `${name}@${database.schema}.test`, password, name },
       });
     owner = await signIn(a.url, `olivia@${database.schema}.test`, password);
-    carol = (await signIn(a.url, `carol@${database.schema}.test`, password)).userId;
+    const carolSession = await signIn(a.url, `carol@${database.schema}.test`, password);
+    carol = carolSession.userId;
     ({ id: ws } = (await expectStatus(201, a.url, "POST", "/v1/workspaces", {
       headers: owner.headers,
       body: { name: "Propagation", preset: "mzpanel" },
@@ -67,9 +68,27 @@ describe.skipIf(url === undefined)("a revoke across server processes", () => {
         body: { parent },
       });
     // Carol is a member without a grant: each trial grants, then revokes, her role on site:a.
-    await expectStatus(201, a.url, "POST", `/v1/workspaces/${ws}/members`, {
-      headers: owner.headers,
-      body: { userId: carol, grants: [{ role: "customer", scope: "site:a" }] },
+    // She joins by accepting an invitation: nobody is put into a workspace without consent.
+    const { invitation } = (await expectStatus(
+      201,
+      a.url,
+      "POST",
+      `/v1/workspaces/${ws}/invitations`,
+      {
+        headers: owner.headers,
+        body: { email: `carol@${database.schema}.test`, role: "customer", scopes: ["site:a"] },
+      },
+    )) as { invitation: { id: string } };
+    const { link } = (await expectStatus(
+      200,
+      a.url,
+      "POST",
+      `/v1/workspaces/${ws}/invitations/${invitation.id}/link`,
+      { headers: owner.headers },
+    )) as { link: string };
+    await expectStatus(200, a.url, "POST", "/v1/invitations/accept", {
+      headers: carolSession.headers,
+      body: { token: link.slice(link.indexOf("#") + 1) },
     });
     await expectStatus(200, a.url, "DELETE", `/v1/workspaces/${ws}/grants`, {
       headers: owner.headers,

@@ -4,6 +4,7 @@ import {
   backends,
   call,
   expectProblem,
+  hostCaller,
   openServer,
   type Session,
   signUp,
@@ -204,7 +205,7 @@ describe.each(backends)("workspaces over HTTP on $name", (backend) => {
     expect((await call(server.app, olivia, "GET", url(ws))).json()).toEqual(before);
   });
 
-  it("denies settings to an admin (403) and changes the plan for the owner only", async () => {
+  it("denies settings to an admin (403) and leaves a plan with no plan permission to the host application, not the owner (#14 finding 10)", async () => {
     const { ws, ada } = await panel();
     expectProblem(
       await call(server.app, ada, "PATCH", url(ws), { name: "Ada's now" }),
@@ -216,11 +217,21 @@ describe.each(backends)("workspaces over HTTP on $name", (backend) => {
       await call(server.app, olivia, "POST", "/v1/workspaces", { name: "Co", preset: "company" })
     ).json();
     expect(company.plan).toBe("standard");
-    const upgraded = await call(server.app, olivia, "PATCH", url(company.id), { plan: "pci" });
+    // "Contact support to upgrade your plan": the owner cannot lift the member limit themselves.
+    expectProblem(
+      await call(server.app, olivia, "PATCH", url(company.id), { plan: "pci" }),
+      403,
+      "PERMISSION_DENIED",
+    );
+    const access = await call(server.app, olivia, "GET", `${url(company.id)}/access`);
+    expect(access.json().workflows).toMatchObject({ ownerOnly: true, changePlan: false });
+    expect((await call(server.app, olivia, "GET", url(company.id))).json().plan).toBe("standard");
+    const host = await hostCaller(server.gatehouse);
+    const upgraded = await call(server.app, host, "PATCH", url(company.id), { plan: "pci" });
     expect(upgraded.statusCode).toBe(200);
     expect(upgraded.json()).toMatchObject({ plan: "pci", revision: company.revision + 1 });
     expectProblem(
-      await call(server.app, olivia, "PATCH", url(company.id), { plan: "gold" }),
+      await call(server.app, host, "PATCH", url(company.id), { plan: "gold" }),
       400,
       "UNKNOWN_PLAN",
     );
@@ -244,11 +255,17 @@ describe.each(backends)("workspaces over HTTP on $name", (backend) => {
     const company = (
       await call(server.app, owen, "POST", "/v1/workspaces", { name: "Co", preset: "company" })
     ).json();
-    const patched = await call(server.app, owen, "PATCH", url(company.id), {
-      plan: "pci",
-      require2fa: true,
-      name: "Co GmbH",
-    });
+    const patched = await call(
+      server.app,
+      await hostCaller(server.gatehouse),
+      "PATCH",
+      url(company.id),
+      {
+        plan: "pci",
+        require2fa: true,
+        name: "Co GmbH",
+      },
+    );
     expect(patched.statusCode).toBe(200);
     expect(patched.json()).toMatchObject({
       name: "Co GmbH",
@@ -268,7 +285,7 @@ describe.each(backends)("workspaces over HTTP on $name", (backend) => {
       await call(server.app, owen, "POST", "/v1/workspaces", { name: "Co", preset: "company" })
     ).json();
     expectProblem(
-      await call(server.app, owen, "PATCH", url(second.id), {
+      await call(server.app, await hostCaller(server.gatehouse), "PATCH", url(second.id), {
         plan: "pci",
         joinKey: "DE123456789",
       }),

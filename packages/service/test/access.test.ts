@@ -36,12 +36,12 @@ describe.each(backends)("the console's reads on $name", (backend) => {
       await gatehouse.resources.upsert(host, ws.id, { resource, parent });
     }
     const otto = await person("otto");
-    await gatehouse.members.add(asUser(olivia.id), ws.id, {
+    await gatehouse.members.add(systemActor(), ws.id, {
       userId: otto.id,
       grants: [{ role: "operator", scope: "server:s1" }],
     });
     const cara = await person("cara");
-    await gatehouse.members.add(asUser(olivia.id), ws.id, {
+    await gatehouse.members.add(systemActor(), ws.id, {
       userId: cara.id,
       grants: [{ role: "customer", scope: "site:a" }],
     });
@@ -100,9 +100,9 @@ describe.each(backends)("the console's reads on $name", (backend) => {
     });
 
     it("lets an admin see the team but not manage people or settings", async () => {
-      const { olivia, ws } = await panel();
+      const { ws } = await panel();
       const ada = await person("ada");
-      await gatehouse.members.add(asUser(olivia.id), ws, {
+      await gatehouse.members.add(systemActor(), ws, {
         userId: ada.id,
         grants: [{ role: "admin", scope: `workspace:${ws}` }],
       });
@@ -202,7 +202,7 @@ describe.each(backends)("the console's reads on $name", (backend) => {
     it("is for the owner only, and of members only; a refused attempt is logged", async () => {
       const { olivia, otto, cara, ws } = await panel();
       const ada = await person("ada");
-      await gatehouse.members.add(asUser(olivia.id), ws, {
+      await gatehouse.members.add(systemActor(), ws, {
         userId: ada.id,
         grants: [{ role: "admin", scope: `workspace:${ws}` }],
       });

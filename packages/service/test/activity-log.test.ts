@@ -85,7 +85,10 @@ describe.each(backends)("activity log on $name", (backend) => {
       [carol, "customer", "site:a"],
       [adam, "admin", root],
     ] as const) {
-      await gatehouse.members.add(owner, ws.id, { userId: user.id, grants: [{ role, scope }] });
+      await gatehouse.members.add(systemActor(), ws.id, {
+        userId: user.id,
+        grants: [{ role, scope }],
+      });
     }
     return { ws: ws.id, root, owner, olivia, otto, carol, adam };
   }
@@ -139,7 +142,7 @@ describe.each(backends)("activity log on $name", (backend) => {
       [
         "member.add",
         () =>
-          gatehouse.members.add(owner, ws, {
+          gatehouse.members.add(systemActor(), ws, {
             userId: otto.id,
             grants: [{ role: "operator", scope: "server:s1" }],
           }),
@@ -187,7 +190,7 @@ describe.each(backends)("activity log on $name", (backend) => {
       [
         "member.add",
         () =>
-          gatehouse.members.add(owner, ws, {
+          gatehouse.members.add(systemActor(), ws, {
             userId: adam.id,
             grants: [{ role: "admin", scope: root }],
           }),

@@ -40,7 +40,6 @@ describe.each(backends)("API keys on $name", (backend) => {
     ] as const) {
       await gatehouse.resources.upsert(host, ws.id, { resource, parent });
     }
-    const owner = asUser(olivia.id);
     const otto = await person("otto");
     const carol = await person("carol");
     const adam = await person("adam");
@@ -49,7 +48,10 @@ describe.each(backends)("API keys on $name", (backend) => {
       [carol, "customer", "site:a"],
       [adam, "admin", root],
     ] as const) {
-      await gatehouse.members.add(owner, ws.id, { userId: user.id, grants: [{ role, scope }] });
+      await gatehouse.members.add(systemActor(), ws.id, {
+        userId: user.id,
+        grants: [{ role, scope }],
+      });
     }
     return { ws: ws.id, root, olivia, otto, carol, adam };
   }
@@ -296,7 +298,7 @@ describe.each(backends)("API keys on $name", (backend) => {
     const listed = (await gatehouse.apiKeys.list(owner, ws)).find((item) => item.id === key.id);
     expect(listed).toMatchObject({ status: "revoked", permissions: [] });
 
-    await gatehouse.members.add(owner, ws, {
+    await gatehouse.members.add(systemActor(), ws, {
       userId: otto.id,
       grants: [{ role: "operator", scope: "server:s1" }],
     });

@@ -58,7 +58,7 @@ describe.each(backends)("the assistant gate on $name", { timeout: 30_000 }, (bac
       ["quinn", "auditor"],
     ] as const) {
       const user = await person(name);
-      await gatehouse.members.add(asUser(olivia.id), ws.id, {
+      await gatehouse.members.add(systemActor(), ws.id, {
         userId: user.id,
         grants: [{ role, scope: root }],
       });
@@ -106,7 +106,7 @@ describe.each(backends)("the assistant gate on $name", { timeout: 30_000 }, (bac
       ["adam", "admin", root],
     ] as const) {
       const user = await person(name);
-      await gatehouse.members.add(asUser(olivia.id), ws.id, {
+      await gatehouse.members.add(systemActor(), ws.id, {
         userId: user.id,
         grants: [{ role, scope }],
       });
@@ -606,7 +606,7 @@ describe.each(backends)("the assistant gate on $name", { timeout: 30_000 }, (bac
           name: "Magrathea",
           preset: "company",
         });
-        await first.members.add(asUser(olivia.id), ws.id, {
+        await first.members.add(systemActor(), ws.id, {
           userId: bill.id,
           grants: [{ role: "billing", scope: `workspace:${ws.id}` }],
         });

@@ -178,11 +178,11 @@ describe.each(backends)("kill -9 during writes on $name", (backend) => {
         resource: "site:a",
         parent: "server:s1",
       });
-      await setup.members.add(asUser(owner), ws.id, {
+      await setup.members.add(systemActor(), ws.id, {
         userId: users[(index + 3) % 8]!,
         grants: [{ role: "admin", scope: root }],
       });
-      await setup.members.add(asUser(owner), ws.id, {
+      await setup.members.add(systemActor(), ws.id, {
         userId: users[(index + 4) % 8]!,
         grants: [{ role: "customer", scope: "site:a" }],
       });

@@ -29,7 +29,7 @@ describe.each(backends)("integration credentials on $name", (backend) => {
       name: "Acme hosting",
       preset: "mzpanel",
     });
-    await gatehouse.members.add(asUser(olivia.id), ws.id, {
+    await gatehouse.members.add(systemActor(), ws.id, {
       userId: adam.id,
       grants: [{ role: "admin", scope: `workspace:${ws.id}` }],
     });

@@ -47,7 +47,7 @@ describe.each(backends)("grants, groups and gates on $name", (backend) => {
     const { olivia, ws } = await hosting();
     const owner = asUser(olivia.id);
     const webby = await person("webby");
-    await gatehouse.members.add(owner, ws.id, {
+    await gatehouse.members.add(systemActor(), ws.id, {
       userId: webby.id,
       grants: [{ role: "hosting_stats", scope: "hosting:c2-web" }],
     });
@@ -73,16 +73,16 @@ describe.each(backends)("grants, groups and gates on $name", (backend) => {
     const carla = await person("carla");
     const dom = await person("dom");
     const eve = await person("eve");
-    await gatehouse.members.add(owner, ws.id, {
+    await gatehouse.members.add(systemActor(), ws.id, {
       userId: carla.id,
       grants: [{ role: "customer_admin", scope: "customer:c1" }],
     });
-    await gatehouse.members.add(owner, ws.id, {
+    await gatehouse.members.add(systemActor(), ws.id, {
       userId: dom.id,
       grants: [{ role: "customer_domain", scope: "customer:c1" }],
     });
     // The customer admin passes a hosting role on her customer's hosting…
-    await gatehouse.members.add(asUser(carla.id), ws.id, {
+    await gatehouse.members.add(systemActor(), ws.id, {
       userId: eve.id,
       grants: [{ role: "hosting_mail", scope: "hosting:c1-web" }],
     });
@@ -144,7 +144,7 @@ describe.each(backends)("grants, groups and gates on $name", (backend) => {
         }),
       ),
     ).toBe("ROLE_NOT_GRANTABLE_AT_SCOPE");
-    await gatehouse.members.add(owner, ws.id, {
+    await gatehouse.members.add(systemActor(), ws.id, {
       userId: ann.id,
       grants: [{ role: "hosting_web", scope: "hosting:c1-web" }],
     });
@@ -181,7 +181,7 @@ describe.each(backends)("grants, groups and gates on $name", (backend) => {
       preset: "company",
     });
     const root = `workspace:${ws.id}`;
-    await gatehouse.members.add(asUser(ada.id), ws.id, {
+    await gatehouse.members.add(systemActor(), ws.id, {
       userId: bill.id,
       grants: [{ role: "billing", scope: root }],
     });
@@ -197,7 +197,7 @@ describe.each(backends)("grants, groups and gates on $name", (backend) => {
     const { olivia, ws } = await hosting();
     const temp = await person("temp");
     const expiresAt = clock.now + 60 * 60 * 1000;
-    await gatehouse.members.add(asUser(olivia.id), ws.id, {
+    await gatehouse.members.add(systemActor(), ws.id, {
       userId: temp.id,
       grants: [{ role: "hosting_admin", scope: "hosting:c1-web", expiresAt }],
     });
@@ -231,7 +231,7 @@ describe.each(backends)("grants, groups and gates on $name", (backend) => {
       resource: "server:s2",
       parent: `workspace:${ws.id}`,
     });
-    await gatehouse.members.add(asUser(olivia.id), ws.id, {
+    await gatehouse.members.add(systemActor(), ws.id, {
       userId: otto.id,
       grants: [{ role: "operator", scope: "server:s1" }],
     });
@@ -287,7 +287,7 @@ describe.each(backends)("grants, groups and gates on $name", (backend) => {
       resource: "site:sibling",
       parent: "server:s1",
     });
-    await gatehouse.members.add(asUser(olivia.id), ws.id, {
+    await gatehouse.members.add(systemActor(), ws.id, {
       userId: cara.id,
       grants: [{ role: "customer", scope: "site:mine" }],
     });
@@ -345,9 +345,8 @@ describe.each(backends)("grants, groups and gates on $name", (backend) => {
       resource: "server:s1",
       parent: `workspace:${ws.id}`,
     });
-    const owner = asUser(olivia.id);
     const add = (grant: Record<string, unknown>) =>
-      gatehouse.members.add(owner, ws.id, { userId: otto.id, grants: [grant] });
+      gatehouse.members.add(systemActor(), ws.id, { userId: otto.id, grants: [grant] });
     expect(await codeOf(add({ role: "customer", scope: "server:s1" }))).toBe(
       "ROLE_NOT_GRANTABLE_AT_SCOPE",
     );
@@ -386,7 +385,7 @@ describe.each(backends)("grants, groups and gates on $name", (backend) => {
       name: "Acme",
       preset: "company",
     });
-    await gatehouse.members.add(asUser(ada.id), ws.id, {
+    await gatehouse.members.add(systemActor(), ws.id, {
       userId: tech.id,
       grants: [{ role: "technical", scope: `workspace:${ws.id}` }],
     });

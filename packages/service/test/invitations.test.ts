@@ -370,7 +370,7 @@ describe.each(backends)("invitations on $name", (backend) => {
     const b5 = await person("b5");
     expect(
       await codeOf(
-        gatehouse.members.add(as, ws.id, {
+        gatehouse.members.add(systemActor(), ws.id, {
           userId: b5.id,
           grants: [{ role: "billing", scope: `workspace:${ws.id}` }],
         }),
@@ -450,7 +450,7 @@ describe.each(backends)("invitations on $name", (backend) => {
     const adam = await person("adam");
     const carol = await person("carol");
     const mallory = await person("mallory");
-    await gatehouse.members.add(owner, ws.id, {
+    await gatehouse.members.add(systemActor(), ws.id, {
       userId: adam.id,
       grants: [{ role: "admin", scope: root }],
     });
@@ -562,7 +562,7 @@ describe.each(backends)("invitations on $name", (backend) => {
   it("lists newest first, by status, only for those who see the team", async () => {
     const { ws, as, root } = await company();
     const billy = await person("billy");
-    await gatehouse.members.add(as, ws.id, {
+    await gatehouse.members.add(systemActor(), ws.id, {
       userId: billy.id,
       grants: [{ role: "billing", scope: root }],
     });
@@ -737,7 +737,7 @@ describe.skipIf(postgresBackend === undefined)("invitation races on PostgreSQL",
         }),
       ),
       ...others.map((user, index) =>
-        instances[index % INSTANCES]!.members.add(owner, ws.id, {
+        instances[index % INSTANCES]!.members.add(systemActor(), ws.id, {
           userId: user.id,
           grants: [{ role: "billing", scope: `workspace:${ws.id}` }],
         }),

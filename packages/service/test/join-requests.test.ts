@@ -180,7 +180,37 @@ describe.each(backends)("join requests on $name", (backend) => {
     ).toBe("JOIN_REQUEST_RATE_LIMITED");
   });
 
-  it("answers WORKSPACE_NOT_FOUND for an unknown key and JOIN_REQUESTS_DISABLED where the model takes none", async () => {
+  it("throttles wrong join keys per user and per client address, for 15 minutes (#14 finding 6)", async () => {
+    await company();
+    const guess = (userId: string, ip: string, joinKey: string) =>
+      codeOf(gatehouse.joinRequests.create(asUser(userId, { ip }), { joinKey }));
+    // Four people behind one address guess five keys each: the address is held at 20.
+    const guessers = [];
+    for (const name of ["g1", "g2", "g3", "g4", "g5"]) guessers.push(await person(name));
+    for (const [index, guesser] of guessers.slice(0, 4).entries())
+      for (let attempt = 0; attempt < 5; attempt += 1)
+        expect(await guess(guesser.id, "203.0.113.7", `NL${index}${attempt}`)).toBe(
+          "WORKSPACE_NOT_FOUND",
+        );
+    const fifth = guessers[4]!;
+    expect(await guess(fifth.id, "203.0.113.7", "DE123456789")).toBe("RATE_LIMITED");
+    // From elsewhere the fifth person is fine; the first is held back wherever they are.
+    expect(await guess(guessers[0]!.id, "198.51.100.1", "DE123456789")).toBe("RATE_LIMITED");
+    const { request } = await gatehouse.joinRequests.create(
+      asUser(fifth.id, { ip: "198.51.100.1" }),
+      { joinKey: "DE123456789" },
+    );
+    expect(request.status).toBe("pending");
+    // Once the window has passed, guesses count afresh.
+    clock.now += 15 * 60 * 1000;
+    const first = await gatehouse.joinRequests.create(
+      asUser(guessers[0]!.id, { ip: "203.0.113.7" }),
+      { joinKey: "DE123456789" },
+    );
+    expect(first.request.status).toBe("pending");
+  });
+
+  it("answers WORKSPACE_NOT_FOUND for an unknown key and where the model takes none", async () => {
     await company();
     const bob = await person("bob");
     expect(await codeOf(gatehouse.joinRequests.create(asUser(bob.id), { joinKey: "DE999" }))).toBe(
@@ -196,7 +226,7 @@ describe.each(backends)("join requests on $name", (backend) => {
     });
     expect(
       await codeOf(gatehouse.joinRequests.create(asUser(bob.id), { joinKey: "ACME-PANEL" })),
-    ).toBe("JOIN_REQUESTS_DISABLED");
+    ).toBe("WORKSPACE_NOT_FOUND");
     expect(await codeOf(gatehouse.joinRequests.create(asUser(bob.id), { joinKey: "" }))).toBe(
       "INVALID_INPUT",
     );
@@ -346,11 +376,11 @@ describe.each(backends)("join requests on $name", (backend) => {
     const tess = await person("tess");
     const mia = await person("mia");
     const mallory = await person("mallory");
-    await gatehouse.members.add(as, ws.id, {
+    await gatehouse.members.add(systemActor(), ws.id, {
       userId: tess.id,
       grants: [{ role: "technical", scope: root }],
     });
-    await gatehouse.members.add(as, ws.id, {
+    await gatehouse.members.add(systemActor(), ws.id, {
       userId: mia.id,
       grants: [{ role: "manager", scope: root }],
     });

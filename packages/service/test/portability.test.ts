@@ -26,12 +26,12 @@ async function sampleWorkspace(gatehouse: Gatehouse, clock: { now: number }) {
     await gatehouse.resources.upsert(systemActor(), ws.id, { resource, parent });
   const owner = asUser(olivia.id);
   const ada = await signUpPerson(gatehouse, "ada");
-  await gatehouse.members.add(owner, ws.id, {
+  await gatehouse.members.add(systemActor(), ws.id, {
     userId: ada.id,
     grants: [{ role: "customer_admin", scope: "customer:c1" }],
   });
   const mia = await signUpPerson(gatehouse, "mia");
-  await gatehouse.members.add(owner, ws.id, {
+  await gatehouse.members.add(systemActor(), ws.id, {
     userId: mia.id,
     grants: [
       {
@@ -43,7 +43,7 @@ async function sampleWorkspace(gatehouse: Gatehouse, clock: { now: number }) {
     ],
   });
   const wes = await signUpPerson(gatehouse, "wes");
-  await gatehouse.members.add(owner, ws.id, {
+  await gatehouse.members.add(systemActor(), ws.id, {
     userId: wes.id,
     grants: [{ role: "hosting_stats", scope: "hosting:h3" }],
   });

@@ -47,7 +47,7 @@ describe.each(backends)("propagation between instances on $name", (backend: Back
       parent: `workspace:${ws.id}`,
     });
     await a.resources.upsert(systemActor(), ws.id, { resource: "site:a", parent: "server:s1" });
-    await a.members.add(asUser(olivia.id), ws.id, {
+    await a.members.add(systemActor(), ws.id, {
       userId: carol.id,
       grants: [{ role: "customer", scope: "site:a" }],
     });

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { isGatehouseError } from "@gatehouse/engine";
 import { afterEach, describe, expect, it } from "vitest";
-import { asUser } from "../src/actor.ts";
+import { asUser, systemActor } from "../src/actor.ts";
 import { createGatehouse, type Gatehouse } from "../src/gatehouse.ts";
 import type { SignInOptions } from "../src/sign-in/sessions.ts";
 import {
@@ -112,7 +112,7 @@ describe.each(backends)("sessions on $name", (backend: Backend) => {
       name: "Acme",
       preset: "mzpanel",
     });
-    await gatehouse.members.add(asUser(olivia.id), ws.id, {
+    await gatehouse.members.add(systemActor(), ws.id, {
       userId: bob.id,
       grants: [{ role: "admin", scope: `workspace:${ws.id}` }],
     });

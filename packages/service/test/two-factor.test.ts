@@ -100,6 +100,7 @@ describe.each(backends)("two-factor sign-in on $name", (backend) => {
       enabled: false,
       pending: true,
       required: false,
+      recoveryCodesLeft: 0,
     });
     // Pending: sign-in does not ask for it yet.
     await login("ada");
@@ -240,6 +241,132 @@ describe.each(backends)("two-factor sign-in on $name", (backend) => {
     await login("ada", totpCode(secret, clock.now));
   });
 
+  async function instanceLogOf(action: string) {
+    const rows = await gatehouse.storage.db
+      .selectFrom("instance_log")
+      .select(["action", "actor", "details"])
+      .where("action", "=", action)
+      .orderBy("seq")
+      .execute();
+    return rows.map((row) => ({ ...row, details: JSON.parse(row.details) }));
+  }
+
+  it("signs in once with each recovery code after the authenticator is lost, keeping only their hashes (#14 finding 12)", async () => {
+    await open();
+    const { ada } = await adaWithTotp();
+    const { codes } = await gatehouse.twoFactor.newRecoveryCodes(asUser(ada.id));
+    expect(codes).toHaveLength(10);
+    expect(new Set(codes).size).toBe(10);
+    // 128 random bits each: 26 base32 characters, in groups of five.
+    for (const code of codes) expect(code.replaceAll("-", "")).toMatch(/^[a-z2-7]{26}$/);
+    const stored = await gatehouse.storage.db
+      .selectFrom("recovery_codes")
+      .selectAll()
+      .where("user_id", "=", ada.id)
+      .execute();
+    expect(stored).toHaveLength(10);
+    for (const code of codes)
+      expect(JSON.stringify(stored)).not.toContain(code.replaceAll("-", "").slice(0, 10));
+    expect((await gatehouse.twoFactor.status(ada.id)).recoveryCodesLeft).toBe(10);
+
+    // Typed in upper case with spaces: it still works, once.
+    const typed = codes[0]!.toUpperCase().replaceAll("-", " ");
+    expect((await login("ada", typed)).user.id).toBe(ada.id);
+    expect(await codeOf(login("ada", codes[0]!))).toBe("TOTP_INVALID");
+    expect(await codeOf(login("ada", "aaaaa-aaaaa-aaaaa-aaaaa-aaaaa-a"))).toBe("TOTP_INVALID");
+    expect((await gatehouse.twoFactor.status(ada.id)).recoveryCodesLeft).toBe(9);
+
+    // New codes replace the old ones: an unused old code stops working.
+    const renewed = await gatehouse.twoFactor.newRecoveryCodes(asUser(ada.id));
+    expect(await codeOf(login("ada", codes[1]!))).toBe("TOTP_INVALID");
+    expect((await login("ada", renewed.codes[1]!)).user.id).toBe(ada.id);
+
+    // Making codes needs TOTP on, and the person themselves.
+    const bob = await person("bob");
+    expect(await codeOf(gatehouse.twoFactor.newRecoveryCodes(asUser(bob.id)))).toBe(
+      "TOTP_NOT_ENABLED",
+    );
+    expect(await codeOf(gatehouse.twoFactor.newRecoveryCodes(systemActor()))).toBe(
+      "PERMISSION_DENIED",
+    );
+    // In the activity log: both sets made, both codes used — never the codes themselves.
+    expect(await instanceLogOf("two_factor.recovery_codes.create")).toMatchObject([
+      { actor: `user:${ada.id}`, details: { user: ada.id, count: 10 } },
+      { actor: `user:${ada.id}`, details: { user: ada.id, count: 10 } },
+    ]);
+    expect(await instanceLogOf("two_factor.recovery_code.use")).toMatchObject([
+      { details: { user: ada.id, left: 9 } },
+      { details: { user: ada.id, left: 9 } },
+    ]);
+    const log = JSON.stringify(
+      await gatehouse.storage.db.selectFrom("instance_log").selectAll().execute(),
+    );
+    for (const code of [...codes, ...renewed.codes]) expect(log).not.toContain(code);
+  });
+
+  it("ends the sessions of members without two-factor sign-in when a workspace starts requiring it (#14 finding 12)", async () => {
+    await open();
+    const olivia = await person("olivia");
+    const bob = await person("bob");
+    const { ada, secret } = await adaWithTotp();
+    const ws = await gatehouse.workspaces.create(asUser(olivia.id), {
+      name: "Acme",
+      preset: "company",
+    });
+    for (const member of [bob, ada])
+      await gatehouse.members.add(systemActor(), ws.id, {
+        userId: member.id,
+        grants: [{ role: "technical", scope: `workspace:${ws.id}` }],
+      });
+    const bobs = await login("bob");
+    const adas = await login("ada", totpCode(secret, clock.now));
+    const olivias = await login("olivia");
+    await gatehouse.workspaces.updateSettings(asUser(olivia.id), ws.id, { require2fa: true });
+    // Bob has no second factor: his session ends, and he must enrol before he signs in again.
+    expect(await codeOf(gatehouse.sessions.authenticate(bobs.token))).toBe("INVALID_CREDENTIALS");
+    expect(await codeOf(login("bob"))).toBe("TOTP_ENROLLMENT_REQUIRED");
+    // Ada has TOTP; Olivia turned the policy on and is held to it at her next sign-in.
+    expect((await gatehouse.sessions.authenticate(adas.token)).context.actor).toMatchObject({
+      userId: ada.id,
+    });
+    await gatehouse.sessions.authenticate(olivias.token);
+    expect(await codeOf(login("olivia"))).toBe("TOTP_ENROLLMENT_REQUIRED");
+    const log = await gatehouse.activityLog.list(asUser(olivia.id), ws.id, {});
+    expect(log.entries.map((entry) => entry.action)).toContain(
+      "workspace.require_2fa.sessions_end",
+    );
+  });
+
+  it("lets the operator reset a user's two-factor sign-in, ending their sessions, in the activity log (#14 finding 12)", async () => {
+    await open();
+    const { ada, secret } = await adaWithTotp();
+    await gatehouse.twoFactor.newRecoveryCodes(asUser(ada.id));
+    const session = await login("ada", totpCode(secret, clock.now));
+    expect(await codeOf(gatehouse.twoFactor.reset(asUser(ada.id), ada.id))).toBe(
+      "PERMISSION_DENIED",
+    );
+    expect(await gatehouse.twoFactor.reset(systemActor("cli"), ada.id)).toEqual({
+      sessionsEnded: 1,
+    });
+    expect(await codeOf(gatehouse.sessions.authenticate(session.token))).toBe(
+      "INVALID_CREDENTIALS",
+    );
+    expect(await gatehouse.twoFactor.status(ada.id)).toMatchObject({
+      enabled: false,
+      pending: false,
+      recoveryCodesLeft: 0,
+    });
+    // The password alone signs in again, and she can enrol a new authenticator.
+    expect((await login("ada")).user.id).toBe(ada.id);
+    await gatehouse.twoFactor.enroll(ada.id);
+    expect(await instanceLogOf("two_factor.reset")).toMatchObject([
+      { actor: "system:cli", details: { user: ada.id, hadTotp: true, sessionsEnded: 1 } },
+    ]);
+    expect(await codeOf(gatehouse.twoFactor.reset(systemActor("cli"), "usr_nobody"))).toBe(
+      "USER_NOT_FOUND",
+    );
+  });
+
   it("enforces a workspace's require-2FA policy at sign-in, with enrolment by password", async () => {
     await open();
     const olivia = await person("olivia");
@@ -249,7 +376,7 @@ describe.each(backends)("two-factor sign-in on $name", (backend) => {
       name: "Acme",
       preset: "company",
     });
-    await gatehouse.members.add(asUser(olivia.id), ws.id, {
+    await gatehouse.members.add(systemActor(), ws.id, {
       userId: bob.id,
       grants: [{ role: "technical", scope: `workspace:${ws.id}` }],
     });

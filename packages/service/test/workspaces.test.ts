@@ -133,7 +133,11 @@ describe.each(backends)("workspaces and members on $name", (backend) => {
       ),
     ).toBe("PERMISSION_DENIED");
     expect(await gatehouse.workspaces.get(asUser(owen.id), company.id)).toEqual(before);
-    const { workspace, revision } = await gatehouse.workspaces.update(asUser(owen.id), company.id, {
+    // The company model has no plan permission: not even the owner changes the plan (#14).
+    expect(
+      await codeOf(gatehouse.workspaces.update(asUser(owen.id), company.id, { plan: "pci" })),
+    ).toBe("PERMISSION_DENIED");
+    const { workspace, revision } = await gatehouse.workspaces.update(systemActor(), company.id, {
       name: "Co GmbH",
       settings: { require2fa: true },
       plan: "pci",
@@ -156,7 +160,7 @@ describe.each(backends)("workspaces and members on $name", (backend) => {
     const { olivia, ws } = await panel();
     const otto = await person("otto");
     const owner = asUser(olivia.id);
-    await gatehouse.members.add(owner, ws.id, {
+    await gatehouse.members.add(systemActor(), ws.id, {
       userId: otto.id,
       grants: [{ role: "customer", scope: "site:a" }],
     });
@@ -187,7 +191,7 @@ describe.each(backends)("workspaces and members on $name", (backend) => {
     const { olivia, ws } = await panel();
     const adam = await person("adam");
     const owner = asUser(olivia.id);
-    await gatehouse.members.add(owner, ws.id, {
+    await gatehouse.members.add(systemActor(), ws.id, {
       userId: adam.id,
       grants: [{ role: "admin", scope: `workspace:${ws.id}` }],
     });
@@ -216,7 +220,7 @@ describe.each(backends)("workspaces and members on $name", (backend) => {
     const { olivia, ws } = await panel();
     const adam = await person("adam");
     const owner = asUser(olivia.id);
-    await gatehouse.members.add(owner, ws.id, {
+    await gatehouse.members.add(systemActor(), ws.id, {
       userId: adam.id,
       grants: [{ role: "admin", scope: `workspace:${ws.id}` }],
     });
@@ -244,7 +248,7 @@ describe.each(backends)("workspaces and members on $name", (backend) => {
       name: "Acme",
       preset: "company",
     });
-    await gatehouse.members.add(asUser(ada.id), ws.id, {
+    await gatehouse.members.add(systemActor(), ws.id, {
       userId: bob.id,
       grants: [{ role: "manager", scope: `workspace:${ws.id}` }],
     });
@@ -260,7 +264,7 @@ describe.each(backends)("workspaces and members on $name", (backend) => {
     const { olivia, ws } = await panel();
     const otto = await person("otto");
     const owner = asUser(olivia.id);
-    await gatehouse.members.add(owner, ws.id, {
+    await gatehouse.members.add(systemActor(), ws.id, {
       userId: otto.id,
       grants: [{ role: "operator", scope: "server:s1" }],
     });
@@ -285,7 +289,7 @@ describe.each(backends)("workspaces and members on $name", (backend) => {
     const root = `workspace:${ws.id}`;
     for (const name of ["b1", "b2", "b3", "b4"]) {
       const user = await person(name);
-      await gatehouse.members.add(asUser(ada.id), ws.id, {
+      await gatehouse.members.add(systemActor(), ws.id, {
         userId: user.id,
         grants: [{ role: "billing", scope: root }],
       });
@@ -293,7 +297,7 @@ describe.each(backends)("workspaces and members on $name", (backend) => {
     const sixth = await person("b5");
     expect(
       await codeOf(
-        gatehouse.members.add(asUser(ada.id), ws.id, {
+        gatehouse.members.add(systemActor(), ws.id, {
           userId: sixth.id,
           grants: [{ role: "billing", scope: root }],
         }),
@@ -304,14 +308,14 @@ describe.each(backends)("workspaces and members on $name", (backend) => {
       preset: "company",
     });
     const ada2 = await person("ada2");
-    await gatehouse.members.add(asUser(sixth.id), other.id, {
+    await gatehouse.members.add(systemActor(), other.id, {
       userId: ada2.id,
       grants: [{ role: "billing", scope: `workspace:${other.id}` }],
     });
     const b1 = (await gatehouse.users.findByEmail("b1@example.com"))!;
     expect(
       await codeOf(
-        gatehouse.members.add(asUser(sixth.id), other.id, {
+        gatehouse.members.add(systemActor(), other.id, {
           userId: b1.id,
           grants: [{ role: "billing", scope: `workspace:${other.id}` }],
         }),
@@ -353,7 +357,7 @@ describe.each(backends)("workspaces and members on $name", (backend) => {
       role: "billing",
     });
     const bob = await person("bob");
-    await gatehouse.members.add(asUser(ada.id), ws.id, {
+    await gatehouse.members.add(systemActor(), ws.id, {
       userId: bob.id,
       grants: [{ role: "billing", scope: root }],
     });
@@ -364,7 +368,7 @@ describe.each(backends)("workspaces and members on $name", (backend) => {
   it("writes a refused look at the team to the activity log", async () => {
     const { olivia, ws } = await panel();
     const cara = await person("cara");
-    await gatehouse.members.add(asUser(olivia.id), ws.id, {
+    await gatehouse.members.add(systemActor(), ws.id, {
       userId: cara.id,
       grants: [{ role: "customer", scope: "site:a" }],
     });
@@ -403,11 +407,11 @@ describe.each(backends)("workspaces and members on $name", (backend) => {
     const cara = await person("cara");
     const otto = await person("otto");
     const owner = asUser(olivia.id);
-    await gatehouse.members.add(owner, ws.id, {
+    await gatehouse.members.add(systemActor(), ws.id, {
       userId: cara.id,
       grants: [{ role: "customer", scope: "site:a" }],
     });
-    await gatehouse.members.add(owner, ws.id, {
+    await gatehouse.members.add(systemActor(), ws.id, {
       userId: otto.id,
       grants: [{ role: "customer", scope: "site:a" }],
     });

@@ -220,6 +220,7 @@ export type paths = {
                     "application/json": {
                         email: string;
                         password: string;
+                        /** @description The 6-digit code from the authenticator app, or a recovery code (works once) */
                         totpCode?: string;
                     };
                 };
@@ -408,6 +409,7 @@ export type paths = {
                 content: {
                     "application/json": {
                         token: string;
+                        /** @description The 6-digit code from the authenticator app, or a recovery code (works once) */
                         totpCode?: string;
                     };
                 };
@@ -639,6 +641,65 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/totp/recovery-codes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make new two-factor recovery codes (shown once; the old ones stop working)
+         * @description For a person signed in with a session who has TOTP on (409 TOTP_NOT_ENABLED otherwise). Ten codes of 128 random bits; each signs in once in place of an authenticator code (`totpCode`). Only their hashes are kept: store them now.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            codes: string[];
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me": {
         parameters: {
             query?: never;
@@ -673,6 +734,7 @@ export type paths = {
                                 enabled: boolean;
                                 pending: boolean;
                                 required: boolean;
+                                recoveryCodesLeft: number;
                             };
                             workspaces: {
                                 id: string;
@@ -1377,8 +1439,8 @@ export type paths = {
         };
         put?: never;
         /**
-         * Add an existing user as a member with their first grants
-         * @description The direct path for the host app and managers; people usually join by invitation or join request. Respects the plan's member limit (409 MEMBER_LIMIT_REACHED), one workspace per email and delegation. 201; Every write answers `{ revision }` and sets `x-gatehouse-revision`.
+         * Add an existing user as a member with their first grants (host app only)
+         * @description The direct path for the host application, with a host credential: nobody is put into a workspace without consent, so members invite and the person accepts (every other caller gets 403 HOST_CREDENTIAL_REQUIRED, whatever the user id). Respects the plan's member limit (409 MEMBER_LIMIT_REACHED) and one workspace per email; 404 USER_NOT_FOUND for an id the host does not have. 201; Every write answers `{ revision }` and sets `x-gatehouse-revision`.
          */
         post: {
             parameters: {
@@ -3567,7 +3629,7 @@ export type paths = {
         put?: never;
         /**
          * Ask to join the workspace whose join key (e.g. its tax number) you know
-         * @description For a signed-in person. At most 3 requests in any 24 hours (429 JOIN_REQUEST_RATE_LIMITED with Retry-After); one pending request per workspace (409 CONFLICT); 404 WORKSPACE_NOT_FOUND for an unknown key; 403 JOIN_REQUESTS_DISABLED where the preset takes none.
+         * @description For a signed-in person. At most 3 requests in any 24 hours (429 JOIN_REQUEST_RATE_LIMITED with Retry-After); one pending request per workspace (409 CONFLICT); 404 WORKSPACE_NOT_FOUND alike for an unknown key and a workspace that takes no join requests; after 5 wrong keys from one person (or 20 from one address) in 15 minutes, 429 RATE_LIMITED with Retry-After for every key.
          */
         post: {
             parameters: {
@@ -5561,6 +5623,7 @@ export type paths = {
                                 viewActivity: boolean;
                                 changeSettings: boolean;
                                 ownerOnly: boolean;
+                                changePlan: boolean;
                                 transferOwnership: boolean;
                             };
                             sections: string[];

@@ -94,7 +94,7 @@ export function SettingsPage(): React.JSX.Element {
                     ? " — this plan has no member limit."
                     : ` of ${seats.data.seats.limit} seats (${seats.data.seats.remaining} left).`}
                 </p>
-                {seats.data.plans.length > 0 && canWrite && workflows.ownerOnly ? (
+                {seats.data.plans.length > 0 && canWrite && workflows.changePlan ? (
                   <AsyncForm
                     label="Change the plan"
                     className="form form-inline"
@@ -132,6 +132,10 @@ export function SettingsPage(): React.JSX.Element {
                       </>
                     )}
                   </AsyncForm>
+                ) : seats.data.plans.length > 0 ? (
+                  <p className="muted" data-testid="plan-by-operator">
+                    The plan is changed by your provider; contact support to upgrade it.
+                  </p>
                 ) : null}
               </>
             )}

@@ -85,8 +85,13 @@ describe("gates and the former owner's role", () => {
     try {
       defineModel({
         ...base,
-        // @ts-expect-error "site.create" is not a permission of the model
-        gates: { teamView: "site.create", createResource: { workspace: "site.view" } },
+        gates: {
+          // @ts-expect-error "site.create" is not a permission of the model
+          teamView: "site.create",
+          // @ts-expect-error "plan.change" is not a permission of the model
+          plan: "plan.change",
+          createResource: { workspace: "site.view" },
+        },
         formerOwnerRole: "viewer",
       });
     } catch (error) {
@@ -94,6 +99,7 @@ describe("gates and the former owner's role", () => {
     }
     expect(issues.map((issue) => issue.path)).toEqual([
       "gates.teamView",
+      "gates.plan",
       "gates.createResource.workspace",
       "formerOwnerRole",
     ]);

@@ -53,6 +53,11 @@ export interface ModelGates<T extends string = string, P extends string = string
   readonly auditView?: P;
   /** Rename the workspace and change its settings. Default: the owner only. */
   readonly settings?: P;
+  /**
+   * Change the workspace's plan (and so its member limit). Default: nobody in the workspace — only
+   * the host application or the instance operator, as where upgrades go through support.
+   */
+  readonly plan?: P;
   /** Per resource type, the permission at the parent that lets a member create one. Default: host app only. */
   readonly createResource?: { readonly [K in T]?: P };
   /** Per resource type, the permission on the resource that lets a member delete it. Default: host app only. */

@@ -115,6 +115,7 @@ export const modelSchema = {
         teamView: text,
         auditView: text,
         settings: text,
+        plan: text,
         createResource: permissionByType,
         deleteResource: permissionByType,
         signIn: permissionByType,

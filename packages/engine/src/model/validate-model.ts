@@ -311,7 +311,7 @@ export function validateModel(input: unknown): Issue[] {
     const gates = issues.record(model["gates"], "gates");
     if (gates !== undefined) {
       issues.onlyKeys(gates, GATE_KEYS, "gates");
-      for (const key of ["teamView", "auditView", "settings"]) {
+      for (const key of ["teamView", "auditView", "settings", "plan"]) {
         const permission = gates[key];
         if (
           permission !== undefined &&

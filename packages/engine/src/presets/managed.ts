@@ -178,6 +178,8 @@ export const managed = defineModel({
   },
   gates: {
     auditView: "audit.view",
+    // "Everything admin can, plus … change the plan": the owner's, through the owner-only permission.
+    plan: "plan.change",
     createResource: {
       project: "project.create",
       site: "site.create",

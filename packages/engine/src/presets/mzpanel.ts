@@ -138,6 +138,7 @@ export const mzpanel = defineModel({
     teamView: "team.view",
     auditView: "activity.view",
     settings: "workspace.rename",
+    plan: "workspace.plan.change",
     createResource: { server: "server.create", site: "site.create" },
     deleteResource: { server: "server.delete", site: "site.delete" },
     // A site's own admin (e.g. wp-admin) is where its content is run: whoever may manage the

@@ -19,6 +19,12 @@ import type { RouteOptions } from "./route-options.ts";
 const Email = Type.String({ minLength: 3, maxLength: 254 });
 const Password = Type.String({ minLength: 1, maxLength: 1024 });
 const TotpCode = Type.String({ pattern: "^[0-9]{6}$" });
+/** At sign-in: the authenticator's 6 digits, or one of the account's recovery codes (used up). */
+const SecondFactorCode = Type.String({
+  maxLength: 60,
+  pattern: "^([0-9]{6}|[A-Za-z2-7 -]{26,60})$",
+  description: "The 6-digit code from the authenticator app, or a recovery code (works once)",
+});
 const strict = { additionalProperties: false } as const;
 
 const SessionStarted = Type.Object({
@@ -74,7 +80,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         description:
           "Starts a new session (HttpOnly cookie). Throttled per account and per IP: 429 with Retry-After.",
         body: Type.Object(
-          { email: Email, password: Password, totpCode: Type.Optional(TotpCode) },
+          { email: Email, password: Password, totpCode: Type.Optional(SecondFactorCode) },
           strict,
         ),
         response: { 200: SessionStarted },
@@ -128,7 +134,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         body: Type.Object(
           {
             token: Type.String({ minLength: 1, maxLength: 200 }),
-            totpCode: Type.Optional(TotpCode),
+            totpCode: Type.Optional(SecondFactorCode),
           },
           strict,
         ),
@@ -200,6 +206,23 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     },
   );
 
+  app.post(
+    "/v1/auth/totp/recovery-codes",
+    {
+      schema: {
+        tags,
+        summary: "Make new two-factor recovery codes (shown once; the old ones stop working)",
+        description:
+          "For a person signed in with a session who has TOTP on (409 TOTP_NOT_ENABLED otherwise). Ten codes of 128 random bits; each signs in once in place of an authenticator code (`totpCode`). Only their hashes are kept: store them now.",
+        response: { 200: Type.Object({ codes: Type.Array(Type.String()) }) },
+      },
+    },
+    async (request) => {
+      const { codes } = await gatehouse.twoFactor.newRecoveryCodes(requireCaller(request));
+      return { codes: [...codes] };
+    },
+  );
+
   app.get(
     "/v1/me",
     {
@@ -213,6 +236,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
               enabled: Type.Boolean(),
               pending: Type.Boolean(),
               required: Type.Boolean(),
+              recoveryCodesLeft: Type.Integer(),
             }),
             workspaces: Type.Array(
               Type.Object({

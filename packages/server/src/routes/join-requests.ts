@@ -49,7 +49,7 @@ export const joinRequestRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async 
         tags,
         summary: "Ask to join the workspace whose join key (e.g. its tax number) you know",
         description:
-          "For a signed-in person. At most 3 requests in any 24 hours (429 JOIN_REQUEST_RATE_LIMITED with Retry-After); one pending request per workspace (409 CONFLICT); 404 WORKSPACE_NOT_FOUND for an unknown key; 403 JOIN_REQUESTS_DISABLED where the preset takes none.",
+          "For a signed-in person. At most 3 requests in any 24 hours (429 JOIN_REQUEST_RATE_LIMITED with Retry-After); one pending request per workspace (409 CONFLICT); 404 WORKSPACE_NOT_FOUND alike for an unknown key and a workspace that takes no join requests; after 5 wrong keys from one person (or 20 from one address) in 15 minutes, 429 RATE_LIMITED with Retry-After for every key.",
         body: Type.Object(
           {
             joinKey: Type.String({ minLength: 1, maxLength: 100 }),

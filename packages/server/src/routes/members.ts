@@ -109,8 +109,8 @@ export const memberRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
     {
       schema: {
         tags,
-        summary: "Add an existing user as a member with their first grants",
-        description: `The direct path for the host app and managers; people usually join by invitation or join request. Respects the plan's member limit (409 MEMBER_LIMIT_REACHED), one workspace per email and delegation. 201; ${WRITES}`,
+        summary: "Add an existing user as a member with their first grants (host app only)",
+        description: `The direct path for the host application, with a host credential: nobody is put into a workspace without consent, so members invite and the person accepts (every other caller gets 403 HOST_CREDENTIAL_REQUIRED, whatever the user id). Respects the plan's member limit (409 MEMBER_LIMIT_REACHED) and one workspace per email; 404 USER_NOT_FOUND for an id the host does not have. 201; ${WRITES}`,
         params: WorkspaceParams,
         body: Type.Object({ userId: UserId, grants: GrantSpecs }, strict),
         response: { 201: Revision },

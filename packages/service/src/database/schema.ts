@@ -18,6 +18,7 @@ export interface Database {
   audit_log: AuditLogTable;
   changes: ChangesTable;
   sessions: SessionsTable;
+  recovery_codes: RecoveryCodesTable;
   magic_links: MagicLinksTable;
   login_attempts: LoginAttemptsTable;
   integration_credentials: IntegrationCredentialsTable;
@@ -209,6 +210,15 @@ export interface SessionsTable {
   ip: string | null;
   agent: string | null;
   revoked_at: number | null;
+}
+
+/** Two-factor recovery codes: only their SHA-256; each works once. */
+export interface RecoveryCodesTable {
+  id: string;
+  user_id: string;
+  code_hash: string;
+  created_at: number;
+  used_at: number | null;
 }
 
 export interface MagicLinksTable {

@@ -2,7 +2,7 @@ import { GatehouseError, type Grant, type SubjectRef } from "@gatehouse/engine";
 import { personOf, type RequestContext, subjectOf } from "../actor.ts";
 import type { ServiceCore, WorkspaceReader } from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
-import { gate } from "../team/gates.ts";
+import { gate, mayChangePlan } from "../team/gates.ts";
 
 /** Which of Gatehouse's own workflows a member may use in a workspace: the console shows only those. */
 export interface Workflows {
@@ -14,8 +14,10 @@ export interface Workflows {
   readonly viewActivity: boolean;
   /** Rename the workspace and change its settings (the model's settings gate, else the owner). */
   readonly changeSettings: boolean;
-  /** Owner-only concerns: plan, closing the workspace, integration credentials; never delegable. */
+  /** Owner-only concerns: closing the workspace, integration credentials; never delegable. */
   readonly ownerOnly: boolean;
+  /** Change the plan: who holds the model's plan gate; nobody where the model has none (host app or operator). */
+  readonly changePlan: boolean;
   /** Hand ownership to another member: the owner, where the model makes it self-service. */
   readonly transferOwnership: boolean;
 }
@@ -68,6 +70,7 @@ function workflowsOf(reader: WorkspaceReader, isOwner: boolean): Workflows {
     viewActivity: reader.holds(gate(reader.model, "auditView"), reader.root),
     changeSettings: settings === undefined ? isOwner : reader.holds(settings, reader.root),
     ownerOnly: isOwner,
+    changePlan: mayChangePlan(reader),
     transferOwnership: isOwner && reader.model.policy.selfServiceTransfer,
   };
 }

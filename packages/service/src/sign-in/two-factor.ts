@@ -1,6 +1,12 @@
+import { randomBytes } from "node:crypto";
 import { GatehouseError } from "@gatehouse/engine";
+import type { Kysely } from "kysely";
 import { Secret, TOTP } from "otpauth";
+import type { RequestContext } from "../actor.ts";
+import { actorLabel } from "../audit/actor-label.ts";
+import type { Database } from "../database/schema.ts";
 import type { ServiceCore } from "../service-core.ts";
+import { hashSecret, isSameDigest, newId } from "../support/crypto.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import type { SecretBox } from "../team/integration-credentials.ts";
 
@@ -12,6 +18,34 @@ export const TOTP_WINDOW = 1;
 /** 160-bit secrets, the HMAC-SHA-1 key length RFC 4226 recommends. */
 const SECRET_BYTES = 20;
 const PLAIN_PREFIX = "plain:";
+/** Recovery codes a user holds at a time. */
+export const RECOVERY_CODE_COUNT = 10;
+/** 128 random bits each, as every other secret of Gatehouse: 26 base32 letters and digits. */
+const RECOVERY_CODE_BYTES = 16;
+const BASE32 = "abcdefghijklmnopqrstuvwxyz234567";
+
+/** A fresh recovery code: 128 random bits in lowercase base32, in groups of five for reading out. */
+function newRecoveryCode(): string {
+  const bytes = randomBytes(RECOVERY_CODE_BYTES);
+  let bits = 0;
+  let value = 0;
+  let text = "";
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      text += BASE32[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) text += BASE32[(value << (5 - bits)) & 31];
+  return text.match(/.{1,5}/g)!.join("-");
+}
+
+/** A code as typed: case, spaces and dashes do not matter. */
+function normalizeRecoveryCode(code: string): string {
+  return code.toLowerCase().replaceAll(/[\s-]/g, "");
+}
 
 /** What a user adds to their authenticator app; shown once, when enrolling. */
 export interface TotpEnrollment {
@@ -28,6 +62,8 @@ export interface TwoFactorStatus {
   readonly pending: boolean;
   /** A workspace the user belongs to requires two-factor sign-in. */
   readonly required: boolean;
+  /** Unused recovery codes left. */
+  readonly recoveryCodesLeft: number;
 }
 
 /**
@@ -217,11 +253,141 @@ export class TwoFactor {
       .where("workspaces.closed_at", "is", null)
       .limit(1)
       .executeTakeFirst();
+    const codes = await this.#core.db
+      .selectFrom("recovery_codes")
+      .select((eb) => eb.fn.countAll<number>().as("count"))
+      .where("user_id", "=", user.id)
+      .where("used_at", "is", null)
+      .executeTakeFirstOrThrow();
     return {
       enabled: user.totp_enabled_at !== null,
       pending: user.totp_enabled_at === null && user.totp_secret !== null,
       required: requiring !== undefined,
+      recoveryCodesLeft: Number(codes.count),
     };
+  }
+
+  /**
+   * Makes {@link RECOVERY_CODE_COUNT} new recovery codes for a user with TOTP enabled and answers
+   * them — the only time they are shown; only their hashes are kept, and the old codes stop working.
+   * Each code signs in once in place of an authenticator code. TOTP_NOT_ENABLED without TOTP.
+   * @example
+   * const { codes } = await gatehouse.twoFactor.newRecoveryCodes(asUser(user.id));
+   */
+  async newRecoveryCodes(request: RequestContext): Promise<{ codes: readonly string[] }> {
+    const core = this.#core;
+    if (request.actor.type !== "user" || request.actor.host !== undefined)
+      throw new GatehouseError(
+        ErrorCode.PERMISSION_DENIED,
+        "recovery codes are made by the signed-in person themselves",
+      );
+    const user = await this.#user(request.actor.userId);
+    if (user.totp_enabled_at === null)
+      throw new GatehouseError(
+        ErrorCode.TOTP_NOT_ENABLED,
+        "turn on two-factor sign-in before making recovery codes",
+      );
+    const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
+    const now = core.clock();
+    await core.storage.transaction(async (trx) => {
+      await trx.deleteFrom("recovery_codes").where("user_id", "=", user.id).execute();
+      await trx
+        .insertInto("recovery_codes")
+        .values(
+          codes.map((code) => ({
+            id: newId("rcc"),
+            user_id: user.id,
+            code_hash: hashSecret(normalizeRecoveryCode(code)),
+            created_at: now,
+            used_at: null,
+          })),
+        )
+        .execute();
+      await logAccountEvent(core, trx, request, "two_factor.recovery_codes.create", user.id, {
+        count: codes.length,
+      });
+    });
+    return { codes };
+  }
+
+  /**
+   * Signs in with a recovery code in place of the authenticator code: true when `code` is one of the
+   * user's unused codes, which is then used up (atomically; once). Compared in constant time.
+   * @example
+   * if (!(await gatehouse.twoFactor.useRecoveryCode(user.id, "abcde-…"))) throw new Error("wrong code");
+   */
+  async useRecoveryCode(userId: string, code: string): Promise<boolean> {
+    const core = this.#core;
+    if (typeof code !== "string" || code.length > 100) return false;
+    const digest = hashSecret(normalizeRecoveryCode(code));
+    const unused = await core.db
+      .selectFrom("recovery_codes")
+      .select(["id", "code_hash"])
+      .where("user_id", "=", typeof userId === "string" ? userId : "")
+      .where("used_at", "is", null)
+      .execute();
+    // Every candidate is compared, so the time taken does not depend on which one matches.
+    let match: string | undefined;
+    for (const row of unused) if (isSameDigest(row.code_hash, digest)) match = row.id;
+    if (match === undefined) return false;
+    const now = core.clock();
+    return core.storage.transaction(async (trx) => {
+      const used = await trx
+        .updateTable("recovery_codes")
+        .set({ used_at: now })
+        .where("id", "=", match)
+        .where("used_at", "is", null)
+        .executeTakeFirst();
+      if (Number(used.numUpdatedRows) !== 1) return false;
+      const left = unused.length - 1;
+      await logAccountEvent(
+        core,
+        trx,
+        { actor: { type: "user", userId } },
+        "two_factor.recovery_code.use",
+        userId,
+        { left },
+      );
+      return true;
+    });
+  }
+
+  /**
+   * The operator's reset for a user who lost their authenticator: TOTP, a pending enrolment and the
+   * recovery codes are removed and every session of theirs ends; they sign in with their password
+   * and enrol again (at once, where a workspace requires two-factor sign-in). Logged.
+   * @example
+   * await gatehouse.twoFactor.reset(systemActor("cli"), user.id);
+   */
+  async reset(request: RequestContext, userId: string): Promise<{ sessionsEnded: number }> {
+    const core = this.#core;
+    if (request.actor.type !== "system" || request.actor.host !== undefined)
+      throw new GatehouseError(
+        ErrorCode.PERMISSION_DENIED,
+        "only the instance operator resets a user's two-factor sign-in",
+      );
+    const user = await this.#user(userId);
+    const now = core.clock();
+    return core.storage.transaction(async (trx) => {
+      await trx
+        .updateTable("users")
+        .set({ totp_secret: null, totp_enabled_at: null, totp_last_step: null })
+        .where("id", "=", user.id)
+        .execute();
+      await trx.deleteFrom("recovery_codes").where("user_id", "=", user.id).execute();
+      const ended = await trx
+        .updateTable("sessions")
+        .set({ revoked_at: now })
+        .where("user_id", "=", user.id)
+        .where("revoked_at", "is", null)
+        .executeTakeFirst();
+      const sessionsEnded = Number(ended.numUpdatedRows);
+      await logAccountEvent(core, trx, request, "two_factor.reset", user.id, {
+        hadTotp: user.totp_enabled_at !== null,
+        sessionsEnded,
+      });
+      return { sessionsEnded };
+    });
   }
 
   async #user(userId: string): Promise<{
@@ -261,9 +427,26 @@ export class TwoFactor {
   }
 }
 
+/** An account's own security event, in the instance's activity log (it belongs to no workspace). */
+async function logAccountEvent(
+  core: ServiceCore,
+  trx: Kysely<Database>,
+  request: RequestContext,
+  action: string,
+  userId: string,
+  details: Record<string, unknown>,
+): Promise<void> {
+  await core.appendInstanceLog(trx, {
+    action,
+    workspaceId: null,
+    actor: actorLabel(request),
+    details: { user: userId, ...details },
+  });
+}
+
 /**
  * The second factor at sign-in: a valid code when TOTP is enabled (TOTP_REQUIRED without one,
- * TOTP_INVALID when wrong). A code given with an enrolment pending confirms it. A user without
+ * TOTP_INVALID when wrong) — or one of the user's recovery codes, which is then used up. A code given with an enrolment pending confirms it. A user without
  * TOTP in a workspace that requires it gets TOTP_ENROLLMENT_REQUIRED.
  */
 export async function requireSecondFactor(
@@ -280,7 +463,13 @@ export async function requireSecondFactor(
         "enter the code from your authenticator app",
       );
     }
-    if (typeof given !== "string" || !(await twoFactor.verify(userId, given))) throw invalidCode();
+    if (typeof given !== "string") throw invalidCode();
+    // Authenticator codes are digits; anything else can only be a recovery code.
+    const isTotpCode = /^[\d\s]+$/.test(given);
+    const accepted = isTotpCode
+      ? await twoFactor.verify(userId, given)
+      : await twoFactor.useRecoveryCode(userId, given);
+    if (!accepted) throw invalidCode();
     return;
   }
   if (given !== undefined && status.pending) {

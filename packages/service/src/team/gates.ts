@@ -7,6 +7,16 @@ export function gate(model: Model, name: "teamView" | "auditView"): string {
 }
 
 /**
+ * Whether the caller may change the workspace's plan: the host app or operator, or a person holding
+ * the model's plan gate at the root; nobody else where the model names none (upgrades through support).
+ */
+export function mayChangePlan(reader: WorkspaceReader): boolean {
+  if (reader.isSystem) return true;
+  const permission = reader.model.definition.gates?.plan;
+  return permission !== undefined && reader.holds(permission, reader.root);
+}
+
+/**
  * Whether the caller may set up the workspace's integrations (assistant tools, admin apps): the
  * host app, or a person — directly or by API key, never the assistant — holding the model's
  * settings gate at the root; the owner when the model names none.

@@ -1,8 +1,9 @@
-import { GatehouseError, type ResourceRef } from "@gatehouse/engine";
+import { GatehouseError, isGatehouseError, type ResourceRef } from "@gatehouse/engine";
 import type { RequestContext } from "../actor.ts";
 import { actorLabel } from "../audit/actor-label.ts";
 import type { JoinRequestsTable } from "../database/schema.ts";
 import type { ServiceCore, WorkspaceWriter } from "../service-core.ts";
+import { ipKey, THROTTLE_WINDOW_MS } from "../sign-in/sessions.ts";
 import { newId } from "../support/crypto.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { DAY_MS } from "../support/time.ts";
@@ -29,7 +30,19 @@ export interface JoinRequestInfo {
 
 /** Join requests one user may send in any rolling 24 hours, across all workspaces (3, as on the company panel). */
 export const JOIN_REQUESTS_PER_DAY = 3;
+/** Wrong join keys one user may send in the throttle window (15 minutes) before they must wait. */
+export const JOIN_KEY_FAILURES_PER_USER = 5;
+/** Wrong join keys from one client address in the window, whoever sends them. */
+export const JOIN_KEY_FAILURES_PER_IP = 20;
 const MAX_NOTE_LENGTH = 1000;
+
+/** One answer for a key no workspace has and a workspace that takes no join requests. */
+function noSuchJoinKey(): GatehouseError {
+  return new GatehouseError(
+    ErrorCode.WORKSPACE_NOT_FOUND,
+    "no workspace takes join requests with this key",
+  );
+}
 const STATUSES: readonly JoinRequestStatus[] = ["pending", "approved", "rejected"];
 
 interface JoinRequestRow {
@@ -129,6 +142,9 @@ export class JoinRequests {
    * Asks to join the workspace whose join key is `joinKey`, as the signed-in user. At most
    * {@link JOIN_REQUESTS_PER_DAY} requests per user in any 24 hours, across all workspaces
    * (JOIN_REQUEST_RATE_LIMITED, with `details.retryAfterMs`); one pending request per workspace.
+   * A key no workspace has and a workspace without join requests answer alike (WORKSPACE_NOT_FOUND);
+   * wrong keys count per user and per client address, and past {@link JOIN_KEY_FAILURES_PER_USER}
+   * (or {@link JOIN_KEY_FAILURES_PER_IP}) in 15 minutes every key answers RATE_LIMITED, right or not.
    * @example
    * const { request } = await gatehouse.joinRequests.create(asUser(bob), { joinKey: "DE123456789", note: "New in finance" });
    */
@@ -146,25 +162,86 @@ export class JoinRequests {
     const userId = request.actor.userId;
     const joinKey = requireText(input?.joinKey, "joinKey", 100);
     const note = parseNote(input?.note);
-    const workspace = await core.db
-      .selectFrom("workspaces")
-      .select("id")
-      .where("join_key", "=", joinKey)
-      .where("closed_at", "is", null)
-      .executeTakeFirst();
-    if (workspace === undefined)
-      throw new GatehouseError(ErrorCode.WORKSPACE_NOT_FOUND, "no workspace has this join key");
-    const id = newId("jrq");
-    const { value, revision } = await core.write(request, workspace.id, async (tx) => {
-      // The key may have changed (or been turned off) since it was looked up.
-      if (tx.workspace.join_key !== joinKey)
-        throw new GatehouseError(ErrorCode.WORKSPACE_NOT_FOUND, "no workspace has this join key");
-      if (!tx.model.policy.joinRequests) {
-        throw new GatehouseError(
-          ErrorCode.JOIN_REQUESTS_DISABLED,
-          "this workspace does not take join requests",
-        );
+    const buckets = [
+      { bucket: "join_key.user", key: userId, limit: JOIN_KEY_FAILURES_PER_USER },
+      { bucket: "join_key.ip", key: ipKey(request.origin), limit: JOIN_KEY_FAILURES_PER_IP },
+    ].filter((bucket) => bucket.key !== "");
+    // Checked before the key is looked at, so a right key past the limit tells nothing either.
+    await this.#requireUnderLimit(buckets);
+    try {
+      const workspace = await core.db
+        .selectFrom("workspaces")
+        .select("id")
+        .where("join_key", "=", joinKey)
+        .where("closed_at", "is", null)
+        .executeTakeFirst();
+      if (workspace === undefined) throw noSuchJoinKey();
+      return await this.#createIn(request, workspace.id, { userId, joinKey, note });
+    } catch (error) {
+      // A key nobody has, a workspace without join requests, or one closed meanwhile.
+      if (isGatehouseError(error) && error.code === ErrorCode.WORKSPACE_NOT_FOUND)
+        await this.#countWrongKey(buckets);
+      throw error;
+    }
+  }
+
+  /**
+   * RATE_LIMITED (with `details.retryAfterMs`) while a bucket holds its limit of wrong keys in the
+   * window. Only wrong keys are recorded, so a person's right requests never hold them back.
+   */
+  async #requireUnderLimit(
+    buckets: readonly { bucket: string; key: string; limit: number }[],
+  ): Promise<void> {
+    const now = this.#core.clock();
+    let retryAfterMs = 0;
+    for (const bucket of buckets) {
+      const failures = await this.#core.db
+        .selectFrom("login_attempts")
+        .select("at")
+        .where("bucket", "=", bucket.bucket)
+        .where("key", "=", bucket.key)
+        .where("at", ">", now - THROTTLE_WINDOW_MS)
+        .orderBy("at")
+        .execute();
+      if (failures.length >= bucket.limit) {
+        // Allowed again once enough of the window's failures are older than the window.
+        const freesUp = failures[failures.length - bucket.limit]!.at + THROTTLE_WINDOW_MS;
+        retryAfterMs = Math.max(retryAfterMs, freesUp - now, 1);
       }
+    }
+    if (retryAfterMs > 0)
+      throw new GatehouseError(
+        ErrorCode.RATE_LIMITED,
+        "too many wrong join keys; wait before trying again",
+        { details: { retryAfterMs } },
+      );
+  }
+
+  async #countWrongKey(buckets: readonly { bucket: string; key: string }[]): Promise<void> {
+    const now = this.#core.clock();
+    await this.#core.storage.transaction(async (trx) => {
+      await trx
+        .deleteFrom("login_attempts")
+        .where("at", "<=", now - THROTTLE_WINDOW_MS)
+        .execute();
+      await trx
+        .insertInto("login_attempts")
+        .values(buckets.map(({ bucket, key }) => ({ id: newId("att"), bucket, key, at: now })))
+        .execute();
+    });
+  }
+
+  async #createIn(
+    request: RequestContext,
+    workspaceId: string,
+    { userId, joinKey, note }: { userId: string; joinKey: string; note: string },
+  ): Promise<{ request: JoinRequestInfo; revision: number }> {
+    const core = this.#core;
+    const id = newId("jrq");
+    const { value, revision } = await core.write(request, workspaceId, async (tx) => {
+      // The key may have changed (or been turned off) since it was looked up; a workspace that
+      // takes no join requests answers exactly as a key nobody has.
+      if (tx.workspace.join_key !== joinKey || !tx.model.policy.joinRequests) throw noSuchJoinKey();
       // Lock the user's row: their requests to other workspaces serialize here, so the count holds.
       const user = await tx.trx
         .selectFrom("users")

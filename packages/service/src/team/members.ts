@@ -264,9 +264,10 @@ export class Members {
   }
 
   /**
-   * Adds an existing user as a member with their first grants — the host app's or a manager's
-   * direct path; people usually join by invitation or join request. Respects the plan's member
-   * limit, one workspace per email and delegation.
+   * Adds an existing user as a member with their first grants — the host app's and the operator's
+   * direct path (the system actor) only: nobody is put into a workspace without consent, so
+   * members invite and the person accepts (HOST_CREDENTIAL_REQUIRED for every other caller, before
+   * the user id is looked at). Respects the plan's member limit and one workspace per email.
    * @example
    * await gatehouse.members.add(systemActor(), ws, { userId: carol, grants: [{ role: "customer", scope: "site:shop" }] });
    */
@@ -286,6 +287,15 @@ export class Members {
         details: { grants: specs },
       };
       await tx.requireMember(record);
+      // Consent (#14): a member invites and the person accepts; only the trusted host app or
+      // operator, who answer for their users, add someone directly. Refused before the user
+      // is looked up, so the answer says nothing about whether the id exists.
+      if (!tx.isSystem)
+        tx.deny(
+          { ...record, details: { ...record.details, reason: "no_consent" } },
+          "people join a workspace by accepting an invitation or by a join request; only the host application or the operator adds a member directly",
+          ErrorCode.HOST_CREDENTIAL_REQUIRED,
+        );
       for (const spec of specs) requireDelegation(tx, spec, record, { named: true });
       const userId = String(input.userId);
       const { releasedInvitations } = await assertMayJoin(tx, userId, { countingSelf: true });

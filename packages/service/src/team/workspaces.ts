@@ -9,7 +9,7 @@ import type { ServiceCore, WorkspaceRow, WorkspaceWriter } from "../service-core
 import { newId } from "../support/crypto.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { requireText } from "../support/validation.ts";
-import { gate } from "./gates.ts";
+import { gate, mayChangePlan } from "./gates.ts";
 import { isOneWorkspacePerEmail, memberLimit, removeMemberRows, seatsTaken } from "./membership.ts";
 
 export interface WorkspaceSettings {
@@ -325,7 +325,7 @@ export class Workspaces {
 
   /**
    * Changes any of the name, the settings and the plan in one write: every part's permission is
-   * checked (the plan: owner only, never delegable; the name and settings: the model's settings gate) and all
+   * checked (the plan: the model's plan gate, else the host app or operator only; the name and settings: the model's settings gate) and all
    * apply at one revision, or none does.
    * @example
    * const { revision } = await gatehouse.workspaces.update(asUser(olivia), ws, { name: "Acme Ltd", plan: "pci" });
@@ -374,7 +374,7 @@ export class Workspaces {
     return this.update(request, workspaceId, { settings: changes });
   }
 
-  /** Changes the plan (owner only, never delegable); refused when the members already exceed the new limit. */
+  /** Changes the plan (the model's plan gate, else the host app or operator); refused when the members already exceed the new limit. */
   changePlan(
     request: RequestContext,
     workspaceId: string,
@@ -608,16 +608,57 @@ async function updateSettingsIn(
   }
   tx.update(values);
   tx.audit(record);
+  if (values.require_2fa === 1 && tx.workspace.require_2fa !== 1) await endSessionsWithout2fa(tx);
 }
 
-/** Checks and stages a plan change inside a workspace write (owner only, never delegable). */
+/**
+ * Turning on "require two-factor sign-in" ends the sessions of every member without TOTP (#14):
+ * their next sign-in asks them to enrol first. The person who turned it on keeps theirs — they are
+ * at the screen, and the console asks them to enrol — and is held to it at their next sign-in.
+ */
+async function endSessionsWithout2fa(tx: WorkspaceWriter): Promise<void> {
+  const caller = personOf(tx.request.actor) ?? "";
+  const ended = await tx.trx
+    .updateTable("sessions")
+    .set({ revoked_at: tx.now })
+    .where("revoked_at", "is", null)
+    .where("user_id", "!=", caller)
+    .where("user_id", "in", (eb) =>
+      eb
+        .selectFrom("members")
+        .innerJoin("users", "users.id", "members.user_id")
+        .select("members.user_id")
+        .where("members.workspace_id", "=", tx.workspace.id)
+        .where("users.totp_enabled_at", "is", null),
+    )
+    .executeTakeFirst();
+  const sessionsEnded = Number(ended.numUpdatedRows);
+  if (sessionsEnded > 0)
+    tx.audit({
+      action: "workspace.require_2fa.sessions_end",
+      target: tx.root,
+      details: { sessionsEnded },
+    });
+}
+
+/**
+ * Checks and stages a plan change inside a workspace write: the model's plan gate, else only the
+ * host app or operator (#14: a plan whose upgrades go through support is not the owner's to lift).
+ */
 async function changePlanIn(tx: WorkspaceWriter, plan: string): Promise<void> {
   const record = {
     action: "workspace.plan",
     target: tx.root,
     details: { from: tx.workspace.plan, to: plan },
   };
-  await tx.requireOwner(record);
+  await tx.requireMember(record);
+  if (!mayChangePlan(tx))
+    tx.deny(
+      record,
+      tx.model.definition.gates?.plan === undefined
+        ? "this workspace's plan is changed by the host application or the instance operator"
+        : `${tx.model.definition.gates.plan} on ${tx.root} is not granted to you`,
+    );
   const next = resolvePlan(tx.model, plan);
   const limit = memberLimit(tx.model, next);
   const taken = await seatsTaken(tx.trx, tx.workspace.id, tx.now);

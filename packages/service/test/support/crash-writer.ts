@@ -466,7 +466,10 @@ async function perform(
   switch (op.kind) {
     case "add":
       return (
-        await gatehouse.members.add(request, workspaceId, { userId: op.user, grants: op.grants })
+        await gatehouse.members.add(systemActor(), workspaceId, {
+          userId: op.user,
+          grants: op.grants,
+        })
       ).revision;
     case "setGrants":
       return (await gatehouse.members.setGrants(request, workspaceId, op.user, op.grants)).revision;
