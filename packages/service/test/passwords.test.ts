@@ -3,15 +3,20 @@ import { assertStrongPassword, PasswordHasher } from "../src/support/passwords.t
 import { codeOf, TEST_PASSWORD_COST } from "./backends.ts";
 
 describe("password hashing", () => {
-  it("runs at most `concurrency` hashes at once and queues the rest", async () => {
-    const hasher = new PasswordHasher(TEST_PASSWORD_COST, { concurrency: 2, queueLimit: 10 });
+  it("runs at most `concurrency` hashes at once, keeps one slot for sign-ins, and queues the rest", async () => {
+    const hasher = new PasswordHasher(TEST_PASSWORD_COST, { concurrency: 3, queueLimit: 10 });
+    const stored = await hasher.hash("correct horse battery staple");
     const hashes = Array.from({ length: 6 }, (_, index) => hasher.hash(`password number ${index}`));
     expect({ active: hasher.active, waiting: hasher.waiting }).toEqual({ active: 2, waiting: 4 });
+    // A sign-in starts at once in the slot new passwords leave free.
+    const signIn = hasher.verify("correct horse battery staple", stored);
+    expect({ active: hasher.active, waiting: hasher.waiting }).toEqual({ active: 3, waiting: 4 });
+    expect(await signIn).toBe(true);
     await Promise.all(hashes);
     expect({ active: hasher.active, waiting: hasher.waiting, runs: hasher.runs }).toEqual({
       active: 0,
       waiting: 0,
-      runs: 6,
+      runs: 8,
     });
   });
 

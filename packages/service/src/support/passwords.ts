@@ -116,9 +116,12 @@ export type HashPriority = "sign-in" | "new-password";
 
 /** Limits of the {@link PasswordHasher}, given to `createGatehouse` as `passwordHashing`. */
 export interface PasswordHashingOptions {
-  /** Hashes computed at once; the number of cores by default (each takes 128 MiB at OWASP cost). */
+  /**
+   * Hashes computed at once; the number of cores by default (each takes 128 MiB at OWASP cost).
+   * New passwords (sign-ups) use at most all but one of them: one is always left to sign-ins.
+   */
   readonly concurrency?: number;
-  /** Hashes waiting, per priority; beyond it the request is refused with SIGN_IN_BUSY. 64 by default. */
+  /** Hashes waiting, per priority; beyond it the request is refused with SIGN_IN_BUSY. 32 by default. */
   readonly queueLimit?: number;
 }
 
@@ -133,6 +136,7 @@ export class PasswordHasher {
   readonly #queueLimit: number;
   readonly #waiting: Record<HashPriority, (() => void)[]> = { "sign-in": [], "new-password": [] };
   #running = 0;
+  #runningNew = 0;
   /** scrypt runs so far (hashes and checks), for tests and measurements. */
   runs = 0;
   /**
@@ -144,7 +148,7 @@ export class PasswordHasher {
   constructor(cost: ScryptCost, options: PasswordHashingOptions = {}) {
     this.cost = cost;
     this.#concurrency = positive(options.concurrency ?? availableParallelism(), "concurrency");
-    this.#queueLimit = positive(options.queueLimit ?? 64, "queueLimit");
+    this.#queueLimit = positive(options.queueLimit ?? 32, "queueLimit");
     this.#dummy = encode(cost, randomBytes(16), randomBytes(KEY_LENGTH));
   }
 
@@ -175,8 +179,25 @@ export class PasswordHasher {
     });
   }
 
+  /** Whether a hash of `priority` may start now: new passwords leave one slot to sign-ins. */
+  #canStart(priority: HashPriority): boolean {
+    if (this.#running >= this.#concurrency) return false;
+    return priority === "sign-in" || this.#runningNew < Math.max(1, this.#concurrency - 1);
+  }
+
+  #take(priority: HashPriority): void {
+    this.#running++;
+    if (priority === "new-password") this.#runningNew++;
+  }
+
+  #release(priority: HashPriority): void {
+    this.#running--;
+    if (priority === "new-password") this.#runningNew--;
+  }
+
   async #run<T>(priority: HashPriority, work: () => Promise<T>): Promise<T> {
-    if (this.#running >= this.#concurrency) {
+    if (this.#canStart(priority)) this.#take(priority);
+    else {
       const queue = this.#waiting[priority];
       if (queue.length >= this.#queueLimit) {
         throw new GatehouseError(
@@ -185,18 +206,26 @@ export class PasswordHasher {
           { details: { retryAfterMs: 1000 } },
         );
       }
-      // The slot is handed over by the finishing run, so `#running` stays counted.
+      // Woken with its slot already taken (see #startWaiting).
       await new Promise<void>((resolve) => queue.push(resolve));
-    } else {
-      this.#running++;
     }
     try {
       this.runs++;
       return await work();
     } finally {
-      const next = this.#waiting["sign-in"].shift() ?? this.#waiting["new-password"].shift();
-      if (next === undefined) this.#running--;
-      else next();
+      this.#release(priority);
+      this.#startWaiting();
+    }
+  }
+
+  /** Hands free slots to waiting hashes: sign-ins first. */
+  #startWaiting(): void {
+    for (const priority of ["sign-in", "new-password"] as const) {
+      const queue = this.#waiting[priority];
+      while (queue.length > 0 && this.#canStart(priority)) {
+        this.#take(priority);
+        queue.shift()!();
+      }
     }
   }
 }
