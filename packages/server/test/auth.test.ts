@@ -16,7 +16,7 @@ describe.each(backends)("sign-in over HTTP on $name", (backend) => {
   let server: TestServer;
 
   beforeEach(async () => {
-    server = await openServer(backend);
+    server = await openServer(backend, { mailSignUpLinks: true });
   });
   afterEach(async () => {
     await server.close();
@@ -232,7 +232,7 @@ describe.each(backends)("sign-in hardening over HTTP on $name", (backend) => {
     });
 
   it("answers a sign-up of a registered address exactly as a new one, and mails its owner a notice", async () => {
-    server = await openServer(backend);
+    server = await openServer(backend, { mailSignUpLinks: true });
     await signUp(server.app, "ada");
     const registered = await signupFrom("192.0.2.1", "ada@example.com", "another fine passphrase");
     const fresh = await signupFrom("192.0.2.1", "bea@example.com", "another fine passphrase");

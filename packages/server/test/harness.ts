@@ -19,6 +19,8 @@ export interface TestServer {
 
 /** The service behind each test server's app, for helpers that are given the app only. */
 const services = new WeakMap<FastifyInstance, Gatehouse>();
+/** The newest sign-up link token per address, per test server's app. */
+const signUpLinks = new WeakMap<FastifyInstance, Map<string, string>>();
 
 /** A server over a fresh database of `backend`, with the development outbox and a test clock. */
 export async function openServer(
@@ -28,16 +30,29 @@ export async function openServer(
     env?: Record<string, string>;
     service?: Partial<Omit<Parameters<typeof openService>[1], "storage">>;
     consoleDir?: string;
+    /**
+     * Whether sign-up links also go to the mailer; by default the harness only keeps them (for
+     * `signUp`), so the outbox holds what a test itself causes.
+     */
+    mailSignUpLinks?: boolean;
   } = {},
 ): Promise<TestServer> {
   const config = loadConfig({ DEMO: "false", ...options.env });
   const mailer =
     options.mailer ??
     createMailer({ smtpUrl: undefined, from: "Gatehouse <test@localhost>", log: () => undefined });
+  const links = new Map<string, string>();
+  const port = signInMail(mailer, config);
   const { gatehouse, clock } = await openService(backend, {
     secretKey: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
     issuer: config.publicUrl,
-    signInMail: signInMail(mailer, config),
+    signInMail: {
+      ...port,
+      async sendSignUpLink(to, link) {
+        links.set(to, link.token);
+        if (options.mailSignUpLinks === true) await port.sendSignUpLink(to, link);
+      },
+    },
     // Every test request comes from the loopback address: sign-ups are not limited per address.
     signUpLimits: { perIp: 10_000 },
     ...options.service,
@@ -50,6 +65,7 @@ export async function openServer(
     consoleDir: options.consoleDir,
   });
   services.set(app, gatehouse);
+  signUpLinks.set(app, links);
   return {
     app,
     gatehouse,
@@ -115,7 +131,7 @@ export async function mailedToken(
 
 /**
  * Signs up `name@example.com` through the API: asks for the account, then follows the sign-up
- * link from the development outbox, which creates the account and signs in.
+ * link the server sent, which creates the account and signs in.
  */
 export async function signUp(app: FastifyInstance, name: string): Promise<Session> {
   const email = `${name}@example.com`;
@@ -126,7 +142,9 @@ export async function signUp(app: FastifyInstance, name: string): Promise<Sessio
   });
   if (response.statusCode !== 202)
     throw new Error(`sign-up of ${name} failed: ${response.statusCode} ${response.body}`);
-  const token = await mailedToken(app, email, "Confirm your Gatehouse account");
+  await services.get(app)?.mailSettled();
+  const token = signUpLinks.get(app)?.get(email);
+  if (token === undefined) throw new Error(`no sign-up link for ${email}`);
   const confirmed = await app.inject({
     method: "POST",
     url: "/v1/auth/magic-link/consume",
