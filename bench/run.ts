@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the engine benchmark, then the HTTP benchmark, into one results file
  * (bench/results/latest.json, or latest-quick.json with `--quick`). Arguments go to both;
- * `--only=engine`, `--only=http` or `--only=sync` runs one of them (sync: the resource sync, in process).
+ * `--only=engine`, `--only=http`, `--only=sync` or `--only=sign-in` runs one of them (sync: the
+ * resource sync, in process; sign-in: logins under a sign-up flood).
  */
 import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
@@ -10,13 +11,14 @@ import { fileURLToPath } from "node:url";
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const only = args.find((arg) => arg.startsWith("--only="))?.slice("--only=".length);
-if (only !== undefined && only !== "engine" && only !== "http" && only !== "sync") {
-  process.stderr.write(`--only is engine, http or sync, not "${only}"\n`);
+const benches = ["engine", "http", "sync", "sign-in"] as const;
+if (only !== undefined && !(benches as readonly string[]).includes(only)) {
+  process.stderr.write(`--only is engine, http, sync or sign-in, not "${only}"\n`);
   process.exit(2);
 }
 const forwarded = args.filter((arg) => !arg.startsWith("--only="));
 // The engine benchmark writes the file afresh; the HTTP benchmark then merges its metrics in.
-for (const name of ["engine", "http", "sync"] as const) {
+for (const name of benches) {
   if (only !== undefined && only !== name) continue;
   const script = join(here, `${name}.bench.ts`);
   const run = spawnSync(

@@ -376,12 +376,18 @@ describe("signing in and joining in a browser", { timeout: 60_000 }, () => {
     await server?.close();
   });
 
-  it("signs up and lands in the new account's own workspace", async () => {
+  it("signs up by the link mailed to confirm the address, and lands in the new account's own workspace", async () => {
     await nina.goto("/sign-up");
     await nina.getByLabel("Name").fill("Nina New");
     await nina.getByLabel("Email", { exact: true }).fill("nina@example.com");
     await nina.getByLabel("Password").fill(PASSWORD);
     await nina.getByRole("button", { name: "Create account" }).click();
+    await shown(nina.getByRole("heading", { name: "Check your mail" }));
+    await nina.goto("/dev/outbox");
+    await nina
+      .getByRole("region", { name: "Confirm your Gatehouse account" })
+      .getByRole("link", { name: /\/sign-in\/magic#/ })
+      .click();
     await shown(nina.getByRole("heading", { name: "Resources" }));
     await poll(() => nina.getByRole("banner").last().innerText()).toContain("Nina New");
   });

@@ -5,6 +5,7 @@ import {
   backends,
   call,
   expectProblem,
+  mailedToken,
   openServer,
   PASSWORD,
   signIn,
@@ -16,19 +17,39 @@ describe.each(backends)("sign-in over HTTP on $name", (backend) => {
   let server: TestServer;
 
   beforeEach(async () => {
-    server = await openServer(backend);
+    server = await openServer(backend, { mailSignUpLinks: true });
   });
   afterEach(async () => {
     await server.close();
   });
 
-  it("signs up, signs in with an HttpOnly SameSite cookie, and shows the caller's workspaces with their grants", async () => {
+  it("signs up by the mailed link, signs in with an HttpOnly SameSite cookie, and shows the caller's workspaces with their grants", async () => {
     const signup = await server.app.inject({
       method: "POST",
       url: "/v1/auth/signup",
       payload: { email: "ada@example.com", password: PASSWORD, name: "Ada" },
     });
-    expect(signup.statusCode).toBe(201);
+    expect(signup.statusCode).toBe(202);
+    expect(signup.json()).toEqual({ status: "confirmation-sent" });
+    // No account until the link is followed.
+    const early = await server.app.inject({
+      method: "POST",
+      url: "/v1/auth/login",
+      payload: { email: "ada@example.com", password: PASSWORD },
+    });
+    expect(early.json().code).toBe("INVALID_CREDENTIALS");
+    const token = await mailedToken(
+      server.app,
+      "ada@example.com",
+      "Confirm your Gatehouse account",
+    );
+    const confirmed = await server.app.inject({
+      method: "POST",
+      url: "/v1/auth/magic-link/consume",
+      payload: { token },
+    });
+    expect(confirmed.statusCode).toBe(200);
+    expect(confirmed.json().user.name).toBe("Ada");
     const login = await server.app.inject({
       method: "POST",
       url: "/v1/auth/login",
@@ -155,9 +176,12 @@ describe.each(backends)("sign-in over HTTP on $name", (backend) => {
     await signUp(server.app, "ada");
     const request = (email: string) =>
       server.app.inject({ method: "POST", url: "/v1/auth/magic-link", payload: { email } });
+    const mailed = server.mailer.outbox!.length;
     expect((await request("nobody@example.com")).statusCode).toBe(202);
-    expect(server.mailer.outbox).toHaveLength(0);
+    await server.gatehouse.mailSettled();
+    expect(server.mailer.outbox).toHaveLength(mailed);
     expect((await request("ada@example.com")).statusCode).toBe(202);
+    await server.gatehouse.mailSettled();
     const mail = server.mailer.outbox!.at(-1)!;
     expect(mail.to).toBe("ada@example.com");
     const token = /#(\S+)/.exec(mail.text)![1]!;
@@ -209,5 +233,94 @@ describe.each(backends)("sign-in over HTTP on $name", (backend) => {
       payload: { ...credentials, totpCode: totp.generate({ timestamp: server.clock.now }) },
     });
     expect(login.statusCode).toBe(200);
+  });
+});
+
+describe.each(backends)("sign-in hardening over HTTP on $name", (backend) => {
+  let server: TestServer;
+
+  afterEach(async () => {
+    await server.close();
+  });
+
+  const signupFrom = (remoteAddress: string, email: string, password = PASSWORD) =>
+    server.app.inject({
+      method: "POST",
+      url: "/v1/auth/signup",
+      remoteAddress,
+      payload: { email, password },
+    });
+  const loginFrom = (remoteAddress: string, password: string) =>
+    server.app.inject({
+      method: "POST",
+      url: "/v1/auth/login",
+      remoteAddress,
+      payload: { email: "ada@example.com", password },
+    });
+
+  it("answers a sign-up of a registered address exactly as a new one, and mails its owner a notice", async () => {
+    server = await openServer(backend, { mailSignUpLinks: true });
+    await signUp(server.app, "ada");
+    const registered = await signupFrom("192.0.2.1", "ada@example.com", "another fine passphrase");
+    const fresh = await signupFrom("192.0.2.1", "bea@example.com", "another fine passphrase");
+    expect([registered.statusCode, registered.body]).toEqual([fresh.statusCode, fresh.body]);
+    expect(registered.statusCode).toBe(202);
+    await server.gatehouse.mailSettled();
+    const mails = server.mailer.outbox!.slice(-2).map((mail) => [mail.to, mail.subject]);
+    expect(mails).toEqual([
+      ["ada@example.com", "You already have a Gatehouse account"],
+      ["bea@example.com", "Confirm your Gatehouse account"],
+    ]);
+    // Ada's password still works; the attempt changed nothing.
+    expect((await loginFrom("192.0.2.9", PASSWORD)).statusCode).toBe(200);
+  });
+
+  it("refuses common passwords at sign-up with 400 WEAK_PASSWORD", async () => {
+    server = await openServer(backend);
+    expectProblem(
+      await signupFrom("192.0.2.1", "ada@example.com", "password1234"),
+      400,
+      "WEAK_PASSWORD",
+    );
+  });
+
+  it("stops a sign-up flood from one address with 429 before hashing, while others still sign up", async () => {
+    server = await openServer(backend, { service: { signUpLimits: { perIp: 3 } } });
+    for (let n = 0; n < 3; n++)
+      expect((await signupFrom("192.0.2.66", `flood${n}@example.com`)).statusCode).toBe(202);
+    const refused = await signupFrom("192.0.2.66", "flood3@example.com");
+    expectProblem(refused, 429, "RATE_LIMITED");
+    expect(Number(refused.headers["retry-after"])).toBeGreaterThan(0);
+    expect((await signupFrom("192.0.2.67", "someone@example.com")).statusCode).toBe(202);
+  });
+
+  it("answers 503 SIGN_IN_BUSY with Retry-After when password hashing is at its limit, and keeps serving sign-ins", async () => {
+    server = await openServer(backend, {
+      service: {
+        // One hash at a time, one waiting, each a few milliseconds: a burst of 20 overflows it.
+        passwordCost: { N: 2 ** 14, r: 8, p: 1 },
+        passwordHashing: { concurrency: 1, queueLimit: 1 },
+        signUpLimits: { perIp: 100 },
+      },
+    });
+    await signUp(server.app, "ada");
+    const flood = await Promise.all(
+      Array.from({ length: 20 }, (_, n) => signupFrom(`192.0.2.${n}`, `flood${n}@example.com`)),
+    );
+    const busy = flood.filter((response) => response.statusCode === 503);
+    expect(busy.length).toBeGreaterThan(0);
+    expectProblem(busy[0]!, 503, "SIGN_IN_BUSY");
+    expect(Number(busy[0]!.headers["retry-after"])).toBeGreaterThan(0);
+    expect(flood.filter((response) => response.statusCode === 202).length).toBeGreaterThan(0);
+    expect((await loginFrom("192.0.2.200", PASSWORD)).statusCode).toBe(200);
+  });
+
+  it("keeps the owner able to sign in from another address while an attacker's address is locked out", async () => {
+    server = await openServer(backend);
+    await signUp(server.app, "ada");
+    for (let attempt = 0; attempt < 5; attempt++)
+      expect((await loginFrom("192.0.2.66", "wrong password")).statusCode).toBe(401);
+    expectProblem(await loginFrom("192.0.2.66", PASSWORD), 429, "RATE_LIMITED");
+    expect((await loginFrom("203.0.113.5", PASSWORD)).statusCode).toBe(200);
   });
 });

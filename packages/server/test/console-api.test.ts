@@ -221,6 +221,8 @@ describe("the development outbox", () => {
 
   async function magicLinkFor(email: string) {
     await server!.app.inject({ method: "POST", url: "/v1/auth/magic-link", payload: { email } });
+    // Sign-in mail goes out after the answer.
+    await server!.gatehouse.mailSettled();
   }
 
   it("shows mail kept instead of sent, newest first, to this machine only", async () => {

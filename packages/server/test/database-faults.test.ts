@@ -10,6 +10,7 @@ import { openPostgres } from "@gatehouse/service";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  createAccount,
   createApiKey,
   expectStatus,
   type HttpSession,
@@ -75,9 +76,7 @@ describe.skipIf(bin === undefined)("database faults on PostgreSQL", () => {
     b = await startInstance({ env: shared });
     const email = "ada@faults.example.com";
     const password = "correct horse battery staple";
-    await expectStatus(201, a.url, "POST", "/v1/auth/signup", {
-      body: { email, password, name: "Ada" },
-    });
+    await createAccount(shared, { email, password, name: "Ada" });
     session = await signIn(a.url, email, password);
     const workspace = (await expectStatus(201, a.url, "POST", "/v1/workspaces", {
       headers: session.headers,

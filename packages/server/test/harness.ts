@@ -17,6 +17,11 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/** The service behind each test server's app, for helpers that are given the app only. */
+const services = new WeakMap<FastifyInstance, Gatehouse>();
+/** The newest sign-up link token per address, per test server's app. */
+const signUpLinks = new WeakMap<FastifyInstance, Map<string, string>>();
+
 /** A server over a fresh database of `backend`, with the development outbox and a test clock. */
 export async function openServer(
   backend: Backend,
@@ -25,6 +30,11 @@ export async function openServer(
     env?: Record<string, string>;
     service?: Partial<Omit<Parameters<typeof openService>[1], "storage">>;
     consoleDir?: string;
+    /**
+     * Whether sign-up links also go to the mailer; by default the harness only keeps them (for
+     * `signUp`), so the outbox holds what a test itself causes.
+     */
+    mailSignUpLinks?: boolean;
   } = {},
 ): Promise<TestServer> {
   // Suites fire thousands of requests as one person: the rate limit is tested on its own.
@@ -37,10 +47,20 @@ export async function openServer(
   const mailer =
     options.mailer ??
     createMailer({ smtpUrl: undefined, from: "Gatehouse <test@localhost>", log: () => undefined });
+  const links = new Map<string, string>();
+  const port = signInMail(mailer, config);
   const { gatehouse, clock } = await openService(backend, {
     secretKey: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
     issuer: config.publicUrl,
-    signInMail: signInMail(mailer, config),
+    signInMail: {
+      ...port,
+      async sendSignUpLink(to, link) {
+        links.set(to, link.token);
+        if (options.mailSignUpLinks === true) await port.sendSignUpLink(to, link);
+      },
+    },
+    // Every test request comes from the loopback address: sign-ups are not limited per address.
+    signUpLimits: { perIp: 10_000 },
     ...options.service,
   });
   const app = await buildApp({
@@ -50,6 +70,8 @@ export async function openServer(
     mailer,
     consoleDir: options.consoleDir,
   });
+  services.set(app, gatehouse);
+  signUpLinks.set(app, links);
   return {
     app,
     gatehouse,
@@ -81,6 +103,11 @@ export async function signIn(
   });
   if (response.statusCode !== 200)
     throw new Error(`sign-in of ${email} failed: ${response.statusCode} ${response.body}`);
+  return sessionOf(response);
+}
+
+/** The session a sign-in answer started: its cookie and CSRF echo. */
+function sessionOf(response: LightMyRequestResponse): Session {
   const cookies = Object.fromEntries(response.cookies.map((cookie) => [cookie.name, cookie.value]));
   return {
     userId: response.json().user.id,
@@ -93,16 +120,47 @@ export async function signIn(
   };
 }
 
-/** Signs up `name@example.com` through the API and signs in. */
+/** The token of the newest link mailed to `to` with this subject, from the development outbox. */
+export async function mailedToken(
+  app: FastifyInstance,
+  to: string,
+  subject: string,
+): Promise<string> {
+  await services.get(app)?.mailSettled();
+  const mail = app.mailer.outbox?.findLast(
+    (candidate) => candidate.to === to && candidate.subject === subject,
+  );
+  const token = mail?.text.match(/#(ghm_[A-Za-z0-9_-]{43})/)?.[1];
+  if (token === undefined) throw new Error(`no "${subject}" mail to ${to}`);
+  return token;
+}
+
+/**
+ * Signs up `name@example.com` through the API: asks for the account, then follows the sign-up
+ * link the server sent, which creates the account and signs in.
+ */
 export async function signUp(app: FastifyInstance, name: string): Promise<Session> {
+  const email = `${name}@example.com`;
   const response = await app.inject({
     method: "POST",
     url: "/v1/auth/signup",
-    payload: { email: `${name}@example.com`, password: PASSWORD, name },
+    payload: { email, password: PASSWORD, name },
   });
-  if (response.statusCode !== 201)
+  if (response.statusCode !== 202)
     throw new Error(`sign-up of ${name} failed: ${response.statusCode} ${response.body}`);
-  return signIn(app, `${name}@example.com`);
+  await services.get(app)?.mailSettled();
+  const token = signUpLinks.get(app)?.get(email);
+  if (token === undefined) throw new Error(`no sign-up link for ${email}`);
+  const confirmed = await app.inject({
+    method: "POST",
+    url: "/v1/auth/magic-link/consume",
+    payload: { token },
+  });
+  if (confirmed.statusCode !== 200)
+    throw new Error(
+      `confirming ${name}'s sign-up failed: ${confirmed.statusCode} ${confirmed.body}`,
+    );
+  return sessionOf(confirmed);
 }
 
 /** `app.inject` as a session (or anonymously without one). */

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  createAccount,
   createApiKey,
   expectStatus,
   type Instances,
@@ -37,9 +38,7 @@ describe.skipIf(url === undefined)("server processes sharing one PostgreSQL sche
     const [a, b] = running.instances as [Instances["instances"][0], Instances["instances"][0]];
     const email = `ada@${database.schema}.example.com`;
     const password = "correct horse battery staple";
-    await expectStatus(201, a.url, "POST", "/v1/auth/signup", {
-      body: { email, password, name: "Ada" },
-    });
+    await createAccount(database.env, { email, password, name: "Ada" });
     const session = await signIn(b.url, email, password);
     const workspace = (await expectStatus(201, b.url, "POST", "/v1/workspaces", {
       headers: session.headers,

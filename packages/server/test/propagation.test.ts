@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  createAccount,
   createApiKey,
   expectStatus,
   type Instance,
@@ -49,8 +50,10 @@ describe.skipIf(url === undefined)("a revoke across server processes", () => {
     running.push(b, c);
     const password = "correct horse battery staple";
     for (const name of ["olivia", "carol"])
-      await expectStatus(201, a.url, "POST", "/v1/auth/signup", {
-        body: { email: `${name}@${database.schema}.test`, password, name },
+      await createAccount(database.env, {
+        email: `${name}@${database.schema}.test`,
+        password,
+        name,
       });
     owner = await signIn(a.url, `olivia@${database.schema}.test`, password);
     const carolSession = await signIn(a.url, `carol@${database.schema}.test`, password);

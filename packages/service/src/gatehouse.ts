@@ -13,6 +13,8 @@ import { MagicLinks } from "./sign-in/magic-links.ts";
 import { OidcSignIn } from "./sign-in/oidc.ts";
 import { Sessions, type SignInOptions, sessionPolicyOf } from "./sign-in/sessions.ts";
 import { SignInHandoff } from "./sign-in/sign-in-handoff.ts";
+import { MailQueue } from "./sign-in/sign-in-mail.ts";
+import { SignUps } from "./sign-in/sign-ups.ts";
 import { type SigningKeyOptions, SigningKeys } from "./sign-in/signing-keys.ts";
 import { TwoFactor } from "./sign-in/two-factor.ts";
 import { Users } from "./sign-in/users.ts";
@@ -54,6 +56,7 @@ export interface Gatehouse {
   readonly sessions: Sessions;
   readonly twoFactor: TwoFactor;
   readonly magicLinks: MagicLinks;
+  readonly signUps: SignUps;
   readonly credentials: Credentials;
   /** Workspace export and import (instance operator). */
   readonly portability: Portability;
@@ -88,7 +91,9 @@ export interface Gatehouse {
    * where there are none; changes are followed by polling meanwhile.
    */
   ready(): Promise<void>;
-  /** Stops following and closes the database connection. */
+  /** Resolves once the sign-in mail queued so far has been handed to the `signInMail` port. */
+  mailSettled(): Promise<void>;
+  /** Hands queued sign-in mail to the port, stops following and closes the database connection. */
   close(): Promise<void>;
 }
 
@@ -112,6 +117,9 @@ export function createGatehouse(
   const activityLog = new ActivityLog(core);
   const resources = new Resources(core);
   const apiKeys = new ApiKeys(core);
+  const mailQueue = new MailQueue(
+    options.onMailError ?? ((message) => console.error(`gatehouse: ${message}`)),
+  );
   const started = core.follower.start();
   return {
     users: new Users(core),
@@ -129,6 +137,12 @@ export function createGatehouse(
     magicLinks: new MagicLinks(core, twoFactor, {
       policy: sessionPolicy,
       mail: options.signInMail,
+      queue: mailQueue,
+    }),
+    signUps: new SignUps(core, {
+      mail: options.signInMail,
+      queue: mailQueue,
+      limits: options.signUpLimits,
     }),
     credentials: new Credentials(core, box),
     portability: new Portability(core),
@@ -163,7 +177,9 @@ export function createGatehouse(
       ...core.follower.options,
     },
     ready: () => started,
+    mailSettled: () => mailQueue.settled(),
     async close() {
+      await mailQueue.settled();
       await core.follower.stop();
       await core.storage.close();
     },

@@ -77,7 +77,12 @@ export { ASSERTION_ALG } from "./sign-in/signing-keys.ts";
 export type { TotpEnrollment, TwoFactorStatus } from "./sign-in/two-factor.ts";
 export type { User } from "./sign-in/users.ts";
 export { ErrorCode } from "./support/error-codes.ts";
-export type { ScryptCost } from "./support/passwords.ts";
+export {
+  type HashPriority,
+  PasswordHasher,
+  type PasswordHashingOptions,
+  type ScryptCost,
+} from "./support/passwords.ts";
 export { NAME_MAX_LENGTH, RESOURCE_NAME_MAX_LENGTH } from "./support/validation.ts";
 export type { FollowOptions } from "./sync/change-follower.ts";
 export type { EngineCacheStats } from "./sync/engine-cache.ts";

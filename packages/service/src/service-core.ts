@@ -17,7 +17,12 @@ import type { Storage } from "./database/storage.ts";
 import { ErrorCode } from "./support/error-codes.ts";
 import { notFound } from "./support/errors.ts";
 import { KeyedMutex } from "./support/keyed-mutex.ts";
-import { OWASP_SCRYPT, type ScryptCost } from "./support/passwords.ts";
+import {
+  OWASP_SCRYPT,
+  PasswordHasher,
+  type PasswordHashingOptions,
+  type ScryptCost,
+} from "./support/passwords.ts";
 import { DAY_MS } from "./support/time.ts";
 import { ChangeFollower, type FollowOptions } from "./sync/change-follower.ts";
 import { type CachedWorkspace, EngineCache, type WorkspaceRow } from "./sync/engine-cache.ts";
@@ -51,6 +56,13 @@ export interface GatehouseOptions {
   readonly clock?: () => number;
   /** scrypt cost for passwords; OWASP's parameters by default. */
   readonly passwordCost?: ScryptCost;
+  /** How many password hashes run at once and how many may wait (see `PasswordHasher`). */
+  readonly passwordHashing?: PasswordHashingOptions;
+  /**
+   * A hasher shared with other services in this process, so they share one bound (its cost then
+   * applies, not `passwordCost`); each service has its own by default.
+   */
+  readonly passwordHasher?: PasswordHasher;
   /** How long an invitation stays valid; 7 days by default. */
   readonly invitationTtlMs?: number;
   /**
@@ -83,7 +95,8 @@ export class ServiceCore {
   readonly models: Readonly<Record<string, Model>>;
   readonly personalPreset: string | null;
   readonly clock: () => number;
-  readonly passwordCost: ScryptCost;
+  /** Every password hash and check goes through it: bounded concurrency, sign-ins first. */
+  readonly passwords: PasswordHasher;
   readonly invitationTtlMs: number;
   readonly engines: EngineCache;
   readonly events = new EventEmitter<{ change: [ChangeEvent] }>();
@@ -97,7 +110,9 @@ export class ServiceCore {
     this.models = options.models ?? presets;
     this.personalPreset = options.personalPreset === undefined ? "mzpanel" : options.personalPreset;
     this.clock = options.clock ?? Date.now;
-    this.passwordCost = options.passwordCost ?? OWASP_SCRYPT;
+    this.passwords =
+      options.passwordHasher ??
+      new PasswordHasher(options.passwordCost ?? OWASP_SCRYPT, options.passwordHashing);
     this.invitationTtlMs = options.invitationTtlMs ?? 7 * DAY_MS;
     this.engines = new EngineCache(options.engineCacheBytes);
     if (this.personalPreset !== null && this.models[this.personalPreset] === undefined) {

@@ -230,26 +230,48 @@ describe.each(backends)("sessions on $name", (backend: Backend) => {
     expect(await gatehouse.sessions.list(bob.id)).toHaveLength(1);
   });
 
-  it("throttles failures per account: the sixth in 15 minutes is refused, even with the right password", async () => {
+  it("locks out only the guessing address: after five failures from one address, the owner still signs in from another", async () => {
     await open();
     await person("ada");
     for (let attempt = 0; attempt < 5; attempt++) {
-      expect(
-        await codeOf(login("ada", { password: "wrong password", ip: `10.0.0.${attempt}` })),
-      ).toBe("INVALID_CREDENTIALS");
+      expect(await codeOf(login("ada", { password: "wrong password", ip: "192.0.2.66" }))).toBe(
+        "INVALID_CREDENTIALS",
+      );
       clock.now += MINUTE;
     }
-    const error = await errorOf(login("ada", { ip: "10.0.1.1" }));
+    // The attacker's address waits, even with the right password...
+    const error = await errorOf(login("ada", { ip: "192.0.2.66" }));
     expect(error.code).toBe("RATE_LIMITED");
-    // The first failure leaves the window 15 minutes after it was made.
+    // (the first failure leaves the window 15 minutes after it was made)
     expect(error.details["retryAfterMs"]).toBe(10 * MINUTE);
-    // Refused attempts do not count: the lock does not grow while it holds.
-    expect(await codeOf(login("ada", { ip: "10.0.1.2" }))).toBe("RATE_LIMITED");
+    // ...and refused attempts do not count: the lock does not grow while it holds.
+    expect(await codeOf(login("ada", { ip: "192.0.2.66" }))).toBe("RATE_LIMITED");
+    // The owner, elsewhere, is not locked out.
+    expect((await login("ada", { ip: "203.0.113.5" })).user.email).toBe("ada@example.com");
     clock.now += 10 * MINUTE;
-    expect((await login("ada")).user.email).toBe("ada@example.com");
-    // Another account is not affected.
+    expect((await login("ada", { ip: "192.0.2.66" })).user.email).toBe("ada@example.com");
+  });
+
+  it("bounds guessing one account from many addresses: the password path locks, a sign-in link still works", async () => {
+    await open();
+    await person("ada");
     await person("bob");
-    await login("bob");
+    // 50 addresses, one guess each: under every per-address limit, at the account's bound.
+    for (let attempt = 0; attempt < 50; attempt++) {
+      expect(
+        await codeOf(login("ada", { password: "wrong password", ip: `10.0.${attempt}.1` })),
+      ).toBe("INVALID_CREDENTIALS");
+    }
+    expect(await codeOf(login("ada", { password: "wrong password", ip: "10.1.0.1" }))).toBe(
+      "RATE_LIMITED",
+    );
+    expect(await codeOf(login("ada", { ip: "203.0.113.5" }))).toBe("RATE_LIMITED");
+    // Another account is not affected, and ada signs in by link meanwhile.
+    await login("bob", { ip: "10.0.0.1" });
+    const link = await gatehouse.magicLinks.request({ email: "ada@example.com" });
+    expect((await gatehouse.magicLinks.consume(link!.token)).user.email).toBe("ada@example.com");
+    clock.now += 15 * MINUTE;
+    await login("ada", { ip: "203.0.113.5" });
   });
 
   it("resets the account's count on a successful sign-in", async () => {
@@ -318,6 +340,7 @@ describe.each(backends)("sessions on $name", (backend: Backend) => {
     const rows = await gatehouse.storage.db.selectFrom("login_attempts").selectAll().execute();
     expect(rows.map((row) => [row.bucket, row.key]).sort()).toEqual([
       ["login.account", "ada@example.com"],
+      ["login.account-ip", "ada@example.com 198.51.100.7"],
       ["login.ip", "198.51.100.7"],
     ]);
     expect(JSON.stringify(rows)).not.toContain("hunter2");

@@ -271,10 +271,27 @@ export function SignInPage(): React.JSX.Element {
 }
 
 export function SignUpPage(): React.JSX.Element {
-  const { reload } = useSession();
   const [name, setName] = useState("");
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
+  const [sent, setSent] = useState(false);
+  if (sent) {
+    return (
+      <AuthLayout
+        title="Check your mail"
+        footer={
+          <>
+            Already confirmed? <Link to="/sign-in">Sign in</Link>
+          </>
+        }
+      >
+        <Notice tone="success">
+          We sent a link to <strong>{email}</strong>. Follow it to create your account and sign in;
+          it works once, for 24 hours.
+        </Notice>
+      </AuthLayout>
+    );
+  }
   return (
     <AuthLayout
       title="Create your account"
@@ -287,10 +304,9 @@ export function SignUpPage(): React.JSX.Element {
       <AsyncForm
         label="Create your account"
         onSubmit={async () => {
+          // The same answer whether or not the address has an account: the mail tells.
           await api("POST", "/v1/auth/signup", { email, password, ...(name ? { name } : {}) });
-          await api("POST", "/v1/auth/login", { email, password });
-          await reload();
-          navigate("/", { replace: true });
+          setSent(true);
         }}
       >
         {(busy) => (

@@ -48,7 +48,9 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     {
       schema: {
         tags,
-        summary: "Create an account (and, where the personal preset says so, a personal workspace)",
+        summary: "Ask for an account: a link to confirm the address is mailed",
+        description:
+          "Always 202 for a valid request, whether or not the address has an account: a new address is mailed a link that creates the account (and, where the personal preset says so, a personal workspace) and signs in when consumed at /v1/auth/magic-link/consume; a registered one is mailed a notice to sign in instead. Throttled per IP, per email and in all (429 with Retry-After); 503 SIGN_IN_BUSY with Retry-After when password hashing is at its limit.",
         body: Type.Object(
           {
             email: Email,
@@ -57,17 +59,12 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
           },
           strict,
         ),
-        response: {
-          201: Type.Object({
-            user: UserSchema,
-            personalWorkspaceId: Type.Union([Type.String(), Type.Null()]),
-          }),
-        },
+        response: { 202: Type.Object({ status: Type.Literal("confirmation-sent") }) },
       },
     },
     async (request, reply) => {
-      const { user, personalWorkspace } = await gatehouse.users.signUp(request.body);
-      return reply.status(201).send({ user, personalWorkspaceId: personalWorkspace?.id ?? null });
+      await gatehouse.signUps.request({ ...request.body, origin: originOf(request) });
+      return reply.status(202).send({ status: "confirmation-sent" as const });
     },
   );
 

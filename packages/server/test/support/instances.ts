@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { openPostgres } from "@gatehouse/service";
+import { createGatehouse, openPostgres, openSqlite } from "@gatehouse/service";
 
 /** The repository root, where `node --conditions=@gatehouse/source --import tsx` resolves the loader. */
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
@@ -374,4 +374,32 @@ export async function createApiKey(
     body: key,
   })) as { key: { id: string }; secret: string };
   return { id: body.key.id, authorization: { authorization: `Bearer ${body.secret}` } };
+}
+
+/**
+ * Creates an account directly in the database `env` selects (`DATABASE_URL` and
+ * `DATABASE_SCHEMA`, or `DATA_DIR`), as a host that confirmed the address would: public sign-up
+ * over HTTP only mails a confirmation link, which a spawned server keeps to itself.
+ * @example
+ * await createAccount(database.env, { email: "ada@example.com", password, name: "Ada" });
+ */
+export async function createAccount(
+  env: Readonly<Record<string, string>>,
+  account: { email: string; password: string; name: string },
+): Promise<void> {
+  const url = env["DATABASE_URL"];
+  const storage =
+    url === undefined
+      ? await openSqlite({ file: join(env["DATA_DIR"] ?? "./data", "gatehouse.db") })
+      : await openPostgres({
+          connectionString: url,
+          maxConnections: 1,
+          ...(env["DATABASE_SCHEMA"] === undefined ? {} : { schema: env["DATABASE_SCHEMA"] }),
+        });
+  const gatehouse = createGatehouse({ storage });
+  try {
+    await gatehouse.users.signUp(account);
+  } finally {
+    await gatehouse.close();
+  }
 }

@@ -1,4 +1,4 @@
-import { GatehouseError } from "@gatehouse/engine";
+import { GatehouseError, isGatehouseError } from "@gatehouse/engine";
 import type { Kysely } from "kysely";
 import type { Origin } from "../actor.ts";
 import type { Database } from "../database/schema.ts";
@@ -15,9 +15,9 @@ import {
   type SessionPolicy,
   Throttle,
 } from "./sessions.ts";
-import type { SignInMail } from "./sign-in-mail.ts";
+import type { MailQueue, SignInMail } from "./sign-in-mail.ts";
 import { requireSecondFactor, type TwoFactor } from "./two-factor.ts";
-import { normalizeEmail, toUser } from "./users.ts";
+import { createAccountIn, normalizeEmail, toUser } from "./users.ts";
 
 /** A sign-in link's secret, for the caller to mail; it works once, until `expiresAt`. */
 export interface MagicLink {
@@ -46,7 +46,13 @@ function invalidLink(): GatehouseError {
 export async function insertMagicLink(
   core: ServiceCore,
   trx: Kysely<Database>,
-  input: { email: string; ttlMs: number; ip: string | null },
+  input: {
+    email: string;
+    ttlMs: number;
+    ip: string | null;
+    /** A sign-up link: the account it creates when followed. */
+    signUp?: { name: string; passwordHash: string } | undefined;
+  },
 ): Promise<MagicLink> {
   const token = `ghm_${randomSecret(32)}`;
   const now = core.clock();
@@ -62,6 +68,8 @@ export async function insertMagicLink(
       expires_at: expiresAt,
       used_at: null,
       ip: input.ip,
+      signup_name: input.signUp?.name ?? null,
+      signup_password_hash: input.signUp?.passwordHash ?? null,
     })
     .execute();
   return { token, expiresAt };
@@ -77,23 +85,26 @@ export class MagicLinks {
   readonly #policy: SessionPolicy;
   readonly #throttle: Throttle;
   readonly #mail: SignInMail | undefined;
+  readonly #queue: MailQueue;
 
   constructor(
     core: ServiceCore,
     twoFactor: TwoFactor,
-    options: { policy: SessionPolicy; mail: SignInMail | undefined },
+    options: { policy: SessionPolicy; mail: SignInMail | undefined; queue: MailQueue },
   ) {
     this.#core = core;
     this.#twoFactor = twoFactor;
     this.#policy = options.policy;
     this.#throttle = new Throttle(core);
     this.#mail = options.mail;
+    this.#queue = options.queue;
   }
 
   /**
-   * Mails a new sign-in link to `email` when it has an account, through the `signInMail` port;
-   * answers the same either way, so requests never reveal whether an account exists. Throttled as
-   * `request` is. Without a `signInMail` port: CONFIGURATION_REQUIRED.
+   * Mails a new sign-in link to `email` when it has an account, through the `signInMail` port,
+   * after answering; answers the same after the same work either way, so requests never reveal
+   * whether an account exists. Throttled as `request` is. Without a `signInMail` port:
+   * CONFIGURATION_REQUIRED.
    * @example
    * await gatehouse.magicLinks.send({ email: "ada@example.com", origin: { ip } });
    */
@@ -105,15 +116,17 @@ export class MagicLinks {
         "sign-in links need a mail sender (the signInMail option)",
       );
     }
-    const link = await this.request(input);
-    if (link !== undefined) await mail.sendMagicLink(input.email, link);
+    const email = normalizeEmail(input?.email);
+    const link = await this.request({ email, origin: input.origin });
+    this.#queue.enqueue(link === undefined ? undefined : () => mail.sendMagicLink(email, link));
   }
 
   /**
    * A new link for the account with this email, or `undefined` when there is none — the caller
    * answers the same in both cases and mails the token only when there is one. At most
    * {@link MAGIC_LINKS_PER_EMAIL} requests per email and {@link MAGIC_LINKS_PER_IP} per address
-   * in 15 minutes, whether the account exists or not (RATE_LIMITED).
+   * in 15 minutes, whether the account exists or not (RATE_LIMITED). Unknown emails get a link
+   * stored too, never returned and never usable (it names no account): the same writes either way.
    * @example
    * const link = await gatehouse.magicLinks.request({ email, origin: { ip } });
    * if (link) await mail(email, `https://panel.example/magic?token=${link.token}`);
@@ -133,14 +146,14 @@ export class MagicLinks {
       .select("id")
       .where("email", "=", email)
       .executeTakeFirst();
-    if (user === undefined) return undefined;
-    return core.storage.transaction((trx) =>
+    const link = await core.storage.transaction((trx) =>
       insertMagicLink(core, trx, {
         email,
         ttlMs: MAGIC_LINK_TTL_MS,
         ip: ipKey(input.origin) || null,
       }),
     );
+    return user === undefined ? undefined : link;
   }
 
   /**
@@ -172,13 +185,16 @@ export class MagicLinks {
       .select(["id", "email", "name", "created_at"])
       .where("email", "=", link.email)
       .executeTakeFirst();
+    if (link.signup_password_hash !== null) {
+      if (row !== undefined) throw invalidLink();
+      return this.#createAccount(link, digest, origin);
+    }
     if (row === undefined) throw invalidLink();
     const user = toUser(row);
     // Guessing a TOTP code through links is throttled like guessing it at login.
+    const buckets = loginBuckets(user.email, origin);
     const attempt: Attempt =
-      totpCode === undefined
-        ? { ids: [] }
-        : await this.#throttle.admit(loginBuckets(user.email, origin));
+      totpCode === undefined ? { ids: [] } : await this.#throttle.admit(buckets);
     try {
       await requireSecondFactor(this.#twoFactor, user.id, totpCode);
     } catch (error) {
@@ -187,19 +203,50 @@ export class MagicLinks {
     }
     await this.#throttle.release(attempt);
     const session = await core.storage.transaction(async (trx) => {
-      const now = core.clock();
-      // The one conditional update that spends the link: of concurrent uses, one wins.
-      const spent = await trx
-        .updateTable("magic_links")
-        .set({ used_at: now })
-        .where("token_hash", "=", digest)
-        .where("used_at", "is", null)
-        .where("expires_at", ">", now)
-        .executeTakeFirst();
-      if (Number(spent.numUpdatedRows) !== 1) throw invalidLink();
-      return insertSession(trx, { policy: this.#policy, now, user, origin });
+      if (!(await spend(core, trx, digest))) throw invalidLink();
+      return insertSession(trx, { policy: this.#policy, now: core.clock(), user, origin });
     });
-    await this.#throttle.reset("login.account", user.email);
+    await this.#throttle.reset(buckets[0]!.bucket, buckets[0]!.key);
     return session;
   }
+
+  /**
+   * Follows a sign-up link: creates its account (and personal workspace) and signs in, in one
+   * transaction with spending the link. A link for an address registered meanwhile — or when the
+   * link was made — is MAGIC_LINK_INVALID, like any spent link.
+   */
+  async #createAccount(
+    link: { email: string; signup_name: string | null; signup_password_hash: string | null },
+    digest: string,
+    origin: Origin | undefined,
+  ): Promise<NewSession> {
+    const core = this.#core;
+    try {
+      return await core.storage.transaction(async (trx) => {
+        if (!(await spend(core, trx, digest))) throw invalidLink();
+        const { user } = await createAccountIn(core, trx, {
+          email: link.email,
+          name: link.signup_name ?? link.email.split("@")[0]!,
+          passwordHash: link.signup_password_hash!,
+        });
+        return insertSession(trx, { policy: this.#policy, now: core.clock(), user, origin });
+      });
+    } catch (error) {
+      if (isGatehouseError(error, ErrorCode.EMAIL_TAKEN)) throw invalidLink();
+      throw error;
+    }
+  }
+}
+
+/** The one conditional update that spends a link: of concurrent uses, one wins. */
+async function spend(core: ServiceCore, trx: Kysely<Database>, digest: string): Promise<boolean> {
+  const now = core.clock();
+  const spent = await trx
+    .updateTable("magic_links")
+    .set({ used_at: now })
+    .where("token_hash", "=", digest)
+    .where("used_at", "is", null)
+    .where("expires_at", ">", now)
+    .executeTakeFirst();
+  return Number(spent.numUpdatedRows) === 1;
 }

@@ -18,8 +18,15 @@ export interface SignInOptions {
   readonly sessionIdleMs?: number;
   /** The issuer shown in authenticator apps; "Gatehouse" by default. */
   readonly totpIssuer?: string;
-  /** Sends magic links (`magicLinks.send`); without it, that answers CONFIGURATION_REQUIRED. */
+  /**
+   * Sends magic links, sign-up links and account-exists notices (`magicLinks.send`,
+   * `signUps.request`); without it, those answer CONFIGURATION_REQUIRED.
+   */
   readonly signInMail?: SignInMail;
+  /** Where failures to send sign-in mail are reported (their kind only); `console.error` by default. */
+  readonly onMailError?: (message: string) => void;
+  /** Sign-ups per 15 minutes: per address (10 by default) and in all (300 by default). */
+  readonly signUpLimits?: { readonly perIp?: number; readonly total?: number };
 }
 
 /** How long sessions last, resolved from {@link SignInOptions}. */
@@ -62,7 +69,13 @@ export const DEFAULT_SESSION_IDLE_MS = 7 * DAY_MS;
 const TOUCH_INTERVAL_MS = 60_000;
 /** Attempts are counted over this sliding window. */
 export const THROTTLE_WINDOW_MS = 15 * 60 * 1000;
-export const LOGIN_FAILURES_PER_ACCOUNT = 5;
+/** Failed sign-ins of one account from one address; then that address waits, no one else. */
+export const LOGIN_FAILURES_PER_ACCOUNT_AND_IP = 5;
+/**
+ * Failed sign-ins of one account from all addresses together: the bound on guessing one password
+ * from many addresses. Reached, it stops password sign-in of that account; sign-in links still work.
+ */
+export const LOGIN_FAILURES_PER_ACCOUNT = 50;
 export const LOGIN_FAILURES_PER_IP = 20;
 /** `ghs_` and 32 random bytes in base64url (256 bits). */
 const SESSION_TOKEN = /^ghs_[A-Za-z0-9_-]{43}$/;
@@ -192,10 +205,20 @@ export class Throttle {
   }
 }
 
-/** The login buckets of an attempt: failures per account and per client address. */
+/**
+ * The login buckets of an attempt: failures per account from this address (so an attacker locks
+ * out their own address, not the account's owner), per account from everywhere (a higher bound
+ * on guessing with many addresses), and per address across accounts.
+ */
 export function loginBuckets(email: unknown, origin: Origin | undefined): ThrottleBucket[] {
+  const account = emailKey(email);
   return [
-    { bucket: "login.account", key: emailKey(email), limit: LOGIN_FAILURES_PER_ACCOUNT },
+    {
+      bucket: "login.account-ip",
+      key: account === "" ? "" : `${account} ${ipKey(origin)}`,
+      limit: LOGIN_FAILURES_PER_ACCOUNT_AND_IP,
+    },
+    { bucket: "login.account", key: account, limit: LOGIN_FAILURES_PER_ACCOUNT },
     { bucket: "login.ip", key: ipKey(origin), limit: LOGIN_FAILURES_PER_IP },
   ];
 }
@@ -309,7 +332,8 @@ export class Sessions {
       throw error;
     }
     await this.#throttle.release(attempt);
-    await this.#throttle.reset("login.account", buckets[0]!.key);
+    // The owner's success clears this address's failures; the account-wide bound keeps counting.
+    await this.#throttle.reset(buckets[0]!.bucket, buckets[0]!.key);
     return session;
   }
 

@@ -5,7 +5,7 @@ import type { Database } from "../database/schema.ts";
 import type { ServiceCore } from "../service-core.ts";
 import { newId } from "../support/crypto.ts";
 import { ErrorCode } from "../support/error-codes.ts";
-import { assertStrongPassword, hashPassword, verifyPassword } from "../support/passwords.ts";
+import { assertStrongPassword } from "../support/passwords.ts";
 import { requireText } from "../support/validation.ts";
 import { createWorkspaceIn, type Workspace } from "../team/workspaces.ts";
 
@@ -57,6 +57,29 @@ export async function insertUser(
   return toUser(row);
 }
 
+/**
+ * Creates a user in `trx`, with a personal workspace they own when the personal preset's policy
+ * asks for one (as on MZPanel and the hosting-customer panel); EMAIL_TAKEN when registered.
+ */
+export async function createAccountIn(
+  core: ServiceCore,
+  trx: Kysely<Database>,
+  input: { email: string; name: string; passwordHash: string },
+): Promise<{ user: User; personalWorkspace: Workspace | undefined }> {
+  const model = core.personalPreset === null ? undefined : core.modelOf(core.personalPreset);
+  const user = await insertUser(core, trx, input);
+  const personalWorkspace =
+    model?.policy.personalWorkspace === true
+      ? await createWorkspaceIn(core, trx, {
+          name: `${input.name}'s workspace`,
+          preset: model.name,
+          ownerId: user.id,
+          personal: true,
+        })
+      : undefined;
+  return { user, personalWorkspace };
+}
+
 /** Accounts: sign-up with a personal workspace where the model asks for one, and password checks. */
 export class Users {
   readonly #core: ServiceCore;
@@ -66,8 +89,10 @@ export class Users {
   }
 
   /**
-   * Registers a user with email and password (scrypt). When the personal preset's policy says so,
-   * the user also gets a personal workspace they own (as on MZPanel and the hosting-customer panel).
+   * Registers a user with email and password (scrypt) at once. When the personal preset's policy
+   * says so, the user also gets a personal workspace they own (as on MZPanel and the hosting-customer
+   * panel). For hosts that confirmed the address themselves: it answers EMAIL_TAKEN for a
+   * registered address. Public sign-up forms use `signUps.request`, whose answer never tells.
    * @example
    * const { user } = await gatehouse.users.signUp({ email: "ada@example.com", password: "correct horse battery", name: "Ada" });
    */
@@ -78,25 +103,12 @@ export class Users {
   }): Promise<{ user: User; personalWorkspace: Workspace | undefined }> {
     const core = this.#core;
     const email = normalizeEmail(input.email);
-    assertStrongPassword(input.password);
     const name = requireText(input.name ?? email.split("@")[0], "name");
-    const passwordHash = await hashPassword(input.password, core.passwordCost);
-    const model = core.personalPreset === null ? undefined : core.modelOf(core.personalPreset);
-    let created: { user: User; personalWorkspace: Workspace | undefined } | undefined;
-    await core.storage.transaction(async (trx) => {
-      const user = await insertUser(core, trx, { email, name, passwordHash });
-      const personalWorkspace =
-        model?.policy.personalWorkspace === true
-          ? await createWorkspaceIn(core, trx, {
-              name: `${name}'s workspace`,
-              preset: model.name,
-              ownerId: user.id,
-              personal: true,
-            })
-          : undefined;
-      created = { user, personalWorkspace };
-    });
-    return created!;
+    assertStrongPassword(input.password, [email, name]);
+    const passwordHash = await core.passwords.hash(input.password);
+    return core.storage.transaction((trx) =>
+      createAccountIn(core, trx, { email, name, passwordHash }),
+    );
   }
 
   /**
@@ -125,11 +137,11 @@ export class Users {
       );
     }
     const email = normalizeEmail(input.email);
-    assertStrongPassword(input.password);
     const name = requireText(input.name ?? email.split("@")[0], "name");
+    assertStrongPassword(input.password, [email, name]);
     // Unknown presets and plans fail before the (slow) password hash.
     core.modelOf(input.workspace?.preset);
-    const passwordHash = await hashPassword(input.password, core.passwordCost);
+    const passwordHash = await core.passwords.hash(input.password);
     return core.storage.transaction(async (trx) => {
       const user = await insertUser(core, trx, { email, name, passwordHash });
       const workspace = await createWorkspaceIn(core, trx, {
@@ -144,18 +156,18 @@ export class Users {
     });
   }
 
-  /** The user with this email and password; INVALID_CREDENTIALS otherwise (same answer for both cases). */
+  /**
+   * The user with this email and password; INVALID_CREDENTIALS otherwise. Unknown emails and
+   * accounts without a password are checked against a dummy hash: the same answer after the same
+   * work (one scrypt run) as a wrong password.
+   */
   async authenticate(input: { email: string; password: string }): Promise<User> {
     const row = await this.#core.db
       .selectFrom("users")
       .selectAll()
       .where("email", "=", typeof input.email === "string" ? input.email.trim().toLowerCase() : "")
       .executeTakeFirst();
-    // Hash even for unknown emails so the answer takes the same time.
-    const stored =
-      row?.password_hash ?? (await hashPassword("not-a-password", this.#core.passwordCost));
-    const valid =
-      typeof input.password === "string" && (await verifyPassword(input.password, stored));
+    const valid = await this.#core.passwords.verify(input.password, row?.password_hash);
     if (row === undefined || row.password_hash === null || !valid) {
       throw new GatehouseError(ErrorCode.INVALID_CREDENTIALS, "wrong email or password");
     }

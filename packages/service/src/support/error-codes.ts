@@ -56,6 +56,8 @@ export const ErrorCode = {
   HOST_CREDENTIAL_NOT_FOUND: "HOST_CREDENTIAL_NOT_FOUND",
   DATABASE_ERROR: "DATABASE_ERROR",
   DATABASE_BUSY: "DATABASE_BUSY",
+  /** Password hashing is at its limit (its queue is full); retry after Retry-After. */
+  SIGN_IN_BUSY: "SIGN_IN_BUSY",
   /** An API key's permission pattern matches nothing its creator holds. */
   API_KEY_SCOPE_NOT_HELD: "API_KEY_SCOPE_NOT_HELD",
   // The panel's own models.

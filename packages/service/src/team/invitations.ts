@@ -9,7 +9,7 @@ import type { NewSession } from "../sign-in/sessions.ts";
 import { insertUser, normalizeEmail, toUser, type User } from "../sign-in/users.ts";
 import { hashSecret, isSameDigest, newId, randomSecret } from "../support/crypto.ts";
 import { ErrorCode } from "../support/error-codes.ts";
-import { assertStrongPassword, hashPassword } from "../support/passwords.ts";
+import { assertStrongPassword } from "../support/passwords.ts";
 import { requireText } from "../support/validation.ts";
 import { requireDelegation } from "./members.ts";
 import { addMember, assertMayJoin, memberLimit, seatsTaken } from "./membership.ts";
@@ -555,7 +555,7 @@ export class Invitations {
         throw new GatehouseError(ErrorCode.INVALID_INPUT, "newAccount has a password");
       assertStrongPassword(newAccount.password);
       const name = requireText(newAccount.name ?? found.email.split("@")[0], "name");
-      account = { name, passwordHash: await hashPassword(newAccount.password, core.passwordCost) };
+      account = { name, passwordHash: await core.passwords.hash(newAccount.password) };
     }
     // A new account's id exists only once inserted in the transaction; the actor follows it there.
     let actor: Actor =

@@ -5,6 +5,7 @@ import * as assistant from "./0003-assistant.ts";
 import * as invitationLinks from "./0004-console.ts";
 import * as host from "./0005-host.ts";
 import * as models from "./0006-models.ts";
+import * as signUpLinks from "./0007-sign-up-links.ts";
 import * as twoFactorRecovery from "./0008-two-factor-recovery.ts";
 
 /** Every migration, in order. Add new ones at the end; never edit one that has shipped. */
@@ -15,5 +16,6 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "0004-console": invitationLinks,
   "0005-host": host,
   "0006-models": models,
+  "0007-sign-up-links": signUpLinks,
   "0008-two-factor-recovery": twoFactorRecovery,
 };

@@ -1,0 +1,218 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { Gatehouse } from "../src/gatehouse.ts";
+import type { SignInMail } from "../src/sign-in/sign-in-mail.ts";
+import { PasswordHasher } from "../src/support/passwords.ts";
+import {
+  backends,
+  codeOf,
+  openService,
+  PASSWORD,
+  signUpPerson,
+  TEST_PASSWORD_COST,
+} from "./backends.ts";
+
+interface Sent {
+  readonly kind: "magic" | "sign-up" | "exists";
+  readonly to: string;
+  readonly token?: string;
+}
+
+describe.each(backends)("sign-up and equal answers on $name", (backend) => {
+  let gatehouse: Gatehouse;
+  let hasher: PasswordHasher;
+  let sent: Sent[];
+
+  async function open(options: Parameters<typeof openService>[1] = {}) {
+    sent = [];
+    hasher = new PasswordHasher(TEST_PASSWORD_COST);
+    const mail: SignInMail = {
+      sendMagicLink: async (to, link) => void sent.push({ kind: "magic", to, token: link.token }),
+      sendSignUpLink: async (to, link) =>
+        void sent.push({ kind: "sign-up", to, token: link.token }),
+      sendAccountExists: async (to) => void sent.push({ kind: "exists", to }),
+    };
+    ({ gatehouse } = await openService(backend, {
+      signInMail: mail,
+      passwordHasher: hasher,
+      ...options,
+    }));
+  }
+
+  afterEach(async () => {
+    await gatehouse.close();
+  });
+
+  /** What a call did: its answer, its scrypt runs, the rows it wrote per table. */
+  async function workOf(call: () => Promise<unknown>) {
+    const count = async () => ({
+      magicLinks: (await gatehouse.storage.db.selectFrom("magic_links").selectAll().execute())
+        .length,
+      attempts: (await gatehouse.storage.db.selectFrom("login_attempts").selectAll().execute())
+        .length,
+    });
+    const before = { runs: hasher.runs, ...(await count()) };
+    const answer = await call().then(
+      (value) => ({ value }),
+      (error: { code?: string }) => ({ code: error.code }),
+    );
+    const after = await count();
+    return {
+      answer,
+      runs: hasher.runs - before.runs,
+      magicLinks: after.magicLinks - before.magicLinks,
+      attempts: after.attempts - before.attempts,
+    };
+  }
+
+  it("creates the account only when the mailed sign-up link is followed, then signs in", async () => {
+    await open();
+    await gatehouse.signUps.request({ email: "Ada@Example.com", password: PASSWORD, name: "Ada" });
+    expect(await gatehouse.users.findByEmail("ada@example.com")).toBeUndefined();
+    expect(
+      await codeOf(gatehouse.sessions.login({ email: "ada@example.com", password: PASSWORD })),
+    ).toBe("INVALID_CREDENTIALS");
+    await gatehouse.mailSettled();
+    expect(sent).toEqual([{ kind: "sign-up", to: "ada@example.com", token: expect.any(String) }]);
+    const session = await gatehouse.magicLinks.consume(sent[0]!.token!);
+    expect(session.user).toMatchObject({ email: "ada@example.com", name: "Ada" });
+    expect(await gatehouse.workspaces.listForUser(session.user.id)).toHaveLength(1);
+    await gatehouse.sessions.login({ email: "ada@example.com", password: PASSWORD });
+    // The link works once.
+    expect(await codeOf(gatehouse.magicLinks.consume(sent[0]!.token!))).toBe("MAGIC_LINK_INVALID");
+  });
+
+  it("answers a sign-up of a registered address as a new one, after the same work, and mails its owner instead", async () => {
+    await open();
+    await signUpPerson(gatehouse, "ada");
+    const request = (email: string) =>
+      workOf(() => gatehouse.signUps.request({ email, password: "another fine passphrase" }));
+    const registered = await request("ada@example.com");
+    const unknown = await request("newcomer@example.com");
+    expect(registered).toEqual(unknown);
+    // Attempts: one per email and one in all (no address given).
+    expect(registered).toEqual({
+      answer: { value: undefined },
+      runs: 1,
+      magicLinks: 1,
+      attempts: 2,
+    });
+    await gatehouse.mailSettled();
+    expect(sent.map(({ kind, to }) => [kind, to])).toEqual([
+      ["exists", "ada@example.com"],
+      ["sign-up", "newcomer@example.com"],
+    ]);
+    // The owner's password is unchanged, and no link can create a second account.
+    await gatehouse.sessions.login({ email: "ada@example.com", password: PASSWORD });
+    const stored = await gatehouse.storage.db
+      .selectFrom("magic_links")
+      .select("token_hash")
+      .where("email", "=", "ada@example.com")
+      .execute();
+    expect(stored).toHaveLength(1);
+  });
+
+  it("does the same work for a wrong password, an unknown email and an account without a password", async () => {
+    await open();
+    await signUpPerson(gatehouse, "ada");
+    // As the host provisions its users: an account that signs in by link only.
+    await gatehouse.storage.db
+      .insertInto("users")
+      .values({
+        id: "usr_nopass",
+        email: "nopass@example.com",
+        name: "No Password",
+        password_hash: null,
+        created_at: 0,
+      })
+      .execute();
+    const login = (email: string) =>
+      workOf(() =>
+        gatehouse.sessions.login({
+          email,
+          password: "wrong password",
+          origin: { ip: `192.0.2.${email.length}` },
+        }),
+      );
+    const known = await login("ada@example.com");
+    const unknown = await login("nobody@example.com");
+    const passwordless = await login("nopass@example.com");
+    expect(known).toEqual(unknown);
+    expect(passwordless).toEqual(unknown);
+    expect(known).toEqual({
+      answer: { code: "INVALID_CREDENTIALS" },
+      runs: 1,
+      magicLinks: 0,
+      attempts: 3,
+    });
+  });
+
+  it("does the same work for magic-link requests of known and unknown emails, and mails after answering", async () => {
+    await open();
+    await signUpPerson(gatehouse, "ada");
+    const send = (email: string) =>
+      workOf(() => gatehouse.magicLinks.send({ email, origin: { ip: "198.51.100.7" } }));
+    const known = await send("ada@example.com");
+    const unknown = await send("nobody@example.com");
+    expect(known).toEqual(unknown);
+    expect(known).toEqual({ answer: { value: undefined }, runs: 0, magicLinks: 1, attempts: 2 });
+    await gatehouse.mailSettled();
+    expect(sent.map(({ kind, to }) => [kind, to])).toEqual([["magic", "ada@example.com"]]);
+  });
+
+  it("never lets a failing mail sender change the answer, and logs no address or token", async () => {
+    const logged: string[] = [];
+    await open({
+      onMailError: (message) => void logged.push(message),
+      signInMail: {
+        sendMagicLink: async () => {
+          throw Object.assign(new Error("550 mailbox ada@example.com unavailable"), {
+            code: "EENVELOPE",
+          });
+        },
+        sendSignUpLink: async () => undefined,
+        sendAccountExists: async () => undefined,
+      },
+    });
+    await signUpPerson(gatehouse, "ada");
+    await gatehouse.magicLinks.send({ email: "ada@example.com" });
+    await gatehouse.mailSettled();
+    expect(logged).toEqual(["a sign-in mail could not be sent (EENVELOPE)"]);
+  });
+
+  it("throttles sign-ups per address and in all before hashing", async () => {
+    await open({ signUpLimits: { perIp: 3, total: 5 } });
+    const request = (n: number, ip: string) =>
+      workOf(() =>
+        gatehouse.signUps.request({
+          email: `person${n}@example.com`,
+          password: PASSWORD,
+          origin: { ip },
+        }),
+      );
+    for (let n = 0; n < 3; n++) expect((await request(n, "192.0.2.1")).runs).toBe(1);
+    expect(await request(3, "192.0.2.1")).toMatchObject({
+      answer: { code: "RATE_LIMITED" },
+      runs: 0,
+      magicLinks: 0,
+    });
+    for (let n = 4; n < 6; n++) expect((await request(n, "192.0.2.2")).runs).toBe(1);
+    // Five in all: a sixth address is refused too.
+    expect(await request(6, "192.0.2.3")).toMatchObject({
+      answer: { code: "RATE_LIMITED" },
+      runs: 0,
+    });
+  });
+
+  it("refuses common passwords at sign-up, before any work", async () => {
+    await open();
+    const weak = await workOf(() =>
+      gatehouse.signUps.request({ email: "ada@example.com", password: "password1234" }),
+    );
+    expect(weak).toEqual({
+      answer: { code: "WEAK_PASSWORD" },
+      runs: 0,
+      magicLinks: 0,
+      attempts: 0,
+    });
+  });
+});
