@@ -433,6 +433,35 @@ describe("signing in and joining in a browser", { timeout: 60_000 }, () => {
     await shown(nina.getByRole("heading", { name: "Resources" }));
   });
 
+  it("signs in once with each recovery code, for the day the phone is lost", async () => {
+    await nina.goto("/account");
+    const recovery = nina.getByTestId("recovery-codes");
+    await shown(recovery.getByText("You have no recovery codes."));
+    await recovery.getByRole("button", { name: "Make recovery codes" }).click();
+    const codes = (await recovery.getByTestId("secret-value").innerText()).trim().split(/\s+/);
+    expect(codes).toHaveLength(10);
+    await screenshot(nina, "account-recovery-codes");
+
+    const signInWith = async (code: string) => {
+      await nina.getByRole("button", { name: "Sign out" }).click();
+      await nina.getByLabel("Email", { exact: true }).fill("nina@example.com");
+      await nina.getByLabel("Password").fill(PASSWORD);
+      await nina.getByRole("button", { name: "Sign in", exact: true }).click();
+      await nina.getByLabel("Authentication code").fill(code);
+      await nina.getByRole("button", { name: "Verify and sign in" }).click();
+    };
+    await signInWith(codes[0] ?? "");
+    await shown(nina.getByRole("heading", { name: "Resources" }));
+    // Used up: the same code is refused at the next sign-in; another one signs in.
+    await signInWith(codes[0] ?? "");
+    await shown(nina.getByRole("alert"));
+    await nina.getByLabel("Authentication code").fill(codes[1] ?? "");
+    await nina.getByRole("button", { name: "Verify and sign in" }).click();
+    await shown(nina.getByRole("heading", { name: "Resources" }));
+    await nina.goto("/account");
+    await shown(nina.getByTestId("recovery-codes").getByText("8 recovery codes left."));
+  });
+
   it("asks to join a company with its join key; a manager approves with a role", async () => {
     await nina.goto("/join");
     await nina.getByLabel("Join key").fill("DE123456789");

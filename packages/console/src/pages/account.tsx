@@ -7,11 +7,13 @@ import {
   Badge,
   Button,
   Card,
+  ConfirmDialog,
   ErrorNote,
   Field,
   Loading,
   Notice,
   PageHeader,
+  SecretBox,
   Time,
   useAction,
 } from "../ui.tsx";
@@ -53,7 +55,10 @@ export function AccountPage(): React.JSX.Element {
           }
         >
           {twoFactor.enabled ? (
-            <p>Two-factor sign-in is on. Each code works once.</p>
+            <>
+              <p>Two-factor sign-in is on. Each code works once.</p>
+              <RecoveryCodes left={twoFactor.recoveryCodesLeft} onMade={reload} />
+            </>
           ) : enrollment === undefined ? (
             <>
               {twoFactor.required ? (
@@ -160,6 +165,63 @@ export function AccountPage(): React.JSX.Element {
           )}
         </Card>
       </div>
+    </div>
+  );
+}
+
+/**
+ * Recovery codes: each signs in once in place of a code from the app, for the day the phone is lost.
+ * They are shown once, when made; making new ones ends the old ones, so that is confirmed first.
+ */
+function RecoveryCodes(props: {
+  readonly left: number;
+  readonly onMade: () => Promise<void>;
+}): React.JSX.Element {
+  const [codes, setCodes] = useState<readonly string[]>();
+  const [confirming, setConfirming] = useState(false);
+  const make = useAction();
+  const run = () =>
+    make.run(async () => {
+      const made = await api<{ codes: string[] }>("POST", "/v1/auth/totp/recovery-codes");
+      setCodes(made.codes);
+      await props.onMade();
+    });
+  return (
+    <div className="stack" data-testid="recovery-codes">
+      {codes === undefined ? (
+        <p>
+          {props.left === 0
+            ? "You have no recovery codes. Make some, in case you lose the phone with your app."
+            : `${props.left} recovery ${props.left === 1 ? "code" : "codes"} left.`}
+        </p>
+      ) : (
+        <SecretBox label="Your recovery codes" value={codes.join("\n")}>
+          Store them somewhere safe now: they are not shown again. Each signs you in once in place
+          of a code from the app.
+        </SecretBox>
+      )}
+      <div>
+        <Button
+          busy={make.busy}
+          onClick={() => (props.left > 0 || codes !== undefined ? setConfirming(true) : run())}
+        >
+          {props.left > 0 || codes !== undefined
+            ? "Make new recovery codes"
+            : "Make recovery codes"}
+        </Button>
+      </div>
+      <ErrorNote error={make.error} />
+      <ConfirmDialog
+        open={confirming}
+        title="Make new recovery codes?"
+        confirmLabel="Make new codes"
+        onConfirm={async () => {
+          await run();
+        }}
+        onClose={() => setConfirming(false)}
+      >
+        <p>The recovery codes you have now stop working.</p>
+      </ConfirmDialog>
     </div>
   );
 }

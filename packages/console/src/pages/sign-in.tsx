@@ -65,20 +65,24 @@ function CodeField(props: {
   const ref = useRef<HTMLInputElement>(null);
   useEffect(() => ref.current?.focus(), []);
   return (
-    <Field label="Authentication code" hint="The 6-digit code from your authenticator app.">
+    <Field
+      label="Authentication code"
+      hint="The 6-digit code from your authenticator app, or one of your recovery codes."
+    >
       {(id, hint) => (
         <input
           ref={ref}
           id={id}
           aria-describedby={hint}
           className="input input-code"
-          inputMode="numeric"
           autoComplete="one-time-code"
-          pattern="[0-9]{6}"
-          maxLength={6}
+          autoCapitalize="none"
+          spellCheck={false}
+          pattern="[0-9]{6}|[A-Za-z2-7 \-]{26,60}"
+          maxLength={60}
           required
           value={props.value}
-          onChange={(event) => props.onChange(event.target.value.replace(/\D/g, ""))}
+          onChange={(event) => props.onChange(event.target.value.replace(/\s+/g, ""))}
         />
       )}
     </Field>
