@@ -52,19 +52,24 @@ describe("limits, proxies, logs and headers", () => {
     ]);
   });
 
-  it("answers 429 RATE_LIMITED with Retry-After once a caller passes RATE_LIMIT (600) requests a minute, per caller", async () => {
+  it("limits each caller to RATE_LIMIT requests a minute, 600 by default", async () => {
     const { app } = await open();
+    const ada = await signUp(app, "ada");
+    const first = await call(app, ada, "GET", "/v1/me");
+    expect(first.statusCode).toBe(200);
+    expect(first.headers["x-ratelimit-limit"]).toBe("600");
+    expect(first.headers["x-ratelimit-remaining"]).toBe("599");
+  });
+
+  it("answers 429 RATE_LIMITED with Retry-After once a caller passes RATE_LIMIT, per caller", async () => {
+    // A small limit, so that the minute's window cannot end before the test passes it.
+    const { app } = await open({ RATE_LIMIT: "20" });
     const ada = await signUp(app, "ada");
     const bob = await signUp(app, "bob");
     const statuses = new Set<number>();
-    let first: LightMyRequestResponse | undefined;
-    for (let index = 0; index < 600; index++) {
-      const response = await call(app, ada, "GET", "/v1/me");
-      first ??= response;
-      statuses.add(response.statusCode);
-    }
+    for (let index = 0; index < 20; index++)
+      statuses.add((await call(app, ada, "GET", "/v1/me")).statusCode);
     expect([...statuses]).toEqual([200]);
-    expect(first?.headers["x-ratelimit-limit"]).toBe("600");
     const refused = await call(app, ada, "GET", "/v1/me");
     expectProblem(refused, 429, "RATE_LIMITED");
     const retryAfter = Number(refused.headers["retry-after"]);
@@ -74,7 +79,7 @@ describe("limits, proxies, logs and headers", () => {
     expect((await call(app, bob, "GET", "/v1/me")).statusCode).toBe(200);
     expect((await call(app, ada, "GET", "/healthz")).statusCode).toBe(200);
     expect((await call(app, ada, "GET", "/readyz")).statusCode).toBe(200);
-  }, 60_000);
+  });
 
   it("counts requests with bad credentials against the client address", async () => {
     const { app } = await open({ RATE_LIMIT: "3" });
@@ -156,7 +161,10 @@ describe("limits, proxies, logs and headers", () => {
   });
 
   it("writes one log line per request at info — method, route, status, duration, caller kind — and no token, cookie or email", async () => {
-    const { gatehouse } = await open();
+    const { app: opened, gatehouse } = await open();
+    // Signed up through the test server's app (whose mail the harness reads); the session is the
+    // same service's, so it works on the logging app below.
+    const ada = await signUp(opened, "ada");
     const lines: string[] = [];
     const app = await buildApp({
       gatehouse,
@@ -164,7 +172,6 @@ describe("limits, proxies, logs and headers", () => {
       logger: { level: "info", stream: { write: (line) => lines.push(line) } },
     });
     try {
-      const ada = await signUp(app, "ada");
       const ws = (await call(app, ada, "GET", "/v1/me")).json().workspaces[0].id;
       const key = await call(app, ada, "POST", `/v1/workspaces/${ws}/api-keys`, {
         name: "ci",
