@@ -211,7 +211,7 @@ async function race(options: RaceOptions): Promise<{ ops: number; ok: number; tr
       await first.call("resources", "upsert", systemActor(), ws.id, { resource, parent });
     }
     for (const user of pool.slice(1)) {
-      await first.call("members", "add", owner, ws.id, {
+      await first.call("members", "add", systemActor(), ws.id, {
         userId: user,
         grants: [{ role: "admin", scope: root }],
       });
@@ -249,7 +249,7 @@ async function race(options: RaceOptions): Promise<{ ops: number; ok: number; tr
         for (const user of ws.pool) {
           const grants = state.members[user];
           if (grants === undefined && next() < 0.8) {
-            await pick(instances).call("members", "add", owner, ws.id, {
+            await pick(instances).call("members", "add", systemActor(), ws.id, {
               userId: user,
               grants: [{ role: "admin", scope: ws.root }],
             });
