@@ -376,11 +376,12 @@ describe("signing in and joining in a browser", { timeout: 60_000 }, () => {
     await server?.close();
   });
 
-  it("signs up by the link mailed to confirm the address, and lands in the new account's own workspace", async () => {
+  it("signs up by the link mailed to confirm the address, choosing the password there, and lands in the new account's own workspace", async () => {
     await nina.goto("/sign-up");
     await nina.getByLabel("Name").fill("Nina New");
     await nina.getByLabel("Email", { exact: true }).fill("nina@example.com");
-    await nina.getByLabel("Password").fill(PASSWORD);
+    // The request asks for no password: whoever follows the mailed link chooses it.
+    expect(await nina.getByLabel("Password", { exact: true }).count()).toBe(0);
     await nina.getByRole("button", { name: "Create account" }).click();
     await shown(nina.getByRole("heading", { name: "Check your mail" }));
     await nina.goto("/dev/outbox");
@@ -388,7 +389,23 @@ describe("signing in and joining in a browser", { timeout: 60_000 }, () => {
       .getByRole("region", { name: "Confirm your Gatehouse account" })
       .getByRole("link", { name: /\/sign-in\/magic#/ })
       .click();
+    await shown(nina.getByRole("heading", { name: "Choose a password" }));
+    await nina.getByLabel("Password", { exact: true }).fill("password1234");
+    await nina.getByRole("button", { name: "Create account" }).click();
+    await poll(() => nina.getByRole("alert").innerText()).toContain("too common");
+    await nina.getByLabel("Password", { exact: true }).fill(PASSWORD);
+    await nina.getByRole("button", { name: "Create account" }).click();
     await shown(nina.getByRole("heading", { name: "Resources" }));
+    // The password chosen on the link's page is the account's.
+    expect(
+      (
+        await server.app.inject({
+          method: "POST",
+          url: "/v1/auth/login",
+          payload: { email: "nina@example.com", password: PASSWORD },
+        })
+      ).statusCode,
+    ).toBe(200);
     await poll(() => nina.getByRole("banner").last().innerText()).toContain("Nina New");
   });
 

@@ -10,6 +10,7 @@ import {
   PASSWORD,
   signIn,
   signUp,
+  signUpLinkOf,
   type TestServer,
 } from "./harness.ts";
 
@@ -27,7 +28,7 @@ describe.each(backends)("sign-in over HTTP on $name", (backend) => {
     const signup = await server.app.inject({
       method: "POST",
       url: "/v1/auth/signup",
-      payload: { email: "ada@example.com", password: PASSWORD, name: "Ada" },
+      payload: { email: "ada@example.com", name: "Ada" },
     });
     expect(signup.statusCode).toBe(202);
     expect(signup.json()).toEqual({ status: "confirmation-sent" });
@@ -43,11 +44,16 @@ describe.each(backends)("sign-in over HTTP on $name", (backend) => {
       "ada@example.com",
       "Confirm your Gatehouse account",
     );
-    const confirmed = await server.app.inject({
-      method: "POST",
-      url: "/v1/auth/magic-link/consume",
-      payload: { token },
-    });
+    const consume = (payload: object) =>
+      server.app.inject({
+        method: "POST",
+        url: "/v1/auth/magic-link/consume",
+        payload: { token, ...payload },
+      });
+    // The link's follower chooses the password: without one, or with a common one, it stays unused.
+    expectProblem(await consume({}), 400, "PASSWORD_REQUIRED");
+    expectProblem(await consume({ password: "password1234" }), 400, "WEAK_PASSWORD");
+    const confirmed = await consume({ password: PASSWORD });
     expect(confirmed.statusCode).toBe(200);
     expect(confirmed.json().user.name).toBe("Ada");
     const login = await server.app.inject({
@@ -243,12 +249,19 @@ describe.each(backends)("sign-in hardening over HTTP on $name", (backend) => {
     await server.close();
   });
 
-  const signupFrom = (remoteAddress: string, email: string, password = PASSWORD) =>
+  const signupFrom = (remoteAddress: string, email: string) =>
     server.app.inject({
       method: "POST",
       url: "/v1/auth/signup",
       remoteAddress,
-      payload: { email, password },
+      payload: { email },
+    });
+  const confirmFrom = async (remoteAddress: string, email: string, password = PASSWORD) =>
+    server.app.inject({
+      method: "POST",
+      url: "/v1/auth/magic-link/consume",
+      remoteAddress,
+      payload: { token: await signUpLinkOf(server.app, email), password },
     });
   const loginFrom = (remoteAddress: string, password: string) =>
     server.app.inject({
@@ -261,8 +274,8 @@ describe.each(backends)("sign-in hardening over HTTP on $name", (backend) => {
   it("answers a sign-up of a registered address exactly as a new one, and mails its owner a notice", async () => {
     server = await openServer(backend, { mailSignUpLinks: true });
     await signUp(server.app, "ada");
-    const registered = await signupFrom("192.0.2.1", "ada@example.com", "another fine passphrase");
-    const fresh = await signupFrom("192.0.2.1", "bea@example.com", "another fine passphrase");
+    const registered = await signupFrom("192.0.2.1", "ada@example.com");
+    const fresh = await signupFrom("192.0.2.1", "bea@example.com");
     expect([registered.statusCode, registered.body]).toEqual([fresh.statusCode, fresh.body]);
     expect(registered.statusCode).toBe(202);
     await server.gatehouse.mailSettled();
@@ -275,16 +288,54 @@ describe.each(backends)("sign-in hardening over HTTP on $name", (backend) => {
     expect((await loginFrom("192.0.2.9", PASSWORD)).statusCode).toBe(200);
   });
 
-  it("refuses common passwords at sign-up with 400 WEAK_PASSWORD", async () => {
-    server = await openServer(backend);
+  it("a sign-up link confirmed by the address's owner takes the password chosen at confirmation, never one chosen by whoever asked for the link", async () => {
+    server = await openServer(backend, { mailSignUpLinks: true });
+    const planted = { email: "victim@example.com", password: "attacker knows this one" };
+    // A password in the request is refused outright (the body allows no other fields)…
+    const withPassword = await server.app.inject({
+      method: "POST",
+      url: "/v1/auth/signup",
+      remoteAddress: "198.51.100.66",
+      payload: planted,
+    });
+    expectProblem(withPassword, 400, "INVALID_INPUT");
+    expect(withPassword.json().issues).toEqual([
+      { path: "body.password", message: "must NOT have additional properties" },
+    ]);
+    // …so the attacker can only ask for the link, which goes to the victim's mailbox.
+    expect((await signupFrom("198.51.100.66", planted.email)).statusCode).toBe(202);
+    const token = await mailedToken(server.app, planted.email, "Confirm your Gatehouse account");
+    const confirmed = await server.app.inject({
+      method: "POST",
+      url: "/v1/auth/magic-link/consume",
+      remoteAddress: "203.0.113.5",
+      payload: { token, password: PASSWORD },
+    });
+    expect(confirmed.statusCode).toBe(200);
     expectProblem(
-      await signupFrom("192.0.2.1", "ada@example.com", "password1234"),
+      await server.app.inject({ method: "POST", url: "/v1/auth/login", payload: planted }),
+      401,
+      "INVALID_CREDENTIALS",
+    );
+    const owner = { email: planted.email, password: PASSWORD };
+    expect(
+      (await server.app.inject({ method: "POST", url: "/v1/auth/login", payload: owner }))
+        .statusCode,
+    ).toBe(200);
+  });
+
+  it("refuses common passwords at confirmation with 400 WEAK_PASSWORD, leaving the link usable", async () => {
+    server = await openServer(backend);
+    expect((await signupFrom("192.0.2.1", "ada@example.com")).statusCode).toBe(202);
+    expectProblem(
+      await confirmFrom("192.0.2.1", "ada@example.com", "password1234"),
       400,
       "WEAK_PASSWORD",
     );
+    expect((await confirmFrom("192.0.2.1", "ada@example.com")).statusCode).toBe(200);
   });
 
-  it("stops a sign-up flood from one address with 429 before hashing, while others still sign up", async () => {
+  it("stops a sign-up flood from one address with 429, requests and confirmations alike, while others still sign up", async () => {
     server = await openServer(backend, { service: { signUpLimits: { perIp: 3 } } });
     for (let n = 0; n < 3; n++)
       expect((await signupFrom("192.0.2.66", `flood${n}@example.com`)).statusCode).toBe(202);
@@ -292,6 +343,13 @@ describe.each(backends)("sign-in hardening over HTTP on $name", (backend) => {
     expectProblem(refused, 429, "RATE_LIMITED");
     expect(Number(refused.headers["retry-after"])).toBeGreaterThan(0);
     expect((await signupFrom("192.0.2.67", "someone@example.com")).statusCode).toBe(202);
+    // Confirming (which hashes) is counted per address too.
+    for (let n = 0; n < 3; n++)
+      expect((await confirmFrom("192.0.2.68", `flood${n}@example.com`)).statusCode).toBe(200);
+    const refusedConfirm = await confirmFrom("192.0.2.68", "someone@example.com");
+    expectProblem(refusedConfirm, 429, "RATE_LIMITED");
+    expect(Number(refusedConfirm.headers["retry-after"])).toBeGreaterThan(0);
+    expect((await confirmFrom("192.0.2.69", "someone@example.com")).statusCode).toBe(200);
   });
 
   it("answers 503 SIGN_IN_BUSY with Retry-After when password hashing is at its limit, and keeps serving sign-ins", async () => {
@@ -304,14 +362,16 @@ describe.each(backends)("sign-in hardening over HTTP on $name", (backend) => {
       },
     });
     await signUp(server.app, "ada");
+    for (let n = 0; n < 20; n++)
+      expect((await signupFrom(`192.0.2.${n}`, `flood${n}@example.com`)).statusCode).toBe(202);
     const flood = await Promise.all(
-      Array.from({ length: 20 }, (_, n) => signupFrom(`192.0.2.${n}`, `flood${n}@example.com`)),
+      Array.from({ length: 20 }, (_, n) => confirmFrom(`192.0.2.${n}`, `flood${n}@example.com`)),
     );
     const busy = flood.filter((response) => response.statusCode === 503);
     expect(busy.length).toBeGreaterThan(0);
     expectProblem(busy[0]!, 503, "SIGN_IN_BUSY");
     expect(Number(busy[0]!.headers["retry-after"])).toBeGreaterThan(0);
-    expect(flood.filter((response) => response.statusCode === 202).length).toBeGreaterThan(0);
+    expect(flood.filter((response) => response.statusCode === 200).length).toBeGreaterThan(0);
     expect((await loginFrom("192.0.2.200", PASSWORD)).statusCode).toBe(200);
   });
 

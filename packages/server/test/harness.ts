@@ -135,26 +135,32 @@ export async function mailedToken(
   return token;
 }
 
+/** The newest sign-up link the server made for `email` (kept by the harness, mailed or not). */
+export async function signUpLinkOf(app: FastifyInstance, email: string): Promise<string> {
+  await services.get(app)?.mailSettled();
+  const token = signUpLinks.get(app)?.get(email);
+  if (token === undefined) throw new Error(`no sign-up link for ${email}`);
+  return token;
+}
+
 /**
  * Signs up `name@example.com` through the API: asks for the account, then follows the sign-up
- * link the server sent, which creates the account and signs in.
+ * link the server sent with the password ({@link PASSWORD}), which creates the account and signs in.
  */
 export async function signUp(app: FastifyInstance, name: string): Promise<Session> {
   const email = `${name}@example.com`;
   const response = await app.inject({
     method: "POST",
     url: "/v1/auth/signup",
-    payload: { email, password: PASSWORD, name },
+    payload: { email, name },
   });
   if (response.statusCode !== 202)
     throw new Error(`sign-up of ${name} failed: ${response.statusCode} ${response.body}`);
-  await services.get(app)?.mailSettled();
-  const token = signUpLinks.get(app)?.get(email);
-  if (token === undefined) throw new Error(`no sign-up link for ${email}`);
+  const token = await signUpLinkOf(app, email);
   const confirmed = await app.inject({
     method: "POST",
     url: "/v1/auth/magic-link/consume",
-    payload: { token },
+    payload: { token, password: PASSWORD },
   });
   if (confirmed.statusCode !== 200)
     throw new Error(

@@ -138,6 +138,7 @@ export function createGatehouse(
       policy: sessionPolicy,
       mail: options.signInMail,
       queue: mailQueue,
+      signUpLimits: options.signUpLimits,
     }),
     signUps: new SignUps(core, {
       mail: options.signInMail,

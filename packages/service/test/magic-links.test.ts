@@ -68,7 +68,6 @@ describe.each(backends)("magic links on $name", (backend) => {
       used_at: null,
       ip: "198.51.100.7",
       signup_name: null,
-      signup_password_hash: null,
     });
   });
 

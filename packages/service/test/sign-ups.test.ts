@@ -19,6 +19,7 @@ interface Sent {
 
 describe.each(backends)("sign-up and equal answers on $name", (backend) => {
   let gatehouse: Gatehouse;
+  let clock: { now: number };
   let hasher: PasswordHasher;
   let sent: Sent[];
 
@@ -31,7 +32,7 @@ describe.each(backends)("sign-up and equal answers on $name", (backend) => {
         void sent.push({ kind: "sign-up", to, token: link.token }),
       sendAccountExists: async (to) => void sent.push({ kind: "exists", to }),
     };
-    ({ gatehouse } = await openService(backend, {
+    ({ gatehouse, clock } = await openService(backend, {
       signInMail: mail,
       passwordHasher: hasher,
       ...options,
@@ -64,35 +65,76 @@ describe.each(backends)("sign-up and equal answers on $name", (backend) => {
     };
   }
 
-  it("creates the account only when the mailed sign-up link is followed, then signs in", async () => {
+  it("creates the account only when the mailed sign-up link is followed with a password, then signs in", async () => {
     await open();
-    await gatehouse.signUps.request({ email: "Ada@Example.com", password: PASSWORD, name: "Ada" });
+    await gatehouse.signUps.request({ email: "Ada@Example.com", name: "Ada" });
     expect(await gatehouse.users.findByEmail("ada@example.com")).toBeUndefined();
-    expect(
-      await codeOf(gatehouse.sessions.login({ email: "ada@example.com", password: PASSWORD })),
-    ).toBe("INVALID_CREDENTIALS");
     await gatehouse.mailSettled();
     expect(sent).toEqual([{ kind: "sign-up", to: "ada@example.com", token: expect.any(String) }]);
-    const session = await gatehouse.magicLinks.consume(sent[0]!.token!);
+    const token = sent[0]!.token!;
+    // Following the link asks for a password first; the link stays unused until one is chosen.
+    expect(await workOf(() => gatehouse.magicLinks.consume(token))).toEqual({
+      answer: { code: "PASSWORD_REQUIRED" },
+      runs: 0,
+      magicLinks: 0,
+      attempts: 0,
+    });
+    expect(
+      await workOf(() => gatehouse.magicLinks.consume(token, undefined, undefined, "password1234")),
+    ).toEqual({ answer: { code: "WEAK_PASSWORD" }, runs: 0, magicLinks: 0, attempts: 0 });
+    const session = await gatehouse.magicLinks.consume(token, undefined, undefined, PASSWORD);
     expect(session.user).toMatchObject({ email: "ada@example.com", name: "Ada" });
     expect(await gatehouse.workspaces.listForUser(session.user.id)).toHaveLength(1);
     await gatehouse.sessions.login({ email: "ada@example.com", password: PASSWORD });
     // The link works once.
-    expect(await codeOf(gatehouse.magicLinks.consume(sent[0]!.token!))).toBe("MAGIC_LINK_INVALID");
+    expect(await codeOf(gatehouse.magicLinks.consume(token, undefined, undefined, PASSWORD))).toBe(
+      "MAGIC_LINK_INVALID",
+    );
+  });
+
+  it("a sign-up link confirmed by the address's owner takes the password chosen at confirmation, never one chosen by whoever asked for the link", async () => {
+    await open();
+    // The attacker asks for an account at the victim's address, and tries to set a password.
+    const planted = { email: "victim@example.com", password: "attacker knows this one" };
+    expect(await codeOf(gatehouse.signUps.request(planted as { email: string }))).toBe(
+      "INVALID_INPUT",
+    );
+    await gatehouse.signUps.request({ email: planted.email });
+    await gatehouse.mailSettled();
+    // The owner follows the mailed link and chooses their own password.
+    const session = await gatehouse.magicLinks.consume(
+      sent[0]!.token!,
+      undefined,
+      undefined,
+      PASSWORD,
+    );
+    expect(session.user.email).toBe("victim@example.com");
+    expect(await codeOf(gatehouse.sessions.login(planted))).toBe("INVALID_CREDENTIALS");
+    await gatehouse.sessions.login({ email: planted.email, password: PASSWORD });
+  });
+
+  it("refuses a password with a sign-in link", async () => {
+    await open();
+    await signUpPerson(gatehouse, "ada");
+    const link = await gatehouse.magicLinks.request({ email: "ada@example.com" });
+    expect(
+      await codeOf(gatehouse.magicLinks.consume(link!.token, undefined, undefined, PASSWORD)),
+    ).toBe("INVALID_INPUT");
+    // Still unused.
+    await gatehouse.magicLinks.consume(link!.token);
   });
 
   it("answers a sign-up of a registered address as a new one, after the same work, and mails its owner instead", async () => {
     await open();
     await signUpPerson(gatehouse, "ada");
-    const request = (email: string) =>
-      workOf(() => gatehouse.signUps.request({ email, password: "another fine passphrase" }));
+    const request = (email: string) => workOf(() => gatehouse.signUps.request({ email }));
     const registered = await request("ada@example.com");
     const unknown = await request("newcomer@example.com");
     expect(registered).toEqual(unknown);
-    // Attempts: one per email and one in all (no address given).
+    // Attempts: one per email and one in all (no address given). No hash: the request has no password.
     expect(registered).toEqual({
       answer: { value: undefined },
-      runs: 1,
+      runs: 0,
       magicLinks: 1,
       attempts: 2,
     });
@@ -179,34 +221,59 @@ describe.each(backends)("sign-up and equal answers on $name", (backend) => {
     expect(logged).toEqual(["a sign-in mail could not be sent (EENVELOPE)"]);
   });
 
-  it("throttles sign-ups per address and in all before hashing", async () => {
+  it("throttles sign-up requests per address and in all", async () => {
     await open({ signUpLimits: { perIp: 3, total: 5 } });
     const request = (n: number, ip: string) =>
-      workOf(() =>
-        gatehouse.signUps.request({
-          email: `person${n}@example.com`,
-          password: PASSWORD,
-          origin: { ip },
-        }),
-      );
-    for (let n = 0; n < 3; n++) expect((await request(n, "192.0.2.1")).runs).toBe(1);
+      workOf(() => gatehouse.signUps.request({ email: `person${n}@example.com`, origin: { ip } }));
+    for (let n = 0; n < 3; n++) expect((await request(n, "192.0.2.1")).magicLinks).toBe(1);
     expect(await request(3, "192.0.2.1")).toMatchObject({
       answer: { code: "RATE_LIMITED" },
-      runs: 0,
       magicLinks: 0,
     });
-    for (let n = 4; n < 6; n++) expect((await request(n, "192.0.2.2")).runs).toBe(1);
+    for (let n = 4; n < 6; n++) expect((await request(n, "192.0.2.2")).magicLinks).toBe(1);
     // Five in all: a sixth address is refused too.
     expect(await request(6, "192.0.2.3")).toMatchObject({
       answer: { code: "RATE_LIMITED" },
-      runs: 0,
+      magicLinks: 0,
     });
   });
 
-  it("refuses common passwords at sign-up, before any work", async () => {
+  it("throttles sign-up confirmations per address and in all before hashing", async () => {
+    await open({ signUpLimits: { perIp: 3, total: 5 } });
+    const tokens: string[] = [];
+    for (let n = 0; n < 7; n++) {
+      if (n === 5) clock.now += 16 * 60 * 1000;
+      await gatehouse.signUps.request({
+        email: `person${n}@example.com`,
+        origin: { ip: `10.0.0.${n}` },
+      });
+    }
+    await gatehouse.mailSettled();
+    for (const mail of sent) tokens.push(mail.token!);
+    // Past the requests' window (the links last a day): confirmations are counted on their own.
+    clock.now += 16 * 60 * 1000;
+    const confirm = (n: number, ip: string) =>
+      workOf(() => gatehouse.magicLinks.consume(tokens[n]!, { ip }, undefined, PASSWORD));
+    for (let n = 0; n < 3; n++) expect((await confirm(n, "192.0.2.1")).runs).toBe(1);
+    expect(await confirm(3, "192.0.2.1")).toMatchObject({
+      answer: { code: "RATE_LIMITED" },
+      runs: 0,
+    });
+    for (let n = 4; n < 6; n++) expect((await confirm(n, "192.0.2.2")).runs).toBe(1);
+    expect(await confirm(6, "192.0.2.3")).toMatchObject({
+      answer: { code: "RATE_LIMITED" },
+      runs: 0,
+    });
+    // A refused confirmation leaves its link usable later.
+    expect(await gatehouse.users.findByEmail("person6@example.com")).toBeUndefined();
+  });
+
+  it("refuses common passwords at confirmation, before any work", async () => {
     await open();
+    await gatehouse.signUps.request({ email: "ada@example.com" });
+    await gatehouse.mailSettled();
     const weak = await workOf(() =>
-      gatehouse.signUps.request({ email: "ada@example.com", password: "password1234" }),
+      gatehouse.magicLinks.consume(sent[0]!.token!, undefined, undefined, "password1234"),
     );
     expect(weak).toEqual({
       answer: { code: "WEAK_PASSWORD" },

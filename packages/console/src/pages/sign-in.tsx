@@ -277,7 +277,6 @@ export function SignInPage(): React.JSX.Element {
 export function SignUpPage(): React.JSX.Element {
   const [name, setName] = useState("");
   const [email, setEmail] = useState("");
-  const [password, setPassword] = useState("");
   const [sent, setSent] = useState(false);
   if (sent) {
     return (
@@ -290,8 +289,8 @@ export function SignUpPage(): React.JSX.Element {
         }
       >
         <Notice tone="success">
-          We sent a link to <strong>{email}</strong>. Follow it to create your account and sign in;
-          it works once, for 24 hours.
+          We sent a link to <strong>{email}</strong>. Follow it to choose your password, create your
+          account and sign in; it works once, for 24 hours.
         </Notice>
       </AuthLayout>
     );
@@ -308,8 +307,9 @@ export function SignUpPage(): React.JSX.Element {
       <AsyncForm
         label="Create your account"
         onSubmit={async () => {
-          // The same answer whether or not the address has an account: the mail tells.
-          await api("POST", "/v1/auth/signup", { email, password, ...(name ? { name } : {}) });
+          // The same answer whether or not the address has an account: the mail tells. The
+          // password is chosen on the mailed link's page, by whoever holds the mailbox.
+          await api("POST", "/v1/auth/signup", { email, ...(name ? { name } : {}) });
           setSent(true);
         }}
       >
@@ -339,20 +339,6 @@ export function SignUpPage(): React.JSX.Element {
                 />
               )}
             </Field>
-            <Field label="Password" hint="At least 10 characters; a passphrase works well.">
-              {(id, hint) => (
-                <input
-                  id={id}
-                  aria-describedby={hint}
-                  className="input"
-                  type="password"
-                  autoComplete="new-password"
-                  required
-                  value={password}
-                  onChange={(event) => setPassword(event.target.value)}
-                />
-              )}
-            </Field>
             <Button type="submit" variant="primary" busy={busy} className="button-block">
               Create account
             </Button>
@@ -363,22 +349,24 @@ export function SignUpPage(): React.JSX.Element {
   );
 }
 
-/** `/sign-in/magic#<token>`: the link from the sign-in mail. */
+/**
+ * `/sign-in/magic#<token>`: the link from the sign-in mail, or from the sign-up mail — which asks
+ * its follower to choose the new account's password before creating it.
+ */
 export function MagicLinkPage(): React.JSX.Element {
   const { hash } = useLocation();
   const { reload } = useSession();
   const [token] = useState(hash);
-  const [state, setState] = useState<"working" | "code" | "failed">("working");
+  const [state, setState] = useState<"working" | "code" | "password" | "failed">("working");
   const [error, setError] = useState<unknown>(undefined);
   const [code, setCode] = useState("");
+  const [password, setPassword] = useState("");
   const started = useRef(false);
 
-  const consume = async (totpCode?: string) => {
+  /** Follows the link; `step` is what a form adds (a TOTP code, or a sign-up's password). */
+  const consume = async (step?: { totpCode: string } | { password: string }) => {
     try {
-      await api("POST", "/v1/auth/magic-link/consume", {
-        token,
-        ...(totpCode === undefined ? {} : { totpCode }),
-      });
+      await api("POST", "/v1/auth/magic-link/consume", { token, ...step });
       // The token must not stay in the address bar or the history.
       window.history.replaceState(null, "", "/sign-in/magic");
       await reload();
@@ -388,7 +376,12 @@ export function MagicLinkPage(): React.JSX.Element {
         setState("code");
         return;
       }
-      if (totpCode !== undefined) throw caught;
+      if (isApiError(caught, "PASSWORD_REQUIRED")) {
+        setState("password");
+        return;
+      }
+      // A form's errors (a wrong code, a weak password) show on the form, in words.
+      if (step !== undefined) throw caught;
       setError(caught);
       setState("failed");
     }
@@ -405,7 +398,7 @@ export function MagicLinkPage(): React.JSX.Element {
   });
 
   return (
-    <AuthLayout title="Signing you in">
+    <AuthLayout title={state === "password" ? "Choose a password" : "Signing you in"}>
       {state === "working" ? <Loading label="Checking your sign-in link…" /> : null}
       {state === "failed" ? (
         <>
@@ -416,12 +409,40 @@ export function MagicLinkPage(): React.JSX.Element {
         </>
       ) : null}
       {state === "code" ? (
-        <AsyncForm label="Two-factor code" onSubmit={() => consume(code)}>
+        <AsyncForm label="Two-factor code" onSubmit={() => consume({ totpCode: code })}>
           {(busy) => (
             <>
               <CodeField value={code} onChange={setCode} />
               <Button type="submit" variant="primary" busy={busy} className="button-block">
                 Verify and sign in
+              </Button>
+            </>
+          )}
+        </AsyncForm>
+      ) : null}
+      {state === "password" ? (
+        <AsyncForm label="Choose a password" onSubmit={() => consume({ password })}>
+          {(busy) => (
+            <>
+              <p className="muted">
+                Your address is confirmed. Choose the password for your account.
+              </p>
+              <Field label="Password" hint="At least 10 characters; a passphrase works well.">
+                {(id, hint) => (
+                  <input
+                    id={id}
+                    aria-describedby={hint}
+                    className="input"
+                    type="password"
+                    autoComplete="new-password"
+                    required
+                    value={password}
+                    onChange={(event) => setPassword(event.target.value)}
+                  />
+                )}
+              </Field>
+              <Button type="submit" variant="primary" busy={busy} className="button-block">
+                Create account
               </Button>
             </>
           )}

@@ -16,6 +16,7 @@ export const STATUS_OF: Readonly<Record<ErrorCode, number>> = {
   PERMISSION_NOT_APPLICABLE_AT_SCOPE: 400,
   OWNER_ONLY_PERMISSION: 400,
   WEAK_PASSWORD: 400,
+  PASSWORD_REQUIRED: 400,
   CONFIRMATION_MISMATCH: 400,
   INVALID_CREDENTIALS: 401,
   MAGIC_LINK_INVALID: 401,
@@ -149,10 +150,16 @@ export function errorHandler(
   }
   const fastifyError = error as FastifyError;
   if (fastifyError.validation !== undefined) {
-    const issues = fastifyError.validation.map((item) => ({
-      path: `${fastifyError.validationContext ?? "body"}${item.instancePath.replaceAll("/", ".")}`,
-      message: item.message ?? "is invalid",
-    }));
+    const issues = fastifyError.validation.map((item) => {
+      // A field the schema does not allow is named in the path, so the caller sees which one.
+      const extra = (item.params as { additionalProperty?: unknown } | undefined)
+        ?.additionalProperty;
+      const field = typeof extra === "string" ? `.${extra}` : "";
+      return {
+        path: `${fastifyError.validationContext ?? "body"}${item.instancePath.replaceAll("/", ".")}${field}`,
+        message: item.message ?? "is invalid",
+      };
+    });
     return sendProblem(
       reply,
       problem(400, "INVALID_INPUT", "the request does not match the schema", issues),

@@ -50,11 +50,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         tags,
         summary: "Ask for an account: a link to confirm the address is mailed",
         description:
-          "Always 202 for a valid request, whether or not the address has an account: a new address is mailed a link that creates the account (and, where the personal preset says so, a personal workspace) and signs in when consumed at /v1/auth/magic-link/consume; a registered one is mailed a notice to sign in instead. Throttled per IP, per email and in all (429 with Retry-After); 503 SIGN_IN_BUSY with Retry-After when password hashing is at its limit.",
+          "Always 202 for a valid request, whether or not the address has an account: a new address is mailed a link that, consumed at /v1/auth/magic-link/consume with the password its follower chooses, creates the account (and, where the personal preset says so, a personal workspace) and signs in; a registered one is mailed a notice to sign in instead. The request carries no password (400 if it does): whoever asks is not yet known to own the address. Throttled per IP, per email and in all (429 with Retry-After).",
         body: Type.Object(
           {
             email: Email,
-            password: Password,
             name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
           },
           strict,
@@ -127,11 +126,14 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     {
       schema: {
         tags,
-        summary: "Sign in with a magic link's token (single use)",
+        summary: "Sign in with a magic link's token (single use), or confirm a sign-up with it",
+        description:
+          "A sign-up link creates the account with the password chosen now: without `password` it answers 400 PASSWORD_REQUIRED, with a weak one 400 WEAK_PASSWORD, both leaving the link unused; confirmations are throttled like sign-up requests (429 with Retry-After), and 503 SIGN_IN_BUSY with Retry-After when password hashing is at its limit. A `password` with a sign-in link is 400 INVALID_INPUT.",
         body: Type.Object(
           {
             token: Type.String({ minLength: 1, maxLength: 200 }),
             totpCode: Type.Optional(SecondFactorCode),
+            password: Type.Optional(Password),
           },
           strict,
         ),
@@ -143,6 +145,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         request.body.token,
         originOf(request),
         request.body.totpCode,
+        request.body.password,
       );
       setSessionCookies(reply, config, session.token, session.expiresAt);
       return { user: session.user, sessionId: session.sessionId, expiresAt: session.expiresAt };

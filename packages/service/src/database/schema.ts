@@ -230,8 +230,6 @@ export interface MagicLinksTable {
   ip: string | null;
   /** A sign-up link: the new account's name; null for sign-in links. */
   signup_name: string | null;
-  /** A sign-up link: the new account's password hash; null for sign-in links. */
-  signup_password_hash: string | null;
 }
 
 /** One counted attempt in one throttling bucket (account or IP), shared by every instance. */

@@ -5,6 +5,7 @@ import type { Database } from "../database/schema.ts";
 import type { ServiceCore } from "../service-core.ts";
 import { hashSecret, isSameDigest, randomSecret } from "../support/crypto.ts";
 import { ErrorCode } from "../support/error-codes.ts";
+import { assertStrongPassword } from "../support/passwords.ts";
 import {
   type Attempt,
   insertSession,
@@ -13,9 +14,11 @@ import {
   loginBuckets,
   type NewSession,
   type SessionPolicy,
+  type SignInOptions,
   Throttle,
 } from "./sessions.ts";
 import type { MailQueue, SignInMail } from "./sign-in-mail.ts";
+import { signUpLimitsOf } from "./sign-ups.ts";
 import { requireSecondFactor, type TwoFactor } from "./two-factor.ts";
 import { createAccountIn, normalizeEmail, toUser } from "./users.ts";
 
@@ -50,8 +53,8 @@ export async function insertMagicLink(
     email: string;
     ttlMs: number;
     ip: string | null;
-    /** A sign-up link: the account it creates when followed. */
-    signUp?: { name: string; passwordHash: string } | undefined;
+    /** A sign-up link: the name of the account it creates when followed. */
+    signUpName?: string | undefined;
   },
 ): Promise<MagicLink> {
   const token = `ghm_${randomSecret(32)}`;
@@ -68,8 +71,7 @@ export async function insertMagicLink(
       expires_at: expiresAt,
       used_at: null,
       ip: input.ip,
-      signup_name: input.signUp?.name ?? null,
-      signup_password_hash: input.signUp?.passwordHash ?? null,
+      signup_name: input.signUpName ?? null,
     })
     .execute();
   return { token, expiresAt };
@@ -86,11 +88,17 @@ export class MagicLinks {
   readonly #throttle: Throttle;
   readonly #mail: SignInMail | undefined;
   readonly #queue: MailQueue;
+  readonly #signUpLimits: { perIp: number; total: number };
 
   constructor(
     core: ServiceCore,
     twoFactor: TwoFactor,
-    options: { policy: SessionPolicy; mail: SignInMail | undefined; queue: MailQueue },
+    options: {
+      policy: SessionPolicy;
+      mail: SignInMail | undefined;
+      queue: MailQueue;
+      signUpLimits: SignInOptions["signUpLimits"];
+    },
   ) {
     this.#core = core;
     this.#twoFactor = twoFactor;
@@ -98,6 +106,7 @@ export class MagicLinks {
     this.#throttle = new Throttle(core);
     this.#mail = options.mail;
     this.#queue = options.queue;
+    this.#signUpLimits = signUpLimitsOf(options.signUpLimits);
   }
 
   /**
@@ -160,10 +169,20 @@ export class MagicLinks {
    * Signs in with a link's token, once: a new session, as `login` gives. Expired, used and unknown
    * tokens get MAGIC_LINK_INVALID. Where the user has TOTP (or a workspace requires it), the code
    * is needed too (TOTP_REQUIRED leaves the link unused, to retry with the code).
+   *
+   * A sign-up link (`signUps.request`) creates the account with the `password` chosen now, by
+   * whoever holds the mailbox: without one it answers PASSWORD_REQUIRED and a weak one
+   * WEAK_PASSWORD, both leaving the link unused. A `password` with a sign-in link is INVALID_INPUT.
    * @example
    * const { token: session } = await gatehouse.magicLinks.consume(linkToken, { ip }, totpCode);
+   * const { user } = await gatehouse.magicLinks.consume(signUpToken, { ip }, undefined, "a long passphrase");
    */
-  async consume(token: string, origin?: Origin, totpCode?: string): Promise<NewSession> {
+  async consume(
+    token: string,
+    origin?: Origin,
+    totpCode?: string,
+    password?: string,
+  ): Promise<NewSession> {
     if (typeof token !== "string" || !MAGIC_TOKEN.test(token)) throw invalidLink();
     const core = this.#core;
     const digest = hashSecret(token);
@@ -185,11 +204,22 @@ export class MagicLinks {
       .select(["id", "email", "name", "created_at"])
       .where("email", "=", link.email)
       .executeTakeFirst();
-    if (link.signup_password_hash !== null) {
+    if (link.signup_name !== null) {
       if (row !== undefined) throw invalidLink();
-      return this.#createAccount(link, digest, origin);
+      return this.#createAccount(
+        { email: link.email, name: link.signup_name },
+        digest,
+        password,
+        origin,
+      );
     }
     if (row === undefined) throw invalidLink();
+    if (password !== undefined) {
+      throw new GatehouseError(
+        ErrorCode.INVALID_INPUT,
+        "a password is chosen only with a sign-up link; this one signs in",
+      );
+    }
     const user = toUser(row);
     // Guessing a TOTP code through links is throttled like guessing it at login.
     const buckets = loginBuckets(user.email, origin);
@@ -211,23 +241,38 @@ export class MagicLinks {
   }
 
   /**
-   * Follows a sign-up link: creates its account (and personal workspace) and signs in, in one
-   * transaction with spending the link. A link for an address registered meanwhile — or when the
-   * link was made — is MAGIC_LINK_INVALID, like any spent link.
+   * Follows a sign-up link: checks the password chosen now (length, not common), hashes it through
+   * the shared hasher — counted against the sign-up limits per address and in all first, so
+   * confirmations cannot flood the hasher — then creates the account (and personal workspace) and
+   * signs in, in one transaction with spending the link. A link for an address registered
+   * meanwhile — or when the link was made — is MAGIC_LINK_INVALID, like any spent link.
    */
   async #createAccount(
-    link: { email: string; signup_name: string | null; signup_password_hash: string | null },
+    link: { email: string; name: string },
     digest: string,
+    password: string | undefined,
     origin: Origin | undefined,
   ): Promise<NewSession> {
     const core = this.#core;
+    if (password === undefined) {
+      throw new GatehouseError(
+        ErrorCode.PASSWORD_REQUIRED,
+        "choose a password for the new account to confirm it",
+      );
+    }
+    assertStrongPassword(password, [link.email, link.name]);
+    await this.#throttle.admit([
+      { bucket: "signup.confirm.ip", key: ipKey(origin), limit: this.#signUpLimits.perIp },
+      { bucket: "signup.confirm.all", key: "*", limit: this.#signUpLimits.total },
+    ]);
+    const passwordHash = await core.passwords.hash(password);
     try {
       return await core.storage.transaction(async (trx) => {
         if (!(await spend(core, trx, digest))) throw invalidLink();
         const { user } = await createAccountIn(core, trx, {
           email: link.email,
-          name: link.signup_name ?? link.email.split("@")[0]!,
-          passwordHash: link.signup_password_hash!,
+          name: link.name,
+          passwordHash,
         });
         return insertSession(trx, { policy: this.#policy, now: core.clock(), user, origin });
       });

@@ -2,7 +2,6 @@ import { GatehouseError } from "@gatehouse/engine";
 import type { Origin } from "../actor.ts";
 import type { ServiceCore } from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
-import { assertStrongPassword } from "../support/passwords.ts";
 import { requireText } from "../support/validation.ts";
 import { insertMagicLink, MAGIC_LINKS_PER_EMAIL } from "./magic-links.ts";
 import { ipKey, type SignInOptions, Throttle } from "./sessions.ts";
@@ -24,10 +23,23 @@ function limitOf(value: number | undefined, fallback: number, what: string): num
   return value;
 }
 
+/** The sign-up limits with their defaults filled in; INVALID_INPUT for one below 1. */
+export function signUpLimitsOf(limits: SignInOptions["signUpLimits"]): {
+  perIp: number;
+  total: number;
+} {
+  return {
+    perIp: limitOf(limits?.perIp, SIGN_UPS_PER_IP, "perIp"),
+    total: limitOf(limits?.total, SIGN_UPS_TOTAL, "total"),
+  };
+}
+
 /**
  * Public sign-up by confirmed address. `request` answers the same, after the same work, whether
  * the address has an account or not: a new address is mailed a link that creates the account when
- * followed (`magicLinks.consume`); a registered one is mailed a notice to sign in instead.
+ * followed (`magicLinks.consume` with the password its follower chooses); a registered one is
+ * mailed a notice to sign in instead. The request carries no password: whoever asks for the link
+ * is not yet known to own the address, so the password is chosen by whoever confirms it.
  */
 export class SignUps {
   readonly #core: ServiceCore;
@@ -49,21 +61,22 @@ export class SignUps {
     this.#throttle = new Throttle(core);
     this.#mail = options.mail;
     this.#queue = options.queue;
-    this.#perIp = limitOf(options.limits?.perIp, SIGN_UPS_PER_IP, "perIp");
-    this.#total = limitOf(options.limits?.total, SIGN_UPS_TOTAL, "total");
+    const limits = signUpLimitsOf(options.limits);
+    this.#perIp = limits.perIp;
+    this.#total = limits.total;
   }
 
   /**
-   * Asks for an account: checks the password (length, not common), hashes it, stores a sign-up
-   * link carrying the hash, and mails it after answering — or, when the address is registered,
-   * mails its owner that someone tried. Throttled per address, per email and in all (RATE_LIMITED
-   * with `details.retryAfterMs`) before the hash; a full hashing queue answers SIGN_IN_BUSY.
+   * Asks for an account: stores a sign-up link carrying the name and mails it after answering —
+   * or, when the address is registered, mails its owner that someone tried. Throttled per address,
+   * per email and in all (RATE_LIMITED with `details.retryAfterMs`). No password here: the one who
+   * follows the link chooses it (`magicLinks.consume`), so asking for someone else's address
+   * cannot plant a password on their account.
    * @example
-   * await gatehouse.signUps.request({ email: "ada@example.com", password: "correct horse battery staple", name: "Ada", origin: { ip } });
+   * await gatehouse.signUps.request({ email: "ada@example.com", name: "Ada", origin: { ip } });
    */
   async request(input: {
     email: string;
-    password: string;
     name?: string | undefined;
     origin?: Origin | undefined;
   }): Promise<void> {
@@ -76,16 +89,19 @@ export class SignUps {
       );
     }
     const email = normalizeEmail(input?.email);
+    if ((input as { password?: unknown }).password !== undefined) {
+      throw new GatehouseError(
+        ErrorCode.INVALID_INPUT,
+        "a sign-up request carries no password: it is chosen when following the mailed link",
+      );
+    }
     const name = requireText(input.name ?? email.split("@")[0], "name");
-    assertStrongPassword(input.password, [email, name]);
     const ip = ipKey(input.origin);
     await this.#throttle.admit([
       { bucket: "signup.ip", key: ip, limit: this.#perIp },
       { bucket: "signup.email", key: email, limit: MAGIC_LINKS_PER_EMAIL },
       { bucket: "signup.all", key: "*", limit: this.#total },
     ]);
-    // One hash whether or not the address is registered: the same work, the same time.
-    const passwordHash = await core.passwords.hash(input.password);
     const registered = await core.db
       .selectFrom("users")
       .select("id")
@@ -98,7 +114,7 @@ export class SignUps {
         email,
         ttlMs: SIGN_UP_LINK_TTL_MS,
         ip: ip || null,
-        signUp: { name, passwordHash },
+        signUpName: name,
       }),
     );
     this.#queue.enqueue(

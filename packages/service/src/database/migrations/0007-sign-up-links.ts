@@ -1,8 +1,8 @@
 import type { Kysely } from "kysely";
 
 // Sign-up by confirmed address: a sign-up link is a magic link that carries the new account's
-// name and password hash; following it creates the account and signs in (sign-in/sign-ups.ts).
+// name; following it, whoever holds the mailbox chooses the password, and the account is created
+// and signed in (sign-in/sign-ups.ts, sign-in/magic-links.ts). No password is stored with the link.
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable("magic_links").addColumn("signup_name", "text").execute();
-  await db.schema.alterTable("magic_links").addColumn("signup_password_hash", "text").execute();
 }
