@@ -60,6 +60,8 @@ describe.each(backends)("the console's reads on $name", (backend) => {
         changeSettings: true,
         ownerOnly: true,
         transferOwnership: true,
+        // MZPanel's plan is changed with workspace.plan.change, which the owner holds.
+        changePlan: true,
       });
       expect(access.sections).toEqual([
         "servers",
@@ -87,6 +89,7 @@ describe.each(backends)("the console's reads on $name", (backend) => {
         changeSettings: false,
         ownerOnly: false,
         transferOwnership: false,
+        changePlan: false,
       });
       // The server activity permission opens the activity section of the panel, not the workspace log.
       expect(access.sections).toEqual(["servers", "sites", "activity"]);
