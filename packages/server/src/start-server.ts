@@ -1,6 +1,11 @@
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import { createGatehouse, type Gatehouse, openStorage } from "@gatehouse/service";
+import {
+  createGatehouse,
+  type Gatehouse,
+  openStorage,
+  preparePasswordChecks,
+} from "@gatehouse/service";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.ts";
 import { type ServerConfig, secretKeyOf, servedModelsOf, storageTarget } from "./config.ts";
@@ -86,6 +91,7 @@ export async function startServer(
     process.once("SIGTERM", shutdown);
   }
   await server.listen({ port: config.port, host: config.host });
+  setImmediate(preparePasswordChecks);
   const { port } = server.server.address() as AddressInfo;
   const where = config.databaseUrl === undefined ? storageTarget(config) : "PostgreSQL";
   log(`Gatehouse is listening on ${config.host}:${port} (database: ${where})`);

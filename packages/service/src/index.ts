@@ -81,6 +81,7 @@ export {
   type HashPriority,
   PasswordHasher,
   type PasswordHashingOptions,
+  preparePasswordChecks,
   type ScryptCost,
 } from "./support/passwords.ts";
 export { NAME_MAX_LENGTH, RESOURCE_NAME_MAX_LENGTH } from "./support/validation.ts";

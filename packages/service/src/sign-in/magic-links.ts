@@ -260,12 +260,16 @@ export class MagicLinks {
         "choose a password for the new account to confirm it",
       );
     }
-    assertStrongPassword(password, [link.email, link.name]);
-    await this.#throttle.admit([
-      { bucket: "signup.confirm.ip", key: ipKey(origin), limit: this.#signUpLimits.perIp },
-      { bucket: "signup.confirm.all", key: "*", limit: this.#signUpLimits.total },
-    ]);
-    const passwordHash = await core.passwords.hash(password);
+    // The strength check (zxcvbn, milliseconds of CPU each) and the limits run in the hashing
+    // slot, before the hash: fifty confirmations at once do not stall the sign-ins for the length
+    // of fifty checks, and a refused password costs neither a hash nor a counted attempt.
+    const passwordHash = await core.passwords.hash(password, async () => {
+      assertStrongPassword(password, [link.email, link.name]);
+      await this.#throttle.admit([
+        { bucket: "signup.confirm.ip", key: ipKey(origin), limit: this.#signUpLimits.perIp },
+        { bucket: "signup.confirm.all", key: "*", limit: this.#signUpLimits.total },
+      ]);
+    });
     try {
       return await core.storage.transaction(async (trx) => {
         if (!(await spend(core, trx, digest))) throw invalidLink();

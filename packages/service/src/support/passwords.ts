@@ -50,6 +50,15 @@ function strengthChecker(): ZxcvbnFactory {
 }
 
 /**
+ * Loads the strength checker's dictionaries now (a fraction of a second of CPU) rather than at the
+ * first new password: a server calls it once it listens, so a sign-up flood right after start does
+ * not pay for it while sign-ins wait.
+ */
+export function preparePasswordChecks(): void {
+  strengthChecker();
+}
+
+/**
  * Rejects passwords too short to resist guessing, and common or easily guessed ones (zxcvbn with
  * its common-password lists, counting the account's own email and name as guessable words).
  */
@@ -162,9 +171,18 @@ export class PasswordHasher {
     return this.#waiting["sign-in"].length + this.#waiting["new-password"].length;
   }
 
-  /** Hashes a new password (the lower priority). */
-  hash(password: string): Promise<string> {
-    return this.#run("new-password", () => hashPassword(password, this.cost));
+  /**
+   * Hashes a new password (the lower priority). `before` (the strength check, the sign-up limits)
+   * runs in the hash's slot, just before it, and may refuse: a flood of new passwords is then
+   * checked one slot at a time, instead of every check at once on the event loop while sign-ins
+   * wait.
+   */
+  hash(password: string, before?: () => void | Promise<void>): Promise<string> {
+    return this.#run("new-password", async () => {
+      await before?.();
+      this.runs++;
+      return hashPassword(password, this.cost);
+    });
   }
 
   /**
@@ -174,6 +192,7 @@ export class PasswordHasher {
   verify(password: unknown, stored: string | null | undefined): Promise<boolean> {
     const candidate = typeof password === "string" ? password : "";
     return this.#run("sign-in", async () => {
+      this.runs++;
       const valid = await verifyPassword(candidate, stored ?? this.#dummy);
       return valid && typeof stored === "string" && typeof password === "string";
     });
@@ -210,7 +229,6 @@ export class PasswordHasher {
       await new Promise<void>((resolve) => queue.push(resolve));
     }
     try {
-      this.runs++;
       return await work();
     } finally {
       this.#release(priority);
