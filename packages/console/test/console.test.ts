@@ -214,6 +214,10 @@ describe("the web console in a browser", { timeout: 60_000 }, () => {
     await phone.getByRole("button", { name: "Menu" }).click();
     await shown(nav(phone).getByRole("link", { name: "shop.example" }));
     await screenshot(phone, "phone-menu");
+    // The account page does not pan sideways: its sessions table scrolls inside its card.
+    await phone.goto("/account");
+    await shown(phone.getByText("This device"));
+    expect(await phone.evaluate("document.documentElement.scrollWidth")).toBe(390);
   });
 
   it("applies the owner's role change to the operator's next page load", async () => {
