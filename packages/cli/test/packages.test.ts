@@ -4,7 +4,7 @@
  * start` runs the built JavaScript with plain Node.js.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -25,6 +25,22 @@ beforeAll(async () => {
   writeFileSync(join(project, "engine.mjs"), ENGINE);
   writeFileSync(join(project, "server.mjs"), SERVER);
   writeFileSync(join(project, "check.mjs"), readmeCheck());
+});
+
+describe("the tarballs", () => {
+  it.each(PUBLISHED)("@gatehouse/%s ships its README, its licence and no stale module", (name) => {
+    const installed = join(project, "node_modules/@gatehouse", name);
+    expect(readFileSync(join(installed, "README.md"), "utf8")).toContain(`# @gatehouse/${name}`);
+    expect(readFileSync(join(installed, "LICENSE"), "utf8")).toMatch(/^MIT License/);
+    // Every module in dist/ comes from a source the package still has (scripts/prune-dist.mjs).
+    const modules = readdirSync(join(installed, "dist"), { recursive: true, encoding: "utf8" });
+    const stale = modules
+      .filter((file) => file.endsWith(".js"))
+      .filter((file) => !existsSync(join(installed, "src", file.replace(/\.js$/, ".ts"))))
+      .filter((file) => !existsSync(join(installed, "src", file.replace(/\.js$/, ".tsx"))));
+    expect(modules.length).toBeGreaterThan(0);
+    expect(stale).toEqual([]);
+  });
 });
 
 /** A panel's first check with the engine alone, in-process. */

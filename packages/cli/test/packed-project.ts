@@ -47,6 +47,7 @@ function build(dir: string): string {
     [join(ROOT, "node_modules/typescript/bin/tsc"), "-b", "tsconfig.build.json"],
     ROOT,
   );
+  run(process.execPath, [join(ROOT, "scripts/prune-dist.mjs")], ROOT);
   builtConsole();
   const tarballs = join(dir, "tarballs");
   mkdirSync(tarballs);
