@@ -58,7 +58,7 @@ export type {
 export { servedModel } from "./models/model-change.ts";
 export { loadModelFiles } from "./models/model-files.ts";
 export type { ChangeEvent, GatehouseOptions, ReadOptions } from "./service-core.ts";
-export type { MagicLink } from "./sign-in/magic-links.ts";
+export type { ConsumeOptions, MagicLink } from "./sign-in/magic-links.ts";
 export type {
   NewSession,
   SessionCredentials,

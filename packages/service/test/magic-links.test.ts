@@ -82,7 +82,9 @@ describe.each(backends)("magic links on $name", (backend) => {
   it("signs in once: a new session, then MAGIC_LINK_INVALID", async () => {
     const ada = await person("ada");
     const link = await request("ada@example.com");
-    const session = await gatehouse.magicLinks.consume(link!.token, { ip: "203.0.113.1" });
+    const session = await gatehouse.magicLinks.consume(link!.token, {
+      origin: { ip: "203.0.113.1" },
+    });
     expect(session.user).toEqual(ada);
     expect(session.token).toMatch(/^ghs_/);
     const { context } = await gatehouse.sessions.authenticate(session.token);
@@ -150,14 +152,12 @@ describe.each(backends)("magic links on $name", (backend) => {
     clock.now += 30 * 1000;
     const link = await request("ada@example.com");
     expect(await codeOf(gatehouse.magicLinks.consume(link!.token))).toBe("TOTP_REQUIRED");
-    expect(await codeOf(gatehouse.magicLinks.consume(link!.token, undefined, "000000"))).toBe(
+    expect(await codeOf(gatehouse.magicLinks.consume(link!.token, { totpCode: "000000" }))).toBe(
       "TOTP_INVALID",
     );
-    const session = await gatehouse.magicLinks.consume(
-      link!.token,
-      undefined,
-      totpCode(secret, clock.now),
-    );
+    const session = await gatehouse.magicLinks.consume(link!.token, {
+      totpCode: totpCode(secret, clock.now),
+    });
     expect(session.user.id).toBe(ada.id);
     expect(await codeOf(gatehouse.magicLinks.consume(link!.token))).toBe("MAGIC_LINK_INVALID");
   });
@@ -170,12 +170,20 @@ describe.each(backends)("magic links on $name", (backend) => {
     const link = await request("ada@example.com");
     for (let attempt = 0; attempt < 5; attempt++) {
       expect(
-        await codeOf(gatehouse.magicLinks.consume(link!.token, { ip: "10.0.0.1" }, "000000")),
+        await codeOf(
+          gatehouse.magicLinks.consume(link!.token, {
+            origin: { ip: "10.0.0.1" },
+            totpCode: "000000",
+          }),
+        ),
       ).toBe("TOTP_INVALID");
     }
     expect(
       await codeOf(
-        gatehouse.magicLinks.consume(link!.token, { ip: "10.0.0.1" }, totpCode(secret, clock.now)),
+        gatehouse.magicLinks.consume(link!.token, {
+          origin: { ip: "10.0.0.1" },
+          totpCode: totpCode(secret, clock.now),
+        }),
       ),
     ).toBe("RATE_LIMITED");
   });

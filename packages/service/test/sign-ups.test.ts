@@ -80,14 +80,14 @@ describe.each(backends)("sign-up and equal answers on $name", (backend) => {
       attempts: 0,
     });
     expect(
-      await workOf(() => gatehouse.magicLinks.consume(token, undefined, undefined, "password1234")),
+      await workOf(() => gatehouse.magicLinks.consume(token, { password: "password1234" })),
     ).toEqual({ answer: { code: "WEAK_PASSWORD" }, runs: 0, magicLinks: 0, attempts: 0 });
-    const session = await gatehouse.magicLinks.consume(token, undefined, undefined, PASSWORD);
+    const session = await gatehouse.magicLinks.consume(token, { password: PASSWORD });
     expect(session.user).toMatchObject({ email: "ada@example.com", name: "Ada" });
     expect(await gatehouse.workspaces.listForUser(session.user.id)).toHaveLength(1);
     await gatehouse.sessions.login({ email: "ada@example.com", password: PASSWORD });
     // The link works once.
-    expect(await codeOf(gatehouse.magicLinks.consume(token, undefined, undefined, PASSWORD))).toBe(
+    expect(await codeOf(gatehouse.magicLinks.consume(token, { password: PASSWORD }))).toBe(
       "MAGIC_LINK_INVALID",
     );
   });
@@ -102,12 +102,7 @@ describe.each(backends)("sign-up and equal answers on $name", (backend) => {
     await gatehouse.signUps.request({ email: planted.email });
     await gatehouse.mailSettled();
     // The owner follows the mailed link and chooses their own password.
-    const session = await gatehouse.magicLinks.consume(
-      sent[0]!.token!,
-      undefined,
-      undefined,
-      PASSWORD,
-    );
+    const session = await gatehouse.magicLinks.consume(sent[0]!.token!, { password: PASSWORD });
     expect(session.user.email).toBe("victim@example.com");
     expect(await codeOf(gatehouse.sessions.login(planted))).toBe("INVALID_CREDENTIALS");
     await gatehouse.sessions.login({ email: planted.email, password: PASSWORD });
@@ -117,9 +112,9 @@ describe.each(backends)("sign-up and equal answers on $name", (backend) => {
     await open();
     await signUpPerson(gatehouse, "ada");
     const link = await gatehouse.magicLinks.request({ email: "ada@example.com" });
-    expect(
-      await codeOf(gatehouse.magicLinks.consume(link!.token, undefined, undefined, PASSWORD)),
-    ).toBe("INVALID_INPUT");
+    expect(await codeOf(gatehouse.magicLinks.consume(link!.token, { password: PASSWORD }))).toBe(
+      "INVALID_INPUT",
+    );
     // Still unused.
     await gatehouse.magicLinks.consume(link!.token);
   });
@@ -253,7 +248,9 @@ describe.each(backends)("sign-up and equal answers on $name", (backend) => {
     // Past the requests' window (the links last a day): confirmations are counted on their own.
     clock.now += 16 * 60 * 1000;
     const confirm = (n: number, ip: string) =>
-      workOf(() => gatehouse.magicLinks.consume(tokens[n]!, { ip }, undefined, PASSWORD));
+      workOf(() =>
+        gatehouse.magicLinks.consume(tokens[n]!, { origin: { ip }, password: PASSWORD }),
+      );
     for (let n = 0; n < 3; n++) expect((await confirm(n, "192.0.2.1")).runs).toBe(1);
     expect(await confirm(3, "192.0.2.1")).toMatchObject({
       answer: { code: "RATE_LIMITED" },
@@ -273,7 +270,7 @@ describe.each(backends)("sign-up and equal answers on $name", (backend) => {
     await gatehouse.signUps.request({ email: "ada@example.com" });
     await gatehouse.mailSettled();
     const weak = await workOf(() =>
-      gatehouse.magicLinks.consume(sent[0]!.token!, undefined, undefined, "password1234"),
+      gatehouse.magicLinks.consume(sent[0]!.token!, { password: "password1234" }),
     );
     expect(weak).toEqual({
       answer: { code: "WEAK_PASSWORD" },

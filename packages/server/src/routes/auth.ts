@@ -141,12 +141,11 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
       },
     },
     async (request, reply) => {
-      const session = await gatehouse.magicLinks.consume(
-        request.body.token,
-        originOf(request),
-        request.body.totpCode,
-        request.body.password,
-      );
+      const session = await gatehouse.magicLinks.consume(request.body.token, {
+        origin: originOf(request),
+        totpCode: request.body.totpCode,
+        password: request.body.password,
+      });
       setSessionCookies(reply, config, session.token, session.expiresAt);
       return { user: session.user, sessionId: session.sessionId, expiresAt: session.expiresAt };
     },

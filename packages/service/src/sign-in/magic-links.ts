@@ -77,6 +77,16 @@ export async function insertMagicLink(
   return { token, expiresAt };
 }
 
+/** What following a link may carry besides its token. */
+export interface ConsumeOptions {
+  /** Where the request came from: throttles and the activity log. */
+  readonly origin?: Origin | undefined;
+  /** The user's current TOTP code, where they have two-factor authentication. */
+  readonly totpCode?: string | undefined;
+  /** The password chosen for a new account: only with a sign-up link. */
+  readonly password?: string | undefined;
+}
+
 /**
  * Password-less sign-in by a one-time link sent to the account's email. Requests never reveal
  * whether an account exists; links last 10 minutes, work once, and are stored hashed.
@@ -174,15 +184,11 @@ export class MagicLinks {
    * whoever holds the mailbox: without one it answers PASSWORD_REQUIRED and a weak one
    * WEAK_PASSWORD, both leaving the link unused. A `password` with a sign-in link is INVALID_INPUT.
    * @example
-   * const { token: session } = await gatehouse.magicLinks.consume(linkToken, { ip }, totpCode);
-   * const { user } = await gatehouse.magicLinks.consume(signUpToken, { ip }, undefined, "a long passphrase");
+   * const { token: session } = await gatehouse.magicLinks.consume(linkToken, { origin: { ip }, totpCode });
+   * const { user } = await gatehouse.magicLinks.consume(signUpToken, { password: "a long passphrase" });
    */
-  async consume(
-    token: string,
-    origin?: Origin,
-    totpCode?: string,
-    password?: string,
-  ): Promise<NewSession> {
+  async consume(token: string, options: ConsumeOptions = {}): Promise<NewSession> {
+    const { origin, totpCode, password } = options;
     if (typeof token !== "string" || !MAGIC_TOKEN.test(token)) throw invalidLink();
     const core = this.#core;
     const digest = hashSecret(token);
