@@ -67,6 +67,13 @@ export interface ModelGates<T extends string = string, P extends string = string
    * its own admin app (the sign-in handoff, e.g. wp-admin of a site). It must act on that type. Default: no link.
    */
   readonly signIn?: { readonly [K in T]?: P };
+  /**
+   * Per resource type, the permission on a resource that lets a member read its scoped activity:
+   * the activity log's entries about that resource and every resource below it. It must act on that
+   * type. Whoever holds `auditView` at or above a resource may read its activity too. Default: none
+   * (only the workspace-wide log).
+   */
+  readonly activity?: { readonly [K in T]?: P };
 }
 
 export interface ModelPolicy {

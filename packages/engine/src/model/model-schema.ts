@@ -119,6 +119,7 @@ export const modelSchema = {
         createResource: permissionByType,
         deleteResource: permissionByType,
         signIn: permissionByType,
+        activity: permissionByType,
       },
     },
     formerOwnerRole: text,

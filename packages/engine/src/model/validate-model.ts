@@ -320,7 +320,7 @@ export function validateModel(input: unknown): Issue[] {
           issues.add(`gates.${key}`, `unknown permission "${String(permission)}"`);
         }
       }
-      for (const key of ["createResource", "deleteResource", "signIn"]) {
+      for (const key of ["createResource", "deleteResource", "signIn", "activity"]) {
         if (gates[key] === undefined) continue;
         const byType = issues.record(gates[key], `gates.${key}`);
         for (const [type, permission] of Object.entries(byType ?? {})) {
@@ -330,9 +330,10 @@ export function validateModel(input: unknown): Issue[] {
             issues.add(path, "the workspace root is not created by members");
           if (typeof permission !== "string" || !isPermission(permission))
             issues.add(path, `unknown permission "${String(permission)}"`);
-          // A sign-in link is decided with check() on the resource: the permission must act there.
+          // A sign-in link and a resource's activity are decided with check() on the resource: the
+          // permission must act there.
           else if (
-            key === "signIn" &&
+            (key === "signIn" || key === "activity") &&
             isType(type) &&
             !permissionTypes.get(permission)!.includes(type)
           )

@@ -144,6 +144,9 @@ export const mzpanel = defineModel({
     // A site's own admin (e.g. wp-admin) is where its content is run: whoever may manage the
     // content signs in there without a shared password.
     signIn: { site: "site.content.manage" },
+    // "Read the server's activity" / "Read the site's activity": operators and customers read the
+    // activity of what they run; `activity.view` (Owner, Admin) reads the whole log.
+    activity: { server: "server.activity.view", site: "site.activity.view" },
   },
   // "to let a colleague co-run it, invite them as Admin instead"
   formerOwnerRole: "admin",
