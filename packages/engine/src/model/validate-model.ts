@@ -1,5 +1,6 @@
 import type { Issue } from "../errors.ts";
 import { Issues } from "../issues.ts";
+import { SECTION_WORKFLOWS } from "./model-definition.ts";
 import {
   MAX_RESOURCE_TYPES,
   modelSchema,
@@ -303,6 +304,9 @@ export function validateModel(input: unknown): Issue[] {
           if (!isPermission(permission))
             issues.add(`${path}.anyOf[${index}]`, `unknown permission "${permission}"`);
         });
+      const workflow = section["workflow"];
+      if (workflow !== undefined && !(SECTION_WORKFLOWS as readonly unknown[]).includes(workflow))
+        issues.add(`${path}.workflow`, `must be one of ${SECTION_WORKFLOWS.join(", ")}`);
     }
   }
 

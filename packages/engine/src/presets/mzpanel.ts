@@ -125,14 +125,23 @@ export const mzpanel = defineModel({
   sections: {
     servers: { label: "Servers", anyOf: ["server.view"] },
     sites: { label: "Sites", anyOf: ["site.view"] },
-    team: { label: "Team", anyOf: ["team.view", "team.manage"] },
+    team: { label: "Team", anyOf: ["team.view", "team.manage"], workflow: "team" },
     activity: {
       label: "Activity log",
       anyOf: ["activity.view", "server.activity.view", "site.activity.view"],
+      workflow: "activity",
     },
     billing: { label: "Billing", anyOf: ["billing.view"] },
-    integrations: { label: "Integrations", anyOf: ["integrations.manage"] },
-    settings: { label: "Workspace settings", anyOf: ["workspace.rename", "workspace.close"] },
+    integrations: {
+      label: "Integrations",
+      anyOf: ["integrations.manage"],
+      workflow: "integrations",
+    },
+    settings: {
+      label: "Workspace settings",
+      anyOf: ["workspace.rename", "workspace.close"],
+      workflow: "settings",
+    },
   },
   gates: {
     teamView: "team.view",
