@@ -183,6 +183,21 @@ describe("the web console in a browser", { timeout: 60_000 }, () => {
     await screenshot(customer, "site-view");
   });
 
+  it("shows the customer their site's activity on the site page, and nothing of another site", async () => {
+    await customer.goto(path("/resources/site/shop.example"));
+    const activity = customer.getByRole("table", { name: "Activity of site:shop.example" });
+    await shown(activity);
+    // The host app registered the site: that entry is the site's own, with who, what and result.
+    const created = activity.locator('tr[data-action="resource.create"]');
+    await texts(created.getByRole("cell").nth(3)).toEqual(["site:shop.example"]);
+    await texts(created.getByRole("cell").nth(4)).toEqual(["success"]);
+    await poll(() => activity.getByText("blog.example").count()).toBe(0);
+    await poll(() => activity.getByText("fra-1").count()).toBe(0);
+    // The workspace's Activity log stays with its readers: no navigation item the API refuses.
+    await texts(nav(customer).getByRole("link")).toEqual(["shop.example", "API keys"]);
+    await screenshot(customer, "site-activity");
+  });
+
   it("does not let the customer reach a sibling site, the fleet or the team by URL", async () => {
     for (const rest of ["/resources/site/blog.example", "/resources/site/no-such.example"]) {
       await customer.goto(path(rest));

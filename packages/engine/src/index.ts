@@ -16,6 +16,7 @@ export type {
   ResourceTypeDefinition,
   RoleDefinition,
   SectionDefinition,
+  SectionWorkflow,
 } from "./model/model-definition.ts";
 export { modelSchema } from "./model/model-schema.ts";
 export { validateModel } from "./model/validate-model.ts";

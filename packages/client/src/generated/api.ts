@@ -4572,7 +4572,7 @@ export type paths = {
         };
         /**
          * A page of the activity log, newest first
-         * @description Filters: `actor` (who acted or on whose behalf), `action` (exact, or a family such as `member.*`), `resource` (the target), `result`, `from` (inclusive) and `to` (exclusive) as epoch milliseconds or ISO 8601. Pass `nextCursor` back as `cursor`, with the same filters. `limit` 1–500, 50 by default.
+         * @description The whole log for those holding the model's audit gate at the root. `resource` (a resource of the workspace, such as `site:shop`) narrows it to the resource's scoped activity — the entries about it and every resource below it — which members holding its activity permission (the model's `gates.activity` for its type, or the audit gate at or above it) may read too; a resource outside their reach answers 404 RESOURCE_NOT_FOUND, like a missing one. Any other `resource` value (such as `user:<id>`) matches the target exactly. Other filters: `actor` (who acted or on whose behalf), `action` (exact, or a family such as `member.*`), `result`, `from` (inclusive) and `to` (exclusive) as epoch milliseconds or ISO 8601. Pass `nextCursor` back as `cursor`, with the same filters. `limit` 1–500, 50 by default.
          */
         get: {
             parameters: {
@@ -4663,7 +4663,7 @@ export type paths = {
         };
         /**
          * Every matching entry, oldest first, as a CSV or JSON Lines download
-         * @description `text/csv` (RFC 4180, with a header row) or `application/x-ndjson`, as an attachment. Takes the same filters as the list.
+         * @description `text/csv` (RFC 4180, with a header row) or `application/x-ndjson`, as an attachment. Takes the same filters and the same readers as the list (with `resource`, a resource's scoped activity).
          */
         get: {
             parameters: {
@@ -4731,7 +4731,7 @@ export type paths = {
         };
         /**
          * Walk the hash chain: is the log intact, and where does it break?
-         * @description `{ valid: true, entries, head }`, or `{ valid: false, entries, problem, seq, message }` with the first entry where the chain breaks (`modified`, `deleted`, `reordered_or_inserted`).
+         * @description The chain covers the whole log: for those holding the model's audit gate at the root. `{ valid: true, entries, head }`, or `{ valid: false, entries, problem, seq, message }` with the first entry where the chain breaks (`modified`, `deleted`, `reordered_or_inserted`).
          */
         get: {
             parameters: {

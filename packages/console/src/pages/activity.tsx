@@ -60,28 +60,23 @@ function ChainStatus(): React.JSX.Element {
   );
 }
 
-/** The activity log: filter, page, export and verify the tamper-evident chain. */
-export function ActivityPage(): React.JSX.Element {
-  const { workspace, access, canWrite } = useWorkspace();
-  const base = ws(workspace.id);
-  const members = useApi<{ members: Member[] }>(
-    access.workflows.viewTeam ? `${base}/members` : null,
-  );
-  const [draft, setDraft] = useState<Filters>(NO_FILTERS);
-  const [filters, setFilters] = useState<Filters>(NO_FILTERS);
+/**
+ * Pages of the activity log for one query (`resource=` for a resource's scoped activity): the first
+ * page when the query changes, older ones on `load(cursor)`.
+ */
+export function useAuditPages(base: string, query: string) {
   const [entries, setEntries] = useState<AuditEntry[] | undefined>();
   const [cursor, setCursor] = useState<string | undefined>();
   const [error, setError] = useState<unknown>();
   const [loading, setLoading] = useState(false);
-
   const load = async (after: string | undefined) => {
     setLoading(true);
     try {
-      const query = queryOf(filters);
-      if (after !== undefined) query.set("cursor", after);
+      const params = new URLSearchParams(query);
+      if (after !== undefined) params.set("cursor", after);
       const page = await api<{ entries: AuditEntry[]; nextCursor?: string }>(
         "GET",
-        `${base}/audit?${query}`,
+        `${base}/audit?${params}`,
       );
       setEntries((previous) =>
         after === undefined ? page.entries : [...(previous ?? []), ...page.entries],
@@ -94,43 +89,139 @@ export function ActivityPage(): React.JSX.Element {
       setLoading(false);
     }
   };
-  // biome-ignore lint/correctness/useExhaustiveDependencies: reload when the applied filters change
+  // biome-ignore lint/correctness/useExhaustiveDependencies: reload when the query changes
   useEffect(() => {
     void load(undefined);
-  }, [filters]);
+  }, [base, query]);
+  return { entries, cursor, error, loading, load };
+}
 
+/** Who acted and on what, in words: members by name (when the team is known), invitations by email. */
+function describer(members: readonly Member[] | undefined) {
   const name = (userId: string | null) => {
     if (userId === null) return "";
-    const member = members.data?.members.find((candidate) => candidate.userId === userId);
+    const member = members?.find((candidate) => candidate.userId === userId);
     return member?.name || member?.email || userId;
   };
-  const actorText = (entry: AuditEntry) => {
-    switch (entry.actor.type) {
-      case "user":
-        return name(entry.actor.id);
-      case "api_key":
-        return `API key of ${name(entry.actor.onBehalfOf)}`;
-      case "assistant":
-        return `Assistant for ${name(entry.actor.onBehalfOf)}`;
-      case "preview":
-        return `${name(entry.actor.id)} viewing as ${name(entry.actor.onBehalfOf)}`;
-      case "host":
-        return entry.actor.onBehalfOf === null
-          ? `Host app ${entry.actor.id}`
-          : `Host app ${entry.actor.id} for ${name(entry.actor.onBehalfOf)}`;
-      default:
-        return `${entry.actor.type}: ${entry.actor.id}`;
-    }
+  return {
+    actor(entry: AuditEntry): string {
+      switch (entry.actor.type) {
+        case "user":
+          return name(entry.actor.id);
+        case "api_key":
+          return `API key of ${name(entry.actor.onBehalfOf)}`;
+        case "assistant":
+          return `Assistant for ${name(entry.actor.onBehalfOf)}`;
+        case "preview":
+          return `${name(entry.actor.id)} viewing as ${name(entry.actor.onBehalfOf)}`;
+        case "host":
+          return entry.actor.onBehalfOf === null
+            ? `Host app ${entry.actor.id}`
+            : `Host app ${entry.actor.id} for ${name(entry.actor.onBehalfOf)}`;
+        default:
+          return `${entry.actor.type}: ${entry.actor.id}`;
+      }
+    },
+    target(entry: AuditEntry): string {
+      const target = entry.target ?? "";
+      if (target.startsWith("user:")) return name(target.slice(5));
+      const email = entry.details["email"];
+      if (target.startsWith("invitation:") && typeof email === "string")
+        return `Invitation of ${email}`;
+      return target;
+    },
   };
-  /** The target in words: members by name, invitations by email. */
-  const targetText = (entry: AuditEntry) => {
-    const target = entry.target ?? "";
-    if (target.startsWith("user:")) return name(target.slice(5));
-    const email = entry.details["email"];
-    if (target.startsWith("invitation:") && typeof email === "string")
-      return `Invitation of ${email}`;
-    return target;
-  };
+}
+
+/** CSV and JSON Lines downloads of the entries a query matches. */
+export function ExportLinks(props: {
+  readonly base: string;
+  readonly query: URLSearchParams;
+}): React.JSX.Element {
+  const href = (format: string) =>
+    `${props.base}/audit/export?${new URLSearchParams({ format, ...Object.fromEntries(props.query) })}`;
+  return (
+    <div className="button-row">
+      <a className="button button-secondary button-small" href={href("csv")} download>
+        Export CSV
+      </a>
+      <a className="button button-secondary button-small" href={href("jsonl")} download>
+        Export JSONL
+      </a>
+    </div>
+  );
+}
+
+/** The entries of a log read (whole or scoped) with their paging: who, what, on what, when, result. */
+export function AuditEntries(props: {
+  readonly pages: ReturnType<typeof useAuditPages>;
+  readonly members?: readonly Member[] | undefined;
+  readonly label?: string;
+}): React.JSX.Element {
+  const { entries, cursor, error, loading, load } = props.pages;
+  const describe = describer(props.members);
+  return (
+    <>
+      <ErrorNote error={error} retry={() => void load(undefined)} />
+      {entries === undefined && loading ? <Loading label="Loading the log…" /> : null}
+      {entries?.length === 0 ? <Empty title="No entries match these filters" /> : null}
+      {entries === undefined || entries.length === 0 ? null : (
+        <div className="table-wrap">
+          <table className="table" aria-label={props.label ?? "Activity"}>
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Who</th>
+                <th scope="col">Action</th>
+                <th scope="col">Resource</th>
+                <th scope="col">Result</th>
+                <th scope="col">From</th>
+              </tr>
+            </thead>
+            <tbody>
+              {entries.map((entry) => (
+                <tr key={entry.seq} data-action={entry.action}>
+                  <td className="nowrap">
+                    <Time value={entry.at} />
+                  </td>
+                  <td>{describe.actor(entry)}</td>
+                  <td>
+                    <code>{entry.action}</code>
+                  </td>
+                  <td className="truncate-cell" title={entry.target ?? ""}>
+                    {describe.target(entry)}
+                  </td>
+                  <td>
+                    <Badge tone={entry.result === "success" ? "success" : "danger"}>
+                      {entry.result}
+                    </Badge>
+                  </td>
+                  <td className="muted small">{entry.origin.ip ?? ""}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {cursor === undefined ? null : (
+        <Button busy={loading} onClick={() => void load(cursor)}>
+          Load older entries
+        </Button>
+      )}
+    </>
+  );
+}
+
+/** The activity log: filter, page, export and verify the tamper-evident chain. */
+export function ActivityPage(): React.JSX.Element {
+  const { workspace, access, canWrite } = useWorkspace();
+  const base = ws(workspace.id);
+  const members = useApi<{ members: Member[] }>(
+    access.workflows.viewTeam ? `${base}/members` : null,
+  );
+  const [draft, setDraft] = useState<Filters>(NO_FILTERS);
+  const [filters, setFilters] = useState<Filters>(NO_FILTERS);
+  const pages = useAuditPages(base, queryOf(filters).toString());
   const exportQuery = queryOf(filters);
   const set = (key: keyof Filters) => (event: { target: { value: string } }) =>
     setDraft((previous) => ({ ...previous, [key]: event.target.value }));
@@ -256,73 +347,9 @@ export function ActivityPage(): React.JSX.Element {
         </Card>
         <Card
           title="Entries"
-          actions={
-            canWrite ? (
-              <div className="button-row">
-                <a
-                  className="button button-secondary button-small"
-                  href={`${base}/audit/export?${new URLSearchParams({ format: "csv", ...Object.fromEntries(exportQuery) })}`}
-                  download
-                >
-                  Export CSV
-                </a>
-                <a
-                  className="button button-secondary button-small"
-                  href={`${base}/audit/export?${new URLSearchParams({ format: "jsonl", ...Object.fromEntries(exportQuery) })}`}
-                  download
-                >
-                  Export JSONL
-                </a>
-              </div>
-            ) : undefined
-          }
+          actions={canWrite ? <ExportLinks base={base} query={exportQuery} /> : undefined}
         >
-          <ErrorNote error={error} retry={() => void load(undefined)} />
-          {entries === undefined && loading ? <Loading label="Loading the log…" /> : null}
-          {entries?.length === 0 ? <Empty title="No entries match these filters" /> : null}
-          {entries === undefined || entries.length === 0 ? null : (
-            <div className="table-wrap">
-              <table className="table" aria-label="Activity">
-                <thead>
-                  <tr>
-                    <th scope="col">When</th>
-                    <th scope="col">Who</th>
-                    <th scope="col">Action</th>
-                    <th scope="col">Resource</th>
-                    <th scope="col">Result</th>
-                    <th scope="col">From</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {entries.map((entry) => (
-                    <tr key={entry.seq} data-action={entry.action}>
-                      <td className="nowrap">
-                        <Time value={entry.at} />
-                      </td>
-                      <td>{actorText(entry)}</td>
-                      <td>
-                        <code>{entry.action}</code>
-                      </td>
-                      <td className="truncate-cell" title={entry.target ?? ""}>
-                        {targetText(entry)}
-                      </td>
-                      <td>
-                        <Badge tone={entry.result === "success" ? "success" : "danger"}>
-                          {entry.result}
-                        </Badge>
-                      </td>
-                      <td className="muted small">{entry.origin.ip ?? ""}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )}
-          {cursor === undefined ? null : (
-            <Button busy={loading} onClick={() => void load(cursor)}>
-              Load older entries
-            </Button>
-          )}
+          <AuditEntries pages={pages} members={members.data?.members} />
         </Card>
       </div>
     </>

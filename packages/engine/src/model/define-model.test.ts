@@ -136,3 +136,17 @@ describe("the sign-in gate", () => {
     ]);
   });
 });
+
+describe("the activity gate", () => {
+  it("accepts a permission that acts on the type, and refuses one that does not", () => {
+    const model = defineModel({ ...base, gates: { activity: { site: "site.view" } } });
+    expect(model.definition.gates?.activity).toEqual({ site: "site.view" });
+    const parsed = parseModel({ ...base, gates: { activity: { workspace: "site.view" } } });
+    expect(parsed.success ? [] : parsed.issues).toEqual([
+      {
+        path: "gates.activity.workspace",
+        message: '"site.view" does not act on workspace resources',
+      },
+    ]);
+  });
+});

@@ -36,10 +36,30 @@ export interface PlanDefinition {
   readonly maxMembers: number | null;
 }
 
-/** Navigation sections of a panel: shown to a member only when they hold one of `anyOf`; absent otherwise. */
+/**
+ * The Gatehouse workflow (API) a navigation section opens: `team` (the team view: members,
+ * invitations, groups), `people` (inviting and granting where the member manages people),
+ * `activity` (the activity log, whole or a resource's scoped activity), `settings` (the workspace's
+ * settings) or `integrations` (owner-only integration credentials).
+ */
+export const SECTION_WORKFLOWS = [
+  "team",
+  "people",
+  "activity",
+  "settings",
+  "integrations",
+] as const;
+export type SectionWorkflow = (typeof SECTION_WORKFLOWS)[number];
+
+/**
+ * Navigation sections of a panel: shown to a member only when they hold one of `anyOf` — and, for a
+ * section that opens one of Gatehouse's own workflows, only when that workflow's API serves them.
+ */
 export interface SectionDefinition<P extends string = string> {
   readonly label: string;
   readonly anyOf: readonly P[];
+  /** The Gatehouse workflow the section opens; none for the host app's own pages (sites, billing, …). */
+  readonly workflow?: SectionWorkflow;
 }
 
 /**
@@ -67,6 +87,13 @@ export interface ModelGates<T extends string = string, P extends string = string
    * its own admin app (the sign-in handoff, e.g. wp-admin of a site). It must act on that type. Default: no link.
    */
   readonly signIn?: { readonly [K in T]?: P };
+  /**
+   * Per resource type, the permission on a resource that lets a member read its scoped activity:
+   * the activity log's entries about that resource and every resource below it. It must act on that
+   * type. Whoever holds `auditView` at or above a resource may read its activity too. Default: none
+   * (only the workspace-wide log).
+   */
+  readonly activity?: { readonly [K in T]?: P };
 }
 
 export interface ModelPolicy {

@@ -1,4 +1,4 @@
-import { DEFAULT_POLICY } from "./model-definition.ts";
+import { DEFAULT_POLICY, SECTION_WORKFLOWS } from "./model-definition.ts";
 
 /** Type, role and plan names: lowercase letters, digits, `-` and `_`. */
 export const NAME_PATTERN = "^[a-z][a-z0-9_-]*$";
@@ -105,7 +105,11 @@ export const modelSchema = {
         type: "object",
         additionalProperties: false,
         required: ["label", "anyOf"],
-        properties: { label: text, anyOf: someNames },
+        properties: {
+          label: text,
+          anyOf: someNames,
+          workflow: { type: "string", enum: SECTION_WORKFLOWS },
+        },
       },
     },
     gates: {
@@ -119,6 +123,7 @@ export const modelSchema = {
         createResource: permissionByType,
         deleteResource: permissionByType,
         signIn: permissionByType,
+        activity: permissionByType,
       },
     },
     formerOwnerRole: text,

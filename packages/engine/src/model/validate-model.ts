@@ -1,5 +1,6 @@
 import type { Issue } from "../errors.ts";
 import { Issues } from "../issues.ts";
+import { SECTION_WORKFLOWS } from "./model-definition.ts";
 import {
   MAX_RESOURCE_TYPES,
   modelSchema,
@@ -303,6 +304,9 @@ export function validateModel(input: unknown): Issue[] {
           if (!isPermission(permission))
             issues.add(`${path}.anyOf[${index}]`, `unknown permission "${permission}"`);
         });
+      const workflow = section["workflow"];
+      if (workflow !== undefined && !(SECTION_WORKFLOWS as readonly unknown[]).includes(workflow))
+        issues.add(`${path}.workflow`, `must be one of ${SECTION_WORKFLOWS.join(", ")}`);
     }
   }
 
@@ -320,7 +324,7 @@ export function validateModel(input: unknown): Issue[] {
           issues.add(`gates.${key}`, `unknown permission "${String(permission)}"`);
         }
       }
-      for (const key of ["createResource", "deleteResource", "signIn"]) {
+      for (const key of ["createResource", "deleteResource", "signIn", "activity"]) {
         if (gates[key] === undefined) continue;
         const byType = issues.record(gates[key], `gates.${key}`);
         for (const [type, permission] of Object.entries(byType ?? {})) {
@@ -330,9 +334,10 @@ export function validateModel(input: unknown): Issue[] {
             issues.add(path, "the workspace root is not created by members");
           if (typeof permission !== "string" || !isPermission(permission))
             issues.add(path, `unknown permission "${String(permission)}"`);
-          // A sign-in link is decided with check() on the resource: the permission must act there.
+          // A sign-in link and a resource's activity are decided with check() on the resource: the
+          // permission must act there.
           else if (
-            key === "signIn" &&
+            (key === "signIn" || key === "activity") &&
             isType(type) &&
             !permissionTypes.get(permission)!.includes(type)
           )

@@ -189,9 +189,9 @@ export const company = defineModel({
       ],
     },
     compliance: { label: "Compliance", anyOf: ["compliance.view"] },
-    audit: { label: "Audit log", anyOf: ["audit.view"] },
+    audit: { label: "Audit log", anyOf: ["audit.view"], workflow: "activity" },
     // "Team Management lives at Settings → Team. Only managers (owner and admin) can see it"
-    team: { label: "Team", anyOf: ["team.view", "team.manage"] },
+    team: { label: "Team", anyOf: ["team.view", "team.manage"], workflow: "team" },
     settings: { label: "Company settings", anyOf: ["company.view"] },
   },
   gates: { teamView: "team.view", auditView: "audit.view", settings: "company.manage" },

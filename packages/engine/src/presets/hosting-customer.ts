@@ -162,8 +162,12 @@ export const hostingCustomer = defineModel({
     },
     stats: { label: "Statistics", anyOf: ["hosting.stats.view"] },
     // "look for the Permissions menu item in the Team dropdown menu" — only for those who may pass permissions.
-    permissions: { label: "Permissions", anyOf: ["permissions.manage"] },
-    settings: { label: "Team settings", anyOf: ["workspace.rename", "workspace.close"] },
+    permissions: { label: "Permissions", anyOf: ["permissions.manage"], workflow: "people" },
+    settings: {
+      label: "Team settings",
+      anyOf: ["workspace.rename", "workspace.close"],
+      workflow: "settings",
+    },
   },
   gates: {
     settings: "workspace.rename",

@@ -171,10 +171,14 @@ export const managed = defineModel({
     environments: { label: "Environments", anyOf: ["environment.view"] },
     observability: { label: "Observability", anyOf: ["observability.view"] },
     security: { label: "Security", anyOf: ["security.view"] },
-    audit: { label: "Audit log", anyOf: ["audit.view"] },
-    members: { label: "Team → Members", anyOf: ["members.manage"] },
+    audit: { label: "Audit log", anyOf: ["audit.view"], workflow: "activity" },
+    members: { label: "Team → Members", anyOf: ["members.manage"], workflow: "team" },
     billing: { label: "Billing", anyOf: ["billing.view"] },
-    settings: { label: "Team settings", anyOf: ["team.transfer", "team.delete", "plan.change"] },
+    settings: {
+      label: "Team settings",
+      anyOf: ["team.transfer", "team.delete", "plan.change"],
+      workflow: "settings",
+    },
   },
   gates: {
     auditView: "audit.view",

@@ -113,7 +113,7 @@ export const msp = defineModel({
     devices: { label: "Devices", anyOf: ["device.view"] },
     billing: { label: "Billing", anyOf: ["billing.view"] },
     // "You can add new users at any moment in the Settings section of your Panel, under the Manage Users tab."
-    users: { label: "Manage Users", anyOf: ["users.manage"] },
+    users: { label: "Manage Users", anyOf: ["users.manage"], workflow: "team" },
     settings: { label: "Settings", anyOf: ["settings.manage", "users.manage"] },
   },
   gates: {

@@ -125,14 +125,23 @@ export const mzpanel = defineModel({
   sections: {
     servers: { label: "Servers", anyOf: ["server.view"] },
     sites: { label: "Sites", anyOf: ["site.view"] },
-    team: { label: "Team", anyOf: ["team.view", "team.manage"] },
+    team: { label: "Team", anyOf: ["team.view", "team.manage"], workflow: "team" },
     activity: {
       label: "Activity log",
       anyOf: ["activity.view", "server.activity.view", "site.activity.view"],
+      workflow: "activity",
     },
     billing: { label: "Billing", anyOf: ["billing.view"] },
-    integrations: { label: "Integrations", anyOf: ["integrations.manage"] },
-    settings: { label: "Workspace settings", anyOf: ["workspace.rename", "workspace.close"] },
+    integrations: {
+      label: "Integrations",
+      anyOf: ["integrations.manage"],
+      workflow: "integrations",
+    },
+    settings: {
+      label: "Workspace settings",
+      anyOf: ["workspace.rename", "workspace.close"],
+      workflow: "settings",
+    },
   },
   gates: {
     teamView: "team.view",
@@ -144,6 +153,9 @@ export const mzpanel = defineModel({
     // A site's own admin (e.g. wp-admin) is where its content is run: whoever may manage the
     // content signs in there without a shared password.
     signIn: { site: "site.content.manage" },
+    // "Read the server's activity" / "Read the site's activity": operators and customers read the
+    // activity of what they run; `activity.view` (Owner, Admin) reads the whole log.
+    activity: { server: "server.activity.view", site: "site.activity.view" },
   },
   // "to let a colleague co-run it, invite them as Admin instead"
   formerOwnerRole: "admin",

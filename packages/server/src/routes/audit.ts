@@ -59,7 +59,8 @@ function toFilter(query: Static<typeof FilterQuery>): AuditFilter {
 
 /**
  * The activity log: filtered pages with a cursor, CSV or JSON Lines export, and verification
- * of the hash chain — for those holding the model's audit gate.
+ * of the hash chain — for those holding the model's audit gate; a resource's scoped activity for
+ * those holding its activity permission.
  */
 export const auditRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { gatehouse }) => {
   const tags = ["activity log"];
@@ -75,7 +76,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
         tags,
         summary: "A page of the activity log, newest first",
         description:
-          "Filters: `actor` (who acted or on whose behalf), `action` (exact, or a family such as `member.*`), `resource` (the target), `result`, `from` (inclusive) and `to` (exclusive) as epoch milliseconds or ISO 8601. Pass `nextCursor` back as `cursor`, with the same filters. `limit` 1–500, 50 by default.",
+          "The whole log for those holding the model's audit gate at the root. `resource` (a resource of the workspace, such as `site:shop`) narrows it to the resource's scoped activity — the entries about it and every resource below it — which members holding its activity permission (the model's `gates.activity` for its type, or the audit gate at or above it) may read too; a resource outside their reach answers 404 RESOURCE_NOT_FOUND, like a missing one. Any other `resource` value (such as `user:<id>`) matches the target exactly. Other filters: `actor` (who acted or on whose behalf), `action` (exact, or a family such as `member.*`), `result`, `from` (inclusive) and `to` (exclusive) as epoch milliseconds or ISO 8601. Pass `nextCursor` back as `cursor`, with the same filters. `limit` 1–500, 50 by default.",
         params: WorkspaceParams,
         querystring: Type.Object(
           {
@@ -110,7 +111,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
         tags,
         summary: "Every matching entry, oldest first, as a CSV or JSON Lines download",
         description:
-          "`text/csv` (RFC 4180, with a header row) or `application/x-ndjson`, as an attachment. Takes the same filters as the list.",
+          "`text/csv` (RFC 4180, with a header row) or `application/x-ndjson`, as an attachment. Takes the same filters and the same readers as the list (with `resource`, a resource's scoped activity).",
         params: WorkspaceParams,
         querystring: Type.Object(
           { format: Type.Union([Type.Literal("csv"), Type.Literal("jsonl")]), ...Filters },
@@ -149,7 +150,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
         tags,
         summary: "Walk the hash chain: is the log intact, and where does it break?",
         description:
-          "`{ valid: true, entries, head }`, or `{ valid: false, entries, problem, seq, message }` with the first entry where the chain breaks (`modified`, `deleted`, `reordered_or_inserted`).",
+          "The chain covers the whole log: for those holding the model's audit gate at the root. `{ valid: true, entries, head }`, or `{ valid: false, entries, problem, seq, message }` with the first entry where the chain breaks (`modified`, `deleted`, `reordered_or_inserted`).",
         params: WorkspaceParams,
         response: {
           200: Type.Object({

@@ -1,9 +1,10 @@
-import { GatehouseError } from "@gatehouse/engine";
+import { GatehouseError, type ResourceRef } from "@gatehouse/engine";
 import { type Kysely, sql } from "kysely";
-import type { RequestContext } from "../actor.ts";
+import { type RequestContext, subjectOf } from "../actor.ts";
 import type { Database } from "../database/schema.ts";
-import type { ServiceCore } from "../service-core.ts";
+import type { ServiceCore, WorkspaceReader } from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
+import { gate, mayReadActivityOf } from "../team/gates.ts";
 import { type AuditResult, type AuditRow, type ChainVerification, verifyChain } from "./chain.ts";
 
 /** One entry of a workspace's activity log. */
@@ -31,7 +32,10 @@ export interface AuditFilter {
   readonly actor?: string;
   /** An action such as `member.add`, or a family such as `member.*`. */
   readonly action?: string;
-  /** The target, such as `site:shop` or `user:<id>`. */
+  /**
+   * A resource of the workspace, such as `site:shop`: the entries about it and every resource below
+   * it (their target). Any other target, such as `user:<id>`, matches exactly.
+   */
   readonly resource?: string;
   readonly result?: AuditResult;
   /** From this time on (inclusive): epoch milliseconds or an ISO 8601 string. */
@@ -69,6 +73,8 @@ const FILTER_KEYS = ["actor", "action", "resource", "result", "from", "to"];
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 500;
 const EXPORT_BATCH = 1000;
+/** Up to this many targets go into the query as a plain `IN` list; more as one JSON parameter. */
+const MAX_LISTED_TARGETS = 500;
 const CSV_COLUMNS = [
   "seq",
   "at",
@@ -157,9 +163,24 @@ function decodeCursor(value: unknown): number | undefined {
   return Number(match[1]);
 }
 
-function selectEntries(db: Kysely<Database>, workspaceId: string, filter: ParsedFilter) {
+/**
+ * What a read covers: the targets of a resource's sub-tree (the resource and everything below it,
+ * from the engine), or — with `targets` undefined — the filter as given.
+ */
+interface Scope {
+  readonly targets?: readonly string[];
+  readonly dialect: "sqlite" | "postgres";
+}
+
+function selectEntries(
+  db: Kysely<Database>,
+  workspaceId: string,
+  filter: ParsedFilter,
+  scope: Scope,
+) {
   let query = db.selectFrom("audit_log").selectAll().where("workspace_id", "=", workspaceId);
   const { actor, action, resource, result, from, to } = filter;
+  const { targets } = scope;
   if (actor !== undefined) {
     query = query.where((eb) =>
       eb.or([eb("actor_id", "=", actor), eb("on_behalf_of", "=", actor)]),
@@ -176,11 +197,27 @@ function selectEntries(db: Kysely<Database>, workspaceId: string, filter: Parsed
             action.prefix,
           );
   }
-  if (resource !== undefined) query = query.where("target", "=", resource);
+  if (targets !== undefined) {
+    // A large sub-tree goes in as one parameter, below any limit on bound parameters.
+    const list = JSON.stringify(targets);
+    query =
+      targets.length <= MAX_LISTED_TARGETS
+        ? query.where("target", "in", [...targets])
+        : scope.dialect === "sqlite"
+          ? query.where(sql<boolean>`target in (select value from json_each(${list}))`)
+          : query.where(sql<boolean>`target in (select jsonb_array_elements_text(${list}::jsonb))`);
+  } else if (resource !== undefined) query = query.where("target", "=", resource);
   if (result !== undefined) query = query.where("result", "=", result);
   if (from !== undefined) query = query.where("at", ">=", from);
   if (to !== undefined) query = query.where("at", "<", to);
   return query;
+}
+
+function missingResource(resource: string): GatehouseError {
+  return new GatehouseError(
+    ErrorCode.RESOURCE_NOT_FOUND,
+    `no resource ${resource} in this workspace`,
+  );
 }
 
 function toAuditEntry(row: AuditRow): AuditEntry {
@@ -227,16 +264,20 @@ export class ActivityLog {
   }
 
   /**
-   * A page of entries, newest first, for those holding the model's audit gate at the root.
+   * A page of entries, newest first: the whole log for those holding the model's audit gate at the
+   * root; with `resource`, the entries about that resource and below for those who may read its
+   * activity (the audit gate at or above it, or the model's `gates.activity` permission for its
+   * type on it). A resource outside the caller's reach answers RESOURCE_NOT_FOUND, as a missing one.
    * @example
    * const { entries, nextCursor } = await gatehouse.activityLog.list(asUser(ada.id), ws, { action: "member.*", limit: 100 });
+   * const site = await gatehouse.activityLog.list(asUser(carol), ws, { resource: "site:shop" }); // a site customer
    */
   async list(request: RequestContext, workspaceId: string, query?: AuditQuery): Promise<AuditPage> {
     const filter = parseFilter(query, ["cursor", "limit"]);
     const limit = parseLimit(query?.limit);
     const cursor = decodeCursor(query?.cursor);
-    await this.#requireAuditor(request, workspaceId);
-    const rows = await selectEntries(this.#core.db, workspaceId, filter)
+    const scope = await this.#scope(request, workspaceId, filter);
+    const rows = await selectEntries(this.#core.db, workspaceId, filter, scope)
       .$if(cursor !== undefined, (select) => select.where("seq", "<", cursor ?? 0))
       .orderBy("seq", "desc")
       .limit(limit + 1)
@@ -249,7 +290,8 @@ export class ActivityLog {
   }
 
   /**
-   * Every matching entry in chronological order, as CSV (with a header row) or JSON Lines.
+   * Every matching entry in chronological order, as CSV (with a header row) or JSON Lines; readers
+   * as for `list` (with `resource`, a resource's scoped activity).
    * @example
    * const csv = await gatehouse.activityLog.export(asUser(ada.id), ws, { format: "csv", from: "2026-01-01" });
    */
@@ -261,11 +303,11 @@ export class ActivityLog {
     const format = options?.format;
     if (format !== "csv" && format !== "jsonl") throw invalid('format is "csv" or "jsonl"');
     const filter = parseFilter(options, ["format"]);
-    await this.#requireAuditor(request, workspaceId);
+    const scope = await this.#scope(request, workspaceId, filter);
     const lines: string[] = format === "csv" ? [CSV_COLUMNS.join(",")] : [];
     let after = 0;
     for (;;) {
-      const rows = await selectEntries(this.#core.db, workspaceId, filter)
+      const rows = await selectEntries(this.#core.db, workspaceId, filter, scope)
         .where("seq", ">", after)
         .orderBy("seq")
         .limit(EXPORT_BATCH)
@@ -284,7 +326,8 @@ export class ActivityLog {
 
   /**
    * Walks the hash chain against the head kept on the workspace: modified, deleted, reordered or
-   * inserted entries are reported with the first seq where the chain breaks.
+   * inserted entries are reported with the first seq where the chain breaks. The chain covers the
+   * whole log: only those holding the model's audit gate at the root verify it.
    * @example
    * const check = await gatehouse.activityLog.verify(asUser(ada.id), ws); // { valid: true, entries: 42, head: "…" }
    */
@@ -301,5 +344,43 @@ export class ActivityLog {
   async #requireAuditor(request: RequestContext, workspaceId: string): Promise<void> {
     const reader = await this.#core.read(request, workspaceId);
     await reader.requireGate("auditView", "you may not read this workspace's activity log");
+  }
+
+  /**
+   * Who reads what. A `resource` of the workspace narrows the read to its sub-tree: the audit gate
+   * at the root reads any; others need the resource's activity permission (`mayReadActivityOf`) and
+   * must reach it — out of reach answers exactly as a missing resource. Without a resource of the
+   * workspace, the read is of the whole log and needs the audit gate at the root.
+   */
+  async #scope(request: RequestContext, workspaceId: string, filter: ParsedFilter): Promise<Scope> {
+    const reader = await this.#core.read(request, workspaceId);
+    const dialect = this.#core.storage.dialect;
+    const wholeLog = reader.holds(gate(reader.model, "auditView"), reader.root);
+    const resource = filter.resource as ResourceRef | undefined;
+    if (resource === undefined || !reader.engine.hasResource(resource)) {
+      if (resource !== undefined && !wholeLog) throw missingResource(resource);
+      await reader.requireGate("auditView", "you may not read this workspace's activity log");
+      return { dialect };
+    }
+    if (!wholeLog) await this.#requireResourceReader(reader, resource);
+    return { dialect, targets: reader.engine.subtreeOf(resource) };
+  }
+
+  async #requireResourceReader(reader: WorkspaceReader, resource: ResourceRef): Promise<void> {
+    const subject = subjectOf(reader.request.actor);
+    const record = { action: "audit.view", target: resource };
+    if (subject !== undefined && !reader.engine.reaches(subject, resource)) {
+      await this.#core.recordDenial(reader.request, reader.workspace.id, {
+        ...record,
+        details: { reason: "out_of_reach" },
+      });
+      throw missingResource(resource);
+    }
+    if (mayReadActivityOf(reader, resource)) return;
+    await this.#core.recordDenial(reader.request, reader.workspace.id, record);
+    throw new GatehouseError(
+      ErrorCode.PERMISSION_DENIED,
+      `you may not read the activity of ${resource}`,
+    );
   }
 }

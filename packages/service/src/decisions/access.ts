@@ -1,4 +1,10 @@
-import { GatehouseError, type Grant, type SubjectRef } from "@gatehouse/engine";
+import {
+  GatehouseError,
+  type Grant,
+  type ResourceRef,
+  type SectionWorkflow,
+  type SubjectRef,
+} from "@gatehouse/engine";
 import { personOf, type RequestContext, subjectOf } from "../actor.ts";
 import type { ServiceCore, WorkspaceReader } from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
@@ -111,14 +117,7 @@ export class Access {
     const isOwner =
       reader.engine.ownerGrant?.subject === subject &&
       (request.actor.type === "user" || request.actor.type === "preview");
-    const sections = Object.entries(reader.model.definition.sections ?? {})
-      .filter(([, section]) =>
-        section.anyOf.some(
-          (permission) =>
-            reader.holds(permission, reader.root) || isHeldBelow(reader, caller, permission),
-        ),
-      )
-      .map(([name]) => name);
+    const sections = sectionsOf(reader, caller, { at: reader.root, isOwner });
     return {
       workspaceId,
       userId: person,
@@ -216,6 +215,63 @@ export class Access {
       origin: request.origin,
     };
   }
+}
+
+/**
+ * The model's navigation sections `subject` may use: one of a section's `anyOf` held at `at` (or
+ * above) or allowed somewhere in the workspace — and, for a section opening one of Gatehouse's own
+ * workflows (`workflow`), only when that workflow's API serves them. `isOwner`: whether the subject
+ * is the owner acting directly (owner-only concerns).
+ */
+export function sectionsOf(
+  reader: WorkspaceReader,
+  subject: SubjectRef,
+  { at, isOwner }: { at: ResourceRef; isOwner: boolean },
+): string[] {
+  const engine = reader.engine;
+  const served = (workflow: SectionWorkflow | undefined): boolean => {
+    const definition = reader.model.definition;
+    const heldAtRoot = (permission: string) =>
+      engine.holds(subject, permission, reader.root).allowed;
+    switch (workflow) {
+      case undefined:
+        return true;
+      case "team":
+        return heldAtRoot(gate(reader.model, "teamView"));
+      case "people":
+        return (
+          heldAtRoot(definition.delegation) || isHeldBelow(reader, subject, definition.delegation)
+        );
+      case "activity": {
+        const auditView = gate(reader.model, "auditView");
+        return (
+          heldAtRoot(auditView) ||
+          isHeldBelow(reader, subject, auditView) ||
+          Object.entries(definition.gates?.activity ?? {}).some(
+            ([type, permission]) =>
+              permission !== undefined &&
+              engine.listVisible(subject, type, permission, { limit: 1 }).items.length > 0,
+          )
+        );
+      }
+      case "settings": {
+        const settings = definition.gates?.settings;
+        return settings === undefined ? isOwner : heldAtRoot(settings);
+      }
+      case "integrations":
+        return isOwner;
+    }
+  };
+  return Object.entries(reader.model.definition.sections ?? {})
+    .filter(
+      ([, section]) =>
+        section.anyOf.some(
+          (permission) =>
+            engine.holds(subject, permission, at).allowed ||
+            isHeldBelow(reader, subject, permission),
+        ) && served(section.workflow),
+    )
+    .map(([name]) => name);
 }
 
 /** A section stays visible when its permission is held somewhere below (e.g. Sites for a site customer). */

@@ -8,6 +8,7 @@ import {
 import { type RequestContext, subjectOf } from "../actor.ts";
 import type { ReadOptions, ServiceCore, WorkspaceReader } from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
+import { sectionsOf } from "./access.ts";
 import { type WhoCanPage, type WhoCanQuery, whoCan } from "./who-can.ts";
 
 export interface DecisionQuery {
@@ -142,15 +143,11 @@ export class Decisions {
     const subject = await subjectFor(reader, query.subject);
     const resource = query.resource as ResourceRef;
     const permissions = reader.engine.permissionsOn(subject, resource);
-    const sections = Object.entries(reader.model.definition.sections ?? {})
-      .filter(([, section]) =>
-        section.anyOf.some(
-          (permission) =>
-            reader.engine.holds(subject, permission, resource).allowed ||
-            hasBelow(reader, subject, permission),
-        ),
-      )
-      .map(([name]) => name);
+    // The owner's own concerns stay with the owner signed in directly, as in `access.mine`.
+    const isOwner =
+      reader.engine.ownerGrant?.subject === subject &&
+      (reader.request.actor.type === "user" || reader.request.actor.type === "preview");
+    const sections = sectionsOf(reader, subject, { at: resource, isOwner });
     return { resource, permissions, sections };
   }
 }
@@ -173,15 +170,6 @@ function decide(reader: WorkspaceReader, subject: SubjectRef, query: DecisionQue
   const revealing =
     !decision.allowed && (decision.reason === "no_grant" || decision.reason === "not_applicable");
   return revealing && isHidden(reader, subject, resource) ? NOT_FOUND : decision;
-}
-
-/** A section stays visible when the permission is held somewhere below (e.g. Sites for a site customer). */
-function hasBelow(reader: WorkspaceReader, subject: SubjectRef, permission: string): boolean {
-  const acts = reader.model.definition.permissions[permission]?.on;
-  const types = typeof acts === "string" ? [acts] : (acts ?? []);
-  return types.some(
-    (type) => reader.engine.listVisible(subject, type, permission, { limit: 1 }).items.length > 0,
-  );
 }
 
 /**

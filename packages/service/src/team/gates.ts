@@ -1,9 +1,23 @@
-import type { Model } from "@gatehouse/engine";
+import type { Model, ResourceRef } from "@gatehouse/engine";
 import type { WorkspaceReader } from "../service-core.ts";
+import { typeOf } from "../support/validation.ts";
 
 /** The permission opening a built-in workflow, from the model's gates. */
 export function gate(model: Model, name: "teamView" | "auditView"): string {
   return model.definition.gates?.[name] ?? model.definition.delegation;
+}
+
+/**
+ * Whether the caller may read a resource's scoped activity (the log's entries about it and below):
+ * the model's audit gate held at the resource or above (the whole log's readers, and in a custom
+ * model a role granted the gate below the root), or the model's `gates.activity` permission for the
+ * resource's type allowed on it (MZPanel: `site.activity.view` on a site, for its customers and the
+ * server's operators).
+ */
+export function mayReadActivityOf(reader: WorkspaceReader, resource: ResourceRef): boolean {
+  if (reader.holds(gate(reader.model, "auditView"), resource)) return true;
+  const permission = reader.model.definition.gates?.activity?.[typeOf(resource)];
+  return permission !== undefined && reader.can(permission, resource);
 }
 
 /**
