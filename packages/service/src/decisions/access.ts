@@ -1,4 +1,9 @@
-import { GatehouseError, type Grant, type SubjectRef } from "@gatehouse/engine";
+import {
+  GatehouseError,
+  type Grant,
+  type MemberNavigation,
+  type SubjectRef,
+} from "@gatehouse/engine";
 import { personOf, type RequestContext, subjectOf } from "../actor.ts";
 import type { ServiceCore, WorkspaceReader } from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
@@ -33,6 +38,11 @@ export interface AccessSummary {
   readonly workflows: Workflows;
   /** The model's navigation sections the caller may use anywhere in the workspace. */
   readonly sections: readonly string[];
+  /**
+   * What the console offers around this workspace: `workspace-only` (no workspace switcher, no
+   * account pages) when every role the caller holds here says so in the model; else `full`.
+   */
+  readonly navigation: MemberNavigation;
   /** Set while the owner previews the workspace as this member ("view as"), read-only. */
   readonly viewAs: { readonly viewerId: string } | null;
 }
@@ -73,6 +83,15 @@ function workflowsOf(reader: WorkspaceReader, isOwner: boolean): Workflows {
     changePlan: mayChangePlan(reader),
     transferOwnership: isOwner && reader.model.policy.selfServiceTransfer,
   };
+}
+
+/** Workspace-only when the caller holds roles here and each of them is workspace-only in the model. */
+function navigationOf(reader: WorkspaceReader, grants: readonly Grant[]): MemberNavigation {
+  const roles = reader.model.definition.roles;
+  const workspaceOnly =
+    grants.length > 0 &&
+    grants.every((grant) => roles[grant.role]?.navigation === "workspace-only");
+  return workspaceOnly ? "workspace-only" : "full";
 }
 
 /**
@@ -119,17 +138,19 @@ export class Access {
         ),
       )
       .map(([name]) => name);
+    const grants = [
+      ...reader.engine.grantsOf(subject),
+      ...groups.flatMap((group) => reader.engine.grantsOf(`group:${group.group_id}`)),
+    ];
     return {
       workspaceId,
       userId: person,
       isOwner,
-      grants: [
-        ...reader.engine.grantsOf(subject),
-        ...groups.flatMap((group) => reader.engine.grantsOf(`group:${group.group_id}`)),
-      ],
+      grants,
       groups: groups.map((group) => group.group_id),
       workflows: workflowsOf(reader, isOwner),
       sections,
+      navigation: navigationOf(reader, grants),
       viewAs: request.actor.type === "preview" ? { viewerId: request.actor.viewerId } : null,
     };
   }
