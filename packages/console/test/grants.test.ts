@@ -148,7 +148,9 @@ describe("grants as the model allows them, and the customer's per-site view", {
   it("gives an Operator a second server, after a confirmation in words", async () => {
     const dialog = await give(owner, { who: "Otto Operator", role: "Operator", where: "ams-1" });
     await shown(
-      dialog.getByRole("heading", { name: "Give Otto Operator Operator on Server ams-1?" }),
+      dialog.getByRole("heading", {
+        name: "Give Otto Operator the role Operator on Server ams-1?",
+      }),
     );
     // What he gains, in the model's words.
     await shown(dialog.getByText("Restart the server"));

@@ -354,7 +354,7 @@ export function GiveAccessCard(props: {
       ) : null}
       <ConfirmDialog
         open={confirming}
-        title={`Give ${subjectName} ${summary}?`}
+        title={`Give ${subjectName} the role ${summary}?`}
         confirmLabel="Give access"
         onClose={() => setConfirming(false)}
         onConfirm={async () => {
@@ -375,7 +375,7 @@ export function GiveAccessCard(props: {
             ? `Every member of ${group.name} (${group.members.length} ${group.members.length === 1 ? "person" : "people"}) gains, on ${place} and everything under it:`
             : `${subjectName} keeps their other access and gains, on ${place} and everything under it:`}
         </p>
-        <ul className="plain-list gains">
+        <ul className="gains">
           {gains.map((permission) => (
             <li key={permission}>{wordsOf(model, permission)}</li>
           ))}

@@ -181,9 +181,11 @@ export function ResourcePage(props: { readonly resource: string }): React.JSX.El
           {sections.map((section) => model.sections?.[section]?.label ?? section).join(" · ")}
         </p>
       )}
-      <AdminSignIn resource={props.resource} held={held} />
-      <ActionsCard resource={props.resource} held={held} />
-      {/* Issue 15: the resource's people (the Permissions card) and its activity mount here. */}
+      <div className="stack">
+        <AdminSignIn resource={props.resource} held={held} />
+        <ActionsCard resource={props.resource} held={held} />
+        {/* Issue 15: the resource's people (the Permissions card) and its activity mount here. */}
+      </div>
     </>
   );
 }

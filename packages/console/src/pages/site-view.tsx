@@ -92,22 +92,24 @@ export function AdminSignIn(props: {
       title="Admin app"
       description={`Open the ${label}'s own admin, signed in as you, without a separate password.`}
     >
-      <Button
-        variant="primary"
-        busy={action.busy}
-        disabled={!canWrite}
-        onClick={() =>
-          action.run(async () => {
-            const link = await api<{ url: string }>(
-              "POST",
-              `${ws(workspace.id)}/resources/${encodeURIComponent(type)}/${encodeURIComponent(id)}/sign-in`,
-            );
-            window.location.assign(link.url);
-          })
-        }
-      >
-        Sign in to the admin of {id}
-      </Button>
+      <div className="button-row">
+        <Button
+          variant="primary"
+          busy={action.busy}
+          disabled={!canWrite}
+          onClick={() =>
+            action.run(async () => {
+              const link = await api<{ url: string }>(
+                "POST",
+                `${ws(workspace.id)}/resources/${encodeURIComponent(type)}/${encodeURIComponent(id)}/sign-in`,
+              );
+              window.location.assign(link.url);
+            })
+          }
+        >
+          Sign in to the admin of {id}
+        </Button>
+      </div>
       {canWrite ? null : (
         <p className="muted small">Signing in is for the member themselves, not in a preview.</p>
       )}
