@@ -14,6 +14,7 @@ import { AcceptInvitationPage } from "./pages/accept-invitation.tsx";
 import { AccountPage } from "./pages/account.tsx";
 import { ActivityPage } from "./pages/activity.tsx";
 import { ApiKeysPage } from "./pages/api-keys.tsx";
+import { grantEnd } from "./pages/grant-editor.tsx";
 import { JoinPage, NewWorkspacePage } from "./pages/join.tsx";
 import { OutboxPage } from "./pages/outbox.tsx";
 import { FleetPage, ResourcePage } from "./pages/resources.tsx";
@@ -129,7 +130,8 @@ function Brand(): React.JSX.Element {
   );
 }
 
-function UserMenu(): React.JSX.Element | null {
+/** The signed-in person, and sign-out; `account: false` leaves out the account pages' link. */
+function UserMenu(props: { readonly account?: boolean }): React.JSX.Element | null {
   const { me, signOut } = useSession();
   const outbox = useDevOutbox();
   if (me === null || me === undefined) return null;
@@ -140,12 +142,21 @@ function UserMenu(): React.JSX.Element | null {
           Dev outbox
         </Link>
       ) : null}
-      <Link to="/account" className="topbar-link" title={me.user.email}>
-        <span className="avatar" aria-hidden="true">
-          {(me.user.name || me.user.email).slice(0, 1).toUpperCase()}
+      {props.account === false ? (
+        <span className="topbar-person" title={me.user.email}>
+          <span className="avatar" aria-hidden="true">
+            {(me.user.name || me.user.email).slice(0, 1).toUpperCase()}
+          </span>
+          <span className="user-name">{me.user.name || me.user.email}</span>
         </span>
-        <span className="user-name">{me.user.name || me.user.email}</span>
-      </Link>
+      ) : (
+        <Link to="/account" className="topbar-link" title={me.user.email}>
+          <span className="avatar" aria-hidden="true">
+            {(me.user.name || me.user.email).slice(0, 1).toUpperCase()}
+          </span>
+          <span className="user-name">{me.user.name || me.user.email}</span>
+        </Link>
+      )}
       <Button
         size="small"
         variant="ghost"
@@ -312,6 +323,8 @@ function WorkspaceShell(props: { readonly workspaceId: string }): React.JSX.Elem
   }
   if (value === undefined) return <Loading label="Opening the workspace…" />;
   const items = navigationOf(workspaceId, value.model, value.access, value.fleet);
+  // The model keeps some members (a hosting company's end customers) to this workspace's own pages.
+  const fullNavigation = value.access.navigation === "full";
   const base = `/w/${encodeURIComponent(workspaceId)}`;
   const page = pageOf(path, base, value);
   return (
@@ -335,15 +348,21 @@ function WorkspaceShell(props: { readonly workspaceId: string }): React.JSX.Elem
             </button>
           </div>
           <div id="workspace-nav" className="sidebar-panel">
-            {preview === undefined ? <WorkspaceSwitcher current={value.workspace} /> : null}
+            {preview === undefined && fullNavigation ? (
+              <WorkspaceSwitcher current={value.workspace} />
+            ) : null}
             <nav aria-label="Sections">
               <NavList items={items} path={path} />
             </nav>
             <div className="sidebar-footer">
               <div className="sidebar-role">
                 {value.access.grants.map((grant) => (
-                  <Badge key={grant.scope} tone={value.access.isOwner ? "accent" : "neutral"}>
+                  <Badge
+                    key={`${grant.subject} ${grant.scope}`}
+                    tone={value.access.isOwner ? "accent" : "neutral"}
+                  >
                     {roleLabel(value.model, grant.role)} · {scopeLabel(value.model, grant.scope)}
+                    {grant.expiresAt === undefined ? "" : ` · ${grantEnd(grant)}`}
                   </Badge>
                 ))}
               </div>
@@ -353,7 +372,7 @@ function WorkspaceShell(props: { readonly workspaceId: string }): React.JSX.Elem
         <div className="shell-main">
           <header className="topbar topbar-workspace">
             <span className="topbar-workspace-name">{value.workspace.name}</span>
-            <UserMenu />
+            <UserMenu account={fullNavigation} />
           </header>
           {preview !== undefined ? (
             <div className="preview-banner" role="status">

@@ -106,7 +106,11 @@ describe("the web console in a browser", { timeout: 60_000 }, () => {
       ["cara@example.com", "Customer", "site:shop.example"],
     ] as const) {
       await owner.getByLabel("Email", { exact: true }).fill(email);
-      await owner.getByLabel("Role", { exact: true }).selectOption({ label: role });
+      // The invite form's role: the Team page also gives further access (issue 16).
+      await owner
+        .getByRole("form", { name: "Invite" })
+        .getByLabel("Role", { exact: true })
+        .selectOption({ label: role });
       await owner.getByLabel("Scope").selectOption(scope);
       await owner.getByRole("button", { name: "Send invitation" }).click();
       await shown(owner.getByText(`Invitation sent to ${email}.`));
@@ -177,7 +181,7 @@ describe("the web console in a browser", { timeout: 60_000 }, () => {
   it("lands the customer on the per-site view, with no fleet or workspace navigation", async () => {
     expect(new URL(customer.url()).pathname).toBe(path("/resources/site/shop.example"));
     await shown(customer.getByText("Site · what you can do here"));
-    await shown(customer.getByText("site.deploy"));
+    await shown(customer.getByText("Back up and restore the site"));
     const links = nav(customer).getByRole("link");
     await texts(links).toEqual(["shop.example", "API keys"]);
     await screenshot(customer, "site-view");
@@ -204,7 +208,7 @@ describe("the web console in a browser", { timeout: 60_000 }, () => {
       await shown(customer.getByRole("heading", { name: "Not found" }));
       await shown(customer.getByText("does not exist, or you do not have access to it"));
       // The sibling is answered exactly like a site that does not exist.
-      await poll(() => customer.getByText("site.deploy").count()).toBe(0);
+      await poll(() => customer.getByText("Back up and restore the site").count()).toBe(0);
     }
     for (const rest of [
       "/resources",

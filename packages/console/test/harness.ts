@@ -67,6 +67,9 @@ export async function startServer(
     clock: Date.now,
     secretKey: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
     signInMail: signInMail(mailer, config),
+    // Sign-in handoff assertions name an issuer; the port is known only after listen, and the
+    // tests' stand-in admin apps do not verify it.
+    issuer: "http://127.0.0.1",
   });
   const app = await buildApp({ gatehouse, config, consoleDir, logger: false, mailer });
   await app.listen({ port: 0, host: "127.0.0.1" });

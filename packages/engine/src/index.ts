@@ -9,6 +9,7 @@ export { Issues, issuePath, summarizeIssues } from "./issues.ts";
 export type { Model, ParseModelResult } from "./model/define-model.ts";
 export { defineModel, loadModel, parseModel } from "./model/define-model.ts";
 export type {
+  MemberNavigation,
   ModelDefinition,
   ModelPolicy,
   PermissionDefinition,

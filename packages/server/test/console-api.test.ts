@@ -59,7 +59,7 @@ describe.each(backends)("the console's API on $name", (backend) => {
   it("answers each member's own access, from which the console builds its navigation", async () => {
     const { olivia, cara, ws } = await panel();
     const owner = (await get(olivia, `/v1/workspaces/${ws}/access`)).json();
-    expect(owner).toMatchObject({ isOwner: true, viewAs: null });
+    expect(owner).toMatchObject({ isOwner: true, viewAs: null, navigation: "full" });
     expect(owner.workflows.managePeople).toBe(true);
     const customer = (await get(cara, `/v1/workspaces/${ws}/access`)).json();
     expect(customer).toMatchObject({
@@ -67,6 +67,8 @@ describe.each(backends)("the console's API on $name", (backend) => {
       isOwner: false,
       grants: [{ role: "customer", scope: "site:a" }],
       sections: ["sites", "activity"],
+      // MZPanel's Customer works in the hosting company's panel only (issue 16).
+      navigation: "workspace-only",
     });
     expect(customer.workflows.viewTeam).toBe(false);
   });

@@ -119,6 +119,24 @@ describe.each(backends)("the console's reads on $name", (backend) => {
       });
     });
 
+    it("keeps a site customer to the workspace's own navigation, as the model says (issue 16)", async () => {
+      const { olivia, otto, cara, ws } = await panel();
+      const navigation = async (id: string) =>
+        (await gatehouse.access.mine(asUser(id), ws)).navigation;
+      expect(await navigation(cara.id)).toBe("workspace-only");
+      expect(await navigation(otto.id)).toBe("full");
+      expect(await navigation(olivia.id)).toBe("full");
+      // A role with the full navigation, here through a group, gives it back.
+      const { group } = await gatehouse.members.createGroup(asUser(olivia.id), ws, { name: "Ops" });
+      await gatehouse.members.grant(asUser(olivia.id), ws, {
+        subject: `group:${group.id}`,
+        role: "operator",
+        scope: "server:s2",
+      });
+      await gatehouse.members.addToGroup(asUser(olivia.id), ws, group.id, cara.id);
+      expect(await navigation(cara.id)).toBe("full");
+    });
+
     it("answers outsiders as if the workspace did not exist", async () => {
       const { ws } = await panel();
       const eve = await person("eve");

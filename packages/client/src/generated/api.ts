@@ -5628,6 +5628,8 @@ export type paths = {
                                 transferOwnership: boolean;
                             };
                             sections: string[];
+                            /** @description `workspace-only` when every role the caller holds here says so in the model: the console then offers no workspace switcher and no account pages */
+                            navigation: "full" | "workspace-only";
                             viewAs: {
                                 viewerId: string;
                             } | null;

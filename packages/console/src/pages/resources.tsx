@@ -13,7 +13,9 @@ import { Link } from "../router.tsx";
 import { useWorkspace } from "../session.tsx";
 import { Badge, Button, Card, Empty, ErrorNote, Loading, PageHeader } from "../ui.tsx";
 import { useApi } from "../use-api.ts";
+import { grantEnd } from "./grant-editor.tsx";
 import { ResourceActivity } from "./resource-activity.tsx";
+import { ActionsCard, AdminSignIn } from "./site-view.tsx";
 
 const PAGE = 100;
 
@@ -131,16 +133,6 @@ export function FleetPage(): React.JSX.Element {
   );
 }
 
-/** Permissions grouped by their first word: `site.files.manage` → `site`. */
-function groupsOf(permissions: readonly string[]): [string, string[]][] {
-  const groups = new Map<string, string[]>();
-  for (const permission of permissions) {
-    const area = permission.split(".")[0] ?? permission;
-    groups.set(area, [...(groups.get(area) ?? []), permission]);
-  }
-  return [...groups.entries()];
-}
-
 /**
  * One resource as the caller may use it: the per-site view of a customer, a server for its
  * operator, or the workspace overview. Outside the caller's reach it is "not found", exactly like
@@ -169,7 +161,10 @@ export function ResourcePage(props: { readonly resource: string }): React.JSX.El
   const sections = capabilities.data?.sections ?? [];
   const roles = access.grants
     .filter((grant) => grant.scope === props.resource)
-    .map((grant) => roleLabel(model, grant.role));
+    .map((grant) => {
+      const end = grantEnd(grant);
+      return `${roleLabel(model, grant.role)}${end === "" ? "" : ` (${end})`}`;
+    });
   return (
     <>
       <PageHeader
@@ -181,42 +176,17 @@ export function ResourcePage(props: { readonly resource: string }): React.JSX.El
         }
       />
       {sections.length === 0 ? null : (
-        <ul className="section-chips" aria-label="Sections you can open">
-          {sections.map((section) => (
-            <li key={section}>
-              <Badge tone="accent">{model.sections?.[section]?.label ?? section}</Badge>
-            </li>
-          ))}
-        </ul>
+        // The model's sections name areas of the host's own panel, not pages of this console: words, not links.
+        <p className="muted sections-line">
+          In your panel:{" "}
+          {sections.map((section) => model.sections?.[section]?.label ?? section).join(" · ")}
+        </p>
       )}
-      <Card
-        title="Your permissions here"
-        description={`${held.length} permissions on this ${typeLabel(model, type).toLowerCase()}.`}
-      >
-        <div className="permission-groups">
-          {groupsOf(held).map(([area, permissions]) => (
-            <div className="permission-group" key={area}>
-              <h3>{typeLabel(model, area)}</h3>
-              <ul className="permission-list">
-                {permissions.map((permission) => (
-                  <li key={permission}>
-                    <span className="check" aria-hidden="true">
-                      ✓
-                    </span>
-                    <span>
-                      <span className="permission-title">
-                        {model.permissions[permission]?.description ?? permission}
-                      </span>
-                      <code>{permission}</code>
-                    </span>
-                  </li>
-                ))}
-              </ul>
-            </div>
-          ))}
-        </div>
-      </Card>
-      <ResourceActivity resource={props.resource} held={held} />
+      <div className="stack">
+        <AdminSignIn resource={props.resource} held={held} />
+        <ActionsCard resource={props.resource} held={held} />
+        <ResourceActivity resource={props.resource} held={held} />
+      </div>
     </>
   );
 }

@@ -4,6 +4,7 @@ import { roleLabel, scopeLabel, typeLabel } from "../model.ts";
 import { useWorkspace } from "../session.tsx";
 import { AsyncForm, Badge, Button, Card, ErrorNote, Field, Loading, PageHeader } from "../ui.tsx";
 import { useApi } from "../use-api.ts";
+import { grantEnd } from "./grant-editor.tsx";
 
 const OUTCOMES: Readonly<Record<string, string>> = {
   allows: "allows it",
@@ -112,7 +113,8 @@ function ExplainCard(): React.JSX.Element {
               {answer.considered.map((item) => (
                 <li key={`${item.grant.subject}-${item.grant.scope}`}>
                   {roleLabel(model, item.grant.role)} on {scopeLabel(model, item.grant.scope)}
-                  {item.throughGroup === null ? "" : ` (through ${item.throughGroup})`} —{" "}
+                  {item.throughGroup === null ? "" : ` (through ${item.throughGroup})`}
+                  {grantEnd(item.grant) === "" ? "" : `, ${grantEnd(item.grant)}`} —{" "}
                   {OUTCOMES[item.outcome] ?? item.outcome}
                 </li>
               ))}

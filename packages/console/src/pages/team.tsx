@@ -36,6 +36,7 @@ import {
   useAction,
 } from "../ui.tsx";
 import { useApi } from "../use-api.ts";
+import { GiveAccessCard, GrantTerms, GroupGrantsOf, TakeAwayButton } from "./grant-editor.tsx";
 import { useVisible } from "./resources.tsx";
 
 /** The `<option>`s of the resources of one type the caller may see, as scopes. */
@@ -263,6 +264,7 @@ function GrantEditor(props: {
               role: grant.role,
               scope: grant.scope,
               ...(grant.extras.length > 0 ? { extras: [...grant.extras] } : {}),
+              ...(grant.expiresAt === undefined ? {} : { expiresAt: grant.expiresAt }),
             },
       );
       await api("PATCH", `${ws(workspace.id)}/members/${encodeURIComponent(props.member.userId)}`, {
@@ -382,21 +384,30 @@ function MembersCard(props: {
                   ) : null}
                   {member.grants.map((grant) =>
                     manage && !member.isOwner && member.userId !== access.userId ? (
-                      <GrantEditor
-                        key={grant.scope}
-                        member={member}
-                        grant={grant}
-                        onChanged={props.onChanged}
-                      />
+                      <div key={grant.scope}>
+                        <GrantEditor member={member} grant={grant} onChanged={props.onChanged} />
+                        <div className="grant-row">
+                          <GrantTerms grant={grant} />
+                          {member.grants.length > 1 ? (
+                            <TakeAwayButton
+                              subjectName={member.name || member.email}
+                              grant={grant}
+                              onDone={props.onChanged}
+                            />
+                          ) : null}
+                        </div>
+                      </div>
                     ) : (
                       <div key={grant.scope} className="grant-row">
                         <Badge tone={member.isOwner ? "accent" : "neutral"}>
                           {roleLabel(model, grant.role)}
                         </Badge>
                         <span className="muted small">{scopeLabel(model, grant.scope)}</span>
+                        <GrantTerms grant={grant} />
                       </div>
                     ),
                   )}
+                  <GroupGrantsOf member={member} groups={props.groups} />
                 </td>
                 <td className="nowrap">{formatDate(member.joinedAt)}</td>
                 <td className="cell-actions">
@@ -640,16 +651,9 @@ function GroupsCard(props: {
           <li key={group.id} className="group-item">
             <div className="group-head">
               <strong>{group.name}</strong>
-              <span className="muted small">
-                {group.grants.length === 0
-                  ? "No grants"
-                  : group.grants
-                      .map(
-                        (grant) =>
-                          `${roleLabel(model, grant.role)} · ${scopeLabel(model, grant.scope)}`,
-                      )
-                      .join(", ")}
-              </span>
+              {group.grants.length === 0 ? (
+                <span className="muted small">No role yet: give it one under Give access</span>
+              ) : null}
               {manage ? (
                 <Button
                   size="small"
@@ -668,6 +672,24 @@ function GroupsCard(props: {
                 </Button>
               ) : null}
             </div>
+            {group.grants.length === 0 ? null : (
+              <ul className="plain-list" aria-label={`Roles of ${group.name}`}>
+                {group.grants.map((grant) => (
+                  <li key={grant.scope} className="grant-row">
+                    <Badge>{roleLabel(model, grant.role)}</Badge>
+                    <span className="muted small">{scopeLabel(model, grant.scope)}</span>
+                    <GrantTerms grant={grant} />
+                    {manage ? (
+                      <TakeAwayButton
+                        subjectName={group.name}
+                        grant={grant}
+                        onDone={props.onChanged}
+                      />
+                    ) : null}
+                  </li>
+                ))}
+              </ul>
+            )}
             <div className="chips">
               {group.members.length === 0 ? <span className="muted small">No members</span> : null}
               {group.members.map((userId) => (
@@ -796,6 +818,13 @@ export function TeamPage(): React.JSX.Element {
             onChanged={reloadAll}
           />
         )}
+        {manage && members.data !== undefined && groups.data !== undefined ? (
+          <GiveAccessCard
+            members={members.data.members}
+            groups={groups.data.groups}
+            onSaved={reloadAll}
+          />
+        ) : null}
         <ErrorNote error={invitations.error} retry={invitations.reload} />
         {invitations.data === undefined ? null : (
           <InvitationsCard invitations={invitations.data.invitations} onChanged={reloadAll} />

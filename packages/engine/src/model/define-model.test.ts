@@ -150,3 +150,24 @@ describe("the activity gate", () => {
     ]);
   });
 });
+
+describe("the members' navigation", () => {
+  it("takes workspace-only on a role, never on the owner role, and nothing else", () => {
+    const model = defineModel({
+      ...base,
+      roles: { ...base.roles, viewer: { ...base.roles.viewer, navigation: "workspace-only" } },
+    });
+    expect(model.definition.roles.viewer.navigation).toBe("workspace-only");
+    const parsed = parseModel({
+      ...base,
+      roles: {
+        owner: { ...base.roles.owner, navigation: "workspace-only" },
+        viewer: { ...base.roles.viewer, navigation: "none" },
+      },
+    });
+    expect(parsed.success ? [] : parsed.issues).toEqual([
+      { path: "roles.owner.navigation", message: "the owner keeps the full navigation" },
+      { path: "roles.viewer.navigation", message: 'must be "full" or "workspace-only"' },
+    ]);
+  });
+});

@@ -28,7 +28,16 @@ export interface RoleDefinition<T extends string = string, P extends string = st
   readonly permissions?: readonly P[];
   /** Marks the single owner role: every permission, including the owner-only ones; never delegable. */
   readonly owner?: boolean;
+  /**
+   * What the console offers around the workspace to a member who holds only roles like this one:
+   * `"full"` (default) the workspace switcher and the account pages; `"workspace-only"` neither, as
+   * for a hosting company's end customer. Never `"workspace-only"` for the owner role.
+   */
+  readonly navigation?: MemberNavigation;
 }
+
+/** The console's navigation around a workspace: everything, or this workspace's own pages only. */
+export type MemberNavigation = "full" | "workspace-only";
 
 export interface PlanDefinition {
   readonly label?: string;

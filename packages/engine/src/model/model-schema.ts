@@ -75,6 +75,11 @@ export const modelSchema = {
           scopes: { ...someNames, description: "Resource types this role can be granted at." },
           permissions: { ...names, description: "Omitted for the owner role." },
           owner: { type: "boolean", description: "Marks the single owner role." },
+          navigation: {
+            enum: ["full", "workspace-only"],
+            description:
+              "Console navigation for members holding only such roles: `workspace-only` hides the workspace switcher and the account pages.",
+          },
         },
       },
     },

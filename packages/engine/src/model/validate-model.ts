@@ -214,6 +214,11 @@ export function validateModel(input: unknown): Issue[] {
         issues.add(`${path}.owner`, "must be true or false");
       const isOwner = role["owner"] === true;
       if (isOwner) owners.push(name);
+      const navigation = role["navigation"];
+      if (navigation !== undefined && navigation !== "full" && navigation !== "workspace-only")
+        issues.add(`${path}.navigation`, 'must be "full" or "workspace-only"');
+      else if (isOwner && navigation === "workspace-only")
+        issues.add(`${path}.navigation`, "the owner keeps the full navigation");
       const scopes = issues.stringArray(role["scopes"], `${path}.scopes`, { nonEmpty: true });
       scopes.forEach((scope, index) => {
         if (!isType(scope))

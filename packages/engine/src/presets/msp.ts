@@ -105,6 +105,8 @@ export const msp = defineModel({
       source:
         "End client: A limited access role. This role cannot manage devices or clients, nor are they able to create new departments; they can , however, view all the information of the clients they are assigned to.",
       permissions: [...CLIENT_INFORMATION],
+      // The MSP's own customer sees the MSP's panel only: no switcher, no account pages.
+      navigation: "workspace-only",
     },
   },
   sections: {

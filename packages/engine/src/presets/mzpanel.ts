@@ -120,6 +120,8 @@ export const mzpanel = defineModel({
       source:
         "Customer — Manage only the site(s) handed to them — no server access, no sibling sites — Site — End customer / freelancer (share-host)",
       permissions: [...SITE_OPERATIONS],
+      // An end customer works in the hosting company's panel: no switcher, no account pages.
+      navigation: "workspace-only",
     },
   },
   sections: {

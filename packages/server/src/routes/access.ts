@@ -51,6 +51,10 @@ export const accessRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
               transferOwnership: Type.Boolean(),
             }),
             sections: Type.Array(Type.String()),
+            navigation: Type.Union([Type.Literal("full"), Type.Literal("workspace-only")], {
+              description:
+                "`workspace-only` when every role the caller holds here says so in the model: the console then offers no workspace switcher and no account pages",
+            }),
             viewAs: Type.Union([Type.Object({ viewerId: Type.String() }), Type.Null()]),
           }),
         },

@@ -1,6 +1,7 @@
 import {
   GatehouseError,
   type Grant,
+  type MemberNavigation,
   type ResourceRef,
   type SectionWorkflow,
   type SubjectRef,
@@ -39,6 +40,11 @@ export interface AccessSummary {
   readonly workflows: Workflows;
   /** The model's navigation sections the caller may use anywhere in the workspace. */
   readonly sections: readonly string[];
+  /**
+   * What the console offers around this workspace: `workspace-only` (no workspace switcher, no
+   * account pages) when every role the caller holds here says so in the model; else `full`.
+   */
+  readonly navigation: MemberNavigation;
   /** Set while the owner previews the workspace as this member ("view as"), read-only. */
   readonly viewAs: { readonly viewerId: string } | null;
 }
@@ -81,6 +87,15 @@ function workflowsOf(reader: WorkspaceReader, isOwner: boolean): Workflows {
   };
 }
 
+/** Workspace-only when the caller holds roles here and each of them is workspace-only in the model. */
+function navigationOf(reader: WorkspaceReader, grants: readonly Grant[]): MemberNavigation {
+  const roles = reader.model.definition.roles;
+  const workspaceOnly =
+    grants.length > 0 &&
+    grants.every((grant) => roles[grant.role]?.navigation === "workspace-only");
+  return workspaceOnly ? "workspace-only" : "full";
+}
+
 /**
  * The caller's own access, the role matrix, and "view as": reads for the console, answered
  * exactly as the service decides every other request.
@@ -118,17 +133,19 @@ export class Access {
       reader.engine.ownerGrant?.subject === subject &&
       (request.actor.type === "user" || request.actor.type === "preview");
     const sections = sectionsOf(reader, caller, { at: reader.root, isOwner });
+    const grants = [
+      ...reader.engine.grantsOf(subject),
+      ...groups.flatMap((group) => reader.engine.grantsOf(`group:${group.group_id}`)),
+    ];
     return {
       workspaceId,
       userId: person,
       isOwner,
-      grants: [
-        ...reader.engine.grantsOf(subject),
-        ...groups.flatMap((group) => reader.engine.grantsOf(`group:${group.group_id}`)),
-      ],
+      grants,
       groups: groups.map((group) => group.group_id),
       workflows: workflowsOf(reader, isOwner),
       sections,
+      navigation: navigationOf(reader, grants),
       viewAs: request.actor.type === "preview" ? { viewerId: request.actor.viewerId } : null,
     };
   }

@@ -1,0 +1,391 @@
+import { useState } from "react";
+import { api, type Grant, type Group, type Member, type ModelDefinition, ws } from "../api.ts";
+import { grantableRoles, roleLabel, scopeLabel, splitResource, typeLabel } from "../model.ts";
+import { useWorkspace } from "../session.tsx";
+import {
+  AsyncForm,
+  Badge,
+  Button,
+  Card,
+  ConfirmDialog,
+  Field,
+  formatTime,
+  Notice,
+} from "../ui.tsx";
+import { ScopeSelect } from "./team.tsx";
+
+/**
+ * Grants as the model allows them: several scopes per member, grant-only extras, an end date, and
+ * roles for groups. Each grant is checked here before it is sent (role at that scope type, extras
+ * the model allows there, an end in the future) and confirmed in words.
+ */
+
+function actsOn(model: ModelDefinition, permission: string): readonly string[] {
+  const on = model.permissions[permission]?.on;
+  return on === undefined ? [] : typeof on === "string" ? [on] : on;
+}
+
+/** `type` is `scopeType` or hangs (through any chain of parents) under it. */
+function isAtOrBelow(model: ModelDefinition, type: string, scopeType: string): boolean {
+  const seen = new Set<string>();
+  const queue = [type];
+  while (queue.length > 0) {
+    const current = queue.shift()!;
+    if (current === scopeType) return true;
+    if (seen.has(current)) continue;
+    seen.add(current);
+    queue.push(...(model.types[current]?.parents ?? []));
+  }
+  return false;
+}
+
+/**
+ * The extras a grant of `role` at a resource of `scopeType` may carry, as the engine allows them:
+ * never owner-only, acting at or below the scope, and not already part of the role.
+ */
+function extrasAllowed(model: ModelDefinition, role: string, scopeType: string): string[] {
+  const ownerOnly = new Set<string>(model.ownerOnly ?? []);
+  const inRole = new Set<string>(model.roles[role]?.permissions ?? []);
+  return Object.keys(model.permissions).filter(
+    (permission) =>
+      !ownerOnly.has(permission) &&
+      !inRole.has(permission) &&
+      actsOn(model, permission).some((type) => isAtOrBelow(model, type, scopeType)),
+  );
+}
+
+function wordsOf(model: ModelDefinition, permission: string): string {
+  return model.permissions[permission]?.description ?? permission;
+}
+
+/** "until 24 Dec 2026, 10:00", or "ended …" once past; "" for a grant without an end. */
+export function grantEnd(grant: { readonly expiresAt?: number | null | undefined }): string {
+  if (grant.expiresAt === undefined || grant.expiresAt === null) return "";
+  return `${grant.expiresAt <= Date.now() ? "ended" : "until"} ${formatTime(grant.expiresAt)}`;
+}
+
+/** What a grant holds beyond its role and scope: its extras, in words, and its end. */
+export function GrantTerms(props: {
+  readonly grant: Pick<Grant, "extras" | "expiresAt">;
+}): React.JSX.Element | null {
+  const { model } = useWorkspace();
+  const { grant } = props;
+  if (grant.extras.length === 0 && grant.expiresAt === undefined) return null;
+  const ended = grant.expiresAt !== undefined && grant.expiresAt <= Date.now();
+  return (
+    <span className="grant-terms">
+      {grant.extras.length === 0 ? null : (
+        <span className="muted small">
+          plus: {grant.extras.map((extra) => wordsOf(model, extra)).join(", ")}
+        </span>
+      )}
+      {grant.expiresAt === undefined ? null : (
+        <Badge tone={ended ? "danger" : "warning"}>
+          <span className="grant-end">{grantEnd(grant)}</span>
+        </Badge>
+      )}
+    </span>
+  );
+}
+
+/** The grants a member holds through their groups: a group's role is every member's. */
+export function GroupGrantsOf(props: {
+  readonly member: Member;
+  readonly groups: readonly Group[];
+}): React.JSX.Element | null {
+  const { model } = useWorkspace();
+  const held = props.groups
+    .filter((group) => props.member.groups.includes(group.id))
+    .flatMap((group) => group.grants.map((grant) => ({ group, grant })));
+  if (held.length === 0) return null;
+  return (
+    <ul className="plain-list group-grants" aria-label="Through groups">
+      {held.map(({ group, grant }) => (
+        <li key={`${group.id} ${grant.scope}`} className="grant-row">
+          <Badge>{roleLabel(model, grant.role)}</Badge>
+          <span className="muted small">
+            {scopeLabel(model, grant.scope)} · through {group.name}
+          </span>
+          <GrantTerms grant={grant} />
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** Takes one grant away from a member or group, after a confirmation that says what goes. */
+export function TakeAwayButton(props: {
+  readonly subjectName: string;
+  readonly grant: Grant;
+  readonly onDone: () => void;
+}): React.JSX.Element {
+  const { workspace, model } = useWorkspace();
+  const [open, setOpen] = useState(false);
+  const what = `${roleLabel(model, props.grant.role)} on ${scopeLabel(model, props.grant.scope)}`;
+  return (
+    <>
+      <Button
+        size="small"
+        variant="ghost"
+        aria-label={`Take away ${what} from ${props.subjectName}`}
+        onClick={() => setOpen(true)}
+      >
+        Take away
+      </Button>
+      <ConfirmDialog
+        open={open}
+        title={`Take ${what} away from ${props.subjectName}?`}
+        confirmLabel="Take away"
+        tone="danger"
+        onClose={() => setOpen(false)}
+        onConfirm={async () => {
+          await api("DELETE", `${ws(workspace.id)}/grants`, {
+            subject: props.grant.subject,
+            scope: props.grant.scope,
+          });
+          props.onDone();
+        }}
+      >
+        <p>
+          {props.grant.subject.startsWith("group:")
+            ? "Every member of the group loses what this grant gave them, unless another grant still gives it."
+            : "They lose what this grant gave them at once, unless another grant still gives it."}
+        </p>
+      </ConfirmDialog>
+    </>
+  );
+}
+
+interface Draft {
+  readonly subject: string;
+  readonly role: string;
+  readonly scope: string;
+  readonly extras: readonly string[];
+  /** The `datetime-local` value, "" for no end. */
+  readonly until: string;
+}
+
+/** Why the draft cannot be sent, in words; undefined when it can. */
+function problemOf(
+  model: ModelDefinition,
+  draft: Draft,
+  held: readonly Grant[],
+  subjectName: string,
+): string | undefined {
+  if (draft.subject === "") return "Choose who gets the access.";
+  if (draft.role === "") return "Choose a role.";
+  if (draft.scope === "") return "Choose where the role applies.";
+  const type = splitResource(draft.scope).type;
+  if (!(model.roles[draft.role]?.scopes ?? []).includes(type))
+    return `${roleLabel(model, draft.role)} cannot be given on a ${typeLabel(model, type).toLowerCase()}.`;
+  const allowed = extrasAllowed(model, draft.role, type);
+  const stray = draft.extras.filter((extra) => !allowed.includes(extra));
+  if (stray.length > 0)
+    return `These extras do not go with ${roleLabel(model, draft.role)} here: ${stray.map((extra) => wordsOf(model, extra)).join(", ")}.`;
+  const existing = held.find((grant) => grant.scope === draft.scope);
+  if (existing !== undefined)
+    return `${subjectName} already holds ${roleLabel(model, existing.role)} on ${scopeLabel(model, draft.scope)}: change that role instead (one role per place).`;
+  if (draft.until !== "") {
+    const end = new Date(draft.until).getTime();
+    if (Number.isNaN(end)) return "The end date is not a date.";
+    if (end <= Date.now()) return "The end must be in the future.";
+  }
+  return undefined;
+}
+
+/**
+ * "Give access": a further grant for a member (a second server, say) or a role for a group, with
+ * the model's extras and an optional end; confirmed with what the subject gains, in words.
+ */
+export function GiveAccessCard(props: {
+  readonly members: readonly Member[];
+  readonly groups: readonly Group[];
+  readonly onSaved: () => void;
+}): React.JSX.Element {
+  const { workspace, model } = useWorkspace();
+  const roles = grantableRoles(model);
+  const empty: Draft = { subject: "", role: roles[0] ?? "", scope: "", extras: [], until: "" };
+  const [draft, setDraft] = useState<Draft>(empty);
+  const [problem, setProblem] = useState<string | undefined>();
+  const [confirming, setConfirming] = useState(false);
+  const [done, setDone] = useState<string | undefined>();
+  const update = (change: Partial<Draft>) => {
+    setDraft((previous) => ({ ...previous, ...change }));
+    setProblem(undefined);
+    setDone(undefined);
+  };
+  const people = props.members.filter((member) => !member.isOwner);
+  const member = people.find((candidate) => `user:${candidate.userId}` === draft.subject);
+  const group = props.groups.find((candidate) => `group:${candidate.id}` === draft.subject);
+  const subjectName =
+    member !== undefined ? member.name || member.email : group !== undefined ? group.name : "";
+  const held = member?.grants ?? group?.grants ?? [];
+  const scopeType = draft.scope === "" ? undefined : splitResource(draft.scope).type;
+  const extras = scopeType === undefined ? [] : extrasAllowed(model, draft.role, scopeType);
+  const role = model.roles[draft.role];
+  const gains = [...(role?.permissions ?? []), ...draft.extras];
+  const place = draft.scope === "" ? "" : scopeLabel(model, draft.scope);
+  const end = draft.until === "" ? undefined : new Date(draft.until).getTime();
+  const summary = `${roleLabel(model, draft.role)} on ${place}${end === undefined ? "" : `, ${grantEnd({ expiresAt: end })}`}`;
+  return (
+    <Card
+      title="Give access"
+      description="A further role for a member (another server, say), or a role for a group: its members gain it."
+    >
+      <AsyncForm
+        label="Give access"
+        className="form form-inline"
+        onSubmit={async () => {
+          const found = problemOf(model, draft, held, subjectName);
+          setProblem(found);
+          if (found === undefined) setConfirming(true);
+        }}
+      >
+        {() => (
+          <>
+            <Field label="Who">
+              {(id) => (
+                <select
+                  id={id}
+                  className="select"
+                  required
+                  value={draft.subject}
+                  onChange={(event) => update({ subject: event.target.value })}
+                >
+                  <option value="" disabled>
+                    Choose a member or group…
+                  </option>
+                  <optgroup label="Members">
+                    {people.map((candidate) => (
+                      <option key={candidate.userId} value={`user:${candidate.userId}`}>
+                        {candidate.name || candidate.email}
+                      </option>
+                    ))}
+                  </optgroup>
+                  {props.groups.length === 0 ? null : (
+                    <optgroup label="Groups">
+                      {props.groups.map((candidate) => (
+                        <option key={candidate.id} value={`group:${candidate.id}`}>
+                          {candidate.name} (group)
+                        </option>
+                      ))}
+                    </optgroup>
+                  )}
+                </select>
+              )}
+            </Field>
+            <Field label="Role">
+              {(id) => (
+                <select
+                  id={id}
+                  className="select"
+                  value={draft.role}
+                  onChange={(event) => update({ role: event.target.value, scope: "", extras: [] })}
+                >
+                  {roles.map((name) => (
+                    <option key={name} value={name}>
+                      {roleLabel(model, name)}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Field>
+            <Field label="Where">
+              {(id) => (
+                <ScopeSelect
+                  id={id}
+                  role={draft.role}
+                  value={draft.scope}
+                  onChange={(scope) => update({ scope, extras: [] })}
+                />
+              )}
+            </Field>
+            <Field label="Until (optional)" hint="Leave empty for access without an end.">
+              {(id, hint) => (
+                <input
+                  id={id}
+                  className="input"
+                  type="datetime-local"
+                  aria-describedby={hint}
+                  value={draft.until}
+                  onChange={(event) => update({ until: event.target.value })}
+                />
+              )}
+            </Field>
+            {extras.length === 0 ? null : (
+              <fieldset className="extras">
+                <legend>Extras on top of the role (optional)</legend>
+                {extras.map((extra) => (
+                  <label key={extra} className="toggle">
+                    <input
+                      type="checkbox"
+                      checked={draft.extras.includes(extra)}
+                      onChange={(event) =>
+                        update({
+                          extras: event.target.checked
+                            ? [...draft.extras, extra]
+                            : draft.extras.filter((other) => other !== extra),
+                        })
+                      }
+                    />
+                    <span>{wordsOf(model, extra)}</span>
+                  </label>
+                ))}
+              </fieldset>
+            )}
+            <div className="form-submit">
+              <Button type="submit" variant="primary">
+                Review and give access
+              </Button>
+            </div>
+            {problem === undefined ? null : (
+              <div className="note note-error" role="alert">
+                {problem}
+              </div>
+            )}
+            {done === undefined ? null : <Notice tone="success">{done}</Notice>}
+          </>
+        )}
+      </AsyncForm>
+      {role?.description ? (
+        <p className="muted small">
+          {roleLabel(model, draft.role)}: {role.description}
+        </p>
+      ) : null}
+      <ConfirmDialog
+        open={confirming}
+        title={`Give ${subjectName} the role ${summary}?`}
+        confirmLabel="Give access"
+        onClose={() => setConfirming(false)}
+        onConfirm={async () => {
+          await api("POST", `${ws(workspace.id)}/grants`, {
+            subject: draft.subject,
+            role: draft.role,
+            scope: draft.scope,
+            ...(draft.extras.length === 0 ? {} : { extras: [...draft.extras] }),
+            ...(end === undefined ? {} : { expiresAt: end }),
+          });
+          setDraft(empty);
+          setDone(`${subjectName} now holds ${summary}.`);
+          props.onSaved();
+        }}
+      >
+        <p>
+          {group !== undefined
+            ? `Every member of ${group.name} (${group.members.length} ${group.members.length === 1 ? "person" : "people"}) gains, on ${place} and everything under it:`
+            : `${subjectName} keeps their other access and gains, on ${place} and everything under it:`}
+        </p>
+        <ul className="gains">
+          {gains.map((permission) => (
+            <li key={permission}>{wordsOf(model, permission)}</li>
+          ))}
+        </ul>
+        {end === undefined ? (
+          <p className="muted">Without an end: until someone takes it away.</p>
+        ) : (
+          <p>It ends by itself {grantEnd({ expiresAt: end }).replace(/^until /, "on ")}.</p>
+        )}
+      </ConfirmDialog>
+    </Card>
+  );
+}
