@@ -493,6 +493,74 @@ describe.each(backends)("members and groups over HTTP on $name", (backend) => {
     expect((await call(server.app, cara, "GET", sites)).json().items).toEqual(["site:a"]);
   });
 
+  it("gives what the console's Give access sends: a further scope with extras and an end, a group's role; each shown where grants are, and nothing after its end (issue 16)", async () => {
+    const { ws, olivia, cara } = await panel();
+    const minute = 60_000; // short ends: the sessions stay alive when the clock moves past them
+    const until = server.clock.now + minute;
+    expectRevision(
+      await call(server.app, olivia, "POST", `${base(ws)}/grants`, {
+        subject: `user:${cara.userId}`,
+        role: "customer",
+        scope: "site:b",
+        extras: ["site.delete"],
+        expiresAt: until,
+      }),
+      201,
+    );
+    const group = (
+      await call(server.app, olivia, "POST", `${base(ws)}/groups`, { name: "Support" })
+    ).json().group;
+    await call(server.app, olivia, "PUT", `${base(ws)}/groups/${group.id}/members/${cara.userId}`);
+    expectRevision(
+      await call(server.app, olivia, "POST", `${base(ws)}/grants`, {
+        subject: `group:${group.id}`,
+        role: "operator",
+        scope: "server:s1",
+        expiresAt: until + minute,
+      }),
+      201,
+    );
+    const member = (await membersOf(olivia, ws)).find((one) => one.userId === cara.userId);
+    expect(member?.grants).toEqual([
+      { subject: `user:${cara.userId}`, role: "customer", scope: "site:a", extras: [] },
+      {
+        subject: `user:${cara.userId}`,
+        role: "customer",
+        scope: "site:b",
+        extras: ["site.delete"],
+        expiresAt: until,
+      },
+    ]);
+    expect(member?.groups).toEqual([group.id]);
+    const groups = (await call(server.app, olivia, "GET", `${base(ws)}/groups`)).json().groups;
+    expect(groups[0].grants).toEqual([
+      {
+        subject: `group:${group.id}`,
+        role: "operator",
+        scope: "server:s1",
+        extras: [],
+        expiresAt: until + minute,
+      },
+    ]);
+    // Her own access: direct and group grants with their ends; the Operator role gives her the full navigation.
+    const access = (await call(server.app, cara, "GET", `${base(ws)}/access`)).json();
+    expect(access.grants.map((grant: { scope: string }) => grant.scope)).toEqual([
+      "site:a",
+      "site:b",
+      "server:s1",
+    ]);
+    expect(access.navigation).toBe("full");
+    const check = (permission: string, resource: string) =>
+      call(server.app, cara, "POST", `${base(ws)}/check`, { permission, resource });
+    expect((await check("site.delete", "site:b")).json().allowed).toBe(true);
+    expect((await check("server.restart", "server:s1")).json().allowed).toBe(true);
+    // Past both ends, the grants hold nothing.
+    server.clock.now = until + 2 * minute;
+    expect((await check("site.delete", "site:b")).json().allowed).toBe(false);
+    expect((await check("server.restart", "server:s1")).json().allowed).toBe(false);
+    expect((await check("site.deploy", "site:a")).json().allowed).toBe(true);
+  });
+
   it("answers 404 for group routes in another workspace and for unknown groups", async () => {
     const { ws, olivia, eve } = await panel();
     const group = (
