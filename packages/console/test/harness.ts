@@ -11,7 +11,7 @@ import {
 } from "@gatehouse/server";
 import { asUser, type Gatehouse, systemActor } from "@gatehouse/service";
 import type { FastifyInstance } from "fastify";
-import { type Browser, chromium, type Page } from "playwright-core";
+import { type Browser, chromium, type Locator, type Page } from "playwright-core";
 import { builtConsole } from "../../cli/test/once-per-run.ts";
 import { backends, openService, PASSWORD } from "../../service/test/backends.ts";
 
@@ -161,4 +161,26 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   // Fonts and pending requests settle before the picture.
   await page.evaluate("document.fonts.ready.then(() => window.scrollTo(0, 0))");
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/**
+ * Chooses in a type-ahead picker (picker.tsx) as a person does: types `text` into the combobox
+ * named `label`, then clicks the option whose label is exactly `option`.
+ */
+export async function pick(
+  page: Page,
+  label: string,
+  text: string,
+  option: string,
+  within: Locator = page.locator("body"),
+): Promise<void> {
+  const box = within.getByRole("combobox", { name: label, exact: true });
+  await box.click();
+  await box.fill(text);
+  const list = page.locator(`[id="${await box.getAttribute("aria-controls")}"]`);
+  await list
+    .getByRole("option")
+    .filter({ has: page.getByText(option, { exact: true }) })
+    .click();
+  await box.blur();
 }

@@ -307,7 +307,7 @@ describe.each(backends)("invitations over HTTP on $name", (backend) => {
         server.app,
         ada,
         "GET",
-        `/v1/workspaces/${ws}/invitations?limit=5`,
+        `/v1/workspaces/${ws}/invitations?page=5`,
       );
       expect(badQuery.statusCode).toBe(400);
       const role = await invite(ada, ws, { email: "carol@example.com", role: "wizard" });

@@ -77,6 +77,8 @@ export { ASSERTION_ALG } from "./sign-in/signing-keys.ts";
 export type { TotpEnrollment, TwoFactorStatus } from "./sign-in/two-factor.ts";
 export type { User } from "./sign-in/users.ts";
 export { ErrorCode } from "./support/error-codes.ts";
+export type { PageQuery } from "./support/paging.ts";
+export { MAX_PAGE_LIMIT } from "./support/paging.ts";
 export {
   type HashPriority,
   PasswordHasher,

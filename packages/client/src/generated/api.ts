@@ -1380,11 +1380,18 @@ export type paths = {
         };
         /**
          * The members with their grants and groups (team view)
-         * @description 403 for members who may not see the team.
+         * @description In the order they joined. `q` keeps those whose email or name contains it, ignoring case; `limit` (1–500) pages, and `next` goes back as `after`. Without `limit` the answer holds every member (as before paging existed) and `next` is null. 403 for members who may not see the team.
          */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description At most this many items, 1–500; every item when omitted */
+                    limit?: string;
+                    /** @description The `next` of the previous page (an opaque cursor), with the same `q` */
+                    after?: string;
+                    /** @description Only items containing this text, ignoring case */
+                    q?: string;
+                };
                 header?: never;
                 path: {
                     ws: string;
@@ -1415,6 +1422,7 @@ export type paths = {
                                 }[];
                                 groups: string[];
                             }[];
+                            next: string | null;
                         };
                     };
                 };
@@ -1837,10 +1845,20 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** The groups with their members and grants (team view) */
+        /**
+         * The groups with their members and grants (team view)
+         * @description By name. `q` keeps those whose name or id contains it, ignoring case; `limit` (1–500) pages, and `next` goes back as `after`. Without `limit`, every group and `next` null.
+         */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description At most this many items, 1–500; every item when omitted */
+                    limit?: string;
+                    /** @description The `next` of the previous page (an opaque cursor), with the same `q` */
+                    after?: string;
+                    /** @description Only items containing this text, ignoring case */
+                    q?: string;
+                };
                 header?: never;
                 path: {
                     ws: string;
@@ -1868,6 +1886,7 @@ export type paths = {
                                     expiresAt?: number;
                                 }[];
                             }[];
+                            next: string | null;
                         };
                     };
                 };
@@ -2362,7 +2381,7 @@ export type paths = {
         };
         /**
          * The resources of a type on which the caller holds a permission (the fleet list)
-         * @description Only what the caller may see, sorted by name. Pass `next` as `after` for the next page; `next` is null on the last page.
+         * @description Only what the caller may see, sorted by name. `q` keeps those whose id (the part after `type:`) contains it, ignoring case. Pass `next` as `after` (with the same `q`) for the next page; `next` is null on the last page.
          */
         get: {
             parameters: {
@@ -2372,6 +2391,8 @@ export type paths = {
                     /** @description Resources per page, 1–1000; 100 by default */
                     limit?: string;
                     after?: string;
+                    /** @description Only resources whose id contains this text, ignoring case */
+                    q?: string;
                     /** @description Answer no staler than this workspace revision — the `revision` a write answered, on any instance. A revision the workspace has not reached is 400 INVALID_INPUT. */
                     atLeastRevision?: string;
                     /** @description Whose view: `user:<id>`, `group:<id>` or `apikey:<id>` (needs the team gate); the caller by default */
@@ -3321,11 +3342,20 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** The workspace's invitations, newest first (for those who may see the team) */
+        /**
+         * The workspace's invitations, newest first (for those who may see the team)
+         * @description `q` keeps those whose email contains it, ignoring case; `limit` (1–500) pages, and `next` goes back as `after`. Without `limit`, every invitation and `next` null.
+         */
         get: {
             parameters: {
                 query?: {
                     status?: "pending" | "accepted" | "revoked" | "expired";
+                    /** @description At most this many items, 1–500; every item when omitted */
+                    limit?: string;
+                    /** @description The `next` of the previous page (an opaque cursor), with the same `q` */
+                    after?: string;
+                    /** @description Only items containing this text, ignoring case */
+                    q?: string;
                 };
                 header?: never;
                 path: {
@@ -3356,6 +3386,7 @@ export type paths = {
                                 acceptedBy: string | null;
                                 revokedAt: number | null;
                             }[];
+                            next: string | null;
                         };
                     };
                 };

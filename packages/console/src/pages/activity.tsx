@@ -1,5 +1,6 @@
 import { useEffect, useState } from "react";
 import { type AuditEntry, api, type Member, type Verification, ws } from "../api.ts";
+import { memberSearch, Picker } from "../picker.tsx";
 import { useWorkspace } from "../session.tsx";
 import {
   AsyncForm,
@@ -216,10 +217,12 @@ export function AuditEntries(props: {
 export function ActivityPage(): React.JSX.Element {
   const { workspace, access, canWrite } = useWorkspace();
   const base = ws(workspace.id);
+  // Names for the entries' actors and targets (the actor filter searches on the server).
   const members = useApi<{ members: Member[] }>(
     access.workflows.viewTeam ? `${base}/members` : null,
   );
   const [draft, setDraft] = useState<Filters>(NO_FILTERS);
+  const [actorName, setActorName] = useState("");
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
   const pages = useAuditPages(base, queryOf(filters).toString());
   const exportQuery = queryOf(filters);
@@ -244,7 +247,20 @@ export function ActivityPage(): React.JSX.Element {
               <>
                 <Field label="Actor">
                   {(id) =>
-                    members.data === undefined ? (
+                    access.workflows.viewTeam ? (
+                      <Picker
+                        id={id}
+                        value={draft.actor}
+                        selectedLabel={actorName}
+                        empty={{ value: "", label: "Anyone" }}
+                        placeholder="Anyone"
+                        search={memberSearch(workspace.id)}
+                        onChange={(userId, option) => {
+                          setDraft((previous) => ({ ...previous, actor: userId }));
+                          setActorName(userId === "" ? "" : (option?.label ?? userId));
+                        }}
+                      />
+                    ) : (
                       <input
                         id={id}
                         className="input"
@@ -252,20 +268,6 @@ export function ActivityPage(): React.JSX.Element {
                         value={draft.actor}
                         onChange={set("actor")}
                       />
-                    ) : (
-                      <select
-                        id={id}
-                        className="select"
-                        value={draft.actor}
-                        onChange={set("actor")}
-                      >
-                        <option value="">Anyone</option>
-                        {members.data.members.map((member) => (
-                          <option key={member.userId} value={member.userId}>
-                            {member.name || member.email}
-                          </option>
-                        ))}
-                      </select>
                     )
                   }
                 </Field>
@@ -336,6 +338,7 @@ export function ActivityPage(): React.JSX.Element {
                     onClick={() => {
                       setDraft(NO_FILTERS);
                       setFilters(NO_FILTERS);
+                      setActorName("");
                     }}
                   >
                     Clear

@@ -1,6 +1,7 @@
 import { useState } from "react";
 import { type ApiKey, api, type Member, ws } from "../api.ts";
-import { splitResource, typeLabel, typesInOrder } from "../model.ts";
+import { typesInOrder } from "../model.ts";
+import { Picker, resourceLabel, resourceSearch } from "../picker.tsx";
 import { useWorkspace } from "../session.tsx";
 import {
   AsyncForm,
@@ -17,22 +18,6 @@ import {
   SecretBox,
 } from "../ui.tsx";
 import { useApi } from "../use-api.ts";
-import { useVisible } from "./resources.tsx";
-
-function ResourceOptions(props: { readonly type: string }): React.JSX.Element | null {
-  const { model } = useWorkspace();
-  const visible = useVisible(props.type);
-  if (visible.items.length === 0) return null;
-  return (
-    <optgroup label={`${typeLabel(model, props.type)}s`}>
-      {visible.items.map((resource) => (
-        <option key={resource} value={resource}>
-          {splitResource(resource).id}
-        </option>
-      ))}
-    </optgroup>
-  );
-}
 
 /** API keys: a key acts with its owner's current role ∩ its permission patterns ∩ its resource. */
 export function ApiKeysPage(): React.JSX.Element {
@@ -114,17 +99,15 @@ export function ApiKeysPage(): React.JSX.Element {
                   </Field>
                   <Field label="Limit to resource">
                     {(id) => (
-                      <select
+                      <Picker
                         id={id}
-                        className="select"
                         value={resource}
-                        onChange={(event) => setResource(event.target.value)}
-                      >
-                        <option value="">Everywhere you have access</option>
-                        {typesInOrder(model).map((type) => (
-                          <ResourceOptions key={type} type={type} />
-                        ))}
-                      </select>
+                        selectedLabel={resourceLabel(model, resource)}
+                        empty={{ value: "", label: "Everywhere you have access" }}
+                        placeholder="Everywhere you have access"
+                        search={resourceSearch(workspace.id, model, typesInOrder(model))}
+                        onChange={(value) => setResource(value)}
+                      />
                     )}
                   </Field>
                   <Field label="Expires">

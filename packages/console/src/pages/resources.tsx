@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { api, type Capabilities, ws } from "../api.ts";
+import { type Capabilities, ws } from "../api.ts";
 import {
   resourcePath,
   roleLabel,
@@ -17,78 +17,93 @@ import { grantEnd } from "./grant-editor.tsx";
 import { ResourceActivity } from "./resource-activity.tsx";
 import { ActionsCard, AdminSignIn } from "./site-view.tsx";
 
-const PAGE = 100;
+const PAGE = 50;
 
 /**
- * The resources of `type` the caller (or the previewed member) may see, page by page: only what
- * the API lists for them.
+ * One page of the resources of `type` the caller (or the previewed member) may see, whose id
+ * contains `text`: only what the API lists for them, page by page with Previous and Next.
  */
-export function useVisible(type: string | undefined): {
+function useVisiblePage(
+  type: string,
+  text: string,
+): {
   readonly items: readonly string[];
   readonly loading: boolean;
   readonly error: unknown;
-  readonly hasMore: boolean;
-  more(): void;
+  readonly page: number;
+  readonly hasNext: boolean;
+  step(by: 1 | -1): void;
 } {
   const { workspace, model } = useWorkspace();
-  const permission = type === undefined ? undefined : viewPermissionOf(model, type);
-  const [items, setItems] = useState<string[]>([]);
-  const [next, setNext] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
-  const [error, setError] = useState<unknown>(undefined);
-  const load = (after: string | null) => {
-    if (type === undefined || permission === undefined) {
-      setLoading(false);
-      return;
-    }
-    setLoading(true);
-    const query = new URLSearchParams({ type, permission, limit: String(PAGE) });
-    if (after !== null) query.set("after", after);
-    api<{ items: string[]; next: string | null }>(
-      "GET",
-      `${ws(workspace.id)}/resources?${query}`,
-    ).then(
-      (page) => {
-        setItems((previous) => (after === null ? page.items : [...previous, ...page.items]));
-        setNext(page.next);
-        setError(undefined);
-        setLoading(false);
-      },
-      (caught: unknown) => {
-        setError(caught);
-        setLoading(false);
-      },
-    );
+  const permission = viewPermissionOf(model, type);
+  // The cursors of the pages shown so far: page n starts after cursors[n - 1].
+  const [cursors, setCursors] = useState<readonly string[]>([]);
+  const [page, setPage] = useState(0);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new search starts at the first page
+  useEffect(() => {
+    setCursors([]);
+    setPage(0);
+  }, [text, type]);
+  const query = new URLSearchParams({ type, permission: permission ?? "", limit: String(PAGE) });
+  if (text !== "") query.set("q", text);
+  const after = page === 0 ? undefined : cursors[page - 1];
+  if (after !== undefined) query.set("after", after);
+  const loaded = useApi<{ items: string[]; next: string | null }>(
+    permission === undefined ? null : `${ws(workspace.id)}/resources?${query}`,
+  );
+  const next = loaded.data?.next ?? null;
+  return {
+    items: loaded.data?.items ?? [],
+    loading: loaded.loading,
+    error: loaded.error,
+    page,
+    hasNext: next !== null,
+    step(by) {
+      if (by === 1 && next !== null) setCursors((previous) => [...previous.slice(0, page), next]);
+      setPage((current) => Math.max(0, current + by));
+    },
   };
-  // biome-ignore lint/correctness/useExhaustiveDependencies: reload when the type or workspace changes
-  useEffect(() => load(null), [type, permission, workspace.id]);
-  return { items, loading, error, hasMore: next !== null, more: () => load(next) };
 }
 
 function TypeCard(props: { readonly type: string }): React.JSX.Element {
   const { workspace, model } = useWorkspace();
-  const visible = useVisible(props.type);
+  const [search, setSearch] = useState("");
+  const [text, setText] = useState("");
+  useEffect(() => {
+    const timer = setTimeout(() => setText(search.trim()), 250);
+    return () => clearTimeout(timer);
+  }, [search]);
+  const visible = useVisiblePage(props.type, text);
   const label = typeLabel(model, props.type);
+  const searchId = `search-${props.type}`;
   return (
-    <Card
-      title={`${label}s`}
-      actions={
-        visible.items.length > 0 ? (
-          <Badge>
-            {visible.items.length}
-            {visible.hasMore ? "+" : ""}
-          </Badge>
-        ) : undefined
-      }
-    >
+    <Card title={`${label}s`}>
+      <search className="member-search">
+        <label className="sr-only" htmlFor={searchId}>
+          {`Search ${label.toLowerCase()}s`}
+        </label>
+        <input
+          id={searchId}
+          className="input"
+          type="search"
+          placeholder={`Search ${label.toLowerCase()}s…`}
+          value={search}
+          onChange={(event) => setSearch(event.target.value)}
+        />
+      </search>
       {visible.loading && visible.items.length === 0 ? <Loading /> : null}
       <ErrorNote error={visible.error} />
       {!visible.loading && visible.error === undefined && visible.items.length === 0 ? (
-        <Empty title={`No ${label.toLowerCase()}s you can see`}>
-          <p>
-            {label}s appear here when the host application registers them and your role covers them.
-          </p>
-        </Empty>
+        text === "" ? (
+          <Empty title={`No ${label.toLowerCase()}s you can see`}>
+            <p>
+              {label}s appear here when the host application registers them and your role covers
+              them.
+            </p>
+          </Empty>
+        ) : (
+          <Empty title={`No ${label.toLowerCase()} matches “${text}”`} />
+        )
       ) : null}
       {visible.items.length === 0 ? null : (
         <ul className="resource-list" aria-label={`${label}s`}>
@@ -105,11 +120,17 @@ function TypeCard(props: { readonly type: string }): React.JSX.Element {
           ))}
         </ul>
       )}
-      {visible.hasMore ? (
-        <Button size="small" busy={visible.loading} onClick={visible.more}>
-          Show more
-        </Button>
-      ) : null}
+      {visible.page === 0 && !visible.hasNext ? null : (
+        <nav className="pager" aria-label={`${label} pages`}>
+          <Button size="small" disabled={visible.page === 0} onClick={() => visible.step(-1)}>
+            Previous
+          </Button>
+          <span className="muted small">Page {visible.page + 1}</span>
+          <Button size="small" disabled={!visible.hasNext} onClick={() => visible.step(1)}>
+            Next
+          </Button>
+        </nav>
+      )}
     </Card>
   );
 }

@@ -1,6 +1,7 @@
 import { Fragment, useState } from "react";
-import { api, type Explanation, type Member, type RoleMatrix, ws } from "../api.ts";
+import { api, type Explanation, type RoleMatrix, ws } from "../api.ts";
 import { roleLabel, scopeLabel, typeLabel } from "../model.ts";
+import { memberSearch, Picker } from "../picker.tsx";
 import { useWorkspace } from "../session.tsx";
 import { AsyncForm, Badge, Button, Card, ErrorNote, Field, Loading, PageHeader } from "../ui.tsx";
 import { useApi } from "../use-api.ts";
@@ -17,9 +18,9 @@ const OUTCOMES: Readonly<Record<string, string>> = {
 /** "Why can / can't they?": the engine's explanation of one decision for one member. */
 function ExplainCard(): React.JSX.Element {
   const { workspace, model } = useWorkspace();
-  const members = useApi<{ members: Member[] }>(`${ws(workspace.id)}/members`);
   const permissions = Object.keys(model.permissions);
   const [subject, setSubject] = useState("");
+  const [subjectName, setSubjectName] = useState("");
   const [permission, setPermission] = useState(permissions[0] ?? "");
   const [resource, setResource] = useState(`workspace:${workspace.id}`);
   const [answer, setAnswer] = useState<Explanation | undefined>();
@@ -28,7 +29,6 @@ function ExplainCard(): React.JSX.Element {
       title="Why can — or can't — they?"
       description="Ask the engine about any member, permission and resource."
     >
-      <ErrorNote error={members.error} retry={members.reload} />
       <AsyncForm
         label="Explain a decision"
         className="form form-inline"
@@ -46,22 +46,18 @@ function ExplainCard(): React.JSX.Element {
           <>
             <Field label="Member">
               {(id) => (
-                <select
+                <Picker
                   id={id}
-                  className="select"
-                  required
                   value={subject}
-                  onChange={(event) => setSubject(event.target.value)}
-                >
-                  <option value="" disabled>
-                    Choose a member…
-                  </option>
-                  {(members.data?.members ?? []).map((member) => (
-                    <option key={member.userId} value={member.userId}>
-                      {member.name || member.email}
-                    </option>
-                  ))}
-                </select>
+                  selectedLabel={subjectName}
+                  placeholder="Type a member's name or email…"
+                  required
+                  search={memberSearch(workspace.id)}
+                  onChange={(userId, option) => {
+                    setSubject(userId);
+                    setSubjectName(option?.label ?? userId);
+                  }}
+                />
               )}
             </Field>
             <Field label="Permission">

@@ -1,5 +1,6 @@
 import { useState } from "react";
-import { api, type Member, type Seats, ws } from "../api.ts";
+import { api, type Seats, ws } from "../api.ts";
+import { memberSearch, Picker } from "../picker.tsx";
 import { navigate } from "../router.tsx";
 import { useSession, useWorkspace } from "../session.tsx";
 import {
@@ -23,14 +24,11 @@ export function SettingsPage(): React.JSX.Element {
   const base = ws(workspace.id);
   const { workflows } = access;
   const seats = useApi<Seats>(workflows.viewTeam ? `${base}/seats` : null);
-  const members = useApi<{ members: Member[] }>(
-    workflows.transferOwnership ? `${base}/members` : null,
-  );
   const [name, setName] = useState(workspace.name);
   const [plan, setPlan] = useState(workspace.plan ?? "");
   const [joinKey, setJoinKey] = useState(workspace.settings?.joinKey ?? "");
   const [saved, setSaved] = useState<string | undefined>();
-  const [successor, setSuccessor] = useState("");
+  const [successor, setSuccessor] = useState<{ id: string; name: string }>({ id: "", name: "" });
   const [transferring, setTransferring] = useState(false);
   const [confirmName, setConfirmName] = useState("");
   const [closing, setClosing] = useState(false);
@@ -221,25 +219,20 @@ export function SettingsPage(): React.JSX.Element {
               <div className="form form-inline">
                 <Field label="New owner">
                   {(id) => (
-                    <select
+                    <Picker
                       id={id}
-                      className="select"
-                      value={successor}
-                      onChange={(event) => setSuccessor(event.target.value)}
-                    >
-                      <option value="">Choose a member…</option>
-                      {(members.data?.members ?? [])
-                        .filter((member) => !member.isOwner)
-                        .map((member) => (
-                          <option key={member.userId} value={member.userId}>
-                            {member.name || member.email}
-                          </option>
-                        ))}
-                    </select>
+                      value={successor.id}
+                      selectedLabel={successor.name}
+                      placeholder="Type a member's name or email…"
+                      search={memberSearch(workspace.id, (member) => !member.isOwner)}
+                      onChange={(userId, option) =>
+                        setSuccessor({ id: userId, name: option?.label ?? userId })
+                      }
+                    />
                   )}
                 </Field>
                 <div className="form-submit">
-                  <Button disabled={successor === ""} onClick={() => setTransferring(true)}>
+                  <Button disabled={successor.id === ""} onClick={() => setTransferring(true)}>
                     Transfer ownership
                   </Button>
                 </div>
@@ -286,15 +279,14 @@ export function SettingsPage(): React.JSX.Element {
         confirmLabel="Transfer ownership"
         onClose={() => setTransferring(false)}
         onConfirm={async () => {
-          await api("POST", `${base}/transfer-ownership`, { userId: successor });
+          await api("POST", `${base}/transfer-ownership`, { userId: successor.id });
           await session.reload();
           window.location.assign(`/w/${encodeURIComponent(workspace.id)}`);
         }}
       >
         <p>
-          {members.data?.members.find((member) => member.userId === successor)?.name} becomes the
-          owner; you keep the {model.roles[model.formerOwnerRole ?? ""]?.label ?? "former owner's"}{" "}
-          role.
+          {successor.name} becomes the owner; you keep the{" "}
+          {model.roles[model.formerOwnerRole ?? ""]?.label ?? "former owner's"} role.
         </p>
       </ConfirmDialog>
       <ConfirmDialog

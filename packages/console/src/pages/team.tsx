@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import {
   api,
   type Grant,
@@ -9,14 +9,14 @@ import {
   type Seats,
   ws,
 } from "../api.ts";
+import { grantableRoles, roleLabel, rootTypeOf, scopeLabel, splitResource } from "../model.ts";
 import {
-  grantableRoles,
-  roleLabel,
-  rootTypeOf,
-  scopeLabel,
-  splitResource,
-  typeLabel,
-} from "../model.ts";
+  memberSearch,
+  Picker,
+  type PickerSearch,
+  resourceLabel,
+  resourceSearch,
+} from "../picker.tsx";
 import { navigate } from "../router.tsx";
 import { storePreview, useWorkspace } from "../session.tsx";
 import {
@@ -37,25 +37,11 @@ import {
 } from "../ui.tsx";
 import { useApi } from "../use-api.ts";
 import { GiveAccessCard, GrantTerms, GroupGrantsOf, TakeAwayButton } from "./grant-editor.tsx";
-import { useVisible } from "./resources.tsx";
 
-/** The `<option>`s of the resources of one type the caller may see, as scopes. */
-function ScopeGroup(props: { readonly type: string }): React.JSX.Element | null {
-  const { model } = useWorkspace();
-  const visible = useVisible(props.type);
-  if (visible.items.length === 0) return null;
-  return (
-    <optgroup label={`${typeLabel(model, props.type)}s`}>
-      {visible.items.map((resource) => (
-        <option key={resource} value={resource}>
-          {splitResource(resource).id}
-        </option>
-      ))}
-    </optgroup>
-  );
-}
-
-/** The scopes a role can be given at: the whole workspace and/or resources of its scope types. */
+/**
+ * The scopes a role can be given at — the whole workspace and/or resources of its scope types —
+ * as a type-ahead picker searching on the server.
+ */
 export function ScopeSelect(props: {
   readonly id: string;
   readonly role: string;
@@ -66,29 +52,34 @@ export function ScopeSelect(props: {
   const { model, workspace } = useWorkspace();
   const root = rootTypeOf(model);
   const scopes = model.roles[props.role]?.scopes ?? [];
+  const resources = resourceSearch(
+    workspace.id,
+    model,
+    scopes.filter((type) => type !== root),
+  );
+  const rootScope = `${root}:${workspace.id}`;
+  const search: PickerSearch = async (text, after) => {
+    const page = await resources(text, after);
+    const label = scopeLabel(model, rootScope);
+    if (
+      !scopes.includes(root) ||
+      after !== null ||
+      !label.toLowerCase().includes(text.toLowerCase())
+    )
+      return page;
+    return { ...page, options: [{ value: rootScope, label }, ...page.options] };
+  };
   return (
-    <select
+    <Picker
       id={props.id}
-      className="select"
-      aria-label={props.label}
+      {...(props.label === undefined ? {} : { label: props.label })}
       value={props.value}
+      selectedLabel={resourceLabel(model, props.value)}
+      onChange={(value) => props.onChange(value)}
+      search={search}
+      placeholder="Type to find where…"
       required
-      onChange={(event) => props.onChange(event.target.value)}
-    >
-      <option value="" disabled>
-        Choose where…
-      </option>
-      {scopes.includes(root) ? (
-        <option value={`${root}:${workspace.id}`}>
-          {scopeLabel(model, `${root}:${workspace.id}`)}
-        </option>
-      ) : null}
-      {scopes
-        .filter((type) => type !== root)
-        .map((type) => (
-          <ScopeGroup key={type} type={type} />
-        ))}
-    </select>
+    />
   );
 }
 
@@ -332,9 +323,19 @@ function GrantEditor(props: {
   );
 }
 
+/** The Team page's members: a page of 25 at a time, searched on the server by email or name. */
+const MEMBERS_PAGE = 25;
+
 function MembersCard(props: {
   readonly members: readonly Member[];
   readonly groups: readonly Group[];
+  readonly total: number | undefined;
+  readonly search: string;
+  readonly onSearch: (text: string) => void;
+  readonly page: number;
+  readonly hasNext: boolean;
+  readonly onPage: (step: 1 | -1) => void;
+  readonly loading: boolean;
   readonly onChanged: () => void;
 }): React.JSX.Element {
   const { workspace, model, access, canWrite } = useWorkspace();
@@ -345,8 +346,32 @@ function MembersCard(props: {
   return (
     <Card
       title="Members"
-      description={`${props.members.length} ${props.members.length === 1 ? "person" : "people"} with access.`}
+      description={
+        props.total === undefined
+          ? undefined
+          : `${props.total} ${props.total === 1 ? "person" : "people"} with access.`
+      }
     >
+      <search className="member-search">
+        <label className="sr-only" htmlFor="member-search">
+          Search members
+        </label>
+        <input
+          id="member-search"
+          className="input"
+          type="search"
+          placeholder="Search by name or email…"
+          value={props.search}
+          onChange={(event) => props.onSearch(event.target.value)}
+        />
+      </search>
+      {props.members.length === 0 && !props.loading ? (
+        <Empty
+          title={
+            props.search.trim() === "" ? "No members" : `No member matches “${props.search.trim()}”`
+          }
+        />
+      ) : null}
       <div className="table-wrap">
         <table className="table" aria-label="Members">
           <thead>
@@ -437,6 +462,17 @@ function MembersCard(props: {
           </tbody>
         </table>
       </div>
+      {props.page === 0 && !props.hasNext ? null : (
+        <nav className="pager" aria-label="Member pages">
+          <Button size="small" disabled={props.page === 0} onClick={() => props.onPage(-1)}>
+            Previous
+          </Button>
+          <span className="muted small">Page {props.page + 1}</span>
+          <Button size="small" disabled={!props.hasNext} onClick={() => props.onPage(1)}>
+            Next
+          </Button>
+        </nav>
+      )}
       <ConfirmDialog
         open={removing !== undefined}
         title={`Remove ${removing?.name || removing?.email}?`}
@@ -716,29 +752,26 @@ function GroupsCard(props: {
                 </span>
               ))}
               {manage ? (
-                <select
-                  className="select select-small"
-                  aria-label={`Add a member to ${group.name}`}
+                <Picker
+                  small
+                  label={`Add a member to ${group.name}`}
                   value=""
-                  onChange={(event) =>
+                  selectedLabel=""
+                  placeholder="Add member…"
+                  search={memberSearch(
+                    workspace.id,
+                    (member) => !group.members.includes(member.userId),
+                  )}
+                  onChange={(userId) =>
                     action.run(async () => {
                       await api(
                         "PUT",
-                        `${ws(workspace.id)}/groups/${encodeURIComponent(group.id)}/members/${encodeURIComponent(event.target.value)}`,
+                        `${ws(workspace.id)}/groups/${encodeURIComponent(group.id)}/members/${encodeURIComponent(userId)}`,
                       );
                       props.onChanged();
                     })
                   }
-                >
-                  <option value="">Add member…</option>
-                  {props.members
-                    .filter((member) => !group.members.includes(member.userId))
-                    .map((member) => (
-                      <option key={member.userId} value={member.userId}>
-                        {member.name || member.email}
-                      </option>
-                    ))}
-                </select>
+                />
               ) : null}
             </div>
           </li>
@@ -786,15 +819,39 @@ function GroupsCard(props: {
 export function TeamPage(): React.JSX.Element {
   const { workspace, model, access, canWrite } = useWorkspace();
   const base = ws(workspace.id);
-  const members = useApi<{ members: Member[] }>(`${base}/members`);
+  const [search, setSearch] = useState("");
+  const [query, setQuery] = useState("");
+  // The cursors of the pages shown so far: page n starts after cursors[n - 1].
+  const [cursors, setCursors] = useState<readonly string[]>([]);
+  const [page, setPage] = useState(0);
+  useEffect(() => {
+    const timer = setTimeout(() => {
+      setQuery(search.trim());
+      setCursors([]);
+      setPage(0);
+    }, 250);
+    return () => clearTimeout(timer);
+  }, [search]);
+  const memberQuery = new URLSearchParams({ limit: String(MEMBERS_PAGE) });
+  if (query !== "") memberQuery.set("q", query);
+  const after = page === 0 ? undefined : cursors[page - 1];
+  if (after !== undefined) memberQuery.set("after", after);
+  const members = useApi<{ members: Member[]; next: string | null }>(
+    `${base}/members?${memberQuery}`,
+  );
+  const groups = useApi<{ groups: Group[] }>(`${base}/groups`);
+  // Group chips name their members from the whole list, loaded only while a group has members.
+  const groupMembers = useApi<{ members: Member[] }>(
+    groups.data?.groups.some((group) => group.members.length > 0) ? `${base}/members` : null,
+  );
   const invitations = useApi<{ invitations: Invitation[] }>(`${base}/invitations?status=pending`);
   const joinRequests = useApi<{ joinRequests: JoinRequest[] }>(
     `${base}/join-requests?status=pending`,
   );
-  const groups = useApi<{ groups: Group[] }>(`${base}/groups`);
   const seats = useApi<Seats>(`${base}/seats`);
   const reloadAll = () => {
     members.reload();
+    groupMembers.reload();
     invitations.reload();
     joinRequests.reload();
     groups.reload();
@@ -815,6 +872,18 @@ export function TeamPage(): React.JSX.Element {
           <MembersCard
             members={members.data.members}
             groups={groups.data?.groups ?? []}
+            total={seats.data?.seats.members}
+            search={search}
+            onSearch={setSearch}
+            page={page}
+            hasNext={members.data.next !== null}
+            loading={members.loading}
+            onPage={(step) => {
+              const next = members.data?.next;
+              if (step === 1 && next !== null && next !== undefined)
+                setCursors((previous) => [...previous.slice(0, page), next]);
+              setPage((current) => Math.max(0, current + step));
+            }}
             onChanged={reloadAll}
           />
         )}
@@ -861,7 +930,7 @@ export function TeamPage(): React.JSX.Element {
         {groups.data === undefined ? null : (
           <GroupsCard
             groups={groups.data.groups}
-            members={members.data?.members ?? []}
+            members={groupMembers.data?.members ?? []}
             onChanged={reloadAll}
           />
         )}

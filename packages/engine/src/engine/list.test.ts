@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { codeOf, fixture, model } from "../../test/panel-fixture.ts";
 import { createEngine } from "./engine.ts";
+import type { Page, PageRequest, ResourceRef } from "./types.ts";
 
 describe("permissionsOn", () => {
   it("returns exactly the permissions check allows there", () => {
@@ -115,6 +116,59 @@ describe("listVisible over many resources", () => {
         after = page.next as `site:${string}` | undefined;
       } while (after !== undefined);
       expect(pages).toEqual(all);
+    }
+  });
+});
+
+describe("listVisible and resourcesOfType with a text to match (#16)", () => {
+  const resources: {
+    resource: `server:${string}` | `site:${string}`;
+    parent: `workspace:${string}` | `server:${string}`;
+  }[] = [];
+  for (let server = 0; server < 4; server++) {
+    resources.push({ resource: `server:s${server}`, parent: "workspace:big" });
+    for (let site = 0; site < 60; site++)
+      resources.push({ resource: `site:Shop-${site}-on-${server}`, parent: `server:s${server}` });
+  }
+  const grants = [
+    { subject: "user:otto", role: "operator", scope: "server:s1" },
+    { subject: "user:otto", role: "customer", scope: "site:Shop-12-on-2" },
+    { subject: "user:olivia", role: "owner", scope: "workspace:big" },
+  ] as const;
+  const gathering = createEngine(model, { workspace: "big", resources, grants });
+  const scanning = createEngine(model, { workspace: "big", resources, grants, gatherLimit: 1 });
+
+  /** Every page of a listing with `match`, following `next`. */
+  function walk(list: (page: PageRequest<"site">) => Page, limit: number, match: string): string[] {
+    const items: string[] = [];
+    let after: ResourceRef<"site"> | undefined;
+    do {
+      const page = list({ limit, after, match });
+      items.push(...page.items);
+      if (page.next !== undefined) expect(page.items).toHaveLength(limit);
+      after = page.next as ResourceRef<"site"> | undefined;
+    } while (after !== undefined);
+    return items;
+  }
+
+  it("keeps the ids that contain the text, ignoring case, on every listing path", () => {
+    for (const match of ["shop-12", "SHOP-1", "-on-2", "nothing", "site"]) {
+      const naive = (subject: "user:otto" | "user:olivia") =>
+        gathering
+          .listVisible(subject, "site", "site.view")
+          .items.filter((name) => name.slice(5).toLowerCase().includes(match.toLowerCase()));
+      for (const limit of [1, 5, 1000]) {
+        for (const subject of ["user:otto", "user:olivia"] as const) {
+          for (const engine of [gathering, scanning]) {
+            expect(
+              walk((page) => engine.listVisible(subject, "site", "site.view", page), limit, match),
+            ).toEqual(naive(subject));
+          }
+        }
+        expect(walk((page) => gathering.resourcesOfType("site", page), limit, match)).toEqual(
+          naive("user:olivia"),
+        );
+      }
     }
   });
 });

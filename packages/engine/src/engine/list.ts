@@ -3,7 +3,7 @@ import { collect, isInKeyResources, keyNodes } from "./check.ts";
 import { invalid, unknownPermission, unknownType } from "./names.ts";
 import type { GrantRecord, Principal } from "./records.ts";
 import { type EngineState, isExpired, NO_PARENT } from "./state.ts";
-import { compareNames, isWithin, pageOfType, sortedOfType } from "./tree.ts";
+import { compareNames, isWithin, matcherOf, pageOfType, sortedOfType } from "./tree.ts";
 import type { Page, PageRequest, ResourceRef } from "./types.ts";
 
 /** Every permission `subject` holds on `resource`: exactly those for which `check` allows. */
@@ -65,8 +65,9 @@ export function listVisible(
   const principal = state.principals.get(subject);
   if (principal === undefined) return { items: [], next: undefined };
   const covering = minimalCover(state, coveringNodes(state, principal, p));
+  if (covering.length === 1 && covering[0] === 0) return pageOfType(state, t, page, limit);
   const after = page.after;
-  if (covering.length === 1 && covering[0] === 0) return pageOfType(state, t, after, limit);
+  const accepts = matcherOf(page.match);
   // Few covered resources: collect and sort them. Many, for one page: walk the sorted list of
   // the type from the cursor and keep those under a covering grant.
   const gathered: string[] = [];
@@ -78,7 +79,12 @@ export function listVisible(
   let seen = 0;
   for (const node of covering) {
     seen = gather(state, node, t, bit, gathered, after, seen, budget);
-    if (seen > budget) return scanPage(state, covering, t, after, limit);
+    if (seen > budget) return scanPage(state, covering, t, { after, accepts }, limit);
+  }
+  if (accepts !== undefined) {
+    let kept = 0;
+    for (const name of gathered) if (accepts(name)) gathered[kept++] = name;
+    gathered.length = kept;
   }
   gathered.sort(compareNames);
   const end = Math.min(gathered.length, limit);
@@ -173,14 +179,15 @@ function markCover(state: EngineState, covering: readonly number[]): number {
   return epoch;
 }
 
-/** One page of type-`t` resources under `covering`, read off the type's sorted list. */
+/** One page of type-`t` resources under `covering` (those `accepts`), read off the type's sorted list. */
 function scanPage(
   state: EngineState,
   covering: readonly number[],
   t: number,
-  after: string | undefined,
+  filter: { after: string | undefined; accepts: ((name: string) => boolean) | undefined },
   limit: number,
 ): Page {
+  const { after, accepts } = filter;
   const sorted = sortedOfType(state, t);
   const epoch = markCover(state, covering);
   const stamp = state.coverStamp;
@@ -194,6 +201,7 @@ function scanPage(
     const names = sorted.names[block]!;
     const nodes = sorted.nodes[block]!;
     for (let i = offset; i < nodes.length; i++) {
+      if (accepts !== undefined && !accepts(names[i]!)) continue;
       let covered = false;
       for (let n = nodes[i]!; n !== NO_PARENT && !covered; n = parent[n]!)
         covered = stamp[n] === epoch;

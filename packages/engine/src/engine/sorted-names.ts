@@ -159,10 +159,28 @@ export class SortedNames {
     return offset === names.length ? { block: b + 1, offset: 0 } : { block: b, offset };
   }
 
-  /** Up to `limit` names from `cursor` on, and whether more follow. */
-  take(cursor: Cursor, limit: number): { names: string[]; more: boolean } {
+  /**
+   * Up to `limit` names from `cursor` on (those `accepts`, when given), and whether more follow —
+   * with a filter, whether another accepted name follows.
+   */
+  take(
+    cursor: Cursor,
+    limit: number,
+    accepts?: (name: string) => boolean,
+  ): { names: string[]; more: boolean } {
     const out: string[] = [];
     let { block, offset } = cursor;
+    if (accepts !== undefined) {
+      for (; block < this.names.length; block++, offset = 0) {
+        const names = this.names[block]!;
+        for (let i = offset; i < names.length; i++) {
+          if (!accepts(names[i]!)) continue;
+          if (out.length === limit) return { names: out, more: true };
+          out.push(names[i]!);
+        }
+      }
+      return { names: out, more: false };
+    }
     while (block < this.names.length && out.length < limit) {
       const names = this.names[block]!;
       const end = Math.min(names.length, offset + (limit - out.length));

@@ -175,18 +175,34 @@ export function subtreeOf(state: EngineState, resource: string): string[] {
 export function resourcesOfType(state: EngineState, type: string, page: PageRequest): Page {
   const t = state.model.typeIndex.get(type);
   if (t === undefined) throw unknownType(type);
-  return pageOfType(state, t, page.after, page.limit ?? Number.POSITIVE_INFINITY);
+  return pageOfType(state, t, page, page.limit ?? Number.POSITIVE_INFINITY);
 }
 
-/** Every resource of type `t` after `after`, in name order, `limit` at most. */
+/**
+ * Whether a resource's id contains `match`, ignoring case (`undefined` when there is no text to
+ * match, so that listings skip the test).
+ * @example
+ * matcherOf("Shop")?.("site:my-shop") // true
+ */
+export function matcherOf(match: string | undefined): ((name: string) => boolean) | undefined {
+  const text = match?.trim().toLowerCase();
+  if (text === undefined || text === "") return undefined;
+  return (name) =>
+    name
+      .slice(name.indexOf(":") + 1)
+      .toLowerCase()
+      .includes(text);
+}
+
+/** Every resource of type `t` after `page.after` (matching `page.match`), in name order, `limit` at most. */
 export function pageOfType(
   state: EngineState,
   t: number,
-  after: string | undefined,
+  page: Pick<PageRequest, "after" | "match">,
   limit: number,
 ): Page {
   const sorted = sortedOfType(state, t);
-  const { names, more } = sorted.take(sorted.seek(after), limit);
+  const { names, more } = sorted.take(sorted.seek(page.after), limit, matcherOf(page.match));
   const items = names as ResourceRef[];
   return { items, next: more && items.length > 0 ? items[items.length - 1] : undefined };
 }

@@ -98,6 +98,8 @@ export interface PageRequest<T extends string = string> {
   readonly limit?: number;
   /** Continue after this resource (the `next` of the previous page). */
   readonly after?: ResourceRef<T> | undefined;
+  /** Only resources whose id (the part after `type:`) contains this text, ignoring case. */
+  readonly match?: string | undefined;
 }
 
 export interface Page<T extends string = string> {

@@ -47,6 +47,45 @@ export function freshnessOf(value: string | undefined): { atLeastRevision: numbe
   return { atLeastRevision: value === undefined ? undefined : Number(value) };
 }
 
+/**
+ * Paging and search of a team listing (members, groups, invitations): without `limit` the answer
+ * holds everything, as before paging existed, with `next: null`.
+ */
+export const PageQuery = {
+  limit: Type.Optional(
+    Type.String({
+      pattern: "^([1-9][0-9]?|[1-4][0-9]{2}|500)$",
+      description: "At most this many items, 1–500; every item when omitted",
+    }),
+  ),
+  after: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 1000,
+      description: "The `next` of the previous page (an opaque cursor), with the same `q`",
+    }),
+  ),
+  q: Type.Optional(
+    Type.String({ maxLength: 200, description: "Only items containing this text, ignoring case" }),
+  ),
+};
+
+/** The `next` of a page: the cursor for `after`, null on the last page. */
+export const NextCursor = Type.Union([Type.String(), Type.Null()]);
+
+/** The service's page query from the query string (not coerced, so `limit` arrives as digits). */
+export function pageQueryOf(query: { limit?: string; after?: string; q?: string }): {
+  limit?: number;
+  after?: string;
+  q?: string;
+} {
+  return {
+    ...(query.limit === undefined ? {} : { limit: Number(query.limit) }),
+    ...(query.after === undefined ? {} : { after: query.after }),
+    ...(query.q === undefined ? {} : { q: query.q }),
+  };
+}
+
 /** A person, as answered everywhere. */
 export const UserSchema = Type.Object({
   id: Type.String(),

@@ -2,7 +2,13 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { InvitationInfo } from "@gatehouse/service";
 import { Type } from "@sinclair/typebox";
 import { originOf, requireCaller, setSessionCookies } from "../http/caller.ts";
-import { revisionHeader, withRevision } from "../http/schemas.ts";
+import {
+  NextCursor,
+  PageQuery,
+  pageQueryOf,
+  revisionHeader,
+  withRevision,
+} from "../http/schemas.ts";
 import { invitationLink, invitationMail } from "../mail/invitation-mail.ts";
 import type { RouteOptions } from "./route-options.ts";
 
@@ -121,18 +127,24 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
       schema: {
         tags,
         summary: "The workspace's invitations, newest first (for those who may see the team)",
+        description:
+          "`q` keeps those whose email contains it, ignoring case; `limit` (1–500) pages, and " +
+          "`next` goes back as `after`. Without `limit`, every invitation and `next` null.",
         params: WorkspaceParams,
-        querystring: Type.Object({ status: Type.Optional(Status) }, strict),
-        response: { 200: Type.Object({ invitations: Type.Array(InvitationSchema) }) },
+        querystring: Type.Object({ status: Type.Optional(Status), ...PageQuery }, strict),
+        response: {
+          200: Type.Object({ invitations: Type.Array(InvitationSchema), next: NextCursor }),
+        },
       },
     },
     async (request) => {
-      const invitations = await gatehouse.invitations.list(
+      const { status, ...page } = request.query;
+      const { invitations, next } = await gatehouse.invitations.listPage(
         requireCaller(request),
         request.params.ws,
-        request.query.status === undefined ? {} : { status: request.query.status },
+        { ...(status === undefined ? {} : { status }), ...pageQueryOf(page) },
       );
-      return { invitations: invitations.map(toBody) };
+      return { invitations: invitations.map(toBody), next };
     },
   );
 

@@ -5,6 +5,9 @@ import { requireCaller } from "../http/caller.ts";
 import {
   GrantSchema,
   grantBody,
+  NextCursor,
+  PageQuery,
+  pageQueryOf,
   REVISION_HEADER,
   Revision,
   revisionHeader,
@@ -87,19 +90,31 @@ export const memberRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
       schema: {
         tags,
         summary: "The members with their grants and groups (team view)",
-        description: "403 for members who may not see the team.",
+        description:
+          "In the order they joined. `q` keeps those whose email or name contains it, ignoring case; " +
+          "`limit` (1–500) pages, and `next` goes back as `after`. Without `limit` the answer holds " +
+          "every member (as before paging existed) and `next` is null. 403 for members who may not " +
+          "see the team.",
         params: WorkspaceParams,
-        response: { 200: Type.Object({ members: Type.Array(MemberSchema) }) },
+        querystring: Type.Object(PageQuery, strict),
+        response: {
+          200: Type.Object({ members: Type.Array(MemberSchema), next: NextCursor }),
+        },
       },
     },
     async (request) => {
-      const members = await gatehouse.members.list(requireCaller(request), request.params.ws);
+      const { members, next } = await gatehouse.members.listPage(
+        requireCaller(request),
+        request.params.ws,
+        pageQueryOf(request.query),
+      );
       return {
         members: members.map((member) => ({
           ...member,
           grants: member.grants.map(grantBody),
           groups: [...member.groups],
         })),
+        next,
       };
     },
   );
@@ -246,18 +261,27 @@ export const memberRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
       schema: {
         tags,
         summary: "The groups with their members and grants (team view)",
+        description:
+          "By name. `q` keeps those whose name or id contains it, ignoring case; `limit` (1–500) " +
+          "pages, and `next` goes back as `after`. Without `limit`, every group and `next` null.",
         params: WorkspaceParams,
-        response: { 200: Type.Object({ groups: Type.Array(GroupSchema) }) },
+        querystring: Type.Object(PageQuery, strict),
+        response: { 200: Type.Object({ groups: Type.Array(GroupSchema), next: NextCursor }) },
       },
     },
     async (request) => {
-      const groups = await gatehouse.members.listGroups(requireCaller(request), request.params.ws);
+      const { groups, next } = await gatehouse.members.listGroupsPage(
+        requireCaller(request),
+        request.params.ws,
+        pageQueryOf(request.query),
+      );
       return {
         groups: groups.map((group) => ({
           ...group,
           members: [...group.members],
           grants: group.grants.map(grantBody),
         })),
+        next,
       };
     },
   );

@@ -165,8 +165,9 @@ export const resourceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         tags,
         summary: "The resources of a type on which the caller holds a permission (the fleet list)",
         description:
-          "Only what the caller may see, sorted by name. Pass `next` as `after` for the next page; " +
-          "`next` is null on the last page.",
+          "Only what the caller may see, sorted by name. `q` keeps those whose id (the part after " +
+          "`type:`) contains it, ignoring case. Pass `next` as `after` (with the same `q`) for the " +
+          "next page; `next` is null on the last page.",
         params: WorkspaceParams,
         querystring: Type.Object(
           {
@@ -174,6 +175,12 @@ export const resourceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
             permission: Type.String({ minLength: 1, maxLength: 200 }),
             limit: Type.Optional(PageLimit),
             after: Type.Optional(ResourceName),
+            q: Type.Optional(
+              Type.String({
+                maxLength: 200,
+                description: "Only resources whose id contains this text, ignoring case",
+              }),
+            ),
             atLeastRevision: Type.Optional(AtLeastRevisionQuery),
             subject: Type.Optional(
               Type.String({
@@ -195,7 +202,7 @@ export const resourceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
       },
     },
     async (request) => {
-      const { type, permission, limit, after, atLeastRevision, subject } = request.query;
+      const { type, permission, limit, after, q, atLeastRevision, subject } = request.query;
       const page = await gatehouse.resources.list(
         requireCaller(request),
         request.params.ws,
@@ -204,6 +211,7 @@ export const resourceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
           permission,
           limit: limit === undefined ? DEFAULT_PAGE : Number(limit),
           ...(after === undefined ? {} : { after }),
+          ...(q === undefined ? {} : { q }),
           ...(subject === undefined ? {} : { subject }),
         },
         freshnessOf(atLeastRevision),

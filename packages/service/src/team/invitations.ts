@@ -9,6 +9,7 @@ import type { NewSession } from "../sign-in/sessions.ts";
 import { insertUser, normalizeEmail, toUser, type User } from "../sign-in/users.ts";
 import { hashSecret, isSameDigest, newId, randomSecret } from "../support/crypto.ts";
 import { ErrorCode } from "../support/error-codes.ts";
+import { containsText, type PageQuery, pageOf, parsePageQuery } from "../support/paging.ts";
 import { assertStrongPassword } from "../support/passwords.ts";
 import { requireText } from "../support/validation.ts";
 import { requireDelegation } from "./members.ts";
@@ -333,29 +334,58 @@ export class Invitations {
     workspaceId: string,
     filter: { status?: InvitationStatus } = {},
   ): Promise<InvitationInfo[]> {
-    const status = filter?.status;
+    return [...(await this.listPage(request, workspaceId, filter)).invitations];
+  }
+
+  /**
+   * A page of `list`: those whose email contains `q` (ignoring case); every invitation when no
+   * `limit` is given. `next` goes back as `after`.
+   * @example
+   * const { invitations, next } = await gatehouse.invitations.listPage(asUser(ada), ws, { status: "pending", limit: 50 });
+   */
+  async listPage(
+    request: RequestContext,
+    workspaceId: string,
+    query: { status?: InvitationStatus } & PageQuery = {},
+  ): Promise<{ invitations: readonly InvitationInfo[]; next: string | null }> {
+    const status = query?.status;
     if (status !== undefined && !STATUSES.includes(status)) {
       throw new GatehouseError(ErrorCode.INVALID_INPUT, `status is one of ${STATUSES.join(", ")}`);
     }
+    const page = parsePageQuery(query, 2);
     const reader = await this.#core.read(request, workspaceId);
     await reader.requireGate("teamView", "you may not see this workspace's team");
     const now = this.#core.clock();
-    const rows = await reader.db
+    const [createdAt, id] = page.after ?? [];
+    const found = await reader.db
       .selectFrom("invitations")
       .selectAll()
       .where("workspace_id", "=", reader.workspace.id)
-      .$if(status === "revoked", (query) => query.where("revoked_at", "is not", null))
-      .$if(status === "accepted", (query) => query.where("accepted_at", "is not", null))
-      .$if(status === "pending" || status === "expired", (query) =>
-        query
+      .$if(status === "revoked", (select) => select.where("revoked_at", "is not", null))
+      .$if(status === "accepted", (select) => select.where("accepted_at", "is not", null))
+      .$if(status === "pending" || status === "expired", (select) =>
+        select
           .where("accepted_at", "is", null)
           .where("revoked_at", "is", null)
           .where("expires_at", status === "pending" ? ">" : "<=", now),
       )
+      .$if(page.q !== undefined, (select) =>
+        select.where((eb) => containsText(eb.ref("email"), page.q ?? "")),
+      )
+      .$if(page.after !== undefined, (select) =>
+        select.where((eb) =>
+          eb.or([
+            eb("created_at", "<", Number(createdAt)),
+            eb.and([eb("created_at", "=", Number(createdAt)), eb("id", "<", String(id))]),
+          ]),
+        ),
+      )
       .orderBy("created_at", "desc")
       .orderBy("id", "desc")
+      .$if(page.limit !== undefined, (select) => select.limit((page.limit ?? 0) + 1))
       .execute();
-    return rows.map((row) => toInvitation(row, now));
+    const { rows, next } = pageOf(found, page.limit, (row) => [row.created_at, row.id]);
+    return { invitations: rows.map((row) => toInvitation(row, now)), next };
   }
 
   /**

@@ -5,6 +5,7 @@ import type { AuditRecord } from "../audit/chain.ts";
 import type { ServiceCore, WorkspaceWriter } from "../service-core.ts";
 import { newId } from "../support/crypto.ts";
 import { ErrorCode } from "../support/error-codes.ts";
+import { containsText, type PageQuery, pageOf, parsePageQuery } from "../support/paging.ts";
 import { requireText } from "../support/validation.ts";
 import { assertMayJoin, removeMemberRows } from "./membership.ts";
 
@@ -229,27 +230,79 @@ export class Members {
 
   /** Every member with their grants; visible only to those allowed to see the team. */
   async list(request: RequestContext, workspaceId: string): Promise<Member[]> {
+    return [...(await this.listPage(request, workspaceId)).members];
+  }
+
+  /**
+   * A page of the members in the order they joined, those whose email or name contains `q`
+   * (ignoring case); every member when no `limit` is given. `next` goes back as `after`.
+   * @example
+   * const { members, next } = await gatehouse.members.listPage(asUser(ada), ws, { q: "ann", limit: 50 });
+   */
+  async listPage(
+    request: RequestContext,
+    workspaceId: string,
+    query: PageQuery = {},
+  ): Promise<{ members: readonly Member[]; next: string | null }> {
+    const page = parsePageQuery(query, 3);
     await (await this.#core.read(request, workspaceId)).requireGate(
       "teamView",
       "you may not see this workspace's team",
     );
     // Rows and the engine from one snapshot: a list racing a transfer still shows exactly one owner.
     return this.#core.readSnapshot(request, workspaceId, async (reader) => {
-      const rows = await reader.db
+      const [joinedAt, email, id] = page.after ?? [];
+      const found = await reader.db
         .selectFrom("members")
         .innerJoin("users", "users.id", "members.user_id")
         .select(["users.id", "users.email", "users.name", "members.joined_at"])
         .where("members.workspace_id", "=", workspaceId)
+        .$if(page.q !== undefined, (select) =>
+          select.where((eb) =>
+            eb.or([
+              containsText(eb.ref("users.email"), page.q ?? ""),
+              containsText(eb.ref("users.name"), page.q ?? ""),
+            ]),
+          ),
+        )
+        .$if(page.after !== undefined, (select) =>
+          select.where((eb) =>
+            eb.or([
+              eb("members.joined_at", ">", Number(joinedAt)),
+              eb.and([
+                eb("members.joined_at", "=", Number(joinedAt)),
+                eb.or([
+                  eb("users.email", ">", String(email)),
+                  eb.and([eb("users.email", "=", String(email)), eb("users.id", ">", String(id))]),
+                ]),
+              ]),
+            ]),
+          ),
+        )
         .orderBy("members.joined_at")
         .orderBy("users.email")
+        .orderBy("users.id")
+        .$if(page.limit !== undefined, (select) => select.limit((page.limit ?? 0) + 1))
         .execute();
-      const groupRows = await reader.db
-        .selectFrom("group_members")
-        .select(["group_id", "user_id"])
-        .where("workspace_id", "=", workspaceId)
-        .execute();
+      const { rows, next } = pageOf(found, page.limit, (row) => [row.joined_at, row.email, row.id]);
+      // A page asks only for its own members' groups; the whole list reads them all at once.
+      const groupRows =
+        rows.length === 0
+          ? []
+          : await reader.db
+              .selectFrom("group_members")
+              .select(["group_id", "user_id"])
+              .where("workspace_id", "=", workspaceId)
+              .$if(page.limit !== undefined || page.q !== undefined, (select) =>
+                select.where(
+                  "user_id",
+                  "in",
+                  rows.map((row) => row.id),
+                ),
+              )
+              .execute();
       const owner = reader.engine.ownerGrant?.subject;
-      return rows.map((row) => ({
+      const members = rows.map((row) => ({
         userId: row.id,
         email: row.email,
         name: row.name,
@@ -260,6 +313,7 @@ export class Members {
           .filter((group) => group.user_id === row.id)
           .map((group) => group.group_id),
       }));
+      return { members, next };
     });
   }
 
@@ -583,20 +637,56 @@ export class Members {
 
   /** The groups with their members and grants (team view). */
   async listGroups(request: RequestContext, workspaceId: string): Promise<Group[]> {
+    return [...(await this.listGroupsPage(request, workspaceId)).groups];
+  }
+
+  /**
+   * A page of the groups by name, those whose name or id contains `q` (ignoring case); every
+   * group when no `limit` is given. `next` goes back as `after`.
+   * @example
+   * const { groups, next } = await gatehouse.members.listGroupsPage(asUser(ada), ws, { q: "support" });
+   */
+  async listGroupsPage(
+    request: RequestContext,
+    workspaceId: string,
+    query: PageQuery = {},
+  ): Promise<{ groups: readonly Group[]; next: string | null }> {
+    const page = parsePageQuery(query, 2);
     const reader = await this.#core.read(request, workspaceId);
     await reader.requireGate("teamView", "you may not see this workspace's team");
-    const groups = await reader.db
+    const [name, id] = (page.after ?? []).map(String);
+    const found = await reader.db
       .selectFrom("groups")
       .selectAll()
       .where("workspace_id", "=", workspaceId)
+      .$if(page.q !== undefined, (select) =>
+        select.where((eb) =>
+          eb.or([
+            containsText(eb.ref("name"), page.q ?? ""),
+            containsText(eb.ref("group_id"), page.q ?? ""),
+          ]),
+        ),
+      )
+      .$if(page.after !== undefined, (select) =>
+        select.where((eb) =>
+          eb.or([
+            eb("name", ">", String(name)),
+            eb.and([eb("name", "=", String(name)), eb("group_id", ">", String(id))]),
+          ]),
+        ),
+      )
       .orderBy("name")
+      .orderBy("group_id")
+      .$if(page.limit !== undefined, (select) => select.limit((page.limit ?? 0) + 1))
       .execute();
-    return groups.map((row) => ({
+    const { rows, next } = pageOf(found, page.limit, (row) => [row.name, row.group_id]);
+    const groups = rows.map((row) => ({
       id: row.group_id,
       name: row.name,
       members: reader.engine.membersOf(`group:${row.group_id}`).map((user) => user.slice(5)),
       grants: reader.engine.grantsOf(`group:${row.group_id}`),
     }));
+    return { groups, next };
   }
 
   async #changeGroup(

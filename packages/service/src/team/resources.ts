@@ -181,18 +181,29 @@ export class Resources {
 
   /**
    * The resources of `type` on which the caller holds `permission` (the fleet list shows only
-   * what the member may see), sorted by name and paged.
+   * what the member may see), sorted by name and paged; with `q`, only those whose id contains it
+   * (ignoring case), found on the engine's sorted names without loading anything.
+   * @example
+   * const { items, next } = await gatehouse.resources.list(asUser(otto), ws, { type: "site", permission: "site.view", q: "shop", limit: 20 });
    */
   async list(
     request: RequestContext,
     workspaceId: string,
-    query: { type: string; permission: string; limit?: number; after?: string; subject?: string },
+    query: {
+      type: string;
+      permission: string;
+      limit?: number;
+      after?: string;
+      q?: string;
+      subject?: string;
+    },
     options: ReadOptions = {},
   ): Promise<Page> {
     const reader = await this.#core.read(request, workspaceId, options);
     const page = {
       ...(query.limit === undefined ? {} : { limit: query.limit }),
       after: query.after as ResourceRef | undefined,
+      match: query.q,
     };
     // The host app sees every resource of the type, unless it asks for a subject's view.
     if (query.subject === undefined && subjectOf(request.actor) === undefined)

@@ -1,0 +1,182 @@
+import { asUser, systemActor } from "@gatehouse/service";
+import type { Browser, Locator, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  buildConsole,
+  type ConsoleServer,
+  launchBrowser,
+  PASSWORD,
+  pick,
+  screenshot,
+  startServer,
+} from "./harness.ts";
+
+const SITES = 300;
+const SERVERS = 20;
+const MEMBERS = 60;
+const three = (n: number) => String(n).padStart(3, "0");
+
+/**
+ * The console on a workspace of hosting size (#16): 20 servers, 300 sites and 60 members beside
+ * the owner. Every picker finds site #250 or member #55 by typing (the server searches; nothing
+ * lists everything), and the Team page searches and pages its members.
+ */
+describe("the console at scale in a browser (#16)", { timeout: 90_000 }, () => {
+  let server: ConsoleServer;
+  let browser: Browser;
+  let owner: Page;
+  let workspaceId: string;
+
+  const poll = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 50 });
+  const shown = (locator: Locator) => locator.first().waitFor({ state: "visible" });
+  const nav = () => owner.getByRole("navigation", { name: "Sections" });
+
+  beforeAll(async () => {
+    const consoleDir = buildConsole();
+    server = await startServer(consoleDir);
+    const { gatehouse } = server;
+    const { user: olivia } = await gatehouse.users.signUp({
+      email: "olivia@example.com",
+      password: PASSWORD,
+      name: "Olivia Owner",
+    });
+    const workspace = await gatehouse.workspaces.create(asUser(olivia.id), {
+      name: "Big Hosting",
+      preset: "mzpanel",
+    });
+    workspaceId = workspace.id;
+    const host = systemActor();
+    // The whole fleet in one sync, as a host app registers it.
+    await gatehouse.resources.sync(host, workspaceId, {
+      resources: [
+        ...Array.from({ length: SERVERS }, (_, index) => ({
+          resource: `server:srv-${three(index + 1)}`,
+          parent: `workspace:${workspaceId}`,
+        })),
+        ...Array.from({ length: SITES }, (_, index) => ({
+          resource: `site:site-${three(index + 1)}`,
+          parent: `server:srv-${three((index % SERVERS) + 1)}`,
+        })),
+      ],
+    });
+    for (let n = 1; n <= MEMBERS; n++) {
+      await gatehouse.hostUsers.put(host, `m${three(n)}`, {
+        email: `member${three(n)}@example.com`,
+        name: `Member ${three(n)}`,
+      });
+      await gatehouse.members.add(host, workspaceId, {
+        userId: `m${three(n)}`,
+        grants: [{ role: "admin", scope: `workspace:${workspaceId}` }],
+      });
+    }
+    await gatehouse.members.createGroup(host, workspaceId, { name: "Support" });
+    browser = await launchBrowser();
+    const context = await browser.newContext({
+      viewport: { width: 1280, height: 900 },
+      baseURL: server.base,
+    });
+    owner = await context.newPage();
+    owner.setDefaultTimeout(15_000);
+    await owner.goto("/");
+    await owner.getByLabel("Email", { exact: true }).fill("olivia@example.com");
+    await owner.getByLabel("Password").fill(PASSWORD);
+    await owner.getByRole("button", { name: "Sign in", exact: true }).click();
+    await shown(owner.getByRole("heading", { name: "Resources" }));
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it("pages the resources and finds site #250 by its id", async () => {
+    const sites = owner.getByRole("list", { name: "Sites" });
+    await poll(() => sites.getByRole("link").count()).toBe(50);
+    const pager = owner.getByRole("navigation", { name: "Site pages" });
+    await pager.getByRole("button", { name: "Next" }).click();
+    await poll(() => sites.getByRole("link").first().innerText()).toContain("site-051");
+    await owner.getByLabel("Search sites").fill("site-25");
+    await poll(() => sites.getByRole("link").allInnerTexts()).toEqual(
+      Array.from({ length: 10 }, (_, index) => expect.stringContaining(`site-25${index}`)),
+    );
+    await screenshot(owner, "resources-search");
+  });
+
+  it("invites someone to site #250, chosen by typing in the scope picker", async () => {
+    await nav().getByRole("link", { name: "Team" }).click();
+    await shown(owner.getByRole("heading", { name: "Team" }));
+    await owner.getByLabel("Email", { exact: true }).fill("nina@example.com");
+    await owner.getByLabel("Role", { exact: true }).selectOption({ label: "Customer" });
+    // The picker is a combobox: the list opens on typing, ↓ moves, Escape closes.
+    const scope = owner.getByRole("combobox", { name: "Scope", exact: true });
+    await scope.fill("250");
+    const matches = owner.locator(`[id="${await scope.getAttribute("aria-controls")}"]`);
+    await poll(() => matches.getByRole("option").allInnerTexts()).toEqual([
+      expect.stringContaining("site-250"),
+    ]);
+    await expect.poll(() => scope.getAttribute("aria-expanded")).toBe("true");
+    await scope.press("Escape");
+    await expect.poll(() => scope.getAttribute("aria-expanded")).toBe("false");
+    await pick(owner, "Scope", "site-250", "site-250");
+    await owner.getByRole("button", { name: "Send invitation" }).click();
+    await shown(owner.getByText("Invitation sent to nina@example.com."));
+    await poll(() =>
+      owner.getByRole("table", { name: "Pending invitations" }).innerText(),
+    ).toContain("Site site-250");
+  });
+
+  it("searches and pages the Team page's members on the server", async () => {
+    const members = owner.getByRole("table", { name: "Members" });
+    // 61 people: 25 a page, with the owner first.
+    await poll(() => members.getByRole("row").count()).toBe(26);
+    const pager = owner.getByRole("navigation", { name: "Member pages" });
+    await pager.getByRole("button", { name: "Next" }).click();
+    await poll(() => members.getByRole("row").nth(1).innerText()).toContain(
+      "member025@example.com",
+    );
+    await owner.getByLabel("Search members").fill("member055");
+    await poll(() => members.getByRole("row").count()).toBe(2);
+    await poll(() => members.innerText()).toContain("Member 055");
+    await screenshot(owner, "team-search");
+  });
+
+  it("changes member #55's role to Customer of site #250 through the scope picker", async () => {
+    await owner
+      .getByLabel("Role of Member 055 on Whole workspace")
+      .selectOption({ label: "Customer" });
+    await pick(owner, "Scope for Customer", "site-250", "site-250");
+    await owner.getByRole("button", { name: "Apply" }).click();
+    await shown(owner.getByLabel("Role of Member 055 on Site site-250"));
+  });
+
+  it("adds member #55 to a group through the people picker", async () => {
+    await owner.getByLabel("Search members").fill("");
+    await pick(owner, "Add a member to Support", "member055", "Member 055");
+    await shown(owner.getByRole("button", { name: "Remove Member 055 from Support" }));
+  });
+
+  it("limits an API key to site #250 through the resource picker", async () => {
+    await nav().getByRole("link", { name: "API keys" }).click();
+    await owner.getByLabel("Name").fill("Site 250 deploys");
+    await pick(owner, "Limit to resource", "site-250", "site-250");
+    await owner.getByRole("button", { name: "Create key" }).click();
+    await poll(() => owner.getByRole("table", { name: "API keys" }).innerText()).toContain(
+      "site:site-250",
+    );
+  });
+
+  it("filters the activity log by member #55, chosen by typing", async () => {
+    await nav().getByRole("link", { name: "Activity log" }).click();
+    await pick(owner, "Actor", "Member 05", "Member 055");
+    await owner.getByRole("button", { name: "Apply filters" }).click();
+    await poll(() => owner.getByText("No entries match these filters").count()).toBeGreaterThan(0);
+  });
+
+  it("chooses member #55 as the new owner by typing", async () => {
+    await nav().getByRole("link", { name: "Settings" }).click();
+    await pick(owner, "New owner", "055", "Member 055");
+    await owner.getByRole("button", { name: "Transfer ownership" }).click();
+    await shown(owner.getByText(/Member 055 becomes the owner/));
+    await owner.getByRole("button", { name: "Cancel" }).click();
+  });
+});
