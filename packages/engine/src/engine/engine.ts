@@ -19,7 +19,7 @@ import {
   removeGroupMember,
   removeSubject,
 } from "./principals.ts";
-import { encodeSnapshot, restoreSnapshot } from "./snapshot.ts";
+import { encodeSnapshot, encodeSnapshotSteps, restoreSnapshot } from "./snapshot.ts";
 import { EngineState, estimatedBytes, NO_PARENT } from "./state.ts";
 import { subjectsWith } from "./subjects.ts";
 import {
@@ -149,6 +149,18 @@ export class Engine<
    */
   snapshot(): Uint8Array {
     return encodeSnapshot(this.#state, JSON.stringify(this.model.definition));
+  }
+
+  /**
+   * `snapshot` in slices: each `next()` encodes a few thousand items, the last returns the bytes.
+   * Run it between other work; the bytes are this engine's only if `revision` did not change
+   * from the first slice to the last.
+   * @example
+   * const steps = engine.snapshotSteps();
+   * for (let step = steps.next(); ; step = steps.next()) { if (step.done) return step.value; await tick(); }
+   */
+  snapshotSteps(): Generator<void, Uint8Array> {
+    return encodeSnapshotSteps(this.#state, JSON.stringify(this.model.definition));
   }
 
   /** Increases with every change to the tree, the grants, the groups or the keys. */

@@ -28,8 +28,19 @@ type Section = Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Arra
 
 const align = (bytes: number) => (bytes + 7) & ~7;
 
-/** Encodes the state of a model whose definition is `definition` (as JSON). Throws when a name is not well-formed UTF-16 (it would not round-trip). */
-export function encodeSnapshot(state: EngineState, definition: string): Uint8Array {
+/** Items encoded between two pauses of `encodeSnapshotSteps`. */
+const STEP = 16_384;
+
+/**
+ * Encodes the state of a model whose definition is `definition` (as JSON), pausing (yielding) every
+ * few thousand items so a caller can let other work run between slices; the result is consistent
+ * only if the state did not change meanwhile (compare `revision` before and after). Throws when a
+ * name is not well-formed UTF-16 (it would not round-trip).
+ */
+export function* encodeSnapshotSteps(
+  state: EngineState,
+  definition: string,
+): Generator<void, Uint8Array> {
   const model = state.model;
   const roleNames = [...model.roles.keys()];
   const roleIndex = new Map(roleNames.map((name, index) => [name, index]));
@@ -52,6 +63,7 @@ export function encodeSnapshot(state: EngineState, definition: string): Uint8Arr
     parent[i] = i === 0 ? NO_PARENT : renumber[state.parent[node]!]!;
     type[i] = state.type[node]!;
     strings.push(state.keys[node]!);
+    if (i > 0 && i % STEP === 0) yield;
   }
 
   // Users and groups that hold or relate to anything (a fresh load has no others); keys as JSON.
@@ -80,6 +92,7 @@ export function encodeSnapshot(state: EngineState, definition: string): Uint8Arr
     strings.push(principal.name);
     for (const member of principal.members) memberships.push(index, principalIndex.get(member)!);
     grantCount += principal.grants.size;
+    if (index > 0 && index % STEP === 0) yield;
   }
 
   const holder = new Uint32Array(grantCount);
@@ -105,6 +118,7 @@ export function encodeSnapshot(state: EngineState, definition: string): Uint8Arr
         expiring.push(record.expiresAt);
       }
       g++;
+      if (g % STEP === 0) yield;
     }
   }
 
@@ -153,6 +167,15 @@ export function encodeSnapshot(state: EngineState, definition: string): Uint8Arr
     offset += align(section.byteLength);
   }
   return bytes;
+}
+
+/** Encodes the state at once (see `encodeSnapshotSteps`). */
+export function encodeSnapshot(state: EngineState, definition: string): Uint8Array {
+  const steps = encodeSnapshotSteps(state, definition);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
 }
 
 /** Reads typed sections off the snapshot in order, refusing one that overruns it. */

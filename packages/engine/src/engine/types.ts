@@ -45,8 +45,8 @@ export type GrantRow = readonly [
   subject: string,
   scope: string,
   role: string,
-  extras?: readonly string[] | null,
-  expiresAt?: number | null,
+  extras?: readonly string[] | null | undefined,
+  expiresAt?: number | null | undefined,
 ];
 
 /**
