@@ -27,7 +27,10 @@ import { DAY_MS } from "./support/time.ts";
 import { ChangeFollower, type FollowOptions } from "./sync/change-follower.ts";
 import { type CachedWorkspace, EngineCache, type WorkspaceRow } from "./sync/engine-cache.ts";
 import {
+  catchUp,
   type EngineSnapshotOptions,
+  type RestoredEngine,
+  readSnapshot,
   restoreEngine,
   SnapshotWriter,
 } from "./sync/engine-snapshots.ts";
@@ -179,6 +182,8 @@ export class ServiceCore {
     db: Kysely<Database>,
     row: WorkspaceRow,
     verifiedAt: number,
+    /** The workspace's snapshot, decoded before the transaction began (see `#refresh`). */
+    decoded?: RestoredEngine,
   ): Promise<CachedWorkspace> {
     const entry = this.engines.peek(row.id);
     if (entry?.revision === row.revision) {
@@ -200,7 +205,12 @@ export class ServiceCore {
     }
     // A large workspace's stored snapshot and the changes since, else its rows.
     const model = this.modelOf(row.preset);
-    const restored = await restoreEngine(db, model, row.id, row.revision, this.clock);
+    const restored =
+      decoded !== undefined && decoded.engine.model === model
+        ? (await catchUp(db, row.id, decoded, row.revision))
+          ? decoded
+          : undefined
+        : await restoreEngine(db, model, row.id, row.revision, this.clock);
     if (restored !== undefined) this.snapshots.known(row.id, restored.snapshotRevision);
     const engine =
       restored?.engine ?? (await loadEngine(db, this.storage.dialect, model, row.id, this.clock));
@@ -279,8 +289,13 @@ export class ServiceCore {
       this.engines.verified(entry, row, startedAt);
       return entry;
     }
+    // Not cached: decode its snapshot (if any) first, so no transaction stays open meanwhile.
+    const decoded =
+      entry === undefined
+        ? await readSnapshot(this.db, this.modelOf(row.preset), row.id, row.revision, this.clock)
+        : undefined;
     return this.storage.snapshot(async (trx) =>
-      this.stateAt(trx, await this.workspace(trx, workspaceId), startedAt),
+      this.stateAt(trx, await this.workspace(trx, workspaceId), startedAt, decoded),
     );
   }
 

@@ -29,10 +29,65 @@ export interface RestoredEngine {
 }
 
 /**
- * Restores a workspace's engine at exactly `revision` from its stored snapshot plus the stored
- * changes since; `undefined` when there is none usable — of another format or model, damaged (the
- * checksum), newer than `revision`, or with a gap in the changes after it — and the caller loads
- * from the rows instead. Call inside the transaction that read the workspace row.
+ * The workspace's stored snapshot decoded, at its own revision (at most `upTo`); `undefined` when
+ * there is none usable: of another format or model, or damaged (the checksum, or bytes that do
+ * not describe a workspace). Needs no transaction: a snapshot is one revision's state, and the
+ * changes after it are read separately (`catchUp`). Decoding a large one takes a while: the
+ * service does it before opening the transaction that reads the rest.
+ */
+export async function readSnapshot(
+  db: Kysely<Database>,
+  model: Model,
+  workspaceId: string,
+  upTo: number,
+  clock: () => number,
+): Promise<RestoredEngine | undefined> {
+  const row = await db
+    .selectFrom("engine_snapshots")
+    .select(["revision", "checksum", "data"])
+    .where("workspace_id", "=", workspaceId)
+    .where("format", "=", SNAPSHOT_FORMAT)
+    .where("revision", "<=", upTo)
+    .executeTakeFirst();
+  if (row === undefined || checksumOf(row.data) !== row.checksum) return undefined;
+  try {
+    const engine = Engine.fromSnapshot(model, row.data, { workspace: workspaceId, clock });
+    return { engine, snapshotRevision: row.revision };
+  } catch {
+    // Another model version, or bytes that do not describe a workspace: ignore it.
+    return undefined;
+  }
+}
+
+/**
+ * Brings a restored engine from its snapshot's revision to exactly `revision` through the stored
+ * changes; false when one is missing (pruned) or does not apply — the engine is then unusable.
+ */
+export async function catchUp(
+  db: Kysely<Database>,
+  workspaceId: string,
+  restored: RestoredEngine,
+  revision: number,
+): Promise<boolean> {
+  const from = restored.snapshotRevision;
+  if (from > revision) return false;
+  const changes = await readChanges(db, workspaceId, { after: from, upTo: revision });
+  if (changes.length !== revision - from) return false;
+  try {
+    for (const [index, change] of changes.entries()) {
+      if (change.revision !== from + index + 1) return false;
+      applyOps(restored.engine, change.ops);
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A workspace's engine at exactly `revision` from its stored snapshot plus the stored changes
+ * since; `undefined` when there is none usable (see `readSnapshot`, `catchUp`), and the caller
+ * loads from the rows instead. Call inside the transaction that read the workspace row.
  */
 export async function restoreEngine(
   db: Kysely<Database>,
@@ -41,27 +96,9 @@ export async function restoreEngine(
   revision: number,
   clock: () => number,
 ): Promise<RestoredEngine | undefined> {
-  const row = await db
-    .selectFrom("engine_snapshots")
-    .select(["revision", "checksum", "data"])
-    .where("workspace_id", "=", workspaceId)
-    .where("format", "=", SNAPSHOT_FORMAT)
-    .where("revision", "<=", revision)
-    .executeTakeFirst();
-  if (row === undefined || checksumOf(row.data) !== row.checksum) return undefined;
-  const changes = await readChanges(db, workspaceId, { after: row.revision, upTo: revision });
-  if (changes.length !== revision - row.revision) return undefined;
-  try {
-    const engine = Engine.fromSnapshot(model, row.data, { workspace: workspaceId, clock });
-    for (const [index, change] of changes.entries()) {
-      if (change.revision !== row.revision + index + 1) return undefined;
-      applyOps(engine, change.ops);
-    }
-    return { engine, snapshotRevision: row.revision };
-  } catch {
-    // Another model version, or bytes that do not describe a workspace: ignore it.
-    return undefined;
-  }
+  const restored = await readSnapshot(db, model, workspaceId, revision, clock);
+  if (restored === undefined) return undefined;
+  return (await catchUp(db, workspaceId, restored, revision)) ? restored : undefined;
 }
 
 /**
