@@ -2,6 +2,7 @@ export type { ChangeOp } from "./changes/change-op.ts";
 export { applyOps } from "./changes/change-op.ts";
 export type { EngineFootprint, EngineOptions } from "./engine/engine.ts";
 export { createEngine, Engine } from "./engine/engine.ts";
+export { SNAPSHOT_FORMAT } from "./engine/snapshot.ts";
 export type * from "./engine/types.ts";
 export * from "./errors.ts";
 export type { PathSegment } from "./issues.ts";

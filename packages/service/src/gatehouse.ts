@@ -182,6 +182,7 @@ export function createGatehouse(
     async close() {
       await mailQueue.settled();
       await core.follower.stop();
+      await core.snapshots.close();
       await core.storage.close();
     },
   };

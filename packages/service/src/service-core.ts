@@ -26,6 +26,14 @@ import {
 import { DAY_MS } from "./support/time.ts";
 import { ChangeFollower, type FollowOptions } from "./sync/change-follower.ts";
 import { type CachedWorkspace, EngineCache, type WorkspaceRow } from "./sync/engine-cache.ts";
+import {
+  catchUp,
+  type EngineSnapshotOptions,
+  type RestoredEngine,
+  readSnapshot,
+  restoreEngine,
+  SnapshotWriter,
+} from "./sync/engine-snapshots.ts";
 import { loadEngine, readChanges } from "./sync/load-engine.ts";
 
 export type { WorkspaceRow };
@@ -77,6 +85,11 @@ export interface GatehouseOptions {
    * resources, subjects and grants); past it the least recently used go. 512 MiB by default.
    */
   readonly engineCacheBytes?: number;
+  /**
+   * When large workspaces get a persisted engine snapshot (loaded on the next start instead of the
+   * grant rows, then caught up through the changes since), and how often it is refreshed.
+   */
+  readonly engineSnapshots?: EngineSnapshotOptions;
 }
 
 /** A committed change, as emitted to listeners (caches, other instances, the change stream). */
@@ -101,6 +114,8 @@ export class ServiceCore {
   readonly engines: EngineCache;
   readonly events = new EventEmitter<{ change: [ChangeEvent] }>();
   readonly follower: ChangeFollower;
+  /** Writes large workspaces' engine snapshots in the background. */
+  readonly snapshots: SnapshotWriter;
   readonly #mutex = new KeyedMutex();
   /** Refreshes in flight per workspace, shared by concurrent reads. */
   readonly #refreshing = new Map<string, Promise<CachedWorkspace>>();
@@ -119,6 +134,7 @@ export class ServiceCore {
       throw new GatehouseError(ErrorCode.UNKNOWN_PRESET, `unknown preset "${this.personalPreset}"`);
     }
     this.follower = new ChangeFollower(this, this.storage.changeFeed, options.follow);
+    this.snapshots = new SnapshotWriter(this.storage.db, this.clock, options.engineSnapshots);
   }
 
   get db(): Kysely<Database> {
@@ -166,6 +182,8 @@ export class ServiceCore {
     db: Kysely<Database>,
     row: WorkspaceRow,
     verifiedAt: number,
+    /** The workspace's snapshot, decoded before the transaction began (see `#refresh`). */
+    decoded?: RestoredEngine,
   ): Promise<CachedWorkspace> {
     const entry = this.engines.peek(row.id);
     if (entry?.revision === row.revision) {
@@ -180,20 +198,32 @@ export class ServiceCore {
         if (this.engines.advance(row.id, changes, row, verifiedAt)) {
           for (const change of changes) this.#emit(row.id, change.revision, change.ops);
           this.engines.use(entry);
+          this.#considerSnapshot(row.id);
           return entry;
         }
       }
     }
-    const engine = await loadEngine(
-      db,
-      this.storage.dialect,
-      this.modelOf(row.preset),
-      row.id,
-      this.clock,
-    );
+    // A large workspace's stored snapshot and the changes since, else its rows.
+    const model = this.modelOf(row.preset);
+    const restored =
+      decoded !== undefined && decoded.engine.model === model
+        ? (await catchUp(db, row.id, decoded, row.revision))
+          ? decoded
+          : undefined
+        : await restoreEngine(db, model, row.id, row.revision, this.clock);
+    if (restored !== undefined) this.snapshots.known(row.id, restored.snapshotRevision);
+    const engine =
+      restored?.engine ?? (await loadEngine(db, this.storage.dialect, model, row.id, this.clock));
     if (entry !== undefined && entry.revision > row.revision)
       return { engine, revision: row.revision, row, verifiedAt, usedAt: verifiedAt };
-    return this.engines.store(engine, row, verifiedAt);
+    const stored = this.engines.store(engine, row, verifiedAt);
+    this.#considerSnapshot(row.id);
+    return stored;
+  }
+
+  /** Snapshots a large cached workspace in the background when it has none recent enough. */
+  #considerSnapshot(workspaceId: string): void {
+    this.snapshots.consider(workspaceId, () => this.engines.peek(workspaceId));
   }
 
   /** The cached state if it may answer without asking the store (within the staleness bound). */
@@ -259,8 +289,13 @@ export class ServiceCore {
       this.engines.verified(entry, row, startedAt);
       return entry;
     }
+    // Not cached: decode its snapshot (if any) first, so no transaction stays open meanwhile.
+    const decoded =
+      entry === undefined
+        ? await readSnapshot(this.db, this.modelOf(row.preset), row.id, row.revision, this.clock)
+        : undefined;
     return this.storage.snapshot(async (trx) =>
-      this.stateAt(trx, await this.workspace(trx, workspaceId), startedAt),
+      this.stateAt(trx, await this.workspace(trx, workspaceId), startedAt, decoded),
     );
   }
 
@@ -355,6 +390,7 @@ export class ServiceCore {
             performance.now(),
           );
           this.#emit(workspaceId, revision, writer.ops);
+          this.#considerSnapshot(workspaceId);
         }
         return { value, revision };
       } catch (error) {

@@ -1,5 +1,6 @@
 import { type Bits, emptyBits, hasBit, indicesOf, missingFrom, orInto, setBit } from "../bitset.ts";
 import { ErrorCode, GatehouseError } from "../errors.ts";
+import type { CompiledRole } from "../model/define-model.ts";
 import {
   bitsOfNames,
   expandScope,
@@ -12,7 +13,7 @@ import {
 } from "./names.ts";
 import { GrantRecord, Kind, NO_EXTRAS, Principal } from "./records.ts";
 import type { EngineState } from "./state.ts";
-import type { ApiKey, ApiKeyInput, Grant, GrantInput, SubjectRef } from "./types.ts";
+import type { ApiKey, ApiKeyInput, Grant, GrantInput, GrantRow, SubjectRef } from "./types.ts";
 
 /** The principal named `name`, created when new. */
 export function principalNamed(state: EngineState, name: SubjectRef, kind: Kind): Principal {
@@ -92,14 +93,7 @@ export function insertGrant(state: EngineState, input: GrantInput): GrantRecord 
     );
   }
   const holder = principalNamed(state, input.subject, kind);
-  if (holder.grants.has(node)) {
-    const current = holder.grants.get(node)!.grant.role;
-    throw new GatehouseError(
-      ErrorCode.ROLE_CONFLICT,
-      `${input.subject} already holds "${current}" on ${input.scope}; roles cannot be combined on one resource — replace it or pick a broader role`,
-      { details: { currentRole: current } },
-    );
-  }
+  refuseSecondRole(state, holder, node);
   // Without extras a grant holds exactly its role's bits: share them (bits are never mutated).
   let bits = role.bits;
   if (extraBits !== undefined) {
@@ -107,15 +101,50 @@ export function insertGrant(state: EngineState, input: GrantInput): GrantRecord 
     orInto(bits, role.bits);
     orInto(bits, extraBits);
   }
+  return attachGrant(
+    state,
+    holder,
+    node,
+    role,
+    extras === NO_EXTRAS ? NO_EXTRAS : Object.freeze(extras),
+    bits,
+    expiresAt ?? Number.POSITIVE_INFINITY,
+  );
+}
+
+/** Refuses a second role for `holder` at `node` with `ROLE_CONFLICT`. */
+function refuseSecondRole(state: EngineState, holder: Principal, node: number): void {
+  const current = holder.grants.get(node);
+  if (current === undefined) return;
+  throw new GatehouseError(
+    ErrorCode.ROLE_CONFLICT,
+    `${holder.name} already holds "${current.role}" on ${state.keys[node]}; roles cannot be combined on one resource — replace it or pick a broader role`,
+    { details: { currentRole: current.role } },
+  );
+}
+
+/**
+ * Records a grant already checked against the model and the tree on both sides (its holder's and
+ * its node's): the one place every way of adding a grant (one by one, rows, a snapshot) ends.
+ */
+export function attachGrant(
+  state: EngineState,
+  holder: Principal,
+  node: number,
+  role: CompiledRole,
+  extras: readonly string[],
+  bits: Bits,
+  expiresAt: number,
+): GrantRecord {
   // The role's, the principal's and the node's names: one string each, however many grants.
   const record = new GrantRecord(
     holder,
     node,
     role.name,
     state.keys[node]!,
-    extras === NO_EXTRAS ? NO_EXTRAS : Object.freeze(extras),
+    extras,
     bits,
-    expiresAt ?? Number.POSITIVE_INFINITY,
+    expiresAt,
   );
   holder.grants.set(node, record);
   state.grantCount++;
@@ -123,6 +152,62 @@ export function insertGrant(state: EngineState, input: GrantInput): GrantRecord 
   if (role.isOwner) state.ownerGrant = record;
   state.revision++;
   return record;
+}
+
+/**
+ * Adds rows that a store validated when it wrote them, without building a `GrantInput` and its
+ * checks per grant: a row is checked only for what would make the engine inconsistent (a user or
+ * group subject, a known role grantable at an existing scope, one role per subject per resource,
+ * one owner that never expires). A row with extras takes the full path of `insertGrant`.
+ */
+export function loadGrantRows(state: EngineState, rows: Iterable<GrantRow>): void {
+  const model = state.model;
+  let role: CompiledRole | undefined;
+  for (const row of rows) {
+    const [subject, scope, roleName, extras, expiresAt] = row;
+    if (extras != null && extras.length > 0) {
+      insertGrant(state, {
+        subject: subject as GrantInput["subject"],
+        scope: scope as GrantInput["scope"],
+        role: roleName,
+        extras,
+        expiresAt: expiresAt ?? undefined,
+      });
+      continue;
+    }
+    if (role === undefined || role.name !== roleName) role = roleNamed(model, roleName);
+    let holder = state.lastPrincipal;
+    if (holder === undefined || holder.name !== subject) {
+      const kind = subjectKind(subject);
+      if (kind !== Kind.User && kind !== Kind.Group)
+        throw invalid(`grants go to "user:…" or "group:…" subjects, not "${subject}"`);
+      holder = principalNamed(state, subject as SubjectRef, kind);
+    }
+    const node = state.nodeIndex.get(scope) ?? requireNode(state, scope);
+    if ((role.scopeMask & (1 << state.type[node]!)) === 0)
+      throw new GatehouseError(
+        ErrorCode.ROLE_NOT_GRANTABLE_AT_SCOPE,
+        `role "${roleName}" cannot be granted at ${scope}; it is granted at ${scopeTypesOf(model, role)}`,
+      );
+    if (expiresAt != null && !Number.isFinite(expiresAt))
+      throw invalid("expiresAt must be a finite epoch-milliseconds number");
+    if (role.isOwner) {
+      if (holder.kind !== Kind.User || expiresAt != null)
+        throw invalid("the owner role is held by a user and never expires");
+      if (state.ownerGrant !== undefined)
+        throw new GatehouseError(ErrorCode.OWNER_EXISTS, "the workspace already has an owner");
+    }
+    refuseSecondRole(state, holder, node);
+    attachGrant(
+      state,
+      holder,
+      node,
+      role,
+      NO_EXTRAS,
+      role.bits,
+      expiresAt ?? Number.POSITIVE_INFINITY,
+    );
+  }
 }
 
 function grantsOn(state: EngineState, node: number): Set<GrantRecord> {

@@ -38,6 +38,18 @@ export interface GrantInput<
 }
 
 /**
+ * A grant as a store holds it: subject, scope, role, then extras and expiry (epoch ms) when there
+ * are any. What `loadGrantRows` takes.
+ */
+export type GrantRow = readonly [
+  subject: string,
+  scope: string,
+  role: string,
+  extras?: readonly string[] | null | undefined,
+  expiresAt?: number | null | undefined,
+];
+
+/**
  * A machine credential owned by a member: it holds what its owner holds now, narrowed to its scopes
  * and its resources.
  */

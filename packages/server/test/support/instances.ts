@@ -15,6 +15,7 @@ import { createGatehouse, openPostgres, openSqlite } from "@gatehouse/service";
 /** The repository root, where `node --conditions=@gatehouse/source --import tsx` resolves the loader. */
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
 const MAIN = join(REPO_ROOT, "packages", "server", "src", "main.ts");
+const BUILT_MAIN = join(REPO_ROOT, "packages", "server", "dist", "main.js");
 
 /** Configuration keys a test's own environment must not leak into a spawned server. */
 const SERVER_KEYS = [
@@ -48,6 +49,11 @@ export interface InstanceOptions {
   readonly nodeArgs?: readonly string[];
   /** How long to wait for `/readyz` (default 60 s: the first start compiles TypeScript). */
   readonly readyTimeoutMs?: number;
+  /**
+   * Run the built server (`packages/server/dist/main.js`, as `npm start` does; run `npm run build`
+   * first) instead of the TypeScript sources through tsx.
+   */
+  readonly built?: boolean;
 }
 
 /** One running server process. */
@@ -133,10 +139,9 @@ async function spawnInstance(options: InstanceOptions, port: number): Promise<In
   const node = [
     process.execPath,
     ...(options.nodeArgs ?? []),
-    "--conditions=@gatehouse/source",
-    "--import",
-    "tsx",
-    MAIN,
+    ...(options.built === true
+      ? [BUILT_MAIN]
+      : ["--conditions=@gatehouse/source", "--import", "tsx", MAIN]),
   ];
   const [command, ...args] =
     options.cpus === undefined ? node : ["taskset", "-c", options.cpus, ...node];

@@ -17,6 +17,7 @@ export interface Database {
   api_keys: ApiKeysTable;
   audit_log: AuditLogTable;
   changes: ChangesTable;
+  engine_snapshots: EngineSnapshotsTable;
   sessions: SessionsTable;
   recovery_codes: RecoveryCodesTable;
   magic_links: MagicLinksTable;
@@ -196,6 +197,18 @@ export interface ChangesTable {
   revision: number;
   at: number;
   ops: string;
+}
+
+/** Per workspace, its engine's compact snapshot at `revision` (`Engine.snapshot`). */
+export interface EngineSnapshotsTable {
+  workspace_id: string;
+  revision: number;
+  /** The engine's snapshot format when written. */
+  format: number;
+  /** SHA-256 of `data`, hex. */
+  checksum: string;
+  data: Uint8Array;
+  created_at: number;
 }
 
 /** Sign-in sessions; the token itself is never stored, only its SHA-256. */

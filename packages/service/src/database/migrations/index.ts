@@ -7,6 +7,7 @@ import * as host from "./0005-host.ts";
 import * as models from "./0006-models.ts";
 import * as signUpLinks from "./0007-sign-up-links.ts";
 import * as twoFactorRecovery from "./0008-two-factor-recovery.ts";
+import * as engineSnapshots from "./0011-engine-snapshots.ts";
 
 /** Every migration, in order. Add new ones at the end; never edit one that has shipped. */
 export const migrations: Readonly<Record<string, Migration>> = {
@@ -18,4 +19,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "0006-models": models,
   "0007-sign-up-links": signUpLinks,
   "0008-two-factor-recovery": twoFactorRecovery,
+  "0011-engine-snapshots": engineSnapshots,
 };

@@ -1,0 +1,355 @@
+import { invalid } from "./names.ts";
+import { addApiKey, attachGrant, insertGrant } from "./principals.ts";
+import { Kind, NO_EXTRAS, Principal } from "./records.ts";
+import type { EngineState } from "./state.ts";
+import { NO_PARENT } from "./state.ts";
+import { addNode } from "./tree.ts";
+import type { ApiKeyInput, GrantInput, SubjectRef } from "./types.ts";
+
+/**
+ * A workspace's engine as bytes: typed arrays for the tree, the principals and the grants, and one
+ * string table for every name, so that loading it builds no per-grant input or check. Written by
+ * `Engine.snapshot`, read by `Engine.fromSnapshot`. Little-endian; every section 8-byte aligned.
+ *
+ * Header (14 × u32, then the revision as f64): magic "GHS1", format, then the counts of nodes,
+ * principals, grants, memberships, roles, grants with extras, expiring grants, strings, string
+ * bytes, API keys' string, 2 reserved. Strings: the model definition (JSON), the root, the API
+ * keys (JSON), the roles, one per node (parents before children), one per principal, then each
+ * grant's extras (JSON).
+ */
+const MAGIC = 0x3153_4847;
+/** Bumped whenever the layout changes: a snapshot of another format is refused. */
+export const SNAPSHOT_FORMAT = 1;
+const HEADER_WORDS = 14;
+const HEADER_BYTES = HEADER_WORDS * 4 + 8;
+const FIXED_STRINGS = 3;
+
+type Section = Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array;
+
+const align = (bytes: number) => (bytes + 7) & ~7;
+
+/** Items encoded between two pauses of `encodeSnapshotSteps`. */
+const STEP = 16_384;
+
+/**
+ * Encodes the state of a model whose definition is `definition` (as JSON), pausing (yielding) every
+ * few thousand items so a caller can let other work run between slices; the result is consistent
+ * only if the state did not change meanwhile (compare `revision` before and after). Throws when a
+ * name is not well-formed UTF-16 (it would not round-trip).
+ */
+export function* encodeSnapshotSteps(
+  state: EngineState,
+  definition: string,
+): Generator<void, Uint8Array> {
+  const model = state.model;
+  const roleNames = [...model.roles.keys()];
+  const roleIndex = new Map(roleNames.map((name, index) => [name, index]));
+  const strings: string[] = [definition, state.keys[0]!, ""];
+  strings.push(...roleNames);
+
+  // Live nodes, parents before children, renumbered densely.
+  const order: number[] = [0];
+  for (let i = 0; i < order.length; i++)
+    for (const child of state.children[order[i]!] ?? []) order.push(child);
+  const renumber = new Int32Array(state.nodeCount).fill(-1);
+  order.forEach((node, index) => {
+    renumber[node] = index;
+  });
+  const nodeCount = order.length;
+  const parent = new Int32Array(nodeCount);
+  const type = new Uint8Array(nodeCount);
+  for (let i = 0; i < nodeCount; i++) {
+    const node = order[i]!;
+    parent[i] = i === 0 ? NO_PARENT : renumber[state.parent[node]!]!;
+    type[i] = state.type[node]!;
+    strings.push(state.keys[node]!);
+    if (i > 0 && i % STEP === 0) yield;
+  }
+
+  // Users and groups that hold or relate to anything (a fresh load has no others); keys as JSON.
+  const principals: Principal[] = [];
+  const keys: ApiKeyInput[] = [];
+  for (const principal of state.principals.values()) {
+    if (principal.kind === Kind.Key) {
+      const { id, owner, scopes, resources, expiresAt } = principal.key!.key;
+      keys.push({ id, owner, scopes, resources, expiresAt });
+    } else if (
+      principal.grants.size > 0 ||
+      principal.groups.length > 0 ||
+      principal.members.size > 0 ||
+      principal.keys.size > 0
+    ) {
+      principals.push(principal);
+    }
+  }
+  strings[2] = JSON.stringify(keys);
+  const principalIndex = new Map(principals.map((principal, index) => [principal, index]));
+  const kind = new Uint8Array(principals.length);
+  const memberships: number[] = [];
+  let grantCount = 0;
+  for (const [index, principal] of principals.entries()) {
+    kind[index] = principal.kind;
+    strings.push(principal.name);
+    for (const member of principal.members) memberships.push(index, principalIndex.get(member)!);
+    grantCount += principal.grants.size;
+    if (index > 0 && index % STEP === 0) yield;
+  }
+
+  const holder = new Uint32Array(grantCount);
+  const node = new Uint32Array(grantCount);
+  const role = new Uint16Array(grantCount);
+  const extrasGrant: number[] = [];
+  const extrasString: number[] = [];
+  const expiringGrant: number[] = [];
+  const expiring: number[] = [];
+  let g = 0;
+  for (const [index, principal] of principals.entries()) {
+    for (const record of principal.grants.values()) {
+      holder[g] = index;
+      node[g] = renumber[record.node]!;
+      role[g] = roleIndex.get(record.role)!;
+      if (record.extras !== NO_EXTRAS && record.extras.length > 0) {
+        extrasGrant.push(g);
+        extrasString.push(strings.length);
+        strings.push(JSON.stringify(record.extras));
+      }
+      if (record.expiresAt !== Number.POSITIVE_INFINITY) {
+        expiringGrant.push(g);
+        expiring.push(record.expiresAt);
+      }
+      g++;
+      if (g % STEP === 0) yield;
+    }
+  }
+
+  const joined = strings.join("");
+  if (/[\uD800-\uDFFF]/u.test(joined)) throw invalid("a name is not well-formed UTF-16");
+  const text = new TextEncoder().encode(joined);
+  const sections: Section[] = [
+    Uint32Array.from(strings, (s) => s.length),
+    text,
+    parent,
+    type,
+    kind,
+    Uint32Array.from(memberships),
+    holder,
+    node,
+    role,
+    Uint32Array.from(extrasGrant),
+    Uint32Array.from(extrasString),
+    Uint32Array.from(expiringGrant),
+    Float64Array.from(expiring),
+  ];
+  let size = HEADER_BYTES;
+  for (const section of sections) size += align(section.byteLength);
+  const bytes = new Uint8Array(size);
+  const header = new Uint32Array(bytes.buffer, 0, HEADER_WORDS);
+  header.set([
+    MAGIC,
+    SNAPSHOT_FORMAT,
+    nodeCount,
+    principals.length,
+    grantCount,
+    memberships.length / 2,
+    roleNames.length,
+    extrasGrant.length,
+    expiringGrant.length,
+    strings.length,
+    text.byteLength,
+    0,
+    0,
+    0,
+  ]);
+  new Float64Array(bytes.buffer, HEADER_WORDS * 4, 1)[0] = state.revision;
+  let offset = HEADER_BYTES;
+  for (const section of sections) {
+    bytes.set(new Uint8Array(section.buffer, section.byteOffset, section.byteLength), offset);
+    offset += align(section.byteLength);
+  }
+  return bytes;
+}
+
+/** Encodes the state at once (see `encodeSnapshotSteps`). */
+export function encodeSnapshot(state: EngineState, definition: string): Uint8Array {
+  const steps = encodeSnapshotSteps(state, definition);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
+}
+
+/** Reads typed sections off the snapshot in order, refusing one that overruns it. */
+class Reader {
+  readonly #bytes: Uint8Array;
+  #offset = HEADER_BYTES;
+  constructor(bytes: Uint8Array) {
+    this.#bytes = bytes;
+  }
+  #take(byteLength: number): number {
+    const at = this.#offset;
+    if (at + byteLength > this.#bytes.byteLength) throw broken("it is truncated");
+    this.#offset = at + align(byteLength);
+    return this.#bytes.byteOffset + at;
+  }
+  u8(count: number): Uint8Array {
+    return new Uint8Array(this.#bytes.buffer, this.#take(count), count);
+  }
+  u16(count: number): Uint16Array {
+    return new Uint16Array(this.#bytes.buffer, this.#take(count * 2), count);
+  }
+  u32(count: number): Uint32Array {
+    return new Uint32Array(this.#bytes.buffer, this.#take(count * 4), count);
+  }
+  i32(count: number): Int32Array {
+    return new Int32Array(this.#bytes.buffer, this.#take(count * 4), count);
+  }
+  f64(count: number): Float64Array {
+    return new Float64Array(this.#bytes.buffer, this.#take(count * 8), count);
+  }
+  end(): void {
+    if (this.#offset !== this.#bytes.byteLength) throw broken("it has trailing bytes");
+  }
+}
+
+function broken(why: string) {
+  return invalid(`not a usable engine snapshot: ${why}`);
+}
+
+/**
+ * Fills a state that holds only its root with a snapshot of the same workspace and model. Throws
+ * `INVALID_INPUT` when the bytes are not a snapshot of this format, of this model and workspace,
+ * or do not describe a valid workspace; the state is then unusable.
+ */
+export function restoreSnapshot(state: EngineState, definition: string, source: Uint8Array): void {
+  const model = state.model;
+  // Typed views need aligned offsets: copy a misaligned buffer (a Buffer from a pool) once.
+  const bytes = source.byteOffset % 8 === 0 ? source : source.slice();
+  if (bytes.byteLength < HEADER_BYTES) throw broken("it is truncated");
+  const header = new Uint32Array(bytes.buffer, bytes.byteOffset, HEADER_WORDS);
+  if (header[0] !== MAGIC) throw broken("wrong magic number");
+  if (header[1] !== SNAPSHOT_FORMAT) throw broken(`format ${header[1]}, not ${SNAPSHOT_FORMAT}`);
+  const [, , nodeCount, principalCount, grantCount, membershipCount, roleCount] = header;
+  const [extrasCount, expiringCount, stringCount, textBytes] = header.subarray(7, 11);
+  const revision = new Float64Array(bytes.buffer, bytes.byteOffset + HEADER_WORDS * 4, 1)[0]!;
+  const read = new Reader(bytes);
+  const lengths = read.u32(stringCount!);
+  const text = new TextDecoder("utf-8", { fatal: true }).decode(read.u8(textBytes!));
+  const strings = new Array<string>(stringCount!);
+  let at = 0;
+  for (let i = 0; i < stringCount!; i++) {
+    strings[i] = text.slice(at, at + lengths[i]!);
+    at += lengths[i]!;
+  }
+  if (at !== text.length) throw broken("its string table does not add up");
+  const firstNode = FIXED_STRINGS + roleCount!;
+  const firstPrincipal = firstNode + nodeCount!;
+  if (firstPrincipal + principalCount! + extrasCount! !== stringCount)
+    throw broken("its string table does not add up");
+  if (strings[0] !== definition) throw broken("another model (or version)");
+  if (strings[1] !== state.keys[0] || strings[firstNode] !== state.keys[0])
+    throw broken("another workspace");
+  const roles = strings.slice(FIXED_STRINGS, firstNode).map((name) => {
+    const role = model.roles.get(name);
+    if (role === undefined) throw broken(`unknown role "${name}"`);
+    return role;
+  });
+
+  const parent = read.i32(nodeCount!);
+  const type = read.u8(nodeCount!);
+  if (nodeCount! > state.parent.length) {
+    state.parent = new Int32Array(nodeCount!);
+    state.type = new Uint8Array(nodeCount!);
+  }
+  for (let i = 1; i < nodeCount!; i++) {
+    const p = parent[i]!;
+    const t = type[i]!;
+    if (
+      !(p >= 0 && p < i) ||
+      t >= model.typeNames.length ||
+      (model.parentMask[t]! & (1 << type[p]!)) === 0
+    )
+      throw broken(`node ${i} does not fit the tree`);
+    const name = strings[firstNode + i]!;
+    if (state.nodeIndex.has(name)) throw broken(`${name} appears twice`);
+    addNode(state, name, t, p);
+  }
+
+  const kind = read.u8(principalCount!);
+  const principals = new Array<Principal>(principalCount!);
+  for (let i = 0; i < principalCount!; i++) {
+    const name = strings[firstPrincipal + i]! as SubjectRef;
+    const k = kind[i]!;
+    if (
+      (k !== Kind.User && k !== Kind.Group) ||
+      !name.startsWith(k === Kind.User ? "user:" : "group:")
+    )
+      throw broken(`principal ${name} has kind ${k}`);
+    if (state.principals.has(name)) throw broken(`${name} appears twice`);
+    const principal = new Principal(name, k);
+    state.principals.set(name, principal);
+    principals[i] = principal;
+  }
+  const memberships = read.u32(membershipCount! * 2);
+  for (let i = 0; i < memberships.length; i += 2) {
+    const group = principals[memberships[i]!];
+    const user = principals[memberships[i + 1]!];
+    if (group?.kind !== Kind.Group || user?.kind !== Kind.User || group.members.has(user))
+      throw broken("a membership is not of a user in a group");
+    group.addMember(user);
+    user.groups = [...user.groups, group];
+  }
+
+  const holder = read.u32(grantCount!);
+  const node = read.u32(grantCount!);
+  const role = read.u16(grantCount!);
+  const extrasGrant = read.u32(extrasCount!);
+  const extrasString = read.u32(extrasCount!);
+  const expiringGrant = read.u32(expiringCount!);
+  const expiring = read.f64(expiringCount!);
+  read.end();
+  const expiresAt = new Float64Array(grantCount!).fill(Number.POSITIVE_INFINITY);
+  for (let i = 0; i < expiringCount!; i++) {
+    const g = expiringGrant[i]!;
+    if (!(g < grantCount!) || !Number.isFinite(expiring[i]!)) throw broken("a bad expiry");
+    expiresAt[g] = expiring[i]!;
+  }
+  let nextExtras = 0;
+  for (let g = 0; g < grantCount!; g++) {
+    const principal = principals[holder[g]!];
+    const n = node[g]!;
+    const r = roles[role[g]!];
+    if (principal === undefined || !(n < nodeCount!) || r === undefined)
+      throw broken(`grant ${g} names what is not there`);
+    const expiry = expiresAt[g]!;
+    if (nextExtras < extrasCount! && extrasGrant[nextExtras] === g) {
+      // Rare: extras are checked against the model as any new grant's are.
+      const extras = JSON.parse(strings[extrasString[nextExtras++]!] ?? "null") as unknown;
+      if (!Array.isArray(extras)) throw broken(`grant ${g} has bad extras`);
+      insertGrant(state, {
+        subject: principal.name as GrantInput["subject"],
+        role: r.name,
+        scope: state.keys[n] as GrantInput["scope"],
+        extras: extras as string[],
+        expiresAt: expiry === Number.POSITIVE_INFINITY ? undefined : expiry,
+      });
+      continue;
+    }
+    if (
+      (r.scopeMask & (1 << state.type[n]!)) === 0 ||
+      principal.grants.has(n) ||
+      (r.isOwner &&
+        (principal.kind !== Kind.User ||
+          expiry !== Number.POSITIVE_INFINITY ||
+          state.ownerGrant !== undefined))
+    )
+      throw broken(`grant ${g} does not fit the model`);
+    attachGrant(state, principal, n, r, NO_EXTRAS, r.bits, expiry);
+  }
+  if (nextExtras !== extrasCount) throw broken("extras out of order");
+
+  const keys = JSON.parse(strings[2]!) as ApiKeyInput[];
+  if (!Array.isArray(keys)) throw broken("bad API keys");
+  for (const key of keys) addApiKey(state, key);
+  state.lastPrincipal = undefined;
+  state.revision = revision;
+}
