@@ -9,6 +9,7 @@ import {
   typesInOrder,
   viewPermissionOf,
 } from "../model.ts";
+import { countOf } from "../plural.ts";
 import { Link } from "../router.tsx";
 import { useWorkspace } from "../session.tsx";
 import { Badge, Button, Card, Empty, ErrorNote, Loading, PageHeader } from "../ui.tsx";
@@ -190,7 +191,7 @@ export function ResourcePage(props: { readonly resource: string }): React.JSX.El
       )}
       <Card
         title="Your permissions here"
-        description={`${held.length} permissions on this ${typeLabel(model, type).toLowerCase()}.`}
+        description={`${countOf(held.length, "permission")} on this ${typeLabel(model, type).toLowerCase()}.`}
       >
         <div className="permission-groups">
           {groupsOf(held).map(([area, permissions]) => (
