@@ -134,7 +134,7 @@ export function AccountPage(): React.JSX.Element {
                   })
                 }
               >
-                Sign out other sessions
+                End all other sessions
               </Button>
             ) : undefined
           }
