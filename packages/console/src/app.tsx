@@ -223,7 +223,8 @@ function navigationOf(
   const root = rootTypeOf(model);
   const items: NavItem[] = [];
   const atRoot = access.grants.some((grant) => splitResource(grant.scope).type === root);
-  if (atRoot) items.push({ to: base, label: "Overview" });
+  // The member's own access to the whole workspace; "Resources" is the fleet (#16: they were one page).
+  if (atRoot) items.push({ to: `${base}/access`, label: "Your access" });
   if (fleet) items.push({ to: `${base}/resources`, label: "Resources" });
   else {
     for (const grant of access.grants) {
@@ -247,7 +248,7 @@ function navigationOf(
   return items;
 }
 
-/** Where a member lands: the overview, the fleet, or straight in their one resource. */
+/** Where a member lands: the fleet, straight in their one resource, or their workspace access. */
 function landingOf(
   workspaceId: string,
   model: ModelDefinition,
@@ -263,7 +264,7 @@ function landingOf(
     !access.grants.some((grant) => splitResource(grant.scope).type === root)
   )
     return resourcePath(workspaceId, scoped.scope);
-  return base;
+  return `${base}/access`;
 }
 
 function WorkspaceShell(props: { readonly workspaceId: string }): React.JSX.Element {
@@ -430,10 +431,14 @@ function pageOf(path: string, base: string, value: WorkspaceValue): ReactNode | 
   const { workflows } = value.access;
   const rest = path.slice(base.length) || "/";
   if (rest === "/") {
-    const landing = landingOf(value.workspace.id, value.model, value.access, value.fleet);
-    if (landing !== base) return <Redirect to={landing} />;
-    return <ResourcePage resource={`${rootTypeOf(value.model)}:${value.workspace.id}`} />;
+    return <Redirect to={landingOf(value.workspace.id, value.model, value.access, value.fleet)} />;
   }
+  if (rest === "/access")
+    return value.access.grants.some(
+      (grant) => splitResource(grant.scope).type === rootTypeOf(value.model),
+    ) ? (
+      <ResourcePage resource={`${rootTypeOf(value.model)}:${value.workspace.id}`} />
+    ) : undefined;
   if (rest === "/resources") return value.fleet ? <FleetPage /> : undefined;
   const resource = match("/resources/:type/:id", rest);
   if (resource !== undefined)
@@ -464,9 +469,7 @@ function NavList(props: {
           {group.group === undefined ? null : <div className="nav-heading">{group.group}</div>}
           <ul className="nav-list">
             {group.items.map((item) => {
-              const current =
-                props.path === item.to ||
-                (item.label !== "Overview" && props.path.startsWith(`${item.to}/`));
+              const current = props.path === item.to || props.path.startsWith(`${item.to}/`);
               return (
                 <li key={item.to}>
                   <Link

@@ -1,6 +1,7 @@
 import {
   type ButtonHTMLAttributes,
   type FormEvent,
+  type KeyboardEvent,
   type ReactNode,
   useEffect,
   useId,
@@ -232,7 +233,35 @@ export function useAction(): {
   };
 }
 
-/** A modal confirmation on the native <dialog>: focus is trapped and Escape cancels. */
+/**
+ * Keeps Tab inside a modal dialog: Chromium's showModal() makes the page inert but lets Tab leave
+ * the last control for the browser's own interface, so the dialog wraps from its last control to its
+ * first (and back with Shift+Tab).
+ */
+function keepFocusInside(event: KeyboardEvent<HTMLDialogElement>): void {
+  if (event.key !== "Tab") return;
+  const controls = [
+    ...event.currentTarget.querySelectorAll<HTMLElement>(
+      "a[href], button:not(:disabled), input:not(:disabled), select:not(:disabled), textarea:not(:disabled), [tabindex]:not([tabindex='-1'])",
+    ),
+  ].filter((control) => control.checkVisibility());
+  const first = controls[0];
+  const last = controls.at(-1);
+  if (first === undefined || last === undefined) return;
+  const active = document.activeElement;
+  if (event.shiftKey && (active === first || active === event.currentTarget)) {
+    event.preventDefault();
+    last.focus();
+  } else if (!event.shiftKey && active === last) {
+    event.preventDefault();
+    first.focus();
+  }
+}
+
+/**
+ * A modal confirmation on the native <dialog>: focus is trapped, Escape cancels, and closing gives
+ * focus back to the control that opened it.
+ */
 export function ConfirmDialog(props: {
   readonly open: boolean;
   readonly title: string;
@@ -243,12 +272,17 @@ export function ConfirmDialog(props: {
   readonly onClose: () => void;
 }): React.JSX.Element {
   const ref = useRef<HTMLDialogElement>(null);
+  const opener = useRef<HTMLElement | null>(null);
   const action = useAction();
   const titleId = useId();
   useEffect(() => {
     const dialog = ref.current;
     if (dialog === null) return;
-    if (props.open && !dialog.open) dialog.showModal();
+    if (props.open && !dialog.open) {
+      opener.current =
+        document.activeElement instanceof HTMLElement ? document.activeElement : null;
+      dialog.showModal();
+    }
     if (!props.open && dialog.open) dialog.close();
   }, [props.open]);
   return (
@@ -256,9 +290,12 @@ export function ConfirmDialog(props: {
       ref={ref}
       className="dialog"
       aria-labelledby={titleId}
+      onKeyDown={keepFocusInside}
       onClose={() => {
         action.clear();
         props.onClose();
+        // Back to the control that opened it, if it is still there (a removed row's is not).
+        if (opener.current?.isConnected) opener.current.focus();
       }}
     >
       <h2 id={titleId}>{props.title}</h2>

@@ -327,11 +327,24 @@ describe("the web console in a browser", { timeout: 60_000 }, () => {
     await poll(() => log.locator("tbody tr").count()).toBe(1);
     await poll(() => log.locator("tbody tr").getAttribute("data-action")).toBe("member.grants.set");
     await poll(() => log.innerText()).toContain("Olivia Owner");
+    // The filters are in the address (#16): back shows everything again, forward the filtered log.
+    expect(new URL(owner.url()).searchParams.get("action")).toBe("member.*");
+    await owner.goBack();
+    await poll(() => log.locator("tbody tr").count()).toBeGreaterThan(1);
+    await poll(() => owner.getByLabel("Action").inputValue()).toBe("");
+    await owner.goForward();
+    await poll(() => log.locator("tbody tr").count()).toBe(1);
+    await poll(() => owner.getByLabel("Action").inputValue()).toBe("member.*");
+    await owner.reload();
+    await poll(() => log.locator("tbody tr").getAttribute("data-action")).toBe("member.grants.set");
     const csv = await owner.request.get(
       url(`/v1/workspaces/${workspaceId}/audit/export?format=csv&action=member.*`),
     );
     expect(csv.headers()["content-type"]).toMatch(/^text\/csv/);
-    expect(await csv.text()).toContain("member.grants.set");
+    const exported = await csv.text();
+    expect(exported).toContain("member.grants.set");
+    // Beside the user ids, their emails (#16).
+    expect(exported).toContain("olivia@example.com");
   });
 
   it("closes the workspace only with its exact name typed", async () => {

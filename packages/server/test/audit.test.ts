@@ -130,7 +130,7 @@ describe.each(backends)("the activity log over HTTP on $name", (backend) => {
     expect(csv.headers["content-disposition"]).toBe(`attachment; filename="audit-${ws}.csv"`);
     const rows = csv.body.split("\r\n");
     expect(rows[0]).toBe(
-      "seq,at,actor_type,actor_id,on_behalf_of,action,target,result,ip,agent,details,hash,prev_hash",
+      "seq,at,actor_type,actor_id,actor_email,on_behalf_of,on_behalf_of_email,action,target,result,ip,agent,details,hash,prev_hash",
     );
     expect(rows.at(-1)).toBe("");
     expect(rows).toHaveLength(count + 2);

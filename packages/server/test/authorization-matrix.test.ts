@@ -795,6 +795,10 @@ async function runMatrix(server: Awaited<ReturnType<typeof openServer>>, preset:
     "POST /v1/auth/totp/confirm",
     "POST /v1/auth/totp/recovery-codes",
     "DELETE /v1/me/sessions/{id}",
+    // The caller's own account, which these change for everyone sending them (account.test.ts).
+    "PATCH /v1/me",
+    "PUT /v1/me/password",
+    "DELETE /v1/me/sessions",
     "POST /v1/workspaces",
     "POST /v1/invitations/accept",
     "POST /v1/invitations/preview",

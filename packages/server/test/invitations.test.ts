@@ -430,7 +430,11 @@ describe.each(backends)("invitations over HTTP on $name", (backend) => {
       expect(received).toHaveLength(1);
       expect(received[0]!.to).toEqual(["carol@example.com"]);
       expect(received[0]!.raw).toMatch(/^From: Gatehouse <gatehouse@example\.com>/m);
-      const token = LINK.exec(bodyOf(received[0]!.raw))![1]!;
+      // The mail says who invites, as what and on what (#16).
+      const body = bodyOf(received[0]!.raw);
+      expect(body).toMatch(/^.*ada@example\.com.* invited you to join .+ as Customer\.$/m);
+      expect(body).toContain("Customer on: Site b.");
+      const token = LINK.exec(body)![1]!;
       expect(response.body).not.toContain(token);
 
       const accepted = await accept(undefined, { token, password: PASSWORD });

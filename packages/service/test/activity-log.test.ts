@@ -472,7 +472,7 @@ describe.each(backends)("activity log on $name", (backend) => {
   });
 
   it("exports CSV that parses back to the entries, in chronological order", async () => {
-    const { ws, owner, otto } = await panel();
+    const { ws, owner, olivia, otto } = await panel();
     const tricky = 'Acme, "the Cloud"\nLtd';
     await gatehouse.workspaces.rename(owner, ws, tricky);
     const hostile = { ip: "198.51.100.1", agent: '=HYPERLINK("http://evil.example","click")' };
@@ -484,7 +484,9 @@ describe.each(backends)("activity log on $name", (backend) => {
       "at",
       "actor_type",
       "actor_id",
+      "actor_email",
       "on_behalf_of",
+      "on_behalf_of_email",
       "action",
       "target",
       "result",
@@ -496,15 +498,19 @@ describe.each(backends)("activity log on $name", (backend) => {
     ]);
     const entries = (await everything(owner, ws)).reverse();
     expect(records).toHaveLength(entries.length);
+    const emails = new Map([olivia, otto].map((user) => [user.id, user.email] as const));
+    expect(records.filter((record) => record[4] === olivia.email).length).toBeGreaterThan(0);
     records.forEach((record, index) => {
       const entry = entries[index]!;
-      expect(record).toHaveLength(13);
+      expect(record).toHaveLength(15);
       const [
         seq,
         at,
         type,
         id,
+        actorEmail,
         onBehalfOf,
+        onBehalfOfEmail,
         action,
         target,
         result,
@@ -525,20 +531,25 @@ describe.each(backends)("activity log on $name", (backend) => {
         entry.result,
         entry.origin.ip ?? "",
       ]);
+      // Beside each user id, that user's email (#16): the export reads without a lookup.
+      expect(actorEmail).toBe(entry.actor.type === "user" ? emails.get(entry.actor.id) : "");
+      expect(onBehalfOfEmail).toBe(
+        entry.actor.onBehalfOf ? (emails.get(entry.actor.onBehalfOf) ?? "") : "",
+      );
       // A cell a spreadsheet would run as a formula is defused with a leading quote.
       const expectedAgent = entry.origin.agent ?? "";
       expect(agent).toBe(expectedAgent.startsWith("=") ? `'${expectedAgent}` : expectedAgent);
       expect(JSON.parse(details!)).toEqual(entry.details);
       expect([hash, prev]).toEqual([entry.hash, entry.prevHash]);
     });
-    const renamed = records.find((record) => record[5] === "workspace.rename")!;
-    expect(JSON.parse(renamed[10]!)).toMatchObject({ to: tricky });
-    expect(records.at(-1)![9]).toBe(`'${hostile.agent}`);
+    const renamed = records.find((record) => record[7] === "workspace.rename")!;
+    expect(JSON.parse(renamed[12]!)).toMatchObject({ to: tricky });
+    expect(records.at(-1)![11]).toBe(`'${hostile.agent}`);
 
     const deniedOnly = parseCsv(
       await gatehouse.activityLog.export(owner, ws, { format: "csv", result: "denied" }),
     );
-    expect(deniedOnly.slice(1).map((record) => record[5])).toEqual(["workspace.rename"]);
+    expect(deniedOnly.slice(1).map((record) => record[7])).toEqual(["workspace.rename"]);
     const none = await gatehouse.activityLog.export(owner, ws, { format: "csv", actor: "nobody" });
     expect(parseCsv(none)).toHaveLength(1);
   });

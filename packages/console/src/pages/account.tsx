@@ -1,5 +1,7 @@
 import { useState } from "react";
 import { api, type SessionInfo } from "../api.ts";
+import { deviceName } from "../device-name.ts";
+import { countOf } from "../plural.ts";
 import { Link } from "../router.tsx";
 import { useSession } from "../session.tsx";
 import {
@@ -28,6 +30,7 @@ export function AccountPage(): React.JSX.Element {
   const [code, setCode] = useState("");
   const start = useAction();
   const end = useAction();
+  const [ended, setEnded] = useState<number>();
   if (me === null || me === undefined) return <Loading />;
   const { twoFactor } = me;
   return (
@@ -47,6 +50,8 @@ export function AccountPage(): React.JSX.Element {
         }
       />
       <div className="stack">
+        <ProfileCard name={me.user.name} email={me.user.email} onSaved={reload} />
+        <PasswordCard onChanged={sessions.reload} />
         <Card
           title="Two-factor sign-in"
           description="A code from an authenticator app at every sign-in (TOTP)."
@@ -110,7 +115,33 @@ export function AccountPage(): React.JSX.Element {
             </AsyncForm>
           )}
         </Card>
-        <Card title="Sessions" description="Where you are signed in. End any you do not recognise.">
+        <Card
+          title="Sessions"
+          description="Where you are signed in. End any you do not recognise."
+          actions={
+            (sessions.data?.sessions.length ?? 0) > 1 ? (
+              <Button
+                size="small"
+                busy={end.busy}
+                onClick={() =>
+                  end.run(async () => {
+                    const { sessionsEnded } = await api<{ sessionsEnded: number }>(
+                      "DELETE",
+                      "/v1/me/sessions",
+                    );
+                    setEnded(sessionsEnded);
+                    sessions.reload();
+                  })
+                }
+              >
+                End all other sessions
+              </Button>
+            ) : undefined
+          }
+        >
+          {ended === undefined ? null : (
+            <Notice tone="success">Signed out of {countOf(ended, "other session")}.</Notice>
+          )}
           {sessions.loading && sessions.data === undefined ? <Loading /> : null}
           <ErrorNote error={sessions.error ?? end.error} retry={sessions.reload} />
           {sessions.data === undefined ? null : (
@@ -129,9 +160,7 @@ export function AccountPage(): React.JSX.Element {
                   {sessions.data.sessions.map((session) => (
                     <tr key={session.id}>
                       <td>
-                        <div className="truncate" title={session.agent ?? ""}>
-                          {session.agent ?? "Unknown device"}
-                        </div>
+                        <div title={session.agent ?? ""}>{deviceName(session.agent)}</div>
                         <div className="muted small">{session.ip ?? ""}</div>
                       </td>
                       <td>
@@ -166,6 +195,142 @@ export function AccountPage(): React.JSX.Element {
         </Card>
       </div>
     </div>
+  );
+}
+
+/** The name others see; the email shown as the account's (it changes only by a confirmed address). */
+function ProfileCard(props: {
+  readonly name: string;
+  readonly email: string;
+  readonly onSaved: () => Promise<void>;
+}): React.JSX.Element {
+  const [name, setName] = useState(props.name);
+  const [saved, setSaved] = useState(false);
+  return (
+    <Card title="Profile" description="Your name is what the people in your workspaces see.">
+      <AsyncForm
+        label="Change your name"
+        onSubmit={async () => {
+          setSaved(false);
+          await api("PATCH", "/v1/me", { name });
+          await props.onSaved();
+          setSaved(true);
+        }}
+      >
+        {(busy) => (
+          <>
+            <Field label="Name">
+              {(id) => (
+                <input
+                  id={id}
+                  className="input"
+                  autoComplete="name"
+                  required
+                  maxLength={200}
+                  value={name}
+                  onChange={(event) => setName(event.target.value)}
+                />
+              )}
+            </Field>
+            <Field label="Email" hint="You sign in with this address.">
+              {(id, hint) => (
+                <input
+                  id={id}
+                  className="input"
+                  readOnly
+                  value={props.email}
+                  aria-describedby={hint}
+                />
+              )}
+            </Field>
+            <div className="button-row">
+              <Button
+                type="submit"
+                variant="primary"
+                busy={busy}
+                disabled={name.trim() === "" || name.trim() === props.name}
+              >
+                Save name
+              </Button>
+            </div>
+            {saved ? <Notice tone="success">Your name is saved.</Notice> : null}
+          </>
+        )}
+      </AsyncForm>
+    </Card>
+  );
+}
+
+/** A new password, given the current one; every other session ends with it. */
+function PasswordCard(props: { readonly onChanged: () => void }): React.JSX.Element {
+  const [current, setCurrent] = useState("");
+  const [next, setNext] = useState("");
+  const [ended, setEnded] = useState<number>();
+  return (
+    <Card title="Password" description="Changing it signs you out everywhere else.">
+      <AsyncForm
+        label="Change your password"
+        onSubmit={async () => {
+          setEnded(undefined);
+          const answer = await api<{ sessionsEnded: number }>("PUT", "/v1/me/password", {
+            currentPassword: current,
+            newPassword: next,
+          });
+          setCurrent("");
+          setNext("");
+          setEnded(answer.sessionsEnded);
+          props.onChanged();
+        }}
+      >
+        {(busy) => (
+          <>
+            <Field label="Current password">
+              {(id) => (
+                <input
+                  id={id}
+                  className="input"
+                  type="password"
+                  autoComplete="current-password"
+                  required
+                  value={current}
+                  onChange={(event) => setCurrent(event.target.value)}
+                />
+              )}
+            </Field>
+            <Field label="New password" hint="At least 10 characters, not a common one.">
+              {(id, hint) => (
+                <input
+                  id={id}
+                  className="input"
+                  type="password"
+                  autoComplete="new-password"
+                  required
+                  minLength={10}
+                  aria-describedby={hint}
+                  value={next}
+                  onChange={(event) => setNext(event.target.value)}
+                />
+              )}
+            </Field>
+            <div className="button-row">
+              <Button
+                type="submit"
+                variant="primary"
+                busy={busy}
+                disabled={current === "" || next === ""}
+              >
+                Change password
+              </Button>
+            </div>
+            {ended === undefined ? null : (
+              <Notice tone="success">
+                Your password is changed; {countOf(ended, "other session")} ended.
+              </Notice>
+            )}
+          </>
+        )}
+      </AsyncForm>
+    </Card>
   );
 }
 

@@ -1,6 +1,8 @@
-import { useEffect, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { type AuditEntry, api, type Member, type Verification, ws } from "../api.ts";
 import { memberSearch, Picker } from "../picker.tsx";
+import { countOf } from "../plural.ts";
+import { navigate, useLocation } from "../router.tsx";
 import { useWorkspace } from "../session.tsx";
 import {
   AsyncForm,
@@ -27,6 +29,27 @@ interface Filters {
 
 const NO_FILTERS: Filters = { actor: "", action: "", resource: "", result: "", from: "", to: "" };
 
+/** The applied filters live in the address (#16): shareable, and back and forward step through them. */
+function filtersOf(search: URLSearchParams): Filters {
+  const result = search.get("result");
+  return {
+    actor: search.get("actor") ?? "",
+    action: search.get("action") ?? "",
+    resource: search.get("resource") ?? "",
+    result: result === "success" || result === "denied" ? result : "",
+    from: search.get("from") ?? "",
+    to: search.get("to") ?? "",
+  };
+}
+
+/** The address of the page with `filters` applied: only the filters set, as typed. */
+function addressOf(path: string, filters: Filters): string {
+  const query = new URLSearchParams(
+    Object.entries(filters).filter(([, value]) => value.trim() !== ""),
+  ).toString();
+  return query === "" ? path : `${path}?${query}`;
+}
+
 function queryOf(filters: Filters): URLSearchParams {
   const query = new URLSearchParams();
   if (filters.actor) query.set("actor", filters.actor);
@@ -48,7 +71,7 @@ function ChainStatus(): React.JSX.Element {
     <span className="chain chain-ok" data-testid="chain-status">
       <Badge tone="success">Chain verified</Badge>
       <span className="muted small">
-        {verify.data.entries} entries · head {verify.data.head?.slice(0, 12)}
+        {countOf(verify.data.entries, "entry", "entries")} · head {verify.data.head?.slice(0, 12)}
       </span>
     </span>
   ) : (
@@ -221,9 +244,14 @@ export function ActivityPage(): React.JSX.Element {
   const members = useApi<{ members: Member[] }>(
     access.workflows.viewTeam ? `${base}/members` : null,
   );
-  const [draft, setDraft] = useState<Filters>(NO_FILTERS);
+  const { path, search } = useLocation();
+  const applied = search.toString();
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the filters change only with the address
+  const filters = useMemo(() => filtersOf(search), [applied]);
+  const [draft, setDraft] = useState<Filters>(filters);
+  useEffect(() => setDraft(filters), [filters]);
+  const setFilters = (next: Filters) => navigate(addressOf(path, next));
   const [actorName, setActorName] = useState("");
-  const [filters, setFilters] = useState<Filters>(NO_FILTERS);
   const pages = useAuditPages(base, queryOf(filters).toString());
   const exportQuery = queryOf(filters);
   const set = (key: keyof Filters) => (event: { target: { value: string } }) =>

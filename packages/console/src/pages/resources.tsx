@@ -9,6 +9,7 @@ import {
   typesInOrder,
   viewPermissionOf,
 } from "../model.ts";
+import { countOf } from "../plural.ts";
 import { Link } from "../router.tsx";
 import { useWorkspace } from "../session.tsx";
 import { Badge, Button, Card, Empty, ErrorNote, Loading, PageHeader } from "../ui.tsx";

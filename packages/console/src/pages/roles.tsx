@@ -152,7 +152,16 @@ export function RolesPage(): React.JSX.Element {
       />
       <div className="stack">
         <Card title="Role × permission matrix">
-          <div className="table-wrap matrix-wrap">
+          <p className="matrix-hint muted small" id="matrix-hint">
+            Scroll the matrix sideways to see every role.
+          </p>
+          <section
+            className="table-wrap matrix-wrap"
+            aria-label="Role × permission matrix, scrolls sideways"
+            aria-describedby="matrix-hint"
+            // biome-ignore lint/a11y/noNoninteractiveTabindex: a region wider than a phone takes focus, so that the keyboard scrolls it
+            tabIndex={0}
+          >
             <table className="table matrix" aria-label="Role × permission matrix">
               <thead>
                 <tr>
@@ -206,7 +215,7 @@ export function RolesPage(): React.JSX.Element {
                 ))}
               </tbody>
             </table>
-          </div>
+          </section>
         </Card>
         <ExplainCard />
       </div>

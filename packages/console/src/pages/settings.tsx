@@ -1,6 +1,7 @@
 import { useState } from "react";
-import { api, type Seats, ws } from "../api.ts";
+import { api, type Member, type Seats, ws } from "../api.ts";
 import { memberSearch, Picker } from "../picker.tsx";
+import { countOf } from "../plural.ts";
 import { navigate } from "../router.tsx";
 import { useSession, useWorkspace } from "../session.tsx";
 import {
@@ -86,8 +87,8 @@ export function SettingsPage(): React.JSX.Element {
             {seats.data === undefined ? null : (
               <>
                 <p data-testid="plan-seats">
-                  {seats.data.seats.members} members and {seats.data.seats.pending} pending
-                  invitations
+                  {countOf(seats.data.seats.members, "member")} and{" "}
+                  {countOf(seats.data.seats.pending, "pending invitation")}
                   {seats.data.seats.limit === null
                     ? " — this plan has no member limit."
                     : ` of ${seats.data.seats.limit} seats (${seats.data.seats.remaining} left).`}
@@ -116,7 +117,7 @@ export function SettingsPage(): React.JSX.Element {
                                   {candidate.label} —{" "}
                                   {candidate.maxMembers === null
                                     ? "no limit"
-                                    : `${candidate.maxMembers} members`}
+                                    : countOf(candidate.maxMembers, "member")}
                                 </option>
                               ))}
                             </select>

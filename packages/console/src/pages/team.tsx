@@ -17,6 +17,7 @@ import {
   resourceLabel,
   resourceSearch,
 } from "../picker.tsx";
+import { countOf } from "../plural.ts";
 import { navigate } from "../router.tsx";
 import { storePreview, useWorkspace } from "../session.tsx";
 import {
@@ -100,7 +101,7 @@ function SeatsLine(props: { readonly seats: Seats | undefined }): React.JSX.Elem
   const plan = props.seats?.plans.find((candidate) => candidate.name === props.seats?.plan);
   return (
     <span data-testid="seats">
-      {seats.members} {seats.members === 1 ? "member" : "members"} · {seats.pending} pending
+      {countOf(seats.members, "member")} · {seats.pending} pending
       {seats.limit === null
         ? " · no member limit"
         : ` · ${seats.remaining} of ${seats.limit} seats left on ${plan?.label ?? props.seats?.plan}`}

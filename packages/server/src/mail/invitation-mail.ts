@@ -7,7 +7,10 @@ export function invitationLink(config: ServerConfig, token: string): string {
   return `${config.publicUrl}/invitations/accept#${token}`;
 }
 
-/** The invitation mail; the workspace's name and the role's label make it recognisable. */
+/**
+ * The invitation mail: who invites, to which workspace, as which role and on what (#16), so that the
+ * invitee can recognise it — and tell a mail they did not expect.
+ */
 export async function invitationMail(
   gatehouse: Gatehouse,
   mail: {
@@ -19,13 +22,25 @@ export async function invitationMail(
 ): Promise<Mail> {
   const { caller, workspaceId, invitation, link } = mail;
   const workspace = await gatehouse.workspaces.get(caller, workspaceId);
-  const role =
-    gatehouse.models[workspace.preset]?.definition.roles[invitation.role]?.label ?? invitation.role;
+  const model = gatehouse.models[workspace.preset]?.definition;
+  const role = model?.roles[invitation.role]?.label ?? invitation.role;
+  const inviter = await inviterOf(gatehouse, caller);
+  const types: Readonly<Record<string, { readonly label?: string }>> = model?.types ?? {};
+  const scopes = invitation.scopes.map((scope) => {
+    const at = scope.indexOf(":");
+    const [type, id] = [scope.slice(0, at), scope.slice(at + 1)];
+    const label = types[type]?.label ?? type;
+    // The root is the workspace itself; anything else is named by its type and id.
+    return id === workspaceId ? `the whole ${label.toLowerCase()}` : `${label} ${id}`;
+  });
   return {
     to: invitation.email,
     subject: `You are invited to ${workspace.name} on Gatehouse`,
     text: [
-      `You are invited to join ${workspace.name} as ${role}.`,
+      inviter === undefined
+        ? `You are invited to join ${workspace.name} as ${role}.`
+        : `${inviter} invited you to join ${workspace.name} as ${role}.`,
+      `${role} on: ${scopes.join(", ")}.`,
       "",
       `Accept the invitation (the link works once, until ${new Date(invitation.expiresAt).toUTCString()}):`,
       "",
@@ -35,6 +50,17 @@ export async function invitationMail(
       "",
     ].join("\n"),
   };
+}
+
+/** The person behind the call, "Olivia Owner (olivia@example.com)"; none for the host or operator. */
+async function inviterOf(
+  gatehouse: Gatehouse,
+  caller: RequestContext,
+): Promise<string | undefined> {
+  const { actor } = caller;
+  if (actor.type === "system") return undefined;
+  const user = await gatehouse.users.get(actor.userId);
+  return user.name === "" ? user.email : `${user.name} (${user.email})`;
 }
 
 /**

@@ -1,5 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { GatehouseError } from "@gatehouse/engine";
+import { ErrorCode } from "@gatehouse/service";
 import { Type } from "@sinclair/typebox";
+import type { FastifyRequest } from "fastify";
 import {
   clearSessionCookies,
   originOf,
@@ -270,6 +273,73 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
             };
           }),
         ),
+      };
+    },
+  );
+
+  /** The caller's session: the account's sign-in settings change only from a signed-in console. */
+  const requireSession = (request: FastifyRequest): { userId: string; sessionId: string } => {
+    const userId = requirePerson(request);
+    if (request.sessionId === undefined)
+      throw new GatehouseError(
+        ErrorCode.PERMISSION_DENIED,
+        "sign in to change your password or end your sessions; an API key cannot",
+      );
+    return { userId, sessionId: request.sessionId };
+  };
+
+  app.patch(
+    "/v1/me",
+    {
+      schema: {
+        tags,
+        summary: "Change the caller's name",
+        body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 200 }) }, strict),
+        response: { 200: Type.Object({ user: UserSchema }) },
+      },
+    },
+    async (request) => ({
+      user: await gatehouse.users.rename(requirePerson(request), request.body.name),
+    }),
+  );
+
+  app.put(
+    "/v1/me/password",
+    {
+      schema: {
+        tags,
+        summary: "Change the caller's password; their other sessions end",
+        description:
+          "Needs the current password (INVALID_CREDENTIALS otherwise) and a session (not an API key). The new one is checked like a sign-up's (WEAK_PASSWORD). Every other session of the account ends; this one stays.",
+        body: Type.Object({ currentPassword: Password, newPassword: Password }, strict),
+        response: { 200: Type.Object({ sessionsEnded: Type.Integer() }) },
+      },
+    },
+    async (request) => {
+      const { userId, sessionId } = requireSession(request);
+      await gatehouse.users.changePassword(userId, {
+        current: request.body.currentPassword,
+        next: request.body.newPassword,
+      });
+      return {
+        sessionsEnded: await gatehouse.sessions.revokeAllFor(userId, { except: sessionId }),
+      };
+    },
+  );
+
+  app.delete(
+    "/v1/me/sessions",
+    {
+      schema: {
+        tags,
+        summary: "End every session of the caller but this one (sign out everywhere else)",
+        response: { 200: Type.Object({ sessionsEnded: Type.Integer() }) },
+      },
+    },
+    async (request) => {
+      const { userId, sessionId } = requireSession(request);
+      return {
+        sessionsEnded: await gatehouse.sessions.revokeAllFor(userId, { except: sessionId }),
       };
     },
   );

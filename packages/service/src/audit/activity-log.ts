@@ -80,7 +80,9 @@ const CSV_COLUMNS = [
   "at",
   "actor_type",
   "actor_id",
+  "actor_email",
   "on_behalf_of",
+  "on_behalf_of_email",
   "action",
   "target",
   "result",
@@ -247,10 +249,15 @@ function csvField(value: string | number | null): string {
   return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-function csvLine(row: AuditRow): string {
+/** Actor types whose `actor_id` is a user's id (a preview's is the viewer's). */
+const USER_ACTORS = new Set(["user", "preview"]);
+
+function csvLine(row: AuditRow, emails: ReadonlyMap<string, string>): string {
   const values: Record<(typeof CSV_COLUMNS)[number], string | number | null> = {
     ...row,
     at: new Date(row.at).toISOString(),
+    actor_email: USER_ACTORS.has(row.actor_type) ? (emails.get(row.actor_id) ?? null) : null,
+    on_behalf_of_email: row.on_behalf_of === null ? null : (emails.get(row.on_behalf_of) ?? null),
   };
   return CSV_COLUMNS.map((column) => csvField(values[column])).join(",");
 }
@@ -312,8 +319,9 @@ export class ActivityLog {
         .orderBy("seq")
         .limit(EXPORT_BATCH)
         .execute();
+      const emails = format === "csv" ? await this.#emailsOf(rows) : new Map<string, string>();
       for (const row of rows)
-        lines.push(format === "csv" ? csvLine(row) : JSON.stringify(toAuditEntry(row)));
+        lines.push(format === "csv" ? csvLine(row, emails) : JSON.stringify(toAuditEntry(row)));
       const last = rows.at(-1);
       if (last === undefined || rows.length < EXPORT_BATCH) break;
       after = last.seq;
@@ -322,6 +330,22 @@ export class ActivityLog {
     // RFC 4180 ends CSV records with CRLF; JSON Lines with LF.
     const newline = format === "csv" ? "\r\n" : "\n";
     return `${lines.join(newline)}${newline}`;
+  }
+
+  /** The emails of the users a batch of rows names (as actor or on whose behalf), by user id. */
+  async #emailsOf(rows: readonly AuditRow[]): Promise<Map<string, string>> {
+    const ids = new Set<string>();
+    for (const row of rows) {
+      if (USER_ACTORS.has(row.actor_type)) ids.add(row.actor_id);
+      if (row.on_behalf_of !== null) ids.add(row.on_behalf_of);
+    }
+    if (ids.size === 0) return new Map();
+    const users = await this.#core.db
+      .selectFrom("users")
+      .select(["id", "email"])
+      .where("id", "in", [...ids])
+      .execute();
+    return new Map(users.map((user) => [user.id, user.email]));
   }
 
   /**

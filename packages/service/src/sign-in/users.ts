@@ -174,6 +174,50 @@ export class Users {
     return toUser(row);
   }
 
+  /**
+   * Renames the user (the name others see in their workspaces); the email changes only by a
+   * confirmed address, which this does not do.
+   * @example
+   * const user = await gatehouse.users.rename(ada.id, "Ada Lovelace");
+   */
+  async rename(userId: string, name: string): Promise<User> {
+    const checked = requireText(name, "name");
+    await this.#core.db
+      .updateTable("users")
+      .set({ name: checked })
+      .where("id", "=", userId)
+      .execute();
+    return this.get(userId);
+  }
+
+  /**
+   * Changes the user's password after checking the current one (INVALID_CREDENTIALS otherwise);
+   * the new one passes the same strength check as at sign-up. The caller ends the other sessions.
+   * @example
+   * await gatehouse.users.changePassword(ada.id, { current: "old passphrase", next: "a new long passphrase" });
+   */
+  async changePassword(userId: string, input: { current: string; next: string }): Promise<void> {
+    const core = this.#core;
+    const row = await core.db
+      .selectFrom("users")
+      .select(["email", "name", "password_hash"])
+      .where("id", "=", userId)
+      .executeTakeFirst();
+    if (row === undefined) throw new GatehouseError(ErrorCode.USER_NOT_FOUND, "no such user");
+    const valid = await core.passwords.verify(input?.current, row.password_hash);
+    if (!valid)
+      throw new GatehouseError(ErrorCode.INVALID_CREDENTIALS, "the current password is wrong");
+    const next = input.next;
+    const passwordHash = await core.passwords.hash(next, () =>
+      assertStrongPassword(next, [row.email, row.name]),
+    );
+    await core.db
+      .updateTable("users")
+      .set({ password_hash: passwordHash })
+      .where("id", "=", userId)
+      .execute();
+  }
+
   async get(userId: string): Promise<User> {
     const row = await this.#core.db
       .selectFrom("users")
