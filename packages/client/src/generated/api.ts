@@ -2524,6 +2524,104 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/workspaces/{ws}/resources/{type}/{id}/permissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A resource's Permissions card: everyone with access at, above or below it
+         * @description Every user and team (group) with access in the part of the tree the resource `type:id` heads: granted here, inherited from an ancestor (a grant there carrying a permission for this part of the tree), or granted on a resource below it — each with every grant giving it (`place`: here, above, below; `throughGroup` naming the team) and when the access ends, with users' email and name and teams' names. Sorted by subject; pass `next` as `after` for the next page. Needs the model's delegation permission or team gate at the resource or above — a sub-tree admin (Customer Admin, Hosting Admin, …) at their resource; the host app always may. A resource outside the caller's reach is 404 RESOURCE_NOT_FOUND, like a missing one; within reach without the permission, 403.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Subjects per page, 1–1000; 100 by default */
+                    limit?: string;
+                    after?: string;
+                    /** @description Answer no staler than this workspace revision — the `revision` a write answered, on any instance. A revision the workspace has not reached is 400 INVALID_INPUT. */
+                    atLeastRevision?: string;
+                };
+                header?: never;
+                path: {
+                    ws: string;
+                    type: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            resource: string;
+                            items: {
+                                /** @description `user:<id>` or `group:<id>`; API keys are not listed */
+                                subject: string;
+                                user: {
+                                    email: string;
+                                    name: string;
+                                } | null;
+                                group: {
+                                    name: string;
+                                } | null;
+                                /** @description Every live grant giving access: here, then above, then below */
+                                via: {
+                                    grant: {
+                                        subject: string;
+                                        role: string;
+                                        scope: string;
+                                        extras: string[];
+                                        expiresAt: number | null;
+                                    };
+                                    /** @description The team (group) giving it, for a user reached through one */
+                                    throughGroup: string | null;
+                                    inherited: boolean;
+                                    /** @description here: granted on this resource; above: inherited from an ancestor; below: on a resource in this one's part of the tree */
+                                    place: "here" | "above" | "below";
+                                }[];
+                                /** @description When the last of these grants ends (epoch ms); null for never */
+                                expiresAt: number | null;
+                            }[];
+                            next: string | null;
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/.well-known/authzen-configuration/v1/workspaces/{ws}": {
         parameters: {
             query?: never;
