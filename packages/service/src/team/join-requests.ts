@@ -9,7 +9,7 @@ import { ErrorCode } from "../support/error-codes.ts";
 import { DAY_MS } from "../support/time.ts";
 import { requireText } from "../support/validation.ts";
 import { requireDelegation } from "./members.ts";
-import { addMember, assertMayJoin } from "./membership.ts";
+import { addMember, assertMayJoin, ownerRoleNotGranted } from "./membership.ts";
 
 export type JoinRequestStatus = JoinRequestsTable["status"];
 
@@ -361,12 +361,7 @@ export class JoinRequests {
         details: { role, scope },
       };
       await tx.requireMember(record);
-      if (role === tx.model.ownerRole) {
-        throw new GatehouseError(
-          ErrorCode.INVALID_INPUT,
-          "the owner role is handed over by transferring ownership",
-        );
-      }
+      if (role === tx.model.ownerRole) throw ownerRoleNotGranted(tx.model);
       requireDelegation(tx, { role, scope }, record, { named: true });
       const row = await findRequest(tx, requestId);
       assertPending(row);

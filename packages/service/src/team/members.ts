@@ -6,7 +6,7 @@ import type { ServiceCore, WorkspaceWriter } from "../service-core.ts";
 import { newId } from "../support/crypto.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { requireText } from "../support/validation.ts";
-import { assertMayJoin, removeMemberRows } from "./membership.ts";
+import { assertMayJoin, ownerRoleNotGranted, removeMemberRows } from "./membership.ts";
 
 export interface GrantSpec {
   readonly role: string;
@@ -109,12 +109,7 @@ export function requireDelegation(
     scope: grant.scope,
     extras: grant.extras ?? [],
   });
-  if (grant.role === tx.model.ownerRole) {
-    throw new GatehouseError(
-      ErrorCode.INVALID_INPUT,
-      "the owner role is handed over by transferring ownership",
-    );
-  }
+  if (grant.role === tx.model.ownerRole) throw ownerRoleNotGranted(tx.model);
   if (subject === undefined) return;
   const decision = tx.engine.canGrant(subject, grant.role, grant.scope, grant.extras ?? []);
   if (!decision.allowed) {
@@ -187,12 +182,8 @@ export async function insertGrant(
     throw new GatehouseError(ErrorCode.INVALID_INPUT, "expiresAt must be in the future");
   }
   tx.engine.validateGrant(input);
-  if (tx.engine.model.roles.length > 0 && spec.role === tx.model.ownerRole) {
-    throw new GatehouseError(
-      ErrorCode.INVALID_INPUT,
-      "the owner role is handed over by transferring ownership",
-    );
-  }
+  if (tx.engine.model.roles.length > 0 && spec.role === tx.model.ownerRole)
+    throw ownerRoleNotGranted(tx.model);
   try {
     await tx.trx
       .insertInto("grants")

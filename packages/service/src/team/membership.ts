@@ -12,6 +12,20 @@ export function isOneWorkspacePerEmail(core: ServiceCore, row: WorkspaceRow): bo
     : row.one_workspace_per_email === 1;
 }
 
+/**
+ * The refusal of a grant, invitation or approval of the owner role, pointing to the path this
+ * model has: the owner's self-service transfer, or the host's support where transfer is not
+ * self-service.
+ */
+export function ownerRoleNotGranted(model: Model): GatehouseError {
+  return new GatehouseError(
+    ErrorCode.OWNER_ROLE_NOT_GRANTED,
+    model.policy.selfServiceTransfer
+      ? `the owner role "${model.ownerRole}" is not granted: there is one owner, who hands it over with "Transfer ownership" (POST /v1/workspaces/{ws}/transfer-ownership)`
+      : `the owner role "${model.ownerRole}" is not granted: there is one owner, and in this workspace ownership is handed over only through the host's support`,
+  );
+}
+
 /** The member limit of a plan; `null` for none. */
 export function memberLimit(model: Model, plan: string | null): number | null {
   if (plan === null) return null;
