@@ -166,12 +166,14 @@ export const resourceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         summary: "The resources of a type on which the caller holds a permission (the fleet list)",
         description:
           "Only what the caller may see, sorted by name. Pass `next` as `after` for the next page; " +
-          "`next` is null on the last page.",
+          "`next` is null on the last page. Without `permission`, the type's view permission: " +
+          "`<type>.view` where the model has it, else the permission on the type the most roles " +
+          "carry (docs/http.md).",
         params: WorkspaceParams,
         querystring: Type.Object(
           {
             type: TypeName,
-            permission: Type.String({ minLength: 1, maxLength: 200 }),
+            permission: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
             limit: Type.Optional(PageLimit),
             after: Type.Optional(ResourceName),
             atLeastRevision: Type.Optional(AtLeastRevisionQuery),
@@ -201,7 +203,7 @@ export const resourceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         request.params.ws,
         {
           type,
-          permission,
+          ...(permission === undefined ? {} : { permission }),
           limit: limit === undefined ? DEFAULT_PAGE : Number(limit),
           ...(after === undefined ? {} : { after }),
           ...(subject === undefined ? {} : { subject }),
