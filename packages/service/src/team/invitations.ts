@@ -15,6 +15,7 @@ import { requireDelegation } from "./members.ts";
 import {
   addMember,
   assertMayJoin,
+  assertShareable,
   memberLimit,
   ownerRoleNotGranted,
   seatsTaken,
@@ -248,6 +249,7 @@ export class Invitations {
       };
       await tx.requireMember(record);
       if (role === tx.model.ownerRole) throw ownerRoleNotGranted(tx.model);
+      assertShareable(tx.core, tx.workspace);
       for (const scope of scopes) {
         const grant = { role, scope: scope as ResourceRef, extras };
         requireDelegation(tx, grant, record, { named: true });

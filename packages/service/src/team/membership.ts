@@ -26,6 +26,19 @@ export function ownerRoleNotGranted(model: Model): GatehouseError {
   );
 }
 
+/**
+ * Refuses another person in a personal workspace its model keeps to its owner (policy
+ * `personalShareable: false`, e.g. the hosting-customer personal team): invitations, join requests
+ * and every join answer PERSONAL_WORKSPACE_NOT_SHAREABLE.
+ */
+export function assertShareable(core: ServiceCore, row: WorkspaceRow): void {
+  if (row.personal === 1 && !core.modelOf(row.preset).policy.personalShareable)
+    throw new GatehouseError(
+      ErrorCode.PERSONAL_WORKSPACE_NOT_SHAREABLE,
+      "this is a personal workspace, which cannot be shared with other users; create a workspace to work with others",
+    );
+}
+
 /** The member limit of a plan; `null` for none. */
 export function memberLimit(model: Model, plan: string | null): number | null {
   if (plan === null) return null;
@@ -67,6 +80,7 @@ export async function assertMayJoin(
 ): Promise<{ releasedInvitations: number }> {
   const core = tx.core;
   const row = tx.workspace;
+  assertShareable(core, row);
   const user = await tx.trx
     .selectFrom("users")
     .select(["id", "email"])
