@@ -5725,6 +5725,8 @@ export type paths = {
                                 ownerOnly: boolean;
                                 changePlan: boolean;
                                 transferOwnership: boolean;
+                                /** @description Holds the delegation permission or team gate at one of their grant scopes: the Permissions card there and below */
+                                administerBelow: boolean;
                             };
                             sections: string[];
                             viewAs: {

@@ -13,6 +13,7 @@ import { Link } from "../router.tsx";
 import { useWorkspace } from "../session.tsx";
 import { Badge, Button, Card, Empty, ErrorNote, Loading, PageHeader } from "../ui.tsx";
 import { useApi } from "../use-api.ts";
+import { PermissionsCard } from "./permissions-card.tsx";
 
 const PAGE = 100;
 
@@ -215,6 +216,7 @@ export function ResourcePage(props: { readonly resource: string }): React.JSX.El
           ))}
         </div>
       </Card>
+      <PermissionsCard resource={props.resource} capabilities={capabilities.data} />
     </>
   );
 }
