@@ -40,6 +40,17 @@ export interface WhoCanQuestion {
   readonly after?: string;
 }
 
+/** A page of a resource's Permissions card, as the API answers it. */
+export type PermissionsBody =
+  paths["/v1/workspaces/{ws}/resources/{type}/{id}/permissions"]["get"]["responses"][200]["content"]["application/json"];
+
+/** One page of the Permissions card of `resource` (`type:id`); `limit` 1–1000 (100 by default). */
+export interface PermissionsQuestion {
+  readonly resource: string;
+  readonly limit?: number;
+  readonly after?: string;
+}
+
 /** Options of a read: no staler than a write's `revision` (the freshness token). */
 export interface Freshness {
   readonly atLeastRevision?: number;
@@ -70,4 +81,10 @@ export interface GatehouseApi {
     question: WhoCanQuestion,
     freshness?: Freshness,
   ): Promise<Result<WhoCanBody>>;
+  /** A resource's Permissions card: everyone with access at, above or below it; one page. */
+  permissionsAt(
+    workspaceId: string,
+    question: PermissionsQuestion,
+    freshness?: Freshness,
+  ): Promise<Result<PermissionsBody>>;
 }

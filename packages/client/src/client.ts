@@ -79,6 +79,30 @@ export function createClient(options: ClientOptions): GatehouseClient {
       if (error !== undefined) return { error };
       return { data };
     },
+    async permissionsAt(workspaceId, { resource, limit, after }, freshness = {}) {
+      const colon = resource.indexOf(":");
+      const { data, error } = await api.GET(
+        "/v1/workspaces/{ws}/resources/{type}/{id}/permissions",
+        {
+          params: {
+            path: {
+              ws: workspaceId,
+              type: resource.slice(0, colon),
+              id: resource.slice(colon + 1),
+            },
+            query: {
+              ...(limit === undefined ? {} : { limit: String(limit) }),
+              ...(after === undefined ? {} : { after }),
+              ...(freshness.atLeastRevision === undefined
+                ? {}
+                : { atLeastRevision: String(freshness.atLeastRevision) }),
+            },
+          },
+        },
+      );
+      if (error !== undefined) return { error };
+      return { data };
+    },
     localDecisions: (workspaceId, localOptions) =>
       LocalDecisions.open(client, workspaceId, localOptions),
   };

@@ -4,6 +4,8 @@ export type {
   ExplanationBody,
   Freshness,
   GatehouseApi,
+  PermissionsBody,
+  PermissionsQuestion,
   Problem,
   ProblemCode,
   Result,

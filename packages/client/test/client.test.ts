@@ -165,6 +165,22 @@ describe.each(backends)("the client SDK on $name", (backend) => {
     expect(missing.error?.code).toBe("RESOURCE_NOT_FOUND");
   });
 
+  it("reads a resource's Permissions card, page by page", async () => {
+    const first = await gatehouse.permissionsAt(ws, { resource: "site:a", limit: 1 });
+    expect(first.error).toBeUndefined();
+    const rest = await gatehouse.permissionsAt(ws, {
+      resource: "site:a",
+      after: first.data?.next ?? "",
+    });
+    const items = [...(first.data?.items ?? []), ...(rest.data?.items ?? [])];
+    expect(items.map((item) => item.subject).sort()).toEqual(
+      [`user:${ada.userId}`, `user:${carol.userId}`, `user:${otto.userId}`].sort(),
+    );
+    expect(items.every((item) => item.via.every((path) => path.place !== undefined))).toBe(true);
+    const missing = await gatehouse.permissionsAt(ws, { resource: "site:zz" });
+    expect(missing.error?.code).toBe("RESOURCE_NOT_FOUND");
+  });
+
   it("answers every endpoint typed, and errors as values with their stable codes", async () => {
     const members = await gatehouse.api.GET("/v1/workspaces/{ws}/members", {
       params: { path: { ws } },

@@ -139,6 +139,10 @@ export type ApiKey = Answer<"/v1/workspaces/{ws}/api-keys", "get">["keys"][numbe
 export type AuditEntry = Answer<"/v1/workspaces/{ws}/audit", "get">["entries"][number];
 export type Verification = Answer<"/v1/workspaces/{ws}/audit/verify", "get">;
 export type Capabilities = Answer<"/v1/workspaces/{ws}/capabilities", "get">;
+export type PermissionsPage = Answer<
+  "/v1/workspaces/{ws}/resources/{type}/{id}/permissions",
+  "get"
+>;
 export type SessionInfo = Answer<"/v1/me/sessions", "get">["sessions"][number];
 /** The model as `GET …/model` answers it: the engine's own definition type. */
 export type { ModelDefinition } from "../../engine/src/model/model-definition.ts";

@@ -469,6 +469,40 @@ async function runMatrix(server: Awaited<ReturnType<typeof openServer>>, preset:
           },
         ];
       }),
+    // The Permissions card: the delegation permission or team gate at the resource or above; every
+    // grant listed lies at, above or below the resource — never beside it.
+    "GET /v1/workspaces/{ws}/resources/{type}/{id}/permissions": (t, c) =>
+      resources.map((resource) => {
+        const allow = holdsGate(c, delegation, resource) || holdsGate(c, teamView, resource);
+        const id = resource.slice(resource.indexOf(":") + 1);
+        const line = (node: string) => {
+          const chain = [node];
+          for (let up = A.parents.get(node); up !== undefined; up = A.parents.get(up))
+            chain.push(up);
+          return chain.map((scope) => (scope.startsWith("workspace:") ? "workspace:*" : scope));
+        };
+        const onLine = (scope: string) =>
+          line(resource).includes(scope.startsWith("workspace:") ? "workspace:*" : scope) ||
+          line(scope).includes(resource);
+        return {
+          method: "GET" as const,
+          url: `${base(t)}/resources/${typeOf(resource)}/${encodeURIComponent(id)}/permissions`,
+          expect: allow
+            ? {
+                allow,
+                exact: 200,
+                verify: (body: unknown) => {
+                  const items = (body as { items: { via: { grant: { scope: string } }[] }[] })
+                    .items;
+                  const beside = items
+                    .flatMap((item) => item.via.map((path) => path.grant.scope))
+                    .filter((scope) => !onLine(scope));
+                  return beside.length === 0 ? undefined : `grants beside: ${beside.join(", ")}`;
+                },
+              }
+            : { allow },
+        };
+      }),
     // AuthZEN: decisions about the caller are the engine's; searching subjects needs the team gate.
     "POST /v1/workspaces/{ws}/access/v1/evaluation": async (t, c) => {
       const probes: Probe[] = [];

@@ -314,7 +314,7 @@ describe.each(backends)("invitations over HTTP on $name", (backend) => {
       expect(role.statusCode).toBe(400);
       expect(role.json().code).toBe("UNKNOWN_ROLE");
       const owner = await invite(ada, ws, { email: "carol@example.com", role: "owner" });
-      expect(owner.json().code).toBe("INVALID_INPUT");
+      expect(owner.json().code).toBe("OWNER_ROLE_NOT_GRANTED");
       const self = await invite(ada, ws, { email: "ada@example.com", role: "admin" });
       expect(self.statusCode).toBe(409);
       expect(self.json().code).toBe("ALREADY_MEMBER");

@@ -38,7 +38,15 @@ export type { ChangeFeed, ChangeNotice, Storage } from "./database/storage.ts";
 export type { AccessSummary, RoleMatrix, RoleRow, Workflows } from "./decisions/access.ts";
 export type { Change, ChangePage, WorkspaceSnapshot } from "./decisions/changes.ts";
 export type { Capabilities, DecisionQuery } from "./decisions/decisions.ts";
-export type { SubjectWithAccess, WhoCanPage, WhoCanQuery } from "./decisions/who-can.ts";
+export type {
+  GrantPlace,
+  PermissionsEntry,
+  PermissionsPage,
+  PermissionsQuery,
+  SubjectWithAccess,
+  WhoCanPage,
+  WhoCanQuery,
+} from "./decisions/who-can.ts";
 export type { Gatehouse, SyncStatus } from "./gatehouse.ts";
 export { createGatehouse } from "./gatehouse.ts";
 export type {

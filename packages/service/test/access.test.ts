@@ -62,6 +62,7 @@ describe.each(backends)("the console's reads on $name", (backend) => {
         transferOwnership: true,
         // MZPanel's plan is changed with workspace.plan.change, which the owner holds.
         changePlan: true,
+        administerBelow: true,
       });
       expect(access.sections).toEqual([
         "servers",
@@ -90,6 +91,7 @@ describe.each(backends)("the console's reads on $name", (backend) => {
         ownerOnly: false,
         transferOwnership: false,
         changePlan: false,
+        administerBelow: false,
       });
       // The server activity permission opens the activity section of the panel, not the workspace log.
       expect(access.sections).toEqual(["servers", "sites", "activity"]);

@@ -353,10 +353,31 @@ describe.each(backends)("grants, groups and gates on $name", (backend) => {
     expect(
       await codeOf(add({ role: "admin", scope: `workspace:${ws.id}`, extras: ["billing.manage"] })),
     ).toBe("OWNER_ONLY_PERMISSION");
-    expect(await codeOf(add({ role: "owner", scope: `workspace:${ws.id}` }))).toBe("INVALID_INPUT");
+    expect(await codeOf(add({ role: "owner", scope: `workspace:${ws.id}` }))).toBe(
+      "OWNER_ROLE_NOT_GRANTED",
+    );
     expect(await codeOf(add({ role: "operator", scope: "server:none" }))).toBe(
       "RESOURCE_NOT_FOUND",
     );
+  });
+
+  it("refuses the owner role with a message naming this preset's way to hand it over", async () => {
+    for (const preset of ["mzpanel", "company", "msp", "hosting-customer", "managed"]) {
+      const owner = await person(`owner-${preset}`);
+      const ws = await gatehouse.workspaces.create(asUser(owner.id), { name: preset, preset });
+      const model = gatehouse.models[preset]!;
+      const error = await gatehouse.members
+        .grant(asUser(owner.id), ws.id, {
+          subject: `user:${owner.id}`,
+          role: model.ownerRole,
+          scope: `workspace:${ws.id}`,
+        })
+        .catch((caught: unknown) => caught as { code: string; message: string });
+      expect(error).toMatchObject({ code: "OWNER_ROLE_NOT_GRANTED" });
+      expect((error as { message: string }).message).toContain(
+        model.policy.selfServiceTransfer ? "Transfer ownership" : "host's support",
+      );
+    }
   });
 
   it("emits one change event per committed change, with the new revision", async () => {

@@ -478,7 +478,7 @@ describe.each(backends)("invitations on $name", (backend) => {
       await codeOf(
         gatehouse.invitations.create(owner, ws.id, { email: "carol@example.com", role: "owner" }),
       ),
-    ).toBe("INVALID_INPUT");
+    ).toBe("OWNER_ROLE_NOT_GRANTED");
     // A grant that cannot exist is bad input, for the owner and the host app alike.
     expect(
       await codeOf(

@@ -409,7 +409,7 @@ describe.each(backends)("join requests on $name", (backend) => {
     ).toBe("WORKSPACE_NOT_FOUND");
     expect(
       await codeOf(gatehouse.joinRequests.approve(as, ws.id, request.id, { role: "owner" })),
-    ).toBe("INVALID_INPUT");
+    ).toBe("OWNER_ROLE_NOT_GRANTED");
     expect(
       await codeOf(gatehouse.joinRequests.approve(as, ws.id, request.id, { role: "nope" })),
     ).toBe("UNKNOWN_ROLE");

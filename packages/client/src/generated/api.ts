@@ -1605,8 +1605,8 @@ export type paths = {
         };
         put?: never;
         /**
-         * Add an existing user as a member with their first grants (host app only)
-         * @description The direct path for the host application, with a host credential: nobody is put into a workspace without consent, so members invite and the person accepts (every other caller gets 403 HOST_CREDENTIAL_REQUIRED, whatever the user id). Respects the plan's member limit (409 MEMBER_LIMIT_REACHED) and one workspace per email; 404 USER_NOT_FOUND for an id the host does not have. 201; Every write answers `{ revision }` and sets `x-gatehouse-revision`.
+         * Add an existing user as a member with their first grants or teams (host app only)
+         * @description The direct path for the host application, with a host credential: nobody is put into a workspace without consent, so members invite and the person accepts (every other caller gets 403 HOST_CREDENTIAL_REQUIRED, whatever the user id). A member holds at least one grant or belongs to at least one team (`groups`: group ids; membership through a team alone is a membership, counted once toward the member limit). Respects the plan's member limit (409 MEMBER_LIMIT_REACHED) and one workspace per email; 404 USER_NOT_FOUND for an id the host does not have; 403 PERSONAL_WORKSPACE_NOT_SHAREABLE for a personal workspace its model keeps to its owner. 201; Every write answers `{ revision }` and sets `x-gatehouse-revision`.
          */
         post: {
             parameters: {
@@ -1621,7 +1621,7 @@ export type paths = {
                 content: {
                     "application/json": {
                         userId: string;
-                        grants: {
+                        grants?: {
                             role: string;
                             /** @description A resource named `type:id`, e.g. `site:shop` or `workspace:<id>` */
                             scope: string;
@@ -1630,6 +1630,7 @@ export type paths = {
                             /** @description Epoch milliseconds after which the grant holds nothing (temporary access) */
                             expiresAt?: number;
                         }[];
+                        groups?: string[];
                     };
                 };
             };
@@ -2538,13 +2539,13 @@ export type paths = {
         };
         /**
          * The resources of a type on which the caller holds a permission (the fleet list)
-         * @description Only what the caller may see, sorted by name. `q` keeps those whose id (the part after `type:`) contains it, ignoring case. Pass `next` as `after` (with the same `q`) for the next page; `next` is null on the last page.
+         * @description Only what the caller may see, sorted by name. `q` keeps those whose id (the part after `type:`) contains it, ignoring case. Pass `next` as `after` (with the same `q`) for the next page; `next` is null on the last page. Without `permission`, the type's view permission: `<type>.view` where the model has it, else the permission on the type the most roles carry (docs/http.md).
          */
         get: {
             parameters: {
                 query: {
                     type: string;
-                    permission: string;
+                    permission?: string;
                     /** @description Resources per page, 1–1000; 100 by default */
                     limit?: string;
                     after?: string;
@@ -2668,6 +2669,104 @@ export type paths = {
                                     inherited: boolean;
                                 }[];
                                 /** @description When the access ends unless renewed (epoch ms); null for never */
+                                expiresAt: number | null;
+                            }[];
+                            next: string | null;
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/resources/{type}/{id}/permissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A resource's Permissions card: everyone with access at, above or below it
+         * @description Every user and team (group) with access in the part of the tree the resource `type:id` heads: granted here, inherited from an ancestor (a grant there carrying a permission for this part of the tree), or granted on a resource below it — each with every grant giving it (`place`: here, above, below; `throughGroup` naming the team) and when the access ends, with users' email and name and teams' names. Sorted by subject; pass `next` as `after` for the next page. Needs the model's delegation permission or team gate at the resource or above — a sub-tree admin (Customer Admin, Hosting Admin, …) at their resource; the host app always may. A resource outside the caller's reach is 404 RESOURCE_NOT_FOUND, like a missing one; within reach without the permission, 403.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description Subjects per page, 1–1000; 100 by default */
+                    limit?: string;
+                    after?: string;
+                    /** @description Answer no staler than this workspace revision — the `revision` a write answered, on any instance. A revision the workspace has not reached is 400 INVALID_INPUT. */
+                    atLeastRevision?: string;
+                };
+                header?: never;
+                path: {
+                    ws: string;
+                    type: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            resource: string;
+                            items: {
+                                /** @description `user:<id>` or `group:<id>`; API keys are not listed */
+                                subject: string;
+                                user: {
+                                    email: string;
+                                    name: string;
+                                } | null;
+                                group: {
+                                    name: string;
+                                } | null;
+                                /** @description Every live grant giving access: here, then above, then below */
+                                via: {
+                                    grant: {
+                                        subject: string;
+                                        role: string;
+                                        scope: string;
+                                        extras: string[];
+                                        expiresAt: number | null;
+                                    };
+                                    /** @description The team (group) giving it, for a user reached through one */
+                                    throughGroup: string | null;
+                                    inherited: boolean;
+                                    /** @description here: granted on this resource; above: inherited from an ancestor; below: on a resource in this one's part of the tree */
+                                    place: "here" | "above" | "below";
+                                }[];
+                                /** @description When the last of these grants ends (epoch ms); null for never */
                                 expiresAt: number | null;
                             }[];
                             next: string | null;
@@ -5814,6 +5913,8 @@ export type paths = {
                                 ownerOnly: boolean;
                                 changePlan: boolean;
                                 transferOwnership: boolean;
+                                /** @description Holds the delegation permission or team gate at one of their grant scopes: the Permissions card there and below */
+                                administerBelow: boolean;
                             };
                             sections: string[];
                             /** @description `workspace-only` when every role the caller holds here says so in the model: the console then offers no workspace switcher and no account pages */
@@ -6396,7 +6497,7 @@ export type components = {
             title: string;
             status: number;
             /** @enum {string} */
-            code: "INVALID_INPUT" | "INVALID_MODEL" | "UNKNOWN_RESOURCE_TYPE" | "UNKNOWN_PERMISSION" | "UNKNOWN_ROLE" | "UNKNOWN_PRESET" | "UNKNOWN_PLAN" | "INVALID_PARENT" | "ROLE_NOT_GRANTABLE_AT_SCOPE" | "PERMISSION_NOT_APPLICABLE_AT_SCOPE" | "OWNER_ONLY_PERMISSION" | "WEAK_PASSWORD" | "PASSWORD_REQUIRED" | "CONFIRMATION_MISMATCH" | "INVALID_CREDENTIALS" | "MAGIC_LINK_INVALID" | "TOTP_REQUIRED" | "TOTP_INVALID" | "TOTP_ENROLLMENT_REQUIRED" | "PERMISSION_DENIED" | "API_KEY_SCOPE_NOT_HELD" | "HOST_CREDENTIAL_REQUIRED" | "TRANSFER_NOT_SELF_SERVICE" | "INVITATION_EMAIL_MISMATCH" | "JOIN_REQUESTS_DISABLED" | "NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "WORKSPACE_CLOSED" | "USER_NOT_FOUND" | "MEMBER_NOT_FOUND" | "RESOURCE_NOT_FOUND" | "GRANT_NOT_FOUND" | "API_KEY_NOT_FOUND" | "INVITATION_NOT_FOUND" | "JOIN_REQUEST_NOT_FOUND" | "SESSION_NOT_FOUND" | "CREDENTIAL_NOT_FOUND" | "TOOL_NOT_FOUND" | "HOST_CREDENTIAL_NOT_FOUND" | "ROLE_CONFLICT" | "OWNER_EXISTS" | "EMAIL_TAKEN" | "ALREADY_MEMBER" | "LAST_OWNER" | "MEMBER_LIMIT_REACHED" | "ONE_WORKSPACE_PER_EMAIL" | "INVITATION_ALREADY_USED" | "INVITATION_REVOKED" | "JOIN_REQUEST_DECIDED" | "CONFLICT" | "TOTP_NOT_ENABLED" | "TOTP_ALREADY_ENABLED" | "SIGN_IN_NOT_CONFIGURED" | "INVITATION_EXPIRED" | "SIGN_IN_LINK_INVALID" | "JOIN_REQUEST_RATE_LIMITED" | "RATE_LIMITED" | "DATABASE_ERROR" | "TOOL_ENDPOINT_FAILED" | "TOOL_ENDPOINT_TIMEOUT" | "DATABASE_BUSY" | "SIGN_IN_BUSY" | "DATABASE_UNAVAILABLE" | "DATABASE_FULL" | "CONFIGURATION_REQUIRED" | "MODEL_INCOMPATIBLE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL";
+            code: "INVALID_INPUT" | "INVALID_MODEL" | "UNKNOWN_RESOURCE_TYPE" | "UNKNOWN_PERMISSION" | "UNKNOWN_ROLE" | "UNKNOWN_PRESET" | "UNKNOWN_PLAN" | "INVALID_PARENT" | "ROLE_NOT_GRANTABLE_AT_SCOPE" | "PERMISSION_NOT_APPLICABLE_AT_SCOPE" | "OWNER_ONLY_PERMISSION" | "WEAK_PASSWORD" | "PASSWORD_REQUIRED" | "CONFIRMATION_MISMATCH" | "OWNER_ROLE_NOT_GRANTED" | "INVALID_CREDENTIALS" | "MAGIC_LINK_INVALID" | "TOTP_REQUIRED" | "TOTP_INVALID" | "TOTP_ENROLLMENT_REQUIRED" | "PERMISSION_DENIED" | "API_KEY_SCOPE_NOT_HELD" | "HOST_CREDENTIAL_REQUIRED" | "TRANSFER_NOT_SELF_SERVICE" | "INVITATION_EMAIL_MISMATCH" | "JOIN_REQUESTS_DISABLED" | "PERSONAL_WORKSPACE_NOT_SHAREABLE" | "NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "WORKSPACE_CLOSED" | "USER_NOT_FOUND" | "MEMBER_NOT_FOUND" | "RESOURCE_NOT_FOUND" | "GRANT_NOT_FOUND" | "API_KEY_NOT_FOUND" | "INVITATION_NOT_FOUND" | "JOIN_REQUEST_NOT_FOUND" | "SESSION_NOT_FOUND" | "CREDENTIAL_NOT_FOUND" | "TOOL_NOT_FOUND" | "HOST_CREDENTIAL_NOT_FOUND" | "ROLE_CONFLICT" | "OWNER_EXISTS" | "EMAIL_TAKEN" | "ALREADY_MEMBER" | "LAST_OWNER" | "MEMBER_LIMIT_REACHED" | "ONE_WORKSPACE_PER_EMAIL" | "INVITATION_ALREADY_USED" | "INVITATION_REVOKED" | "JOIN_REQUEST_DECIDED" | "CONFLICT" | "TOTP_NOT_ENABLED" | "TOTP_ALREADY_ENABLED" | "SIGN_IN_NOT_CONFIGURED" | "INVITATION_EXPIRED" | "SIGN_IN_LINK_INVALID" | "JOIN_REQUEST_RATE_LIMITED" | "RATE_LIMITED" | "DATABASE_ERROR" | "TOOL_ENDPOINT_FAILED" | "TOOL_ENDPOINT_TIMEOUT" | "DATABASE_BUSY" | "SIGN_IN_BUSY" | "DATABASE_UNAVAILABLE" | "DATABASE_FULL" | "CONFIGURATION_REQUIRED" | "MODEL_INCOMPATIBLE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL";
             detail: string;
             issues?: {
                 path: string;

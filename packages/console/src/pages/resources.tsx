@@ -15,6 +15,7 @@ import { useWorkspace } from "../session.tsx";
 import { Badge, Button, Card, Empty, ErrorNote, Loading, PageHeader } from "../ui.tsx";
 import { useApi } from "../use-api.ts";
 import { grantEnd } from "./grant-editor.tsx";
+import { PermissionsCard } from "./permissions-card.tsx";
 import { ResourceActivity } from "./resource-activity.tsx";
 import { ActionsCard, AdminSignIn } from "./site-view.tsx";
 
@@ -208,6 +209,7 @@ export function ResourcePage(props: { readonly resource: string }): React.JSX.El
         <AdminSignIn resource={props.resource} held={held} />
         <ActionsCard resource={props.resource} held={held} />
         <ResourceActivity resource={props.resource} held={held} />
+        <PermissionsCard resource={props.resource} capabilities={capabilities.data} />
       </div>
     </>
   );

@@ -21,7 +21,7 @@ import {
 } from "./principals.ts";
 import { encodeSnapshot, encodeSnapshotSteps, restoreSnapshot } from "./snapshot.ts";
 import { EngineState, estimatedBytes, NO_PARENT } from "./state.ts";
-import { subjectsWith } from "./subjects.ts";
+import { subjectsAt, subjectsWith } from "./subjects.ts";
 import {
   addNode,
   deleteResource,
@@ -239,6 +239,19 @@ export class Engine<
     page: SubjectPageRequest = {},
   ): SubjectPage<T, P, R> {
     return subjectsWith(this.#state, permission, resource, page) as SubjectPage<T, P, R>;
+  }
+
+  /**
+   * Who has access in the part of the tree `resource` heads — a resource's Permissions card: every
+   * user and group with a live grant at the resource, at an ancestor (carrying a permission that
+   * acts on the resource's type or a type below it; `inherited`), or below it (a path whose grant
+   * scope is a descendant), each with every such grant, nearest first, sorted by name and paged
+   * with `after`. Empty for an unknown resource.
+   * @example
+   * const { items } = engine.subjectsAt("customer:acme", { limit: 50 });
+   */
+  subjectsAt(resource: ResourceRef<T>, page: SubjectPageRequest = {}): SubjectPage<T, P, R> {
+    return subjectsAt(this.#state, resource, page) as SubjectPage<T, P, R>;
   }
 
   /**

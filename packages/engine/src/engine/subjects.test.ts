@@ -1,6 +1,8 @@
 /** The reverse query: subjectsWith, who holds a permission on a resource and through what. */
 import { describe, expect, it } from "vitest";
 import { codeOf, fixture } from "../../test/panel-fixture.ts";
+import { defineModel } from "../model/define-model.ts";
+import { createEngine } from "./engine.ts";
 
 describe("subjectsWith", () => {
   it("lists every user holding the permission, sorted by name, with the grant at or above", () => {
@@ -91,5 +93,79 @@ describe("subjectsWith", () => {
     expect(codeOf(() => engine.subjectsWith("site.view", "site:a1", { limit: -1 }))).toBe(
       "INVALID_INPUT",
     );
+  });
+});
+
+describe("subjectsAt", () => {
+  it("lists access at, above and below a resource, and nothing beside it", () => {
+    const { engine } = fixture();
+    engine.addGrant({ subject: "user:vic", role: "viewer", scope: "site:b1" });
+    const page = engine.subjectsAt("server:a");
+    expect(page.items.map((item) => item.subject)).toEqual([
+      "user:adam",
+      "user:cara",
+      "user:olivia",
+      "user:otto",
+    ]);
+    const [adam, cara, , otto] = page.items;
+    expect(adam!.via).toEqual([
+      {
+        grant: expect.objectContaining({ role: "admin", scope: "workspace:acme" }),
+        throughGroup: undefined,
+        inherited: true,
+      },
+    ]);
+    expect(otto!.via[0]).toMatchObject({ grant: { scope: "server:a" }, inherited: false });
+    expect(cara!.via[0]).toMatchObject({ grant: { scope: "site:a1" }, inherited: false });
+  });
+
+  it("skips a grant above that carries nothing for this part of the tree", () => {
+    const model = defineModel({
+      name: "billing",
+      types: { workspace: {}, site: { parents: ["workspace"] } },
+      permissions: {
+        "team.manage": { on: "workspace" },
+        "invoice.read": { on: "workspace" },
+        "site.view": { on: "site" },
+      },
+      delegation: "team.manage",
+      roles: {
+        owner: { owner: true, scopes: ["workspace"] },
+        billing: { scopes: ["workspace"], permissions: ["invoice.read"] },
+        viewer: { scopes: ["workspace", "site"], permissions: ["site.view"] },
+      },
+    });
+    const engine = createEngine(model, {
+      workspace: "w",
+      resources: [
+        { resource: "site:s", parent: "workspace:w" },
+        { resource: "site:t", parent: "workspace:w" },
+      ],
+      grants: [
+        { subject: "user:olivia", role: "owner", scope: "workspace:w" },
+        { subject: "user:bill", role: "billing", scope: "workspace:w" },
+        { subject: "user:vera", role: "viewer", scope: "workspace:w" },
+        { subject: "user:tess", role: "viewer", scope: "site:t" },
+      ],
+    });
+    const subjects = engine.subjectsAt("site:s").items.map((item) => item.subject);
+    expect(subjects).toEqual(["user:olivia", "user:vera"]);
+  });
+
+  it("lists a group and its members through it, and pages by name", () => {
+    const { engine } = fixture();
+    engine.addGroupMember("group:web", "user:wen");
+    engine.addGrant({ subject: "group:web", role: "viewer", scope: "site:a2" });
+    const first = engine.subjectsAt("server:a", { limit: 2 });
+    expect(first.items.map((item) => item.subject)).toEqual(["group:web", "user:adam"]);
+    const rest = engine.subjectsAt("server:a", { after: first.next });
+    expect(rest.items.map((item) => item.subject)).toEqual([
+      "user:cara",
+      "user:olivia",
+      "user:otto",
+      "user:wen",
+    ]);
+    expect(rest.items[3]!.via[0]).toMatchObject({ throughGroup: "group:web", inherited: false });
+    expect(engine.subjectsAt("server:nope").items).toEqual([]);
   });
 });

@@ -57,6 +57,69 @@ export function subjectsWith(
         for (const member of holder.members) add(member.name, { record, group: holder, depth });
     }
   }
+  return pageOf(found, limit);
+}
+
+/**
+ * Every user and group with access in the part of the tree `resource` heads — the reverse query
+ * behind a resource's Permissions card: live grants at the resource and its ancestors carrying a
+ * permission that acts on the resource's type or a type below it (inherited), and every live grant
+ * below it (a path whose grant scope is a descendant). Sorted by name and paged like
+ * `subjectsWith`; a group's members are listed through the group. Empty for an unknown resource.
+ */
+export function subjectsAt(
+  state: EngineState,
+  resource: string,
+  page: SubjectPageRequest,
+): SubjectPage {
+  const limit = page.limit ?? Number.POSITIVE_INFINITY;
+  if (!(limit >= 0) || (Number.isFinite(limit) && !Number.isInteger(limit)))
+    throw invalid("limit must be a whole number ≥ 0");
+  const node = state.nodeIndex.get(resource);
+  if (node === undefined) return NO_SUBJECTS;
+  const under = state.model.underBits[state.type[node]!]!;
+  const after = page.after;
+  const found = new Map<string, Reach[]>();
+  const collect = (record: GrantRecord, depth: number) => {
+    if (isExpired(state, record.expiresAt)) return;
+    const holder = record.holder;
+    const reaches = [{ name: holder.name, group: undefined as Principal | undefined }];
+    if (holder.kind === Kind.Group)
+      for (const member of holder.members) reaches.push({ name: member.name, group: holder });
+    for (const { name, group } of reaches) {
+      if (after !== undefined && name <= after) continue;
+      const list = found.get(name);
+      const reach = { record, group, depth };
+      if (list === undefined) found.set(name, [reach]);
+      else list.push(reach);
+    }
+  };
+  let depth = 0;
+  for (let n = node; n !== NO_PARENT; n = state.parent[n]!, depth++) {
+    for (const record of state.grantsAt[n] ?? []) {
+      if (depth > 0 && !intersects(record.bits, under)) continue;
+      collect(record, depth);
+    }
+  }
+  // Below: breadth first, so nearer scopes come first, every one after the ancestors.
+  const queue = [...(state.children[node] ?? [])];
+  for (let index = 0; index < queue.length; index++) {
+    const current = queue[index]!;
+    for (const record of state.grantsAt[current] ?? []) collect(record, BELOW + index);
+    for (const child of state.children[current] ?? []) queue.push(child);
+  }
+  return pageOf(found, limit);
+}
+
+/** Depths of grants below the resource start here: after every ancestor's. */
+const BELOW = 1 << 20;
+
+function intersects(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  for (let index = 0; index < a.length; index++) if ((a[index]! & b[index]!) !== 0) return true;
+  return false;
+}
+
+function pageOf(found: Map<string, Reach[]>, limit: number): SubjectPage {
   if (found.size === 0) return NO_SUBJECTS;
   const names = [...found.keys()].sort(compareNames);
   const end = Math.min(names.length, limit);
@@ -85,7 +148,7 @@ function accessOf(name: string, reaches: Reach[]): SubjectAccess {
     return {
       grant: record.grant,
       throughGroup: group?.name as `group:${string}` | undefined,
-      inherited: depth > 0,
+      inherited: depth > 0 && depth < BELOW,
     };
   });
   return {

@@ -29,6 +29,7 @@ describe("defineModel", () => {
       selfServiceTransfer: true,
       joinRequests: false,
       personalWorkspace: false,
+      personalShareable: true,
     });
     expect(Object.isFrozen(model.definition.roles.viewer.permissions)).toBe(true);
   });

@@ -114,6 +114,12 @@ export interface ModelPolicy {
   readonly joinRequests: boolean;
   /** Every user gets a personal workspace on sign-up. */
   readonly personalWorkspace: boolean;
+  /**
+   * A personal workspace (the one a sign-up gets) may take other members: invitations, join
+   * requests and members added by the host app. False where "every user has a single personal
+   * team, which cannot be shared with other users"; workspaces created later are always shareable.
+   */
+  readonly personalShareable: boolean;
 }
 
 export interface ModelDefinition<
@@ -146,4 +152,5 @@ export const DEFAULT_POLICY: ModelPolicy = Object.freeze({
   selfServiceTransfer: true,
   joinRequests: false,
   personalWorkspace: false,
+  personalShareable: true,
 });

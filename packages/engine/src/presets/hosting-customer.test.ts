@@ -229,5 +229,6 @@ describe("hosting-customer", () => {
 
   it("gives every user a personal team", () => {
     expect(hostingCustomer.policy.personalWorkspace).toBe(true);
+    expect(hostingCustomer.policy.personalShareable).toBe(false);
   });
 });

@@ -178,6 +178,7 @@ export const hostingCustomer = defineModel({
   policy: {
     // "every user has a single personal team, which cannot be shared with other users"
     personalWorkspace: true,
+    personalShareable: false,
     selfServiceTransfer: true,
     oneWorkspacePerEmail: false,
     joinRequests: false,

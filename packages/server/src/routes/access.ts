@@ -49,6 +49,10 @@ export const accessRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
               ownerOnly: Type.Boolean(),
               changePlan: Type.Boolean(),
               transferOwnership: Type.Boolean(),
+              administerBelow: Type.Boolean({
+                description:
+                  "Holds the delegation permission or team gate at one of their grant scopes: the Permissions card there and below",
+              }),
             }),
             sections: Type.Array(Type.String()),
             navigation: Type.Union([Type.Literal("full"), Type.Literal("workspace-only")], {

@@ -124,10 +124,20 @@ export const memberRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
     {
       schema: {
         tags,
-        summary: "Add an existing user as a member with their first grants (host app only)",
-        description: `The direct path for the host application, with a host credential: nobody is put into a workspace without consent, so members invite and the person accepts (every other caller gets 403 HOST_CREDENTIAL_REQUIRED, whatever the user id). Respects the plan's member limit (409 MEMBER_LIMIT_REACHED) and one workspace per email; 404 USER_NOT_FOUND for an id the host does not have. 201; ${WRITES}`,
+        summary:
+          "Add an existing user as a member with their first grants or teams (host app only)",
+        description: `The direct path for the host application, with a host credential: nobody is put into a workspace without consent, so members invite and the person accepts (every other caller gets 403 HOST_CREDENTIAL_REQUIRED, whatever the user id). A member holds at least one grant or belongs to at least one team (\`groups\`: group ids; membership through a team alone is a membership, counted once toward the member limit). Respects the plan's member limit (409 MEMBER_LIMIT_REACHED) and one workspace per email; 404 USER_NOT_FOUND for an id the host does not have; 403 PERSONAL_WORKSPACE_NOT_SHAREABLE for a personal workspace its model keeps to its owner. 201; ${WRITES}`,
         params: WorkspaceParams,
-        body: Type.Object({ userId: UserId, grants: GrantSpecs }, strict),
+        body: Type.Object(
+          {
+            userId: UserId,
+            grants: Type.Optional(GrantSpecs),
+            groups: Type.Optional(
+              Type.Array(Type.String({ minLength: 1, maxLength: 100 }), { maxItems: 100 }),
+            ),
+          },
+          strict,
+        ),
         response: { 201: Revision },
       },
     },

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import type { WhoCanPage } from "@gatehouse/service";
+import type { PermissionsPage, WhoCanPage } from "@gatehouse/service";
 import { Type } from "@sinclair/typebox";
 import { requireCaller } from "../http/caller.ts";
 import { AtLeastRevisionQuery, freshnessOf, strict, WorkspaceId } from "../http/schemas.ts";
@@ -72,6 +72,69 @@ function toWhoCanBody(page: WhoCanPage) {
   };
 }
 
+const PermissionsBody = Type.Object({
+  resource: Type.String(),
+  items: Type.Array(
+    Type.Object({
+      subject: Type.String({ description: "`user:<id>` or `group:<id>`; API keys are not listed" }),
+      user: Type.Union([Type.Object({ email: Type.String(), name: Type.String() }), Type.Null()]),
+      group: Type.Union([Type.Object({ name: Type.String() }), Type.Null()]),
+      via: Type.Array(
+        Type.Object({
+          grant: GrantBody,
+          throughGroup: Type.Union([Type.String(), Type.Null()], {
+            description: "The team (group) giving it, for a user reached through one",
+          }),
+          inherited: Type.Boolean(),
+          place: Type.Union([Type.Literal("here"), Type.Literal("above"), Type.Literal("below")], {
+            description:
+              "here: granted on this resource; above: inherited from an ancestor; below: on a resource in this one's part of the tree",
+          }),
+        }),
+        { description: "Every live grant giving access: here, then above, then below" },
+      ),
+      expiresAt: Type.Union([Type.Number(), Type.Null()], {
+        description: "When the last of these grants ends (epoch ms); null for never",
+      }),
+    }),
+  ),
+  next: Type.Union([Type.String(), Type.Null()]),
+});
+
+/** The JSON body of a page of `decisions.permissionsAt`. */
+function toPermissionsBody(page: PermissionsPage) {
+  return {
+    resource: page.resource,
+    items: page.items.map((item) => ({
+      subject: item.subject,
+      user: item.user ?? null,
+      group: item.group ?? null,
+      via: item.via.map((path) => ({
+        grant: {
+          ...path.grant,
+          extras: [...path.grant.extras],
+          expiresAt: path.grant.expiresAt ?? null,
+        },
+        throughGroup: path.throughGroup ?? null,
+        inherited: path.inherited,
+        place: path.place,
+      })),
+      expiresAt: item.expiresAt ?? null,
+    })),
+    next: page.next ?? null,
+  };
+}
+
+const ResourceParams = Type.Object(
+  {
+    ws: WorkspaceId,
+    type: Type.String({ minLength: 1, maxLength: 50, pattern: "^[a-z][a-z0-9_-]*$" }),
+    // Fastify's router answers 414 for a path parameter past 100 characters.
+    id: Type.String({ minLength: 1, maxLength: 100 }),
+  },
+  strict,
+);
+
 /** Who can access a resource: the reverse of a check, for team managers and the host app. */
 export const resourceAccessRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
   app,
@@ -91,15 +154,7 @@ export const resourceAccessRoutes: FastifyPluginAsyncTypebox<RouteOptions> = asy
           "their owners. Needs the model's team gate at the resource or above (the host app " +
           "always may); a resource outside the caller's reach is 404 RESOURCE_NOT_FOUND, like a " +
           "missing one.",
-        params: Type.Object(
-          {
-            ws: WorkspaceId,
-            type: Type.String({ minLength: 1, maxLength: 50, pattern: "^[a-z][a-z0-9_-]*$" }),
-            // Fastify's router answers 414 for a path parameter past 100 characters.
-            id: Type.String({ minLength: 1, maxLength: 100 }),
-          },
-          strict,
-        ),
+        params: ResourceParams,
         querystring: Type.Object(
           {
             permission: Type.String({ minLength: 1, maxLength: 200 }),
@@ -127,6 +182,51 @@ export const resourceAccessRoutes: FastifyPluginAsyncTypebox<RouteOptions> = asy
         freshnessOf(atLeastRevision),
       );
       return toWhoCanBody(page);
+    },
+  );
+
+  app.get(
+    "/v1/workspaces/:ws/resources/:type/:id/permissions",
+    {
+      schema: {
+        tags: ["members"],
+        summary: "A resource's Permissions card: everyone with access at, above or below it",
+        description:
+          "Every user and team (group) with access in the part of the tree the resource `type:id` " +
+          "heads: granted here, inherited from an ancestor (a grant there carrying a permission " +
+          "for this part of the tree), or granted on a resource below it — each with every grant " +
+          "giving it (`place`: here, above, below; `throughGroup` naming the team) and when the " +
+          "access ends, with users' email and name and teams' names. Sorted by subject; pass " +
+          "`next` as `after` for the next page. Needs the model's delegation permission or team " +
+          "gate at the resource or above — a sub-tree admin (Customer Admin, Hosting Admin, …) at " +
+          "their resource; the host app always may. A resource outside the caller's reach is 404 " +
+          "RESOURCE_NOT_FOUND, like a missing one; within reach without the permission, 403.",
+        params: ResourceParams,
+        querystring: Type.Object(
+          {
+            limit: Type.Optional(PageLimit),
+            after: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            atLeastRevision: Type.Optional(AtLeastRevisionQuery),
+          },
+          strict,
+        ),
+        response: { 200: PermissionsBody },
+      },
+    },
+    async (request) => {
+      const { ws, type, id } = request.params;
+      const { limit, after, atLeastRevision } = request.query;
+      const page = await gatehouse.decisions.permissionsAt(
+        requireCaller(request),
+        ws,
+        {
+          resource: `${type}:${id}`,
+          limit: limit === undefined ? DEFAULT_PAGE : Number(limit),
+          after,
+        },
+        freshnessOf(atLeastRevision),
+      );
+      return toPermissionsBody(page);
     },
   );
 };

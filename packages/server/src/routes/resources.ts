@@ -167,12 +167,14 @@ export const resourceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         description:
           "Only what the caller may see, sorted by name. `q` keeps those whose id (the part after " +
           "`type:`) contains it, ignoring case. Pass `next` as `after` (with the same `q`) for the " +
-          "next page; `next` is null on the last page.",
+          "next page; `next` is null on the last page. Without `permission`, the type's view " +
+          "permission: `<type>.view` where the model has it, else the permission on the type the " +
+          "most roles carry (docs/http.md).",
         params: WorkspaceParams,
         querystring: Type.Object(
           {
             type: TypeName,
-            permission: Type.String({ minLength: 1, maxLength: 200 }),
+            permission: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
             limit: Type.Optional(PageLimit),
             after: Type.Optional(ResourceName),
             q: Type.Optional(
@@ -208,7 +210,7 @@ export const resourceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         request.params.ws,
         {
           type,
-          permission,
+          ...(permission === undefined ? {} : { permission }),
           limit: limit === undefined ? DEFAULT_PAGE : Number(limit),
           ...(after === undefined ? {} : { after }),
           ...(q === undefined ? {} : { q }),

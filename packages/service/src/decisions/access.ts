@@ -10,6 +10,7 @@ import { personOf, type RequestContext, subjectOf } from "../actor.ts";
 import type { ServiceCore, WorkspaceReader } from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { gate, mayChangePlan } from "../team/gates.ts";
+import { administers } from "./who-can.ts";
 
 /** Which of Gatehouse's own workflows a member may use in a workspace: the console shows only those. */
 export interface Workflows {
@@ -27,6 +28,11 @@ export interface Workflows {
   readonly changePlan: boolean;
   /** Hand ownership to another member: the owner, where the model makes it self-service. */
   readonly transferOwnership: boolean;
+  /**
+   * Administer a part of the tree: the delegation permission or team gate held at one of the
+   * caller's grant scopes (the root included) — the Permissions card of those resources and below.
+   */
+  readonly administerBelow: boolean;
 }
 
 /** The caller's own access in one workspace: what the console builds its navigation from. */
@@ -73,7 +79,11 @@ export interface RoleMatrix {
   readonly roles: readonly RoleRow[];
 }
 
-function workflowsOf(reader: WorkspaceReader, isOwner: boolean): Workflows {
+function workflowsOf(
+  reader: WorkspaceReader,
+  isOwner: boolean,
+  grants: readonly Grant[],
+): Workflows {
   const definition = reader.model.definition;
   const settings = definition.gates?.settings;
   return {
@@ -84,6 +94,7 @@ function workflowsOf(reader: WorkspaceReader, isOwner: boolean): Workflows {
     ownerOnly: isOwner,
     changePlan: mayChangePlan(reader),
     transferOwnership: isOwner && reader.model.policy.selfServiceTransfer,
+    administerBelow: grants.some((grant) => administers(reader, grant.scope)),
   };
 }
 
@@ -143,7 +154,7 @@ export class Access {
       isOwner,
       grants,
       groups: groups.map((group) => group.group_id),
-      workflows: workflowsOf(reader, isOwner),
+      workflows: workflowsOf(reader, isOwner, grants),
       sections,
       navigation: navigationOf(reader, grants),
       viewAs: request.actor.type === "preview" ? { viewerId: request.actor.viewerId } : null,

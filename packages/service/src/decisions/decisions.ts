@@ -9,7 +9,14 @@ import { type RequestContext, subjectOf } from "../actor.ts";
 import type { ReadOptions, ServiceCore, WorkspaceReader } from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { sectionsOf } from "./access.ts";
-import { type WhoCanPage, type WhoCanQuery, whoCan } from "./who-can.ts";
+import {
+  type PermissionsPage,
+  type PermissionsQuery,
+  permissionsAt,
+  type WhoCanPage,
+  type WhoCanQuery,
+  whoCan,
+} from "./who-can.ts";
 
 export interface DecisionQuery {
   readonly permission: string;
@@ -130,6 +137,23 @@ export class Decisions {
     options: ReadOptions = {},
   ): Promise<WhoCanPage> {
     return whoCan(await this.#core.read(request, workspaceId, options), query);
+  }
+
+  /**
+   * A resource's Permissions card: every user and group with access at, above or below `resource`
+   * and the grants giving it, paged by subject name — for callers holding the model's delegation
+   * permission or team gate at the resource or above (a sub-tree admin at their customer, hosting,
+   * server …; the host app always). Out of reach: RESOURCE_NOT_FOUND, as if missing.
+   * @example
+   * const { items, next } = await gatehouse.decisions.permissionsAt(asUser(ada), ws, { resource: "customer:acme", limit: 50 });
+   */
+  async permissionsAt(
+    request: RequestContext,
+    workspaceId: string,
+    query: PermissionsQuery,
+    options: ReadOptions = {},
+  ): Promise<PermissionsPage> {
+    return permissionsAt(await this.#core.read(request, workspaceId, options), query);
   }
 
   /** Everything the caller may do on `resource`, with the navigation sections to show. */

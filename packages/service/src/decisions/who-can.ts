@@ -64,34 +64,9 @@ export async function whoCan(reader: WorkspaceReader, query: WhoCanQuery): Promi
     after: query.after,
   });
   // Names and emails only for those who may see the whole team, as members.list shows them.
-  const seesTeam = reader.holds(teamGate, reader.root);
-  const users = new Map<string, { email: string; name: string }>();
-  const groups = new Map<string, { name: string }>();
-  if (seesTeam) {
-    const userIds = page.items.flatMap((item) =>
-      item.subject.startsWith("user:") ? [item.subject.slice(5)] : [],
-    );
-    const groupIds = page.items.flatMap((item) =>
-      item.subject.startsWith("group:") ? [item.subject.slice(6)] : [],
-    );
-    if (userIds.length > 0) {
-      const rows = await reader.db
-        .selectFrom("users")
-        .select(["id", "email", "name"])
-        .where("id", "in", userIds)
-        .execute();
-      for (const row of rows) users.set(row.id, { email: row.email, name: row.name });
-    }
-    if (groupIds.length > 0) {
-      const rows = await reader.db
-        .selectFrom("groups")
-        .select(["group_id", "name"])
-        .where("workspace_id", "=", reader.workspace.id)
-        .where("group_id", "in", groupIds)
-        .execute();
-      for (const row of rows) groups.set(row.group_id, { name: row.name });
-    }
-  }
+  const { users, groups } = reader.holds(teamGate, reader.root)
+    ? await namesOf(reader, page.items)
+    : { users: new Map(), groups: new Map() };
   return {
     permission: query.permission,
     resource,
@@ -104,4 +79,128 @@ export async function whoCan(reader: WorkspaceReader, query: WhoCanQuery): Promi
     })),
     next: page.next,
   };
+}
+
+/** The emails and names of a page's users and the names of its groups. */
+async function namesOf(
+  reader: WorkspaceReader,
+  items: readonly { readonly subject: GranteeRef }[],
+): Promise<{
+  users: Map<string, { email: string; name: string }>;
+  groups: Map<string, { name: string }>;
+}> {
+  const users = new Map<string, { email: string; name: string }>();
+  const groups = new Map<string, { name: string }>();
+  const userIds = items.flatMap((item) =>
+    item.subject.startsWith("user:") ? [item.subject.slice(5)] : [],
+  );
+  const groupIds = items.flatMap((item) =>
+    item.subject.startsWith("group:") ? [item.subject.slice(6)] : [],
+  );
+  if (userIds.length > 0) {
+    const rows = await reader.db
+      .selectFrom("users")
+      .select(["id", "email", "name"])
+      .where("id", "in", userIds)
+      .execute();
+    for (const row of rows) users.set(row.id, { email: row.email, name: row.name });
+  }
+  if (groupIds.length > 0) {
+    const rows = await reader.db
+      .selectFrom("groups")
+      .select(["group_id", "name"])
+      .where("workspace_id", "=", reader.workspace.id)
+      .where("group_id", "in", groupIds)
+      .execute();
+    for (const row of rows) groups.set(row.group_id, { name: row.name });
+  }
+  return { users, groups };
+}
+
+/** Where a grant on a Permissions card sits relative to the card's resource. */
+export type GrantPlace = "here" | "above" | "below";
+
+export interface PermissionsQuery {
+  readonly resource: string;
+  /** At most this many subjects (default: all). */
+  readonly limit?: number | undefined;
+  /** Continue after this subject: the `next` of the previous page. */
+  readonly after?: string | undefined;
+}
+
+/** One user or group on a resource's Permissions card, with every grant giving it access. */
+export interface PermissionsEntry {
+  readonly subject: GranteeRef;
+  readonly user: { readonly email: string; readonly name: string } | undefined;
+  readonly group: { readonly name: string } | undefined;
+  /** Nearest scope first: here, then above (inherited), then below (within the resource's part). */
+  readonly via: readonly (AccessPath & { readonly place: GrantPlace })[];
+  /** When the access ends unless renewed; `undefined` for never. */
+  readonly expiresAt: number | undefined;
+}
+
+export interface PermissionsPage {
+  readonly resource: string;
+  readonly items: readonly PermissionsEntry[];
+  readonly next: GranteeRef | undefined;
+}
+
+/**
+ * A resource's Permissions card: every user and group with access at the resource (directly,
+ * inherited from above, through a team) or below it, with the grants giving it and when they end —
+ * for a caller holding the model's delegation permission or team gate at the resource or above (a
+ * sub-tree admin at their resource, the team managers everywhere, the host app). A resource the
+ * caller cannot reach is RESOURCE_NOT_FOUND exactly like a missing one; within reach, without
+ * either permission, PERMISSION_DENIED (written to the activity log).
+ */
+export async function permissionsAt(
+  reader: WorkspaceReader,
+  query: PermissionsQuery,
+): Promise<PermissionsPage> {
+  const resource = query.resource as ResourceRef;
+  const engine = reader.engine;
+  const caller = subjectOf(reader.request.actor);
+  if (!engine.hasResource(resource) || (caller !== undefined && !engine.reaches(caller, resource)))
+    throw new GatehouseError(ErrorCode.RESOURCE_NOT_FOUND, `no such resource ${resource}`);
+  if (!administers(reader, resource)) {
+    await reader.core.recordDenial(reader.request, reader.workspace.id, {
+      action: "team.view",
+      target: resource,
+    });
+    throw new GatehouseError(
+      ErrorCode.PERMISSION_DENIED,
+      `you may not see who has access to ${resource}`,
+    );
+  }
+  const page = engine.subjectsAt(resource, {
+    ...(query.limit === undefined ? {} : { limit: query.limit }),
+    after: query.after,
+  });
+  const { users, groups } = await namesOf(reader, page.items);
+  return {
+    resource,
+    items: page.items.map((item) => ({
+      subject: item.subject,
+      user: item.subject.startsWith("user:") ? users.get(item.subject.slice(5)) : undefined,
+      group: item.subject.startsWith("group:") ? groups.get(item.subject.slice(6)) : undefined,
+      via: item.via.map((path) => ({
+        ...path,
+        place:
+          path.grant.scope === resource ? "here" : path.inherited ? "above" : ("below" as const),
+      })),
+      expiresAt: item.expiresAt,
+    })),
+    next: page.next,
+  };
+}
+
+/**
+ * Whether the caller administers `resource`: holds the model's delegation permission or its team
+ * gate there or above (the host app always does).
+ */
+export function administers(reader: WorkspaceReader, resource: ResourceRef): boolean {
+  return (
+    reader.holds(reader.model.definition.delegation, resource) ||
+    reader.holds(gate(reader.model, "teamView"), resource)
+  );
 }

@@ -21,6 +21,10 @@ export const ErrorCode = {
   CONFIRMATION_MISMATCH: "CONFIRMATION_MISMATCH",
   LAST_OWNER: "LAST_OWNER",
   TRANSFER_NOT_SELF_SERVICE: "TRANSFER_NOT_SELF_SERVICE",
+  /** The owner role is never granted, invited or approved; the message names this preset's path. */
+  OWNER_ROLE_NOT_GRANTED: "OWNER_ROLE_NOT_GRANTED",
+  /** The workspace is a personal one its model keeps to its owner: nobody else joins it. */
+  PERSONAL_WORKSPACE_NOT_SHAREABLE: "PERSONAL_WORKSPACE_NOT_SHAREABLE",
   ALREADY_MEMBER: "ALREADY_MEMBER",
   ONE_WORKSPACE_PER_EMAIL: "ONE_WORKSPACE_PER_EMAIL",
   MEMBER_LIMIT_REACHED: "MEMBER_LIMIT_REACHED",

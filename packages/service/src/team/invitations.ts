@@ -13,7 +13,14 @@ import { containsText, type PageQuery, pageOf, parsePageQuery } from "../support
 import { assertStrongPassword } from "../support/passwords.ts";
 import { requireText } from "../support/validation.ts";
 import { requireDelegation } from "./members.ts";
-import { addMember, assertMayJoin, memberLimit, seatsTaken } from "./membership.ts";
+import {
+  addMember,
+  assertMayJoin,
+  assertShareable,
+  memberLimit,
+  ownerRoleNotGranted,
+  seatsTaken,
+} from "./membership.ts";
 
 export type InvitationStatus = "pending" | "accepted" | "revoked" | "expired";
 
@@ -242,12 +249,8 @@ export class Invitations {
         details: { email, role, scopes, extras },
       };
       await tx.requireMember(record);
-      if (role === tx.model.ownerRole) {
-        throw new GatehouseError(
-          ErrorCode.INVALID_INPUT,
-          "the owner role is never invited; it is handed over by transferring ownership",
-        );
-      }
+      if (role === tx.model.ownerRole) throw ownerRoleNotGranted(tx.model);
+      assertShareable(tx.core, tx.workspace);
       for (const scope of scopes) {
         const grant = { role, scope: scope as ResourceRef, extras };
         requireDelegation(tx, grant, record, { named: true });

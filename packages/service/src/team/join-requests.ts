@@ -9,7 +9,7 @@ import { ErrorCode } from "../support/error-codes.ts";
 import { DAY_MS } from "../support/time.ts";
 import { requireText } from "../support/validation.ts";
 import { requireDelegation } from "./members.ts";
-import { addMember, assertMayJoin } from "./membership.ts";
+import { addMember, assertMayJoin, assertShareable, ownerRoleNotGranted } from "./membership.ts";
 
 export type JoinRequestStatus = JoinRequestsTable["status"];
 
@@ -242,6 +242,7 @@ export class JoinRequests {
       // The key may have changed (or been turned off) since it was looked up; a workspace that
       // takes no join requests answers exactly as a key nobody has.
       if (tx.workspace.join_key !== joinKey || !tx.model.policy.joinRequests) throw noSuchJoinKey();
+      assertShareable(tx.core, tx.workspace);
       // Lock the user's row: their requests to other workspaces serialize here, so the count holds.
       const user = await tx.trx
         .selectFrom("users")
@@ -361,12 +362,7 @@ export class JoinRequests {
         details: { role, scope },
       };
       await tx.requireMember(record);
-      if (role === tx.model.ownerRole) {
-        throw new GatehouseError(
-          ErrorCode.INVALID_INPUT,
-          "the owner role is handed over by transferring ownership",
-        );
-      }
+      if (role === tx.model.ownerRole) throw ownerRoleNotGranted(tx.model);
       requireDelegation(tx, { role, scope }, record, { named: true });
       const row = await findRequest(tx, requestId);
       assertPending(row);

@@ -7,7 +7,7 @@ import { newId } from "../support/crypto.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { containsText, type PageQuery, pageOf, parsePageQuery } from "../support/paging.ts";
 import { requireText } from "../support/validation.ts";
-import { assertMayJoin, removeMemberRows } from "./membership.ts";
+import { assertMayJoin, ownerRoleNotGranted, removeMemberRows } from "./membership.ts";
 
 export interface GrantSpec {
   readonly role: string;
@@ -110,12 +110,7 @@ export function requireDelegation(
     scope: grant.scope,
     extras: grant.extras ?? [],
   });
-  if (grant.role === tx.model.ownerRole) {
-    throw new GatehouseError(
-      ErrorCode.INVALID_INPUT,
-      "the owner role is handed over by transferring ownership",
-    );
-  }
+  if (grant.role === tx.model.ownerRole) throw ownerRoleNotGranted(tx.model);
   if (subject === undefined) return;
   const decision = tx.engine.canGrant(subject, grant.role, grant.scope, grant.extras ?? []);
   if (!decision.allowed) {
@@ -188,12 +183,8 @@ export async function insertGrant(
     throw new GatehouseError(ErrorCode.INVALID_INPUT, "expiresAt must be in the future");
   }
   tx.engine.validateGrant(input);
-  if (tx.engine.model.roles.length > 0 && spec.role === tx.model.ownerRole) {
-    throw new GatehouseError(
-      ErrorCode.INVALID_INPUT,
-      "the owner role is handed over by transferring ownership",
-    );
-  }
+  if (tx.engine.model.roles.length > 0 && spec.role === tx.model.ownerRole)
+    throw ownerRoleNotGranted(tx.model);
   try {
     await tx.trx
       .insertInto("grants")
@@ -328,12 +319,22 @@ export class Members {
   async add(
     request: RequestContext,
     workspaceId: string,
-    input: { userId: string; grants: readonly unknown[] },
+    input: { userId: string; grants?: readonly unknown[]; groups?: readonly unknown[] },
   ): Promise<{ revision: number }> {
-    if (!Array.isArray(input?.grants) || input.grants.length === 0) {
-      throw new GatehouseError(ErrorCode.INVALID_INPUT, "a member holds at least one grant");
+    const grants = input?.grants ?? [];
+    const groups = input?.groups ?? [];
+    if (
+      !Array.isArray(grants) ||
+      !Array.isArray(groups) ||
+      groups.some((group) => typeof group !== "string") ||
+      grants.length + groups.length === 0
+    ) {
+      throw new GatehouseError(
+        ErrorCode.INVALID_INPUT,
+        "a member holds at least one grant or belongs to at least one team (groups: group ids)",
+      );
     }
-    const specs = input.grants.map((grant, index) => parseGrantSpec(grant, `grants[${index}]`));
+    const specs = grants.map((grant, index) => parseGrantSpec(grant, `grants[${index}]`));
     const { revision } = await this.#core.write(request, workspaceId, async (tx) => {
       const record = {
         action: "member.add",
@@ -358,7 +359,19 @@ export class Members {
         .values({ workspace_id: tx.workspace.id, user_id: userId, joined_at: tx.now })
         .execute();
       for (const spec of specs) await insertGrant(tx, `user:${userId}`, spec);
-      tx.audit({ ...record, details: { ...record.details, releasedInvitations } });
+      // Membership through a team alone is a membership: the member counts once all the same.
+      for (const groupId of new Set(groups as string[])) {
+        const group = await requireGroup(tx, groupId);
+        await tx.trx
+          .insertInto("group_members")
+          .values({ workspace_id: tx.workspace.id, group_id: group, user_id: userId })
+          .execute();
+        tx.apply({ op: "group.add_member", group: `group:${group}`, user: `user:${userId}` });
+      }
+      tx.audit({
+        ...record,
+        details: { ...record.details, groups: [...new Set(groups)], releasedInvitations },
+      });
     });
     return { revision };
   }
@@ -702,12 +715,15 @@ export class Members {
         target: `group:${String(groupId)}`,
         details: { user: userId },
       };
-      await tx.require(tx.model.definition.delegation, tx.root, record);
+      await tx.requireMember(record);
       const group = await requireGroup(tx, groupId);
+      // A team is managed by whoever may give every grant it holds: a sub-tree admin manages the
+      // teams holding grants only in their part; a team holding nothing, the delegation at the root.
+      const grants = tx.engine.grantsOf(`group:${group}`);
+      if (grants.length === 0) await tx.require(tx.model.definition.delegation, tx.root, record);
       const member = await requireMemberUser(tx, userId);
       // Adding someone to a group gives them its grants: the caller must be able to give each.
-      for (const grant of tx.engine.grantsOf(`group:${group}`))
-        requireDelegation(tx, grant, record);
+      for (const grant of grants) requireDelegation(tx, grant, record);
       const ws = tx.workspace.id;
       const existing = await tx.trx
         .selectFrom("group_members")

@@ -12,6 +12,33 @@ export function isOneWorkspacePerEmail(core: ServiceCore, row: WorkspaceRow): bo
     : row.one_workspace_per_email === 1;
 }
 
+/**
+ * The refusal of a grant, invitation or approval of the owner role, pointing to the path this
+ * model has: the owner's self-service transfer, or the host's support where transfer is not
+ * self-service.
+ */
+export function ownerRoleNotGranted(model: Model): GatehouseError {
+  return new GatehouseError(
+    ErrorCode.OWNER_ROLE_NOT_GRANTED,
+    model.policy.selfServiceTransfer
+      ? `the owner role "${model.ownerRole}" is not granted: there is one owner, who hands it over with "Transfer ownership" (POST /v1/workspaces/{ws}/transfer-ownership)`
+      : `the owner role "${model.ownerRole}" is not granted: there is one owner, and in this workspace ownership is handed over only through the host's support`,
+  );
+}
+
+/**
+ * Refuses another person in a personal workspace its model keeps to its owner (policy
+ * `personalShareable: false`, e.g. the hosting-customer personal team): invitations, join requests
+ * and every join answer PERSONAL_WORKSPACE_NOT_SHAREABLE.
+ */
+export function assertShareable(core: ServiceCore, row: WorkspaceRow): void {
+  if (row.personal === 1 && !core.modelOf(row.preset).policy.personalShareable)
+    throw new GatehouseError(
+      ErrorCode.PERSONAL_WORKSPACE_NOT_SHAREABLE,
+      "this is a personal workspace, which cannot be shared with other users; create a workspace to work with others",
+    );
+}
+
 /** The member limit of a plan; `null` for none. */
 export function memberLimit(model: Model, plan: string | null): number | null {
   if (plan === null) return null;
@@ -53,6 +80,7 @@ export async function assertMayJoin(
 ): Promise<{ releasedInvitations: number }> {
   const core = tx.core;
   const row = tx.workspace;
+  assertShareable(core, row);
   const user = await tx.trx
     .selectFrom("users")
     .select(["id", "email"])

@@ -1,4 +1,4 @@
-import { GatehouseError, type Page, type ResourceRef } from "@gatehouse/engine";
+import { GatehouseError, type Model, type Page, type ResourceRef } from "@gatehouse/engine";
 import { type RequestContext, subjectOf } from "../actor.ts";
 import { subjectFor } from "../decisions/decisions.ts";
 import type { ReadOptions, ServiceCore, WorkspaceWriter } from "../service-core.ts";
@@ -182,7 +182,8 @@ export class Resources {
   /**
    * The resources of `type` on which the caller holds `permission` (the fleet list shows only
    * what the member may see), sorted by name and paged; with `q`, only those whose id contains it
-   * (ignoring case), found on the engine's sorted names without loading anything.
+   * (ignoring case), found on the engine's sorted names without loading anything. Without
+   * `permission`, the type's view permission (see `viewPermissionOf`).
    * @example
    * const { items, next } = await gatehouse.resources.list(asUser(otto), ws, { type: "site", permission: "site.view", q: "shop", limit: 20 });
    */
@@ -191,7 +192,7 @@ export class Resources {
     workspaceId: string,
     query: {
       type: string;
-      permission: string;
+      permission?: string;
       limit?: number;
       after?: string;
       q?: string;
@@ -200,6 +201,7 @@ export class Resources {
     options: ReadOptions = {},
   ): Promise<Page> {
     const reader = await this.#core.read(request, workspaceId, options);
+    const permission = query.permission ?? viewPermissionOf(reader.model, query.type);
     const page = {
       ...(query.limit === undefined ? {} : { limit: query.limit }),
       after: query.after as ResourceRef | undefined,
@@ -209,6 +211,33 @@ export class Resources {
     if (query.subject === undefined && subjectOf(request.actor) === undefined)
       return reader.engine.resourcesOfType(query.type, page);
     const subject = await subjectFor(reader, query.subject);
-    return reader.engine.listVisible(subject, query.type, query.permission, page);
+    return reader.engine.listVisible(subject, query.type, permission, page);
   }
+}
+
+/**
+ * The permission a fleet list of `type` uses when the caller names none: `<type>.view` where the
+ * model has it acting on the type; otherwise, of the permissions acting on the type, the one the
+ * most roles carry (the least privilege), the first in the model's order on a tie. A type no
+ * permission acts on is UNKNOWN_RESOURCE_TYPE or INVALID_INPUT: name a permission.
+ */
+export function viewPermissionOf(model: Model, type: string): string {
+  const definition = model.definition;
+  if (!Object.hasOwn(definition.types, type))
+    throw new GatehouseError(ErrorCode.UNKNOWN_RESOURCE_TYPE, `unknown resource type "${type}"`);
+  const actsOn = (name: string) => [definition.permissions[name]!.on].flat().includes(type);
+  const named = `${type}.view`;
+  if (Object.hasOwn(definition.permissions, named) && actsOn(named)) return named;
+  const candidates = model.permissions.filter(actsOn);
+  if (candidates.length === 0)
+    throw new GatehouseError(
+      ErrorCode.INVALID_INPUT,
+      `no permission acts on ${type}; name the permission to list by`,
+    );
+  const roles = Object.values(definition.roles);
+  const carriers = (name: string) =>
+    roles.filter((role) => role.owner !== true && (role.permissions ?? []).includes(name)).length;
+  let best = candidates[0]!;
+  for (const candidate of candidates) if (carriers(candidate) > carriers(best)) best = candidate;
+  return best;
 }

@@ -1,0 +1,100 @@
+import { asUser, systemActor } from "@gatehouse/service";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  buildConsole,
+  type ConsoleServer,
+  launchBrowser,
+  PASSWORD,
+  screenshot,
+  startServer,
+} from "./harness.ts";
+
+/**
+ * A hosting-customer Customer Admin's Permissions card, in Chromium against the real server: they
+ * land on their customer, see who has access there and below (nothing of the other customer),
+ * and revoke a grant on one of its hostings after confirming.
+ */
+describe("the Permissions card of a Customer Admin", { timeout: 60_000 }, () => {
+  let server: ConsoleServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let workspaceId: string;
+
+  const poll = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 50 });
+
+  beforeAll(async () => {
+    const consoleDir = buildConsole();
+    server = await startServer(consoleDir);
+    const { gatehouse } = server;
+    const person = async (email: string, name: string) =>
+      (await gatehouse.users.signUp({ email, password: PASSWORD, name })).user;
+    const hanna = await person("hanna@example.com", "Hanna Host");
+    const workspace = await gatehouse.workspaces.create(asUser(hanna.id), {
+      name: "Hanna's agency",
+      preset: "hosting-customer",
+    });
+    workspaceId = workspace.id;
+    const host = systemActor();
+    for (const customer of ["acme", "globex"]) {
+      await gatehouse.resources.upsert(host, workspaceId, {
+        resource: `customer:${customer}`,
+        parent: `workspace:${workspaceId}`,
+      });
+      await gatehouse.resources.upsert(host, workspaceId, {
+        resource: `hosting:${customer}-web`,
+        parent: `customer:${customer}`,
+      });
+    }
+    for (const [email, name, role, scope] of [
+      ["carla@example.com", "Carla Admin", "customer_admin", "customer:acme"],
+      ["wes@example.com", "Wes Web", "hosting_web", "hosting:acme-web"],
+      ["gus@example.com", "Gus Globex", "hosting_web", "hosting:globex-web"],
+    ] as const) {
+      const user = await person(email, name);
+      await gatehouse.members.add(host, workspaceId, {
+        userId: user.id,
+        grants: [{ role, scope }],
+      });
+    }
+    browser = await launchBrowser();
+    context = await browser.newContext({
+      viewport: { width: 1280, height: 860 },
+      baseURL: server.base,
+    });
+    page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await browser?.close();
+    await server?.close();
+  });
+
+  it("shows who has access to the customer and below, and revokes after confirming", async () => {
+    await page.goto("/");
+    await page.getByLabel("Email", { exact: true }).fill("carla@example.com");
+    await page.getByLabel("Password").fill(PASSWORD);
+    const signedIn = page.waitForResponse((response) => response.url().endsWith("/v1/auth/login"));
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    expect((await signedIn).status()).toBe(200);
+    // From the navigation: their customer's page (sign-up gave them a personal workspace too).
+    await page.goto(`/w/${workspaceId}/resources/customer/acme`);
+    const card = page.getByRole("table", { name: "Permissions" });
+    await card.waitFor({ state: "visible" });
+    const rows = card.locator("tbody tr");
+    // Rows are sorted by subject id: compare as a set.
+    const emails = async () =>
+      (await rows.allInnerTexts()).map((text) => /\S+@example\.com/.exec(text)?.[0]).sort();
+    await poll(emails).toEqual(["carla@example.com", "hanna@example.com", "wes@example.com"]);
+    expect((await card.innerText()).includes("gus@example.com")).toBe(false);
+    await screenshot(page, "permissions-card");
+    const wes = card.locator('tr[data-subject="wes@example.com"]');
+    await wes.getByRole("button", { name: "Revoke" }).click();
+    const dialog = page.getByRole("dialog", { name: /Revoke/ });
+    await dialog.getByRole("button", { name: "Revoke" }).click();
+    await poll(emails).toEqual(["carla@example.com", "hanna@example.com"]);
+  });
+});
