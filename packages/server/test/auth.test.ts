@@ -208,11 +208,7 @@ describe.each(backends)("sign-in over HTTP on $name", (backend) => {
       userId: member.userId,
       grants: [{ role: "admin", scope: `workspace:${workspace!.id}` }],
     });
-    await gatehouse.workspaces.updateSettings(
-      { actor: { type: "user", userId: owner.userId } },
-      workspace!.id,
-      { require2fa: true },
-    );
+    await gatehouse.workspaces.updateSettings(systemActor(), workspace!.id, { require2fa: true });
     const credentials = { email: "mia@example.com", password: PASSWORD };
     const refused = await server.app.inject({
       method: "POST",
