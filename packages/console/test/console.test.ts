@@ -227,6 +227,12 @@ describe("the web console in a browser", { timeout: 60_000 }, () => {
     await owner
       .getByLabel("Role of Otto Operator on Server fra-1")
       .selectOption({ label: "Admin" });
+    // Saved only through the confirmation (#16).
+    await owner.getByRole("button", { name: "Review change" }).click();
+    await owner
+      .getByRole("dialog", { name: "Change Otto Operator's access?" })
+      .getByRole("button", { name: "Change access" })
+      .click();
     await poll(() =>
       owner.getByLabel("Role of Otto Operator on Whole workspace").inputValue(),
     ).toBe("admin");
@@ -276,6 +282,9 @@ describe("the web console in a browser", { timeout: 60_000 }, () => {
     await owner.getByLabel("Resource", { exact: true }).fill("site:blog.example");
     await owner.getByRole("button", { name: "Explain" }).click();
     await shown(owner.getByText("Denied", { exact: true }));
+    // In words, not the engine's codes (#16).
+    await shown(owner.getByText(/Cara Customer may not .* on Site blog\.example/));
+    await poll(() => owner.getByText(/user:usr_|no live grant/).count()).toBe(0);
     await screenshot(owner, "roles");
   });
 

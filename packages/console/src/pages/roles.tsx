@@ -1,5 +1,6 @@
 import { Fragment, useState } from "react";
 import { api, type Explanation, type Member, type RoleMatrix, ws } from "../api.ts";
+import { explanationWords } from "../explanation-words.ts";
 import { roleLabel, scopeLabel, typeLabel } from "../model.ts";
 import { useWorkspace } from "../session.tsx";
 import { AsyncForm, Badge, Button, Card, ErrorNote, Field, Loading, PageHeader } from "../ui.tsx";
@@ -105,7 +106,13 @@ function ExplainCard(): React.JSX.Element {
             <Badge tone={answer.decision.allowed ? "success" : "danger"}>
               {answer.decision.allowed ? "Allowed" : "Denied"}
             </Badge>{" "}
-            {answer.summary}
+            {explanationWords(
+              model,
+              answer,
+              (members.data?.members ?? []).find(
+                (member) => `user:${member.userId}` === answer.subject,
+              )?.name || "They",
+            )}
           </p>
           {answer.considered.length === 0 ? null : (
             <ul className="plain-list">
