@@ -136,7 +136,7 @@ export function Field(props: {
         </p>
       )}
       {message === undefined ? null : (
-        <p className="field-error" id={errorId}>
+        <p className="field-error" id={errorId} role="alert">
           {message}
         </p>
       )}
