@@ -39,7 +39,7 @@ const CODE_WORDS: Readonly<Record<string, { readonly text: string; readonly fiel
   OWNER_EXISTS: { text: "This workspace already has an owner." },
   EMAIL_TAKEN: { text: "An account with this email address exists already.", field: "email" },
   WEAK_PASSWORD: {
-    text: "This password is too easy to guess: use a longer one, such as a few unrelated words.",
+    text: "This password is too common or too easy to guess: a few unrelated words work well.",
     field: "password",
   },
   PASSWORD_REQUIRED: { text: "Enter your password.", field: "password" },
