@@ -15,21 +15,62 @@ import { fieldMessage, isAboutFields, wordsFor } from "./error-words.ts";
 
 /** Building blocks with one look: cards, fields, buttons, states for loading, empty and error. */
 
+const FLASH_KEY = "gatehouse.flash";
+
+/**
+ * A message for the next page, after a change that leaves this one (closing a workspace): shown
+ * once under that page's header (#16).
+ * @example
+ * flash("Acme is closed."); navigate("/");
+ */
+export function flash(text: string): void {
+  try {
+    window.sessionStorage.setItem(FLASH_KEY, text);
+  } catch {
+    // Without storage the next page simply has no message.
+  }
+}
+
+function FlashMessage(): React.JSX.Element | null {
+  const [text, setText] = useState<string | null>(() => {
+    try {
+      return window.sessionStorage.getItem(FLASH_KEY);
+    } catch {
+      return null;
+    }
+  });
+  useEffect(() => {
+    if (text !== null) window.sessionStorage.removeItem(FLASH_KEY);
+  }, [text]);
+  if (text === null) return null;
+  return (
+    <div className="note note-success access-ack" role="status">
+      <span>{text}</span>
+      <Button size="small" variant="ghost" onClick={() => setText(null)}>
+        Dismiss
+      </Button>
+    </div>
+  );
+}
+
 export function PageHeader(props: {
   readonly title: string;
   readonly description?: ReactNode;
   readonly actions?: ReactNode;
 }): React.JSX.Element {
   return (
-    <header className="page-header">
-      <div>
-        <h1>{props.title}</h1>
-        {props.description === undefined ? null : (
-          <p className="page-description">{props.description}</p>
-        )}
-      </div>
-      {props.actions === undefined ? null : <div className="page-actions">{props.actions}</div>}
-    </header>
+    <>
+      <FlashMessage />
+      <header className="page-header">
+        <div>
+          <h1>{props.title}</h1>
+          {props.description === undefined ? null : (
+            <p className="page-description">{props.description}</p>
+          )}
+        </div>
+        {props.actions === undefined ? null : <div className="page-actions">{props.actions}</div>}
+      </header>
+    </>
   );
 }
 

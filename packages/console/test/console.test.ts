@@ -338,6 +338,10 @@ describe("the web console in a browser", { timeout: 60_000 }, () => {
     const dialog = owner.getByRole("dialog", { name: "Close Acme Hosting?" });
     await dialog.getByRole("button", { name: "Close it for good" }).click();
     await shown(owner.getByRole("heading", { name: "Resources" }));
+    // Acknowledged on the page it lands on (#16).
+    await shown(
+      owner.getByText("Acme Hosting is closed: its members no longer have access to it."),
+    );
     expect(new URL(owner.url()).pathname).not.toContain(workspaceId);
     await owner.goto(path("/team"));
     await shown(owner.getByRole("heading", { name: "Not found" }));

@@ -10,6 +10,7 @@ import {
   ConfirmDialog,
   ErrorNote,
   Field,
+  flash,
   Notice,
   PageHeader,
   useAction,
@@ -336,6 +337,7 @@ export function SettingsPage(): React.JSX.Element {
         onClose={() => setClosing(false)}
         onConfirm={async () => {
           await api("DELETE", base, { confirmName });
+          flash(`${workspace.name} is closed: its members no longer have access to it.`);
           await session.reload();
           navigate("/", { replace: true });
         }}
