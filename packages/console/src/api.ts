@@ -32,6 +32,13 @@ export function setPreview(next: { workspaceId: string; userId: string } | undef
   preview = next;
 }
 
+/** Told when a request that needs the session answers 401: the session has ended. */
+let sessionEnded: (() => void) | undefined;
+
+export function onSessionEnded(listener: (() => void) | undefined): void {
+  sessionEnded = listener;
+}
+
 function csrfToken(): string | undefined {
   const match = /(?:^|;\s*)gatehouse_csrf=([^;]+)/.exec(document.cookie);
   return match?.[1] === undefined ? undefined : decodeURIComponent(match[1]);
@@ -83,6 +90,8 @@ export async function api<T>(method: HttpMethod, path: string, body?: unknown): 
   }
   if (!response.ok) {
     const problem = (parsed ?? {}) as Partial<Problem>;
+    // Sign-in answers 401 for a wrong password; anywhere else it means the session is gone.
+    if (response.status === 401 && !path.startsWith("/v1/auth/")) sessionEnded?.();
     throw new ApiError({
       status: response.status,
       code: problem.code ?? "HTTP_ERROR",
@@ -95,15 +104,6 @@ export async function api<T>(method: HttpMethod, path: string, body?: unknown): 
 
 export function isApiError(error: unknown, code?: string): error is ApiError {
   return error instanceof ApiError && (code === undefined || error.code === code);
-}
-
-/** A message for people, from any error. */
-export function messageOf(error: unknown): string {
-  if (error instanceof ApiError) {
-    const issues = error.issues?.map((issue) => `${issue.path}: ${issue.message}`).join("; ");
-    return issues === undefined || issues === "" ? error.detail : `${error.detail} (${issues})`;
-  }
-  return error instanceof Error ? error.message : String(error);
 }
 
 export const ws = (id: string) => `/v1/workspaces/${encodeURIComponent(id)}`;

@@ -1,12 +1,47 @@
-import { createContext, type ReactNode, useCallback, useContext, useEffect, useState } from "react";
+import {
+  createContext,
+  type ReactNode,
+  useCallback,
+  useContext,
+  useEffect,
+  useRef,
+  useState,
+} from "react";
 import {
   type Access,
   api,
   isApiError,
   type Me,
   type ModelDefinition,
+  onSessionEnded,
   type Workspace,
 } from "./api.ts";
+import { navigate } from "./router.tsx";
+
+/**
+ * Sign-in, then back to `next`: the page the session ended on (#16). The sign-in page only
+ * follows a path of this console (see `sameOriginPath`).
+ */
+export function signInPath(next: string, ended = false): string {
+  return `/sign-in?next=${encodeURIComponent(next)}${ended ? "&ended=1" : ""}`;
+}
+
+/**
+ * `next` when it is a path of this console, else "/": never another origin (`//evil`, `/\evil`,
+ * `https:`), so a crafted sign-in link cannot send people elsewhere.
+ * @example
+ * sameOriginPath("/w/ws_1/team?tab=invites"); // "/w/ws_1/team?tab=invites"
+ */
+export function sameOriginPath(next: string | null): string {
+  if (next === null || !next.startsWith("/") || next.startsWith("//") || next.includes("\\"))
+    return "/";
+  try {
+    const url = new URL(next, window.location.origin);
+    return url.origin === window.location.origin ? url.pathname + url.search + url.hash : "/";
+  } catch {
+    return "/";
+  }
+}
 
 /** Who is signed in (null when nobody), loaded once and reloaded after sign-in and changes. */
 interface SessionValue {
@@ -21,6 +56,20 @@ const SessionContext = createContext<SessionValue | undefined>(undefined);
 export function SessionProvider(props: { readonly children: ReactNode }): React.JSX.Element {
   const [me, setMe] = useState<Me | null | undefined>(undefined);
   const [error, setError] = useState<unknown>(undefined);
+  const signedIn = useRef(false);
+  signedIn.current = me !== null && me !== undefined;
+  // A session that ends while the console is open (expired, ended elsewhere, 2FA now required)
+  // returns to sign-in, which comes back to this page afterwards.
+  useEffect(() => {
+    onSessionEnded(() => {
+      if (!signedIn.current) return;
+      signedIn.current = false;
+      setMe(null);
+      const here = window.location.pathname + window.location.search + window.location.hash;
+      if (window.location.pathname !== "/sign-in") navigate(signInPath(here, true));
+    });
+    return () => onSessionEnded(undefined);
+  }, []);
   const reload = useCallback(async () => {
     try {
       setMe(await api<Me>("GET", "/v1/me"));

@@ -1,16 +1,58 @@
 import {
   type ButtonHTMLAttributes,
+  cloneElement,
+  createContext,
   type FormEvent,
+  isValidElement,
   type KeyboardEvent,
   type ReactNode,
+  useContext,
   useEffect,
   useId,
   useRef,
   useState,
 } from "react";
-import { messageOf } from "./api.ts";
+import { fieldMessage, isAboutFields, wordsFor } from "./error-words.ts";
 
 /** Building blocks with one look: cards, fields, buttons, states for loading, empty and error. */
+
+const FLASH_KEY = "gatehouse.flash";
+
+/**
+ * A message for the next page, after a change that leaves this one (closing a workspace): shown
+ * once under that page's header (#16).
+ * @example
+ * flash("Acme is closed."); navigate("/");
+ */
+export function flash(text: string): void {
+  try {
+    window.sessionStorage.setItem(FLASH_KEY, text);
+  } catch {
+    // Without storage the next page simply has no message.
+  }
+}
+
+function FlashMessage(): React.JSX.Element | null {
+  const [text, setText] = useState<string | null>(() => {
+    try {
+      return window.sessionStorage.getItem(FLASH_KEY);
+    } catch {
+      return null;
+    }
+  });
+  useEffect(() => {
+    if (text !== null) window.sessionStorage.removeItem(FLASH_KEY);
+  }, [text]);
+  if (text === null) return null;
+  return (
+    <div className="note note-success access-ack" role="status">
+      <span>{text}</span>
+      <Button size="small" variant="ghost" onClick={() => setText(null)}>
+        Dismiss
+      </Button>
+    </div>
+  );
+}
 
 export function PageHeader(props: {
   readonly title: string;
@@ -18,15 +60,18 @@ export function PageHeader(props: {
   readonly actions?: ReactNode;
 }): React.JSX.Element {
   return (
-    <header className="page-header">
-      <div>
-        <h1>{props.title}</h1>
-        {props.description === undefined ? null : (
-          <p className="page-description">{props.description}</p>
-        )}
-      </div>
-      {props.actions === undefined ? null : <div className="page-actions">{props.actions}</div>}
-    </header>
+    <>
+      <FlashMessage />
+      <header className="page-header">
+        <div>
+          <h1>{props.title}</h1>
+          {props.description === undefined ? null : (
+            <p className="page-description">{props.description}</p>
+          )}
+        </div>
+        {props.actions === undefined ? null : <div className="page-actions">{props.actions}</div>}
+      </header>
+    </>
   );
 }
 
@@ -85,20 +130,56 @@ export function Button(
   );
 }
 
+/** The error of the enclosing form, and the API field names its fields show errors for. */
+const FormContext = createContext<{ readonly error: unknown; readonly fields: Set<string> }>({
+  error: undefined,
+  fields: new Set(),
+});
+
+/**
+ * A labelled field. With `name` (the API's name of the value, e.g. `email`), the enclosing
+ * form's error about it is shown under it in words, tied to the control by aria-describedby.
+ */
 export function Field(props: {
   readonly label: string;
   readonly hint?: ReactNode;
+  readonly name?: string;
+  /** An error to show for `name`, when it does not come from the enclosing AsyncForm. */
+  readonly error?: unknown;
   readonly children: (id: string, describedBy: string | undefined) => ReactNode;
 }): React.JSX.Element {
   const id = useId();
   const hintId = `${id}-hint`;
+  const errorId = `${id}-error`;
+  const form = useContext(FormContext);
+  const { name } = props;
+  useEffect(() => {
+    if (name === undefined) return;
+    form.fields.add(name);
+    return () => {
+      form.fields.delete(name);
+    };
+  }, [form.fields, name]);
+  const message = name === undefined ? undefined : fieldMessage(props.error ?? form.error, name);
+  const describedBy =
+    [props.hint === undefined ? "" : hintId, message === undefined ? "" : errorId]
+      .filter(Boolean)
+      .join(" ") || undefined;
+  const control = props.children(id, props.hint === undefined ? undefined : hintId);
   return (
     <div className="field">
       <label htmlFor={id}>{props.label}</label>
-      {props.children(id, props.hint === undefined ? undefined : hintId)}
+      {isValidElement<Record<string, unknown>>(control) && message !== undefined
+        ? cloneElement(control, { "aria-describedby": describedBy, "aria-invalid": true })
+        : control}
       {props.hint === undefined ? null : (
         <p className="field-hint" id={hintId}>
           {props.hint}
+        </p>
+      )}
+      {message === undefined ? null : (
+        <p className="field-error" id={errorId} role="alert">
+          {message}
         </p>
       )}
     </div>
@@ -135,11 +216,17 @@ export function Empty(props: {
 export function ErrorNote(props: {
   readonly error: unknown;
   readonly retry?: () => void;
+  /** Words for some codes where the page knows better than the general ones. */
+  readonly words?: Readonly<Record<string, string>> | undefined;
+  readonly children?: ReactNode;
 }): React.JSX.Element | null {
   if (props.error === undefined || props.error === null) return null;
   return (
     <div className="note note-error" role="alert">
-      <span>{messageOf(props.error)}</span>
+      <span>
+        {wordsFor(props.error, props.words)}
+        {props.children}
+      </span>
       {props.retry === undefined ? null : (
         <Button size="small" variant="ghost" onClick={props.retry}>
           Try again
@@ -172,15 +259,24 @@ export function Badge(props: {
   );
 }
 
-/** A form whose submit handler is async: shows its own busy state and error where it happens. */
+/**
+ * A form whose submit handler is async: shows its own busy state and error where it happens — next
+ * to the field it is about (see Field's `name`), else under the form. The browser checks required
+ * fields, email types and lengths before anything is sent.
+ */
 export function AsyncForm(props: {
   readonly onSubmit: () => Promise<void>;
   readonly children: (busy: boolean) => ReactNode;
   readonly className?: string;
   readonly label?: string;
+  /** Words for some codes where the page knows better than the general ones. */
+  readonly words?: Readonly<Record<string, string>>;
+  /** Called with each refusal, e.g. to clear an earlier success message. */
+  readonly onError?: (error: unknown) => void;
 }): React.JSX.Element {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(undefined);
+  const [fields] = useState(() => new Set<string>());
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setBusy(true);
@@ -189,19 +285,15 @@ export function AsyncForm(props: {
       await props.onSubmit();
     } catch (caught) {
       setError(caught);
+      props.onError?.(caught);
     } finally {
       setBusy(false);
     }
   };
   return (
-    <form
-      className={props.className ?? "form"}
-      onSubmit={submit}
-      aria-label={props.label}
-      noValidate
-    >
-      {props.children(busy)}
-      <ErrorNote error={error} />
+    <form className={props.className ?? "form"} onSubmit={submit} aria-label={props.label}>
+      <FormContext.Provider value={{ error, fields }}>{props.children(busy)}</FormContext.Provider>
+      {isAboutFields(error, [...fields]) ? null : <ErrorNote error={error} words={props.words} />}
     </form>
   );
 }

@@ -126,6 +126,12 @@ describe.each(backends)("sign-in over HTTP on $name", (backend) => {
     ).toBe(204);
     expect((await call(server.app, second, "GET", "/v1/me")).statusCode).toBe(401);
     expect((await call(server.app, first, "GET", "/v1/me")).statusCode).toBe(200);
+    // The ended session's cookies stay in that browser: signing in again still works (#16).
+    const again = await call(server.app, second, "POST", "/v1/auth/login", {
+      email: "ada@example.com",
+      password: PASSWORD,
+    });
+    expect(again.statusCode).toBe(200);
   });
 
   it("enrolls TOTP; sign-in then needs a fresh code, and a code works once only", async () => {
@@ -208,11 +214,7 @@ describe.each(backends)("sign-in over HTTP on $name", (backend) => {
       userId: member.userId,
       grants: [{ role: "admin", scope: `workspace:${workspace!.id}` }],
     });
-    await gatehouse.workspaces.updateSettings(
-      { actor: { type: "user", userId: owner.userId } },
-      workspace!.id,
-      { require2fa: true },
-    );
+    await gatehouse.workspaces.updateSettings(systemActor(), workspace!.id, { require2fa: true });
     const credentials = { email: "mia@example.com", password: PASSWORD };
     const refused = await server.app.inject({
       method: "POST",

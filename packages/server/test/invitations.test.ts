@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import { asUser, systemActor } from "@gatehouse/service";
+import { systemActor } from "@gatehouse/service";
 import type { LightMyRequestResponse } from "fastify";
 import { SMTPServer } from "smtp-server";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -7,6 +7,7 @@ import { createMailer, type Mailer } from "../src/mail/mailer.ts";
 import {
   backends,
   call,
+  expectProblem,
   openServer,
   PASSWORD,
   type Session,
@@ -184,12 +185,38 @@ describe.each(backends)("invitations over HTTP on $name", (backend) => {
       expect(revoke.json().code).toBe("INVITATION_ALREADY_USED");
     });
 
+    it("refuses to replace a pending invitation unless asked with replace: true (INVITATION_PENDING, #16)", async () => {
+      const { ada, ws } = await panel();
+      const first = await invite(ada, ws, {
+        email: "carol@example.com",
+        role: "customer",
+        scopes: ["site:a"],
+      });
+      expect(first.statusCode).toBe(201);
+      const mails = server.mailer.outbox!.length;
+      const wider = { email: "Carol@example.com", role: "admin" };
+      const refused = await invite(ada, ws, wider);
+      expectProblem(refused, 409, "INVITATION_PENDING");
+      expect(refused.json().detail).toContain("customer at site:a");
+      expect(server.mailer.outbox!.length).toBe(mails);
+      const pending = async () =>
+        (
+          await call(server.app, ada, "GET", `/v1/workspaces/${ws}/invitations?status=pending`)
+        ).json().invitations;
+      expect(await pending()).toMatchObject([{ id: first.json().invitation.id, role: "customer" }]);
+      expectProblem(await invite(ada, ws, { ...wider, replace: "yes" }), 400, "INVALID_INPUT");
+      const replaced = await invite(ada, ws, { ...wider, replace: true });
+      expect(replaced.statusCode).toBe(201);
+      expect(await pending()).toMatchObject([
+        { id: replaced.json().invitation.id, role: "admin", scopes: [`workspace:${ws}`] },
+      ]);
+    });
+
     it("creates the account but starts no session where the workspace requires 2FA", async () => {
       const { ada, ws } = await panel();
-      await server.gatehouse.workspaces.updateSettings(asUser(ada.userId), ws, {
-        require2fa: true,
-      });
       await invite(ada, ws, { email: "carol@example.com", role: "admin" });
+      // The host app requires 2FA: Ada, who has none, could not (#16), and her session ends.
+      await server.gatehouse.workspaces.updateSettings(systemActor(), ws, { require2fa: true });
       const response = await accept(undefined, { token: outboxToken(), password: PASSWORD });
       expect(response.statusCode).toBe(200);
       expect(response.json()).toMatchObject({ createdAccount: true, session: null });

@@ -1,4 +1,5 @@
 import { systemActor } from "@gatehouse/service";
+import { TOTP } from "otpauth";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   backends,
@@ -170,18 +171,42 @@ describe.each(backends)("workspaces over HTTP on $name", (backend) => {
     expect(renamed.headers["x-gatehouse-revision"]).toBe(String(before + 1));
     const settings = await call(server.app, olivia, "PATCH", url(ws), {
       joinKey: "DE123456789",
-      require2fa: true,
+      oneWorkspacePerEmail: true,
     });
     expect(settings.statusCode).toBe(200);
     expect(settings.json()).toMatchObject({
       revision: before + 2,
-      settings: { joinKey: "DE123456789", require2fa: true },
+      settings: { joinKey: "DE123456789", require2fa: false, oneWorkspacePerEmail: true },
     });
     const off = await call(server.app, olivia, "PATCH", url(ws), {
       joinKey: null,
       oneWorkspacePerEmail: null,
     });
     expect(off.json().settings).toMatchObject({ joinKey: null, oneWorkspacePerEmail: false });
+  });
+
+  it("refuses to require two-factor sign-in from an owner without it, until they enrol (#16)", async () => {
+    const { ws, olivia } = await panel();
+    const before = (await call(server.app, olivia, "GET", url(ws))).json();
+    expectProblem(
+      await call(server.app, olivia, "PATCH", url(ws), { name: "Acme Ltd", require2fa: true }),
+      409,
+      "TOTP_NOT_ENABLED",
+    );
+    // Nothing of the refused patch is applied, not even the rename beside it.
+    expect((await call(server.app, olivia, "GET", url(ws))).json()).toEqual(before);
+    const { secret } = (await call(server.app, olivia, "POST", "/v1/auth/totp/enroll")).json();
+    const totp = new TOTP({ secret, digits: 6, period: 30, algorithm: "SHA1" });
+    const code = totp.generate({ timestamp: server.clock.now });
+    expect(
+      (await call(server.app, olivia, "POST", "/v1/auth/totp/confirm", { code })).statusCode,
+    ).toBe(204);
+    const required = await call(server.app, olivia, "PATCH", url(ws), { require2fa: true });
+    expect(required.statusCode).toBe(200);
+    expect(required.json().settings).toMatchObject({ require2fa: true });
+    // Her own session survives the policy she set; turning it off needs no second factor.
+    const off = await call(server.app, olivia, "PATCH", url(ws), { require2fa: false });
+    expect(off.json().settings).toMatchObject({ require2fa: false });
   });
 
   it("refuses unknown fields, empty patches and bad values with 400, changing nothing", async () => {

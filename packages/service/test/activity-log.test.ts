@@ -120,7 +120,7 @@ describe.each(backends)("activity log on $name", (backend) => {
       ["workspace.rename", () => gatehouse.workspaces.rename(owner, ws, "Acme Cloud")],
       [
         "workspace.settings",
-        () => gatehouse.workspaces.updateSettings(owner, ws, { require2fa: true }),
+        () => gatehouse.workspaces.updateSettings(owner, ws, { joinKey: "DE123456789" }),
       ],
       ["workspace.plan", () => gatehouse.workspaces.changePlan(owner, ws, "large")],
       [

@@ -410,7 +410,7 @@ describe.each(backends)("grants, groups and gates on $name", (backend) => {
       userId: tech.id,
       grants: [{ role: "technical", scope: `workspace:${ws.id}` }],
     });
-    await gatehouse.workspaces.updateSettings(asUser(ada.id), ws.id, {
+    await gatehouse.workspaces.updateSettings(systemActor(), ws.id, {
       joinKey: " DE123456789 ",
       require2fa: true,
       oneWorkspacePerEmail: false,

@@ -384,7 +384,7 @@ describe.each(backends)("invitations on $name", (backend) => {
     expect(await gatehouse.members.list(as, ws.id)).toHaveLength(2);
   });
 
-  it("refuses to invite a member (ALREADY_MEMBER) and replaces a pending invitation to the same email", async () => {
+  it("refuses to invite a member (ALREADY_MEMBER) and replaces a pending invitation to the same email only when asked", async () => {
     const { owner, ws, root, as } = await company();
     expect(
       await codeOf(
@@ -402,10 +402,17 @@ describe.each(backends)("invitations on $name", (backend) => {
       role: "billing",
     });
     clock.now += 1000;
-    // At the limit, re-inviting the same email still works: the older invitation gives its seat back.
+    // Re-inviting needs `replace: true` (#16): a second invite never silently changes the first.
+    expect(
+      await codeOf(
+        gatehouse.invitations.create(as, ws.id, { email: "bob@example.com", role: "technical" }),
+      ),
+    ).toBe("INVITATION_PENDING");
+    // At the limit, replacing works: the older invitation gives its seat back.
     const second = await gatehouse.invitations.create(as, ws.id, {
       email: "bob@example.com",
       role: "technical",
+      replace: true,
     });
     const bob = await person("bob");
     expect(await codeOf(gatehouse.invitations.accept({ token: first.token, userId: bob.id }))).toBe(

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { asUser } from "../src/actor.ts";
+import { asUser, systemActor } from "../src/actor.ts";
 import type { Gatehouse } from "../src/gatehouse.ts";
 import { totpCode } from "../src/sign-in/two-factor.ts";
 import { backends, codeOf, openService, signUpPerson } from "./backends.ts";
@@ -195,7 +195,7 @@ describe.each(backends)("magic links on $name", (backend) => {
       name: "Acme",
       preset: "company",
     });
-    await gatehouse.workspaces.updateSettings(asUser(ada.id), ws.id, { require2fa: true });
+    await gatehouse.workspaces.updateSettings(systemActor(), ws.id, { require2fa: true });
     const link = await request("ada@example.com");
     expect(await codeOf(gatehouse.magicLinks.consume(link!.token))).toBe(
       "TOTP_ENROLLMENT_REQUIRED",

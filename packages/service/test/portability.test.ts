@@ -153,8 +153,8 @@ describe.each(backends)("workspace export and import on $name", (backend) => {
 
   it("round-trips a workspace to another instance with the same engine state and decisions", async () => {
     const source = await service();
-    const { ws, olivia } = await sampleWorkspace(source.gatehouse, source.clock);
-    await source.gatehouse.workspaces.updateSettings(asUser(olivia.id), ws.id, {
+    const { ws } = await sampleWorkspace(source.gatehouse, source.clock);
+    await source.gatehouse.workspaces.updateSettings(operator, ws.id, {
       require2fa: true,
     });
     const exported = await source.gatehouse.portability.export(operator, ws.id);

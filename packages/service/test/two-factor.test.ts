@@ -100,6 +100,7 @@ describe.each(backends)("two-factor sign-in on $name", (backend) => {
       enabled: false,
       pending: true,
       required: false,
+      requiredBy: [],
       recoveryCodesLeft: 0,
     });
     // Pending: sign-in does not ask for it yet.
@@ -321,15 +322,18 @@ describe.each(backends)("two-factor sign-in on $name", (backend) => {
     const bobs = await login("bob");
     const adas = await login("ada", totpCode(secret, clock.now));
     const olivias = await login("olivia");
-    await gatehouse.workspaces.updateSettings(asUser(olivia.id), ws.id, { require2fa: true });
+    // The host app turns the policy on: Olivia has no second factor to require it herself (#16).
+    await gatehouse.workspaces.updateSettings(systemActor(), ws.id, { require2fa: true });
     // Bob has no second factor: his session ends, and he must enrol before he signs in again.
     expect(await codeOf(gatehouse.sessions.authenticate(bobs.token))).toBe("INVALID_CREDENTIALS");
     expect(await codeOf(login("bob"))).toBe("TOTP_ENROLLMENT_REQUIRED");
-    // Ada has TOTP; Olivia turned the policy on and is held to it at her next sign-in.
+    // Ada has TOTP and keeps her session; Olivia, the owner, has none and enrols too.
     expect((await gatehouse.sessions.authenticate(adas.token)).context.actor).toMatchObject({
       userId: ada.id,
     });
-    await gatehouse.sessions.authenticate(olivias.token);
+    expect(await codeOf(gatehouse.sessions.authenticate(olivias.token))).toBe(
+      "INVALID_CREDENTIALS",
+    );
     expect(await codeOf(login("olivia"))).toBe("TOTP_ENROLLMENT_REQUIRED");
     const log = await gatehouse.activityLog.list(asUser(olivia.id), ws.id, {});
     expect(log.entries.map((entry) => entry.action)).toContain(
@@ -381,8 +385,11 @@ describe.each(backends)("two-factor sign-in on $name", (backend) => {
       grants: [{ role: "technical", scope: `workspace:${ws.id}` }],
     });
     await login("bob");
-    await gatehouse.workspaces.updateSettings(asUser(olivia.id), ws.id, { require2fa: true });
-    expect((await gatehouse.twoFactor.status(bob.id)).required).toBe(true);
+    await gatehouse.workspaces.updateSettings(systemActor(), ws.id, { require2fa: true });
+    expect(await gatehouse.twoFactor.status(bob.id)).toMatchObject({
+      required: true,
+      requiredBy: ["Acme"],
+    });
 
     expect(await codeOf(login("bob"))).toBe("TOTP_ENROLLMENT_REQUIRED");
     expect(await codeOf(login("bob", "123456"))).toBe("TOTP_ENROLLMENT_REQUIRED");
@@ -425,6 +432,34 @@ describe.each(backends)("two-factor sign-in on $name", (backend) => {
     expect(await codeOf(login("bob"))).toBe("TOTP_REQUIRED");
   });
 
+  it("lets a person require two-factor sign-in only once they have it (#16)", async () => {
+    await open();
+    const olivia = await person("olivia");
+    const { ada, secret } = await adaWithTotp();
+    const acme = await gatehouse.workspaces.create(asUser(olivia.id), {
+      name: "Acme",
+      preset: "company",
+    });
+    expect(
+      await codeOf(
+        gatehouse.workspaces.updateSettings(asUser(olivia.id), acme.id, { require2fa: true }),
+      ),
+    ).toBe("TOTP_NOT_ENABLED");
+    expect((await gatehouse.workspaces.get(asUser(olivia.id), acme.id)).settings).toMatchObject({
+      require2fa: false,
+    });
+    const own = await gatehouse.workspaces.create(asUser(ada.id), {
+      name: "Ada GmbH",
+      preset: "company",
+    });
+    const session = await login("ada", totpCode(secret, clock.now));
+    await gatehouse.workspaces.updateSettings(asUser(ada.id), own.id, { require2fa: true });
+    expect((await gatehouse.sessions.authenticate(session.token)).context.actor).toMatchObject({
+      userId: ada.id,
+    });
+    expect(await gatehouse.twoFactor.status(ada.id)).toMatchObject({ requiredBy: ["Ada GmbH"] });
+  });
+
   it("ignores the policy of a closed workspace", async () => {
     await open();
     const olivia = await person("olivia");
@@ -432,7 +467,7 @@ describe.each(backends)("two-factor sign-in on $name", (backend) => {
       name: "Acme",
       preset: "company",
     });
-    await gatehouse.workspaces.updateSettings(asUser(olivia.id), ws.id, { require2fa: true });
+    await gatehouse.workspaces.updateSettings(systemActor(), ws.id, { require2fa: true });
     expect(await codeOf(login("olivia"))).toBe("TOTP_ENROLLMENT_REQUIRED");
     await gatehouse.workspaces.close(asUser(olivia.id), ws.id, { confirmName: "Acme" });
     await login("olivia");

@@ -1,9 +1,9 @@
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { api, type SessionInfo } from "../api.ts";
 import { deviceName } from "../device-name.ts";
 import { countOf } from "../plural.ts";
-import { Link } from "../router.tsx";
-import { useSession } from "../session.tsx";
+import { Link, useLocation } from "../router.tsx";
+import { sameOriginPath, useSession } from "../session.tsx";
 import {
   AsyncForm,
   Badge,
@@ -20,11 +20,15 @@ import {
   useAction,
 } from "../ui.tsx";
 import { useApi } from "../use-api.ts";
-import { TotpSetup } from "./sign-in.tsx";
+import { requiredByWords, TotpSetup } from "./sign-in.tsx";
 
 /** The signed-in person: profile, two-factor sign-in (TOTP) and sessions. */
 export function AccountPage(): React.JSX.Element {
   const { me, reload } = useSession();
+  const { search } = useLocation();
+  // Just enrolled (here, or at sign-in): the recovery codes are made and shown at once (#16).
+  const [justEnrolled, setJustEnrolled] = useState(search.get("enrolled") === "1");
+  const next = search.get("next") === null ? undefined : sameOriginPath(search.get("next"));
   const sessions = useApi<{ sessions: SessionInfo[]; current: string | null }>("/v1/me/sessions");
   const [enrollment, setEnrollment] = useState<{ secret: string; otpauthUri: string }>();
   const [code, setCode] = useState("");
@@ -62,13 +66,25 @@ export function AccountPage(): React.JSX.Element {
           {twoFactor.enabled ? (
             <>
               <p>Two-factor sign-in is on. Each code works once.</p>
-              <RecoveryCodes left={twoFactor.recoveryCodesLeft} onMade={reload} />
+              <RecoveryCodes
+                left={twoFactor.recoveryCodesLeft}
+                onMade={reload}
+                makeAtOnce={justEnrolled}
+              />
+              {justEnrolled && next !== undefined ? (
+                <p>
+                  <Link className="button button-primary" to={next}>
+                    I have stored them — continue
+                  </Link>
+                </p>
+              ) : null}
             </>
           ) : enrollment === undefined ? (
             <>
               {twoFactor.required ? (
                 <Notice tone="warning">
-                  A workspace you belong to requires two-factor sign-in.
+                  <span data-testid="required-by">{requiredByWords(twoFactor.requiredBy)}</span> Set
+                  it up below.
                 </Notice>
               ) : null}
               <Button
@@ -88,6 +104,7 @@ export function AccountPage(): React.JSX.Element {
               onSubmit={async () => {
                 await api("POST", "/v1/auth/totp/confirm", { code });
                 setEnrollment(undefined);
+                setJustEnrolled(true);
                 await reload();
               }}
             >
@@ -341,16 +358,25 @@ function PasswordCard(props: { readonly onChanged: () => void }): React.JSX.Elem
 function RecoveryCodes(props: {
   readonly left: number;
   readonly onMade: () => Promise<void>;
+  /** Right after enrolment: make the first codes without asking, and show them. */
+  readonly makeAtOnce?: boolean;
 }): React.JSX.Element {
   const [codes, setCodes] = useState<readonly string[]>();
   const [confirming, setConfirming] = useState(false);
   const make = useAction();
+  const started = useRef(false);
   const run = () =>
     make.run(async () => {
       const made = await api<{ codes: string[] }>("POST", "/v1/auth/totp/recovery-codes");
       setCodes(made.codes);
       await props.onMade();
     });
+  // biome-ignore lint/correctness/useExhaustiveDependencies: made once, on the first render that may
+  useEffect(() => {
+    if (!props.makeAtOnce || props.left > 0 || started.current) return;
+    started.current = true;
+    void run();
+  }, [props.makeAtOnce, props.left]);
   return (
     <div className="stack" data-testid="recovery-codes">
       {codes === undefined ? (

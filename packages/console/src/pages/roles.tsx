@@ -1,5 +1,6 @@
 import { Fragment, useState } from "react";
 import { api, type Explanation, type RoleMatrix, ws } from "../api.ts";
+import { explanationWords } from "../explanation-words.ts";
 import { roleLabel, scopeLabel, typeLabel } from "../model.ts";
 import { memberSearch, Picker } from "../picker.tsx";
 import { useWorkspace } from "../session.tsx";
@@ -102,7 +103,11 @@ function ExplainCard(): React.JSX.Element {
             <Badge tone={answer.decision.allowed ? "success" : "danger"}>
               {answer.decision.allowed ? "Allowed" : "Denied"}
             </Badge>{" "}
-            {answer.summary}
+            {explanationWords(
+              model,
+              answer,
+              answer.subject === `user:${subject}` && subjectName !== "" ? subjectName : "They",
+            )}
           </p>
           {answer.considered.length === 0 ? null : (
             <ul className="plain-list">

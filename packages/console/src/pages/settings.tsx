@@ -1,8 +1,8 @@
-import { useState } from "react";
-import { api, type Member, type Seats, ws } from "../api.ts";
+import { useId, useState } from "react";
+import { api, isApiError, type Member, type Seats, ws } from "../api.ts";
 import { memberSearch, Picker } from "../picker.tsx";
 import { countOf } from "../plural.ts";
-import { navigate } from "../router.tsx";
+import { Link, navigate } from "../router.tsx";
 import { useSession, useWorkspace } from "../session.tsx";
 import {
   AsyncForm,
@@ -12,6 +12,7 @@ import {
   ConfirmDialog,
   ErrorNote,
   Field,
+  flash,
   Notice,
   PageHeader,
   useAction,
@@ -34,6 +35,9 @@ export function SettingsPage(): React.JSX.Element {
   const [confirmName, setConfirmName] = useState("");
   const [closing, setClosing] = useState(false);
   const policy = useAction();
+  // The switch's state while its change is saved: it shows the new position, pending.
+  const [requiring, setRequiring] = useState<boolean | undefined>();
+  const policyErrorId = useId();
   const edit = canWrite && workflows.changeSettings;
   const patch = async (body: Record<string, unknown>, message: string) => {
     await api("PATCH", base, body);
@@ -152,28 +156,56 @@ export function SettingsPage(): React.JSX.Element {
             <label className="toggle">
               <input
                 type="checkbox"
-                checked={workspace.settings?.require2fa ?? false}
+                checked={requiring ?? workspace.settings?.require2fa ?? false}
                 disabled={policy.busy}
+                aria-busy={policy.busy || undefined}
+                aria-describedby={policy.error === undefined ? undefined : policyErrorId}
                 onChange={(event) => {
                   const on = event.target.checked;
-                  void policy.run(() =>
-                    patch(
-                      { require2fa: on },
-                      on
-                        ? "Every member now needs two-factor sign-in."
-                        : "Two-factor sign-in is optional again.",
-                    ),
-                  );
+                  setSaved(undefined);
+                  setRequiring(on);
+                  void policy
+                    .run(() =>
+                      patch(
+                        { require2fa: on },
+                        on
+                          ? "Every member now needs two-factor sign-in."
+                          : "Two-factor sign-in is optional again.",
+                      ),
+                    )
+                    .finally(() => setRequiring(undefined));
                 }}
               />
               <span>
                 Require two-factor sign-in for every member
                 <span className="muted small block">
-                  Members without it are asked to set it up at their next sign-in.
+                  Members without it are asked to set it up at their next sign-in. You need it
+                  yourself first.
                 </span>
               </span>
+              {policy.busy ? (
+                <span className="pending-note" role="status">
+                  <span className="spinner spinner-inline" aria-hidden="true" />
+                  Saving…
+                </span>
+              ) : null}
             </label>
-            <ErrorNote error={policy.error} />
+            <div id={policyErrorId}>
+              <ErrorNote
+                error={policy.error}
+                words={{
+                  TOTP_NOT_ENABLED:
+                    "Turn on two-factor sign-in for your own account before requiring it of everyone: otherwise the rule would lock you out too.",
+                }}
+              >
+                {isApiError(policy.error, "TOTP_NOT_ENABLED") ? (
+                  <>
+                    {" "}
+                    <Link to="/account">Set up two-factor sign-in</Link>
+                  </>
+                ) : null}
+              </ErrorNote>
+            </div>
           </Card>
         ) : null}
         {edit && model.policy?.joinRequests ? (
@@ -298,6 +330,7 @@ export function SettingsPage(): React.JSX.Element {
         onClose={() => setClosing(false)}
         onConfirm={async () => {
           await api("DELETE", base, { confirmName });
+          flash(`${workspace.name} is closed: its members no longer have access to it.`);
           await session.reload();
           navigate("/", { replace: true });
         }}

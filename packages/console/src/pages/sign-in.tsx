@@ -2,13 +2,12 @@ import QRCode from "qrcode";
 import { type ReactNode, useEffect, useRef, useState } from "react";
 import { api, isApiError, type SignInMethods } from "../api.ts";
 import { Link, navigate, useLocation } from "../router.tsx";
-import { useSession } from "../session.tsx";
+import { sameOriginPath, useSession } from "../session.tsx";
 import { AsyncForm, Button, ErrorNote, Field, Loading, Notice } from "../ui.tsx";
 
 /** Where to go after signing in: `?next=` when it is a path of this console. */
 function nextOf(search: URLSearchParams): string {
-  const next = search.get("next");
-  return next?.startsWith("/") && !next.startsWith("//") ? next : "/";
+  return sameOriginPath(search.get("next"));
 }
 
 export function AuthLayout(props: {
@@ -67,6 +66,7 @@ function CodeField(props: {
   return (
     <Field
       label="Authentication code"
+      name="code"
       hint="The 6-digit code from your authenticator app, or one of your recovery codes."
     >
       {(id, hint) => (
@@ -121,6 +121,15 @@ function OidcSignIn(props: { readonly refusal: string | null }): React.JSX.Eleme
   );
 }
 
+/** "Acme Hosting requires two-factor sign-in." — which workspaces ask for it (#16). */
+export function requiredByWords(names: readonly string[]): string {
+  if (names.length === 0) return "A workspace you belong to requires two-factor sign-in.";
+  const quoted = names.map((name) => `“${name}”`);
+  const list =
+    quoted.length === 1 ? quoted[0] : `${quoted.slice(0, -1).join(", ")} and ${quoted.at(-1)}`;
+  return `${list} ${names.length === 1 ? "requires" : "require"} two-factor sign-in.`;
+}
+
 export function SignInPage(): React.JSX.Element {
   const { search } = useLocation();
   const { reload } = useSession();
@@ -128,7 +137,11 @@ export function SignInPage(): React.JSX.Element {
   const [password, setPassword] = useState("");
   const [code, setCode] = useState("");
   const [step, setStep] = useState<"password" | "code" | "enroll">("password");
-  const [enrollment, setEnrollment] = useState<{ secret: string; otpauthUri: string }>();
+  const [enrollment, setEnrollment] = useState<{
+    secret: string;
+    otpauthUri: string;
+    requiredBy: string[];
+  }>();
   const [magic, setMagic] = useState<"form" | "sent" | undefined>(undefined);
 
   const signIn = async () => {
@@ -151,7 +164,12 @@ export function SignInPage(): React.JSX.Element {
       throw error;
     }
     await reload();
-    navigate(nextOf(search), { replace: true });
+    // Just enrolled: the account page makes the recovery codes and shows them once, then goes on.
+    if (step === "enroll")
+      navigate(`/account?enrolled=1&next=${encodeURIComponent(nextOf(search))}`, {
+        replace: true,
+      });
+    else navigate(nextOf(search), { replace: true });
   };
 
   if (magic !== undefined) {
@@ -179,7 +197,7 @@ export function SignInPage(): React.JSX.Element {
           >
             {(busy) => (
               <>
-                <Field label="Email">
+                <Field label="Email" name="email">
                   {(id) => (
                     <input
                       id={id}
@@ -212,13 +230,18 @@ export function SignInPage(): React.JSX.Element {
         </>
       }
     >
+      {step === "password" && search.get("ended") === "1" ? (
+        <Notice tone="info">
+          Your session has ended. Sign in again to go back to where you were.
+        </Notice>
+      ) : null}
       {step === "password" ? <OidcSignIn refusal={search.get("oidc")} /> : null}
       <AsyncForm label="Sign in" onSubmit={signIn}>
         {(busy) => (
           <>
             {step === "password" ? (
               <>
-                <Field label="Email">
+                <Field label="Email" name="email">
                   {(id) => (
                     <input
                       id={id}
@@ -231,7 +254,7 @@ export function SignInPage(): React.JSX.Element {
                     />
                   )}
                 </Field>
-                <Field label="Password">
+                <Field label="Password" name="password">
                   {(id) => (
                     <input
                       id={id}
@@ -249,8 +272,8 @@ export function SignInPage(): React.JSX.Element {
             {step === "enroll" && enrollment !== undefined ? (
               <>
                 <Notice tone="warning">
-                  A workspace you belong to requires two-factor sign-in. Add Gatehouse to your
-                  authenticator app, then enter its code.
+                  <span data-testid="required-by">{requiredByWords(enrollment.requiredBy)}</span>{" "}
+                  Add Gatehouse to your authenticator app, then enter its code.
                 </Notice>
                 <TotpSetup {...enrollment} />
               </>
@@ -315,7 +338,7 @@ export function SignUpPage(): React.JSX.Element {
       >
         {(busy) => (
           <>
-            <Field label="Name">
+            <Field label="Name" name="name">
               {(id) => (
                 <input
                   id={id}
@@ -326,7 +349,7 @@ export function SignUpPage(): React.JSX.Element {
                 />
               )}
             </Field>
-            <Field label="Email">
+            <Field label="Email" name="email">
               {(id) => (
                 <input
                   id={id}
@@ -427,7 +450,11 @@ export function MagicLinkPage(): React.JSX.Element {
               <p className="muted">
                 Your address is confirmed. Choose the password for your account.
               </p>
-              <Field label="Password" hint="At least 10 characters; a passphrase works well.">
+              <Field
+                label="Password"
+                name="password"
+                hint="At least 10 characters; a passphrase works well."
+              >
                 {(id, hint) => (
                   <input
                     id={id}
@@ -436,6 +463,7 @@ export function MagicLinkPage(): React.JSX.Element {
                     type="password"
                     autoComplete="new-password"
                     required
+                    minLength={10}
                     value={password}
                     onChange={(event) => setPassword(event.target.value)}
                   />

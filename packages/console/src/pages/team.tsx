@@ -1,9 +1,17 @@
 import { useEffect, useState } from "react";
 import {
+  type AccessChange,
+  type GrantLike,
+  grantsBody,
+  grantWords,
+  useAccessChange,
+} from "../access-change.tsx";
+import {
   api,
   type Grant,
   type Group,
   type Invitation,
+  isApiError,
   type JoinRequest,
   type Member,
   type Seats,
@@ -18,7 +26,7 @@ import {
   resourceSearch,
 } from "../picker.tsx";
 import { countOf } from "../plural.ts";
-import { navigate } from "../router.tsx";
+import { Link, navigate } from "../router.tsx";
 import { storePreview, useWorkspace } from "../session.tsx";
 import {
   AsyncForm,
@@ -109,68 +117,132 @@ function SeatsLine(props: { readonly seats: Seats | undefined }): React.JSX.Elem
   );
 }
 
+/** The pending invitation to `email`, if there is one. */
+function pendingTo(invitations: readonly Invitation[], email: string): Invitation | undefined {
+  const wanted = email.trim().toLowerCase();
+  return invitations.find(
+    (invitation) => invitation.status === "pending" && invitation.email === wanted,
+  );
+}
+
+/**
+ * Inviting: disabled with the reason when no seat is left; one banner at a time; an email with a
+ * pending invitation is only re-invited after confirming the replacement (#16).
+ */
 function InviteCard(props: {
   readonly seats: Seats | undefined;
+  readonly invitations: readonly Invitation[];
   readonly onInvited: () => void;
 }): React.JSX.Element {
-  const { workspace, model } = useWorkspace();
+  const { workspace, model, access } = useWorkspace();
   const roles = grantableRoles(model);
   const [email, setEmail] = useState("");
   const [role, setRole] = useState(roles[0] ?? "");
   const [scope, setScope] = useState(defaultScope(roles[0] ?? "", model, workspace.id));
   const [sent, setSent] = useState<{ email: string; id: string; mailed: boolean } | undefined>();
   const [link, setLink] = useState<string | undefined>();
+  const [refused, setRefused] = useState(false);
+  const [replacing, setReplacing] = useState<Invitation | undefined>();
   const copy = useAction();
-  const full = props.seats?.seats.remaining === 0;
+  const seats = props.seats?.seats;
+  const full = seats?.remaining === 0;
+  const plan = props.seats?.plans.find((candidate) => candidate.name === props.seats?.plan);
+  const send = async (replace: boolean) => {
+    const answer = await api<{ invitation: Invitation; mailed: boolean }>(
+      "POST",
+      `${ws(workspace.id)}/invitations`,
+      { email: email.trim(), role, scopes: [scope], ...(replace ? { replace: true } : {}) },
+    );
+    setSent({ email: answer.invitation.email, id: answer.invitation.id, mailed: answer.mailed });
+    setEmail("");
+    props.onInvited();
+  };
+  const submit = async () => {
+    setSent(undefined);
+    setLink(undefined);
+    setRefused(false);
+    copy.clear();
+    const pending = pendingTo(props.invitations, email);
+    if (pending !== undefined) {
+      setReplacing(pending);
+      return;
+    }
+    try {
+      await send(false);
+    } catch (error) {
+      // Invited meanwhile, from another tab or by someone else: ask as for a known one.
+      if (!isApiError(error, "INVITATION_PENDING")) throw error;
+      const fresh = await api<{ invitations: Invitation[] }>(
+        "GET",
+        `${ws(workspace.id)}/invitations?status=pending`,
+      );
+      const found = pendingTo(fresh.invitations, email);
+      if (found === undefined) throw error;
+      props.onInvited();
+      setReplacing(found);
+    }
+  };
+  const offer = (invitation: { role: string; scopes: readonly string[] }) =>
+    invitation.scopes.map((where) => grantWords(model, { role: invitation.role, scope: where }));
   return (
     <Card
       title="Invite someone"
       description="They get a link by mail, valid for 7 days. Pending invitations hold a seat but no permissions."
     >
-      {full ? (
+      {full && !refused ? (
         <Notice tone="warning">
-          Every seat of the plan is taken: revoke an invitation or change the plan.
+          <span data-testid="invite-full">
+            Every seat of the {plan?.label ?? props.seats?.plan ?? "current"} plan is taken (
+            {seats?.members} {seats?.members === 1 ? "member" : "members"}, {seats?.pending} pending{" "}
+            {seats?.pending === 1 ? "invitation" : "invitations"}). To invite someone, revoke a
+            pending invitation below
+            {access.workflows.changePlan ? (
+              <>
+                {" "}
+                or{" "}
+                <Link to={`/w/${encodeURIComponent(workspace.id)}/settings`}>change the plan</Link>
+              </>
+            ) : (
+              " or ask your provider for a larger plan"
+            )}
+            .
+          </span>
         </Notice>
       ) : null}
       <AsyncForm
         label="Invite"
         className="form form-inline"
-        onSubmit={async () => {
-          const answer = await api<{ invitation: Invitation; mailed: boolean }>(
-            "POST",
-            `${ws(workspace.id)}/invitations`,
-            { email: email.trim(), role, scopes: [scope] },
-          );
-          setSent({
-            email: answer.invitation.email,
-            id: answer.invitation.id,
-            mailed: answer.mailed,
-          });
-          setLink(undefined);
-          setEmail("");
-          props.onInvited();
+        onSubmit={submit}
+        onError={() => setRefused(true)}
+        words={{
+          MEMBER_LIMIT_REACHED:
+            "No seat is left for this invitation: revoke a pending invitation or change the plan.",
         }}
       >
         {(busy) => (
-          <>
-            <Field label="Email">
+          <fieldset className="fieldset-plain" disabled={full}>
+            <legend className="sr-only">New invitation</legend>
+            <Field label="Email" name="email">
               {(id) => (
                 <input
                   id={id}
                   className="input"
                   type="email"
                   required
+                  maxLength={254}
+                  autoComplete="off"
                   placeholder="name@example.com"
                   value={email}
                   onChange={(event) => setEmail(event.target.value)}
                 />
               )}
             </Field>
-            <Field label="Role">
+            <Field label="Role" name="role">
               {(id) => (
                 <select
                   id={id}
                   className="select"
+                  required
                   value={role}
                   onChange={(event) => {
                     setRole(event.target.value);
@@ -185,15 +257,15 @@ function InviteCard(props: {
                 </select>
               )}
             </Field>
-            <Field label="Scope">
+            <Field label="Scope" name="scopes">
               {(id) => <ScopeSelect id={id} role={role} value={scope} onChange={setScope} />}
             </Field>
             <div className="form-submit">
-              <Button type="submit" variant="primary" busy={busy} disabled={scope === ""}>
+              <Button type="submit" variant="primary" busy={busy}>
                 Send invitation
               </Button>
             </div>
-          </>
+          </fieldset>
         )}
       </AsyncForm>
       {model.roles[role]?.description ? (
@@ -201,125 +273,152 @@ function InviteCard(props: {
           {roleLabel(model, role)}: {model.roles[role]?.description}
         </p>
       ) : null}
-      {sent === undefined ? null : (
-        <Notice tone={sent.mailed ? "success" : "warning"}>
-          {sent.mailed
-            ? `Invitation sent to ${sent.email}.`
-            : `The invitation to ${sent.email} exists, but its mail could not be sent.`}{" "}
-          <Button
-            size="small"
-            busy={copy.busy}
-            onClick={() =>
-              copy.run(async () => {
-                const answer = await api<{ link: string }>(
-                  "POST",
-                  `${ws(workspace.id)}/invitations/${encodeURIComponent(sent.id)}/link`,
-                );
-                setLink(answer.link);
-              })
-            }
-          >
-            Get a link to share
-          </Button>
-        </Notice>
-      )}
+      <div role="status" aria-live="polite">
+        {sent === undefined ? null : (
+          <div className={`note note-${sent.mailed ? "success" : "warning"}`}>
+            {sent.mailed
+              ? `Invitation sent to ${sent.email}.`
+              : `The invitation to ${sent.email} exists, but its mail could not be sent.`}{" "}
+            <Button
+              size="small"
+              busy={copy.busy}
+              onClick={() =>
+                copy.run(async () => {
+                  const answer = await api<{ link: string }>(
+                    "POST",
+                    `${ws(workspace.id)}/invitations/${encodeURIComponent(sent.id)}/link`,
+                  );
+                  setLink(answer.link);
+                })
+              }
+            >
+              Get a link to share
+            </Button>
+          </div>
+        )}
+      </div>
       <ErrorNote error={copy.error} />
       {link === undefined ? null : (
         <SecretBox label="Invitation link" value={link}>
           Anyone with this link can accept the invitation for its email: share it only with them.
         </SecretBox>
       )}
+      <ConfirmDialog
+        open={replacing !== undefined}
+        title={`Replace the pending invitation to ${replacing?.email}?`}
+        confirmLabel="Replace invitation"
+        onClose={() => setReplacing(undefined)}
+        onConfirm={() => send(true)}
+      >
+        {replacing === undefined ? null : (
+          <>
+            <dl className="access-from-to">
+              <div>
+                <dt>Pending</dt>
+                <dd data-testid="pending-offer">{offer(replacing).join("; ")}</dd>
+              </div>
+              <div>
+                <dt>New</dt>
+                <dd data-testid="new-offer">{offer({ role, scopes: [scope] }).join("; ")}</dd>
+              </div>
+            </dl>
+            <p>
+              The pending invitation's links stop working, and {replacing.email} gets a new mail
+              with the new role.
+            </p>
+          </>
+        )}
+      </ConfirmDialog>
     </Card>
   );
 }
 
 /**
- * A member's grant: with people management, a role dropdown that applies at once; a role that
- * needs another scope asks for it first.
+ * A member's grant: with people management, a role (and, where the role needs it, a scope) to
+ * pick, saved only through the access-change confirmation — never on change or arrow keys (#16).
  */
 function GrantEditor(props: {
   readonly member: Member;
   readonly grant: Grant;
-  readonly onChanged: () => void;
+  readonly propose: (change: AccessChange) => void;
 }): React.JSX.Element {
   const { workspace, model } = useWorkspace();
-  const [pendingRole, setPendingRole] = useState<string | undefined>();
-  const [scope, setScope] = useState("");
-  const action = useAction();
+  const [role, setRole] = useState(props.grant.role);
+  const [scope, setScope] = useState(props.grant.scope);
   const root = rootTypeOf(model);
-  const apply = (role: string, newScope: string) =>
-    action.run(async () => {
-      const grants = props.member.grants.map((grant) =>
-        grant.scope === props.grant.scope
-          ? { role, scope: newScope }
-          : {
-              role: grant.role,
-              scope: grant.scope,
-              ...(grant.extras.length > 0 ? { extras: [...grant.extras] } : {}),
-              ...(grant.expiresAt === undefined ? {} : { expiresAt: grant.expiresAt }),
-            },
-      );
-      await api("PATCH", `${ws(workspace.id)}/members/${encodeURIComponent(props.member.userId)}`, {
-        grants,
-      });
-      setPendingRole(undefined);
-      props.onChanged();
-    });
-  const choose = (role: string) => {
-    const scopes = model.roles[role]?.scopes ?? [];
-    const currentType = splitResource(props.grant.scope).type;
-    if (scopes.includes(currentType)) return apply(role, props.grant.scope);
-    if (scopes.length === 1 && scopes[0] === root) return apply(role, `${root}:${workspace.id}`);
-    setPendingRole(role);
-    setScope("");
-    return Promise.resolve();
+  const who = props.member.name || props.member.email;
+  const scopes = model.roles[role]?.scopes ?? [];
+  const fitsScope = scopes.includes(splitResource(scope).type);
+  const changed = role !== props.grant.role || scope !== props.grant.scope;
+  const pick = (next: string) => {
+    setRole(next);
+    const nextScopes = model.roles[next]?.scopes ?? [];
+    if (nextScopes.includes(splitResource(props.grant.scope).type)) setScope(props.grant.scope);
+    else if (nextScopes.length === 1 && nextScopes[0] === root) setScope(`${root}:${workspace.id}`);
+    else setScope("");
   };
-  const label = `Role of ${props.member.name || props.member.email} on ${scopeLabel(model, props.grant.scope)}`;
+  const reset = () => {
+    setRole(props.grant.role);
+    setScope(props.grant.scope);
+  };
+  const review = () => {
+    const before = props.member.grants;
+    const after = before.map((grant) =>
+      grant.scope === props.grant.scope ? { role, scope, extras: grant.extras } : grant,
+    );
+    const save = (grants: readonly GrantLike[]) =>
+      api("PATCH", `${ws(workspace.id)}/members/${encodeURIComponent(props.member.userId)}`, {
+        grants: grantsBody(grants),
+      }).then(() => undefined);
+    props.propose({
+      who,
+      title: `Change ${who}'s access?`,
+      confirmLabel: "Change access",
+      before,
+      after,
+      apply: () => save(after),
+      undo: () => save(before),
+      done: `${who} is now ${grantWords(model, { role, scope })}.`,
+    });
+  };
+  const label = `Role of ${who} on ${scopeLabel(model, props.grant.scope)}`;
   return (
     <div className="grant-editor">
       <div className="grant-row">
         <select
           className="select select-small"
           aria-label={label}
-          value={pendingRole ?? props.grant.role}
-          disabled={action.busy}
-          onChange={(event) => void choose(event.target.value)}
+          value={role}
+          onChange={(event) => pick(event.target.value)}
         >
-          {grantableRoles(model).map((role) => (
-            <option key={role} value={role}>
-              {roleLabel(model, role)}
+          {grantableRoles(model).map((name) => (
+            <option key={name} value={name}>
+              {roleLabel(model, name)}
             </option>
           ))}
         </select>
-        <span className="muted small">{scopeLabel(model, props.grant.scope)}</span>
-        {action.busy ? (
-          <span className="spinner spinner-inline" role="status" aria-label="Saving" />
-        ) : null}
-      </div>
-      {pendingRole === undefined ? null : (
-        <div className="grant-row">
+        {role === props.grant.role || (fitsScope && scope === props.grant.scope) ? (
+          <span className="muted small">{scopeLabel(model, props.grant.scope)}</span>
+        ) : (
           <ScopeSelect
             id={`scope-${props.member.userId}-${props.grant.scope}`}
-            label={`Scope for ${roleLabel(model, pendingRole)}`}
-            role={pendingRole}
+            label={`Scope for ${roleLabel(model, role)}`}
+            role={role}
             value={scope}
             onChange={setScope}
           />
-          <Button
-            size="small"
-            variant="primary"
-            disabled={scope === ""}
-            busy={action.busy}
-            onClick={() => void apply(pendingRole, scope)}
-          >
-            Apply
+        )}
+      </div>
+      {changed ? (
+        <div className="grant-row">
+          <Button size="small" variant="primary" disabled={scope === ""} onClick={review}>
+            Review change
           </Button>
-          <Button size="small" variant="ghost" onClick={() => setPendingRole(undefined)}>
+          <Button size="small" variant="ghost" onClick={reset}>
             Cancel
           </Button>
         </div>
-      )}
-      <ErrorNote error={action.error} />
+      ) : null}
     </div>
   );
 }
@@ -340,7 +439,7 @@ function MembersCard(props: {
   readonly onChanged: () => void;
 }): React.JSX.Element {
   const { workspace, model, access, canWrite } = useWorkspace();
-  const [removing, setRemoving] = useState<Member | undefined>();
+  const changes = useAccessChange({ onChanged: props.onChanged });
   const manage = canWrite && access.workflows.managePeople;
   const viewAs = canWrite && access.isOwner;
   const groupName = (id: string) => props.groups.find((group) => group.id === id)?.name ?? id;
@@ -353,6 +452,7 @@ function MembersCard(props: {
           : `${props.total} ${props.total === 1 ? "person" : "people"} with access.`
       }
     >
+      {changes.status}
       <search className="member-search">
         <label className="sr-only" htmlFor="member-search">
           Search members
@@ -410,8 +510,8 @@ function MembersCard(props: {
                   ) : null}
                   {member.grants.map((grant) =>
                     manage && !member.isOwner && member.userId !== access.userId ? (
-                      <div key={grant.scope}>
-                        <GrantEditor member={member} grant={grant} onChanged={props.onChanged} />
+                      <div key={`${grant.scope} ${grant.role}`}>
+                        <GrantEditor member={member} grant={grant} propose={changes.propose} />
                         <div className="grant-row">
                           <GrantTerms grant={grant} />
                           {member.grants.length > 1 ? (
@@ -453,7 +553,35 @@ function MembersCard(props: {
                     </Button>
                   ) : null}
                   {manage && !member.isOwner && member.userId !== access.userId ? (
-                    <Button size="small" variant="danger" onClick={() => setRemoving(member)}>
+                    <Button
+                      size="small"
+                      variant="danger"
+                      onClick={() => {
+                        const who = member.name || member.email;
+                        changes.propose({
+                          who,
+                          title: `Remove ${who}?`,
+                          confirmLabel: "Remove member",
+                          tone: "danger",
+                          before: member.grants,
+                          after: [],
+                          apply: () =>
+                            api(
+                              "DELETE",
+                              `${ws(workspace.id)}/members/${encodeURIComponent(member.userId)}`,
+                            ).then(() => undefined),
+                          noUndo:
+                            "To give them access again, send a new invitation: they must accept it themselves.",
+                          note: (
+                            <p>
+                              Their access ends at once and their API keys stop working. Their
+                              records and the activity log stay.
+                            </p>
+                          ),
+                          done: `${who} was removed from the workspace.`,
+                        });
+                      }}
+                    >
                       Remove
                     </Button>
                   ) : null}
@@ -474,23 +602,7 @@ function MembersCard(props: {
           </Button>
         </nav>
       )}
-      <ConfirmDialog
-        open={removing !== undefined}
-        title={`Remove ${removing?.name || removing?.email}?`}
-        confirmLabel="Remove member"
-        tone="danger"
-        onClose={() => setRemoving(undefined)}
-        onConfirm={async () => {
-          if (removing === undefined) return;
-          await api("DELETE", `${ws(workspace.id)}/members/${encodeURIComponent(removing.userId)}`);
-          props.onChanged();
-        }}
-      >
-        <p>
-          Their access ends at once and their API keys stop working. Their records and the activity
-          log stay.
-        </p>
-      </ConfirmDialog>
+      {changes.dialog}
     </Card>
   );
 }
@@ -503,6 +615,7 @@ function InvitationsCard(props: {
   const manage = canWrite && access.workflows.managePeople;
   const [links, setLinks] = useState<Record<string, string>>({});
   const [revoking, setRevoking] = useState<Invitation | undefined>();
+  const [revoked, setRevoked] = useState<string | undefined>();
   const action = useAction();
   const pending = props.invitations.filter((invitation) => invitation.status === "pending");
   return (
@@ -568,7 +681,10 @@ function InvitationsCard(props: {
                         <Button
                           size="small"
                           variant="danger"
-                          onClick={() => setRevoking(invitation)}
+                          onClick={() => {
+                            setRevoked(undefined);
+                            setRevoking(invitation);
+                          }}
                         >
                           Revoke
                         </Button>
@@ -582,6 +698,19 @@ function InvitationsCard(props: {
         </div>
       )}
       <ErrorNote error={action.error} />
+      <div role="status" aria-live="polite">
+        {revoked === undefined ? null : (
+          <div className="note note-success access-ack">
+            <span>
+              The invitation to {revoked} is revoked: its links no longer work and its seat is free.
+              To undo it, invite them again.
+            </span>
+            <Button size="small" variant="ghost" onClick={() => setRevoked(undefined)}>
+              Dismiss
+            </Button>
+          </div>
+        )}
+      </div>
       <ConfirmDialog
         open={revoking !== undefined}
         title={`Revoke the invitation to ${revoking?.email}?`}
@@ -591,10 +720,14 @@ function InvitationsCard(props: {
         onConfirm={async () => {
           if (revoking === undefined) return;
           await api("DELETE", `${ws(workspace.id)}/invitations/${encodeURIComponent(revoking.id)}`);
+          setRevoked(revoking.email);
           props.onChanged();
         }}
       >
-        <p>Its links stop working at once and its seat is free again.</p>
+        <p>
+          Its links stop working at once and its seat is free again. This cannot be undone: to
+          invite {revoking?.email} again, send a new invitation.
+        </p>
       </ConfirmDialog>
     </Card>
   );
@@ -864,7 +997,13 @@ export function TeamPage(): React.JSX.Element {
     <>
       <PageHeader title="Team" description={<SeatsLine seats={seats.data} />} />
       <div className="stack">
-        {manage ? <InviteCard seats={seats.data} onInvited={reloadAll} /> : null}
+        {manage ? (
+          <InviteCard
+            seats={seats.data}
+            invitations={invitations.data?.invitations ?? []}
+            onInvited={reloadAll}
+          />
+        ) : null}
         {members.loading && members.data === undefined ? (
           <Loading label="Loading members…" />
         ) : null}

@@ -1,5 +1,5 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import { GatehouseError } from "@gatehouse/engine";
+import { GatehouseError, isGatehouseError } from "@gatehouse/engine";
 import type { Gatehouse, RequestContext } from "@gatehouse/service";
 import { ErrorCode, isHostSecret } from "@gatehouse/service";
 import type { FastifyReply, FastifyRequest } from "fastify";
@@ -74,7 +74,15 @@ export async function resolveCaller(
   requireNoOnBehalfOf(request);
   const token = request.cookies[SESSION_COOKIE];
   if (token === undefined || token === "") return undefined;
-  const session = await gatehouse.sessions.authenticate(token, originOf(request));
+  let session: Awaited<ReturnType<Gatehouse["sessions"]["authenticate"]>>;
+  try {
+    session = await gatehouse.sessions.authenticate(token, originOf(request));
+  } catch (error) {
+    // An ended session's cookie stays in the browser: its requests are anonymous (routes that
+    // need a caller still answer 401), so that signing in again works (#16).
+    if (isGatehouseError(error) && error.code === ErrorCode.INVALID_CREDENTIALS) return undefined;
+    throw error;
+  }
   if (!SAFE_METHODS.has(request.method)) {
     const expected = request.cookies[CSRF_COOKIE];
     const given = request.headers[CSRF_HEADER];

@@ -180,7 +180,15 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         description:
           "For TOTP_ENROLLMENT_REQUIRED at login; the next login with a code from the app confirms the enrolment.",
         body: Type.Object({ email: Email, password: Password }, strict),
-        response: { 200: Type.Object({ secret: Type.String(), otpauthUri: Type.String() }) },
+        response: {
+          200: Type.Object({
+            secret: Type.String(),
+            otpauthUri: Type.String(),
+            requiredBy: Type.Array(Type.String(), {
+              description: "The names of the caller's workspaces that require two-factor sign-in",
+            }),
+          }),
+        },
       },
     },
     async (request) => {
@@ -188,7 +196,11 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         ...request.body,
         origin: originOf(request),
       });
-      return { secret: enrollment.secret, otpauthUri: enrollment.otpauthUri };
+      return {
+        secret: enrollment.secret,
+        otpauthUri: enrollment.otpauthUri,
+        requiredBy: [...enrollment.requiredBy],
+      };
     },
   );
 
@@ -238,6 +250,9 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
               enabled: Type.Boolean(),
               pending: Type.Boolean(),
               required: Type.Boolean(),
+              requiredBy: Type.Array(Type.String(), {
+                description: "The names of the workspaces that require two-factor sign-in",
+              }),
               recoveryCodesLeft: Type.Integer(),
             }),
             workspaces: Type.Array(
@@ -260,9 +275,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         request.keyWorkspaceId === undefined
           ? all
           : all.filter((ws) => ws.id === request.keyWorkspaceId);
+      const twoFactor = await gatehouse.twoFactor.status(userId);
       return {
         user: await gatehouse.users.get(userId),
-        twoFactor: await gatehouse.twoFactor.status(userId),
+        twoFactor: { ...twoFactor, requiredBy: [...twoFactor.requiredBy] },
         workspaces: await Promise.all(
           workspaces.map(async (workspace) => {
             const own = await gatehouse.members.own(caller, workspace.id);

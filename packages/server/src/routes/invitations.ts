@@ -67,7 +67,7 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         tags,
         summary: "Invite someone by email with a role (and scopes); the link is mailed",
         description:
-          "Valid 7 days. Pending invitations count against the plan's member limit (409 MEMBER_LIMIT_REACHED) and hold no permissions. A newer invitation to the same email replaces the pending one. The token is only ever in the mail (or, without SMTP, the server log and development outbox).",
+          "Valid 7 days. Pending invitations count against the plan's member limit (409 MEMBER_LIMIT_REACHED) and hold no permissions. An email with a pending invitation is refused (409 INVITATION_PENDING) unless `replace: true` revokes that invitation for this one. The token is only ever in the mail (or, without SMTP, the server log and development outbox).",
         params: WorkspaceParams,
         body: Type.Object(
           {
@@ -75,6 +75,12 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
             role: Type.String({ minLength: 1, maxLength: 100 }),
             scopes: Type.Optional(Type.Array(Name, { minItems: 1, maxItems: 100 })),
             extras: Type.Optional(Type.Array(Name, { maxItems: 200 })),
+            replace: Type.Optional(
+              Type.Boolean({
+                description:
+                  "Revoke a pending invitation to the same email for this one; without it, 409 INVITATION_PENDING",
+              }),
+            ),
           },
           strict,
         ),
@@ -84,7 +90,7 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
               invitation: InvitationSchema,
               mailed: Type.Boolean({
                 description:
-                  "False when the mail could not be sent (logged); inviting again replaces the invitation",
+                  "False when the mail could not be sent (logged); inviting again with `replace: true` replaces the invitation",
               }),
               revision: Type.Integer(),
             },

@@ -129,6 +129,10 @@ function build(model: Model): TeamTool[] {
             maxItems: 20,
             description: "Where the role is granted; the whole workspace when omitted",
           },
+          replace: {
+            type: "boolean",
+            description: "Revoke a pending invitation to the same email for this one",
+          },
         },
         required: ["email", "role"],
         additionalProperties: false,
@@ -140,6 +144,7 @@ function build(model: Model): TeamTool[] {
           email: args["email"] as string,
           role: args["role"] as string,
           ...(args["scopes"] === undefined ? {} : { scopes: args["scopes"] as string[] }),
+          ...(args["replace"] === true ? { replace: true } : {}),
         });
         const mailed =
           hooks.deliverInvitation === undefined

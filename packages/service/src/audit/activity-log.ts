@@ -139,7 +139,9 @@ function parseFilter(input: unknown, extraKeys: readonly string[]): ParsedFilter
   if (record["from"] !== undefined) filter.from = parseTime(record["from"], "from");
   if (record["to"] !== undefined) filter.to = parseTime(record["to"], "to");
   if (filter.from !== undefined && filter.to !== undefined && filter.from > filter.to)
-    throw invalid("from is after to");
+    throw new GatehouseError(ErrorCode.INVALID_INPUT, "from is after to", {
+      issues: [{ path: "from", message: "is after to" }],
+    });
   return filter;
 }
 

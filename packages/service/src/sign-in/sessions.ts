@@ -348,13 +348,14 @@ export class Sessions {
     email: string;
     password: string;
     origin?: Origin | undefined;
-  }): Promise<TotpEnrollment> {
+  }): Promise<TotpEnrollment & { readonly requiredBy: readonly string[] }> {
     const attempt = await this.#throttle.admit(loginBuckets(input?.email, input?.origin));
     try {
       const user = await this.#users.authenticate({ email: input.email, password: input.password });
       const enrollment = await this.#twoFactor.enroll(user.id);
+      const { requiredBy } = await this.#twoFactor.status(user.id);
       await this.#throttle.release(attempt);
-      return enrollment;
+      return { ...enrollment, requiredBy };
     } catch (error) {
       if (!isCountedFailure(error)) await this.#throttle.release(attempt);
       throw error;

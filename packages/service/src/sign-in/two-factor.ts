@@ -62,6 +62,8 @@ export interface TwoFactorStatus {
   readonly pending: boolean;
   /** A workspace the user belongs to requires two-factor sign-in. */
   readonly required: boolean;
+  /** The names of the workspaces that require it, for people to know who asks (#16). */
+  readonly requiredBy: readonly string[];
   /** Unused recovery codes left. */
   readonly recoveryCodesLeft: number;
 }
@@ -247,12 +249,13 @@ export class TwoFactor {
     const requiring = await this.#core.db
       .selectFrom("members")
       .innerJoin("workspaces", "workspaces.id", "members.workspace_id")
-      .select("workspaces.id")
+      .select("workspaces.name")
       .where("members.user_id", "=", user.id)
       .where("workspaces.require_2fa", "=", 1)
       .where("workspaces.closed_at", "is", null)
-      .limit(1)
-      .executeTakeFirst();
+      .orderBy("workspaces.name")
+      .limit(20)
+      .execute();
     const codes = await this.#core.db
       .selectFrom("recovery_codes")
       .select((eb) => eb.fn.countAll<number>().as("count"))
@@ -262,7 +265,8 @@ export class TwoFactor {
     return {
       enabled: user.totp_enabled_at !== null,
       pending: user.totp_enabled_at === null && user.totp_secret !== null,
-      required: requiring !== undefined,
+      required: requiring.length > 0,
+      requiredBy: requiring.map((row) => row.name),
       recoveryCodesLeft: Number(codes.count),
     };
   }

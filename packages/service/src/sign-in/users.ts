@@ -21,7 +21,9 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 /** Lower-cased, trimmed, and checked; throws INVALID_INPUT for anything that is not an address. */
 export function normalizeEmail(email: unknown): string {
   if (typeof email !== "string" || email.length > 254 || !EMAIL.test(email.trim())) {
-    throw new GatehouseError(ErrorCode.INVALID_INPUT, "a valid email address is required");
+    throw new GatehouseError(ErrorCode.INVALID_INPUT, "a valid email address is required", {
+      issues: [{ path: "email", message: "is not a valid email address" }],
+    });
   }
   return email.trim().toLowerCase();
 }

@@ -78,7 +78,7 @@ export type PasswordLogin = (input: {
 
 type InvitationRow = Selectable<InvitationsTable>;
 
-const CREATE_KEYS = ["email", "role", "scopes", "extras"];
+const CREATE_KEYS = ["email", "role", "scopes", "extras", "replace"];
 const STATUSES: readonly InvitationStatus[] = ["pending", "accepted", "revoked", "expired"];
 const MAX_SCOPES = 100;
 const MAX_TOKEN_LENGTH = 200;
@@ -142,6 +142,7 @@ function parseCreateInput(input: unknown): {
   role: string;
   scopes: string[] | undefined;
   extras: string[];
+  replace: boolean;
 } {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     throw new GatehouseError(ErrorCode.INVALID_INPUT, "an invitation has an email and a role");
@@ -160,7 +161,10 @@ function parseCreateInput(input: unknown): {
   }
   const extras =
     record["extras"] === undefined ? [] : requireStringList(record["extras"], "extras", 200);
-  return { email, role, scopes, extras };
+  const replace = record["replace"] ?? false;
+  if (typeof replace !== "boolean")
+    throw new GatehouseError(ErrorCode.INVALID_INPUT, "replace is true or false");
+  return { email, role, scopes, extras, replace };
 }
 
 function grantsOf(row: InvitationRow): { role: string; scope: ResourceRef; extras: string[] }[] {
@@ -227,18 +231,26 @@ export class Invitations {
   /**
    * Invites `email` to the workspace with `role` at `scopes` (the workspace root by default). The
    * caller must be able to give each grant (delegation); the owner role is never invited. Refused at the
-   * plan's member limit, counting pending invitations. A newer invitation to the same email
-   * replaces the pending one. The token is returned once and stored only as its hash: send it.
+   * plan's member limit, counting pending invitations. An email with a pending invitation is
+   * refused (INVITATION_PENDING) unless `replace: true` says to revoke that one for this one. The
+   * token is returned once and stored only as its hash: send it.
    * @example
    * const { token } = await gatehouse.invitations.create(asUser(ada), ws, { email: "bob@example.com", role: "billing" });
    */
   async create(
     request: RequestContext,
     workspaceId: string,
-    input: { email: string; role: string; scopes?: readonly string[]; extras?: readonly string[] },
+    input: {
+      email: string;
+      role: string;
+      scopes?: readonly string[];
+      extras?: readonly string[];
+      /** Revoke a pending invitation to the same email for this one (else INVITATION_PENDING). */
+      replace?: boolean;
+    },
   ): Promise<{ invitation: InvitationInfo; token: string; revision: number }> {
     const core = this.#core;
-    const { email, role, scopes: requested, extras } = parseCreateInput(input);
+    const { email, role, scopes: requested, extras, replace } = parseCreateInput(input);
     const id = newId("inv");
     const token = randomSecret(32);
     const { value, revision } = await core.write(request, workspaceId, async (tx) => {
@@ -267,7 +279,8 @@ export class Invitations {
       if (member !== undefined) {
         throw new GatehouseError(ErrorCode.ALREADY_MEMBER, `${email} is already a member`);
       }
-      // One pending invitation per email: the newer one replaces it (and frees its seat first).
+      // One pending invitation per email: a newer one replaces it (and frees its seat first), but
+      // only when asked to, so that a second invite never silently changes what the first offered.
       const previous = await tx.trx
         .selectFrom("invitations")
         .selectAll()
@@ -277,6 +290,14 @@ export class Invitations {
         .where("revoked_at", "is", null)
         .where("expires_at", ">", tx.now)
         .execute();
+      const pending = previous[0];
+      if (pending !== undefined && !replace) {
+        const offered = `${pending.role} at ${(JSON.parse(pending.scopes) as string[]).join(", ")}`;
+        throw new GatehouseError(
+          ErrorCode.INVITATION_PENDING,
+          `${email} has a pending invitation (${pending.id}: ${offered}); send replace: true to revoke it for this one`,
+        );
+      }
       for (const row of previous) await requireMayWithdraw(tx, row, record);
       if (previous.length > 0) {
         await tx.trx

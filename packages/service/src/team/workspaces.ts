@@ -606,15 +606,35 @@ async function updateSettingsIn(
     if (clash !== undefined)
       throw new GatehouseError(ErrorCode.CONFLICT, "another workspace uses this join key");
   }
+  const turningOn2fa = values.require_2fa === 1 && tx.workspace.require_2fa !== 1;
+  if (turningOn2fa) await requireOwnTwoFactor(tx);
   tx.update(values);
   tx.audit(record);
-  if (values.require_2fa === 1 && tx.workspace.require_2fa !== 1) await endSessionsWithout2fa(tx);
+  if (turningOn2fa) await endSessionsWithout2fa(tx);
+}
+
+/**
+ * A person requires two-factor sign-in only once they have it themselves (#16): otherwise the
+ * policy they set would lock them out at their next sign-in. The host app and operator are exempt.
+ */
+async function requireOwnTwoFactor(tx: WorkspaceWriter): Promise<void> {
+  const caller = personOf(tx.request.actor);
+  if (caller === undefined) return;
+  const user = await tx.trx
+    .selectFrom("users")
+    .select("totp_enabled_at")
+    .where("id", "=", caller)
+    .executeTakeFirst();
+  if (user?.totp_enabled_at != null) return;
+  throw new GatehouseError(
+    ErrorCode.TOTP_NOT_ENABLED,
+    `turn on two-factor sign-in for your own account before requiring it in ${tx.workspace.name}`,
+  );
 }
 
 /**
  * Turning on "require two-factor sign-in" ends the sessions of every member without TOTP (#14):
- * their next sign-in asks them to enrol first. The person who turned it on keeps theirs — they are
- * at the screen, and the console asks them to enrol — and is held to it at their next sign-in.
+ * their next sign-in asks them to enrol first. The person who turned it on has TOTP (#16).
  */
 async function endSessionsWithout2fa(tx: WorkspaceWriter): Promise<void> {
   const caller = personOf(tx.request.actor) ?? "";

@@ -1,0 +1,280 @@
+import { type ReactNode, useCallback, useState } from "react";
+import { type Grant, type RoleMatrix, ws } from "./api.ts";
+import { roleLabel, scopeLabel } from "./model.ts";
+import { useWorkspace } from "./session.tsx";
+import { Button, ConfirmDialog, ErrorNote, useAction } from "./ui.tsx";
+import { useApi } from "./use-api.ts";
+
+/**
+ * One mechanism for every change that widens or narrows someone's access (#16): preview it in a
+ * confirmation (from → to, where, what they gain and lose, in the role matrix's words), save it
+ * only on "confirm", then acknowledge it in a live status message with an Undo where undoing is
+ * possible. Nothing is saved on change, focus or arrow keys: callers open the preview from a
+ * button.
+ */
+
+/** A grant as the console shows and compares it. */
+export interface GrantLike {
+  readonly role: string;
+  readonly scope: string;
+  readonly extras?: readonly string[] | undefined;
+  readonly expiresAt?: number | null | undefined;
+}
+
+/** A change to preview: whose access, the grants before and after, and how to save and undo it. */
+export interface AccessChange {
+  /** The person or team, as people read it ("Otto Operator"). */
+  readonly who: string;
+  /** The dialog's title, e.g. "Change Otto Operator's role?". */
+  readonly title: string;
+  /** The confirm button's label, e.g. "Change role". */
+  readonly confirmLabel: string;
+  /** Their grants now, and as the change leaves them ([] when access ends). */
+  readonly before: readonly GrantLike[];
+  readonly after: readonly GrantLike[];
+  /** Saves the change. */
+  apply(): Promise<void>;
+  /** Restores `before`; absent when it cannot be undone (then `noUndo` says why). */
+  readonly undo?: (() => Promise<void>) | undefined;
+  /** Why there is no undo, shown in the confirmation (e.g. a removal needs a new invitation). */
+  readonly noUndo?: string | undefined;
+  /** The acknowledgement once saved, e.g. "Otto Operator is now Admin of the whole workspace." */
+  readonly done: string;
+  /** More to say in the confirmation. */
+  readonly note?: ReactNode;
+  readonly tone?: "danger";
+}
+
+/** What a role gives: permission name → the matrix's description. */
+type PermissionWords = ReadonlyMap<string, string>;
+
+function permissionsOf(matrix: RoleMatrix | undefined, grants: readonly GrantLike[]): Set<string> {
+  const names = new Set<string>();
+  for (const grant of grants) {
+    const role = matrix?.roles.find((candidate) => candidate.name === grant.role);
+    for (const permission of role?.permissions ?? []) names.add(permission);
+    for (const permission of grant.extras ?? []) names.add(permission);
+  }
+  return names;
+}
+
+/** "Admin of the whole workspace", "Operator of Server fra-1". */
+export function grantWords(
+  model: ReturnType<typeof useWorkspace>["model"],
+  grant: GrantLike,
+): string {
+  const where = scopeLabel(model, grant.scope);
+  const expiry =
+    grant.expiresAt === undefined || grant.expiresAt === null
+      ? ""
+      : ` until ${new Date(grant.expiresAt).toLocaleDateString()}`;
+  return `${roleLabel(model, grant.role)} on ${where.charAt(0).toLowerCase()}${where.slice(1)}${expiry}`;
+}
+
+/** Grants in words, "No access" for none. */
+function grantsWords(
+  model: ReturnType<typeof useWorkspace>["model"],
+  grants: readonly GrantLike[],
+): string {
+  return grants.length === 0
+    ? "No access"
+    : grants.map((grant) => grantWords(model, grant)).join("; ");
+}
+
+/** The difference of two sets of grants in words: what is gained, what is lost. */
+export function accessDifference(
+  matrix: RoleMatrix | undefined,
+  before: readonly GrantLike[],
+  after: readonly GrantLike[],
+): { readonly gains: readonly string[]; readonly losses: readonly string[] } {
+  const words: PermissionWords = new Map(
+    (matrix?.permissions ?? []).map((permission) => [permission.name, permission.description]),
+  );
+  const had = permissionsOf(matrix, before);
+  const has = permissionsOf(matrix, after);
+  const describe = (name: string) => words.get(name) || name;
+  return {
+    gains: [...has].filter((name) => !had.has(name)).map(describe),
+    losses: [...had].filter((name) => !has.has(name)).map(describe),
+  };
+}
+
+function sameGrants(a: readonly GrantLike[], b: readonly GrantLike[]): boolean {
+  const key = (grant: GrantLike) => `${grant.role}@${grant.scope}`;
+  const left = a.map(key).sort();
+  const right = b.map(key).sort();
+  return left.length === right.length && left.every((value, index) => value === right[index]);
+}
+
+/** The preview inside the confirmation: from → to, where, and the gains and losses. */
+function AccessPreview(props: {
+  readonly change: AccessChange;
+  readonly matrix: RoleMatrix | undefined;
+}): React.JSX.Element {
+  const { model } = useWorkspace();
+  const { change } = props;
+  const { gains, losses } = accessDifference(props.matrix, change.before, change.after);
+  const list = (grants: readonly GrantLike[]) => grantsWords(model, grants);
+  const scopesChange = !sameGrants(
+    change.before.map((grant) => ({ ...grant, role: "" })),
+    change.after.map((grant) => ({ ...grant, role: "" })),
+  );
+  return (
+    <div className="access-preview" data-testid="access-preview">
+      <dl className="access-from-to">
+        <div>
+          <dt>Now</dt>
+          <dd data-testid="access-before">{list(change.before)}</dd>
+        </div>
+        <div>
+          <dt>After</dt>
+          <dd data-testid="access-after">{list(change.after)}</dd>
+        </div>
+      </dl>
+      {scopesChange ? (
+        <p className="muted small">
+          Where it applies changes too: a role on the whole workspace reaches every server and site
+          in it.
+        </p>
+      ) : null}
+      {props.matrix === undefined ? null : (
+        <div className="access-diff">
+          {gains.length === 0 ? null : (
+            <div>
+              <h3 className="access-diff-title">
+                {change.who} gains ({gains.length})
+              </h3>
+              <ul aria-label={`${change.who} gains`}>
+                {gains.map((text) => (
+                  <li key={text}>{text}</li>
+                ))}
+              </ul>
+            </div>
+          )}
+          {losses.length === 0 ? null : (
+            <div>
+              <h3 className="access-diff-title">
+                {change.who} loses ({losses.length})
+              </h3>
+              <ul aria-label={`${change.who} loses`}>
+                {losses.map((text) => (
+                  <li key={text}>{text}</li>
+                ))}
+              </ul>
+            </div>
+          )}
+          {gains.length === 0 && losses.length === 0 ? (
+            <p className="muted small">The same permissions, at the place shown above.</p>
+          ) : null}
+        </div>
+      )}
+      {change.note}
+      {change.undo === undefined && change.noUndo !== undefined ? (
+        <p className="access-no-undo">
+          <strong>This cannot be undone.</strong> {change.noUndo}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+/** The acknowledgement of a saved change, with its Undo. */
+interface Acknowledgement {
+  readonly text: string;
+  readonly undo: (() => Promise<void>) | undefined;
+  /** Said once undone: they have what they had again. */
+  readonly undoneText: string;
+  readonly undone: boolean;
+}
+
+/**
+ * The confirm + acknowledge + undo mechanism. `propose(change)` opens the confirmation; the
+ * returned `dialog` and `status` elements go on the page (the status is an aria-live region that
+ * stays in place, so screen readers announce each acknowledgement).
+ * @example
+ * const access = useAccessChange({ onChanged: reload });
+ * <Button onClick={() => access.propose({ who, title, confirmLabel, before, after, apply, undo, done })}>Review change</Button>
+ * {access.dialog}{access.status}
+ */
+export function useAccessChange(options: { readonly onChanged: () => void }): {
+  propose(change: AccessChange): void;
+  readonly dialog: React.JSX.Element;
+  readonly status: React.JSX.Element;
+  /** Clears the acknowledgement (e.g. when another form starts). */
+  clear(): void;
+} {
+  const { workspace, model } = useWorkspace();
+  const [change, setChange] = useState<AccessChange | undefined>();
+  const [ack, setAck] = useState<Acknowledgement | undefined>();
+  const matrix = useApi<RoleMatrix>(change === undefined ? null : `${ws(workspace.id)}/roles`);
+  const undoing = useAction();
+  const { onChanged } = options;
+  const propose = useCallback((next: AccessChange) => {
+    setAck(undefined);
+    setChange(next);
+  }, []);
+  const clear = useCallback(() => setAck(undefined), []);
+  const dialog = (
+    <ConfirmDialog
+      open={change !== undefined}
+      title={change?.title ?? ""}
+      confirmLabel={change?.confirmLabel ?? "Confirm"}
+      {...(change?.tone === undefined ? {} : { tone: change.tone })}
+      onClose={() => setChange(undefined)}
+      onConfirm={async () => {
+        if (change === undefined) return;
+        await change.apply();
+        setAck({
+          text: change.done,
+          undo: change.undo,
+          undoneText: `Undone: ${change.who} has ${grantsWords(model, change.before)} again.`,
+          undone: false,
+        });
+        onChanged();
+      }}
+    >
+      {change === undefined ? null : <AccessPreview change={change} matrix={matrix.data} />}
+    </ConfirmDialog>
+  );
+  const status = (
+    <div className="access-ack-region" role="status" aria-live="polite">
+      {ack === undefined ? null : (
+        <div className="note note-success access-ack" data-testid="access-ack">
+          <span>{ack.undone ? ack.undoneText : ack.text}</span>
+          {ack.undo === undefined || ack.undone ? null : (
+            <Button
+              size="small"
+              busy={undoing.busy}
+              onClick={() =>
+                undoing.run(async () => {
+                  await ack.undo?.();
+                  setAck({ ...ack, undone: true });
+                  onChanged();
+                })
+              }
+            >
+              Undo
+            </Button>
+          )}
+          <Button size="small" variant="ghost" onClick={() => setAck(undefined)}>
+            Dismiss
+          </Button>
+        </div>
+      )}
+      <ErrorNote error={undoing.error} />
+    </div>
+  );
+  return { propose, dialog, status, clear };
+}
+
+/** A member's grants as the PATCH body takes them (extras and expiry kept). */
+export function grantsBody(grants: readonly (Grant | GrantLike)[]): GrantLike[] {
+  return grants.map((grant) => ({
+    role: grant.role,
+    scope: grant.scope,
+    ...(grant.extras !== undefined && grant.extras.length > 0 ? { extras: [...grant.extras] } : {}),
+    ...(grant.expiresAt === undefined || grant.expiresAt === null
+      ? {}
+      : { expiresAt: grant.expiresAt }),
+  }));
+}
