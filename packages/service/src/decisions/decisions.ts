@@ -184,6 +184,14 @@ function hasBelow(reader: WorkspaceReader, subject: SubjectRef, permission: stri
   );
 }
 
+/** `user:<id>`, `group:<id>` or `apikey:<id>` (an id of at least one character). */
+function isSubjectRef(value: string): boolean {
+  const colon = value.indexOf(":");
+  if (colon < 4 || colon === value.length - 1) return false;
+  const kind = value.slice(0, colon);
+  return kind === "user" || kind === "group" || kind === "apikey";
+}
+
 /**
  * The subject a read is about: the caller, or — for those who may see the team — another
  * `user:`, `group:` or `apikey:` subject.
@@ -198,7 +206,7 @@ export async function subjectFor(
       throw new GatehouseError(ErrorCode.INVALID_INPUT, "the host app asks for a subject");
     return caller;
   }
-  if (!/^(user|group|apikey):./.test(requested))
+  if (!isSubjectRef(requested))
     throw new GatehouseError(
       ErrorCode.INVALID_INPUT,
       'subject is "user:<id>", "group:<id>" or "apikey:<id>"',
