@@ -4,7 +4,6 @@
  * authentication, no logging, no engine. Run as its own process by the HTTP benchmark:
  * `PORT=… node --conditions=@gatehouse/source --import tsx bench/lib/fastify-server.ts`.
  */
-import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify from "fastify";
 import {
   DecisionSchema,
@@ -30,7 +29,7 @@ const app = Fastify({
   logger: false,
   bodyLimit: 256 * 1024,
   ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
-}).withTypeProvider<TypeBoxTypeProvider>();
+});
 app.post(
   "/v1/workspaces/:ws/decision",
   { schema: { params: Params, body: FreshQuestion, response: { 200: DecisionSchema } } },
