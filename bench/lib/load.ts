@@ -3,6 +3,8 @@
  * closed-loop runs (a fixed number of connections, each sending its next request when the answer
  * arrives), and a paced open-loop generator for latency at a fixed request rate.
  */
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { hrtime } from "node:process";
 import autocannon from "autocannon";
@@ -19,6 +21,10 @@ export interface Target {
 /** One measured run. Latencies are in milliseconds, per request. */
 export interface LoadRun {
   readonly responses: number;
+  /** CPU seconds (user + system) the server process spent during the run, if it was watched. */
+  readonly serverCpuSeconds?: number | undefined;
+  /** CPU seconds this process (the load generator) spent during the run. */
+  readonly clientCpuSeconds?: number | undefined;
   readonly seconds: number;
   readonly non2xx: number;
   readonly errors: number;
@@ -55,14 +61,64 @@ class Samples {
   }
 }
 
+/** CPU seconds (user + system) that process `pid` has used, from /proc; undefined elsewhere. */
+export function processCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** USER_HZ: /proc reports CPU time in these ticks (100 on Linux on every common architecture). */
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
 /**
- * Closed loop: `connections` keep-alive connections for `seconds`, each sending the next body as
- * soon as its previous answer arrived (autocannon, pipelining 1). `overallRate` caps the total
- * with autocannon's limiter, which is a per-second quota per connection (bursts, then waits).
+ * Closed loop: `connections` keep-alive connections for `seconds`, each keeping `pipelining`
+ * requests in flight (autocannon; the next body goes out as soon as an answer arrives).
+ * `overallRate` caps the total with autocannon's limiter, which is a per-second quota per
+ * connection (bursts, then waits). With `serverPid` the server's CPU time over the run is read
+ * from /proc, and this process's own (the load generator's) beside it.
  */
-export function closedLoop(
+export async function closedLoop(
   target: Target,
-  options: { connections: number; seconds: number; overallRate?: number },
+  options: {
+    connections: number;
+    seconds: number;
+    pipelining?: number;
+    overallRate?: number;
+    serverPid?: number;
+  },
+): Promise<LoadRun> {
+  const serverBefore =
+    options.serverPid === undefined ? undefined : processCpuSeconds(options.serverPid);
+  const clientBefore = process.cpuUsage();
+  const run = await autocannonRun(target, options);
+  const client = process.cpuUsage(clientBefore);
+  const serverAfter =
+    options.serverPid === undefined ? undefined : processCpuSeconds(options.serverPid);
+  return {
+    ...run,
+    serverCpuSeconds:
+      serverBefore === undefined || serverAfter === undefined
+        ? undefined
+        : serverAfter - serverBefore,
+    clientCpuSeconds: (client.user + client.system) / 1e6,
+  };
+}
+
+function autocannonRun(
+  target: Target,
+  options: { connections: number; seconds: number; pipelining?: number; overallRate?: number },
 ): Promise<LoadRun> {
   const { bodies } = target;
   let next = 0;
@@ -72,7 +128,7 @@ export function closedLoop(
       {
         url: target.url,
         connections: options.connections,
-        pipelining: 1,
+        pipelining: options.pipelining ?? 1,
         duration: options.seconds,
         ...(options.overallRate === undefined ? {} : { overallRate: options.overallRate }),
         // Latency is recorded per response below; autocannon's own histogram rounds to 1 ms.

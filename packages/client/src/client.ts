@@ -37,7 +37,7 @@ export function createClient(options: ClientOptions): GatehouseClient {
     api,
     options,
     async check(workspaceId, question, freshness = {}) {
-      const { data, error } = await api.POST("/v1/workspaces/{ws}/check", {
+      const { data, error } = await api.POST("/v1/workspaces/{ws}/decision", {
         params: { path: { ws: workspaceId } },
         body: { ...question, ...freshness },
       });
@@ -45,7 +45,7 @@ export function createClient(options: ClientOptions): GatehouseClient {
       return { data: toDecision(data as Decided) };
     },
     async checkMany(workspaceId, questions, freshness = {}) {
-      const { data, error } = await api.POST("/v1/workspaces/{ws}/check", {
+      const { data, error } = await api.POST("/v1/workspaces/{ws}/decisions", {
         params: { path: { ws: workspaceId } },
         body: { checks: [...questions], ...freshness },
       });

@@ -108,6 +108,44 @@ describe.each(backends)("API keys over HTTP on $name", (backend) => {
     expect(listed.keys[0].status).toBe("revoked");
   });
 
+  it("remembers an authenticated key by its secret's digest, yet refuses it on the very next request once revoked, its owner removed or its workspace closed", async () => {
+    const decide = (session: Session) =>
+      call(server.app, session, "POST", `/v1/workspaces/${ws}/decision`, {
+        permission: "site.view",
+        resource: "site:a",
+      });
+    const keyOf = async (session: Session) => {
+      const { key, secret } = (await create(session, { name: "cached", scopes: ["*"] })).json();
+      const robot = bearer(secret);
+      // Authenticated twice: the second answer comes from the remembered key.
+      for (let i = 0; i < 2; i++) expect((await decide(robot)).statusCode).toBe(200);
+      return { id: key.id as string, robot };
+    };
+    // Revoked through the service, not over HTTP: the next request is refused all the same.
+    const revoked = await keyOf(ada);
+    await server.gatehouse.apiKeys.revoke(systemActor(), ws, revoked.id);
+    expect((await decide(revoked.robot)).statusCode).toBe(401);
+    // Its owner removed: the key dies with the membership.
+    const owners = await keyOf(otto);
+    await server.gatehouse.members.remove(systemActor(), ws, otto.userId);
+    expect((await decide(owners.robot)).statusCode).toBe(401);
+    // Expired while remembered.
+    const expiring = (
+      await create(ada, { name: "soon", scopes: ["*"], expiresAt: server.clock.now + 1_000 })
+    ).json();
+    const soon = bearer(expiring.secret);
+    expect((await decide(soon)).statusCode).toBe(200);
+    server.clock.now += 1_000;
+    expect((await decide(soon)).statusCode).toBe(401);
+    // The workspace closed: every key of it is refused.
+    const closing = await keyOf(ada);
+    const name = (await call(server.app, ada, "GET", `/v1/workspaces/${ws}`)).json().name;
+    await server.gatehouse.workspaces.close(systemActor(), ws, { confirmName: name });
+    const closed = await decide(closing.robot);
+    expect(closed.statusCode).toBe(401);
+    expect(closed.json().code).toBe("INVALID_CREDENTIALS");
+  });
+
   it("never exceeds its owner: constrained to resources, shrinking with the owner, dead once they leave", async () => {
     const created = await create(otto, {
       name: "Otto's deploys",

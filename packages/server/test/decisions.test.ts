@@ -100,6 +100,53 @@ describe.each(backends)("decisions over HTTP on $name", (backend) => {
     expect(tooMany.json().code).toBe("INVALID_INPUT");
   });
 
+  it("answers one question at …/decision and a batch at …/decisions, each one shape, as …/check does", async () => {
+    const post = (session: Session, path: string, payload: unknown) =>
+      call(server.app, session, "POST", `/v1/workspaces/${ws}/${path}`, payload);
+    const question = { permission: "site.deploy", resource: "site:a" };
+    const one = await post(carol, "decision", question);
+    expect(one.statusCode).toBe(200);
+    expect(one.json()).toEqual((await check(carol, question)).json());
+    expect(one.json()).toMatchObject({ allowed: true, via: { role: "customer", scope: "site:a" } });
+    expect((await post(carol, "decision", { ...question, resource: "site:c" })).json()).toEqual({
+      allowed: false,
+      reason: "not_found",
+    });
+    const fresh = await post(carol, "decision", { ...question, atLeastRevision: 1 });
+    expect(fresh.statusCode).toBe(200);
+    const ahead = await post(carol, "decision", { ...question, atLeastRevision: 1_000_000 });
+    expect(ahead.statusCode).toBe(400);
+    // One shape each: a batch is not a question, a question is not a batch.
+    const checks = [question, { permission: "server.view", resource: "server:s1" }];
+    const misplaced = await post(carol, "decision", { checks });
+    expect(misplaced.statusCode).toBe(400);
+    expect(misplaced.json().code).toBe("INVALID_INPUT");
+    expect((await post(carol, "decisions", question)).statusCode).toBe(400);
+    const many = await post(otto, "decisions", { checks });
+    expect(many.statusCode).toBe(200);
+    expect(many.json()).toEqual((await check(otto, { checks })).json());
+    expect(many.json().results.map((result: { allowed: boolean }) => result.allowed)).toEqual([
+      true,
+      true,
+    ]);
+    const tooMany = Array.from({ length: 1001 }, () => question);
+    expect((await post(carol, "decisions", { checks: tooMany })).statusCode).toBe(400);
+    const forCarol = { ...question, subject: `user:${carol.userId}` };
+    expect((await post(ada, "decision", forCarol)).json().allowed).toBe(true);
+    expect((await post(otto, "decision", forCarol)).statusCode).toBe(403);
+    expect((await post(ada, "decisions", { checks: [forCarol] })).json().results[0].allowed).toBe(
+      true,
+    );
+    const anonymous = await call(
+      server.app,
+      undefined,
+      "POST",
+      `/v1/workspaces/${ws}/decision`,
+      question,
+    );
+    expect(anonymous.statusCode).toBe(401);
+  });
+
   it("asks about another member only for callers who may see the team", async () => {
     const question = {
       permission: "site.deploy",

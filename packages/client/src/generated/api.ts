@@ -4222,6 +4222,170 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/workspaces/{ws}/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * May the caller (or a subject) use a permission on a resource?
+         * @description One question. By default for the caller; `subject` (`user:<id>`, `group:<id>`, `apikey:<id>`) needs the team gate. A resource that does not exist answers `{ allowed: false, reason: "not_found" }`; an unknown permission is 400 UNKNOWN_PERMISSION. The same as `POST …/check` with one question, on a route with one request shape.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ws: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        permission: string;
+                        resource: string;
+                        subject?: string;
+                        /** @description Answer no staler than this workspace revision — the `revision` a write answered, on any instance. A revision the workspace has not reached is 400 INVALID_INPUT. */
+                        atLeastRevision?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            allowed: boolean;
+                            via?: {
+                                subject: string;
+                                role: string;
+                                scope: string;
+                                extras: string[];
+                                expiresAt: number | null;
+                            };
+                            reason?: string;
+                            missing?: string[];
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/decisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Up to 1000 questions answered from one read of the workspace
+         * @description Answers in the order of the questions, each as `POST …/decision` would answer it; every answer reflects the same revision.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ws: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        checks: {
+                            permission: string;
+                            resource: string;
+                            subject?: string;
+                        }[];
+                        /** @description Answer no staler than this workspace revision — the `revision` a write answered, on any instance. A revision the workspace has not reached is 400 INVALID_INPUT. */
+                        atLeastRevision?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            results: {
+                                allowed: boolean;
+                                via?: {
+                                    subject: string;
+                                    role: string;
+                                    scope: string;
+                                    extras: string[];
+                                    expiresAt: number | null;
+                                };
+                                reason?: string;
+                                missing?: string[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/workspaces/{ws}/check": {
         parameters: {
             query?: never;
@@ -4232,8 +4396,8 @@ export type paths = {
         get?: never;
         put?: never;
         /**
-         * May the caller (or a subject) use a permission on a resource? One or a batch
-         * @description Send one question, or `{ checks: [...] }` with up to 1000, answered from one read of the workspace. By default for the caller; `subject` (`user:<id>`, `group:<id>`, `apikey:<id>`) needs the team gate. A resource that does not exist answers `{ allowed: false, reason: "not_found" }`; an unknown permission is 400 UNKNOWN_PERMISSION.
+         * One question or a batch (kept for compatibility; prefer …/decision and …/decisions)
+         * @description Send one question, or `{ checks: [...] }` with up to 1000, answered from one read of the workspace — as `POST …/decision` and `POST …/decisions` answer them. Its request and answer are each one of two shapes, so it validates and serializes more slowly than those routes.
          */
         post: {
             parameters: {

@@ -52,13 +52,12 @@ export async function resolveCaller(
         ErrorCode.PERMISSION_DENIED,
         "viewing as a member is for the owner signed in with a session, not an API key",
       );
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (match === null)
+    const token = bearerToken(header);
+    if (token === undefined)
       throw new GatehouseError(
         ErrorCode.INVALID_CREDENTIALS,
         "Authorization must be `Bearer <API key>`",
       );
-    const token = match[1]!;
     if (isHostSecret(token)) {
       const host = await gatehouse.hostCredentials.authenticate(token, originOf(request));
       const onBehalfOf = request.headers[ON_BEHALF_OF_HEADER];
@@ -97,6 +96,21 @@ export async function resolveCaller(
   const viewAs = request.headers[VIEW_AS_HEADER];
   if (viewAs === undefined) return session.context;
   return previewContext(gatehouse, request, session.context, viewAs);
+}
+
+const isSpace = (code: number) => code === 32 || code === 9;
+
+/** The token of `Bearer <token>` (any case, spaces or tabs between, none inside), else undefined. */
+function bearerToken(header: string): string | undefined {
+  if (header.length < 8 || header.slice(0, 6).toLowerCase() !== "bearer") return undefined;
+  let start = 6;
+  while (start < header.length && isSpace(header.charCodeAt(start))) start++;
+  if (start === 6 || start === header.length) return undefined;
+  for (let i = start; i < header.length; i++) {
+    const code = header.charCodeAt(i);
+    if (code <= 32 || code === 127) return undefined;
+  }
+  return header.slice(start);
 }
 
 /** Acting for a user is the host application's alone: API keys, sessions and anonymous callers get 403. */

@@ -1,44 +1,20 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { Decision, Explanation } from "@gatehouse/engine";
-import { RESOURCE_NAME_MAX_LENGTH } from "@gatehouse/service";
 import { Type } from "@sinclair/typebox";
 import { requireCaller } from "../http/caller.ts";
-import { AtLeastRevision, AtLeastRevisionQuery, freshnessOf } from "../http/schemas.ts";
+import {
+  Batch,
+  DecisionSchema,
+  DecisionsSchema,
+  FreshQuestion,
+  DecisionGrantSchema as GrantSchema,
+  MAX_BATCH,
+  Resource,
+  Subject,
+  Params as WorkspaceParams,
+} from "../http/decision-schemas.ts";
+import { AtLeastRevisionQuery, freshnessOf, strict } from "../http/schemas.ts";
 import type { RouteOptions } from "./route-options.ts";
-
-const strict = { additionalProperties: false } as const;
-const Permission = Type.String({ minLength: 1, maxLength: 200 });
-const Resource = Type.String({ minLength: 1, maxLength: RESOURCE_NAME_MAX_LENGTH });
-const Subject = Type.String({ minLength: 1, maxLength: 200 });
-const MAX_BATCH = 1000;
-
-const questionFields = {
-  permission: Permission,
-  resource: Resource,
-  subject: Type.Optional(Subject),
-};
-const Question = Type.Object(questionFields, strict);
-/** One question, answered no staler than `atLeastRevision`. */
-const FreshQuestion = Type.Object(
-  { ...questionFields, atLeastRevision: Type.Optional(AtLeastRevision) },
-  strict,
-);
-
-const GrantSchema = Type.Object({
-  subject: Type.String(),
-  role: Type.String(),
-  scope: Type.String(),
-  extras: Type.Array(Type.String()),
-  expiresAt: Type.Union([Type.Number(), Type.Null()]),
-});
-
-/** A decision: `{ allowed: true, via }` or `{ allowed: false, reason, missing? }`. */
-const DecisionSchema = Type.Object({
-  allowed: Type.Boolean(),
-  via: Type.Optional(GrantSchema),
-  reason: Type.Optional(Type.String()),
-  missing: Type.Optional(Type.Array(Type.String())),
-});
 
 const ExplanationSchema = Type.Object({
   subject: Type.String(),
@@ -96,9 +72,54 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
   { gatehouse },
 ) => {
   const tags = ["decisions"];
-  const WorkspaceParams = Type.Object(
-    { ws: Type.String({ minLength: 1, maxLength: 100 }) },
-    strict,
+
+  app.post(
+    "/v1/workspaces/:ws/decision",
+    {
+      schema: {
+        tags,
+        summary: "May the caller (or a subject) use a permission on a resource?",
+        description: `One question. By default for the caller; \`subject\` (\`user:<id>\`, \`group:<id>\`, \`apikey:<id>\`) needs the team gate. A resource that does not exist answers \`{ allowed: false, reason: "not_found" }\`; an unknown permission is 400 UNKNOWN_PERMISSION. The same as \`POST …/check\` with one question, on a route with one request shape.`,
+        params: WorkspaceParams,
+        body: FreshQuestion,
+        response: { 200: DecisionSchema },
+      },
+    },
+    async (request) => {
+      const { permission, resource, subject, atLeastRevision } = request.body;
+      return toDecisionBody(
+        await gatehouse.decisions.check(
+          requireCaller(request),
+          request.params.ws,
+          { permission, resource, subject },
+          { atLeastRevision },
+        ),
+      );
+    },
+  );
+
+  app.post(
+    "/v1/workspaces/:ws/decisions",
+    {
+      schema: {
+        tags,
+        summary: `Up to ${MAX_BATCH} questions answered from one read of the workspace`,
+        description:
+          "Answers in the order of the questions, each as `POST …/decision` would answer it; every answer reflects the same revision.",
+        params: WorkspaceParams,
+        body: Batch,
+        response: { 200: DecisionsSchema },
+      },
+    },
+    async (request) => {
+      const decisions = await gatehouse.decisions.checkMany(
+        requireCaller(request),
+        request.params.ws,
+        request.body.checks,
+        { atLeastRevision: request.body.atLeastRevision },
+      );
+      return { results: decisions.map(toDecisionBody) };
+    },
   );
 
   app.post(
@@ -106,21 +127,13 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     {
       schema: {
         tags,
-        summary: "May the caller (or a subject) use a permission on a resource? One or a batch",
-        description: `Send one question, or \`{ checks: [...] }\` with up to ${MAX_BATCH}, answered from one read of the workspace. By default for the caller; \`subject\` (\`user:<id>\`, \`group:<id>\`, \`apikey:<id>\`) needs the team gate. A resource that does not exist answers \`{ allowed: false, reason: "not_found" }\`; an unknown permission is 400 UNKNOWN_PERMISSION.`,
+        summary:
+          "One question or a batch (kept for compatibility; prefer …/decision and …/decisions)",
+        description: `Send one question, or \`{ checks: [...] }\` with up to ${MAX_BATCH}, answered from one read of the workspace — as \`POST …/decision\` and \`POST …/decisions\` answer them. Its request and answer are each one of two shapes, so it validates and serializes more slowly than those routes.`,
         params: WorkspaceParams,
-        body: Type.Union([
-          FreshQuestion,
-          Type.Object(
-            {
-              checks: Type.Array(Question, { maxItems: MAX_BATCH }),
-              atLeastRevision: Type.Optional(AtLeastRevision),
-            },
-            strict,
-          ),
-        ]),
+        body: Type.Union([FreshQuestion, Batch]),
         response: {
-          200: Type.Union([DecisionSchema, Type.Object({ results: Type.Array(DecisionSchema) })]),
+          200: Type.Union([DecisionSchema, DecisionsSchema]),
         },
       },
     },

@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -54,6 +54,11 @@ export interface InstanceOptions {
    * first) instead of the TypeScript sources through tsx.
    */
   readonly built?: boolean;
+  /**
+   * Write the server's standard output (its log lines) to this file, as a deployment would,
+   * rather than collecting it here; standard error is still collected.
+   */
+  readonly logFile?: string;
 }
 
 /** One running server process. */
@@ -146,7 +151,13 @@ async function spawnInstance(options: InstanceOptions, port: number): Promise<In
   const [command, ...args] =
     options.cpus === undefined ? node : ["taskset", "-c", options.cpus, ...node];
   const spawnedAt = performance.now();
-  const child = spawn(command!, args, { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const logFd = options.logFile === undefined ? undefined : openSync(options.logFile, "a");
+  const child = spawn(command!, args, {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ["ignore", logFd ?? "pipe", "pipe"],
+  });
+  if (logFd !== undefined) closeSync(logFd);
   let output = "";
   const collect = (chunk: Buffer) => {
     // Keep the tail only: a long benchmark must not grow this without bound.

@@ -196,6 +196,14 @@ function decide(reader: WorkspaceReader, subject: SubjectRef, query: DecisionQue
   return revealing && isHidden(reader, subject, resource) ? NOT_FOUND : decision;
 }
 
+/** `user:<id>`, `group:<id>` or `apikey:<id>` (an id of at least one character). */
+function isSubjectRef(value: string): boolean {
+  const colon = value.indexOf(":");
+  if (colon < 4 || colon === value.length - 1) return false;
+  const kind = value.slice(0, colon);
+  return kind === "user" || kind === "group" || kind === "apikey";
+}
+
 /**
  * The subject a read is about: the caller, or — for those who may see the team — another
  * `user:`, `group:` or `apikey:` subject.
@@ -210,7 +218,7 @@ export async function subjectFor(
       throw new GatehouseError(ErrorCode.INVALID_INPUT, "the host app asks for a subject");
     return caller;
   }
-  if (!/^(user|group|apikey):./.test(requested))
+  if (!isSubjectRef(requested))
     throw new GatehouseError(
       ErrorCode.INVALID_INPUT,
       'subject is "user:<id>", "group:<id>" or "apikey:<id>"',

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { hash, randomBytes, timingSafeEqual } from "node:crypto";
 
 /** A URL-safe random secret of `bytes` bytes (32 by default: 256 bits). */
 export function randomSecret(bytes = 32): string {
@@ -12,7 +12,7 @@ export function newId(prefix: string): string {
 
 /** Secrets are stored as their SHA-256: they are high-entropy, so no salt or stretching is needed. */
 export function hashSecret(secret: string): string {
-  return createHash("sha256").update(secret).digest("hex");
+  return hash("sha256", secret, "hex");
 }
 
 /** Constant-time comparison of two hex digests. */

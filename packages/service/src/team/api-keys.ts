@@ -55,6 +55,7 @@ const MAX_LIST = 100;
 const ID_PREFIX = "key_";
 /** `gh_`, 8 characters of the id, `_`, 32 random bytes in base64url. */
 const SECRET_PATTERN = /^gh_[A-Za-z0-9_-]{8}_[A-Za-z0-9_-]{43}$/;
+const SECRET_LENGTH = 55;
 
 function parseNames(value: unknown, what: string): string[] {
   if (
@@ -180,8 +181,11 @@ function matchesAnyHeld(pattern: string, held: ReadonlySet<string>): boolean {
  */
 export class ApiKeys {
   readonly #core: ServiceCore;
-  /** Secret digest → the key it authenticated; valid only while the live engine still holds it. */
-  readonly #known = new Map<string, { workspaceId: string; keyId: string; userId: string }>();
+  /**
+   * SHA-256 of a secret (never the secret) → the key it authenticated, valid only while the live
+   * engine still holds that key for its owner, unexpired; least recently used first out.
+   */
+  readonly #known = new Map<string, KnownKey>();
 
   constructor(core: ServiceCore) {
     this.#core = core;
@@ -375,20 +379,27 @@ export class ApiKeys {
    * const { workspaceId, context } = await gatehouse.apiKeys.authenticate(bearerToken);
    */
   async authenticate(secret: string, origin?: Origin): Promise<ApiKeyCredentials> {
-    if (typeof secret !== "string" || !SECRET_PATTERN.test(secret)) throw invalidCredentials();
+    if (typeof secret !== "string" || secret.length !== SECRET_LENGTH) throw invalidCredentials();
     const core = this.#core;
     const digest = hashSecret(secret);
     const known = this.#known.get(digest);
     if (known !== undefined) {
-      // Revocation, expiry, the owner's removal and closing all reach the engine at once.
+      // The same digest is the same secret, checked when it was first remembered. Revocation,
+      // expiry, the owner's removal and closing all reach the engine at once (on this instance
+      // at commit, on others through the change feed, as every decision does).
       const key = core.cached(known.workspaceId)?.engine.apiKey(known.keyId);
       if (
-        key?.owner === `user:${known.userId}` &&
+        key?.owner === known.owner &&
         (key.expiresAt === undefined || key.expiresAt > core.clock())
-      )
+      ) {
+        // Least recently used last: a Map keeps insertion order.
+        this.#known.delete(digest);
+        this.#known.set(digest, known);
         return credentialsOf(known, origin);
+      }
       this.#known.delete(digest);
     }
+    if (!SECRET_PATTERN.test(secret)) throw invalidCredentials();
     const row = await core.db
       .selectFrom("api_keys")
       .innerJoin("workspaces", "workspaces.id", "api_keys.workspace_id")
@@ -419,17 +430,34 @@ export class ApiKeys {
     ) {
       throw invalidCredentials();
     }
-    const found = { workspaceId: row.workspace_id, keyId: row.id, userId: row.owner_user_id };
+    const found: KnownKey = {
+      workspaceId: row.workspace_id,
+      keyId: row.id,
+      userId: row.owner_user_id,
+      owner: `user:${row.owner_user_id}`,
+      actor: { type: "api_key", keyId: row.id, userId: row.owner_user_id },
+    };
     if (this.#known.size >= KNOWN_KEYS) this.#known.delete(this.#known.keys().next().value!);
     this.#known.set(digest, found);
     return credentialsOf(found, origin);
   }
 }
 
-function credentialsOf(
-  key: { workspaceId: string; keyId: string; userId: string },
-  origin: Origin | undefined,
-): ApiKeyCredentials {
-  const actor = { type: "api_key", keyId: key.keyId, userId: key.userId } as const;
-  return { ...key, context: origin === undefined ? { actor } : { actor, origin } };
+/** A remembered key: its ids, and the actor every request with it acts as (built once). */
+interface KnownKey {
+  readonly workspaceId: string;
+  readonly keyId: string;
+  readonly userId: string;
+  readonly owner: `user:${string}`;
+  readonly actor: { readonly type: "api_key"; readonly keyId: string; readonly userId: string };
+}
+
+function credentialsOf(key: KnownKey, origin: Origin | undefined): ApiKeyCredentials {
+  const { workspaceId, keyId, userId, actor } = key;
+  return {
+    workspaceId,
+    keyId,
+    userId,
+    context: origin === undefined ? { actor } : { actor, origin },
+  };
 }
