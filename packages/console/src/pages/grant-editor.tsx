@@ -8,9 +8,11 @@ import {
   Button,
   Card,
   ConfirmDialog,
+  ErrorNote,
   Field,
   formatTime,
   Notice,
+  useAction,
 } from "../ui.tsx";
 import { ScopeSelect } from "./team.tsx";
 
@@ -209,10 +211,14 @@ export function GiveAccessCard(props: {
   const [problem, setProblem] = useState<string | undefined>();
   const [confirming, setConfirming] = useState(false);
   const [done, setDone] = useState<string | undefined>();
+  /** The grant just given, while its acknowledgement offers to undo it. */
+  const [given, setGiven] = useState<{ subject: string; scope: string } | undefined>();
+  const undo = useAction();
   const update = (change: Partial<Draft>) => {
     setDraft((previous) => ({ ...previous, ...change }));
     setProblem(undefined);
     setDone(undefined);
+    setGiven(undefined);
   };
   const people = props.members.filter((member) => !member.isOwner);
   const member = people.find((candidate) => `user:${candidate.userId}` === draft.subject);
@@ -343,7 +349,28 @@ export function GiveAccessCard(props: {
                 {problem}
               </div>
             )}
-            {done === undefined ? null : <Notice tone="success">{done}</Notice>}
+            {done === undefined ? null : (
+              <Notice tone="success">
+                {done}{" "}
+                {given === undefined ? null : (
+                  <Button
+                    size="small"
+                    busy={undo.busy}
+                    onClick={() =>
+                      undo.run(async () => {
+                        await api("DELETE", `${ws(workspace.id)}/grants`, given);
+                        setGiven(undefined);
+                        setDone(`Undone: ${done.replace(/ now holds /, " no longer holds ")}`);
+                        props.onSaved();
+                      })
+                    }
+                  >
+                    Undo
+                  </Button>
+                )}
+              </Notice>
+            )}
+            {undo.error === undefined ? null : <ErrorNote error={undo.error} />}
           </>
         )}
       </AsyncForm>
@@ -366,6 +393,7 @@ export function GiveAccessCard(props: {
             ...(end === undefined ? {} : { expiresAt: end }),
           });
           setDraft(empty);
+          setGiven({ subject: draft.subject, scope: draft.scope });
           setDone(`${subjectName} now holds ${summary}.`);
           props.onSaved();
         }}
