@@ -228,6 +228,52 @@ async function runMatrix(server: Awaited<ReturnType<typeof openServer>>, preset:
   const base = (target: Workspace) => `/v1/workspaces/${target.ws}`;
   let invitee = 0;
 
+  /**
+   * A check on every resource, and one about someone else (the team gate), through one of the three
+   * decision routes: `check` (one or a batch), `decision` (one), `decisions` (a batch).
+   */
+  async function checkProbes(
+    t: Workspace,
+    c: Caller,
+    route: "check" | "decision" | "decisions",
+  ): Promise<Probe[]> {
+    const ask = (question: Record<string, string>) =>
+      route === "decisions" ? { checks: [question] } : question;
+    const answer = (body: unknown) =>
+      route === "decisions"
+        ? (body as { results: { allowed: boolean }[] }).results[0]?.allowed
+        : (body as { allowed: boolean }).allowed;
+    const probes: Probe[] = [];
+    for (const resource of [rootOf(A), ...resources]) {
+      const permission = permissionOn(typeOf(resource));
+      if (permission === undefined) continue;
+      const allowed = await holds(c, permission, resource);
+      probes.push({
+        method: "POST",
+        url: `${base(t)}/${route}`,
+        body: ask({ permission, resource: scopeIn(t, resource) }),
+        expect: {
+          allow: true,
+          exact: 200,
+          verify: (body) =>
+            answer(body) === allowed ? undefined : `allowed ${!allowed}, engine says ${allowed}`,
+        },
+      });
+    }
+    const asksOthers = holdsGate(c, teamView, rootOf(A));
+    probes.push({
+      method: "POST",
+      url: `${base(t)}/${route}`,
+      body: ask({
+        permission: permissionOn("workspace")!,
+        resource: rootOf(t),
+        subject: `user:${c.isOwner ? memberIn(t) : t.ownerId}`,
+      }),
+      expect: { allow: asksOthers, exact: asksOthers ? 200 : 403 },
+    });
+    return probes;
+  }
+
   /** The routes, keyed like the OpenAPI paths; anything new there fails the test until added. */
   const routes: Record<string, Generator> = {
     "GET /v1/workspaces/{ws}": (t) => [
@@ -406,40 +452,9 @@ async function runMatrix(server: Awaited<ReturnType<typeof openServer>>, preset:
       }
       return probes;
     },
-    "POST /v1/workspaces/{ws}/check": async (t, c) => {
-      const probes: Probe[] = [];
-      for (const resource of [rootOf(A), ...resources]) {
-        const permission = permissionOn(typeOf(resource));
-        if (permission === undefined) continue;
-        const allowed = await holds(c, permission, resource);
-        probes.push({
-          method: "POST",
-          url: `${base(t)}/check`,
-          body: { permission, resource: scopeIn(t, resource) },
-          expect: {
-            allow: true,
-            exact: 200,
-            verify: (body) =>
-              (body as { allowed: boolean }).allowed === allowed
-                ? undefined
-                : `allowed ${!allowed}, engine says ${allowed}`,
-          },
-        });
-      }
-      const asksOthers = holdsGate(c, teamView, rootOf(A));
-      const permission = permissionOn("workspace")!;
-      probes.push({
-        method: "POST",
-        url: `${base(t)}/check`,
-        body: {
-          permission,
-          resource: rootOf(t),
-          subject: `user:${c.isOwner ? memberIn(t) : t.ownerId}`,
-        },
-        expect: { allow: asksOthers, exact: asksOthers ? 200 : 403 },
-      });
-      return probes;
-    },
+    "POST /v1/workspaces/{ws}/check": (t, c) => checkProbes(t, c, "check"),
+    "POST /v1/workspaces/{ws}/decision": (t, c) => checkProbes(t, c, "decision"),
+    "POST /v1/workspaces/{ws}/decisions": (t, c) => checkProbes(t, c, "decisions"),
     "POST /v1/workspaces/{ws}/explain": (t) => [
       {
         method: "POST",
