@@ -90,8 +90,10 @@ export async function api<T>(method: HttpMethod, path: string, body?: unknown): 
   }
   if (!response.ok) {
     const problem = (parsed ?? {}) as Partial<Problem>;
-    // Sign-in answers 401 for a wrong password; anywhere else it means the session is gone.
-    if (response.status === 401 && !path.startsWith("/v1/auth/")) sessionEnded?.();
+    // Sign-in and the password change answer 401 for a wrong password; anywhere else it means the
+    // session is gone.
+    if (response.status === 401 && !path.startsWith("/v1/auth/") && path !== "/v1/me/password")
+      sessionEnded?.();
     throw new ApiError({
       status: response.status,
       code: problem.code ?? "HTTP_ERROR",

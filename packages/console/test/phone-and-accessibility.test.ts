@@ -266,7 +266,7 @@ describe("every console page on phones, by keyboard and under axe-core", {
     await desk.getByLabel("Current password").fill("not the password");
     await desk.getByLabel("New password").fill("another long passphrase for adam");
     await desk.getByRole("button", { name: "Change password" }).click();
-    await desk.getByText("the current password is wrong").waitFor();
+    await desk.getByText("The current password is wrong.").waitFor();
     await desk.getByLabel("Current password").fill(PASSWORD);
     await desk.getByRole("button", { name: "Change password" }).click();
     // The other sessions: the admin's phone-width browsers (360 and 390 px, or only this test's).

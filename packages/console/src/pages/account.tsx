@@ -287,6 +287,7 @@ function PasswordCard(props: { readonly onChanged: () => void }): React.JSX.Elem
     <Card title="Password" description="Changing it signs you out everywhere else.">
       <AsyncForm
         label="Change your password"
+        words={{ INVALID_CREDENTIALS: "The current password is wrong." }}
         onSubmit={async () => {
           setEnded(undefined);
           const answer = await api<{ sessionsEnded: number }>("PUT", "/v1/me/password", {
