@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Browser, Locator, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser, screenshot } from "../../../packages/console/test/harness.ts";
+import { launchBrowser, pick, screenshot } from "../../../packages/console/test/harness.ts";
 import { installedGatehouse } from "./installed-gatehouse.ts";
 
 const EXAMPLE = resolve(import.meta.dirname, "..");
@@ -187,8 +187,9 @@ describe("the example hosting panel, on the installed packages", { timeout: 90_0
       .getByRole("link", { name: "Team" })
       .click();
     await rita.getByLabel("Email", { exact: true }).fill("dan@panel.example");
-    await rita.getByLabel("Role", { exact: true }).selectOption({ label: "DNS editor" });
-    await rita.getByLabel("Scope").selectOption("domain:bakery.example");
+    const invite = rita.getByRole("form", { name: "Invite" });
+    await invite.getByLabel("Role", { exact: true }).selectOption({ label: "DNS editor" });
+    await pick(rita, "Scope", "bake", "bakery.example", invite);
     await rita.getByRole("button", { name: "Send invitation" }).click();
     await shown(rita.getByText("Invitation sent to dan@panel.example."));
     const pending = rita.getByRole("table", { name: "Pending invitations" });

@@ -116,7 +116,7 @@ describe("console sign-in for host-provisioned users (#12)", { timeout: 60_000 }
 
     const again = await newPage();
     await again.goto(url);
-    await shown(again.getByText("this sign-in link is not valid: it expired or was used"));
+    await shown(again.getByText("This link has expired or was already used. Ask for a new one."));
     const me = await again.evaluate(() => fetch("/v1/me").then((response) => response.status));
     expect(me).toBe(401);
   });

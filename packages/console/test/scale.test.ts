@@ -106,7 +106,10 @@ describe("the console at scale in a browser (#16)", { timeout: 90_000 }, () => {
     await nav().getByRole("link", { name: "Team" }).click();
     await shown(owner.getByRole("heading", { name: "Team" }));
     await owner.getByLabel("Email", { exact: true }).fill("nina@example.com");
-    await owner.getByLabel("Role", { exact: true }).selectOption({ label: "Customer" });
+    await owner
+      .getByRole("form", { name: "Invite" })
+      .getByLabel("Role", { exact: true })
+      .selectOption({ label: "Customer" });
     // The picker is a combobox: the list opens on typing, ↓ moves, Escape closes.
     const scope = owner.getByRole("combobox", { name: "Scope", exact: true });
     await scope.fill("250");
@@ -145,7 +148,12 @@ describe("the console at scale in a browser (#16)", { timeout: 90_000 }, () => {
       .getByLabel("Role of Member 055 on Whole workspace")
       .selectOption({ label: "Customer" });
     await pick(owner, "Scope for Customer", "site-250", "site-250");
-    await owner.getByRole("button", { name: "Apply" }).click();
+    // Nothing is saved until the change is reviewed and confirmed (#16).
+    await owner.getByRole("button", { name: "Review change" }).click();
+    await owner
+      .getByRole("dialog", { name: "Change Member 055's access?" })
+      .getByRole("button", { name: "Change access" })
+      .click();
     await shown(owner.getByLabel("Role of Member 055 on Site site-250"));
   });
 

@@ -215,7 +215,7 @@ describe.each(backends)("join requests over HTTP on $name", (backend) => {
     expect(role.statusCode).toBe(400);
     expect(role.json().code).toBe("UNKNOWN_ROLE");
     expect((await decide(ada, ws, id, "approve", { role: "owner" })).json().code).toBe(
-      "INVALID_INPUT",
+      "OWNER_ROLE_NOT_GRANTED",
     );
     expect((await decide(ada, ws, id, "approve", {})).json().code).toBe("INVALID_INPUT");
     expect((await decide(ada, ws, id, "approve", { role: "billing", x: 1 })).statusCode).toBe(400);
