@@ -1,5 +1,6 @@
-import helmet from "@fastify/helmet";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
+import helmet, { type HelmetOptions } from "helmet";
 
 /** The console's policy: its own scripts, styles and API only, never framed, no plug-ins. */
 const CONSOLE_POLICY = {
@@ -23,7 +24,42 @@ const DOCS_POLICY = { ...CONSOLE_POLICY, styleSrc: ["'self'", "'unsafe-inline'"]
 const HSTS = "max-age=31536000; includeSubDomains";
 
 /**
- * Security headers on every answer, with @fastify/helmet: a strict Content-Security-Policy
+ * The headers helmet sets for `options`, worked out once: every value is fixed (no nonces, no
+ * per-request directives), so a request only copies them — helmet itself, as @fastify/helmet
+ * wires it, builds its middleware and parses the policy again on every request.
+ */
+function headersOf(options: HelmetOptions): Readonly<Record<string, string>> {
+  const headers: Record<string, string> = {};
+  const response = {
+    setHeader(name: string, value: string | number | readonly string[]) {
+      headers[name.toLowerCase()] = String(value);
+    },
+    removeHeader(name: string) {
+      delete headers[name.toLowerCase()];
+    },
+  };
+  helmet(options)({} as IncomingMessage, response as unknown as ServerResponse, (error) => {
+    if (error) throw error;
+  });
+  return Object.freeze(headers);
+}
+
+const COMMON: HelmetOptions = {
+  frameguard: { action: "deny" },
+  referrerPolicy: { policy: "no-referrer" },
+  strictTransportSecurity: false,
+};
+const CONSOLE_HEADERS = headersOf({
+  ...COMMON,
+  contentSecurityPolicy: { useDefaults: false, directives: CONSOLE_POLICY },
+});
+const DOCS_HEADERS = headersOf({
+  ...COMMON,
+  contentSecurityPolicy: { useDefaults: false, directives: DOCS_POLICY },
+});
+
+/**
+ * Security headers on every answer, as helmet decides them: a strict Content-Security-Policy
  * (`frame-ancestors 'none'`), `X-Frame-Options: DENY`, `X-Content-Type-Options: nosniff`,
  * `Referrer-Policy: no-referrer`, cross-origin isolation of the page; and
  * `Strict-Transport-Security` only on requests that came over TLS — directly, or by a trusted
@@ -33,17 +69,14 @@ const HSTS = "max-age=31536000; includeSubDomains";
  * await securityHeaders(app);
  */
 export async function securityHeaders(app: FastifyInstance): Promise<void> {
-  app.addHook("onRoute", (route) => {
-    if (route.url === "/docs" || route.url.startsWith("/docs/"))
-      route.helmet = { contentSecurityPolicy: { useDefaults: false, directives: DOCS_POLICY } };
-  });
-  await app.register(helmet, {
-    contentSecurityPolicy: { useDefaults: false, directives: CONSOLE_POLICY },
-    frameguard: { action: "deny" },
-    referrerPolicy: { policy: "no-referrer" },
-    strictTransportSecurity: false,
-  });
-  app.addHook("onRequest", async (request, reply) => {
+  app.addHook("onRequest", (request, reply, done) => {
+    const url = request.routeOptions.url;
+    reply.headers(
+      url !== undefined && (url === "/docs" || url.startsWith("/docs/"))
+        ? DOCS_HEADERS
+        : CONSOLE_HEADERS,
+    );
     if (request.protocol === "https") reply.header("strict-transport-security", HSTS);
+    done();
   });
 }
