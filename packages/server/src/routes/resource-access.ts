@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { AccessPath } from "@gatehouse/engine";
 import type { PermissionsPage, WhoCanPage } from "@gatehouse/service";
 import { Type } from "@sinclair/typebox";
 import { requireCaller } from "../http/caller.ts";
@@ -53,22 +54,41 @@ function toWhoCanBody(page: WhoCanPage) {
   return {
     permission: page.permission,
     resource: page.resource,
-    items: page.items.map((item) => ({
-      subject: item.subject,
-      user: item.user ?? null,
-      group: item.group ?? null,
-      via: item.via.map((path) => ({
-        grant: {
-          ...path.grant,
-          extras: [...path.grant.extras],
-          expiresAt: path.grant.expiresAt ?? null,
-        },
-        throughGroup: path.throughGroup ?? null,
-        inherited: path.inherited,
-      })),
-      expiresAt: item.expiresAt ?? null,
-    })),
+    items: page.items.map((item) => subjectBody(item, pathBody)),
     next: page.next ?? null,
+  };
+}
+
+/** One way a subject has access, as JSON: its grant, the team giving it, whether inherited. */
+function pathBody(path: AccessPath) {
+  return {
+    grant: {
+      ...path.grant,
+      extras: [...path.grant.extras],
+      expiresAt: path.grant.expiresAt ?? null,
+    },
+    throughGroup: path.throughGroup ?? null,
+    inherited: path.inherited,
+  };
+}
+
+/** One subject with access, as JSON, each of its paths as `body` gives it. */
+function subjectBody<Path, Body>(
+  item: {
+    readonly subject: string;
+    readonly user: { readonly email: string; readonly name: string } | undefined;
+    readonly group: { readonly name: string } | undefined;
+    readonly via: readonly Path[];
+    readonly expiresAt: number | undefined;
+  },
+  body: (path: Path) => Body,
+) {
+  return {
+    subject: item.subject,
+    user: item.user ?? null,
+    group: item.group ?? null,
+    via: item.via.map(body),
+    expiresAt: item.expiresAt ?? null,
   };
 }
 
@@ -105,22 +125,9 @@ const PermissionsBody = Type.Object({
 function toPermissionsBody(page: PermissionsPage) {
   return {
     resource: page.resource,
-    items: page.items.map((item) => ({
-      subject: item.subject,
-      user: item.user ?? null,
-      group: item.group ?? null,
-      via: item.via.map((path) => ({
-        grant: {
-          ...path.grant,
-          extras: [...path.grant.extras],
-          expiresAt: path.grant.expiresAt ?? null,
-        },
-        throughGroup: path.throughGroup ?? null,
-        inherited: path.inherited,
-        place: path.place,
-      })),
-      expiresAt: item.expiresAt ?? null,
-    })),
+    items: page.items.map((item) =>
+      subjectBody(item, (path) => ({ ...pathBody(path), place: path.place })),
+    ),
     next: page.next ?? null,
   };
 }

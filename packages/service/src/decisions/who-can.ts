@@ -43,23 +43,9 @@ export interface WhoCanPage {
  * missing one; within reach, without the gate, PERMISSION_DENIED (written to the activity log).
  */
 export async function whoCan(reader: WorkspaceReader, query: WhoCanQuery): Promise<WhoCanPage> {
-  const resource = query.resource as ResourceRef;
-  const engine = reader.engine;
-  const caller = subjectOf(reader.request.actor);
-  if (!engine.hasResource(resource) || (caller !== undefined && !engine.reaches(caller, resource)))
-    throw new GatehouseError(ErrorCode.RESOURCE_NOT_FOUND, `no such resource ${resource}`);
   const teamGate = gate(reader.model, "teamView");
-  if (!reader.holds(teamGate, resource)) {
-    await reader.core.recordDenial(reader.request, reader.workspace.id, {
-      action: "team.view",
-      target: resource,
-    });
-    throw new GatehouseError(
-      ErrorCode.PERMISSION_DENIED,
-      `you may not see who has access to ${resource}`,
-    );
-  }
-  const page = engine.subjectsWith(query.permission, resource, {
+  const resource = await peopleOf(reader, query.resource, (at) => reader.holds(teamGate, at));
+  const page = reader.engine.subjectsWith(query.permission, resource, {
     ...(query.limit === undefined ? {} : { limit: query.limit }),
     after: query.after,
   });
@@ -72,12 +58,51 @@ export async function whoCan(reader: WorkspaceReader, query: WhoCanQuery): Promi
     resource,
     items: page.items.map((item) => ({
       subject: item.subject,
-      user: item.subject.startsWith("user:") ? users.get(item.subject.slice(5)) : undefined,
-      group: item.subject.startsWith("group:") ? groups.get(item.subject.slice(6)) : undefined,
+      ...named(item.subject, users, groups),
       via: item.via,
       expiresAt: item.expiresAt,
     })),
     next: page.next,
+  };
+}
+
+/**
+ * The resource whose people the caller asks about: RESOURCE_NOT_FOUND when it is missing or out of
+ * the caller's reach (the same answer), PERMISSION_DENIED — written to the activity log — when
+ * they reach it but `mayView` says no.
+ */
+async function peopleOf(
+  reader: WorkspaceReader,
+  name: string,
+  mayView: (resource: ResourceRef) => boolean,
+): Promise<ResourceRef> {
+  const resource = name as ResourceRef;
+  const engine = reader.engine;
+  const caller = subjectOf(reader.request.actor);
+  if (!engine.hasResource(resource) || (caller !== undefined && !engine.reaches(caller, resource)))
+    throw new GatehouseError(ErrorCode.RESOURCE_NOT_FOUND, `no such resource ${resource}`);
+  if (!mayView(resource)) {
+    await reader.core.recordDenial(reader.request, reader.workspace.id, {
+      action: "team.view",
+      target: resource,
+    });
+    throw new GatehouseError(
+      ErrorCode.PERMISSION_DENIED,
+      `you may not see who has access to ${resource}`,
+    );
+  }
+  return resource;
+}
+
+/** A subject's email and name (a user) or name (a group), from `namesOf`'s maps. */
+function named(
+  subject: GranteeRef,
+  users: ReadonlyMap<string, { email: string; name: string }>,
+  groups: ReadonlyMap<string, { name: string }>,
+) {
+  return {
+    user: subject.startsWith("user:") ? users.get(subject.slice(5)) : undefined,
+    group: subject.startsWith("group:") ? groups.get(subject.slice(6)) : undefined,
   };
 }
 
@@ -157,22 +182,8 @@ export async function permissionsAt(
   reader: WorkspaceReader,
   query: PermissionsQuery,
 ): Promise<PermissionsPage> {
-  const resource = query.resource as ResourceRef;
-  const engine = reader.engine;
-  const caller = subjectOf(reader.request.actor);
-  if (!engine.hasResource(resource) || (caller !== undefined && !engine.reaches(caller, resource)))
-    throw new GatehouseError(ErrorCode.RESOURCE_NOT_FOUND, `no such resource ${resource}`);
-  if (!administers(reader, resource)) {
-    await reader.core.recordDenial(reader.request, reader.workspace.id, {
-      action: "team.view",
-      target: resource,
-    });
-    throw new GatehouseError(
-      ErrorCode.PERMISSION_DENIED,
-      `you may not see who has access to ${resource}`,
-    );
-  }
-  const page = engine.subjectsAt(resource, {
+  const resource = await peopleOf(reader, query.resource, (at) => administers(reader, at));
+  const page = reader.engine.subjectsAt(resource, {
     ...(query.limit === undefined ? {} : { limit: query.limit }),
     after: query.after,
   });
@@ -181,8 +192,7 @@ export async function permissionsAt(
     resource,
     items: page.items.map((item) => ({
       subject: item.subject,
-      user: item.subject.startsWith("user:") ? users.get(item.subject.slice(5)) : undefined,
-      group: item.subject.startsWith("group:") ? groups.get(item.subject.slice(6)) : undefined,
+      ...named(item.subject, users, groups),
       via: item.via.map((path) => ({
         ...path,
         place:
