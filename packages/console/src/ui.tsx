@@ -137,6 +137,33 @@ const FormContext = createContext<{ readonly error: unknown; readonly fields: Se
 });
 
 /**
+ * A password box: the one the account has (`current`), or a new one (`new`, which password
+ * managers offer to generate and save). Required; `minLength` where the form checks it early.
+ */
+export function PasswordInput(props: {
+  readonly id: string;
+  readonly purpose: "current" | "new";
+  readonly value: string;
+  readonly onChange: (value: string) => void;
+  readonly describedBy?: string | undefined;
+  readonly minLength?: number;
+}): React.JSX.Element {
+  return (
+    <input
+      id={props.id}
+      aria-describedby={props.describedBy}
+      className="input"
+      type="password"
+      autoComplete={`${props.purpose}-password`}
+      required
+      minLength={props.minLength}
+      value={props.value}
+      onChange={(event) => props.onChange(event.target.value)}
+    />
+  );
+}
+
+/**
  * A labelled field. With `name` (the API's name of the value, e.g. `email`), the enclosing
  * form's error about it is shown under it in words, tied to the control by aria-describedby.
  */

@@ -2,7 +2,16 @@ import { useEffect, useState } from "react";
 import { api, isApiError } from "../api.ts";
 import { Link, navigate, useLocation } from "../router.tsx";
 import { useSession } from "../session.tsx";
-import { AsyncForm, Button, ErrorNote, Field, formatDate, Loading, Notice } from "../ui.tsx";
+import {
+  AsyncForm,
+  Button,
+  ErrorNote,
+  Field,
+  formatDate,
+  Loading,
+  Notice,
+  PasswordInput,
+} from "../ui.tsx";
 import { AuthLayout } from "./sign-in.tsx";
 
 interface Preview {
@@ -136,14 +145,11 @@ export function AcceptInvitationPage(): React.JSX.Element {
             <>
               <Field label="Password">
                 {(id) => (
-                  <input
+                  <PasswordInput
                     id={id}
-                    className="input"
-                    type="password"
-                    autoComplete="current-password"
-                    required
+                    purpose="current"
                     value={password}
-                    onChange={(event) => setPassword(event.target.value)}
+                    onChange={setPassword}
                   />
                 )}
               </Field>
@@ -202,15 +208,12 @@ export function AcceptInvitationPage(): React.JSX.Element {
             </Field>
             <Field label="Choose a password" hint="At least 10 characters.">
               {(id, hint) => (
-                <input
+                <PasswordInput
                   id={id}
-                  aria-describedby={hint}
-                  className="input"
-                  type="password"
-                  autoComplete="new-password"
-                  required
+                  purpose="new"
+                  describedBy={hint}
                   value={password}
-                  onChange={(event) => setPassword(event.target.value)}
+                  onChange={setPassword}
                 />
               )}
             </Field>

@@ -15,6 +15,7 @@ import {
   Loading,
   Notice,
   PageHeader,
+  PasswordInput,
   SecretBox,
   Time,
   useAction,
@@ -304,29 +305,18 @@ function PasswordCard(props: { readonly onChanged: () => void }): React.JSX.Elem
           <>
             <Field label="Current password">
               {(id) => (
-                <input
-                  id={id}
-                  className="input"
-                  type="password"
-                  autoComplete="current-password"
-                  required
-                  value={current}
-                  onChange={(event) => setCurrent(event.target.value)}
-                />
+                <PasswordInput id={id} purpose="current" value={current} onChange={setCurrent} />
               )}
             </Field>
             <Field label="New password" hint="At least 10 characters, not a common one.">
               {(id, hint) => (
-                <input
+                <PasswordInput
                   id={id}
-                  className="input"
-                  type="password"
-                  autoComplete="new-password"
-                  required
+                  purpose="new"
+                  describedBy={hint}
                   minLength={10}
-                  aria-describedby={hint}
                   value={next}
-                  onChange={(event) => setNext(event.target.value)}
+                  onChange={setNext}
                 />
               )}
             </Field>

@@ -3,7 +3,7 @@ import { type ReactNode, useEffect, useRef, useState } from "react";
 import { api, isApiError, type SignInMethods } from "../api.ts";
 import { Link, navigate, useLocation } from "../router.tsx";
 import { sameOriginPath, useSession } from "../session.tsx";
-import { AsyncForm, Button, ErrorNote, Field, Loading, Notice } from "../ui.tsx";
+import { AsyncForm, Button, ErrorNote, Field, Loading, Notice, PasswordInput } from "../ui.tsx";
 
 /** Where to go after signing in: `?next=` when it is a path of this console. */
 function nextOf(search: URLSearchParams): string {
@@ -256,14 +256,11 @@ export function SignInPage(): React.JSX.Element {
                 </Field>
                 <Field label="Password" name="password">
                   {(id) => (
-                    <input
+                    <PasswordInput
                       id={id}
-                      className="input"
-                      type="password"
-                      autoComplete="current-password"
-                      required
+                      purpose="current"
                       value={password}
-                      onChange={(event) => setPassword(event.target.value)}
+                      onChange={setPassword}
                     />
                   )}
                 </Field>
@@ -456,16 +453,13 @@ export function MagicLinkPage(): React.JSX.Element {
                 hint="At least 10 characters; a passphrase works well."
               >
                 {(id, hint) => (
-                  <input
+                  <PasswordInput
                     id={id}
-                    aria-describedby={hint}
-                    className="input"
-                    type="password"
-                    autoComplete="new-password"
-                    required
+                    purpose="new"
+                    describedBy={hint}
                     minLength={10}
                     value={password}
-                    onChange={(event) => setPassword(event.target.value)}
+                    onChange={setPassword}
                   />
                 )}
               </Field>
