@@ -3,6 +3,7 @@ import type { AccessPath } from "@gatehouse/engine";
 import type { PermissionsPage, WhoCanPage } from "@gatehouse/service";
 import { Type } from "@sinclair/typebox";
 import { requireCaller } from "../http/caller.ts";
+import { DecisionGrantSchema as GrantBody } from "../http/decision-schemas.ts";
 import { AtLeastRevisionQuery, freshnessOf, strict, WorkspaceId } from "../http/schemas.ts";
 import type { RouteOptions } from "./route-options.ts";
 
@@ -11,14 +12,6 @@ const DEFAULT_PAGE = 100;
 const PageLimit = Type.String({
   pattern: "^(?:[1-9][0-9]{0,2}|1000)$",
   description: `Subjects per page, 1–1000; ${DEFAULT_PAGE} by default`,
-});
-
-const GrantBody = Type.Object({
-  subject: Type.String(),
-  role: Type.String(),
-  scope: Type.String(),
-  extras: Type.Array(Type.String()),
-  expiresAt: Type.Union([Type.Number(), Type.Null()]),
 });
 
 const SubjectAccessBody = Type.Object({
