@@ -60,6 +60,11 @@ export async function startServer(
     secretKey: secretKeyOf(config),
     follow: config.follow,
     engineCacheBytes: config.engineCacheBytes,
+    // A snapshot only saves time at the next load; one that could not be written is worth a line.
+    engineSnapshots: {
+      onError: (error, workspace) =>
+        app?.log.warn({ err: error, workspace }, "engine snapshot not written"),
+    },
     // Assertions (sign-in handoff, forwarded tool calls) name this server as their issuer.
     issuer: config.publicUrl,
   });

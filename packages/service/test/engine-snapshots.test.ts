@@ -2,6 +2,7 @@
 import { createHash } from "node:crypto";
 import type { Engine, ResourceRef, SubjectRef } from "@gatehouse/engine";
 import { presets } from "@gatehouse/engine/presets";
+import { sql } from "kysely";
 import { afterEach, describe, expect, it } from "vitest";
 import { asUser, systemActor } from "../src/actor.ts";
 import type { Gatehouse } from "../src/gatehouse.ts";
@@ -35,10 +36,14 @@ describe.each(backends)("engine snapshots on $name", (backend) => {
   });
 
   /** Two instances on one database; snapshots from the first grant on, refreshed after 50 revisions. */
-  async function setUp() {
+  async function setUp(onError?: (error: unknown, workspaceId: string) => void) {
     const peers = await openPeerServices(backend, 2, clock, {
       personalPreset: null,
-      engineSnapshots: { minGrants: 1, refreshAfter: 50 },
+      engineSnapshots: {
+        minGrants: 1,
+        refreshAfter: 50,
+        ...(onError === undefined ? {} : { onError }),
+      },
     });
     close = peers.close;
     const [a, b] = peers.instances as [Gatehouse, Gatehouse];
@@ -175,6 +180,41 @@ describe.each(backends)("engine snapshots on $name", (backend) => {
             resource,
           }),
         );
+  });
+
+  it("reports a snapshot it could not write, and keeps answering from the rows", async () => {
+    const failures: { error: unknown; workspaceId: string }[] = [];
+    const setup = await setUp((error, workspaceId) => failures.push({ error, workspaceId }));
+    const { a, ws, ben } = setup;
+    // The first instance's snapshot from the setup is gone, and the database refuses every
+    // snapshot from now on (reads still work).
+    await written(a, ws.id);
+    await a.storage.db.deleteFrom("engine_snapshots").execute();
+    if (backend.name === "sqlite")
+      await sql`create trigger refuse_snapshots before insert on engine_snapshots begin select raise(abort, 'refused'); end`.execute(
+        a.storage.db,
+      );
+    else {
+      await sql`create function refuse_snapshots() returns trigger language plpgsql as $$ begin raise exception 'refused'; end $$`.execute(
+        a.storage.db,
+      );
+      await sql`create trigger refuse_snapshots before insert or update on engine_snapshots for each row execute function refuse_snapshots()`.execute(
+        a.storage.db,
+      );
+    }
+    // The second instance has not loaded the workspace: its first read loads it and tries a snapshot.
+    const check = () =>
+      setup.b.decisions.check(systemActor(), ws.id, {
+        subject: `user:${ben.id}`,
+        permission: "site.view",
+        resource: "site:s1a",
+      });
+    expect((await check()).allowed).toBe(true);
+    // The writer runs in the background: wait for its report (no timing; the test's timeout bounds it).
+    while (failures.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(failures.map((failure) => failure.workspaceId)).toContain(ws.id);
+    expect(failures[0]?.error).toBeInstanceOf(Error);
+    expect((await check()).allowed).toBe(true);
   });
 
   it("ignores a damaged, half-written or foreign snapshot, loads the rows, and writes a good one", async () => {

@@ -13,9 +13,18 @@ export interface EngineSnapshotOptions {
    * background); 1,000 by default.
    */
   readonly refreshAfter?: number;
+  /**
+   * Told when writing a snapshot failed (the database refused it, say); the workspace keeps
+   * working from its rows and the next trigger tries again. Nothing by default.
+   */
+  readonly onError?: (error: unknown, workspaceId: string) => void;
 }
 
-const DEFAULTS: Required<EngineSnapshotOptions> = { minGrants: 50_000, refreshAfter: 1_000 };
+const DEFAULTS: Required<EngineSnapshotOptions> = {
+  minGrants: 50_000,
+  refreshAfter: 1_000,
+  onError: () => undefined,
+};
 
 function checksumOf(data: Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");
@@ -148,8 +157,8 @@ export interface SnapshotSource {
  * Writes workspaces' snapshots in the background: after a large workspace loads without a recent
  * one, and again once it has moved `refreshAfter` revisions past it. The engine is encoded in
  * slices between which other work runs (a slice is a few thousand grants); a write to the
- * workspace meanwhile abandons the attempt until the next trigger. Failures are ignored: a
- * snapshot only ever saves time.
+ * workspace meanwhile abandons the attempt until the next trigger. A failure is reported to
+ * `onError` and otherwise changes nothing: a snapshot only ever saves time.
  */
 export class SnapshotWriter {
   readonly #options: Required<EngineSnapshotOptions>;
@@ -179,7 +188,7 @@ export class SnapshotWriter {
     const stored = this.#stored.get(workspaceId);
     if (stored !== undefined && current.revision - stored < this.#options.refreshAfter) return;
     const run = this.#write(workspaceId, source)
-      .catch(() => undefined)
+      .catch((error: unknown) => this.#options.onError(error, workspaceId))
       .finally(() => this.#running.delete(workspaceId));
     this.#running.set(workspaceId, run);
   }
