@@ -138,6 +138,14 @@ describe.each(backends)("search and paging of team listings (#16) on $name", (ba
     ]);
     const literal = (await call(server.app, olivia, "GET", `${base}?q=%25_`)).json();
     expect(literal.groups.map((group: { name: string }) => group.name)).toEqual(["50%_off"]);
+    // Case is ignored beyond ASCII, on SQLite as on PostgreSQL.
+    await server.gatehouse.members.createGroup(systemActor(), ws, { name: "Équipe Zürich" });
+    for (const q of ["équipe zür", "ÉQUIPE ZÜR"]) {
+      const found = (
+        await call(server.app, olivia, "GET", `${base}?q=${encodeURIComponent(q)}`)
+      ).json();
+      expect(found.groups.map((group: { name: string }) => group.name)).toEqual(["Équipe Zürich"]);
+    }
   });
 
   it("pages invitations newest first and finds them by email", async () => {

@@ -73,6 +73,11 @@ export async function openSqlite(options: SqliteOptions): Promise<Storage> {
   // Statements other than BEGIN IMMEDIATE (handled below) are rarely blocked, and briefly.
   database.pragma("busy_timeout = 5000");
   database.pragma("foreign_keys = ON");
+  // SQLite's own lower() folds only ASCII, so a search for "élodie" would miss "Élodie"; listings
+  // search with lower(column) (support/paging.ts) as PostgreSQL's lower() does, beyond ASCII.
+  database.function("lower", { deterministic: true }, (text: unknown) =>
+    typeof text === "string" ? text.toLowerCase() : text,
+  );
   const db = new Kysely<Database>({
     dialect: new SqliteDialect({ database: guardDatabase(database) }),
   });
