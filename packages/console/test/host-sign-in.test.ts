@@ -122,8 +122,8 @@ describe("console sign-in for host-provisioned users (#12)", { timeout: 60_000 }
   });
 
   /** Signs in at the test provider's development pages as `login`, consenting for Gatehouse. */
-  async function signInAtProvider(page: Page, login: string): Promise<void> {
-    await page.goto("/sign-in");
+  async function signInAtProvider(page: Page, login: string, from = "/sign-in"): Promise<void> {
+    await page.goto(from);
     await page.getByRole("link", { name: "Sign in with Acme ID" }).click();
     await page.getByPlaceholder("Enter any login").fill(login);
     await page.getByPlaceholder("and password").fill("anything");
@@ -138,6 +138,18 @@ describe("console sign-in for host-provisioned users (#12)", { timeout: 60_000 }
     await expectInConsole(page, "Otto OIDC");
     expect(page.url()).not.toContain("ghm_");
     await screenshot(page, "oidc-signed-in");
+  });
+
+  it("returns to the page that asked for the sign-in, through the provider", async () => {
+    await provisionOperator("78", "user78@example.com", "Nora Next");
+    const page = await newPage();
+    // (Not fra-1's page: an operator of one server lands there anyway.)
+    const deep = `/w/${workspaceId}/api-keys`;
+    // Signed out, a deep link goes to sign-in with the page to return to.
+    await signInAtProvider(page, "78", deep);
+    await page.waitForURL((url) => url.pathname === deep);
+    await shown(page.getByRole("heading", { name: "API keys" }));
+    expect(page.url()).not.toContain("ghm_");
   });
 
   it("refuses a subject the host never provisioned, creating no account", async () => {

@@ -142,8 +142,11 @@ describe.each(backends)("OpenID Connect sign-in on $name", (backend) => {
   });
 
   /** The browser's first leg: Gatehouse's start route, then the provider. */
-  async function start(): Promise<{ flowCookie: string; authorizationUrl: URL }> {
-    const started = await server.app.inject({ method: "GET", url: "/v1/auth/oidc/start" });
+  async function start(query = ""): Promise<{ flowCookie: string; authorizationUrl: URL }> {
+    const started = await server.app.inject({
+      method: "GET",
+      url: `/v1/auth/oidc/start${query}`,
+    });
     expect(started.statusCode).toBe(303);
     expect(started.headers["cache-control"]).toBe("no-store");
     const flow = started.cookies.find((cookie) => cookie.name === "gatehouse_oidc");
@@ -224,6 +227,41 @@ describe.each(backends)("OpenID Connect sign-in on $name", (backend) => {
       userId: "42",
       issuer: provider.issuer,
     });
+  });
+
+  it("returns to the console page the sign-in began from, and only to a page of the console", async () => {
+    const next = "/w/ws_1/team?q=ida";
+    const { flowCookie, authorizationUrl } = await start(`?next=${encodeURIComponent(next)}`);
+    const back = await new ProviderBrowser().signIn(authorizationUrl.href, "42");
+    const landed = await callback(back, flowCookie);
+    expect(String(landed.headers.location)).toMatch(/^\/sign-in\/magic\?next=[^#]+#ghm_/);
+    expect(new URL(String(landed.headers.location), "http://x").searchParams.get("next")).toBe(
+      next,
+    );
+    // A refusal keeps where the sign-in began, for the next try.
+    const stranger = await start(`?next=${encodeURIComponent(next)}`);
+    const refused = await callback(
+      await new ProviderBrowser().signIn(stranger.authorizationUrl.href, "stranger"),
+      stranger.flowCookie,
+    );
+    expect(refused.headers.location).toBe(
+      `/sign-in?oidc=unknown-user&next=${encodeURIComponent(next)}`,
+    );
+    // Anything but a path of this console returns to "/".
+    for (const elsewhere of [
+      "https://evil.example/",
+      "//evil.example/",
+      "/\\evil.example",
+      "team",
+      "/a b",
+    ]) {
+      const other = await start(`?next=${encodeURIComponent(elsewhere)}`);
+      const done = await callback(
+        await new ProviderBrowser().signIn(other.authorizationUrl.href, "42"),
+        other.flowCookie,
+      );
+      expect(String(done.headers.location)).toMatch(/^\/sign-in\/magic#ghm_/);
+    }
   });
 
   it("refuses a subject the host never provisioned, creating no account", async () => {

@@ -98,7 +98,11 @@ const OIDC_REFUSALS: Readonly<Record<string, string>> = {
 };
 
 /** "Sign in with <provider>" where the server has OpenID Connect configured, and why it failed. */
-function OidcSignIn(props: { readonly refusal: string | null }): React.JSX.Element | null {
+function OidcSignIn(props: {
+  readonly refusal: string | null;
+  /** The page to open after signing in (the provider's round trip keeps it). */
+  readonly next: string;
+}): React.JSX.Element | null {
   const [methods, setMethods] = useState<SignInMethods | undefined>(undefined);
   useEffect(() => {
     api<SignInMethods>("GET", "/v1/auth/methods").then(setMethods, () => setMethods(undefined));
@@ -113,7 +117,14 @@ function OidcSignIn(props: { readonly refusal: string | null }): React.JSX.Eleme
           Signing in with {oidc.name} failed. {refusal}
         </div>
       )}
-      <a className="button button-primary button-block" href={oidc.startUrl}>
+      <a
+        className="button button-primary button-block"
+        href={
+          props.next === "/"
+            ? oidc.startUrl
+            : `${oidc.startUrl}?next=${encodeURIComponent(props.next)}`
+        }
+      >
         Sign in with {oidc.name}
       </a>
       <p className="muted oidc-or">or with your email</p>
@@ -235,7 +246,9 @@ export function SignInPage(): React.JSX.Element {
           Your session has ended. Sign in again to go back to where you were.
         </Notice>
       ) : null}
-      {step === "password" ? <OidcSignIn refusal={search.get("oidc")} /> : null}
+      {step === "password" ? (
+        <OidcSignIn refusal={search.get("oidc")} next={nextOf(search)} />
+      ) : null}
       <AsyncForm label="Sign in" onSubmit={signIn}>
         {(busy) => (
           <>
@@ -374,9 +387,11 @@ export function SignUpPage(): React.JSX.Element {
  * its follower to choose the new account's password before creating it.
  */
 export function MagicLinkPage(): React.JSX.Element {
-  const { hash } = useLocation();
+  const { hash, search } = useLocation();
   const { reload } = useSession();
   const [token] = useState(hash);
+  // Where the sign-in began (an OpenID Connect sign-in brings it back); read before the address changes.
+  const [next] = useState(() => nextOf(search));
   const [state, setState] = useState<"working" | "code" | "password" | "failed">("working");
   const [error, setError] = useState<unknown>(undefined);
   const [code, setCode] = useState("");
@@ -390,7 +405,7 @@ export function MagicLinkPage(): React.JSX.Element {
       // The token must not stay in the address bar or the history.
       window.history.replaceState(null, "", "/sign-in/magic");
       await reload();
-      navigate("/", { replace: true });
+      navigate(next, { replace: true });
     } catch (caught) {
       if (isApiError(caught, "TOTP_REQUIRED")) {
         setState("code");
