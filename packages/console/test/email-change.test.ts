@@ -62,11 +62,11 @@ describe("changing the email in a browser", { timeout: 60_000 }, () => {
     await shown(card);
     expect(await ada.getByTestId("current-email").innerText()).toBe("ada@example.com");
     await card.getByLabel("New email").fill("ada@new.example");
-    await card.getByLabel("Current password").fill("not my password");
+    await card.getByLabel("Your password").fill("not my password");
     await card.getByRole("button", { name: "Send confirmation link" }).click();
     // A wrong password is said in words, and does not sign the person out.
     await shown(card.getByText("The current password is wrong."));
-    await card.getByLabel("Current password").fill(PASSWORD);
+    await card.getByLabel("Your password").fill(PASSWORD);
     await card.getByRole("button", { name: "Send confirmation link" }).click();
     await shown(ada.getByTestId("email-sent"));
     expect(await ada.getByTestId("email-sent").innerText()).toContain(

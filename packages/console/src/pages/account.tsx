@@ -313,7 +313,7 @@ function EmailCard(props: { readonly email: string }): React.JSX.Element {
                 )}
               </Field>
               <Field
-                label="Current password"
+                label="Your password"
                 name="password"
                 hint="To confirm it is you. Without a password on your account, sign in again first."
               >
