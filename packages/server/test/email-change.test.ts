@@ -151,12 +151,28 @@ describe.each(backends)("changing the caller's email over HTTP on $name", (backe
     expect(
       (await ask(undefined, { email: "ada@new.example", currentPassword: PASSWORD })).statusCode,
     ).toBe(401);
+    // An API key acts for its creator, but never changes how they sign in.
+    const ws = (await call(server.app, ada, "GET", "/v1/me")).json().workspaces[0].id as string;
+    const created = await call(server.app, ada, "POST", `/v1/workspaces/${ws}/api-keys`, {
+      name: "bot",
+      scopes: ["*"],
+    });
+    const bot = {
+      userId: ada.userId,
+      headers: { authorization: `Bearer ${created.json().secret}` },
+    };
+    expectProblem(
+      await ask(bot, { email: "ada@new.example", currentPassword: PASSWORD }),
+      403,
+      "PERMISSION_DENIED",
+    );
     expect(await mail()).toEqual([]);
 
     await ask(ada, { email: "ada@new.example", currentPassword: PASSWORD });
     const token = LINK.exec((await mail())[0]!.body)![1]!;
     expectProblem(await confirm(eve, token), 410, "EMAIL_CHANGE_LINK_INVALID");
     expect((await confirm(undefined, token)).statusCode).toBe(401);
+    expectProblem(await confirm(bot, token), 403, "PERMISSION_DENIED");
     expect((await confirm(ada, token)).statusCode).toBe(200);
   });
 });
