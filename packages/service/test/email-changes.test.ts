@@ -140,6 +140,19 @@ describe.each(backends)("email changes on $name", (backend) => {
     }
   });
 
+  it("of two uses at once, one wins", async () => {
+    const ada = await signUpPerson(gatehouse, "ada");
+    await ask(ada.id, "ada@new.example");
+    const token = await changeToken();
+    const codes = await Promise.all([
+      codeOf(gatehouse.emailChanges.confirm(ada.id, token)),
+      codeOf(gatehouse.emailChanges.confirm(ada.id, token)),
+    ]);
+    expect(codes.sort()).toEqual(["EMAIL_CHANGE_LINK_INVALID", undefined]);
+    expect(await log()).toHaveLength(1);
+    expect(await mailed()).toHaveLength(1);
+  });
+
   it("works only for the account that asked: another account's session cannot follow it", async () => {
     const ada = await signUpPerson(gatehouse, "ada");
     const eve = await signUpPerson(gatehouse, "eve");
