@@ -369,7 +369,7 @@ function EmailCard(props: { readonly email: string }): React.JSX.Element {
  * that asked; signed out, the token waits in this tab while the person signs in.
  */
 export function EmailConfirmPage(): React.JSX.Element {
-  const { me, reload } = useSession();
+  const { me, reload, error: sessionError } = useSession();
   const { hash } = useLocation();
   const [token] = useState(() => hash || (sessionStorage.getItem(PENDING_TOKEN) ?? ""));
   const [state, setState] = useState<"working" | "done" | "failed">("working");
@@ -380,7 +380,15 @@ export function EmailConfirmPage(): React.JSX.Element {
   useEffect(() => {
     // The token must not stay in the address bar or the history.
     if (hash !== "") window.history.replaceState(null, "", "/account/email");
-    if (me === undefined || started.current) return;
+    if (started.current) return;
+    if (me === undefined) {
+      // The session could not be read (the server is away): say so rather than wait forever.
+      if (sessionError !== undefined) {
+        setError(sessionError);
+        setState("failed");
+      }
+      return;
+    }
     if (me === null) {
       if (token !== "") sessionStorage.setItem(PENDING_TOKEN, token);
       navigate(`/sign-in?next=${encodeURIComponent("/account/email")}`, { replace: true });
