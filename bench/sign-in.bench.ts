@@ -91,6 +91,9 @@ async function main(): Promise<void> {
         sendMagicLink: async () => undefined,
         sendAccountExists: async () => undefined,
         sendSignUpLink: async (to, link) => void links.set(to, link.token),
+        sendEmailChangeLink: async () => undefined,
+        sendEmailInUse: async () => undefined,
+        sendEmailChanged: async () => undefined,
       },
       signUpLimits: { perIp: SIGN_UPS, total: SIGN_UPS },
     });

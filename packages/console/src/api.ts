@@ -32,6 +32,9 @@ export function setPreview(next: { workspaceId: string; userId: string } | undef
   preview = next;
 }
 
+/** The caller's own routes that check the current password: their 401 is a wrong password. */
+const PASSWORD_CHECKS: ReadonlySet<string> = new Set(["/v1/me/password", "/v1/me/email"]);
+
 /** Told when a request that needs the session answers 401: the session has ended. */
 let sessionEnded: (() => void) | undefined;
 
@@ -90,9 +93,9 @@ export async function api<T>(method: HttpMethod, path: string, body?: unknown): 
   }
   if (!response.ok) {
     const problem = (parsed ?? {}) as Partial<Problem>;
-    // Sign-in and the password change answer 401 for a wrong password; anywhere else it means the
-    // session is gone.
-    if (response.status === 401 && !path.startsWith("/v1/auth/") && path !== "/v1/me/password")
+    // Sign-in, the password change and the email change answer 401 for a wrong password;
+    // anywhere else it means the session is gone.
+    if (response.status === 401 && !path.startsWith("/v1/auth/") && !PASSWORD_CHECKS.has(path))
       sessionEnded?.();
     throw new ApiError({
       status: response.status,

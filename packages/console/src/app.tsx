@@ -11,7 +11,7 @@ import {
   viewPermissionOf,
 } from "./model.ts";
 import { AcceptInvitationPage } from "./pages/accept-invitation.tsx";
-import { AccountPage } from "./pages/account.tsx";
+import { AccountPage, EmailConfirmPage } from "./pages/account.tsx";
 import { ActivityPage } from "./pages/activity.tsx";
 import { ApiKeysPage } from "./pages/api-keys.tsx";
 import { grantEnd } from "./pages/grant-editor.tsx";
@@ -41,6 +41,8 @@ export function App(): React.JSX.Element {
   if (path === "/sign-in/magic") return <MagicLinkPage />;
   if (path === "/invitations/accept") return <AcceptInvitationPage />;
   if (path === "/dev/outbox") return <OutboxPage />;
+  // Signed out, it keeps its token and sends the person to sign in first.
+  if (path === "/account/email") return <EmailConfirmPage />;
   if (me === undefined) {
     return error === undefined ? (
       <Loading label="Loading your console…" />

@@ -77,6 +77,15 @@ const CODE_WORDS: Readonly<Record<string, { readonly text: string; readonly fiel
   RATE_LIMITED: { text: "Too many attempts: wait a few minutes, then try again." },
   SESSION_NOT_FOUND: { text: "This session has already ended." },
   MAGIC_LINK_INVALID: { text: "This link has expired or was already used. Ask for a new one." },
+  EMAIL_CHANGE_LINK_INVALID: {
+    text: "This link has expired, was already used or replaced by a newer one, or is for another account: sign in to the account that asked, or ask for a new link.",
+  },
+  EMAIL_MANAGED_BY_HOST: {
+    text: "Your email is managed where you sign in to your hosting panel: change it there.",
+  },
+  SIGN_IN_AGAIN: {
+    text: "To confirm it is you, sign out and sign in again, then change your email within 10 minutes.",
+  },
   TOTP_REQUIRED: { text: "Enter the code from your authenticator app.", field: "code" },
   TOTP_INVALID: {
     text: "This code is not right or was already used: enter the current one.",

@@ -147,6 +147,8 @@ export function PasswordInput(props: {
   readonly onChange: (value: string) => void;
   readonly describedBy?: string | undefined;
   readonly minLength?: number;
+  /** Whether the form needs it (by default); an account may have no password to confirm with. */
+  readonly required?: boolean;
 }): React.JSX.Element {
   return (
     <input
@@ -155,7 +157,7 @@ export function PasswordInput(props: {
       className="input"
       type="password"
       autoComplete={`${props.purpose}-password`}
-      required
+      required={props.required ?? true}
       minLength={props.minLength}
       value={props.value}
       onChange={(event) => props.onChange(event.target.value)}

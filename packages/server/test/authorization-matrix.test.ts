@@ -848,6 +848,9 @@ async function runMatrix(server: Awaited<ReturnType<typeof openServer>>, preset:
     "PATCH /v1/me",
     "PUT /v1/me/password",
     "DELETE /v1/me/sessions",
+    // The caller's own email, by a link mailed to the new address (email-change.test.ts).
+    "POST /v1/me/email",
+    "POST /v1/me/email/confirm",
     "POST /v1/workspaces",
     "POST /v1/invitations/accept",
     "POST /v1/invitations/preview",

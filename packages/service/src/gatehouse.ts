@@ -9,6 +9,7 @@ import { HostCredentials } from "./host/host-credentials.ts";
 import { HostUsers } from "./host/host-users.ts";
 import { ModelChanges } from "./models/model-change.ts";
 import { type ChangeEvent, type GatehouseOptions, ServiceCore } from "./service-core.ts";
+import { EmailChanges } from "./sign-in/email-changes.ts";
 import { MagicLinks } from "./sign-in/magic-links.ts";
 import { OidcSignIn } from "./sign-in/oidc.ts";
 import { Sessions, type SignInOptions, sessionPolicyOf } from "./sign-in/sessions.ts";
@@ -57,6 +58,8 @@ export interface Gatehouse {
   readonly twoFactor: TwoFactor;
   readonly magicLinks: MagicLinks;
   readonly signUps: SignUps;
+  /** Changing a user's email by a link mailed to the new address. */
+  readonly emailChanges: EmailChanges;
   readonly credentials: Credentials;
   /** Workspace export and import (instance operator). */
   readonly portability: Portability;
@@ -145,6 +148,7 @@ export function createGatehouse(
       queue: mailQueue,
       limits: options.signUpLimits,
     }),
+    emailChanges: new EmailChanges(core, { mail: options.signInMail, queue: mailQueue }),
     credentials: new Credentials(core, box),
     portability: new Portability(core),
     assistant: new Assistant(

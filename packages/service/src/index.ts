@@ -66,6 +66,7 @@ export type {
 export { servedModel } from "./models/model-change.ts";
 export { loadModelFiles } from "./models/model-files.ts";
 export type { ChangeEvent, GatehouseOptions, ReadOptions } from "./service-core.ts";
+export type { EmailChangeLink } from "./sign-in/email-changes.ts";
 export type { ConsumeOptions, MagicLink } from "./sign-in/magic-links.ts";
 export type {
   NewSession,

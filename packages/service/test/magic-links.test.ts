@@ -32,6 +32,9 @@ describe.each(backends)("magic links on $name", (backend) => {
         sendMagicLink: async (to, link) => void sent.push({ to, token: link.token }),
         sendSignUpLink: async () => undefined,
         sendAccountExists: async () => undefined,
+        sendEmailChangeLink: async () => undefined,
+        sendEmailInUse: async () => undefined,
+        sendEmailChanged: async () => undefined,
       },
     });
     try {

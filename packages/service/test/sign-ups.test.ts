@@ -31,6 +31,9 @@ describe.each(backends)("sign-up and equal answers on $name", (backend) => {
       sendSignUpLink: async (to, link) =>
         void sent.push({ kind: "sign-up", to, token: link.token }),
       sendAccountExists: async (to) => void sent.push({ kind: "exists", to }),
+      sendEmailChangeLink: async () => undefined,
+      sendEmailInUse: async () => undefined,
+      sendEmailChanged: async () => undefined,
     };
     ({ gatehouse, clock } = await openService(backend, {
       signInMail: mail,
@@ -208,6 +211,9 @@ describe.each(backends)("sign-up and equal answers on $name", (backend) => {
         },
         sendSignUpLink: async () => undefined,
         sendAccountExists: async () => undefined,
+        sendEmailChangeLink: async () => undefined,
+        sendEmailInUse: async () => undefined,
+        sendEmailChanged: async () => undefined,
       },
     });
     await signUpPerson(gatehouse, "ada");

@@ -912,6 +912,143 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask to change the caller's email: a confirmation link is mailed to the new address
+         * @description Needs a session (not an API key) and the current password where the account has one (401 INVALID_CREDENTIALS); an account without one must have signed in within 10 minutes (403 SIGN_IN_AGAIN). Always 202 for a valid request, whether or not the new address has an account: a free address is mailed a link (one use, 1 hour; it replaces any earlier one) that, followed at /v1/me/email/confirm signed in as the same account, makes the change; a taken address is mailed a notice instead, and nothing changes. The caller's current address is 400 INVALID_INPUT. A user the host provisioned: 409 EMAIL_MANAGED_BY_HOST (the host, or its identity provider, owns the address). Throttled per account and per new address (429 with Retry-After).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        email: string;
+                        currentPassword?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            status: "confirmation-sent";
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/email/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm the new email with the mailed link's token: the account moves to it
+         * @description Signed in (with a session) as the account that asked. The user id, grants, memberships and sessions stay; unused sign-in links to the old address end; the old address is mailed a notice; the activity log records `user.email_change`. 410 EMAIL_CHANGE_LINK_INVALID for a used, expired, replaced or unknown link and for another account's; 409 EMAIL_TAKEN when another account took the address meanwhile (the link stays unused).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        token: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            user: {
+                                id: string;
+                                email: string;
+                                name: string;
+                                createdAt: number;
+                            };
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/me/sessions": {
         parameters: {
             query?: never;
@@ -6667,7 +6804,7 @@ export type components = {
             title: string;
             status: number;
             /** @enum {string} */
-            code: "INVALID_INPUT" | "INVALID_MODEL" | "UNKNOWN_RESOURCE_TYPE" | "UNKNOWN_PERMISSION" | "UNKNOWN_ROLE" | "UNKNOWN_PRESET" | "UNKNOWN_PLAN" | "INVALID_PARENT" | "ROLE_NOT_GRANTABLE_AT_SCOPE" | "PERMISSION_NOT_APPLICABLE_AT_SCOPE" | "OWNER_ONLY_PERMISSION" | "WEAK_PASSWORD" | "PASSWORD_REQUIRED" | "CONFIRMATION_MISMATCH" | "OWNER_ROLE_NOT_GRANTED" | "INVALID_CREDENTIALS" | "MAGIC_LINK_INVALID" | "TOTP_REQUIRED" | "TOTP_INVALID" | "TOTP_ENROLLMENT_REQUIRED" | "PERMISSION_DENIED" | "API_KEY_SCOPE_NOT_HELD" | "HOST_CREDENTIAL_REQUIRED" | "TRANSFER_NOT_SELF_SERVICE" | "INVITATION_EMAIL_MISMATCH" | "JOIN_REQUESTS_DISABLED" | "PERSONAL_WORKSPACE_NOT_SHAREABLE" | "NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "WORKSPACE_CLOSED" | "USER_NOT_FOUND" | "MEMBER_NOT_FOUND" | "RESOURCE_NOT_FOUND" | "GRANT_NOT_FOUND" | "API_KEY_NOT_FOUND" | "INVITATION_NOT_FOUND" | "JOIN_REQUEST_NOT_FOUND" | "SESSION_NOT_FOUND" | "CREDENTIAL_NOT_FOUND" | "TOOL_NOT_FOUND" | "HOST_CREDENTIAL_NOT_FOUND" | "ROLE_CONFLICT" | "OWNER_EXISTS" | "EMAIL_TAKEN" | "ALREADY_MEMBER" | "LAST_OWNER" | "MEMBER_LIMIT_REACHED" | "ONE_WORKSPACE_PER_EMAIL" | "INVITATION_ALREADY_USED" | "INVITATION_REVOKED" | "INVITATION_PENDING" | "JOIN_REQUEST_DECIDED" | "CONFLICT" | "TOTP_NOT_ENABLED" | "TOTP_ALREADY_ENABLED" | "SIGN_IN_NOT_CONFIGURED" | "INVITATION_EXPIRED" | "SIGN_IN_LINK_INVALID" | "JOIN_REQUEST_RATE_LIMITED" | "RATE_LIMITED" | "DATABASE_ERROR" | "TOOL_ENDPOINT_FAILED" | "TOOL_ENDPOINT_TIMEOUT" | "DATABASE_BUSY" | "SIGN_IN_BUSY" | "DATABASE_UNAVAILABLE" | "DATABASE_FULL" | "CONFIGURATION_REQUIRED" | "MODEL_INCOMPATIBLE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL";
+            code: "INVALID_INPUT" | "INVALID_MODEL" | "UNKNOWN_RESOURCE_TYPE" | "UNKNOWN_PERMISSION" | "UNKNOWN_ROLE" | "UNKNOWN_PRESET" | "UNKNOWN_PLAN" | "INVALID_PARENT" | "ROLE_NOT_GRANTABLE_AT_SCOPE" | "PERMISSION_NOT_APPLICABLE_AT_SCOPE" | "OWNER_ONLY_PERMISSION" | "WEAK_PASSWORD" | "PASSWORD_REQUIRED" | "CONFIRMATION_MISMATCH" | "OWNER_ROLE_NOT_GRANTED" | "INVALID_CREDENTIALS" | "MAGIC_LINK_INVALID" | "TOTP_REQUIRED" | "TOTP_INVALID" | "TOTP_ENROLLMENT_REQUIRED" | "SIGN_IN_AGAIN" | "PERMISSION_DENIED" | "API_KEY_SCOPE_NOT_HELD" | "HOST_CREDENTIAL_REQUIRED" | "TRANSFER_NOT_SELF_SERVICE" | "INVITATION_EMAIL_MISMATCH" | "JOIN_REQUESTS_DISABLED" | "PERSONAL_WORKSPACE_NOT_SHAREABLE" | "NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "WORKSPACE_CLOSED" | "USER_NOT_FOUND" | "MEMBER_NOT_FOUND" | "RESOURCE_NOT_FOUND" | "GRANT_NOT_FOUND" | "API_KEY_NOT_FOUND" | "INVITATION_NOT_FOUND" | "JOIN_REQUEST_NOT_FOUND" | "SESSION_NOT_FOUND" | "CREDENTIAL_NOT_FOUND" | "TOOL_NOT_FOUND" | "HOST_CREDENTIAL_NOT_FOUND" | "ROLE_CONFLICT" | "OWNER_EXISTS" | "EMAIL_TAKEN" | "ALREADY_MEMBER" | "LAST_OWNER" | "MEMBER_LIMIT_REACHED" | "ONE_WORKSPACE_PER_EMAIL" | "INVITATION_ALREADY_USED" | "INVITATION_REVOKED" | "INVITATION_PENDING" | "JOIN_REQUEST_DECIDED" | "CONFLICT" | "TOTP_NOT_ENABLED" | "TOTP_ALREADY_ENABLED" | "SIGN_IN_NOT_CONFIGURED" | "EMAIL_MANAGED_BY_HOST" | "INVITATION_EXPIRED" | "SIGN_IN_LINK_INVALID" | "EMAIL_CHANGE_LINK_INVALID" | "JOIN_REQUEST_RATE_LIMITED" | "RATE_LIMITED" | "DATABASE_ERROR" | "TOOL_ENDPOINT_FAILED" | "TOOL_ENDPOINT_TIMEOUT" | "DATABASE_BUSY" | "SIGN_IN_BUSY" | "DATABASE_UNAVAILABLE" | "DATABASE_FULL" | "CONFIGURATION_REQUIRED" | "MODEL_INCOMPATIBLE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL";
             detail: string;
             issues?: {
                 path: string;

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from "react";
 import { api, type SessionInfo } from "../api.ts";
 import { deviceName } from "../device-name.ts";
 import { countOf } from "../plural.ts";
-import { Link, useLocation } from "../router.tsx";
+import { Link, navigate, useLocation } from "../router.tsx";
 import { sameOriginPath, useSession } from "../session.tsx";
 import {
   AsyncForm,
@@ -21,7 +21,7 @@ import {
   useAction,
 } from "../ui.tsx";
 import { useApi } from "../use-api.ts";
-import { requiredByWords, TotpSetup } from "./sign-in.tsx";
+import { AuthLayout, requiredByWords, TotpSetup } from "./sign-in.tsx";
 
 /** The signed-in person: profile, two-factor sign-in (TOTP) and sessions. */
 export function AccountPage(): React.JSX.Element {
@@ -55,7 +55,8 @@ export function AccountPage(): React.JSX.Element {
         }
       />
       <div className="stack">
-        <ProfileCard name={me.user.name} email={me.user.email} onSaved={reload} />
+        <ProfileCard name={me.user.name} onSaved={reload} />
+        <EmailCard email={me.user.email} />
         <PasswordCard onChanged={sessions.reload} />
         <Card
           title="Two-factor sign-in"
@@ -216,10 +217,9 @@ export function AccountPage(): React.JSX.Element {
   );
 }
 
-/** The name others see; the email shown as the account's (it changes only by a confirmed address). */
+/** The name others see. */
 function ProfileCard(props: {
   readonly name: string;
-  readonly email: string;
   readonly onSaved: () => Promise<void>;
 }): React.JSX.Element {
   const [name, setName] = useState(props.name);
@@ -250,17 +250,6 @@ function ProfileCard(props: {
                 />
               )}
             </Field>
-            <Field label="Email" hint="You sign in with this address.">
-              {(id, hint) => (
-                <input
-                  id={id}
-                  className="input"
-                  readOnly
-                  value={props.email}
-                  aria-describedby={hint}
-                />
-              )}
-            </Field>
             <div className="button-row">
               <Button
                 type="submit"
@@ -278,6 +267,185 @@ function ProfileCard(props: {
     </Card>
   );
 }
+
+/**
+ * The address the account signs in with. A new one is confirmed from its own inbox first: the
+ * form mails it a link (`POST /v1/me/email`), and only following that link, signed in here
+ * (`/account/email`), makes the change; the old address is then told.
+ */
+function EmailCard(props: { readonly email: string }): React.JSX.Element {
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
+  const [sentTo, setSentTo] = useState<string>();
+  return (
+    <Card title="Email" description="You sign in with this address, and mail to you goes there.">
+      <p>
+        Your email is <strong data-testid="current-email">{props.email}</strong>.
+      </p>
+      {sentTo === undefined ? (
+        <AsyncForm
+          label="Change your email"
+          words={{ INVALID_CREDENTIALS: "The current password is wrong." }}
+          onSubmit={async () => {
+            await api("POST", "/v1/me/email", {
+              email,
+              ...(password === "" ? {} : { currentPassword: password }),
+            });
+            setSentTo(email.trim());
+            setEmail("");
+            setPassword("");
+          }}
+        >
+          {(busy) => (
+            <>
+              <Field label="New email" name="email">
+                {(id) => (
+                  <input
+                    id={id}
+                    className="input"
+                    type="email"
+                    autoComplete="email"
+                    required
+                    maxLength={254}
+                    value={email}
+                    onChange={(event) => setEmail(event.target.value)}
+                  />
+                )}
+              </Field>
+              <Field
+                label="Your password"
+                name="password"
+                hint="To confirm it is you. Without a password on your account, sign in again first."
+              >
+                {(id, hint) => (
+                  <PasswordInput
+                    id={id}
+                    purpose="current"
+                    describedBy={hint}
+                    required={false}
+                    value={password}
+                    onChange={setPassword}
+                  />
+                )}
+              </Field>
+              <div className="button-row">
+                <Button
+                  type="submit"
+                  variant="primary"
+                  busy={busy}
+                  disabled={
+                    email.trim() === "" || email.trim().toLowerCase() === props.email.toLowerCase()
+                  }
+                >
+                  Send confirmation link
+                </Button>
+              </div>
+            </>
+          )}
+        </AsyncForm>
+      ) : (
+        <>
+          <Notice tone="success">
+            <span data-testid="email-sent">
+              Check the inbox of {sentTo}: open the link we sent there within an hour, signed in
+              here, to confirm it. Until then you keep signing in with {props.email}.
+            </span>
+          </Notice>
+          <p className="muted small">
+            No mail? Check the spam folder. If the address already has an account, it gets a notice
+            instead of a link.
+          </p>
+          <div className="button-row">
+            <Button onClick={() => setSentTo(undefined)}>Use another address</Button>
+          </div>
+        </>
+      )}
+    </Card>
+  );
+}
+
+/**
+ * `/account/email#<token>`: the link mailed to a new address. It works signed in as the account
+ * that asked; signed out, the token waits in this tab while the person signs in.
+ */
+export function EmailConfirmPage(): React.JSX.Element {
+  const { me, reload, error: sessionError } = useSession();
+  const { hash } = useLocation();
+  const [token] = useState(() => hash || (sessionStorage.getItem(PENDING_TOKEN) ?? ""));
+  const [state, setState] = useState<"working" | "done" | "failed">("working");
+  const [error, setError] = useState<unknown>(undefined);
+  const [email, setEmail] = useState("");
+  const started = useRef(false);
+
+  useEffect(() => {
+    // The token must not stay in the address bar or the history.
+    if (hash !== "") window.history.replaceState(null, "", "/account/email");
+    if (started.current) return;
+    if (me === undefined) {
+      // The session could not be read (the server is away): say so rather than wait forever.
+      if (sessionError !== undefined) {
+        setError(sessionError);
+        setState("failed");
+      }
+      return;
+    }
+    if (me === null) {
+      if (token !== "") sessionStorage.setItem(PENDING_TOKEN, token);
+      navigate(`/sign-in?next=${encodeURIComponent("/account/email")}`, { replace: true });
+      return;
+    }
+    started.current = true;
+    sessionStorage.removeItem(PENDING_TOKEN);
+    if (token === "") {
+      setState("failed");
+      return;
+    }
+    void (async () => {
+      try {
+        const answer = await api<{ user: { email: string } }>("POST", "/v1/me/email/confirm", {
+          token,
+        });
+        setEmail(answer.user.email);
+        setState("done");
+        await reload();
+      } catch (caught) {
+        setError(caught);
+        setState("failed");
+      }
+    })();
+  });
+
+  return (
+    <AuthLayout title={state === "done" ? "Your email is changed" : "Confirming your new email"}>
+      {state === "working" ? <Loading label="Checking your link…" /> : null}
+      {state === "done" ? (
+        <>
+          <Notice tone="success">
+            <span data-testid="email-changed">
+              Your email is now {email}. Sign in with it from now on.
+            </span>
+          </Notice>
+          <p>
+            <Link className="button button-primary" to="/account">
+              Go to your account
+            </Link>
+          </p>
+        </>
+      ) : null}
+      {state === "failed" ? (
+        <>
+          <ErrorNote error={error ?? new Error("This confirmation link is incomplete.")} />
+          <p>
+            <Link to="/account">Ask for a new link on your account page</Link>
+          </p>
+        </>
+      ) : null}
+    </AuthLayout>
+  );
+}
+
+/** Where a confirmation link's token waits while its follower signs in (this tab only). */
+const PENDING_TOKEN = "gatehouse.email-change";
 
 /** A new password, given the current one; every other session ends with it. */
 function PasswordCard(props: { readonly onChanged: () => void }): React.JSX.Element {

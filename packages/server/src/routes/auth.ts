@@ -299,7 +299,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     if (request.sessionId === undefined)
       throw new GatehouseError(
         ErrorCode.PERMISSION_DENIED,
-        "sign in to change your password or end your sessions; an API key cannot",
+        "sign in to change your password or email, or end your sessions; an API key cannot",
       );
     return { userId, sessionId: request.sessionId };
   };
@@ -339,6 +339,53 @@ export const authRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
       });
       return {
         sessionsEnded: await gatehouse.sessions.revokeAllFor(userId, { except: sessionId }),
+      };
+    },
+  );
+
+  app.post(
+    "/v1/me/email",
+    {
+      schema: {
+        tags,
+        summary:
+          "Ask to change the caller's email: a confirmation link is mailed to the new address",
+        description:
+          "Needs a session (not an API key) and the current password where the account has one (401 INVALID_CREDENTIALS); an account without one must have signed in within 10 minutes (403 SIGN_IN_AGAIN). Always 202 for a valid request, whether or not the new address has an account: a free address is mailed a link (one use, 1 hour; it replaces any earlier one) that, followed at /v1/me/email/confirm signed in as the same account, makes the change; a taken address is mailed a notice instead, and nothing changes. The caller's current address is 400 INVALID_INPUT. A user the host provisioned: 409 EMAIL_MANAGED_BY_HOST (the host, or its identity provider, owns the address). Throttled per account and per new address (429 with Retry-After).",
+        body: Type.Object({ email: Email, currentPassword: Type.Optional(Password) }, strict),
+        response: { 202: Type.Object({ status: Type.Literal("confirmation-sent") }) },
+      },
+    },
+    async (request, reply) => {
+      const { userId, sessionId } = requireSession(request);
+      await gatehouse.emailChanges.request(userId, {
+        email: request.body.email,
+        currentPassword: request.body.currentPassword,
+        sessionId,
+        origin: originOf(request),
+      });
+      return reply.status(202).send({ status: "confirmation-sent" as const });
+    },
+  );
+
+  app.post(
+    "/v1/me/email/confirm",
+    {
+      schema: {
+        tags,
+        summary: "Confirm the new email with the mailed link's token: the account moves to it",
+        description:
+          "Signed in (with a session) as the account that asked. The user id, grants, memberships and sessions stay; unused sign-in links to the old address end; the old address is mailed a notice; the activity log records `user.email_change`. 410 EMAIL_CHANGE_LINK_INVALID for a used, expired, replaced or unknown link and for another account's; 409 EMAIL_TAKEN when another account took the address meanwhile (the link stays unused).",
+        body: Type.Object({ token: Type.String({ minLength: 1, maxLength: 200 }) }, strict),
+        response: { 200: Type.Object({ user: UserSchema }) },
+      },
+    },
+    async (request) => {
+      const { userId } = requireSession(request);
+      return {
+        user: await gatehouse.emailChanges.confirm(userId, request.body.token, {
+          origin: originOf(request),
+        }),
       };
     },
   );

@@ -21,6 +21,7 @@ export interface Database {
   sessions: SessionsTable;
   recovery_codes: RecoveryCodesTable;
   magic_links: MagicLinksTable;
+  email_changes: EmailChangesTable;
   login_attempts: LoginAttemptsTable;
   integration_credentials: IntegrationCredentialsTable;
   assistant_tools: AssistantToolsTable;
@@ -243,6 +244,18 @@ export interface MagicLinksTable {
   ip: string | null;
   /** A sign-up link: the new account's name; null for sign-in links. */
   signup_name: string | null;
+}
+
+/** A pending change of a user's email: the link mailed to the new address, stored hashed. */
+export interface EmailChangesTable {
+  token_hash: string;
+  user_id: string;
+  /** The new address, normalized. */
+  email: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  ip: string | null;
 }
 
 /** One counted attempt in one throttling bucket (account or IP), shared by every instance. */

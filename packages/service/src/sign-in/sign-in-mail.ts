@@ -1,3 +1,4 @@
+import type { EmailChangeLink } from "./email-changes.ts";
 import type { MagicLink } from "./magic-links.ts";
 
 /**
@@ -9,6 +10,9 @@ import type { MagicLink } from "./magic-links.ts";
  *   sendMagicLink: async (to, link) => smtp.send(to, `Sign in: https://panel.example/sign-in/magic#${link.token}`),
  *   sendSignUpLink: async (to, link) => smtp.send(to, `Confirm: https://panel.example/sign-in/magic#${link.token}`),
  *   sendAccountExists: async (to) => smtp.send(to, "You already have an account: sign in instead"),
+ *   sendEmailChangeLink: async (to, link) => smtp.send(to, `Confirm: https://panel.example/account/email#${link.token}`),
+ *   sendEmailInUse: async (to) => smtp.send(to, "Someone tried to move another account to this address"),
+ *   sendEmailChanged: async (to, change) => smtp.send(to, `Your address is now ${change.email}`),
  * } });
  */
 export interface SignInMail {
@@ -24,6 +28,21 @@ export interface SignInMail {
    * in (or ask for a sign-in link) instead; nothing was changed.
    */
   sendAccountExists(to: string): Promise<void>;
+  /**
+   * Mails the new address `to` the link confirming it as the account's email (`emailChanges.confirm`,
+   * signed in as that account); `link.name` is the account's name, so the mail can say whose.
+   */
+  sendEmailChangeLink(to: string, link: EmailChangeLink): Promise<void>;
+  /**
+   * Tells the owner of `to` that someone tried to make it another account's email, though it has
+   * an account of its own; nothing was changed.
+   */
+  sendEmailInUse(to: string): Promise<void>;
+  /** Tells the account's old address `to` that its email is now `change.email`. */
+  sendEmailChanged(
+    to: string,
+    change: { readonly email: string; readonly name: string },
+  ): Promise<void>;
 }
 
 /** Mail not yet handed to the port beyond this is dropped (and logged): memory stays bounded. */

@@ -52,6 +52,12 @@ export const ErrorCode = {
   TOTP_ALREADY_ENABLED: "TOTP_ALREADY_ENABLED",
   CREDENTIAL_NOT_FOUND: "CREDENTIAL_NOT_FOUND",
   CONFIGURATION_REQUIRED: "CONFIGURATION_REQUIRED",
+  /** An email-change link expired, was used, replaced by a newer one, or is another account's. */
+  EMAIL_CHANGE_LINK_INVALID: "EMAIL_CHANGE_LINK_INVALID",
+  /** The host application (or its identity provider) owns this user's email: it changes it there. */
+  EMAIL_MANAGED_BY_HOST: "EMAIL_MANAGED_BY_HOST",
+  /** An account without a password changes its email only within minutes of signing in. */
+  SIGN_IN_AGAIN: "SIGN_IN_AGAIN",
   // The assistant gate and the sign-in handoff.
   TOOL_NOT_FOUND: "TOOL_NOT_FOUND",
   TOOL_ENDPOINT_FAILED: "TOOL_ENDPOINT_FAILED",
