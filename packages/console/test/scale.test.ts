@@ -160,7 +160,24 @@ describe("the console at scale in a browser (#16)", { timeout: 90_000 }, () => {
   it("adds member #55 to a group through the people picker", async () => {
     await owner.getByLabel("Search members").fill("");
     await pick(owner, "Add a member to Support", "member055", "Member 055");
+    await owner
+      .getByRole("dialog", { name: "Add Member 055 to Support?" })
+      .getByRole("button", { name: "Add to group" })
+      .click();
     await shown(owner.getByRole("button", { name: "Remove Member 055 from Support" }));
+  });
+
+  it("gives member #55 a further grant, chosen by typing in Give access", async () => {
+    const form = owner.getByRole("form", { name: "Give access" });
+    await pick(owner, "Who", "member055", "Member 055", form);
+    await form.getByLabel("Role").selectOption({ label: "Operator" });
+    await pick(owner, "Where", "srv-020", "srv-020", form);
+    await form.getByRole("button", { name: "Review and give access" }).click();
+    await owner
+      .getByRole("dialog", { name: /^Give Member 055 the role Operator/ })
+      .getByRole("button", { name: "Give access" })
+      .click();
+    await shown(owner.getByText("Member 055 now holds Operator on Server srv-020."));
   });
 
   it("limits an API key to site #250 through the resource picker", async () => {
