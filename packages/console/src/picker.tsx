@@ -1,6 +1,13 @@
 import { useEffect, useId, useRef, useState } from "react";
 import { api, type Group, type Member, ws } from "./api.ts";
-import { rootTypeOf, scopeLabel, splitResource, typeLabel, viewPermissionOf } from "./model.ts";
+import {
+  rootTypeOf,
+  scopeLabel,
+  splitResource,
+  typeLabel,
+  typesInOrder,
+  viewPermissionOf,
+} from "./model.ts";
 import type { useWorkspace } from "./session.tsx";
 
 export interface PickerOption {
@@ -262,6 +269,26 @@ export function resourceSearch(
         return { options, next: index + 1 < types.length ? `${index + 1}|` : null };
     }
     return { options, next: null };
+  };
+}
+
+/**
+ * Searches every resource the caller may see, in the tree's order of types, with "Whole workspace"
+ * first when it matches the text.
+ * @example
+ * <Picker search={anyResourceSearch(workspace.id, model)} … />
+ */
+export function anyResourceSearch(
+  workspaceId: string,
+  model: ReturnType<typeof useWorkspace>["model"],
+): PickerSearch {
+  const resources = resourceSearch(workspaceId, model, typesInOrder(model));
+  const rootScope = `${rootTypeOf(model)}:${workspaceId}`;
+  return async (text, after) => {
+    const page = await resources(text, after);
+    const label = scopeLabel(model, rootScope);
+    if (after !== null || !label.toLowerCase().includes(text.toLowerCase())) return page;
+    return { ...page, options: [{ value: rootScope, label }, ...page.options] };
   };
 }
 

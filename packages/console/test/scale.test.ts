@@ -193,8 +193,18 @@ describe("the console at scale in a browser (#16)", { timeout: 90_000 }, () => {
   it("filters the activity log by member #55, chosen by typing", async () => {
     await nav().getByRole("link", { name: "Activity log" }).click();
     await pick(owner, "Actor", "Member 05", "Member 055");
+    await pick(owner, "Resource", "site-250", "site-250");
     await owner.getByRole("button", { name: "Apply filters" }).click();
     await poll(() => owner.getByText("No entries match these filters").count()).toBeGreaterThan(0);
+    expect(new URL(owner.url()).searchParams.get("resource")).toBe("site:site-250");
+  });
+
+  it("explains a decision on site #250, chosen by typing in the resource picker", async () => {
+    await nav().getByRole("link", { name: "Roles" }).click();
+    await pick(owner, "Member", "member055", "Member 055");
+    await pick(owner, "Resource", "site-250", "site-250");
+    await owner.getByRole("button", { name: "Explain" }).click();
+    await shown(owner.getByText(/Member 055 may .* on Site site-250/));
   });
 
   it("chooses member #55 as the new owner by typing", async () => {
