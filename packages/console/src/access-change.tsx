@@ -301,3 +301,13 @@ export function grantsBody(grants: readonly (Grant | GrantLike)[]): GrantLike[] 
       : { expiresAt: grant.expiresAt }),
   }));
 }
+
+/**
+ * The body of `POST …/grants` that gives `grant` to `subject` — again, for an undo: extras and end
+ * included.
+ * @example
+ * await api("POST", `${ws(id)}/grants`, grantBody("user:u1", taken));
+ */
+export function grantBody(subject: string, grant: GrantLike): Record<string, unknown> {
+  return { subject, ...grantsBody([grant])[0] };
+}

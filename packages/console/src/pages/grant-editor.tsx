@@ -2,7 +2,7 @@ import { useState } from "react";
 import {
   type AccessChange,
   type GrantLike,
-  grantsBody,
+  grantBody,
   grantWords,
   useAccessChange,
 } from "../access-change.tsx";
@@ -110,11 +110,6 @@ export function GroupGrantsOf(props: {
       ))}
     </ul>
   );
-}
-
-/** The body of `POST …/grants` that gives `grant` to `subject` again, extras and end included. */
-export function grantBody(subject: string, grant: GrantLike): Record<string, unknown> {
-  return { subject, ...grantsBody([grant])[0] };
 }
 
 /**

@@ -2,6 +2,7 @@ import { useMemo, useState } from "react";
 import {
   type AccessChange,
   type GrantLike,
+  grantBody,
   grantWords,
   useAccessChange,
 } from "../access-change.tsx";
@@ -11,7 +12,6 @@ import { type Grantee, granteeSearch, PICKER_PAGE, Picker, type PickerSearch } f
 import { useWorkspace } from "../session.tsx";
 import { AsyncForm, Badge, Button, Card, ErrorNote, Field, Loading, Time } from "../ui.tsx";
 import { useApi } from "../use-api.ts";
-import { grantBody } from "./grant-editor.tsx";
 
 type Entry = Page["items"][number];
 type Path = Entry["via"][number];
