@@ -283,9 +283,9 @@ export function GiveAccessCard(props: { readonly onSaved: () => void }): React.J
         label="Give access"
         className="form form-inline"
         onSubmit={async () => {
-          const found = problemOf(model, draft, held, subjectName);
-          setProblem(found);
-          if (found === undefined) review();
+          const reason = problemOf(model, draft, held, subjectName);
+          setProblem(reason);
+          if (reason === undefined) review();
         }}
       >
         {() => (
