@@ -49,6 +49,8 @@ export interface PermissionsQuestion {
   readonly resource: string;
   readonly limit?: number;
   readonly after?: string;
+  /** Only users whose email or name, and teams whose name, contains this (ignoring case). */
+  readonly q?: string;
 }
 
 /** Options of a read: no staler than a write's `revision` (the freshness token). */

@@ -79,7 +79,7 @@ export function createClient(options: ClientOptions): GatehouseClient {
       if (error !== undefined) return { error };
       return { data };
     },
-    async permissionsAt(workspaceId, { resource, limit, after }, freshness = {}) {
+    async permissionsAt(workspaceId, { resource, limit, after, q }, freshness = {}) {
       const colon = resource.indexOf(":");
       const { data, error } = await api.GET(
         "/v1/workspaces/{ws}/resources/{type}/{id}/permissions",
@@ -93,6 +93,7 @@ export function createClient(options: ClientOptions): GatehouseClient {
             query: {
               ...(limit === undefined ? {} : { limit: String(limit) }),
               ...(after === undefined ? {} : { after }),
+              ...(q === undefined ? {} : { q }),
               ...(freshness.atLeastRevision === undefined
                 ? {}
                 : { atLeastRevision: String(freshness.atLeastRevision) }),

@@ -177,6 +177,9 @@ describe.each(backends)("the client SDK on $name", (backend) => {
       [`user:${ada.userId}`, `user:${carol.userId}`, `user:${otto.userId}`].sort(),
     );
     expect(items.every((item) => item.via.every((path) => path.place !== undefined))).toBe(true);
+    // `q` searches the card by email or name.
+    const carols = await gatehouse.permissionsAt(ws, { resource: "site:a", q: "CAROL" });
+    expect(carols.data?.items.map((item) => item.subject)).toEqual([`user:${carol.userId}`]);
     const missing = await gatehouse.permissionsAt(ws, { resource: "site:zz" });
     expect(missing.error?.code).toBe("RESOURCE_NOT_FOUND");
   });

@@ -1,6 +1,6 @@
 import { type ReactNode, useCallback, useState } from "react";
 import { type Grant, type RoleMatrix, ws } from "./api.ts";
-import { roleLabel, scopeLabel } from "./model.ts";
+import { roleLabel, rootTypeOf, scopeLabel } from "./model.ts";
 import { useWorkspace } from "./session.tsx";
 import { Button, ConfirmDialog, ErrorNote, useAction } from "./ui.tsx";
 import { useApi } from "./use-api.ts";
@@ -48,14 +48,20 @@ export interface AccessChange {
 /** What a role gives: permission name → the matrix's description. */
 type PermissionWords = ReadonlyMap<string, string>;
 
-function permissionsOf(matrix: RoleMatrix | undefined, grants: readonly GrantLike[]): Set<string> {
-  const names = new Set<string>();
+/** Each permission the grants give, with the scopes where they give it. */
+function permissionsOf(
+  matrix: RoleMatrix | undefined,
+  grants: readonly GrantLike[],
+): Map<string, Set<string>> {
+  const held = new Map<string, Set<string>>();
+  const add = (permission: string, scope: string) =>
+    held.set(permission, (held.get(permission) ?? new Set()).add(scope));
   for (const grant of grants) {
     const role = matrix?.roles.find((candidate) => candidate.name === grant.role);
-    for (const permission of role?.permissions ?? []) names.add(permission);
-    for (const permission of grant.extras ?? []) names.add(permission);
+    for (const permission of role?.permissions ?? []) add(permission, grant.scope);
+    for (const permission of grant.extras ?? []) add(permission, grant.scope);
   }
-  return names;
+  return held;
 }
 
 /** "Admin of the whole workspace", "Operator of Server fra-1". */
@@ -81,11 +87,16 @@ function grantsWords(
     : grants.map((grant) => grantWords(model, grant)).join("; ");
 }
 
-/** The difference of two sets of grants in words: what is gained, what is lost. */
+/**
+ * The difference of two sets of grants in words: what is gained, what is lost. A permission counts
+ * as kept at a scope when the other side gives it there or on the whole workspace (`isRoot`); a
+ * second grant of the same role elsewhere is a gain (the console knows no more of the tree).
+ */
 export function accessDifference(
   matrix: RoleMatrix | undefined,
   before: readonly GrantLike[],
   after: readonly GrantLike[],
+  isRoot: (scope: string) => boolean = () => false,
 ): { readonly gains: readonly string[]; readonly losses: readonly string[] } {
   const words: PermissionWords = new Map(
     (matrix?.permissions ?? []).map((permission) => [permission.name, permission.description]),
@@ -93,10 +104,19 @@ export function accessDifference(
   const had = permissionsOf(matrix, before);
   const has = permissionsOf(matrix, after);
   const describe = (name: string) => words.get(name) || name;
-  return {
-    gains: [...has].filter((name) => !had.has(name)).map(describe),
-    losses: [...had].filter((name) => !has.has(name)).map(describe),
-  };
+  /** The permissions `from` gives somewhere that `to` does not give there. */
+  const missing = (from: Map<string, Set<string>>, to: Map<string, Set<string>>) =>
+    [...from]
+      .filter(([name, scopes]) => {
+        const kept = to.get(name);
+        return (
+          kept === undefined ||
+          ([...kept].every((scope) => !isRoot(scope)) &&
+            [...scopes].some((scope) => !kept.has(scope)))
+        );
+      })
+      .map(([name]) => describe(name));
+  return { gains: missing(has, had), losses: missing(had, has) };
 }
 
 function sameGrants(a: readonly GrantLike[], b: readonly GrantLike[]): boolean {
@@ -113,7 +133,10 @@ function AccessPreview(props: {
 }): React.JSX.Element {
   const { model } = useWorkspace();
   const { change } = props;
-  const { gains, losses } = accessDifference(props.matrix, change.before, change.after);
+  const root = rootTypeOf(model);
+  const { gains, losses } = accessDifference(props.matrix, change.before, change.after, (scope) =>
+    scope.startsWith(`${root}:`),
+  );
   const list = (grants: readonly GrantLike[]) => grantsWords(model, grants);
   const scopesChange = !sameGrants(
     change.before.map((grant) => ({ ...grant, role: "" })),
@@ -277,4 +300,14 @@ export function grantsBody(grants: readonly (Grant | GrantLike)[]): GrantLike[] 
       ? {}
       : { expiresAt: grant.expiresAt }),
   }));
+}
+
+/**
+ * The body of `POST …/grants` that gives `grant` to `subject` — again, for an undo: extras and end
+ * included.
+ * @example
+ * await api("POST", `${ws(id)}/grants`, grantBody("user:u1", taken));
+ */
+export function grantBody(subject: string, grant: GrantLike): Record<string, unknown> {
+  return { subject, ...grantsBody([grant])[0] };
 }

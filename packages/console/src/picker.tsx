@@ -1,6 +1,13 @@
 import { useEffect, useId, useRef, useState } from "react";
-import { api, type Member, ws } from "./api.ts";
-import { rootTypeOf, scopeLabel, splitResource, typeLabel, viewPermissionOf } from "./model.ts";
+import { api, type Group, type Member, ws } from "./api.ts";
+import {
+  rootTypeOf,
+  scopeLabel,
+  splitResource,
+  typeLabel,
+  typesInOrder,
+  viewPermissionOf,
+} from "./model.ts";
 import type { useWorkspace } from "./session.tsx";
 
 export interface PickerOption {
@@ -266,30 +273,128 @@ export function resourceSearch(
 }
 
 /**
- * Searches the workspace's members by email or name.
+ * Searches every resource the caller may see, in the tree's order of types, with "Whole workspace"
+ * first when it matches the text.
+ * @example
+ * <Picker search={anyResourceSearch(workspace.id, model)} … />
+ */
+export function anyResourceSearch(
+  workspaceId: string,
+  model: ReturnType<typeof useWorkspace>["model"],
+): PickerSearch {
+  const resources = resourceSearch(workspaceId, model, typesInOrder(model));
+  const rootScope = `${rootTypeOf(model)}:${workspaceId}`;
+  return async (text, after) => {
+    const page = await resources(text, after);
+    const label = scopeLabel(model, rootScope);
+    if (after !== null || !label.toLowerCase().includes(text.toLowerCase())) return page;
+    return { ...page, options: [{ value: rootScope, label }, ...page.options] };
+  };
+}
+
+/**
+ * Searches the workspace's members by email or name; `found` (when given) keeps each member shown,
+ * by user id, for the form that needs more than the option (their grants, their groups).
  * @example
  * const search = memberSearch(workspace.id);
  */
 export function memberSearch(
   workspaceId: string,
   keep: (member: Member) => boolean = () => true,
+  found?: Map<string, Member>,
 ): PickerSearch {
   return async (text, after) => {
-    const query = new URLSearchParams({ limit: String(PICKER_PAGE) });
-    if (text !== "") query.set("q", text);
-    if (after !== null) query.set("after", after);
-    const page = await api<{ members: Member[]; next: string | null }>(
-      "GET",
-      `${ws(workspaceId)}/members?${query}`,
+    const page = await searchPage<{ members: Member[] }>(
+      `${ws(workspaceId)}/members`,
+      text,
+      after,
+      PICKER_PAGE,
     );
+    const members = page.members.filter(keep);
+    for (const member of members) found?.set(member.userId, member);
     return {
-      options: page.members.filter(keep).map((member) => ({
+      options: members.map((member) => ({
         value: member.userId,
         label: member.name || member.email,
         hint: member.email,
       })),
       next: page.next,
     };
+  };
+}
+
+/** One page of a `q`/`limit`/`after` list of the API. */
+function searchPage<T>(
+  path: string,
+  text: string,
+  after: string | null,
+  limit: number,
+): Promise<T & { next: string | null }> {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (text !== "") query.set("q", text);
+  if (after !== null) query.set("after", after);
+  return api<T & { next: string | null }>("GET", `${path}?${query}`);
+}
+
+/** Someone a grant can go to: a member, or a team (group) whose role is every member's. */
+export type Grantee =
+  | { readonly kind: "user"; readonly member: Member }
+  | { readonly kind: "group"; readonly group: Group };
+
+/**
+ * Searches the members (by email or name), then the teams (by name), as grant subjects
+ * (`user:<id>`, `group:<id>`); `found` keeps each one shown by that value. The cursor is the list
+ * ("m" or "g") and the API's `next` within it.
+ * @example
+ * const found = new Map<string, Grantee>();
+ * <Picker search={granteeSearch(workspace.id, found)} … />
+ */
+export function granteeSearch(
+  workspaceId: string,
+  found: Map<string, Grantee>,
+  keep: (grantee: Grantee) => boolean = () => true,
+): PickerSearch {
+  return async (text, after) => {
+    const [list, within] =
+      after === null ? ["m", null] : [after.slice(0, 1), after.slice(2) || null];
+    const options: PickerOption[] = [];
+    const add = (value: string, grantee: Grantee, option: Omit<PickerOption, "value">) => {
+      if (!keep(grantee)) return;
+      found.set(value, grantee);
+      options.push({ value, ...option });
+    };
+    if (list === "m") {
+      const page = await searchPage<{ members: Member[] }>(
+        `${ws(workspaceId)}/members`,
+        text,
+        within,
+        PICKER_PAGE,
+      );
+      for (const member of page.members)
+        add(
+          `user:${member.userId}`,
+          { kind: "user", member },
+          { label: member.name || member.email, hint: member.email },
+        );
+      if (page.next !== null) return { options, next: `m|${page.next}` };
+      if (options.length >= PICKER_PAGE) return { options, next: "g|" };
+    }
+    const page = await searchPage<{ groups: Group[] }>(
+      `${ws(workspaceId)}/groups`,
+      text,
+      list === "g" ? within : null,
+      PICKER_PAGE - (list === "m" ? options.length : 0),
+    );
+    for (const group of page.groups)
+      add(
+        `group:${group.id}`,
+        { kind: "group", group },
+        {
+          label: group.name,
+          hint: `Group · ${group.members.length} ${group.members.length === 1 ? "person" : "people"}`,
+        },
+      );
+    return { options, next: page.next === null ? null : `g|${page.next}` };
   };
 }
 

@@ -297,7 +297,7 @@ describe("the web console in a browser", { timeout: 60_000 }, () => {
     await shown(matrix.getByRole("columnheader", { name: /Customer/ }));
     await pick(owner, "Member", "cara", "Cara Customer");
     await owner.getByLabel("Permission", { exact: true }).selectOption("site.deploy");
-    await owner.getByLabel("Resource", { exact: true }).fill("site:blog.example");
+    await pick(owner, "Resource", "blog", "blog.example");
     await owner.getByRole("button", { name: "Explain" }).click();
     await shown(owner.getByText("Denied", { exact: true }));
     // In words, not the engine's codes (#16).

@@ -78,7 +78,7 @@ describe("grants as the model allows them, and the customer's per-site view", {
     grant: { who: string; role: string; where: string; until?: string; extras?: string[] },
   ): Promise<void> {
     const form = giveAccess(page);
-    await form.getByLabel("Who").selectOption({ label: grant.who });
+    await pick(page, "Who", grant.who.slice(0, 4), grant.who, form);
     await form.getByLabel("Role").selectOption({ label: grant.role });
     await pick(page, "Where", grant.where.slice(0, 4), grant.where, form);
     if (grant.until !== undefined) await form.getByLabel("Until (optional)").fill(grant.until);
@@ -194,10 +194,8 @@ describe("grants as the model allows them, and the customer's per-site view", {
         .find((member) => member.email === "gina@example.com")
         ?.grants.map((grant) => grant.scope);
     await poll(scopesOfGina).toContain("site:shop.example");
-    await giveAccess(owner).getByRole("button", { name: "Undo" }).click();
-    await shown(
-      owner.getByText(/^Undone: Gina Group no longer holds Customer on .*shop\.example\./),
-    );
+    await owner.getByTestId("access-ack").getByRole("button", { name: "Undo" }).click();
+    await shown(owner.getByText("Undone: Gina Group has Customer on site blog.example again."));
     await poll(scopesOfGina).toEqual(["site:blog.example"]);
   });
 
@@ -224,13 +222,56 @@ describe("grants as the model allows them, and the customer's per-site view", {
     await shown(cara.getByRole("list", { name: "On this site" }).getByText("Delete the site"));
   });
 
+  it("takes a further grant away after saying what goes, and Undo gives back exactly that grant (#16)", async () => {
+    const caraGrants = async () =>
+      (await server.gatehouse.members.list(systemActor(), workspaceId))
+        .find((member) => member.email === "cara@example.com")
+        ?.grants.map((grant) => ({ ...grant, extras: [...grant.extras] }));
+    const before = await caraGrants();
+    const docs = before?.find((grant) => grant.scope === "site:docs.example");
+    expect(docs?.extras).toHaveLength(1);
+    expect(docs?.expiresAt).toBeGreaterThan(Date.now());
+    const takeAway = memberRow(owner, "cara@example.com").getByRole("button", {
+      name: "Take away Customer on Site docs.example from Cara Customer",
+    });
+    await takeAway.click();
+    const dialog = owner.getByRole("dialog", {
+      name: "Take Customer on Site docs.example away from Cara Customer?",
+    });
+    const loses = dialog.getByRole("list", { name: "Cara Customer loses" });
+    await shown(loses);
+    expect(await loses.innerText()).toContain("Delete the site");
+    await screenshot(owner, "take-away-confirm");
+    // Cancelling takes nothing away.
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    expect(await caraGrants()).toEqual(before);
+
+    await takeAway.click();
+    await dialog.getByRole("button", { name: "Take away" }).click();
+    const ack = owner
+      .getByTestId("access-ack")
+      .filter({ hasText: "Cara Customer no longer holds Customer on site docs.example" });
+    await shown(ack);
+    await poll(async () => (await caraGrants())?.map((grant) => grant.scope)).toEqual([
+      "site:shop.example",
+    ]);
+    await ack.getByRole("button", { name: "Undo" }).click();
+    await shown(owner.getByTestId("access-ack").filter({ hasText: "Undone: Cara Customer has" }));
+    // The same role, place, extras and end as before.
+    await poll(caraGrants).toEqual(before);
+    await shown(memberRow(owner, "cara@example.com").getByText("plus: Delete the site"));
+  });
+
   it("gives a group a role, and its members gain it", async () => {
     await owner.getByRole("textbox", { name: "New group" }).fill("Support");
     await owner.getByRole("button", { name: "Create group" }).click();
     await pick(owner, "Add a member to Support", "Gina", "Gina Group");
+    // Joining a group widens access too: previewed and confirmed like any other change (#16).
+    const joining = owner.getByRole("dialog", { name: "Add Gina Group to Support?" });
+    await joining.getByRole("button", { name: "Add to group" }).click();
     await shown(owner.getByRole("button", { name: "Remove Gina Group from Support" }));
     const dialog = await give(owner, {
-      who: "Support (group)",
+      who: "Support",
       role: "Operator",
       where: "fra-1",
     });
@@ -244,6 +285,47 @@ describe("grants as the model allows them, and the customer's per-site view", {
     await gina.goto(`/w/${workspaceId}/resources/server/fra-1`);
     await shown(gina.getByRole("heading", { name: "fra-1" }));
     await shown(gina.getByRole("list", { name: "On this server" }).getByText("Restart the server"));
+  });
+
+  it("takes a member out of a group and a group's role away only after confirming, each with an Undo (#16)", async () => {
+    const support = async () =>
+      (await server.gatehouse.members.listGroups(systemActor(), workspaceId)).find(
+        (group) => group.name === "Support",
+      );
+    const gina = (await server.gatehouse.users.findByEmail("gina@example.com"))!.id;
+    await owner.getByRole("button", { name: "Remove Gina Group from Support" }).click();
+    const leaving = owner.getByRole("dialog", { name: "Take Gina Group out of Support?" });
+    await shown(
+      leaving.getByRole("list", { name: "Gina Group loses" }).getByText("Restart the server"),
+    );
+    await leaving.getByRole("button", { name: "Take out of group" }).click();
+    const ack = owner
+      .getByTestId("access-ack")
+      .filter({ hasText: "Gina Group is no longer in Support." });
+    await shown(ack);
+    await poll(async () => (await support())?.members).toEqual([]);
+    await ack.getByRole("button", { name: "Undo" }).click();
+    await poll(async () => (await support())?.members).toEqual([gina]);
+    await shown(owner.getByRole("button", { name: "Remove Gina Group from Support" }));
+
+    await owner
+      .getByRole("list", { name: "Roles of Support" })
+      .getByRole("button", { name: "Take away Operator on Server fra-1 from Support" })
+      .click();
+    const taking = owner.getByRole("dialog", {
+      name: "Take Operator on Server fra-1 away from Support?",
+    });
+    await shown(taking.getByText("Every member of the group loses what this grant gave them"));
+    await taking.getByRole("button", { name: "Take away" }).click();
+    const taken = owner
+      .getByTestId("access-ack")
+      .filter({ hasText: "Support no longer holds Operator on server fra-1." });
+    await shown(taken);
+    await poll(async () => (await support())?.grants.length).toBe(0);
+    await taken.getByRole("button", { name: "Undo" }).click();
+    await poll(async () => (await support())?.grants.map((grant) => grant.scope)).toEqual([
+      "server:fra-1",
+    ]);
   });
 
   it("shows a site customer what they can do in words, with no switcher or account pages", async () => {

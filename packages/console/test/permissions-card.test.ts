@@ -1,11 +1,12 @@
 import { asUser, systemActor } from "@gatehouse/service";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   buildConsole,
   type ConsoleServer,
   launchBrowser,
   PASSWORD,
+  pick,
   screenshot,
   startServer,
 } from "./harness.ts";
@@ -13,7 +14,8 @@ import {
 /**
  * A hosting-customer Customer Admin's Permissions card, in Chromium against the real server: they
  * land on their customer, see who has access there and below (nothing of the other customer),
- * and revoke a grant on one of its hostings after confirming.
+ * revoke a grant on one of its hostings after confirming (and undo it), and grant a role there to
+ * someone found by typing, saved only on confirming (#16); the owner finds anyone in the workspace.
  */
 describe("the Permissions card of a Customer Admin", { timeout: 60_000 }, () => {
   let server: ConsoleServer;
@@ -23,6 +25,13 @@ describe("the Permissions card of a Customer Admin", { timeout: 60_000 }, () => 
   let workspaceId: string;
 
   const poll = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 50 });
+  const shown = (locator: Locator) => locator.first().waitFor({ state: "visible" });
+  /** A member's grants as the API answers them, "role@scope", sorted. */
+  const grantsOf = async (email: string) =>
+    (await server.gatehouse.members.list(systemActor(), workspaceId))
+      .find((member) => member.email === email)
+      ?.grants.map((grant) => `${grant.role}@${grant.scope}`)
+      .sort() ?? [];
 
   beforeAll(async () => {
     const consoleDir = buildConsole();
@@ -94,7 +103,74 @@ describe("the Permissions card of a Customer Admin", { timeout: 60_000 }, () => 
     const wes = card.locator('tr[data-subject="wes@example.com"]');
     await wes.getByRole("button", { name: "Revoke" }).click();
     const dialog = page.getByRole("dialog", { name: /Revoke/ });
+    await shown(dialog.getByRole("list", { name: "Wes Web loses" }));
     await dialog.getByRole("button", { name: "Revoke" }).click();
     await poll(emails).toEqual(["carla@example.com", "hanna@example.com"]);
+    expect(await grantsOf("wes@example.com")).toEqual([]);
+    // The acknowledgement's Undo gives the grant back.
+    await page.getByTestId("access-ack").getByRole("button", { name: "Undo" }).click();
+    await poll(() => grantsOf("wes@example.com")).toEqual(["hosting_web@hosting:acme-web"]);
+    await poll(emails).toEqual(["carla@example.com", "hanna@example.com", "wes@example.com"]);
+  });
+
+  it("grants a role here to someone found by typing, only after confirming (#16)", async () => {
+    const form = page.getByRole("form", { name: "Grant a role here" });
+    // A Customer Admin may not list the workspace's members: the picker searches the card's people.
+    await pick(page, "Who", "wes", "Wes Web", form);
+    await form.getByLabel("Role").selectOption({ label: "Customer Domain" });
+    await form.getByRole("button", { name: "Review and grant" }).click();
+    const dialog = page.getByRole("dialog", { name: /^Give Wes Web the role Customer Domain/ });
+    await shown(dialog.getByRole("list", { name: "Wes Web gains" }));
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    // Nothing is saved before the confirmation.
+    expect(await grantsOf("wes@example.com")).toEqual(["hosting_web@hosting:acme-web"]);
+    await form.getByRole("button", { name: "Review and grant" }).click();
+    await dialog.getByRole("button", { name: "Grant" }).click();
+    await poll(() => grantsOf("wes@example.com")).toEqual([
+      "customer_domain@customer:acme",
+      "hosting_web@hosting:acme-web",
+    ]);
+    await shown(page.getByText("Wes Web now holds Customer Domain on customer acme."));
+    await screenshot(page, "permissions-card-grant");
+    // Someone with no access in Carla's part of the tree is not offered.
+    const who = form.getByRole("combobox", { name: "Who", exact: true });
+    await who.fill("gus");
+    const list = page.locator(`[id="${await who.getAttribute("aria-controls")}"]`);
+    await shown(form.getByText("Nothing matches “gus”"));
+    expect(await list.getByRole("option").count()).toBe(0);
+    await who.press("Escape");
+  });
+
+  it("lets the owner grant here to a member the card does not list yet", async () => {
+    const owner = await context.browser()!.newContext({
+      viewport: { width: 1280, height: 860 },
+      baseURL: server.base,
+    });
+    const hanna = await owner.newPage();
+    hanna.setDefaultTimeout(15_000);
+    await hanna.goto("/");
+    await hanna.getByLabel("Email", { exact: true }).fill("hanna@example.com");
+    await hanna.getByLabel("Password").fill(PASSWORD);
+    await hanna.getByRole("button", { name: "Sign in", exact: true }).click();
+    await shown(hanna.getByRole("navigation", { name: "Sections" }));
+    await hanna.goto(`/w/${workspaceId}/resources/customer/acme`);
+    const form = hanna.getByRole("form", { name: "Grant a role here" });
+    await pick(hanna, "Who", "gus", "Gus Globex", form);
+    await form.getByLabel("Role").selectOption({ label: "Customer Manager" });
+    await form.getByRole("button", { name: "Review and grant" }).click();
+    await hanna
+      .getByRole("dialog", { name: /^Give Gus Globex the role Customer Manager/ })
+      .getByRole("button", { name: "Grant" })
+      .click();
+    await poll(() => grantsOf("gus@example.com")).toEqual([
+      "customer_manager@customer:acme",
+      "hosting_web@hosting:globex-web",
+    ]);
+    await shown(
+      hanna
+        .getByRole("table", { name: "Permissions" })
+        .locator('tr[data-subject="gus@example.com"]'),
+    );
+    await owner.close();
   });
 });

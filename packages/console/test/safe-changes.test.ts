@@ -230,6 +230,48 @@ describe("safe changes in the console (#16)", { timeout: 90_000 }, () => {
     await poll(async () => new URL(page.url()).host).toBe(new URL(server.base).host);
   });
 
+  it("saves nothing of a group membership or a further grant before the confirmation, and says a deleted group cannot be undone", async () => {
+    await gatehouse.members.createGroup(systemActor(), panel, { name: "Night shift" });
+    const nightShift = async () =>
+      (await gatehouse.members.listGroups(asUser(oliviaId), panel)).find(
+        (group) => group.name === "Night shift",
+      );
+    await owner.goto(`/w/${panel}/team`);
+    await pick(owner, "Add a member to Night shift", "Otto", "Otto Operator");
+    const joining = owner.getByRole("dialog", { name: "Add Otto Operator to Night shift?" });
+    await shown(joining.getByTestId("access-before"));
+    await joining.getByRole("button", { name: "Cancel" }).click();
+    expect((await nightShift())?.members).toEqual([]);
+
+    const form = owner.getByRole("form", { name: "Give access" });
+    await pick(owner, "Who", "Otto", "Otto Operator", form);
+    await form.getByLabel("Role").selectOption({ label: "Operator" });
+    await pick(owner, "Where", "ams", "ams-1", form);
+    // Arrow keys in the pickers choose nothing and save nothing.
+    await form.getByRole("combobox", { name: "Who", exact: true }).press("ArrowDown");
+    await form.getByRole("combobox", { name: "Who", exact: true }).press("Escape");
+    await form.getByRole("button", { name: "Review and give access" }).click();
+    const giving = owner.getByRole("dialog", {
+      name: "Give Otto Operator the role Operator on Server ams-1?",
+    });
+    await poll(() => giving.getByTestId("access-after").innerText()).toBe(
+      "Operator on server fra-1; Operator on server ams-1",
+    );
+    await giving.getByRole("button", { name: "Cancel" }).click();
+    expect(await ottoGrants()).toEqual(["operator@server:fra-1"]);
+
+    await owner.getByRole("button", { name: "Delete group" }).click();
+    const deleting = owner.getByRole("dialog", { name: "Delete the group Night shift?" });
+    await shown(deleting.getByText("This cannot be undone."));
+    await deleting.getByRole("button", { name: "Delete group" }).click();
+    const ack = owner
+      .getByTestId("access-ack")
+      .filter({ hasText: "The group Night shift is deleted." });
+    await shown(ack);
+    expect(await ack.getByRole("button", { name: "Undo" }).count()).toBe(0);
+    await poll(nightShift).toBeUndefined();
+  });
+
   it("disables the invite form at the seat limit, saying why", async () => {
     const bruno = (await gatehouse.users.findByEmail("bruno@example.com"))!;
     for (const name of ["b1", "b2", "b3", "b4"]) {

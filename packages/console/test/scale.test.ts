@@ -160,7 +160,24 @@ describe("the console at scale in a browser (#16)", { timeout: 90_000 }, () => {
   it("adds member #55 to a group through the people picker", async () => {
     await owner.getByLabel("Search members").fill("");
     await pick(owner, "Add a member to Support", "member055", "Member 055");
+    await owner
+      .getByRole("dialog", { name: "Add Member 055 to Support?" })
+      .getByRole("button", { name: "Add to group" })
+      .click();
     await shown(owner.getByRole("button", { name: "Remove Member 055 from Support" }));
+  });
+
+  it("gives member #55 a further grant, chosen by typing in Give access", async () => {
+    const form = owner.getByRole("form", { name: "Give access" });
+    await pick(owner, "Who", "member055", "Member 055", form);
+    await form.getByLabel("Role").selectOption({ label: "Operator" });
+    await pick(owner, "Where", "srv-020", "srv-020", form);
+    await form.getByRole("button", { name: "Review and give access" }).click();
+    await owner
+      .getByRole("dialog", { name: /^Give Member 055 the role Operator/ })
+      .getByRole("button", { name: "Give access" })
+      .click();
+    await shown(owner.getByText("Member 055 now holds Operator on Server srv-020."));
   });
 
   it("limits an API key to site #250 through the resource picker", async () => {
@@ -176,8 +193,18 @@ describe("the console at scale in a browser (#16)", { timeout: 90_000 }, () => {
   it("filters the activity log by member #55, chosen by typing", async () => {
     await nav().getByRole("link", { name: "Activity log" }).click();
     await pick(owner, "Actor", "Member 05", "Member 055");
+    await pick(owner, "Resource", "site-250", "site-250");
     await owner.getByRole("button", { name: "Apply filters" }).click();
     await poll(() => owner.getByText("No entries match these filters").count()).toBeGreaterThan(0);
+    expect(new URL(owner.url()).searchParams.get("resource")).toBe("site:site-250");
+  });
+
+  it("explains a decision on site #250, chosen by typing in the resource picker", async () => {
+    await nav().getByRole("link", { name: "Roles" }).click();
+    await pick(owner, "Member", "member055", "Member 055");
+    await pick(owner, "Resource", "site-250", "site-250");
+    await owner.getByRole("button", { name: "Explain" }).click();
+    await shown(owner.getByText(/Member 055 may .* on Site site-250/));
   });
 
   it("chooses member #55 as the new owner by typing", async () => {

@@ -210,6 +210,34 @@ describe.each(backends)("the Permissions card on $name", (backend) => {
           after = page.next;
         } while (after !== undefined);
         expect(seen).toEqual(expectedAt(root));
+        // A search (`q`, the Permissions card's Grant picker) keeps the users whose email or name
+        // and the teams whose name contains it, ignoring case, and pages the same way.
+        const card = await gatehouse.decisions.permissionsAt(asUser(owner.id), ws, {
+          resource: root,
+        });
+        for (const q of ["OWNER", "web TEAM", "-", "nobody-has-this"]) {
+          const wanted = card.items
+            .filter((item) =>
+              [item.user?.email, item.user?.name, item.group?.name]
+                .join(" ")
+                .toLowerCase()
+                .includes(q.toLowerCase()),
+            )
+            .map((item) => item.subject);
+          const found: string[] = [];
+          let cursor: string | undefined;
+          do {
+            const page = await gatehouse.decisions.permissionsAt(asUser(owner.id), ws, {
+              resource: root,
+              limit: 2,
+              after: cursor,
+              q,
+            });
+            found.push(...page.items.map((item) => item.subject));
+            cursor = page.next;
+          } while (cursor !== undefined);
+          expect(found, q).toEqual(wanted);
+        }
       } finally {
         await gatehouse.close();
       }

@@ -2861,6 +2861,8 @@ export type paths = {
                     /** @description Subjects per page, 1–1000; 100 by default */
                     limit?: string;
                     after?: string;
+                    /** @description Keep users whose email or name, and teams whose name, contains this (ignoring case); pages the same way, `after` with the same `q` */
+                    q?: string;
                     /** @description Answer no staler than this workspace revision — the `revision` a write answered, on any instance. A revision the workspace has not reached is 400 INVALID_INPUT. */
                     atLeastRevision?: string;
                 };

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from "react";
 import { type AuditEntry, api, type Member, type Verification, ws } from "../api.ts";
-import { memberSearch, Picker } from "../picker.tsx";
+import { anyResourceSearch, memberSearch, Picker, resourceLabel } from "../picker.tsx";
 import { countOf } from "../plural.ts";
 import { navigate, useLocation } from "../router.tsx";
 import { useWorkspace } from "../session.tsx";
@@ -238,7 +238,7 @@ export function AuditEntries(props: {
 
 /** The activity log: filter, page, export and verify the tamper-evident chain. */
 export function ActivityPage(): React.JSX.Element {
-  const { workspace, access, canWrite } = useWorkspace();
+  const { workspace, model, access, canWrite } = useWorkspace();
   const base = ws(workspace.id);
   // Names for the entries' actors and targets (the actor filter searches on the server).
   const members = useApi<{ members: Member[] }>(
@@ -312,12 +312,14 @@ export function ActivityPage(): React.JSX.Element {
                 </Field>
                 <Field label="Resource">
                   {(id) => (
-                    <input
+                    <Picker
                       id={id}
-                      className="input"
-                      placeholder="e.g. site:shop.example"
                       value={draft.resource}
-                      onChange={set("resource")}
+                      selectedLabel={resourceLabel(model, draft.resource)}
+                      empty={{ value: "", label: "Anywhere" }}
+                      placeholder="Anywhere"
+                      search={anyResourceSearch(workspace.id, model)}
+                      onChange={(resource) => setDraft((previous) => ({ ...previous, resource }))}
                     />
                   )}
                 </Field>

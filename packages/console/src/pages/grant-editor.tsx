@@ -1,19 +1,16 @@
 import { useState } from "react";
+import {
+  type AccessChange,
+  type GrantLike,
+  grantBody,
+  grantWords,
+  useAccessChange,
+} from "../access-change.tsx";
 import { api, type Grant, type Group, type Member, type ModelDefinition, ws } from "../api.ts";
 import { grantableRoles, roleLabel, scopeLabel, splitResource, typeLabel } from "../model.ts";
+import { type Grantee, granteeSearch, Picker } from "../picker.tsx";
 import { useWorkspace } from "../session.tsx";
-import {
-  AsyncForm,
-  Badge,
-  Button,
-  Card,
-  ConfirmDialog,
-  ErrorNote,
-  Field,
-  formatTime,
-  Notice,
-  useAction,
-} from "../ui.tsx";
+import { AsyncForm, Badge, Button, Card, Field, formatTime } from "../ui.tsx";
 import { ScopeSelect } from "./team.tsx";
 
 /**
@@ -115,46 +112,57 @@ export function GroupGrantsOf(props: {
   );
 }
 
-/** Takes one grant away from a member or group, after a confirmation that says what goes. */
+/**
+ * Takes one grant away from a member or group through the access-change confirmation: what they
+ * lose, in the role matrix's words; the acknowledgement's Undo gives exactly that grant back
+ * (role, scope, extras, end).
+ */
 export function TakeAwayButton(props: {
   readonly subjectName: string;
   readonly grant: Grant;
-  readonly onDone: () => void;
+  /** Every grant the subject holds now (this one included): the preview's "Now". */
+  readonly held: readonly GrantLike[];
+  readonly propose: (change: AccessChange) => void;
 }): React.JSX.Element {
   const { workspace, model } = useWorkspace();
-  const [open, setOpen] = useState(false);
-  const what = `${roleLabel(model, props.grant.role)} on ${scopeLabel(model, props.grant.scope)}`;
+  const { grant, subjectName } = props;
+  const what = `${roleLabel(model, grant.role)} on ${scopeLabel(model, grant.scope)}`;
+  const isGroup = grant.subject.startsWith("group:");
   return (
-    <>
-      <Button
-        size="small"
-        variant="ghost"
-        aria-label={`Take away ${what} from ${props.subjectName}`}
-        onClick={() => setOpen(true)}
-      >
-        Take away
-      </Button>
-      <ConfirmDialog
-        open={open}
-        title={`Take ${what} away from ${props.subjectName}?`}
-        confirmLabel="Take away"
-        tone="danger"
-        onClose={() => setOpen(false)}
-        onConfirm={async () => {
-          await api("DELETE", `${ws(workspace.id)}/grants`, {
-            subject: props.grant.subject,
-            scope: props.grant.scope,
-          });
-          props.onDone();
-        }}
-      >
-        <p>
-          {props.grant.subject.startsWith("group:")
-            ? "Every member of the group loses what this grant gave them, unless another grant still gives it."
-            : "They lose what this grant gave them at once, unless another grant still gives it."}
-        </p>
-      </ConfirmDialog>
-    </>
+    <Button
+      size="small"
+      variant="ghost"
+      aria-label={`Take away ${what} from ${subjectName}`}
+      onClick={() =>
+        props.propose({
+          who: subjectName,
+          title: `Take ${what} away from ${subjectName}?`,
+          confirmLabel: "Take away",
+          tone: "danger",
+          before: props.held,
+          after: props.held.filter((other) => other.scope !== grant.scope),
+          apply: () =>
+            api("DELETE", `${ws(workspace.id)}/grants`, {
+              subject: grant.subject,
+              scope: grant.scope,
+            }).then(() => undefined),
+          undo: () =>
+            api("POST", `${ws(workspace.id)}/grants`, grantBody(grant.subject, grant)).then(
+              () => undefined,
+            ),
+          note: (
+            <p>
+              {isGroup
+                ? "Every member of the group loses what this grant gave them, unless another grant still gives it."
+                : "They lose what this grant gave them at once, unless another grant still gives it."}
+            </p>
+          ),
+          done: `${subjectName} no longer holds ${grantWords(model, grant)}.`,
+        })
+      }
+    >
+      Take away
+    </Button>
   );
 }
 
@@ -197,42 +205,75 @@ function problemOf(
 
 /**
  * "Give access": a further grant for a member (a second server, say) or a role for a group, with
- * the model's extras and an optional end; confirmed with what the subject gains, in words.
+ * the model's extras and an optional end; the member or group is found by typing (searched on the
+ * server), and the grant goes through the access-change confirmation (what they gain) with an Undo.
  */
-export function GiveAccessCard(props: {
-  readonly members: readonly Member[];
-  readonly groups: readonly Group[];
-  readonly onSaved: () => void;
-}): React.JSX.Element {
+export function GiveAccessCard(props: { readonly onSaved: () => void }): React.JSX.Element {
   const { workspace, model } = useWorkspace();
   const roles = grantableRoles(model);
   const empty: Draft = { subject: "", role: roles[0] ?? "", scope: "", extras: [], until: "" };
   const [draft, setDraft] = useState<Draft>(empty);
   const [problem, setProblem] = useState<string | undefined>();
-  const [confirming, setConfirming] = useState(false);
-  const [done, setDone] = useState<string | undefined>();
-  /** The grant just given, while its acknowledgement offers to undo it. */
-  const [given, setGiven] = useState<{ subject: string; scope: string } | undefined>();
-  const undo = useAction();
+  /** The members and groups the Who picker has shown, by subject: their grants and members. */
+  const [found] = useState(() => new Map<string, Grantee>());
+  const [grantee, setGrantee] = useState<Grantee | undefined>();
+  const changes = useAccessChange({ onChanged: props.onSaved });
   const update = (change: Partial<Draft>) => {
     setDraft((previous) => ({ ...previous, ...change }));
     setProblem(undefined);
-    setDone(undefined);
-    setGiven(undefined);
+    changes.clear();
   };
-  const people = props.members.filter((member) => !member.isOwner);
-  const member = people.find((candidate) => `user:${candidate.userId}` === draft.subject);
-  const group = props.groups.find((candidate) => `group:${candidate.id}` === draft.subject);
+  const member = grantee?.kind === "user" ? grantee.member : undefined;
+  const group = grantee?.kind === "group" ? grantee.group : undefined;
   const subjectName =
     member !== undefined ? member.name || member.email : group !== undefined ? group.name : "";
   const held = member?.grants ?? group?.grants ?? [];
   const scopeType = draft.scope === "" ? undefined : splitResource(draft.scope).type;
   const extras = scopeType === undefined ? [] : extrasAllowed(model, draft.role, scopeType);
   const role = model.roles[draft.role];
-  const gains = [...(role?.permissions ?? []), ...draft.extras];
   const place = draft.scope === "" ? "" : scopeLabel(model, draft.scope);
   const end = draft.until === "" ? undefined : new Date(draft.until).getTime();
   const summary = `${roleLabel(model, draft.role)} on ${place}${end === undefined ? "" : `, ${grantEnd({ expiresAt: end })}`}`;
+  const review = () => {
+    const given: GrantLike = {
+      role: draft.role,
+      scope: draft.scope,
+      extras: draft.extras,
+      ...(end === undefined ? {} : { expiresAt: end }),
+    };
+    const subject = draft.subject;
+    changes.propose({
+      who: subjectName,
+      title: `Give ${subjectName} the role ${summary}?`,
+      confirmLabel: "Give access",
+      before: held,
+      after: [...held, given],
+      apply: async () => {
+        await api("POST", `${ws(workspace.id)}/grants`, grantBody(subject, given));
+        setDraft(empty);
+        setGrantee(undefined);
+      },
+      undo: () =>
+        api("DELETE", `${ws(workspace.id)}/grants`, { subject, scope: given.scope }).then(
+          () => undefined,
+        ),
+      note: (
+        <>
+          <p>
+            {group !== undefined
+              ? `Every member of ${group.name} (${group.members.length} ${group.members.length === 1 ? "person" : "people"}) gains this, on ${place} and everything under it.`
+              : `${subjectName} keeps their other access and gains this on ${place} and everything under it.`}
+          </p>
+          {end === undefined ? (
+            <p className="muted">Without an end: until someone takes it away.</p>
+          ) : (
+            <p>It ends by itself {grantEnd({ expiresAt: end }).replace(/^until /, "on ")}.</p>
+          )}
+        </>
+      ),
+      done: `${subjectName} now holds ${summary}.`,
+    });
+  };
   return (
     <Card
       title="Give access"
@@ -242,42 +283,31 @@ export function GiveAccessCard(props: {
         label="Give access"
         className="form form-inline"
         onSubmit={async () => {
-          const found = problemOf(model, draft, held, subjectName);
-          setProblem(found);
-          if (found === undefined) setConfirming(true);
+          const reason = problemOf(model, draft, held, subjectName);
+          setProblem(reason);
+          if (reason === undefined) review();
         }}
       >
         {() => (
           <>
             <Field label="Who">
               {(id) => (
-                <select
+                <Picker
                   id={id}
-                  className="select"
-                  required
                   value={draft.subject}
-                  onChange={(event) => update({ subject: event.target.value })}
-                >
-                  <option value="" disabled>
-                    Choose a member or group…
-                  </option>
-                  <optgroup label="Members">
-                    {people.map((candidate) => (
-                      <option key={candidate.userId} value={`user:${candidate.userId}`}>
-                        {candidate.name || candidate.email}
-                      </option>
-                    ))}
-                  </optgroup>
-                  {props.groups.length === 0 ? null : (
-                    <optgroup label="Groups">
-                      {props.groups.map((candidate) => (
-                        <option key={candidate.id} value={`group:${candidate.id}`}>
-                          {candidate.name} (group)
-                        </option>
-                      ))}
-                    </optgroup>
+                  selectedLabel={subjectName}
+                  placeholder="Type a member's or group's name…"
+                  required
+                  search={granteeSearch(
+                    workspace.id,
+                    found,
+                    (candidate) => candidate.kind === "group" || !candidate.member.isOwner,
                   )}
-                </select>
+                  onChange={(subject) => {
+                    setGrantee(found.get(subject));
+                    update({ subject });
+                  }}
+                />
               )}
             </Field>
             <Field label="Role">
@@ -349,71 +379,16 @@ export function GiveAccessCard(props: {
                 {problem}
               </div>
             )}
-            {done === undefined ? null : (
-              <Notice tone="success">
-                {done}{" "}
-                {given === undefined ? null : (
-                  <Button
-                    size="small"
-                    busy={undo.busy}
-                    onClick={() =>
-                      undo.run(async () => {
-                        await api("DELETE", `${ws(workspace.id)}/grants`, given);
-                        setGiven(undefined);
-                        setDone(`Undone: ${done.replace(/ now holds /, " no longer holds ")}`);
-                        props.onSaved();
-                      })
-                    }
-                  >
-                    Undo
-                  </Button>
-                )}
-              </Notice>
-            )}
-            {undo.error === undefined ? null : <ErrorNote error={undo.error} />}
           </>
         )}
       </AsyncForm>
+      {changes.status}
       {role?.description ? (
         <p className="muted small">
           {roleLabel(model, draft.role)}: {role.description}
         </p>
       ) : null}
-      <ConfirmDialog
-        open={confirming}
-        title={`Give ${subjectName} the role ${summary}?`}
-        confirmLabel="Give access"
-        onClose={() => setConfirming(false)}
-        onConfirm={async () => {
-          await api("POST", `${ws(workspace.id)}/grants`, {
-            subject: draft.subject,
-            role: draft.role,
-            scope: draft.scope,
-            ...(draft.extras.length === 0 ? {} : { extras: [...draft.extras] }),
-            ...(end === undefined ? {} : { expiresAt: end }),
-          });
-          setDraft(empty);
-          setGiven({ subject: draft.subject, scope: draft.scope });
-          setDone(`${subjectName} now holds ${summary}.`);
-          props.onSaved();
-        }}
-      >
-        <p>
-          {group !== undefined
-            ? `Every member of ${group.name} (${group.members.length} ${group.members.length === 1 ? "person" : "people"}) gains, on ${place} and everything under it:`
-            : `${subjectName} keeps their other access and gains, on ${place} and everything under it:`}
-        </p>
-        <ul className="gains">
-          {gains.map((permission) => (
-            <li key={permission}>{wordsOf(model, permission)}</li>
-          ))}
-        </ul>
-        {end === undefined ? (
-          <p className="muted">Without an end: until someone takes it away.</p>
-        ) : (
-          <p>It ends by itself {grantEnd({ expiresAt: end }).replace(/^until /, "on ")}.</p>
-        )}
-      </ConfirmDialog>
+      {changes.dialog}
     </Card>
   );
 }

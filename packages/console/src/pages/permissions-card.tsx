@@ -1,18 +1,16 @@
-import { useState } from "react";
+import { useMemo, useState } from "react";
+import {
+  type AccessChange,
+  type GrantLike,
+  grantBody,
+  grantWords,
+  useAccessChange,
+} from "../access-change.tsx";
 import { api, type Capabilities, type PermissionsPage as Page, ws } from "../api.ts";
 import { grantableRoles, roleLabel, scopeLabel, splitResource, typeLabel } from "../model.ts";
+import { type Grantee, granteeSearch, PICKER_PAGE, Picker, type PickerSearch } from "../picker.tsx";
 import { useWorkspace } from "../session.tsx";
-import {
-  AsyncForm,
-  Badge,
-  Button,
-  Card,
-  ConfirmDialog,
-  ErrorNote,
-  Field,
-  Loading,
-  Time,
-} from "../ui.tsx";
+import { AsyncForm, Badge, Button, Card, ErrorNote, Field, Loading, Time } from "../ui.tsx";
 import { useApi } from "../use-api.ts";
 
 type Entry = Page["items"][number];
@@ -58,15 +56,39 @@ function PermissionsList(props: { readonly resource: string }): React.JSX.Elemen
   const page = useApi<Page>(
     `${ws(workspace.id)}/resources/${encodeURIComponent(type)}/${encodeURIComponent(id)}/permissions?${query}`,
   );
-  const [revoking, setRevoking] = useState<{ entry: Entry; path: Path } | undefined>(undefined);
-  const nameOf = (entry: Entry) =>
-    entry.user?.name || entry.user?.email || entry.group?.name || entry.subject;
+  const changes = useAccessChange({ onChanged: page.reload });
   const items = page.data?.items ?? [];
+  /** Takes a grant made here or below away, through the access-change confirmation, with Undo. */
+  const revoke = (entry: Entry, path: Path) => {
+    const who = nameOf(entry);
+    const before = directGrants(entry);
+    const { grant } = path;
+    changes.propose({
+      who,
+      title: `Revoke ${who}'s ${roleLabel(model, grant.role)} on ${scopeLabel(model, grant.scope)}?`,
+      confirmLabel: "Revoke",
+      tone: "danger",
+      before,
+      after: before.filter((other) => other.scope !== grant.scope),
+      apply: () =>
+        api("DELETE", `${ws(workspace.id)}/grants`, {
+          subject: grant.subject,
+          scope: grant.scope,
+        }).then(() => undefined),
+      undo: () =>
+        api("POST", `${ws(workspace.id)}/grants`, grantBody(grant.subject, grant)).then(
+          () => undefined,
+        ),
+      note: <p>{who} loses this role at once, unless another grant still gives the same.</p>,
+      done: `${who} no longer holds ${grantWords(model, grant)}.`,
+    });
+  };
   return (
     <Card
       title="Permissions"
       description={`Everyone with access to this ${typeLabel(model, type).toLowerCase()}: granted here, inherited from above, or on something below it.`}
     >
+      {changes.status}
       {page.loading && page.data === undefined ? <Loading /> : null}
       <ErrorNote error={page.error} retry={page.reload} />
       {items.length === 0 ? null : (
@@ -101,11 +123,7 @@ function PermissionsList(props: { readonly resource: string }): React.JSX.Elemen
                             : ` · via team ${items.find((item) => item.subject === path.throughGroup)?.group?.name ?? path.throughGroup}`}
                         </span>
                         {canWrite && path.place !== "above" && path.throughGroup === null ? (
-                          <Button
-                            size="small"
-                            variant="danger"
-                            onClick={() => setRevoking({ entry, path })}
-                          >
+                          <Button size="small" variant="danger" onClick={() => revoke(entry, path)}>
                             Revoke
                           </Button>
                         ) : null}
@@ -127,69 +145,157 @@ function PermissionsList(props: { readonly resource: string }): React.JSX.Elemen
         </Button>
       ) : null}
       {canWrite && items.length > 0 ? (
-        <GrantHere resource={props.resource} entries={items} onChanged={page.reload} />
+        <GrantHere resource={props.resource} propose={changes.propose} />
       ) : null}
-      <ConfirmDialog
-        open={revoking !== undefined}
-        title={`Revoke ${revoking === undefined ? "" : roleLabel(model, revoking.path.grant.role)}?`}
-        confirmLabel="Revoke"
-        tone="danger"
-        onClose={() => setRevoking(undefined)}
-        onConfirm={async () => {
-          if (revoking === undefined) return;
-          await api("DELETE", `${ws(workspace.id)}/grants`, {
-            subject: revoking.path.grant.subject,
-            scope: revoking.path.grant.scope,
-          });
-          page.reload();
-        }}
-      >
-        <p>
-          {revoking === undefined ? "" : nameOf(revoking.entry)} loses this role on{" "}
-          {revoking === undefined ? "" : scopeLabel(model, revoking.path.grant.scope)} at once.
-        </p>
-      </ConfirmDialog>
+      {changes.dialog}
     </Card>
   );
 }
 
-/** Gives a role on this resource to someone (or a team) already on the card. */
+/** A subject's name on the card: a user's name or email, a team's name. */
+function nameOf(entry: Entry): string {
+  return entry.user?.name || entry.user?.email || entry.group?.name || entry.subject;
+}
+
+/** The grants a card entry holds itself (not through a team), one per scope. */
+function directGrants(entry: Entry): GrantLike[] {
+  const byScope = new Map<string, GrantLike>();
+  for (const path of entry.via)
+    if (path.throughGroup === null) byScope.set(path.grant.scope, path.grant);
+  return [...byScope.values()];
+}
+
+/** Someone the Grant form may give a role to: their name and the grants the preview starts from. */
+interface Chosen {
+  readonly name: string;
+  readonly grants: readonly GrantLike[];
+}
+
+/**
+ * Searches, on the server, the people and teams the caller may give a role to: the workspace's
+ * members and groups for those who may see the team (`workflows.viewTeam`); for a sub-tree admin,
+ * whom `GET …/members` and `…/groups` refuse, the people and teams with access in this resource's
+ * part of the tree — the card's own list, searched with `q`.
+ */
+function reachableSearch(
+  options: { readonly workspaceId: string; readonly resource: string; readonly team: boolean },
+  chosen: Map<string, Chosen>,
+): PickerSearch {
+  const { workspaceId } = options;
+  if (options.team) {
+    const found = new Map<string, Grantee>();
+    const search = granteeSearch(workspaceId, found, (grantee) =>
+      grantee.kind === "group" ? true : !grantee.member.isOwner,
+    );
+    return async (text, after) => {
+      const page = await search(text, after);
+      for (const [subject, grantee] of found)
+        chosen.set(
+          subject,
+          grantee.kind === "user"
+            ? { name: grantee.member.name || grantee.member.email, grants: grantee.member.grants }
+            : { name: grantee.group.name, grants: grantee.group.grants },
+        );
+      return page;
+    };
+  }
+  const { type, id } = splitResource(options.resource);
+  return async (text, after) => {
+    const query = new URLSearchParams({ limit: String(PICKER_PAGE) });
+    if (text !== "") query.set("q", text);
+    if (after !== null) query.set("after", after);
+    const page = await api<Page>(
+      "GET",
+      `${ws(workspaceId)}/resources/${encodeURIComponent(type)}/${encodeURIComponent(id)}/permissions?${query}`,
+    );
+    for (const entry of page.items)
+      chosen.set(entry.subject, { name: nameOf(entry), grants: directGrants(entry) });
+    return {
+      options: page.items.map((entry) => ({
+        value: entry.subject,
+        label: nameOf(entry),
+        hint: entry.user?.email ?? "Team",
+      })),
+      next: page.next,
+    };
+  };
+}
+
+/**
+ * Gives a role on this resource to anyone the caller may reach, found by typing; saved only
+ * through the access-change confirmation (what they gain), with an Undo (#16).
+ */
 function GrantHere(props: {
   readonly resource: string;
-  readonly entries: readonly Entry[];
-  readonly onChanged: () => void;
+  readonly propose: (change: AccessChange) => void;
 }): React.JSX.Element | null {
-  const { workspace, model } = useWorkspace();
+  const { workspace, model, access } = useWorkspace();
   const type = splitResource(props.resource).type;
   const roles = grantableRoles(model).filter((name) => model.roles[name]?.scopes.includes(type));
-  const [subject, setSubject] = useState(props.entries[0]?.subject ?? "");
+  const team = access.workflows.viewTeam;
+  const [chosen] = useState(() => new Map<string, Chosen>());
+  const [subject, setSubject] = useState("");
   const [role, setRole] = useState(roles[0] ?? "");
+  const [problem, setProblem] = useState<string | undefined>();
+  const search = useMemo(
+    () => reachableSearch({ workspaceId: workspace.id, resource: props.resource, team }, chosen),
+    [workspace.id, props.resource, team, chosen],
+  );
   if (roles.length === 0) return null;
+  const who = chosen.get(subject);
+  const review = () => {
+    if (who === undefined) {
+      setProblem("Choose who gets the role: type a name or email.");
+      return;
+    }
+    const existing = who.grants.find((grant) => grant.scope === props.resource);
+    if (existing !== undefined) {
+      setProblem(
+        `${who.name} already holds ${roleLabel(model, existing.role)} here: revoke it first (one role per place).`,
+      );
+      return;
+    }
+    const given = { role, scope: props.resource };
+    const grantee = subject;
+    props.propose({
+      who: who.name,
+      title: `Give ${who.name} the role ${grantWords(model, given)}?`,
+      confirmLabel: "Grant",
+      before: who.grants,
+      after: [...who.grants, given],
+      apply: async () => {
+        await api("POST", `${ws(workspace.id)}/grants`, { subject: grantee, ...given });
+        setSubject("");
+      },
+      undo: () =>
+        api("DELETE", `${ws(workspace.id)}/grants`, { subject: grantee, scope: given.scope }).then(
+          () => undefined,
+        ),
+      done: `${who.name} now holds ${grantWords(model, given)}.`,
+    });
+  };
   return (
     <AsyncForm
       label="Grant a role here"
       className="form form-inline"
-      onSubmit={async () => {
-        await api("POST", `${ws(workspace.id)}/grants`, { subject, role, scope: props.resource });
-        props.onChanged();
-      }}
+      onSubmit={async () => review()}
     >
-      {(busy) => (
+      {() => (
         <>
           <Field label="Who">
             {(id) => (
-              <select
+              <Picker
                 id={id}
-                className="select"
                 value={subject}
-                onChange={(event) => setSubject(event.target.value)}
-              >
-                {props.entries.map((entry) => (
-                  <option key={entry.subject} value={entry.subject}>
-                    {entry.user?.email ?? `Team ${entry.group?.name ?? entry.subject}`}
-                  </option>
-                ))}
-              </select>
+                selectedLabel={who?.name ?? ""}
+                placeholder="Type a name or email…"
+                required
+                search={search}
+                onChange={(value) => {
+                  setSubject(value);
+                  setProblem(undefined);
+                }}
+              />
             )}
           </Field>
           <Field label="Role">
@@ -198,7 +304,10 @@ function GrantHere(props: {
                 id={id}
                 className="select"
                 value={role}
-                onChange={(event) => setRole(event.target.value)}
+                onChange={(event) => {
+                  setRole(event.target.value);
+                  setProblem(undefined);
+                }}
               >
                 {roles.map((name) => (
                   <option key={name} value={name}>
@@ -209,10 +318,15 @@ function GrantHere(props: {
             )}
           </Field>
           <div className="form-submit">
-            <Button type="submit" variant="primary" busy={busy}>
-              Grant
+            <Button type="submit" variant="primary">
+              Review and grant
             </Button>
           </div>
+          {problem === undefined ? null : (
+            <div className="note note-error" role="alert">
+              {problem}
+            </div>
+          )}
         </>
       )}
     </AsyncForm>

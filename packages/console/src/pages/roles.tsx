@@ -2,7 +2,7 @@ import { Fragment, useState } from "react";
 import { api, type Explanation, type RoleMatrix, ws } from "../api.ts";
 import { explanationWords } from "../explanation-words.ts";
 import { roleLabel, scopeLabel, typeLabel } from "../model.ts";
-import { memberSearch, Picker } from "../picker.tsx";
+import { anyResourceSearch, memberSearch, Picker, resourceLabel } from "../picker.tsx";
 import { useWorkspace } from "../session.tsx";
 import { AsyncForm, Badge, Button, Card, ErrorNote, Field, Loading, PageHeader } from "../ui.tsx";
 import { useApi } from "../use-api.ts";
@@ -38,7 +38,7 @@ function ExplainCard(): React.JSX.Element {
             await api<Explanation>("POST", `${ws(workspace.id)}/explain`, {
               subject: `user:${subject}`,
               permission,
-              resource: resource.trim(),
+              resource,
             }),
           );
         }}
@@ -77,15 +77,16 @@ function ExplainCard(): React.JSX.Element {
                 </select>
               )}
             </Field>
-            <Field label="Resource" hint="type:id, e.g. site:shop.example">
-              {(id, hint) => (
-                <input
+            <Field label="Resource">
+              {(id) => (
+                <Picker
                   id={id}
-                  aria-describedby={hint}
-                  className="input"
-                  required
                   value={resource}
-                  onChange={(event) => setResource(event.target.value)}
+                  selectedLabel={resourceLabel(model, resource)}
+                  placeholder="Type to find a resource…"
+                  required
+                  search={anyResourceSearch(workspace.id, model)}
+                  onChange={setResource}
                 />
               )}
             </Field>

@@ -518,7 +518,8 @@ function MembersCard(props: {
                             <TakeAwayButton
                               subjectName={member.name || member.email}
                               grant={grant}
-                              onDone={props.onChanged}
+                              held={member.grants}
+                              propose={changes.propose}
                             />
                           ) : null}
                         </div>
@@ -800,21 +801,92 @@ function JoinRequestRow(props: {
   );
 }
 
+/**
+ * Groups: a group's roles are every member's, so adding or removing a member, taking a role away
+ * and deleting the group all go through the access-change confirmation (what the member gains or
+ * loses), with an Undo where there can be one (#16).
+ */
 function GroupsCard(props: {
   readonly groups: readonly Group[];
   readonly members: readonly Member[];
   readonly onChanged: () => void;
 }): React.JSX.Element {
-  const { workspace, model, access, canWrite } = useWorkspace();
+  const { workspace, access, canWrite } = useWorkspace();
   const manage = canWrite && access.workflows.managePeople;
   const [name, setName] = useState("");
-  const action = useAction();
+  const changes = useAccessChange({ onChanged: props.onChanged });
+  /** The members the add-member pickers have shown, by user id: their own grants. */
+  const [found] = useState(() => new Map<string, Member>());
+  const memberOf = (userId: string) =>
+    props.members.find((candidate) => candidate.userId === userId) ?? found.get(userId);
   const nameOf = (userId: string) => {
-    const member = props.members.find((candidate) => candidate.userId === userId);
+    const member = memberOf(userId);
     return member?.name || member?.email || userId;
   };
+  /** A member's access: their own grants and those of every group they are in but `except`. */
+  const accessOf = (userId: string, except?: string): GrantLike[] => [
+    ...(memberOf(userId)?.grants ?? []),
+    ...props.groups
+      .filter((group) => group.id !== except && group.members.includes(userId))
+      .flatMap((group) => group.grants),
+  ];
+  const membership = (group: Group, userId: string) =>
+    `${ws(workspace.id)}/groups/${encodeURIComponent(group.id)}/members/${encodeURIComponent(userId)}`;
+  const join = (group: Group, userId: string) => {
+    const who = nameOf(userId);
+    const before = accessOf(userId, group.id);
+    changes.propose({
+      who,
+      title: `Add ${who} to ${group.name}?`,
+      confirmLabel: "Add to group",
+      before,
+      after: [...before, ...group.grants],
+      apply: () => api("PUT", membership(group, userId)).then(() => undefined),
+      undo: () => api("DELETE", membership(group, userId)).then(() => undefined),
+      note: <p>Members of {group.name} hold its roles for as long as they are in it.</p>,
+      done: `${who} is now in ${group.name}.`,
+    });
+  };
+  const leave = (group: Group, userId: string) => {
+    const who = nameOf(userId);
+    const after = accessOf(userId, group.id);
+    changes.propose({
+      who,
+      title: `Take ${who} out of ${group.name}?`,
+      confirmLabel: "Take out of group",
+      tone: "danger",
+      before: [...after, ...group.grants],
+      after,
+      apply: () => api("DELETE", membership(group, userId)).then(() => undefined),
+      undo: () => api("PUT", membership(group, userId)).then(() => undefined),
+      done: `${who} is no longer in ${group.name}.`,
+    });
+  };
+  const remove = (group: Group) =>
+    changes.propose({
+      who: group.name,
+      title: `Delete the group ${group.name}?`,
+      confirmLabel: "Delete group",
+      tone: "danger",
+      before: group.grants,
+      after: [],
+      apply: () =>
+        api("DELETE", `${ws(workspace.id)}/groups/${encodeURIComponent(group.id)}`).then(
+          () => undefined,
+        ),
+      noUndo: "To give its members these roles again, create a group, add them and give it roles.",
+      note:
+        group.members.length === 0 ? undefined : (
+          <p>
+            Its {countOf(group.members.length, "member")} ({group.members.map(nameOf).join(", ")})
+            lose what its roles gave them, unless another grant still gives it.
+          </p>
+        ),
+      done: `The group ${group.name} is deleted.`,
+    });
   return (
     <Card title="Groups" description="Teams of members that hold grants together.">
+      {changes.status}
       {props.groups.length === 0 ? <Empty title="No groups yet" /> : null}
       <ul className="group-list">
         {props.groups.map((group) => (
@@ -825,40 +897,13 @@ function GroupsCard(props: {
                 <span className="muted small">No role yet: give it one under Give access</span>
               ) : null}
               {manage ? (
-                <Button
-                  size="small"
-                  variant="ghost"
-                  onClick={() =>
-                    action.run(async () => {
-                      await api(
-                        "DELETE",
-                        `${ws(workspace.id)}/groups/${encodeURIComponent(group.id)}`,
-                      );
-                      props.onChanged();
-                    })
-                  }
-                >
+                <Button size="small" variant="ghost" onClick={() => remove(group)}>
                   Delete group
                 </Button>
               ) : null}
             </div>
             {group.grants.length === 0 ? null : (
-              <ul className="plain-list" aria-label={`Roles of ${group.name}`}>
-                {group.grants.map((grant) => (
-                  <li key={grant.scope} className="grant-row">
-                    <Badge>{roleLabel(model, grant.role)}</Badge>
-                    <span className="muted small">{scopeLabel(model, grant.scope)}</span>
-                    <GrantTerms grant={grant} />
-                    {manage ? (
-                      <TakeAwayButton
-                        subjectName={group.name}
-                        grant={grant}
-                        onDone={props.onChanged}
-                      />
-                    ) : null}
-                  </li>
-                ))}
-              </ul>
+              <GroupRoles group={group} manage={manage} propose={changes.propose} />
             )}
             <div className="chips">
               {group.members.length === 0 ? <span className="muted small">No members</span> : null}
@@ -870,15 +915,7 @@ function GroupsCard(props: {
                       type="button"
                       className="chip-remove"
                       aria-label={`Remove ${nameOf(userId)} from ${group.name}`}
-                      onClick={() =>
-                        action.run(async () => {
-                          await api(
-                            "DELETE",
-                            `${ws(workspace.id)}/groups/${encodeURIComponent(group.id)}/members/${encodeURIComponent(userId)}`,
-                          );
-                          props.onChanged();
-                        })
-                      }
+                      onClick={() => leave(group, userId)}
                     >
                       ×
                     </button>
@@ -895,23 +932,16 @@ function GroupsCard(props: {
                   search={memberSearch(
                     workspace.id,
                     (member) => !group.members.includes(member.userId),
+                    found,
                   )}
-                  onChange={(userId) =>
-                    action.run(async () => {
-                      await api(
-                        "PUT",
-                        `${ws(workspace.id)}/groups/${encodeURIComponent(group.id)}/members/${encodeURIComponent(userId)}`,
-                      );
-                      props.onChanged();
-                    })
-                  }
+                  onChange={(userId) => join(group, userId)}
                 />
               ) : null}
             </div>
           </li>
         ))}
       </ul>
-      <ErrorNote error={action.error} />
+      {changes.dialog}
       {manage ? (
         <AsyncForm
           label="New group"
@@ -946,6 +976,35 @@ function GroupsCard(props: {
         </AsyncForm>
       ) : null}
     </Card>
+  );
+}
+
+/** A group's roles, each with its Take away (through the access-change confirmation). */
+function GroupRoles(props: {
+  readonly group: Group;
+  readonly manage: boolean;
+  readonly propose: (change: AccessChange) => void;
+}): React.JSX.Element {
+  const { model } = useWorkspace();
+  const { group } = props;
+  return (
+    <ul className="plain-list" aria-label={`Roles of ${group.name}`}>
+      {group.grants.map((grant) => (
+        <li key={grant.scope} className="grant-row">
+          <Badge>{roleLabel(model, grant.role)}</Badge>
+          <span className="muted small">{scopeLabel(model, grant.scope)}</span>
+          <GrantTerms grant={grant} />
+          {props.manage ? (
+            <TakeAwayButton
+              subjectName={group.name}
+              grant={grant}
+              held={group.grants}
+              propose={props.propose}
+            />
+          ) : null}
+        </li>
+      ))}
+    </ul>
   );
 }
 
@@ -1027,13 +1086,7 @@ export function TeamPage(): React.JSX.Element {
             onChanged={reloadAll}
           />
         )}
-        {manage && members.data !== undefined && groups.data !== undefined ? (
-          <GiveAccessCard
-            members={members.data.members}
-            groups={groups.data.groups}
-            onSaved={reloadAll}
-          />
-        ) : null}
+        {manage ? <GiveAccessCard onSaved={reloadAll} /> : null}
         <ErrorNote error={invitations.error} retry={invitations.reload} />
         {invitations.data === undefined ? null : (
           <InvitationsCard invitations={invitations.data.invitations} onChanged={reloadAll} />

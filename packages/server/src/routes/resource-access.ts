@@ -206,6 +206,15 @@ export const resourceAccessRoutes: FastifyPluginAsyncTypebox<RouteOptions> = asy
           {
             limit: Type.Optional(PageLimit),
             after: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            q: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 200,
+                description:
+                  "Keep users whose email or name, and teams whose name, contains this (ignoring " +
+                  "case); pages the same way, `after` with the same `q`",
+              }),
+            ),
             atLeastRevision: Type.Optional(AtLeastRevisionQuery),
           },
           strict,
@@ -215,7 +224,7 @@ export const resourceAccessRoutes: FastifyPluginAsyncTypebox<RouteOptions> = asy
     },
     async (request) => {
       const { ws, type, id } = request.params;
-      const { limit, after, atLeastRevision } = request.query;
+      const { limit, after, q, atLeastRevision } = request.query;
       const page = await gatehouse.decisions.permissionsAt(
         requireCaller(request),
         ws,
@@ -223,6 +232,7 @@ export const resourceAccessRoutes: FastifyPluginAsyncTypebox<RouteOptions> = asy
           resource: `${type}:${id}`,
           limit: limit === undefined ? DEFAULT_PAGE : Number(limit),
           after,
+          q,
         },
         freshnessOf(atLeastRevision),
       );

@@ -151,7 +151,12 @@ export interface PermissionsQuery {
   readonly limit?: number | undefined;
   /** Continue after this subject: the `next` of the previous page. */
   readonly after?: string | undefined;
+  /** Keep only users whose email or name, and teams whose name, contains this (ignoring case). */
+  readonly q?: string | undefined;
 }
+
+/** Subjects the engine lists per step while a `q` search fills a page. */
+const SEARCH_STEP = 500;
 
 /** One user or group on a resource's Permissions card, with every grant giving it access. */
 export interface PermissionsEntry {
@@ -183,25 +188,47 @@ export async function permissionsAt(
   query: PermissionsQuery,
 ): Promise<PermissionsPage> {
   const resource = await peopleOf(reader, query.resource, (at) => administers(reader, at));
-  const page = reader.engine.subjectsAt(resource, {
-    ...(query.limit === undefined ? {} : { limit: query.limit }),
-    after: query.after,
-  });
-  const { users, groups } = await namesOf(reader, page.items);
-  return {
-    resource,
-    items: page.items.map((item) => ({
-      subject: item.subject,
-      ...named(item.subject, users, groups),
-      via: item.via.map((path) => ({
-        ...path,
-        place:
-          path.grant.scope === resource ? "here" : path.inherited ? "above" : ("below" as const),
-      })),
-      expiresAt: item.expiresAt,
+  const entryOf = (
+    item: ReturnType<WorkspaceReader["engine"]["subjectsAt"]>["items"][number],
+    names: Awaited<ReturnType<typeof namesOf>>,
+  ): PermissionsEntry => ({
+    subject: item.subject,
+    ...named(item.subject, names.users, names.groups),
+    via: item.via.map((path) => ({
+      ...path,
+      place: path.grant.scope === resource ? "here" : path.inherited ? "above" : ("below" as const),
     })),
-    next: page.next,
-  };
+    expiresAt: item.expiresAt,
+  });
+  const wanted = query.q?.trim().toLowerCase() ?? "";
+  if (wanted === "") {
+    const page = reader.engine.subjectsAt(resource, {
+      ...(query.limit === undefined ? {} : { limit: query.limit }),
+      after: query.after,
+    });
+    const names = await namesOf(reader, page.items);
+    return { resource, items: page.items.map((item) => entryOf(item, names)), next: page.next };
+  }
+  // A search walks the card in subject order, a step at a time, keeping the subjects whose names
+  // match, until the page is full: `next` is the last subject kept, as without `q`.
+  const limit = query.limit ?? Number.POSITIVE_INFINITY;
+  const items: PermissionsEntry[] = [];
+  let after = query.after;
+  for (;;) {
+    const step = reader.engine.subjectsAt(resource, { limit: SEARCH_STEP, after });
+    const names = await namesOf(reader, step.items);
+    for (const [index, item] of step.items.entries()) {
+      const entry = entryOf(item, names);
+      const text = [entry.user?.email, entry.user?.name, entry.group?.name].join(" ").toLowerCase();
+      if (!text.includes(wanted)) continue;
+      items.push(entry);
+      if (items.length < limit) continue;
+      const more = index < step.items.length - 1 || step.next !== undefined;
+      return { resource, items, next: more ? item.subject : undefined };
+    }
+    if (step.next === undefined) return { resource, items, next: undefined };
+    after = step.next;
+  }
 }
 
 /**
