@@ -13,7 +13,8 @@ import {
 /**
  * A hosting-customer Customer Admin's Permissions card, in Chromium against the real server: they
  * land on their customer, see who has access there and below (nothing of the other customer),
- * and revoke a grant on one of its hostings after confirming.
+ * revoke a grant on one of its hostings after confirming, and see, withdraw and send the pending
+ * invitations of their part (one into a team).
  */
 describe("the Permissions card of a Customer Admin", { timeout: 60_000 }, () => {
   let server: ConsoleServer;
@@ -96,5 +97,61 @@ describe("the Permissions card of a Customer Admin", { timeout: 60_000 }, () => 
     const dialog = page.getByRole("dialog", { name: /Revoke/ });
     await dialog.getByRole("button", { name: "Revoke" }).click();
     await poll(emails).toEqual(["carla@example.com", "hanna@example.com"]);
+  });
+
+  it("shows the pending invitations in their part, withdraws one, and invites into a team", async () => {
+    const { gatehouse } = server;
+    const hanna = asUser((await gatehouse.users.findByEmail("hanna@example.com"))!.id);
+    const { group } = await gatehouse.members.createGroup(hanna, workspaceId, { name: "Acme web" });
+    await gatehouse.members.grant(hanna, workspaceId, {
+      subject: `group:${group.id}`,
+      role: "hosting_web",
+      scope: "hosting:acme-web",
+    });
+    for (const [email, scope] of [
+      ["pia@example.com", "hosting:acme-web"],
+      ["gil@example.com", "hosting:globex-web"],
+    ] as const)
+      await gatehouse.invitations.create(hanna, workspaceId, {
+        email,
+        role: "hosting_mail",
+        scopes: [scope],
+      });
+    await page.goto(`/w/${workspaceId}/resources/customer/acme`);
+    const table = page.getByRole("table", { name: "Pending invitations here" });
+    await table.waitFor({ state: "visible" });
+    const invited = async () =>
+      (await table.locator("tbody tr").allInnerTexts())
+        .map((text) => /\S+@example\.com/.exec(text)?.[0])
+        .sort();
+    await poll(invited).toEqual(["pia@example.com"]);
+    await table
+      .locator('tr[data-invitation="pia@example.com"]')
+      .getByRole("button", { name: "Withdraw" })
+      .click();
+    const dialog = page.getByRole("dialog", { name: /Withdraw the invitation/ });
+    await dialog.getByRole("button", { name: "Withdraw invitation" }).click();
+    await page.getByText("No pending invitations give access here.").waitFor();
+
+    const form = page.getByRole("form", { name: "Invite here" });
+    await form.getByLabel("Invite email").fill("tom@example.com");
+    await form.getByLabel("Role here").selectOption({ label: "No role (team only)" });
+    await form.getByLabel("Team").selectOption({ label: "Acme web" });
+    const sent = page.waitForResponse(
+      (response) =>
+        response.url().endsWith("/invitations") && response.request().method() === "POST",
+    );
+    await form.getByRole("button", { name: "Send invitation" }).click();
+    expect((await sent).status()).toBe(201);
+    await poll(invited).toEqual(["tom@example.com"]);
+    expect(await table.locator('tr[data-invitation="tom@example.com"]').innerText()).toContain(
+      "team Acme web",
+    );
+    const pending = await gatehouse.invitations.list(hanna, workspaceId, { status: "pending" });
+    expect(pending.find((item) => item.email === "tom@example.com")).toMatchObject({
+      role: null,
+      groups: [{ id: group.id, name: "Acme web" }],
+      invitedBy: expect.stringMatching(/^user:/),
+    });
   });
 });

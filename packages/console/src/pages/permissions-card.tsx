@@ -14,6 +14,7 @@ import {
   Time,
 } from "../ui.tsx";
 import { useApi } from "../use-api.ts";
+import { InvitationsHere } from "./permissions-invitations.tsx";
 
 type Entry = Page["items"][number];
 type Path = Entry["via"][number];
@@ -129,6 +130,12 @@ function PermissionsList(props: { readonly resource: string }): React.JSX.Elemen
       {canWrite && items.length > 0 ? (
         <GrantHere resource={props.resource} entries={items} onChanged={page.reload} />
       ) : null}
+      <InvitationsHere
+        resource={props.resource}
+        teams={items.flatMap((entry) =>
+          entry.group === null ? [] : [{ id: entry.subject.slice(6), name: entry.group.name }],
+        )}
+      />
       <ConfirmDialog
         open={revoking !== undefined}
         title={`Revoke ${revoking === undefined ? "" : roleLabel(model, revoking.path.grant.role)}?`}
