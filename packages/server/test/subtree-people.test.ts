@@ -76,6 +76,10 @@ describe.each(backends)("a sub-tree admin's people, over HTTP on $name", (backen
       scopes: [],
       groups: [{ id: mine, name: "C1 web" }],
     });
+    const mail = server.app.mailer.outbox?.findLast((item) => item.to === "wendy@example.com");
+    expect(mail?.text).toContain(
+      "cara (cara@example.com) invited you to join Agency in team C1 web.",
+    );
     const outside = await call(server.app, olivia, "POST", `${base()}/invitations`, {
       email: "other@example.com",
       role: "hosting_web",
