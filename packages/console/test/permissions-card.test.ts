@@ -14,7 +14,8 @@ import {
  * A hosting-customer Customer Admin's Permissions card, in Chromium against the real server: they
  * land on their customer, see who has access there and below (nothing of the other customer),
  * revoke a grant on one of its hostings after confirming, and see, withdraw and send the pending
- * invitations of their part (one into a team).
+ * invitations of their part (one into a team), and remove a member who is there only through
+ * their team.
  */
 describe("the Permissions card of a Customer Admin", { timeout: 60_000 }, () => {
   let server: ConsoleServer;
@@ -117,6 +118,13 @@ describe("the Permissions card of a Customer Admin", { timeout: 60_000 }, () => 
         role: "hosting_mail",
         scopes: [scope],
       });
+    const tina = (
+      await gatehouse.users.signUp({ email: "tina@example.com", password: PASSWORD, name: "Tina" })
+    ).user;
+    await gatehouse.members.add(systemActor(), workspaceId, {
+      userId: tina.id,
+      groups: [group.id],
+    });
     await page.goto(`/w/${workspaceId}/resources/customer/acme`);
     const table = page.getByRole("table", { name: "Pending invitations here" });
     await table.waitFor({ state: "visible" });
@@ -147,6 +155,22 @@ describe("the Permissions card of a Customer Admin", { timeout: 60_000 }, () => 
     expect(await table.locator('tr[data-invitation="tom@example.com"]').innerText()).toContain(
       "team Acme web",
     );
+    // Tina is in the workspace only through Carla's team: Carla removes her from it.
+    const people = page.getByRole("table", { name: "Permissions" });
+    await people.locator('tr[data-subject="tina@example.com"]').waitFor();
+    const removal = page.getByRole("group", { name: "Remove from the workspace" });
+    await removal.getByLabel("Member to remove").selectOption({ label: "tina@example.com" });
+    await removal.getByRole("button", { name: "Remove…" }).click();
+    await page
+      .getByRole("dialog", { name: /Remove tina@example.com/ })
+      .getByRole("button", { name: "Remove member" })
+      .click();
+    await people.locator('tr[data-subject="tina@example.com"]').waitFor({ state: "detached" });
+    expect(
+      (await gatehouse.members.list(hanna, workspaceId)).some(
+        (member) => member.userId === tina.id,
+      ),
+    ).toBe(false);
     const pending = await gatehouse.invitations.list(hanna, workspaceId, { status: "pending" });
     expect(pending.find((item) => item.email === "tom@example.com")).toMatchObject({
       role: null,

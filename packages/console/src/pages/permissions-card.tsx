@@ -15,6 +15,7 @@ import {
 } from "../ui.tsx";
 import { useApi } from "../use-api.ts";
 import { InvitationsHere } from "./permissions-invitations.tsx";
+import { RemoveFromHere } from "./permissions-remove.tsx";
 
 type Entry = Page["items"][number];
 type Path = Entry["via"][number];
@@ -130,6 +131,7 @@ function PermissionsList(props: { readonly resource: string }): React.JSX.Elemen
       {canWrite && items.length > 0 ? (
         <GrantHere resource={props.resource} entries={items} onChanged={page.reload} />
       ) : null}
+      {canWrite ? <RemoveFromHere entries={items} onRemoved={page.reload} /> : null}
       <InvitationsHere
         resource={props.resource}
         teams={items.flatMap((entry) =>
