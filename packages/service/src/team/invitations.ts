@@ -1,4 +1,9 @@
-import { GatehouseError, isGatehouseError, type ResourceRef } from "@gatehouse/engine";
+import {
+  GatehouseError,
+  type GranteeRef,
+  isGatehouseError,
+  type ResourceRef,
+} from "@gatehouse/engine";
 import type { Kysely, Selectable } from "kysely";
 import { type Actor, type Origin, personOf, type RequestContext, subjectOf } from "../actor.ts";
 import { actorLabel } from "../audit/actor-label.ts";
@@ -261,7 +266,7 @@ async function groupExists(reader: WorkspaceReader, group: string): Promise<bool
  * Whether a sub-tree admin sees an invitation: every grant it gives lies at or below a resource
  * where they hold the delegation permission, and they manage every team it puts the invitee in.
  */
-function mayWithdrawOnSight(reader: WorkspaceReader, row: InvitationRow): boolean {
+function inCallersPart(reader: WorkspaceReader, row: InvitationRow): boolean {
   const delegation = reader.model.definition.delegation;
   return (
     grantsOf(row).every(
@@ -280,10 +285,13 @@ async function delegatesSomewhere(reader: WorkspaceReader): Promise<boolean> {
     .where("workspace_id", "=", reader.workspace.id)
     .where("user_id", "=", person)
     .execute();
-  const subjects = [`user:${person}`, ...groups.map((row) => `group:${row.group_id}`)] as const;
+  const subjects: GranteeRef[] = [
+    `user:${person}`,
+    ...groups.map((row) => `group:${row.group_id}` as const),
+  ];
   return subjects.some((subject) =>
     reader.engine
-      .grantsOf(subject as `user:${string}`)
+      .grantsOf(subject)
       .some((grant) => reader.holds(reader.model.definition.delegation, grant.scope)),
   );
 }
@@ -528,7 +536,7 @@ export class Invitations {
       await reader.requireGate("teamView", "you may not see this workspace's team");
     const filtered = !wholeTeam || resource !== undefined;
     const shown = (row: InvitationRow) =>
-      (wholeTeam || mayWithdrawOnSight(reader, row)) &&
+      (wholeTeam || inCallersPart(reader, row)) &&
       (resource === undefined || concerns(reader, row, resource));
     const now = this.#core.clock();
     const [createdAt, id] = page.after ?? [];
