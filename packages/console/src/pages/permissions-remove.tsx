@@ -26,7 +26,8 @@ export function RemoveFromHere(props: {
     ? chosen
     : (people[0]?.subject ?? "");
   return (
-    <div className="form form-inline" role="group" aria-label="Remove from the workspace">
+    <fieldset className="fieldset-plain form form-inline">
+      <legend className="sr-only">Remove from the workspace</legend>
       <Field label="Member to remove">
         {(id) => (
           <select
@@ -71,6 +72,6 @@ export function RemoveFromHere(props: {
           keys stop working. To give them access again, send a new invitation.
         </p>
       </ConfirmDialog>
-    </div>
+    </fieldset>
   );
 }
