@@ -14,8 +14,10 @@ import {
 /**
  * A hosting-customer Customer Admin's Permissions card, in Chromium against the real server: they
  * land on their customer, see who has access there and below (nothing of the other customer),
- * revoke a grant on one of its hostings after confirming (and undo it), and grant a role there to
- * someone found by typing, saved only on confirming (#16); the owner finds anyone in the workspace.
+ * revoke a grant on one of its hostings after confirming (and undo it), grant a role there to
+ * someone found by typing, saved only on confirming (#16) — the owner finds anyone in the
+ * workspace — and see, withdraw and send the pending invitations of their part (one into a
+ * team), and remove a member who is there only through their team.
  */
 describe("the Permissions card of a Customer Admin", { timeout: 60_000 }, () => {
   let server: ConsoleServer;
@@ -172,5 +174,84 @@ describe("the Permissions card of a Customer Admin", { timeout: 60_000 }, () => 
         .locator('tr[data-subject="gus@example.com"]'),
     );
     await owner.close();
+  });
+
+  it("shows the pending invitations in their part, withdraws one, and invites into a team", async () => {
+    const { gatehouse } = server;
+    const hanna = asUser((await gatehouse.users.findByEmail("hanna@example.com"))!.id);
+    const { group } = await gatehouse.members.createGroup(hanna, workspaceId, { name: "Acme web" });
+    await gatehouse.members.grant(hanna, workspaceId, {
+      subject: `group:${group.id}`,
+      role: "hosting_web",
+      scope: "hosting:acme-web",
+    });
+    for (const [email, scope] of [
+      ["pia@example.com", "hosting:acme-web"],
+      ["gil@example.com", "hosting:globex-web"],
+    ] as const)
+      await gatehouse.invitations.create(hanna, workspaceId, {
+        email,
+        role: "hosting_mail",
+        scopes: [scope],
+      });
+    const tina = (
+      await gatehouse.users.signUp({ email: "tina@example.com", password: PASSWORD, name: "Tina" })
+    ).user;
+    await gatehouse.members.add(systemActor(), workspaceId, {
+      userId: tina.id,
+      groups: [group.id],
+    });
+    await page.goto(`/w/${workspaceId}/resources/customer/acme`);
+    const table = page.getByRole("table", { name: "Pending invitations here" });
+    await table.waitFor({ state: "visible" });
+    const invited = async () =>
+      (await table.locator("tbody tr").allInnerTexts())
+        .map((text) => /\S+@example\.com/.exec(text)?.[0])
+        .sort();
+    await poll(invited).toEqual(["pia@example.com"]);
+    await table
+      .locator('tr[data-invitation="pia@example.com"]')
+      .getByRole("button", { name: "Withdraw" })
+      .click();
+    const dialog = page.getByRole("dialog", { name: /Withdraw the invitation/ });
+    await dialog.getByRole("button", { name: "Withdraw invitation" }).click();
+    await page.getByText("No pending invitations give access here.").waitFor();
+
+    const form = page.getByRole("form", { name: "Invite here" });
+    await form.getByLabel("Invite email").fill("tom@example.com");
+    await form.getByLabel("Role here").selectOption({ label: "No role (team only)" });
+    await form.getByLabel("Team").selectOption({ label: "Acme web" });
+    const sent = page.waitForResponse(
+      (response) =>
+        response.url().endsWith("/invitations") && response.request().method() === "POST",
+    );
+    await form.getByRole("button", { name: "Send invitation" }).click();
+    expect((await sent).status()).toBe(201);
+    await poll(invited).toEqual(["tom@example.com"]);
+    expect(await table.locator('tr[data-invitation="tom@example.com"]').innerText()).toContain(
+      "team Acme web",
+    );
+    // Tina is in the workspace only through Carla's team: Carla removes her from it.
+    const people = page.getByRole("table", { name: "Permissions" });
+    await people.locator('tr[data-subject="tina@example.com"]').waitFor();
+    const removal = page.getByRole("group", { name: "Remove from the workspace" });
+    await removal.getByLabel("Member to remove").selectOption({ label: "tina@example.com" });
+    await removal.getByRole("button", { name: "Remove…" }).click();
+    await page
+      .getByRole("dialog", { name: /Remove tina@example.com/ })
+      .getByRole("button", { name: "Remove member" })
+      .click();
+    await people.locator('tr[data-subject="tina@example.com"]').waitFor({ state: "detached" });
+    expect(
+      (await gatehouse.members.list(hanna, workspaceId)).some(
+        (member) => member.userId === tina.id,
+      ),
+    ).toBe(false);
+    const pending = await gatehouse.invitations.list(hanna, workspaceId, { status: "pending" });
+    expect(pending.find((item) => item.email === "tom@example.com")).toMatchObject({
+      role: null,
+      groups: [{ id: group.id, name: "Acme web" }],
+      invitedBy: expect.stringMatching(/^user:/),
+    });
   });
 });

@@ -3742,13 +3742,15 @@ export type paths = {
             cookie?: never;
         };
         /**
-         * The workspace's invitations, newest first (for those who may see the team)
-         * @description `q` keeps those whose email contains it, ignoring case; `limit` (1–500) pages, and `next` goes back as `after`. Without `limit`, every invitation and `next` null.
+         * The workspace's invitations, newest first (all for the team's viewers; a sub-tree admin's part)
+         * @description Those who may see the team see every invitation. A sub-tree admin (holding people management below the root, e.g. a Customer Admin) sees those whose every grant lies at or below a resource where they hold it and whose every team they manage; anyone else 403. `resource` keeps those giving access at or below it (a grant there or below, or a team's grant there or below); 404 for a resource out of the caller's reach, as for a missing one. `q` keeps those whose email contains it, ignoring case; `limit` (1–500) pages, and `next` goes back as `after`. Without `limit`, every invitation and `next` null.
          */
         get: {
             parameters: {
                 query?: {
                     status?: "pending" | "accepted" | "revoked" | "expired";
+                    /** @description Only those giving access at or below this resource */
+                    resource?: string;
                     /** @description At most this many items, 1–500; every item when omitted */
                     limit?: string;
                     /** @description The `next` of the previous page (an opaque cursor), with the same `q` */
@@ -3774,9 +3776,15 @@ export type paths = {
                             invitations: {
                                 id: string;
                                 email: string;
-                                role: string;
+                                /** @description The role given directly; null for an invitation into teams only */
+                                role: string | null;
                                 scopes: string[];
                                 extras: string[];
+                                /** @description The teams (groups) the invitee joins on accepting */
+                                groups: {
+                                    id: string;
+                                    name: string;
+                                }[];
                                 invitedBy: string;
                                 createdAt: number;
                                 expiresAt: number;
@@ -3811,8 +3819,8 @@ export type paths = {
         };
         put?: never;
         /**
-         * Invite someone by email with a role (and scopes); the link is mailed
-         * @description Valid 7 days. Pending invitations count against the plan's member limit (409 MEMBER_LIMIT_REACHED) and hold no permissions. An email with a pending invitation is refused (409 INVITATION_PENDING) unless `replace: true` revokes that invitation for this one. The token is only ever in the mail (or, without SMTP, the server log and development outbox).
+         * Invite someone by email with a role (and scopes) or into teams; the link is mailed
+         * @description With a role (at `scopes`, the workspace root by default), into teams (`groups`: the person joins them on accepting), or both; the caller must be able to give each grant and to manage each team (give every grant it holds; a team holding nothing needs people management at the root). 404 NOT_FOUND for a team that does not exist. Valid 7 days. Pending invitations count against the plan's member limit (409 MEMBER_LIMIT_REACHED) and hold no permissions. An email with a pending invitation is refused (409 INVITATION_PENDING) unless `replace: true` revokes that invitation for this one. The token is only ever in the mail (or, without SMTP, the server log and development outbox).
          */
         post: {
             parameters: {
@@ -3827,9 +3835,12 @@ export type paths = {
                 content: {
                     "application/json": {
                         email: string;
-                        role: string;
+                        /** @description May be left out when `groups` names a team */
+                        role?: string;
                         scopes?: string[];
                         extras?: string[];
+                        /** @description Teams (group ids) the invitee joins on accepting */
+                        groups?: string[];
                         /** @description Revoke a pending invitation to the same email for this one; without it, 409 INVITATION_PENDING */
                         replace?: boolean;
                     };
@@ -3848,9 +3859,15 @@ export type paths = {
                             invitation: {
                                 id: string;
                                 email: string;
-                                role: string;
+                                /** @description The role given directly; null for an invitation into teams only */
+                                role: string | null;
                                 scopes: string[];
                                 extras: string[];
+                                /** @description The teams (groups) the invitee joins on accepting */
+                                groups: {
+                                    id: string;
+                                    name: string;
+                                }[];
                                 invitedBy: string;
                                 createdAt: number;
                                 expiresAt: number;
@@ -3929,9 +3946,15 @@ export type paths = {
                             invitation: {
                                 id: string;
                                 email: string;
-                                role: string;
+                                /** @description The role given directly; null for an invitation into teams only */
+                                role: string | null;
                                 scopes: string[];
                                 extras: string[];
+                                /** @description The teams (groups) the invitee joins on accepting */
+                                groups: {
+                                    id: string;
+                                    name: string;
+                                }[];
                                 invitedBy: string;
                                 createdAt: number;
                                 expiresAt: number;
@@ -4213,7 +4236,7 @@ export type paths = {
         put?: never;
         /**
          * Approve a pending request: the user joins with the role at the scope
-         * @description The scope is the workspace root by default. Needs the right to give that grant; respects the plan's member limit and one workspace per email. 409 JOIN_REQUEST_DECIDED once decided.
+         * @description With a role (at `scope`, the workspace root by default), into teams (`groups`), or both. Needs the right to give that grant and to manage each team (to give every grant it holds; a team holding nothing needs people management at the root); respects the plan's member limit and one workspace per email. 404 NOT_FOUND for a team that does not exist; 409 JOIN_REQUEST_DECIDED once decided.
          */
         post: {
             parameters: {
@@ -4228,8 +4251,11 @@ export type paths = {
             requestBody: {
                 content: {
                     "application/json": {
-                        role: string;
+                        /** @description May be left out when `groups` names a team */
+                        role?: string;
                         scope?: string;
+                        /** @description Teams (group ids) the person joins */
+                        groups?: string[];
                     };
                 };
             };
@@ -6490,7 +6516,7 @@ export type paths = {
         put?: never;
         /**
          * What an invitation link is for, before accepting it
-         * @description For the holder of the token (no sign-in): the workspace's name, the invited email, the role and its scopes, and whether the email already has an account. The token goes in the body, never in a URL. 404 unknown, 409 used or revoked, 410 expired.
+         * @description For the holder of the token (no sign-in): the workspace's name, the invited email, the role and its scopes, the teams joined, and whether the email already has an account. The token goes in the body, never in a URL. 404 unknown, 409 used or revoked, 410 expired.
          */
         post: {
             parameters: {
@@ -6516,9 +6542,12 @@ export type paths = {
                         "application/json": {
                             workspaceName: string;
                             email: string;
-                            role: string;
-                            roleLabel: string;
+                            /** @description null for an invitation into teams only */
+                            role: string | null;
+                            roleLabel: string | null;
                             scopes: string[];
+                            /** @description The names of the teams joined */
+                            teams: string[];
                             expiresAt: number;
                             hasAccount: boolean;
                         };

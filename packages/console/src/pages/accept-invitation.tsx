@@ -17,8 +17,11 @@ import { AuthLayout } from "./sign-in.tsx";
 interface Preview {
   readonly workspaceName: string;
   readonly email: string;
-  readonly roleLabel: string;
+  /** null for an invitation into teams only. */
+  readonly roleLabel: string | null;
   readonly scopes: readonly string[];
+  /** The names of the teams joined. */
+  readonly teams: readonly string[];
   readonly expiresAt: number;
   readonly hasAccount: boolean;
 }
@@ -89,8 +92,20 @@ export function AcceptInvitationPage(): React.JSX.Element {
   const summary = (
     <div className="invite-summary">
       <p>
-        You are invited to <strong>{preview.workspaceName}</strong> as{" "}
-        <strong>{preview.roleLabel}</strong> on {scopeText(preview.scopes)}.
+        You are invited to <strong>{preview.workspaceName}</strong>
+        {preview.roleLabel === null ? null : (
+          <>
+            {" "}
+            as <strong>{preview.roleLabel}</strong> on {scopeText(preview.scopes)}
+          </>
+        )}
+        {preview.teams.length === 0 ? null : (
+          <>
+            {preview.roleLabel === null ? " in" : ", in"} team{" "}
+            <strong>{preview.teams.join(", ")}</strong>
+          </>
+        )}
+        .
       </p>
       <p className="muted">
         For {preview.email} · valid until {formatDate(preview.expiresAt)}

@@ -12,6 +12,8 @@ import { type Grantee, granteeSearch, PICKER_PAGE, Picker, type PickerSearch } f
 import { useWorkspace } from "../session.tsx";
 import { AsyncForm, Badge, Button, Card, ErrorNote, Field, Loading, Time } from "../ui.tsx";
 import { useApi } from "../use-api.ts";
+import { InvitationsHere } from "./permissions-invitations.tsx";
+import { RemoveFromHere } from "./permissions-remove.tsx";
 
 type Entry = Page["items"][number];
 type Path = Entry["via"][number];
@@ -147,6 +149,13 @@ function PermissionsList(props: { readonly resource: string }): React.JSX.Elemen
       {canWrite && items.length > 0 ? (
         <GrantHere resource={props.resource} propose={changes.propose} />
       ) : null}
+      {canWrite ? <RemoveFromHere entries={items} onRemoved={page.reload} /> : null}
+      <InvitationsHere
+        resource={props.resource}
+        teams={items.flatMap((entry) =>
+          entry.group === null ? [] : [{ id: entry.subject.slice(6), name: entry.group.name }],
+        )}
+      />
       {changes.dialog}
     </Card>
   );

@@ -46,6 +46,7 @@ import {
 } from "../ui.tsx";
 import { useApi } from "../use-api.ts";
 import { GiveAccessCard, GrantTerms, GroupGrantsOf, TakeAwayButton } from "./grant-editor.tsx";
+import { type TeamChoice, TeamSelect, teamsOf } from "./invitation-parts.tsx";
 
 /**
  * The scopes a role can be given at — the whole workspace and/or resources of its scope types —
@@ -132,6 +133,7 @@ function pendingTo(invitations: readonly Invitation[], email: string): Invitatio
 function InviteCard(props: {
   readonly seats: Seats | undefined;
   readonly invitations: readonly Invitation[];
+  readonly groups: readonly Group[];
   readonly onInvited: () => void;
 }): React.JSX.Element {
   const { workspace, model, access } = useWorkspace();
@@ -139,6 +141,7 @@ function InviteCard(props: {
   const [email, setEmail] = useState("");
   const [role, setRole] = useState(roles[0] ?? "");
   const [scope, setScope] = useState(defaultScope(roles[0] ?? "", model, workspace.id));
+  const [team, setTeam] = useState("");
   const [sent, setSent] = useState<{ email: string; id: string; mailed: boolean } | undefined>();
   const [link, setLink] = useState<string | undefined>();
   const [refused, setRefused] = useState(false);
@@ -151,7 +154,12 @@ function InviteCard(props: {
     const answer = await api<{ invitation: Invitation; mailed: boolean }>(
       "POST",
       `${ws(workspace.id)}/invitations`,
-      { email: email.trim(), role, scopes: [scope], ...(replace ? { replace: true } : {}) },
+      {
+        email: email.trim(),
+        ...(role === "" ? {} : { role, scopes: [scope] }),
+        ...(team === "" ? {} : { groups: [team] }),
+        ...(replace ? { replace: true } : {}),
+      },
     );
     setSent({ email: answer.invitation.email, id: answer.invitation.id, mailed: answer.mailed });
     setEmail("");
@@ -182,8 +190,17 @@ function InviteCard(props: {
       setReplacing(found);
     }
   };
-  const offer = (invitation: { role: string; scopes: readonly string[] }) =>
-    invitation.scopes.map((where) => grantWords(model, { role: invitation.role, scope: where }));
+  const offer = (invitation: {
+    role: string | null;
+    scopes: readonly string[];
+    groups: readonly TeamChoice[];
+  }) => [
+    ...invitation.scopes.map((where) =>
+      grantWords(model, { role: invitation.role ?? "", scope: where }),
+    ),
+    ...invitation.groups.map((group) => `team ${group.name}`),
+  ];
+  const teamChoice = props.groups.filter((group) => group.id === team);
   return (
     <Card
       title="Invite someone"
@@ -242,13 +259,14 @@ function InviteCard(props: {
                 <select
                   id={id}
                   className="select"
-                  required
+                  required={props.groups.length === 0}
                   value={role}
                   onChange={(event) => {
                     setRole(event.target.value);
                     setScope(defaultScope(event.target.value, model, workspace.id));
                   }}
                 >
+                  {props.groups.length === 0 ? null : <option value="">No role (team only)</option>}
                   {roles.map((name) => (
                     <option key={name} value={name}>
                       {roleLabel(model, name)}
@@ -257,9 +275,18 @@ function InviteCard(props: {
                 </select>
               )}
             </Field>
-            <Field label="Scope" name="scopes">
-              {(id) => <ScopeSelect id={id} role={role} value={scope} onChange={setScope} />}
-            </Field>
+            {role === "" ? null : (
+              <Field label="Scope" name="scopes">
+                {(id) => <ScopeSelect id={id} role={role} value={scope} onChange={setScope} />}
+              </Field>
+            )}
+            {props.groups.length === 0 ? null : (
+              <Field label="Team" name="groups">
+                {(id) => (
+                  <TeamSelect id={id} teams={props.groups} value={team} onChange={setTeam} />
+                )}
+              </Field>
+            )}
             <div className="form-submit">
               <Button type="submit" variant="primary" busy={busy}>
                 Send invitation
@@ -319,7 +346,13 @@ function InviteCard(props: {
               </div>
               <div>
                 <dt>New</dt>
-                <dd data-testid="new-offer">{offer({ role, scopes: [scope] }).join("; ")}</dd>
+                <dd data-testid="new-offer">
+                  {offer({
+                    role: role === "" ? null : role,
+                    scopes: role === "" ? [] : [scope],
+                    groups: teamChoice,
+                  }).join("; ")}
+                </dd>
               </div>
             </dl>
             <p>
@@ -648,10 +681,17 @@ function InvitationsCard(props: {
                     )}
                   </td>
                   <td>
-                    <Badge>{roleLabel(model, invitation.role)}</Badge>{" "}
-                    <span className="muted small">
-                      {invitation.scopes.map((scope) => scopeLabel(model, scope)).join(", ")}
-                    </span>
+                    {invitation.role === null ? null : (
+                      <>
+                        <Badge>{roleLabel(model, invitation.role)}</Badge>{" "}
+                        <span className="muted small">
+                          {invitation.scopes.map((scope) => scopeLabel(model, scope)).join(", ")}
+                        </span>
+                      </>
+                    )}
+                    {invitation.groups.length === 0 ? null : (
+                      <div className="muted small">Team {teamsOf(invitation)}</div>
+                    )}
                   </td>
                   <td className="nowrap">{formatDate(invitation.expiresAt)}</td>
                   <td className="cell-actions">
@@ -736,6 +776,7 @@ function InvitationsCard(props: {
 
 function JoinRequestRow(props: {
   readonly request: JoinRequest;
+  readonly groups: readonly Group[];
   readonly onChanged: () => void;
 }): React.JSX.Element {
   const { workspace, model, access, canWrite } = useWorkspace();
@@ -743,6 +784,7 @@ function JoinRequestRow(props: {
   const root = rootTypeOf(model);
   const atRoot = roles.filter((role) => model.roles[role]?.scopes.includes(root));
   const [role, setRole] = useState(atRoot[0] ?? "");
+  const [team, setTeam] = useState("");
   const action = useAction();
   const manage = canWrite && access.workflows.managePeople;
   const base = `${ws(workspace.id)}/join-requests/${encodeURIComponent(props.request.id)}`;
@@ -763,19 +805,33 @@ function JoinRequestRow(props: {
               value={role}
               onChange={(event) => setRole(event.target.value)}
             >
+              {props.groups.length === 0 ? null : <option value="">No role (team only)</option>}
               {atRoot.map((name) => (
                 <option key={name} value={name}>
                   {roleLabel(model, name)}
                 </option>
               ))}
             </select>
+            {props.groups.length === 0 ? null : (
+              <TeamSelect
+                id={`team-${props.request.id}`}
+                label={`Team for ${props.request.email}`}
+                small
+                teams={props.groups}
+                value={team}
+                onChange={setTeam}
+              />
+            )}
             <Button
               size="small"
               variant="primary"
               busy={action.busy}
               onClick={() =>
                 action.run(async () => {
-                  await api("POST", `${base}/approve`, { role });
+                  await api("POST", `${base}/approve`, {
+                    ...(role === "" ? {} : { role }),
+                    ...(team === "" ? {} : { groups: [team] }),
+                  });
                   props.onChanged();
                 })
               }
@@ -1060,6 +1116,7 @@ export function TeamPage(): React.JSX.Element {
           <InviteCard
             seats={seats.data}
             invitations={invitations.data?.invitations ?? []}
+            groups={groups.data?.groups ?? []}
             onInvited={reloadAll}
           />
         ) : null}
@@ -1111,7 +1168,12 @@ export function TeamPage(): React.JSX.Element {
                   </thead>
                   <tbody>
                     {joins.map((request) => (
-                      <JoinRequestRow key={request.id} request={request} onChanged={reloadAll} />
+                      <JoinRequestRow
+                        key={request.id}
+                        request={request}
+                        groups={groups.data?.groups ?? []}
+                        onChanged={reloadAll}
+                      />
                     ))}
                   </tbody>
                 </table>

@@ -23,7 +23,9 @@ export async function invitationMail(
   const { caller, workspaceId, invitation, link } = mail;
   const workspace = await gatehouse.workspaces.get(caller, workspaceId);
   const model = gatehouse.models[workspace.preset]?.definition;
-  const role = model?.roles[invitation.role]?.label ?? invitation.role;
+  const role =
+    invitation.role === null ? null : (model?.roles[invitation.role]?.label ?? invitation.role);
+  const teams = invitation.groups.map((group) => `team ${group.name}`);
   const inviter = await inviterOf(gatehouse, caller);
   const types: Readonly<Record<string, { readonly label?: string }>> = model?.types ?? {};
   const scopes = invitation.scopes.map((scope) => {
@@ -37,10 +39,8 @@ export async function invitationMail(
     to: invitation.email,
     subject: `You are invited to ${workspace.name} on Gatehouse`,
     text: [
-      inviter === undefined
-        ? `You are invited to join ${workspace.name} as ${role}.`
-        : `${inviter} invited you to join ${workspace.name} as ${role}.`,
-      `${role} on: ${scopes.join(", ")}.`,
+      `${inviter === undefined ? "You are invited" : `${inviter} invited you`} to join ${workspace.name}${role === null ? "" : ` as ${role}`}${role !== null && teams.length > 0 ? "," : ""}${teams.length === 0 ? "" : ` in ${teams.join(", ")}`}.`,
+      ...(role === null ? [] : [`${role} on: ${scopes.join(", ")}.`]),
       "",
       `Accept the invitation (the link works once, until ${new Date(invitation.expiresAt).toUTCString()}):`,
       "",

@@ -60,16 +60,19 @@ export const invitationLinkRoutes: FastifyPluginAsyncTypebox<RouteOptions> = asy
         tags,
         summary: "What an invitation link is for, before accepting it",
         description:
-          "For the holder of the token (no sign-in): the workspace's name, the invited email, the role and its scopes, and whether the email already has an account. The token goes in the body, never in a URL. 404 unknown, 409 used or revoked, 410 expired.",
+          "For the holder of the token (no sign-in): the workspace's name, the invited email, the role and its scopes, the teams joined, and whether the email already has an account. The token goes in the body, never in a URL. 404 unknown, 409 used or revoked, 410 expired.",
         security: [],
         body: Type.Object({ token: Token }, strict),
         response: {
           200: Type.Object({
             workspaceName: Type.String(),
             email: Type.String(),
-            role: Type.String(),
-            roleLabel: Type.String(),
+            role: Type.Union([Type.String(), Type.Null()], {
+              description: "null for an invitation into teams only",
+            }),
+            roleLabel: Type.Union([Type.String(), Type.Null()]),
             scopes: Type.Array(Type.String()),
+            teams: Type.Array(Type.String(), { description: "The names of the teams joined" }),
             expiresAt: Type.Number(),
             hasAccount: Type.Boolean(),
           }),
@@ -78,7 +81,7 @@ export const invitationLinkRoutes: FastifyPluginAsyncTypebox<RouteOptions> = asy
     },
     async (request) => {
       const preview = await gatehouse.invitations.preview(request.body.token);
-      return { ...preview, scopes: [...preview.scopes] };
+      return { ...preview, scopes: [...preview.scopes], teams: [...preview.teams] };
     },
   );
 };

@@ -25,9 +25,14 @@ const Status = Type.Union([
 const InvitationSchema = Type.Object({
   id: Type.String(),
   email: Type.String(),
-  role: Type.String(),
+  role: Type.Union([Type.String(), Type.Null()], {
+    description: "The role given directly; null for an invitation into teams only",
+  }),
   scopes: Type.Array(Type.String()),
   extras: Type.Array(Type.String()),
+  groups: Type.Array(Type.Object({ id: Type.String(), name: Type.String() }), {
+    description: "The teams (groups) the invitee joins on accepting",
+  }),
   invitedBy: Type.String(),
   createdAt: Type.Number(),
   expiresAt: Type.Number(),
@@ -45,7 +50,12 @@ const UserSchema = Type.Object({
 });
 
 function toBody(invitation: InvitationInfo) {
-  return { ...invitation, scopes: [...invitation.scopes], extras: [...invitation.extras] };
+  return {
+    ...invitation,
+    scopes: [...invitation.scopes],
+    extras: [...invitation.extras],
+    groups: invitation.groups.map((group) => ({ ...group })),
+  };
 }
 
 /**
@@ -65,16 +75,29 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     {
       schema: {
         tags,
-        summary: "Invite someone by email with a role (and scopes); the link is mailed",
+        summary:
+          "Invite someone by email with a role (and scopes) or into teams; the link is mailed",
         description:
-          "Valid 7 days. Pending invitations count against the plan's member limit (409 MEMBER_LIMIT_REACHED) and hold no permissions. An email with a pending invitation is refused (409 INVITATION_PENDING) unless `replace: true` revokes that invitation for this one. The token is only ever in the mail (or, without SMTP, the server log and development outbox).",
+          "With a role (at `scopes`, the workspace root by default), into teams (`groups`: the person joins them on accepting), or both; the caller must be able to give each grant and to manage each team (give every grant it holds; a team holding nothing needs people management at the root). 404 NOT_FOUND for a team that does not exist. Valid 7 days. Pending invitations count against the plan's member limit (409 MEMBER_LIMIT_REACHED) and hold no permissions. An email with a pending invitation is refused (409 INVITATION_PENDING) unless `replace: true` revokes that invitation for this one. The token is only ever in the mail (or, without SMTP, the server log and development outbox).",
         params: WorkspaceParams,
         body: Type.Object(
           {
             email: Type.String({ minLength: 3, maxLength: 254 }),
-            role: Type.String({ minLength: 1, maxLength: 100 }),
+            role: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 100,
+                description: "May be left out when `groups` names a team",
+              }),
+            ),
             scopes: Type.Optional(Type.Array(Name, { minItems: 1, maxItems: 100 })),
             extras: Type.Optional(Type.Array(Name, { maxItems: 200 })),
+            groups: Type.Optional(
+              Type.Array(Id, {
+                maxItems: 100,
+                description: "Teams (group ids) the invitee joins on accepting",
+              }),
+            ),
             replace: Type.Optional(
               Type.Boolean({
                 description:
@@ -132,23 +155,41 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     {
       schema: {
         tags,
-        summary: "The workspace's invitations, newest first (for those who may see the team)",
+        summary:
+          "The workspace's invitations, newest first (all for the team's viewers; a sub-tree admin's part)",
         description:
-          "`q` keeps those whose email contains it, ignoring case; `limit` (1–500) pages, and " +
+          "Those who may see the team see every invitation. A sub-tree admin (holding people management below the root, e.g. a Customer Admin) sees those whose every grant lies at or below a resource where they hold it and whose every team they manage; anyone else 403. `resource` keeps those giving access at or below it (a grant there or below, or a team's grant there or below); 404 for a resource out of the caller's reach, as for a missing one. `q` keeps those whose email contains it, ignoring case; `limit` (1–500) pages, and " +
           "`next` goes back as `after`. Without `limit`, every invitation and `next` null.",
         params: WorkspaceParams,
-        querystring: Type.Object({ status: Type.Optional(Status), ...PageQuery }, strict),
+        querystring: Type.Object(
+          {
+            status: Type.Optional(Status),
+            resource: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 300,
+                description: "Only those giving access at or below this resource",
+              }),
+            ),
+            ...PageQuery,
+          },
+          strict,
+        ),
         response: {
           200: Type.Object({ invitations: Type.Array(InvitationSchema), next: NextCursor }),
         },
       },
     },
     async (request) => {
-      const { status, ...page } = request.query;
+      const { status, resource, ...page } = request.query;
       const { invitations, next } = await gatehouse.invitations.listPage(
         requireCaller(request),
         request.params.ws,
-        { ...(status === undefined ? {} : { status }), ...pageQueryOf(page) },
+        {
+          ...(status === undefined ? {} : { status }),
+          ...(resource === undefined ? {} : { resource }),
+          ...pageQueryOf(page),
+        },
       );
       return { invitations: invitations.map(toBody), next };
     },

@@ -33,7 +33,7 @@ const Decided = Type.Object(
 
 /**
  * Join requests (from the company panel): a registered user who knows a workspace's join key asks to join
- * with a note; managers approve with a role (and scope) or reject.
+ * with a note; managers approve with a role (and scope), into teams, or reject.
  */
 export const joinRequestRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
   app,
@@ -93,12 +93,24 @@ export const joinRequestRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async 
         tags,
         summary: "Approve a pending request: the user joins with the role at the scope",
         description:
-          "The scope is the workspace root by default. Needs the right to give that grant; respects the plan's member limit and one workspace per email. 409 JOIN_REQUEST_DECIDED once decided.",
+          "With a role (at `scope`, the workspace root by default), into teams (`groups`), or both. Needs the right to give that grant and to manage each team (to give every grant it holds; a team holding nothing needs people management at the root); respects the plan's member limit and one workspace per email. 404 NOT_FOUND for a team that does not exist; 409 JOIN_REQUEST_DECIDED once decided.",
         params: RequestParams,
         body: Type.Object(
           {
-            role: Type.String({ minLength: 1, maxLength: 100 }),
+            role: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 100,
+                description: "May be left out when `groups` names a team",
+              }),
+            ),
             scope: Type.Optional(Type.String({ minLength: 1, maxLength: 300 })),
+            groups: Type.Optional(
+              Type.Array(Id, {
+                maxItems: 100,
+                description: "Teams (group ids) the person joins",
+              }),
+            ),
           },
           strict,
         ),

@@ -129,6 +129,8 @@ export interface InvitationsTable {
   token_hash: string;
   /** The copyable link's token (a second way in, replaced on every copy); null until copied. */
   link_token_hash: string | null;
+  /** The teams (groups) the invitee joins on accepting: a JSON list of group ids. */
+  group_ids: string;
   invited_by: string;
   created_at: number;
   expires_at: number;

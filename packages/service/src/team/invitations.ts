@@ -1,10 +1,15 @@
-import { GatehouseError, isGatehouseError, type ResourceRef } from "@gatehouse/engine";
-import type { Selectable } from "kysely";
-import type { Actor, Origin, RequestContext } from "../actor.ts";
+import {
+  GatehouseError,
+  type GranteeRef,
+  isGatehouseError,
+  type ResourceRef,
+} from "@gatehouse/engine";
+import type { Kysely, Selectable } from "kysely";
+import { type Actor, type Origin, personOf, type RequestContext, subjectOf } from "../actor.ts";
 import { actorLabel } from "../audit/actor-label.ts";
 import type { AuditRecord } from "../audit/chain.ts";
-import type { InvitationsTable } from "../database/schema.ts";
-import type { ServiceCore, WorkspaceWriter } from "../service-core.ts";
+import type { Database, InvitationsTable } from "../database/schema.ts";
+import type { ServiceCore, WorkspaceReader, WorkspaceWriter } from "../service-core.ts";
 import type { NewSession } from "../sign-in/sessions.ts";
 import { insertUser, normalizeEmail, toUser, type User } from "../sign-in/users.ts";
 import { hashSecret, isSameDigest, newId, randomSecret } from "../support/crypto.ts";
@@ -12,7 +17,14 @@ import { ErrorCode } from "../support/error-codes.ts";
 import { containsText, type PageQuery, pageOf, parsePageQuery } from "../support/paging.ts";
 import { assertStrongPassword } from "../support/passwords.ts";
 import { requireText } from "../support/validation.ts";
-import { requireDelegation } from "./members.ts";
+import { gate } from "./gates.ts";
+import {
+  joinGroups,
+  managesGroup,
+  parseGroupIds,
+  requireDelegation,
+  requireManagedGroup,
+} from "./members.ts";
 import {
   addMember,
   assertMayJoin,
@@ -28,10 +40,13 @@ export type InvitationStatus = "pending" | "accepted" | "revoked" | "expired";
 export interface InvitationInfo {
   readonly id: string;
   readonly email: string;
-  readonly role: string;
-  /** The resources the role is given at; the workspace root by default. */
+  /** The role given directly; `null` for an invitation into teams only. */
+  readonly role: string | null;
+  /** The resources the role is given at; the workspace root by default; none without a role. */
   readonly scopes: readonly string[];
   readonly extras: readonly string[];
+  /** The teams (groups) the invitee joins on accepting; a team deleted since is named by its id. */
+  readonly groups: readonly { readonly id: string; readonly name: string }[];
   /** Who sent it, as `user:<id>`, `apikey:<id>` or `system:<name>`. */
   readonly invitedBy: string;
   readonly createdAt: number;
@@ -78,7 +93,7 @@ export type PasswordLogin = (input: {
 
 type InvitationRow = Selectable<InvitationsTable>;
 
-const CREATE_KEYS = ["email", "role", "scopes", "extras", "replace"];
+const CREATE_KEYS = ["email", "role", "scopes", "extras", "groups", "replace"];
 const STATUSES: readonly InvitationStatus[] = ["pending", "accepted", "revoked", "expired"];
 const MAX_SCOPES = 100;
 const MAX_TOKEN_LENGTH = 200;
@@ -89,13 +104,35 @@ function statusOf(row: InvitationRow, now: number): InvitationStatus {
   return row.expires_at <= now ? "expired" : "pending";
 }
 
-function toInvitation(row: InvitationRow, now: number): InvitationInfo {
+/** The names of the teams `rows` put their invitees in, by group id. */
+async function teamNames(
+  db: Kysely<Database>,
+  workspaceId: string,
+  rows: readonly InvitationRow[],
+): Promise<Map<string, string>> {
+  const ids = [...new Set(rows.flatMap(groupsOf))];
+  if (ids.length === 0) return new Map();
+  const found = await db
+    .selectFrom("groups")
+    .select(["group_id", "name"])
+    .where("workspace_id", "=", workspaceId)
+    .where("group_id", "in", ids)
+    .execute();
+  return new Map(found.map((row) => [row.group_id, row.name]));
+}
+
+function toInvitation(
+  row: InvitationRow,
+  now: number,
+  names: ReadonlyMap<string, string>,
+): InvitationInfo {
   return {
     id: row.id,
     email: row.email,
-    role: row.role,
+    role: row.role === "" ? null : row.role,
     scopes: JSON.parse(row.scopes) as string[],
     extras: JSON.parse(row.extras) as string[],
+    groups: groupsOf(row).map((id) => ({ id, name: names.get(id) ?? id })),
     invitedBy: row.invited_by,
     createdAt: row.created_at,
     expiresAt: row.expires_at,
@@ -139,9 +176,10 @@ function requireStringList(value: unknown, what: string, max: number): string[] 
 
 function parseCreateInput(input: unknown): {
   email: string;
-  role: string;
+  role: string | undefined;
   scopes: string[] | undefined;
   extras: string[];
+  groups: string[];
   replace: boolean;
 } {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
@@ -152,7 +190,14 @@ function parseCreateInput(input: unknown): {
   if (unknown.length > 0)
     throw new GatehouseError(ErrorCode.INVALID_INPUT, `unknown fields ${unknown.join(", ")}`);
   const email = normalizeEmail(record["email"]);
-  const role = requireText(record["role"], "role", 100);
+  const groups = parseGroupIds(record["groups"]);
+  // Into teams only: no role, and so no scopes or extras for it.
+  const role =
+    record["role"] === undefined && groups.length > 0
+      ? undefined
+      : requireText(record["role"], "role", 100);
+  if (role === undefined && (record["scopes"] !== undefined || record["extras"] !== undefined))
+    throw new GatehouseError(ErrorCode.INVALID_INPUT, "scopes and extras go with a role");
   let scopes: string[] | undefined;
   if (record["scopes"] !== undefined) {
     scopes = requireStringList(record["scopes"], "scopes", MAX_SCOPES);
@@ -164,10 +209,22 @@ function parseCreateInput(input: unknown): {
   const replace = record["replace"] ?? false;
   if (typeof replace !== "boolean")
     throw new GatehouseError(ErrorCode.INVALID_INPUT, "replace is true or false");
-  return { email, role, scopes, extras, replace };
+  return { email, role, scopes, extras, groups, replace };
+}
+
+/** What an invitation offers, in words for an error message. */
+function offerOf(row: InvitationRow): string {
+  const grants = grantsOf(row).map((grant) => `${grant.role} at ${grant.scope}`);
+  const teams = groupsOf(row).map((group) => `team ${group}`);
+  return [...grants, ...teams].join(", ");
+}
+
+function groupsOf(row: InvitationRow): string[] {
+  return JSON.parse(row.group_ids) as string[];
 }
 
 function grantsOf(row: InvitationRow): { role: string; scope: ResourceRef; extras: string[] }[] {
+  if (row.role === "") return [];
   const extras = JSON.parse(row.extras) as string[];
   return (JSON.parse(row.scopes) as ResourceRef[]).map((scope) => ({
     role: row.role,
@@ -177,8 +234,8 @@ function grantsOf(row: InvitationRow): { role: string; scope: ResourceRef; extra
 }
 
 /**
- * Taking back an invitation needs what giving it needed. A scope removed since leaves no
- * grant to check, so people management at the root stands in for it.
+ * Taking back an invitation needs what giving it needed: each grant, and managing each team. A
+ * scope or team removed since leaves nothing to check, so people management at the root stands in.
  */
 async function requireMayWithdraw(
   tx: WorkspaceWriter,
@@ -189,6 +246,77 @@ async function requireMayWithdraw(
     if (tx.engine.hasResource(grant.scope)) requireDelegation(tx, grant, record);
     else await tx.require(tx.model.definition.delegation, tx.root, record);
   }
+  for (const group of groupsOf(row)) {
+    if (await groupExists(tx, group)) await requireManagedGroup(tx, group, record);
+    else await tx.require(tx.model.definition.delegation, tx.root, record);
+  }
+}
+
+async function groupExists(reader: WorkspaceReader, group: string): Promise<boolean> {
+  const row = await reader.db
+    .selectFrom("groups")
+    .select("group_id")
+    .where("workspace_id", "=", reader.workspace.id)
+    .where("group_id", "=", group)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
+ * Whether a sub-tree admin sees an invitation: every grant it gives lies at or below a resource
+ * where they hold the delegation permission, and they manage every team it puts the invitee in.
+ */
+function inCallersPart(reader: WorkspaceReader, row: InvitationRow): boolean {
+  const delegation = reader.model.definition.delegation;
+  return (
+    grantsOf(row).every(
+      (grant) => reader.engine.hasResource(grant.scope) && reader.holds(delegation, grant.scope),
+    ) && groupsOf(row).every((group) => managesGroup(reader, group))
+  );
+}
+
+/** Whether the caller holds the delegation permission at one of their grants' scopes. */
+async function delegatesSomewhere(reader: WorkspaceReader): Promise<boolean> {
+  const person = personOf(reader.request.actor);
+  if (person === undefined) return true;
+  const groups = await reader.db
+    .selectFrom("group_members")
+    .select("group_id")
+    .where("workspace_id", "=", reader.workspace.id)
+    .where("user_id", "=", person)
+    .execute();
+  const subjects: GranteeRef[] = [
+    `user:${person}`,
+    ...groups.map((row) => `group:${row.group_id}` as const),
+  ];
+  return subjects.some((subject) =>
+    reader.engine
+      .grantsOf(subject)
+      .some((grant) => reader.holds(reader.model.definition.delegation, grant.scope)),
+  );
+}
+
+/** Whether `resource` is `under` or below it in the workspace's tree. */
+function isAtOrBelow(reader: WorkspaceReader, resource: ResourceRef, under: ResourceRef): boolean {
+  if (!reader.engine.hasResource(resource)) return false;
+  for (
+    let at: ResourceRef | undefined = resource;
+    at !== undefined;
+    at = reader.engine.parentOf(at)
+  )
+    if (at === under) return true;
+  return false;
+}
+
+/** Whether an invitation gives access at or below `resource`: a grant there, or a team's. */
+function concerns(reader: WorkspaceReader, row: InvitationRow, resource: ResourceRef): boolean {
+  const scopes = [
+    ...grantsOf(row).map((grant) => grant.scope),
+    ...groupsOf(row).flatMap((group) =>
+      reader.engine.grantsOf(`group:${group}`).map((grant) => grant.scope),
+    ),
+  ];
+  return scopes.some((scope) => isAtOrBelow(reader, scope, resource));
 }
 
 /** The invitation whose mailed or copied token this is, or INVITATION_NOT_FOUND. */
@@ -210,9 +338,12 @@ async function findByToken(core: ServiceCore, token: string): Promise<Invitation
 export interface InvitationPreview {
   readonly workspaceName: string;
   readonly email: string;
-  readonly role: string;
-  readonly roleLabel: string;
+  /** `null` for an invitation into teams only. */
+  readonly role: string | null;
+  readonly roleLabel: string | null;
   readonly scopes: readonly string[];
+  /** The names of the teams the invitee joins. */
+  readonly teams: readonly string[];
   readonly expiresAt: number;
   /** Whether an account with the invited email exists (then the invitee signs in to accept). */
   readonly hasAccount: boolean;
@@ -229,8 +360,9 @@ export class Invitations {
   }
 
   /**
-   * Invites `email` to the workspace with `role` at `scopes` (the workspace root by default). The
-   * caller must be able to give each grant (delegation); the owner role is never invited. Refused at the
+   * Invites `email` to the workspace with `role` at `scopes` (the workspace root by default), into
+   * the teams `groups`, or both. The caller must be able to give each grant (delegation) and to
+   * manage each team (give every grant it holds); the owner role is never invited. Refused at the
    * plan's member limit, counting pending invitations. An email with a pending invitation is
    * refused (INVITATION_PENDING) unless `replace: true` says to revoke that one for this one. The
    * token is returned once and stored only as its hash: send it.
@@ -242,32 +374,36 @@ export class Invitations {
     workspaceId: string,
     input: {
       email: string;
-      role: string;
+      /** The role given directly; may be left out when `groups` names a team. */
+      role?: string;
       scopes?: readonly string[];
       extras?: readonly string[];
+      /** Teams (group ids) the invitee joins on accepting. */
+      groups?: readonly string[];
       /** Revoke a pending invitation to the same email for this one (else INVITATION_PENDING). */
       replace?: boolean;
     },
   ): Promise<{ invitation: InvitationInfo; token: string; revision: number }> {
     const core = this.#core;
-    const { email, role, scopes: requested, extras, replace } = parseCreateInput(input);
+    const { email, role, scopes: requested, extras, groups, replace } = parseCreateInput(input);
     const id = newId("inv");
     const token = randomSecret(32);
     const { value, revision } = await core.write(request, workspaceId, async (tx) => {
-      const scopes = requested ?? [tx.root];
+      const scopes = role === undefined ? [] : (requested ?? [tx.root]);
       const record = {
         action: "invitation.create",
         target: `invitation:${id}`,
-        details: { email, role, scopes, extras },
+        details: { email, role: role ?? null, scopes, extras, groups },
       };
       await tx.requireMember(record);
       if (role === tx.model.ownerRole) throw ownerRoleNotGranted(tx.model);
       assertShareable(tx.core, tx.workspace);
       for (const scope of scopes) {
-        const grant = { role, scope: scope as ResourceRef, extras };
+        const grant = { role: role ?? "", scope: scope as ResourceRef, extras };
         requireDelegation(tx, grant, record, { named: true });
         tx.engine.validateGrant({ subject: "user:invitee", ...grant });
       }
+      for (const group of groups) await requireManagedGroup(tx, group, record);
       const ws = tx.workspace.id;
       const member = await tx.trx
         .selectFrom("members")
@@ -292,7 +428,7 @@ export class Invitations {
         .execute();
       const pending = previous[0];
       if (pending !== undefined && !replace) {
-        const offered = `${pending.role} at ${(JSON.parse(pending.scopes) as string[]).join(", ")}`;
+        const offered = offerOf(pending);
         throw new GatehouseError(
           ErrorCode.INVITATION_PENDING,
           `${email} has a pending invitation (${pending.id}: ${offered}); send replace: true to revoke it for this one`,
@@ -321,9 +457,10 @@ export class Invitations {
         id,
         workspace_id: ws,
         email,
-        role,
+        role: role ?? "",
         scopes: JSON.stringify(scopes),
         extras: JSON.stringify(extras),
+        group_ids: JSON.stringify(groups),
         token_hash: hashSecret(token),
         link_token_hash: null,
         invited_by: actorLabel(tx.request),
@@ -342,35 +479,39 @@ export class Invitations {
           replaced: previous.map((old) => old.id),
         },
       });
-      return toInvitation(row, tx.now);
+      return toInvitation(row, tx.now, await teamNames(tx.trx, ws, [row]));
     });
     return { invitation: value, token, revision };
   }
 
   /**
-   * The workspace's invitations, newest first, optionally of one status; for those who may see
-   * the team.
+   * The workspace's invitations, newest first, optionally of one status: all of them for those who
+   * may see the team; for a sub-tree admin, those in their part (see `listPage`).
    * @example
    * const pending = await gatehouse.invitations.list(asUser(ada), ws, { status: "pending" });
    */
   async list(
     request: RequestContext,
     workspaceId: string,
-    filter: { status?: InvitationStatus } = {},
+    filter: { status?: InvitationStatus; resource?: string } = {},
   ): Promise<InvitationInfo[]> {
     return [...(await this.listPage(request, workspaceId, filter)).invitations];
   }
 
   /**
    * A page of `list`: those whose email contains `q` (ignoring case); every invitation when no
-   * `limit` is given. `next` goes back as `after`.
+   * `limit` is given. `next` goes back as `after`. Those holding the team gate at the root see every
+   * invitation; a sub-tree admin (the delegation permission below the root) those whose every grant
+   * lies at or below a resource where they hold it and whose every team they manage; anyone else
+   * PERMISSION_DENIED. `resource` keeps those giving access at or below it (a grant there, or a
+   * team's): a resource out of the caller's reach is RESOURCE_NOT_FOUND, as a missing one.
    * @example
    * const { invitations, next } = await gatehouse.invitations.listPage(asUser(ada), ws, { status: "pending", limit: 50 });
    */
   async listPage(
     request: RequestContext,
     workspaceId: string,
-    query: { status?: InvitationStatus } & PageQuery = {},
+    query: { status?: InvitationStatus; resource?: string } & PageQuery = {},
   ): Promise<{ invitations: readonly InvitationInfo[]; next: string | null }> {
     const status = query?.status;
     if (status !== undefined && !STATUSES.includes(status)) {
@@ -378,7 +519,25 @@ export class Invitations {
     }
     const page = parsePageQuery(query, 2);
     const reader = await this.#core.read(request, workspaceId);
-    await reader.requireGate("teamView", "you may not see this workspace's team");
+    const resource = query?.resource as ResourceRef | undefined;
+    if (resource !== undefined) {
+      const caller = subjectOf(reader.request.actor);
+      if (
+        typeof resource !== "string" ||
+        !reader.engine.hasResource(resource) ||
+        (caller !== undefined && !reader.engine.reaches(caller, resource))
+      )
+        throw new GatehouseError(ErrorCode.RESOURCE_NOT_FOUND, `no such resource ${resource}`);
+    }
+    // The whole list for the team's viewers; a sub-tree admin's part, filtered below, for those
+    // who hold the delegation permission somewhere (else the gate's refusal, logged).
+    const wholeTeam = reader.holds(gate(reader.model, "teamView"), reader.root);
+    if (!wholeTeam && !(await delegatesSomewhere(reader)))
+      await reader.requireGate("teamView", "you may not see this workspace's team");
+    const filtered = !wholeTeam || resource !== undefined;
+    const shown = (row: InvitationRow) =>
+      (wholeTeam || inCallersPart(reader, row)) &&
+      (resource === undefined || concerns(reader, row, resource));
     const now = this.#core.clock();
     const [createdAt, id] = page.after ?? [];
     const found = await reader.db
@@ -406,10 +565,15 @@ export class Invitations {
       )
       .orderBy("created_at", "desc")
       .orderBy("id", "desc")
-      .$if(page.limit !== undefined, (select) => select.limit((page.limit ?? 0) + 1))
+      // Filtered in memory, a page reads on until it is full.
+      .$if(page.limit !== undefined && !filtered, (select) => select.limit((page.limit ?? 0) + 1))
       .execute();
-    const { rows, next } = pageOf(found, page.limit, (row) => [row.created_at, row.id]);
-    return { invitations: rows.map((row) => toInvitation(row, now)), next };
+    const { rows, next } = pageOf(filtered ? found.filter(shown) : found, page.limit, (row) => [
+      row.created_at,
+      row.id,
+    ]);
+    const names = await teamNames(reader.db, reader.workspace.id, rows);
+    return { invitations: rows.map((row) => toInvitation(row, now, names)), next };
   }
 
   /**
@@ -441,7 +605,8 @@ export class Invitations {
           "this invitation was accepted; remove the member instead",
         );
       }
-      if (row.revoked_at !== null) return row;
+      if (row.revoked_at !== null)
+        return toInvitation(row, tx.now, await teamNames(tx.trx, tx.workspace.id, [row]));
       await tx.trx
         .updateTable("invitations")
         .set({ revoked_at: tx.now })
@@ -449,10 +614,14 @@ export class Invitations {
         .where("accepted_at", "is", null)
         .where("revoked_at", "is", null)
         .execute();
-      tx.audit({ ...record, details: { email: row.email, role: row.role } });
-      return { ...row, revoked_at: tx.now };
+      tx.audit({
+        ...record,
+        details: { email: row.email, role: row.role || null, groups: groupsOf(row) },
+      });
+      const revoked = { ...row, revoked_at: tx.now };
+      return toInvitation(revoked, tx.now, await teamNames(tx.trx, tx.workspace.id, [row]));
     });
-    return { invitation: toInvitation(value, this.#core.clock()), revision };
+    return { invitation: value, revision };
   }
 
   /**
@@ -481,8 +650,9 @@ export class Invitations {
     return {
       workspaceName: workspace.name,
       email: row.email,
-      role: row.role,
-      roleLabel: definition.roles[row.role]?.label ?? row.role,
+      role: row.role || null,
+      roleLabel: row.role === "" ? null : (definition.roles[row.role]?.label ?? row.role),
+      teams: [...(await teamNames(core.db, row.workspace_id, [row])).values()],
       scopes: JSON.parse(row.scopes) as string[],
       expiresAt: row.expires_at,
       hasAccount: account !== undefined,
@@ -521,9 +691,9 @@ export class Invitations {
         .where("id", "=", row.id)
         .execute();
       tx.audit({ ...record, details: { email: row.email } });
-      return row;
+      return toInvitation(row, tx.now, await teamNames(tx.trx, tx.workspace.id, [row]));
     });
-    return { invitation: toInvitation(value, this.#core.clock()), token, revision };
+    return { invitation: value, token, revision };
   }
 
   /**
@@ -635,7 +805,7 @@ export class Invitations {
       const record = {
         action: "invitation.accept",
         target: `invitation:${row.id}`,
-        details: { email: row.email, role: row.role },
+        details: { email: row.email, role: row.role || null },
       };
       let user: User;
       if (account === undefined) {
@@ -665,6 +835,11 @@ export class Invitations {
       // The invitation already holds its seat; one workspace per email is checked here.
       await assertMayJoin(tx, user.id, { countingSelf: false });
       await addMember(tx, user.id, grantsOf(row));
+      // Into the teams still there: membership through a team, in the same transaction.
+      const teams = groupsOf(row);
+      const names = await teamNames(tx.trx, tx.workspace.id, [row]);
+      const joined = teams.filter((group) => names.has(group));
+      await joinGroups(tx, user.id, joined);
       const used = await tx.trx
         .updateTable("invitations")
         .set({ accepted_at: tx.now, accepted_by: user.id })
@@ -684,6 +859,10 @@ export class Invitations {
           ...record.details,
           user: user.id,
           scopes: JSON.parse(row.scopes) as string[],
+          groups: joined,
+          ...(joined.length < teams.length
+            ? { groupsGone: teams.filter((group) => !names.has(group)) }
+            : {}),
           createdAccount: account !== undefined,
         },
       });

@@ -8,7 +8,7 @@ import { newId } from "../support/crypto.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { DAY_MS } from "../support/time.ts";
 import { requireText } from "../support/validation.ts";
-import { requireDelegation } from "./members.ts";
+import { joinGroups, parseGroupIds, requireDelegation, requireManagedGroup } from "./members.ts";
 import { addMember, assertMayJoin, assertShareable, ownerRoleNotGranted } from "./membership.ts";
 
 export type JoinRequestStatus = JoinRequestsTable["status"];
@@ -339,7 +339,8 @@ export class JoinRequests {
 
   /**
    * Approves a pending request: the user joins with `role` at `scope` (the workspace root by
-   * default). Needs the right to give that grant; respects the plan's member limit and
+   * default), into the teams `groups`, or both. Needs the right to give that grant and to manage
+   * each team (give every grant it holds); respects the plan's member limit and
    * one workspace per email. A pending invitation to the user's email is revoked: they joined.
    * @example
    * await gatehouse.joinRequests.approve(asUser(ada), ws, request.id, { role: "billing" });
@@ -348,26 +349,34 @@ export class JoinRequests {
     request: RequestContext,
     workspaceId: string,
     requestId: string,
-    input: { role: string; scope?: string },
+    input: { role?: string; scope?: string; groups?: readonly string[] },
   ): Promise<{ request: JoinRequestInfo; revision: number }> {
-    const role = requireText(input?.role, "role", 100);
+    const groups = parseGroupIds(input?.groups);
+    // Into teams only: no role, and so no scope for it.
+    const role =
+      input?.role === undefined && groups.length > 0
+        ? undefined
+        : requireText(input?.role, "role", 100);
     const requestedScope = input?.scope;
-    if (requestedScope !== undefined && typeof requestedScope !== "string")
-      throw new GatehouseError(ErrorCode.INVALID_INPUT, "scope names a resource");
+    if (requestedScope !== undefined && (typeof requestedScope !== "string" || role === undefined))
+      throw new GatehouseError(ErrorCode.INVALID_INPUT, "scope names a resource for the role");
     const { value, revision } = await this.#core.write(request, workspaceId, async (tx) => {
       const scope = (requestedScope ?? tx.root) as ResourceRef;
+      const grants = role === undefined ? [] : [{ role, scope }];
       const record = {
         action: "join_request.approve",
         target: `join_request:${String(requestId)}`,
-        details: { role, scope },
+        details: { role: role ?? null, scope: role === undefined ? null : scope, groups },
       };
       await tx.requireMember(record);
       if (role === tx.model.ownerRole) throw ownerRoleNotGranted(tx.model);
-      requireDelegation(tx, { role, scope }, record, { named: true });
+      for (const grant of grants) requireDelegation(tx, grant, record, { named: true });
+      for (const group of groups) await requireManagedGroup(tx, group, record);
       const row = await findRequest(tx, requestId);
       assertPending(row);
       const { releasedInvitations } = await assertMayJoin(tx, row.user_id, { countingSelf: true });
-      await addMember(tx, row.user_id, [{ role, scope }]);
+      await addMember(tx, row.user_id, grants);
+      await joinGroups(tx, row.user_id, groups);
       const decided = await decide(tx, row, "approved");
       tx.audit({
         ...record,

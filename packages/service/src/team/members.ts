@@ -2,7 +2,7 @@ import { GatehouseError, type Grant, type GranteeRef, type ResourceRef } from "@
 import { personOf, type RequestContext, subjectOf } from "../actor.ts";
 import { actorLabel } from "../audit/actor-label.ts";
 import type { AuditRecord } from "../audit/chain.ts";
-import type { ServiceCore, WorkspaceWriter } from "../service-core.ts";
+import type { ServiceCore, WorkspaceReader, WorkspaceWriter } from "../service-core.ts";
 import { newId } from "../support/crypto.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { containsText, type PageQuery, pageOf, parsePageQuery } from "../support/paging.ts";
@@ -149,6 +149,62 @@ async function requireGroup(tx: WorkspaceWriter, groupId: unknown): Promise<stri
     if (row !== undefined) return groupId;
   }
   throw new GatehouseError(ErrorCode.NOT_FOUND, "no such group in this workspace");
+}
+
+/**
+ * A team (group) the caller may put people in or take them out of: whoever may give every grant it
+ * holds — a sub-tree admin manages the teams holding grants only in their part; a team holding
+ * nothing needs the delegation at the root. NOT_FOUND for a group that does not exist.
+ */
+export async function requireManagedGroup(
+  tx: WorkspaceWriter,
+  groupId: unknown,
+  record: AuditRecord,
+): Promise<string> {
+  const group = await requireGroup(tx, groupId);
+  const grants = tx.engine.grantsOf(`group:${group}`);
+  if (grants.length === 0) await tx.require(tx.model.definition.delegation, tx.root, record);
+  for (const grant of grants) requireDelegation(tx, grant, record);
+  return group;
+}
+
+/**
+ * Whether the caller holds the delegation permission wherever `group`'s grants lie (at the root
+ * for a team holding nothing): the read-side test of `requireManagedGroup`, for lists.
+ */
+export function managesGroup(reader: WorkspaceReader, group: string): boolean {
+  const delegation = reader.model.definition.delegation;
+  const grants = reader.engine.grantsOf(`group:${group}`);
+  if (grants.length === 0) return reader.holds(delegation, reader.root);
+  return grants.every((grant) => reader.holds(delegation, grant.scope));
+}
+
+/** Puts a member into teams (groups, already checked), in the caller's transaction. */
+export async function joinGroups(
+  tx: WorkspaceWriter,
+  userId: string,
+  groups: readonly string[],
+): Promise<void> {
+  for (const group of new Set(groups)) {
+    await tx.trx
+      .insertInto("group_members")
+      .values({ workspace_id: tx.workspace.id, group_id: group, user_id: userId })
+      .execute();
+    tx.apply({ op: "group.add_member", group: `group:${group}`, user: `user:${userId}` });
+  }
+}
+
+/** Parses a request's list of team (group) ids; none when absent. */
+export function parseGroupIds(value: unknown): string[] {
+  if (value === undefined) return [];
+  if (
+    !Array.isArray(value) ||
+    value.length > 100 ||
+    value.some((item) => typeof item !== "string" || item.length === 0 || item.length > 100)
+  ) {
+    throw new GatehouseError(ErrorCode.INVALID_INPUT, "groups is a list of at most 100 group ids");
+  }
+  return [...new Set(value as string[])];
 }
 
 /** A grantee that exists in the workspace: a member user or a group. */
@@ -360,14 +416,10 @@ export class Members {
         .execute();
       for (const spec of specs) await insertGrant(tx, `user:${userId}`, spec);
       // Membership through a team alone is a membership: the member counts once all the same.
-      for (const groupId of new Set(groups as string[])) {
-        const group = await requireGroup(tx, groupId);
-        await tx.trx
-          .insertInto("group_members")
-          .values({ workspace_id: tx.workspace.id, group_id: group, user_id: userId })
-          .execute();
-        tx.apply({ op: "group.add_member", group: `group:${group}`, user: `user:${userId}` });
-      }
+      const found: string[] = [];
+      for (const groupId of new Set(groups as string[]))
+        found.push(await requireGroup(tx, groupId));
+      await joinGroups(tx, userId, found);
       tx.audit({
         ...record,
         details: { ...record.details, groups: [...new Set(groups)], releasedInvitations },
@@ -497,7 +549,11 @@ export class Members {
 
   /**
    * Removes a member: access ends at once, their API keys die, their records and the activity
-   * log stay. The owner cannot be removed (LAST_OWNER).
+   * log stay. The owner cannot be removed (LAST_OWNER). The caller must be able to take every
+   * direct grant and to manage every team the member is in — so a sub-tree admin removes the
+   * people whose access lies only in their part (directly or through the teams they manage), and
+   * nobody with access beside it; a member with neither grants nor teams needs the delegation at
+   * the root.
    */
   async remove(
     request: RequestContext,
@@ -516,10 +572,20 @@ export class Members {
           ErrorCode.LAST_OWNER,
         );
       const grants = tx.engine.grantsOf(subject);
-      if (grants.length === 0) await tx.require(tx.model.definition.delegation, tx.root, record);
+      const groups = (
+        await tx.trx
+          .selectFrom("group_members")
+          .select("group_id")
+          .where("workspace_id", "=", tx.workspace.id)
+          .where("user_id", "=", member)
+          .execute()
+      ).map((row) => row.group_id);
+      if (grants.length === 0 && groups.length === 0)
+        await tx.require(tx.model.definition.delegation, tx.root, record);
       for (const grant of grants) requireDelegation(tx, grant, record);
+      for (const group of groups) await requireManagedGroup(tx, group, record);
       await removeMemberRows(tx, member);
-      tx.audit({ ...record, details: { grants } });
+      tx.audit({ ...record, details: { grants, groups } });
     });
     return { revision };
   }
@@ -716,14 +782,9 @@ export class Members {
         details: { user: userId },
       };
       await tx.requireMember(record);
-      const group = await requireGroup(tx, groupId);
-      // A team is managed by whoever may give every grant it holds: a sub-tree admin manages the
-      // teams holding grants only in their part; a team holding nothing, the delegation at the root.
-      const grants = tx.engine.grantsOf(`group:${group}`);
-      if (grants.length === 0) await tx.require(tx.model.definition.delegation, tx.root, record);
-      const member = await requireMemberUser(tx, userId);
       // Adding someone to a group gives them its grants: the caller must be able to give each.
-      for (const grant of grants) requireDelegation(tx, grant, record);
+      const group = await requireManagedGroup(tx, groupId, record);
+      const member = await requireMemberUser(tx, userId);
       const ws = tx.workspace.id;
       const existing = await tx.trx
         .selectFrom("group_members")

@@ -10,6 +10,7 @@ import * as twoFactorRecovery from "./0008-two-factor-recovery.ts";
 import * as engineSnapshots from "./0011-engine-snapshots.ts";
 import * as auditByTarget from "./0012-audit-by-target.ts";
 import * as emailChanges from "./0013-email-changes.ts";
+import * as invitationTeams from "./0014-invitation-teams.ts";
 
 /** Every migration, in order. Add new ones at the end; never edit one that has shipped. */
 export const migrations: Readonly<Record<string, Migration>> = {
@@ -24,4 +25,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "0011-engine-snapshots": engineSnapshots,
   "0012-audit-by-target": auditByTarget,
   "0013-email-changes": emailChanges,
+  "0014-invitation-teams": invitationTeams,
 };
