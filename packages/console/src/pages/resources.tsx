@@ -134,7 +134,10 @@ function ChildList(props: {
   readonly type: string;
 }): React.JSX.Element {
   const { workspace, model } = useWorkspace();
-  const [pages, setPages] = useState<readonly ResourceListing[]>([]);
+  // Each page with the cursor it was asked after: a page that arrives twice is kept once.
+  const [pages, setPages] = useState<
+    readonly { readonly after: string | undefined; readonly page: ResourceListing }[]
+  >([]);
   const [loading, setLoading] = useState(true);
   const [error, setError] = useState<unknown>(undefined);
   const load = (after: string | undefined) => {
@@ -148,7 +151,11 @@ function ChildList(props: {
     setError(undefined);
     return api<ResourceListing>("GET", `${ws(workspace.id)}/resources?${query}`).then(
       (page) => {
-        setPages((previous) => [...previous, page]);
+        setPages((previous) =>
+          previous.some((loaded) => loaded.after === after)
+            ? previous
+            : [...previous, { after, page }],
+        );
         setLoading(false);
       },
       (failure: unknown) => {
@@ -162,7 +169,7 @@ function ChildList(props: {
     void load(undefined);
   }, []);
   const label = typeLabel(model, props.type);
-  const next = pages.at(-1)?.next ?? null;
+  const next = pages.at(-1)?.page.next ?? null;
   return (
     <div className="resource-children">
       <ul
@@ -170,14 +177,14 @@ function ChildList(props: {
         className="resource-list"
         aria-label={`${label}s of ${splitResource(props.parent).id}`}
       >
-        {pages.flatMap((page) =>
+        {pages.flatMap(({ page }) =>
           page.items.map((resource) => (
             <ResourceRow key={resource} resource={resource} counts={page.children[resource]} />
           )),
         )}
       </ul>
       {loading ? <Loading /> : null}
-      <ErrorNote error={error} retry={() => void load(pages.at(-1)?.next ?? undefined)} />
+      <ErrorNote error={error} retry={() => void load(pages.at(-1)?.page.next ?? undefined)} />
       {next === null || loading ? null : (
         <Button size="small" variant="ghost" onClick={() => void load(next)}>
           Show more
