@@ -4607,7 +4607,7 @@ export type paths = {
         };
         /**
          * Everything the caller may do on a resource, and the navigation sections to show
-         * @description Sections the caller cannot use are absent, not disabled. An unknown resource has no permissions.
+         * @description Sections the caller cannot use are absent, not disabled. An unknown resource has no permissions. `administers`: the delegation permission or team gate held at the resource or above (whatever types they act on) — where the Permissions card shows.
          */
         get: {
             parameters: {
@@ -4635,6 +4635,8 @@ export type paths = {
                             resource: string;
                             permissions: string[];
                             sections: string[];
+                            /** @description Whether the subject administers the resource: the model's delegation permission or team gate held there or above (the Permissions card) */
+                            administers: boolean;
                         };
                     };
                 };

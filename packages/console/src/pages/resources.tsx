@@ -292,7 +292,8 @@ export function ResourcePage(props: { readonly resource: string }): React.JSX.El
   if (capabilities.error !== undefined)
     return <ErrorNote error={capabilities.error} retry={capabilities.reload} />;
   const held = capabilities.data?.permissions ?? [];
-  if (held.length === 0) {
+  // Someone who administers the resource sees its Permissions card even holding nothing on it (#15).
+  if (held.length === 0 && capabilities.data?.administers !== true) {
     return (
       <Empty title="Not found" page>
         <p>
