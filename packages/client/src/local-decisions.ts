@@ -140,7 +140,10 @@ export class LocalDecisions {
     return this.#client.check(this.#workspaceId, { subject, permission, resource }, freshness);
   }
 
-  /** What `subject` may see of `type` with `permission` (the fleet list), sorted, paged. */
+  /**
+   * What `subject` may see of `type` with `permission` (the fleet list), sorted, paged; `match`
+   * and `parent` (one resource's children) as the engine's `listVisible`.
+   */
   async listVisible(
     subject: string,
     type: string,
@@ -162,6 +165,8 @@ export class LocalDecisions {
           permission,
           ...(page.limit === undefined ? {} : { limit: String(page.limit) }),
           ...(page.after === undefined ? {} : { after: page.after }),
+          ...(page.match === undefined ? {} : { q: page.match }),
+          ...(page.parent === undefined ? {} : { parent: page.parent }),
           ...(freshness.atLeastRevision === undefined
             ? {}
             : { atLeastRevision: String(freshness.atLeastRevision) }),

@@ -144,6 +144,8 @@ export type ApiKey = Answer<"/v1/workspaces/{ws}/api-keys", "get">["keys"][numbe
 export type AuditEntry = Answer<"/v1/workspaces/{ws}/audit", "get">["entries"][number];
 export type Verification = Answer<"/v1/workspaces/{ws}/audit/verify", "get">;
 export type Capabilities = Answer<"/v1/workspaces/{ws}/capabilities", "get">;
+/** A page of the fleet list or of one resource's children, each with its visible children counted. */
+export type ResourceListing = Answer<"/v1/workspaces/{ws}/resources", "get">;
 export type PermissionsPage = Answer<
   "/v1/workspaces/{ws}/resources/{type}/{id}/permissions",
   "get"

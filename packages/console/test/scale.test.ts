@@ -1,4 +1,5 @@
 import { asUser, systemActor } from "@gatehouse/service";
+import axe from "axe-core";
 import type { Browser, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -100,6 +101,69 @@ describe("the console at scale in a browser (#16)", { timeout: 90_000 }, () => {
       Array.from({ length: 10 }, (_, index) => expect.stringContaining(`site-25${index}`)),
     );
     await screenshot(owner, "resources-search");
+  });
+
+  it("opens server #7 in place: its count, its 15 sites ten at a time, Show more, by keyboard", async () => {
+    await owner.goto(`/w/${workspaceId}/resources`);
+    const servers = owner.getByRole("list", { name: "Servers" });
+    // Every twentieth site runs on srv-007: site-007, site-027, … site-287.
+    const ofServer = Array.from({ length: 15 }, (_, index) => `site-${three(7 + index * 20)}`);
+    const toggle = servers.getByRole("button", { name: "15 sites of srv-007" });
+    await poll(() => toggle.getAttribute("aria-expanded")).toBe("false");
+    await toggle.focus();
+    await owner.keyboard.press("Enter");
+    await poll(() => toggle.getAttribute("aria-expanded")).toBe("true");
+    const sites = servers.getByRole("list", { name: "Sites of srv-007" });
+    await poll(() => sites.getByRole("link").allInnerTexts()).toEqual(
+      ofServer.slice(0, 10).map((id) => expect.stringContaining(id)),
+    );
+    await owner.getByRole("button", { name: "Show more sites of srv-007" }).click();
+    await poll(() => sites.getByRole("link").allInnerTexts()).toEqual(
+      ofServer.map((id) => expect.stringContaining(id)),
+    );
+    await poll(() =>
+      owner.getByRole("button", { name: "Show more sites of srv-007" }).count(),
+    ).toBe(0);
+    await toggle.press("Enter");
+    await poll(() => toggle.getAttribute("aria-expanded")).toBe("false");
+    await poll(() => sites.count()).toBe(0);
+    // The search still narrows the servers, each with its count.
+    await owner.getByLabel("Search servers").fill("srv-01");
+    await poll(() => servers.getByRole("button").allInnerTexts()).toEqual(
+      Array.from({ length: 10 }, () => expect.stringContaining("15 sites")),
+    );
+    await owner.getByLabel("Search servers").fill("");
+    await poll(() => servers.getByRole("link").count()).toBe(20);
+  });
+
+  it("shows an opened server's sites on a 390 px phone without sideways panning or an axe-core violation", async () => {
+    const context = await browser.newContext({
+      viewport: { width: 390, height: 800 },
+      baseURL: server.base,
+    });
+    try {
+      const login = await context.request.post("/v1/auth/login", {
+        data: { email: "olivia@example.com", password: PASSWORD },
+      });
+      expect(login.status()).toBe(200);
+      const phone = await context.newPage();
+      await phone.goto(`/w/${workspaceId}/resources`);
+      await phone.getByRole("button", { name: "15 sites of srv-007" }).click();
+      const sites = phone.getByRole("list", { name: "Sites of srv-007" });
+      await poll(() => sites.getByRole("link").count()).toBe(10);
+      await poll(() => phone.locator(".state-loading").count()).toBe(0);
+      expect(
+        await phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth"),
+      ).toBe(true);
+      await phone.evaluate(axe.source);
+      const violations = (await phone.evaluate(
+        `axe.run(document, { resultTypes: ["violations"] }).then((result) => result.violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => v.id + ": " + v.nodes.map((n) => n.target.join(" ")).join(", ")))`,
+      )) as string[];
+      expect(violations).toEqual([]);
+      await screenshot(phone, "phone-resources-tree");
+    } finally {
+      await context.close();
+    }
   });
 
   it("invites someone to site #250, chosen by typing in the scope picker", async () => {

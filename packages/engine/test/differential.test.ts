@@ -40,13 +40,14 @@ import {
 } from "./reference-evaluator.ts";
 
 /**
- * Generated cases per property, scaled by `PROPERTY_RUNS` (see property-runs.ts): 12,800 in total
+ * Generated cases per property, scaled by `PROPERTY_RUNS` (see property-runs.ts): 13,600 in total
  * at the thorough value CI runs (at least 10,000 wanted).
  */
 const RUNS = {
   check: propertyRuns(2000),
   permissionsOn: propertyRuns(1000),
   listVisible: propertyRuns(1500),
+  children: propertyRuns(800),
   subjectsWith: propertyRuns(1500),
   canGrant: propertyRuns(1500),
   admission: propertyRuns(500),
@@ -354,6 +355,68 @@ function assertListsAgree(
             );
           }
         }
+      }
+    }
+  }
+}
+
+/**
+ * Every resource's children of each type, as a subject sees them and as the host app does: listed
+ * (in pages, with a cursor) and counted exactly as the reference filters its list by parent.
+ */
+function assertChildrenAgree(
+  engine: Engine,
+  reference: ReferenceEvaluator,
+  subjects: readonly SubjectRef[],
+  probe: Scenario["probe"],
+): void {
+  const model = reference.state.model;
+  const types = Object.keys(model.types);
+  const permissions = Object.keys(model.permissions);
+  const parents = reference.resources() as ResourceRef[];
+  let round = probe.seed;
+  for (const type of types) {
+    const all = reference.resources().filter((resource) => typeOf(resource) === type);
+    const counts = engine.countChildren(parents, type);
+    parents.forEach((parent, index) => {
+      const expected = all
+        .filter((resource) => reference.parentOf(resource) === parent)
+        .sort(compareNames);
+      const listed = engine.resourcesOfType(type, { parent }).items;
+      if (listed.join(" ") !== expected.join(" ") || counts[index] !== expected.length) {
+        throw new Error(
+          `children of ${parent} of type ${type}: engine [${listed.join(" ")}] (count ${counts[index]}), reference [${expected.join(" ")}]`,
+        );
+      }
+    });
+    for (const subject of subjects) {
+      for (const permission of permissions) {
+        const where = `children(${subject}, ${type}, ${permission})`;
+        const visible = engine.countVisibleChildren(subject, parents, { type, permission });
+        parents.forEach((parent, index) => {
+          const expected = reference.listChildren(subject, parent, type, permission);
+          if (visible[index] !== expected.length) {
+            throw new Error(
+              `${where} count under ${parent}: engine ${visible[index]}, reference ${expected.length} [${expected.join(" ")}]`,
+            );
+          }
+          round++;
+          const limit = pick(probe.limits, round);
+          const paged: string[] = [];
+          let after: ResourceRef | undefined;
+          for (let pages = 0; pages < 100; pages++) {
+            const page = engine.listVisible(subject, type, permission, { parent, limit, after });
+            if (page.items.length > limit) throw new Error(`${where}: a page exceeds ${limit}`);
+            paged.push(...page.items);
+            if (page.next === undefined) break;
+            after = page.next;
+          }
+          if (paged.join(" ") !== expected.join(" ")) {
+            throw new Error(
+              `${where} under ${parent} in pages of ${limit}: [${paged.join(" ")}], reference [${expected.join(" ")}]`,
+            );
+          }
+        });
       }
     }
   }
@@ -851,6 +914,19 @@ describe("the engine against the reference evaluator", () => {
         assertListsAgree(workspace.engine, reference, subjectsOf(scenario), scenario.probe);
       }),
       { numRuns: RUNS.listVisible },
+    );
+  });
+
+  it("lists and counts a resource's visible children exactly as the reference filters its list by parent, paged", {
+    timeout: PROPERTY_TIMEOUT,
+  }, () => {
+    fc.assert(
+      fc.property(scenarioArbitrary, (scenario) => {
+        const workspace = buildWorkspace(scenario);
+        const reference = referenceOf(scenario, workspace);
+        assertChildrenAgree(workspace.engine, reference, subjectsOf(scenario), scenario.probe);
+      }),
+      { numRuns: RUNS.children },
     );
   });
 

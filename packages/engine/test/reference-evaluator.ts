@@ -115,6 +115,11 @@ export class ReferenceEvaluator {
     return [this.state.root, ...this.state.resources.map((edge) => edge.resource)];
   }
 
+  /** The parent of a resource; `undefined` for the root or an unknown resource. */
+  parentOf(resource: string): string | undefined {
+    return this.#parentOf.get(resource);
+  }
+
   exists(resource: string): boolean {
     return resource === this.state.root || this.#parentOf.has(resource);
   }
@@ -212,6 +217,13 @@ export class ReferenceEvaluator {
     return this.resources()
       .filter((resource) => typeOf(resource) === type && this.check(subject, permission, resource))
       .sort(compareNames);
+  }
+
+  /** `listVisible` of `type`, keeping the children of `parent` only. */
+  listChildren(subject: string, parent: string, type: string, permission: string): string[] {
+    return this.listVisible(subject, type, permission).filter(
+      (resource) => this.#parentOf.get(resource) === parent,
+    );
   }
 
   /** Every user and group named anywhere (grants, memberships) that `check` allows, by name. */

@@ -168,6 +168,13 @@ describe.each(backends)("search and paging of team listings (#16) on $name", (ba
     expect(found).toEqual({
       items: ["site:Site-020", "site:Site-021", "site:Site-022", "site:Site-023"],
       next: "site:Site-023",
+      // Sites have no children in MZPanel: each listed site carries an empty count.
+      children: {
+        "site:Site-020": {},
+        "site:Site-021": {},
+        "site:Site-022": {},
+        "site:Site-023": {},
+      },
     });
     const rest = (
       await call(server.app, olivia, "GET", `${base}&q=site-02&limit=4&after=site:Site-023`)
@@ -179,7 +186,11 @@ describe.each(backends)("search and paging of team listings (#16) on $name", (ba
       "site:Site-027",
     ]);
     const hosted = (await call(server.app, host, "GET", `${base}&q=30`)).json();
-    expect(hosted).toEqual({ items: ["site:Site-030"], next: null });
+    expect(hosted).toEqual({
+      items: ["site:Site-030"],
+      next: null,
+      children: { "site:Site-030": {} },
+    });
     // The type is not part of the id: "site" alone matches every id here, "s1" none.
     const noType = (await call(server.app, olivia, "GET", `${base}&q=s1`)).json();
     expect(noType.items).toEqual([]);

@@ -128,6 +128,7 @@ export type {
 export { EXPORT_FORMAT, EXPORT_VERSION } from "./team/portability.ts";
 export type { SyncInput, SyncResult } from "./team/resource-sync.ts";
 export { MAX_SYNC_RESOURCES } from "./team/resource-sync.ts";
+export type { ResourcePage } from "./team/resources.ts";
 export type {
   PlanSeats,
   SettingsChanges,

@@ -2680,7 +2680,7 @@ export type paths = {
         };
         /**
          * The resources of a type on which the caller holds a permission (the fleet list)
-         * @description Only what the caller may see, sorted by name. `q` keeps those whose id (the part after `type:`) contains it, ignoring case. Pass `next` as `after` (with the same `q`) for the next page; `next` is null on the last page. Without `permission`, the type's view permission: `<type>.view` where the model has it, else the permission on the type the most roles carry (docs/http.md).
+         * @description Only what the caller may see, sorted by name. `q` keeps those whose id (the part after `type:`) contains it, ignoring case; `parent` keeps one resource's children (the tree, level by level; a parent out of the caller's reach answers 404 like a nonexistent one). Pass `next` as `after` (with the same `q` and `parent`) for the next page; `next` is null on the last page. Without `permission`, the type's view permission: `<type>.view` where the model has it, else the permission on the type the most roles carry (docs/http.md). `children` counts, for each listed resource, its children of each type the model allows under it that the caller may see (by each type's view permission).
          */
         get: {
             parameters: {
@@ -2690,6 +2690,8 @@ export type paths = {
                     /** @description Resources per page, 1–1000; 100 by default */
                     limit?: string;
                     after?: string;
+                    /** @description Only the children of this resource (`server:fra-1`) */
+                    parent?: string;
                     /** @description Only resources whose id contains this text, ignoring case */
                     q?: string;
                     /** @description Answer no staler than this workspace revision — the `revision` a write answered, on any instance. A revision the workspace has not reached is 400 INVALID_INPUT. */
@@ -2714,6 +2716,12 @@ export type paths = {
                         "application/json": {
                             items: string[];
                             next: string | null;
+                            /** @description Per listed resource, per child type: how many of its children the caller may see (`{ "server:fra-1": { "site": 12 } }`) */
+                            children: {
+                                [key: string]: {
+                                    [key: string]: number;
+                                };
+                            };
                         };
                     };
                 };
@@ -4764,7 +4772,7 @@ export type paths = {
         };
         /**
          * Everything the caller may do on a resource, and the navigation sections to show
-         * @description Sections the caller cannot use are absent, not disabled. An unknown resource has no permissions.
+         * @description Sections the caller cannot use are absent, not disabled. An unknown resource has no permissions. `administers`: the delegation permission or team gate held at the resource or above (whatever types they act on) — where the Permissions card shows.
          */
         get: {
             parameters: {
@@ -4792,6 +4800,8 @@ export type paths = {
                             resource: string;
                             permissions: string[];
                             sections: string[];
+                            /** @description Whether the subject administers the resource: the model's delegation permission or team gate held there or above (the Permissions card) */
+                            administers: boolean;
                         };
                     };
                 };

@@ -26,14 +26,13 @@ const PLACE: Record<Path["place"], string> = {
 
 /**
  * Whether the caller administers `resource`: the workspace-wide team gate or people management,
- * or — for a sub-tree admin — the model's delegation permission or team gate held here.
+ * or — for a sub-tree admin — the model's delegation permission or team gate held here or above,
+ * as the server decides it (`capabilities.administers`), whatever types those act on (#15).
  */
 function useAdministers(capabilities: Capabilities | undefined): boolean {
-  const { model, access } = useWorkspace();
+  const { access } = useWorkspace();
   if (access.workflows.viewTeam || access.workflows.managePeople) return true;
-  if (!access.workflows.administerBelow || capabilities === undefined) return false;
-  const gates = [model.delegation, model.gates?.teamView].filter((name) => name !== undefined);
-  return gates.some((name) => capabilities.permissions.includes(name));
+  return access.workflows.administerBelow && capabilities?.administers === true;
 }
 
 /**

@@ -1,5 +1,5 @@
-import { useEffect, useState } from "react";
-import { type Capabilities, ws } from "../api.ts";
+import { useEffect, useId, useState } from "react";
+import { api, type Capabilities, type ResourceListing, ws } from "../api.ts";
 import {
   resourcePath,
   roleLabel,
@@ -20,6 +20,8 @@ import { ResourceActivity } from "./resource-activity.tsx";
 import { ActionsCard, AdminSignIn } from "./site-view.tsx";
 
 const PAGE = 50;
+/** Children shown at a time when a resource is opened in place; "Show more" adds as many. */
+const CHILD_PAGE = 10;
 
 /**
  * One page of the resources of `type` the caller (or the previewed member) may see, whose id
@@ -30,6 +32,7 @@ function useVisiblePage(
   text: string,
 ): {
   readonly items: readonly string[];
+  readonly children: ResourceListing["children"];
   readonly loading: boolean;
   readonly error: unknown;
   readonly page: number;
@@ -50,12 +53,13 @@ function useVisiblePage(
   if (text !== "") query.set("q", text);
   const after = page === 0 ? undefined : cursors[page - 1];
   if (after !== undefined) query.set("after", after);
-  const loaded = useApi<{ items: string[]; next: string | null }>(
+  const loaded = useApi<ResourceListing>(
     permission === undefined ? null : `${ws(workspace.id)}/resources?${query}`,
   );
   const next = loaded.data?.next ?? null;
   return {
     items: loaded.data?.items ?? [],
+    children: loaded.data?.children ?? {},
     loading: loaded.loading,
     error: loaded.error,
     page,
@@ -65,6 +69,130 @@ function useVisiblePage(
       setPage((current) => Math.max(0, current + by));
     },
   };
+}
+
+/**
+ * One resource of a list: a link to its page and, per type of child it has, how many the caller
+ * may see ("12 sites") — a disclosure button that opens them in place, below the row.
+ */
+function ResourceRow(props: {
+  readonly resource: string;
+  readonly counts: Readonly<Record<string, number>> | undefined;
+}): React.JSX.Element {
+  const { workspace, model } = useWorkspace();
+  const { type, id } = splitResource(props.resource);
+  const label = typeLabel(model, type);
+  const [open, setOpen] = useState<string | undefined>(undefined);
+  const listId = useId();
+  return (
+    <li>
+      <div className="resource-row">
+        <Link to={resourcePath(workspace.id, props.resource)} className="resource-link">
+          <span className="resource-icon" aria-hidden="true">
+            {label.slice(0, 1)}
+          </span>
+          <span className="resource-name">{id}</span>
+          <span className="resource-type">{label}</span>
+        </Link>
+        {Object.entries(props.counts ?? {}).map(([childType, count]) => {
+          const words = countOf(count, typeLabel(model, childType).toLowerCase());
+          if (count === 0)
+            return (
+              <span key={childType} className="resource-count">
+                {words}
+              </span>
+            );
+          const expanded = open === childType;
+          return (
+            <button
+              key={childType}
+              type="button"
+              className="resource-count disclosure"
+              aria-expanded={expanded}
+              aria-controls={expanded ? listId : undefined}
+              onClick={() => setOpen(expanded ? undefined : childType)}
+            >
+              <span className="disclosure-mark" aria-hidden="true" />
+              {words}
+              <span className="sr-only"> of {id}</span>
+            </button>
+          );
+        })}
+      </div>
+      {open === undefined ? null : <ChildList id={listId} parent={props.resource} type={open} />}
+    </li>
+  );
+}
+
+/**
+ * The children of one type of an opened resource, as the caller may see them (by the type's
+ * view permission, as the counts are), `CHILD_PAGE` at a time with "Show more".
+ */
+function ChildList(props: {
+  readonly id: string;
+  readonly parent: string;
+  readonly type: string;
+}): React.JSX.Element {
+  const { workspace, model } = useWorkspace();
+  // Each page with the cursor it was asked after: a page that arrives twice is kept once.
+  const [pages, setPages] = useState<
+    readonly { readonly after: string | undefined; readonly page: ResourceListing }[]
+  >([]);
+  const [loading, setLoading] = useState(true);
+  const [error, setError] = useState<unknown>(undefined);
+  const load = (after: string | undefined) => {
+    const query = new URLSearchParams({
+      type: props.type,
+      parent: props.parent,
+      limit: String(CHILD_PAGE),
+    });
+    if (after !== undefined) query.set("after", after);
+    setLoading(true);
+    setError(undefined);
+    return api<ResourceListing>("GET", `${ws(workspace.id)}/resources?${query}`).then(
+      (page) => {
+        setPages((previous) =>
+          previous.some((loaded) => loaded.after === after)
+            ? previous
+            : [...previous, { after, page }],
+        );
+        setLoading(false);
+      },
+      (failure: unknown) => {
+        setError(failure);
+        setLoading(false);
+      },
+    );
+  };
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the first page, once, when opened
+  useEffect(() => {
+    void load(undefined);
+  }, []);
+  const label = typeLabel(model, props.type);
+  const next = pages.at(-1)?.page.next ?? null;
+  return (
+    <div className="resource-children">
+      <ul
+        id={props.id}
+        className="resource-list"
+        aria-label={`${label}s of ${splitResource(props.parent).id}`}
+      >
+        {pages.flatMap(({ page }) =>
+          page.items.map((resource) => (
+            <ResourceRow key={resource} resource={resource} counts={page.children[resource]} />
+          )),
+        )}
+      </ul>
+      {loading ? <Loading /> : null}
+      <ErrorNote error={error} retry={() => void load(pages.at(-1)?.page.next ?? undefined)} />
+      {next === null || loading ? null : (
+        <Button size="small" variant="ghost" onClick={() => void load(next)}>
+          Show more
+          <span className="sr-only">{` ${label.toLowerCase()}s of ${splitResource(props.parent).id}`}</span>
+        </Button>
+      )}
+    </div>
+  );
 }
 
 function TypeCard(props: { readonly type: string }): React.JSX.Element {
@@ -110,15 +238,7 @@ function TypeCard(props: { readonly type: string }): React.JSX.Element {
       {visible.items.length === 0 ? null : (
         <ul className="resource-list" aria-label={`${label}s`}>
           {visible.items.map((resource) => (
-            <li key={resource}>
-              <Link to={resourcePath(workspace.id, resource)} className="resource-link">
-                <span className="resource-icon" aria-hidden="true">
-                  {label.slice(0, 1)}
-                </span>
-                <span className="resource-name">{splitResource(resource).id}</span>
-                <span className="resource-type">{label}</span>
-              </Link>
-            </li>
+            <ResourceRow key={resource} resource={resource} counts={visible.children[resource]} />
           ))}
         </ul>
       )}
@@ -172,7 +292,8 @@ export function ResourcePage(props: { readonly resource: string }): React.JSX.El
   if (capabilities.error !== undefined)
     return <ErrorNote error={capabilities.error} retry={capabilities.reload} />;
   const held = capabilities.data?.permissions ?? [];
-  if (held.length === 0) {
+  // Someone who administers the resource sees its Permissions card even holding nothing on it (#15).
+  if (held.length === 0 && capabilities.data?.administers !== true) {
     return (
       <Empty title="Not found" page>
         <p>

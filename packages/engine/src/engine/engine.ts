@@ -1,7 +1,7 @@
 import type { Model } from "../model/define-model.ts";
 import { canGrant, decide, reaches } from "./check.ts";
 import { explain } from "./explain.ts";
-import { listVisible, permissionsOn } from "./list.ts";
+import { countVisibleChildren, listVisible, permissionsOn } from "./list.ts";
 import { invalid, requireNode } from "./names.ts";
 import {
   addApiKey,
@@ -24,6 +24,7 @@ import { EngineState, estimatedBytes, NO_PARENT } from "./state.ts";
 import { subjectsAt, subjectsWith } from "./subjects.ts";
 import {
   addNode,
+  countChildren,
   deleteResource,
   loadResources,
   parentOf,
@@ -215,12 +216,28 @@ export class Engine<
 
   /**
    * The resources of `type` on which `subject` holds `permission`, found by expanding the subject's
-   * own grants down the tree (never by checking every resource). Sorted by name; page with `after`.
+   * own grants down the tree (never by checking every resource). Sorted by name; page with `after`;
+   * `parent` keeps one resource's children (throws RESOURCE_NOT_FOUND for an unknown parent).
    * @example
    * const { items, next } = engine.listVisible("user:olga", "site", "site.view", { limit: 100 });
+   * engine.listVisible("user:olga", "site", "site.view", { parent: "server:fra-1", limit: 20 });
    */
   listVisible(subject: SubjectRef, type: T, permission: P, page: PageRequest<T> = {}): Page<T> {
     return listVisible(this.#state, subject, type, permission, page) as Page<T>;
+  }
+
+  /**
+   * How many children of `type` each of `parents` has on which `subject` holds `permission` — what
+   * `listVisible` with `parent` would list, counted for many parents at once (0 for an unknown one).
+   * @example
+   * engine.countVisibleChildren("user:olga", ["server:fra-1", "server:fra-2"], { type: "site", permission: "site.view" }); // [12, 0]
+   */
+  countVisibleChildren(
+    subject: SubjectRef,
+    parents: readonly ResourceRef<T>[],
+    query: { readonly type: T; readonly permission: P },
+  ): number[] {
+    return countVisibleChildren(this.#state, subject, parents, query);
   }
 
   /**
@@ -299,6 +316,16 @@ export class Engine<
   /** Every resource of `type`, sorted by name and paged like `listVisible` (for the host app). */
   resourcesOfType(type: T, page: PageRequest<T> = {}): Page<T> {
     return resourcesOfType(this.#state, type, page) as Page<T>;
+  }
+
+  /**
+   * How many children of `type` each of `parents` has, all of them (for the host app; 0 for an
+   * unknown resource).
+   * @example
+   * engine.countChildren(["server:fra-1"], "site"); // [12]
+   */
+  countChildren(parents: readonly ResourceRef<T>[], type: T): number[] {
+    return countChildren(this.#state, parents, type);
   }
 
   /** The number of resources, the root included. */

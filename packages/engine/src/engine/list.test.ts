@@ -172,3 +172,32 @@ describe("listVisible and resourcesOfType with a text to match (#16)", () => {
     }
   });
 });
+
+describe("a resource's children", () => {
+  it("lists and counts only the children the subject may see, per parent (#16)", () => {
+    const { engine } = fixture();
+    const servers = ["server:a", "server:b", "server:nowhere"] as const;
+    const sites = { type: "site", permission: "site.view" } as const;
+    expect(engine.countVisibleChildren("user:adam", servers, sites)).toEqual([2, 1, 0]);
+    expect(engine.countVisibleChildren("user:otto", servers, sites)).toEqual([2, 0, 0]);
+    // A customer of one site counts it under its server, which she does not see herself.
+    expect(engine.countVisibleChildren("user:cara", servers, sites)).toEqual([1, 0, 0]);
+    expect(engine.countChildren(servers, "site")).toEqual([2, 1, 0]);
+    expect(
+      engine.listVisible("user:otto", "site", "site.view", { parent: "server:a", limit: 1 }),
+    ).toEqual({ items: ["site:a1"], next: "site:a1" });
+    expect(
+      engine.listVisible("user:otto", "site", "site.view", {
+        parent: "server:a",
+        after: "site:a1",
+      }),
+    ).toEqual({ items: ["site:a2"], next: undefined });
+    expect(
+      engine.listVisible("user:otto", "site", "site.view", { parent: "server:b" }).items,
+    ).toEqual([]);
+    expect(engine.resourcesOfType("site", { parent: "server:b" }).items).toEqual(["site:b1"]);
+    expect(
+      codeOf(() => engine.listVisible("user:otto", "site", "site.view", { parent: "server:zz" })),
+    ).toBe("RESOURCE_NOT_FOUND");
+  });
+});

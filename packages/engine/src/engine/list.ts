@@ -1,9 +1,17 @@
 import { type Bits, hasBit, indicesOf, isEmptyBits } from "../bitset.ts";
 import { collect, isInKeyResources, keyNodes } from "./check.ts";
-import { invalid, unknownPermission, unknownType } from "./names.ts";
+import { invalid, requireNode, unknownPermission, unknownType } from "./names.ts";
 import type { GrantRecord, Principal } from "./records.ts";
 import { type EngineState, isExpired, NO_PARENT } from "./state.ts";
-import { compareNames, isWithin, matcherOf, pageOfType, sortedOfType } from "./tree.ts";
+import {
+  childCount,
+  compareNames,
+  isWithin,
+  matcherOf,
+  pageOfChildren,
+  pageOfType,
+  sortedOfType,
+} from "./tree.ts";
 import type { Page, PageRequest, ResourceRef } from "./types.ts";
 
 /** Every permission `subject` holds on `resource`: exactly those for which `check` allows. */
@@ -44,7 +52,8 @@ function namesOf(state: EngineState, bits: Bits): readonly string[] {
 
 /**
  * The resources of `type` on which `subject` holds `permission`, found by expanding the subject's
- * own grants down the tree (never by checking every resource); sorted by name, paged by `after`.
+ * own grants down the tree (never by checking every resource); sorted by name, paged by `after`;
+ * with `page.parent`, only that resource's children.
  */
 export function listVisible(
   state: EngineState,
@@ -61,10 +70,20 @@ export function listVisible(
   const limit = page.limit ?? Number.POSITIVE_INFINITY;
   if (!(limit >= 0) || (Number.isFinite(limit) && !Number.isInteger(limit)))
     throw invalid("limit must be a whole number ≥ 0");
+  const parent = page.parent === undefined ? undefined : requireNode(state, page.parent);
   if ((model.permissionTypeMask[p]! & (1 << t)) === 0) return { items: [], next: undefined };
   const principal = state.principals.get(subject);
   if (principal === undefined) return { items: [], next: undefined };
   const covering = minimalCover(state, coveringNodes(state, principal, p));
+  if (parent !== undefined) {
+    // A child is covered through its parent (then all are) or by a grant on itself.
+    const whole = isWithin(state, parent, new Set(covering));
+    return pageOfChildren(state, parent, t, {
+      page,
+      limit,
+      ...(whole ? {} : { covered: covering }),
+    });
+  }
   if (covering.length === 1 && covering[0] === 0) return pageOfType(state, t, page, limit);
   const after = page.after;
   const accepts = matcherOf(page.match);
@@ -91,6 +110,40 @@ export function listVisible(
   const items = gathered.slice(0, end) as ResourceRef[];
   const next = end < gathered.length && items.length > 0 ? items[items.length - 1] : undefined;
   return { items, next };
+}
+
+/**
+ * How many children of `type` each of `parents` has on which `subject` holds `permission` (0 for an
+ * unknown resource): the subject's covering grants are expanded once for all the parents.
+ */
+export function countVisibleChildren(
+  state: EngineState,
+  subject: string,
+  parents: readonly string[],
+  query: { type: string; permission: string },
+): number[] {
+  const model = state.model;
+  const t = model.typeIndex.get(query.type);
+  if (t === undefined) throw unknownType(query.type);
+  const p = model.permissionIndex.get(query.permission);
+  if (p === undefined) throw unknownPermission(query.permission);
+  const principal = state.principals.get(subject);
+  if ((model.permissionTypeMask[p]! & (1 << t)) === 0 || principal === undefined)
+    return parents.map(() => 0);
+  const covering = minimalCover(state, coveringNodes(state, principal, p));
+  const cover = new Set(covering);
+  // Children covered by a grant on themselves, by parent (their parents are not covered: the cover is minimal).
+  const ownCover = new Map<number, number>();
+  for (const node of covering) {
+    if (state.type[node] !== t || node === 0) continue;
+    const above = state.parent[node]!;
+    ownCover.set(above, (ownCover.get(above) ?? 0) + 1);
+  }
+  return parents.map((name) => {
+    const node = state.nodeIndex.get(name);
+    if (node === undefined) return 0;
+    return isWithin(state, node, cover) ? childCount(state, node, t) : (ownCover.get(node) ?? 0);
+  });
 }
 
 /** Nodes where the subject holds `p` through a live grant, before narrowing by a key's resources. */

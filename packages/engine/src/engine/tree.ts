@@ -171,11 +171,87 @@ export function subtreeOf(state: EngineState, resource: string): string[] {
   return names;
 }
 
-/** Every resource of `type`, sorted by name and paged like `listVisible`. */
+/** Every resource of `type` (under `page.parent`, when given), sorted by name and paged like `listVisible`. */
 export function resourcesOfType(state: EngineState, type: string, page: PageRequest): Page {
   const t = state.model.typeIndex.get(type);
   if (t === undefined) throw unknownType(type);
-  return pageOfType(state, t, page, page.limit ?? Number.POSITIVE_INFINITY);
+  const limit = page.limit ?? Number.POSITIVE_INFINITY;
+  if (page.parent === undefined) return pageOfType(state, t, page, limit);
+  return pageOfChildren(state, requireNode(state, page.parent), t, { page, limit });
+}
+
+/**
+ * One page of the type-`t` children of `parent` — all of them, or with `covered`, only those in
+ * the nodes listed there (the parent itself not being covered). Few children are collected and
+ * sorted; many are read off the type's sorted list, keeping those under `parent`.
+ */
+export function pageOfChildren(
+  state: EngineState,
+  parent: number,
+  t: number,
+  options: { page: PageRequest; limit: number; covered?: readonly number[] },
+): Page {
+  const { page, limit, covered } = options;
+  const after = page.after;
+  const accepts = matcherOf(page.match);
+  const candidates =
+    covered === undefined
+      ? (state.children[parent] ?? [])
+      : covered.filter((node) => state.parent[node] === parent);
+  if (candidates.length > Math.max(state.gatherLimit, limit * 4)) {
+    const keep = covered === undefined ? undefined : new Set(candidates);
+    const sorted = sortedOfType(state, t);
+    const items: ResourceRef[] = [];
+    let { block, offset } = sorted.seek(after);
+    for (; block < sorted.names.length; block++, offset = 0) {
+      const names = sorted.names[block]!;
+      const nodes = sorted.nodes[block]!;
+      for (let i = offset; i < nodes.length; i++) {
+        const node = nodes[i]!;
+        if (state.parent[node] !== parent || (keep !== undefined && !keep.has(node))) continue;
+        if (accepts !== undefined && !accepts(names[i]!)) continue;
+        // One more item than the page holds: `next` is set only when another page has items.
+        if (items.length === limit) return { items, next: items[items.length - 1] };
+        items.push(names[i] as ResourceRef);
+      }
+    }
+    return { items, next: undefined };
+  }
+  const names: string[] = [];
+  for (const node of candidates) {
+    if (state.type[node] !== t) continue;
+    const name = state.keys[node]!;
+    if ((after === undefined || name > after) && (accepts === undefined || accepts(name)))
+      names.push(name);
+  }
+  names.sort(compareNames);
+  const end = Math.min(names.length, limit);
+  const items = names.slice(0, end) as ResourceRef[];
+  return {
+    items,
+    next: end < names.length && items.length > 0 ? items[items.length - 1] : undefined,
+  };
+}
+
+/** How many children of type `t` the node has. */
+export function childCount(state: EngineState, node: number, t: number): number {
+  let count = 0;
+  for (const child of state.children[node] ?? []) if (state.type[child] === t) count++;
+  return count;
+}
+
+/** How many children of `type` each of `parents` has (0 for an unknown resource). */
+export function countChildren(
+  state: EngineState,
+  parents: readonly string[],
+  type: string,
+): number[] {
+  const t = state.model.typeIndex.get(type);
+  if (t === undefined) throw unknownType(type);
+  return parents.map((name) => {
+    const node = state.nodeIndex.get(name);
+    return node === undefined ? 0 : childCount(state, node, t);
+  });
 }
 
 /**

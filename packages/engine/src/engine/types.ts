@@ -112,6 +112,8 @@ export interface PageRequest<T extends string = string> {
   readonly after?: ResourceRef<T> | undefined;
   /** Only resources whose id (the part after `type:`) contains this text, ignoring case. */
   readonly match?: string | undefined;
+  /** Only the children of this resource (its direct children, not those further down). */
+  readonly parent?: ResourceRef<T> | undefined;
 }
 
 export interface Page<T extends string = string> {

@@ -185,7 +185,9 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         tags,
         summary: "Everything the caller may do on a resource, and the navigation sections to show",
         description:
-          "Sections the caller cannot use are absent, not disabled. An unknown resource has no permissions.",
+          "Sections the caller cannot use are absent, not disabled. An unknown resource has no " +
+          "permissions. `administers`: the delegation permission or team gate held at the resource " +
+          "or above (whatever types they act on) — where the Permissions card shows.",
         params: WorkspaceParams,
         querystring: Type.Object(
           {
@@ -200,19 +202,24 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
             resource: Type.String(),
             permissions: Type.Array(Type.String()),
             sections: Type.Array(Type.String()),
+            administers: Type.Boolean({
+              description:
+                "Whether the subject administers the resource: the model's delegation permission or team gate held there or above (the Permissions card)",
+            }),
           }),
         },
       },
     },
     async (request) => {
       const { atLeastRevision, ...query } = request.query;
-      const { resource, permissions, sections } = await gatehouse.decisions.capabilities(
-        requireCaller(request),
-        request.params.ws,
-        query,
-        freshnessOf(atLeastRevision),
-      );
-      return { resource, permissions: [...permissions], sections: [...sections] };
+      const { resource, permissions, sections, administers } =
+        await gatehouse.decisions.capabilities(
+          requireCaller(request),
+          request.params.ws,
+          query,
+          freshnessOf(atLeastRevision),
+        );
+      return { resource, permissions: [...permissions], sections: [...sections], administers };
     },
   );
 };

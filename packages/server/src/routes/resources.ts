@@ -166,10 +166,13 @@ export const resourceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         summary: "The resources of a type on which the caller holds a permission (the fleet list)",
         description:
           "Only what the caller may see, sorted by name. `q` keeps those whose id (the part after " +
-          "`type:`) contains it, ignoring case. Pass `next` as `after` (with the same `q`) for the " +
-          "next page; `next` is null on the last page. Without `permission`, the type's view " +
-          "permission: `<type>.view` where the model has it, else the permission on the type the " +
-          "most roles carry (docs/http.md).",
+          "`type:`) contains it, ignoring case; `parent` keeps one resource's children (the tree, " +
+          "level by level; a parent out of the caller's reach answers 404 like a nonexistent one). " +
+          "Pass `next` as `after` (with the same `q` and `parent`) for the next page; `next` is " +
+          "null on the last page. Without `permission`, the type's view permission: `<type>.view` " +
+          "where the model has it, else the permission on the type the most roles carry " +
+          "(docs/http.md). `children` counts, for each listed resource, its children of each type " +
+          "the model allows under it that the caller may see (by each type's view permission).",
         params: WorkspaceParams,
         querystring: Type.Object(
           {
@@ -177,6 +180,13 @@ export const resourceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
             permission: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
             limit: Type.Optional(PageLimit),
             after: Type.Optional(ResourceName),
+            parent: Type.Optional(
+              Type.String({
+                minLength: 3,
+                maxLength: RESOURCE_NAME_MAX_LENGTH,
+                description: "Only the children of this resource (`server:fra-1`)",
+              }),
+            ),
             q: Type.Optional(
               Type.String({
                 maxLength: 200,
@@ -199,12 +209,16 @@ export const resourceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
           200: Type.Object({
             items: Type.Array(Type.String()),
             next: Type.Union([Type.String(), Type.Null()]),
+            children: Type.Record(Type.String(), Type.Record(Type.String(), Type.Integer()), {
+              description:
+                'Per listed resource, per child type: how many of its children the caller may see (`{ "server:fra-1": { "site": 12 } }`)',
+            }),
           }),
         },
       },
     },
     async (request) => {
-      const { type, permission, limit, after, q, atLeastRevision, subject } = request.query;
+      const { type, permission, limit, after, q, atLeastRevision, subject, parent } = request.query;
       const page = await gatehouse.resources.list(
         requireCaller(request),
         request.params.ws,
@@ -215,10 +229,11 @@ export const resourceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
           ...(after === undefined ? {} : { after }),
           ...(q === undefined ? {} : { q }),
           ...(subject === undefined ? {} : { subject }),
+          ...(parent === undefined ? {} : { parent }),
         },
         freshnessOf(atLeastRevision),
       );
-      return { items: [...page.items], next: page.next ?? null };
+      return { items: [...page.items], next: page.next ?? null, children: page.children };
     },
   );
 };

@@ -10,6 +10,7 @@ import type { ReadOptions, ServiceCore, WorkspaceReader } from "../service-core.
 import { ErrorCode } from "../support/error-codes.ts";
 import { sectionsOf } from "./access.ts";
 import {
+  administers,
   type PermissionsPage,
   type PermissionsQuery,
   permissionsAt,
@@ -30,6 +31,11 @@ export interface Capabilities {
   readonly permissions: readonly string[];
   /** The model's navigation sections the caller may see; the others are absent. */
   readonly sections: readonly string[];
+  /**
+   * Whether the subject administers the resource — the model's delegation permission or team gate
+   * held there or above, whatever types those act on: where the console shows the Permissions card.
+   */
+  readonly administers: boolean;
 }
 
 /** The most questions one `checkMany` call answers. */
@@ -156,7 +162,12 @@ export class Decisions {
     return permissionsAt(await this.#core.read(request, workspaceId, options), query);
   }
 
-  /** Everything the caller may do on `resource`, with the navigation sections to show. */
+  /**
+   * Everything the caller may do on `resource`, with the navigation sections to show and whether
+   * they administer it (the Permissions card).
+   * @example
+   * const { permissions, administers } = await gatehouse.decisions.capabilities(asUser(hana), ws, { resource: "hosting:h1" });
+   */
   async capabilities(
     request: RequestContext,
     workspaceId: string,
@@ -172,7 +183,7 @@ export class Decisions {
       reader.engine.ownerGrant?.subject === subject &&
       (reader.request.actor.type === "user" || reader.request.actor.type === "preview");
     const sections = sectionsOf(reader, subject, { at: resource, isOwner });
-    return { resource, permissions, sections };
+    return { resource, permissions, sections, administers: administers(reader, resource, subject) };
   }
 }
 

@@ -3,6 +3,7 @@ import {
   GatehouseError,
   type GranteeRef,
   type ResourceRef,
+  type SubjectRef,
 } from "@gatehouse/engine";
 import { subjectOf } from "../actor.ts";
 import type { WorkspaceReader } from "../service-core.ts";
@@ -232,12 +233,17 @@ export async function permissionsAt(
 }
 
 /**
- * Whether the caller administers `resource`: holds the model's delegation permission or its team
- * gate there or above (the host app always does).
+ * Whether the caller (or `subject`) administers `resource`: holds the model's delegation permission
+ * or its team gate there or above (the host app always does).
  */
-export function administers(reader: WorkspaceReader, resource: ResourceRef): boolean {
-  return (
-    reader.holds(reader.model.definition.delegation, resource) ||
-    reader.holds(gate(reader.model, "teamView"), resource)
-  );
+export function administers(
+  reader: WorkspaceReader,
+  resource: ResourceRef,
+  subject?: SubjectRef,
+): boolean {
+  const holds = (permission: string) =>
+    subject === undefined
+      ? reader.holds(permission, resource)
+      : reader.engine.holds(subject, permission, resource).allowed;
+  return holds(reader.model.definition.delegation) || holds(gate(reader.model, "teamView"));
 }

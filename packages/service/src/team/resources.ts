@@ -182,10 +182,14 @@ export class Resources {
   /**
    * The resources of `type` on which the caller holds `permission` (the fleet list shows only
    * what the member may see), sorted by name and paged; with `q`, only those whose id contains it
-   * (ignoring case), found on the engine's sorted names without loading anything. Without
-   * `permission`, the type's view permission (see `viewPermissionOf`).
+   * (ignoring case), found on the engine's sorted names without loading anything; with `parent`,
+   * only that resource's children (a parent out of the caller's reach is RESOURCE_NOT_FOUND, as if
+   * it did not exist). Without `permission`, the type's view permission (see `viewPermissionOf`).
+   * Each listed resource comes with how many children of each type below it the caller may see
+   * (`children`), counted by the same view permissions.
    * @example
    * const { items, next } = await gatehouse.resources.list(asUser(otto), ws, { type: "site", permission: "site.view", q: "shop", limit: 20 });
+   * const { items, children } = await gatehouse.resources.list(asUser(otto), ws, { type: "site", parent: "server:fra-1" });
    */
   async list(
     request: RequestContext,
@@ -197,22 +201,68 @@ export class Resources {
       after?: string;
       q?: string;
       subject?: string;
+      parent?: string;
     },
     options: ReadOptions = {},
-  ): Promise<Page> {
+  ): Promise<ResourcePage> {
     const reader = await this.#core.read(request, workspaceId, options);
     const permission = query.permission ?? viewPermissionOf(reader.model, query.type);
+    const parent =
+      query.parent === undefined ? undefined : requireResourceName(query.parent, "parent");
     const page = {
       ...(query.limit === undefined ? {} : { limit: query.limit }),
       after: query.after as ResourceRef | undefined,
       match: query.q,
+      parent,
     };
     // The host app sees every resource of the type, unless it asks for a subject's view.
-    if (query.subject === undefined && subjectOf(request.actor) === undefined)
-      return reader.engine.resourcesOfType(query.type, page);
-    const subject = await subjectFor(reader, query.subject);
-    return reader.engine.listVisible(subject, query.type, permission, page);
+    const subject =
+      query.subject === undefined && subjectOf(request.actor) === undefined
+        ? undefined
+        : await subjectFor(reader, query.subject);
+    const engine = reader.engine;
+    if (
+      parent !== undefined &&
+      (!engine.hasResource(parent) || (subject !== undefined && !engine.reaches(subject, parent)))
+    )
+      throw new GatehouseError(
+        ErrorCode.RESOURCE_NOT_FOUND,
+        `no resource ${parent} in this workspace`,
+      );
+    const found =
+      subject === undefined
+        ? engine.resourcesOfType(query.type, page)
+        : engine.listVisible(subject, query.type, permission, page);
+    const children: Record<string, Record<string, number>> = {};
+    for (const item of found.items) children[item] = {};
+    for (const child of childTypesOf(reader.model, query.type)) {
+      const counts =
+        subject === undefined
+          ? engine.countChildren(found.items, child.type)
+          : engine.countVisibleChildren(subject, found.items, child);
+      found.items.forEach((item, index) => {
+        children[item]![child.type] = counts[index]!;
+      });
+    }
+    return { ...found, children };
   }
+}
+
+/** A page of resources, each with how many children of each type below it the caller may see. */
+export interface ResourcePage extends Page {
+  /** Per listed resource, per child type (every type the model allows under it): the count. */
+  readonly children: Readonly<Record<string, Readonly<Record<string, number>>>>;
+}
+
+/** The types the model allows right under `type`, each with the permission that makes one visible. */
+function childTypesOf(model: Model, type: string): { type: string; permission: string }[] {
+  const found: { type: string; permission: string }[] = [];
+  for (const [name, definition] of Object.entries(model.definition.types)) {
+    if (!(definition.parents ?? []).includes(type)) continue;
+    const permission = viewPermissionIfAny(model, name);
+    if (permission !== undefined) found.push({ type: name, permission });
+  }
+  return found;
 }
 
 /**
@@ -222,18 +272,25 @@ export class Resources {
  * permission acts on is UNKNOWN_RESOURCE_TYPE or INVALID_INPUT: name a permission.
  */
 export function viewPermissionOf(model: Model, type: string): string {
-  const definition = model.definition;
-  if (!Object.hasOwn(definition.types, type))
+  if (!Object.hasOwn(model.definition.types, type))
     throw new GatehouseError(ErrorCode.UNKNOWN_RESOURCE_TYPE, `unknown resource type "${type}"`);
-  const actsOn = (name: string) => [definition.permissions[name]!.on].flat().includes(type);
-  const named = `${type}.view`;
-  if (Object.hasOwn(definition.permissions, named) && actsOn(named)) return named;
-  const candidates = model.permissions.filter(actsOn);
-  if (candidates.length === 0)
+  const permission = viewPermissionIfAny(model, type);
+  if (permission === undefined)
     throw new GatehouseError(
       ErrorCode.INVALID_INPUT,
       `no permission acts on ${type}; name the permission to list by`,
     );
+  return permission;
+}
+
+/** `viewPermissionOf` for a known type; `undefined` where no permission acts on it. */
+function viewPermissionIfAny(model: Model, type: string): string | undefined {
+  const definition = model.definition;
+  const actsOn = (name: string) => [definition.permissions[name]!.on].flat().includes(type);
+  const named = `${type}.view`;
+  if (Object.hasOwn(definition.permissions, named) && actsOn(named)) return named;
+  const candidates = model.permissions.filter(actsOn);
+  if (candidates.length === 0) return undefined;
   const roles = Object.values(definition.roles);
   const carriers = (name: string) =>
     roles.filter((role) => role.owner !== true && (role.permissions ?? []).includes(name)).length;
