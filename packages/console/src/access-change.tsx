@@ -250,7 +250,10 @@ export function useAccessChange(options: { readonly onChanged: () => void }): {
         setAck({
           text: change.done,
           undo: change.undo,
-          undoneText: `Undone: ${change.who} has ${grantsWords(model, change.before)} again.`,
+          undoneText:
+            change.before.length === 0
+              ? `Undone: ${change.who} has no access again.`
+              : `Undone: ${change.who} has ${grantsWords(model, change.before)} again.`,
           undone: false,
         });
         onChanged();

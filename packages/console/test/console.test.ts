@@ -557,6 +557,11 @@ describe("signing in and joining in a browser", { timeout: 60_000 }, () => {
     await screenshot(bruno, "join-requests");
     await bruno.getByLabel("Role for nina@example.com").selectOption({ label: "Billing" });
     await requests.getByRole("button", { name: "Approve" }).click();
+    // Approving is confirmed like every change of access, and acknowledged.
+    const approve = bruno.getByRole("dialog", { name: /^Let .* join as Billing\?/ });
+    await shown(approve);
+    await approve.getByRole("button", { name: "Approve" }).click();
+    await shown(bruno.getByText(/joined the workspace as Billing\./));
     const members = bruno.getByRole("table", { name: "Members" });
     await poll(() => members.innerText()).toContain("nina@example.com");
     await poll(() => bruno.getByText("No pending join requests").count()).toBe(1);

@@ -774,9 +774,57 @@ function InvitationsCard(props: {
   );
 }
 
+/** Pending join requests; approving one is confirmed like every change of access, with an Undo. */
+function JoinRequestsCard(props: {
+  readonly requests: readonly JoinRequest[];
+  readonly error: unknown;
+  readonly retry: () => void;
+  readonly groups: readonly Group[];
+  readonly onChanged: () => void;
+}): React.JSX.Element {
+  const changes = useAccessChange({ onChanged: props.onChanged });
+  return (
+    <Card title="Join requests" description="People who know the join key and asked to join.">
+      <ErrorNote error={props.error} retry={props.retry} />
+      {changes.status}
+      {props.requests.length === 0 ? (
+        <Empty title="No pending join requests" />
+      ) : (
+        <div className="table-wrap">
+          <table className="table" aria-label="Join requests">
+            <thead>
+              <tr>
+                <th scope="col">Person</th>
+                <th scope="col">Note</th>
+                <th scope="col">Asked</th>
+                <th scope="col">
+                  <span className="sr-only">Decision</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {props.requests.map((request) => (
+                <JoinRequestRow
+                  key={request.id}
+                  request={request}
+                  groups={props.groups}
+                  propose={changes.propose}
+                  onChanged={props.onChanged}
+                />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {changes.dialog}
+    </Card>
+  );
+}
+
 function JoinRequestRow(props: {
   readonly request: JoinRequest;
   readonly groups: readonly Group[];
+  readonly propose: (change: AccessChange) => void;
   readonly onChanged: () => void;
 }): React.JSX.Element {
   const { workspace, model, access, canWrite } = useWorkspace();
@@ -826,15 +874,40 @@ function JoinRequestRow(props: {
               size="small"
               variant="primary"
               busy={action.busy}
-              onClick={() =>
-                action.run(async () => {
-                  await api("POST", `${base}/approve`, {
-                    ...(role === "" ? {} : { role }),
-                    ...(team === "" ? {} : { groups: [team] }),
-                  });
-                  props.onChanged();
-                })
-              }
+              onClick={() => {
+                const { name, email, userId } = props.request;
+                const who = name || email;
+                const teamName = props.groups.find((group) => group.id === team)?.name;
+                const joined = [
+                  role === "" ? "" : roleLabel(model, role),
+                  teamName === undefined ? "" : `a member of the team ${teamName}`,
+                ]
+                  .filter(Boolean)
+                  .join(" and ");
+                props.propose({
+                  who,
+                  title: `Let ${who} join as ${joined}?`,
+                  confirmLabel: "Approve",
+                  before: [],
+                  after: role === "" ? [] : [{ role, scope: `${root}:${workspace.id}` }],
+                  ...(teamName === undefined
+                    ? {}
+                    : { note: <p>They also get whatever the team {teamName} holds.</p> }),
+                  apply: async () => {
+                    await api("POST", `${base}/approve`, {
+                      ...(role === "" ? {} : { role }),
+                      ...(team === "" ? {} : { groups: [team] }),
+                    });
+                  },
+                  undo: async () => {
+                    await api(
+                      "DELETE",
+                      `${ws(workspace.id)}/members/${encodeURIComponent(userId)}`,
+                    );
+                  },
+                  done: `${who} joined the workspace as ${joined}.`,
+                });
+              }}
             >
               Approve
             </Button>
@@ -1149,37 +1222,13 @@ export function TeamPage(): React.JSX.Element {
           <InvitationsCard invitations={invitations.data.invitations} onChanged={reloadAll} />
         )}
         {model.policy?.joinRequests || joins.length > 0 ? (
-          <Card title="Join requests" description="People who know the join key and asked to join.">
-            <ErrorNote error={joinRequests.error} retry={joinRequests.reload} />
-            {joins.length === 0 ? (
-              <Empty title="No pending join requests" />
-            ) : (
-              <div className="table-wrap">
-                <table className="table" aria-label="Join requests">
-                  <thead>
-                    <tr>
-                      <th scope="col">Person</th>
-                      <th scope="col">Note</th>
-                      <th scope="col">Asked</th>
-                      <th scope="col">
-                        <span className="sr-only">Decision</span>
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {joins.map((request) => (
-                      <JoinRequestRow
-                        key={request.id}
-                        request={request}
-                        groups={groups.data?.groups ?? []}
-                        onChanged={reloadAll}
-                      />
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            )}
-          </Card>
+          <JoinRequestsCard
+            requests={joins}
+            error={joinRequests.error}
+            retry={joinRequests.reload}
+            groups={groups.data?.groups ?? []}
+            onChanged={reloadAll}
+          />
         ) : null}
         <ErrorNote error={groups.error} retry={groups.reload} />
         {groups.data === undefined ? null : (
