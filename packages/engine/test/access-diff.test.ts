@@ -170,10 +170,11 @@ function applyToState(state: State, change: ChangeOp): void {
       state.edges.set(change.resource, change.parent);
       break;
     case "resource.delete": {
-      const reference = referenceOf({ root: "" } as Scenario, state);
-      const removed = [...state.edges.keys(), change.resource].filter((resource) =>
-        reference.pathToRoot(resource).includes(change.resource),
-      );
+      // Everything whose chain of parents reaches the deleted resource.
+      const isUnder = (resource: string): boolean =>
+        resource === change.resource ||
+        (state.edges.has(resource) && isUnder(state.edges.get(resource)!));
+      const removed = [...state.edges.keys()].filter(isUnder);
       for (const resource of removed) state.edges.delete(resource);
       state.grants = state.grants.filter((grant) => !removed.includes(grant.scope));
       break;
@@ -266,11 +267,12 @@ describe("accessDiff", () => {
 
           const was = referenceOf(scenario, before);
           const now = referenceOf(scenario, after);
+          const keyIds = new Set([...before.apiKeys, ...after.apiKeys].map((key) => key.id));
           const subjects: SubjectRef[] = [
             ...USERS,
             ...GROUPS,
-            ...new Set([...before.apiKeys, ...after.apiKeys].map((key) => key.id)),
-          ].map((subject): SubjectRef => (subject.includes(":") ? subject : `apikey:${subject}`));
+            ...[...keyIds].map((id): SubjectRef => `apikey:${id}`),
+          ];
           const resources = [...new Set([...was.resources(), ...now.resources()])];
           const expected = subjects.flatMap((subject) =>
             resources.flatMap((resource) => {
