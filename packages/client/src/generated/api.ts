@@ -1694,7 +1694,10 @@ export type paths = {
          */
         delete: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description `true`: change nothing; answer who would gain and lose which permissions where (`{ diff, revision }`, 200), after the same checks as the change itself */
+                    dryRun?: "true" | "false";
+                };
                 header?: never;
                 path: {
                     ws: string;
@@ -1707,12 +1710,32 @@ export type paths = {
                 /** @description Default Response */
                 200: {
                     headers: {
-                        /** @description The workspace's revision after this write (a freshness token) */
-                        "x-gatehouse-revision"?: number;
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
+                            /** @description Every user and group whose permissions on a resource would change */
+                            diff: {
+                                /** @description `user:<id>` or `group:<id>`; API keys act for their owners */
+                                subject: string;
+                                /** @description For users, when the caller may see the team */
+                                user: {
+                                    email: string;
+                                    name: string;
+                                } | null;
+                                /** @description For groups, when the caller may see the team */
+                                group: {
+                                    name: string;
+                                } | null;
+                                resource: string;
+                                /** @description Permissions held after and not before */
+                                gained: string[];
+                                /** @description Permissions held before and not after */
+                                lost: string[];
+                            }[];
+                            /** @description The workspace's current revision: nothing was written */
+                            revision: number;
+                        } | {
                             revision: number;
                         };
                     };
@@ -1745,7 +1768,10 @@ export type paths = {
          */
         patch: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description `true`: change nothing; answer who would gain and lose which permissions where (`{ diff, revision }`, 200), after the same checks as the change itself */
+                    dryRun?: "true" | "false";
+                };
                 header?: never;
                 path: {
                     ws: string;
@@ -1772,12 +1798,32 @@ export type paths = {
                 /** @description Default Response */
                 200: {
                     headers: {
-                        /** @description The workspace's revision after this write (a freshness token) */
-                        "x-gatehouse-revision"?: number;
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
+                            /** @description Every user and group whose permissions on a resource would change */
+                            diff: {
+                                /** @description `user:<id>` or `group:<id>`; API keys act for their owners */
+                                subject: string;
+                                /** @description For users, when the caller may see the team */
+                                user: {
+                                    email: string;
+                                    name: string;
+                                } | null;
+                                /** @description For groups, when the caller may see the team */
+                                group: {
+                                    name: string;
+                                } | null;
+                                resource: string;
+                                /** @description Permissions held after and not before */
+                                gained: string[];
+                                /** @description Permissions held before and not after */
+                                lost: string[];
+                            }[];
+                            /** @description The workspace's current revision: nothing was written */
+                            revision: number;
+                        } | {
                             revision: number;
                         };
                     };
@@ -1882,7 +1928,10 @@ export type paths = {
          */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description `true`: change nothing; answer who would gain and lose which permissions where (`{ diff, revision }`, 200), after the same checks as the change itself */
+                    dryRun?: "true" | "false";
+                };
                 header?: never;
                 path: {
                     ws: string;
@@ -1905,6 +1954,37 @@ export type paths = {
                 };
             };
             responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Every user and group whose permissions on a resource would change */
+                            diff: {
+                                /** @description `user:<id>` or `group:<id>`; API keys act for their owners */
+                                subject: string;
+                                /** @description For users, when the caller may see the team */
+                                user: {
+                                    email: string;
+                                    name: string;
+                                } | null;
+                                /** @description For groups, when the caller may see the team */
+                                group: {
+                                    name: string;
+                                } | null;
+                                resource: string;
+                                /** @description Permissions held after and not before */
+                                gained: string[];
+                                /** @description Permissions held before and not after */
+                                lost: string[];
+                            }[];
+                            /** @description The workspace's current revision: nothing was written */
+                            revision: number;
+                        };
+                    };
+                };
                 /** @description Default Response */
                 201: {
                     headers: {
@@ -1944,7 +2024,10 @@ export type paths = {
          */
         delete: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description `true`: change nothing; answer who would gain and lose which permissions where (`{ diff, revision }`, 200), after the same checks as the change itself */
+                    dryRun?: "true" | "false";
+                };
                 header?: never;
                 path: {
                     ws: string;
@@ -1965,12 +2048,32 @@ export type paths = {
                 /** @description Default Response */
                 200: {
                     headers: {
-                        /** @description The workspace's revision after this write (a freshness token) */
-                        "x-gatehouse-revision"?: number;
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
+                            /** @description Every user and group whose permissions on a resource would change */
+                            diff: {
+                                /** @description `user:<id>` or `group:<id>`; API keys act for their owners */
+                                subject: string;
+                                /** @description For users, when the caller may see the team */
+                                user: {
+                                    email: string;
+                                    name: string;
+                                } | null;
+                                /** @description For groups, when the caller may see the team */
+                                group: {
+                                    name: string;
+                                } | null;
+                                resource: string;
+                                /** @description Permissions held after and not before */
+                                gained: string[];
+                                /** @description Permissions held before and not after */
+                                lost: string[];
+                            }[];
+                            /** @description The workspace's current revision: nothing was written */
+                            revision: number;
+                        } | {
                             revision: number;
                         };
                     };
@@ -2223,7 +2326,10 @@ export type paths = {
          */
         put: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description `true`: change nothing; answer who would gain and lose which permissions where (`{ diff, revision }`, 200), after the same checks as the change itself */
+                    dryRun?: "true" | "false";
+                };
                 header?: never;
                 path: {
                     ws: string;
@@ -2237,12 +2343,32 @@ export type paths = {
                 /** @description Default Response */
                 200: {
                     headers: {
-                        /** @description The workspace's revision after this write (a freshness token) */
-                        "x-gatehouse-revision"?: number;
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
+                            /** @description Every user and group whose permissions on a resource would change */
+                            diff: {
+                                /** @description `user:<id>` or `group:<id>`; API keys act for their owners */
+                                subject: string;
+                                /** @description For users, when the caller may see the team */
+                                user: {
+                                    email: string;
+                                    name: string;
+                                } | null;
+                                /** @description For groups, when the caller may see the team */
+                                group: {
+                                    name: string;
+                                } | null;
+                                resource: string;
+                                /** @description Permissions held after and not before */
+                                gained: string[];
+                                /** @description Permissions held before and not after */
+                                lost: string[];
+                            }[];
+                            /** @description The workspace's current revision: nothing was written */
+                            revision: number;
+                        } | {
                             revision: number;
                         };
                     };
@@ -2274,7 +2400,10 @@ export type paths = {
          */
         delete: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description `true`: change nothing; answer who would gain and lose which permissions where (`{ diff, revision }`, 200), after the same checks as the change itself */
+                    dryRun?: "true" | "false";
+                };
                 header?: never;
                 path: {
                     ws: string;
@@ -2288,12 +2417,32 @@ export type paths = {
                 /** @description Default Response */
                 200: {
                     headers: {
-                        /** @description The workspace's revision after this write (a freshness token) */
-                        "x-gatehouse-revision"?: number;
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
+                            /** @description Every user and group whose permissions on a resource would change */
+                            diff: {
+                                /** @description `user:<id>` or `group:<id>`; API keys act for their owners */
+                                subject: string;
+                                /** @description For users, when the caller may see the team */
+                                user: {
+                                    email: string;
+                                    name: string;
+                                } | null;
+                                /** @description For groups, when the caller may see the team */
+                                group: {
+                                    name: string;
+                                } | null;
+                                resource: string;
+                                /** @description Permissions held after and not before */
+                                gained: string[];
+                                /** @description Permissions held before and not after */
+                                lost: string[];
+                            }[];
+                            /** @description The workspace's current revision: nothing was written */
+                            revision: number;
+                        } | {
                             revision: number;
                         };
                     };
@@ -2337,7 +2486,10 @@ export type paths = {
          */
         put: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description `true`: change nothing; answer who would gain and lose which permissions where (`{ diff, revision }`, 200), after the same checks as the change itself */
+                    dryRun?: "true" | "false";
+                };
                 header?: never;
                 path: {
                     ws: string;
@@ -2357,12 +2509,32 @@ export type paths = {
                 /** @description Default Response */
                 200: {
                     headers: {
-                        /** @description The workspace's revision after this write (a freshness token) */
-                        "x-gatehouse-revision"?: number;
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
+                            /** @description Every user and group whose permissions on a resource would change */
+                            diff: {
+                                /** @description `user:<id>` or `group:<id>`; API keys act for their owners */
+                                subject: string;
+                                /** @description For users, when the caller may see the team */
+                                user: {
+                                    email: string;
+                                    name: string;
+                                } | null;
+                                /** @description For groups, when the caller may see the team */
+                                group: {
+                                    name: string;
+                                } | null;
+                                resource: string;
+                                /** @description Permissions held after and not before */
+                                gained: string[];
+                                /** @description Permissions held before and not after */
+                                lost: string[];
+                            }[];
+                            /** @description The workspace's current revision: nothing was written */
+                            revision: number;
+                        } | {
                             revision: number;
                         };
                     };
@@ -2394,7 +2566,10 @@ export type paths = {
          */
         delete: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description `true`: change nothing; answer who would gain and lose which permissions where (`{ diff, revision }`, 200), after the same checks as the change itself */
+                    dryRun?: "true" | "false";
+                };
                 header?: never;
                 path: {
                     ws: string;
@@ -2408,12 +2583,33 @@ export type paths = {
                 /** @description Default Response */
                 200: {
                     headers: {
-                        /** @description The workspace's revision after this write (a freshness token) */
-                        "x-gatehouse-revision"?: number;
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
+                            /** @description Every user and group whose permissions on a resource would change */
+                            diff: {
+                                /** @description `user:<id>` or `group:<id>`; API keys act for their owners */
+                                subject: string;
+                                /** @description For users, when the caller may see the team */
+                                user: {
+                                    email: string;
+                                    name: string;
+                                } | null;
+                                /** @description For groups, when the caller may see the team */
+                                group: {
+                                    name: string;
+                                } | null;
+                                resource: string;
+                                /** @description Permissions held after and not before */
+                                gained: string[];
+                                /** @description Permissions held before and not after */
+                                lost: string[];
+                            }[];
+                            /** @description The workspace's current revision: nothing was written */
+                            revision: number;
+                            deleted: string[];
+                        } | {
                             revision: number;
                             deleted: string[];
                         };
@@ -6667,7 +6863,7 @@ export type components = {
             title: string;
             status: number;
             /** @enum {string} */
-            code: "INVALID_INPUT" | "INVALID_MODEL" | "UNKNOWN_RESOURCE_TYPE" | "UNKNOWN_PERMISSION" | "UNKNOWN_ROLE" | "UNKNOWN_PRESET" | "UNKNOWN_PLAN" | "INVALID_PARENT" | "ROLE_NOT_GRANTABLE_AT_SCOPE" | "PERMISSION_NOT_APPLICABLE_AT_SCOPE" | "OWNER_ONLY_PERMISSION" | "WEAK_PASSWORD" | "PASSWORD_REQUIRED" | "CONFIRMATION_MISMATCH" | "OWNER_ROLE_NOT_GRANTED" | "INVALID_CREDENTIALS" | "MAGIC_LINK_INVALID" | "TOTP_REQUIRED" | "TOTP_INVALID" | "TOTP_ENROLLMENT_REQUIRED" | "PERMISSION_DENIED" | "API_KEY_SCOPE_NOT_HELD" | "HOST_CREDENTIAL_REQUIRED" | "TRANSFER_NOT_SELF_SERVICE" | "INVITATION_EMAIL_MISMATCH" | "JOIN_REQUESTS_DISABLED" | "PERSONAL_WORKSPACE_NOT_SHAREABLE" | "NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "WORKSPACE_CLOSED" | "USER_NOT_FOUND" | "MEMBER_NOT_FOUND" | "RESOURCE_NOT_FOUND" | "GRANT_NOT_FOUND" | "API_KEY_NOT_FOUND" | "INVITATION_NOT_FOUND" | "JOIN_REQUEST_NOT_FOUND" | "SESSION_NOT_FOUND" | "CREDENTIAL_NOT_FOUND" | "TOOL_NOT_FOUND" | "HOST_CREDENTIAL_NOT_FOUND" | "ROLE_CONFLICT" | "OWNER_EXISTS" | "EMAIL_TAKEN" | "ALREADY_MEMBER" | "LAST_OWNER" | "MEMBER_LIMIT_REACHED" | "ONE_WORKSPACE_PER_EMAIL" | "INVITATION_ALREADY_USED" | "INVITATION_REVOKED" | "INVITATION_PENDING" | "JOIN_REQUEST_DECIDED" | "CONFLICT" | "TOTP_NOT_ENABLED" | "TOTP_ALREADY_ENABLED" | "SIGN_IN_NOT_CONFIGURED" | "INVITATION_EXPIRED" | "SIGN_IN_LINK_INVALID" | "JOIN_REQUEST_RATE_LIMITED" | "RATE_LIMITED" | "DATABASE_ERROR" | "TOOL_ENDPOINT_FAILED" | "TOOL_ENDPOINT_TIMEOUT" | "DATABASE_BUSY" | "SIGN_IN_BUSY" | "DATABASE_UNAVAILABLE" | "DATABASE_FULL" | "CONFIGURATION_REQUIRED" | "MODEL_INCOMPATIBLE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL";
+            code: "INVALID_INPUT" | "INVALID_MODEL" | "UNKNOWN_RESOURCE_TYPE" | "UNKNOWN_PERMISSION" | "UNKNOWN_ROLE" | "UNKNOWN_PRESET" | "UNKNOWN_PLAN" | "INVALID_PARENT" | "ROLE_NOT_GRANTABLE_AT_SCOPE" | "PERMISSION_NOT_APPLICABLE_AT_SCOPE" | "OWNER_ONLY_PERMISSION" | "WEAK_PASSWORD" | "PASSWORD_REQUIRED" | "CONFIRMATION_MISMATCH" | "OWNER_ROLE_NOT_GRANTED" | "INVALID_CREDENTIALS" | "MAGIC_LINK_INVALID" | "TOTP_REQUIRED" | "TOTP_INVALID" | "TOTP_ENROLLMENT_REQUIRED" | "PERMISSION_DENIED" | "API_KEY_SCOPE_NOT_HELD" | "HOST_CREDENTIAL_REQUIRED" | "TRANSFER_NOT_SELF_SERVICE" | "INVITATION_EMAIL_MISMATCH" | "JOIN_REQUESTS_DISABLED" | "PERSONAL_WORKSPACE_NOT_SHAREABLE" | "NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "WORKSPACE_CLOSED" | "USER_NOT_FOUND" | "MEMBER_NOT_FOUND" | "RESOURCE_NOT_FOUND" | "GRANT_NOT_FOUND" | "API_KEY_NOT_FOUND" | "INVITATION_NOT_FOUND" | "JOIN_REQUEST_NOT_FOUND" | "SESSION_NOT_FOUND" | "CREDENTIAL_NOT_FOUND" | "TOOL_NOT_FOUND" | "HOST_CREDENTIAL_NOT_FOUND" | "ROLE_CONFLICT" | "OWNER_EXISTS" | "ACCESS_DIFF_TOO_LARGE" | "EMAIL_TAKEN" | "ALREADY_MEMBER" | "LAST_OWNER" | "MEMBER_LIMIT_REACHED" | "ONE_WORKSPACE_PER_EMAIL" | "INVITATION_ALREADY_USED" | "INVITATION_REVOKED" | "INVITATION_PENDING" | "JOIN_REQUEST_DECIDED" | "CONFLICT" | "TOTP_NOT_ENABLED" | "TOTP_ALREADY_ENABLED" | "SIGN_IN_NOT_CONFIGURED" | "INVITATION_EXPIRED" | "SIGN_IN_LINK_INVALID" | "JOIN_REQUEST_RATE_LIMITED" | "RATE_LIMITED" | "DATABASE_ERROR" | "TOOL_ENDPOINT_FAILED" | "TOOL_ENDPOINT_TIMEOUT" | "DATABASE_BUSY" | "SIGN_IN_BUSY" | "DATABASE_UNAVAILABLE" | "DATABASE_FULL" | "CONFIGURATION_REQUIRED" | "MODEL_INCOMPATIBLE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL";
             detail: string;
             issues?: {
                 path: string;
