@@ -97,6 +97,22 @@ describe.each(backends)(
       expect(check.json().allowed).toBe(true);
     });
 
+    it("refuses ?dryRun on a write that has none, and writes nothing", async () => {
+      const created = await server.gatehouse.members.createGroup(systemActor(), ws, {
+        name: "Web",
+      });
+      const url = `/v1/workspaces/${ws}/groups/${created.group.id}`;
+      expectProblem(
+        await call(server.app, ada, "DELETE", `${url}?dryRun=true`),
+        400,
+        "INVALID_INPUT",
+      );
+      const groups = await call(server.app, ada, "GET", `/v1/workspaces/${ws}/groups`);
+      expect(groups.json().groups.map((group: { id: string }) => group.id)).toEqual([
+        created.group.id,
+      ]);
+    });
+
     it("answers a dry run of giving a grant with 200 and the diff, the grant itself with 201", async () => {
       const url = `/v1/workspaces/${ws}/grants`;
       const body = { subject: `user:${carol.userId}`, role: "operator", scope: "server:s2" };
