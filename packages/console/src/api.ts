@@ -128,19 +128,32 @@ function takeDryRun(): typeof pendingDryRun {
 }
 
 /**
- * Runs `write` — a function whose first API call is the write, e.g. an access change's `apply` —
- * as a dry run: that call goes out with `?dryRun=true` and its answer (the access diff) is
- * returned; nothing is saved. The preview is the change's own request, so the two cannot differ.
+ * Runs `write` — a function whose first write request is the change, e.g. an access change's
+ * `apply` — as a dry run: that request goes out with `?dryRun=true` and its answer (the access
+ * diff) is returned; `write` never resumes after it, so nothing is saved. The preview is the
+ * change's own request, so the two cannot differ. (The server refuses `?dryRun` on writes that
+ * have no dry run, so a write without one cannot go through for real.)
  * @example
  * const { diff } = await dryRunOf(() => api("PATCH", `${ws(id)}/members/${userId}`, { grants }));
  */
 export function dryRunOf(write: () => Promise<unknown>): Promise<AccessDiffAnswer> {
   return new Promise<AccessDiffAnswer>((resolve, reject) => {
-    pendingDryRun = { resolve, reject };
-    write().catch(reject);
-    // The write's request is made synchronously; a `write` that made none has nothing to preview.
-    if (takeDryRun() !== undefined)
-      reject(new ApiError({ status: 0, code: "NO_PREVIEW", detail: "Nothing to preview." }));
+    const mine = { resolve, reject };
+    pendingDryRun = mine;
+    const disarm = () => {
+      if (pendingDryRun === mine) pendingDryRun = undefined;
+    };
+    // `write` settles only when it made no write at all (or failed before it).
+    write().then(
+      () => {
+        disarm();
+        reject(new ApiError({ status: 0, code: "NO_PREVIEW", detail: "Nothing to preview." }));
+      },
+      (error: unknown) => {
+        disarm();
+        reject(error);
+      },
+    );
   });
 }
 
