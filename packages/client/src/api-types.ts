@@ -53,6 +53,32 @@ export interface PermissionsQuestion {
   readonly q?: string;
 }
 
+/** Who would gain and lose which permissions where, as a dry run (`?dryRun=true`) answers it. */
+export type AccessDiffBody =
+  paths["/v1/workspaces/{ws}/grants"]["post"]["responses"][200]["content"]["application/json"];
+
+/** A grant as a member's grant list gives it: a role at a resource, with extras and an expiry. */
+export interface GrantSpec {
+  readonly role: string;
+  readonly scope: string;
+  readonly extras?: readonly string[];
+  readonly expiresAt?: number;
+}
+
+/** A structural change to preview: the same input as the write it previews. */
+export type AccessChange =
+  | { readonly kind: "move"; readonly resource: string; readonly parent: string }
+  | { readonly kind: "delete"; readonly resource: string }
+  | { readonly kind: "setGrants"; readonly userId: string; readonly grants: readonly GrantSpec[] }
+  | ({ readonly kind: "grant"; readonly subject: string } & GrantSpec)
+  | { readonly kind: "revoke"; readonly subject: string; readonly scope: string }
+  | { readonly kind: "removeMember"; readonly userId: string }
+  | {
+      readonly kind: "addToGroup" | "removeFromGroup";
+      readonly groupId: string;
+      readonly userId: string;
+    };
+
 /** Options of a read: no staler than a write's `revision` (the freshness token). */
 export interface Freshness {
   readonly atLeastRevision?: number;
@@ -89,4 +115,9 @@ export interface GatehouseApi {
     question: PermissionsQuestion,
     freshness?: Freshness,
   ): Promise<Result<PermissionsBody>>;
+  /**
+   * Who would gain and lose which permissions where if `change` were made: the write's own route
+   * with `?dryRun=true`, checked as the change is; nothing is written.
+   */
+  previewAccessChange(workspaceId: string, change: AccessChange): Promise<Result<AccessDiffBody>>;
 }

@@ -1,5 +1,12 @@
-import createOpenApiClient from "openapi-fetch";
-import type { ClientOptions, GatehouseApi, Result } from "./api-types.ts";
+import createOpenApiClient, { type Client } from "openapi-fetch";
+import type {
+  AccessChange,
+  AccessDiffBody,
+  ClientOptions,
+  GatehouseApi,
+  GrantSpec,
+  Result,
+} from "./api-types.ts";
 import { type Decided, toDecision } from "./decision.ts";
 import type { paths } from "./generated/api.ts";
 import { LocalDecisions, type LocalDecisionsOptions } from "./local-decisions.ts";
@@ -104,8 +111,70 @@ export function createClient(options: ClientOptions): GatehouseClient {
       if (error !== undefined) return { error };
       return { data };
     },
+    async previewAccessChange(workspaceId, change) {
+      const { data, error } = await dryRun(api, workspaceId, change);
+      if (error !== undefined) return { error };
+      return { data: data as AccessDiffBody };
+    },
     localDecisions: (workspaceId, localOptions) =>
       LocalDecisions.open(client, workspaceId, localOptions),
   };
   return client;
+}
+
+/** A grant as the routes' bodies take it (mutable arrays, no undefined fields). */
+function grantBody(grant: GrantSpec) {
+  return {
+    role: grant.role,
+    scope: grant.scope,
+    ...(grant.extras === undefined ? {} : { extras: [...grant.extras] }),
+    ...(grant.expiresAt === undefined ? {} : { expiresAt: grant.expiresAt }),
+  };
+}
+
+/** Sends `change` to its write route with `?dryRun=true`. */
+function dryRun(api: Client<paths>, ws: string, change: AccessChange) {
+  const query = { dryRun: "true" } as const;
+  const resourcePath = (resource: string) => {
+    const colon = resource.indexOf(":");
+    return { ws, type: resource.slice(0, colon), id: resource.slice(colon + 1) };
+  };
+  switch (change.kind) {
+    case "move":
+      return api.PUT("/v1/workspaces/{ws}/resources/{type}/{id}", {
+        params: { path: resourcePath(change.resource), query },
+        body: { parent: change.parent },
+      });
+    case "delete":
+      return api.DELETE("/v1/workspaces/{ws}/resources/{type}/{id}", {
+        params: { path: resourcePath(change.resource), query },
+      });
+    case "setGrants":
+      return api.PATCH("/v1/workspaces/{ws}/members/{userId}", {
+        params: { path: { ws, userId: change.userId }, query },
+        body: { grants: change.grants.map(grantBody) },
+      });
+    case "grant":
+      return api.POST("/v1/workspaces/{ws}/grants", {
+        params: { path: { ws }, query },
+        body: { subject: change.subject, ...grantBody(change) },
+      });
+    case "revoke":
+      return api.DELETE("/v1/workspaces/{ws}/grants", {
+        params: { path: { ws }, query },
+        body: { subject: change.subject, scope: change.scope },
+      });
+    case "removeMember":
+      return api.DELETE("/v1/workspaces/{ws}/members/{userId}", {
+        params: { path: { ws, userId: change.userId }, query },
+      });
+    case "addToGroup":
+    case "removeFromGroup": {
+      const path = { ws, groupId: change.groupId, userId: change.userId };
+      const route = "/v1/workspaces/{ws}/groups/{groupId}/members/{userId}";
+      return change.kind === "addToGroup"
+        ? api.PUT(route, { params: { path, query } })
+        : api.DELETE(route, { params: { path, query } });
+    }
+  }
 }

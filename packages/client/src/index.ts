@@ -1,9 +1,12 @@
 export type { ChangeOp, Decision, Page } from "@gatehouse/engine";
 export type {
+  AccessChange,
+  AccessDiffBody,
   ClientOptions,
   ExplanationBody,
   Freshness,
   GatehouseApi,
+  GrantSpec,
   PermissionsBody,
   PermissionsQuestion,
   Problem,

@@ -184,6 +184,36 @@ describe.each(backends)("the client SDK on $name", (backend) => {
     expect(missing.error?.code).toBe("RESOURCE_NOT_FOUND");
   });
 
+  it("previews an access change with a dry run: who loses what, and nothing written (issue 18)", async () => {
+    const preview = await gatehouse.previewAccessChange(ws, {
+      kind: "setGrants",
+      userId: otto.userId,
+      grants: [{ role: "customer", scope: "site:b" }],
+    });
+    expect(preview.error).toBeUndefined();
+    const onSiteA = preview.data?.diff.find(
+      (entry) => entry.subject === `user:${otto.userId}` && entry.resource === "site:a",
+    );
+    expect(onSiteA?.lost).toContain("site.deploy");
+    const still = await gatehouse.check(ws, {
+      subject: `user:${otto.userId}`,
+      permission: "site.deploy",
+      resource: "site:a",
+    });
+    expect(still.data?.allowed).toBe(true);
+    const move = await gatehouse.previewAccessChange(ws, {
+      kind: "move",
+      resource: "site:a",
+      parent: "server:s2",
+    });
+    expect(move.data?.diff.some((entry) => entry.subject === `user:${otto.userId}`)).toBe(true);
+    const missing = await gatehouse.previewAccessChange(ws, {
+      kind: "delete",
+      resource: "site:zz",
+    });
+    expect(missing.error?.code).toBe("RESOURCE_NOT_FOUND");
+  });
+
   it("answers every endpoint typed, and errors as values with their stable codes", async () => {
     const members = await gatehouse.api.GET("/v1/workspaces/{ws}/members", {
       params: { path: { ws } },

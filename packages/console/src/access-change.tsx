@@ -1,6 +1,7 @@
-import { type ReactNode, useCallback, useState } from "react";
-import { type Grant, type RoleMatrix, ws } from "./api.ts";
+import { type ReactNode, useCallback, useEffect, useState } from "react";
+import { type AccessDiffAnswer, dryRunOf, type Grant, type RoleMatrix, ws } from "./api.ts";
 import { roleLabel, rootTypeOf, scopeLabel } from "./model.ts";
+import { countOf } from "./plural.ts";
 import { useWorkspace } from "./session.tsx";
 import { Button, ConfirmDialog, ErrorNote, useAction } from "./ui.tsx";
 import { useApi } from "./use-api.ts";
@@ -191,11 +192,87 @@ function AccessPreview(props: {
           ) : null}
         </div>
       )}
+      <AffectedAccess change={change} matrix={props.matrix} />
       {change.note}
       {change.undo === undefined && change.noUndo !== undefined ? (
         <p className="access-no-undo">
           <strong>This cannot be undone.</strong> {change.noUndo}
         </p>
+      ) : null}
+    </div>
+  );
+}
+
+/** How many access lines the confirmation shows before "and N more". */
+const FIRST_LINES = 5;
+
+/** "site.deploy, site.view and 4 more". */
+function permissionList(names: readonly string[]): string {
+  return names.length <= 3
+    ? names.join(", ")
+    : `${names.slice(0, 2).join(", ")} and ${names.length - 2} more`;
+}
+
+/**
+ * Everyone the change affects, as the API's dry run of the change's own request answers it (#18):
+ * counts, then the first lines — "Otto Operator loses site.deploy on Site a".
+ */
+function AffectedAccess(props: {
+  readonly change: AccessChange;
+  readonly matrix: RoleMatrix | undefined;
+}): React.JSX.Element {
+  const { model } = useWorkspace();
+  const words = new Map(
+    (props.matrix?.permissions ?? []).map((permission) => [
+      permission.name,
+      permission.description,
+    ]),
+  );
+  const inWords = (names: readonly string[]) =>
+    permissionList(names.map((name) => words.get(name) || name));
+  const [answer, setAnswer] = useState<AccessDiffAnswer | undefined>();
+  const [error, setError] = useState<unknown>();
+  useEffect(() => {
+    let current = true;
+    setAnswer(undefined);
+    setError(undefined);
+    dryRunOf(props.change.apply).then(
+      (next) => current && setAnswer(next),
+      (failure: unknown) => current && setError(failure),
+    );
+    return () => {
+      current = false;
+    };
+  }, [props.change]);
+  if (error !== undefined) return <ErrorNote error={error} />;
+  if (answer === undefined)
+    return <p className="muted small">Working out everyone this change affects…</p>;
+  const lines = answer.diff.flatMap((entry) => {
+    const who = entry.user?.name || entry.user?.email || entry.group?.name || entry.subject;
+    const where = scopeLabel(model, entry.resource);
+    return [
+      ...(entry.lost.length === 0 ? [] : [`${who} loses ${inWords(entry.lost)} on ${where}`]),
+      ...(entry.gained.length === 0 ? [] : [`${who} gains ${inWords(entry.gained)} on ${where}`]),
+    ];
+  });
+  const subjects = new Set(answer.diff.map((entry) => entry.subject)).size;
+  const places = new Set(answer.diff.map((entry) => entry.resource)).size;
+  return (
+    <div className="access-effect" data-testid="access-effect">
+      <h3 className="access-diff-title">
+        {lines.length === 0
+          ? "Nobody's permissions change"
+          : `Everyone affected: ${countOf(subjects, "person or team", "people or teams")} on ${countOf(places, "resource")}`}
+      </h3>
+      {lines.length === 0 ? null : (
+        <ul aria-label="Everyone affected">
+          {lines.slice(0, FIRST_LINES).map((line) => (
+            <li key={line}>{line}</li>
+          ))}
+        </ul>
+      )}
+      {lines.length > FIRST_LINES ? (
+        <p className="muted small">and {countOf(lines.length - FIRST_LINES, "more line")}</p>
       ) : null}
     </div>
   );

@@ -55,6 +55,16 @@ type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
  * const { members } = await api<{ members: Member[] }>("GET", `/v1/workspaces/${ws}/members`);
  */
 export async function api<T>(method: HttpMethod, path: string, body?: unknown): Promise<T> {
+  const dryRun = method === "GET" ? undefined : takeDryRun();
+  if (dryRun !== undefined) {
+    // The write as a dry run: the same request with ?dryRun=true; its answer goes to `dryRunOf`,
+    // and the write's own caller never resumes, so nothing after it runs for real.
+    api<AccessDiffAnswer>(method, `${path}${path.includes("?") ? "&" : "?"}dryRun=true`, body).then(
+      dryRun.resolve,
+      dryRun.reject,
+    );
+    return new Promise<T>(() => undefined);
+  }
   const headers: Record<string, string> = { accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
   if (method !== "GET") {
@@ -105,6 +115,49 @@ export async function api<T>(method: HttpMethod, path: string, body?: unknown): 
     });
   }
   return parsed as T;
+}
+
+/** Who would gain and lose which permissions where: what a write's `?dryRun=true` answers. */
+export type AccessDiffAnswer = Answer<"/v1/workspaces/{ws}/grants", "post", 200>;
+
+let pendingDryRun:
+  | { resolve: (answer: AccessDiffAnswer) => void; reject: (error: unknown) => void }
+  | undefined;
+
+function takeDryRun(): typeof pendingDryRun {
+  const taken = pendingDryRun;
+  pendingDryRun = undefined;
+  return taken;
+}
+
+/**
+ * Runs `write` — a function whose first write request is the change, e.g. an access change's
+ * `apply` — as a dry run: that request goes out with `?dryRun=true` and its answer (the access
+ * diff) is returned; `write` never resumes after it, so nothing is saved. The preview is the
+ * change's own request, so the two cannot differ. (The server refuses `?dryRun` on writes that
+ * have no dry run, so a write without one cannot go through for real.)
+ * @example
+ * const { diff } = await dryRunOf(() => api("PATCH", `${ws(id)}/members/${userId}`, { grants }));
+ */
+export function dryRunOf(write: () => Promise<unknown>): Promise<AccessDiffAnswer> {
+  return new Promise<AccessDiffAnswer>((resolve, reject) => {
+    const mine = { resolve, reject };
+    pendingDryRun = mine;
+    const disarm = () => {
+      if (pendingDryRun === mine) pendingDryRun = undefined;
+    };
+    // `write` settles only when it made no write at all (or failed before it).
+    write().then(
+      () => {
+        disarm();
+        reject(new ApiError({ status: 0, code: "NO_PREVIEW", detail: "Nothing to preview." }));
+      },
+      (error: unknown) => {
+        disarm();
+        reject(error);
+      },
+    );
+  });
 }
 
 export function isApiError(error: unknown, code?: string): error is ApiError {

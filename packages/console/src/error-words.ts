@@ -37,6 +37,10 @@ const CODE_WORDS: Readonly<Record<string, { readonly text: string; readonly fiel
   OWNER_ONLY_PERMISSION: { text: "Only the owner can hold this permission." },
   ROLE_CONFLICT: { text: "This person already has a role there." },
   OWNER_EXISTS: { text: "This workspace already has an owner." },
+  ACCESS_DIFF_TOO_LARGE: {
+    text: "This change reaches too many people and places to list them all here.",
+  },
+  NO_PREVIEW: { text: "Who else this change affects cannot be shown here." },
   EMAIL_TAKEN: { text: "An account with this email address exists already.", field: "email" },
   WEAK_PASSWORD: {
     text: "This password is too common or too easy to guess: a few unrelated words work well.",

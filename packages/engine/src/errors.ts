@@ -18,6 +18,8 @@ export const ErrorCode = {
   PERMISSION_NOT_APPLICABLE_AT_SCOPE: "PERMISSION_NOT_APPLICABLE_AT_SCOPE",
   OWNER_ONLY_PERMISSION: "OWNER_ONLY_PERMISSION",
   OWNER_EXISTS: "OWNER_EXISTS",
+  /** An access diff would compare more subject–resource pairs than its limit. */
+  ACCESS_DIFF_TOO_LARGE: "ACCESS_DIFF_TOO_LARGE",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -1,3 +1,5 @@
+export type { AccessChange, AccessDiff, AccessDiffOptions } from "./changes/access-diff.ts";
+export { accessDiff } from "./changes/access-diff.ts";
 export type { ChangeOp } from "./changes/change-op.ts";
 export { applyOps } from "./changes/change-op.ts";
 export type { EngineFootprint, EngineOptions } from "./engine/engine.ts";

@@ -193,6 +193,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook("preParsing", async (request) => {
     if (request.callerError !== undefined) throw request.callerError;
   });
+  // A dry run never writes: `?dryRun=` on a write without one is refused rather than ignored.
+  app.addHook("preParsing", async (request) => {
+    if (request.method === "GET" || request.routeOptions.url === undefined) return;
+    if (!Object.hasOwn((request.query ?? {}) as object, "dryRun")) return;
+    const query = request.routeOptions.schema?.querystring as
+      | { properties?: Record<string, unknown> }
+      | undefined;
+    if (query?.properties?.["dryRun"] === undefined)
+      throw new GatehouseError(ErrorCode.INVALID_INPUT, "this change has no dry run (dryRun)");
+  });
   await app.register(healthRoutes, { gatehouse, config });
   await app.register(modelRoutes, { gatehouse, config });
   await app.register(authRoutes, { gatehouse, config });

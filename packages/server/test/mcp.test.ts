@@ -269,6 +269,7 @@ describe.each(backends)("the MCP server at /mcp on $name", { timeout: 30_000 }, 
       "gatehouse_list_members",
       "gatehouse_invite_member",
       "gatehouse_change_member_role",
+      "gatehouse_preview_access_change",
       "gatehouse_read_activity_log",
       "restart_vps",
     ]);

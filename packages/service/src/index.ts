@@ -36,6 +36,7 @@ export type { SqliteOptions } from "./database/sqlite/open.ts";
 export { openSqlite } from "./database/sqlite/open.ts";
 export type { ChangeFeed, ChangeNotice, Storage } from "./database/storage.ts";
 export type { AccessSummary, RoleMatrix, RoleRow, Workflows } from "./decisions/access.ts";
+export type { AccessDiffEntry } from "./decisions/access-diff.ts";
 export type { Change, ChangePage, WorkspaceSnapshot } from "./decisions/changes.ts";
 export type { Capabilities, DecisionQuery } from "./decisions/decisions.ts";
 export type {
@@ -65,7 +66,13 @@ export type {
 } from "./models/model-change.ts";
 export { servedModel } from "./models/model-change.ts";
 export { loadModelFiles } from "./models/model-files.ts";
-export type { ChangeEvent, GatehouseOptions, ReadOptions } from "./service-core.ts";
+export type {
+  ChangeEvent,
+  GatehouseOptions,
+  ReadOptions,
+  WriteOptions,
+  WriteResult,
+} from "./service-core.ts";
 export type { EmailChangeLink } from "./sign-in/email-changes.ts";
 export type { ConsumeOptions, MagicLink } from "./sign-in/magic-links.ts";
 export type {

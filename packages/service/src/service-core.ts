@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { EventEmitter } from "node:events";
 import {
+  accessDiff,
   type ChangeOp,
   type Engine,
   GatehouseError,
@@ -14,6 +15,7 @@ import { personOf, type RequestContext, reachesWorkspace, subjectOf } from "./ac
 import { type AuditRecord, appendAudit } from "./audit/chain.ts";
 import type { Database } from "./database/schema.ts";
 import type { Storage } from "./database/storage.ts";
+import { type AccessDiffEntry, describeAccessDiff } from "./decisions/access-diff.ts";
 import { ErrorCode } from "./support/error-codes.ts";
 import { notFound } from "./support/errors.ts";
 import { KeyedMutex } from "./support/keyed-mutex.ts";
@@ -90,6 +92,32 @@ export interface GatehouseOptions {
    * grant rows, then caught up through the changes since), and how often it is refreshed.
    */
   readonly engineSnapshots?: EngineSnapshotOptions;
+}
+
+/**
+ * How a structural write runs. `dryRun`: every check of the real change, then — instead of
+ * committing — who would gain and lose which permissions where; nothing is written (nor a denial).
+ */
+export interface WriteOptions {
+  readonly dryRun?: boolean | undefined;
+}
+
+/** What a structural write answers: the revision, and on a dry run the access diff instead of a change. */
+export interface WriteResult {
+  readonly revision: number;
+  readonly diff?: readonly AccessDiffEntry[];
+}
+
+/** Thrown inside a dry run's transaction to roll it back, carrying the answer out. */
+class DryRunRollback {
+  readonly value: unknown;
+  readonly revision: number;
+  readonly diff: readonly AccessDiffEntry[];
+  constructor(value: unknown, revision: number, diff: readonly AccessDiffEntry[]) {
+    this.value = value;
+    this.revision = revision;
+    this.diff = diff;
+  }
 }
 
 /** A committed change, as emitted to listeners (caches, other instances, the change stream). */
@@ -349,13 +377,16 @@ export class ServiceCore {
    * revision, and — when `work` recorded changes — bumps the revision, appends the audit entries
    * to the hash chain and stores the engine ops, all in one transaction. After commit the cached
    * engine advances and a change event is emitted. A denial recorded with `deny` is written to the
-   * activity log in its own transaction, then thrown.
+   * activity log in its own transaction, then thrown. With `dryRun`, the same `work` runs, the
+   * engine ops it recorded are diffed (`accessDiff`) and the transaction rolls back: the preview
+   * and the change cannot differ.
    */
   async write<T>(
     request: RequestContext,
     workspaceId: string,
     work: (tx: WorkspaceWriter) => Promise<T>,
-  ): Promise<{ value: T; revision: number }> {
+    options: WriteOptions = {},
+  ): Promise<{ value: T; revision: number; diff?: readonly AccessDiffEntry[] }> {
     if (request.actor.type === "preview") {
       throw new GatehouseError(
         ErrorCode.PERMISSION_DENIED,
@@ -375,6 +406,10 @@ export class ServiceCore {
           writer = new WorkspaceWriter(this, request, row, state.engine, trx);
           const result = await work(writer);
           revision = row.revision;
+          if (options.dryRun === true) {
+            const diff = accessDiff(state.engine, writer.ops);
+            throw new DryRunRollback(result, revision, await describeAccessDiff(writer, diff));
+          }
           if (writer.changed) {
             committed = await this.commitChange(trx, writer);
             revision = committed.revision;
@@ -394,7 +429,10 @@ export class ServiceCore {
         }
         return { value, revision };
       } catch (error) {
+        if (error instanceof DryRunRollback)
+          return { value: error.value as T, revision: error.revision, diff: error.diff };
         if (
+          options.dryRun !== true &&
           writer?.denial !== undefined &&
           isGatehouseError(error) &&
           error === writer.denial.error

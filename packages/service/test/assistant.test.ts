@@ -155,6 +155,7 @@ describe.each(backends)("the assistant gate on $name", { timeout: 30_000 }, (bac
         "gatehouse_list_members",
         "gatehouse_invite_member",
         "gatehouse_change_member_role",
+        "gatehouse_preview_access_change",
         "gatehouse_read_activity_log",
         "list_invoices",
         "restart_vps",
@@ -494,6 +495,19 @@ describe.each(backends)("the assistant gate on $name", { timeout: 30_000 }, (bac
         action: "invitation.create",
         result: "success",
       });
+      // Previewed first (issue 18): Tom would lose the restart, and nothing changes yet.
+      const preview = await gatehouse.assistant.call(asUser(people.mia), ws, {
+        tool: "gatehouse_preview_access_change",
+        arguments: { userId: people.tom, role: "read_only" },
+      });
+      const diff =
+        preview.status === "completed"
+          ? (preview.result as { diff: { subject: string; lost: string[] }[] }).diff
+          : [];
+      expect(
+        diff.some((entry) => entry.subject === `user:${people.tom}` && entry.lost.length > 0),
+      ).toBe(true);
+      expect(await names(asUser(people.tom), ws)).toContain("restart_vps");
       await gatehouse.assistant.call(asUser(people.mia), ws, {
         tool: "gatehouse_change_member_role",
         arguments: { userId: people.tom, role: "read_only" },

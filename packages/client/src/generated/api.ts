@@ -1831,7 +1831,10 @@ export type paths = {
          */
         delete: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description `true`: change nothing; answer who would gain and lose which permissions where (`{ diff, revision }`, 200), after the same checks as the change itself */
+                    dryRun?: "true" | "false";
+                };
                 header?: never;
                 path: {
                     ws: string;
@@ -1844,12 +1847,32 @@ export type paths = {
                 /** @description Default Response */
                 200: {
                     headers: {
-                        /** @description The workspace's revision after this write (a freshness token) */
-                        "x-gatehouse-revision"?: number;
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
+                            /** @description Every user and group whose permissions on a resource would change */
+                            diff: {
+                                /** @description `user:<id>` or `group:<id>`; API keys act for their owners */
+                                subject: string;
+                                /** @description For users, when the caller may see the team */
+                                user: {
+                                    email: string;
+                                    name: string;
+                                } | null;
+                                /** @description For groups, when the caller may see the team */
+                                group: {
+                                    name: string;
+                                } | null;
+                                resource: string;
+                                /** @description Permissions held after and not before */
+                                gained: string[];
+                                /** @description Permissions held before and not after */
+                                lost: string[];
+                            }[];
+                            /** @description The workspace's current revision: nothing was written */
+                            revision: number;
+                        } | {
                             revision: number;
                         };
                     };
@@ -1882,7 +1905,10 @@ export type paths = {
          */
         patch: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description `true`: change nothing; answer who would gain and lose which permissions where (`{ diff, revision }`, 200), after the same checks as the change itself */
+                    dryRun?: "true" | "false";
+                };
                 header?: never;
                 path: {
                     ws: string;
@@ -1909,12 +1935,32 @@ export type paths = {
                 /** @description Default Response */
                 200: {
                     headers: {
-                        /** @description The workspace's revision after this write (a freshness token) */
-                        "x-gatehouse-revision"?: number;
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
+                            /** @description Every user and group whose permissions on a resource would change */
+                            diff: {
+                                /** @description `user:<id>` or `group:<id>`; API keys act for their owners */
+                                subject: string;
+                                /** @description For users, when the caller may see the team */
+                                user: {
+                                    email: string;
+                                    name: string;
+                                } | null;
+                                /** @description For groups, when the caller may see the team */
+                                group: {
+                                    name: string;
+                                } | null;
+                                resource: string;
+                                /** @description Permissions held after and not before */
+                                gained: string[];
+                                /** @description Permissions held before and not after */
+                                lost: string[];
+                            }[];
+                            /** @description The workspace's current revision: nothing was written */
+                            revision: number;
+                        } | {
                             revision: number;
                         };
                     };
@@ -2019,7 +2065,10 @@ export type paths = {
          */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description `true`: change nothing; answer who would gain and lose which permissions where (`{ diff, revision }`, 200), after the same checks as the change itself */
+                    dryRun?: "true" | "false";
+                };
                 header?: never;
                 path: {
                     ws: string;
@@ -2042,6 +2091,37 @@ export type paths = {
                 };
             };
             responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Every user and group whose permissions on a resource would change */
+                            diff: {
+                                /** @description `user:<id>` or `group:<id>`; API keys act for their owners */
+                                subject: string;
+                                /** @description For users, when the caller may see the team */
+                                user: {
+                                    email: string;
+                                    name: string;
+                                } | null;
+                                /** @description For groups, when the caller may see the team */
+                                group: {
+                                    name: string;
+                                } | null;
+                                resource: string;
+                                /** @description Permissions held after and not before */
+                                gained: string[];
+                                /** @description Permissions held before and not after */
+                                lost: string[];
+                            }[];
+                            /** @description The workspace's current revision: nothing was written */
+                            revision: number;
+                        };
+                    };
+                };
                 /** @description Default Response */
                 201: {
                     headers: {
@@ -2081,7 +2161,10 @@ export type paths = {
          */
         delete: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description `true`: change nothing; answer who would gain and lose which permissions where (`{ diff, revision }`, 200), after the same checks as the change itself */
+                    dryRun?: "true" | "false";
+                };
                 header?: never;
                 path: {
                     ws: string;
@@ -2102,12 +2185,32 @@ export type paths = {
                 /** @description Default Response */
                 200: {
                     headers: {
-                        /** @description The workspace's revision after this write (a freshness token) */
-                        "x-gatehouse-revision"?: number;
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
+                            /** @description Every user and group whose permissions on a resource would change */
+                            diff: {
+                                /** @description `user:<id>` or `group:<id>`; API keys act for their owners */
+                                subject: string;
+                                /** @description For users, when the caller may see the team */
+                                user: {
+                                    email: string;
+                                    name: string;
+                                } | null;
+                                /** @description For groups, when the caller may see the team */
+                                group: {
+                                    name: string;
+                                } | null;
+                                resource: string;
+                                /** @description Permissions held after and not before */
+                                gained: string[];
+                                /** @description Permissions held before and not after */
+                                lost: string[];
+                            }[];
+                            /** @description The workspace's current revision: nothing was written */
+                            revision: number;
+                        } | {
                             revision: number;
                         };
                     };
@@ -2360,7 +2463,10 @@ export type paths = {
          */
         put: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description `true`: change nothing; answer who would gain and lose which permissions where (`{ diff, revision }`, 200), after the same checks as the change itself */
+                    dryRun?: "true" | "false";
+                };
                 header?: never;
                 path: {
                     ws: string;
@@ -2374,12 +2480,32 @@ export type paths = {
                 /** @description Default Response */
                 200: {
                     headers: {
-                        /** @description The workspace's revision after this write (a freshness token) */
-                        "x-gatehouse-revision"?: number;
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
+                            /** @description Every user and group whose permissions on a resource would change */
+                            diff: {
+                                /** @description `user:<id>` or `group:<id>`; API keys act for their owners */
+                                subject: string;
+                                /** @description For users, when the caller may see the team */
+                                user: {
+                                    email: string;
+                                    name: string;
+                                } | null;
+                                /** @description For groups, when the caller may see the team */
+                                group: {
+                                    name: string;
+                                } | null;
+                                resource: string;
+                                /** @description Permissions held after and not before */
+                                gained: string[];
+                                /** @description Permissions held before and not after */
+                                lost: string[];
+                            }[];
+                            /** @description The workspace's current revision: nothing was written */
+                            revision: number;
+                        } | {
                             revision: number;
                         };
                     };
@@ -2411,7 +2537,10 @@ export type paths = {
          */
         delete: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description `true`: change nothing; answer who would gain and lose which permissions where (`{ diff, revision }`, 200), after the same checks as the change itself */
+                    dryRun?: "true" | "false";
+                };
                 header?: never;
                 path: {
                     ws: string;
@@ -2425,12 +2554,32 @@ export type paths = {
                 /** @description Default Response */
                 200: {
                     headers: {
-                        /** @description The workspace's revision after this write (a freshness token) */
-                        "x-gatehouse-revision"?: number;
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
+                            /** @description Every user and group whose permissions on a resource would change */
+                            diff: {
+                                /** @description `user:<id>` or `group:<id>`; API keys act for their owners */
+                                subject: string;
+                                /** @description For users, when the caller may see the team */
+                                user: {
+                                    email: string;
+                                    name: string;
+                                } | null;
+                                /** @description For groups, when the caller may see the team */
+                                group: {
+                                    name: string;
+                                } | null;
+                                resource: string;
+                                /** @description Permissions held after and not before */
+                                gained: string[];
+                                /** @description Permissions held before and not after */
+                                lost: string[];
+                            }[];
+                            /** @description The workspace's current revision: nothing was written */
+                            revision: number;
+                        } | {
                             revision: number;
                         };
                     };
@@ -2474,7 +2623,10 @@ export type paths = {
          */
         put: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description `true`: change nothing; answer who would gain and lose which permissions where (`{ diff, revision }`, 200), after the same checks as the change itself */
+                    dryRun?: "true" | "false";
+                };
                 header?: never;
                 path: {
                     ws: string;
@@ -2494,12 +2646,32 @@ export type paths = {
                 /** @description Default Response */
                 200: {
                     headers: {
-                        /** @description The workspace's revision after this write (a freshness token) */
-                        "x-gatehouse-revision"?: number;
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
+                            /** @description Every user and group whose permissions on a resource would change */
+                            diff: {
+                                /** @description `user:<id>` or `group:<id>`; API keys act for their owners */
+                                subject: string;
+                                /** @description For users, when the caller may see the team */
+                                user: {
+                                    email: string;
+                                    name: string;
+                                } | null;
+                                /** @description For groups, when the caller may see the team */
+                                group: {
+                                    name: string;
+                                } | null;
+                                resource: string;
+                                /** @description Permissions held after and not before */
+                                gained: string[];
+                                /** @description Permissions held before and not after */
+                                lost: string[];
+                            }[];
+                            /** @description The workspace's current revision: nothing was written */
+                            revision: number;
+                        } | {
                             revision: number;
                         };
                     };
@@ -2531,7 +2703,10 @@ export type paths = {
          */
         delete: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description `true`: change nothing; answer who would gain and lose which permissions where (`{ diff, revision }`, 200), after the same checks as the change itself */
+                    dryRun?: "true" | "false";
+                };
                 header?: never;
                 path: {
                     ws: string;
@@ -2545,12 +2720,33 @@ export type paths = {
                 /** @description Default Response */
                 200: {
                     headers: {
-                        /** @description The workspace's revision after this write (a freshness token) */
-                        "x-gatehouse-revision"?: number;
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
+                            /** @description Every user and group whose permissions on a resource would change */
+                            diff: {
+                                /** @description `user:<id>` or `group:<id>`; API keys act for their owners */
+                                subject: string;
+                                /** @description For users, when the caller may see the team */
+                                user: {
+                                    email: string;
+                                    name: string;
+                                } | null;
+                                /** @description For groups, when the caller may see the team */
+                                group: {
+                                    name: string;
+                                } | null;
+                                resource: string;
+                                /** @description Permissions held after and not before */
+                                gained: string[];
+                                /** @description Permissions held before and not after */
+                                lost: string[];
+                            }[];
+                            /** @description The workspace's current revision: nothing was written */
+                            revision: number;
+                            deleted: string[];
+                        } | {
                             revision: number;
                             deleted: string[];
                         };
@@ -6845,7 +7041,7 @@ export type components = {
             title: string;
             status: number;
             /** @enum {string} */
-            code: "INVALID_INPUT" | "INVALID_MODEL" | "UNKNOWN_RESOURCE_TYPE" | "UNKNOWN_PERMISSION" | "UNKNOWN_ROLE" | "UNKNOWN_PRESET" | "UNKNOWN_PLAN" | "INVALID_PARENT" | "ROLE_NOT_GRANTABLE_AT_SCOPE" | "PERMISSION_NOT_APPLICABLE_AT_SCOPE" | "OWNER_ONLY_PERMISSION" | "WEAK_PASSWORD" | "PASSWORD_REQUIRED" | "CONFIRMATION_MISMATCH" | "OWNER_ROLE_NOT_GRANTED" | "INVALID_CREDENTIALS" | "MAGIC_LINK_INVALID" | "TOTP_REQUIRED" | "TOTP_INVALID" | "TOTP_ENROLLMENT_REQUIRED" | "SIGN_IN_AGAIN" | "PERMISSION_DENIED" | "API_KEY_SCOPE_NOT_HELD" | "HOST_CREDENTIAL_REQUIRED" | "TRANSFER_NOT_SELF_SERVICE" | "INVITATION_EMAIL_MISMATCH" | "JOIN_REQUESTS_DISABLED" | "PERSONAL_WORKSPACE_NOT_SHAREABLE" | "NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "WORKSPACE_CLOSED" | "USER_NOT_FOUND" | "MEMBER_NOT_FOUND" | "RESOURCE_NOT_FOUND" | "GRANT_NOT_FOUND" | "API_KEY_NOT_FOUND" | "INVITATION_NOT_FOUND" | "JOIN_REQUEST_NOT_FOUND" | "SESSION_NOT_FOUND" | "CREDENTIAL_NOT_FOUND" | "TOOL_NOT_FOUND" | "HOST_CREDENTIAL_NOT_FOUND" | "ROLE_CONFLICT" | "OWNER_EXISTS" | "EMAIL_TAKEN" | "ALREADY_MEMBER" | "LAST_OWNER" | "MEMBER_LIMIT_REACHED" | "ONE_WORKSPACE_PER_EMAIL" | "INVITATION_ALREADY_USED" | "INVITATION_REVOKED" | "INVITATION_PENDING" | "JOIN_REQUEST_DECIDED" | "CONFLICT" | "TOTP_NOT_ENABLED" | "TOTP_ALREADY_ENABLED" | "SIGN_IN_NOT_CONFIGURED" | "EMAIL_MANAGED_BY_HOST" | "INVITATION_EXPIRED" | "SIGN_IN_LINK_INVALID" | "EMAIL_CHANGE_LINK_INVALID" | "JOIN_REQUEST_RATE_LIMITED" | "RATE_LIMITED" | "DATABASE_ERROR" | "TOOL_ENDPOINT_FAILED" | "TOOL_ENDPOINT_TIMEOUT" | "DATABASE_BUSY" | "SIGN_IN_BUSY" | "DATABASE_UNAVAILABLE" | "DATABASE_FULL" | "CONFIGURATION_REQUIRED" | "MODEL_INCOMPATIBLE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL";
+            code: "INVALID_INPUT" | "INVALID_MODEL" | "UNKNOWN_RESOURCE_TYPE" | "UNKNOWN_PERMISSION" | "UNKNOWN_ROLE" | "UNKNOWN_PRESET" | "UNKNOWN_PLAN" | "INVALID_PARENT" | "ROLE_NOT_GRANTABLE_AT_SCOPE" | "PERMISSION_NOT_APPLICABLE_AT_SCOPE" | "OWNER_ONLY_PERMISSION" | "WEAK_PASSWORD" | "PASSWORD_REQUIRED" | "CONFIRMATION_MISMATCH" | "OWNER_ROLE_NOT_GRANTED" | "INVALID_CREDENTIALS" | "MAGIC_LINK_INVALID" | "TOTP_REQUIRED" | "TOTP_INVALID" | "TOTP_ENROLLMENT_REQUIRED" | "SIGN_IN_AGAIN" | "PERMISSION_DENIED" | "API_KEY_SCOPE_NOT_HELD" | "HOST_CREDENTIAL_REQUIRED" | "TRANSFER_NOT_SELF_SERVICE" | "INVITATION_EMAIL_MISMATCH" | "JOIN_REQUESTS_DISABLED" | "PERSONAL_WORKSPACE_NOT_SHAREABLE" | "NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "WORKSPACE_CLOSED" | "USER_NOT_FOUND" | "MEMBER_NOT_FOUND" | "RESOURCE_NOT_FOUND" | "GRANT_NOT_FOUND" | "API_KEY_NOT_FOUND" | "INVITATION_NOT_FOUND" | "JOIN_REQUEST_NOT_FOUND" | "SESSION_NOT_FOUND" | "CREDENTIAL_NOT_FOUND" | "TOOL_NOT_FOUND" | "HOST_CREDENTIAL_NOT_FOUND" | "ROLE_CONFLICT" | "OWNER_EXISTS" | "ACCESS_DIFF_TOO_LARGE" | "EMAIL_TAKEN" | "ALREADY_MEMBER" | "LAST_OWNER" | "MEMBER_LIMIT_REACHED" | "ONE_WORKSPACE_PER_EMAIL" | "INVITATION_ALREADY_USED" | "INVITATION_REVOKED" | "INVITATION_PENDING" | "JOIN_REQUEST_DECIDED" | "CONFLICT" | "TOTP_NOT_ENABLED" | "TOTP_ALREADY_ENABLED" | "SIGN_IN_NOT_CONFIGURED" | "EMAIL_MANAGED_BY_HOST" | "INVITATION_EXPIRED" | "SIGN_IN_LINK_INVALID" | "EMAIL_CHANGE_LINK_INVALID" | "JOIN_REQUEST_RATE_LIMITED" | "RATE_LIMITED" | "DATABASE_ERROR" | "TOOL_ENDPOINT_FAILED" | "TOOL_ENDPOINT_TIMEOUT" | "DATABASE_BUSY" | "SIGN_IN_BUSY" | "DATABASE_UNAVAILABLE" | "DATABASE_FULL" | "CONFIGURATION_REQUIRED" | "MODEL_INCOMPATIBLE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL";
             detail: string;
             issues?: {
                 path: string;

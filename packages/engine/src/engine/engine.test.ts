@@ -1,6 +1,8 @@
 /** The engine as a whole: validating changes without applying them. */
 import { describe, expect, it } from "vitest";
 import { codeOf, fixture } from "../../test/panel-fixture.ts";
+import { mzpanel } from "../presets/mzpanel.ts";
+import { createEngine, Engine } from "./engine.ts";
 
 describe("validation without applying", () => {
   it("validates grants, resources and keys with the errors of the real change, changing nothing", () => {
@@ -25,5 +27,21 @@ describe("validation without applying", () => {
     expect(engine.revision).toBe(revision);
     expect(engine.grantsOf("user:x")).toEqual([]);
     expect(engine.parentOf("site:a1")).toBe("server:a");
+  });
+});
+
+describe("an engine restored from a snapshot", () => {
+  it("moves a resource when the workspace has more than 1024 resources (issue 18: the root lost its NO_PARENT and the move looped)", () => {
+    const engine = createEngine(mzpanel, { workspace: "acme" });
+    for (let server = 0; server < 2; server++) {
+      engine.upsertResource(`server:s${server}`, "workspace:acme");
+      for (let site = 0; site < 600; site++)
+        engine.upsertResource(`site:s${server}-${site}`, `server:s${server}`);
+    }
+    const restored = Engine.fromSnapshot(mzpanel, engine.snapshot(), { workspace: "acme" });
+    expect(restored.parentOf("workspace:acme")).toBeUndefined();
+    restored.moveResource("site:s0-1", "server:s1");
+    expect(restored.parentOf("site:s0-1")).toBe("server:s1");
+    expect(codeOf(() => restored.moveResource("server:s1", "site:s0-1"))).toBe("INVALID_PARENT");
   });
 });

@@ -370,6 +370,38 @@ export class Engine<
     return membersOf(this.#state, group);
   }
 
+  /** The groups (teams) a user belongs to. */
+  groupsOf(user: `user:${string}`): readonly `group:${string}`[] {
+    const principal = this.#state.principals.get(user);
+    return principal === undefined
+      ? []
+      : principal.groups.map((group) => group.name as `group:${string}`);
+  }
+
+  /** The ids of the API keys a user owns. */
+  apiKeysOf(user: `user:${string}`): readonly string[] {
+    const principal = this.#state.principals.get(user);
+    return principal === undefined
+      ? []
+      : [...principal.keys].map((key) => key.name.slice("apikey:".length));
+  }
+
+  /**
+   * An independent copy at the same revision (through the snapshot encoding, about as costly as
+   * `snapshot` plus `fromSnapshot`): for trying changes without touching this engine.
+   * @example
+   * const trial = engine.fork();
+   * trial.deleteResource("site:shop"); // engine still has site:shop
+   */
+  fork(): Engine<T, P, R> {
+    const state = this.#state;
+    return Engine.fromSnapshot(this.model, this.snapshot(), {
+      workspace: this.root.slice(this.root.indexOf(":") + 1),
+      clock: state.clock,
+      gatherLimit: state.gatherLimit,
+    });
+  }
+
   apiKey(id: string): ApiKey<T, P> | undefined {
     return apiKeyById(this.#state, id) as ApiKey<T, P> | undefined;
   }

@@ -257,8 +257,13 @@ export function restoreSnapshot(state: EngineState, definition: string, source: 
   const parent = read.i32(nodeCount!);
   const type = read.u8(nodeCount!);
   if (nodeCount! > state.parent.length) {
-    state.parent = new Int32Array(nodeCount!);
-    state.type = new Uint8Array(nodeCount!);
+    // Keep the root's slot (its parent is NO_PARENT, not 0) when growing to the snapshot's size.
+    const parents = new Int32Array(nodeCount!);
+    parents.set(state.parent);
+    state.parent = parents;
+    const types = new Uint8Array(nodeCount!);
+    types.set(state.type);
+    state.type = types;
   }
   for (let i = 1; i < nodeCount!; i++) {
     const p = parent[i]!;

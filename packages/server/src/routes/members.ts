@@ -1,6 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { NAME_MAX_LENGTH, RESOURCE_NAME_MAX_LENGTH } from "@gatehouse/service";
 import { Type } from "@sinclair/typebox";
+import {
+  AccessDiffAnswer,
+  accessDiffBody,
+  DryRunQuery,
+  dryRunOf,
+} from "../http/access-diff-schemas.ts";
 import { requireCaller } from "../http/caller.ts";
 import {
   GrantSchema,
@@ -159,18 +165,21 @@ export const memberRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
         summary: "Replace a member's direct grants (role × scope, extras, expiry)",
         description: `At most one role per resource (409 ROLE_CONFLICT); the owner's grant is changed only by transferring ownership (409 LAST_OWNER). ${WRITES}`,
         params: MemberParams,
+        querystring: DryRunQuery,
         body: Type.Object({ grants: GrantSpecs }, strict),
-        response: { 200: Revision },
+        response: { 200: Type.Union([AccessDiffAnswer, Revision]) },
       },
     },
     async (request, reply) => {
-      const { revision } = await gatehouse.members.setGrants(
+      const result = await gatehouse.members.setGrants(
         requireCaller(request),
         request.params.ws,
         request.params.userId,
         request.body.grants,
+        dryRunOf(request.query),
       );
-      return withRevision(reply, revision).send({ revision });
+      if (result.diff !== undefined) return accessDiffBody(result);
+      return withRevision(reply, result.revision).send({ revision: result.revision });
     },
   );
 
@@ -182,16 +191,19 @@ export const memberRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
         summary: "Remove a member: their access ends at once",
         description: `Their API keys die; their records and the activity log stay. The owner cannot be removed (409 LAST_OWNER). ${WRITES}`,
         params: MemberParams,
-        response: { 200: Revision },
+        querystring: DryRunQuery,
+        response: { 200: Type.Union([AccessDiffAnswer, Revision]) },
       },
     },
     async (request, reply) => {
-      const { revision } = await gatehouse.members.remove(
+      const result = await gatehouse.members.remove(
         requireCaller(request),
         request.params.ws,
         request.params.userId,
+        dryRunOf(request.query),
       );
-      return withRevision(reply, revision).send({ revision });
+      if (result.diff !== undefined) return accessDiffBody(result);
+      return withRevision(reply, result.revision).send({ revision: result.revision });
     },
   );
 
@@ -230,16 +242,19 @@ export const memberRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
           },
           strict,
         ),
-        response: { 201: Revision },
+        querystring: DryRunQuery,
+        response: { 201: Revision, 200: AccessDiffAnswer },
       },
     },
     async (request, reply) => {
-      const { revision } = await gatehouse.members.grant(
+      const result = await gatehouse.members.grant(
         requireCaller(request),
         request.params.ws,
         request.body,
+        dryRunOf(request.query),
       );
-      return withRevision(reply, revision).status(201).send({ revision });
+      if (result.diff !== undefined) return accessDiffBody(result);
+      return withRevision(reply, result.revision).status(201).send({ revision: result.revision });
     },
   );
 
@@ -251,17 +266,20 @@ export const memberRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
         summary: "Take away the grant a member or group holds on a resource",
         description: `The owner's grant stays (409 LAST_OWNER). ${WRITES}`,
         params: WorkspaceParams,
+        querystring: DryRunQuery,
         body: Type.Object({ subject: Subject, scope: ResourceName }, strict),
-        response: { 200: Revision },
+        response: { 200: Type.Union([AccessDiffAnswer, Revision]) },
       },
     },
     async (request, reply) => {
-      const { revision } = await gatehouse.members.revoke(
+      const result = await gatehouse.members.revoke(
         requireCaller(request),
         request.params.ws,
         request.body,
+        dryRunOf(request.query),
       );
-      return withRevision(reply, revision).send({ revision });
+      if (result.diff !== undefined) return accessDiffBody(result);
+      return withRevision(reply, result.revision).send({ revision: result.revision });
     },
   );
 
@@ -357,17 +375,20 @@ export const memberRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
         summary: "Add a member to a group; they then hold the group's grants",
         description: `Idempotent. ${WRITES}`,
         params: GroupMemberParams,
-        response: { 200: Revision },
+        querystring: DryRunQuery,
+        response: { 200: Type.Union([AccessDiffAnswer, Revision]) },
       },
     },
     async (request, reply) => {
-      const { revision } = await gatehouse.members.addToGroup(
+      const result = await gatehouse.members.addToGroup(
         requireCaller(request),
         request.params.ws,
         request.params.groupId,
         request.params.userId,
+        dryRunOf(request.query),
       );
-      return withRevision(reply, revision).send({ revision });
+      if (result.diff !== undefined) return accessDiffBody(result);
+      return withRevision(reply, result.revision).send({ revision: result.revision });
     },
   );
 
@@ -379,17 +400,20 @@ export const memberRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
         summary: "Take a member out of a group",
         description: `Idempotent. ${WRITES}`,
         params: GroupMemberParams,
-        response: { 200: Revision },
+        querystring: DryRunQuery,
+        response: { 200: Type.Union([AccessDiffAnswer, Revision]) },
       },
     },
     async (request, reply) => {
-      const { revision } = await gatehouse.members.removeFromGroup(
+      const result = await gatehouse.members.removeFromGroup(
         requireCaller(request),
         request.params.ws,
         request.params.groupId,
         request.params.userId,
+        dryRunOf(request.query),
       );
-      return withRevision(reply, revision).send({ revision });
+      if (result.diff !== undefined) return accessDiffBody(result);
+      return withRevision(reply, result.revision).send({ revision: result.revision });
     },
   );
 };

@@ -1,6 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { RESOURCE_NAME_MAX_LENGTH } from "@gatehouse/service";
 import { Type } from "@sinclair/typebox";
+import {
+  AccessDiffAnswer,
+  accessDiffBody,
+  DeleteDiffAnswer,
+  DryRunQuery,
+  dryRunOf,
+} from "../http/access-diff-schemas.ts";
 import { requireCaller } from "../http/caller.ts";
 import {
   AtLeastRevisionQuery,
@@ -54,17 +61,21 @@ export const resourceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
           "The host app always may; a member needs the model's create gate at the parent (and the " +
           `delete gate to move a resource away). Answers \`{ revision }\` and sets \`${REVISION_HEADER}\`.`,
         params: ResourceParams,
+        querystring: DryRunQuery,
         body: Type.Object({ parent: ResourceName }, strict),
-        response: { 200: Revision },
+        response: { 200: Type.Union([AccessDiffAnswer, Revision]) },
       },
     },
     async (request, reply) => {
       const { ws, type, id } = request.params;
-      const { revision } = await gatehouse.resources.upsert(requireCaller(request), ws, {
-        resource: `${type}:${id}`,
-        parent: request.body.parent,
-      });
-      return withRevision(reply, revision).send({ revision });
+      const result = await gatehouse.resources.upsert(
+        requireCaller(request),
+        ws,
+        { resource: `${type}:${id}`, parent: request.body.parent },
+        dryRunOf(request.query),
+      );
+      if (result.diff !== undefined) return accessDiffBody(result);
+      return withRevision(reply, result.revision).send({ revision: result.revision });
     },
   );
 
@@ -139,21 +150,28 @@ export const resourceRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
           "Members left without any grant leave the workspace. Answers the deleted resources and " +
           `\`revision\`, and sets \`${REVISION_HEADER}\`.`,
         params: ResourceParams,
+        querystring: DryRunQuery,
         response: {
-          200: Type.Object(
-            { revision: Type.Integer(), deleted: Type.Array(Type.String()) },
-            revisionHeader,
-          ),
+          200: Type.Union([
+            DeleteDiffAnswer,
+            Type.Object(
+              { revision: Type.Integer(), deleted: Type.Array(Type.String()) },
+              revisionHeader,
+            ),
+          ]),
         },
       },
     },
     async (request, reply) => {
       const { ws, type, id } = request.params;
-      const { revision, deleted } = await gatehouse.resources.delete(
+      const result = await gatehouse.resources.delete(
         requireCaller(request),
         ws,
         `${type}:${id}`,
+        dryRunOf(request.query),
       );
+      if (result.diff !== undefined) return { ...accessDiffBody(result), deleted: result.deleted };
+      const { revision, deleted } = result;
       return withRevision(reply, revision).send({ revision, deleted });
     },
   );

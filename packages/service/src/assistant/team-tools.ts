@@ -47,8 +47,8 @@ export interface TeamTool extends AssistantTool {
 const compiled = new WeakMap<Model, readonly TeamTool[]>();
 
 /**
- * Gatehouse's own team tools for a model: list members, invite, change a member's role, read
- * the activity log — each needing the permission the model's gates give that workflow.
+ * Gatehouse's own team tools for a model: list members, invite, change a member's role (or
+ * preview it), read the activity log — each needing the permission the model's gates give that workflow.
  * @example
  * teamTools(presets.company).map((tool) => tool.name); // ["gatehouse_list_members", …]
  */
@@ -191,6 +191,38 @@ function build(model: Model): TeamTool[] {
           [grant],
         );
         return { userId: args["userId"], grants: [grant], revision };
+      },
+    }),
+    tool({
+      name: "gatehouse_preview_access_change",
+      description:
+        "Preview changing a member's role without changing anything: who would gain and who would lose which permissions on which resources if their grants were replaced by this one role.",
+      inputSchema: {
+        type: "object",
+        properties: {
+          userId: { type: "string", minLength: 1, maxLength: 100 },
+          role,
+          scope: {
+            ...resource,
+            description: "Where the role would be granted; the whole workspace when omitted",
+          },
+        },
+        required: ["userId", "role"],
+        additionalProperties: false,
+      },
+      permission: model.definition.delegation,
+      anywhere: true,
+      async run({ request, workspaceId, arguments: args, workflows }) {
+        const scope = (args["scope"] as string | undefined) ?? `${model.rootType}:${workspaceId}`;
+        const grant = { role: args["role"] as string, scope };
+        const { diff } = await workflows.members.setGrants(
+          request,
+          workspaceId,
+          args["userId"] as string,
+          [grant],
+          { dryRun: true },
+        );
+        return { userId: args["userId"], grants: [grant], diff };
       },
     }),
     tool({

@@ -96,7 +96,7 @@ async function peopleOf(
 }
 
 /** A subject's email and name (a user) or name (a group), from `namesOf`'s maps. */
-function named(
+export function named(
   subject: GranteeRef,
   users: ReadonlyMap<string, { email: string; name: string }>,
   groups: ReadonlyMap<string, { name: string }>,
@@ -108,7 +108,7 @@ function named(
 }
 
 /** The emails and names of a page's users and the names of its groups. */
-async function namesOf(
+export async function namesOf(
   reader: WorkspaceReader,
   items: readonly { readonly subject: GranteeRef }[],
 ): Promise<{

@@ -2,7 +2,13 @@ import { GatehouseError, type Grant, type GranteeRef, type ResourceRef } from "@
 import { personOf, type RequestContext, subjectOf } from "../actor.ts";
 import { actorLabel } from "../audit/actor-label.ts";
 import type { AuditRecord } from "../audit/chain.ts";
-import type { ServiceCore, WorkspaceReader, WorkspaceWriter } from "../service-core.ts";
+import type {
+  ServiceCore,
+  WorkspaceReader,
+  WorkspaceWriter,
+  WriteOptions,
+  WriteResult,
+} from "../service-core.ts";
 import { newId } from "../support/crypto.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { containsText, type PageQuery, pageOf, parsePageQuery } from "../support/paging.ts";
@@ -439,7 +445,8 @@ export class Members {
     workspaceId: string,
     userId: string,
     grants: readonly unknown[],
-  ): Promise<{ revision: number }> {
+    options: WriteOptions = {},
+  ): Promise<WriteResult> {
     if (!Array.isArray(grants) || grants.length === 0) {
       throw new GatehouseError(
         ErrorCode.INVALID_INPUT,
@@ -456,35 +463,40 @@ export class Members {
         );
       scopes.add(spec.scope);
     }
-    const { revision } = await this.#core.write(request, workspaceId, async (tx) => {
-      const record = {
-        action: "member.grants.set",
-        target: `user:${String(userId)}`,
-        details: { grants: specs },
-      };
-      await tx.requireMember(record);
-      const member = await requireMemberUser(tx, userId);
-      const subject = `user:${member}` as const;
-      const current = tx.engine.grantsOf(subject);
-      if (current.some((grant) => isOwnerGrant(tx, subject, grant.scope))) {
-        tx.deny(
-          record,
-          "the owner's role cannot be changed; transfer ownership instead",
-          ErrorCode.LAST_OWNER,
-        );
-      }
-      for (const grant of current) requireDelegation(tx, grant, record);
-      for (const spec of specs) requireDelegation(tx, spec, record, { named: true });
-      await tx.trx
-        .deleteFrom("grants")
-        .where("workspace_id", "=", tx.workspace.id)
-        .where("subject", "=", subject)
-        .execute();
-      for (const grant of current) tx.apply({ op: "grant.remove", subject, scope: grant.scope });
-      for (const spec of specs) await insertGrant(tx, subject, spec);
-      tx.audit({ ...record, details: { before: current, after: specs } });
-    });
-    return { revision };
+    const { revision, diff } = await this.#core.write(
+      request,
+      workspaceId,
+      async (tx) => {
+        const record = {
+          action: "member.grants.set",
+          target: `user:${String(userId)}`,
+          details: { grants: specs },
+        };
+        await tx.requireMember(record);
+        const member = await requireMemberUser(tx, userId);
+        const subject = `user:${member}` as const;
+        const current = tx.engine.grantsOf(subject);
+        if (current.some((grant) => isOwnerGrant(tx, subject, grant.scope))) {
+          tx.deny(
+            record,
+            "the owner's role cannot be changed; transfer ownership instead",
+            ErrorCode.LAST_OWNER,
+          );
+        }
+        for (const grant of current) requireDelegation(tx, grant, record);
+        for (const spec of specs) requireDelegation(tx, spec, record, { named: true });
+        await tx.trx
+          .deleteFrom("grants")
+          .where("workspace_id", "=", tx.workspace.id)
+          .where("subject", "=", subject)
+          .execute();
+        for (const grant of current) tx.apply({ op: "grant.remove", subject, scope: grant.scope });
+        for (const spec of specs) await insertGrant(tx, subject, spec);
+        tx.audit({ ...record, details: { before: current, after: specs } });
+      },
+      options,
+    );
+    return diff === undefined ? { revision } : { revision, diff };
   }
 
   /** Adds one grant to a member or a group; ROLE_CONFLICT when they already hold a role there. */
@@ -492,18 +504,24 @@ export class Members {
     request: RequestContext,
     workspaceId: string,
     input: { subject: string } & Record<string, unknown>,
-  ): Promise<{ revision: number }> {
+    options: WriteOptions = {},
+  ): Promise<WriteResult> {
     const { subject: rawSubject, ...rest } = input ?? {};
     const spec = parseGrantSpec(rest, "grant");
-    const { revision } = await this.#core.write(request, workspaceId, async (tx) => {
-      const record = { action: "grant.add", target: String(rawSubject), details: { ...spec } };
-      await tx.requireMember(record);
-      const subject = await requireGrantee(tx, rawSubject);
-      requireDelegation(tx, spec, record, { named: true });
-      await insertGrant(tx, subject, spec);
-      tx.audit(record);
-    });
-    return { revision };
+    const { revision, diff } = await this.#core.write(
+      request,
+      workspaceId,
+      async (tx) => {
+        const record = { action: "grant.add", target: String(rawSubject), details: { ...spec } };
+        await tx.requireMember(record);
+        const subject = await requireGrantee(tx, rawSubject);
+        requireDelegation(tx, spec, record, { named: true });
+        await insertGrant(tx, subject, spec);
+        tx.audit(record);
+      },
+      options,
+    );
+    return diff === undefined ? { revision } : { revision, diff };
   }
 
   /** Removes the grant a member or group holds at `scope`. The owner's grant stays (LAST_OWNER). */
@@ -511,40 +529,46 @@ export class Members {
     request: RequestContext,
     workspaceId: string,
     input: { subject: string; scope: string },
-  ): Promise<{ revision: number }> {
-    const { revision } = await this.#core.write(request, workspaceId, async (tx) => {
-      const record = {
-        action: "grant.remove",
-        target: String(input?.subject),
-        details: { scope: input?.scope },
-      };
-      await tx.requireMember(record);
-      const subject = await requireGrantee(tx, input?.subject);
-      const grant = tx.engine
-        .grantsOf(subject)
-        .find((candidate) => candidate.scope === input.scope);
-      if (grant === undefined)
-        throw new GatehouseError(
-          ErrorCode.GRANT_NOT_FOUND,
-          `${subject} holds no grant on ${String(input.scope)}`,
-        );
-      if (isOwnerGrant(tx, subject, grant.scope))
-        tx.deny(
-          record,
-          "the owner's role cannot be revoked; transfer ownership instead",
-          ErrorCode.LAST_OWNER,
-        );
-      requireDelegation(tx, grant, record);
-      await tx.trx
-        .deleteFrom("grants")
-        .where("workspace_id", "=", tx.workspace.id)
-        .where("subject", "=", subject)
-        .where("scope", "=", grant.scope)
-        .execute();
-      tx.apply({ op: "grant.remove", subject, scope: grant.scope });
-      tx.audit({ ...record, details: { scope: grant.scope, role: grant.role } });
-    });
-    return { revision };
+    options: WriteOptions = {},
+  ): Promise<WriteResult> {
+    const { revision, diff } = await this.#core.write(
+      request,
+      workspaceId,
+      async (tx) => {
+        const record = {
+          action: "grant.remove",
+          target: String(input?.subject),
+          details: { scope: input?.scope },
+        };
+        await tx.requireMember(record);
+        const subject = await requireGrantee(tx, input?.subject);
+        const grant = tx.engine
+          .grantsOf(subject)
+          .find((candidate) => candidate.scope === input.scope);
+        if (grant === undefined)
+          throw new GatehouseError(
+            ErrorCode.GRANT_NOT_FOUND,
+            `${subject} holds no grant on ${String(input.scope)}`,
+          );
+        if (isOwnerGrant(tx, subject, grant.scope))
+          tx.deny(
+            record,
+            "the owner's role cannot be revoked; transfer ownership instead",
+            ErrorCode.LAST_OWNER,
+          );
+        requireDelegation(tx, grant, record);
+        await tx.trx
+          .deleteFrom("grants")
+          .where("workspace_id", "=", tx.workspace.id)
+          .where("subject", "=", subject)
+          .where("scope", "=", grant.scope)
+          .execute();
+        tx.apply({ op: "grant.remove", subject, scope: grant.scope });
+        tx.audit({ ...record, details: { scope: grant.scope, role: grant.role } });
+      },
+      options,
+    );
+    return diff === undefined ? { revision } : { revision, diff };
   }
 
   /**
@@ -559,35 +583,41 @@ export class Members {
     request: RequestContext,
     workspaceId: string,
     userId: string,
-  ): Promise<{ revision: number }> {
-    const { revision } = await this.#core.write(request, workspaceId, async (tx) => {
-      const record = { action: "member.remove", target: `user:${String(userId)}` };
-      await tx.requireMember(record);
-      const member = await requireMemberUser(tx, userId);
-      const subject = `user:${member}` as const;
-      if (tx.engine.ownerGrant?.subject === subject)
-        tx.deny(
-          record,
-          "the owner cannot be removed; transfer ownership first",
-          ErrorCode.LAST_OWNER,
-        );
-      const grants = tx.engine.grantsOf(subject);
-      const groups = (
-        await tx.trx
-          .selectFrom("group_members")
-          .select("group_id")
-          .where("workspace_id", "=", tx.workspace.id)
-          .where("user_id", "=", member)
-          .execute()
-      ).map((row) => row.group_id);
-      if (grants.length === 0 && groups.length === 0)
-        await tx.require(tx.model.definition.delegation, tx.root, record);
-      for (const grant of grants) requireDelegation(tx, grant, record);
-      for (const group of groups) await requireManagedGroup(tx, group, record);
-      await removeMemberRows(tx, member);
-      tx.audit({ ...record, details: { grants, groups } });
-    });
-    return { revision };
+    options: WriteOptions = {},
+  ): Promise<WriteResult> {
+    const { revision, diff } = await this.#core.write(
+      request,
+      workspaceId,
+      async (tx) => {
+        const record = { action: "member.remove", target: `user:${String(userId)}` };
+        await tx.requireMember(record);
+        const member = await requireMemberUser(tx, userId);
+        const subject = `user:${member}` as const;
+        if (tx.engine.ownerGrant?.subject === subject)
+          tx.deny(
+            record,
+            "the owner cannot be removed; transfer ownership first",
+            ErrorCode.LAST_OWNER,
+          );
+        const grants = tx.engine.grantsOf(subject);
+        const groups = (
+          await tx.trx
+            .selectFrom("group_members")
+            .select("group_id")
+            .where("workspace_id", "=", tx.workspace.id)
+            .where("user_id", "=", member)
+            .execute()
+        ).map((row) => row.group_id);
+        if (grants.length === 0 && groups.length === 0)
+          await tx.require(tx.model.definition.delegation, tx.root, record);
+        for (const grant of grants) requireDelegation(tx, grant, record);
+        for (const group of groups) await requireManagedGroup(tx, group, record);
+        await removeMemberRows(tx, member);
+        tx.audit({ ...record, details: { grants, groups } });
+      },
+      options,
+    );
+    return diff === undefined ? { revision } : { revision, diff };
   }
 
   /**
@@ -701,8 +731,9 @@ export class Members {
     workspaceId: string,
     groupId: string,
     userId: string,
-  ): Promise<{ revision: number }> {
-    return this.#changeGroup(request, workspaceId, groupId, userId, "add");
+    options: WriteOptions = {},
+  ): Promise<WriteResult> {
+    return this.#changeGroup(request, workspaceId, { groupId, userId, change: "add" }, options);
   }
 
   async removeFromGroup(
@@ -710,8 +741,9 @@ export class Members {
     workspaceId: string,
     groupId: string,
     userId: string,
-  ): Promise<{ revision: number }> {
-    return this.#changeGroup(request, workspaceId, groupId, userId, "remove");
+    options: WriteOptions = {},
+  ): Promise<WriteResult> {
+    return this.#changeGroup(request, workspaceId, { groupId, userId, change: "remove" }, options);
   }
 
   /** The groups with their members and grants (team view). */
@@ -771,46 +803,50 @@ export class Members {
   async #changeGroup(
     request: RequestContext,
     workspaceId: string,
-    groupId: string,
-    userId: string,
-    change: "add" | "remove",
-  ): Promise<{ revision: number }> {
-    const { revision } = await this.#core.write(request, workspaceId, async (tx) => {
-      const record = {
-        action: `group.member.${change}`,
-        target: `group:${String(groupId)}`,
-        details: { user: userId },
-      };
-      await tx.requireMember(record);
-      // Adding someone to a group gives them its grants: the caller must be able to give each.
-      const group = await requireManagedGroup(tx, groupId, record);
-      const member = await requireMemberUser(tx, userId);
-      const ws = tx.workspace.id;
-      const existing = await tx.trx
-        .selectFrom("group_members")
-        .select("user_id")
-        .where("workspace_id", "=", ws)
-        .where("group_id", "=", group)
-        .where("user_id", "=", member)
-        .executeTakeFirst();
-      if ((existing !== undefined) === (change === "add")) return;
-      if (change === "add") {
-        await tx.trx
-          .insertInto("group_members")
-          .values({ workspace_id: ws, group_id: group, user_id: member })
-          .execute();
-        tx.apply({ op: "group.add_member", group: `group:${group}`, user: `user:${member}` });
-      } else {
-        await tx.trx
-          .deleteFrom("group_members")
+    { groupId, userId, change }: { groupId: string; userId: string; change: "add" | "remove" },
+    options: WriteOptions,
+  ): Promise<WriteResult> {
+    const { revision, diff } = await this.#core.write(
+      request,
+      workspaceId,
+      async (tx) => {
+        const record = {
+          action: `group.member.${change}`,
+          target: `group:${String(groupId)}`,
+          details: { user: userId },
+        };
+        await tx.requireMember(record);
+        // Adding someone to a group gives them its grants: the caller must be able to give each.
+        const group = await requireManagedGroup(tx, groupId, record);
+        const member = await requireMemberUser(tx, userId);
+        const ws = tx.workspace.id;
+        const existing = await tx.trx
+          .selectFrom("group_members")
+          .select("user_id")
           .where("workspace_id", "=", ws)
           .where("group_id", "=", group)
           .where("user_id", "=", member)
-          .execute();
-        tx.apply({ op: "group.remove_member", group: `group:${group}`, user: `user:${member}` });
-      }
-      tx.audit(record);
-    });
-    return { revision };
+          .executeTakeFirst();
+        if ((existing !== undefined) === (change === "add")) return;
+        if (change === "add") {
+          await tx.trx
+            .insertInto("group_members")
+            .values({ workspace_id: ws, group_id: group, user_id: member })
+            .execute();
+          tx.apply({ op: "group.add_member", group: `group:${group}`, user: `user:${member}` });
+        } else {
+          await tx.trx
+            .deleteFrom("group_members")
+            .where("workspace_id", "=", ws)
+            .where("group_id", "=", group)
+            .where("user_id", "=", member)
+            .execute();
+          tx.apply({ op: "group.remove_member", group: `group:${group}`, user: `user:${member}` });
+        }
+        tx.audit(record);
+      },
+      options,
+    );
+    return diff === undefined ? { revision } : { revision, diff };
   }
 }

@@ -1,7 +1,13 @@
 import { GatehouseError, type Model, type Page, type ResourceRef } from "@gatehouse/engine";
 import { type RequestContext, subjectOf } from "../actor.ts";
 import { subjectFor } from "../decisions/decisions.ts";
-import type { ReadOptions, ServiceCore, WorkspaceWriter } from "../service-core.ts";
+import type {
+  ReadOptions,
+  ServiceCore,
+  WorkspaceWriter,
+  WriteOptions,
+  WriteResult,
+} from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { requireResourceName, typeOf } from "../support/validation.ts";
 import {
@@ -65,43 +71,49 @@ export class Resources {
     request: RequestContext,
     workspaceId: string,
     input: { resource: string; parent: string },
-  ): Promise<{ revision: number }> {
+    options: WriteOptions = {},
+  ): Promise<WriteResult> {
     const resource = requireResourceName(input?.resource, "resource");
     const parent = requireResourceName(input?.parent, "parent");
-    const { revision } = await this.#core.write(request, workspaceId, async (tx) => {
-      const previous = tx.engine.parentOf(resource);
-      const record = {
-        action: previous === undefined ? "resource.create" : "resource.move",
-        target: resource,
-        details: { parent, previous: previous ?? null },
-      };
-      await requireVisible(tx, parent, record);
-      if (previous !== undefined) await requireVisible(tx, resource, record);
-      await requireResourceGate(tx, "createResource", resource, parent, record);
-      // Registering a resource where it already is changes nothing (and is still authorized first);
-      // moving it away from its parent needs the delete gate too.
-      if (previous === parent) return;
-      if (previous !== undefined)
-        await requireResourceGate(tx, "deleteResource", resource, resource, record);
-      tx.engine.validateResource(resource, parent);
-      const ws = tx.workspace.id;
-      if (previous === undefined) {
-        await tx.trx
-          .insertInto("resources")
-          .values({ workspace_id: ws, resource, parent, created_at: tx.now })
-          .execute();
-      } else {
-        await tx.trx
-          .updateTable("resources")
-          .set({ parent })
-          .where("workspace_id", "=", ws)
-          .where("resource", "=", resource)
-          .execute();
-      }
-      tx.apply({ op: "resource.upsert", resource, parent });
-      tx.audit(record);
-    });
-    return { revision };
+    const { revision, diff } = await this.#core.write(
+      request,
+      workspaceId,
+      async (tx) => {
+        const previous = tx.engine.parentOf(resource);
+        const record = {
+          action: previous === undefined ? "resource.create" : "resource.move",
+          target: resource,
+          details: { parent, previous: previous ?? null },
+        };
+        await requireVisible(tx, parent, record);
+        if (previous !== undefined) await requireVisible(tx, resource, record);
+        await requireResourceGate(tx, "createResource", resource, parent, record);
+        // Registering a resource where it already is changes nothing (and is still authorized first);
+        // moving it away from its parent needs the delete gate too.
+        if (previous === parent) return;
+        if (previous !== undefined)
+          await requireResourceGate(tx, "deleteResource", resource, resource, record);
+        tx.engine.validateResource(resource, parent);
+        const ws = tx.workspace.id;
+        if (previous === undefined) {
+          await tx.trx
+            .insertInto("resources")
+            .values({ workspace_id: ws, resource, parent, created_at: tx.now })
+            .execute();
+        } else {
+          await tx.trx
+            .updateTable("resources")
+            .set({ parent })
+            .where("workspace_id", "=", ws)
+            .where("resource", "=", resource)
+            .execute();
+        }
+        tx.apply({ op: "resource.upsert", resource, parent });
+        tx.audit(record);
+      },
+      options,
+    );
+    return diff === undefined ? { revision } : { revision, diff };
   }
 
   /**
@@ -113,41 +125,47 @@ export class Resources {
     request: RequestContext,
     workspaceId: string,
     resource: string,
-  ): Promise<{ revision: number; deleted: string[] }> {
+    options: WriteOptions = {},
+  ): Promise<WriteResult & { deleted: string[] }> {
     const name = requireResourceName(resource, "resource");
-    const { value, revision } = await this.#core.write(request, workspaceId, async (tx) => {
-      const record = { action: "resource.delete", target: name };
-      await requireVisible(tx, name, record);
-      if (name === tx.root)
-        throw new GatehouseError(
-          ErrorCode.INVALID_INPUT,
-          "the workspace root is removed by closing the workspace",
-        );
-      await requireResourceGate(tx, "deleteResource", name, name, record);
-      const subtree = tx.engine.subtreeOf(name);
-      const owner = tx.engine.ownerGrant;
-      if (owner !== undefined && subtree.includes(owner.scope))
-        throw new GatehouseError(ErrorCode.LAST_OWNER, "the owner's scope cannot be deleted");
-      const ws = tx.workspace.id;
-      for (let start = 0; start < subtree.length; start += 500) {
-        const chunk = subtree.slice(start, start + 500);
-        await tx.trx
-          .deleteFrom("grants")
-          .where("workspace_id", "=", ws)
-          .where("scope", "in", chunk)
-          .execute();
-        await tx.trx
-          .deleteFrom("resources")
-          .where("workspace_id", "=", ws)
-          .where("resource", "in", chunk)
-          .execute();
-      }
-      tx.apply({ op: "resource.delete", resource: name });
-      const leaving = await removeStrandedMembers(tx, new Set<string>(subtree));
-      tx.audit({ ...record, details: { deleted: subtree.length, membersRemoved: leaving } });
-      return subtree;
-    });
-    return { revision, deleted: value };
+    const { value, revision, diff } = await this.#core.write(
+      request,
+      workspaceId,
+      async (tx) => {
+        const record = { action: "resource.delete", target: name };
+        await requireVisible(tx, name, record);
+        if (name === tx.root)
+          throw new GatehouseError(
+            ErrorCode.INVALID_INPUT,
+            "the workspace root is removed by closing the workspace",
+          );
+        await requireResourceGate(tx, "deleteResource", name, name, record);
+        const subtree = tx.engine.subtreeOf(name);
+        const owner = tx.engine.ownerGrant;
+        if (owner !== undefined && subtree.includes(owner.scope))
+          throw new GatehouseError(ErrorCode.LAST_OWNER, "the owner's scope cannot be deleted");
+        const ws = tx.workspace.id;
+        for (let start = 0; start < subtree.length; start += 500) {
+          const chunk = subtree.slice(start, start + 500);
+          await tx.trx
+            .deleteFrom("grants")
+            .where("workspace_id", "=", ws)
+            .where("scope", "in", chunk)
+            .execute();
+          await tx.trx
+            .deleteFrom("resources")
+            .where("workspace_id", "=", ws)
+            .where("resource", "in", chunk)
+            .execute();
+        }
+        tx.apply({ op: "resource.delete", resource: name });
+        const leaving = await removeStrandedMembers(tx, new Set<string>(subtree));
+        tx.audit({ ...record, details: { deleted: subtree.length, membersRemoved: leaving } });
+        return subtree;
+      },
+      options,
+    );
+    return diff === undefined ? { revision, deleted: value } : { revision, deleted: value, diff };
   }
 
   /**
