@@ -43,6 +43,11 @@ export interface AccessChange {
   readonly done: string;
   /** More to say in the confirmation. */
   readonly note?: ReactNode;
+  /**
+   * false: the write has no dry run (`?dryRun=true`), so the dialog does not ask who else it
+   * affects — e.g. approving a join request, which changes only the person it names.
+   */
+  readonly affected?: false;
   readonly tone?: "danger";
 }
 
@@ -192,7 +197,7 @@ function AccessPreview(props: {
           ) : null}
         </div>
       )}
-      <AffectedAccess change={change} matrix={props.matrix} />
+      {change.affected === false ? null : <AffectedAccess change={change} matrix={props.matrix} />}
       {change.note}
       {change.undo === undefined && change.noUndo !== undefined ? (
         <p className="access-no-undo">

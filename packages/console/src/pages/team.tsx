@@ -888,6 +888,7 @@ function JoinRequestRow(props: {
                   who,
                   title: `Let ${who} join as ${joined}?`,
                   confirmLabel: "Approve",
+                  affected: false,
                   before: [],
                   after: role === "" ? [] : [{ role, scope: `${root}:${workspace.id}` }],
                   ...(teamName === undefined
@@ -997,6 +998,8 @@ function GroupsCard(props: {
       title: `Delete the group ${group.name}?`,
       confirmLabel: "Delete group",
       tone: "danger",
+      // Deleting a group has no dry run; the note below names who loses its roles.
+      affected: false,
       before: group.grants,
       after: [],
       apply: () =>
