@@ -10,6 +10,7 @@ import type { ServerConfig } from "./config.ts";
 import { limitKeyOf, resolveCaller } from "./http/caller.ts";
 import { serveConsole } from "./http/console.ts";
 import { securityHeaders } from "./http/headers.ts";
+import { StdoutLines } from "./http/log-destination.ts";
 import { withProblems } from "./http/openapi.ts";
 import { errorHandler, problem, sendProblem } from "./http/problem.ts";
 import { RequestLog } from "./http/request-log.ts";
@@ -59,7 +60,10 @@ export interface AppOptions {
   readonly mailer?: Mailer;
   /** The built web console (`packages/server/console`), served at `/`; none when unset or unbuilt. */
   readonly consoleDir?: string | undefined;
-  /** Fastify's logger option; `false` in tests. `stream` receives the JSON lines (stdout by default). */
+  /**
+   * Fastify's logger option; `false` in tests. `stream` receives the JSON lines (by default
+   * standard output, written once per turn of the event loop: see StdoutLines).
+   */
   readonly logger?: boolean | { level: string; stream?: { write(line: string): void } };
 }
 
@@ -87,7 +91,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       options.logger === undefined || typeof options.logger === "object"
         ? {
             level: options.logger?.level ?? config.logLevel,
-            ...(options.logger?.stream === undefined ? {} : { stream: options.logger.stream }),
+            stream: options.logger?.stream ?? new StdoutLines(),
           }
         : options.logger,
     bodyLimit: 256 * 1024,
