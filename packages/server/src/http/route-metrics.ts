@@ -38,7 +38,10 @@ export class RouteMetrics {
       collect() {
         for (const stats of all()) {
           let seen = reported.get(stats);
-          if (seen === undefined) reported.set(stats, (seen = new Map()));
+          if (seen === undefined) {
+            seen = new Map();
+            reported.set(stats, seen);
+          }
           for (const [status, count] of stats.statuses) {
             const added = count - (seen.get(status) ?? 0);
             if (added === 0) continue;
@@ -82,7 +85,10 @@ export class RouteMetrics {
   /** Counts one answered request (`seconds`: its duration). */
   record(method: string, route: string, status: number, seconds: number): void {
     let routes = this.#byMethod.get(method);
-    if (routes === undefined) this.#byMethod.set(method, (routes = new Map()));
+    if (routes === undefined) {
+      routes = new Map();
+      this.#byMethod.set(method, routes);
+    }
     let stats = routes.get(route);
     if (stats === undefined) {
       stats = {
