@@ -1,18 +1,17 @@
 import cookie from "@fastify/cookie";
-import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import { GatehouseError } from "@gatehouse/engine";
-import { ErrorCode, type Gatehouse } from "@gatehouse/service";
+import type { Gatehouse } from "@gatehouse/service";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { ServerConfig } from "./config.ts";
-import { limitKeyOf, resolveCaller } from "./http/caller.ts";
+import { resolveCaller } from "./http/caller.ts";
 import { serveConsole } from "./http/console.ts";
 import { securityHeaders } from "./http/headers.ts";
 import { StdoutLines } from "./http/log-destination.ts";
 import { withProblems } from "./http/openapi.ts";
 import { errorHandler, problem, sendProblem } from "./http/problem.ts";
+import { rateLimit } from "./http/rate-limit.ts";
 import { RequestLog } from "./http/request-log.ts";
 import { createMailer, type Mailer } from "./mail/mailer.ts";
 import { accessRoutes } from "./routes/access.ts";
@@ -181,18 +180,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }
   });
   // Per caller (see limitKeyOf), in memory on each instance; operator endpoints are exempt.
-  await app.register(rateLimit, {
-    timeWindow: 60_000,
-    max: (_request, key) =>
+  rateLimit(app, {
+    windowMs: 60_000,
+    maxOf: (key) =>
       key.startsWith("host:") ? config.rateLimits.host : config.rateLimits.perCaller,
-    keyGenerator: (request) => limitKeyOf(request).key,
-    allowList: (request) => UNLIMITED.has(request.routeOptions.url ?? ""),
-    errorResponseBuilder: (_request, context) =>
-      new GatehouseError(
-        ErrorCode.RATE_LIMITED,
-        `too many requests (at most ${context.max} a minute); try again in ${context.after}`,
-        { details: { retryAfterMs: context.ttl } },
-      ),
+    exempt: UNLIMITED,
   });
   app.addHook("preParsing", async (request) => {
     if (request.callerError !== undefined) throw request.callerError;

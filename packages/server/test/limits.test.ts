@@ -75,6 +75,12 @@ describe("limits, proxies, logs and headers", () => {
     const retryAfter = Number(refused.headers["retry-after"]);
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(refused.headers["x-ratelimit-limit"]).toBe("20");
+    expect(refused.headers["x-ratelimit-remaining"]).toBe("0");
+    expect(refused.headers["x-ratelimit-reset"]).toBe(String(retryAfter));
+    expect(refused.json().detail).toMatch(
+      /^too many requests \(at most 20 a minute\); try again in (\d+ seconds?|1 minute)$/,
+    );
     // Another person has their own budget; health and metrics answer whoever asks.
     expect((await call(app, bob, "GET", "/v1/me")).statusCode).toBe(200);
     expect((await call(app, ada, "GET", "/healthz")).statusCode).toBe(200);
