@@ -13,6 +13,7 @@ import { withProblems } from "./http/openapi.ts";
 import { errorHandler, problem, sendProblem } from "./http/problem.ts";
 import { rateLimit } from "./http/rate-limit.ts";
 import { RequestLog } from "./http/request-log.ts";
+import { rememberRoutePatterns } from "./http/route-pattern.ts";
 import { createMailer, type Mailer } from "./mail/mailer.ts";
 import { accessRoutes } from "./routes/access.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
@@ -132,6 +133,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorateRequest("sessionId", undefined);
   app.decorateRequest("keyWorkspaceId", undefined);
   app.decorateRequest("callerError", undefined);
+  rememberRoutePatterns(app);
   app.setErrorHandler(errorHandler);
   await securityHeaders(app);
   await app.register(cookie);
@@ -186,8 +188,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       key.startsWith("host:") ? config.rateLimits.host : config.rateLimits.perCaller,
     exempt: UNLIMITED,
   });
-  app.addHook("preParsing", async (request) => {
-    if (request.callerError !== undefined) throw request.callerError;
+  app.addHook("preParsing", (request, _reply, payload, done) => {
+    if (request.callerError !== undefined) done(request.callerError as Error);
+    else done(null, payload);
   });
   await app.register(healthRoutes, { gatehouse, config });
   await app.register(modelRoutes, { gatehouse, config });

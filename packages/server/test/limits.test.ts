@@ -240,5 +240,13 @@ describe("limits, proxies, logs and headers", () => {
     // From a peer that is not a trusted proxy, X-Forwarded-Proto says nothing.
     const forged = await anonymous(app, "192.0.2.1", { "x-forwarded-proto": "https" });
     expect(forged.headers["strict-transport-security"]).toBeUndefined();
+    // The API docs' routes alone allow inline styles (Swagger UI); a path that only looks like
+    // them, answered as not found, keeps the strict policy.
+    const policyOf = async (url: string) =>
+      String((await app.inject({ url })).headers["content-security-policy"]);
+    expect(await policyOf("/docs")).toContain("style-src 'self' 'unsafe-inline'");
+    expect(await policyOf("/docs/static/index.html")).toContain("'unsafe-inline'");
+    expect(await policyOf("/v1/presets")).not.toContain("'unsafe-inline'");
+    expect(await policyOf("/docsx")).not.toContain("'unsafe-inline'");
   });
 });

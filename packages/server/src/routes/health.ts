@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from "fastify";
 import fastifyPlugin from "fastify-plugin";
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { RouteMetrics } from "../http/route-metrics.ts";
+import { routePatternOf } from "../http/route-pattern.ts";
 import type { RouteOptions } from "./route-options.ts";
 
 /**
@@ -72,7 +73,7 @@ const health: FastifyPluginAsync<RouteOptions> = async (app, { gatehouse }) => {
   app.addHook("onResponse", (request, reply, done) => {
     metrics.record(
       request.method,
-      request.routeOptions.url ?? "unknown",
+      routePatternOf(request) ?? "unknown",
       reply.statusCode,
       reply.elapsedTime / 1000,
     );
