@@ -8,7 +8,7 @@ import type { ServerConfig } from "./config.ts";
 import { resolveCaller } from "./http/caller.ts";
 import { serveConsole } from "./http/console.ts";
 import { securityHeaders } from "./http/headers.ts";
-import { StdoutLines } from "./http/log-destination.ts";
+import { stdoutLines } from "./http/log-destination.ts";
 import { withProblems } from "./http/openapi.ts";
 import { errorHandler, problem, sendProblem } from "./http/problem.ts";
 import { rateLimit } from "./http/rate-limit.ts";
@@ -62,7 +62,7 @@ export interface AppOptions {
   readonly consoleDir?: string | undefined;
   /**
    * Fastify's logger option; `false` in tests. `stream` receives the JSON lines (by default
-   * standard output, written once per turn of the event loop: see StdoutLines).
+   * standard output, written once per turn of the event loop: see stdoutLines).
    */
   readonly logger?: boolean | { level: string; stream?: { write(line: string): void } };
 }
@@ -91,7 +91,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       options.logger === undefined || typeof options.logger === "object"
         ? {
             level: options.logger?.level ?? config.logLevel,
-            stream: options.logger?.stream ?? new StdoutLines(),
+            stream: options.logger?.stream ?? stdoutLines,
           }
         : options.logger,
     bodyLimit: 256 * 1024,

@@ -5,9 +5,9 @@
  * ~3 µs of a check's server CPU in the HTTP benchmark). Lines keep their order; at most one turn's
  * lines wait, and they are written before the process exits.
  * @example
- * Fastify({ logger: { level: "info", stream: new StdoutLines() } });
+ * Fastify({ logger: { level: "info", stream: stdoutLines } });
  */
-export class StdoutLines {
+class StdoutLines {
   #pending: string[] = [];
   #scheduled = false;
   readonly #flush = () => this.flush();
@@ -33,3 +33,6 @@ export class StdoutLines {
     process.stdout.write(text);
   }
 }
+
+/** The one buffer of the process's standard output, shared by every app the process builds. */
+export const stdoutLines = new StdoutLines();
