@@ -1,18 +1,19 @@
 import cookie from "@fastify/cookie";
-import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import { GatehouseError } from "@gatehouse/engine";
-import { ErrorCode, type Gatehouse } from "@gatehouse/service";
+import type { Gatehouse } from "@gatehouse/service";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { ServerConfig } from "./config.ts";
-import { limitKeyOf, resolveCaller } from "./http/caller.ts";
+import { resolveCaller } from "./http/caller.ts";
 import { serveConsole } from "./http/console.ts";
 import { securityHeaders } from "./http/headers.ts";
+import { stdoutLines } from "./http/log-destination.ts";
 import { withProblems } from "./http/openapi.ts";
 import { errorHandler, problem, sendProblem } from "./http/problem.ts";
+import { rateLimit } from "./http/rate-limit.ts";
 import { RequestLog } from "./http/request-log.ts";
+import { rememberRoutePatterns } from "./http/route-pattern.ts";
 import { createMailer, type Mailer } from "./mail/mailer.ts";
 import { accessRoutes } from "./routes/access.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
@@ -59,7 +60,10 @@ export interface AppOptions {
   readonly mailer?: Mailer;
   /** The built web console (`packages/server/console`), served at `/`; none when unset or unbuilt. */
   readonly consoleDir?: string | undefined;
-  /** Fastify's logger option; `false` in tests. `stream` receives the JSON lines (stdout by default). */
+  /**
+   * Fastify's logger option; `false` in tests. `stream` receives the JSON lines (by default
+   * standard output, written once per turn of the event loop: see stdoutLines).
+   */
   readonly logger?: boolean | { level: string; stream?: { write(line: string): void } };
 }
 
@@ -87,7 +91,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       options.logger === undefined || typeof options.logger === "object"
         ? {
             level: options.logger?.level ?? config.logLevel,
-            ...(options.logger?.stream === undefined ? {} : { stream: options.logger.stream }),
+            stream: options.logger?.stream ?? stdoutLines,
           }
         : options.logger,
     bodyLimit: 256 * 1024,
@@ -129,6 +133,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorateRequest("sessionId", undefined);
   app.decorateRequest("keyWorkspaceId", undefined);
   app.decorateRequest("callerError", undefined);
+  rememberRoutePatterns(app);
   app.setErrorHandler(errorHandler);
   await securityHeaders(app);
   await app.register(cookie);
@@ -177,21 +182,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     }
   });
   // Per caller (see limitKeyOf), in memory on each instance; operator endpoints are exempt.
-  await app.register(rateLimit, {
-    timeWindow: 60_000,
-    max: (_request, key) =>
+  rateLimit(app, {
+    windowMs: 60_000,
+    maxOf: (key) =>
       key.startsWith("host:") ? config.rateLimits.host : config.rateLimits.perCaller,
-    keyGenerator: (request) => limitKeyOf(request).key,
-    allowList: (request) => UNLIMITED.has(request.routeOptions.url ?? ""),
-    errorResponseBuilder: (_request, context) =>
-      new GatehouseError(
-        ErrorCode.RATE_LIMITED,
-        `too many requests (at most ${context.max} a minute); try again in ${context.after}`,
-        { details: { retryAfterMs: context.ttl } },
-      ),
+    exempt: UNLIMITED,
   });
-  app.addHook("preParsing", async (request) => {
-    if (request.callerError !== undefined) throw request.callerError;
+  app.addHook("preParsing", (request, _reply, payload, done) => {
+    if (request.callerError !== undefined) done(request.callerError as Error);
+    else done(null, payload);
   });
   // A dry run never writes: `?dryRun=` on a write without one is refused rather than ignored.
   app.addHook("preParsing", async (request) => {

@@ -1,8 +1,12 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
 import { buildApp } from "../src/app.ts";
 import { type ConfigError, loadConfig } from "../src/config.ts";
 import { backends, call, expectProblem, openServer, signUp, type TestServer } from "./harness.ts";
+import { startInstance } from "./support/instances.ts";
 
 /**
  * The HTTP edge's limits and hygiene: the per-caller rate limit, the client address behind
@@ -75,6 +79,12 @@ describe("limits, proxies, logs and headers", () => {
     const retryAfter = Number(refused.headers["retry-after"]);
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(refused.headers["x-ratelimit-limit"]).toBe("20");
+    expect(refused.headers["x-ratelimit-remaining"]).toBe("0");
+    expect(refused.headers["x-ratelimit-reset"]).toBe(String(retryAfter));
+    expect(refused.json().detail).toMatch(
+      /^too many requests \(at most 20 a minute\); try again in (\d+ seconds?|1 minute)$/,
+    );
     // Another person has their own budget; health and metrics answer whoever asks.
     expect((await call(app, bob, "GET", "/v1/me")).statusCode).toBe(200);
     expect((await call(app, ada, "GET", "/healthz")).statusCode).toBe(200);
@@ -217,6 +227,49 @@ describe("limits, proxies, logs and headers", () => {
     }
   });
 
+  it("writes a server process's request lines to standard output, in order, every one of them by its exit", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "gatehouse-log-"));
+    const logFile = join(folder, "server.log");
+    const instance = await startInstance({
+      env: { DATA_DIR: folder, LOG_LEVEL: "info" },
+      logFile,
+      readyTimeoutMs: 120_000,
+    });
+    try {
+      const paths = ["/healthz", "/v1/presets", "/v1/no-such-route", "/healthz"];
+      // Together, so several answers (and their lines) fall in one turn of the event loop.
+      await Promise.all(paths.map((path) => fetch(`${instance.url}${path}`)));
+      await fetch(`${instance.url}/v1/presets`);
+    } finally {
+      await instance.stop();
+    }
+    const requests = readFileSync(logFile, "utf8")
+      .split("\n")
+      .filter((line) => line.includes('"msg":"request"'))
+      .map((line) => JSON.parse(line));
+    // The readiness probes, then the four together (in any order), then the last one.
+    const ours = requests.filter((line) => line.route !== "/readyz");
+    expect(ours.map((line) => line.route).sort()).toEqual(
+      ["(no route)", "/healthz", "/healthz", "/v1/presets", "/v1/presets"].sort(),
+    );
+    expect(ours.at(-1)).toMatchObject({ method: "GET", route: "/v1/presets", status: 200 });
+    for (const line of requests)
+      expect(Object.keys(line)).toEqual([
+        "level",
+        "time",
+        "pid",
+        "hostname",
+        "reqId",
+        "method",
+        "route",
+        "status",
+        "ms",
+        "caller",
+        "msg",
+      ]);
+    rmSync(folder, { recursive: true, force: true });
+  }, 180_000);
+
   it("sets security headers on every answer, and Strict-Transport-Security only over TLS", async () => {
     const { app } = await open({ TRUST_PROXY: "127.0.0.1" });
     const plain = await anonymous(app, "127.0.0.1");
@@ -234,5 +287,13 @@ describe("limits, proxies, logs and headers", () => {
     // From a peer that is not a trusted proxy, X-Forwarded-Proto says nothing.
     const forged = await anonymous(app, "192.0.2.1", { "x-forwarded-proto": "https" });
     expect(forged.headers["strict-transport-security"]).toBeUndefined();
+    // The API docs' routes alone allow inline styles (Swagger UI); a path that only looks like
+    // them, answered as not found, keeps the strict policy.
+    const policyOf = async (url: string) =>
+      String((await app.inject({ url })).headers["content-security-policy"]);
+    expect(await policyOf("/docs")).toContain("style-src 'self' 'unsafe-inline'");
+    expect(await policyOf("/docs/static/index.html")).toContain("'unsafe-inline'");
+    expect(await policyOf("/v1/presets")).not.toContain("'unsafe-inline'");
+    expect(await policyOf("/docsx")).not.toContain("'unsafe-inline'");
   });
 });

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
 import helmet, { type HelmetOptions } from "helmet";
+import { routePatternOf } from "./route-pattern.ts";
 
 /** The console's policy: its own scripts, styles and API only, never framed, no plug-ins. */
 const CONSOLE_POLICY = {
@@ -70,7 +71,8 @@ const DOCS_HEADERS = headersOf({
  */
 export async function securityHeaders(app: FastifyInstance): Promise<void> {
   app.addHook("onRequest", (request, reply, done) => {
-    const url = request.routeOptions.url;
+    // Only a path under /docs can have matched a /docs route: others skip reading the route.
+    const url = request.url.startsWith("/docs") ? routePatternOf(request) : undefined;
     reply.headers(
       url !== undefined && (url === "/docs" || url.startsWith("/docs/"))
         ? DOCS_HEADERS

@@ -1,5 +1,6 @@
 import { type FastifyReply, type FastifyRequest, LogController } from "fastify";
 import { limitKeyOf } from "./caller.ts";
+import { routePatternOf } from "./route-pattern.ts";
 
 /**
  * One log line per request, when it is answered, instead of Fastify's two ("incoming request",
@@ -22,7 +23,7 @@ export class RequestLog extends LogController {
   ): void {
     const line = {
       method: request.method,
-      route: request.routeOptions.url ?? "(no route)",
+      route: routePatternOf(request) ?? "(no route)",
       status: reply.statusCode,
       ms: Math.round(reply.elapsedTime),
       caller: limitKeyOf(request).kind,

@@ -1,6 +1,8 @@
 import type { FastifyPluginAsync } from "fastify";
 import fastifyPlugin from "fastify-plugin";
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { RouteMetrics } from "../http/route-metrics.ts";
+import { routePatternOf } from "../http/route-pattern.ts";
 import type { RouteOptions } from "./route-options.ts";
 
 /**
@@ -10,19 +12,7 @@ import type { RouteOptions } from "./route-options.ts";
 const health: FastifyPluginAsync<RouteOptions> = async (app, { gatehouse }) => {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const requests = new Counter({
-    name: "gatehouse_http_requests_total",
-    help: "HTTP requests by route and status",
-    labelNames: ["method", "route", "status"],
-    registers: [registry],
-  });
-  const latency = new Histogram({
-    name: "gatehouse_http_request_duration_seconds",
-    help: "HTTP request duration by route",
-    labelNames: ["method", "route"],
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
-    registers: [registry],
-  });
+  const metrics = new RouteMetrics(registry);
   new Gauge({
     name: "gatehouse_sync_listening",
     help: "1 while the PostgreSQL change listener is connected (other instances' changes arrive at once)",
@@ -80,10 +70,14 @@ const health: FastifyPluginAsync<RouteOptions> = async (app, { gatehouse }) => {
     "Workspace engines dropped, least recently used first, to stay within the memory budget",
     () => cache().evictions,
   );
-  app.addHook("onResponse", async (request, reply) => {
-    const route = request.routeOptions.url ?? "unknown";
-    requests.inc({ method: request.method, route, status: String(reply.statusCode) });
-    latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  app.addHook("onResponse", (request, reply, done) => {
+    metrics.record(
+      request.method,
+      routePatternOf(request) ?? "unknown",
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
+    done();
   });
 
   const hidden = { schema: { hide: true } };
