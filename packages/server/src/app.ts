@@ -2,8 +2,9 @@ import cookie from "@fastify/cookie";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import type { Gatehouse } from "@gatehouse/service";
-import Fastify, { type FastifyInstance } from "fastify";
+import { GatehouseError } from "@gatehouse/engine";
+import { ErrorCode, type Gatehouse } from "@gatehouse/service";
+import Fastify, { type FastifyInstance, type preParsingHookHandler } from "fastify";
 import type { ServerConfig } from "./config.ts";
 import { resolveCaller } from "./http/caller.ts";
 import { serveConsole } from "./http/console.ts";
@@ -193,14 +194,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     else done(null, payload);
   });
   // A dry run never writes: `?dryRun=` on a write without one is refused rather than ignored.
-  app.addHook("preParsing", async (request) => {
-    if (request.method === "GET" || request.routeOptions.url === undefined) return;
-    if (!Object.hasOwn((request.query ?? {}) as object, "dryRun")) return;
-    const query = request.routeOptions.schema?.querystring as
-      | { properties?: Record<string, unknown> }
-      | undefined;
-    if (query?.properties?.["dryRun"] === undefined)
-      throw new GatehouseError(ErrorCode.INVALID_INPUT, "this change has no dry run (dryRun)");
+  // Decided per route when it is added, so reads and checks pay nothing for it.
+  app.addHook("onRoute", (route) => {
+    if ([route.method].flat().every((method) => method === "GET" || method === "HEAD")) return;
+    const query = route.schema?.querystring as { properties?: Record<string, unknown> } | undefined;
+    if (query?.properties?.["dryRun"] !== undefined) return;
+    const refuseDryRun: preParsingHookHandler = (request, _reply, payload, done) => {
+      if (Object.hasOwn((request.query ?? {}) as object, "dryRun"))
+        done(new GatehouseError(ErrorCode.INVALID_INPUT, "this change has no dry run (dryRun)"));
+      else done(null, payload);
+    };
+    route.preParsing = [route.preParsing ?? []].flat().concat(refuseDryRun);
   });
   await app.register(healthRoutes, { gatehouse, config });
   await app.register(modelRoutes, { gatehouse, config });

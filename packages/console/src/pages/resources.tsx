@@ -12,7 +12,7 @@ import {
 import { countOf } from "../plural.ts";
 import { Link } from "../router.tsx";
 import { useWorkspace } from "../session.tsx";
-import { Badge, Button, Card, Empty, ErrorNote, Loading, PageHeader } from "../ui.tsx";
+import { Button, Card, Empty, ErrorNote, Loading, PageHeader } from "../ui.tsx";
 import { useApi } from "../use-api.ts";
 import { grantEnd } from "./grant-editor.tsx";
 import { PermissionsCard } from "./permissions-card.tsx";
@@ -196,7 +196,7 @@ function ChildList(props: {
 }
 
 function TypeCard(props: { readonly type: string }): React.JSX.Element {
-  const { workspace, model } = useWorkspace();
+  const { model } = useWorkspace();
   const [search, setSearch] = useState("");
   const [text, setText] = useState("");
   useEffect(() => {

@@ -1,5 +1,5 @@
 import { useId, useState } from "react";
-import { api, isApiError, type Member, type Seats, ws } from "../api.ts";
+import { api, isApiError, type Seats, ws } from "../api.ts";
 import { memberSearch, Picker } from "../picker.tsx";
 import { countOf } from "../plural.ts";
 import { Link, navigate } from "../router.tsx";
