@@ -109,13 +109,18 @@ describe.each(backends)("resources over HTTP on $name", (backend) => {
   it("pages the fleet list with limit and after; next is null on the last page", async () => {
     const { ws, olivia } = await panel();
     const first = await list(olivia, ws, "type=site&permission=site.view&limit=2");
-    expect(first).toEqual({ items: ["site:a", "site:b"], next: "site:b" });
+    // A site has no child types: its children counts are empty.
+    expect(first).toEqual({
+      items: ["site:a", "site:b"],
+      next: "site:b",
+      children: { "site:a": {}, "site:b": {} },
+    });
     const second = await list(
       olivia,
       ws,
       `type=site&permission=site.view&limit=2&after=${first.next}`,
     );
-    expect(second).toEqual({ items: ["site:c"], next: null });
+    expect(second).toEqual({ items: ["site:c"], next: null, children: { "site:c": {} } });
   });
 
   it("shows a site customer only their site: siblings and the server answer 404, her own site 403", async () => {
@@ -123,6 +128,7 @@ describe.each(backends)("resources over HTTP on $name", (backend) => {
     expect(await list(cara, ws, "type=site&permission=site.view")).toEqual({
       items: ["site:a"],
       next: null,
+      children: { "site:a": {} },
     });
     expect((await list(cara, ws, "type=server&permission=server.view")).items).toEqual([]);
     expectProblem(
