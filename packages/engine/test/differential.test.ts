@@ -78,6 +78,7 @@ function referenceGrant(input: GrantInput): ReferenceGrant {
     scope: input.scope,
     extras: input.extras ?? [],
     expiresAt: input.expiresAt,
+    note: input.note,
   };
 }
 
@@ -244,6 +245,7 @@ function sameGrant(a: ReferenceGrant, b: ReferenceGrant): boolean {
     a.role === b.role &&
     a.scope === b.scope &&
     a.expiresAt === b.expiresAt &&
+    a.note === b.note &&
     [...a.extras].sort().join() === [...b.extras].sort().join()
   );
 }
@@ -266,6 +268,14 @@ function assertChecksAgree(
         }
         if (decision.allowed && !allowing.some((grant) => sameGrant(grant, decision.via))) {
           throw new Error(`${where}: via ${JSON.stringify(decision.via)} is not an allowing grant`);
+        }
+        // An elevated (noted) grant that allows is named in the explanation; an expired one never allows.
+        const note = decision.allowed ? decision.via.note : undefined;
+        if (
+          note !== undefined &&
+          !engine.explain(subject, permission, resource).summary.includes(note)
+        ) {
+          throw new Error(`${where}: the explanation does not name the note "${note}"`);
         }
       }
     }
@@ -1182,6 +1192,7 @@ describe("engine invariants on random workspaces", () => {
             input.role,
             input.extras,
             input.expiresAt,
+            input.note,
           ] as const;
           const problems = grantProblems(scenario.definition, accepted, input);
           if (
