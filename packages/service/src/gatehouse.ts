@@ -20,6 +20,7 @@ import { TwoFactor } from "./sign-in/two-factor.ts";
 import { Users } from "./sign-in/users.ts";
 import type { EngineCacheStats } from "./sync/engine-cache.ts";
 import { ApiKeys } from "./team/api-keys.ts";
+import { Elevations } from "./team/elevations.ts";
 import { Credentials, secretBoxOf } from "./team/integration-credentials.ts";
 import { Invitations } from "./team/invitations.ts";
 import { JoinRequests } from "./team/join-requests.ts";
@@ -48,6 +49,8 @@ export interface Gatehouse {
   readonly members: Members;
   readonly invitations: Invitations;
   readonly joinRequests: JoinRequests;
+  /** Just-in-time elevation: eligibilities, activated by the member for a bounded time. */
+  readonly elevations: Elevations;
   readonly resources: Resources;
   readonly apiKeys: ApiKeys;
   readonly decisions: Decisions;
@@ -127,6 +130,7 @@ export function createGatehouse(
     members,
     invitations,
     joinRequests: new JoinRequests(core),
+    elevations: new Elevations(core, twoFactor),
     resources,
     apiKeys,
     decisions: new Decisions(core),
