@@ -761,6 +761,7 @@ export type paths = {
                                     scope: string;
                                     extras: string[];
                                     expiresAt?: number;
+                                    note?: string;
                                 }[];
                                 groups: string[];
                             }[];
@@ -1580,6 +1581,7 @@ export type paths = {
                                     scope: string;
                                     extras: string[];
                                     expiresAt?: number;
+                                    note?: string;
                                 }[];
                                 groups: string[];
                             }[];
@@ -2046,6 +2048,7 @@ export type paths = {
                                     scope: string;
                                     extras: string[];
                                     expiresAt?: number;
+                                    note?: string;
                                 }[];
                             }[];
                             next: string | null;
@@ -2113,6 +2116,7 @@ export type paths = {
                                     scope: string;
                                     extras: string[];
                                     expiresAt?: number;
+                                    note?: string;
                                 }[];
                             };
                             revision: number;
@@ -2668,6 +2672,7 @@ export type paths = {
                                         scope: string;
                                         extras: string[];
                                         expiresAt: number | null;
+                                        note?: string;
                                     };
                                     throughGroup: string | null;
                                     inherited: boolean;
@@ -2763,6 +2768,7 @@ export type paths = {
                                         scope: string;
                                         extras: string[];
                                         expiresAt: number | null;
+                                        note?: string;
                                     };
                                     /** @description The team (group) giving it, for a user reached through one */
                                     throughGroup: string | null;
@@ -4222,6 +4228,353 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/workspaces/{ws}/eligibilities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your eligibilities, and those you could set, each with its live elevation */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ws: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            eligibilities: {
+                                id: string;
+                                subject: string;
+                                role: string;
+                                scope: string;
+                                maxDurationMs: number;
+                                require2fa: boolean;
+                                createdAt: number;
+                                createdBy: string;
+                                active: {
+                                    until: number;
+                                    note: string;
+                                } | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Make a member eligible for a role at a scope (replacing their eligibility there)
+         * @description Needs the right to give that grant (people management there, nothing beyond what you hold); a scope out of your reach is 404 RESOURCE_NOT_FOUND. It gives nothing until the member activates it.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ws: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        subject: string;
+                        role: string;
+                        scope: string;
+                        maxDurationMs: number;
+                        require2fa?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        /** @description The workspace's revision after this write (a freshness token) */
+                        "x-gatehouse-revision"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            eligibility: {
+                                id: string;
+                                subject: string;
+                                role: string;
+                                scope: string;
+                                maxDurationMs: number;
+                                require2fa: boolean;
+                                createdAt: number;
+                                createdBy: string;
+                                active: {
+                                    until: number;
+                                    note: string;
+                                } | null;
+                            };
+                            revision: number;
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/eligibilities/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove an eligibility (a live elevation runs on until it ends or is ended) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ws: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        /** @description The workspace's revision after this write (a freshness token) */
+                        "x-gatehouse-revision"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            revision: number;
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/eligibilities/{id}/activate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Elevate yourself: the eligible role, for at most its longest duration, with a reason
+         * @description Only the eligible member (anyone else: 404 NOT_FOUND). Adds an expiring grant whose note names the elevation. 401 TOTP_REQUIRED / TOTP_INVALID when the eligibility requires a fresh authenticator code; 409 CONFLICT while already elevated.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ws: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        durationMs: number;
+                        reason: string;
+                        totpCode?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        /** @description The workspace's revision after this write (a freshness token) */
+                        "x-gatehouse-revision"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            grant: {
+                                subject: string;
+                                role: string;
+                                scope: string;
+                                extras: string[];
+                                expiresAt: number | null;
+                                note?: string;
+                            };
+                            revision: number;
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/eligibilities/{id}/deactivate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End a live elevation now (the member, or whoever may give its grant)
+         * @description Takes no body. 404 NOT_FOUND when it is not active.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ws: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        /** @description The workspace's revision after this write (a freshness token) */
+                        "x-gatehouse-revision"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            revision: number;
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/workspaces/{ws}/decision": {
         parameters: {
             query?: never;
@@ -4270,6 +4623,7 @@ export type paths = {
                                 scope: string;
                                 extras: string[];
                                 expiresAt: number | null;
+                                note?: string;
                             };
                             reason?: string;
                             missing?: string[];
@@ -4353,6 +4707,7 @@ export type paths = {
                                     scope: string;
                                     extras: string[];
                                     expiresAt: number | null;
+                                    note?: string;
                                 };
                                 reason?: string;
                                 missing?: string[];
@@ -4442,6 +4797,7 @@ export type paths = {
                                 scope: string;
                                 extras: string[];
                                 expiresAt: number | null;
+                                note?: string;
                             };
                             reason?: string;
                             missing?: string[];
@@ -4454,6 +4810,7 @@ export type paths = {
                                     scope: string;
                                     extras: string[];
                                     expiresAt: number | null;
+                                    note?: string;
                                 };
                                 reason?: string;
                                 missing?: string[];
@@ -4536,6 +4893,7 @@ export type paths = {
                                     scope: string;
                                     extras: string[];
                                     expiresAt: number | null;
+                                    note?: string;
                                 };
                                 reason?: string;
                                 missing?: string[];
@@ -4547,6 +4905,7 @@ export type paths = {
                                     scope: string;
                                     extras: string[];
                                     expiresAt: number | null;
+                                    note?: string;
                                 };
                                 throughGroup: string | null;
                                 outcome: string;

@@ -97,7 +97,8 @@ export class Elevations {
    */
   async list(request: RequestContext, workspaceId: string): Promise<Eligibility[]> {
     return this.#core.readSnapshot(request, workspaceId, async (reader) => {
-      if (!(await reader.isMember())) return [];
+      if (!(await reader.isMember()))
+        throw new GatehouseError(ErrorCode.WORKSPACE_NOT_FOUND, "no such workspace");
       const rows = await reader.db
         .selectFrom("eligibilities")
         .selectAll()
