@@ -1,6 +1,9 @@
 export type { ChangeOp, Decision, Page } from "@gatehouse/engine";
 export type {
   ClientOptions,
+  ElevationBody,
+  ElevationRequest,
+  EligibilitiesBody,
   ExplanationBody,
   Freshness,
   GatehouseApi,
