@@ -212,7 +212,11 @@ export class Elevations {
     id: string,
     input: ActivationInput,
   ): Promise<{ grant: Grant; revision: number }> {
-    const person = request.actor.type === "api_key" ? undefined : personOf(request.actor);
+    // A person elevates themself; never through an API key (nor the assistant acting through one).
+    const actor = request.actor;
+    const throughKey =
+      actor.type === "api_key" || (actor.type === "assistant" && actor.keyId !== undefined);
+    const person = throughKey ? undefined : personOf(actor);
     const reason = requireText(input?.reason, "reason", REASON_MAX_LENGTH);
     // The code is checked before the change; only the eligible member's own eligibility asks for it.
     const found = await this.#core.db
