@@ -92,7 +92,13 @@ export async function api<T>(method: HttpMethod, path: string, body?: unknown): 
     const problem = (parsed ?? {}) as Partial<Problem>;
     // Sign-in and the password change answer 401 for a wrong password; anywhere else it means the
     // session is gone.
-    if (response.status === 401 && !path.startsWith("/v1/auth/") && path !== "/v1/me/password")
+    // So does an elevation's authenticator code (#18): a wrong code is not a lost session.
+    if (
+      response.status === 401 &&
+      !path.startsWith("/v1/auth/") &&
+      path !== "/v1/me/password" &&
+      !path.endsWith("/activate")
+    )
       sessionEnded?.();
     throw new ApiError({
       status: response.status,
@@ -134,6 +140,10 @@ export type JoinRequest = Answer<
   "/v1/workspaces/{ws}/join-requests",
   "get"
 >["joinRequests"][number];
+export type Eligibility = Answer<
+  "/v1/workspaces/{ws}/eligibilities",
+  "get"
+>["eligibilities"][number];
 export type Seats = Answer<"/v1/workspaces/{ws}/seats", "get">;
 export type RoleMatrix = Answer<"/v1/workspaces/{ws}/roles", "get">;
 export type Explanation = Answer<"/v1/workspaces/{ws}/explain", "post">;

@@ -6432,6 +6432,7 @@ export type paths = {
                                 scope: string;
                                 extras: string[];
                                 expiresAt?: number;
+                                note?: string;
                             }[];
                             groups: string[];
                             workflows: {

@@ -14,6 +14,7 @@ import {
   Time,
 } from "../ui.tsx";
 import { useApi } from "../use-api.ts";
+import { ElevatedBadge } from "./elevation.tsx";
 
 type Entry = Page["items"][number];
 type Path = Entry["via"][number];
@@ -94,6 +95,7 @@ function PermissionsList(props: { readonly resource: string }): React.JSX.Elemen
                         <Badge tone={path.place === "here" ? "accent" : "neutral"}>
                           {roleLabel(model, path.grant.role)}
                         </Badge>
+                        <ElevatedBadge grant={path.grant} />
                         <span className="muted small">
                           {scopeLabel(model, path.grant.scope)} · {PLACE[path.place]}
                           {path.throughGroup === null
