@@ -5,7 +5,6 @@ import { requireCaller } from "../http/caller.ts";
 import { GrantSchema, WorkspaceParams } from "../http/schemas.ts";
 import type { RouteOptions } from "./route-options.ts";
 
-
 function grantOf(grant: Grant) {
   const { expiresAt, ...rest } = grant;
   return { ...rest, extras: [...grant.extras], ...(expiresAt === undefined ? {} : { expiresAt }) };
