@@ -216,6 +216,18 @@ describe.each(backends)("just-in-time elevation (#18) on $name", (backend) => {
     expect(await codeOf(activate(code))).toBe("TOTP_INVALID");
   });
 
+  it("drops a member's eligibilities with the membership", async () => {
+    const { ws, owner, cara } = await panel();
+    await gatehouse.elevations.set(owner, ws.id, {
+      subject: `user:${cara}`,
+      role: "operator",
+      scope: "server:fra-1",
+      maxDurationMs: HOUR,
+    });
+    await gatehouse.members.remove(owner, ws.id, cara);
+    expect(await gatehouse.elevations.list(owner, ws.id)).toEqual([]);
+  });
+
   it("lets one of two simultaneous activations through", async () => {
     const { ws, owner, cara } = await panel();
     const { eligibility } = await gatehouse.elevations.set(owner, ws.id, {
