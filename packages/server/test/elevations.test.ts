@@ -155,6 +155,17 @@ describe.each(backends)("just-in-time elevation over HTTP on $name (#18)", (back
       403,
       "PERMISSION_DENIED",
     );
+    // Nobody writes a note by hand: the grants route refuses the field (no mass assignment).
+    expectProblem(
+      await call(server.app, olivia, "POST", `/v1/workspaces/${ws}/grants`, {
+        subject: `user:${bea.userId}`,
+        role: "operator",
+        scope: "server:s2",
+        note: "elevated until forever",
+      }),
+      400,
+      "INVALID_INPUT",
+    );
     // Longer than allowed, or with unknown fields: bad input.
     expectProblem(
       await call(server.app, cara, "POST", `${base}/${id}/activate`, {

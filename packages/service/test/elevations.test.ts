@@ -216,6 +216,29 @@ describe.each(backends)("just-in-time elevation (#18) on $name", (backend) => {
     expect(await codeOf(activate(code))).toBe("TOTP_INVALID");
   });
 
+  it("is never activated through an API key, nor by the assistant acting through one", async () => {
+    const { ws, owner, cara, restart } = await panel();
+    const { eligibility } = await gatehouse.elevations.set(owner, ws.id, {
+      subject: `user:${cara}`,
+      role: "operator",
+      scope: "server:fra-1",
+      maxDurationMs: HOUR,
+    });
+    const { key } = await gatehouse.apiKeys.create(asUser(cara), ws.id, {
+      name: "cara's key",
+      scopes: ["*"],
+    });
+    const input = { durationMs: HOUR, reason: "through a key" };
+    for (const actor of [
+      { type: "api_key", keyId: key.id, userId: cara },
+      { type: "assistant", keyId: key.id, userId: cara },
+    ] as const)
+      expect(
+        await codeOf(gatehouse.elevations.activate({ actor }, ws.id, eligibility.id, input)),
+      ).toBe("NOT_FOUND");
+    expect((await restart()).allowed).toBe(false);
+  });
+
   it("drops a member's eligibilities with the membership", async () => {
     const { ws, owner, cara } = await panel();
     await gatehouse.elevations.set(owner, ws.id, {
