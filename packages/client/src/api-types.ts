@@ -79,6 +79,21 @@ export type AccessChange =
       readonly userId: string;
     };
 
+/** The eligibilities the caller may see, as the API answers them (just-in-time elevation). */
+export type EligibilitiesBody =
+  paths["/v1/workspaces/{ws}/eligibilities"]["get"]["responses"][200]["content"]["application/json"];
+
+/** An activation, as the API answers it: the expiring grant (its `note` names the elevation). */
+export type ElevationBody =
+  paths["/v1/workspaces/{ws}/eligibilities/{id}/activate"]["post"]["responses"][200]["content"]["application/json"];
+
+/** Elevate for `durationMs` (at most the eligibility's maximum) with a reason; `totpCode` when required. */
+export interface ElevationRequest {
+  readonly durationMs: number;
+  readonly reason: string;
+  readonly totpCode?: string;
+}
+
 /** Options of a read: no staler than a write's `revision` (the freshness token). */
 export interface Freshness {
   readonly atLeastRevision?: number;
@@ -120,4 +135,14 @@ export interface GatehouseApi {
    * with `?dryRun=true`, checked as the change is; nothing is written.
    */
   previewAccessChange(workspaceId: string, change: AccessChange): Promise<Result<AccessDiffBody>>;
+  /** The caller's eligibilities (and those they could set), each with its live elevation. */
+  eligibilities(workspaceId: string): Promise<Result<EligibilitiesBody>>;
+  /** Elevates the caller through one of their eligibilities, for a bounded time. */
+  elevate(
+    workspaceId: string,
+    eligibilityId: string,
+    request: ElevationRequest,
+  ): Promise<Result<ElevationBody>>;
+  /** Ends a live elevation now. */
+  endElevation(workspaceId: string, eligibilityId: string): Promise<Result<{ revision: number }>>;
 }

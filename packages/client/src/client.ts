@@ -116,6 +116,28 @@ export function createClient(options: ClientOptions): GatehouseClient {
       if (error !== undefined) return { error };
       return { data: data as AccessDiffBody };
     },
+    async eligibilities(workspaceId) {
+      const { data, error } = await api.GET("/v1/workspaces/{ws}/eligibilities", {
+        params: { path: { ws: workspaceId } },
+      });
+      if (error !== undefined) return { error };
+      return { data };
+    },
+    async elevate(workspaceId, eligibilityId, request) {
+      const { data, error } = await api.POST("/v1/workspaces/{ws}/eligibilities/{id}/activate", {
+        params: { path: { ws: workspaceId, id: eligibilityId } },
+        body: { ...request },
+      });
+      if (error !== undefined) return { error };
+      return { data };
+    },
+    async endElevation(workspaceId, eligibilityId) {
+      const { data, error } = await api.POST("/v1/workspaces/{ws}/eligibilities/{id}/deactivate", {
+        params: { path: { ws: workspaceId, id: eligibilityId } },
+      });
+      if (error !== undefined) return { error };
+      return { data };
+    },
     localDecisions: (workspaceId, localOptions) =>
       LocalDecisions.open(client, workspaceId, localOptions),
   };

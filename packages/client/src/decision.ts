@@ -17,6 +17,7 @@ export interface Decided {
     readonly scope: string;
     readonly extras: readonly string[];
     readonly expiresAt: number | null;
+    readonly note?: string;
   };
   readonly reason?: string;
   readonly missing?: readonly string[];
@@ -34,6 +35,7 @@ export function toDecision(decided: Decided): Decision {
         scope: via.scope as ResourceRef,
         extras: via.extras,
         expiresAt: via.expiresAt ?? undefined,
+        ...(via.note === undefined ? {} : { note: via.note }),
       },
     };
   }

@@ -143,6 +143,40 @@ describe.each(backends)("the client SDK on $name", (backend) => {
     expect(batch.data?.map((decision) => decision.allowed)).toEqual([false, true]);
   });
 
+  it("lets a member elevate themself and end it early, the decision naming the elevation (#18)", async () => {
+    const { eligibility } = await server.gatehouse.elevations.set(asUser(ada.userId), ws, {
+      subject: `user:${carol.userId}`,
+      role: "operator",
+      scope: "server:s1",
+      maxDurationMs: 3_600_000,
+    });
+    const asCarol = createClient({ baseUrl: `http://127.0.0.1:${port}`, headers: carol.headers });
+    const listed = await asCarol.eligibilities(ws);
+    expect(listed.data?.eligibilities.map((item) => item.id)).toEqual([eligibility.id]);
+    const tooLong = await asCarol.elevate(ws, eligibility.id, {
+      durationMs: 7_200_000,
+      reason: "two hours",
+    });
+    expect(tooLong.error?.code).toBe("INVALID_INPUT");
+    const { data, error } = await asCarol.elevate(ws, eligibility.id, {
+      durationMs: 3_600_000,
+      reason: "restart php",
+    });
+    expect(error).toBeUndefined();
+    expect(data?.grant.note).toContain("restart php");
+    const question = {
+      subject: `user:${carol.userId}`,
+      permission: "server.restart",
+      resource: "server:s1",
+    };
+    expect((await gatehouse.check(ws, question)).data).toMatchObject({
+      allowed: true,
+      via: { role: "operator", note: data?.grant.note },
+    });
+    expect((await asCarol.endElevation(ws, eligibility.id)).error).toBeUndefined();
+    expect((await gatehouse.check(ws, question)).data?.allowed).toBe(false);
+  });
+
   it("asks who can deploy a site, page by page", async () => {
     const first = await gatehouse.whoCan(ws, {
       permission: "site.deploy",

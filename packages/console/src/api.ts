@@ -103,9 +103,14 @@ export async function api<T>(method: HttpMethod, path: string, body?: unknown): 
   }
   if (!response.ok) {
     const problem = (parsed ?? {}) as Partial<Problem>;
-    // Sign-in, the password change and the email change answer 401 for a wrong password;
-    // anywhere else it means the session is gone.
-    if (response.status === 401 && !path.startsWith("/v1/auth/") && !PASSWORD_CHECKS.has(path))
+    // Sign-in, the password change and the email change answer 401 for a wrong password, and so
+    // does an elevation's authenticator code (#18): anywhere else it means the session is gone.
+    if (
+      response.status === 401 &&
+      !path.startsWith("/v1/auth/") &&
+      !PASSWORD_CHECKS.has(path) &&
+      !path.endsWith("/activate")
+    )
       sessionEnded?.();
     throw new ApiError({
       status: response.status,
@@ -190,6 +195,10 @@ export type JoinRequest = Answer<
   "/v1/workspaces/{ws}/join-requests",
   "get"
 >["joinRequests"][number];
+export type Eligibility = Answer<
+  "/v1/workspaces/{ws}/eligibilities",
+  "get"
+>["eligibilities"][number];
 export type Seats = Answer<"/v1/workspaces/{ws}/seats", "get">;
 export type RoleMatrix = Answer<"/v1/workspaces/{ws}/roles", "get">;
 export type Explanation = Answer<"/v1/workspaces/{ws}/explain", "post">;

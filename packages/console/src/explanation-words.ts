@@ -23,7 +23,15 @@ export function explanationWords(model: ModelDefinition, answer: Explanation, wh
     const via = decision.via;
     if (via === undefined) return `${who} may ${what} on ${where}.`;
     const group = via.subject === answer.subject ? "" : " (through a group)";
-    return `${who} may ${what} on ${where}: they are ${roleLabel(model, via.role)} on ${scopeLabel(model, via.scope)}${group}.`;
+    // An elevation (#18) says so, and why: the note reads "elevated until … (eligibility …): reason".
+    const reason = via.note?.startsWith("elevated")
+      ? via.note.split("): ").slice(1).join("): ")
+      : "";
+    const elevated =
+      via.note?.startsWith("elevated") && via.expiresAt !== null
+        ? `, elevated until ${new Date(via.expiresAt).toLocaleString()}${reason === "" ? "" : ` (“${reason}”)`}`
+        : "";
+    return `${who} may ${what} on ${where}: they are ${roleLabel(model, via.role)} on ${scopeLabel(model, via.scope)}${group}${elevated}.`;
   }
   const reasons: Readonly<Record<string, string>> = {
     not_found: `${where} does not exist in this workspace`,

@@ -79,6 +79,7 @@ function referenceGrant(input: GrantInput): ReferenceGrant {
     scope: input.scope,
     extras: input.extras ?? [],
     expiresAt: input.expiresAt,
+    note: input.note,
   };
 }
 
@@ -245,6 +246,7 @@ function sameGrant(a: ReferenceGrant, b: ReferenceGrant): boolean {
     a.role === b.role &&
     a.scope === b.scope &&
     a.expiresAt === b.expiresAt &&
+    a.note === b.note &&
     [...a.extras].sort().join() === [...b.extras].sort().join()
   );
 }
@@ -267,6 +269,14 @@ function assertChecksAgree(
         }
         if (decision.allowed && !allowing.some((grant) => sameGrant(grant, decision.via))) {
           throw new Error(`${where}: via ${JSON.stringify(decision.via)} is not an allowing grant`);
+        }
+        // An elevated (noted) grant that allows is named in the explanation; an expired one never allows.
+        const note = decision.allowed ? decision.via.note : undefined;
+        if (
+          note !== undefined &&
+          !engine.explain(subject, permission, resource).summary.includes(note)
+        ) {
+          throw new Error(`${where}: the explanation does not name the note "${note}"`);
         }
       }
     }
@@ -1258,6 +1268,7 @@ describe("engine invariants on random workspaces", () => {
             input.role,
             input.extras,
             input.expiresAt,
+            input.note,
           ] as const;
           const problems = grantProblems(scenario.definition, accepted, input);
           if (

@@ -165,6 +165,11 @@ export const grantSpecArbitrary = fc.record({
   extras: fc.uniqueArray(fc.nat(), { maxLength: 2 }),
   anyExtras: fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, fc.constant(true)),
   expiresAt: expiryArbitrary,
+  /** A note such as a just-in-time elevation's: carried and named, never decided by. */
+  note: fc.oneof(
+    { weight: 4, arbitrary: fc.constant(undefined) },
+    fc.constantFrom("elevated: incident 42", "elevated: maintenance"),
+  ),
 });
 
 export type GrantSpec = typeof grantSpecArbitrary extends fc.Arbitrary<infer V> ? V : never;
@@ -193,7 +198,14 @@ export function resolveGrant(
           !ownerOnly.includes(permission) && actsAtOrBelow(definition, permission, typeOf(scope)),
       );
   const extras = pool.length === 0 ? [] : unique(spec.extras.map((index) => pick(pool, index)));
-  return { subject: pick(GRANTEES, spec.subject), role, scope, extras, expiresAt: spec.expiresAt };
+  return {
+    subject: pick(GRANTEES, spec.subject),
+    role,
+    scope,
+    extras,
+    expiresAt: spec.expiresAt,
+    note: spec.note,
+  };
 }
 
 const rawScenarioArbitrary = fc.record({

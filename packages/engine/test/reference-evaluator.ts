@@ -16,6 +16,8 @@ export interface ReferenceGrant {
   readonly scope: string;
   readonly extras: readonly string[];
   readonly expiresAt: number | undefined;
+  /** An elevation's (or any store's) note: it never changes a decision, explanations name it. */
+  readonly note?: string | undefined;
 }
 
 export interface ReferenceMembership {

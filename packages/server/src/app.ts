@@ -26,6 +26,7 @@ import { changeRoutes } from "./routes/changes.ts";
 import { credentialRoutes } from "./routes/credentials.ts";
 import { decisionRoutes } from "./routes/decisions.ts";
 import { devOutboxRoutes } from "./routes/dev-outbox.ts";
+import { elevationRoutes } from "./routes/elevations.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { hostUserRoutes } from "./routes/host-users.ts";
 import { invitationLinkRoutes } from "./routes/invitation-links.ts";
@@ -218,6 +219,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(credentialRoutes, { gatehouse, config });
   await app.register(invitationRoutes, { gatehouse, config });
   await app.register(joinRequestRoutes, { gatehouse, config });
+  await app.register(elevationRoutes, { gatehouse, config });
   await app.register(decisionRoutes, { gatehouse, config });
   await app.register(changeRoutes, { gatehouse, config });
   await app.register(apiKeyRoutes, { gatehouse, config });

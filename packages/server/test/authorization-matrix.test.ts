@@ -350,6 +350,37 @@ async function runMatrix(server: Awaited<ReturnType<typeof openServer>>, preset:
         expect: never,
       },
     ],
+    // Just-in-time elevation (#18): eligibilities are set as the grant itself would be given.
+    "GET /v1/workspaces/{ws}/eligibilities": (t) => [
+      { method: "GET", url: `${base(t)}/eligibilities`, expect: { allow: true, exact: 200 } },
+    ],
+    "POST /v1/workspaces/{ws}/eligibilities": async (t, c) => [
+      {
+        method: "POST",
+        url: `${base(t)}/eligibilities`,
+        body: {
+          subject: `user:${memberIn(t)}`,
+          role: m0.role,
+          scope: scopeIn(t, m0.scope),
+          maxDurationMs: 3_600_000,
+        },
+        expect: { allow: holdsGate(c, delegation, m0.scope) },
+      },
+    ],
+    "DELETE /v1/workspaces/{ws}/eligibilities/{id}": (t) => [
+      { method: "DELETE", url: `${base(t)}/eligibilities/nothing`, expect: never },
+    ],
+    "POST /v1/workspaces/{ws}/eligibilities/{id}/activate": (t) => [
+      {
+        method: "POST",
+        url: `${base(t)}/eligibilities/nothing/activate`,
+        body: { durationMs: 3_600_000, reason: "matrix" },
+        expect: never,
+      },
+    ],
+    "POST /v1/workspaces/{ws}/eligibilities/{id}/deactivate": (t) => [
+      { method: "POST", url: `${base(t)}/eligibilities/nothing/deactivate`, expect: never },
+    ],
     "GET /v1/workspaces/{ws}/groups": async (t, c) => {
       const allow = holdsGate(c, teamView, rootOf(A));
       return [

@@ -21,6 +21,7 @@ import { TwoFactor } from "./sign-in/two-factor.ts";
 import { Users } from "./sign-in/users.ts";
 import type { EngineCacheStats } from "./sync/engine-cache.ts";
 import { ApiKeys } from "./team/api-keys.ts";
+import { Elevations } from "./team/elevations.ts";
 import { Credentials, secretBoxOf } from "./team/integration-credentials.ts";
 import { Invitations } from "./team/invitations.ts";
 import { JoinRequests } from "./team/join-requests.ts";
@@ -49,6 +50,8 @@ export interface Gatehouse {
   readonly members: Members;
   readonly invitations: Invitations;
   readonly joinRequests: JoinRequests;
+  /** Just-in-time elevation: eligibilities, activated by the member for a bounded time. */
+  readonly elevations: Elevations;
   readonly resources: Resources;
   readonly apiKeys: ApiKeys;
   readonly decisions: Decisions;
@@ -120,6 +123,7 @@ export function createGatehouse(
   const activityLog = new ActivityLog(core);
   const resources = new Resources(core);
   const apiKeys = new ApiKeys(core);
+  const elevations = new Elevations(core, twoFactor);
   const mailQueue = new MailQueue(
     options.onMailError ?? ((message) => console.error(`gatehouse: ${message}`)),
   );
@@ -130,6 +134,7 @@ export function createGatehouse(
     members,
     invitations,
     joinRequests: new JoinRequests(core),
+    elevations,
     resources,
     apiKeys,
     decisions: new Decisions(core),
@@ -153,7 +158,7 @@ export function createGatehouse(
     portability: new Portability(core),
     assistant: new Assistant(
       core,
-      { keys: signingKeys, workflows: { members, invitations, activityLog } },
+      { keys: signingKeys, workflows: { members, invitations, activityLog, elevations } },
       options,
     ),
     signIn: new SignInHandoff(core, signingKeys),

@@ -761,6 +761,7 @@ export type paths = {
                                     scope: string;
                                     extras: string[];
                                     expiresAt?: number;
+                                    note?: string;
                                 }[];
                                 groups: string[];
                             }[];
@@ -1717,6 +1718,7 @@ export type paths = {
                                     scope: string;
                                     extras: string[];
                                     expiresAt?: number;
+                                    note?: string;
                                 }[];
                                 groups: string[];
                             }[];
@@ -2286,6 +2288,7 @@ export type paths = {
                                     scope: string;
                                     extras: string[];
                                     expiresAt?: number;
+                                    note?: string;
                                 }[];
                             }[];
                             next: string | null;
@@ -2353,6 +2356,7 @@ export type paths = {
                                     scope: string;
                                     extras: string[];
                                     expiresAt?: number;
+                                    note?: string;
                                 }[];
                             };
                             revision: number;
@@ -3009,6 +3013,7 @@ export type paths = {
                                         scope: string;
                                         extras: string[];
                                         expiresAt: number | null;
+                                        note?: string;
                                     };
                                     throughGroup: string | null;
                                     inherited: boolean;
@@ -3106,6 +3111,7 @@ export type paths = {
                                         scope: string;
                                         extras: string[];
                                         expiresAt: number | null;
+                                        note?: string;
                                     };
                                     /** @description The team (group) giving it, for a user reached through one */
                                     throughGroup: string | null;
@@ -4591,6 +4597,353 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/workspaces/{ws}/eligibilities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your eligibilities, and those you could set, each with its live elevation */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ws: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            eligibilities: {
+                                id: string;
+                                subject: string;
+                                role: string;
+                                scope: string;
+                                maxDurationMs: number;
+                                require2fa: boolean;
+                                createdAt: number;
+                                createdBy: string;
+                                active: {
+                                    until: number;
+                                    note: string;
+                                } | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Make a member eligible for a role at a scope (replacing their eligibility there)
+         * @description Needs the right to give that grant (people management there, nothing beyond what you hold); a scope out of your reach is 404 RESOURCE_NOT_FOUND. It gives nothing until the member activates it.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ws: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        subject: string;
+                        role: string;
+                        scope: string;
+                        maxDurationMs: number;
+                        require2fa?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        /** @description The workspace's revision after this write (a freshness token) */
+                        "x-gatehouse-revision"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            eligibility: {
+                                id: string;
+                                subject: string;
+                                role: string;
+                                scope: string;
+                                maxDurationMs: number;
+                                require2fa: boolean;
+                                createdAt: number;
+                                createdBy: string;
+                                active: {
+                                    until: number;
+                                    note: string;
+                                } | null;
+                            };
+                            revision: number;
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/eligibilities/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove an eligibility (a live elevation runs on until it ends or is ended) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ws: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        /** @description The workspace's revision after this write (a freshness token) */
+                        "x-gatehouse-revision"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            revision: number;
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/eligibilities/{id}/activate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Elevate yourself: the eligible role, for at most its longest duration, with a reason
+         * @description Only the eligible member (anyone else: 404 NOT_FOUND). Adds an expiring grant whose note names the elevation. 401 TOTP_REQUIRED / TOTP_INVALID when the eligibility requires a fresh authenticator code; 409 CONFLICT while already elevated.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ws: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        durationMs: number;
+                        reason: string;
+                        totpCode?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        /** @description The workspace's revision after this write (a freshness token) */
+                        "x-gatehouse-revision"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            grant: {
+                                subject: string;
+                                role: string;
+                                scope: string;
+                                extras: string[];
+                                expiresAt: number | null;
+                                note?: string;
+                            };
+                            revision: number;
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/eligibilities/{id}/deactivate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End a live elevation now (the member, or whoever may give its grant)
+         * @description Takes no body. 404 NOT_FOUND when it is not active.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ws: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        /** @description The workspace's revision after this write (a freshness token) */
+                        "x-gatehouse-revision"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            revision: number;
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/workspaces/{ws}/decision": {
         parameters: {
             query?: never;
@@ -4639,6 +4992,7 @@ export type paths = {
                                 scope: string;
                                 extras: string[];
                                 expiresAt: number | null;
+                                note?: string;
                             };
                             reason?: string;
                             missing?: string[];
@@ -4722,6 +5076,7 @@ export type paths = {
                                     scope: string;
                                     extras: string[];
                                     expiresAt: number | null;
+                                    note?: string;
                                 };
                                 reason?: string;
                                 missing?: string[];
@@ -4811,6 +5166,7 @@ export type paths = {
                                 scope: string;
                                 extras: string[];
                                 expiresAt: number | null;
+                                note?: string;
                             };
                             reason?: string;
                             missing?: string[];
@@ -4823,6 +5179,7 @@ export type paths = {
                                     scope: string;
                                     extras: string[];
                                     expiresAt: number | null;
+                                    note?: string;
                                 };
                                 reason?: string;
                                 missing?: string[];
@@ -4905,6 +5262,7 @@ export type paths = {
                                     scope: string;
                                     extras: string[];
                                     expiresAt: number | null;
+                                    note?: string;
                                 };
                                 reason?: string;
                                 missing?: string[];
@@ -4916,6 +5274,7 @@ export type paths = {
                                     scope: string;
                                     extras: string[];
                                     expiresAt: number | null;
+                                    note?: string;
                                 };
                                 throughGroup: string | null;
                                 outcome: string;
@@ -6444,6 +6803,7 @@ export type paths = {
                                 scope: string;
                                 extras: string[];
                                 expiresAt?: number;
+                                note?: string;
                             }[];
                             groups: string[];
                             workflows: {

@@ -10,7 +10,24 @@ import { api, type Grant, type Group, type Member, type ModelDefinition, ws } fr
 import { grantableRoles, roleLabel, scopeLabel, splitResource, typeLabel } from "../model.ts";
 import { type Grantee, granteeSearch, Picker } from "../picker.tsx";
 import { useWorkspace } from "../session.tsx";
-import { AsyncForm, Badge, Button, Card, Field, formatTime } from "../ui.tsx";
+import {
+  AsyncForm,
+  Badge,
+  Button,
+  Card,
+  ConfirmDialog,
+  Field,
+  formatTime,
+  Notice,
+} from "../ui.tsx";
+import {
+  ElevatedBadge,
+  type EligibleDraft,
+  EligibleOnlyFields,
+  isElevated,
+  NO_ELIGIBILITY,
+  setEligibility,
+} from "./elevation.tsx";
 import { ScopeSelect } from "./team.tsx";
 
 /**
@@ -57,15 +74,19 @@ function wordsOf(model: ModelDefinition, permission: string): string {
   return model.permissions[permission]?.description ?? permission;
 }
 
-/** "until 24 Dec 2026, 10:00", or "ended …" once past; "" for a grant without an end. */
-export function grantEnd(grant: { readonly expiresAt?: number | null | undefined }): string {
+/** "until 24 Dec 2026, 10:00", or "ended …" once past ("elevated until …" for an elevation); "" for a grant without an end. */
+export function grantEnd(grant: {
+  readonly expiresAt?: number | null | undefined;
+  readonly note?: string | undefined;
+}): string {
   if (grant.expiresAt === undefined || grant.expiresAt === null) return "";
-  return `${grant.expiresAt <= Date.now() ? "ended" : "until"} ${formatTime(grant.expiresAt)}`;
+  const end = `${grant.expiresAt <= Date.now() ? "ended" : "until"} ${formatTime(grant.expiresAt)}`;
+  return isElevated(grant) ? `elevated ${end}` : end;
 }
 
 /** What a grant holds beyond its role and scope: its extras, in words, and its end. */
 export function GrantTerms(props: {
-  readonly grant: Pick<Grant, "extras" | "expiresAt">;
+  readonly grant: Pick<Grant, "extras" | "expiresAt" | "note">;
 }): React.JSX.Element | null {
   const { model } = useWorkspace();
   const { grant } = props;
@@ -78,7 +99,9 @@ export function GrantTerms(props: {
           plus: {grant.extras.map((extra) => wordsOf(model, extra)).join(", ")}
         </span>
       )}
-      {grant.expiresAt === undefined ? null : (
+      {isElevated(grant) ? (
+        <ElevatedBadge grant={grant} />
+      ) : grant.expiresAt === undefined ? null : (
         <Badge tone={ended ? "danger" : "warning"}>
           <span className="grant-end">{grantEnd(grant)}</span>
         </Badge>
@@ -213,14 +236,21 @@ export function GiveAccessCard(props: { readonly onSaved: () => void }): React.J
   const roles = grantableRoles(model);
   const empty: Draft = { subject: "", role: roles[0] ?? "", scope: "", extras: [], until: "" };
   const [draft, setDraft] = useState<Draft>(empty);
+  /** "Eligible only" (#18): the member takes the role on themselves later, for a while. */
+  const [terms, setTerms] = useState<EligibleDraft>(NO_ELIGIBILITY);
+  const eligible = terms.eligibleOnly;
   const [problem, setProblem] = useState<string | undefined>();
   /** The members and groups the Who picker has shown, by subject: their grants and members. */
   const [found] = useState(() => new Map<string, Grantee>());
   const [grantee, setGrantee] = useState<Grantee | undefined>();
   const changes = useAccessChange({ onChanged: props.onSaved });
+  /** The eligibility's confirmation is open; `done` acknowledges the eligibility set. */
+  const [confirming, setConfirming] = useState(false);
+  const [done, setDone] = useState<string | undefined>();
   const update = (change: Partial<Draft>) => {
     setDraft((previous) => ({ ...previous, ...change }));
     setProblem(undefined);
+    setDone(undefined);
     changes.clear();
   };
   const member = grantee?.kind === "user" ? grantee.member : undefined;
@@ -231,6 +261,8 @@ export function GiveAccessCard(props: { readonly onSaved: () => void }): React.J
   const scopeType = draft.scope === "" ? undefined : splitResource(draft.scope).type;
   const extras = scopeType === undefined ? [] : extrasAllowed(model, draft.role, scopeType);
   const role = model.roles[draft.role];
+  /** What an elevation through the eligibility would give. */
+  const gains = [...(role?.permissions ?? []), ...draft.extras];
   const place = draft.scope === "" ? "" : scopeLabel(model, draft.scope);
   const end = draft.until === "" ? undefined : new Date(draft.until).getTime();
   const summary = `${roleLabel(model, draft.role)} on ${place}${end === undefined ? "" : `, ${grantEnd({ expiresAt: end })}`}`;
@@ -283,9 +315,17 @@ export function GiveAccessCard(props: { readonly onSaved: () => void }): React.J
         label="Give access"
         className="form form-inline"
         onSubmit={async () => {
-          const reason = problemOf(model, draft, held, subjectName);
-          setProblem(reason);
-          if (reason === undefined) review();
+          const found =
+            eligible && group !== undefined
+              ? "Only a member can be eligible, not a group."
+              : eligible && !(Number(terms.maxHours) > 0)
+                ? "Choose how long an activation may last."
+                : problemOf(model, eligible ? { ...draft, until: "" } : draft, held, subjectName);
+          setProblem(found);
+          if (found !== undefined) return;
+          // An eligibility gives nothing now: its own confirmation; a grant, the access change's.
+          if (eligible) setConfirming(true);
+          else review();
         }}
       >
         {() => (
@@ -336,18 +376,29 @@ export function GiveAccessCard(props: { readonly onSaved: () => void }): React.J
                 />
               )}
             </Field>
-            <Field label="Until (optional)" hint="Leave empty for access without an end.">
-              {(id, hint) => (
-                <input
-                  id={id}
-                  className="input"
-                  type="datetime-local"
-                  aria-describedby={hint}
-                  value={draft.until}
-                  onChange={(event) => update({ until: event.target.value })}
-                />
-              )}
-            </Field>
+            <EligibleOnlyFields
+              value={terms}
+              disabled={group !== undefined}
+              onChange={(change) => {
+                setTerms((previous) => ({ ...previous, ...change }));
+                setProblem(undefined);
+                setDone(undefined);
+              }}
+            />
+            {eligible ? null : (
+              <Field label="Until (optional)" hint="Leave empty for access without an end.">
+                {(id, hint) => (
+                  <input
+                    id={id}
+                    className="input"
+                    type="datetime-local"
+                    aria-describedby={hint}
+                    value={draft.until}
+                    onChange={(event) => update({ until: event.target.value })}
+                  />
+                )}
+              </Field>
+            )}
             {extras.length === 0 ? null : (
               <fieldset className="extras">
                 <legend>Extras on top of the role (optional)</legend>
@@ -383,12 +434,40 @@ export function GiveAccessCard(props: { readonly onSaved: () => void }): React.J
         )}
       </AsyncForm>
       {changes.status}
+      {done === undefined ? null : <Notice tone="success">{done}</Notice>}
       {role?.description ? (
         <p className="muted small">
           {roleLabel(model, draft.role)}: {role.description}
         </p>
       ) : null}
       {changes.dialog}
+      <ConfirmDialog
+        open={confirming && eligible}
+        title={`Make ${subjectName} eligible for ${roleLabel(model, draft.role)} on ${place}?`}
+        confirmLabel="Make eligible"
+        onClose={() => setConfirming(false)}
+        onConfirm={async () => {
+          await setEligibility(workspace.id, draft, terms);
+          setDraft(empty);
+          setTerms(NO_ELIGIBILITY);
+          setDone(
+            `${subjectName} may now elevate to ${roleLabel(model, draft.role)} on ${place}, for up to ${terms.maxHours} h at a time.`,
+          );
+          props.onSaved();
+        }}
+      >
+        <p>
+          {subjectName} gains nothing now. They may take the role on themselves for up to{" "}
+          {terms.maxHours} h at a time, giving a reason
+          {terms.require2fa ? " and their authenticator code" : ""}; it then ends by itself. While
+          elevated they gain, on {place} and everything under it:
+        </p>
+        <ul className="gains">
+          {gains.map((permission) => (
+            <li key={permission}>{wordsOf(model, permission)}</li>
+          ))}
+        </ul>
+      </ConfirmDialog>
     </Card>
   );
 }

@@ -12,6 +12,7 @@ import { type Grantee, granteeSearch, PICKER_PAGE, Picker, type PickerSearch } f
 import { useWorkspace } from "../session.tsx";
 import { AsyncForm, Badge, Button, Card, ErrorNote, Field, Loading, Time } from "../ui.tsx";
 import { useApi } from "../use-api.ts";
+import { ElevatedBadge } from "./elevation.tsx";
 import { InvitationsHere } from "./permissions-invitations.tsx";
 import { RemoveFromHere } from "./permissions-remove.tsx";
 
@@ -117,6 +118,7 @@ function PermissionsList(props: { readonly resource: string }): React.JSX.Elemen
                         <Badge tone={path.place === "here" ? "accent" : "neutral"}>
                           {roleLabel(model, path.grant.role)}
                         </Badge>
+                        <ElevatedBadge grant={path.grant} />
                         <span className="muted small">
                           {scopeLabel(model, path.grant.scope)} · {PLACE[path.place]}
                           {path.throughGroup === null

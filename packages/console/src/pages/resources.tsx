@@ -14,6 +14,7 @@ import { Link } from "../router.tsx";
 import { useWorkspace } from "../session.tsx";
 import { Button, Card, Empty, ErrorNote, Loading, PageHeader } from "../ui.tsx";
 import { useApi } from "../use-api.ts";
+import { ElevationsCard } from "./elevation.tsx";
 import { grantEnd } from "./grant-editor.tsx";
 import { PermissionsCard } from "./permissions-card.tsx";
 import { ResourceActivity } from "./resource-activity.tsx";
@@ -327,6 +328,7 @@ export function ResourcePage(props: { readonly resource: string }): React.JSX.El
         </p>
       )}
       <div className="stack">
+        <ElevationsCard />
         <AdminSignIn resource={props.resource} held={held} />
         <ActionsCard resource={props.resource} held={held} />
         <ResourceActivity resource={props.resource} held={held} />

@@ -1,6 +1,7 @@
 /** Explanations and suggestions. */
 import { describe, expect, it } from "vitest";
-import { fixture } from "../../test/panel-fixture.ts";
+import { fixture, model } from "../../test/panel-fixture.ts";
+import { Engine } from "./engine.ts";
 
 describe("explain", () => {
   it("lists every grant with its outcome and suggests the least role at the narrowest scope", () => {
@@ -48,5 +49,38 @@ describe("explain", () => {
       id: "k",
       outcome: "lacks_scope",
     });
+  });
+
+  it("names an elevated grant's note while it is live, and reports it expired after (#18)", () => {
+    const now = { value: 1_000 };
+    const { engine } = fixture(now);
+    const note = 'elevated (eligibility el_1) until 1970-01-01T00:00:02.000Z: "fix the cert"';
+    engine.addGrant({
+      subject: "user:otto",
+      role: "operator",
+      scope: "server:b",
+      expiresAt: 2_000,
+      note,
+    });
+    const live = engine.explain("user:otto", "site.deploy", "site:b1");
+    expect(live.decision).toMatchObject({ allowed: true, via: { note, expiresAt: 2_000 } });
+    expect(live.summary).toContain(note);
+    now.value = 2_000;
+    const after = engine.explain("user:otto", "site.deploy", "site:b1");
+    expect(after.decision).toEqual({ allowed: false, reason: "no_grant" });
+    expect(after.considered).toContainEqual({
+      grant: expect.objectContaining({ note }),
+      throughGroup: undefined,
+      outcome: "expired",
+    });
+  });
+
+  it("keeps a note through a snapshot (#18)", () => {
+    const { engine } = fixture();
+    engine.addGrant({ subject: "user:otto", role: "viewer", scope: "site:b1", note: "elevated" });
+    const restored = Engine.fromSnapshot(model, engine.snapshot(), { workspace: "acme" });
+    expect(restored.grantsOf("user:otto")).toContainEqual(
+      expect.objectContaining({ scope: "site:b1", note: "elevated" }),
+    );
   });
 });

@@ -134,7 +134,8 @@ function summarize({
   if (decision.allowed) {
     const via = decision.via;
     const through = via.subject === subject ? "" : ` (through ${via.subject})`;
-    return `allowed: ${subject} holds role "${via.role}" on ${via.scope}${through}, which includes ${permission} on ${resource}`;
+    const note = via.note === undefined ? "" : ` [${via.note}]`;
+    return `allowed: ${subject} holds role "${via.role}" on ${via.scope}${through}${note}, which includes ${permission} on ${resource}`;
   }
   const reasons: Record<DenyReason, string> = {
     not_found: `${resource} does not exist in this workspace`,

@@ -79,13 +79,15 @@ export function prepareGrant(state: EngineState, input: GrantInput) {
     if (kind !== Kind.User) throw invalid("the owner role is held by a user, never a group");
     if (expiresAt !== undefined) throw invalid("the owner role cannot expire");
   }
-  return { kind, role, node, extras, extraBits, expiresAt };
+  const note = input.note === undefined || input.note === "" ? undefined : input.note;
+  if (note !== undefined && typeof note !== "string") throw invalid("a grant's note is text");
+  return { kind, role, node, extras, extraBits, expiresAt, note };
 }
 
 /** Adds a grant: one role per subject per resource, and one owner per workspace. */
 export function insertGrant(state: EngineState, input: GrantInput): GrantRecord {
   const model = state.model;
-  const { kind, role, node, extras, extraBits, expiresAt } = prepareGrant(state, input);
+  const { kind, role, node, extras, extraBits, expiresAt, note } = prepareGrant(state, input);
   if (role.isOwner && state.ownerGrant !== undefined) {
     throw new GatehouseError(
       ErrorCode.OWNER_EXISTS,
@@ -109,6 +111,7 @@ export function insertGrant(state: EngineState, input: GrantInput): GrantRecord 
     extras === NO_EXTRAS ? NO_EXTRAS : Object.freeze(extras),
     bits,
     expiresAt ?? Number.POSITIVE_INFINITY,
+    note,
   );
 }
 
@@ -135,6 +138,7 @@ export function attachGrant(
   extras: readonly string[],
   bits: Bits,
   expiresAt: number,
+  note: string | undefined = undefined,
 ): GrantRecord {
   // The role's, the principal's and the node's names: one string each, however many grants.
   const record = new GrantRecord(
@@ -145,6 +149,7 @@ export function attachGrant(
     extras,
     bits,
     expiresAt,
+    note,
   );
   holder.grants.set(node, record);
   state.grantCount++;
@@ -158,20 +163,21 @@ export function attachGrant(
  * Adds rows that a store validated when it wrote them, without building a `GrantInput` and its
  * checks per grant: a row is checked only for what would make the engine inconsistent (a user or
  * group subject, a known role grantable at an existing scope, one role per subject per resource,
- * one owner that never expires). A row with extras takes the full path of `insertGrant`.
+ * one owner that never expires). A row with extras or a note takes the full path of `insertGrant`.
  */
 export function loadGrantRows(state: EngineState, rows: Iterable<GrantRow>): void {
   const model = state.model;
   let role: CompiledRole | undefined;
   for (const row of rows) {
-    const [subject, scope, roleName, extras, expiresAt] = row;
-    if (extras != null && extras.length > 0) {
+    const [subject, scope, roleName, extras, expiresAt, note] = row;
+    if ((extras != null && extras.length > 0) || note != null) {
       insertGrant(state, {
         subject: subject as GrantInput["subject"],
         scope: scope as GrantInput["scope"],
         role: roleName,
-        extras,
+        extras: extras ?? [],
         expiresAt: expiresAt ?? undefined,
+        note: note ?? undefined,
       });
       continue;
     }

@@ -21,6 +21,8 @@ export class GrantRecord {
   readonly bits: Bits;
   /** `Infinity` when the grant never expires. */
   readonly expiresAt: number;
+  /** The store's opaque note (`Grant.note`); `undefined` for none. */
+  readonly note: string | undefined;
   constructor(
     holder: Principal,
     node: number,
@@ -29,6 +31,7 @@ export class GrantRecord {
     extras: readonly string[],
     bits: Bits,
     expiresAt: number,
+    note: string | undefined = undefined,
   ) {
     this.holder = holder;
     this.node = node;
@@ -37,6 +40,7 @@ export class GrantRecord {
     this.extras = extras;
     this.bits = bits;
     this.expiresAt = expiresAt;
+    this.note = note;
   }
 
   get grant(): Grant {
@@ -46,6 +50,7 @@ export class GrantRecord {
       scope: this.scope as ResourceRef,
       extras: this.extras,
       expiresAt: this.expiresAt === Number.POSITIVE_INFINITY ? undefined : this.expiresAt,
+      ...(this.note === undefined ? {} : { note: this.note }),
     });
     return this.#grant;
   }

@@ -12,14 +12,14 @@ import type { ApiKeyInput, GrantInput, SubjectRef } from "./types.ts";
  * `Engine.snapshot`, read by `Engine.fromSnapshot`. Little-endian; every section 8-byte aligned.
  *
  * Header (14 × u32, then the revision as f64): magic "GHS1", format, then the counts of nodes,
- * principals, grants, memberships, roles, grants with extras, expiring grants, strings, string
- * bytes, API keys' string, 2 reserved. Strings: the model definition (JSON), the root, the API
- * keys (JSON), the roles, one per node (parents before children), one per principal, then each
- * grant's extras (JSON).
+ * principals, grants, memberships, roles, grants with extras or a note, expiring grants, strings,
+ * string bytes, API keys' string, 2 reserved. Strings: the model definition (JSON), the root, the
+ * API keys (JSON), the roles, one per node (parents before children), one per principal, then each
+ * such grant's extras (a JSON list) or, when it has a note, `{"extras":[…],"note":"…"}`.
  */
 const MAGIC = 0x3153_4847;
 /** Bumped whenever the layout changes: a snapshot of another format is refused. */
-export const SNAPSHOT_FORMAT = 1;
+export const SNAPSHOT_FORMAT = 2;
 const HEADER_WORDS = 14;
 const HEADER_BYTES = HEADER_WORDS * 4 + 8;
 const FIXED_STRINGS = 3;
@@ -108,7 +108,11 @@ export function* encodeSnapshotSteps(
       holder[g] = index;
       node[g] = renumber[record.node]!;
       role[g] = roleIndex.get(record.role)!;
-      if (record.extras !== NO_EXTRAS && record.extras.length > 0) {
+      if (record.note !== undefined) {
+        extrasGrant.push(g);
+        extrasString.push(strings.length);
+        strings.push(JSON.stringify({ extras: record.extras, note: record.note }));
+      } else if (record.extras !== NO_EXTRAS && record.extras.length > 0) {
         extrasGrant.push(g);
         extrasString.push(strings.length);
         strings.push(JSON.stringify(record.extras));
@@ -328,14 +332,19 @@ export function restoreSnapshot(state: EngineState, definition: string, source: 
     const expiry = expiresAt[g]!;
     if (nextExtras < extrasCount! && extrasGrant[nextExtras] === g) {
       // Rare: extras are checked against the model as any new grant's are.
-      const extras = JSON.parse(strings[extrasString[nextExtras++]!] ?? "null") as unknown;
-      if (!Array.isArray(extras)) throw broken(`grant ${g} has bad extras`);
+      const detail = JSON.parse(strings[extrasString[nextExtras++]!] ?? "null") as unknown;
+      const { extras, note } = Array.isArray(detail)
+        ? { extras: detail, note: undefined }
+        : ((detail ?? {}) as { extras?: unknown; note?: unknown });
+      if (!Array.isArray(extras) || (note !== undefined && typeof note !== "string"))
+        throw broken(`grant ${g} has bad extras`);
       insertGrant(state, {
         subject: principal.name as GrantInput["subject"],
         role: r.name,
         scope: state.keys[n] as GrantInput["scope"],
         extras: extras as string[],
         expiresAt: expiry === Number.POSITIVE_INFINITY ? undefined : expiry,
+        note,
       });
       continue;
     }

@@ -23,6 +23,11 @@ export interface Grant<
   readonly extras: readonly P[];
   /** Epoch milliseconds after which the grant holds nothing; `undefined` for never. */
   readonly expiresAt: number | undefined;
+  /**
+   * An opaque note the store attaches (e.g. that the grant is a just-in-time elevation, and why);
+   * the engine never decides by it, only names it in explanations. Absent when there is none.
+   */
+  readonly note?: string;
 }
 
 export interface GrantInput<
@@ -35,11 +40,13 @@ export interface GrantInput<
   readonly scope: ResourceRef<T>;
   readonly extras?: readonly P[];
   readonly expiresAt?: number | undefined;
+  /** See `Grant.note`. */
+  readonly note?: string | undefined;
 }
 
 /**
- * A grant as a store holds it: subject, scope, role, then extras and expiry (epoch ms) when there
- * are any. What `loadGrantRows` takes.
+ * A grant as a store holds it: subject, scope, role, then extras, expiry (epoch ms) and note when
+ * there are any. What `loadGrantRows` takes.
  */
 export type GrantRow = readonly [
   subject: string,
@@ -47,6 +54,7 @@ export type GrantRow = readonly [
   role: string,
   extras?: readonly string[] | null | undefined,
   expiresAt?: number | null | undefined,
+  note?: string | null | undefined,
 ];
 
 /**

@@ -39,6 +39,8 @@ export const DecisionGrantSchema = Type.Object({
   scope: Type.String(),
   extras: Type.Array(Type.String()),
   expiresAt: Type.Union([Type.Number(), Type.Null()]),
+  /** Set on a just-in-time elevation's grant: "elevated until … (eligibility …): reason". */
+  note: Type.Optional(Type.String()),
 });
 
 /** A decision: `{ allowed: true, via }` or `{ allowed: false, reason, missing? }`. */

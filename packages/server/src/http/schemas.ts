@@ -101,6 +101,8 @@ export const GrantSchema = Type.Object({
   scope: Type.String(),
   extras: Type.Array(Type.String()),
   expiresAt: Type.Optional(Type.Number()),
+  /** Set on a just-in-time elevation's grant: "elevated until … (eligibility …): reason". */
+  note: Type.Optional(Type.String()),
 });
 
 export const WorkspaceSchema = Type.Object({

@@ -2,16 +2,8 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { Grant } from "@gatehouse/engine";
 import { Type } from "@sinclair/typebox";
 import { requireCaller } from "../http/caller.ts";
-import { WorkspaceParams } from "../http/schemas.ts";
+import { GrantSchema, WorkspaceParams } from "../http/schemas.ts";
 import type { RouteOptions } from "./route-options.ts";
-
-const GrantSchema = Type.Object({
-  subject: Type.String(),
-  role: Type.String(),
-  scope: Type.String(),
-  extras: Type.Array(Type.String()),
-  expiresAt: Type.Optional(Type.Number()),
-});
 
 function grantOf(grant: Grant) {
   const { expiresAt, ...rest } = grant;

@@ -238,7 +238,8 @@ export class Assistant {
       ...teamTools(reader.model),
       ...(await this.#rows(reader)).map(toTool),
     ];
-    return all.filter((tool) => usableSomewhere(reader, subject, tool));
+    const usable = await Promise.all(all.map((tool) => isUsable(reader, subject, tool)));
+    return all.filter((_, index) => usable[index]);
   }
 
   /**
@@ -372,7 +373,7 @@ export class Assistant {
     if (tool === undefined)
       throw new GatehouseError(ErrorCode.TOOL_NOT_FOUND, `no tool ${call.name} in this workspace`);
     const subject = subjectOf(assistant.actor)!;
-    if (!usableSomewhere(reader, subject, tool)) {
+    if (!(await isUsable(reader, subject, tool))) {
       await this.#core.recordDenial(assistant, reader.workspace.id, {
         action: ACTION,
         target: reader.root,
@@ -380,7 +381,9 @@ export class Assistant {
       });
       throw new GatehouseError(
         ErrorCode.PERMISSION_DENIED,
-        reader.engine.explain(subject, tool.permission, reader.root).summary,
+        tool.usableBy === undefined
+          ? reader.engine.explain(subject, tool.permission, reader.root).summary
+          : `denied: ${tool.name} is for members with an eligibility in this workspace`,
       );
     }
     const issues = schemaIssues(tool.validate, call.args);
@@ -451,6 +454,16 @@ async function requireRegistryGate(
       record,
       "the tool registry is managed by the host app and those who may change the settings",
     );
+}
+
+/** `usableSomewhere`, or a self-service team tool's own test (`usableBy`). */
+async function isUsable(
+  reader: WorkspaceReader,
+  subject: SubjectRef,
+  tool: AssistantTool,
+): Promise<boolean> {
+  if (isBuiltIn(tool) && tool.usableBy !== undefined) return tool.usableBy(reader, subject);
+  return usableSomewhere(reader, subject, tool);
 }
 
 /**

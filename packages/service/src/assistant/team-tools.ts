@@ -1,7 +1,11 @@
-import type { Model } from "@gatehouse/engine";
+import type { Model, SubjectRef } from "@gatehouse/engine";
+import { GatehouseError } from "@gatehouse/engine";
 import type { ValidateFunction } from "ajv";
-import type { RequestContext } from "../actor.ts";
+import { personOf, type RequestContext } from "../actor.ts";
 import type { ActivityLog, AuditQuery } from "../audit/activity-log.ts";
+import type { WorkspaceReader } from "../service-core.ts";
+import { ErrorCode } from "../support/error-codes.ts";
+import type { Elevations } from "../team/elevations.ts";
 import { gate } from "../team/gates.ts";
 import type { InvitationInfo, Invitations } from "../team/invitations.ts";
 import type { Members } from "../team/members.ts";
@@ -23,6 +27,7 @@ export interface TeamWorkflows {
   readonly members: Members;
   readonly invitations: Invitations;
   readonly activityLog: ActivityLog;
+  readonly elevations: Elevations;
 }
 
 export interface TeamToolCall {
@@ -40,6 +45,11 @@ export interface TeamToolCall {
  */
 export interface TeamTool extends AssistantTool {
   readonly anywhere: boolean;
+  /**
+   * For a self-service tool: whether the member may use it, in place of holding `permission` (the
+   * workflow authorizes again). `gatehouse_elevate` is there for members with an eligibility.
+   */
+  readonly usableBy?: (reader: WorkspaceReader, subject: SubjectRef) => Promise<boolean>;
   readonly validate: ValidateFunction;
   run(call: TeamToolCall): Promise<unknown>;
 }
@@ -226,6 +236,41 @@ function build(model: Model): TeamTool[] {
       },
     }),
     tool({
+      name: "gatehouse_elevate",
+      description:
+        "Elevate yourself for a while to a role you are eligible for at a resource (just-in-time access), with a reason, e.g. Operator on server:fra-1 for 60 minutes; or end your elevation there early (end: true). It ends by itself when the time is up.",
+      inputSchema: {
+        type: "object",
+        properties: {
+          scope: { ...resource, description: "Where you are eligible, as type:id" },
+          role: { ...role, description: "The eligible role, if you have several there" },
+          minutes: {
+            type: "integer",
+            minimum: 1,
+            maximum: 43_200,
+            description: "How long, at most the eligibility's maximum",
+          },
+          reason: { type: "string", minLength: 1, maxLength: 500 },
+          totpCode: {
+            type: "string",
+            maxLength: 20,
+            description:
+              "The code from the member's authenticator app, when the eligibility needs it",
+          },
+          end: { type: "boolean", description: "End the live elevation at scope now instead" },
+        },
+        required: ["scope"],
+        additionalProperties: false,
+      },
+      // Nominal: the member's own eligibility is the gate (usableBy), the workflow checks again.
+      permission: model.definition.delegation,
+      anywhere: true,
+      usableBy: (reader, subject) => hasEligibility(reader, subject),
+      async run({ request, workspaceId, arguments: args, workflows }) {
+        return elevate(request, workspaceId, args, workflows.elevations);
+      },
+    }),
+    tool({
       name: "gatehouse_read_activity_log",
       description:
         "Read the workspace's activity log, newest first: who did what, on which resource, when, and whether it was allowed.",
@@ -265,4 +310,56 @@ function build(model: Model): TeamTool[] {
       },
     }),
   ];
+}
+
+/** Whether `subject` (a person, not a key) holds an eligibility in the workspace. */
+async function hasEligibility(reader: WorkspaceReader, subject: SubjectRef): Promise<boolean> {
+  if (!subject.startsWith("user:")) return false;
+  const row = await reader.db
+    .selectFrom("eligibilities")
+    .select("id")
+    .where("workspace_id", "=", reader.workspace.id)
+    .where("subject", "=", subject)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** `gatehouse_elevate`: the caller's eligibility at `scope` (and `role`), activated or ended. */
+async function elevate(
+  request: RequestContext,
+  workspaceId: string,
+  args: Readonly<Record<string, unknown>>,
+  elevations: Elevations,
+): Promise<unknown> {
+  const person = personOf(request.actor);
+  const mine = (await elevations.list(request, workspaceId)).filter(
+    (item) => item.subject === `user:${person}`,
+  );
+  const found = mine.find(
+    (item) =>
+      item.scope === args["scope"] && (args["role"] === undefined || item.role === args["role"]),
+  );
+  if (found === undefined)
+    throw new GatehouseError(
+      ErrorCode.NOT_FOUND,
+      `you are not eligible for that there; your eligibilities: ${
+        mine.map((item) => `${item.role} on ${item.scope}`).join(", ") || "none"
+      }`,
+    );
+  if (args["end"] === true) {
+    const { revision } = await elevations.deactivate(request, workspaceId, found.id);
+    return { ended: { role: found.role, scope: found.scope }, revision };
+  }
+  if (typeof args["minutes"] !== "number" || typeof args["reason"] !== "string")
+    throw new GatehouseError(ErrorCode.INVALID_INPUT, "an elevation needs minutes and a reason");
+  const { grant, revision } = await elevations.activate(request, workspaceId, found.id, {
+    durationMs: args["minutes"] * 60_000,
+    reason: args["reason"],
+    totpCode: args["totpCode"] as string | undefined,
+  });
+  return {
+    elevated: { role: grant.role, scope: grant.scope, until: grant.expiresAt, note: grant.note },
+    revision,
+  };
 }

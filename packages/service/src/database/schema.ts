@@ -1,3 +1,5 @@
+import type { ColumnType } from "kysely";
+
 /**
  * The tables, as Kysely sees them. Times are epoch milliseconds (bigint), booleans 0/1 and lists
  * JSON text, so both backends store the same values.
@@ -30,6 +32,7 @@ export interface Database {
   signing_keys: SigningKeysTable;
   models: ModelsTable;
   host_credentials: HostCredentialsTable;
+  eligibilities: EligibilitiesTable;
 }
 
 /** One row (id 1): the head of the instance-level log. */
@@ -102,6 +105,22 @@ export interface GrantsTable {
   role: string;
   extras: string;
   expires_at: number | null;
+  created_at: number;
+  created_by: string;
+  /** The engine's opaque note: set on a just-in-time elevation's grant (#18), null otherwise. */
+  note: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** A member's eligibility for a role at a scope, activated for a bounded time (#18). */
+export interface EligibilitiesTable {
+  workspace_id: string;
+  id: string;
+  /** `user:<id>`. */
+  subject: string;
+  role: string;
+  scope: string;
+  max_duration_ms: number;
+  require_2fa: number;
   created_at: number;
   created_by: string;
 }

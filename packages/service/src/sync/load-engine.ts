@@ -31,13 +31,14 @@ export async function loadEngineState(
   const base = await readTreeGroupsAndKeys(db, workspaceId);
   const grants: GrantInput[] = [];
   for await (const rows of grantRows(db, dialect, workspaceId)) {
-    for (const [subject, scope, role, extras, expiresAt] of rows) {
+    for (const [subject, scope, role, extras, expiresAt, note] of rows) {
       grants.push({
         subject: subject as GranteeRef,
         scope: scope as ResourceRef,
         role,
         extras: extras ?? [],
         expiresAt: expiresAt ?? undefined,
+        note: note ?? undefined,
       });
     }
   }
@@ -146,6 +147,7 @@ type GrantTuple = [
   role: string,
   extras: string | readonly string[] | null,
   expiresAt: number | null,
+  note: string | null,
 ];
 
 /**
@@ -159,15 +161,15 @@ async function* grantRows(
 ): AsyncGenerator<GrantRow[]> {
   let after: readonly [string, string] = ["", ""];
   for (;;) {
-    const page = sql`select subject, scope, role, extras, expires_at from grants
+    const page = sql`select subject, scope, role, extras, expires_at, note from grants
       where workspace_id = ${workspaceId} and (subject, scope) > (${after[0]}, ${after[1]})
       order by subject, scope limit ${GRANT_PAGE}`;
     const query =
       dialect === "postgres"
         ? sql<{ rows: unknown }>`select coalesce(json_agg(json_build_array(subject, scope, role,
-            extras, expires_at) order by subject, scope), '[]') as rows from (${page}) as page`
+            extras, expires_at, note) order by subject, scope), '[]') as rows from (${page}) as page`
         : sql<{ rows: unknown }>`select json_group_array(json_array(subject, scope, role, extras,
-            expires_at) order by subject, scope) as rows from (${page}) as page`;
+            expires_at, note) order by subject, scope) as rows from (${page}) as page`;
     const value = (await query.execute(db)).rows[0]?.rows;
     // SQLite answers the JSON as text; the pg driver parses it.
     const tuples = (typeof value === "string" ? JSON.parse(value) : (value ?? [])) as GrantTuple[];

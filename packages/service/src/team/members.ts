@@ -21,6 +21,8 @@ export interface GrantSpec {
   readonly extras?: readonly string[];
   /** Epoch ms after which the grant holds nothing (temporary access). */
   readonly expiresAt?: number | undefined;
+  /** The engine's opaque note (a just-in-time elevation's provenance); never read from a request. */
+  readonly note?: string | undefined;
 }
 
 export interface Member {
@@ -240,6 +242,7 @@ export async function insertGrant(
     scope: spec.scope,
     extras: [...new Set(spec.extras ?? [])],
     expiresAt: spec.expiresAt,
+    ...(spec.note === undefined ? {} : { note: spec.note }),
   };
   if (spec.expiresAt !== undefined && spec.expiresAt <= tx.now) {
     throw new GatehouseError(ErrorCode.INVALID_INPUT, "expiresAt must be in the future");
@@ -257,6 +260,7 @@ export async function insertGrant(
         role: spec.role,
         extras: JSON.stringify(input.extras),
         expires_at: spec.expiresAt ?? null,
+        note: spec.note ?? null,
         created_at: tx.now,
         created_by: actorLabel(tx.request),
       })

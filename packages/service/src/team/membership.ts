@@ -195,6 +195,12 @@ export async function removeMemberRows(tx: WorkspaceWriter, userId: string): Pro
     .where("workspace_id", "=", ws)
     .where("user_id", "=", userId)
     .execute();
+  // Eligibilities (#18) go with the membership: rejoining never revives them.
+  await tx.trx
+    .deleteFrom("eligibilities")
+    .where("workspace_id", "=", ws)
+    .where("subject", "=", subject)
+    .execute();
   await tx.trx
     .updateTable("api_keys")
     .set({ revoked_at: tx.now })

@@ -11,6 +11,7 @@ import * as engineSnapshots from "./0011-engine-snapshots.ts";
 import * as auditByTarget from "./0012-audit-by-target.ts";
 import * as emailChanges from "./0013-email-changes.ts";
 import * as invitationTeams from "./0014-invitation-teams.ts";
+import * as eligibilities from "./0016-eligibilities.ts";
 
 /** Every migration, in order. Add new ones at the end; never edit one that has shipped. */
 export const migrations: Readonly<Record<string, Migration>> = {
@@ -26,4 +27,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "0012-audit-by-target": auditByTarget,
   "0013-email-changes": emailChanges,
   "0014-invitation-teams": invitationTeams,
+  "0016-eligibilities": eligibilities,
 };
