@@ -128,6 +128,11 @@ export { EXPORT_FORMAT, EXPORT_VERSION } from "./team/portability.ts";
 export type { SyncInput, SyncResult } from "./team/resource-sync.ts";
 export { MAX_SYNC_RESOURCES } from "./team/resource-sync.ts";
 export type {
+  WorkspaceRole,
+  WorkspaceRoleChanges,
+  WorkspaceRoleInput,
+} from "./team/workspace-roles.ts";
+export type {
   PlanSeats,
   SettingsChanges,
   Workspace,

@@ -3,6 +3,7 @@ import { EventEmitter } from "node:events";
 import {
   type ChangeOp,
   type Engine,
+  extendModel,
   GatehouseError,
   isGatehouseError,
   type Model,
@@ -35,6 +36,7 @@ import {
   SnapshotWriter,
 } from "./sync/engine-snapshots.ts";
 import { loadEngine, readChanges } from "./sync/load-engine.ts";
+import { readWorkspaceRoles } from "./team/workspace-roles.ts";
 
 export type { WorkspaceRow };
 
@@ -119,6 +121,8 @@ export class ServiceCore {
   readonly #mutex = new KeyedMutex();
   /** Refreshes in flight per workspace, shared by concurrent reads. */
   readonly #refreshing = new Map<string, Promise<CachedWorkspace>>();
+  /** Per workspace with roles of its own: its model with them, and the rows it was built from. */
+  readonly #workspaceModels = new Map<string, { readonly rows: string; readonly model: Model }>();
 
   constructor(options: GatehouseOptions) {
     this.storage = options.storage;
@@ -150,6 +154,30 @@ export class ServiceCore {
       );
     }
     return model;
+  }
+
+  /**
+   * The model a workspace decides with: its preset's, plus the roles the workspace defined where
+   * the model allows (docs/workspace-roles.md), read with `db`. The same object while those rows
+   * stay the same, so a decoded snapshot and a cached engine keep matching it.
+   */
+  async workspaceModel(db: Kysely<Database>, row: WorkspaceRow): Promise<Model> {
+    const model = this.modelOf(row.preset);
+    if (!model.policy.workspaceRoles) return model;
+    const roles = await readWorkspaceRoles(db, row.id);
+    if (roles.length === 0) {
+      this.#workspaceModels.delete(row.id);
+      return model;
+    }
+    const rows = JSON.stringify([row.preset, roles]);
+    const known = this.#workspaceModels.get(row.id);
+    if (known?.rows === rows) return known.model;
+    const extended = extendModel(
+      model,
+      Object.fromEntries(roles.map(({ name, ...role }) => [name, role])),
+    );
+    this.#workspaceModels.set(row.id, { rows, model: extended });
+    return extended;
   }
 
   /** The open workspace row, or WORKSPACE_NOT_FOUND. */
@@ -204,7 +232,7 @@ export class ServiceCore {
       }
     }
     // A large workspace's stored snapshot and the changes since, else its rows.
-    const model = this.modelOf(row.preset);
+    const model = await this.workspaceModel(db, row);
     const restored =
       decoded !== undefined && decoded.engine.model === model
         ? (await catchUp(db, row.id, decoded, row.revision))
@@ -292,7 +320,13 @@ export class ServiceCore {
     // Not cached: decode its snapshot (if any) first, so no transaction stays open meanwhile.
     const decoded =
       entry === undefined
-        ? await readSnapshot(this.db, this.modelOf(row.preset), row.id, row.revision, this.clock)
+        ? await readSnapshot(
+            this.db,
+            await this.workspaceModel(this.db, row),
+            row.id,
+            row.revision,
+            this.clock,
+          )
         : undefined;
     return this.storage.snapshot(async (trx) =>
       this.stateAt(trx, await this.workspace(trx, workspaceId), startedAt, decoded),
@@ -557,7 +591,8 @@ export class WorkspaceReader {
     this.request = request;
     this.workspace = workspace;
     this.engine = engine;
-    this.model = core.modelOf(workspace.preset);
+    // The workspace's model: its preset's plus any roles it defined (`ServiceCore.workspaceModel`).
+    this.model = engine.model;
     this.db = db ?? core.db;
   }
 
