@@ -1,9 +1,9 @@
-import { defineModel } from "@gatehouse/engine";
+import { defineModel, loadModel } from "@gatehouse/engine";
 import { presets } from "@gatehouse/engine/presets";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { asUser, systemActor } from "../src/actor.ts";
-import type { Gatehouse } from "../src/gatehouse.ts";
-import { backends, codeOf, openService, signUpPerson } from "./backends.ts";
+import { createGatehouse, type Gatehouse } from "../src/gatehouse.ts";
+import { backends, codeOf, openService, signUpPerson, TEST_PASSWORD_COST } from "./backends.ts";
 
 /** A small hosting model whose policy lets a workspace define roles of its own. */
 export const studio = defineModel({
@@ -234,6 +234,63 @@ describe.each(backends)("workspace roles on $name", (backend) => {
       ).toBe("WORKSPACE_ROLES_DISABLED");
       const matrix = await gatehouse.access.roleMatrix(as, ws.id);
       expect(matrix.workspaceRoles).toEqual({ allowed: false, mayDefine: false });
+    }
+  });
+});
+
+describe.each(backends)("workspace roles across a model change on $name", (backend) => {
+  it("reports a role the new model no longer allows, and drops it with its grants", async () => {
+    const [storage, earlier] = (await backend.openPeers(2)) as [
+      Gatehouse["storage"],
+      Gatehouse["storage"],
+    ];
+    const serve = (on: Gatehouse["storage"], model: typeof studio) =>
+      createGatehouse({
+        storage: on,
+        models: { ...presets, studio: model },
+        passwordCost: TEST_PASSWORD_COST,
+        personalPreset: null,
+      });
+    const first = serve(earlier, studio);
+    const fixed = loadModel({ ...studio.definition, policy: { workspaceRoles: false } });
+    const second = serve(storage, fixed);
+    try {
+      await first.modelChanges.accept();
+      const olivia = await signUpPerson(first, "olivia");
+      const as = asUser(olivia.id);
+      const ws = await first.workspaces.create(as, { name: "Studio", preset: "studio" });
+      await first.resources.upsert(systemActor(), ws.id, {
+        resource: "site:shop",
+        parent: `workspace:${ws.id}`,
+      });
+      await first.workspaceRoles.define(as, ws.id, deployer);
+      const dana = await signUpPerson(first, "dana");
+      await first.members.add(systemActor(), ws.id, {
+        userId: dana.id,
+        grants: [{ role: "deployer", scope: "site:shop" }],
+      });
+
+      const [report] = (await second.modelChanges.check()).filter((r) => r.model === "studio");
+      expect(report!.status).toBe("incompatible");
+      expect(report!.conflicts.map((conflict) => conflict.target)).toEqual([
+        { kind: "role", role: "deployer" },
+        { kind: "grant", subject: `user:${dana.id}`, scope: "site:shop" },
+      ]);
+      expect(report!.lostAccess).toEqual([
+        expect.objectContaining({ role: "deployer", permissions: ["site.deploy", "site.view"] }),
+      ]);
+
+      // The operator's way through, on the instance serving the old model.
+      const { dropped } = await first.modelChanges.apply(systemActor("cli"), fixed, {
+        dropConflicts: true,
+      });
+      expect(dropped).toBe(2);
+      const matrix = await first.access.roleMatrix(as, ws.id);
+      expect(matrix.roles.some((row) => row.workspace)).toBe(false);
+    } finally {
+      // The first storage drops the database on close: it closes last.
+      await first.close();
+      await second.close();
     }
   });
 });
