@@ -1,43 +1,10 @@
-import { defineModel, loadModel } from "@gatehouse/engine";
+import { loadModel, type Model } from "@gatehouse/engine";
 import { presets } from "@gatehouse/engine/presets";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { asUser, systemActor } from "../src/actor.ts";
 import { createGatehouse, type Gatehouse } from "../src/gatehouse.ts";
 import { backends, codeOf, openService, signUpPerson, TEST_PASSWORD_COST } from "./backends.ts";
-
-/** A small hosting model whose policy lets a workspace define roles of its own. */
-export const studio = defineModel({
-  name: "studio",
-  types: { workspace: {}, site: { parents: ["workspace"] } },
-  permissions: {
-    "site.view": { on: "site" },
-    "site.deploy": { on: "site" },
-    "site.delete": { on: "site" },
-    "team.manage": { on: "workspace" },
-    "settings.manage": { on: "workspace" },
-    "billing.manage": { on: "workspace" },
-  },
-  ownerOnly: ["billing.manage"],
-  roles: {
-    owner: { owner: true, scopes: ["workspace"] },
-    admin: {
-      scopes: ["workspace"],
-      permissions: ["team.manage", "settings.manage", "site.view", "site.deploy"],
-    },
-    viewer: { scopes: ["workspace", "site"], permissions: ["site.view"] },
-  },
-  delegation: "team.manage",
-  gates: { settings: "settings.manage" },
-  policy: { workspaceRoles: true },
-});
-
-const deployer = {
-  name: "deployer",
-  label: "Deployer",
-  description: "Ships sites, nothing else",
-  scopes: ["site"],
-  permissions: ["site.view", "site.deploy"],
-};
+import { deployer, studio } from "./studio-model.ts";
 
 describe.each(backends)("workspace roles on $name", (backend) => {
   let gatehouse: Gatehouse;
@@ -244,7 +211,7 @@ describe.each(backends)("workspace roles across a model change on $name", (backe
       Gatehouse["storage"],
       Gatehouse["storage"],
     ];
-    const serve = (on: Gatehouse["storage"], model: typeof studio) =>
+    const serve = (on: Gatehouse["storage"], model: Model) =>
       createGatehouse({
         storage: on,
         models: { ...presets, studio: model },
