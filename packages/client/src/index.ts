@@ -11,6 +11,9 @@ export type {
   Result,
   WhoCanBody,
   WhoCanQuestion,
+  WorkspaceRoleBody,
+  WorkspaceRoleChanges,
+  WorkspaceRoleInput,
 } from "./api-types.ts";
 export type {
   ChangeStreamHandlers,
