@@ -70,7 +70,7 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** The model of a workspace: types, permissions, roles, plans and sections */
+        /** The model of a workspace: types, permissions, roles, plans and sections, and the workspace's own roles */
         get: {
             parameters: {
                 query?: never;
@@ -94,6 +94,14 @@ export type paths = {
                             model: {
                                 [key: string]: unknown;
                             };
+                            /** @description The workspace's own roles (docs/workspace-roles.md): its model is `model` plus these (`extendModel`) */
+                            roles: {
+                                name: string;
+                                label: string;
+                                description: string;
+                                scopes: string[];
+                                permissions: string[];
+                            }[];
                         };
                     };
                 };

@@ -71,6 +71,31 @@ export class WorkspaceRoles {
   }
 
   /**
+   * The workspace's preset and its own roles, for any member (the model route and the console's
+   * role pickers: the workspace's model is the preset's plus these).
+   * @example
+   * const { preset, roles } = await gatehouse.workspaceRoles.list(asUser(dana), ws);
+   */
+  async list(
+    request: RequestContext,
+    workspaceId: string,
+  ): Promise<{ preset: string; roles: WorkspaceRole[] }> {
+    const reader = await this.#core.read(request, workspaceId);
+    const preset = reader.workspace.preset;
+    const builtIn = this.#core.modelOf(preset).definition.roles;
+    const roles = Object.entries(reader.model.definition.roles)
+      .filter(([name]) => !Object.hasOwn(builtIn, name))
+      .map(([name, role]) => ({
+        name,
+        label: role.label ?? name,
+        description: role.description ?? "",
+        scopes: [...role.scopes],
+        permissions: [...(role.permissions ?? [])],
+      }));
+    return { preset, roles };
+  }
+
+  /**
    * Defines a role for the workspace. INVALID_INPUT (with `issues`) when the model would refuse it
    * as one of its own roles or its name is the model's; PERMISSION_DENIED for a permission the
    * caller does not hold at the root.
