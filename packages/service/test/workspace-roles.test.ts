@@ -65,6 +65,25 @@ describe.each(backends)("workspace roles on $name", (backend) => {
     expect(log.entries.map((entry) => entry.action)).toContain("role.define");
   });
 
+  it("is in the assistant's team tools: a member asks, and the assistant gives it", async () => {
+    const { as, ws, host, dana } = await studioWorkspace();
+    await gatehouse.workspaceRoles.define(as, ws.id, deployer);
+    await gatehouse.members.add(host, ws.id, {
+      userId: dana.id,
+      grants: [{ role: "viewer", scope: "site:shop" }],
+    });
+    const tools = await gatehouse.assistant.tools(as, ws.id);
+    const change = tools.find((tool) => tool.name === "gatehouse_change_member_role");
+    expect(JSON.stringify(change?.inputSchema)).toContain("deployer");
+    const outcome = await gatehouse.assistant.call(as, ws.id, {
+      tool: "gatehouse_change_member_role",
+      arguments: { userId: dana.id, role: "deployer", scope: "site:shop" },
+    });
+    expect(outcome.status).toBe("completed");
+    const deploy = { permission: "site.deploy", resource: "site:shop" };
+    expect((await gatehouse.decisions.check(asUser(dana.id), ws.id, deploy)).allowed).toBe(true);
+  });
+
   it("changes a role: every engine reloads, and what its grants give follows", async () => {
     const { as, ws, host, dana } = await studioWorkspace();
     await gatehouse.workspaceRoles.define(as, ws.id, deployer);
@@ -152,11 +171,13 @@ describe.each(backends)("workspace roles on $name", (backend) => {
       userId: dana.id,
       grants: [{ role: "deployer", scope: "site:shop" }],
     });
-    const { invitation } = await gatehouse.invitations.create(as, ws.id, {
+    const { invitation, token } = await gatehouse.invitations.create(as, ws.id, {
       email: "finn@example.com",
       role: "deployer",
       scopes: ["site:shop"],
     });
+    // The invitation page names the workspace's role by its label.
+    expect((await gatehouse.invitations.preview(token)).roleLabel).toBe("Deployer");
     expect(await codeOf(gatehouse.workspaceRoles.remove(as, ws.id, "deployer"))).toBe(
       "ROLE_IN_USE",
     );
