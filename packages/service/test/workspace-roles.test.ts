@@ -3,7 +3,14 @@ import { presets } from "@gatehouse/engine/presets";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { asUser, systemActor } from "../src/actor.ts";
 import { createGatehouse, type Gatehouse } from "../src/gatehouse.ts";
-import { backends, codeOf, openService, signUpPerson, TEST_PASSWORD_COST } from "./backends.ts";
+import {
+  backends,
+  codeOf,
+  openPeerServices,
+  openService,
+  signUpPerson,
+  TEST_PASSWORD_COST,
+} from "./backends.ts";
 import { deployer, studio } from "./studio-model.ts";
 
 describe.each(backends)("workspace roles on $name", (backend) => {
@@ -279,6 +286,71 @@ describe.each(backends)("workspace roles across a model change on $name", (backe
       // The first storage drops the database on close: it closes last.
       await first.close();
       await second.close();
+    }
+  });
+});
+
+describe.each(backends)("workspace roles across instances on $name", (backend) => {
+  it("a role change reaches every instance, and a snapshot of the old roles is never restored", async () => {
+    const clock = { now: Date.UTC(2026, 11, 1) };
+    const peers = await openPeerServices(backend, 3, clock, {
+      models: { ...presets, studio },
+      personalPreset: null,
+      engineSnapshots: { minGrants: 1, refreshAfter: 50 },
+    });
+    try {
+      const [a, b, c] = peers.instances as [Gatehouse, Gatehouse, Gatehouse];
+      const olivia = await signUpPerson(a, "olivia");
+      const dana = await signUpPerson(a, "dana");
+      const as = asUser(olivia.id);
+      const ws = await a.workspaces.create(as, { name: "Studio", preset: "studio" });
+      await a.resources.upsert(systemActor(), ws.id, {
+        resource: "site:shop",
+        parent: `workspace:${ws.id}`,
+      });
+      await a.workspaceRoles.define(as, ws.id, deployer);
+      await a.members.add(systemActor(), ws.id, {
+        userId: dana.id,
+        grants: [{ role: "deployer", scope: "site:shop" }],
+      });
+      const deploys = async (instance: Gatehouse, options = {}) =>
+        (
+          await instance.decisions.check(
+            systemActor(),
+            ws.id,
+            { permission: "site.deploy", resource: "site:shop", subject: `user:${dana.id}` },
+            options,
+          )
+        ).allowed;
+      expect(await deploys(a)).toBe(true);
+      expect(await deploys(b)).toBe(true); // b holds the workspace, with the role
+      // a's load wrote a snapshot of the engine with the role as it was.
+      for (;;) {
+        const row = await a.storage.db
+          .selectFrom("engine_snapshots")
+          .select("revision")
+          .where("workspace_id", "=", ws.id)
+          .executeTakeFirst();
+        if (row !== undefined) break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+
+      const { revision } = await a.workspaceRoles.update(as, ws.id, "deployer", {
+        permissions: ["site.view"],
+      });
+      expect(await deploys(a)).toBe(false);
+      // b follows the change (a roles.change op: it reloads with the new model).
+      expect(await deploys(b, { atLeastRevision: revision })).toBe(false);
+      // c has never loaded the workspace: the stored snapshot is of the old model, and ignored.
+      expect(await deploys(c)).toBe(false);
+      const viewer = await c.decisions.check(systemActor(), ws.id, {
+        permission: "site.view",
+        resource: "site:shop",
+        subject: `user:${dana.id}`,
+      });
+      expect(viewer.allowed).toBe(true);
+    } finally {
+      await peers.close();
     }
   });
 });
