@@ -195,6 +195,7 @@ export class ServiceCore {
       .executeTakeFirst();
     if (row === undefined || row.closed_at !== null) {
       this.engines.evict(workspaceId);
+      this.#workspaceModels.delete(workspaceId);
       throw notFound();
     }
     return row;
