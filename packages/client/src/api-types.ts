@@ -94,6 +94,20 @@ export interface ElevationRequest {
   readonly totpCode?: string;
 }
 
+/** A new workspace role, as `POST /v1/workspaces/{ws}/roles` takes it (docs/workspace-roles.md). */
+export type WorkspaceRoleInput = NonNullable<
+  paths["/v1/workspaces/{ws}/roles"]["post"]["requestBody"]
+>["content"]["application/json"];
+
+/** What `PATCH /v1/workspaces/{ws}/roles/{role}` may change. */
+export type WorkspaceRoleChanges = NonNullable<
+  paths["/v1/workspaces/{ws}/roles/{role}"]["patch"]["requestBody"]
+>["content"]["application/json"];
+
+/** A workspace role and the revision of the write, as the API answers it. */
+export type WorkspaceRoleBody =
+  paths["/v1/workspaces/{ws}/roles"]["post"]["responses"][201]["content"]["application/json"];
+
 /** Options of a read: no staler than a write's `revision` (the freshness token). */
 export interface Freshness {
   readonly atLeastRevision?: number;
@@ -145,4 +159,14 @@ export interface GatehouseApi {
   ): Promise<Result<ElevationBody>>;
   /** Ends a live elevation now. */
   endElevation(workspaceId: string, eligibilityId: string): Promise<Result<{ revision: number }>>;
+  /** Defines a role of the workspace's own, where its model allows (docs/workspace-roles.md). */
+  defineRole(workspaceId: string, role: WorkspaceRoleInput): Promise<Result<WorkspaceRoleBody>>;
+  /** Changes a workspace role's label, description, scopes or permissions. */
+  updateRole(
+    workspaceId: string,
+    name: string,
+    changes: WorkspaceRoleChanges,
+  ): Promise<Result<WorkspaceRoleBody>>;
+  /** Deletes a workspace role no grant or pending invitation gives (else ROLE_IN_USE). */
+  deleteRole(workspaceId: string, name: string): Promise<Result<{ revision: number }>>;
 }

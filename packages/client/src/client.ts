@@ -138,6 +138,26 @@ export function createClient(options: ClientOptions): GatehouseClient {
       if (error !== undefined) return { error };
       return { data };
     },
+    async defineRole(workspaceId, role) {
+      const { data, error } = await api.POST("/v1/workspaces/{ws}/roles", {
+        params: { path: { ws: workspaceId } },
+        body: role,
+      });
+      return error === undefined ? { data } : { error };
+    },
+    async updateRole(workspaceId, name, changes) {
+      const { data, error } = await api.PATCH("/v1/workspaces/{ws}/roles/{role}", {
+        params: { path: { ws: workspaceId, role: name } },
+        body: changes,
+      });
+      return error === undefined ? { data } : { error };
+    },
+    async deleteRole(workspaceId, name) {
+      const { data, error } = await api.DELETE("/v1/workspaces/{ws}/roles/{role}", {
+        params: { path: { ws: workspaceId, role: name } },
+      });
+      return error === undefined ? { data } : { error };
+    },
     localDecisions: (workspaceId, localOptions) =>
       LocalDecisions.open(client, workspaceId, localOptions),
   };

@@ -17,6 +17,9 @@ export type {
   Result,
   WhoCanBody,
   WhoCanQuestion,
+  WorkspaceRoleBody,
+  WorkspaceRoleChanges,
+  WorkspaceRoleInput,
 } from "./api-types.ts";
 export type {
   ChangeStreamHandlers,

@@ -3,6 +3,7 @@ import {
   createEngine,
   type Decision,
   type Engine,
+  extendModel,
   type GrantInput,
   type Model,
   type Page,
@@ -57,7 +58,10 @@ function invalidModel(detail: string): Problem {
 export class LocalDecisions {
   readonly #client: GatehouseApi;
   readonly #workspaceId: string;
-  readonly #model: Model;
+  /** The workspace's preset, as the server serves it. */
+  readonly #preset: Model;
+  /** The preset with the workspace's own roles, as of the last snapshot. */
+  #model: Model;
   readonly #waitMs: number;
   readonly #clock: () => number;
   #engine: Engine;
@@ -79,6 +83,7 @@ export class LocalDecisions {
   ) {
     this.#client = client;
     this.#workspaceId = workspaceId;
+    this.#preset = model;
     this.#model = model;
     this.#waitMs = options.waitMs ?? 250;
     this.#clock = options.clock ?? Date.now;
@@ -273,6 +278,11 @@ export class LocalDecisions {
   }
 
   #build(snapshot: Snapshot): Engine {
+    // A change of the workspace's roles comes as a `roles.change` op: a resync, and a new model.
+    this.#model = extendModel(
+      this.#preset,
+      Object.fromEntries(snapshot.roles.map(({ name, ...role }) => [name, role])),
+    );
     return createEngine(this.#model, {
       workspace: this.#workspaceId,
       clock: this.#clock,
@@ -382,5 +392,13 @@ type Snapshot = {
     scopes: string[];
     resources?: string[];
     expiresAt?: number;
+  }[];
+  /** The workspace's own roles; the model is the preset's plus these. */
+  readonly roles: readonly {
+    name: string;
+    label: string;
+    description: string;
+    scopes: string[];
+    permissions: string[];
   }[];
 };

@@ -1,4 +1,5 @@
 import type { paths } from "../../client/src/generated/api.ts";
+import type { ModelDefinition } from "../../engine/src/model/model-definition.ts";
 /** The console talks to the public HTTP API only: JSON, session cookies, and the CSRF echo on writes. */
 
 export interface Problem {
@@ -201,6 +202,10 @@ export type Eligibility = Answer<
 >["eligibilities"][number];
 export type Seats = Answer<"/v1/workspaces/{ws}/seats", "get">;
 export type RoleMatrix = Answer<"/v1/workspaces/{ws}/roles", "get">;
+/** `GET …/model`: the preset's definition and the workspace's own roles. */
+export type WorkspaceModel = Omit<Answer<"/v1/workspaces/{ws}/model", "get">, "model"> & {
+  readonly model: ModelDefinition;
+};
 export type Explanation = Answer<"/v1/workspaces/{ws}/explain", "post">;
 export type ApiKey = Answer<"/v1/workspaces/{ws}/api-keys", "get">["keys"][number];
 export type AuditEntry = Answer<"/v1/workspaces/{ws}/audit", "get">["entries"][number];

@@ -1,5 +1,13 @@
 import { type ReactNode, useEffect, useMemo, useState } from "react";
-import { type Access, api, type ModelDefinition, setPreview, type Workspace, ws } from "./api.ts";
+import {
+  type Access,
+  api,
+  type ModelDefinition,
+  setPreview,
+  type Workspace,
+  type WorkspaceModel,
+  ws,
+} from "./api.ts";
 import {
   firstLevelTypes,
   resourcePath,
@@ -9,6 +17,7 @@ import {
   splitResource,
   typeLabel,
   viewPermissionOf,
+  withWorkspaceRoles,
 } from "./model.ts";
 import { AcceptInvitationPage } from "./pages/accept-invitation.tsx";
 import { AccountPage, EmailConfirmPage } from "./pages/account.tsx";
@@ -277,9 +286,11 @@ function WorkspaceShell(props: { readonly workspaceId: string }): React.JSX.Elem
   // The API client must know of the preview before the first request of this render.
   setPreview(preview === undefined ? undefined : { workspaceId, userId: preview.userId });
   const workspace = useApi<Workspace>(ws(workspaceId));
-  const model = useApi<{ model: ModelDefinition }>(`${ws(workspaceId)}/model`);
+  const model = useApi<WorkspaceModel>(`${ws(workspaceId)}/model`);
+  // The workspace's model: its preset's plus the roles it defined (docs/workspace-roles.md).
+  const merged = useMemo(() => model.data && withWorkspaceRoles(model.data), [model.data]);
   const access = useApi<Access>(`${ws(workspaceId)}/access`);
-  const fleet = useFleet(workspaceId, model.data?.model);
+  const fleet = useFleet(workspaceId, merged);
   const [menuOpen, setMenuOpen] = useState(false);
   // biome-ignore lint/correctness/useExhaustiveDependencies: the phone menu closes on every navigation
   useEffect(() => setMenuOpen(false), [path]);
@@ -287,30 +298,31 @@ function WorkspaceShell(props: { readonly workspaceId: string }): React.JSX.Elem
   const value = useMemo<WorkspaceValue | undefined>(() => {
     if (
       workspace.data === undefined ||
-      model.data === undefined ||
+      merged === undefined ||
       access.data === undefined ||
       fleet === undefined
     )
       return undefined;
     return {
       workspace: workspace.data,
-      model: model.data.model,
+      model: merged,
       access: access.data,
       // Members at the workspace root see the fleet even while it is empty (its empty states).
       fleet:
         fleet ||
-        (firstLevelTypes(model.data.model).length > 0 &&
+        (firstLevelTypes(merged).length > 0 &&
           access.data.grants.some(
-            (grant) => splitResource(grant.scope).type === rootTypeOf(model.data!.model),
+            (grant) => splitResource(grant.scope).type === rootTypeOf(merged),
           )),
       preview,
       canWrite: preview === undefined && access.data.viewAs === null,
       reload: () => {
         workspace.reload();
         access.reload();
+        model.reload();
       },
     };
-  }, [workspace, model, access, fleet, preview]);
+  }, [workspace, model, merged, access, fleet, preview]);
 
   const failed = workspace.error ?? model.error ?? access.error;
   if (failed !== undefined) {

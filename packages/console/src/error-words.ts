@@ -74,6 +74,11 @@ const CODE_WORDS: Readonly<Record<string, { readonly text: string; readonly fiel
     field: "email",
   },
   JOIN_REQUESTS_DISABLED: { text: "This workspace does not take requests to join." },
+  WORKSPACE_ROLES_DISABLED: { text: "Roles are fixed in this kind of workspace." },
+  ROLE_NOT_FOUND: { text: "This workspace has no such role of its own." },
+  ROLE_IN_USE: {
+    text: "Someone still has this role, or a pending invitation gives it: remove those first.",
+  },
   JOIN_REQUEST_NOT_FOUND: { text: "There is no workspace with this join key.", field: "joinKey" },
   JOIN_REQUEST_RATE_LIMITED: { text: "Too many requests to join: try again tomorrow." },
   JOIN_REQUEST_DECIDED: { text: "Someone has already answered this request." },

@@ -1,4 +1,4 @@
-import type { ModelDefinition } from "./api.ts";
+import type { ModelDefinition, WorkspaceModel } from "./api.ts";
 
 /** Reading a workspace's model: the tree of types, labels, and what opens the console's pages. */
 
@@ -76,4 +76,15 @@ export function grantableRoles(model: ModelDefinition): string[] {
   return Object.entries(model.roles)
     .filter(([, role]) => role.owner !== true)
     .map(([name]) => name);
+}
+
+/**
+ * The workspace's model as `GET …/model` answers it, with the roles the workspace defined merged
+ * into the preset's (docs/workspace-roles.md): every role picker and label then knows them.
+ */
+export function withWorkspaceRoles(answer: WorkspaceModel): ModelDefinition {
+  if (answer.roles.length === 0) return answer.model;
+  const roles = { ...answer.model.roles };
+  for (const { name, ...role } of answer.roles) roles[name] = role;
+  return { ...answer.model, roles };
 }

@@ -43,6 +43,8 @@ export interface ConsoleServer {
 export async function startServer(
   consoleDir: string,
   env: Readonly<Record<string, string>> = {},
+  /** Service options beyond the defaults, e.g. `models` with a test model. */
+  service: Partial<Omit<Parameters<typeof openService>[1], "storage">> = {},
 ): Promise<ConsoleServer> {
   let base = "";
   // Links in mail and the OpenID Connect callback name the address the server got at listen time.
@@ -78,6 +80,7 @@ export async function startServer(
     // Sign-in handoff assertions name an issuer; the port is known only after listen, and the
     // tests' stand-in admin apps do not verify it.
     issuer: "http://127.0.0.1",
+    ...service,
   });
   const app = await buildApp({ gatehouse, config, consoleDir, logger: false, mailer });
   await app.listen({ port: 0, host: "127.0.0.1" });

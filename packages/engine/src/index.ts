@@ -24,3 +24,5 @@ export type {
 } from "./model/model-definition.ts";
 export { modelSchema } from "./model/model-schema.ts";
 export { validateModel } from "./model/validate-model.ts";
+export type { WorkspaceRoleDefinition } from "./model/workspace-roles.ts";
+export { extendModel, workspaceRoleIssues } from "./model/workspace-roles.ts";

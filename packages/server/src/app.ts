@@ -39,6 +39,7 @@ import { oidcRoutes } from "./routes/oidc.ts";
 import { resourceAccessRoutes } from "./routes/resource-access.ts";
 import { resourceRoutes } from "./routes/resources.ts";
 import { signInRoutes } from "./routes/sign-in.ts";
+import { workspaceRoleRoutes } from "./routes/workspace-roles.ts";
 import { workspaceRoutes } from "./routes/workspaces.ts";
 
 declare module "fastify" {
@@ -228,6 +229,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(mcpRoutes, { gatehouse, config });
   await app.register(signInRoutes, { gatehouse, config });
   await app.register(accessRoutes, { gatehouse, config });
+  await app.register(workspaceRoleRoutes, { gatehouse, config });
   await app.register(invitationLinkRoutes, { gatehouse, config });
   await app.register(hostUserRoutes, { gatehouse, config });
   await app.register(devOutboxRoutes, { gatehouse, config });

@@ -852,6 +852,26 @@ async function runMatrix(server: Awaited<ReturnType<typeof openServer>>, preset:
     "GET /v1/workspaces/{ws}/roles": (t) => [
       { method: "GET", url: `${base(t)}/roles`, expect: { allow: true, exact: 200 } },
     ],
+    // Workspace-defined roles: all five presets keep roles fixed (WORKSPACE_ROLES_DISABLED).
+    "POST /v1/workspaces/{ws}/roles": (t) => [
+      {
+        method: "POST",
+        url: `${base(t)}/roles`,
+        body: { name: "extra", scopes: ["x"], permissions: [] },
+        expect: { allow: false, exact: 403 },
+      },
+    ],
+    "PATCH /v1/workspaces/{ws}/roles/{role}": (t) => [
+      {
+        method: "PATCH",
+        url: `${base(t)}/roles/extra`,
+        body: { label: "Extra" },
+        expect: { allow: false, exact: 403 },
+      },
+    ],
+    "DELETE /v1/workspaces/{ws}/roles/{role}": (t) => [
+      { method: "DELETE", url: `${base(t)}/roles/extra`, expect: { allow: false, exact: 403 } },
+    ],
     "GET /v1/workspaces/{ws}/seats": async (t, c) => {
       const allow = holdsGate(c, teamView, rootOf(A));
       return [

@@ -28,6 +28,7 @@ import { JoinRequests } from "./team/join-requests.ts";
 import { Members } from "./team/members.ts";
 import { Portability } from "./team/portability.ts";
 import { Resources } from "./team/resources.ts";
+import { WorkspaceRoles } from "./team/workspace-roles.ts";
 import { Workspaces } from "./team/workspaces.ts";
 
 /** The follower's state, for health checks and metrics. */
@@ -74,6 +75,8 @@ export interface Gatehouse {
   readonly signingKeys: SigningKeys;
   /** The caller's own access, the role matrix and "view as" (for the console). */
   readonly access: Access;
+  /** Roles a workspace defines for itself, where its model allows (docs/workspace-roles.md). */
+  readonly workspaceRoles: WorkspaceRoles;
   /** The host application's credentials, managed by the instance operator. */
   readonly hostCredentials: HostCredentials;
   /** The panel's own users by its own ids, and host-issued sign-in links. */
@@ -164,6 +167,7 @@ export function createGatehouse(
     signIn: new SignInHandoff(core, signingKeys),
     signingKeys,
     access: new Access(core),
+    workspaceRoles: new WorkspaceRoles(core),
     hostCredentials: new HostCredentials(core),
     hostUsers: new HostUsers(core, members),
     oidc: new OidcSignIn(core),

@@ -137,6 +137,11 @@ export type { SyncInput, SyncResult } from "./team/resource-sync.ts";
 export { MAX_SYNC_RESOURCES } from "./team/resource-sync.ts";
 export type { ResourcePage } from "./team/resources.ts";
 export type {
+  WorkspaceRole,
+  WorkspaceRoleChanges,
+  WorkspaceRoleInput,
+} from "./team/workspace-roles.ts";
+export type {
   PlanSeats,
   SettingsChanges,
   Workspace,

@@ -4,6 +4,7 @@ import {
   accessDiff,
   type ChangeOp,
   type Engine,
+  extendModel,
   GatehouseError,
   isGatehouseError,
   type Model,
@@ -37,6 +38,7 @@ import {
   SnapshotWriter,
 } from "./sync/engine-snapshots.ts";
 import { loadEngine, readChanges } from "./sync/load-engine.ts";
+import { readWorkspaceRoles } from "./team/workspace-roles.ts";
 
 export type { WorkspaceRow };
 
@@ -147,6 +149,8 @@ export class ServiceCore {
   readonly #mutex = new KeyedMutex();
   /** Refreshes in flight per workspace, shared by concurrent reads. */
   readonly #refreshing = new Map<string, Promise<CachedWorkspace>>();
+  /** Per workspace with roles of its own: its model with them, and the rows it was built from. */
+  readonly #workspaceModels = new Map<string, { readonly rows: string; readonly model: Model }>();
 
   constructor(options: GatehouseOptions) {
     this.storage = options.storage;
@@ -180,6 +184,30 @@ export class ServiceCore {
     return model;
   }
 
+  /**
+   * The model a workspace decides with: its preset's, plus the roles the workspace defined where
+   * the model allows (docs/workspace-roles.md), read with `db`. The same object while those rows
+   * stay the same, so a decoded snapshot and a cached engine keep matching it.
+   */
+  async workspaceModel(db: Kysely<Database>, row: WorkspaceRow): Promise<Model> {
+    const model = this.modelOf(row.preset);
+    if (!model.policy.workspaceRoles) return model;
+    const roles = await readWorkspaceRoles(db, row.id);
+    if (roles.length === 0) {
+      this.#workspaceModels.delete(row.id);
+      return model;
+    }
+    const rows = JSON.stringify([row.preset, roles]);
+    const known = this.#workspaceModels.get(row.id);
+    if (known?.rows === rows) return known.model;
+    const extended = extendModel(
+      model,
+      Object.fromEntries(roles.map(({ name, ...role }) => [name, role])),
+    );
+    this.#workspaceModels.set(row.id, { rows, model: extended });
+    return extended;
+  }
+
   /** The open workspace row, or WORKSPACE_NOT_FOUND. */
   async workspace(
     db: Kysely<Database>,
@@ -195,6 +223,7 @@ export class ServiceCore {
       .executeTakeFirst();
     if (row === undefined || row.closed_at !== null) {
       this.engines.evict(workspaceId);
+      this.#workspaceModels.delete(workspaceId);
       throw notFound();
     }
     return row;
@@ -232,7 +261,7 @@ export class ServiceCore {
       }
     }
     // A large workspace's stored snapshot and the changes since, else its rows.
-    const model = this.modelOf(row.preset);
+    const model = await this.workspaceModel(db, row);
     const restored =
       decoded !== undefined && decoded.engine.model === model
         ? (await catchUp(db, row.id, decoded, row.revision))
@@ -320,7 +349,13 @@ export class ServiceCore {
     // Not cached: decode its snapshot (if any) first, so no transaction stays open meanwhile.
     const decoded =
       entry === undefined
-        ? await readSnapshot(this.db, this.modelOf(row.preset), row.id, row.revision, this.clock)
+        ? await readSnapshot(
+            this.db,
+            await this.workspaceModel(this.db, row),
+            row.id,
+            row.revision,
+            this.clock,
+          )
         : undefined;
     return this.storage.snapshot(async (trx) =>
       this.stateAt(trx, await this.workspace(trx, workspaceId), startedAt, decoded),
@@ -595,7 +630,8 @@ export class WorkspaceReader {
     this.request = request;
     this.workspace = workspace;
     this.engine = engine;
-    this.model = core.modelOf(workspace.preset);
+    // The workspace's model: its preset's plus any roles it defined (`ServiceCore.workspaceModel`).
+    this.model = engine.model;
     this.db = db ?? core.db;
   }
 

@@ -70,7 +70,7 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** The model of a workspace: types, permissions, roles, plans and sections */
+        /** The model of a workspace: types, permissions, roles, plans and sections, and the workspace's own roles */
         get: {
             parameters: {
                 query?: never;
@@ -94,6 +94,14 @@ export type paths = {
                             model: {
                                 [key: string]: unknown;
                             };
+                            /** @description The workspace's own roles (docs/workspace-roles.md): its model is `model` plus these (`extendModel`) */
+                            roles: {
+                                name: string;
+                                label: string;
+                                description: string;
+                                scopes: string[];
+                                permissions: string[];
+                            }[];
                         };
                     };
                 };
@@ -5442,6 +5450,14 @@ export type paths = {
                                 resources?: string[];
                                 expiresAt?: number;
                             }[];
+                            /** @description The workspace's own roles (docs/workspace-roles.md): extend the preset's model with them (`extendModel`) before loading the grants */
+                            roles: {
+                                name: string;
+                                label: string;
+                                description: string;
+                                scopes: string[];
+                                permissions: string[];
+                            }[];
                         };
                     };
                 };
@@ -6862,8 +6878,8 @@ export type paths = {
             cookie?: never;
         };
         /**
-         * The preset's role × permission matrix
-         * @description Every role with the resource types it is granted at and the permissions it holds (the owner role holds them all); every permission with the types it acts on and whether it is owner-only (never delegable).
+         * The preset's role × permission matrix, with the workspace's own roles
+         * @description Every role with the resource types it is granted at and the permissions it holds (the owner role holds them all), the workspace's own roles marked `workspace` (docs/workspace-roles.md); every permission with the types it acts on and whether it is owner-only (never delegable). `workspaceRoles` says whether the model lets the workspace define roles and whether the caller may.
          */
         get: {
             parameters: {
@@ -6901,7 +6917,15 @@ export type paths = {
                                 owner: boolean;
                                 scopes: string[];
                                 permissions: string[];
+                                /** @description Defined by the workspace itself, not by its model */
+                                workspace: boolean;
                             }[];
+                            workspaceRoles: {
+                                /** @description The model's `policy.workspaceRoles` */
+                                allowed: boolean;
+                                /** @description The caller may define, change and delete them */
+                                mayDefine: boolean;
+                            };
                         };
                     };
                 };
@@ -6926,7 +6950,71 @@ export type paths = {
             };
         };
         put?: never;
-        post?: never;
+        /**
+         * Define a role of the workspace's own, from the model's permissions
+         * @description Where the model's `policy.workspaceRoles` allows (403 WORKSPACE_ROLES_DISABLED otherwise), for the owner or whoever holds the model's settings gate. Permissions come from the model, never owner-only ones (400 INVALID_INPUT with `issues`), and never one the caller does not hold at the root (403). docs/workspace-roles.md. The name must be free among the model's roles (409 CONFLICT for one the workspace already defined).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ws: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        name: string;
+                        label?: string;
+                        description?: string;
+                        scopes: string[];
+                        permissions: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        /** @description The workspace's revision after this write (a freshness token) */
+                        "x-gatehouse-revision"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            role: {
+                                name: string;
+                                label: string;
+                                description: string;
+                                scopes: string[];
+                                permissions: string[];
+                            };
+                            revision: number;
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;
@@ -7003,6 +7091,134 @@ export type paths = {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/roles/{role}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a workspace role no grant or pending invitation gives
+         * @description Where the model's `policy.workspaceRoles` allows (403 WORKSPACE_ROLES_DISABLED otherwise), for the owner or whoever holds the model's settings gate. Permissions come from the model, never owner-only ones (400 INVALID_INPUT with `issues`), and never one the caller does not hold at the root (403). docs/workspace-roles.md. 409 ROLE_IN_USE while a grant or pending invitation gives it; 404 ROLE_NOT_FOUND for a name the workspace did not define (the model's roles are never deleted).
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ws: string;
+                    role: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        /** @description The workspace's revision after this write (a freshness token) */
+                        "x-gatehouse-revision"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            revision: number;
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        /**
+         * Change a workspace role's label, description, scopes or permissions
+         * @description Where the model's `policy.workspaceRoles` allows (403 WORKSPACE_ROLES_DISABLED otherwise), for the owner or whoever holds the model's settings gate. Permissions come from the model, never owner-only ones (400 INVALID_INPUT with `issues`), and never one the caller does not hold at the root (403). docs/workspace-roles.md. Added permissions must be held by the caller; a scope still used by a grant or pending invitation of the role stays (409 ROLE_IN_USE). 404 ROLE_NOT_FOUND for a name the workspace did not define.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ws: string;
+                    role: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        label?: string;
+                        description?: string;
+                        scopes?: string[];
+                        permissions?: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        /** @description The workspace's revision after this write (a freshness token) */
+                        "x-gatehouse-revision"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            role: {
+                                name: string;
+                                label: string;
+                                description: string;
+                                scopes: string[];
+                                permissions: string[];
+                            };
+                            revision: number;
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
         trace?: never;
     };
     "/v1/workspaces/{ws}/invitations/{id}/link": {
@@ -7401,7 +7617,7 @@ export type components = {
             title: string;
             status: number;
             /** @enum {string} */
-            code: "INVALID_INPUT" | "INVALID_MODEL" | "UNKNOWN_RESOURCE_TYPE" | "UNKNOWN_PERMISSION" | "UNKNOWN_ROLE" | "UNKNOWN_PRESET" | "UNKNOWN_PLAN" | "INVALID_PARENT" | "ROLE_NOT_GRANTABLE_AT_SCOPE" | "PERMISSION_NOT_APPLICABLE_AT_SCOPE" | "OWNER_ONLY_PERMISSION" | "WEAK_PASSWORD" | "PASSWORD_REQUIRED" | "CONFIRMATION_MISMATCH" | "OWNER_ROLE_NOT_GRANTED" | "INVALID_CREDENTIALS" | "MAGIC_LINK_INVALID" | "TOTP_REQUIRED" | "TOTP_INVALID" | "TOTP_ENROLLMENT_REQUIRED" | "SIGN_IN_AGAIN" | "PERMISSION_DENIED" | "API_KEY_SCOPE_NOT_HELD" | "HOST_CREDENTIAL_REQUIRED" | "TRANSFER_NOT_SELF_SERVICE" | "INVITATION_EMAIL_MISMATCH" | "JOIN_REQUESTS_DISABLED" | "PERSONAL_WORKSPACE_NOT_SHAREABLE" | "NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "WORKSPACE_CLOSED" | "USER_NOT_FOUND" | "MEMBER_NOT_FOUND" | "RESOURCE_NOT_FOUND" | "GRANT_NOT_FOUND" | "API_KEY_NOT_FOUND" | "INVITATION_NOT_FOUND" | "JOIN_REQUEST_NOT_FOUND" | "SESSION_NOT_FOUND" | "CREDENTIAL_NOT_FOUND" | "TOOL_NOT_FOUND" | "HOST_CREDENTIAL_NOT_FOUND" | "ROLE_CONFLICT" | "OWNER_EXISTS" | "ACCESS_DIFF_TOO_LARGE" | "EMAIL_TAKEN" | "ALREADY_MEMBER" | "LAST_OWNER" | "MEMBER_LIMIT_REACHED" | "ONE_WORKSPACE_PER_EMAIL" | "INVITATION_ALREADY_USED" | "INVITATION_REVOKED" | "INVITATION_PENDING" | "JOIN_REQUEST_DECIDED" | "CONFLICT" | "TOTP_NOT_ENABLED" | "TOTP_ALREADY_ENABLED" | "SIGN_IN_NOT_CONFIGURED" | "EMAIL_MANAGED_BY_HOST" | "INVITATION_EXPIRED" | "SIGN_IN_LINK_INVALID" | "EMAIL_CHANGE_LINK_INVALID" | "JOIN_REQUEST_RATE_LIMITED" | "RATE_LIMITED" | "DATABASE_ERROR" | "TOOL_ENDPOINT_FAILED" | "TOOL_ENDPOINT_TIMEOUT" | "DATABASE_BUSY" | "SIGN_IN_BUSY" | "DATABASE_UNAVAILABLE" | "DATABASE_FULL" | "CONFIGURATION_REQUIRED" | "MODEL_INCOMPATIBLE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL";
+            code: "INVALID_INPUT" | "INVALID_MODEL" | "UNKNOWN_RESOURCE_TYPE" | "UNKNOWN_PERMISSION" | "UNKNOWN_ROLE" | "UNKNOWN_PRESET" | "UNKNOWN_PLAN" | "INVALID_PARENT" | "ROLE_NOT_GRANTABLE_AT_SCOPE" | "PERMISSION_NOT_APPLICABLE_AT_SCOPE" | "OWNER_ONLY_PERMISSION" | "WEAK_PASSWORD" | "PASSWORD_REQUIRED" | "CONFIRMATION_MISMATCH" | "OWNER_ROLE_NOT_GRANTED" | "INVALID_CREDENTIALS" | "MAGIC_LINK_INVALID" | "TOTP_REQUIRED" | "TOTP_INVALID" | "TOTP_ENROLLMENT_REQUIRED" | "SIGN_IN_AGAIN" | "PERMISSION_DENIED" | "API_KEY_SCOPE_NOT_HELD" | "HOST_CREDENTIAL_REQUIRED" | "TRANSFER_NOT_SELF_SERVICE" | "INVITATION_EMAIL_MISMATCH" | "JOIN_REQUESTS_DISABLED" | "WORKSPACE_ROLES_DISABLED" | "PERSONAL_WORKSPACE_NOT_SHAREABLE" | "NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "WORKSPACE_CLOSED" | "USER_NOT_FOUND" | "MEMBER_NOT_FOUND" | "RESOURCE_NOT_FOUND" | "GRANT_NOT_FOUND" | "API_KEY_NOT_FOUND" | "INVITATION_NOT_FOUND" | "JOIN_REQUEST_NOT_FOUND" | "ROLE_NOT_FOUND" | "SESSION_NOT_FOUND" | "CREDENTIAL_NOT_FOUND" | "TOOL_NOT_FOUND" | "HOST_CREDENTIAL_NOT_FOUND" | "ROLE_CONFLICT" | "OWNER_EXISTS" | "ACCESS_DIFF_TOO_LARGE" | "EMAIL_TAKEN" | "ALREADY_MEMBER" | "LAST_OWNER" | "MEMBER_LIMIT_REACHED" | "ONE_WORKSPACE_PER_EMAIL" | "INVITATION_ALREADY_USED" | "INVITATION_REVOKED" | "INVITATION_PENDING" | "JOIN_REQUEST_DECIDED" | "CONFLICT" | "ROLE_IN_USE" | "TOTP_NOT_ENABLED" | "TOTP_ALREADY_ENABLED" | "SIGN_IN_NOT_CONFIGURED" | "EMAIL_MANAGED_BY_HOST" | "INVITATION_EXPIRED" | "SIGN_IN_LINK_INVALID" | "EMAIL_CHANGE_LINK_INVALID" | "JOIN_REQUEST_RATE_LIMITED" | "RATE_LIMITED" | "DATABASE_ERROR" | "TOOL_ENDPOINT_FAILED" | "TOOL_ENDPOINT_TIMEOUT" | "DATABASE_BUSY" | "SIGN_IN_BUSY" | "DATABASE_UNAVAILABLE" | "DATABASE_FULL" | "CONFIGURATION_REQUIRED" | "MODEL_INCOMPATIBLE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL";
             detail: string;
             issues?: {
                 path: string;

@@ -7,6 +7,7 @@ import { useWorkspace } from "../session.tsx";
 import { AsyncForm, Badge, Button, Card, ErrorNote, Field, Loading, PageHeader } from "../ui.tsx";
 import { useApi } from "../use-api.ts";
 import { grantEnd } from "./grant-editor.tsx";
+import { WorkspaceRolesCard } from "./workspace-roles.tsx";
 
 const OUTCOMES: Readonly<Record<string, string>> = {
   allows: "allows it",
@@ -223,6 +224,7 @@ export function RolesPage(): React.JSX.Element {
             </table>
           </section>
         </Card>
+        <WorkspaceRolesCard matrix={matrix.data} reload={matrix.reload} />
         <ExplainCard />
       </div>
     </>

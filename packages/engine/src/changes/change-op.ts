@@ -23,11 +23,13 @@ export type ChangeOp =
     }
   | { readonly op: "key.add"; readonly key: ApiKeyInput }
   | { readonly op: "key.remove"; readonly id: string }
-  | { readonly op: "workspace.close" };
+  | { readonly op: "workspace.close" }
+  /** The workspace's own roles changed (docs/workspace-roles.md): its model did, so reload. */
+  | { readonly op: "roles.change" };
 
 /**
- * Applies ops in order. Throws when one does not apply (a gap, or a closed workspace): the caller
- * then reloads the engine from its source.
+ * Applies ops in order. Throws when one does not apply (a gap, a closed workspace, a change of the
+ * workspace's roles): the caller then reloads the engine from its source.
  * @example
  * applyOps(engine, [{ op: "grant.remove", subject: "user:carol", scope: "site:shop" }]);
  */
@@ -63,6 +65,8 @@ export function applyOps(engine: Engine, ops: readonly ChangeOp[]): void {
         break;
       case "workspace.close":
         throw new Error("a closed workspace has no engine");
+      case "roles.change":
+        throw new Error("the workspace's roles changed: reload the engine with its model");
     }
   }
 }

@@ -30,6 +30,7 @@ describe("defineModel", () => {
       joinRequests: false,
       personalWorkspace: false,
       personalShareable: true,
+      workspaceRoles: false,
     });
     expect(Object.isFrozen(model.definition.roles.viewer.permissions)).toBe(true);
   });

@@ -85,6 +85,11 @@ export function defineModel<const T extends string, const P extends string, cons
   return compile(definition);
 }
 
+/** @internal Compiles a definition already validated (a model extended with a workspace's roles). */
+export function compileModel(definition: ModelDefinition): Model {
+  return compile(definition);
+}
+
 /**
  * Validates a model given as data (for example parsed JSON) without throwing.
  * @example

@@ -120,6 +120,12 @@ export interface ModelPolicy {
    * team, which cannot be shared with other users"; workspaces created later are always shareable.
    */
   readonly personalShareable: boolean;
+  /**
+   * A workspace's owner (or whoever holds the settings gate) may define extra roles of its own
+   * from the model's permissions — never owner-only ones — scoped like built-in roles
+   * (docs/workspace-roles.md). Off where "a role is a fixed preset of capabilities".
+   */
+  readonly workspaceRoles: boolean;
 }
 
 export interface ModelDefinition<
@@ -153,4 +159,5 @@ export const DEFAULT_POLICY: ModelPolicy = Object.freeze({
   joinRequests: false,
   personalWorkspace: false,
   personalShareable: true,
+  workspaceRoles: false,
 });

@@ -72,9 +72,9 @@ export const accessRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
     {
       schema: {
         tags,
-        summary: "The preset's role × permission matrix",
+        summary: "The preset's role × permission matrix, with the workspace's own roles",
         description:
-          "Every role with the resource types it is granted at and the permissions it holds (the owner role holds them all); every permission with the types it acts on and whether it is owner-only (never delegable).",
+          "Every role with the resource types it is granted at and the permissions it holds (the owner role holds them all), the workspace's own roles marked `workspace` (docs/workspace-roles.md); every permission with the types it acts on and whether it is owner-only (never delegable). `workspaceRoles` says whether the model lets the workspace define roles and whether the caller may.",
         params: WorkspaceParams,
         response: {
           200: Type.Object({
@@ -96,8 +96,17 @@ export const accessRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
                 owner: Type.Boolean(),
                 scopes: Type.Array(Type.String()),
                 permissions: Type.Array(Type.String()),
+                workspace: Type.Boolean({
+                  description: "Defined by the workspace itself, not by its model",
+                }),
               }),
             ),
+            workspaceRoles: Type.Object({
+              allowed: Type.Boolean({ description: "The model's `policy.workspaceRoles`" }),
+              mayDefine: Type.Boolean({
+                description: "The caller may define, change and delete them",
+              }),
+            }),
           }),
         },
       },
@@ -116,6 +125,7 @@ export const accessRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
           scopes: [...role.scopes],
           permissions: [...role.permissions],
         })),
+        workspaceRoles: { ...matrix.workspaceRoles },
       };
     },
   );

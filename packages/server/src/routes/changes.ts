@@ -35,6 +35,19 @@ const Snapshot = Type.Object({
       expiresAt: Type.Optional(Type.Number()),
     }),
   ),
+  roles: Type.Array(
+    Type.Object({
+      name: Type.String(),
+      label: Type.String(),
+      description: Type.String(),
+      scopes: Type.Array(Type.String()),
+      permissions: Type.Array(Type.String()),
+    }),
+    {
+      description:
+        "The workspace's own roles (docs/workspace-roles.md): extend the preset's model with them (`extendModel`) before loading the grants",
+    },
+  ),
 });
 
 /** `from` in the query, or the stream's `Last-Event-ID` when resuming (it wins). */

@@ -39,7 +39,8 @@ export const modelRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
     {
       schema: {
         tags: ["model"],
-        summary: "The model of a workspace: types, permissions, roles, plans and sections",
+        summary:
+          "The model of a workspace: types, permissions, roles, plans and sections, and the workspace's own roles",
         params: Type.Object(
           { ws: Type.String({ maxLength: 100 }) },
           { additionalProperties: false },
@@ -52,13 +53,37 @@ export const modelRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, 
               additionalProperties: true,
               description: "The model definition, as `parseModel` reads it (docs/engine.md)",
             }),
+            roles: Type.Array(
+              Type.Object({
+                name: Type.String(),
+                label: Type.String(),
+                description: Type.String(),
+                scopes: Type.Array(Type.String()),
+                permissions: Type.Array(Type.String()),
+              }),
+              {
+                description:
+                  "The workspace's own roles (docs/workspace-roles.md): its model is `model` plus these (`extendModel`)",
+              },
+            ),
           }),
         },
       },
     },
     async (request) => {
-      const workspace = await gatehouse.workspaces.get(requireCaller(request), request.params.ws);
-      return { preset: workspace.preset, model: gatehouse.models[workspace.preset]!.definition };
+      const { preset, roles } = await gatehouse.workspaceRoles.list(
+        requireCaller(request),
+        request.params.ws,
+      );
+      return {
+        preset,
+        model: gatehouse.models[preset]!.definition,
+        roles: roles.map((role) => ({
+          ...role,
+          scopes: [...role.scopes],
+          permissions: [...role.permissions],
+        })),
+      };
     },
   );
 };

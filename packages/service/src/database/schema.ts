@@ -33,6 +33,19 @@ export interface Database {
   models: ModelsTable;
   host_credentials: HostCredentialsTable;
   eligibilities: EligibilitiesTable;
+  workspace_roles: WorkspaceRolesTable;
+}
+
+/** A workspace's own role (docs/workspace-roles.md); `scopes` and `permissions` are JSON arrays. */
+export interface WorkspaceRolesTable {
+  workspace_id: string;
+  name: string;
+  label: string;
+  description: string;
+  scopes: string;
+  permissions: string;
+  created_at: number;
+  created_by: string;
 }
 
 /** One row (id 1): the head of the instance-level log. */

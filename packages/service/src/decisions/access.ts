@@ -9,7 +9,7 @@ import {
 import { personOf, type RequestContext, subjectOf } from "../actor.ts";
 import type { ServiceCore, WorkspaceReader } from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
-import { gate, mayChangePlan } from "../team/gates.ts";
+import { gate, holdsSettingsGate, mayChangePlan } from "../team/gates.ts";
 import { administers } from "./who-can.ts";
 
 /** Which of Gatehouse's own workflows a member may use in a workspace: the console shows only those. */
@@ -64,6 +64,8 @@ export interface RoleRow {
   /** The resource types the role is granted at. */
   readonly scopes: readonly string[];
   readonly permissions: readonly string[];
+  /** Defined by the workspace itself, not by its model (docs/workspace-roles.md). */
+  readonly workspace: boolean;
 }
 
 /** The preset's role × permission matrix, as the engine compiles it (the owner holds every permission). */
@@ -77,6 +79,11 @@ export interface RoleMatrix {
     readonly ownerOnly: boolean;
   }[];
   readonly roles: readonly RoleRow[];
+  /**
+   * Whether the model lets the workspace define roles (`policy.workspaceRoles`), and whether the
+   * caller may: the owner, or who holds the model's settings gate.
+   */
+  readonly workspaceRoles: { readonly allowed: boolean; readonly mayDefine: boolean };
 }
 
 function workflowsOf(
@@ -172,6 +179,8 @@ export class Access {
     const model = reader.model;
     const definition = model.definition;
     const ownerOnly = new Set<string>(definition.ownerOnly ?? []);
+    const builtIn = this.#core.modelOf(reader.workspace.preset).definition.roles;
+    const allowed = model.policy.workspaceRoles;
     return {
       preset: model.name,
       types: model.types.map((name) => ({
@@ -197,8 +206,10 @@ export class Access {
           owner: isOwner,
           scopes: [...role.scopes],
           permissions: isOwner ? [...model.permissions] : [...(role.permissions ?? [])],
+          workspace: !Object.hasOwn(builtIn, name),
         };
       }),
+      workspaceRoles: { allowed, mayDefine: allowed && holdsSettingsGate(reader) },
     };
   }
 

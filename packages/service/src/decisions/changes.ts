@@ -8,6 +8,7 @@ import type { RequestContext } from "../actor.ts";
 import type { ServiceCore, WorkspaceReader } from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { loadEngineState, readChanges, type StoredChange } from "../sync/load-engine.ts";
+import { readWorkspaceRoles, type WorkspaceRole } from "../team/workspace-roles.ts";
 
 /** One committed revision of a workspace with the engine ops it applied. */
 export type Change = StoredChange;
@@ -35,6 +36,8 @@ export interface WorkspaceSnapshot {
   }[];
   /** The live keys: ids, owners, permission patterns and resources — never secrets. */
   readonly apiKeys: readonly ApiKeyInput[];
+  /** The workspace's own roles (docs/workspace-roles.md): its model is the preset's plus these. */
+  readonly roles: readonly WorkspaceRole[];
 }
 
 const MAX_PAGE = 1_000;
@@ -86,7 +89,10 @@ export class Changes {
     await this.#gated(request, workspaceId);
     return this.#core.storage.snapshot(async (trx) => {
       const row = await this.#core.workspace(trx, workspaceId);
-      const state = await loadEngineState(trx, this.#core.storage.dialect, workspaceId);
+      const [state, roles] = await Promise.all([
+        loadEngineState(trx, this.#core.storage.dialect, workspaceId),
+        readWorkspaceRoles(trx, workspaceId),
+      ]);
       return {
         workspaceId,
         preset: row.preset,
@@ -95,6 +101,7 @@ export class Changes {
         grants: state.grants,
         groups: [...state.groups].map(([group, members]) => ({ group, members })),
         apiKeys: state.apiKeys,
+        roles,
       };
     });
   }

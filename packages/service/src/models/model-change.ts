@@ -2,12 +2,15 @@ import { createHash } from "node:crypto";
 import {
   createEngine,
   type Engine,
+  extendModel,
   GatehouseError,
   type GrantInput,
   type Issue,
   type Model,
   parseModel,
   type ResourceRef,
+  type WorkspaceRoleDefinition,
+  workspaceRoleIssues,
 } from "@gatehouse/engine";
 import type { Kysely } from "kysely";
 import { type RequestContext, systemActor } from "../actor.ts";
@@ -19,13 +22,15 @@ import { type EngineState, loadEngineState } from "../sync/load-engine.ts";
 import type { ApiKeys } from "../team/api-keys.ts";
 import type { Members } from "../team/members.ts";
 import type { Resources } from "../team/resources.ts";
+import { readWorkspaceRoles, type WorkspaceRole, WorkspaceRoles } from "../team/workspace-roles.ts";
 
-/** What a conflict is about: a resource, a grant, an API key, or a whole model. */
+/** What a conflict is about: a resource, a grant, an API key, a workspace's own role, or a whole model. */
 export type ConflictTarget =
   | { readonly kind: "resource"; readonly resource: string }
   | { readonly kind: "grant"; readonly subject: string; readonly scope: string }
   | { readonly kind: "api_key"; readonly keyId: string }
-  | { readonly kind: "model"; readonly model: string };
+  | { readonly kind: "model"; readonly model: string }
+  | { readonly kind: "role"; readonly role: string };
 
 /** Stored data a model can no longer hold: a resource, grant or API key of one workspace. */
 export interface ModelConflict {
@@ -195,6 +200,32 @@ function lostAccessOf(
   return lost;
 }
 
+/**
+ * `model` with the workspace's own roles (docs/workspace-roles.md); each role the model no longer
+ * allows is a conflict, and the model is extended with the others only.
+ */
+function withWorkspaceRoles(
+  model: Model,
+  workspaceId: string,
+  roles: readonly WorkspaceRole[],
+): { model: Model; conflicts: ModelConflict[] } {
+  const conflicts: ModelConflict[] = [];
+  const kept: Record<string, WorkspaceRoleDefinition> = {};
+  for (const { name, ...role } of roles) {
+    const issues = workspaceRoleIssues(model, { ...kept, [name]: role });
+    if (issues.length === 0) kept[name] = role;
+    else
+      conflicts.push({
+        workspaceId,
+        target: { kind: "role", role: name },
+        item: `workspace role ${name}`,
+        code: ErrorCode.INVALID_MODEL,
+        message: issues.map((issue) => `${issue.path}: ${issue.message}`).join("; "),
+      });
+  }
+  return { model: extendModel(model, kept), conflicts };
+}
+
 async function openWorkspacesOf(db: Kysely<Database>, model: string): Promise<string[]> {
   const rows = await db
     .selectFrom("workspaces")
@@ -330,13 +361,22 @@ export class ModelChanges {
       const conflicts: ModelConflict[] = [];
       const lostAccess: LostAccess[] = [];
       for (const workspaceId of workspaces) {
-        const state = await core.storage.snapshot((trx) =>
-          loadEngineState(trx, core.storage.dialect, workspaceId),
+        const [state, roles] = await core.storage.snapshot((trx) =>
+          Promise.all([
+            loadEngineState(trx, core.storage.dialect, workspaceId),
+            readWorkspaceRoles(trx, workspaceId),
+          ]),
         );
-        const found = conflictsOf(model, workspaceId, state, core.clock);
+        const next = withWorkspaceRoles(model, workspaceId, roles);
+        conflicts.push(...next.conflicts);
+        const found = conflictsOf(next.model, workspaceId, state, core.clock);
         conflicts.push(...found.conflicts);
-        if (served !== undefined)
-          lostAccess.push(...lostAccessOf(served, model, workspaceId, state.grants, found.dropped));
+        if (served !== undefined) {
+          const before = withWorkspaceRoles(served, workspaceId, roles).model;
+          lostAccess.push(
+            ...lostAccessOf(before, next.model, workspaceId, state.grants, found.dropped),
+          );
+        }
       }
       reports.push({
         model: name,
@@ -405,7 +445,8 @@ export class ModelChanges {
     if (report!.conflicts.length > 0) {
       if (!dropConflicts) throw incompatible([report!])!;
       const { resources, members, apiKeys } = this.#workflows;
-      const order = ["resource", "grant", "api_key"] as const;
+      // A workspace's own role goes once the grants giving it have.
+      const order = ["resource", "grant", "api_key", "role"] as const;
       for (const kind of order) {
         for (const conflict of report!.conflicts) {
           const target = conflict.target;
@@ -417,6 +458,12 @@ export class ModelChanges {
               await members.revoke(request, conflict.workspaceId, target);
             else if (target.kind === "api_key")
               await apiKeys.revoke(request, conflict.workspaceId, target.keyId);
+            else if (target.kind === "role")
+              await new WorkspaceRoles(this.#core).remove(
+                request,
+                conflict.workspaceId,
+                target.role,
+              );
             dropped++;
           } catch (error) {
             if (!isGone(error)) throw error;

@@ -40,6 +40,12 @@ export const ErrorCode = {
   JOIN_REQUEST_RATE_LIMITED: "JOIN_REQUEST_RATE_LIMITED",
   JOIN_REQUEST_DECIDED: "JOIN_REQUEST_DECIDED",
   CONFLICT: "CONFLICT",
+  /** The workspace's model keeps roles fixed (`policy.workspaceRoles` off). */
+  WORKSPACE_ROLES_DISABLED: "WORKSPACE_ROLES_DISABLED",
+  /** No workspace-defined role of that name (the model's own roles are not changed here). */
+  ROLE_NOT_FOUND: "ROLE_NOT_FOUND",
+  /** A grant or pending invitation still gives the role: it is not deleted, nor its scopes narrowed. */
+  ROLE_IN_USE: "ROLE_IN_USE",
   // Sign-in: sessions, magic links, two-factor, throttling and sealed credentials.
   RATE_LIMITED: "RATE_LIMITED",
   SESSION_NOT_FOUND: "SESSION_NOT_FOUND",

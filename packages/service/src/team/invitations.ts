@@ -33,6 +33,7 @@ import {
   ownerRoleNotGranted,
   seatsTaken,
 } from "./membership.ts";
+import { readWorkspaceRoles } from "./workspace-roles.ts";
 
 export type InvitationStatus = "pending" | "accepted" | "revoked" | "expired";
 
@@ -647,11 +648,16 @@ export class Invitations {
       .where("email", "=", row.email)
       .executeTakeFirst();
     const definition = core.modelOf(workspace.preset).definition;
+    // A role the workspace defined itself (docs/workspace-roles.md) has its label there.
+    const own = Object.hasOwn(definition.roles, row.role)
+      ? undefined
+      : (await readWorkspaceRoles(core.db, workspace.id)).find((role) => role.name === row.role);
     return {
       workspaceName: workspace.name,
       email: row.email,
       role: row.role || null,
-      roleLabel: row.role === "" ? null : (definition.roles[row.role]?.label ?? row.role),
+      roleLabel:
+        row.role === "" ? null : (own?.label ?? definition.roles[row.role]?.label ?? row.role),
       teams: [...(await teamNames(core.db, row.workspace_id, [row])).values()],
       scopes: JSON.parse(row.scopes) as string[],
       expiresAt: row.expires_at,

@@ -509,6 +509,7 @@ export class Workspaces {
         "assistant_tools",
         "sign_in_targets",
         "sign_in_links",
+        "workspace_roles",
       ] as const) {
         const result = await tx.trx
           .deleteFrom(table)

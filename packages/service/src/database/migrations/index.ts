@@ -12,6 +12,7 @@ import * as auditByTarget from "./0012-audit-by-target.ts";
 import * as emailChanges from "./0013-email-changes.ts";
 import * as invitationTeams from "./0014-invitation-teams.ts";
 import * as eligibilities from "./0016-eligibilities.ts";
+import * as workspaceRoles from "./0017-workspace-roles.ts";
 
 /** Every migration, in order. Add new ones at the end; never edit one that has shipped. */
 export const migrations: Readonly<Record<string, Migration>> = {
@@ -28,4 +29,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "0013-email-changes": emailChanges,
   "0014-invitation-teams": invitationTeams,
   "0016-eligibilities": eligibilities,
+  "0017-workspace-roles": workspaceRoles,
 };
