@@ -19,6 +19,7 @@ import { type SigningKeyOptions, SigningKeys } from "./sign-in/signing-keys.ts";
 import { TwoFactor } from "./sign-in/two-factor.ts";
 import { Users } from "./sign-in/users.ts";
 import type { EngineCacheStats } from "./sync/engine-cache.ts";
+import { AccessRequests } from "./team/access-requests.ts";
 import { ApiKeys } from "./team/api-keys.ts";
 import { Credentials, secretBoxOf } from "./team/integration-credentials.ts";
 import { Invitations } from "./team/invitations.ts";
@@ -48,6 +49,8 @@ export interface Gatehouse {
   readonly members: Members;
   readonly invitations: Invitations;
   readonly joinRequests: JoinRequests;
+  /** Access requests: a member asks for a role at a resource for a while; approvers decide. */
+  readonly accessRequests: AccessRequests;
   readonly resources: Resources;
   readonly apiKeys: ApiKeys;
   readonly decisions: Decisions;
@@ -127,6 +130,7 @@ export function createGatehouse(
     members,
     invitations,
     joinRequests: new JoinRequests(core),
+    accessRequests: new AccessRequests(core),
     resources,
     apiKeys,
     decisions: new Decisions(core),

@@ -98,6 +98,11 @@ export { NAME_MAX_LENGTH, RESOURCE_NAME_MAX_LENGTH } from "./support/validation.
 export type { FollowOptions } from "./sync/change-follower.ts";
 export type { EngineCacheStats } from "./sync/engine-cache.ts";
 export type {
+  AccessRequestInfo,
+  AccessRequestProvenance,
+  AccessRequestStatus,
+} from "./team/access-requests.ts";
+export type {
   ApiKeyCredentials,
   ApiKeyInfo,
   ApiKeyStatus,

@@ -39,6 +39,10 @@ export const ErrorCode = {
   JOIN_REQUEST_NOT_FOUND: "JOIN_REQUEST_NOT_FOUND",
   JOIN_REQUEST_RATE_LIMITED: "JOIN_REQUEST_RATE_LIMITED",
   JOIN_REQUEST_DECIDED: "JOIN_REQUEST_DECIDED",
+  ACCESS_REQUEST_NOT_FOUND: "ACCESS_REQUEST_NOT_FOUND",
+  ACCESS_REQUEST_RATE_LIMITED: "ACCESS_REQUEST_RATE_LIMITED",
+  /** The access request was approved, rejected, withdrawn or has lapsed. */
+  ACCESS_REQUEST_DECIDED: "ACCESS_REQUEST_DECIDED",
   CONFLICT: "CONFLICT",
   // Sign-in: sessions, magic links, two-factor, throttling and sealed credentials.
   RATE_LIMITED: "RATE_LIMITED",

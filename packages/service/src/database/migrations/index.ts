@@ -9,6 +9,7 @@ import * as signUpLinks from "./0007-sign-up-links.ts";
 import * as twoFactorRecovery from "./0008-two-factor-recovery.ts";
 import * as engineSnapshots from "./0011-engine-snapshots.ts";
 import * as auditByTarget from "./0012-audit-by-target.ts";
+import * as accessRequests from "./0015-access-requests.ts";
 
 /** Every migration, in order. Add new ones at the end; never edit one that has shipped. */
 export const migrations: Readonly<Record<string, Migration>> = {
@@ -22,4 +23,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "0008-two-factor-recovery": twoFactorRecovery,
   "0011-engine-snapshots": engineSnapshots,
   "0012-audit-by-target": auditByTarget,
+  "0015-access-requests": accessRequests,
 };
