@@ -37,7 +37,12 @@ export { openSqlite } from "./database/sqlite/open.ts";
 export type { ChangeFeed, ChangeNotice, Storage } from "./database/storage.ts";
 export type { AccessSummary, RoleMatrix, RoleRow, Workflows } from "./decisions/access.ts";
 export type { Change, ChangePage, WorkspaceSnapshot } from "./decisions/changes.ts";
-export type { Capabilities, DecisionQuery } from "./decisions/decisions.ts";
+export type {
+  Capabilities,
+  DecisionQuery,
+  ExplainedGrant,
+  ServiceExplanation,
+} from "./decisions/decisions.ts";
 export type {
   GrantPlace,
   PermissionsEntry,

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import type { Decision, Explanation } from "@gatehouse/engine";
+import type { Decision } from "@gatehouse/engine";
+import type { ServiceExplanation } from "@gatehouse/service";
 import { Type } from "@sinclair/typebox";
 import { requireCaller } from "../http/caller.ts";
 import {
@@ -26,6 +27,21 @@ const ExplanationSchema = Type.Object({
       grant: GrantSchema,
       throughGroup: Type.Union([Type.String(), Type.Null()]),
       outcome: Type.String(),
+      accessRequest: Type.Union(
+        [
+          Type.Object({
+            requestId: Type.String(),
+            requestedBy: Type.String(),
+            approvedBy: Type.String(),
+            approvedAt: Type.Number(),
+            reason: Type.String(),
+          }),
+          Type.Null(),
+        ],
+        {
+          description: "The approved access request this grant came from; null for any other grant",
+        },
+      ),
     }),
   ),
   key: Type.Union([Type.Object({ id: Type.String(), outcome: Type.String() }), Type.Null()]),
@@ -49,7 +65,7 @@ function toDecisionBody(decision: Decision) {
   };
 }
 
-function toExplanationBody(explanation: Explanation) {
+function toExplanationBody(explanation: ServiceExplanation) {
   return {
     ...explanation,
     decision: toDecisionBody(explanation.decision),
@@ -57,6 +73,7 @@ function toExplanationBody(explanation: Explanation) {
       grant: toGrantBody(item.grant),
       throughGroup: item.throughGroup ?? null,
       outcome: item.outcome,
+      accessRequest: item.accessRequest ?? null,
     })),
     key: explanation.key ?? null,
     suggestion: explanation.suggestion ?? null,

@@ -62,7 +62,8 @@ async function withAccessRequests(
     ? behind[
         explanation.considered.findIndex(
           (entry) =>
-            entry.grant.subject === decision.via.subject && entry.grant.scope === decision.via.scope,
+            entry.grant.subject === decision.via.subject &&
+            entry.grant.scope === decision.via.scope,
         )
       ]
     : undefined;
