@@ -1,5 +1,10 @@
 export type { ChangeOp, Decision, Page } from "@gatehouse/engine";
 export type {
+  AccessApproval,
+  AccessRequestBody,
+  AccessRequestDecided,
+  AccessRequestFilter,
+  AccessRequestInput,
   ClientOptions,
   ExplanationBody,
   Freshness,
