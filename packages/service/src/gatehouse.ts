@@ -120,6 +120,7 @@ export function createGatehouse(
   const activityLog = new ActivityLog(core);
   const resources = new Resources(core);
   const apiKeys = new ApiKeys(core);
+  const accessRequests = new AccessRequests(core);
   const mailQueue = new MailQueue(
     options.onMailError ?? ((message) => console.error(`gatehouse: ${message}`)),
   );
@@ -130,7 +131,7 @@ export function createGatehouse(
     members,
     invitations,
     joinRequests: new JoinRequests(core),
-    accessRequests: new AccessRequests(core),
+    accessRequests,
     resources,
     apiKeys,
     decisions: new Decisions(core),
@@ -153,7 +154,7 @@ export function createGatehouse(
     portability: new Portability(core),
     assistant: new Assistant(
       core,
-      { keys: signingKeys, workflows: { members, invitations, activityLog } },
+      { keys: signingKeys, workflows: { members, invitations, activityLog, accessRequests } },
       options,
     ),
     signIn: new SignInHandoff(core, signingKeys),

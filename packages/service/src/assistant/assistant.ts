@@ -380,7 +380,9 @@ export class Assistant {
       });
       throw new GatehouseError(
         ErrorCode.PERMISSION_DENIED,
-        reader.engine.explain(subject, tool.permission, reader.root).summary,
+        tool.everyMember === true
+          ? `denied: ${tool.name} is for members holding a live grant in this workspace`
+          : reader.engine.explain(subject, tool.permission, reader.root).summary,
       );
     }
     const issues = schemaIssues(tool.validate, call.args);
@@ -463,6 +465,10 @@ function usableSomewhere(
   tool: AssistantTool,
 ): boolean {
   const engine = reader.engine;
+  // Asking for access is open to every member with a live grant (the root is within their reach);
+  // an API key holds only its permission patterns, which name no such tools.
+  if (isBuiltIn(tool) && tool.everyMember === true)
+    return !subject.startsWith("apikey:") && engine.reaches(subject, reader.root);
   if (engine.holds(subject, tool.permission, reader.root).allowed) return true;
   if (isBuiltIn(tool)) {
     if (!tool.anywhere) return false;
