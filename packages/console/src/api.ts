@@ -134,6 +134,10 @@ export type JoinRequest = Answer<
   "/v1/workspaces/{ws}/join-requests",
   "get"
 >["joinRequests"][number];
+export type AccessRequest = Answer<
+  "/v1/workspaces/{ws}/access-requests",
+  "get"
+>["accessRequests"][number];
 export type Seats = Answer<"/v1/workspaces/{ws}/seats", "get">;
 export type RoleMatrix = Answer<"/v1/workspaces/{ws}/roles", "get">;
 export type Explanation = Answer<"/v1/workspaces/{ws}/explain", "post">;
