@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { useAccessChange } from "../access-change.tsx";
+import { type AccessChange, useAccessChange } from "../access-change.tsx";
 import { type AccessRequest, api, ws } from "../api.ts";
 import { roleLabel, scopeLabel, splitResource } from "../model.ts";
 import { useSession, useWorkspace } from "../session.tsx";
@@ -196,12 +196,16 @@ export function AccessRequestsPage(): React.JSX.Element {
   const all = requests.data?.accessRequests ?? [];
   const toDecide = all.filter((request) => request.userId !== userId);
   const own = all.filter((request) => request.userId === userId);
+  // On the page, not in a row: the acknowledgement stays once the approved row has no buttons.
+  const change = useAccessChange({ onChanged: requests.reload });
   return (
     <>
       <PageHeader
         title="Access requests"
         description="Requests for a role on a resource for a while: those you may decide, and your own."
       />
+      {change.dialog}
+      {change.status}
       <div className="stack">
         {requests.loading && requests.data === undefined ? <Loading /> : null}
         <ErrorNote error={requests.error} retry={requests.reload} />
@@ -216,7 +220,11 @@ export function AccessRequestsPage(): React.JSX.Element {
                   <p>Requests you may decide show up here.</p>
                 </Empty>
               ) : (
-                <RequestsTable requests={toDecide} decide onChanged={requests.reload} />
+                <RequestsTable
+                  requests={toDecide}
+                  propose={change.propose}
+                  onChanged={requests.reload}
+                />
               )}
             </Card>
             <Card title="Your requests">
@@ -225,7 +233,7 @@ export function AccessRequestsPage(): React.JSX.Element {
                   You have asked for nothing. Ask on a resource's page, under Request access.
                 </p>
               ) : (
-                <RequestsTable requests={own} decide={false} onChanged={requests.reload} />
+                <RequestsTable requests={own} onChanged={requests.reload} />
               )}
             </Card>
           </>
@@ -237,10 +245,12 @@ export function AccessRequestsPage(): React.JSX.Element {
 
 function RequestsTable(props: {
   readonly requests: readonly AccessRequest[];
-  readonly decide: boolean;
+  /** Offers decisions on pending requests, through the access change confirmation. */
+  readonly propose?: (change: AccessChange) => void;
   readonly onChanged: () => void;
 }): React.JSX.Element {
   const { model } = useWorkspace();
+  const { propose } = props;
   return (
     <div className="table-wrap">
       <table className="table">
@@ -250,7 +260,7 @@ function RequestsTable(props: {
             <th scope="col">Asks for</th>
             <th scope="col">Reason</th>
             <th scope="col">Status</th>
-            {props.decide ? <th scope="col">Decision</th> : null}
+            {propose === undefined ? null : <th scope="col">Decision</th>}
           </tr>
         </thead>
         <tbody>
@@ -277,13 +287,13 @@ function RequestsTable(props: {
                     : `${roleLabel(model, request.granted.role)} on ${scopeLabel(model, request.granted.scope)} until ${formatTime(request.granted.expiresAt)}`}
                 </div>
               </td>
-              {props.decide ? (
+              {propose === undefined ? null : (
                 <td className="cell-actions">
                   {request.status === "pending" ? (
-                    <Decide request={request} onChanged={props.onChanged} />
+                    <Decide request={request} propose={propose} onChanged={props.onChanged} />
                   ) : null}
                 </td>
-              ) : null}
+              )}
             </tr>
           ))}
         </tbody>
@@ -295,6 +305,7 @@ function RequestsTable(props: {
 /** Approve (through the access change confirmation), perhaps for less, or reject with a reason. */
 function Decide(props: {
   readonly request: AccessRequest;
+  readonly propose: (change: AccessChange) => void;
   readonly onChanged: () => void;
 }): React.JSX.Element {
   const { workspace, model, canWrite } = useWorkspace();
@@ -303,7 +314,6 @@ function Decide(props: {
   const [rejecting, setRejecting] = useState(false);
   const [reason, setReason] = useState("");
   const rejection = useAction();
-  const change = useAccessChange({ onChanged: props.onChanged });
   const base = `${ws(workspace.id)}/access-requests/${encodeURIComponent(request.id)}`;
   const who = request.name || request.email;
   const shorter = DURATIONS.filter(([value]) => value < request.durationMinutes);
@@ -329,7 +339,7 @@ function Decide(props: {
         size="small"
         variant="primary"
         onClick={() =>
-          change.propose({
+          props.propose({
             who,
             title: `Approve ${who}'s request?`,
             confirmLabel: "Approve",
@@ -385,8 +395,6 @@ function Decide(props: {
         </Button>
       )}
       <ErrorNote error={rejection.error} />
-      {change.dialog}
-      {change.status}
     </>
   );
 }
