@@ -242,7 +242,9 @@ function navigationOf(
     items.push({ to: `${base}/team`, label: "Team" });
     items.push({ to: `${base}/roles`, label: "Roles" });
   }
-  items.push({ to: `${base}/access-requests`, label: "Access requests" });
+  // Deciding and following access requests; an end customer kept to their own pages asks on them.
+  if (workflows.managePeople || access.navigation === "full")
+    items.push({ to: `${base}/access-requests`, label: "Access requests" });
   items.push({ to: `${base}/api-keys`, label: "API keys" });
   if (workflows.viewActivity) items.push({ to: `${base}/activity`, label: "Activity log" });
   if (workflows.changeSettings || workflows.ownerOnly)

@@ -70,8 +70,14 @@ export function RequestAccessCard(props: { readonly resource: string }): React.J
   const [reason, setReason] = useState("");
   const [sent, setSent] = useState<string | undefined>();
   const withdrawing = useAction();
-  // Asking is for a member's own access; the owner already holds everything.
-  if (!canWrite || access.isOwner || roles.length === 0) return null;
+  // Asking is for a member's own access; the owner already holds everything, and a role held
+  // here already cannot be combined with another on the same resource.
+  const holdsHere = access.grants.some(
+    (grant) =>
+      grant.scope === props.resource &&
+      (grant.expiresAt === undefined || grant.expiresAt === null || grant.expiresAt > Date.now()),
+  );
+  if (!canWrite || access.isOwner || holdsHere || roles.length === 0) return null;
   const waiting = (mine.data?.accessRequests ?? []).filter(
     (request) => request.scope === props.resource,
   );
