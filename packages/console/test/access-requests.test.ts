@@ -125,6 +125,12 @@ describe("access requests in the console (#18)", { timeout: 90_000 }, () => {
     expect(ends - before).toBeGreaterThan(2 * 60 * 60 * 1000 - 60_000);
     expect(ends - before).toBeLessThanOrEqual(2 * 60 * 60 * 1000 + 60_000);
 
+    // The site's Permissions card says where Otto's role came from.
+    await olivia.goto(site);
+    await poll(() => olivia.locator("body").innerText()).toContain(
+      "requested, approved by Olivia Owner until",
+    );
+
     // Otto now holds the role on the site, with its end shown.
     await otto.reload();
     await poll(() => otto.locator(".page-description").innerText()).toMatch(/as Customer \(until /);

@@ -171,6 +171,7 @@ describe.each(backends)("access requests over HTTP on $name", (backend) => {
       requestId: id,
       requestedBy: `user:${bob.userId}`,
       approvedBy: `user:${carla.userId}`,
+      approver: { email: "carla@example.com", name: "carla" },
       approvedAt,
       reason: "The shop's mail is down",
     });

@@ -151,10 +151,24 @@ describe.each(backends)("access requests on $name", (backend) => {
       requestId: request.id,
       requestedBy: `user:${id("bob")}`,
       approvedBy: `user:${id("carla")}`,
+      approver: { email: "carla@example.com", name: "carla" },
       approvedAt,
       reason: "The shop's mail is down",
     });
     expect(explanation.summary).toContain(`access request ${request.id}`);
+    // The hosting's Permissions card says so too, for those who manage people there.
+    const card = await gatehouse.decisions.permissionsAt(as("carla"), ws.id, {
+      resource: "hosting:c1-web",
+    });
+    const bobs = card.items.find((item) => item.subject === `user:${id("bob")}`);
+    expect(
+      bobs?.via.map((path) => [path.grant.role, path.place, path.accessRequest?.requestId]),
+    ).toEqual([["hosting_admin", "here", request.id]]);
+    expect(
+      card.items
+        .find((item) => item.subject === `user:${id("carla")}`)
+        ?.via.map((path) => path.accessRequest),
+    ).toEqual([undefined]);
     expect(explanation.summary).toContain(`approved by user:${id("carla")}`);
     // Decided once: a second approval is refused.
     expect(await codeOf(gatehouse.accessRequests.approve(as("olivia"), ws.id, request.id))).toBe(

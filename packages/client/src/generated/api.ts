@@ -2769,6 +2769,18 @@ export type paths = {
                                     inherited: boolean;
                                     /** @description here: granted on this resource; above: inherited from an ancestor; below: on a resource in this one's part of the tree */
                                     place: "here" | "above" | "below";
+                                    /** @description The approved access request this grant came from; null for any other grant */
+                                    accessRequest: {
+                                        requestId: string;
+                                        requestedBy: string;
+                                        approvedBy: string;
+                                        approver: {
+                                            email: string;
+                                            name: string;
+                                        } | null;
+                                        approvedAt: number;
+                                        reason: string;
+                                    } | null;
                                 }[];
                                 /** @description When the last of these grants ends (epoch ms); null for never */
                                 expiresAt: number | null;
@@ -4992,6 +5004,10 @@ export type paths = {
                                     requestId: string;
                                     requestedBy: string;
                                     approvedBy: string;
+                                    approver: {
+                                        email: string;
+                                        name: string;
+                                    } | null;
                                     approvedAt: number;
                                     reason: string;
                                 } | null;

@@ -10,6 +10,7 @@ import {
   ConfirmDialog,
   ErrorNote,
   Field,
+  formatTime,
   Loading,
   Time,
 } from "../ui.tsx";
@@ -99,6 +100,9 @@ function PermissionsList(props: { readonly resource: string }): React.JSX.Elemen
                           {path.throughGroup === null
                             ? ""
                             : ` · via team ${items.find((item) => item.subject === path.throughGroup)?.group?.name ?? path.throughGroup}`}
+                          {path.accessRequest === null
+                            ? ""
+                            : ` · requested, approved by ${path.accessRequest.approver?.name || path.accessRequest.approver?.email || path.accessRequest.approvedBy}${path.grant.expiresAt === null ? "" : ` until ${formatTime(path.grant.expiresAt)}`}`}
                         </span>
                         {canWrite && path.place !== "above" && path.throughGroup === null ? (
                           <Button

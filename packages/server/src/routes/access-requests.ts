@@ -38,6 +38,24 @@ export const AccessRequestSchema = Type.Object({
     Type.Null(),
   ]),
 });
+/** The approved access request a grant came from (explanations, the Permissions card); null for any other. */
+export const AccessRequestProvenanceSchema = Type.Union(
+  [
+    Type.Object({
+      requestId: Type.String(),
+      requestedBy: Type.String(),
+      approvedBy: Type.String(),
+      approver: Type.Union([
+        Type.Object({ email: Type.String(), name: Type.String() }),
+        Type.Null(),
+      ]),
+      approvedAt: Type.Number(),
+      reason: Type.String(),
+    }),
+    Type.Null(),
+  ],
+  { description: "The approved access request this grant came from; null for any other grant" },
+);
 const Decided = Type.Object(
   { request: AccessRequestSchema, revision: Type.Integer() },
   revisionHeader,

@@ -15,6 +15,7 @@ import {
   Params as WorkspaceParams,
 } from "../http/decision-schemas.ts";
 import { AtLeastRevisionQuery, freshnessOf, strict } from "../http/schemas.ts";
+import { AccessRequestProvenanceSchema } from "./access-requests.ts";
 import type { RouteOptions } from "./route-options.ts";
 
 const ExplanationSchema = Type.Object({
@@ -27,21 +28,7 @@ const ExplanationSchema = Type.Object({
       grant: GrantSchema,
       throughGroup: Type.Union([Type.String(), Type.Null()]),
       outcome: Type.String(),
-      accessRequest: Type.Union(
-        [
-          Type.Object({
-            requestId: Type.String(),
-            requestedBy: Type.String(),
-            approvedBy: Type.String(),
-            approvedAt: Type.Number(),
-            reason: Type.String(),
-          }),
-          Type.Null(),
-        ],
-        {
-          description: "The approved access request this grant came from; null for any other grant",
-        },
-      ),
+      accessRequest: AccessRequestProvenanceSchema,
     }),
   ),
   key: Type.Union([Type.Object({ id: Type.String(), outcome: Type.String() }), Type.Null()]),

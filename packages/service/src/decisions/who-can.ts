@@ -7,6 +7,7 @@ import {
 import { subjectOf } from "../actor.ts";
 import type { WorkspaceReader } from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
+import { type AccessRequestProvenance, accessRequestsBehind } from "../team/access-requests.ts";
 import { gate } from "../team/gates.ts";
 
 export interface WhoCanQuery {
@@ -158,8 +159,14 @@ export interface PermissionsEntry {
   readonly subject: GranteeRef;
   readonly user: { readonly email: string; readonly name: string } | undefined;
   readonly group: { readonly name: string } | undefined;
-  /** Nearest scope first: here, then above (inherited), then below (within the resource's part). */
-  readonly via: readonly (AccessPath & { readonly place: GrantPlace })[];
+  /**
+   * Nearest scope first: here, then above (inherited), then below (within the resource's part);
+   * each with the approved access request it came from, if any.
+   */
+  readonly via: readonly (AccessPath & {
+    readonly place: GrantPlace;
+    readonly accessRequest: AccessRequestProvenance | undefined;
+  })[];
   /** When the access ends unless renewed; `undefined` for never. */
   readonly expiresAt: number | undefined;
 }
@@ -188,6 +195,11 @@ export async function permissionsAt(
     after: query.after,
   });
   const { users, groups } = await namesOf(reader, page.items);
+  const behind = await accessRequestsBehind(
+    reader,
+    page.items.flatMap((item) => item.via.map((path) => path.grant)),
+  );
+  let index = 0;
   return {
     resource,
     items: page.items.map((item) => ({
@@ -197,6 +209,7 @@ export async function permissionsAt(
         ...path,
         place:
           path.grant.scope === resource ? "here" : path.inherited ? "above" : ("below" as const),
+        accessRequest: behind[index++],
       })),
       expiresAt: item.expiresAt,
     })),

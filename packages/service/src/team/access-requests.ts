@@ -47,6 +47,8 @@ export interface AccessRequestProvenance {
   readonly requestedBy: string;
   /** Who approved, as `user:<id>`, `apikey:<id>` or `system:<name>`. */
   readonly approvedBy: string;
+  /** The approving person's email and name, when a person (or their key) approved. */
+  readonly approver: { readonly email: string; readonly name: string } | null;
   readonly approvedAt: number;
   readonly reason: string;
 }
@@ -245,6 +247,25 @@ export async function accessRequestsBehind(
       wanted.map((grant) => grant.subject.slice(5)),
     )
     .execute();
+  // The approvers by name, one lookup: a key's approval names the key's owner.
+  const approverIds = new Set<string>();
+  const ownerOf = (label: string | null): string | undefined => {
+    if (label?.startsWith("user:")) return label.slice(5);
+    if (label?.startsWith("apikey:")) return reader.engine.apiKey(label.slice(7))?.owner.slice(5);
+    return undefined;
+  };
+  for (const row of rows) {
+    const id = ownerOf(row.decided_by);
+    if (id !== undefined) approverIds.add(id);
+  }
+  const people =
+    approverIds.size === 0
+      ? []
+      : await reader.db
+          .selectFrom("users")
+          .select(["id", "email", "name"])
+          .where("id", "in", [...approverIds])
+          .execute();
   return grants.map((grant) => {
     const row = rows.find(
       (candidate) =>
@@ -252,15 +273,16 @@ export async function accessRequestsBehind(
         candidate.granted_scope === grant.scope &&
         candidate.granted_until === grant.expiresAt,
     );
-    return row === undefined
-      ? undefined
-      : {
-          requestId: row.id,
-          requestedBy: `user:${row.user_id}`,
-          approvedBy: row.decided_by ?? "",
-          approvedAt: row.decided_at ?? 0,
-          reason: row.reason,
-        };
+    if (row === undefined) return undefined;
+    const person = people.find((candidate) => candidate.id === ownerOf(row.decided_by));
+    return {
+      requestId: row.id,
+      requestedBy: `user:${row.user_id}`,
+      approvedBy: row.decided_by ?? "",
+      approver: person === undefined ? null : { email: person.email, name: person.name },
+      approvedAt: row.decided_at ?? 0,
+      reason: row.reason,
+    };
   });
 }
 
