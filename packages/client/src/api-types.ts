@@ -107,6 +107,37 @@ export type WorkspaceRoleChanges = NonNullable<
 /** A workspace role and the revision of the write, as the API answers it. */
 export type WorkspaceRoleBody =
   paths["/v1/workspaces/{ws}/roles"]["post"]["responses"][201]["content"]["application/json"];
+/** An access request as the API answers it. */
+export type AccessRequestBody =
+  paths["/v1/workspaces/{ws}/access-requests"]["post"]["responses"][201]["content"]["application/json"]["request"];
+
+/** What a member asks for, for themself: a role on a resource, for a while, and why. */
+export interface AccessRequestInput {
+  readonly role: string;
+  readonly scope: string;
+  readonly reason: string;
+  /** 1 to 43200 (30 days). */
+  readonly durationMinutes: number;
+}
+
+/** An approval's narrowing: a role within the one asked for, a resource at or below, fewer minutes. */
+export interface AccessApproval {
+  readonly role?: string;
+  readonly scope?: string;
+  readonly durationMinutes?: number;
+}
+
+/** Which access requests to list: of one status, or only the caller's own. */
+export interface AccessRequestFilter {
+  readonly status?: AccessRequestBody["status"];
+  readonly mine?: boolean;
+}
+
+/** A decided (or new) access request with the workspace's revision after the write. */
+export interface AccessRequestDecided {
+  readonly request: AccessRequestBody;
+  readonly revision: number;
+}
 
 /** Options of a read: no staler than a write's `revision` (the freshness token). */
 export interface Freshness {
@@ -169,4 +200,31 @@ export interface GatehouseApi {
   ): Promise<Result<WorkspaceRoleBody>>;
   /** Deletes a workspace role no grant or pending invitation gives (else ROLE_IN_USE). */
   deleteRole(workspaceId: string, name: string): Promise<Result<{ revision: number }>>;
+  /** Asks, for the caller themself, for a role on a resource for a while; approvers are mailed. */
+  requestAccess(
+    workspaceId: string,
+    input: AccessRequestInput,
+  ): Promise<Result<AccessRequestDecided>>;
+  /** The caller's own access requests and those they may decide, newest first. */
+  accessRequests(
+    workspaceId: string,
+    filter?: AccessRequestFilter,
+  ): Promise<Result<AccessRequestBody[]>>;
+  /** Approves a pending request as asked, or narrower. */
+  approveAccessRequest(
+    workspaceId: string,
+    requestId: string,
+    narrowing?: AccessApproval,
+  ): Promise<Result<AccessRequestDecided>>;
+  /** Rejects a pending request, optionally saying why. */
+  rejectAccessRequest(
+    workspaceId: string,
+    requestId: string,
+    reason?: string,
+  ): Promise<Result<AccessRequestDecided>>;
+  /** Withdraws the caller's own pending request. */
+  withdrawAccessRequest(
+    workspaceId: string,
+    requestId: string,
+  ): Promise<Result<AccessRequestDecided>>;
 }

@@ -158,6 +158,50 @@ export function createClient(options: ClientOptions): GatehouseClient {
       });
       return error === undefined ? { data } : { error };
     },
+    async requestAccess(workspaceId, input) {
+      const { data, error } = await api.POST("/v1/workspaces/{ws}/access-requests", {
+        params: { path: { ws: workspaceId } },
+        body: { ...input },
+      });
+      if (error !== undefined) return { error };
+      return { data };
+    },
+    async accessRequests(workspaceId, filter = {}) {
+      const { data, error } = await api.GET("/v1/workspaces/{ws}/access-requests", {
+        params: {
+          path: { ws: workspaceId },
+          query: {
+            ...(filter.status === undefined ? {} : { status: filter.status }),
+            ...(filter.mine === true ? { mine: "true" as const } : {}),
+          },
+        },
+      });
+      if (error !== undefined) return { error };
+      return { data: data.accessRequests };
+    },
+    async approveAccessRequest(workspaceId, requestId, narrowing = {}) {
+      const { data, error } = await api.POST("/v1/workspaces/{ws}/access-requests/{id}/approve", {
+        params: { path: { ws: workspaceId, id: requestId } },
+        body: { ...narrowing },
+      });
+      if (error !== undefined) return { error };
+      return { data };
+    },
+    async rejectAccessRequest(workspaceId, requestId, reason) {
+      const { data, error } = await api.POST("/v1/workspaces/{ws}/access-requests/{id}/reject", {
+        params: { path: { ws: workspaceId, id: requestId } },
+        body: reason === undefined ? {} : { reason },
+      });
+      if (error !== undefined) return { error };
+      return { data };
+    },
+    async withdrawAccessRequest(workspaceId, requestId) {
+      const { data, error } = await api.POST("/v1/workspaces/{ws}/access-requests/{id}/withdraw", {
+        params: { path: { ws: workspaceId, id: requestId } },
+      });
+      if (error !== undefined) return { error };
+      return { data };
+    },
     localDecisions: (workspaceId, localOptions) =>
       LocalDecisions.open(client, workspaceId, localOptions),
   };

@@ -1,7 +1,12 @@
 export type { ChangeOp, Decision, Page } from "@gatehouse/engine";
 export type {
+  AccessApproval,
   AccessChange,
   AccessDiffBody,
+  AccessRequestBody,
+  AccessRequestDecided,
+  AccessRequestFilter,
+  AccessRequestInput,
   ClientOptions,
   ElevationBody,
   ElevationRequest,

@@ -409,4 +409,46 @@ describe.each(backends)("the client SDK on $name", (backend) => {
     const { error } = await cache.check(`user:${carol.userId}`, "site.deploy", "site:a");
     expect(error?.code).toBe("PERMISSION_DENIED");
   });
+  it("asks for access as a member, and approves it narrower with the owner's key", async () => {
+    // Otto, operator of server s1, asks for the customer role on its site b for two hours.
+    const asOtto = createClient({ baseUrl: `http://127.0.0.1:${port}`, headers: otto.headers });
+    const asked = await asOtto.requestAccess(ws, {
+      role: "customer",
+      scope: "site:b",
+      reason: "Take over the shop's deploys",
+      durationMinutes: 120,
+    });
+    expect(asked.error).toBeUndefined();
+    const id = asked.data!.request.id;
+    expect(asked.data!.request).toMatchObject({ status: "pending", durationMinutes: 120 });
+    expect((await asOtto.accessRequests(ws, { mine: true })).data?.map((item) => item.id)).toEqual([
+      id,
+    ]);
+    expect((await gatehouse.accessRequests(ws, { status: "pending" })).data?.[0]?.id).toBe(id);
+    // Wider than asked is refused as a problem value, not a throw.
+    const wider = await gatehouse.approveAccessRequest(ws, id, { durationMinutes: 121 });
+    expect(wider.error?.code).toBe("INVALID_INPUT");
+    const approved = await gatehouse.approveAccessRequest(ws, id, { durationMinutes: 30 });
+    expect(approved.data?.request).toMatchObject({
+      status: "approved",
+      granted: { role: "customer", scope: "site:b" },
+    });
+    const explained = await asOtto.explain(ws, { permission: "site.deploy", resource: "site:b" });
+    expect(
+      explained.data?.considered.find((entry) => entry.accessRequest !== null)?.accessRequest,
+    ).toMatchObject({ requestId: id, reason: "Take over the shop's deploys" });
+    // Decided: withdrawing now is a conflict.
+    expect((await asOtto.withdrawAccessRequest(ws, id)).error?.code).toBe("ACCESS_REQUEST_DECIDED");
+    const again = await asOtto.requestAccess(ws, {
+      role: "customer",
+      scope: "site:a",
+      reason: "Help Carol",
+      durationMinutes: 10,
+    });
+    const rejected = await gatehouse.rejectAccessRequest(ws, again.data!.request.id, "Ask Carol");
+    expect(rejected.data?.request).toMatchObject({
+      status: "rejected",
+      rejectionReason: "Ask Carol",
+    });
+  });
 });

@@ -200,6 +200,10 @@ export type Eligibility = Answer<
   "/v1/workspaces/{ws}/eligibilities",
   "get"
 >["eligibilities"][number];
+export type AccessRequest = Answer<
+  "/v1/workspaces/{ws}/access-requests",
+  "get"
+>["accessRequests"][number];
 export type Seats = Answer<"/v1/workspaces/{ws}/seats", "get">;
 export type RoleMatrix = Answer<"/v1/workspaces/{ws}/roles", "get">;
 /** `GET …/model`: the preset's definition and the workspace's own roles. */

@@ -20,6 +20,7 @@ import {
   withWorkspaceRoles,
 } from "./model.ts";
 import { AcceptInvitationPage } from "./pages/accept-invitation.tsx";
+import { AccessRequestsPage } from "./pages/access-requests.tsx";
 import { AccountPage, EmailConfirmPage } from "./pages/account.tsx";
 import { ActivityPage } from "./pages/activity.tsx";
 import { ApiKeysPage } from "./pages/api-keys.tsx";
@@ -252,6 +253,9 @@ function navigationOf(
     items.push({ to: `${base}/team`, label: "Team" });
     items.push({ to: `${base}/roles`, label: "Roles" });
   }
+  // Deciding and following access requests; an end customer kept to their own pages asks on them.
+  if (workflows.managePeople || access.navigation === "full")
+    items.push({ to: `${base}/access-requests`, label: "Access requests" });
   items.push({ to: `${base}/api-keys`, label: "API keys" });
   if (workflows.viewActivity) items.push({ to: `${base}/activity`, label: "Activity log" });
   if (workflows.changeSettings || workflows.ownerOnly)
@@ -460,6 +464,7 @@ function pageOf(path: string, base: string, value: WorkspaceValue): ReactNode | 
   if (rest === "/team") return workflows.viewTeam ? <TeamPage /> : undefined;
   if (rest === "/roles") return workflows.viewTeam ? <RolesPage /> : undefined;
   if (rest === "/api-keys") return <ApiKeysPage />;
+  if (rest === "/access-requests") return <AccessRequestsPage />;
   if (rest === "/activity") return workflows.viewActivity ? <ActivityPage /> : undefined;
   if (rest === "/settings")
     return workflows.changeSettings || workflows.ownerOnly ? <SettingsPage /> : undefined;

@@ -48,6 +48,9 @@ const visits: readonly Visit[] = [
   { who: "owner", path: () => "/new-workspace", heading: /workspace/i },
   { who: "admin", path: (id) => `/w/${id}/team`, heading: "Team" },
   { who: "admin", path: (id) => `/w/${id}/api-keys`, heading: "API keys" },
+  // The Request access card (the admin holds no role on the site itself) and the requests page.
+  { who: "admin", path: (id) => `/w/${id}/resources/site/blog.example`, heading: "blog.example" },
+  { who: "admin", path: (id) => `/w/${id}/access-requests`, heading: "Access requests" },
   {
     who: "customer",
     path: (id) => `/w/${id}/resources/site/shop.example`,

@@ -17,6 +17,7 @@ import { RequestLog } from "./http/request-log.ts";
 import { rememberRoutePatterns } from "./http/route-pattern.ts";
 import { createMailer, type Mailer } from "./mail/mailer.ts";
 import { accessRoutes } from "./routes/access.ts";
+import { accessRequestRoutes } from "./routes/access-requests.ts";
 import { apiKeyRoutes } from "./routes/api-keys.ts";
 import { assistantRoutes } from "./routes/assistant.ts";
 import { auditRoutes } from "./routes/audit.ts";
@@ -221,6 +222,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(invitationRoutes, { gatehouse, config });
   await app.register(joinRequestRoutes, { gatehouse, config });
   await app.register(elevationRoutes, { gatehouse, config });
+  await app.register(accessRequestRoutes, { gatehouse, config });
   await app.register(decisionRoutes, { gatehouse, config });
   await app.register(changeRoutes, { gatehouse, config });
   await app.register(apiKeyRoutes, { gatehouse, config });

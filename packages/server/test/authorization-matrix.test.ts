@@ -739,6 +739,43 @@ async function runMatrix(server: Awaited<ReturnType<typeof openServer>>, preset:
     "POST /v1/workspaces/{ws}/join-requests/{id}/reject": (t) => [
       { method: "POST", url: `${base(t)}/join-requests/nothing/reject`, expect: never },
     ],
+    // Access requests: every member lists (their own and those they may decide) and asks; a
+    // request nobody made is not found.
+    "GET /v1/workspaces/{ws}/access-requests": (t) => [
+      { method: "GET", url: `${base(t)}/access-requests`, expect: { allow: true, exact: 200 } },
+    ],
+    "POST /v1/workspaces/{ws}/access-requests": (t) => [
+      {
+        method: "POST",
+        url: `${base(t)}/access-requests`,
+        body: {
+          role: m0.role,
+          scope: scopeIn(t, m0.scope),
+          reason: "matrix",
+          durationMinutes: 5,
+        },
+        expect: any,
+      },
+    ],
+    "POST /v1/workspaces/{ws}/access-requests/{id}/approve": (t) => [
+      {
+        method: "POST",
+        url: `${base(t)}/access-requests/nothing/approve`,
+        body: {},
+        expect: never,
+      },
+    ],
+    "POST /v1/workspaces/{ws}/access-requests/{id}/reject": (t) => [
+      {
+        method: "POST",
+        url: `${base(t)}/access-requests/nothing/reject`,
+        body: {},
+        expect: never,
+      },
+    ],
+    "POST /v1/workspaces/{ws}/access-requests/{id}/withdraw": (t) => [
+      { method: "POST", url: `${base(t)}/access-requests/nothing/withdraw`, expect: never },
+    ],
     // The assistant gate: declarations for everyone, calls as their gates say.
     "GET /v1/workspaces/{ws}/assistant/tools": (t) => [
       {

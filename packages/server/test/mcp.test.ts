@@ -211,10 +211,12 @@ describe.each(backends)("the MCP server at /mcp on $name", { timeout: 30_000 }, 
 
   it("serves a signed-in session too, with the workspace named in a header or the query", async () => {
     const { ws, tom } = await company();
+    // A person (not a key) also has Gatehouse's tools for asking for access.
+    const asking = ["gatehouse_request_access", "gatehouse_list_access_requests"];
     const viaHeader = await connect({ ...tom.headers, "x-gatehouse-workspace": ws });
-    expect(await toolNames(viaHeader)).toEqual(["restart_vps"]);
+    expect(await toolNames(viaHeader)).toEqual([...asking, "restart_vps"]);
     const viaQuery = await connect(tom.headers, `/mcp?workspace=${ws}`);
-    expect(await toolNames(viaQuery)).toEqual(["restart_vps"]);
+    expect(await toolNames(viaQuery)).toEqual([...asking, "restart_vps"]);
     await expect(connect(tom.headers)).rejects.toThrow();
   });
 

@@ -20,6 +20,7 @@ import { type SigningKeyOptions, SigningKeys } from "./sign-in/signing-keys.ts";
 import { TwoFactor } from "./sign-in/two-factor.ts";
 import { Users } from "./sign-in/users.ts";
 import type { EngineCacheStats } from "./sync/engine-cache.ts";
+import { AccessRequests } from "./team/access-requests.ts";
 import { ApiKeys } from "./team/api-keys.ts";
 import { Elevations } from "./team/elevations.ts";
 import { Credentials, secretBoxOf } from "./team/integration-credentials.ts";
@@ -53,6 +54,8 @@ export interface Gatehouse {
   readonly joinRequests: JoinRequests;
   /** Just-in-time elevation: eligibilities, activated by the member for a bounded time. */
   readonly elevations: Elevations;
+  /** Access requests: a member asks for a role at a resource for a while; approvers decide. */
+  readonly accessRequests: AccessRequests;
   readonly resources: Resources;
   readonly apiKeys: ApiKeys;
   readonly decisions: Decisions;
@@ -127,6 +130,7 @@ export function createGatehouse(
   const resources = new Resources(core);
   const apiKeys = new ApiKeys(core);
   const elevations = new Elevations(core, twoFactor);
+  const accessRequests = new AccessRequests(core);
   const mailQueue = new MailQueue(
     options.onMailError ?? ((message) => console.error(`gatehouse: ${message}`)),
   );
@@ -138,6 +142,7 @@ export function createGatehouse(
     invitations,
     joinRequests: new JoinRequests(core),
     elevations,
+    accessRequests,
     resources,
     apiKeys,
     decisions: new Decisions(core),
@@ -161,7 +166,10 @@ export function createGatehouse(
     portability: new Portability(core),
     assistant: new Assistant(
       core,
-      { keys: signingKeys, workflows: { members, invitations, activityLog, elevations } },
+      {
+        keys: signingKeys,
+        workflows: { members, invitations, activityLog, elevations, accessRequests },
+      },
       options,
     ),
     signIn: new SignInHandoff(core, signingKeys),

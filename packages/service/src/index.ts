@@ -38,7 +38,12 @@ export type { ChangeFeed, ChangeNotice, Storage } from "./database/storage.ts";
 export type { AccessSummary, RoleMatrix, RoleRow, Workflows } from "./decisions/access.ts";
 export type { AccessDiffEntry } from "./decisions/access-diff.ts";
 export type { Change, ChangePage, WorkspaceSnapshot } from "./decisions/changes.ts";
-export type { Capabilities, DecisionQuery } from "./decisions/decisions.ts";
+export type {
+  Capabilities,
+  DecisionQuery,
+  ExplainedGrant,
+  ServiceExplanation,
+} from "./decisions/decisions.ts";
 export type {
   GrantPlace,
   PermissionsEntry,
@@ -105,6 +110,11 @@ export {
 export { NAME_MAX_LENGTH, RESOURCE_NAME_MAX_LENGTH } from "./support/validation.ts";
 export type { FollowOptions } from "./sync/change-follower.ts";
 export type { EngineCacheStats } from "./sync/engine-cache.ts";
+export type {
+  AccessRequestInfo,
+  AccessRequestProvenance,
+  AccessRequestStatus,
+} from "./team/access-requests.ts";
 export type {
   ApiKeyCredentials,
   ApiKeyInfo,

@@ -10,6 +10,9 @@ import { startToolEndpoint } from "./support/tool-endpoint.ts";
 const SECRET_KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 const ISSUER = "https://gatehouse.test";
 
+/** Gatehouse's tools for every member with a live grant: asking for access, and the requests. */
+const ASKING = ["gatehouse_request_access", "gatehouse_list_access_requests"];
+
 const VPS_ID = {
   type: "object",
   properties: { id: { type: "string", description: "The VPS" } },
@@ -148,15 +151,19 @@ describe.each(backends)("the assistant gate on $name", { timeout: 30_000 }, (bac
   describe("visibility", () => {
     it("tells a billing member's assistant no VPS tools, and a technical member's no billing tools", async () => {
       const { ws, people } = await company();
-      expect(await names(asUser(people.bill), ws)).toEqual(["list_invoices"]);
-      expect(await names(asUser(people.tom), ws)).toEqual(["restart_vps"]);
-      expect(await names(asUser(people.quinn), ws)).toEqual(["gatehouse_read_activity_log"]);
+      expect(await names(asUser(people.bill), ws)).toEqual([...ASKING, "list_invoices"]);
+      expect(await names(asUser(people.tom), ws)).toEqual([...ASKING, "restart_vps"]);
+      expect(await names(asUser(people.quinn), ws)).toEqual([
+        "gatehouse_read_activity_log",
+        ...ASKING,
+      ]);
       expect(await names(asUser(people.mia), ws)).toEqual([
         "gatehouse_list_members",
         "gatehouse_invite_member",
         "gatehouse_change_member_role",
         "gatehouse_preview_access_change",
         "gatehouse_read_activity_log",
+        ...ASKING,
         "list_invoices",
         "restart_vps",
       ]);
@@ -164,8 +171,8 @@ describe.each(backends)("the assistant gate on $name", { timeout: 30_000 }, (bac
 
     it("shows a resource tool to whoever holds its permission on some resource of its type", async () => {
       const { ws, people } = await fleet();
-      expect(await names(asUser(people.otto), ws)).toEqual(["restart_server"]);
-      expect(await names(asUser(people.carol), ws)).toEqual([]);
+      expect(await names(asUser(people.otto), ws)).toEqual([...ASKING, "restart_server"]);
+      expect(await names(asUser(people.carol), ws)).toEqual(ASKING);
       expect(await names(asUser(people.adam), ws)).toContain("restart_server");
     });
 
@@ -182,13 +189,16 @@ describe.each(backends)("the assistant gate on $name", { timeout: 30_000 }, (bac
     it("exports the declarations in the MCP, Anthropic and OpenAI tool formats", async () => {
       const { ws, people } = await company();
       const tom = asUser(people.tom);
-      expect(await gatehouse.assistant.declarations(tom, ws, "mcp")).toEqual([
+      // The host app's tool; Gatehouse's own (asking for access) come first, in the same formats.
+      const declarations = async (format: "mcp" | "anthropic" | "openai") =>
+        (await gatehouse.assistant.declarations(tom, ws, format)).slice(ASKING.length);
+      expect(await declarations("mcp")).toEqual([
         { name: "restart_vps", description: "Restart a VPS", inputSchema: VPS_ID },
       ]);
-      expect(await gatehouse.assistant.declarations(tom, ws, "anthropic")).toEqual([
+      expect(await declarations("anthropic")).toEqual([
         { name: "restart_vps", description: "Restart a VPS", input_schema: VPS_ID },
       ]);
-      expect(await gatehouse.assistant.declarations(tom, ws, "openai")).toEqual([
+      expect(await declarations("openai")).toEqual([
         {
           type: "function",
           function: { name: "restart_vps", description: "Restart a VPS", parameters: VPS_ID },
@@ -307,7 +317,7 @@ describe.each(backends)("the assistant gate on $name", { timeout: 30_000 }, (bac
         { role: "billing", scope: root },
       ]);
       expect(await codeOf(gatehouse.assistant.call(tom, ws, call))).toBe("PERMISSION_DENIED");
-      expect(await names(tom, ws)).toEqual(["list_invoices"]);
+      expect(await names(tom, ws)).toEqual([...ASKING, "list_invoices"]);
       expect(endpoint.calls).toHaveLength(1);
     });
 
@@ -433,6 +443,83 @@ describe.each(backends)("the assistant gate on $name", { timeout: 30_000 }, (bac
   });
 
   describe("Gatehouse's own team tools", () => {
+    it('asks for access for the member ("request access to site a for 2 hours"), for every member with a live grant', async () => {
+      const { ws, people } = await fleet();
+      const otto = asUser(people.otto);
+      const asked = await gatehouse.assistant.call(otto, ws, {
+        tool: "gatehouse_request_access",
+        arguments: {
+          role: "customer",
+          resource: "site:a",
+          reason: "Deploy the customer's fix",
+          durationMinutes: 120,
+        },
+      });
+      expect(asked.status).toBe("completed");
+      const request = (asked as { result: { request: { id: string } } }).result.request;
+      expect(request).toMatchObject({
+        userId: people.otto,
+        role: "customer",
+        scope: "site:a",
+        durationMinutes: 120,
+        status: "pending",
+      });
+      // Logged as the member's assistant asking.
+      expect(await lastEntry(ws, people.olivia)).toMatchObject({
+        actor: { type: "assistant", id: people.otto },
+        action: "access_request.create",
+        target: "site:a",
+        result: "success",
+      });
+      // The member sees their own; the owner, who may give it, sees it too; a customer does not.
+      const listed = async (userId: string, args: Record<string, unknown> = {}) => {
+        const outcome = await gatehouse.assistant.call(asUser(userId), ws, {
+          tool: "gatehouse_list_access_requests",
+          arguments: args,
+        });
+        return (
+          outcome as { result: { accessRequests: { id: string }[] } }
+        ).result.accessRequests.map((item) => item.id);
+      };
+      expect(await listed(people.otto, { mine: true })).toEqual([request.id]);
+      expect(await listed(people.olivia, { status: "pending" })).toEqual([request.id]);
+      expect(await listed(people.carol)).toEqual([]);
+      // The workflow's own checks hold: out of reach answers as nonexistent; the schema first.
+      const elsewhere = await failure(
+        gatehouse.assistant.call(otto, ws, {
+          tool: "gatehouse_request_access",
+          arguments: { role: "operator", resource: "server:s2", reason: "x", durationMinutes: 5 },
+        }),
+      );
+      expect(elsewhere.code).toBe("RESOURCE_NOT_FOUND");
+      const zero = await failure(
+        gatehouse.assistant.call(otto, ws, {
+          tool: "gatehouse_request_access",
+          arguments: { role: "customer", resource: "site:a", reason: "x", durationMinutes: 0 },
+        }),
+      );
+      expect(zero.code).toBe("INVALID_INPUT");
+      // A member whose only grant has ended holds nothing here: the gate refuses, and logs it.
+      await gatehouse.members.setGrants(asUser(people.olivia), ws, people.carol, [
+        { role: "customer", scope: "site:a", expiresAt: clock.now + 1000 },
+      ]);
+      clock.now += 1000;
+      expect(await names(asUser(people.carol), ws)).toEqual([]);
+      const ended = await failure(
+        gatehouse.assistant.call(asUser(people.carol), ws, {
+          tool: "gatehouse_request_access",
+          arguments: { role: "customer", resource: "site:a", reason: "x", durationMinutes: 5 },
+        }),
+      );
+      expect(ended.code).toBe("PERMISSION_DENIED");
+      expect(await lastEntry(ws, people.olivia)).toMatchObject({
+        actor: { type: "assistant", id: people.carol },
+        action: "assistant.tool.call",
+        result: "denied",
+        details: { tool: "gatehouse_request_access" },
+      });
+    });
+
     it("lists members and reads the log through their workflows, for those their gates admit", async () => {
       const { ws, people } = await company();
       const listed = await gatehouse.assistant.call(asUser(people.mia), ws, {
@@ -515,6 +602,7 @@ describe.each(backends)("the assistant gate on $name", { timeout: 30_000 }, (bac
       // Read Only: "Everything visible, nothing changeable" — no restart any more.
       expect(await names(asUser(people.tom), ws)).toEqual([
         "gatehouse_read_activity_log",
+        ...ASKING,
         "list_invoices",
       ]);
       // The owner role is never handed out, whoever asks.

@@ -3126,6 +3126,18 @@ export type paths = {
                                     inherited: boolean;
                                     /** @description here: granted on this resource; above: inherited from an ancestor; below: on a resource in this one's part of the tree */
                                     place: "here" | "above" | "below";
+                                    /** @description The approved access request this grant came from; null for any other grant */
+                                    accessRequest: {
+                                        requestId: string;
+                                        requestedBy: string;
+                                        approvedBy: string;
+                                        approver: {
+                                            email: string;
+                                            name: string;
+                                        } | null;
+                                        approvedAt: number;
+                                        reason: string;
+                                    } | null;
                                 }[];
                                 /** @description When the last of these grants ends (epoch ms); null for never */
                                 expiresAt: number | null;
@@ -4952,6 +4964,443 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/workspaces/{ws}/access-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The access requests you see, newest first: your own and those you may decide
+         * @description You may decide a request when you may give its role on its resource: a sub-tree admin sees only their part's. `mine=true` keeps your own. `expired`: still pending when its 7 days ran out.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "pending" | "approved" | "rejected" | "withdrawn" | "expired";
+                    mine?: "true" | "false";
+                };
+                header?: never;
+                path: {
+                    ws: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            accessRequests: {
+                                id: string;
+                                workspaceId: string;
+                                userId: string;
+                                email: string;
+                                name: string;
+                                role: string;
+                                scope: string;
+                                reason: string;
+                                durationMinutes: number;
+                                createdAt: number;
+                                /** @description When the request lapses if nobody decides it */
+                                expiresAt: number;
+                                status: "pending" | "approved" | "rejected" | "withdrawn" | "expired";
+                                decidedBy: string | null;
+                                decidedAt: number | null;
+                                rejectionReason: string | null;
+                                granted: {
+                                    role: string;
+                                    scope: string;
+                                    expiresAt: number;
+                                } | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Ask, for yourself, for a role on a resource for a while, saying why
+         * @description For a member (a person, their API key or their assistant). The resource must be within your reach (404 RESOURCE_NOT_FOUND otherwise, as for one that does not exist). Those who may give the role there are mailed. One pending request per role and resource (409 CONFLICT); at most 10 requests per member and 200 per workspace in any 24 hours (429 ACCESS_REQUEST_RATE_LIMITED with Retry-After); 409 ROLE_CONFLICT while you hold a role on that resource. Undecided, it lapses after 7 days.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ws: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        role: string;
+                        scope: string;
+                        reason: string;
+                        durationMinutes: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        /** @description The workspace's revision after this write (a freshness token) */
+                        "x-gatehouse-revision"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            request: {
+                                id: string;
+                                workspaceId: string;
+                                userId: string;
+                                email: string;
+                                name: string;
+                                role: string;
+                                scope: string;
+                                reason: string;
+                                durationMinutes: number;
+                                createdAt: number;
+                                /** @description When the request lapses if nobody decides it */
+                                expiresAt: number;
+                                status: "pending" | "approved" | "rejected" | "withdrawn" | "expired";
+                                decidedBy: string | null;
+                                decidedAt: number | null;
+                                rejectionReason: string | null;
+                                granted: {
+                                    role: string;
+                                    scope: string;
+                                    expiresAt: number;
+                                } | null;
+                            };
+                            revision: number;
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/access-requests/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a pending request, as asked or narrower; the grant ends on its own
+         * @description `{}` approves the role, resource and duration asked for. You may narrow: a role whose permissions are within the one asked for, a resource at or below it, fewer minutes (400 INVALID_INPUT for anything wider). You must be allowed to give what you approve, and cannot approve your own. 404 ACCESS_REQUEST_NOT_FOUND for a request you may neither decide nor made; 409 ACCESS_REQUEST_DECIDED once decided, withdrawn or lapsed.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ws: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        role?: string;
+                        scope?: string;
+                        durationMinutes?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        /** @description The workspace's revision after this write (a freshness token) */
+                        "x-gatehouse-revision"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            request: {
+                                id: string;
+                                workspaceId: string;
+                                userId: string;
+                                email: string;
+                                name: string;
+                                role: string;
+                                scope: string;
+                                reason: string;
+                                durationMinutes: number;
+                                createdAt: number;
+                                /** @description When the request lapses if nobody decides it */
+                                expiresAt: number;
+                                status: "pending" | "approved" | "rejected" | "withdrawn" | "expired";
+                                decidedBy: string | null;
+                                decidedAt: number | null;
+                                rejectionReason: string | null;
+                                granted: {
+                                    role: string;
+                                    scope: string;
+                                    expiresAt: number;
+                                } | null;
+                            };
+                            revision: number;
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/access-requests/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reject a pending request, optionally saying why */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ws: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        reason?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        /** @description The workspace's revision after this write (a freshness token) */
+                        "x-gatehouse-revision"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            request: {
+                                id: string;
+                                workspaceId: string;
+                                userId: string;
+                                email: string;
+                                name: string;
+                                role: string;
+                                scope: string;
+                                reason: string;
+                                durationMinutes: number;
+                                createdAt: number;
+                                /** @description When the request lapses if nobody decides it */
+                                expiresAt: number;
+                                status: "pending" | "approved" | "rejected" | "withdrawn" | "expired";
+                                decidedBy: string | null;
+                                decidedAt: number | null;
+                                rejectionReason: string | null;
+                                granted: {
+                                    role: string;
+                                    scope: string;
+                                    expiresAt: number;
+                                } | null;
+                            };
+                            revision: number;
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/access-requests/{id}/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Withdraw your own pending request
+         * @description Takes no body (or `{}`).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ws: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        /** @description The workspace's revision after this write (a freshness token) */
+                        "x-gatehouse-revision"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            request: {
+                                id: string;
+                                workspaceId: string;
+                                userId: string;
+                                email: string;
+                                name: string;
+                                role: string;
+                                scope: string;
+                                reason: string;
+                                durationMinutes: number;
+                                createdAt: number;
+                                /** @description When the request lapses if nobody decides it */
+                                expiresAt: number;
+                                status: "pending" | "approved" | "rejected" | "withdrawn" | "expired";
+                                decidedBy: string | null;
+                                decidedAt: number | null;
+                                rejectionReason: string | null;
+                                granted: {
+                                    role: string;
+                                    scope: string;
+                                    expiresAt: number;
+                                } | null;
+                            };
+                            revision: number;
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/workspaces/{ws}/decision": {
         parameters: {
             query?: never;
@@ -5286,6 +5735,18 @@ export type paths = {
                                 };
                                 throughGroup: string | null;
                                 outcome: string;
+                                /** @description The approved access request this grant came from; null for any other grant */
+                                accessRequest: {
+                                    requestId: string;
+                                    requestedBy: string;
+                                    approvedBy: string;
+                                    approver: {
+                                        email: string;
+                                        name: string;
+                                    } | null;
+                                    approvedAt: number;
+                                    reason: string;
+                                } | null;
                             }[];
                             key: {
                                 id: string;
@@ -7617,7 +8078,7 @@ export type components = {
             title: string;
             status: number;
             /** @enum {string} */
-            code: "INVALID_INPUT" | "INVALID_MODEL" | "UNKNOWN_RESOURCE_TYPE" | "UNKNOWN_PERMISSION" | "UNKNOWN_ROLE" | "UNKNOWN_PRESET" | "UNKNOWN_PLAN" | "INVALID_PARENT" | "ROLE_NOT_GRANTABLE_AT_SCOPE" | "PERMISSION_NOT_APPLICABLE_AT_SCOPE" | "OWNER_ONLY_PERMISSION" | "WEAK_PASSWORD" | "PASSWORD_REQUIRED" | "CONFIRMATION_MISMATCH" | "OWNER_ROLE_NOT_GRANTED" | "INVALID_CREDENTIALS" | "MAGIC_LINK_INVALID" | "TOTP_REQUIRED" | "TOTP_INVALID" | "TOTP_ENROLLMENT_REQUIRED" | "SIGN_IN_AGAIN" | "PERMISSION_DENIED" | "API_KEY_SCOPE_NOT_HELD" | "HOST_CREDENTIAL_REQUIRED" | "TRANSFER_NOT_SELF_SERVICE" | "INVITATION_EMAIL_MISMATCH" | "JOIN_REQUESTS_DISABLED" | "WORKSPACE_ROLES_DISABLED" | "PERSONAL_WORKSPACE_NOT_SHAREABLE" | "NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "WORKSPACE_CLOSED" | "USER_NOT_FOUND" | "MEMBER_NOT_FOUND" | "RESOURCE_NOT_FOUND" | "GRANT_NOT_FOUND" | "API_KEY_NOT_FOUND" | "INVITATION_NOT_FOUND" | "JOIN_REQUEST_NOT_FOUND" | "ROLE_NOT_FOUND" | "SESSION_NOT_FOUND" | "CREDENTIAL_NOT_FOUND" | "TOOL_NOT_FOUND" | "HOST_CREDENTIAL_NOT_FOUND" | "ROLE_CONFLICT" | "OWNER_EXISTS" | "ACCESS_DIFF_TOO_LARGE" | "EMAIL_TAKEN" | "ALREADY_MEMBER" | "LAST_OWNER" | "MEMBER_LIMIT_REACHED" | "ONE_WORKSPACE_PER_EMAIL" | "INVITATION_ALREADY_USED" | "INVITATION_REVOKED" | "INVITATION_PENDING" | "JOIN_REQUEST_DECIDED" | "CONFLICT" | "ROLE_IN_USE" | "TOTP_NOT_ENABLED" | "TOTP_ALREADY_ENABLED" | "SIGN_IN_NOT_CONFIGURED" | "EMAIL_MANAGED_BY_HOST" | "INVITATION_EXPIRED" | "SIGN_IN_LINK_INVALID" | "EMAIL_CHANGE_LINK_INVALID" | "JOIN_REQUEST_RATE_LIMITED" | "RATE_LIMITED" | "DATABASE_ERROR" | "TOOL_ENDPOINT_FAILED" | "TOOL_ENDPOINT_TIMEOUT" | "DATABASE_BUSY" | "SIGN_IN_BUSY" | "DATABASE_UNAVAILABLE" | "DATABASE_FULL" | "CONFIGURATION_REQUIRED" | "MODEL_INCOMPATIBLE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL";
+            code: "INVALID_INPUT" | "INVALID_MODEL" | "UNKNOWN_RESOURCE_TYPE" | "UNKNOWN_PERMISSION" | "UNKNOWN_ROLE" | "UNKNOWN_PRESET" | "UNKNOWN_PLAN" | "INVALID_PARENT" | "ROLE_NOT_GRANTABLE_AT_SCOPE" | "PERMISSION_NOT_APPLICABLE_AT_SCOPE" | "OWNER_ONLY_PERMISSION" | "WEAK_PASSWORD" | "PASSWORD_REQUIRED" | "CONFIRMATION_MISMATCH" | "OWNER_ROLE_NOT_GRANTED" | "INVALID_CREDENTIALS" | "MAGIC_LINK_INVALID" | "TOTP_REQUIRED" | "TOTP_INVALID" | "TOTP_ENROLLMENT_REQUIRED" | "SIGN_IN_AGAIN" | "PERMISSION_DENIED" | "API_KEY_SCOPE_NOT_HELD" | "HOST_CREDENTIAL_REQUIRED" | "TRANSFER_NOT_SELF_SERVICE" | "INVITATION_EMAIL_MISMATCH" | "JOIN_REQUESTS_DISABLED" | "WORKSPACE_ROLES_DISABLED" | "PERSONAL_WORKSPACE_NOT_SHAREABLE" | "NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "WORKSPACE_CLOSED" | "USER_NOT_FOUND" | "MEMBER_NOT_FOUND" | "RESOURCE_NOT_FOUND" | "GRANT_NOT_FOUND" | "API_KEY_NOT_FOUND" | "INVITATION_NOT_FOUND" | "JOIN_REQUEST_NOT_FOUND" | "ROLE_NOT_FOUND" | "ACCESS_REQUEST_NOT_FOUND" | "SESSION_NOT_FOUND" | "CREDENTIAL_NOT_FOUND" | "TOOL_NOT_FOUND" | "HOST_CREDENTIAL_NOT_FOUND" | "ROLE_CONFLICT" | "OWNER_EXISTS" | "ACCESS_DIFF_TOO_LARGE" | "EMAIL_TAKEN" | "ALREADY_MEMBER" | "LAST_OWNER" | "MEMBER_LIMIT_REACHED" | "ONE_WORKSPACE_PER_EMAIL" | "INVITATION_ALREADY_USED" | "INVITATION_REVOKED" | "INVITATION_PENDING" | "JOIN_REQUEST_DECIDED" | "ACCESS_REQUEST_DECIDED" | "CONFLICT" | "ROLE_IN_USE" | "TOTP_NOT_ENABLED" | "TOTP_ALREADY_ENABLED" | "SIGN_IN_NOT_CONFIGURED" | "EMAIL_MANAGED_BY_HOST" | "INVITATION_EXPIRED" | "SIGN_IN_LINK_INVALID" | "EMAIL_CHANGE_LINK_INVALID" | "JOIN_REQUEST_RATE_LIMITED" | "ACCESS_REQUEST_RATE_LIMITED" | "RATE_LIMITED" | "DATABASE_ERROR" | "TOOL_ENDPOINT_FAILED" | "TOOL_ENDPOINT_TIMEOUT" | "DATABASE_BUSY" | "SIGN_IN_BUSY" | "DATABASE_UNAVAILABLE" | "DATABASE_FULL" | "CONFIGURATION_REQUIRED" | "MODEL_INCOMPATIBLE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL";
             detail: string;
             issues?: {
                 path: string;

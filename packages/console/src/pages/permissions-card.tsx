@@ -10,7 +10,17 @@ import { api, type Capabilities, type PermissionsPage as Page, ws } from "../api
 import { grantableRoles, roleLabel, scopeLabel, splitResource, typeLabel } from "../model.ts";
 import { type Grantee, granteeSearch, PICKER_PAGE, Picker, type PickerSearch } from "../picker.tsx";
 import { useWorkspace } from "../session.tsx";
-import { AsyncForm, Badge, Button, Card, ErrorNote, Field, Loading, Time } from "../ui.tsx";
+import {
+  AsyncForm,
+  Badge,
+  Button,
+  Card,
+  ErrorNote,
+  Field,
+  formatTime,
+  Loading,
+  Time,
+} from "../ui.tsx";
 import { useApi } from "../use-api.ts";
 import { ElevatedBadge } from "./elevation.tsx";
 import { InvitationsHere } from "./permissions-invitations.tsx";
@@ -124,6 +134,9 @@ function PermissionsList(props: { readonly resource: string }): React.JSX.Elemen
                           {path.throughGroup === null
                             ? ""
                             : ` · via team ${items.find((item) => item.subject === path.throughGroup)?.group?.name ?? path.throughGroup}`}
+                          {path.accessRequest === null
+                            ? ""
+                            : ` · requested, approved by ${path.accessRequest.approver?.name || path.accessRequest.approver?.email || path.accessRequest.approvedBy}${path.grant.expiresAt === null ? "" : ` until ${formatTime(path.grant.expiresAt)}`}`}
                         </span>
                         {canWrite && path.place !== "above" && path.throughGroup === null ? (
                           <Button size="small" variant="danger" onClick={() => revoke(entry, path)}>

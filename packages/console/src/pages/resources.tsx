@@ -14,6 +14,7 @@ import { Link } from "../router.tsx";
 import { useWorkspace } from "../session.tsx";
 import { Button, Card, Empty, ErrorNote, Loading, PageHeader } from "../ui.tsx";
 import { useApi } from "../use-api.ts";
+import { RequestAccessCard } from "./access-requests.tsx";
 import { ElevationsCard } from "./elevation.tsx";
 import { grantEnd } from "./grant-editor.tsx";
 import { PermissionsCard } from "./permissions-card.tsx";
@@ -333,6 +334,7 @@ export function ResourcePage(props: { readonly resource: string }): React.JSX.El
         <ActionsCard resource={props.resource} held={held} />
         <ResourceActivity resource={props.resource} held={held} />
         <PermissionsCard resource={props.resource} capabilities={capabilities.data} />
+        <RequestAccessCard resource={props.resource} />
       </div>
     </>
   );

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import type { Decision, Explanation } from "@gatehouse/engine";
+import type { Decision } from "@gatehouse/engine";
+import type { ServiceExplanation } from "@gatehouse/service";
 import { Type } from "@sinclair/typebox";
 import { requireCaller } from "../http/caller.ts";
 import {
@@ -14,6 +15,7 @@ import {
   Params as WorkspaceParams,
 } from "../http/decision-schemas.ts";
 import { AtLeastRevisionQuery, freshnessOf, strict } from "../http/schemas.ts";
+import { AccessRequestProvenanceSchema } from "./access-requests.ts";
 import type { RouteOptions } from "./route-options.ts";
 
 const ExplanationSchema = Type.Object({
@@ -26,6 +28,7 @@ const ExplanationSchema = Type.Object({
       grant: GrantSchema,
       throughGroup: Type.Union([Type.String(), Type.Null()]),
       outcome: Type.String(),
+      accessRequest: AccessRequestProvenanceSchema,
     }),
   ),
   key: Type.Union([Type.Object({ id: Type.String(), outcome: Type.String() }), Type.Null()]),
@@ -49,7 +52,7 @@ function toDecisionBody(decision: Decision) {
   };
 }
 
-function toExplanationBody(explanation: Explanation) {
+function toExplanationBody(explanation: ServiceExplanation) {
   return {
     ...explanation,
     decision: toDecisionBody(explanation.decision),
@@ -57,6 +60,7 @@ function toExplanationBody(explanation: Explanation) {
       grant: toGrantBody(item.grant),
       throughGroup: item.throughGroup ?? null,
       outcome: item.outcome,
+      accessRequest: item.accessRequest ?? null,
     })),
     key: explanation.key ?? null,
     suggestion: explanation.suggestion ?? null,

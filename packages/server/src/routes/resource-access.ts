@@ -5,6 +5,7 @@ import { Type } from "@sinclair/typebox";
 import { requireCaller } from "../http/caller.ts";
 import { DecisionGrantSchema as GrantBody } from "../http/decision-schemas.ts";
 import { AtLeastRevisionQuery, freshnessOf, strict, WorkspaceId } from "../http/schemas.ts";
+import { AccessRequestProvenanceSchema } from "./access-requests.ts";
 import type { RouteOptions } from "./route-options.ts";
 
 const DEFAULT_PAGE = 100;
@@ -103,6 +104,7 @@ const PermissionsBody = Type.Object({
             description:
               "here: granted on this resource; above: inherited from an ancestor; below: on a resource in this one's part of the tree",
           }),
+          accessRequest: AccessRequestProvenanceSchema,
         }),
         { description: "Every live grant giving access: here, then above, then below" },
       ),
@@ -119,7 +121,11 @@ function toPermissionsBody(page: PermissionsPage) {
   return {
     resource: page.resource,
     items: page.items.map((item) =>
-      subjectBody(item, (path) => ({ ...pathBody(path), place: path.place })),
+      subjectBody(item, (path) => ({
+        ...pathBody(path),
+        place: path.place,
+        accessRequest: path.accessRequest ?? null,
+      })),
     ),
     next: page.next ?? null,
   };

@@ -381,9 +381,11 @@ export class Assistant {
       });
       throw new GatehouseError(
         ErrorCode.PERMISSION_DENIED,
-        tool.usableBy === undefined
-          ? reader.engine.explain(subject, tool.permission, reader.root).summary
-          : `denied: ${tool.name} is for members with an eligibility in this workspace`,
+        tool.everyMember === true
+          ? `denied: ${tool.name} is for members holding a live grant in this workspace`
+          : tool.usableBy !== undefined
+            ? `denied: ${tool.name} is for members with an eligibility in this workspace`
+            : reader.engine.explain(subject, tool.permission, reader.root).summary,
       );
     }
     const issues = schemaIssues(tool.validate, call.args);
@@ -476,6 +478,10 @@ function usableSomewhere(
   tool: AssistantTool,
 ): boolean {
   const engine = reader.engine;
+  // Asking for access is open to every member with a live grant (the root is within their reach);
+  // an API key holds only its permission patterns, which name no such tools.
+  if (isBuiltIn(tool) && tool.everyMember === true)
+    return !subject.startsWith("apikey:") && engine.reaches(subject, reader.root);
   if (engine.holds(subject, tool.permission, reader.root).allowed) return true;
   if (isBuiltIn(tool)) {
     if (!tool.anywhere) return false;

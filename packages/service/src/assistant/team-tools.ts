@@ -5,6 +5,7 @@ import { personOf, type RequestContext } from "../actor.ts";
 import type { ActivityLog, AuditQuery } from "../audit/activity-log.ts";
 import type { WorkspaceReader } from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
+import { type AccessRequests, MAX_ACCESS_MINUTES } from "../team/access-requests.ts";
 import type { Elevations } from "../team/elevations.ts";
 import { gate } from "../team/gates.ts";
 import type { InvitationInfo, Invitations } from "../team/invitations.ts";
@@ -28,6 +29,7 @@ export interface TeamWorkflows {
   readonly invitations: Invitations;
   readonly activityLog: ActivityLog;
   readonly elevations: Elevations;
+  readonly accessRequests: AccessRequests;
 }
 
 export interface TeamToolCall {
@@ -50,6 +52,11 @@ export interface TeamTool extends AssistantTool {
    * workflow authorizes again). `gatehouse_elevate` is there for members with an eligibility.
    */
   readonly usableBy?: (reader: WorkspaceReader, subject: SubjectRef) => Promise<boolean>;
+  /**
+   * For every member holding a live grant (asking for access is open to all); `permission` is
+   * then empty and the workflow alone authorizes what the call does.
+   */
+  readonly everyMember?: true;
   readonly validate: ValidateFunction;
   run(call: TeamToolCall): Promise<unknown>;
 }
@@ -307,6 +314,71 @@ function build(model: Model): TeamTool[] {
           limit: 20,
           ...(args as AuditQuery),
         });
+      },
+    }),
+    tool({
+      name: "gatehouse_request_access",
+      description:
+        "Ask, for yourself, for a role on a resource for a while (e.g. 120 minutes), saying why. Those who may give that role there are notified and approve — perhaps for less — or reject; nothing is granted until then.",
+      inputSchema: {
+        type: "object",
+        properties: {
+          role,
+          resource: { ...resource, description: "Where the role is wanted, as type:id" },
+          reason: { type: "string", minLength: 1, maxLength: 1000 },
+          durationMinutes: {
+            type: "integer",
+            minimum: 1,
+            maximum: MAX_ACCESS_MINUTES,
+            description: "For how long, in minutes (2 hours: 120)",
+          },
+        },
+        required: ["role", "resource", "reason", "durationMinutes"],
+        additionalProperties: false,
+      },
+      permission: "",
+      anywhere: true,
+      everyMember: true,
+      async run({ request, workspaceId, arguments: args, workflows }) {
+        const { request: created, revision } = await workflows.accessRequests.create(
+          request,
+          workspaceId,
+          {
+            role: args["role"] as string,
+            scope: args["resource"] as string,
+            reason: args["reason"] as string,
+            durationMinutes: args["durationMinutes"] as number,
+          },
+        );
+        return { request: created, revision };
+      },
+    }),
+    tool({
+      name: "gatehouse_list_access_requests",
+      description:
+        "List access requests, newest first: your own, and those you may decide (whose role you may give on their resource).",
+      inputSchema: {
+        type: "object",
+        properties: {
+          status: {
+            type: "string",
+            enum: ["pending", "approved", "rejected", "withdrawn", "expired"],
+          },
+          mine: { type: "boolean", description: "Only your own requests" },
+        },
+        additionalProperties: false,
+      },
+      permission: "",
+      anywhere: true,
+      everyMember: true,
+      async run({ request, workspaceId, arguments: args, workflows }) {
+        return {
+          accessRequests: await workflows.accessRequests.list(
+            request,
+            workspaceId,
+            args as { status?: "pending"; mine?: boolean },
+          ),
+        };
       },
     }),
   ];

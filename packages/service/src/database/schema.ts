@@ -16,6 +16,7 @@ export interface Database {
   group_members: GroupMembersTable;
   invitations: InvitationsTable;
   join_requests: JoinRequestsTable;
+  access_requests: AccessRequestsTable;
   api_keys: ApiKeysTable;
   audit_log: AuditLogTable;
   changes: ChangesTable;
@@ -180,6 +181,27 @@ export interface JoinRequestsTable {
   status: "pending" | "approved" | "rejected";
   decided_by: string | null;
   decided_at: number | null;
+}
+
+export interface AccessRequestsTable {
+  id: string;
+  workspace_id: string;
+  user_id: string;
+  role: string;
+  scope: string;
+  reason: string;
+  duration_minutes: number;
+  created_at: number;
+  /** When a pending request lapses undecided. */
+  expires_at: number;
+  status: "pending" | "approved" | "rejected" | "withdrawn";
+  decided_by: string | null;
+  decided_at: number | null;
+  /** The rejection's reason. */
+  decision_note: string | null;
+  granted_role: string | null;
+  granted_scope: string | null;
+  granted_until: number | null;
 }
 
 export interface ApiKeysTable {

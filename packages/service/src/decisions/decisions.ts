@@ -1,4 +1,5 @@
 import {
+  type ConsideredGrant,
   type Decision,
   type Explanation,
   GatehouseError,
@@ -8,6 +9,7 @@ import {
 import { type RequestContext, subjectOf } from "../actor.ts";
 import type { ReadOptions, ServiceCore, WorkspaceReader } from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
+import { type AccessRequestProvenance, accessRequestsBehind } from "../team/access-requests.ts";
 import { sectionsOf } from "./access.ts";
 import {
   administers,
@@ -38,8 +40,51 @@ export interface Capabilities {
   readonly administers: boolean;
 }
 
+/** A grant an explanation considered, with the access request it came from, if any. */
+export interface ExplainedGrant extends ConsideredGrant {
+  readonly accessRequest?: AccessRequestProvenance | undefined;
+}
+
+/** The engine's explanation, each grant naming the access request and approval it came from. */
+export interface ServiceExplanation extends Explanation {
+  readonly considered: readonly ExplainedGrant[];
+}
+
 /** The most questions one `checkMany` call answers. */
 const MAX_CHECKS_PER_BATCH = 1000;
+
+/** Names, on each grant considered, the approved access request it came from. */
+async function withAccessRequests(
+  reader: WorkspaceReader,
+  explanation: Explanation,
+): Promise<ServiceExplanation> {
+  const behind = await accessRequestsBehind(
+    reader,
+    explanation.considered.map((entry) => entry.grant),
+  );
+  if (behind.every((entry) => entry === undefined)) return explanation;
+  const { decision } = explanation;
+  const deciding = decision.allowed
+    ? behind[
+        explanation.considered.findIndex(
+          (entry) =>
+            entry.grant.subject === decision.via.subject &&
+            entry.grant.scope === decision.via.scope,
+        )
+      ]
+    : undefined;
+  const until = decision.allowed ? decision.via.expiresAt : undefined;
+  return {
+    ...explanation,
+    considered: explanation.considered.map((entry, index) =>
+      behind[index] === undefined ? entry : { ...entry, accessRequest: behind[index] },
+    ),
+    summary:
+      deciding === undefined
+        ? explanation.summary
+        : `${explanation.summary} (requested in access request ${deciding.requestId}, approved by ${deciding.approvedBy}${until === undefined ? "" : ` until ${new Date(until).toISOString()}`})`,
+  };
+}
 
 /** Decisions for a workspace, answered by its engine kept in step with the store. */
 export class Decisions {
@@ -108,7 +153,7 @@ export class Decisions {
     workspaceId: string,
     query: DecisionQuery,
     options: ReadOptions = {},
-  ): Promise<Explanation> {
+  ): Promise<ServiceExplanation> {
     const reader = await this.#core.read(request, workspaceId, options);
     const subject = await subjectFor(reader, query.subject);
     const resource = query.resource as ResourceRef;
@@ -116,7 +161,8 @@ export class Decisions {
     const { decision } = explanation;
     const revealing =
       !decision.allowed && (decision.reason === "no_grant" || decision.reason === "not_applicable");
-    if (!revealing || !isHidden(reader, subject, resource)) return explanation;
+    if (!revealing || !isHidden(reader, subject, resource))
+      return withAccessRequests(reader, explanation);
     // Outside the caller's reach the explanation must not tell that the resource exists.
     return {
       ...explanation,

@@ -8,6 +8,7 @@ import {
 import { subjectOf } from "../actor.ts";
 import type { WorkspaceReader } from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
+import { type AccessRequestProvenance, accessRequestsBehind } from "../team/access-requests.ts";
 import { gate } from "../team/gates.ts";
 
 export interface WhoCanQuery {
@@ -164,8 +165,14 @@ export interface PermissionsEntry {
   readonly subject: GranteeRef;
   readonly user: { readonly email: string; readonly name: string } | undefined;
   readonly group: { readonly name: string } | undefined;
-  /** Nearest scope first: here, then above (inherited), then below (within the resource's part). */
-  readonly via: readonly (AccessPath & { readonly place: GrantPlace })[];
+  /**
+   * Nearest scope first: here, then above (inherited), then below (within the resource's part);
+   * each with the approved access request it came from, if any.
+   */
+  readonly via: readonly (AccessPath & {
+    readonly place: GrantPlace;
+    readonly accessRequest: AccessRequestProvenance | undefined;
+  })[];
   /** When the access ends unless renewed; `undefined` for never. */
   readonly expiresAt: number | undefined;
 }
@@ -189,26 +196,35 @@ export async function permissionsAt(
   query: PermissionsQuery,
 ): Promise<PermissionsPage> {
   const resource = await peopleOf(reader, query.resource, (at) => administers(reader, at));
-  const entryOf = (
-    item: ReturnType<WorkspaceReader["engine"]["subjectsAt"]>["items"][number],
-    names: Awaited<ReturnType<typeof namesOf>>,
-  ): PermissionsEntry => ({
-    subject: item.subject,
-    ...named(item.subject, names.users, names.groups),
-    via: item.via.map((path) => ({
-      ...path,
-      place: path.grant.scope === resource ? "here" : path.inherited ? "above" : ("below" as const),
-    })),
-    expiresAt: item.expiresAt,
-  });
+  /** A page of the card's subjects as entries: named, each grant with the request behind it. */
+  const entriesOf = async (
+    items: ReturnType<WorkspaceReader["engine"]["subjectsAt"]>["items"],
+  ): Promise<PermissionsEntry[]> => {
+    const names = await namesOf(reader, items);
+    const behind = await accessRequestsBehind(
+      reader,
+      items.flatMap((item) => item.via.map((path) => path.grant)),
+    );
+    let index = 0;
+    return items.map((item) => ({
+      subject: item.subject,
+      ...named(item.subject, names.users, names.groups),
+      via: item.via.map((path) => ({
+        ...path,
+        place:
+          path.grant.scope === resource ? "here" : path.inherited ? "above" : ("below" as const),
+        accessRequest: behind[index++],
+      })),
+      expiresAt: item.expiresAt,
+    }));
+  };
   const wanted = query.q?.trim().toLowerCase() ?? "";
   if (wanted === "") {
     const page = reader.engine.subjectsAt(resource, {
       ...(query.limit === undefined ? {} : { limit: query.limit }),
       after: query.after,
     });
-    const names = await namesOf(reader, page.items);
-    return { resource, items: page.items.map((item) => entryOf(item, names)), next: page.next };
+    return { resource, items: await entriesOf(page.items), next: page.next };
   }
   // A search walks the card in subject order, a step at a time, keeping the subjects whose names
   // match, until the page is full: `next` is the last subject kept, as without `q`.
@@ -217,9 +233,9 @@ export async function permissionsAt(
   let after = query.after;
   for (;;) {
     const step = reader.engine.subjectsAt(resource, { limit: SEARCH_STEP, after });
-    const names = await namesOf(reader, step.items);
+    const entries = await entriesOf(step.items);
     for (const [index, item] of step.items.entries()) {
-      const entry = entryOf(item, names);
+      const entry = entries[index]!;
       const text = [entry.user?.email, entry.user?.name, entry.group?.name].join(" ").toLowerCase();
       if (!text.includes(wanted)) continue;
       items.push(entry);

@@ -504,6 +504,7 @@ export class Workspaces {
         "groups",
         "invitations",
         "join_requests",
+        "access_requests",
         "api_keys",
         "integration_credentials",
         "assistant_tools",

@@ -11,6 +11,7 @@ import * as engineSnapshots from "./0011-engine-snapshots.ts";
 import * as auditByTarget from "./0012-audit-by-target.ts";
 import * as emailChanges from "./0013-email-changes.ts";
 import * as invitationTeams from "./0014-invitation-teams.ts";
+import * as accessRequests from "./0015-access-requests.ts";
 import * as eligibilities from "./0016-eligibilities.ts";
 import * as workspaceRoles from "./0017-workspace-roles.ts";
 
@@ -30,4 +31,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "0014-invitation-teams": invitationTeams,
   "0016-eligibilities": eligibilities,
   "0017-workspace-roles": workspaceRoles,
+  "0015-access-requests": accessRequests,
 };
