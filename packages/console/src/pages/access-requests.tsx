@@ -349,6 +349,8 @@ function Decide(props: {
             who,
             title: `Approve ${who}'s request?`,
             confirmLabel: "Approve",
+            // Approving has no dry run; the grant it gives is the whole change, shown as After.
+            affected: false,
             before: [],
             after: [
               {
