@@ -29,7 +29,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "0012-audit-by-target": auditByTarget,
   "0013-email-changes": emailChanges,
   "0014-invitation-teams": invitationTeams,
+  "0015-access-requests": accessRequests,
   "0016-eligibilities": eligibilities,
   "0017-workspace-roles": workspaceRoles,
-  "0015-access-requests": accessRequests,
 };
