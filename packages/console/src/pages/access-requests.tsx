@@ -2,6 +2,7 @@ import { useState } from "react";
 import { type AccessChange, useAccessChange } from "../access-change.tsx";
 import { type AccessRequest, api, ws } from "../api.ts";
 import { roleLabel, scopeLabel, splitResource } from "../model.ts";
+import { RoleSelect } from "../role-select.tsx";
 import { useSession, useWorkspace } from "../session.tsx";
 import {
   AsyncForm,
@@ -131,20 +132,7 @@ export function RequestAccessCard(props: { readonly resource: string }): React.J
         {(busy) => (
           <>
             <Field label="Role" name="role">
-              {(id) => (
-                <select
-                  id={id}
-                  className="select"
-                  value={role}
-                  onChange={(event) => setRole(event.target.value)}
-                >
-                  {roles.map((name) => (
-                    <option key={name} value={name}>
-                      {roleLabel(model, name)}
-                    </option>
-                  ))}
-                </select>
-              )}
+              {(id) => <RoleSelect id={id} roles={roles} value={role} onChange={setRole} />}
             </Field>
             <Field label="For how long" name="durationMinutes">
               {(id) => (

@@ -9,6 +9,7 @@ import {
 import { api, type Grant, type Group, type Member, type ModelDefinition, ws } from "../api.ts";
 import { grantableRoles, roleLabel, scopeLabel, splitResource, typeLabel } from "../model.ts";
 import { type Grantee, granteeSearch, Picker } from "../picker.tsx";
+import { RoleSelect } from "../role-select.tsx";
 import { useWorkspace } from "../session.tsx";
 import {
   AsyncForm,
@@ -352,18 +353,12 @@ export function GiveAccessCard(props: { readonly onSaved: () => void }): React.J
             </Field>
             <Field label="Role">
               {(id) => (
-                <select
+                <RoleSelect
                   id={id}
-                  className="select"
+                  roles={roles}
                   value={draft.role}
-                  onChange={(event) => update({ role: event.target.value, scope: "", extras: [] })}
-                >
-                  {roles.map((name) => (
-                    <option key={name} value={name}>
-                      {roleLabel(model, name)}
-                    </option>
-                  ))}
-                </select>
+                  onChange={(next) => update({ role: next, scope: "", extras: [] })}
+                />
               )}
             </Field>
             <Field label="Where">

@@ -9,6 +9,7 @@ import {
 import { api, type Capabilities, type PermissionsPage as Page, ws } from "../api.ts";
 import { grantableRoles, roleLabel, scopeLabel, splitResource, typeLabel } from "../model.ts";
 import { type Grantee, granteeSearch, PICKER_PAGE, Picker, type PickerSearch } from "../picker.tsx";
+import { RoleSelect } from "../role-select.tsx";
 import { useWorkspace } from "../session.tsx";
 import {
   AsyncForm,
@@ -323,21 +324,15 @@ function GrantHere(props: {
           </Field>
           <Field label="Role">
             {(id) => (
-              <select
+              <RoleSelect
                 id={id}
-                className="select"
+                roles={roles}
                 value={role}
-                onChange={(event) => {
-                  setRole(event.target.value);
+                onChange={(next) => {
+                  setRole(next);
                   setProblem(undefined);
                 }}
-              >
-                {roles.map((name) => (
-                  <option key={name} value={name}>
-                    {roleLabel(model, name)}
-                  </option>
-                ))}
-              </select>
+              />
             )}
           </Field>
           <div className="form-submit">

@@ -1,6 +1,7 @@
 import { useState } from "react";
 import { api, type Invitation, ws } from "../api.ts";
-import { grantableRoles, roleLabel, splitResource } from "../model.ts";
+import { grantableRoles, splitResource } from "../model.ts";
+import { RoleSelect } from "../role-select.tsx";
 import { useWorkspace } from "../session.tsx";
 import { AsyncForm, Button, ConfirmDialog, ErrorNote, Field, Time } from "../ui.tsx";
 import { useApi } from "../use-api.ts";
@@ -148,19 +149,13 @@ function InviteHere(props: {
           </Field>
           <Field label="Role here" name="role">
             {(id) => (
-              <select
+              <RoleSelect
                 id={id}
-                className="select"
+                roles={roles}
+                none="No role (team only)"
                 value={role}
-                onChange={(event) => setRole(event.target.value)}
-              >
-                <option value="">No role (team only)</option>
-                {roles.map((name) => (
-                  <option key={name} value={name}>
-                    {roleLabel(model, name)}
-                  </option>
-                ))}
-              </select>
+                onChange={setRole}
+              />
             )}
           </Field>
           {props.teams.length === 0 ? null : (

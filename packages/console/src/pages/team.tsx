@@ -26,6 +26,7 @@ import {
   resourceSearch,
 } from "../picker.tsx";
 import { countOf } from "../plural.ts";
+import { RoleSelect } from "../role-select.tsx";
 import { Link, navigate } from "../router.tsx";
 import { storePreview, useWorkspace } from "../session.tsx";
 import {
@@ -256,23 +257,17 @@ function InviteCard(props: {
             </Field>
             <Field label="Role" name="role">
               {(id) => (
-                <select
+                <RoleSelect
                   id={id}
-                  className="select"
+                  roles={roles}
+                  none={props.groups.length === 0 ? undefined : "No role (team only)"}
                   required={props.groups.length === 0}
                   value={role}
-                  onChange={(event) => {
-                    setRole(event.target.value);
-                    setScope(defaultScope(event.target.value, model, workspace.id));
+                  onChange={(next) => {
+                    setRole(next);
+                    setScope(defaultScope(next, model, workspace.id));
                   }}
-                >
-                  {props.groups.length === 0 ? null : <option value="">No role (team only)</option>}
-                  {roles.map((name) => (
-                    <option key={name} value={name}>
-                      {roleLabel(model, name)}
-                    </option>
-                  ))}
-                </select>
+                />
               )}
             </Field>
             {role === "" ? null : (
@@ -418,18 +413,13 @@ function GrantEditor(props: {
   return (
     <div className="grant-editor">
       <div className="grant-row">
-        <select
-          className="select select-small"
-          aria-label={label}
+        <RoleSelect
+          label={label}
+          small
+          roles={grantableRoles(model)}
           value={role}
-          onChange={(event) => pick(event.target.value)}
-        >
-          {grantableRoles(model).map((name) => (
-            <option key={name} value={name}>
-              {roleLabel(model, name)}
-            </option>
-          ))}
-        </select>
+          onChange={pick}
+        />
         {role === props.grant.role || (fitsScope && scope === props.grant.scope) ? (
           <span className="muted small">{scopeLabel(model, props.grant.scope)}</span>
         ) : (
@@ -847,19 +837,14 @@ function JoinRequestRow(props: {
       <td className="cell-actions">
         {manage ? (
           <>
-            <select
-              className="select select-small"
-              aria-label={`Role for ${props.request.email}`}
+            <RoleSelect
+              label={`Role for ${props.request.email}`}
+              small
+              roles={atRoot}
+              none={props.groups.length === 0 ? undefined : "No role (team only)"}
               value={role}
-              onChange={(event) => setRole(event.target.value)}
-            >
-              {props.groups.length === 0 ? null : <option value="">No role (team only)</option>}
-              {atRoot.map((name) => (
-                <option key={name} value={name}>
-                  {roleLabel(model, name)}
-                </option>
-              ))}
-            </select>
+              onChange={setRole}
+            />
             {props.groups.length === 0 ? null : (
               <TeamSelect
                 id={`team-${props.request.id}`}
