@@ -147,6 +147,93 @@ describe.each(backends)("decisions over HTTP on $name", (backend) => {
     expect(anonymous.statusCode).toBe(401);
   });
 
+  it("answers API keys at …/decision from the warm engine as from the store: patterns, resources, the team gate and its denial, 404s, atLeastRevision", async () => {
+    const decide = (session: Session, payload: unknown, workspace = ws) =>
+      call(server.app, session, "POST", `/v1/workspaces/${workspace}/decision`, payload);
+    const keyOf = async (session: Session, payload: unknown): Promise<Session> => {
+      const created = await call(server.app, session, "POST", `/v1/workspaces/${ws}/api-keys`, {
+        name: "panel",
+        ...(payload as object),
+      });
+      expect(created.statusCode).toBe(201);
+      return { userId: "", headers: { authorization: `Bearer ${created.json().secret}` } };
+    };
+    const panel = await keyOf(ada, { scopes: ["site.*", "team.view"] });
+    const robot = await keyOf(otto, {
+      scopes: ["site.*", "server.restart"],
+      resources: ["site:a"],
+    });
+    const wide = await keyOf(otto, { scopes: ["site.*"] });
+    const forCarol = {
+      permission: "site.deploy",
+      resource: "site:a",
+      subject: `user:${carol.userId}`,
+    };
+    // Twice each: the first may load or verify the workspace, the second is answered from memory.
+    for (let round = 0; round < 2; round++) {
+      expect((await decide(panel, forCarol)).json()).toMatchObject({
+        allowed: true,
+        via: { role: "customer", scope: "site:a" },
+      });
+      expect((await decide(panel, { ...forCarol, resource: "site:c" })).json().allowed).toBe(false);
+      // Outside the key's permission patterns.
+      expect(
+        (await decide(panel, { permission: "server.restart", resource: "server:s1" })).json(),
+      ).toMatchObject({ allowed: false });
+      expect(
+        (await decide(robot, { permission: "site.deploy", resource: "site:a" })).json(),
+      ).toMatchObject({ allowed: true });
+      expect(
+        (await decide(robot, { permission: "server.restart", resource: "server:s1" })).json(),
+      ).toEqual({ allowed: false, reason: "key_resource" });
+      // Out of Otto's reach and nonexistent answer alike.
+      for (const resource of ["site:c", "site:nowhere"])
+        expect((await decide(wide, { permission: "site.view", resource })).json()).toEqual({
+          allowed: false,
+          reason: "not_found",
+        });
+      expectProblem(await decide(robot, forCarol), 403, "PERMISSION_DENIED");
+      expectProblem(await decide(robot, { ...forCarol, subject: "carol" }), 400, "INVALID_INPUT");
+      expectProblem(
+        await decide(robot, { permission: "site.fly", resource: "site:a" }),
+        400,
+        "UNKNOWN_PERMISSION",
+      );
+    }
+    // Each refused question about another member is in the activity log, by the key.
+    const denied = await call(server.app, ada, "GET", `/v1/workspaces/${ws}/audit?result=denied`);
+    const byRobot = denied
+      .json()
+      .entries.filter(
+        (entry: { action: string; actor: { id: string } }) => entry.action === "team.view",
+      );
+    expect(byRobot).toHaveLength(2);
+    expect(byRobot[0].actor).toMatchObject({ type: "api_key" });
+
+    const mallory = await signUp(server.app, "mallory");
+    const elsewhere = (await call(server.app, mallory, "GET", "/v1/me")).json().workspaces[0].id;
+    expectProblem(
+      await decide(panel, { permission: "site.view", resource: "site:a" }, elsewhere),
+      404,
+      "WORKSPACE_NOT_FOUND",
+    );
+
+    const revoked = await call(server.app, ada, "DELETE", `/v1/workspaces/${ws}/grants`, {
+      subject: `user:${carol.userId}`,
+      scope: "site:a",
+    });
+    const revision: number = revoked.json().revision;
+    expect((await decide(panel, { ...forCarol, atLeastRevision: revision })).json().allowed).toBe(
+      false,
+    );
+    expectProblem(
+      await decide(panel, { ...forCarol, atLeastRevision: revision + 1 }),
+      400,
+      "INVALID_INPUT",
+    );
+    expectProblem(await decide(panel, { ...forCarol, atLeastRevision: -1 }), 400, "INVALID_INPUT");
+  });
+
   it("asks about another member only for callers who may see the team", async () => {
     const question = {
       permission: "site.deploy",
