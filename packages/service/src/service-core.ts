@@ -661,7 +661,9 @@ export class WorkspaceReader {
       .where("user_id", "=", person)
       .executeTakeFirst();
     // A support person (docs/support-access.md) is a member only until their access ends.
-    return row !== undefined && (row.support_until === null || row.support_until > this.#core.clock());
+    return (
+      row !== undefined && (row.support_until === null || row.support_until > this.#core.clock())
+    );
   }
 
   /**
