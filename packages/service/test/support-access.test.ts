@@ -166,10 +166,21 @@ describe.each(backends)("support access on $name", (backend) => {
     expect(await allowed(sam.id, ws.id, "hosting.mail.accounts.manage", "hosting:c1-shop")).toBe(
       true,
     );
+    // A guest for a while, never the owner.
+    expect(
+      await codeOf(gatehouse.workspaces.transferOwnership(asUser(olivia.id), ws.id, sam.id)),
+    ).toBe("MEMBER_NOT_FOUND");
+    expect(
+      (await gatehouse.members.list(asUser(olivia.id), ws.id)).map((member) => member.userId),
+    ).toContain(sam.id);
     clock.now = approvedAt + 60 * MINUTE_MS;
     expect(await allowed(sam.id, ws.id, "hosting.mail.accounts.manage", "hosting:c1-shop")).toBe(
       "WORKSPACE_NOT_FOUND",
     );
+    // The team no longer lists him.
+    expect(
+      (await gatehouse.members.list(asUser(olivia.id), ws.id)).map((member) => member.userId),
+    ).not.toContain(sam.id);
     expect(
       await codeOf(gatehouse.accessRequests.revoke(asUser(olivia.id), ws.id, request.id)),
     ).toBe("ACCESS_REQUEST_DECIDED");

@@ -314,6 +314,13 @@ export class Members {
         .innerJoin("users", "users.id", "members.user_id")
         .select(["users.id", "users.email", "users.name", "members.joined_at"])
         .where("members.workspace_id", "=", workspaceId)
+        // A support person's membership ended with their access (docs/support-access.md).
+        .where((eb) =>
+          eb.or([
+            eb("members.support_until", "is", null),
+            eb("members.support_until", ">", this.#core.clock()),
+          ]),
+        )
         .$if(page.q !== undefined, (select) =>
           select.where((eb) =>
             eb.or([
