@@ -180,6 +180,12 @@ describe("access requests in the console (#18)", { timeout: 90_000 }, () => {
     );
     await shown(olivia.getByText("Support access", { exact: true }));
 
+    // The Team page marks Sam as there through support access, until its end.
+    await olivia.goto(`/w/${panel}/team`);
+    const member = olivia.locator('tr[data-member="sam@host.example"]');
+    await shown(member);
+    await poll(() => member.innerText()).toContain("Support access until");
+
     // Back on Access requests, Olivia ends the session now.
     await olivia.goto(`/w/${panel}/access-requests`);
     const approved = olivia.locator('tr[data-access-request="sam@host.example"]');

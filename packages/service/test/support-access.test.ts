@@ -170,9 +170,11 @@ describe.each(backends)("support access on $name", (backend) => {
     expect(
       await codeOf(gatehouse.workspaces.transferOwnership(asUser(olivia.id), ws.id, sam.id)),
     ).toBe("MEMBER_NOT_FOUND");
-    expect(
-      (await gatehouse.members.list(asUser(olivia.id), ws.id)).map((member) => member.userId),
-    ).toContain(sam.id);
+    const team = await gatehouse.members.list(asUser(olivia.id), ws.id);
+    expect(team.find((member) => member.userId === sam.id)?.supportUntil).toBe(
+      approvedAt + 60 * MINUTE_MS,
+    );
+    expect(team.find((member) => member.userId === carla.id)).not.toHaveProperty("supportUntil");
     clock.now = approvedAt + 60 * MINUTE_MS;
     expect(await allowed(sam.id, ws.id, "hosting.mail.accounts.manage", "hosting:c1-shop")).toBe(
       "WORKSPACE_NOT_FOUND",

@@ -1729,6 +1729,8 @@ export type paths = {
                                     note?: string;
                                 }[];
                                 groups: string[];
+                                /** @description A support person there through support access (docs/support-access.md): a member only until then */
+                                supportUntil?: number;
                             }[];
                             next: string | null;
                         };
