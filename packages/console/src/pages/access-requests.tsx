@@ -366,7 +366,7 @@ function Decide(props: {
                 it is. Reason given: “{request.reason}”
               </p>
             ),
-            noUndo: "The grant ends on its own; revoke it on the Team page to end it sooner.",
+            noUndo: "The grant ends on its own; Revoke now (here, once approved) ends it sooner.",
             apply: async () => {
               await api("POST", `${base}/approve`, { durationMinutes: minutes });
             },
