@@ -166,7 +166,15 @@ describe.each(backends)("support access on $name", (backend) => {
     expect(await allowed(sam.id, ws.id, "hosting.mail.accounts.manage", "hosting:c1-shop")).toBe(
       true,
     );
-    // A guest for a while, never the owner.
+    // A guest for a while: no API key (it would outlive the session), never the owner.
+    expect(
+      await codeOf(
+        gatehouse.apiKeys.create(asUser(sam.id), ws.id, {
+          name: "support",
+          scopes: ["hosting.mail.*"],
+        }),
+      ),
+    ).toBe("PERMISSION_DENIED");
     expect(
       await codeOf(gatehouse.workspaces.transferOwnership(asUser(olivia.id), ws.id, sam.id)),
     ).toBe("MEMBER_NOT_FOUND");
