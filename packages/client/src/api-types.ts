@@ -120,6 +120,12 @@ export interface AccessRequestInput {
   readonly durationMinutes: number;
 }
 
+/** What the host asks for one of its support people (support access, docs/support-access.md). */
+export interface SupportAccessInput extends AccessRequestInput {
+  /** The support person: a user the host provisioned; they need not be a member. */
+  readonly userId: string;
+}
+
 /** An approval's narrowing: a role within the one asked for, a resource at or below, fewer minutes. */
 export interface AccessApproval {
   readonly role?: string;
@@ -224,6 +230,19 @@ export interface GatehouseApi {
   ): Promise<Result<AccessRequestDecided>>;
   /** Withdraws the caller's own pending request. */
   withdrawAccessRequest(
+    workspaceId: string,
+    requestId: string,
+  ): Promise<Result<AccessRequestDecided>>;
+  /**
+   * Support access, for the host application (a host credential): asks for one of its support
+   * people for a role on a resource for a while; the workspace's administrators approve it.
+   */
+  requestSupportAccess(
+    workspaceId: string,
+    input: SupportAccessInput,
+  ): Promise<Result<AccessRequestDecided>>;
+  /** Ends an approved request's access now (a support session, for instance). */
+  revokeAccessRequest(
     workspaceId: string,
     requestId: string,
   ): Promise<Result<AccessRequestDecided>>;

@@ -202,6 +202,21 @@ export function createClient(options: ClientOptions): GatehouseClient {
       if (error !== undefined) return { error };
       return { data };
     },
+    async requestSupportAccess(workspaceId, input) {
+      const { data, error } = await api.POST("/v1/workspaces/{ws}/support-requests", {
+        params: { path: { ws: workspaceId } },
+        body: { ...input },
+      });
+      if (error !== undefined) return { error };
+      return { data };
+    },
+    async revokeAccessRequest(workspaceId, requestId) {
+      const { data, error } = await api.POST("/v1/workspaces/{ws}/access-requests/{id}/revoke", {
+        params: { path: { ws: workspaceId, id: requestId } },
+      });
+      if (error !== undefined) return { error };
+      return { data };
+    },
     localDecisions: (workspaceId, localOptions) =>
       LocalDecisions.open(client, workspaceId, localOptions),
   };

@@ -20,6 +20,7 @@ export type {
   Problem,
   ProblemCode,
   Result,
+  SupportAccessInput,
   WhoCanBody,
   WhoCanQuestion,
   WorkspaceRoleBody,

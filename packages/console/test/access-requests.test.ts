@@ -139,4 +139,59 @@ describe("access requests in the console (#18)", { timeout: 90_000 }, () => {
     await shown(mine);
     await poll(() => mine.innerText()).toContain("Approved");
   });
+
+  it("lets the owner approve the host's support request and revoke it before it ends", async () => {
+    const { user: sam } = await gatehouse.hostUsers.put(systemActor(), "support-7", {
+      email: "sam@host.example",
+      name: "Sam from Support",
+    });
+    const samOnShop = async () =>
+      (await gatehouse.members.list(asUser(oliviaId), panel))
+        .find((member) => member.userId === sam.id)
+        ?.grants.filter((grant) => grant.scope === "site:shop.example")
+        .map((grant) => grant.role);
+    await gatehouse.accessRequests.createSupport(systemActor(), panel, {
+      userId: sam.id,
+      role: "customer",
+      scope: "site:shop.example",
+      reason: "Ticket 4711: the checkout fails",
+      durationMinutes: 120,
+    });
+    // Asking makes Sam nobody here yet.
+    expect(await samOnShop()).toBeUndefined();
+
+    const olivia = await signedIn("olivia@example.com", `/w/${panel}/access-requests`);
+    const row = olivia.locator('tr[data-access-request="sam@host.example"]');
+    await shown(row);
+    await poll(() => row.innerText()).toContain("Support access");
+    await poll(() => row.innerText()).toContain("Ticket 4711: the checkout fails");
+    await row.getByRole("button", { name: "Approve…" }).click();
+    const dialog = olivia.getByRole("dialog", { name: "Approve Sam from Support's request?" });
+    await shown(dialog);
+    expect(await samOnShop()).toBeUndefined();
+    await dialog.getByRole("button", { name: "Approve" }).click();
+    await shown(olivia.getByTestId("access-ack"));
+    await poll(samOnShop).toEqual(["customer"]);
+
+    // The site's Permissions card marks the grant as support access.
+    await olivia.goto(`/w/${panel}/resources/site/shop.example`);
+    await poll(() => olivia.locator("body").innerText()).toContain(
+      "support access asked by system:",
+    );
+    await shown(olivia.getByText("Support access", { exact: true }));
+
+    // The Team page marks Sam as there through support access, until its end.
+    await olivia.goto(`/w/${panel}/team`);
+    const member = olivia.locator('tr[data-member="sam@host.example"]');
+    await shown(member);
+    await poll(() => member.innerText()).toContain("Support access until");
+
+    // Back on Access requests, Olivia ends the session now.
+    await olivia.goto(`/w/${panel}/access-requests`);
+    const approved = olivia.locator('tr[data-access-request="sam@host.example"]');
+    await shown(approved.getByRole("button", { name: "Revoke sam@host.example's access" }));
+    await approved.getByRole("button", { name: "Revoke sam@host.example's access" }).click();
+    await poll(() => approved.innerText()).toContain("Revoked");
+    await poll(samOnShop).toBeUndefined();
+  });
 });

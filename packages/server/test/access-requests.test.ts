@@ -174,6 +174,7 @@ describe.each(backends)("access requests over HTTP on $name", (backend) => {
       approver: { email: "carla@example.com", name: "carla" },
       approvedAt,
       reason: "The shop's mail is down",
+      support: false,
     });
     expect(explained.json().summary).toContain(`approved by user:${carla.userId}`);
     // Narrowed: the web features were not given.

@@ -776,6 +776,24 @@ async function runMatrix(server: Awaited<ReturnType<typeof openServer>>, preset:
     "POST /v1/workspaces/{ws}/access-requests/{id}/withdraw": (t) => [
       { method: "POST", url: `${base(t)}/access-requests/nothing/withdraw`, expect: never },
     ],
+    "POST /v1/workspaces/{ws}/access-requests/{id}/revoke": (t) => [
+      { method: "POST", url: `${base(t)}/access-requests/nothing/revoke`, expect: never },
+    ],
+    // Support access is the host application's alone: no member, key or assistant asks for it.
+    "POST /v1/workspaces/{ws}/support-requests": (t) => [
+      {
+        method: "POST",
+        url: `${base(t)}/support-requests`,
+        body: {
+          userId: "nobody",
+          role: m0.role,
+          scope: scopeIn(t, m0.scope),
+          reason: "matrix",
+          durationMinutes: 5,
+        },
+        expect: { allow: false, exact: 404 },
+      },
+    ],
     // The assistant gate: declarations for everyone, calls as their gates say.
     "GET /v1/workspaces/{ws}/assistant/tools": (t) => [
       {

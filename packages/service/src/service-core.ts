@@ -656,11 +656,14 @@ export class WorkspaceReader {
     if (keyId !== undefined) return this.engine.apiKey(keyId)?.owner === `user:${person}`;
     const row = await this.db
       .selectFrom("members")
-      .select("user_id")
+      .select(["user_id", "support_until"])
       .where("workspace_id", "=", this.workspace.id)
       .where("user_id", "=", person)
       .executeTakeFirst();
-    return row !== undefined;
+    // A support person (docs/support-access.md) is a member only until their access ends.
+    return (
+      row !== undefined && (row.support_until === null || row.support_until > this.#core.clock())
+    );
   }
 
   /**

@@ -154,6 +154,7 @@ describe.each(backends)("access requests on $name", (backend) => {
       approver: { email: "carla@example.com", name: "carla" },
       approvedAt,
       reason: "The shop's mail is down",
+      support: false,
     });
     expect(explanation.summary).toContain(`access request ${request.id}`);
     // The hosting's Permissions card says so too, for those who manage people there.

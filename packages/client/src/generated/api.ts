@@ -1729,6 +1729,8 @@ export type paths = {
                                     note?: string;
                                 }[];
                                 groups: string[];
+                                /** @description A support person there through support access (docs/support-access.md): a member only until then */
+                                supportUntil?: number;
                             }[];
                             next: string | null;
                         };
@@ -3137,6 +3139,8 @@ export type paths = {
                                         } | null;
                                         approvedAt: number;
                                         reason: string;
+                                        /** @description Support access: the host asked for its support person (`requestedBy`) */
+                                        support: boolean;
                                     } | null;
                                 }[];
                                 /** @description When the last of these grants ends (epoch ms); null for never */
@@ -4978,7 +4982,7 @@ export type paths = {
         get: {
             parameters: {
                 query?: {
-                    status?: "pending" | "approved" | "rejected" | "withdrawn" | "expired";
+                    status?: "pending" | "approved" | "rejected" | "withdrawn" | "revoked" | "expired";
                     mine?: "true" | "false";
                 };
                 header?: never;
@@ -5009,10 +5013,12 @@ export type paths = {
                                 createdAt: number;
                                 /** @description When the request lapses if nobody decides it */
                                 expiresAt: number;
-                                status: "pending" | "approved" | "rejected" | "withdrawn" | "expired";
+                                status: "pending" | "approved" | "rejected" | "withdrawn" | "revoked" | "expired";
                                 decidedBy: string | null;
                                 decidedAt: number | null;
                                 rejectionReason: string | null;
+                                /** @description Support access: the host that asked for one of its support people (`system:<name>`); null for a member's own request */
+                                requestedBy: string | null;
                                 granted: {
                                     role: string;
                                     scope: string;
@@ -5089,10 +5095,110 @@ export type paths = {
                                 createdAt: number;
                                 /** @description When the request lapses if nobody decides it */
                                 expiresAt: number;
-                                status: "pending" | "approved" | "rejected" | "withdrawn" | "expired";
+                                status: "pending" | "approved" | "rejected" | "withdrawn" | "revoked" | "expired";
                                 decidedBy: string | null;
                                 decidedAt: number | null;
                                 rejectionReason: string | null;
+                                /** @description Support access: the host that asked for one of its support people (`system:<name>`); null for a member's own request */
+                                requestedBy: string | null;
+                                granted: {
+                                    role: string;
+                                    scope: string;
+                                    expiresAt: number;
+                                } | null;
+                            };
+                            revision: number;
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/support-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The host asks, for one of its support people, for a role on a resource for a while
+         * @description Support access (docs/support-access.md). For the host application only (a host credential, not acting for a user); anyone else gets 404 WORKSPACE_NOT_FOUND. `userId` is a user the host provisioned (404 USER_NOT_FOUND otherwise); they need not be a member. Those who may give the role there are mailed and approve it — narrower if they like — like any access request; approved, the support person is a member only while the grant lasts, and an administrator may revoke it sooner. The same limits as access requests.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ws: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        userId: string;
+                        role: string;
+                        scope: string;
+                        reason: string;
+                        durationMinutes: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        /** @description The workspace's revision after this write (a freshness token) */
+                        "x-gatehouse-revision"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            request: {
+                                id: string;
+                                workspaceId: string;
+                                userId: string;
+                                email: string;
+                                name: string;
+                                role: string;
+                                scope: string;
+                                reason: string;
+                                durationMinutes: number;
+                                createdAt: number;
+                                /** @description When the request lapses if nobody decides it */
+                                expiresAt: number;
+                                status: "pending" | "approved" | "rejected" | "withdrawn" | "revoked" | "expired";
+                                decidedBy: string | null;
+                                decidedAt: number | null;
+                                rejectionReason: string | null;
+                                /** @description Support access: the host that asked for one of its support people (`system:<name>`); null for a member's own request */
+                                requestedBy: string | null;
                                 granted: {
                                     role: string;
                                     scope: string;
@@ -5184,10 +5290,12 @@ export type paths = {
                                 createdAt: number;
                                 /** @description When the request lapses if nobody decides it */
                                 expiresAt: number;
-                                status: "pending" | "approved" | "rejected" | "withdrawn" | "expired";
+                                status: "pending" | "approved" | "rejected" | "withdrawn" | "revoked" | "expired";
                                 decidedBy: string | null;
                                 decidedAt: number | null;
                                 rejectionReason: string | null;
+                                /** @description Support access: the host that asked for one of its support people (`system:<name>`); null for a member's own request */
+                                requestedBy: string | null;
                                 granted: {
                                     role: string;
                                     scope: string;
@@ -5274,10 +5382,101 @@ export type paths = {
                                 createdAt: number;
                                 /** @description When the request lapses if nobody decides it */
                                 expiresAt: number;
-                                status: "pending" | "approved" | "rejected" | "withdrawn" | "expired";
+                                status: "pending" | "approved" | "rejected" | "withdrawn" | "revoked" | "expired";
                                 decidedBy: string | null;
                                 decidedAt: number | null;
                                 rejectionReason: string | null;
+                                /** @description Support access: the host that asked for one of its support people (`system:<name>`); null for a member's own request */
+                                requestedBy: string | null;
+                                granted: {
+                                    role: string;
+                                    scope: string;
+                                    expiresAt: number;
+                                } | null;
+                            };
+                            revision: number;
+                        };
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description An error, as `application/problem+json` with a stable `code` */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/workspaces/{ws}/access-requests/{id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End an approved request's access now
+         * @description For those who may decide the request. The grant goes; a support person who was a member only through support access is no member any more. Takes no body (or `{}`). 409 ACCESS_REQUEST_DECIDED when the request holds no access (not approved, already revoked or ended).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    ws: string;
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        /** @description The workspace's revision after this write (a freshness token) */
+                        "x-gatehouse-revision"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            request: {
+                                id: string;
+                                workspaceId: string;
+                                userId: string;
+                                email: string;
+                                name: string;
+                                role: string;
+                                scope: string;
+                                reason: string;
+                                durationMinutes: number;
+                                createdAt: number;
+                                /** @description When the request lapses if nobody decides it */
+                                expiresAt: number;
+                                status: "pending" | "approved" | "rejected" | "withdrawn" | "revoked" | "expired";
+                                decidedBy: string | null;
+                                decidedAt: number | null;
+                                rejectionReason: string | null;
+                                /** @description Support access: the host that asked for one of its support people (`system:<name>`); null for a member's own request */
+                                requestedBy: string | null;
                                 granted: {
                                     role: string;
                                     scope: string;
@@ -5361,10 +5560,12 @@ export type paths = {
                                 createdAt: number;
                                 /** @description When the request lapses if nobody decides it */
                                 expiresAt: number;
-                                status: "pending" | "approved" | "rejected" | "withdrawn" | "expired";
+                                status: "pending" | "approved" | "rejected" | "withdrawn" | "revoked" | "expired";
                                 decidedBy: string | null;
                                 decidedAt: number | null;
                                 rejectionReason: string | null;
+                                /** @description Support access: the host that asked for one of its support people (`system:<name>`); null for a member's own request */
+                                requestedBy: string | null;
                                 granted: {
                                     role: string;
                                     scope: string;
@@ -5746,6 +5947,8 @@ export type paths = {
                                     } | null;
                                     approvedAt: number;
                                     reason: string;
+                                    /** @description Support access: the host asked for its support person (`requestedBy`) */
+                                    support: boolean;
                                 } | null;
                             }[];
                             key: {

@@ -22,7 +22,9 @@ import { useApi } from "../use-api.ts";
 /**
  * Access requests (#18): a member asks for a role on a resource for a while (the card on a
  * resource's page); those who may give it there approve — perhaps for less, through the access
- * change confirmation — or reject, on the Access requests page.
+ * change confirmation — or reject, on the Access requests page. Support access
+ * (docs/support-access.md): the host asks for one of its support people; the request carries a
+ * "Support access" badge, and those who approved may revoke the session before it ends.
  */
 
 /** How long one may ask for, in minutes, as people say it. */
@@ -49,6 +51,7 @@ const STATUS_WORDS: Readonly<Record<AccessRequest["status"], string>> = {
   approved: "Approved",
   rejected: "Rejected",
   withdrawn: "Withdrawn",
+  revoked: "Revoked",
   expired: "Lapsed",
 };
 
@@ -263,6 +266,12 @@ function RequestsTable(props: {
               <td>
                 <div className="person-name">{request.name || request.email}</div>
                 <div className="muted small">{request.email}</div>
+                {request.requestedBy === null ? null : (
+                  <div>
+                    <Badge tone="warning">Support access</Badge>{" "}
+                    <span className="muted small">asked by the hosting company</span>
+                  </div>
+                )}
               </td>
               <td>
                 {roleLabel(model, request.role)} on {scopeLabel(model, request.scope)} for{" "}
@@ -285,6 +294,10 @@ function RequestsTable(props: {
                 <td className="cell-actions">
                   {request.status === "pending" ? (
                     <Decide request={request} propose={propose} onChanged={props.onChanged} />
+                  ) : request.status === "approved" &&
+                    request.granted !== null &&
+                    request.granted.expiresAt > Date.now() ? (
+                    <Revoke request={request} onChanged={props.onChanged} />
                   ) : null}
                 </td>
               )}
@@ -353,7 +366,7 @@ function Decide(props: {
                 it is. Reason given: “{request.reason}”
               </p>
             ),
-            noUndo: "The grant ends on its own; revoke it on the Team page to end it sooner.",
+            noUndo: "The grant ends on its own; Revoke now (here, once approved) ends it sooner.",
             apply: async () => {
               await api("POST", `${base}/approve`, { durationMinutes: minutes });
             },
@@ -391,6 +404,39 @@ function Decide(props: {
         </Button>
       )}
       <ErrorNote error={rejection.error} />
+    </>
+  );
+}
+
+/** Ends an approved request's access now: a support session, or a member's approved grant. */
+function Revoke(props: {
+  readonly request: AccessRequest;
+  readonly onChanged: () => void;
+}): React.JSX.Element {
+  const { workspace, canWrite } = useWorkspace();
+  const revoking = useAction();
+  const { request } = props;
+  if (!canWrite) return <span className="muted">Read-only</span>;
+  return (
+    <>
+      <Button
+        size="small"
+        variant="danger"
+        busy={revoking.busy}
+        aria-label={`Revoke ${request.email}'s access`}
+        onClick={() =>
+          revoking.run(async () => {
+            await api(
+              "POST",
+              `${ws(workspace.id)}/access-requests/${encodeURIComponent(request.id)}/revoke`,
+            );
+            props.onChanged();
+          })
+        }
+      >
+        Revoke now
+      </Button>
+      <ErrorNote error={revoking.error} />
     </>
   );
 }

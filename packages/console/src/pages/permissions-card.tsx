@@ -130,6 +130,9 @@ function PermissionsList(props: { readonly resource: string }): React.JSX.Elemen
                           {roleLabel(model, path.grant.role)}
                         </Badge>
                         <ElevatedBadge grant={path.grant} />
+                        {path.accessRequest?.support === true ? (
+                          <Badge tone="warning">Support access</Badge>
+                        ) : null}
                         <span className="muted small">
                           {scopeLabel(model, path.grant.scope)} · {PLACE[path.place]}
                           {path.throughGroup === null
@@ -137,7 +140,7 @@ function PermissionsList(props: { readonly resource: string }): React.JSX.Elemen
                             : ` · via team ${items.find((item) => item.subject === path.throughGroup)?.group?.name ?? path.throughGroup}`}
                           {path.accessRequest === null
                             ? ""
-                            : ` · requested, approved by ${path.accessRequest.approver?.name || path.accessRequest.approver?.email || path.accessRequest.approvedBy}${path.grant.expiresAt === null ? "" : ` until ${formatTime(path.grant.expiresAt)}`}`}
+                            : ` · ${path.accessRequest.support ? `support access asked by ${path.accessRequest.requestedBy}` : "requested"}, approved by ${path.accessRequest.approver?.name || path.accessRequest.approver?.email || path.accessRequest.approvedBy}${path.grant.expiresAt === null ? "" : ` until ${formatTime(path.grant.expiresAt)}`}`}
                         </span>
                         {canWrite && path.place !== "above" && path.throughGroup === null ? (
                           <Button size="small" variant="danger" onClick={() => revoke(entry, path)}>

@@ -39,6 +39,7 @@ import {
   ErrorNote,
   Field,
   formatDate,
+  formatTime,
   Loading,
   Notice,
   PageHeader,
@@ -519,6 +520,12 @@ function MembersCard(props: {
                     <div>
                       <div className="person-name">{member.name}</div>
                       <div className="muted small">{member.email}</div>
+                      {member.supportUntil === undefined ? null : (
+                        <div className="muted small">
+                          <Badge tone="warning">Support access</Badge> until{" "}
+                          {formatTime(member.supportUntil)}
+                        </div>
+                      )}
                       {member.groups.length === 0 ? null : (
                         <div className="muted small">
                           Groups: {member.groups.map(groupName).join(", ")}

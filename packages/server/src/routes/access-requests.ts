@@ -14,6 +14,7 @@ const Status = Type.Union([
   Type.Literal("approved"),
   Type.Literal("rejected"),
   Type.Literal("withdrawn"),
+  Type.Literal("revoked"),
   Type.Literal("expired"),
 ]);
 
@@ -33,6 +34,10 @@ export const AccessRequestSchema = Type.Object({
   decidedBy: Type.Union([Type.String(), Type.Null()]),
   decidedAt: Type.Union([Type.Number(), Type.Null()]),
   rejectionReason: Type.Union([Type.String(), Type.Null()]),
+  requestedBy: Type.Union([Type.String(), Type.Null()], {
+    description:
+      "Support access: the host that asked for one of its support people (`system:<name>`); null for a member's own request",
+  }),
   granted: Type.Union([
     Type.Object({ role: Type.String(), scope: Type.String(), expiresAt: Type.Number() }),
     Type.Null(),
@@ -51,6 +56,9 @@ export const AccessRequestProvenanceSchema = Type.Union(
       ]),
       approvedAt: Type.Number(),
       reason: Type.String(),
+      support: Type.Boolean({
+        description: "Support access: the host asked for its support person (`requestedBy`)",
+      }),
     }),
     Type.Null(),
   ],
@@ -124,6 +132,40 @@ export const accessRequestRoutes: FastifyPluginAsyncTypebox<RouteOptions> = asyn
     },
     async (request, reply) => {
       const created = await gatehouse.accessRequests.create(
+        requireCaller(request),
+        request.params.ws,
+        request.body,
+      );
+      await notifyApprovers(request.log, request.params.ws, created.request);
+      return withRevision(reply, created.revision).status(201).send(created);
+    },
+  );
+
+  app.post(
+    "/v1/workspaces/:ws/support-requests",
+    {
+      schema: {
+        tags,
+        summary:
+          "The host asks, for one of its support people, for a role on a resource for a while",
+        description:
+          "Support access (docs/support-access.md). For the host application only (a host credential, not acting for a user); anyone else gets 404 WORKSPACE_NOT_FOUND. `userId` is a user the host provisioned (404 USER_NOT_FOUND otherwise); they need not be a member. Those who may give the role there are mailed and approve it — narrower if they like — like any access request; approved, the support person is a member only while the grant lasts, and an administrator may revoke it sooner. The same limits as access requests.",
+        params: WorkspaceParams,
+        body: Type.Object(
+          {
+            userId: Id,
+            role: Type.String({ minLength: 1, maxLength: 100 }),
+            scope: Type.String({ minLength: 1, maxLength: 300 }),
+            reason: Type.String({ minLength: 1, maxLength: 1000 }),
+            durationMinutes: Minutes,
+          },
+          strict,
+        ),
+        response: { 201: Decided },
+      },
+    },
+    async (request, reply) => {
+      const created = await gatehouse.accessRequests.createSupport(
         requireCaller(request),
         request.params.ws,
         request.body,
@@ -214,6 +256,29 @@ export const accessRequestRoutes: FastifyPluginAsyncTypebox<RouteOptions> = asyn
         request.body,
       );
       return withRevision(reply, rejected.revision).send(rejected);
+    },
+  );
+
+  app.post(
+    "/v1/workspaces/:ws/access-requests/:id/revoke",
+    {
+      schema: {
+        tags,
+        summary: "End an approved request's access now",
+        description:
+          "For those who may decide the request. The grant goes; a support person who was a member only through support access is no member any more. Takes no body (or `{}`). 409 ACCESS_REQUEST_DECIDED when the request holds no access (not approved, already revoked or ended).",
+        params: RequestParams,
+        response: { 200: Decided },
+      },
+    },
+    async (request, reply) => {
+      requireEmptyBody(request.body, "revoking an access request");
+      const revoked = await gatehouse.accessRequests.revoke(
+        requireCaller(request),
+        request.params.ws,
+        request.params.id,
+      );
+      return withRevision(reply, revoked.revision).send(revoked);
     },
   );
 

@@ -66,6 +66,12 @@ const MemberSchema = Type.Object({
   isOwner: Type.Boolean(),
   grants: Type.Array(GrantSchema),
   groups: Type.Array(Type.String()),
+  supportUntil: Type.Optional(
+    Type.Number({
+      description:
+        "A support person there through support access (docs/support-access.md): a member only until then",
+    }),
+  ),
 });
 const GroupSchema = Type.Object({
   id: Type.String(),

@@ -362,7 +362,7 @@ function build(model: Model): TeamTool[] {
         properties: {
           status: {
             type: "string",
-            enum: ["pending", "approved", "rejected", "withdrawn", "expired"],
+            enum: ["pending", "approved", "rejected", "withdrawn", "revoked", "expired"],
           },
           mine: { type: "boolean", description: "Only your own requests" },
         },

@@ -103,6 +103,8 @@ export interface MembersTable {
   workspace_id: string;
   user_id: string;
   joined_at: number;
+  /** A support person's membership ends here (approved support access); null for members. */
+  support_until: number | null;
 }
 
 export interface ResourcesTable {
@@ -194,7 +196,10 @@ export interface AccessRequestsTable {
   created_at: number;
   /** When a pending request lapses undecided. */
   expires_at: number;
-  status: "pending" | "approved" | "rejected" | "withdrawn";
+  /** `revoked`: an approved grant ended early by an administrator. */
+  status: "pending" | "approved" | "rejected" | "withdrawn" | "revoked";
+  /** The host that asked for one of its support people (support access); null for a member's own. */
+  requested_by: string | null;
   decided_by: string | null;
   decided_at: number | null;
   /** The rejection's reason. */

@@ -82,7 +82,7 @@ async function withAccessRequests(
     summary:
       deciding === undefined
         ? explanation.summary
-        : `${explanation.summary} (requested in access request ${deciding.requestId}, approved by ${deciding.approvedBy}${until === undefined ? "" : ` until ${new Date(until).toISOString()}`})`,
+        : `${explanation.summary} (${deciding.support ? `support access asked by ${deciding.requestedBy}` : "requested"} in access request ${deciding.requestId}, approved by ${deciding.approvedBy}${until === undefined ? "" : ` until ${new Date(until).toISOString()}`})`,
   };
 }
 

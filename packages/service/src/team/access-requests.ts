@@ -8,6 +8,7 @@ import { ErrorCode } from "../support/error-codes.ts";
 import { DAY_MS } from "../support/time.ts";
 import { requireText } from "../support/validation.ts";
 import { insertGrant, requireDelegation } from "./members.ts";
+import { removeMemberRows } from "./membership.ts";
 
 /** `expired`: still pending when its seven days ran out (never stored; read off the clock). */
 export type AccessRequestStatus = AccessRequestsTable["status"] | "expired";
@@ -32,6 +33,11 @@ export interface AccessRequestInfo {
   readonly decidedAt: number | null;
   /** Why it was rejected, when the approver said. */
   readonly rejectionReason: string | null;
+  /**
+   * Support access (docs/support-access.md): the host that asked for this, for one of its support
+   * people, as `system:<name>`; null for a member's own request.
+   */
+  readonly requestedBy: string | null;
   /** The grant approved (perhaps narrower than asked): role, scope and its end. */
   readonly granted: {
     readonly role: string;
@@ -51,6 +57,8 @@ export interface AccessRequestProvenance {
   readonly approver: { readonly email: string; readonly name: string } | null;
   readonly approvedAt: number;
   readonly reason: string;
+  /** Support access: the host asked for its support person; `requestedBy` names the host then. */
+  readonly support: boolean;
 }
 
 /** Access requests one member may send to one workspace in any rolling 24 hours. */
@@ -68,6 +76,7 @@ const STATUSES: readonly AccessRequestStatus[] = [
   "approved",
   "rejected",
   "withdrawn",
+  "revoked",
   "expired",
 ];
 
@@ -94,6 +103,7 @@ function toAccessRequest(row: AccessRequestRow, now: number): AccessRequestInfo 
     decidedBy: row.decided_by,
     decidedAt: row.decided_at,
     rejectionReason: row.decision_note,
+    requestedBy: row.requested_by,
     granted:
       row.granted_role !== null && row.granted_scope !== null && row.granted_until !== null
         ? { role: row.granted_role, scope: row.granted_scope, expiresAt: row.granted_until }
@@ -238,6 +248,7 @@ export async function accessRequestsBehind(
       "reason",
       "granted_scope",
       "granted_until",
+      "requested_by",
     ])
     .where("workspace_id", "=", reader.workspace.id)
     .where("status", "=", "approved")
@@ -277,11 +288,12 @@ export async function accessRequestsBehind(
     const person = people.find((candidate) => candidate.id === ownerOf(row.decided_by));
     return {
       requestId: row.id,
-      requestedBy: `user:${row.user_id}`,
+      requestedBy: row.requested_by ?? `user:${row.user_id}`,
       approvedBy: row.decided_by ?? "",
       approver: person === undefined ? null : { email: person.email, name: person.name },
       approvedAt: row.decided_at ?? 0,
       reason: row.reason,
+      support: row.requested_by !== null,
     };
   });
 }
@@ -320,6 +332,39 @@ export class AccessRequests {
         "only a member asks for access, for themself; the host application grants directly",
       );
     }
+    return this.#ask(request, workspaceId, userId, input, null);
+  }
+
+  /**
+   * Support access (docs/support-access.md): the host application asks, for one of its support
+   * people (a user it provisioned, who need not be a member), for `role` at `scope` for
+   * `durationMinutes`, saying why. Only the host (the system actor) asks; anyone else gets
+   * WORKSPACE_NOT_FOUND, as for a workspace out of reach. Those who may give that role there
+   * approve it — narrower if they like — as any access request; until then the support person is
+   * nobody here. The same limits as {@link create}.
+   * @example
+   * const { request } = await gatehouse.accessRequests.createSupport(systemActor(), ws, { userId: sam, role: "site_admin", scope: "site:shop", reason: "Ticket 4711: checkout fails", durationMinutes: 120 });
+   */
+  async createSupport(
+    request: RequestContext,
+    workspaceId: string,
+    input: { userId: string; role: string; scope: string; reason: string; durationMinutes: number },
+  ): Promise<{ request: AccessRequestInfo; revision: number }> {
+    if (request.actor.type !== "system") {
+      throw new GatehouseError(ErrorCode.WORKSPACE_NOT_FOUND, "no such workspace");
+    }
+    const userId = requireText(input?.userId, "userId", 100);
+    return this.#ask(request, workspaceId, userId, input, `system:${request.actor.name}`);
+  }
+
+  async #ask(
+    request: RequestContext,
+    workspaceId: string,
+    userId: string,
+    input: { role: string; scope: string; reason: string; durationMinutes: number },
+    requestedBy: string | null,
+  ): Promise<{ request: AccessRequestInfo; revision: number }> {
+    const support = requestedBy !== null;
     const role = requireText(input?.role, "role", 100);
     const scope = requireText(input?.scope, "scope", 300) as ResourceRef;
     const reason = parseText(input?.reason, "reason", true);
@@ -327,11 +372,18 @@ export class AccessRequests {
     const id = newId("arq");
     const { value, revision } = await this.#core.write(request, workspaceId, async (tx) => {
       const record = {
-        action: "access_request.create",
+        action: support ? "support_access.request" : "access_request.create",
         target: scope,
         details: { request: id, user: userId, role, scope, durationMinutes, reason },
       };
       await tx.requireMember(record);
+      const person = await tx.trx
+        .selectFrom("users")
+        .select("id")
+        .where("id", "=", userId)
+        .executeTakeFirst();
+      if (person === undefined)
+        throw new GatehouseError(ErrorCode.USER_NOT_FOUND, `no user ${userId}`);
       const subject = subjectOf(request.actor);
       if (!tx.engine.hasResource(scope) || (subject && !tx.engine.reaches(subject, scope)))
         throw new GatehouseError(
@@ -348,7 +400,7 @@ export class AccessRequests {
       if (held !== undefined && (held.expiresAt === undefined || held.expiresAt > tx.now)) {
         throw new GatehouseError(
           ErrorCode.ROLE_CONFLICT,
-          `you already hold role "${held.role}" on ${scope}; roles cannot be combined on one resource`,
+          `${support ? `user:${userId} already holds` : "you already hold"} role "${held.role}" on ${scope}; roles cannot be combined on one resource`,
         );
       }
       const ws = tx.workspace.id;
@@ -409,6 +461,7 @@ export class AccessRequests {
         granted_role: null,
         granted_scope: null,
         granted_until: null,
+        requested_by: requestedBy,
       };
       await tx.trx.insertInto("access_requests").values(row).execute();
       tx.audit(record);
@@ -514,13 +567,14 @@ export class AccessRequests {
         : parseMinutes(input.durationMinutes, "durationMinutes");
     const { value, revision } = await this.#core.write(request, workspaceId, async (tx) => {
       const record = {
-        action: "access_request.approve",
+        action: "access_request.approve" as string,
         target: `access_request:${String(requestId)}`,
         details: {} as Record<string, unknown>,
       };
       await tx.requireMember(record);
       const row = await findRequest(tx, requestId);
       record.target = row.scope;
+      if (row.requested_by !== null) record.action = "support_access.approve";
       record.details = { request: row.id, user: row.user_id };
       if (personOf(request.actor) === row.user_id)
         tx.deny(
@@ -553,12 +607,33 @@ export class AccessRequests {
       requireDelegation(tx, { role, scope }, record, { named: true });
       const member = await tx.trx
         .selectFrom("members")
-        .select("user_id")
+        .select(["user_id", "support_until"])
         .where("workspace_id", "=", tx.workspace.id)
         .where("user_id", "=", row.user_id)
         .executeTakeFirst();
-      if (member === undefined)
+      if (member === undefined && row.requested_by === null)
         throw new GatehouseError(ErrorCode.MEMBER_NOT_FOUND, "the requester is no longer a member");
+      if (row.requested_by !== null) {
+        // Support access: the approval is the consent; a support person who is no member is one
+        // only until the grant ends (`isMember` reads `support_until`).
+        if (member === undefined)
+          await tx.trx
+            .insertInto("members")
+            .values({
+              workspace_id: tx.workspace.id,
+              user_id: row.user_id,
+              joined_at: tx.now,
+              support_until: expiresAt,
+            })
+            .execute();
+        else if (member.support_until !== null)
+          await tx.trx
+            .updateTable("members")
+            .set({ support_until: Math.max(member.support_until, expiresAt) })
+            .where("workspace_id", "=", tx.workspace.id)
+            .where("user_id", "=", row.user_id)
+            .execute();
+      }
       const subject = `user:${row.user_id}` as const;
       const held = tx.engine.grantsOf(subject).find((grant) => grant.scope === scope);
       if (held !== undefined) {
@@ -592,6 +667,84 @@ export class AccessRequests {
         },
       });
       return decided;
+    });
+    return { request: toAccessRequest(value, this.#core.clock()), revision };
+  }
+
+  /**
+   * Ends an approved request's access now, before its time: the grant goes, and a support person
+   * who was a member only through support access is no member any more. For those who may decide
+   * the request (the customer's administrators) and for its requester, who may give it up early;
+   * ACCESS_REQUEST_NOT_FOUND for everyone else. ACCESS_REQUEST_DECIDED when it is not approved or
+   * its access already ended.
+   * @example
+   * await gatehouse.accessRequests.revoke(asUser(olivia), ws, id);
+   */
+  async revoke(
+    request: RequestContext,
+    workspaceId: string,
+    requestId: string,
+  ): Promise<{ request: AccessRequestInfo; revision: number }> {
+    const { value, revision } = await this.#core.write(request, workspaceId, async (tx) => {
+      const record = {
+        action: "access_request.revoke",
+        target: `access_request:${String(requestId)}`,
+      };
+      await tx.requireMember(record);
+      const row = await findRequest(tx, requestId);
+      const action = row.requested_by === null ? "access_request.revoke" : "support_access.revoke";
+      const details = { request: row.id, user: row.user_id };
+      if (
+        row.status !== "approved" ||
+        row.granted_scope === null ||
+        row.granted_until === null ||
+        row.granted_until <= tx.now
+      ) {
+        throw new GatehouseError(
+          ErrorCode.ACCESS_REQUEST_DECIDED,
+          "this access request holds no access to revoke",
+          { details: { status: statusAt(row, tx.now) } },
+        );
+      }
+      const subject = `user:${row.user_id}` as const;
+      const scope = row.granted_scope as ResourceRef;
+      const grant = tx.engine
+        .grantsOf(subject)
+        .find((held) => held.scope === scope && held.expiresAt === row.granted_until);
+      const member = await tx.trx
+        .selectFrom("members")
+        .select("support_until")
+        .where("workspace_id", "=", tx.workspace.id)
+        .where("user_id", "=", row.user_id)
+        .executeTakeFirst();
+      if (member !== undefined && member.support_until !== null) {
+        // Only support access made them a member: that membership ends with it.
+        await removeMemberRows(tx, row.user_id);
+      } else if (grant !== undefined) {
+        await tx.trx
+          .deleteFrom("grants")
+          .where("workspace_id", "=", tx.workspace.id)
+          .where("subject", "=", subject)
+          .where("scope", "=", scope)
+          .execute();
+        tx.apply({ op: "grant.remove", subject, scope });
+      }
+      // Conditional: a revoke racing another revoke (or the end) changes the row once.
+      const result = await tx.trx
+        .updateTable("access_requests")
+        .set({ status: "revoked", granted_until: tx.now })
+        .where("id", "=", row.id)
+        .where("status", "=", "approved")
+        .where("granted_until", ">", tx.now)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) !== 1)
+        throw new GatehouseError(ErrorCode.ACCESS_REQUEST_DECIDED, "this access was revoked");
+      tx.audit({
+        action,
+        target: row.scope,
+        details: { ...details, role: row.granted_role, scope, until: row.granted_until },
+      });
+      return { ...row, status: "revoked" as const, granted_until: tx.now };
     });
     return { request: toAccessRequest(value, this.#core.clock()), revision };
   }

@@ -233,6 +233,15 @@ export class ApiKeys {
           "API keys are created by a person signed in directly, not by a key, the assistant or the host app",
         );
       }
+      // A support person (docs/support-access.md) is a member for a while; a key would outlive that.
+      const support = await tx.trx
+        .selectFrom("members")
+        .select("support_until")
+        .where("workspace_id", "=", tx.workspace.id)
+        .where("user_id", "=", actor.userId)
+        .executeTakeFirst();
+      if (support?.support_until !== null && support?.support_until !== undefined)
+        return tx.deny(record, "support access creates no API keys");
       if (spec.expiresAt !== undefined && spec.expiresAt <= tx.now) {
         throw new GatehouseError(ErrorCode.INVALID_INPUT, "expiresAt must be in the future");
       }

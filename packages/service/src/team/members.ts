@@ -33,6 +33,8 @@ export interface Member {
   readonly isOwner: boolean;
   readonly grants: readonly Grant[];
   readonly groups: readonly string[];
+  /** A support person (docs/support-access.md): a member only until then; absent for members. */
+  readonly supportUntil?: number;
 }
 
 export interface Group {
@@ -312,8 +314,21 @@ export class Members {
       const found = await reader.db
         .selectFrom("members")
         .innerJoin("users", "users.id", "members.user_id")
-        .select(["users.id", "users.email", "users.name", "members.joined_at"])
+        .select([
+          "users.id",
+          "users.email",
+          "users.name",
+          "members.joined_at",
+          "members.support_until",
+        ])
         .where("members.workspace_id", "=", workspaceId)
+        // A support person's membership ended with their access (docs/support-access.md).
+        .where((eb) =>
+          eb.or([
+            eb("members.support_until", "is", null),
+            eb("members.support_until", ">", this.#core.clock()),
+          ]),
+        )
         .$if(page.q !== undefined, (select) =>
           select.where((eb) =>
             eb.or([
@@ -365,6 +380,7 @@ export class Members {
         name: row.name,
         joinedAt: row.joined_at,
         isOwner: owner === `user:${row.id}`,
+        ...(row.support_until === null ? {} : { supportUntil: row.support_until }),
         grants: reader.engine.grantsOf(`user:${row.id}`),
         groups: groupRows
           .filter((group) => group.user_id === row.id)

@@ -45,7 +45,10 @@ export function memberLimit(model: Model, plan: string | null): number | null {
   return model.definition.plans?.[plan]?.maxMembers ?? null;
 }
 
-/** Members plus pending, unexpired invitations: what the plan's member limit counts. */
+/**
+ * Members plus pending, unexpired invitations: what the plan's member limit counts. A support
+ * person there through support access (docs/support-access.md) takes no seat.
+ */
 export async function seatsTaken(
   trx: Kysely<Database>,
   workspaceId: string,
@@ -55,6 +58,7 @@ export async function seatsTaken(
     .selectFrom("members")
     .select((eb) => eb.fn.countAll<number>().as("count"))
     .where("workspace_id", "=", workspaceId)
+    .where("support_until", "is", null)
     .executeTakeFirstOrThrow();
   const pending = await trx
     .selectFrom("invitations")

@@ -415,6 +415,8 @@ export class Workspaces {
         .select("user_id")
         .where("workspace_id", "=", tx.workspace.id)
         .where("user_id", "=", typeof toUserId === "string" ? toUserId : "")
+        // A support person (docs/support-access.md) is a guest for a while, never an owner.
+        .where("support_until", "is", null)
         .executeTakeFirst();
       if (target === undefined)
         throw new GatehouseError(

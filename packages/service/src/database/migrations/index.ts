@@ -14,6 +14,7 @@ import * as invitationTeams from "./0014-invitation-teams.ts";
 import * as accessRequests from "./0015-access-requests.ts";
 import * as eligibilities from "./0016-eligibilities.ts";
 import * as workspaceRoles from "./0017-workspace-roles.ts";
+import * as supportAccess from "./0018-support-access.ts";
 
 /** Every migration, in order. Add new ones at the end; never edit one that has shipped. */
 export const migrations: Readonly<Record<string, Migration>> = {
@@ -32,4 +33,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "0015-access-requests": accessRequests,
   "0016-eligibilities": eligibilities,
   "0017-workspace-roles": workspaceRoles,
+  "0018-support-access": supportAccess,
 };
