@@ -192,6 +192,12 @@ describe.each(backends)("decisions over HTTP on $name", (backend) => {
           allowed: false,
           reason: "not_found",
         });
+      // So they do for a key limited to resources: its own limit tells nothing about the tree.
+      for (const resource of ["site:c", "site:nowhere"])
+        expect((await decide(robot, { permission: "site.deploy", resource })).json()).toEqual({
+          allowed: false,
+          reason: "not_found",
+        });
       expectProblem(await decide(robot, forCarol), 403, "PERMISSION_DENIED");
       expectProblem(await decide(robot, { ...forCarol, subject: "carol" }), 400, "INVALID_INPUT");
       expectProblem(

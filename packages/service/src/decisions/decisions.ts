@@ -159,9 +159,7 @@ export class Decisions {
     const resource = query.resource as ResourceRef;
     const explanation = reader.engine.explain(subject, query.permission, resource);
     const { decision } = explanation;
-    const revealing =
-      !decision.allowed && (decision.reason === "no_grant" || decision.reason === "not_applicable");
-    if (!revealing || !isHidden(reader, subject, resource))
+    if (decision.allowed || decision.reason === "not_found" || !isHidden(reader, subject, resource))
       return withAccessRequests(reader, explanation);
     // Outside the caller's reach the explanation must not tell that the resource exists.
     return {
@@ -237,20 +235,23 @@ const NOT_FOUND: Decision = Object.freeze({ allowed: false, reason: "not_found" 
 
 /**
  * A caller asking about themselves learns nothing about resources outside their reach: those
- * answer `not_found`, exactly like resources that do not exist. Team managers asking about
- * others see the whole tree anyway.
+ * answer `not_found`, exactly like resources that do not exist — whatever the denial, a key's own
+ * (expired, outside its patterns or resources) included. A key's reach is its owner's: its own
+ * limits are no secret to its holder. Team managers asking about others see the whole tree anyway.
  */
 function isHidden(reader: WorkspaceReader, subject: SubjectRef, resource: ResourceRef): boolean {
-  return subject === subjectOf(reader.request.actor) && !reader.engine.reaches(subject, resource);
+  if (subject !== subjectOf(reader.request.actor)) return false;
+  const key = subject.startsWith("apikey:")
+    ? reader.engine.apiKey(subject.slice("apikey:".length))
+    : undefined;
+  return !reader.engine.reaches(key?.owner ?? subject, resource);
 }
 
 function decide(reader: WorkspaceReader, subject: SubjectRef, query: DecisionQuery): Decision {
   const resource = query.resource as ResourceRef;
   const decision = reader.engine.check(subject, query.permission, resource);
-  // Key-specific denials (expired, permission pattern, resources) tell nothing about the tree; keep them.
-  const revealing =
-    !decision.allowed && (decision.reason === "no_grant" || decision.reason === "not_applicable");
-  return revealing && isHidden(reader, subject, resource) ? NOT_FOUND : decision;
+  if (decision.allowed || decision.reason === "not_found") return decision;
+  return isHidden(reader, subject, resource) ? NOT_FOUND : decision;
 }
 
 /** `user:<id>`, `group:<id>` or `apikey:<id>` (an id of at least one character). */
