@@ -528,7 +528,17 @@ export class ServiceCore {
       .execute();
   }
 
+  /**
+   * The last revision of each workspace told to `onChange` listeners. A change is told once: on
+   * PostgreSQL the change follower can catch the cached engine up to this instance's own commit
+   * before the writer advances it, and both would tell it. Revisions reach `#emit` in order (a
+   * writer catches up before it writes), so an older one is one already told.
+   */
+  readonly #told = new Map<string, number>();
+
   #emit(workspaceId: string, revision: number, ops: readonly ChangeOp[]): void {
+    if ((this.#told.get(workspaceId) ?? -1) >= revision) return;
+    this.#told.set(workspaceId, revision);
     this.events.emit("change", { workspaceId, revision, ops });
   }
 
