@@ -109,6 +109,14 @@ export const accessRequestRoutes: FastifyPluginAsyncTypebox<RouteOptions> = asyn
     }
   }
 
+  /** What a request asks for: a member's own, or the host's for one of its support people. */
+  const AskedFor = {
+    role: Type.String({ minLength: 1, maxLength: 100 }),
+    scope: Type.String({ minLength: 1, maxLength: 300 }),
+    reason: Type.String({ minLength: 1, maxLength: 1000 }),
+    durationMinutes: Minutes,
+  };
+
   app.post(
     "/v1/workspaces/:ws/access-requests",
     {
@@ -118,15 +126,7 @@ export const accessRequestRoutes: FastifyPluginAsyncTypebox<RouteOptions> = asyn
         description:
           "For a member (a person, their API key or their assistant). The resource must be within your reach (404 RESOURCE_NOT_FOUND otherwise, as for one that does not exist). Those who may give the role there are mailed. One pending request per role and resource (409 CONFLICT); at most 10 requests per member and 200 per workspace in any 24 hours (429 ACCESS_REQUEST_RATE_LIMITED with Retry-After); 409 ROLE_CONFLICT while you hold a role on that resource. Undecided, it lapses after 7 days.",
         params: WorkspaceParams,
-        body: Type.Object(
-          {
-            role: Type.String({ minLength: 1, maxLength: 100 }),
-            scope: Type.String({ minLength: 1, maxLength: 300 }),
-            reason: Type.String({ minLength: 1, maxLength: 1000 }),
-            durationMinutes: Minutes,
-          },
-          strict,
-        ),
+        body: Type.Object(AskedFor, strict),
         response: { 201: Decided },
       },
     },
@@ -151,16 +151,7 @@ export const accessRequestRoutes: FastifyPluginAsyncTypebox<RouteOptions> = asyn
         description:
           "Support access (docs/support-access.md). For the host application only (a host credential, not acting for a user); anyone else gets 404 WORKSPACE_NOT_FOUND. `userId` is a user the host provisioned (404 USER_NOT_FOUND otherwise); they need not be a member. Those who may give the role there are mailed and approve it — narrower if they like — like any access request; approved, the support person is a member only while the grant lasts, and an administrator may revoke it sooner. The same limits as access requests.",
         params: WorkspaceParams,
-        body: Type.Object(
-          {
-            userId: Id,
-            role: Type.String({ minLength: 1, maxLength: 100 }),
-            scope: Type.String({ minLength: 1, maxLength: 300 }),
-            reason: Type.String({ minLength: 1, maxLength: 1000 }),
-            durationMinutes: Minutes,
-          },
-          strict,
-        ),
+        body: Type.Object({ userId: Id, ...AskedFor }, strict),
         response: { 201: Decided },
       },
     },
