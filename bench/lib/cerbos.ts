@@ -3,11 +3,13 @@
  * `@cerbos/cerbos-linux-x64` npm package, fetched with `npm pack` into the git-ignored
  * `bench/.cache` (never a dependency of the product), and runs with resource policies generated
  * from the mzpanel preset. Cerbos is stateless: each request carries the principal's grants as an
- * attribute and each resource its ancestors. See docs/benchmarks.md.
+ * attribute and each resource its ancestors. Its REST API is driven with JSON bodies, its gRPC API
+ * through the official client (`@cerbos/grpc`). See docs/benchmarks.md.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { GRPC } from "@cerbos/grpc";
 import { freePort } from "../../packages/server/test/support/instances.ts";
 import { rolePermissions } from "./peers.ts";
 import { type MzPerm, type MzRole, type MzType, mzpanel } from "./scenario.ts";
@@ -117,7 +119,10 @@ export function cerbosPolicies(): Record<string, unknown> {
 }
 
 export interface CerbosServer {
+  /** The REST (HTTP/1.1 JSON) API. */
   readonly url: string;
+  /** The gRPC API, `host:port`. */
+  readonly grpcAddress: string;
   readonly pid: number;
   readonly policyDir: string;
   stop(): Promise<void>;
@@ -201,7 +206,7 @@ export async function startCerbos(options: {
     }
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
-  return { url, pid: child.pid!, policyDir, stop };
+  return { url, grpcAddress: `127.0.0.1:${grpcPort}`, pid: child.pid!, policyDir, stop };
 }
 
 /** A principal as Cerbos sees it: the member's grants, scope → role. */
@@ -236,6 +241,43 @@ export function cerbosEffects(body: unknown): { id: string; actions: Record<stri
     id: result.resource.id,
     actions: Object.fromEntries(
       Object.entries(result.actions).map(([action, effect]) => [action, effect === "EFFECT_ALLOW"]),
+    ),
+  }));
+}
+
+/** The request of `CheckResources` as the gRPC client takes it: the REST body's fields. */
+export type CerbosCheckRequest = Parameters<GRPC["checkResources"]>[0];
+
+/** The same question as a REST body of {@link checkResourcesBody}, for the gRPC client. */
+export function checkResourcesRequest(body: string): CerbosCheckRequest {
+  return JSON.parse(body) as CerbosCheckRequest;
+}
+
+/**
+ * `count` gRPC clients of the PDP at `address`, plaintext, each on its own HTTP/2 connection (a
+ * local subchannel pool: grpc-js otherwise shares one connection between clients of a target).
+ */
+export function cerbosGrpcClients(address: string, count: number): GRPC[] {
+  return Array.from(
+    { length: count },
+    () =>
+      new GRPC(address, {
+        tls: false,
+        channelOptions: { "grpc.use_local_subchannel_pool": 1, "grpc.enable_retries": 0 },
+      }),
+  );
+}
+
+/** Asks the gRPC API and returns the effects as {@link cerbosEffects} does for REST. */
+export async function cerbosGrpcEffects(
+  client: GRPC,
+  request: CerbosCheckRequest,
+): Promise<{ id: string; actions: Record<string, boolean> }[]> {
+  const response = await client.checkResources(request);
+  return response.results.map((result) => ({
+    id: result.resource.id,
+    actions: Object.fromEntries(
+      Object.keys(result.actions).map((action) => [action, result.isAllowed(action) === true]),
     ),
   }));
 }

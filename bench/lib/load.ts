@@ -1,7 +1,8 @@
 /**
  * Load generation for the HTTP benchmark, from the bench process on loopback: autocannon for
  * closed-loop runs (a fixed number of connections, each sending its next request when the answer
- * arrives), and a paced open-loop generator for latency at a fixed request rate.
+ * arrives), the same closed loop over a client library's calls (Cerbos's gRPC client), and a
+ * paced open-loop generator for latency at a fixed request rate.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -16,6 +17,14 @@ export interface Target {
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly bodies: readonly string[];
+}
+
+/**
+ * A server driven through a client library instead of raw HTTP/1.1: `call(index)` sends request
+ * `index` (the target cycles its own requests) and settles when the answer is decoded.
+ */
+export interface CallTarget {
+  readonly call: (index: number) => Promise<unknown>;
 }
 
 /** One measured run. Latencies are in milliseconds, per request. */
@@ -108,6 +117,59 @@ export async function closedLoop(
     options.serverPid === undefined ? undefined : processCpuSeconds(options.serverPid);
   return {
     ...run,
+    serverCpuSeconds:
+      serverBefore === undefined || serverAfter === undefined
+        ? undefined
+        : serverAfter - serverBefore,
+    clientCpuSeconds: (client.user + client.system) / 1e6,
+  };
+}
+
+/**
+ * Closed loop over a client library's calls: `concurrency` calls in flight for `seconds`, each
+ * followed at once by the next; CPU of the server and of this process read as in
+ * {@link closedLoop}. Calls still in flight at the end are awaited and counted.
+ */
+export async function callLoop(
+  target: CallTarget,
+  options: { concurrency: number; seconds: number; serverPid?: number },
+): Promise<LoadRun & { readonly firstError: string | undefined }> {
+  const serverBefore =
+    options.serverPid === undefined ? undefined : processCpuSeconds(options.serverPid);
+  const clientBefore = process.cpuUsage();
+  const latencies = new Samples();
+  let next = 0;
+  let responses = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  const started = hrtime.bigint();
+  const deadline = started + BigInt(Math.round(options.seconds * 1e9));
+  await Promise.all(
+    Array.from({ length: options.concurrency }, async () => {
+      for (let sent = hrtime.bigint(); sent < deadline; sent = hrtime.bigint()) {
+        try {
+          await target.call(next++);
+          latencies.push(Number(hrtime.bigint() - sent) / 1e6);
+          responses++;
+        } catch (error) {
+          errors++;
+          firstError ??= error instanceof Error ? error.message : String(error);
+        }
+      }
+    }),
+  );
+  const seconds = Number(hrtime.bigint() - started) / 1e9;
+  const client = process.cpuUsage(clientBefore);
+  const serverAfter =
+    options.serverPid === undefined ? undefined : processCpuSeconds(options.serverPid);
+  return {
+    responses,
+    seconds,
+    non2xx: 0,
+    errors,
+    timeouts: 0,
+    latencies: latencies.take(),
+    firstError,
     serverCpuSeconds:
       serverBefore === undefined || serverAfter === undefined
         ? undefined
