@@ -18,9 +18,13 @@ if (only !== undefined && !(benches as readonly string[]).includes(only)) {
 }
 const forwarded = args.filter((arg) => !arg.startsWith("--only="));
 // The engine benchmark writes the file afresh; the HTTP benchmark then merges its metrics in.
+const started = performance.now();
+const seconds = (since: number) => ((performance.now() - since) / 1000).toFixed(0);
+const took: string[] = [];
 for (const name of benches) {
   if (only !== undefined && only !== name) continue;
   const script = join(here, `${name}.bench.ts`);
+  const benchStarted = performance.now();
   const run = spawnSync(
     process.execPath,
     ["--conditions=@gatehouse/source", "--import", "tsx", script, ...forwarded],
@@ -33,4 +37,7 @@ for (const name of benches) {
     process.stderr.write(`\n${name} benchmark failed (exit ${run.status ?? run.signal})\n`);
     process.exit(run.status ?? 1);
   }
+  took.push(`${name} ${seconds(benchStarted)} s`);
 }
+// `--quick` is meant to stay under two minutes: the wall time shows whether it does.
+process.stdout.write(`\nwall time: ${seconds(started)} s (${took.join(", ")})\n`);
