@@ -7,6 +7,8 @@
 import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { loadAverage } from "./lib/env.ts";
+import { childrenCpuSeconds } from "./lib/load.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -20,11 +22,14 @@ const forwarded = args.filter((arg) => !arg.startsWith("--only="));
 // The engine benchmark writes the file afresh; the HTTP benchmark then merges its metrics in.
 const started = performance.now();
 const seconds = (since: number) => ((performance.now() - since) / 1000).toFixed(0);
+// CPU time beside wall time: on a shared machine the wall time follows the load, CPU time less.
+const cpuStarted = childrenCpuSeconds();
 const took: string[] = [];
 for (const name of benches) {
   if (only !== undefined && only !== name) continue;
   const script = join(here, `${name}.bench.ts`);
   const benchStarted = performance.now();
+  const benchCpu = childrenCpuSeconds();
   const run = spawnSync(
     process.execPath,
     ["--conditions=@gatehouse/source", "--import", "tsx", script, ...forwarded],
@@ -37,7 +42,11 @@ for (const name of benches) {
     process.stderr.write(`\n${name} benchmark failed (exit ${run.status ?? run.signal})\n`);
     process.exit(run.status ?? 1);
   }
-  took.push(`${name} ${seconds(benchStarted)} s`);
+  took.push(
+    `${name} ${seconds(benchStarted)} s, CPU ${(childrenCpuSeconds() - benchCpu).toFixed(0)} s`,
+  );
 }
 // `--quick` is meant to stay under two minutes: the wall time shows whether it does.
-process.stdout.write(`\nwall time: ${seconds(started)} s (${took.join(", ")})\n`);
+process.stdout.write(
+  `\nwall time: ${seconds(started)} s, CPU ${(childrenCpuSeconds() - cpuStarted).toFixed(0)} s of the benchmarks and the servers they started (${took.join("; ")}); load average ${loadAverage()}\n`,
+);

@@ -82,6 +82,20 @@ export function processCpuSeconds(pid: number): number | undefined {
   }
 }
 
+/**
+ * CPU seconds (user + system) of this process's children that have ended and been waited for,
+ * theirs included (cutime + cstime of /proc/self/stat); 0 where /proc is missing.
+ */
+export function childrenCpuSeconds(): number {
+  try {
+    const stat = readFileSync("/proc/self/stat", "latin1");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
 /** USER_HZ: /proc reports CPU time in these ticks (100 on Linux on every common architecture). */
 const CLOCK_TICKS = (() => {
   try {
