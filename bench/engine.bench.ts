@@ -4,7 +4,7 @@
  * arrays), a hand-written Map floor, CASL and casbin in the same run. Queries arrive as fresh
  * strings parsed from JSON, as over HTTP; throughput is the median of interleaved rounds (with their
  * spread); latency percentiles come from single calls timed one by one. Also: insert + list at
- * 200 to 200k sites. `npm run bench` (full) or `npm run bench -- --quick` (about a minute).
+ * 200 to 200k sites. `npm run bench` (full) or `npm run bench -- --quick` (shorter rounds).
  * Optional: `--sizes=1000,10000` to pick the sweep. See docs/benchmarks.md.
  */
 import { mkdirSync, writeFileSync } from "node:fs";

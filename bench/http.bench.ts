@@ -1226,6 +1226,7 @@ async function main(): Promise<void> {
     });
   }
 
+  lap("scenarios");
   const binary = cerbosBinary(CACHE);
   const stops: (() => Promise<void>)[] = [];
   let results: {
@@ -1259,6 +1260,7 @@ async function main(): Promise<void> {
     for (const result of started)
       if (result.status === "fulfilled") stops.push(() => result.value.stop());
     for (const result of started) if (result.status === "rejected") throw result.reason;
+    lap("servers started");
     const [floor, fastify, cerbos, ...servers] = started.map(
       (result) => (result as PromiseFulfilledResult<unknown>).value,
     ) as [Floor, Floor, Awaited<ReturnType<typeof startCerbos>>, ...Instance[]];
@@ -1405,7 +1407,7 @@ async function main(): Promise<void> {
       );
     }
     contenders.push(...peers);
-    lap("start and verify");
+    lap("verification");
     out(
       `\n── saturation (closed loop, autocannon: ${settings.connections} connections × pipelining ${settings.pipelining}); server CPU from /proc/<pid>/stat, client CPU of this process`,
     );
