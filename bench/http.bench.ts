@@ -1236,21 +1236,23 @@ async function main(): Promise<void> {
   try {
     // 2. The contenders, each its own process on the server core: a server per size.
     const contenders: Contender[] = [];
-    // Started together: each compiles its TypeScript at start.
+    // Started together on both cores (each compiles its TypeScript at start), then every one of
+    // them (all its threads) pinned to the server core before anything is measured.
+    const startCpus = cores === undefined ? undefined : "0-1";
     const started = await Promise.allSettled([
-      startFloor("floor-server.ts", "/", cores?.server),
-      startFloor("fastify-server.ts", "/v1/workspaces/ws/decision", cores?.server),
+      startFloor("floor-server.ts", "/", startCpus),
+      startFloor("fastify-server.ts", "/v1/workspaces/ws/decision", startCpus),
       startCerbos({
         binary,
         workDir: join(folder, "cerbos"),
         maxResourcesPerRequest: 500,
         gomaxprocs: 1,
-        cpus: cores?.server,
+        cpus: startCpus,
       }),
       ...sites.map((site) =>
         startInstance({
           env: { DATA_DIR: site.folder, SECRET_KEY: "00".repeat(32), LOG_LEVEL: "info" },
-          cpus: cores?.server,
+          cpus: startCpus,
           logFile: join(site.folder, "server.log"),
           // Generous: on a loaded machine several processes compile their TypeScript at once.
           readyTimeoutMs: 300_000,
@@ -1260,10 +1262,13 @@ async function main(): Promise<void> {
     for (const result of started)
       if (result.status === "fulfilled") stops.push(() => result.value.stop());
     for (const result of started) if (result.status === "rejected") throw result.reason;
-    lap("servers started");
     const [floor, fastify, cerbos, ...servers] = started.map(
       (result) => (result as PromiseFulfilledResult<unknown>).value,
     ) as [Floor, Floor, Awaited<ReturnType<typeof startCerbos>>, ...Instance[]];
+    if (cores !== undefined)
+      for (const { pid } of [floor, fastify, cerbos, ...servers])
+        execFileSync("taskset", ["-a", "-p", "-c", cores.server, String(pid)], { stdio: "ignore" });
+    lap("servers started");
     // As many gRPC connections as autocannon opens; each call goes out on the next one.
     const grpcClients = cerbosGrpcClients(cerbos.grpcAddress, settings.connections);
     stops.push(async () => {
