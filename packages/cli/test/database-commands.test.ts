@@ -303,7 +303,13 @@ describe.each(cliBackends)("database commands on $name", (backend) => {
     const data = JSON.parse(readFileSync(file, "utf8"));
     const { model: _model, ...withoutModel } = data;
     expect(JSON.stringify(withoutModel)).not.toMatch(/password|scrypt|totp|token|secret/i);
-    expect(Object.keys(data.members[0]).sort()).toEqual(["email", "joinedAt", "name", "userId"]);
+    expect(Object.keys(data.members[0]).sort()).toEqual([
+      "email",
+      "joinedAt",
+      "name",
+      "supportUntil",
+      "userId",
+    ]);
 
     const target = fresh();
     const dryRun = await gatehouse(["workspace", "import", file, "--dry-run"], {

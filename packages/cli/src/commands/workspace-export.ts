@@ -36,7 +36,7 @@ Example:
         if (options.output === undefined) say(text.trimEnd());
         else writeFileSync(options.output, text, { mode: 0o600 });
         note(
-          `Exported workspace ${workspaceId} at revision ${data.workspace.revision}: ${data.members.length} members, ${data.groups.length} groups, ${data.resources.length} resources, ${data.grants.length} grants${options.output === undefined ? "" : ` to ${options.output}`}`,
+          `Exported workspace ${workspaceId} at revision ${data.workspace.revision}: ${data.members.length} members, ${data.groups.length} groups, ${data.resources.length} resources, ${data.grants.length} grants, ${data.roles.length} workspace roles, ${data.eligibilities.length} eligibilities${options.output === undefined ? "" : ` to ${options.output}`}`,
         );
         return ExitCode.OK;
       }),
