@@ -505,6 +505,39 @@ describe.each(backends)("workspace export and import on $name", (backend) => {
     expect(refused.map((issue) => issue.path)).toEqual(["roles"]);
   });
 
+  it("keeps a support person's end, and leaves pending requests out (#18)", async () => {
+    const { gatehouse, clock } = await service();
+    const { ws, olivia, ada } = await sampleWorkspace(gatehouse, clock);
+    const sam = await signUpPerson(gatehouse, "sam");
+    const { request } = await gatehouse.accessRequests.createSupport(systemActor(), ws.id, {
+      userId: sam.id,
+      role: "hosting_stats",
+      scope: "hosting:h1",
+      reason: "Ticket 4711",
+      durationMinutes: 120,
+    });
+    await gatehouse.accessRequests.approve(asUser(olivia.id), ws.id, request.id);
+    await gatehouse.accessRequests.create(asUser(ada.id), ws.id, {
+      role: "hosting_web",
+      scope: "hosting:h1",
+      reason: "the mail is down",
+      durationMinutes: 60,
+    });
+    const exported = await gatehouse.portability.export(operator, ws.id);
+    const until = clock.now + 120 * 60_000;
+    expect(exported.members.find((member) => member.email === "sam@example.com")).toMatchObject({
+      supportUntil: until,
+    });
+    expect(JSON.stringify(exported)).not.toContain("the mail is down");
+    const target = await service();
+    const { workspace } = await target.gatehouse.portability.import(operator, exported);
+    const again = await target.gatehouse.portability.export(operator, workspace!.id);
+    expect(again.members.find((member) => member.email === "sam@example.com")?.supportUntil).toBe(
+      until,
+    );
+    expect(again.members.filter((member) => member.supportUntil !== null)).toHaveLength(1);
+  });
+
   it("imports a version 1 export: no roles, notes or eligibilities", async () => {
     const { gatehouse, clock } = await service();
     const { ws } = await sampleWorkspace(gatehouse, clock);
