@@ -36,7 +36,7 @@ import { createWorkspaceIn, toWorkspace, type Workspace } from "./workspaces.ts"
 export const EXPORT_FORMAT = "gatehouse.workspace";
 /**
  * The version of the export format this service writes. Version 2 added the workspace's own roles,
- * grant notes and eligibilities; version 1 exports are still read.
+ * grant notes, eligibilities and support people's end; version 1 exports are still read.
  */
 export const EXPORT_VERSION = 2;
 /** The versions an import reads. */
