@@ -193,6 +193,33 @@ describe.each(backends)("access tools over MCP on $name", { timeout: 30_000 }, (
     });
   });
 
+  it("previews removing a member: who loses what where, nothing changed", async () => {
+    const { ws, ada, otto } = await hosting();
+    const owner = await assistantOf(ada, ws);
+    const preview = await use(owner, "gatehouse_preview_access_change", {
+      userId: otto.userId,
+      remove: true,
+    });
+    expect(preview.isError, preview.content[0]?.text).toBeFalsy();
+    const { diff } = preview.structuredContent as {
+      diff: { subject: string; resource: string; gained: string[]; lost: string[] }[];
+    };
+    expect(diff.map((line) => line.resource)).toEqual(["server:s1", "site:a", "site:b"]);
+    expect(
+      diff.every((line) => line.subject === `user:${otto.userId}` && line.lost.length > 0),
+    ).toBe(true);
+    const question = {
+      subject: `user:${otto.userId}`,
+      permission: "server.view",
+      resource: "server:s1",
+    };
+    expect((await server.gatehouse.decisions.check(systemActor(), ws, question)).allowed).toBe(
+      true,
+    );
+    const noRole = await use(owner, "gatehouse_preview_access_change", { userId: otto.userId });
+    expect(noRole.content[0]?.text).toMatch(/^INVALID_INPUT: /);
+  });
+
   it("invites into a team, with or without a role", async () => {
     const { ws, ada } = await hosting();
     const { group } = await server.gatehouse.members.createGroup(systemActor(), ws, {

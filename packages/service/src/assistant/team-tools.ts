@@ -223,7 +223,7 @@ function build(model: Model): TeamTool[] {
     tool({
       name: "gatehouse_preview_access_change",
       description:
-        "Preview changing a member's role without changing anything: who would gain and who would lose which permissions on which resources if their grants were replaced by this one role.",
+        "Preview changing a member's role, or removing them (remove: true), without changing anything: who would gain and who would lose which permissions on which resources.",
       inputSchema: {
         type: "object",
         properties: {
@@ -233,23 +233,35 @@ function build(model: Model): TeamTool[] {
             ...resource,
             description: "Where the role would be granted; the whole workspace when omitted",
           },
+          remove: {
+            type: "boolean",
+            description: "Preview removing the member from the workspace instead",
+          },
         },
-        required: ["userId", "role"],
+        required: ["userId"],
         additionalProperties: false,
       },
       permission: model.definition.delegation,
       anywhere: true,
       async run({ request, workspaceId, arguments: args, workflows }) {
+        const userId = args["userId"] as string;
+        if (args["remove"] === true) {
+          const { diff } = await workflows.members.remove(request, workspaceId, userId, {
+            dryRun: true,
+          });
+          return { userId, removed: true, diff };
+        }
+        if (args["role"] === undefined)
+          throw new GatehouseError(
+            ErrorCode.INVALID_INPUT,
+            "a preview needs the role they would hold, or remove: true",
+          );
         const scope = (args["scope"] as string | undefined) ?? `${model.rootType}:${workspaceId}`;
         const grant = { role: args["role"] as string, scope };
-        const { diff } = await workflows.members.setGrants(
-          request,
-          workspaceId,
-          args["userId"] as string,
-          [grant],
-          { dryRun: true },
-        );
-        return { userId: args["userId"], grants: [grant], diff };
+        const { diff } = await workflows.members.setGrants(request, workspaceId, userId, [grant], {
+          dryRun: true,
+        });
+        return { userId, grants: [grant], diff };
       },
     }),
     tool({
