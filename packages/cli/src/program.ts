@@ -11,6 +11,7 @@ import { registerTest } from "./commands/test.ts";
 import { registerUserResetTwoFactor } from "./commands/user-reset-two-factor.ts";
 import { registerWorkspaceExport } from "./commands/workspace-export.ts";
 import { registerWorkspaceImport } from "./commands/workspace-import.ts";
+import { registerWorkspaceInvite } from "./commands/workspace-invite.ts";
 import { registerWorkspaceTransferOwnership } from "./commands/workspace-transfer-ownership.ts";
 import { ExitCode } from "./support/exit-codes.ts";
 import { reportError } from "./support/output.ts";
@@ -54,6 +55,7 @@ function buildProgram(status: { code: ExitCode }): Command {
   registerWorkspaceTransferOwnership(workspace, run);
   registerWorkspaceExport(workspace, run);
   registerWorkspaceImport(workspace, run);
+  registerWorkspaceInvite(workspace, run);
   const user = program
     .command("user")
     .summary("Reset a user's two-factor sign-in")

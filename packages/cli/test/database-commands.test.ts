@@ -291,6 +291,56 @@ describe.each(cliBackends)("database commands on $name", (backend) => {
     expect(stranger.stderr).toContain("[USER_NOT_FOUND]");
   });
 
+  it("workspace invite invites with a role, or into a team only, and prints the accept link (#18)", async () => {
+    const database = fresh();
+    const { ws, group } = await withService(database, async (service) => {
+      const { ws, olivia } = await demoWorkspace(service);
+      const { group } = await service.members.createGroup(asUser(olivia.id), ws.id, {
+        name: "Web team",
+      });
+      return { ws, group };
+    });
+    const env = { ...database.env, PUBLIC_URL: "https://panel.example" };
+    const teamOnly = await gatehouse(
+      ["workspace", "invite", ws.id, "wes@example.com", "--group", group.id],
+      { env },
+    );
+    expect(teamOnly.code, teamOnly.stderr).toBe(0);
+    expect(teamOnly.stdout).toContain("Invited wes@example.com (team Web team)");
+    expect(teamOnly.stdout).toMatch(
+      /https:\/\/panel\.example\/invitations\/accept#[A-Za-z0-9_-]{43}/,
+    );
+    const both = await gatehouse(
+      [
+        "workspace",
+        "invite",
+        ws.id,
+        "vic@example.com",
+        "--role",
+        "customer",
+        "--scope",
+        "site:shop.example",
+        "--group",
+        group.id,
+        "--json",
+      ],
+      { env },
+    );
+    expect(both.code, both.stderr).toBe(0);
+    expect(JSON.parse(both.stdout)).toMatchObject({
+      invitation: {
+        role: "customer",
+        scopes: ["site:shop.example"],
+        groups: [{ id: group.id, name: "Web team" }],
+      },
+    });
+    const unknown = await gatehouse(
+      ["workspace", "invite", ws.id, "x@example.com", "--group", "grp_nowhere"],
+      { env },
+    );
+    expect(unknown.code).toBe(1);
+  });
+
   it("workspace export and import move a workspace to another database with the same decisions", async () => {
     const source = fresh();
     const { ws } = await withService(source, demoWorkspace);
@@ -303,7 +353,13 @@ describe.each(cliBackends)("database commands on $name", (backend) => {
     const data = JSON.parse(readFileSync(file, "utf8"));
     const { model: _model, ...withoutModel } = data;
     expect(JSON.stringify(withoutModel)).not.toMatch(/password|scrypt|totp|token|secret/i);
-    expect(Object.keys(data.members[0]).sort()).toEqual(["email", "joinedAt", "name", "userId"]);
+    expect(Object.keys(data.members[0]).sort()).toEqual([
+      "email",
+      "joinedAt",
+      "name",
+      "supportUntil",
+      "userId",
+    ]);
 
     const target = fresh();
     const dryRun = await gatehouse(["workspace", "import", file, "--dry-run"], {

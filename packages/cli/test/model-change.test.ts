@@ -104,6 +104,15 @@ describe.each(cliBackends)("model check and apply on $name", (backend) => {
     expect(checked.stdout).toMatch(
       new RegExp(`user:${dan.id}\\s+dns_editor at domain:d1\\s+loses domain.dns, domain.view`),
     );
+    // Who gains and who loses what where (#18): counts, then the first lines.
+    expect(checked.stdout).toMatch(
+      new RegExp(`access in ${ws.id}: 0 users or groups gain, 2 users or groups lose`),
+    );
+    expect(checked.stdout).toMatch(
+      /dan@example\.com\s+domain:d1\s+loses domain\.view, domain\.dns/,
+    );
+    const short = await gatehouse(["model", "check", next, "--lines", "1"], { env });
+    expect(short.stdout).toContain("… and 1 more");
     const fitting = join(folder, `${backend.name}-fitting.json`);
     writeFileSync(fitting, JSON.stringify({ ...reseller, label: "Reseller panel, renamed" }));
     const fine = await gatehouse(["model", "check", fitting, "--json"], { env });

@@ -83,6 +83,18 @@ export type AccessChange =
 export type EligibilitiesBody =
   paths["/v1/workspaces/{ws}/eligibilities"]["get"]["responses"][200]["content"]["application/json"];
 
+/** A member made eligible, as the API answers it (`eligibility`, `revision`). */
+export type EligibilityBody =
+  paths["/v1/workspaces/{ws}/eligibilities"]["post"]["responses"][201]["content"]["application/json"];
+
+/** Make `subject` (`user:<id>`) eligible for `role` at `scope`, for at most `maxDurationMs` at a time. */
+export type EligibilityInput =
+  paths["/v1/workspaces/{ws}/eligibilities"]["post"]["requestBody"]["content"]["application/json"];
+
+/** A workspace's model and its own roles, as `GET …/model` answers them. */
+export type WorkspaceModelBody =
+  paths["/v1/workspaces/{ws}/model"]["get"]["responses"][200]["content"]["application/json"];
+
 /** An activation, as the API answers it: the expiring grant (its `note` names the elevation). */
 export type ElevationBody =
   paths["/v1/workspaces/{ws}/eligibilities/{id}/activate"]["post"]["responses"][200]["content"]["application/json"];
@@ -196,6 +208,15 @@ export interface GatehouseApi {
   ): Promise<Result<ElevationBody>>;
   /** Ends a live elevation now. */
   endElevation(workspaceId: string, eligibilityId: string): Promise<Result<{ revision: number }>>;
+  /** Makes a member eligible for a role at a scope (replacing their eligibility there). */
+  setEligibility(workspaceId: string, input: EligibilityInput): Promise<Result<EligibilityBody>>;
+  /** Removes an eligibility; a live elevation runs on until it ends or is ended. */
+  removeEligibility(
+    workspaceId: string,
+    eligibilityId: string,
+  ): Promise<Result<{ revision: number }>>;
+  /** The workspace's model and the roles it defined itself: what every role picker offers. */
+  workspaceModel(workspaceId: string): Promise<Result<WorkspaceModelBody>>;
   /** Defines a role of the workspace's own, where its model allows (docs/workspace-roles.md). */
   defineRole(workspaceId: string, role: WorkspaceRoleInput): Promise<Result<WorkspaceRoleBody>>;
   /** Changes a workspace role's label, description, scopes or permissions. */

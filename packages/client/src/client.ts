@@ -138,6 +138,25 @@ export function createClient(options: ClientOptions): GatehouseClient {
       if (error !== undefined) return { error };
       return { data };
     },
+    async setEligibility(workspaceId, input) {
+      const { data, error } = await api.POST("/v1/workspaces/{ws}/eligibilities", {
+        params: { path: { ws: workspaceId } },
+        body: { ...input },
+      });
+      return error === undefined ? { data } : { error };
+    },
+    async removeEligibility(workspaceId, eligibilityId) {
+      const { data, error } = await api.DELETE("/v1/workspaces/{ws}/eligibilities/{id}", {
+        params: { path: { ws: workspaceId, id: eligibilityId } },
+      });
+      return error === undefined ? { data } : { error };
+    },
+    async workspaceModel(workspaceId) {
+      const { data, error } = await api.GET("/v1/workspaces/{ws}/model", {
+        params: { path: { ws: workspaceId } },
+      });
+      return error === undefined ? { data } : { error };
+    },
     async defineRole(workspaceId, role) {
       const { data, error } = await api.POST("/v1/workspaces/{ws}/roles", {
         params: { path: { ws: workspaceId } },

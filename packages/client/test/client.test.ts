@@ -144,12 +144,14 @@ describe.each(backends)("the client SDK on $name", (backend) => {
   });
 
   it("lets a member elevate themself and end it early, the decision naming the elevation (#18)", async () => {
-    const { eligibility } = await server.gatehouse.elevations.set(asUser(ada.userId), ws, {
+    const set = await gatehouse.setEligibility(ws, {
       subject: `user:${carol.userId}`,
       role: "operator",
       scope: "server:s1",
       maxDurationMs: 3_600_000,
     });
+    expect(set.error).toBeUndefined();
+    const eligibility = set.data!.eligibility;
     const asCarol = createClient({ baseUrl: `http://127.0.0.1:${port}`, headers: carol.headers });
     const listed = await asCarol.eligibilities(ws);
     expect(listed.data?.eligibilities.map((item) => item.id)).toEqual([eligibility.id]);
@@ -175,6 +177,18 @@ describe.each(backends)("the client SDK on $name", (backend) => {
     });
     expect((await asCarol.endElevation(ws, eligibility.id)).error).toBeUndefined();
     expect((await gatehouse.check(ws, question)).data?.allowed).toBe(false);
+    expect((await asCarol.removeEligibility(ws, eligibility.id)).error?.code).toBe(
+      "PERMISSION_DENIED",
+    );
+    expect((await gatehouse.removeEligibility(ws, eligibility.id)).error).toBeUndefined();
+    expect((await asCarol.eligibilities(ws)).data?.eligibilities).toEqual([]);
+  });
+
+  it("reads the workspace's model and its own roles", async () => {
+    const { data, error } = await gatehouse.workspaceModel(ws);
+    expect(error).toBeUndefined();
+    expect(data).toMatchObject({ preset: "mzpanel", roles: [] });
+    expect(data?.model).toMatchObject({ roles: { operator: expect.anything() } });
   });
 
   it("asks who can deploy a site, page by page", async () => {

@@ -74,7 +74,12 @@ describe.each(backends)("the assistant gate over REST on $name", { timeout: 30_0
     const { tools: all, ...rest } = (await tools(member, ws, format)).json() as {
       tools: { name?: string; function?: { name: string } }[];
     };
-    const asking = ["gatehouse_request_access", "gatehouse_list_access_requests"];
+    const asking = [
+      "gatehouse_request_access",
+      "gatehouse_list_access_requests",
+      "gatehouse_withdraw_access_request",
+      "gatehouse_list_eligibilities",
+    ];
     return {
       ...rest,
       tools: all.filter((tool) => !asking.includes(tool.name ?? tool.function?.name ?? "")),

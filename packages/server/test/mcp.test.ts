@@ -212,7 +212,12 @@ describe.each(backends)("the MCP server at /mcp on $name", { timeout: 30_000 }, 
   it("serves a signed-in session too, with the workspace named in a header or the query", async () => {
     const { ws, tom } = await company();
     // A person (not a key) also has Gatehouse's tools for asking for access.
-    const asking = ["gatehouse_request_access", "gatehouse_list_access_requests"];
+    const asking = [
+      "gatehouse_request_access",
+      "gatehouse_list_access_requests",
+      "gatehouse_withdraw_access_request",
+      "gatehouse_list_eligibilities",
+    ];
     const viaHeader = await connect({ ...tom.headers, "x-gatehouse-workspace": ws });
     expect(await toolNames(viaHeader)).toEqual([...asking, "restart_vps"]);
     const viaQuery = await connect(tom.headers, `/mcp?workspace=${ws}`);
@@ -273,6 +278,11 @@ describe.each(backends)("the MCP server at /mcp on $name", { timeout: 30_000 }, 
       "gatehouse_change_member_role",
       "gatehouse_preview_access_change",
       "gatehouse_read_activity_log",
+      "gatehouse_set_eligibility",
+      "gatehouse_remove_eligibility",
+      "gatehouse_approve_access_request",
+      "gatehouse_reject_access_request",
+      "gatehouse_revoke_access_request",
       "restart_vps",
     ]);
     const invited = (await owner.callTool({

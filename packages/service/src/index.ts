@@ -44,6 +44,7 @@ export type {
   ExplainedGrant,
   ServiceExplanation,
 } from "./decisions/decisions.ts";
+export type { ModelAccessDiff } from "./decisions/model-access-diff.ts";
 export type {
   GrantPlace,
   PermissionsEntry,

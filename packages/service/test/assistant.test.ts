@@ -11,7 +11,20 @@ const SECRET_KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccdd
 const ISSUER = "https://gatehouse.test";
 
 /** Gatehouse's tools for every member with a live grant: asking for access, and the requests. */
-const ASKING = ["gatehouse_request_access", "gatehouse_list_access_requests"];
+/** Gatehouse's tools for those who may give roles somewhere: eligibilities and deciding requests. */
+const DECIDING = [
+  "gatehouse_set_eligibility",
+  "gatehouse_remove_eligibility",
+  "gatehouse_approve_access_request",
+  "gatehouse_reject_access_request",
+  "gatehouse_revoke_access_request",
+];
+const ASKING = [
+  "gatehouse_request_access",
+  "gatehouse_list_access_requests",
+  "gatehouse_withdraw_access_request",
+  "gatehouse_list_eligibilities",
+];
 
 const VPS_ID = {
   type: "object",
@@ -164,6 +177,7 @@ describe.each(backends)("the assistant gate on $name", { timeout: 30_000 }, (bac
         "gatehouse_preview_access_change",
         "gatehouse_read_activity_log",
         ...ASKING,
+        ...DECIDING,
         "list_invoices",
         "restart_vps",
       ]);

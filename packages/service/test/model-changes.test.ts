@@ -186,6 +186,86 @@ describe.each(backends)("model changes between starts on $name", (backend) => {
     );
   });
 
+  it("reports who gains and who loses which permissions where, groups and their members included (#18)", async () => {
+    const { storage, first, ws, people } = await populated();
+    const host = systemActor();
+    const gus = (
+      await first.users.signUp({
+        email: "gus@example.com",
+        password: "correct horse battery staple",
+      })
+    ).user;
+    await first.members.add(host, ws.id, {
+      userId: gus.id,
+      grants: [{ role: "dns_editor", scope: "domain:d1" }],
+    });
+    const { group } = await first.members.createGroup(host, ws.id, { name: "DNS desk" });
+    await first.members.addToGroup(host, ws.id, group.id, gus.id);
+    await first.members.grant(host, ws.id, {
+      subject: `group:${group.id}`,
+      role: "dns_editor",
+      scope: "subscription:s1",
+    });
+    await first.close();
+    open.splice(open.indexOf(first), 1);
+    // customer_admin gains a new permission; dns_editor loses one.
+    const next = loadModel({
+      ...reseller,
+      permissions: {
+        ...reseller.permissions,
+        "domain.transfer": { on: "domain", description: "Transfer the domain away" },
+      },
+      roles: {
+        ...reseller.roles,
+        customer_admin: {
+          ...(reseller.roles["customer_admin"] as Record<string, unknown>),
+          permissions: [
+            ...((reseller.roles["customer_admin"] as { permissions: string[] }).permissions ?? []),
+            "domain.transfer",
+          ],
+        },
+        dns_editor: {
+          label: "DNS viewer",
+          scopes: ["subscription", "domain"],
+          permissions: ["domain.view"],
+        },
+      },
+    });
+    const second = serve(storage, next);
+    const [report] = await second.modelChanges.check({ reseller: next });
+    const [diff] = report!.accessDiff;
+    const line = (subject: string) =>
+      diff!.lines
+        .filter((entry) => entry.subject === subject)
+        .map(({ resource, gained, lost }) => ({ resource, gained, lost }));
+    expect(diff).toMatchObject({ workspaceId: ws.id });
+    expect(line(`user:${people["cora"]}`)).toEqual([
+      { resource: "domain:d1", gained: ["domain.transfer"], lost: [] },
+    ]);
+    expect(line(`user:${people["dan"]}`)).toEqual([
+      { resource: "domain:d1", gained: [], lost: ["domain.dns"] },
+    ]);
+    // The group loses it, and so does its member, whose own grant no longer gives it either.
+    expect(line(`group:${group.id}`)).toEqual([
+      { resource: "domain:d1", gained: [], lost: ["domain.dns"] },
+    ]);
+    expect(line(`user:${gus.id}`)).toEqual([
+      { resource: "domain:d1", gained: [], lost: ["domain.dns"] },
+    ]);
+    expect(diff!.lines.find((entry) => entry.subject === `user:${people["cora"]}`)?.user).toEqual({
+      email: "cora@example.com",
+      name: expect.any(String),
+    });
+    // Ada (admin) keeps exactly what she had; the owner gains the new permission.
+    expect(line(`user:${people["ada"]}`)).toEqual([]);
+    expect(diff).toMatchObject({ changes: 5, gaining: 2, losing: 3 });
+
+    // Bounded: every line counted, the first ones listed.
+    const [short] = await second.modelChanges.check({ reseller: next }, { diffLines: 2 });
+    expect(short!.accessDiff[0]).toMatchObject({ changes: 5, gaining: 2, losing: 3 });
+    expect(short!.accessDiff[0]!.lines).toHaveLength(2);
+  });
+
   it("refuses an incompatible change with every conflicting row, and records nothing", async () => {
     const { storage, first, ws, people } = await populated();
     await first.close();

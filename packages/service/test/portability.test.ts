@@ -1,10 +1,12 @@
 import type { GatehouseError, ResourceRef } from "@gatehouse/engine";
+import { presets } from "@gatehouse/engine/presets";
 import { afterEach, describe, expect, it } from "vitest";
 import { asUser, systemActor } from "../src/actor.ts";
 import type { Gatehouse } from "../src/gatehouse.ts";
 import { DAY_MS } from "../src/support/time.ts";
 import type { ImportProgress, WorkspaceExport } from "../src/team/portability.ts";
 import { backends, openService, signUpPerson } from "./backends.ts";
+import { deployer, studio } from "./studio-model.ts";
 
 const operator = systemActor("cli");
 
@@ -55,7 +57,18 @@ async function sampleWorkspace(gatehouse: Gatehouse, clock: { now: number }) {
     scope: "hosting:h2",
   });
   await gatehouse.workspaces.updateSettings(owner, ws.id, { oneWorkspacePerEmail: false });
-  return { ws, olivia, ada, mia, wes, group };
+  // Ada may elevate herself on hosting h3, and has: a live elevation's grant carries its note.
+  const { eligibility } = await gatehouse.elevations.set(owner, ws.id, {
+    subject: `user:${ada.id}`,
+    role: "hosting_admin",
+    scope: "hosting:h3",
+    maxDurationMs: 3_600_000,
+  });
+  await gatehouse.elevations.activate(asUser(ada.id), ws.id, eligibility.id, {
+    durationMs: 3_600_000,
+    reason: "renew the certificate",
+  });
+  return { ws, olivia, ada, mia, wes, group, eligibility };
 }
 
 /** An export with instance-specific ids replaced: user ids by emails, the root by "ROOT". */
@@ -82,6 +95,14 @@ function normalized(data: WorkspaceExport) {
     grants: data.grants
       .map((grant) => ({ ...grant, subject: subject(grant.subject), scope: ref(grant.scope) }))
       .sort((a, b) => `${a.subject} ${a.scope}`.localeCompare(`${b.subject} ${b.scope}`)),
+    roles: data.roles,
+    eligibilities: data.eligibilities
+      .map((eligibility) => ({
+        ...eligibility,
+        subject: subject(eligibility.subject),
+        scope: ref(eligibility.scope),
+      }))
+      .sort((a, b) => a.id.localeCompare(b.id)),
   };
 }
 
@@ -142,8 +163,8 @@ async function countRows(gatehouse: Gatehouse) {
 
 describe.each(backends)("workspace export and import on $name", (backend) => {
   const open: Gatehouse[] = [];
-  const service = async () => {
-    const opened = await openService(backend);
+  const service = async (options: Parameters<typeof openService>[1] = {}) => {
+    const opened = await openService(backend, options);
     open.push(opened.gatehouse);
     return opened;
   };
@@ -153,7 +174,7 @@ describe.each(backends)("workspace export and import on $name", (backend) => {
 
   it("round-trips a workspace to another instance with the same engine state and decisions", async () => {
     const source = await service();
-    const { ws } = await sampleWorkspace(source.gatehouse, source.clock);
+    const { ws, eligibility } = await sampleWorkspace(source.gatehouse, source.clock);
     await source.gatehouse.workspaces.updateSettings(operator, ws.id, {
       require2fa: true,
     });
@@ -170,8 +191,20 @@ describe.each(backends)("workspace export and import on $name", (backend) => {
         role: "hosting_mail",
         extras: ["hosting.stats.view"],
         expiresAt: source.clock.now + DAY_MS,
+        note: null,
       }),
     );
+    // The elevation's grant keeps its note, and the eligibility comes along (#18).
+    expect(exported.grants).toContainEqual(
+      expect.objectContaining({
+        role: "hosting_admin",
+        scope: "hosting:h3",
+        note: expect.stringContaining(`(eligibility ${eligibility.id}): renew the certificate`),
+      }),
+    );
+    expect(exported.eligibilities).toEqual([
+      expect.objectContaining({ id: eligibility.id, role: "hosting_admin", require2fa: false }),
+    ]);
 
     // Through JSON text, as the CLI does.
     const target = await service();
@@ -187,11 +220,20 @@ describe.each(backends)("workspace export and import on $name", (backend) => {
       usersMatched: 0,
       resources: 5,
       groups: 1,
-      grants: 5,
+      roles: 0,
+      grants: 6,
+      eligibilities: 1,
     });
     expect(imported.revision).toBe(2);
     expect(progress.map((step) => step.phase)).toEqual(
-      expect.arrayContaining(["users", "members", "resources", "groups", "grants"]),
+      expect.arrayContaining([
+        "users",
+        "members",
+        "resources",
+        "groups",
+        "grants",
+        "eligibilities",
+      ]),
     );
     const copy = imported.workspace!;
     expect(copy.id).not.toBe(ws.id);
@@ -301,9 +343,9 @@ describe.each(backends)("workspace export and import on $name", (backend) => {
         "resources[5].parent",
         "resources[6].resource",
         "resources[7]",
-        "grants[5].subject",
-        "grants[6]",
+        "grants[6].subject",
         "grants[7]",
+        "grants[8]",
         "groups[0].members[1]",
       ]),
     );
@@ -370,8 +412,154 @@ describe.each(backends)("workspace export and import on $name", (backend) => {
     const before = await countRows(gatehouse);
     const result = await gatehouse.portability.import(operator, exported, { dryRun: true });
     expect(result.workspace).toBeUndefined();
-    expect(result.counts).toMatchObject({ usersMatched: 4, resources: 5, grants: 5 });
+    expect(result.counts).toMatchObject({ usersMatched: 4, resources: 5, grants: 6 });
     expect(await countRows(gatehouse)).toEqual(before);
+  });
+
+  it("round-trips a workspace's own roles, defined before the grants that give them (#18)", async () => {
+    const source = await service({ models: { ...presets, studio } });
+    const olivia = await signUpPerson(source.gatehouse, "olivia");
+    const owner = asUser(olivia.id);
+    const ws = await source.gatehouse.workspaces.create(owner, {
+      name: "Studio",
+      preset: "studio",
+    });
+    await source.gatehouse.resources.upsert(systemActor(), ws.id, {
+      resource: "site:shop",
+      parent: `workspace:${ws.id}`,
+    });
+    await source.gatehouse.workspaceRoles.define(owner, ws.id, deployer);
+    const dana = await signUpPerson(source.gatehouse, "dana");
+    await source.gatehouse.members.add(systemActor(), ws.id, {
+      userId: dana.id,
+      grants: [{ role: "viewer", scope: `workspace:${ws.id}` }],
+    });
+    await source.gatehouse.members.grant(owner, ws.id, {
+      subject: `user:${dana.id}`,
+      role: "deployer",
+      scope: "site:shop",
+    });
+    await source.gatehouse.elevations.set(owner, ws.id, {
+      subject: `user:${dana.id}`,
+      role: "admin",
+      scope: `workspace:${ws.id}`,
+      maxDurationMs: 3_600_000,
+      require2fa: true,
+    });
+    const exported = await source.gatehouse.portability.export(operator, ws.id);
+    expect(exported.version).toBe(2);
+    expect(exported.roles).toEqual([deployer]);
+    // The model is the preset's: the workspace's roles travel on their own.
+    expect(Object.keys(exported.model.roles)).not.toContain("deployer");
+
+    const target = await service({ models: { ...presets, studio } });
+    const { workspace, counts } = await target.gatehouse.portability.import(
+      operator,
+      JSON.parse(JSON.stringify(exported)),
+    );
+    expect(counts).toMatchObject({ roles: 1, grants: 3, eligibilities: 1 });
+    const copy = workspace!;
+    expect((await target.gatehouse.workspaceRoles.list(operator, copy.id)).roles).toEqual([
+      deployer,
+    ]);
+    const reexported = await target.gatehouse.portability.export(operator, copy.id);
+    expect(normalized(reexported)).toEqual(normalized(exported));
+    expect(await allDecisions(target.gatehouse, reexported)).toEqual(
+      await allDecisions(source.gatehouse, exported),
+    );
+    const [danaThere] = reexported.members.filter((member) => member.email === "dana@example.com");
+    const decision = await target.gatehouse.decisions.explain(operator, copy.id, {
+      subject: `user:${danaThere!.userId}`,
+      permission: "site.deploy",
+      resource: "site:shop",
+    });
+    expect(decision.decision).toMatchObject({ allowed: true, via: { role: "deployer" } });
+
+    // Checked as the workspace-roles service checks them; a preset that keeps roles fixed refuses them.
+    const pathsOf = async (roles: Record<string, unknown>[]) =>
+      (await issuesOf(target.gatehouse.portability.import(operator, { ...exported, roles }))).map(
+        (issue) => issue.path,
+      );
+    expect(
+      await pathsOf([
+        deployer,
+        { name: "payer", scopes: ["workspace"], permissions: ["billing.manage"] },
+      ]),
+    ).toContain("roles.payer.permissions[0]");
+    expect(
+      await pathsOf([deployer, { name: "viewer", scopes: ["site"], permissions: ["site.view"] }]),
+    ).toContain("roles.viewer");
+    const fixed = await service();
+    const owner2 = await signUpPerson(fixed.gatehouse, "olivia");
+    const mz = await fixed.gatehouse.workspaces.create(asUser(owner2.id), {
+      name: "Fixed",
+      preset: "mzpanel",
+    });
+    const mzExport = await fixed.gatehouse.portability.export(operator, mz.id);
+    const refused = await issuesOf(
+      fixed.gatehouse.portability.import(operator, {
+        ...mzExport,
+        roles: [{ name: "deployer", scopes: ["site"], permissions: ["site.view"] }],
+      }),
+    );
+    expect(refused.map((issue) => issue.path)).toEqual(["roles"]);
+  });
+
+  it("keeps a support person's end, and leaves pending requests out (#18)", async () => {
+    const { gatehouse, clock } = await service();
+    const { ws, olivia, ada } = await sampleWorkspace(gatehouse, clock);
+    const sam = await signUpPerson(gatehouse, "sam");
+    const { request } = await gatehouse.accessRequests.createSupport(systemActor(), ws.id, {
+      userId: sam.id,
+      role: "hosting_stats",
+      scope: "hosting:h1",
+      reason: "Ticket 4711",
+      durationMinutes: 120,
+    });
+    await gatehouse.accessRequests.approve(asUser(olivia.id), ws.id, request.id);
+    await gatehouse.accessRequests.create(asUser(ada.id), ws.id, {
+      role: "hosting_web",
+      scope: "hosting:h1",
+      reason: "the mail is down",
+      durationMinutes: 60,
+    });
+    const exported = await gatehouse.portability.export(operator, ws.id);
+    const until = clock.now + 120 * 60_000;
+    expect(exported.members.find((member) => member.email === "sam@example.com")).toMatchObject({
+      supportUntil: until,
+    });
+    expect(JSON.stringify(exported)).not.toContain("the mail is down");
+    const target = await service();
+    const { workspace } = await target.gatehouse.portability.import(operator, exported);
+    const again = await target.gatehouse.portability.export(operator, workspace!.id);
+    expect(again.members.find((member) => member.email === "sam@example.com")?.supportUntil).toBe(
+      until,
+    );
+    expect(again.members.filter((member) => member.supportUntil !== null)).toHaveLength(1);
+  });
+
+  it("imports a version 1 export: no roles, notes or eligibilities", async () => {
+    const { gatehouse, clock } = await service();
+    const { ws } = await sampleWorkspace(gatehouse, clock);
+    const current = await gatehouse.portability.export(operator, ws.id);
+    const { roles: _roles, eligibilities: _eligibilities, ...rest } = current;
+    const version1 = {
+      ...rest,
+      version: 1,
+      grants: current.grants
+        .filter((grant) => grant.note === null)
+        .map(({ note: _note, ...grant }) => grant),
+    };
+    const { workspace, counts } = await gatehouse.portability.import(operator, version1, {
+      name: "Agency (v1)",
+    });
+    expect(counts).toMatchObject({ roles: 0, grants: 5, eligibilities: 0 });
+    const again = await gatehouse.portability.export(operator, workspace!.id);
+    expect(again.grants.every((grant) => grant.note === null)).toBe(true);
+    expect(again.eligibilities).toEqual([]);
+    expect(
+      await issuesOf(gatehouse.portability.import(operator, { ...version1, version: 3 })),
+    ).toEqual([expect.objectContaining({ path: "version" })]);
   });
 
   it("is an operator path: members cannot export or import", async () => {

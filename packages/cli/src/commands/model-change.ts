@@ -1,5 +1,6 @@
-import type { Model } from "@gatehouse/engine";
-import type { ModelChangeReport } from "@gatehouse/service";
+import { GatehouseError, type Model } from "@gatehouse/engine";
+import type { ModelAccessDiff, ModelChangeReport } from "@gatehouse/service";
+import { ErrorCode } from "@gatehouse/service";
 import type { Command } from "commander";
 import { type ConnectionOptions, withConnection, withGatehouse } from "../support/connection.ts";
 import { ExitCode } from "../support/exit-codes.ts";
@@ -8,6 +9,7 @@ import type { Runner } from "../support/runner.ts";
 
 interface ModelChangeOptions extends ConnectionOptions {
   readonly json?: boolean;
+  readonly lines?: string;
   readonly dropConflicts?: boolean;
 }
 
@@ -51,6 +53,33 @@ function reportLines(report: ModelChangeReport): string[] {
       ),
     );
   }
+  for (const diff of report.accessDiff) lines.push("", ...accessDiffLines(diff));
+  return lines;
+}
+
+/** One workspace's access diff: counts, then its first lines, as the console shows a dry run. */
+function accessDiffLines(diff: ModelAccessDiff): string[] {
+  const people = (count: number) =>
+    `${count} user${count === 1 ? "" : "s"} or group${count === 1 ? "" : "s"}`;
+  const lines = [
+    `access in ${diff.workspaceId}: ${people(diff.gaining)} gain, ${people(diff.losing)} lose (${diff.changes} line${diff.changes === 1 ? "" : "s"}):`,
+    ...table(
+      diff.lines.map((line) => [
+        `  ${line.user?.email ?? line.group?.name ?? line.subject}`,
+        line.resource,
+        [
+          line.gained.length > 0 ? `gains ${line.gained.join(", ")}` : "",
+          line.lost.length > 0 ? `loses ${line.lost.join(", ")}` : "",
+        ]
+          .filter((part) => part !== "")
+          .join("; "),
+      ]),
+    ),
+  ];
+  if (diff.changes > diff.lines.length)
+    lines.push(
+      `  … and ${diff.changes - diff.lines.length} more (--lines to list more, --json for them all)`,
+    );
   return lines;
 }
 
@@ -61,15 +90,19 @@ export function registerModelChange(model: Command, run: Runner): void {
       .command("check")
       .summary("Check a changed model file against the stored data, changing nothing")
       .description(
-        "Compare a model file with the model of the same name this database was last served with: every stored resource, grant and API key the new model would refuse, and the access each member would lose. Exit 0 when the change applies as it is, 1 when it conflicts.",
+        "Compare a model file with the model of the same name this database was last served with: every stored resource, grant and API key the new model would refuse, the access each grant would lose, and per workspace who gains and who loses which permissions where (counts, then the first --lines lines). Exit 0 when the change applies as it is, 1 when it conflicts.",
       )
       .argument("<file>", "the new model (JSON, or a built .js/.mjs module)")
+      .option("--lines <count>", "lines of each workspace's access diff to list", "50")
       .option("--json", "print the report as JSON"),
   ).action(
     run(async (file: string, options: ModelChangeOptions) => {
       const next = await modelOfFile(file);
+      const diffLines = Number(options.lines ?? "50");
+      if (!Number.isSafeInteger(diffLines) || diffLines < 0)
+        throw new GatehouseError(ErrorCode.INVALID_INPUT, "--lines is a whole number");
       return withGatehouse(options, async (gatehouse) => {
-        const reports = await gatehouse.modelChanges.check({ [next.name]: next });
+        const reports = await gatehouse.modelChanges.check({ [next.name]: next }, { diffLines });
         const report = reports.find((entry) => entry.model === next.name)!;
         if (options.json) sayJson(report);
         else for (const line of reportLines(report)) say(line);

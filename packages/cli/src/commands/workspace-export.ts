@@ -16,7 +16,7 @@ export function registerWorkspaceExport(workspace: Command, run: Runner): void {
       .command("export")
       .summary("Export a workspace as JSON")
       .description(
-        "Write a workspace as JSON: preset and model, settings and plan, resources, members (id, email, name), groups and grants with extras and expiry. Never passwords, TOTP secrets, API keys, sessions, invitations or sealed credentials",
+        "Write a workspace as JSON: preset and model, the workspace's own roles, settings and plan, resources, members (id, email, name), groups, grants with extras, expiry and note, and eligibilities. Never passwords, TOTP secrets, API keys, sessions, invitations, access or support requests, or sealed credentials",
       )
       .argument("<workspace>", "workspace id"),
   )
@@ -36,7 +36,7 @@ Example:
         if (options.output === undefined) say(text.trimEnd());
         else writeFileSync(options.output, text, { mode: 0o600 });
         note(
-          `Exported workspace ${workspaceId} at revision ${data.workspace.revision}: ${data.members.length} members, ${data.groups.length} groups, ${data.resources.length} resources, ${data.grants.length} grants${options.output === undefined ? "" : ` to ${options.output}`}`,
+          `Exported workspace ${workspaceId} at revision ${data.workspace.revision}: ${data.members.length} members, ${data.groups.length} groups, ${data.resources.length} resources, ${data.grants.length} grants, ${data.roles.length} workspace roles, ${data.eligibilities.length} eligibilities${options.output === undefined ? "" : ` to ${options.output}`}`,
         );
         return ExitCode.OK;
       }),

@@ -76,11 +76,11 @@ Examples:
         if (options.json) sayJson(result);
         else if (result.workspace === undefined)
           say(
-            `${file} is valid: ${counts.members} members (${counts.usersMatched} existing users, ${counts.usersCreated} to create), ${counts.groups} groups, ${counts.resources} resources, ${counts.grants} grants; nothing written (--dry-run)`,
+            `${file} is valid: ${counts.members} members (${counts.usersMatched} existing users, ${counts.usersCreated} to create), ${counts.groups} groups, ${counts.resources} resources, ${counts.grants} grants, ${counts.roles} workspace roles, ${counts.eligibilities} eligibilities; nothing written (--dry-run)`,
           );
         else
           say(
-            `Imported workspace "${result.workspace.name}" as ${result.workspace.id} (revision ${result.revision}): ${counts.members} members (${counts.usersMatched} existing users, ${counts.usersCreated} created without a password), ${counts.groups} groups, ${counts.resources} resources, ${counts.grants} grants`,
+            `Imported workspace "${result.workspace.name}" as ${result.workspace.id} (revision ${result.revision}): ${counts.members} members (${counts.usersMatched} existing users, ${counts.usersCreated} created without a password), ${counts.groups} groups, ${counts.resources} resources, ${counts.grants} grants, ${counts.roles} workspace roles, ${counts.eligibilities} eligibilities`,
           );
         return ExitCode.OK;
       }),

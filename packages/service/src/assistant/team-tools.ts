@@ -133,7 +133,7 @@ function build(model: Model): TeamTool[] {
     tool({
       name: "gatehouse_invite_member",
       description:
-        "Invite someone by email with a role, at the whole workspace or at the resources given. The invitation link is mailed to them; it is never shown here.",
+        "Invite someone by email with a role, at the whole workspace or at the resources given, and/or into teams. The invitation link is mailed to them; it is never shown here.",
       inputSchema: {
         type: "object",
         properties: {
@@ -146,12 +146,20 @@ function build(model: Model): TeamTool[] {
             maxItems: 20,
             description: "Where the role is granted; the whole workspace when omitted",
           },
+          groups: {
+            type: "array",
+            items: { type: "string", minLength: 1, maxLength: 100 },
+            minItems: 1,
+            maxItems: 20,
+            description:
+              "Ids of the teams (groups) the invitee joins on accepting; without a role, an invitation into these teams only",
+          },
           replace: {
             type: "boolean",
             description: "Revoke a pending invitation to the same email for this one",
           },
         },
-        required: ["email", "role"],
+        required: ["email"],
         additionalProperties: false,
       },
       permission: model.definition.delegation,
@@ -159,8 +167,9 @@ function build(model: Model): TeamTool[] {
       async run({ request, workspaceId, arguments: args, workflows, hooks }) {
         const { invitation, token } = await workflows.invitations.create(request, workspaceId, {
           email: args["email"] as string,
-          role: args["role"] as string,
+          ...(args["role"] === undefined ? {} : { role: args["role"] as string }),
           ...(args["scopes"] === undefined ? {} : { scopes: args["scopes"] as string[] }),
+          ...(args["groups"] === undefined ? {} : { groups: args["groups"] as string[] }),
           ...(args["replace"] === true ? { replace: true } : {}),
         });
         const mailed =
@@ -173,6 +182,7 @@ function build(model: Model): TeamTool[] {
             email: invitation.email,
             role: invitation.role,
             scopes: [...invitation.scopes],
+            groups: invitation.groups.map((group) => ({ ...group })),
             expiresAt: invitation.expiresAt,
           },
           mailed,
@@ -213,7 +223,7 @@ function build(model: Model): TeamTool[] {
     tool({
       name: "gatehouse_preview_access_change",
       description:
-        "Preview changing a member's role without changing anything: who would gain and who would lose which permissions on which resources if their grants were replaced by this one role.",
+        "Preview changing a member's role, or removing them (remove: true), without changing anything: who would gain and who would lose which permissions on which resources.",
       inputSchema: {
         type: "object",
         properties: {
@@ -223,23 +233,35 @@ function build(model: Model): TeamTool[] {
             ...resource,
             description: "Where the role would be granted; the whole workspace when omitted",
           },
+          remove: {
+            type: "boolean",
+            description: "Preview removing the member from the workspace instead",
+          },
         },
-        required: ["userId", "role"],
+        required: ["userId"],
         additionalProperties: false,
       },
       permission: model.definition.delegation,
       anywhere: true,
       async run({ request, workspaceId, arguments: args, workflows }) {
+        const userId = args["userId"] as string;
+        if (args["remove"] === true) {
+          const { diff } = await workflows.members.remove(request, workspaceId, userId, {
+            dryRun: true,
+          });
+          return { userId, removed: true, diff };
+        }
+        if (args["role"] === undefined)
+          throw new GatehouseError(
+            ErrorCode.INVALID_INPUT,
+            "a preview needs the role they would hold, or remove: true",
+          );
         const scope = (args["scope"] as string | undefined) ?? `${model.rootType}:${workspaceId}`;
         const grant = { role: args["role"] as string, scope };
-        const { diff } = await workflows.members.setGrants(
-          request,
-          workspaceId,
-          args["userId"] as string,
-          [grant],
-          { dryRun: true },
-        );
-        return { userId: args["userId"], grants: [grant], diff };
+        const { diff } = await workflows.members.setGrants(request, workspaceId, userId, [grant], {
+          dryRun: true,
+        });
+        return { userId, grants: [grant], diff };
       },
     }),
     tool({
@@ -379,6 +401,157 @@ function build(model: Model): TeamTool[] {
             args as { status?: "pending"; mine?: boolean },
           ),
         };
+      },
+    }),
+    tool({
+      name: "gatehouse_withdraw_access_request",
+      description: "Withdraw one of your own pending access requests.",
+      inputSchema: {
+        type: "object",
+        properties: { requestId: { type: "string", minLength: 1, maxLength: 100 } },
+        required: ["requestId"],
+        additionalProperties: false,
+      },
+      permission: "",
+      anywhere: true,
+      everyMember: true,
+      async run({ request, workspaceId, arguments: args, workflows }) {
+        return workflows.accessRequests.withdraw(request, workspaceId, args["requestId"] as string);
+      },
+    }),
+    tool({
+      name: "gatehouse_list_eligibilities",
+      description:
+        "List just-in-time eligibilities: your own (the roles you may elevate yourself to, where, for how long at most, and any live elevation), and those you could set for others.",
+      inputSchema: { type: "object", properties: {}, additionalProperties: false },
+      permission: "",
+      anywhere: true,
+      everyMember: true,
+      async run({ request, workspaceId, workflows }) {
+        return { eligibilities: await workflows.elevations.list(request, workspaceId) };
+      },
+    }),
+    tool({
+      name: "gatehouse_set_eligibility",
+      description:
+        "Make a member eligible to elevate themself to a role at a resource, for at most maxMinutes at a time (replacing their eligibility there). It gives nothing until they elevate.",
+      inputSchema: {
+        type: "object",
+        properties: {
+          userId: { type: "string", minLength: 1, maxLength: 100 },
+          role,
+          scope: { ...resource, description: "Where they may elevate, as type:id" },
+          maxMinutes: {
+            type: "integer",
+            minimum: 1,
+            maximum: 43_200,
+            description: "The longest elevation, in minutes",
+          },
+          require2fa: {
+            type: "boolean",
+            description: "Ask for a fresh authenticator code on each elevation",
+          },
+        },
+        required: ["userId", "role", "scope", "maxMinutes"],
+        additionalProperties: false,
+      },
+      permission: model.definition.delegation,
+      anywhere: true,
+      async run({ request, workspaceId, arguments: args, workflows }) {
+        return workflows.elevations.set(request, workspaceId, {
+          subject: `user:${args["userId"] as string}`,
+          role: args["role"] as string,
+          scope: args["scope"] as string,
+          maxDurationMs: (args["maxMinutes"] as number) * 60_000,
+          ...(args["require2fa"] === undefined
+            ? {}
+            : { require2fa: args["require2fa"] as boolean }),
+        });
+      },
+    }),
+    tool({
+      name: "gatehouse_remove_eligibility",
+      description:
+        "Remove an eligibility (its id from gatehouse_list_eligibilities); a live elevation runs on until it ends.",
+      inputSchema: {
+        type: "object",
+        properties: { eligibilityId: { type: "string", minLength: 1, maxLength: 100 } },
+        required: ["eligibilityId"],
+        additionalProperties: false,
+      },
+      permission: model.definition.delegation,
+      anywhere: true,
+      async run({ request, workspaceId, arguments: args, workflows }) {
+        return workflows.elevations.remove(request, workspaceId, args["eligibilityId"] as string);
+      },
+    }),
+    tool({
+      name: "gatehouse_approve_access_request",
+      description:
+        "Approve a pending access request (its id from gatehouse_list_access_requests) you may decide — also a host's request to let one of its support people in. You may narrow it: a lesser role, a resource at or below, fewer minutes.",
+      inputSchema: {
+        type: "object",
+        properties: {
+          requestId: { type: "string", minLength: 1, maxLength: 100 },
+          role: { ...role, description: "A role within the one asked for" },
+          resource: { ...resource, description: "The resource asked for, or one below it" },
+          durationMinutes: {
+            type: "integer",
+            minimum: 1,
+            maximum: MAX_ACCESS_MINUTES,
+            description: "At most the minutes asked for",
+          },
+        },
+        required: ["requestId"],
+        additionalProperties: false,
+      },
+      permission: model.definition.delegation,
+      anywhere: true,
+      async run({ request, workspaceId, arguments: args, workflows }) {
+        return workflows.accessRequests.approve(request, workspaceId, args["requestId"] as string, {
+          ...(args["role"] === undefined ? {} : { role: args["role"] as string }),
+          ...(args["resource"] === undefined ? {} : { scope: args["resource"] as string }),
+          ...(args["durationMinutes"] === undefined
+            ? {}
+            : { durationMinutes: args["durationMinutes"] as number }),
+        });
+      },
+    }),
+    tool({
+      name: "gatehouse_reject_access_request",
+      description:
+        "Reject a pending access request (or a host's support request) you may decide, optionally saying why.",
+      inputSchema: {
+        type: "object",
+        properties: {
+          requestId: { type: "string", minLength: 1, maxLength: 100 },
+          reason: { type: "string", minLength: 1, maxLength: 1000 },
+        },
+        required: ["requestId"],
+        additionalProperties: false,
+      },
+      permission: model.definition.delegation,
+      anywhere: true,
+      async run({ request, workspaceId, arguments: args, workflows }) {
+        return workflows.accessRequests.reject(request, workspaceId, args["requestId"] as string, {
+          ...(args["reason"] === undefined ? {} : { reason: args["reason"] as string }),
+        });
+      },
+    }),
+    tool({
+      name: "gatehouse_revoke_access_request",
+      description:
+        "End an approved access request's access now, before its time (a support person's too).",
+      inputSchema: {
+        type: "object",
+        properties: { requestId: { type: "string", minLength: 1, maxLength: 100 } },
+        required: ["requestId"],
+        additionalProperties: false,
+      },
+      permission: model.definition.delegation,
+      anywhere: true,
+      async run({ request, workspaceId, arguments: args, workflows }) {
+        return workflows.accessRequests.revoke(request, workspaceId, args["requestId"] as string);
       },
     }),
   ];

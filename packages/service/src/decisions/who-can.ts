@@ -5,7 +5,9 @@ import {
   type ResourceRef,
   type SubjectRef,
 } from "@gatehouse/engine";
+import type { Kysely } from "kysely";
 import { subjectOf } from "../actor.ts";
+import type { Database } from "../database/schema.ts";
 import type { WorkspaceReader } from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { type AccessRequestProvenance, accessRequestsBehind } from "../team/access-requests.ts";
@@ -109,8 +111,20 @@ export function named(
 }
 
 /** The emails and names of a page's users and the names of its groups. */
-export async function namesOf(
+export function namesOf(
   reader: WorkspaceReader,
+  items: readonly { readonly subject: GranteeRef }[],
+): Promise<{
+  users: Map<string, { email: string; name: string }>;
+  groups: Map<string, { name: string }>;
+}> {
+  return namesIn(reader.db, reader.workspace.id, items);
+}
+
+/** `namesOf` for a workspace read outside a request (an operator's report). */
+export async function namesIn(
+  db: Kysely<Database>,
+  workspaceId: string,
   items: readonly { readonly subject: GranteeRef }[],
 ): Promise<{
   users: Map<string, { email: string; name: string }>;
@@ -125,7 +139,7 @@ export async function namesOf(
     item.subject.startsWith("group:") ? [item.subject.slice(6)] : [],
   );
   if (userIds.length > 0) {
-    const rows = await reader.db
+    const rows = await db
       .selectFrom("users")
       .select(["id", "email", "name"])
       .where("id", "in", userIds)
@@ -133,10 +147,10 @@ export async function namesOf(
     for (const row of rows) users.set(row.id, { email: row.email, name: row.name });
   }
   if (groupIds.length > 0) {
-    const rows = await reader.db
+    const rows = await db
       .selectFrom("groups")
       .select(["group_id", "name"])
-      .where("workspace_id", "=", reader.workspace.id)
+      .where("workspace_id", "=", workspaceId)
       .where("group_id", "in", groupIds)
       .execute();
     for (const row of rows) groups.set(row.group_id, { name: row.name });

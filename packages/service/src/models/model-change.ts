@@ -16,6 +16,12 @@ import type { Kysely } from "kysely";
 import { type RequestContext, systemActor } from "../actor.ts";
 import { actorLabel } from "../audit/actor-label.ts";
 import type { Database } from "../database/schema.ts";
+import {
+  describeModelAccessDiff,
+  MODEL_DIFF_LINES,
+  type ModelAccessDiff,
+  modelAccessChanges,
+} from "../decisions/model-access-diff.ts";
 import type { ServiceCore } from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { type EngineState, loadEngineState } from "../sync/load-engine.ts";
@@ -65,6 +71,11 @@ export interface ModelChangeReport {
   readonly conflicts: readonly ModelConflict[];
   /** Member by member, what the change takes away (known when the served model is stored). */
   readonly lostAccess: readonly LostAccess[];
+  /**
+   * Per workspace whose decisions change, who gains and who loses which permissions where: counts,
+   * then the first lines (docs/access-diff.md). Known when the served model is stored.
+   */
+  readonly accessDiff: readonly ModelAccessDiff[];
 }
 
 /** The fingerprint a stored model is compared by. */
@@ -111,7 +122,7 @@ function conflictsOf(
   workspaceId: string,
   state: EngineState,
   now: () => number,
-): { conflicts: ModelConflict[]; dropped: Set<GrantInput> } {
+): { conflicts: ModelConflict[]; dropped: Set<GrantInput>; engine: Engine } {
   const conflicts: ModelConflict[] = [];
   const dropped = new Set<GrantInput>();
   const engine: Engine = createEngine(model, {
@@ -166,7 +177,7 @@ function conflictsOf(
       });
     }
   }
-  return { conflicts, dropped };
+  return { conflicts, dropped, engine };
 }
 
 /** A grant's permissions under `model`: its role's and its extras; none when the role is gone. */
@@ -322,9 +333,12 @@ export class ModelChanges {
     models: Readonly<Record<string, Model>> = this.#core.models,
     {
       reportMissing = models === this.#core.models,
+      diffLines = MODEL_DIFF_LINES,
     }: {
       /** Report workspaces whose model is not among `models` (by default when checking the served set). */
       reportMissing?: boolean;
+      /** How many lines of each workspace's access diff to list (all are counted). */
+      diffLines?: number;
     } = {},
   ): Promise<ModelChangeReport[]> {
     const core = this.#core;
@@ -353,6 +367,7 @@ export class ModelChanges {
           workspaces: used.get(name) ?? 0,
           conflicts: [],
           lostAccess: [],
+          accessDiff: [],
         });
         continue;
       }
@@ -360,6 +375,7 @@ export class ModelChanges {
       const served = row === undefined ? undefined : storedModel(row.definition);
       const conflicts: ModelConflict[] = [];
       const lostAccess: LostAccess[] = [];
+      const accessDiff: ModelAccessDiff[] = [];
       for (const workspaceId of workspaces) {
         const [state, roles] = await core.storage.snapshot((trx) =>
           Promise.all([
@@ -376,6 +392,11 @@ export class ModelChanges {
           lostAccess.push(
             ...lostAccessOf(before, next.model, workspaceId, state.grants, found.dropped),
           );
+          // Decisions before and after, by permission name: the two bit layouts differ.
+          const servedEngine = conflictsOf(before, workspaceId, state, core.clock).engine;
+          const changes = modelAccessChanges(servedEngine, found.engine);
+          if (changes.length > 0)
+            accessDiff.push(await describeModelAccessDiff(db, workspaceId, changes, diffLines));
         }
       }
       reports.push({
@@ -384,6 +405,7 @@ export class ModelChanges {
         workspaces: workspaces.length,
         conflicts,
         lostAccess,
+        accessDiff,
       });
     }
     if (!reportMissing) return reports;
@@ -403,6 +425,7 @@ export class ModelChanges {
           },
         ],
         lostAccess: [],
+        accessDiff: [],
       });
     }
     return reports;
@@ -511,6 +534,7 @@ export class ModelChanges {
             workspaces: report.workspaces,
             conflicts: report.conflicts.length,
             lostAccess: report.lostAccess.length,
+            accessChanges: report.accessDiff.reduce((sum, diff) => sum + diff.changes, 0),
             ...details,
           },
         });

@@ -2,29 +2,45 @@ import type { ChangeOp } from "@gatehouse/engine";
 import {
   createEngine,
   type Engine,
+  extendModel,
   GatehouseError,
+  type Grant,
   type GranteeRef,
+  type GrantInput,
   Issues,
   isGatehouseError,
   type Model,
   type ModelDefinition,
   type ResourceRef,
+  workspaceRoleIssues,
 } from "@gatehouse/engine";
-import type { Kysely } from "kysely";
+import type { Insertable, Kysely } from "kysely";
 import type { RequestContext } from "../actor.ts";
 import { actorLabel } from "../audit/actor-label.ts";
-import type { Database } from "../database/schema.ts";
+import type { Database, GrantsTable } from "../database/schema.ts";
 import type { ServiceCore } from "../service-core.ts";
 import { insertUser, normalizeEmail } from "../sign-in/users.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { isResourceName, isText, requireText } from "../support/validation.ts";
+import { ELEVATION_MAX_MS, ELEVATION_MIN_MS } from "./elevations.ts";
 import { isOneWorkspacePerEmail, memberLimit } from "./membership.ts";
+import {
+  definitionsOf,
+  readWorkspaceRoles,
+  roleOf,
+  type WorkspaceRole,
+} from "./workspace-roles.ts";
 import { createWorkspaceIn, toWorkspace, type Workspace } from "./workspaces.ts";
 
 /** The `format` field of every workspace export. */
 export const EXPORT_FORMAT = "gatehouse.workspace";
-/** The version of the export format this service writes and reads. */
-export const EXPORT_VERSION = 1;
+/**
+ * The version of the export format this service writes. Version 2 added the workspace's own roles,
+ * grant notes, eligibilities and support people's end; version 1 exports are still read.
+ */
+export const EXPORT_VERSION = 2;
+/** The versions an import reads. */
+const READABLE_VERSIONS: readonly number[] = [1, EXPORT_VERSION];
 
 export interface ExportedMember {
   /** The user's id on the exporting instance; grants and groups refer to it. */
@@ -32,6 +48,11 @@ export interface ExportedMember {
   readonly email: string;
   readonly name: string;
   readonly joinedAt: number;
+  /**
+   * A support person's membership ends here (approved support access, docs/support-access.md);
+   * `null` for members. Since version 2.
+   */
+  readonly supportUntil: number | null;
 }
 
 export interface ExportedGroup {
@@ -48,11 +69,26 @@ export interface ExportedGrant {
   readonly extras: readonly string[];
   /** Epoch milliseconds; `null` for a grant that never expires. */
   readonly expiresAt: number | null;
+  /** The grant's note (a just-in-time elevation's provenance); `null` for none. Since version 2. */
+  readonly note: string | null;
+}
+
+/** A member's standing eligibility for a role at a scope (docs/elevation.md). Since version 2. */
+export interface ExportedEligibility {
+  /** Kept on import: a live elevation's grant note names it. */
+  readonly id: string;
+  /** `user:<exported user id>`. */
+  readonly subject: `user:${string}`;
+  readonly role: string;
+  readonly scope: ResourceRef;
+  readonly maxDurationMs: number;
+  readonly require2fa: boolean;
 }
 
 /**
- * A workspace as data: its model, settings, resources, members, groups and grants. Never
- * passwords, TOTP secrets, API keys, sessions, invitations or sealed credentials.
+ * A workspace as data: its model, its own roles, settings, resources, members, groups, grants and
+ * eligibilities. Never passwords, TOTP secrets, API keys, sessions, invitations, access or support
+ * requests, or sealed credentials.
  */
 export interface WorkspaceExport {
   readonly format: typeof EXPORT_FORMAT;
@@ -75,15 +111,18 @@ export interface WorkspaceExport {
   };
   /** The definition of the preset, so a reader knows exactly which model the grants refer to. */
   readonly model: ModelDefinition;
+  /** The workspace's own roles (docs/workspace-roles.md), defined before the grants give them. */
+  readonly roles: readonly WorkspaceRole[];
   readonly members: readonly ExportedMember[];
   readonly groups: readonly ExportedGroup[];
   /** Parents before children; the root is `<root type>:<workspace.id>`. */
   readonly resources: readonly { readonly resource: ResourceRef; readonly parent: ResourceRef }[];
   readonly grants: readonly ExportedGrant[];
+  readonly eligibilities: readonly ExportedEligibility[];
 }
 
 export interface ImportProgress {
-  readonly phase: "users" | "members" | "resources" | "groups" | "grants";
+  readonly phase: "users" | "members" | "resources" | "groups" | "grants" | "eligibilities";
   readonly done: number;
   readonly total: number;
 }
@@ -103,7 +142,9 @@ export interface ImportCounts {
   readonly usersMatched: number;
   readonly resources: number;
   readonly groups: number;
+  readonly roles: number;
   readonly grants: number;
+  readonly eligibilities: number;
 }
 
 export interface ImportResult {
@@ -144,7 +185,13 @@ export class Portability {
       const members = await reader.db
         .selectFrom("members")
         .innerJoin("users", "users.id", "members.user_id")
-        .select(["users.id", "users.email", "users.name", "members.joined_at"])
+        .select([
+          "users.id",
+          "users.email",
+          "users.name",
+          "members.joined_at",
+          "members.support_until",
+        ])
         .where("members.workspace_id", "=", row.id)
         .orderBy("members.joined_at")
         .orderBy("users.email")
@@ -160,14 +207,15 @@ export class Portability {
         .slice(1)
         .map((resource) => ({ resource, parent: engine.parentOf(resource)! }));
       const grants = [...engine.grants()]
-        .map((grant) => ({
-          subject: grant.subject,
-          role: grant.role,
-          scope: grant.scope,
-          extras: [...grant.extras],
-          expiresAt: grant.expiresAt ?? null,
-        }))
+        .map(exportedGrant)
         .sort((a, b) => compare(a.subject, b.subject) || compare(a.scope, b.scope));
+      const eligibilities = await reader.db
+        .selectFrom("eligibilities")
+        .selectAll()
+        .where("workspace_id", "=", row.id)
+        .orderBy("subject")
+        .orderBy("scope")
+        .execute();
       return {
         format: EXPORT_FORMAT,
         version: EXPORT_VERSION,
@@ -187,12 +235,14 @@ export class Portability {
               row.one_workspace_per_email === null ? null : row.one_workspace_per_email === 1,
           },
         },
-        model: reader.model.definition,
+        model: core.modelOf(row.preset).definition,
+        roles: await readWorkspaceRoles(reader.db, row.id),
         members: members.map((member) => ({
           userId: member.id,
           email: member.email,
           name: member.name,
           joinedAt: member.joined_at,
+          supportUntil: member.support_until,
         })),
         groups: groups.map((group) => ({
           id: group.group_id,
@@ -204,6 +254,14 @@ export class Portability {
         })),
         resources,
         grants,
+        eligibilities: eligibilities.map((eligibility) => ({
+          id: eligibility.id,
+          subject: eligibility.subject as `user:${string}`,
+          role: eligibility.role,
+          scope: eligibility.scope as ResourceRef,
+          maxDurationMs: Number(eligibility.max_duration_ms),
+          require2fa: eligibility.require_2fa === 1,
+        })),
       } satisfies WorkspaceExport;
     });
     await core.storage.transaction((trx) =>
@@ -215,7 +273,9 @@ export class Portability {
           revision: data.workspace.revision,
           members: data.members.length,
           resources: data.resources.length,
+          roles: data.roles.length,
           grants: data.grants.length,
+          eligibilities: data.eligibilities.length,
         },
       }),
     );
@@ -274,7 +334,12 @@ function compare(a: string, b: string): number {
 /** A validated export, ready to write. */
 interface ImportPlan {
   readonly data: WorkspaceExport;
+  /** The preset's model (the workspace's own roles come on top). */
   readonly model: Model;
+  readonly roles: readonly WorkspaceRole[];
+  /** Every grant with every field, older versions' missing ones filled in. */
+  readonly grants: readonly ExportedGrant[];
+  readonly eligibilities: readonly ExportedEligibility[];
   /** The exported root, `<root type>:<exported id>`. */
   readonly root: ResourceRef;
   /** Resources, parents first. */
@@ -316,18 +381,23 @@ function planImport(core: ServiceCore, input: unknown): ImportPlan {
   const data = input as Record<string, unknown>;
   if (data["format"] !== EXPORT_FORMAT)
     issues.add("format", `must be "${EXPORT_FORMAT}" (is this a Gatehouse workspace export?)`);
-  if (data["version"] !== EXPORT_VERSION)
-    issues.add("version", `this Gatehouse reads version ${EXPORT_VERSION} exports`);
+  if (!READABLE_VERSIONS.includes(data["version"] as number))
+    issues.add(
+      "version",
+      `this Gatehouse reads version ${READABLE_VERSIONS.join(" and ")} exports`,
+    );
   const known = [
     "format",
     "version",
     "exportedAt",
     "workspace",
     "model",
+    "roles",
     "members",
     "groups",
     "resources",
     "grants",
+    "eligibilities",
   ];
   for (const key of Object.keys(data)) if (!known.includes(key)) issues.add(key, "unknown field");
   issues.throwIfAny(ErrorCode.INVALID_INPUT, INVALID_EXPORT);
@@ -392,6 +462,7 @@ function planImport(core: ServiceCore, input: unknown): ImportPlan {
   // Members and groups.
   const memberIds = new Set<string>();
   const emails = new Set<string>();
+  let supportPeople = 0;
   const members = listAt(data, "members", issues);
   for (const [index, member] of members.entries()) {
     const path = `members[${index}]`;
@@ -413,6 +484,10 @@ function planImport(core: ServiceCore, input: unknown): ImportPlan {
     if (!isText(member["name"])) issues.add(`${path}.name`, "must be 1–200 characters");
     if (member["joinedAt"] !== undefined && !Number.isSafeInteger(member["joinedAt"]))
       issues.add(`${path}.joinedAt`, "must be epoch milliseconds");
+    const supportUntil = member["supportUntil"];
+    if (supportUntil !== undefined && supportUntil !== null && !Number.isSafeInteger(supportUntil))
+      issues.add(`${path}.supportUntil`, "must be epoch milliseconds or null");
+    else if (isSupportPerson(member)) supportPeople++;
   }
   const groupIds = new Set<string>();
   const groups = listAt(data, "groups", issues);
@@ -440,17 +515,23 @@ function planImport(core: ServiceCore, input: unknown): ImportPlan {
   if (model !== undefined && isObject(workspace)) {
     const plan = typeof workspace["plan"] === "string" ? workspace["plan"] : null;
     const limit = memberLimit(model, plan);
-    if (limit !== null && members.length > limit)
+    // Support people hold no seat, as on the Team page.
+    if (limit !== null && members.length - supportPeople > limit)
       issues.add("members", `${members.length} members exceed the ${plan} plan's ${limit}`);
   }
+
+  // The workspace's own roles, by the rules the workspace-roles service applies.
+  const roles = model === undefined ? [] : checkRoles(listAt(data, "roles", issues), model, issues);
 
   // The tree and the grants, applied to a scratch engine: what the engine refuses is reported.
   const resources = listAt(data, "resources", issues);
   const grants = listAt(data, "grants", issues);
   const ordered: ExportedResourceAt[] = [];
+  const checkedGrants: ExportedGrant[] = [];
+  const eligibilities: ExportedEligibility[] = [];
   let ownerUserId: string | undefined;
   if (model !== undefined && root !== undefined) {
-    const engine = createEngine(model, {
+    const engine = createEngine(extendModel(model, definitionsOf(roles)), {
       workspace: root.slice(root.indexOf(":") + 1),
       clock: core.clock,
     });
@@ -474,7 +555,19 @@ function planImport(core: ServiceCore, input: unknown): ImportPlan {
         }
       }
     }
-    ownerUserId = applyGrants(engine, grants, { memberIds, groupIds, root }, issues);
+    ownerUserId = applyGrants(
+      engine,
+      grants,
+      { memberIds, groupIds, root },
+      { issues, checked: checkedGrants },
+    );
+    checkEligibilities(
+      engine,
+      listAt(data, "eligibilities", issues),
+      memberIds,
+      issues,
+      eligibilities,
+    );
   }
   if (ownerUserId === undefined && issues.isEmpty)
     issues.add("grants", `no grant of the owner role ("${model?.ownerRole}") at ${root}`);
@@ -482,6 +575,9 @@ function planImport(core: ServiceCore, input: unknown): ImportPlan {
   return {
     data: data as unknown as WorkspaceExport,
     model: model!,
+    roles,
+    grants: checkedGrants,
+    eligibilities,
     root: root!,
     resources: ordered.map(({ resource, parent }) => ({ resource, parent })),
     ownerUserId: ownerUserId!,
@@ -492,6 +588,10 @@ interface ExportedResourceAt {
   readonly resource: ResourceRef;
   readonly parent: ResourceRef;
   readonly index: number;
+}
+
+function isSupportPerson(member: Record<string, unknown>): boolean {
+  return typeof member["supportUntil"] === "number";
 }
 
 function listAt(data: Record<string, unknown>, key: string, issues: Issues): readonly unknown[] {
@@ -562,12 +662,98 @@ function orderResources(
   }
 }
 
-/** Adds every grant to the scratch engine; returns the owner's user id. */
+/**
+ * How each field of a grant past subject, role and scope travels: its value in an export, its
+ * value when an older export lacks it, what an import refuses, and what it becomes in the engine
+ * and in the grants row. A new grant field is one entry here.
+ */
+interface GrantField<K extends GrantFieldName> {
+  readonly exported: (grant: Grant) => ExportedGrant[K];
+  readonly absent: ExportedGrant[K];
+  /** Why an exported value is refused; `undefined` when it is fine. */
+  readonly problem: (value: unknown) => string | undefined;
+  readonly input: (value: ExportedGrant[K]) => Partial<GrantInput>;
+  readonly row: (value: ExportedGrant[K]) => Partial<Insertable<GrantsTable>>;
+}
+
+type GrantFieldName = Exclude<keyof ExportedGrant, "subject" | "role" | "scope">;
+
+/** A grant note's longest length (an elevation's note holds a reason of up to 500 characters). */
+const NOTE_MAX_LENGTH = 2000;
+
+const GRANT_FIELDS: { readonly [K in GrantFieldName]: GrantField<K> } = {
+  extras: {
+    exported: (grant) => [...grant.extras],
+    absent: [],
+    problem: (value) =>
+      Array.isArray(value) && value.every((extra) => typeof extra === "string")
+        ? undefined
+        : "must be a list of permission names",
+    input: (extras) => ({ extras: [...new Set(extras)] }),
+    row: (extras) => ({ extras: JSON.stringify([...new Set(extras)]) }),
+  },
+  expiresAt: {
+    exported: (grant) => grant.expiresAt ?? null,
+    absent: null,
+    problem: (value) =>
+      value === null || Number.isSafeInteger(value)
+        ? undefined
+        : "must be epoch milliseconds or null",
+    input: (expiresAt) => (expiresAt === null ? {} : { expiresAt }),
+    row: (expiresAt) => ({ expires_at: expiresAt }),
+  },
+  note: {
+    exported: (grant) => grant.note ?? null,
+    absent: null,
+    problem: (value) =>
+      value === null || (typeof value === "string" && value.length <= NOTE_MAX_LENGTH)
+        ? undefined
+        : `must be null or at most ${NOTE_MAX_LENGTH} characters`,
+    input: (note) => (note === null ? {} : { note }),
+    row: (note) => ({ note }),
+  },
+};
+
+const GRANT_FIELD_NAMES = Object.keys(GRANT_FIELDS) as GrantFieldName[];
+
+/** One field's entry, for code that handles every field alike. */
+function grantField(name: GrantFieldName): GrantField<GrantFieldName> {
+  return GRANT_FIELDS[name] as unknown as GrantField<GrantFieldName>;
+}
+
+/** A grant as an export holds it. */
+function exportedGrant(grant: Grant): ExportedGrant {
+  const fields = GRANT_FIELD_NAMES.map((name) => [name, grantField(name).exported(grant)]);
+  return {
+    subject: grant.subject as GranteeRef,
+    role: grant.role,
+    scope: grant.scope,
+    ...(Object.fromEntries(fields) as Pick<ExportedGrant, GrantFieldName>),
+  };
+}
+
+/** An exported grant as the engine takes it. */
+function grantInputOf(grant: ExportedGrant, subject: GranteeRef, scope: ResourceRef): GrantInput {
+  return Object.assign(
+    { subject, role: grant.role, scope },
+    ...GRANT_FIELD_NAMES.map((name) => grantField(name).input(grant[name])),
+  ) as GrantInput;
+}
+
+/** An exported grant's columns past subject, role and scope. */
+function grantColumnsOf(grant: ExportedGrant): Partial<Insertable<GrantsTable>> {
+  return Object.assign({}, ...GRANT_FIELD_NAMES.map((name) => grantField(name).row(grant[name])));
+}
+
+/**
+ * Adds every grant to the scratch engine, each with every field (missing ones from older
+ * versions filled in) into `checked`; returns the owner's user id.
+ */
 function applyGrants(
   engine: Engine,
   grants: readonly unknown[],
   known: { memberIds: ReadonlySet<string>; groupIds: ReadonlySet<string>; root: ResourceRef },
-  issues: Issues,
+  { issues, checked }: { issues: Issues; checked: ExportedGrant[] },
 ): string | undefined {
   let owner: string | undefined;
   for (const [index, entry] of grants.entries()) {
@@ -577,10 +763,10 @@ function applyGrants(
       continue;
     }
     const unknown = Object.keys(entry).filter(
-      (key) => !["subject", "role", "scope", "extras", "expiresAt"].includes(key),
+      (key) => !["subject", "role", "scope", ...GRANT_FIELD_NAMES].includes(key),
     );
     if (unknown.length > 0) issues.add(path, `unknown fields ${unknown.join(", ")}`);
-    const { subject, role, scope, extras = [], expiresAt = null } = entry;
+    const { subject, role, scope } = entry;
     const isUser = typeof subject === "string" && subject.startsWith("user:");
     const isGroup = typeof subject === "string" && subject.startsWith("group:");
     if (
@@ -598,29 +784,137 @@ function applyGrants(
       issues.add(`${path}.scope`, "must be a resource");
       continue;
     }
-    if (!Array.isArray(extras) || extras.some((extra) => typeof extra !== "string")) {
-      issues.add(`${path}.extras`, "must be a list of permission names");
+    const fields: Record<string, unknown> = {};
+    let valid = true;
+    for (const name of GRANT_FIELD_NAMES) {
+      const field = grantField(name);
+      const value = entry[name] === undefined ? field.absent : entry[name];
+      const problem = field.problem(value);
+      if (problem !== undefined) {
+        issues.add(`${path}.${name}`, problem);
+        valid = false;
+      }
+      fields[name] = value;
+    }
+    if (!valid) continue;
+    const grant = { subject, role, scope, ...fields } as ExportedGrant;
+    try {
+      engine.addGrant(grantInputOf(grant, grant.subject, grant.scope));
+    } catch (error) {
+      issues.add(path, errorMessage(error));
       continue;
     }
-    if (expiresAt !== null && !Number.isSafeInteger(expiresAt)) {
-      issues.add(`${path}.expiresAt`, "must be epoch milliseconds or null");
+    checked.push(grant);
+    if (role === engine.model.ownerRole) owner = (subject as string).slice(5);
+  }
+  return owner;
+}
+
+/** The workspace's own roles, each checked as `workspaceRoles.define` checks it; `[]` if any is wrong. */
+function checkRoles(entries: readonly unknown[], model: Model, issues: Issues): WorkspaceRole[] {
+  const roles: WorkspaceRole[] = [];
+  let valid = true;
+  for (const [index, entry] of entries.entries()) {
+    const path = `roles[${index}]`;
+    const name = isObject(entry) ? entry["name"] : undefined;
+    if (typeof name !== "string" || name.length === 0) {
+      issues.add(`${path}.name`, "a role needs a name");
+      valid = false;
+      continue;
+    }
+    if (roles.some((role) => role.name === name)) {
+      issues.add(`${path}.name`, `${name} is listed twice`);
+      valid = false;
       continue;
     }
     try {
-      engine.addGrant({
+      roles.push(roleOf(name, entry as Partial<WorkspaceRole>, undefined));
+    } catch (error) {
+      issues.add(path, errorMessage(error));
+      valid = false;
+    }
+  }
+  for (const issue of workspaceRoleIssues(model, definitionsOf(roles))) {
+    issues.add(issue.path, issue.message);
+    valid = false;
+  }
+  return valid ? roles : [];
+}
+
+/**
+ * Checks each eligibility as `elevations.set` would: a member, a role grantable at the scope
+ * (never the owner's), a duration within bounds; one per member per resource; ids kept.
+ */
+function checkEligibilities(
+  engine: Engine,
+  entries: readonly unknown[],
+  memberIds: ReadonlySet<string>,
+  issues: Issues,
+  checked: ExportedEligibility[],
+): void {
+  const ids = new Set<string>();
+  const places = new Set<string>();
+  for (const [index, entry] of entries.entries()) {
+    const path = `eligibilities[${index}]`;
+    if (!isObject(entry)) {
+      issues.add(path, "must be an object with id, subject, role, scope and maxDurationMs");
+      continue;
+    }
+    const { id, subject, role, scope, maxDurationMs, require2fa = false } = entry;
+    const before = issues.list.length;
+    const unknown = Object.keys(entry).filter(
+      (key) => !["id", "subject", "role", "scope", "maxDurationMs", "require2fa"].includes(key),
+    );
+    if (unknown.length > 0) issues.add(path, `unknown fields ${unknown.join(", ")}`);
+    if (!isText(id, 100)) issues.add(`${path}.id`, "must be 1–100 characters");
+    else if (ids.has(id)) issues.add(`${path}.id`, `${id} is listed twice`);
+    else ids.add(id);
+    if (
+      typeof subject !== "string" ||
+      !subject.startsWith("user:") ||
+      !memberIds.has(subject.slice(5))
+    )
+      issues.add(`${path}.subject`, `${JSON.stringify(subject)} is not a member`);
+    if (typeof role !== "string") issues.add(`${path}.role`, "must be a role name");
+    else if (role === engine.model.ownerRole)
+      issues.add(`${path}.role`, "nobody is eligible for the owner's role");
+    if (!isResourceName(scope)) issues.add(`${path}.scope`, "must be a resource");
+    if (
+      !Number.isInteger(maxDurationMs) ||
+      (maxDurationMs as number) < ELEVATION_MIN_MS ||
+      (maxDurationMs as number) > ELEVATION_MAX_MS
+    )
+      issues.add(
+        `${path}.maxDurationMs`,
+        `must be whole milliseconds from ${ELEVATION_MIN_MS} to ${ELEVATION_MAX_MS}`,
+      );
+    if (typeof require2fa !== "boolean") issues.add(`${path}.require2fa`, "must be true or false");
+    if (issues.list.length > before) continue;
+    const place = `${subject} ${scope}`;
+    if (places.has(place)) {
+      issues.add(path, `${subject} is eligible at ${scope} twice`);
+      continue;
+    }
+    places.add(place);
+    try {
+      engine.validateGrant({
         subject: subject as GranteeRef,
-        role,
+        role: role as string,
         scope: scope as ResourceRef,
-        extras: extras as string[],
-        expiresAt: (expiresAt as number | null) ?? undefined,
       });
     } catch (error) {
       issues.add(path, errorMessage(error));
       continue;
     }
-    if (role === engine.model.ownerRole) owner = (subject as string).slice(5);
+    checked.push({
+      id: id as string,
+      subject: subject as `user:${string}`,
+      role: role as string,
+      scope: scope as ResourceRef,
+      maxDurationMs: maxDurationMs as number,
+      require2fa: require2fa as boolean,
+    });
   }
-  return owner;
 }
 
 /**
@@ -694,7 +988,9 @@ function countsOf(plan: ImportPlan, matched: number): ImportCounts {
     usersMatched: matched,
     resources: plan.resources.length,
     groups: plan.data.groups?.length ?? 0,
-    grants: plan.data.grants.length,
+    roles: plan.roles.length,
+    grants: plan.grants.length,
+    eligibilities: plan.eligibilities.length,
   };
 }
 
@@ -759,6 +1055,26 @@ async function writeImport(
     subject.startsWith("user:") ? userRef(subject.slice(5)) : subject;
   const ops: ChangeOp[] = [];
 
+  // The workspace's own roles, before the grants that give them: every engine reloads its model.
+  if (plan.roles.length > 0) {
+    await trx
+      .insertInto("workspace_roles")
+      .values(
+        plan.roles.map((role) => ({
+          workspace_id: id,
+          name: role.name,
+          label: role.label,
+          description: role.description,
+          scopes: JSON.stringify(role.scopes),
+          permissions: JSON.stringify(role.permissions),
+          created_at: now,
+          created_by: createdBy,
+        })),
+      )
+      .execute();
+    ops.push({ op: "roles.change" });
+  }
+
   const ownerMember = data.members.find((member) => member.userId === plan.ownerUserId)!;
   if (ownerMember.joinedAt !== undefined) {
     await trx
@@ -776,6 +1092,7 @@ async function writeImport(
           workspace_id: id,
           user_id: localId.get(member.userId)!,
           joined_at: member.joinedAt ?? now,
+          support_until: member.supportUntil ?? null,
         })),
       )
       .execute(),
@@ -825,34 +1142,48 @@ async function writeImport(
       ops.push({ op: "group.add_member", group: `group:${group}`, user: userRef(user) });
   }
 
-  const grants = data.grants.filter(
+  const grants = plan.grants.filter(
     (grant) => !(grant.role === model.ownerRole && grant.subject === `user:${plan.ownerUserId}`),
   );
   await inBatches(grants, "grants", options, (batch) => {
-    const rows = batch.map((grant) => ({
-      workspace_id: id,
-      subject: mapSubject(grant.subject),
-      scope: mapRef(grant.scope),
-      role: grant.role,
-      extras: JSON.stringify([...new Set(grant.extras ?? [])]),
-      expires_at: grant.expiresAt ?? null,
-      created_at: now,
-      created_by: createdBy,
-    }));
-    for (const row of rows) {
-      ops.push({
-        op: "grant.add",
-        grant: {
-          subject: row.subject as GranteeRef,
-          role: row.role,
-          scope: row.scope as ResourceRef,
-          extras: JSON.parse(row.extras) as string[],
-          expiresAt: row.expires_at ?? undefined,
-        },
-      });
-    }
+    const rows = batch.map((grant) => {
+      const subject = mapSubject(grant.subject);
+      const scope = mapRef(grant.scope);
+      ops.push({ op: "grant.add", grant: grantInputOf(grant, subject, scope) });
+      return {
+        workspace_id: id,
+        subject,
+        scope,
+        role: grant.role,
+        extras: "[]",
+        expires_at: null,
+        ...grantColumnsOf(grant),
+        created_at: now,
+        created_by: createdBy,
+      };
+    });
     return trx.insertInto("grants").values(rows).execute();
   });
+
+  // Eligibilities: standing configuration; no op, as `elevations.set` changes no decision.
+  await inBatches(plan.eligibilities, "eligibilities", options, (batch) =>
+    trx
+      .insertInto("eligibilities")
+      .values(
+        batch.map((eligibility) => ({
+          workspace_id: id,
+          id: eligibility.id,
+          subject: mapSubject(eligibility.subject),
+          role: eligibility.role,
+          scope: mapRef(eligibility.scope),
+          max_duration_ms: eligibility.maxDurationMs,
+          require_2fa: eligibility.require2fa ? 1 : 0,
+          created_at: now,
+          created_by: createdBy,
+        })),
+      )
+      .execute(),
+  );
 
   // Revision 2: the import itself, as one change with its audit entry and engine ops.
   const counts = countsOf(plan, matched.size);

@@ -250,7 +250,7 @@ async function requireDefiner(tx: WorkspaceWriter, record: AuditRecord): Promise
 }
 
 /** The role as stored, from input checked for its shape (the model checks the rest). */
-function roleOf(
+export function roleOf(
   name: string,
   input: Partial<WorkspaceRoleInput>,
   current: WorkspaceRole | undefined,
@@ -274,15 +274,19 @@ function roleOf(
   };
 }
 
+/** The roles as the engine's `extendModel` takes them. */
+export function definitionsOf(
+  roles: readonly WorkspaceRole[],
+): Record<string, WorkspaceRoleDefinition> {
+  return Object.fromEntries(
+    roles.map((role) => [role.name, { scopes: role.scopes, permissions: role.permissions }]),
+  );
+}
+
 /** The model's rules for roles, over all the workspace's roles as they would be. */
 function checkRoles(tx: WorkspaceWriter, roles: readonly WorkspaceRole[]): void {
   const model = tx.core.modelOf(tx.workspace.preset);
-  const issues = workspaceRoleIssues(
-    model,
-    Object.fromEntries(
-      roles.map((role) => [role.name, { scopes: role.scopes, permissions: role.permissions }]),
-    ),
-  );
+  const issues = workspaceRoleIssues(model, definitionsOf(roles));
   if (issues.length > 0) {
     const [first] = issues;
     throw new GatehouseError(ErrorCode.INVALID_INPUT, `${first!.path}: ${first!.message}`, {
