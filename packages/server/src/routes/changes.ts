@@ -17,6 +17,13 @@ const Grant = Type.Object({
   scope: Type.String(),
   extras: Type.Optional(Type.Array(Type.String())),
   expiresAt: Type.Optional(Type.Number()),
+  note: Type.Optional(Type.String()),
+  fallback: Type.Optional(
+    Type.Object(
+      { role: Type.String(), extras: Type.Array(Type.String()) },
+      { description: "What a temporary grant falls back to at `expiresAt` (the standing role)" },
+    ),
+  ),
 });
 
 const Snapshot = Type.Object({

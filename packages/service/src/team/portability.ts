@@ -48,6 +48,8 @@ export interface ExportedGrant {
   readonly extras: readonly string[];
   /** Epoch milliseconds; `null` for a grant that never expires. */
   readonly expiresAt: number | null;
+  /** For a temporary role over a standing one: what it falls back to at `expiresAt`. */
+  readonly fallback?: { readonly role: string; readonly extras: readonly string[] };
 }
 
 /**
@@ -166,6 +168,9 @@ export class Portability {
           scope: grant.scope,
           extras: [...grant.extras],
           expiresAt: grant.expiresAt ?? null,
+          ...(grant.fallback === undefined
+            ? {}
+            : { fallback: { role: grant.fallback.role, extras: [...grant.fallback.extras] } }),
         }))
         .sort((a, b) => compare(a.subject, b.subject) || compare(a.scope, b.scope));
       return {
@@ -577,10 +582,10 @@ function applyGrants(
       continue;
     }
     const unknown = Object.keys(entry).filter(
-      (key) => !["subject", "role", "scope", "extras", "expiresAt"].includes(key),
+      (key) => !["subject", "role", "scope", "extras", "expiresAt", "fallback"].includes(key),
     );
     if (unknown.length > 0) issues.add(path, `unknown fields ${unknown.join(", ")}`);
-    const { subject, role, scope, extras = [], expiresAt = null } = entry;
+    const { subject, role, scope, extras = [], expiresAt = null, fallback } = entry;
     const isUser = typeof subject === "string" && subject.startsWith("user:");
     const isGroup = typeof subject === "string" && subject.startsWith("group:");
     if (
@@ -606,6 +611,15 @@ function applyGrants(
       issues.add(`${path}.expiresAt`, "must be epoch milliseconds or null");
       continue;
     }
+    if (
+      fallback !== undefined &&
+      (!isObject(fallback) ||
+        typeof fallback["role"] !== "string" ||
+        !Array.isArray(fallback["extras"] ?? []))
+    ) {
+      issues.add(`${path}.fallback`, "must be an object with a role and extras");
+      continue;
+    }
     try {
       engine.addGrant({
         subject: subject as GranteeRef,
@@ -613,6 +627,7 @@ function applyGrants(
         scope: scope as ResourceRef,
         extras: extras as string[],
         expiresAt: (expiresAt as number | null) ?? undefined,
+        ...(fallback === undefined ? {} : { fallback: fallback as ExportedGrant["fallback"] }),
       });
     } catch (error) {
       issues.add(path, errorMessage(error));
@@ -836,6 +851,9 @@ async function writeImport(
       role: grant.role,
       extras: JSON.stringify([...new Set(grant.extras ?? [])]),
       expires_at: grant.expiresAt ?? null,
+      fallback_role: grant.fallback?.role ?? null,
+      fallback_extras:
+        grant.fallback === undefined ? null : JSON.stringify([...new Set(grant.fallback.extras)]),
       created_at: now,
       created_by: createdBy,
     }));
@@ -848,6 +866,14 @@ async function writeImport(
           scope: row.scope as ResourceRef,
           extras: JSON.parse(row.extras) as string[],
           expiresAt: row.expires_at ?? undefined,
+          ...(row.fallback_role === null
+            ? {}
+            : {
+                fallback: {
+                  role: row.fallback_role,
+                  extras: JSON.parse(row.fallback_extras!) as string[],
+                },
+              }),
         },
       });
     }
