@@ -4,7 +4,7 @@ import type { Gatehouse, RequestContext } from "@gatehouse/service";
 import { ErrorCode } from "@gatehouse/service";
 import { type Static, Type } from "@sinclair/typebox";
 import { limitKeyOf, requireCaller, SESSION_COOKIE } from "../http/caller.ts";
-import { AtLeastRevisionQuery, WorkspaceParams } from "../http/schemas.ts";
+import { AtLeastRevisionQuery, GrantFallbackSchema, WorkspaceParams } from "../http/schemas.ts";
 import { createStreamSSE, type SSEStream } from "../http/sse.ts";
 import { createStreamLimits } from "../http/stream-limits.ts";
 import type { RouteOptions } from "./route-options.ts";
@@ -18,12 +18,7 @@ const Grant = Type.Object({
   extras: Type.Optional(Type.Array(Type.String())),
   expiresAt: Type.Optional(Type.Number()),
   note: Type.Optional(Type.String()),
-  fallback: Type.Optional(
-    Type.Object(
-      { role: Type.String(), extras: Type.Array(Type.String()) },
-      { description: "What a temporary grant falls back to at `expiresAt` (the standing role)" },
-    ),
-  ),
+  fallback: Type.Optional(GrantFallbackSchema),
 });
 
 const Snapshot = Type.Object({
