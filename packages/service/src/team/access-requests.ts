@@ -242,7 +242,12 @@ async function decide(
  */
 export async function accessRequestsBehind(
   reader: WorkspaceReader,
-  grants: readonly { subject: string; scope: string; expiresAt: number | undefined }[],
+  grants: readonly {
+    subject: string;
+    scope: string;
+    expiresAt: number | undefined;
+    note?: string | undefined;
+  }[],
 ): Promise<(AccessRequestProvenance | undefined)[]> {
   const wanted = grants.filter(
     (grant) => grant.subject.startsWith("user:") && grant.expiresAt !== undefined,
@@ -288,11 +293,13 @@ export async function accessRequestsBehind(
           .where("id", "in", [...approverIds])
           .execute();
   return grants.map((grant) => {
+    // By the note naming the request; a grant approved before grants carried one, by its end.
     const row = rows.find(
       (candidate) =>
         `user:${candidate.user_id}` === grant.subject &&
         candidate.granted_scope === grant.scope &&
-        candidate.granted_until === grant.expiresAt,
+        (isFrom(grant, originOf(candidate.id)) ||
+          (grant.note === undefined && candidate.granted_until === grant.expiresAt)),
     );
     if (row === undefined) return undefined;
     const person = people.find((candidate) => candidate.id === ownerOf(row.decided_by));
