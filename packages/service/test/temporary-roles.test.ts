@@ -247,7 +247,37 @@ describe.each(backends)("temporary roles over standing ones (#18) on $name", (ba
     expect(invited.invitation).toMatchObject({ email: "sam@host.example" });
   });
 
-  it("keeps fallbacks through a reload from the store and an export/import round trip", async () => {
+  it("loads a fallback from the store on another instance, before and after its end", async () => {
+    const clock = { now: Date.UTC(2026, 11, 7, 13, 0, 0) };
+    const peers = await openPeerServices(backend, 2, clock);
+    closing.push(() => peers.close());
+    const [a, b] = peers.instances as [Gatehouse, Gatehouse];
+    const { ws, root, rita, owner } = await company(a);
+    const { eligibility } = await a.elevations.set(owner, ws.id, {
+      subject: `user:${rita.id}`,
+      role: "technical",
+      scope: root,
+      maxDurationMs: HOUR,
+    });
+    await a.elevations.activate(asUser(rita.id), ws.id, eligibility.id, {
+      durationMs: HOUR,
+      reason: "from the rows",
+    });
+    const mayOn = async (instance: Gatehouse, permission: string) =>
+      (await instance.decisions.check(asUser(rita.id), ws.id, { permission, resource: root }))
+        .allowed;
+    expect(await mayOn(b, "server.manage")).toBe(true);
+    expect(await mayOn(b, "company.view")).toBe(false);
+    clock.now += HOUR;
+    expect(await mayOn(b, "server.manage")).toBe(false);
+    expect(await mayOn(b, "company.view")).toBe(true);
+    // The sweep on one instance reaches the other's engine as ordinary changes.
+    expect((await a.expiries.sweep()).grantsEnded).toBe(1);
+    expect(await mayOn(b, "company.view")).toBe(true);
+    expect(await mayOn(a, "company.view")).toBe(true);
+  });
+
+  it("keeps fallbacks through an export/import round trip", async () => {
     const source = await open();
     const { ws, root, rita, owner } = await company(source.gatehouse);
     const { eligibility } = await source.gatehouse.elevations.set(owner, ws.id, {
