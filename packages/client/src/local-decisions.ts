@@ -384,6 +384,8 @@ type Snapshot = {
     scope: string;
     extras?: string[];
     expiresAt?: number;
+    note?: string;
+    fallback?: { role: string; extras: string[] };
   }[];
   readonly groups: readonly { group: string; members: readonly string[] }[];
   readonly apiKeys: readonly {

@@ -381,7 +381,7 @@ function WorkspaceShell(props: { readonly workspaceId: string }): React.JSX.Elem
                     tone={value.access.isOwner ? "accent" : "neutral"}
                   >
                     {roleLabel(value.model, grant.role)} · {scopeLabel(value.model, grant.scope)}
-                    {grant.expiresAt === undefined ? "" : ` · ${grantEnd(grant)}`}
+                    {grant.expiresAt === undefined ? "" : ` · ${grantEnd(grant, value.model)}`}
                   </Badge>
                 ))}
               </div>

@@ -170,6 +170,13 @@ export const grantSpecArbitrary = fc.record({
     { weight: 4, arbitrary: fc.constant(undefined) },
     fc.constantFrom("elevated: incident 42", "elevated: maintenance"),
   ),
+  /** For an expiring grant: a role to fall back to there (a temporary role over a standing one). */
+  fallback: fc.option(
+    fc.record({ role: fc.nat(), extras: fc.uniqueArray(fc.nat(), { maxLength: 1 }) }),
+    {
+      nil: undefined,
+    },
+  ),
 });
 
 export type GrantSpec = typeof grantSpecArbitrary extends fc.Arbitrary<infer V> ? V : never;
@@ -198,6 +205,23 @@ export function resolveGrant(
           !ownerOnly.includes(permission) && actsAtOrBelow(definition, permission, typeOf(scope)),
       );
   const extras = pool.length === 0 ? [] : unique(spec.extras.map((index) => pick(pool, index)));
+  const fallbacks = others.filter((name) =>
+    (definition.roles[name]?.scopes ?? []).includes(typeOf(scope)),
+  );
+  const delegable = permissionNames.filter(
+    (permission) =>
+      !ownerOnly.includes(permission) && actsAtOrBelow(definition, permission, typeOf(scope)),
+  );
+  const fallback =
+    spec.fallback === undefined || spec.expiresAt === undefined || fallbacks.length === 0
+      ? undefined
+      : {
+          role: pick(fallbacks, spec.fallback.role),
+          extras:
+            delegable.length === 0
+              ? []
+              : unique(spec.fallback.extras.map((index) => pick(delegable, index))),
+        };
   return {
     subject: pick(GRANTEES, spec.subject),
     role,
@@ -205,6 +229,7 @@ export function resolveGrant(
     extras,
     expiresAt: spec.expiresAt,
     note: spec.note,
+    ...(fallback === undefined ? {} : { fallback }),
   };
 }
 

@@ -18,6 +18,26 @@ export interface ReferenceGrant {
   readonly expiresAt: number | undefined;
   /** An elevation's (or any store's) note: it never changes a decision, explanations name it. */
   readonly note?: string | undefined;
+  /** What the grant gives from `expiresAt` on, instead of nothing. */
+  readonly fallback?:
+    | { readonly role: string; readonly extras?: readonly string[] | undefined }
+    | undefined;
+}
+
+/**
+ * The grant in force at `now`: itself before its expiry; after it, its fallback as a grant of the
+ * same subject and scope that never expires (without note), or nothing.
+ */
+export function grantInForce(grant: ReferenceGrant, now: number): ReferenceGrant | undefined {
+  if (grant.expiresAt === undefined || now < grant.expiresAt) return grant;
+  if (grant.fallback === undefined) return undefined;
+  return {
+    subject: grant.subject,
+    role: grant.fallback.role,
+    scope: grant.scope,
+    extras: grant.fallback.extras ?? [],
+    expiresAt: undefined,
+  };
 }
 
 export interface ReferenceMembership {
@@ -157,13 +177,12 @@ export class ReferenceEvaluator {
     );
   }
 
-  /** Live grants of `holder` at `resource` or one of its ancestors. */
+  /** Grants of `holder` in force at `resource` or one of its ancestors. */
   liveGrantsAbove(holder: string, resource: string): ReferenceGrant[] {
     const path = this.pathToRoot(resource);
-    return this.state.grants.filter(
-      (grant) =>
-        this.holds(holder, grant) && path.includes(grant.scope) && this.isLive(grant.expiresAt),
-    );
+    return this.state.grants
+      .filter((grant) => this.holds(holder, grant) && path.includes(grant.scope))
+      .flatMap((grant) => grantInForce(grant, this.state.now) ?? []);
   }
 
   apiKey(subject: string): ReferenceApiKey | undefined {

@@ -40,6 +40,12 @@ export interface ServerConfig {
    */
   readonly streamHeartbeatMs: number;
   /**
+   * `EXPIRY_SWEEP_MS` (60000): how often expired temporary grants are replaced by their fallback
+   * (or removed) with an activity entry each, and ended support memberships removed; `0` for never.
+   * Decisions never wait for it.
+   */
+  readonly expirySweepMs: number;
+  /**
    * Open change streams: `STREAM_LIMIT` (10) per caller (a person, an API key, a host credential),
    * `STREAM_LIMIT_TOTAL` (1000) on this instance.
    */
@@ -132,6 +138,7 @@ const KNOWN = [
   "SYNC_POLL_MS",
   "SYNC_MAX_STALENESS_MS",
   "STREAM_HEARTBEAT_MS",
+  "EXPIRY_SWEEP_MS",
   "STREAM_LIMIT",
   "STREAM_LIMIT_TOTAL",
   "RATE_LIMIT",
@@ -266,6 +273,17 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
       `is a whole number of milliseconds above SYNC_POLL_MS, not "${stalenessText}"`,
     );
 
+  const sweepText = get("EXPIRY_SWEEP_MS") ?? "60000";
+  const expirySweepMs = Number(sweepText);
+  if (
+    !Number.isInteger(expirySweepMs) ||
+    (expirySweepMs !== 0 && (expirySweepMs < 1000 || expirySweepMs > 86_400_000))
+  )
+    issues.add(
+      "EXPIRY_SWEEP_MS",
+      `is 0 (off) or a whole number of milliseconds, 1000–86400000, not "${sweepText}"`,
+    );
+
   const heartbeatText = get("STREAM_HEARTBEAT_MS") ?? "15000";
   const streamHeartbeatMs = Number(heartbeatText);
   if (
@@ -326,6 +344,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     logLevel,
     secretKey,
     streamHeartbeatMs,
+    expirySweepMs,
     streamLimits,
     rateLimits,
     trustProxy,

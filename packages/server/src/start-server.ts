@@ -83,7 +83,9 @@ export async function startServer(
   const consoleDir = fileURLToPath(new URL("../console", import.meta.url));
   const server = await buildApp({ gatehouse, config, consoleDir, mailer });
   app = server;
+  const stopSweeping = sweepExpiries(gatehouse, config.expirySweepMs, server.log);
   const close = async () => {
+    stopSweeping();
     await server.close();
     await gatehouse.close();
   };
@@ -109,4 +111,33 @@ export async function startServer(
     log("(These passwords are shown once; they are stored hashed.)");
   }
   return { app: server, gatehouse, port, demo, close };
+}
+
+/**
+ * Runs `gatehouse.expiries.sweep()` every `intervalMs` (0: never) on a timer that keeps no process
+ * alive, one sweep at a time. A fault is logged and the next tick tries again: it never throws.
+ * Answers the function that stops it.
+ */
+export function sweepExpiries(
+  gatehouse: Gatehouse,
+  intervalMs: number,
+  log: { warn(details: object, message: string): void },
+): () => void {
+  if (intervalMs <= 0) return () => {};
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    gatehouse.expiries
+      .sweep()
+      .then((result) => {
+        if (result.failed > 0) log.warn({ result }, "expiry sweep: some workspaces failed");
+      })
+      .catch((error: unknown) => log.warn({ err: error }, "expiry sweep failed"))
+      .finally(() => {
+        running = false;
+      });
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

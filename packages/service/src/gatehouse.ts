@@ -23,6 +23,7 @@ import type { EngineCacheStats } from "./sync/engine-cache.ts";
 import { AccessRequests } from "./team/access-requests.ts";
 import { ApiKeys } from "./team/api-keys.ts";
 import { Elevations } from "./team/elevations.ts";
+import { Expiries } from "./team/expiries.ts";
 import { Credentials, secretBoxOf } from "./team/integration-credentials.ts";
 import { Invitations } from "./team/invitations.ts";
 import { JoinRequests } from "./team/join-requests.ts";
@@ -56,6 +57,8 @@ export interface Gatehouse {
   readonly elevations: Elevations;
   /** Access requests: a member asks for a role at a resource for a while; approvers decide. */
   readonly accessRequests: AccessRequests;
+  /** Tidies what ended by the clock: expired grants (to their fallback) and support memberships. */
+  readonly expiries: Expiries;
   readonly resources: Resources;
   readonly apiKeys: ApiKeys;
   readonly decisions: Decisions;
@@ -143,6 +146,7 @@ export function createGatehouse(
     joinRequests: new JoinRequests(core),
     elevations,
     accessRequests,
+    expiries: new Expiries(core),
     resources,
     apiKeys,
     decisions: new Decisions(core),

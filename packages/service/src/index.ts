@@ -122,6 +122,7 @@ export type {
   ApiKeyStatus,
   NewApiKey,
 } from "./team/api-keys.ts";
+export type { SweepResult } from "./team/expiries.ts";
 export type { CredentialInfo } from "./team/integration-credentials.ts";
 export type {
   AcceptAndSignInInput,

@@ -770,6 +770,11 @@ export type paths = {
                                     extras: string[];
                                     expiresAt?: number;
                                     note?: string;
+                                    /** @description A temporary role over a standing one: the standing role it returns to at expiresAt */
+                                    fallback?: {
+                                        role: string;
+                                        extras: string[];
+                                    };
                                 }[];
                                 groups: string[];
                             }[];
@@ -1727,6 +1732,11 @@ export type paths = {
                                     extras: string[];
                                     expiresAt?: number;
                                     note?: string;
+                                    /** @description A temporary role over a standing one: the standing role it returns to at expiresAt */
+                                    fallback?: {
+                                        role: string;
+                                        extras: string[];
+                                    };
                                 }[];
                                 groups: string[];
                                 /** @description A support person there through support access (docs/support-access.md): a member only until then */
@@ -2299,6 +2309,11 @@ export type paths = {
                                     extras: string[];
                                     expiresAt?: number;
                                     note?: string;
+                                    /** @description A temporary role over a standing one: the standing role it returns to at expiresAt */
+                                    fallback?: {
+                                        role: string;
+                                        extras: string[];
+                                    };
                                 }[];
                             }[];
                             next: string | null;
@@ -2367,6 +2382,11 @@ export type paths = {
                                     extras: string[];
                                     expiresAt?: number;
                                     note?: string;
+                                    /** @description A temporary role over a standing one: the standing role it returns to at expiresAt */
+                                    fallback?: {
+                                        role: string;
+                                        extras: string[];
+                                    };
                                 }[];
                             };
                             revision: number;
@@ -3024,6 +3044,11 @@ export type paths = {
                                         extras: string[];
                                         expiresAt: number | null;
                                         note?: string;
+                                        /** @description A temporary role over a standing one: the standing role it returns to at expiresAt */
+                                        fallback?: {
+                                            role: string;
+                                            extras: string[];
+                                        };
                                     };
                                     throughGroup: string | null;
                                     inherited: boolean;
@@ -3122,6 +3147,11 @@ export type paths = {
                                         extras: string[];
                                         expiresAt: number | null;
                                         note?: string;
+                                        /** @description A temporary role over a standing one: the standing role it returns to at expiresAt */
+                                        fallback?: {
+                                            role: string;
+                                            extras: string[];
+                                        };
                                     };
                                     /** @description The team (group) giving it, for a user reached through one */
                                     throughGroup: string | null;
@@ -4873,6 +4903,11 @@ export type paths = {
                                 extras: string[];
                                 expiresAt: number | null;
                                 note?: string;
+                                /** @description A temporary role over a standing one: the standing role it returns to at expiresAt */
+                                fallback?: {
+                                    role: string;
+                                    extras: string[];
+                                };
                             };
                             revision: number;
                         };
@@ -5651,6 +5686,11 @@ export type paths = {
                                 extras: string[];
                                 expiresAt: number | null;
                                 note?: string;
+                                /** @description A temporary role over a standing one: the standing role it returns to at expiresAt */
+                                fallback?: {
+                                    role: string;
+                                    extras: string[];
+                                };
                             };
                             reason?: string;
                             missing?: string[];
@@ -5735,6 +5775,11 @@ export type paths = {
                                     extras: string[];
                                     expiresAt: number | null;
                                     note?: string;
+                                    /** @description A temporary role over a standing one: the standing role it returns to at expiresAt */
+                                    fallback?: {
+                                        role: string;
+                                        extras: string[];
+                                    };
                                 };
                                 reason?: string;
                                 missing?: string[];
@@ -5825,6 +5870,11 @@ export type paths = {
                                 extras: string[];
                                 expiresAt: number | null;
                                 note?: string;
+                                /** @description A temporary role over a standing one: the standing role it returns to at expiresAt */
+                                fallback?: {
+                                    role: string;
+                                    extras: string[];
+                                };
                             };
                             reason?: string;
                             missing?: string[];
@@ -5838,6 +5888,11 @@ export type paths = {
                                     extras: string[];
                                     expiresAt: number | null;
                                     note?: string;
+                                    /** @description A temporary role over a standing one: the standing role it returns to at expiresAt */
+                                    fallback?: {
+                                        role: string;
+                                        extras: string[];
+                                    };
                                 };
                                 reason?: string;
                                 missing?: string[];
@@ -5921,6 +5976,11 @@ export type paths = {
                                     extras: string[];
                                     expiresAt: number | null;
                                     note?: string;
+                                    /** @description A temporary role over a standing one: the standing role it returns to at expiresAt */
+                                    fallback?: {
+                                        role: string;
+                                        extras: string[];
+                                    };
                                 };
                                 reason?: string;
                                 missing?: string[];
@@ -5933,6 +5993,11 @@ export type paths = {
                                     extras: string[];
                                     expiresAt: number | null;
                                     note?: string;
+                                    /** @description A temporary role over a standing one: the standing role it returns to at expiresAt */
+                                    fallback?: {
+                                        role: string;
+                                        extras: string[];
+                                    };
                                 };
                                 throughGroup: string | null;
                                 outcome: string;
@@ -6102,6 +6167,12 @@ export type paths = {
                                 scope: string;
                                 extras?: string[];
                                 expiresAt?: number;
+                                note?: string;
+                                /** @description A temporary role over a standing one: the standing role it returns to at expiresAt */
+                                fallback?: {
+                                    role: string;
+                                    extras: string[];
+                                };
                             }[];
                             groups: {
                                 group: string;
@@ -7484,6 +7555,11 @@ export type paths = {
                                 extras: string[];
                                 expiresAt?: number;
                                 note?: string;
+                                /** @description A temporary role over a standing one: the standing role it returns to at expiresAt */
+                                fallback?: {
+                                    role: string;
+                                    extras: string[];
+                                };
                             }[];
                             groups: string[];
                             workflows: {
@@ -8281,7 +8357,7 @@ export type components = {
             title: string;
             status: number;
             /** @enum {string} */
-            code: "INVALID_INPUT" | "INVALID_MODEL" | "UNKNOWN_RESOURCE_TYPE" | "UNKNOWN_PERMISSION" | "UNKNOWN_ROLE" | "UNKNOWN_PRESET" | "UNKNOWN_PLAN" | "INVALID_PARENT" | "ROLE_NOT_GRANTABLE_AT_SCOPE" | "PERMISSION_NOT_APPLICABLE_AT_SCOPE" | "OWNER_ONLY_PERMISSION" | "WEAK_PASSWORD" | "PASSWORD_REQUIRED" | "CONFIRMATION_MISMATCH" | "OWNER_ROLE_NOT_GRANTED" | "INVALID_CREDENTIALS" | "MAGIC_LINK_INVALID" | "TOTP_REQUIRED" | "TOTP_INVALID" | "TOTP_ENROLLMENT_REQUIRED" | "SIGN_IN_AGAIN" | "PERMISSION_DENIED" | "API_KEY_SCOPE_NOT_HELD" | "HOST_CREDENTIAL_REQUIRED" | "TRANSFER_NOT_SELF_SERVICE" | "INVITATION_EMAIL_MISMATCH" | "JOIN_REQUESTS_DISABLED" | "WORKSPACE_ROLES_DISABLED" | "PERSONAL_WORKSPACE_NOT_SHAREABLE" | "NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "WORKSPACE_CLOSED" | "USER_NOT_FOUND" | "MEMBER_NOT_FOUND" | "RESOURCE_NOT_FOUND" | "GRANT_NOT_FOUND" | "API_KEY_NOT_FOUND" | "INVITATION_NOT_FOUND" | "JOIN_REQUEST_NOT_FOUND" | "ROLE_NOT_FOUND" | "ACCESS_REQUEST_NOT_FOUND" | "SESSION_NOT_FOUND" | "CREDENTIAL_NOT_FOUND" | "TOOL_NOT_FOUND" | "HOST_CREDENTIAL_NOT_FOUND" | "ROLE_CONFLICT" | "OWNER_EXISTS" | "ACCESS_DIFF_TOO_LARGE" | "EMAIL_TAKEN" | "ALREADY_MEMBER" | "LAST_OWNER" | "MEMBER_LIMIT_REACHED" | "ONE_WORKSPACE_PER_EMAIL" | "INVITATION_ALREADY_USED" | "INVITATION_REVOKED" | "INVITATION_PENDING" | "JOIN_REQUEST_DECIDED" | "ACCESS_REQUEST_DECIDED" | "CONFLICT" | "ROLE_IN_USE" | "TOTP_NOT_ENABLED" | "TOTP_ALREADY_ENABLED" | "SIGN_IN_NOT_CONFIGURED" | "EMAIL_MANAGED_BY_HOST" | "INVITATION_EXPIRED" | "SIGN_IN_LINK_INVALID" | "EMAIL_CHANGE_LINK_INVALID" | "JOIN_REQUEST_RATE_LIMITED" | "ACCESS_REQUEST_RATE_LIMITED" | "RATE_LIMITED" | "DATABASE_ERROR" | "TOOL_ENDPOINT_FAILED" | "TOOL_ENDPOINT_TIMEOUT" | "DATABASE_BUSY" | "SIGN_IN_BUSY" | "DATABASE_UNAVAILABLE" | "DATABASE_FULL" | "CONFIGURATION_REQUIRED" | "MODEL_INCOMPATIBLE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL";
+            code: "INVALID_INPUT" | "INVALID_MODEL" | "UNKNOWN_RESOURCE_TYPE" | "UNKNOWN_PERMISSION" | "UNKNOWN_ROLE" | "UNKNOWN_PRESET" | "UNKNOWN_PLAN" | "INVALID_PARENT" | "ROLE_NOT_GRANTABLE_AT_SCOPE" | "PERMISSION_NOT_APPLICABLE_AT_SCOPE" | "OWNER_ONLY_PERMISSION" | "WEAK_PASSWORD" | "PASSWORD_REQUIRED" | "CONFIRMATION_MISMATCH" | "OWNER_ROLE_NOT_GRANTED" | "INVALID_CREDENTIALS" | "MAGIC_LINK_INVALID" | "TOTP_REQUIRED" | "TOTP_INVALID" | "TOTP_ENROLLMENT_REQUIRED" | "SIGN_IN_AGAIN" | "PERMISSION_DENIED" | "API_KEY_SCOPE_NOT_HELD" | "HOST_CREDENTIAL_REQUIRED" | "TRANSFER_NOT_SELF_SERVICE" | "INVITATION_EMAIL_MISMATCH" | "JOIN_REQUESTS_DISABLED" | "WORKSPACE_ROLES_DISABLED" | "PERSONAL_WORKSPACE_NOT_SHAREABLE" | "NOT_FOUND" | "WORKSPACE_NOT_FOUND" | "WORKSPACE_CLOSED" | "USER_NOT_FOUND" | "MEMBER_NOT_FOUND" | "RESOURCE_NOT_FOUND" | "GRANT_NOT_FOUND" | "API_KEY_NOT_FOUND" | "INVITATION_NOT_FOUND" | "JOIN_REQUEST_NOT_FOUND" | "ROLE_NOT_FOUND" | "ACCESS_REQUEST_NOT_FOUND" | "SESSION_NOT_FOUND" | "CREDENTIAL_NOT_FOUND" | "TOOL_NOT_FOUND" | "HOST_CREDENTIAL_NOT_FOUND" | "ROLE_CONFLICT" | "ROLE_NOT_ABOVE_STANDING" | "OWNER_EXISTS" | "ACCESS_DIFF_TOO_LARGE" | "EMAIL_TAKEN" | "ALREADY_MEMBER" | "LAST_OWNER" | "MEMBER_LIMIT_REACHED" | "ONE_WORKSPACE_PER_EMAIL" | "INVITATION_ALREADY_USED" | "INVITATION_REVOKED" | "INVITATION_PENDING" | "JOIN_REQUEST_DECIDED" | "ACCESS_REQUEST_DECIDED" | "CONFLICT" | "ROLE_IN_USE" | "TOTP_NOT_ENABLED" | "TOTP_ALREADY_ENABLED" | "SIGN_IN_NOT_CONFIGURED" | "EMAIL_MANAGED_BY_HOST" | "INVITATION_EXPIRED" | "SIGN_IN_LINK_INVALID" | "EMAIL_CHANGE_LINK_INVALID" | "JOIN_REQUEST_RATE_LIMITED" | "ACCESS_REQUEST_RATE_LIMITED" | "RATE_LIMITED" | "DATABASE_ERROR" | "TOOL_ENDPOINT_FAILED" | "TOOL_ENDPOINT_TIMEOUT" | "DATABASE_BUSY" | "SIGN_IN_BUSY" | "DATABASE_UNAVAILABLE" | "DATABASE_FULL" | "CONFIGURATION_REQUIRED" | "MODEL_INCOMPATIBLE" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL";
             detail: string;
             issues?: {
                 path: string;

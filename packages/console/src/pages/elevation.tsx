@@ -18,8 +18,13 @@ export function isElevated(grant: { readonly note?: string | undefined }): boole
 
 /** "Elevated until 14:00" on an elevation's grant; nothing on any other grant. */
 export function ElevatedBadge(props: {
-  readonly grant: { readonly note?: string | undefined; readonly expiresAt?: number | null };
+  readonly grant: {
+    readonly note?: string | undefined;
+    readonly expiresAt?: number | null;
+    readonly fallback?: { readonly role: string } | undefined;
+  };
 }): React.JSX.Element | null {
+  const { model } = useWorkspace();
   const { grant } = props;
   if (!isElevated(grant) || grant.expiresAt === undefined || grant.expiresAt === null) return null;
   const ended = grant.expiresAt <= Date.now();
@@ -27,6 +32,10 @@ export function ElevatedBadge(props: {
     <Badge tone={ended ? "danger" : "warning"} title={grant.note ?? ""}>
       <span className="elevated-until">
         {ended ? "Elevation ended" : "Elevated until"} {formatTime(grant.expiresAt)}
+        {/* A temporary role over a standing one says what it returns to. */}
+        {grant.fallback === undefined || ended
+          ? null
+          : `, then ${roleLabel(model, grant.fallback.role)}`}
       </span>
     </Badge>
   );

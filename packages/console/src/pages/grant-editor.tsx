@@ -76,18 +76,28 @@ function wordsOf(model: ModelDefinition, permission: string): string {
 }
 
 /** "until 24 Dec 2026, 10:00", or "ended …" once past ("elevated until …" for an elevation); "" for a grant without an end. */
-export function grantEnd(grant: {
-  readonly expiresAt?: number | null | undefined;
-  readonly note?: string | undefined;
-}): string {
+export function grantEnd(
+  grant: {
+    readonly expiresAt?: number | null | undefined;
+    readonly note?: string | undefined;
+    readonly fallback?: { readonly role: string } | undefined;
+  },
+  model?: ModelDefinition,
+): string {
   if (grant.expiresAt === undefined || grant.expiresAt === null) return "";
-  const end = `${grant.expiresAt <= Date.now() ? "ended" : "until"} ${formatTime(grant.expiresAt)}`;
+  const ended = grant.expiresAt <= Date.now();
+  // A temporary role over a standing one: "until 14:00, then Read Only".
+  const then =
+    grant.fallback === undefined || ended || model === undefined
+      ? ""
+      : `, then ${roleLabel(model, grant.fallback.role)}`;
+  const end = `${ended ? "ended" : "until"} ${formatTime(grant.expiresAt)}${then}`;
   return isElevated(grant) ? `elevated ${end}` : end;
 }
 
 /** What a grant holds beyond its role and scope: its extras, in words, and its end. */
 export function GrantTerms(props: {
-  readonly grant: Pick<Grant, "extras" | "expiresAt" | "note">;
+  readonly grant: Pick<Grant, "extras" | "expiresAt" | "note" | "fallback">;
 }): React.JSX.Element | null {
   const { model } = useWorkspace();
   const { grant } = props;
@@ -104,7 +114,7 @@ export function GrantTerms(props: {
         <ElevatedBadge grant={grant} />
       ) : grant.expiresAt === undefined ? null : (
         <Badge tone={ended ? "danger" : "warning"}>
-          <span className="grant-end">{grantEnd(grant)}</span>
+          <span className="grant-end">{grantEnd(grant, model)}</span>
         </Badge>
       )}
     </span>

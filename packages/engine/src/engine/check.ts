@@ -1,7 +1,7 @@
 import { type Bits, emptyBits, hasBit, missingFrom, orInto } from "../bitset.ts";
 import { bitsOfNames, roleNamed, unknownPermission } from "./names.ts";
 import type { GrantRecord, KeyRecord, Principal } from "./records.ts";
-import { type EngineState, isExpired, NO_PARENT } from "./state.ts";
+import { type EngineState, inForce, isExpired, NO_PARENT } from "./state.ts";
 import { isUnder, isWithin } from "./tree.ts";
 import type { Decision, DenyReason } from "./types.ts";
 
@@ -53,7 +53,7 @@ export function decide(
   return find(state, principal, p, node);
 }
 
-/** The first live grant of `principal` (or its groups) holding `p` at `node` or above. */
+/** The first grant in force of `principal` (or its groups) holding `p` at `node` or above. */
 function find(state: EngineState, principal: Principal, p: number, node: number): Decision {
   const word = p >>> 5;
   const bit = 1 << (p & 31);
@@ -61,21 +61,13 @@ function find(state: EngineState, principal: Principal, p: number, node: number)
   const own = principal.grants;
   const groups = principal.groups;
   for (let n = node; n !== NO_PARENT; n = parent[n]!) {
-    const record = own.get(n);
-    if (
-      record !== undefined &&
-      (record.bits[word]! & bit) !== 0 &&
-      !isExpired(state, record.expiresAt)
-    )
-      return record.allow;
+    const stored = own.get(n);
+    const record = stored === undefined ? undefined : inForce(state, stored);
+    if (record !== undefined && (record.bits[word]! & bit) !== 0) return record.allow;
     for (let g = 0; g < groups.length; g++) {
-      const shared = groups[g]!.grants.get(n);
-      if (
-        shared !== undefined &&
-        (shared.bits[word]! & bit) !== 0 &&
-        !isExpired(state, shared.expiresAt)
-      )
-        return shared.allow;
+      const storedShared = groups[g]!.grants.get(n);
+      const shared = storedShared === undefined ? undefined : inForce(state, storedShared);
+      if (shared !== undefined && (shared.bits[word]! & bit) !== 0) return shared.allow;
     }
   }
   return DENY.no_grant;
@@ -115,14 +107,16 @@ export function isInKeyResources(state: EngineState, key: KeyRecord, node: numbe
   return key.key.resources.length === 0 || isWithin(state, node, keyNodes(state, key));
 }
 
-/** ORs into `held` the bits of every live grant of `principal` (and its groups) at `node` or above. */
+/** ORs into `held` the bits of every grant in force of `principal` (and its groups) at `node` or above. */
 export function collect(state: EngineState, principal: Principal, node: number, held: Bits): void {
   for (let n = node; n !== NO_PARENT; n = state.parent[n]!) {
     const record = principal.grants.get(n);
-    if (record !== undefined && !isExpired(state, record.expiresAt)) orInto(held, record.bits);
+    const live = record === undefined ? undefined : inForce(state, record);
+    if (live !== undefined) orInto(held, live.bits);
     for (const group of principal.groups) {
       const shared = group.grants.get(n);
-      if (shared !== undefined && !isExpired(state, shared.expiresAt)) orInto(held, shared.bits);
+      const liveShared = shared === undefined ? undefined : inForce(state, shared);
+      if (liveShared !== undefined) orInto(held, liveShared.bits);
     }
   }
 }
@@ -139,7 +133,7 @@ export function reaches(state: EngineState, subject: string, resource: string): 
   if (key !== undefined && isExpired(state, key.expiresAt)) return false;
   const holder = key?.owner ?? principal;
   const related = (record: GrantRecord) =>
-    !isExpired(state, record.expiresAt) && (node === 0 || isUnder(state, node, record.node));
+    inForce(state, record) !== undefined && (node === 0 || isUnder(state, node, record.node));
   if (key !== undefined && node !== 0 && !isInKeyResources(state, key, node)) return false;
   for (const record of holder.grants.values()) if (related(record)) return true;
   for (const group of holder.groups)

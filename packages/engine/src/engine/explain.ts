@@ -3,7 +3,7 @@ import type { CompiledRole } from "../model/define-model.ts";
 import { decide, isInKeyResources } from "./check.ts";
 import { typeOfRef } from "./names.ts";
 import type { GrantRecord, Principal } from "./records.ts";
-import { type EngineState, isExpired, NO_PARENT } from "./state.ts";
+import { type EngineState, inForce, isExpired, NO_PARENT } from "./state.ts";
 import type {
   ConsideredGrant,
   Decision,
@@ -38,17 +38,19 @@ export function explain(
       node !== undefined && (model.permissionTypeMask[p]! & (1 << state.type[node]!)) !== 0;
     const onPath = new Set<number>();
     for (let n = node ?? NO_PARENT; n !== NO_PARENT; n = state.parent[n]!) onPath.add(n);
-    const outcomeOf = (record: GrantRecord): GrantOutcome => {
+    // A temporary grant past its end is considered as what it fell back to, if anything.
+    const outcomeOf = (record: GrantRecord, live: GrantRecord | undefined): GrantOutcome => {
       if (!onPath.has(record.node)) return "not_on_path";
-      if (!hasBit(record.bits, p)) return "lacks_permission";
-      if (isExpired(state, record.expiresAt)) return "expired";
+      if (!hasBit((live ?? record).bits, p)) return "lacks_permission";
+      if (live === undefined) return "expired";
       return applicable ? "allows" : "not_applicable";
     };
     const add = (record: GrantRecord, group: Principal | undefined) => {
+      const live = inForce(state, record);
       considered.push({
-        grant: record.grant,
+        grant: (live ?? record).grant,
         throughGroup: group?.name as GranteeRef | undefined,
-        outcome: outcomeOf(record),
+        outcome: outcomeOf(record, live),
       });
     };
     for (const record of holder.grants.values()) add(record, undefined);
@@ -135,7 +137,9 @@ function summarize({
     const via = decision.via;
     const through = via.subject === subject ? "" : ` (through ${via.subject})`;
     const note = via.note === undefined ? "" : ` [${via.note}]`;
-    return `allowed: ${subject} holds role "${via.role}" on ${via.scope}${through}${note}, which includes ${permission} on ${resource}`;
+    const then =
+      via.fallback === undefined ? "" : `, then role "${via.fallback.role}" when it expires`;
+    return `allowed: ${subject} holds role "${via.role}" on ${via.scope}${through}${note}${then}, which includes ${permission} on ${resource}`;
   }
   const reasons: Record<DenyReason, string> = {
     not_found: `${resource} does not exist in this workspace`,

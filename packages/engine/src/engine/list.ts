@@ -2,7 +2,7 @@ import { type Bits, hasBit, indicesOf, isEmptyBits } from "../bitset.ts";
 import { collect, isInKeyResources, keyNodes } from "./check.ts";
 import { invalid, requireNode, unknownPermission, unknownType } from "./names.ts";
 import type { GrantRecord, Principal } from "./records.ts";
-import { type EngineState, isExpired, NO_PARENT } from "./state.ts";
+import { type EngineState, inForce, isExpired, NO_PARENT } from "./state.ts";
 import {
   childCount,
   compareNames,
@@ -163,7 +163,8 @@ function coveringNodes(state: EngineState, principal: Principal, p: number): num
   }
   const nodes: number[] = [];
   const add = (record: GrantRecord) => {
-    if (hasBit(record.bits, p) && !isExpired(state, record.expiresAt)) nodes.push(record.node);
+    const live = inForce(state, record);
+    if (live !== undefined && hasBit(live.bits, p)) nodes.push(record.node);
   };
   for (const record of principal.grants.values()) add(record);
   for (const group of principal.groups) for (const record of group.grants.values()) add(record);

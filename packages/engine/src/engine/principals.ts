@@ -12,7 +12,7 @@ import {
   typeOfResource,
 } from "./names.ts";
 import { GrantRecord, Kind, NO_EXTRAS, Principal } from "./records.ts";
-import type { EngineState } from "./state.ts";
+import { type EngineState, inForce } from "./state.ts";
 import type { ApiKey, ApiKeyInput, Grant, GrantInput, GrantRow, SubjectRef } from "./types.ts";
 
 /** The principal named `name`, created when new. */
@@ -50,10 +50,45 @@ export function prepareGrant(state: EngineState, input: GrantInput) {
       `role "${input.role}" cannot be granted at a ${model.typeNames[type]}; it is granted at ${scopeTypesOf(model, role)}`,
     );
   }
+  const { extras, extraBits } = prepareExtras(state, node, input.extras);
+  const expiresAt = input.expiresAt;
+  if (expiresAt !== undefined && !Number.isFinite(expiresAt))
+    throw invalid("expiresAt must be a finite epoch-milliseconds number");
+  if (role.isOwner) {
+    if (kind !== Kind.User) throw invalid("the owner role is held by a user, never a group");
+    if (expiresAt !== undefined) throw invalid("the owner role cannot expire");
+  }
+  const note = input.note === undefined || input.note === "" ? undefined : input.note;
+  if (note !== undefined && typeof note !== "string") throw invalid("a grant's note is text");
+  let fallback:
+    | { role: CompiledRole; extras: readonly string[]; extraBits: Bits | undefined }
+    | undefined;
+  if (input.fallback !== undefined) {
+    if (expiresAt === undefined) throw invalid("only an expiring grant falls back to another role");
+    const fallbackRole = roleNamed(model, input.fallback.role);
+    if (fallbackRole.isOwner) throw invalid("a grant never falls back to the owner role");
+    if ((fallbackRole.scopeMask & (1 << type)) === 0)
+      throw new GatehouseError(
+        ErrorCode.ROLE_NOT_GRANTABLE_AT_SCOPE,
+        `role "${input.fallback.role}" cannot be granted at a ${model.typeNames[type]}; it is granted at ${scopeTypesOf(model, fallbackRole)}`,
+      );
+    fallback = { role: fallbackRole, ...prepareExtras(state, node, input.fallback.extras) };
+  }
+  return { kind, role, node, extras, extraBits, expiresAt, note, fallback };
+}
+
+/** A grant's extras, deduplicated, and their bits: never owner-only, acting at or below `node`. */
+function prepareExtras(
+  state: EngineState,
+  node: number,
+  input: readonly string[] | undefined,
+): { extras: readonly string[]; extraBits: Bits | undefined } {
+  const model = state.model;
+  const type = state.type[node]!;
   const extras =
-    input.extras === undefined || input.extras.length === 0
+    input === undefined || input.length === 0
       ? (NO_EXTRAS as readonly string[])
-      : [...new Set(input.extras)];
+      : [...new Set(input)];
   let extraBits: Bits | undefined;
   if (extras.length > 0) {
     extraBits = bitsOfNames(model, extras);
@@ -72,22 +107,24 @@ export function prepareGrant(state: EngineState, input: GrantInput) {
       );
     }
   }
-  const expiresAt = input.expiresAt;
-  if (expiresAt !== undefined && !Number.isFinite(expiresAt))
-    throw invalid("expiresAt must be a finite epoch-milliseconds number");
-  if (role.isOwner) {
-    if (kind !== Kind.User) throw invalid("the owner role is held by a user, never a group");
-    if (expiresAt !== undefined) throw invalid("the owner role cannot expire");
-  }
-  const note = input.note === undefined || input.note === "" ? undefined : input.note;
-  if (note !== undefined && typeof note !== "string") throw invalid("a grant's note is text");
-  return { kind, role, node, extras, extraBits, expiresAt, note };
+  return { extras, extraBits };
+}
+
+/** The bits of a role plus extras: the role's own, shared, when there are none (never mutated). */
+function bitsOf(state: EngineState, role: CompiledRole, extraBits: Bits | undefined): Bits {
+  if (extraBits === undefined) return role.bits;
+  const bits = emptyBits(state.model.words);
+  orInto(bits, role.bits);
+  orInto(bits, extraBits);
+  return bits;
 }
 
 /** Adds a grant: one role per subject per resource, and one owner per workspace. */
 export function insertGrant(state: EngineState, input: GrantInput): GrantRecord {
-  const model = state.model;
-  const { kind, role, node, extras, extraBits, expiresAt, note } = prepareGrant(state, input);
+  const { kind, role, node, extras, extraBits, expiresAt, note, fallback } = prepareGrant(
+    state,
+    input,
+  );
   if (role.isOwner && state.ownerGrant !== undefined) {
     throw new GatehouseError(
       ErrorCode.OWNER_EXISTS,
@@ -96,22 +133,28 @@ export function insertGrant(state: EngineState, input: GrantInput): GrantRecord 
   }
   const holder = principalNamed(state, input.subject, kind);
   refuseSecondRole(state, holder, node);
-  // Without extras a grant holds exactly its role's bits: share them (bits are never mutated).
-  let bits = role.bits;
-  if (extraBits !== undefined) {
-    bits = emptyBits(model.words);
-    orInto(bits, role.bits);
-    orInto(bits, extraBits);
-  }
+  const fallbackRecord =
+    fallback === undefined
+      ? undefined
+      : new GrantRecord(
+          holder,
+          node,
+          fallback.role.name,
+          state.keys[node]!,
+          fallback.extras === NO_EXTRAS ? NO_EXTRAS : Object.freeze(fallback.extras),
+          bitsOf(state, fallback.role, fallback.extraBits),
+          Number.POSITIVE_INFINITY,
+        );
   return attachGrant(
     state,
     holder,
     node,
     role,
     extras === NO_EXTRAS ? NO_EXTRAS : Object.freeze(extras),
-    bits,
+    bitsOf(state, role, extraBits),
     expiresAt ?? Number.POSITIVE_INFINITY,
     note,
+    fallbackRecord,
   );
 }
 
@@ -139,6 +182,7 @@ export function attachGrant(
   bits: Bits,
   expiresAt: number,
   note: string | undefined = undefined,
+  fallback: GrantRecord | undefined = undefined,
 ): GrantRecord {
   // The role's, the principal's and the node's names: one string each, however many grants.
   const record = new GrantRecord(
@@ -151,6 +195,7 @@ export function attachGrant(
     expiresAt,
     note,
   );
+  record.fallback = fallback;
   holder.grants.set(node, record);
   state.grantCount++;
   grantsOn(state, node).add(record);
@@ -163,14 +208,15 @@ export function attachGrant(
  * Adds rows that a store validated when it wrote them, without building a `GrantInput` and its
  * checks per grant: a row is checked only for what would make the engine inconsistent (a user or
  * group subject, a known role grantable at an existing scope, one role per subject per resource,
- * one owner that never expires). A row with extras or a note takes the full path of `insertGrant`.
+ * one owner that never expires). A row with extras, a note or a fallback takes the full path of
+ * `insertGrant`.
  */
 export function loadGrantRows(state: EngineState, rows: Iterable<GrantRow>): void {
   const model = state.model;
   let role: CompiledRole | undefined;
   for (const row of rows) {
-    const [subject, scope, roleName, extras, expiresAt, note] = row;
-    if ((extras != null && extras.length > 0) || note != null) {
+    const [subject, scope, roleName, extras, expiresAt, note, fallback] = row;
+    if ((extras != null && extras.length > 0) || note != null || fallback != null) {
       insertGrant(state, {
         subject: subject as GrantInput["subject"],
         scope: scope as GrantInput["scope"],
@@ -178,6 +224,7 @@ export function loadGrantRows(state: EngineState, rows: Iterable<GrantRow>): voi
         extras: extras ?? [],
         expiresAt: expiresAt ?? undefined,
         note: note ?? undefined,
+        fallback: fallback ?? undefined,
       });
       continue;
     }
@@ -243,19 +290,24 @@ export function dropGrant(state: EngineState, record: GrantRecord): void {
   if (state.ownerGrant === record) state.ownerGrant = undefined;
 }
 
-/** Every grant, in no particular order. */
+/** A grant as readers see it now: the one in force, or the expired one that holds nothing. */
+function shown(state: EngineState, record: GrantRecord): Grant {
+  return (inForce(state, record) ?? record).grant;
+}
+
+/** Every grant as in force now (a temporary one past its end as its fallback), in no particular order. */
 export function* allGrants(state: EngineState): IterableIterator<Grant> {
   for (const principal of state.principals.values()) {
-    for (const record of principal.grants.values()) yield record.grant;
+    for (const record of principal.grants.values()) yield shown(state, record);
   }
 }
 
-/** The grants held directly by a user or group (not through groups). */
+/** The grants held directly by a user or group (not through groups), as in force now. */
 export function grantsOf(state: EngineState, subject: string): readonly Grant[] {
   const principal = state.principals.get(subject);
   return principal === undefined
     ? []
-    : [...principal.grants.values()].map((record) => record.grant);
+    : [...principal.grants.values()].map((record) => shown(state, record));
 }
 
 // ---------------------------------------------------------------- subjects and groups

@@ -23,6 +23,11 @@ export class GrantRecord {
   readonly expiresAt: number;
   /** The store's opaque note (`Grant.note`); `undefined` for none. */
   readonly note: string | undefined;
+  /**
+   * What an expiring grant gives from `expiresAt` on (`Grant.fallback`): a record of the same holder
+   * and node that never expires, reached only through `inForce`; `undefined` for none.
+   */
+  fallback: GrantRecord | undefined = undefined;
   constructor(
     holder: Principal,
     node: number,
@@ -51,6 +56,9 @@ export class GrantRecord {
       extras: this.extras,
       expiresAt: this.expiresAt === Number.POSITIVE_INFINITY ? undefined : this.expiresAt,
       ...(this.note === undefined ? {} : { note: this.note }),
+      ...(this.fallback === undefined
+        ? {}
+        : { fallback: Object.freeze({ role: this.fallback.role, extras: this.fallback.extras }) }),
     });
     return this.#grant;
   }

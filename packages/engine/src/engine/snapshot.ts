@@ -15,11 +15,14 @@ import type { ApiKeyInput, GrantInput, SubjectRef } from "./types.ts";
  * principals, grants, memberships, roles, grants with extras or a note, expiring grants, strings,
  * string bytes, API keys' string, 2 reserved. Strings: the model definition (JSON), the root, the
  * API keys (JSON), the roles, one per node (parents before children), one per principal, then each
- * such grant's extras (a JSON list) or, when it has a note, `{"extras":[…],"note":"…"}`.
+ * such grant's extras (a JSON list) or, when it has a note or a fallback,
+ * `{"extras":[…],"note":"…","fallback":{"role":"…","extras":[…]}}`. Format 2 (no fallbacks) is read too.
  */
 const MAGIC = 0x3153_4847;
 /** Bumped whenever the layout changes: a snapshot of another format is refused. */
-export const SNAPSHOT_FORMAT = 2;
+export const SNAPSHOT_FORMAT = 3;
+/** Earlier formats still read: 2 differs only in never carrying a grant's fallback. */
+const READABLE_FORMATS: ReadonlySet<number> = new Set([2, SNAPSHOT_FORMAT]);
 const HEADER_WORDS = 14;
 const HEADER_BYTES = HEADER_WORDS * 4 + 8;
 const FIXED_STRINGS = 3;
@@ -108,10 +111,14 @@ export function* encodeSnapshotSteps(
       holder[g] = index;
       node[g] = renumber[record.node]!;
       role[g] = roleIndex.get(record.role)!;
-      if (record.note !== undefined) {
+      if (record.note !== undefined || record.fallback !== undefined) {
         extrasGrant.push(g);
         extrasString.push(strings.length);
-        strings.push(JSON.stringify({ extras: record.extras, note: record.note }));
+        const fallback = record.fallback && {
+          role: record.fallback.role,
+          extras: record.fallback.extras,
+        };
+        strings.push(JSON.stringify({ extras: record.extras, note: record.note, fallback }));
       } else if (record.extras !== NO_EXTRAS && record.extras.length > 0) {
         extrasGrant.push(g);
         extrasString.push(strings.length);
@@ -231,7 +238,8 @@ export function restoreSnapshot(state: EngineState, definition: string, source: 
   if (bytes.byteLength < HEADER_BYTES) throw broken("it is truncated");
   const header = new Uint32Array(bytes.buffer, bytes.byteOffset, HEADER_WORDS);
   if (header[0] !== MAGIC) throw broken("wrong magic number");
-  if (header[1] !== SNAPSHOT_FORMAT) throw broken(`format ${header[1]}, not ${SNAPSHOT_FORMAT}`);
+  if (!READABLE_FORMATS.has(header[1]!))
+    throw broken(`format ${header[1]}, not ${SNAPSHOT_FORMAT}`);
   const [, , nodeCount, principalCount, grantCount, membershipCount, roleCount] = header;
   const [extrasCount, expiringCount, stringCount, textBytes] = header.subarray(7, 11);
   const revision = new Float64Array(bytes.buffer, bytes.byteOffset + HEADER_WORDS * 4, 1)[0]!;
@@ -333,10 +341,14 @@ export function restoreSnapshot(state: EngineState, definition: string, source: 
     if (nextExtras < extrasCount! && extrasGrant[nextExtras] === g) {
       // Rare: extras are checked against the model as any new grant's are.
       const detail = JSON.parse(strings[extrasString[nextExtras++]!] ?? "null") as unknown;
-      const { extras, note } = Array.isArray(detail)
-        ? { extras: detail, note: undefined }
-        : ((detail ?? {}) as { extras?: unknown; note?: unknown });
-      if (!Array.isArray(extras) || (note !== undefined && typeof note !== "string"))
+      const { extras, note, fallback } = Array.isArray(detail)
+        ? { extras: detail, note: undefined, fallback: undefined }
+        : ((detail ?? {}) as { extras?: unknown; note?: unknown; fallback?: unknown });
+      if (
+        !Array.isArray(extras) ||
+        (note !== undefined && typeof note !== "string") ||
+        (fallback !== undefined && (typeof fallback !== "object" || fallback === null))
+      )
         throw broken(`grant ${g} has bad extras`);
       insertGrant(state, {
         subject: principal.name as GrantInput["subject"],
@@ -345,6 +357,7 @@ export function restoreSnapshot(state: EngineState, definition: string, source: 
         extras: extras as string[],
         expiresAt: expiry === Number.POSITIVE_INFINITY ? undefined : expiry,
         note,
+        fallback: fallback as GrantInput["fallback"],
       });
       continue;
     }

@@ -89,3 +89,11 @@ export function estimatedBytes(state: EngineState): number {
 export function isExpired(state: EngineState, expiresAt: number): boolean {
   return expiresAt !== Number.POSITIVE_INFINITY && state.clock() >= expiresAt;
 }
+
+/**
+ * The grant in force at the engine's clock: the record itself until it expires, then its fallback
+ * (`fallback`), or `undefined` when it holds nothing. Every reader asks this one function.
+ */
+export function inForce(state: EngineState, record: GrantRecord): GrantRecord | undefined {
+  return isExpired(state, record.expiresAt) ? record.fallback : record;
+}

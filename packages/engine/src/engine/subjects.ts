@@ -1,6 +1,6 @@
 import { invalid, unknownPermission } from "./names.ts";
 import { type GrantRecord, Kind, type Principal } from "./records.ts";
-import { type EngineState, isExpired, NO_PARENT } from "./state.ts";
+import { type EngineState, inForce, NO_PARENT } from "./state.ts";
 import { compareNames } from "./tree.ts";
 import type { AccessPath, SubjectAccess, SubjectPage, SubjectPageRequest } from "./types.ts";
 
@@ -49,8 +49,9 @@ export function subjectsWith(
   for (let n = node; n !== NO_PARENT; n = state.parent[n]!, depth++) {
     const records = state.grantsAt[n];
     if (records === undefined) continue;
-    for (const record of records) {
-      if ((record.bits[word]! & bit) === 0 || isExpired(state, record.expiresAt)) continue;
+    for (const stored of records) {
+      const record = inForce(state, stored);
+      if (record === undefined || (record.bits[word]! & bit) === 0) continue;
       const holder = record.holder;
       add(holder.name, { record, group: undefined, depth });
       if (holder.kind === Kind.Group)
@@ -80,8 +81,9 @@ export function subjectsAt(
   const under = state.model.underBits[state.type[node]!]!;
   const after = page.after;
   const found = new Map<string, Reach[]>();
-  const collect = (record: GrantRecord, depth: number) => {
-    if (isExpired(state, record.expiresAt)) return;
+  const collect = (stored: GrantRecord, depth: number) => {
+    const record = inForce(state, stored);
+    if (record === undefined) return;
     const holder = record.holder;
     const reaches = [{ name: holder.name, group: undefined as Principal | undefined }];
     if (holder.kind === Kind.Group)
@@ -97,7 +99,7 @@ export function subjectsAt(
   let depth = 0;
   for (let n = node; n !== NO_PARENT; n = state.parent[n]!, depth++) {
     for (const record of state.grantsAt[n] ?? []) {
-      if (depth > 0 && !intersects(record.bits, under)) continue;
+      if (depth > 0 && !intersects((inForce(state, record) ?? record).bits, under)) continue;
       collect(record, depth);
     }
   }

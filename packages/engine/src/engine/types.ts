@@ -28,6 +28,18 @@ export interface Grant<
    * the engine never decides by it, only names it in explanations. Absent when there is none.
    */
   readonly note?: string;
+  /**
+   * For an expiring grant: the role (and extras) it falls back to at `expiresAt` — a temporary
+   * role over a standing one, one role per subject per resource at every instant. Absent when
+   * the grant simply ends.
+   */
+  readonly fallback?: GrantFallback<P, R>;
+}
+
+/** What a temporary grant gives once it expires (`Grant.fallback`): never the owner role. */
+export interface GrantFallback<P extends string = string, R extends string = string> {
+  readonly role: R;
+  readonly extras: readonly P[];
 }
 
 export interface GrantInput<
@@ -42,11 +54,13 @@ export interface GrantInput<
   readonly expiresAt?: number | undefined;
   /** See `Grant.note`. */
   readonly note?: string | undefined;
+  /** See `Grant.fallback`; only with `expiresAt`. */
+  readonly fallback?: { readonly role: R; readonly extras?: readonly P[] | undefined } | undefined;
 }
 
 /**
- * A grant as a store holds it: subject, scope, role, then extras, expiry (epoch ms) and note when
- * there are any. What `loadGrantRows` takes.
+ * A grant as a store holds it: subject, scope, role, then extras, expiry (epoch ms), note and
+ * fallback (`Grant.fallback`) when there are any. What `loadGrantRows` takes.
  */
 export type GrantRow = readonly [
   subject: string,
@@ -55,6 +69,10 @@ export type GrantRow = readonly [
   extras?: readonly string[] | null | undefined,
   expiresAt?: number | null | undefined,
   note?: string | null | undefined,
+  fallback?:
+    | { readonly role: string; readonly extras?: readonly string[] | undefined }
+    | null
+    | undefined,
 ];
 
 /**

@@ -1,6 +1,6 @@
 import { RESOURCE_NAME_MAX_LENGTH } from "@gatehouse/service";
 import { Type } from "@sinclair/typebox";
-import { AtLeastRevision, strict } from "./schemas.ts";
+import { AtLeastRevision, GrantFallbackSchema, strict } from "./schemas.ts";
 
 /**
  * The schemas of the decision routes, in a module of their own so the HTTP benchmark's bare
@@ -39,8 +39,9 @@ export const DecisionGrantSchema = Type.Object({
   scope: Type.String(),
   extras: Type.Array(Type.String()),
   expiresAt: Type.Union([Type.Number(), Type.Null()]),
-  /** Set on a just-in-time elevation's grant: "elevated until … (eligibility …): reason". */
+  /** Set on a temporary grant: "elevated until … (eligibility …): reason" or "requested by … (request …): reason". */
   note: Type.Optional(Type.String()),
+  fallback: Type.Optional(GrantFallbackSchema),
 });
 
 /** A decision: `{ allowed: true, via }` or `{ allowed: false, reason, missing? }`. */

@@ -94,6 +94,15 @@ export const UserSchema = Type.Object({
   createdAt: Type.Number(),
 });
 
+/** What a temporary grant over a standing role gives again from its `expiresAt` on. */
+export const GrantFallbackSchema = Type.Object(
+  { role: Type.String(), extras: Type.Array(Type.String()) },
+  {
+    description:
+      "A temporary role over a standing one: the standing role it returns to at expiresAt",
+  },
+);
+
 /** A grant: subject × role × scope, with extras and an optional expiry. */
 export const GrantSchema = Type.Object({
   subject: Type.String(),
@@ -101,8 +110,9 @@ export const GrantSchema = Type.Object({
   scope: Type.String(),
   extras: Type.Array(Type.String()),
   expiresAt: Type.Optional(Type.Number()),
-  /** Set on a just-in-time elevation's grant: "elevated until … (eligibility …): reason". */
+  /** Set on a temporary grant: "elevated until … (eligibility …): reason" or "requested by … (request …): reason". */
   note: Type.Optional(Type.String()),
+  fallback: Type.Optional(GrantFallbackSchema),
 });
 
 export const WorkspaceSchema = Type.Object({
@@ -127,8 +137,18 @@ export const WorkspaceSchema = Type.Object({
 
 /** A grant as answered: `expiresAt` only when the grant expires. */
 export function grantBody(grant: Grant) {
-  const { expiresAt, ...rest } = grant;
+  const { expiresAt, ...rest } = withFallbackBody(grant);
   return { ...rest, extras: [...grant.extras], ...(expiresAt === undefined ? {} : { expiresAt }) };
+}
+
+/** `value` with its `fallback` as answered (a copy with mutable extras), or without one. */
+export function withFallbackBody<T extends { readonly fallback?: Grant["fallback"] }>(
+  value: T,
+): Omit<T, "fallback"> & { fallback?: { role: string; extras: string[] } } {
+  const { fallback, ...rest } = value;
+  return fallback === undefined
+    ? rest
+    : { ...rest, fallback: { role: fallback.role, extras: [...fallback.extras] } };
 }
 
 /** A workspace as answered: `settings` only when the service disclosed them. */

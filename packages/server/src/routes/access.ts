@@ -2,11 +2,11 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { Grant } from "@gatehouse/engine";
 import { Type } from "@sinclair/typebox";
 import { requireCaller } from "../http/caller.ts";
-import { GrantSchema, WorkspaceParams } from "../http/schemas.ts";
+import { GrantSchema, WorkspaceParams, withFallbackBody } from "../http/schemas.ts";
 import type { RouteOptions } from "./route-options.ts";
 
 function grantOf(grant: Grant) {
-  const { expiresAt, ...rest } = grant;
+  const { expiresAt, ...rest } = withFallbackBody(grant);
   return { ...rest, extras: [...grant.extras], ...(expiresAt === undefined ? {} : { expiresAt }) };
 }
 

@@ -4,7 +4,7 @@ import type { Gatehouse, RequestContext } from "@gatehouse/service";
 import { ErrorCode } from "@gatehouse/service";
 import { type Static, Type } from "@sinclair/typebox";
 import { limitKeyOf, requireCaller, SESSION_COOKIE } from "../http/caller.ts";
-import { AtLeastRevisionQuery, WorkspaceParams } from "../http/schemas.ts";
+import { AtLeastRevisionQuery, GrantFallbackSchema, WorkspaceParams } from "../http/schemas.ts";
 import { createStreamSSE, type SSEStream } from "../http/sse.ts";
 import { createStreamLimits } from "../http/stream-limits.ts";
 import type { RouteOptions } from "./route-options.ts";
@@ -17,6 +17,8 @@ const Grant = Type.Object({
   scope: Type.String(),
   extras: Type.Optional(Type.Array(Type.String())),
   expiresAt: Type.Optional(Type.Number()),
+  note: Type.Optional(Type.String()),
+  fallback: Type.Optional(GrantFallbackSchema),
 });
 
 const Snapshot = Type.Object({

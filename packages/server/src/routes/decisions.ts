@@ -14,7 +14,7 @@ import {
   Subject,
   Params as WorkspaceParams,
 } from "../http/decision-schemas.ts";
-import { AtLeastRevisionQuery, freshnessOf, strict } from "../http/schemas.ts";
+import { AtLeastRevisionQuery, freshnessOf, strict, withFallbackBody } from "../http/schemas.ts";
 import { AccessRequestProvenanceSchema } from "./access-requests.ts";
 import type { RouteOptions } from "./route-options.ts";
 
@@ -40,7 +40,11 @@ const ExplanationSchema = Type.Object({
 type Grant = Extract<Decision, { allowed: true }>["via"];
 
 function toGrantBody(grant: Grant) {
-  return { ...grant, extras: [...grant.extras], expiresAt: grant.expiresAt ?? null };
+  return {
+    ...withFallbackBody(grant),
+    extras: [...grant.extras],
+    expiresAt: grant.expiresAt ?? null,
+  };
 }
 
 function toDecisionBody(decision: Decision) {

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "@sinclair/typebox";
 import { requireCaller } from "../http/caller.ts";
 import { DecisionGrantSchema } from "../http/decision-schemas.ts";
-import { Revision, revisionHeader, withRevision } from "../http/schemas.ts";
+import { Revision, revisionHeader, withFallbackBody, withRevision } from "../http/schemas.ts";
 import type { RouteOptions } from "./route-options.ts";
 
 const strict = { additionalProperties: false } as const;
@@ -139,7 +139,11 @@ export const elevationRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
         request.body,
       );
       return withRevision(reply, revision).send({
-        grant: { ...grant, extras: [...grant.extras], expiresAt: grant.expiresAt ?? null },
+        grant: {
+          ...withFallbackBody(grant),
+          extras: [...grant.extras],
+          expiresAt: grant.expiresAt ?? null,
+        },
         revision,
       });
     },

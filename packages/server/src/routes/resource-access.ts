@@ -4,7 +4,13 @@ import type { PermissionsPage, WhoCanPage } from "@gatehouse/service";
 import { Type } from "@sinclair/typebox";
 import { requireCaller } from "../http/caller.ts";
 import { DecisionGrantSchema as GrantBody } from "../http/decision-schemas.ts";
-import { AtLeastRevisionQuery, freshnessOf, strict, WorkspaceId } from "../http/schemas.ts";
+import {
+  AtLeastRevisionQuery,
+  freshnessOf,
+  strict,
+  WorkspaceId,
+  withFallbackBody,
+} from "../http/schemas.ts";
 import { AccessRequestProvenanceSchema } from "./access-requests.ts";
 import type { RouteOptions } from "./route-options.ts";
 
@@ -57,7 +63,7 @@ function toWhoCanBody(page: WhoCanPage) {
 function pathBody(path: AccessPath) {
   return {
     grant: {
-      ...path.grant,
+      ...withFallbackBody(path.grant),
       extras: [...path.grant.extras],
       expiresAt: path.grant.expiresAt ?? null,
     },

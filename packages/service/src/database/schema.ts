@@ -125,6 +125,10 @@ export interface GrantsTable {
   created_by: string;
   /** The engine's opaque note: set on a just-in-time elevation's grant (#18), null otherwise. */
   note: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The role a temporary grant falls back to at `expires_at` (`Grant.fallback`); null for none. */
+  fallback_role: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The fallback's extras as a JSON list; null when there is no fallback. */
+  fallback_extras: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** A member's eligibility for a role at a scope, activated for a bounded time (#18). */

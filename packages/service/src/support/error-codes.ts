@@ -26,6 +26,8 @@ export const ErrorCode = {
   /** The workspace is a personal one its model keeps to its owner: nobody else joins it. */
   PERSONAL_WORKSPACE_NOT_SHAREABLE: "PERSONAL_WORKSPACE_NOT_SHAREABLE",
   ALREADY_MEMBER: "ALREADY_MEMBER",
+  /** A temporary role over a standing one that gives nothing more than it (docs/elevation.md). */
+  ROLE_NOT_ABOVE_STANDING: "ROLE_NOT_ABOVE_STANDING",
   ONE_WORKSPACE_PER_EMAIL: "ONE_WORKSPACE_PER_EMAIL",
   MEMBER_LIMIT_REACHED: "MEMBER_LIMIT_REACHED",
   INVITATION_NOT_FOUND: "INVITATION_NOT_FOUND",

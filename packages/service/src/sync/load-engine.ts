@@ -31,7 +31,7 @@ export async function loadEngineState(
   const base = await readTreeGroupsAndKeys(db, workspaceId);
   const grants: GrantInput[] = [];
   for await (const rows of grantRows(db, dialect, workspaceId)) {
-    for (const [subject, scope, role, extras, expiresAt, note] of rows) {
+    for (const [subject, scope, role, extras, expiresAt, note, fallback] of rows) {
       grants.push({
         subject: subject as GranteeRef,
         scope: scope as ResourceRef,
@@ -39,6 +39,7 @@ export async function loadEngineState(
         extras: extras ?? [],
         expiresAt: expiresAt ?? undefined,
         note: note ?? undefined,
+        ...(fallback == null ? {} : { fallback }),
       });
     }
   }
@@ -137,6 +138,11 @@ async function liveKeys(db: Kysely<Database>, workspaceId: string): Promise<ApiK
   }));
 }
 
+/** A stored extras column (a JSON list) as a list; none for null. */
+export function parseExtras(value: string | null): string[] {
+  return value === null || value === NO_EXTRAS ? [] : (JSON.parse(value) as string[]);
+}
+
 /** Grants are read in pages of this many, so a large workspace's rows never all live at once. */
 const GRANT_PAGE = 20_000;
 const NO_EXTRAS = "[]";
@@ -148,6 +154,8 @@ type GrantTuple = [
   extras: string | readonly string[] | null,
   expiresAt: number | null,
   note: string | null,
+  fallbackRole: string | null,
+  fallbackExtras: string | null,
 ];
 
 /**
@@ -161,22 +169,30 @@ async function* grantRows(
 ): AsyncGenerator<GrantRow[]> {
   let after: readonly [string, string] = ["", ""];
   for (;;) {
-    const page = sql`select subject, scope, role, extras, expires_at, note from grants
+    const page = sql`select subject, scope, role, extras, expires_at, note, fallback_role,
+      fallback_extras from grants
       where workspace_id = ${workspaceId} and (subject, scope) > (${after[0]}, ${after[1]})
       order by subject, scope limit ${GRANT_PAGE}`;
     const query =
       dialect === "postgres"
         ? sql<{ rows: unknown }>`select coalesce(json_agg(json_build_array(subject, scope, role,
-            extras, expires_at, note) order by subject, scope), '[]') as rows from (${page}) as page`
+            extras, expires_at, note, fallback_role, fallback_extras) order by subject, scope),
+            '[]') as rows from (${page}) as page`
         : sql<{ rows: unknown }>`select json_group_array(json_array(subject, scope, role, extras,
-            expires_at, note) order by subject, scope) as rows from (${page}) as page`;
+            expires_at, note, fallback_role, fallback_extras) order by subject, scope) as rows
+            from (${page}) as page`;
     const value = (await query.execute(db)).rows[0]?.rows;
     // SQLite answers the JSON as text; the pg driver parses it.
     const tuples = (typeof value === "string" ? JSON.parse(value) : (value ?? [])) as GrantTuple[];
     // Most grants have no extras: skip a million JSON.parse calls on a cold start.
-    for (const tuple of tuples)
+    for (const tuple of tuples) {
       tuple[3] = tuple[3] === NO_EXTRAS ? null : (JSON.parse(tuple[3] as string) as string[]);
-    yield tuples as GrantRow[];
+      // In place, as `GrantRow`: the fallback's two columns become its one element.
+      const row = tuple as unknown as unknown[];
+      row[6] = tuple[6] === null ? null : { role: tuple[6], extras: parseExtras(tuple[7]) };
+      row.length = 7;
+    }
+    yield tuples as unknown as GrantRow[];
     if (tuples.length < GRANT_PAGE) return;
     const last = tuples[tuples.length - 1]!;
     after = [last[0], last[1]];

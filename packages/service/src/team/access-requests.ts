@@ -7,8 +7,18 @@ import { newId } from "../support/crypto.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { DAY_MS } from "../support/time.ts";
 import { requireText } from "../support/validation.ts";
-import { insertGrant, requireDelegation } from "./members.ts";
+import { requireDelegation } from "./members.ts";
 import { removeMemberRows } from "./membership.ts";
+import {
+  endTemporaryGrant,
+  type GrantOrigin,
+  isFrom,
+  placeTemporaryGrant,
+  requireRoomFor,
+  temporaryNote,
+} from "./temporary-grants.ts";
+
+const originOf = (id: string): GrantOrigin => ({ kind: "request", id });
 
 /** `expired`: still pending when its seven days ran out (never stored; read off the clock). */
 export type AccessRequestStatus = AccessRequestsTable["status"] | "expired";
@@ -232,7 +242,12 @@ async function decide(
  */
 export async function accessRequestsBehind(
   reader: WorkspaceReader,
-  grants: readonly { subject: string; scope: string; expiresAt: number | undefined }[],
+  grants: readonly {
+    subject: string;
+    scope: string;
+    expiresAt: number | undefined;
+    note?: string | undefined;
+  }[],
 ): Promise<(AccessRequestProvenance | undefined)[]> {
   const wanted = grants.filter(
     (grant) => grant.subject.startsWith("user:") && grant.expiresAt !== undefined,
@@ -278,11 +293,13 @@ export async function accessRequestsBehind(
           .where("id", "in", [...approverIds])
           .execute();
   return grants.map((grant) => {
+    // By the note naming the request; a grant approved before grants carried one, by its end.
     const row = rows.find(
       (candidate) =>
         `user:${candidate.user_id}` === grant.subject &&
         candidate.granted_scope === grant.scope &&
-        candidate.granted_until === grant.expiresAt,
+        (isFrom(grant, originOf(candidate.id)) ||
+          (grant.note === undefined && candidate.granted_until === grant.expiresAt)),
     );
     if (row === undefined) return undefined;
     const person = people.find((candidate) => candidate.id === ownerOf(row.decided_by));
@@ -396,13 +413,9 @@ export class AccessRequests {
           ErrorCode.INVALID_INPUT,
           `role "${role}" is never given; ownership is transferred`,
         );
+      // Over a standing role, only for more than it gives; never over another temporary one.
       const held = tx.engine.grantsOf(`user:${userId}`).find((grant) => grant.scope === scope);
-      if (held !== undefined && (held.expiresAt === undefined || held.expiresAt > tx.now)) {
-        throw new GatehouseError(
-          ErrorCode.ROLE_CONFLICT,
-          `${support ? `user:${userId} already holds` : "you already hold"} role "${held.role}" on ${scope}; roles cannot be combined on one resource`,
-        );
-      }
+      requireRoomFor(tx.engine, held, { subject: `user:${userId}`, role, scope }, tx.now);
       const ws = tx.workspace.id;
       const pending = await tx.trx
         .selectFrom("access_requests")
@@ -635,23 +648,16 @@ export class AccessRequests {
             .execute();
       }
       const subject = `user:${row.user_id}` as const;
-      const held = tx.engine.grantsOf(subject).find((grant) => grant.scope === scope);
-      if (held !== undefined) {
-        if (held.expiresAt === undefined || held.expiresAt > tx.now)
-          throw new GatehouseError(
-            ErrorCode.ROLE_CONFLICT,
-            `${subject} already holds role "${held.role}" on ${scope}; roles cannot be combined on one resource`,
-          );
-        // An ended grant holds nothing: the new one takes its place.
-        await tx.trx
-          .deleteFrom("grants")
-          .where("workspace_id", "=", tx.workspace.id)
-          .where("subject", "=", subject)
-          .where("scope", "=", scope)
-          .execute();
-        tx.apply({ op: "grant.remove", subject, scope });
-      }
-      await insertGrant(tx, subject, { role, scope, expiresAt });
+      const note = temporaryNote(
+        originOf(row.id),
+        expiresAt,
+        `requested by ${row.requested_by ?? subject}, approved by ${actorLabel(tx.request)}`,
+        row.reason,
+      );
+      // Over a standing role there, the grant falls back to it at its end.
+      const grant = await placeTemporaryGrant(tx, subject, { role, scope, until: expiresAt, note });
+      if (grant.fallback !== undefined)
+        record.details = { ...record.details, fallback: grant.fallback };
       const decided = await decide(tx, row, {
         status: "approved",
         decision_note: null,
@@ -708,9 +714,13 @@ export class AccessRequests {
       }
       const subject = `user:${row.user_id}` as const;
       const scope = row.granted_scope as ResourceRef;
-      const grant = tx.engine
-        .grantsOf(subject)
-        .find((held) => held.scope === scope && held.expiresAt === row.granted_until);
+      const grant = tx.engine.grantsOf(subject).find(
+        (held) =>
+          held.scope === scope &&
+          (isFrom(held, originOf(row.id)) ||
+            // Approved before grants carried their request's note.
+            (held.note === undefined && held.expiresAt === row.granted_until)),
+      );
       const member = await tx.trx
         .selectFrom("members")
         .select("support_until")
@@ -721,13 +731,8 @@ export class AccessRequests {
         // Only support access made them a member: that membership ends with it.
         await removeMemberRows(tx, row.user_id);
       } else if (grant !== undefined) {
-        await tx.trx
-          .deleteFrom("grants")
-          .where("workspace_id", "=", tx.workspace.id)
-          .where("subject", "=", subject)
-          .where("scope", "=", scope)
-          .execute();
-        tx.apply({ op: "grant.remove", subject, scope });
+        // The standing role it went over comes back; without one, the grant goes.
+        await endTemporaryGrant(tx, subject, scope);
       }
       // Conditional: a revoke racing another revoke (or the end) changes the row once.
       const result = await tx.trx

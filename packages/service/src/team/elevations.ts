@@ -7,7 +7,15 @@ import type { TwoFactor } from "../sign-in/two-factor.ts";
 import { newId } from "../support/crypto.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { requireResourceName, requireText } from "../support/validation.ts";
-import { insertGrant, requireDelegation } from "./members.ts";
+import { requireDelegation } from "./members.ts";
+import {
+  endTemporaryGrant,
+  type GrantOrigin,
+  isFrom,
+  placeTemporaryGrant,
+  storedGrant,
+  temporaryNote,
+} from "./temporary-grants.ts";
 
 /** The shortest and the longest elevation a manager may allow. */
 export const ELEVATION_MIN_MS = 60_000;
@@ -47,14 +55,7 @@ export interface ActivationInput {
   readonly totpCode?: string | undefined;
 }
 
-/** The note an elevation's grant carries: what `explain` names, and how an elevation is found again. */
-function elevationNote(id: string, until: number, reason: string): string {
-  return `elevated until ${new Date(until).toISOString()} (eligibility ${id}): ${reason}`;
-}
-
-function isElevationOf(grant: Grant, id: string): boolean {
-  return grant.note?.includes(`(eligibility ${id})`) === true;
-}
+const originOf = (id: string): GrantOrigin => ({ kind: "eligibility", id });
 
 function notFound(): GatehouseError {
   return new GatehouseError(ErrorCode.NOT_FOUND, "no such eligibility in this workspace");
@@ -241,26 +242,33 @@ export class Elevations {
       const durationMs = requireDuration(input?.durationMs, "durationMs", row.max_duration_ms);
       const subject = row.subject as `user:${string}`;
       const scope = row.scope as ResourceRef;
-      const current = tx.engine.grantsOf(subject).find((grant) => grant.scope === scope);
-      if (current !== undefined && isElevationOf(current, row.id)) {
-        if (current.expiresAt !== undefined && current.expiresAt > tx.now)
-          throw new GatehouseError(
-            ErrorCode.CONFLICT,
-            `you are already elevated on ${scope} until ${new Date(current.expiresAt).toISOString()}`,
-          );
-        // The last elevation ran out: its row makes way for the new one.
-        await deleteGrant(tx, subject, scope);
-      }
+      const current = await storedGrant(tx, subject, scope);
+      if (
+        current?.expiresAt !== undefined &&
+        current.expiresAt > tx.now &&
+        isFrom(current, originOf(row.id))
+      )
+        throw new GatehouseError(
+          ErrorCode.CONFLICT,
+          `you are already elevated on ${scope} until ${new Date(current.expiresAt).toISOString()}`,
+        );
       const until = tx.now + durationMs;
-      const note = elevationNote(row.id, until, reason);
-      await insertGrant(tx, subject, { role: row.role, scope, expiresAt: until, note });
+      const note = temporaryNote(originOf(row.id), until, "elevated", reason);
+      // Over a standing role there, the grant falls back to it at `until`; an ended one makes way.
+      const grant = await placeTemporaryGrant(tx, subject, { role: row.role, scope, until, note });
       tx.audit({
         action: "elevation.activate",
         target: subject,
-        details: { eligibility: row.id, role: row.role, scope, until, reason },
+        details: {
+          eligibility: row.id,
+          role: row.role,
+          scope,
+          until,
+          reason,
+          ...(grant.fallback === undefined ? {} : { fallback: grant.fallback }),
+        },
       });
       // The engine takes the grant once the change commits.
-      const grant: Grant = { subject, role: row.role, scope, extras: [], expiresAt: until, note };
       return grant;
     });
     return { grant: value, revision };
@@ -285,11 +293,18 @@ export class Elevations {
       const live = activeGrant(tx, row, tx.now);
       if (live === undefined)
         throw new GatehouseError(ErrorCode.NOT_FOUND, `${subject} is not elevated on ${row.scope}`);
-      await deleteGrant(tx, subject, live.scope);
+      // The standing role it went over comes back; without one, the grant goes.
+      const restored = await endTemporaryGrant(tx, subject, live.scope);
       tx.audit({
         action: "elevation.end",
         target: subject,
-        details: { eligibility: row.id, role: row.role, scope: row.scope, until: live.expiresAt },
+        details: {
+          eligibility: row.id,
+          role: row.role,
+          scope: row.scope,
+          until: live.expiresAt,
+          fallback: restored ?? null,
+        },
       });
     });
     return { revision };
@@ -320,7 +335,7 @@ function activeGrant(
 ): Grant | undefined {
   const grant = reader.engine
     .grantsOf(row.subject as `user:${string}`)
-    .find((candidate) => candidate.scope === row.scope && isElevationOf(candidate, row.id));
+    .find((candidate) => candidate.scope === row.scope && isFrom(candidate, originOf(row.id)));
   return grant?.expiresAt !== undefined && grant.expiresAt > now ? grant : undefined;
 }
 
@@ -395,18 +410,4 @@ async function requireMemberSubject(tx: WorkspaceWriter, subject: string): Promi
     ErrorCode.MEMBER_NOT_FOUND,
     'subject is a member of this workspace, as "user:<id>"',
   );
-}
-
-async function deleteGrant(
-  tx: WorkspaceWriter,
-  subject: `user:${string}`,
-  scope: ResourceRef,
-): Promise<void> {
-  await tx.trx
-    .deleteFrom("grants")
-    .where("workspace_id", "=", tx.workspace.id)
-    .where("subject", "=", subject)
-    .where("scope", "=", scope)
-    .execute();
-  tx.apply({ op: "grant.remove", subject, scope });
 }

@@ -23,6 +23,8 @@ export interface GrantSpec {
   readonly expiresAt?: number | undefined;
   /** The engine's opaque note (a just-in-time elevation's provenance); never read from a request. */
   readonly note?: string | undefined;
+  /** What a temporary grant falls back to at `expiresAt` (the standing role); never read from a request. */
+  readonly fallback?: { readonly role: string; readonly extras: readonly string[] } | undefined;
 }
 
 export interface Member {
@@ -245,6 +247,7 @@ export async function insertGrant(
     extras: [...new Set(spec.extras ?? [])],
     expiresAt: spec.expiresAt,
     ...(spec.note === undefined ? {} : { note: spec.note }),
+    ...(spec.fallback === undefined ? {} : { fallback: spec.fallback }),
   };
   if (spec.expiresAt !== undefined && spec.expiresAt <= tx.now) {
     throw new GatehouseError(ErrorCode.INVALID_INPUT, "expiresAt must be in the future");
@@ -263,6 +266,8 @@ export async function insertGrant(
         extras: JSON.stringify(input.extras),
         expires_at: spec.expiresAt ?? null,
         note: spec.note ?? null,
+        fallback_role: spec.fallback?.role ?? null,
+        fallback_extras: spec.fallback === undefined ? null : JSON.stringify(spec.fallback.extras),
         created_at: tx.now,
         created_by: actorLabel(tx.request),
       })

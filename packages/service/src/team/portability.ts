@@ -71,6 +71,11 @@ export interface ExportedGrant {
   readonly expiresAt: number | null;
   /** The grant's note (a just-in-time elevation's provenance); `null` for none. Since version 2. */
   readonly note: string | null;
+  /**
+   * For a temporary role over a standing one: the role (and extras) it falls back to at
+   * `expiresAt`; `null` for none. Since version 2.
+   */
+  readonly fallback: { readonly role: string; readonly extras: readonly string[] } | null;
 }
 
 /** A member's standing eligibility for a role at a scope (docs/elevation.md). Since version 2. */
@@ -711,6 +716,30 @@ const GRANT_FIELDS: { readonly [K in GrantFieldName]: GrantField<K> } = {
         : `must be null or at most ${NOTE_MAX_LENGTH} characters`,
     input: (note) => (note === null ? {} : { note }),
     row: (note) => ({ note }),
+  },
+  fallback: {
+    exported: (grant) =>
+      grant.fallback === undefined
+        ? null
+        : { role: grant.fallback.role, extras: [...grant.fallback.extras] },
+    absent: null,
+    problem: (value) =>
+      value === null ||
+      (isObject(value) &&
+        typeof value["role"] === "string" &&
+        Array.isArray(value["extras"] ?? []) &&
+        ((value["extras"] ?? []) as unknown[]).every((extra) => typeof extra === "string"))
+        ? undefined
+        : "must be null or an object with a role and a list of extras",
+    input: (fallback) =>
+      fallback === null
+        ? {}
+        : { fallback: { role: fallback.role, extras: [...new Set(fallback.extras ?? [])] } },
+    row: (fallback) => ({
+      fallback_role: fallback?.role ?? null,
+      fallback_extras:
+        fallback === null ? null : JSON.stringify([...new Set(fallback.extras ?? [])]),
+    }),
   },
 };
 

@@ -316,7 +316,8 @@ async function usesOf(tx: WorkspaceWriter, name: string): Promise<string[]> {
       .selectFrom("grants")
       .select("scope")
       .where("workspace_id", "=", tx.workspace.id)
-      .where("role", "=", name)
+      // A temporary grant falling back to the role uses it too.
+      .where((where) => where.or([where("role", "=", name), where("fallback_role", "=", name)]))
       .execute(),
     tx.trx
       .selectFrom("invitations")

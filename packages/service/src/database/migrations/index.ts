@@ -15,6 +15,7 @@ import * as accessRequests from "./0015-access-requests.ts";
 import * as eligibilities from "./0016-eligibilities.ts";
 import * as workspaceRoles from "./0017-workspace-roles.ts";
 import * as supportAccess from "./0018-support-access.ts";
+import * as grantFallbacks from "./0019-grant-fallbacks.ts";
 
 /** Every migration, in order. Add new ones at the end; never edit one that has shipped. */
 export const migrations: Readonly<Record<string, Migration>> = {
@@ -34,4 +35,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "0016-eligibilities": eligibilities,
   "0017-workspace-roles": workspaceRoles,
   "0018-support-access": supportAccess,
+  "0019-grant-fallbacks": grantFallbacks,
 };
