@@ -65,7 +65,20 @@ function rolesAt(model: ReturnType<typeof useWorkspace>["model"], type: string):
 /** The card on a resource's page: ask for a role here, for a while, saying why. */
 export function RequestAccessCard(props: { readonly resource: string }): React.JSX.Element | null {
   const { workspace, model, access, canWrite } = useWorkspace();
-  const roles = rolesAt(model, splitResource(props.resource).type);
+  // A role held here for good may be asked above for a while: the request's grant returns to it
+  // when it ends (docs/access-requests.md). A temporary grant here already is not asked over.
+  const heldHere = access.grants.find(
+    (grant) =>
+      grant.scope === props.resource &&
+      (grant.expiresAt === undefined || grant.expiresAt === null || grant.expiresAt > Date.now()),
+  );
+  const standing =
+    heldHere !== undefined && (heldHere.expiresAt === undefined || heldHere.expiresAt === null)
+      ? heldHere.role
+      : undefined;
+  const roles = rolesAt(model, splitResource(props.resource).type).filter(
+    (name) => name !== standing,
+  );
   const mine = useApi<{ accessRequests: AccessRequest[] }>(
     `${ws(workspace.id)}/access-requests?mine=true&status=pending`,
   );
@@ -74,21 +87,20 @@ export function RequestAccessCard(props: { readonly resource: string }): React.J
   const [reason, setReason] = useState("");
   const [sent, setSent] = useState<string | undefined>();
   const withdrawing = useAction();
-  // Asking is for a member's own access; the owner already holds everything, and a role held
-  // here already cannot be combined with another on the same resource.
-  const holdsHere = access.grants.some(
-    (grant) =>
-      grant.scope === props.resource &&
-      (grant.expiresAt === undefined || grant.expiresAt === null || grant.expiresAt > Date.now()),
-  );
-  if (!canWrite || access.isOwner || holdsHere || roles.length === 0) return null;
+  // Asking is for a member's own access; the owner already holds everything.
+  const temporaryHere = heldHere !== undefined && standing === undefined;
+  if (!canWrite || access.isOwner || temporaryHere || roles.length === 0) return null;
   const waiting = (mine.data?.accessRequests ?? []).filter(
     (request) => request.scope === props.resource,
   );
   return (
     <Card
       title="Request access"
-      description="Ask for a role here for a while. Those who may give it are told, and approve — perhaps for less — or reject."
+      description={
+        standing === undefined
+          ? "Ask for a role here for a while. Those who may give it are told, and approve — perhaps for less — or reject."
+          : `You are ${roleLabel(model, standing)} here. Ask for a higher role for a while; when it ends you are ${roleLabel(model, standing)} again. Those who may give it are told, and approve — perhaps for less — or reject.`
+      }
     >
       {waiting.length === 0 ? null : (
         <ul className="plain-list" aria-label="Your waiting requests">
