@@ -86,7 +86,6 @@ export function prepareGrant(state: EngineState, input: GrantInput) {
 
 /** Adds a grant: one role per subject per resource, and one owner per workspace. */
 export function insertGrant(state: EngineState, input: GrantInput): GrantRecord {
-  const model = state.model;
   const { kind, role, node, extras, extraBits, expiresAt, note } = prepareGrant(state, input);
   if (role.isOwner && state.ownerGrant !== undefined) {
     throw new GatehouseError(
@@ -96,13 +95,7 @@ export function insertGrant(state: EngineState, input: GrantInput): GrantRecord 
   }
   const holder = principalNamed(state, input.subject, kind);
   refuseSecondRole(state, holder, node);
-  // Without extras a grant holds exactly its role's bits: share them (bits are never mutated).
-  let bits = role.bits;
-  if (extraBits !== undefined) {
-    bits = emptyBits(model.words);
-    orInto(bits, role.bits);
-    orInto(bits, extraBits);
-  }
+  const bits = grantBits(state, role, extraBits);
   return attachGrant(
     state,
     holder,
@@ -140,23 +133,51 @@ export function attachGrant(
   expiresAt: number,
   note: string | undefined = undefined,
 ): GrantRecord {
-  // The role's, the principal's and the node's names: one string each, however many grants.
-  const record = new GrantRecord(
-    holder,
-    node,
-    role.name,
-    state.keys[node]!,
-    extras,
-    bits,
-    expiresAt,
-    note,
-  );
+  const record = grantRecord(state, { holder, node, role, extras, bits, expiresAt, note });
   holder.grants.set(node, record);
   state.grantCount++;
-  grantsOn(state, node).add(record);
+  indexGrant(state, record);
   if (role.isOwner) state.ownerGrant = record;
   state.revision++;
   return record;
+}
+
+/** What a grant record is made of, checked already. */
+export interface GrantParts {
+  readonly holder: Principal;
+  readonly node: number;
+  readonly role: CompiledRole;
+  readonly extras: readonly string[];
+  readonly bits: Bits;
+  readonly expiresAt: number;
+  readonly note: string | undefined;
+}
+
+/**
+ * The one place a grant record is built: by `attachGrant` and when a principal's grants held in a
+ * snapshot's columns are first read.
+ */
+export function grantRecord(state: EngineState, parts: GrantParts): GrantRecord {
+  // The role's, the principal's and the node's names: one string each, however many grants.
+  return new GrantRecord(
+    parts.holder,
+    parts.node,
+    parts.role.name,
+    state.keys[parts.node]!,
+    parts.extras,
+    parts.bits,
+    parts.expiresAt,
+    parts.note,
+  );
+}
+
+/** A grant's bits: its role's, shared when it has no extras (bits are never mutated). */
+export function grantBits(state: EngineState, role: CompiledRole, extraBits: Bits | undefined) {
+  if (extraBits === undefined) return role.bits;
+  const bits = emptyBits(state.model.words);
+  orInto(bits, role.bits);
+  orInto(bits, extraBits);
+  return bits;
 }
 
 /**
@@ -216,13 +237,32 @@ export function loadGrantRows(state: EngineState, rows: Iterable<GrantRow>): voi
   }
 }
 
-function grantsOn(state: EngineState, node: number): Set<GrantRecord> {
-  let records = state.grantsAt[node];
-  if (records === undefined) {
-    records = new Set();
-    state.grantsAt[node] = records;
+/**
+ * Per node, the grants there. After a snapshot restore the index is built on this first need,
+ * which turns every principal's grants into records.
+ */
+export function grantsAtNodes(state: EngineState): (Set<GrantRecord> | undefined)[] {
+  let index = state.grantsAt;
+  if (index === undefined) {
+    index = [];
+    for (const principal of state.principals.values()) {
+      for (const record of principal.grants.values())
+        (index[record.node] ??= new Set()).add(record);
+    }
+    state.grantsAt = index;
   }
-  return records;
+  return index;
+}
+
+/** Adds a grant to the per-node index, when built. */
+function indexGrant(state: EngineState, record: GrantRecord): void {
+  const index = state.grantsAt;
+  if (index !== undefined) (index[record.node] ??= new Set()).add(record);
+}
+
+/** Removes a grant from the per-node index, when built. */
+function unindexGrant(state: EngineState, record: GrantRecord): void {
+  state.grantsAt?.[record.node]?.delete(record);
 }
 
 /** Removes the grant `subject` holds at `scope` and returns it. */
@@ -232,7 +272,7 @@ export function removeGrant(state: EngineState, subject: string, scope: string):
   if (record === undefined)
     throw new GatehouseError(ErrorCode.GRANT_NOT_FOUND, `${subject} holds no grant on ${scope}`);
   dropGrant(state, record);
-  state.grantsAt[record.node]!.delete(record);
+  unindexGrant(state, record);
   state.revision++;
   return record.grant;
 }
@@ -266,7 +306,7 @@ export function removeSubject(state: EngineState, subject: string): void {
   if (principal === undefined) return;
   for (const record of [...principal.grants.values()]) {
     dropGrant(state, record);
-    state.grantsAt[record.node]!.delete(record);
+    unindexGrant(state, record);
   }
   for (const group of principal.groups) group.deleteMember(principal);
   for (const member of principal.members)

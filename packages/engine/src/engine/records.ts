@@ -77,11 +77,24 @@ const NO_SET: ReadonlySet<Principal> = new Set();
 /** Shared by every grant without extras. */
 export const NO_EXTRAS: readonly string[] = Object.freeze([]);
 
+/**
+ * Grants held in columns (a restored snapshot's) and turned into records for one principal when
+ * its grants are first read: `run` is the principal's place in those columns.
+ */
+export interface HeldGrants {
+  /** How many grants the run holds. */
+  countOf(run: number): number;
+  /** Adds the run's records to `into` (keyed by node). */
+  materialize(holder: Principal, run: number, into: Map<number, GrantRecord>): void;
+}
+
 /** A user, group or API key with the grants it holds directly. */
 export class Principal {
   readonly name: SubjectRef;
   readonly kind: Kind;
-  readonly grants = new Map<number, GrantRecord>();
+  #grants: Map<number, GrantRecord> | undefined = undefined;
+  #held: HeldGrants | undefined = undefined;
+  #run = 0;
   /** For users: the groups they belong to (replaced, never mutated). */
   groups: readonly Principal[] = NO_PRINCIPALS;
   /** For groups: their members; allocated on the first. */
@@ -92,6 +105,33 @@ export class Principal {
   constructor(name: SubjectRef, kind: Kind) {
     this.name = name;
     this.kind = kind;
+  }
+
+  /** Its grants by node; those still held in columns become records on this first read. */
+  get grants(): Map<number, GrantRecord> {
+    return this.#grants ?? this.#materialize();
+  }
+
+  /** How many grants it holds, without building records for those still in columns. */
+  get grantCount(): number {
+    return this.#grants?.size ?? this.#held?.countOf(this.#run) ?? 0;
+  }
+
+  /** Leaves its grants in `held`'s columns until they are first read (a fresh principal only). */
+  holdGrants(held: HeldGrants, run: number): void {
+    this.#held = held;
+    this.#run = run;
+  }
+
+  #materialize(): Map<number, GrantRecord> {
+    const grants = new Map<number, GrantRecord>();
+    this.#grants = grants;
+    const held = this.#held;
+    if (held !== undefined) {
+      this.#held = undefined;
+      held.materialize(this, this.#run, grants);
+    }
+    return grants;
   }
 
   addMember(member: Principal): void {

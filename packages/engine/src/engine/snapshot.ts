@@ -1,6 +1,8 @@
+import type { Bits } from "../bitset.ts";
+import type { CompiledRole } from "../model/define-model.ts";
 import { invalid } from "./names.ts";
-import { addApiKey, attachGrant, insertGrant } from "./principals.ts";
-import { Kind, NO_EXTRAS, Principal } from "./records.ts";
+import { addApiKey, grantBits, grantRecord, prepareGrant } from "./principals.ts";
+import { type GrantRecord, type HeldGrants, Kind, NO_EXTRAS, Principal } from "./records.ts";
 import type { EngineState } from "./state.ts";
 import { NO_PARENT } from "./state.ts";
 import { addNode } from "./tree.ts";
@@ -74,7 +76,7 @@ export function* encodeSnapshotSteps(
       const { id, owner, scopes, resources, expiresAt } = principal.key!.key;
       keys.push({ id, owner, scopes, resources, expiresAt });
     } else if (
-      principal.grants.size > 0 ||
+      principal.grantCount > 0 ||
       principal.groups.length > 0 ||
       principal.members.size > 0 ||
       principal.keys.size > 0
@@ -91,7 +93,7 @@ export function* encodeSnapshotSteps(
     kind[index] = principal.kind;
     strings.push(principal.name);
     for (const member of principal.members) memberships.push(index, principalIndex.get(member)!);
-    grantCount += principal.grants.size;
+    grantCount += principal.grantCount;
     if (index > 0 && index % STEP === 0) yield;
   }
 
@@ -179,6 +181,57 @@ export function encodeSnapshot(state: EngineState, definition: string): Uint8Arr
   for (;;) {
     const step = steps.next();
     if (step.done === true) return step.value;
+  }
+}
+
+/** What a grant with extras or a note adds to its row, checked at restore. */
+interface Detail {
+  readonly extras: readonly string[];
+  readonly bits: Bits;
+  readonly note: string | undefined;
+}
+
+interface GrantColumns {
+  /** Principal `i`'s grants are `runs[i]` up to `runs[i + 1]`. */
+  readonly runs: Uint32Array;
+  readonly node: Uint32Array;
+  readonly role: Uint16Array;
+  readonly roles: readonly CompiledRole[];
+  /** By grant, for those that expire. */
+  readonly expiresAt: ReadonlyMap<number, number>;
+  /** By grant, for those with extras or a note. */
+  readonly detailed: ReadonlyMap<number, Detail>;
+}
+
+/** A restored snapshot's grants, checked, kept in its columns until a principal's are read. */
+class SnapshotGrants implements HeldGrants {
+  readonly #state: EngineState;
+  readonly #columns: GrantColumns;
+  constructor(state: EngineState, columns: GrantColumns) {
+    this.#state = state;
+    this.#columns = columns;
+  }
+
+  countOf(run: number): number {
+    return this.#columns.runs[run + 1]! - this.#columns.runs[run]!;
+  }
+
+  materialize(holder: Principal, run: number, into: Map<number, GrantRecord>): void {
+    const { runs, node, role, roles, expiresAt, detailed } = this.#columns;
+    for (let g = runs[run]!, end = runs[run + 1]!; g < end; g++) {
+      const r = roles[role[g]!]!;
+      const detail = detailed.get(g);
+      const record = grantRecord(this.#state, {
+        holder,
+        node: node[g]!,
+        role: r,
+        extras: detail?.extras ?? NO_EXTRAS,
+        bits: detail?.bits ?? r.bits,
+        expiresAt: expiresAt.get(g) ?? Number.POSITIVE_INFINITY,
+        note: detail?.note,
+      });
+      into.set(record.node, record);
+    }
   }
 }
 
@@ -316,50 +369,80 @@ export function restoreSnapshot(state: EngineState, definition: string, source: 
   const expiringGrant = read.u32(expiringCount!);
   const expiring = read.f64(expiringCount!);
   read.end();
-  const expiresAt = new Float64Array(grantCount!).fill(Number.POSITIVE_INFINITY);
+  const expiresAt = new Map<number, number>();
   for (let i = 0; i < expiringCount!; i++) {
     const g = expiringGrant[i]!;
     if (!(g < grantCount!) || !Number.isFinite(expiring[i]!)) throw broken("a bad expiry");
-    expiresAt[g] = expiring[i]!;
+    expiresAt.set(g, expiring[i]!);
   }
-  let nextExtras = 0;
-  for (let g = 0; g < grantCount!; g++) {
+  // Rare: a grant's extras and note are checked against the model as any new grant's are.
+  const detailed = new Map<number, Detail>();
+  for (let i = 0; i < extrasCount!; i++) {
+    const g = extrasGrant[i]!;
+    if (!(g < grantCount!) || (i > 0 && g <= extrasGrant[i - 1]!))
+      throw broken("extras out of order");
+    const detail = JSON.parse(strings[extrasString[i]!] ?? "null") as unknown;
+    const { extras, note } = Array.isArray(detail)
+      ? { extras: detail, note: undefined }
+      : ((detail ?? {}) as { extras?: unknown; note?: unknown });
     const principal = principals[holder[g]!];
+    const r = roles[role[g]!];
+    if (
+      !Array.isArray(extras) ||
+      (note !== undefined && typeof note !== "string") ||
+      principal === undefined ||
+      r === undefined ||
+      !(node[g]! < nodeCount!)
+    )
+      throw broken(`grant ${g} has bad extras`);
+    const expiry = expiresAt.get(g);
+    const prepared = prepareGrant(state, {
+      subject: principal.name as GrantInput["subject"],
+      role: r.name,
+      scope: state.keys[node[g]!] as GrantInput["scope"],
+      extras: extras as string[],
+      expiresAt: expiry,
+      note,
+    });
+    detailed.set(g, {
+      extras: prepared.extras === NO_EXTRAS ? NO_EXTRAS : Object.freeze(prepared.extras),
+      bits: grantBits(state, r, prepared.extraBits),
+      note: prepared.note,
+    });
+  }
+
+  // Grants come in one run per principal: checked here, turned into records when first read.
+  const runs = new Uint32Array(principalCount! + 1);
+  const seenBy = new Uint32Array(nodeCount!);
+  let owner: Principal | undefined;
+  for (let g = 0; g < grantCount!; g++) {
+    const h = holder[g]!;
+    const principal = principals[h];
     const n = node[g]!;
     const r = roles[role[g]!];
     if (principal === undefined || !(n < nodeCount!) || r === undefined)
       throw broken(`grant ${g} names what is not there`);
-    const expiry = expiresAt[g]!;
-    if (nextExtras < extrasCount! && extrasGrant[nextExtras] === g) {
-      // Rare: extras are checked against the model as any new grant's are.
-      const detail = JSON.parse(strings[extrasString[nextExtras++]!] ?? "null") as unknown;
-      const { extras, note } = Array.isArray(detail)
-        ? { extras: detail, note: undefined }
-        : ((detail ?? {}) as { extras?: unknown; note?: unknown });
-      if (!Array.isArray(extras) || (note !== undefined && typeof note !== "string"))
-        throw broken(`grant ${g} has bad extras`);
-      insertGrant(state, {
-        subject: principal.name as GrantInput["subject"],
-        role: r.name,
-        scope: state.keys[n] as GrantInput["scope"],
-        extras: extras as string[],
-        expiresAt: expiry === Number.POSITIVE_INFINITY ? undefined : expiry,
-        note,
-      });
-      continue;
-    }
-    if (
-      (r.scopeMask & (1 << state.type[n]!)) === 0 ||
-      principal.grants.has(n) ||
-      (r.isOwner &&
-        (principal.kind !== Kind.User ||
-          expiry !== Number.POSITIVE_INFINITY ||
-          state.ownerGrant !== undefined))
-    )
+    if (g > 0 && h < holder[g - 1]!) throw broken("grants out of order");
+    runs[h + 1]!++;
+    // One role per principal per node: the runs are contiguous, so a stamp per node suffices.
+    if ((r.scopeMask & (1 << state.type[n]!)) === 0 || seenBy[n] === h + 1)
       throw broken(`grant ${g} does not fit the model`);
-    attachGrant(state, principal, n, r, NO_EXTRAS, r.bits, expiry);
+    seenBy[n] = h + 1;
+    if (r.isOwner) {
+      if (principal.kind !== Kind.User || expiresAt.has(g) || owner !== undefined)
+        throw broken(`grant ${g} does not fit the model`);
+      owner = principal;
+    }
   }
-  if (nextExtras !== extrasCount) throw broken("extras out of order");
+  for (let i = 0; i < principalCount!; i++) runs[i + 1]! += runs[i]!;
+  const held = new SnapshotGrants(state, { runs, node, role, roles, expiresAt, detailed });
+  for (let i = 0; i < principalCount!; i++)
+    if (runs[i + 1]! > runs[i]!) principals[i]!.holdGrants(held, i);
+  state.grantCount += grantCount!;
+  // Built when first needed (who-can-access, deleting a subtree), from every principal's grants.
+  state.grantsAt = undefined;
+  for (const record of owner?.grants.values() ?? [])
+    if (model.roles.get(record.role)?.isOwner === true) state.ownerGrant = record;
 
   const keys = JSON.parse(strings[2]!) as ApiKeyInput[];
   if (!Array.isArray(keys)) throw broken("bad API keys");

@@ -37,7 +37,11 @@ export class EngineState {
   nodeCount = 0;
   readonly keys: string[] = [];
   readonly children: (number[] | undefined)[] = [];
-  readonly grantsAt: (Set<GrantRecord> | undefined)[] = [];
+  /**
+   * Per node: the grants there. `undefined` after a snapshot restore until first needed
+   * (`grantsAtNodes` builds it); kept up to date once built.
+   */
+  grantsAt: (Set<GrantRecord> | undefined)[] | undefined = [];
   /** Per type: its resources in name order, kept incrementally for listing. */
   readonly byType: SortedNames[];
 
