@@ -245,11 +245,9 @@ export function grantsAtNodes(state: EngineState): (Set<GrantRecord> | undefined
   let index = state.grantsAt;
   if (index === undefined) {
     index = [];
-    for (const principal of state.principals.values()) {
-      for (const record of principal.grants.values())
-        (index[record.node] ??= new Set()).add(record);
-    }
     state.grantsAt = index;
+    for (const principal of state.principals.values())
+      for (const record of principal.grants.values()) indexGrant(state, record);
   }
   return index;
 }
@@ -257,7 +255,10 @@ export function grantsAtNodes(state: EngineState): (Set<GrantRecord> | undefined
 /** Adds a grant to the per-node index, when built. */
 function indexGrant(state: EngineState, record: GrantRecord): void {
   const index = state.grantsAt;
-  if (index !== undefined) (index[record.node] ??= new Set()).add(record);
+  if (index === undefined) return;
+  const records = index[record.node];
+  if (records === undefined) index[record.node] = new Set([record]);
+  else records.add(record);
 }
 
 /** Removes a grant from the per-node index, when built. */
