@@ -1312,10 +1312,14 @@ describe("engine invariants on random workspaces", () => {
           const workspace = buildWorkspace(scenario);
           const { engine } = workspace;
           // Restored grants stay in the snapshot's columns until read: write first, read after.
-          const restored = Engine.fromSnapshot(scenario.model, engine.snapshot(), {
+          const bytes = engine.snapshot();
+          const restored = Engine.fromSnapshot(scenario.model, bytes, {
             workspace: scenario.workspace,
             clock: () => NOW,
           });
+          // Encoded again straight from the columns, and forked (the same path).
+          expect(restored.snapshot()).toEqual(bytes);
+          expect(restored.fork().snapshot()).toEqual(bytes);
           expect(restored.footprint).toEqual(engine.footprint);
           expect(restored.ownerGrant).toEqual(engine.ownerGrant);
           const state = initialState(scenario, workspace);

@@ -77,6 +77,9 @@ const NO_SET: ReadonlySet<Principal> = new Set();
 /** Shared by every grant without extras. */
 export const NO_EXTRAS: readonly string[] = Object.freeze([]);
 
+/** What the snapshot encoder reads of a grant: a record, or a grant still held in columns. */
+export type GrantFields = Pick<GrantRecord, "node" | "role" | "extras" | "expiresAt" | "note">;
+
 /**
  * Grants held in columns (a restored snapshot's) and turned into records for one principal when
  * its grants are first read: `run` is the principal's place in those columns.
@@ -86,6 +89,8 @@ export interface HeldGrants {
   countOf(run: number): number;
   /** Adds the run's records to `into` (keyed by node). */
   materialize(holder: Principal, run: number, into: Map<number, GrantRecord>): void;
+  /** The run's grants as fields, without building records. */
+  fieldsOf(run: number): Iterable<GrantFields>;
 }
 
 /** A user, group or API key with the grants it holds directly. */
@@ -115,6 +120,11 @@ export class Principal {
   /** How many grants it holds, without building records for those still in columns. */
   get grantCount(): number {
     return this.#grants?.size ?? this.#held?.countOf(this.#run) ?? 0;
+  }
+
+  /** Its grants' fields, without building records for those still in columns (for encoding). */
+  grantFields(): Iterable<GrantFields> {
+    return this.#grants?.values() ?? this.#held?.fieldsOf(this.#run) ?? [];
   }
 
   /** Leaves its grants in `held`'s columns until they are first read (a fresh principal only). */

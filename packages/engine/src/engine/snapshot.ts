@@ -1,8 +1,15 @@
 import type { Bits } from "../bitset.ts";
 import type { CompiledRole } from "../model/define-model.ts";
 import { invalid } from "./names.ts";
-import { addApiKey, grantBits, grantRecord, prepareGrant } from "./principals.ts";
-import { type GrantRecord, type HeldGrants, Kind, NO_EXTRAS, Principal } from "./records.ts";
+import { addApiKey, type GrantParts, grantBits, grantRecord, prepareGrant } from "./principals.ts";
+import {
+  type GrantFields,
+  type GrantRecord,
+  type HeldGrants,
+  Kind,
+  NO_EXTRAS,
+  Principal,
+} from "./records.ts";
 import type { EngineState } from "./state.ts";
 import { NO_PARENT } from "./state.ts";
 import { addNode } from "./tree.ts";
@@ -106,7 +113,8 @@ export function* encodeSnapshotSteps(
   const expiring: number[] = [];
   let g = 0;
   for (const [index, principal] of principals.entries()) {
-    for (const record of principal.grants.values()) {
+    // Grants still held in a restored snapshot's columns are copied without building records.
+    for (const record of principal.grantFields()) {
       holder[g] = index;
       node[g] = renumber[record.node]!;
       role[g] = roleIndex.get(record.role)!;
@@ -217,21 +225,34 @@ class SnapshotGrants implements HeldGrants {
   }
 
   materialize(holder: Principal, run: number, into: Map<number, GrantRecord>): void {
-    const { runs, node, role, roles, expiresAt, detailed } = this.#columns;
+    const { runs } = this.#columns;
     for (let g = runs[run]!, end = runs[run + 1]!; g < end; g++) {
-      const r = roles[role[g]!]!;
-      const detail = detailed.get(g);
-      const record = grantRecord(this.#state, {
-        holder,
-        node: node[g]!,
-        role: r,
-        extras: detail?.extras ?? NO_EXTRAS,
-        bits: detail?.bits ?? r.bits,
-        expiresAt: expiresAt.get(g) ?? Number.POSITIVE_INFINITY,
-        note: detail?.note,
-      });
+      const record = grantRecord(this.#state, { holder, ...this.#partsAt(g) });
       into.set(record.node, record);
     }
+  }
+
+  *fieldsOf(run: number): IterableIterator<GrantFields> {
+    const { runs } = this.#columns;
+    for (let g = runs[run]!, end = runs[run + 1]!; g < end; g++) {
+      const parts = this.#partsAt(g);
+      yield { ...parts, role: parts.role.name };
+    }
+  }
+
+  /** Grant `g` read off the columns: what a record of it is made of, but its holder. */
+  #partsAt(g: number): Omit<GrantParts, "holder"> {
+    const { node, role, roles, expiresAt, detailed } = this.#columns;
+    const r = roles[role[g]!]!;
+    const detail = detailed.get(g);
+    return {
+      node: node[g]!,
+      role: r,
+      extras: detail?.extras ?? NO_EXTRAS,
+      bits: detail?.bits ?? r.bits,
+      expiresAt: expiresAt.get(g) ?? Number.POSITIVE_INFINITY,
+      note: detail?.note,
+    };
   }
 }
 
