@@ -352,10 +352,10 @@ export function restoreSnapshot(state: EngineState, definition: string, source: 
       (model.parentMask[t]! & (1 << type[p]!)) === 0
     )
       throw broken(`node ${i} does not fit the tree`);
-    const name = strings[firstNode + i]!;
-    if (state.nodeIndex.has(name)) throw broken(`${name} appears twice`);
-    addNode(state, name, t, p);
+    addNode(state, strings[firstNode + i]!, t, p);
   }
+  // A name given twice would have replaced the first in the index (one lookup per node less).
+  if (state.nodeIndex.size !== nodeCount) throw broken("a resource appears twice");
 
   const kind = read.u8(principalCount!);
   const principals = new Array<Principal>(principalCount!);
@@ -367,11 +367,11 @@ export function restoreSnapshot(state: EngineState, definition: string, source: 
       !name.startsWith(k === Kind.User ? "user:" : "group:")
     )
       throw broken(`principal ${name} has kind ${k}`);
-    if (state.principals.has(name)) throw broken(`${name} appears twice`);
     const principal = new Principal(name, k);
     state.principals.set(name, principal);
     principals[i] = principal;
   }
+  if (state.principals.size !== principalCount) throw broken("a principal appears twice");
   const memberships = read.u32(membershipCount! * 2);
   for (let i = 0; i < memberships.length; i += 2) {
     const group = principals[memberships[i]!];
