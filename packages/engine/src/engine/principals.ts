@@ -238,32 +238,27 @@ export function loadGrantRows(state: EngineState, rows: Iterable<GrantRow>): voi
 }
 
 /**
- * Per node, the grants there. After a snapshot restore the index is built on this first need,
- * which turns every principal's grants into records.
+ * The grants at a node. After a snapshot restore, the principals holding grants there that are
+ * still in the snapshot's columns get their records first (and so join the index).
  */
-export function grantsAtNodes(state: EngineState): (Set<GrantRecord> | undefined)[] {
-  let index = state.grantsAt;
-  if (index === undefined) {
-    index = [];
-    state.grantsAt = index;
-    for (const principal of state.principals.values())
-      for (const record of principal.grants.values()) indexGrant(state, record);
-  }
-  return index;
+export function grantsAtNode(
+  state: EngineState,
+  node: number,
+): ReadonlySet<GrantRecord> | undefined {
+  state.heldGrants?.materializeAt(node);
+  return state.grantsAt[node];
 }
 
-/** Adds a grant to the per-node index, when built. */
-function indexGrant(state: EngineState, record: GrantRecord): void {
-  const index = state.grantsAt;
-  if (index === undefined) return;
-  const records = index[record.node];
-  if (records === undefined) index[record.node] = new Set([record]);
+/** Adds a grant to the per-node index. */
+export function indexGrant(state: EngineState, record: GrantRecord): void {
+  const records = state.grantsAt[record.node];
+  if (records === undefined) state.grantsAt[record.node] = new Set([record]);
   else records.add(record);
 }
 
-/** Removes a grant from the per-node index, when built. */
+/** Removes a grant from the per-node index. */
 function unindexGrant(state: EngineState, record: GrantRecord): void {
-  state.grantsAt?.[record.node]?.delete(record);
+  state.grantsAt[record.node]?.delete(record);
 }
 
 /** Removes the grant `subject` holds at `scope` and returns it. */

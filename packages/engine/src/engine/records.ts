@@ -91,6 +91,8 @@ export interface HeldGrants {
   materialize(holder: Principal, run: number, into: Map<number, GrantRecord>): void;
   /** The run's grants as fields, without building records. */
   fieldsOf(run: number): Iterable<GrantFields>;
+  /** Builds the records of every principal holding a grant at `node` still in columns. */
+  materializeAt(node: number): void;
 }
 
 /** A user, group or API key with the grants it holds directly. */

@@ -1,7 +1,14 @@
 import type { Bits } from "../bitset.ts";
 import type { CompiledRole } from "../model/define-model.ts";
 import { invalid } from "./names.ts";
-import { addApiKey, type GrantParts, grantBits, grantRecord, prepareGrant } from "./principals.ts";
+import {
+  addApiKey,
+  type GrantParts,
+  grantBits,
+  grantRecord,
+  indexGrant,
+  prepareGrant,
+} from "./principals.ts";
 import {
   type GrantFields,
   type GrantRecord,
@@ -202,6 +209,10 @@ interface Detail {
 interface GrantColumns {
   /** Principal `i`'s grants are `runs[i]` up to `runs[i + 1]`. */
   readonly runs: Uint32Array;
+  /** The users and groups of the snapshot, by their place in it. */
+  readonly holders: readonly Principal[];
+  /** By grant: its holder's place in `holders`. */
+  readonly holder: Uint32Array;
   readonly node: Uint32Array;
   readonly role: Uint16Array;
   readonly roles: readonly CompiledRole[];
@@ -215,6 +226,8 @@ interface GrantColumns {
 class SnapshotGrants implements HeldGrants {
   readonly #state: EngineState;
   readonly #columns: GrantColumns;
+  /** Per node, its grants' holders (`holdersAt[at[n]]` up to `at[n + 1]`), made on first need. */
+  #byNode: { readonly at: Uint32Array; readonly holdersAt: Uint32Array } | undefined;
   constructor(state: EngineState, columns: GrantColumns) {
     this.#state = state;
     this.#columns = columns;
@@ -229,7 +242,29 @@ class SnapshotGrants implements HeldGrants {
     for (let g = runs[run]!, end = runs[run + 1]!; g < end; g++) {
       const record = grantRecord(this.#state, { holder, ...this.#partsAt(g) });
       into.set(record.node, record);
+      indexGrant(this.#state, record);
     }
+  }
+
+  materializeAt(node: number): void {
+    this.#byNode ??= this.#indexByNode();
+    const { at, holdersAt } = this.#byNode;
+    // Nodes added after the restore hold no snapshot grants.
+    if (node + 1 >= at.length) return;
+    for (let i = at[node]!, end = at[node + 1]!; i < end; i++)
+      void this.#columns.holders[holdersAt[i]!]!.grants;
+  }
+
+  /** The grants' holders grouped by node (a counting sort over the node column). */
+  #indexByNode() {
+    const { node, holder } = this.#columns;
+    const at = new Uint32Array(this.#state.nodeCount + 1);
+    for (let g = 0; g < node.length; g++) at[node[g]! + 1]!++;
+    for (let n = 0; n + 1 < at.length; n++) at[n + 1]! += at[n]!;
+    const next = at.slice(0, -1);
+    const holdersAt = new Uint32Array(node.length);
+    for (let g = 0; g < node.length; g++) holdersAt[next[node[g]!]!++] = holder[g]!;
+    return { at, holdersAt };
   }
 
   *fieldsOf(run: number): IterableIterator<GrantFields> {
@@ -456,12 +491,21 @@ export function restoreSnapshot(state: EngineState, definition: string, source: 
     }
   }
   for (let i = 0; i < principalCount!; i++) runs[i + 1]! += runs[i]!;
-  const held = new SnapshotGrants(state, { runs, node, role, roles, expiresAt, detailed });
+  const held = new SnapshotGrants(state, {
+    runs,
+    holders: principals,
+    holder,
+    node,
+    role,
+    roles,
+    expiresAt,
+    detailed,
+  });
   for (let i = 0; i < principalCount!; i++)
     if (runs[i + 1]! > runs[i]!) principals[i]!.holdGrants(held, i);
   state.grantCount += grantCount!;
-  // Built when first needed (who-can-access, deleting a subtree), from every principal's grants.
-  state.grantsAt = undefined;
+  // Who-can-access and deleting a subtree build the records of the holders at the nodes they read.
+  state.heldGrants = held;
   for (const record of owner?.grants.values() ?? [])
     if (model.roles.get(record.role)?.isOwner === true) state.ownerGrant = record;
 

@@ -1,5 +1,5 @@
 import { invalid, unknownPermission } from "./names.ts";
-import { grantsAtNodes } from "./principals.ts";
+import { grantsAtNode } from "./principals.ts";
 import { type GrantRecord, Kind, type Principal } from "./records.ts";
 import { type EngineState, isExpired, NO_PARENT } from "./state.ts";
 import { compareNames } from "./tree.ts";
@@ -46,10 +46,9 @@ export function subjectsWith(
     if (reaches === undefined) found.set(name, [reach]);
     else reaches.push(reach);
   };
-  const grantsAt = grantsAtNodes(state);
   let depth = 0;
   for (let n = node; n !== NO_PARENT; n = state.parent[n]!, depth++) {
-    const records = grantsAt[n];
+    const records = grantsAtNode(state, n);
     if (records === undefined) continue;
     for (const record of records) {
       if ((record.bits[word]! & bit) === 0 || isExpired(state, record.expiresAt)) continue;
@@ -96,10 +95,9 @@ export function subjectsAt(
       else list.push(reach);
     }
   };
-  const grantsAt = grantsAtNodes(state);
   let depth = 0;
   for (let n = node; n !== NO_PARENT; n = state.parent[n]!, depth++) {
-    for (const record of grantsAt[n] ?? []) {
+    for (const record of grantsAtNode(state, n) ?? []) {
       if (depth > 0 && !intersects(record.bits, under)) continue;
       collect(record, depth);
     }
@@ -108,7 +106,7 @@ export function subjectsAt(
   const queue = [...(state.children[node] ?? [])];
   for (let index = 0; index < queue.length; index++) {
     const current = queue[index]!;
-    for (const record of grantsAt[current] ?? []) collect(record, BELOW + index);
+    for (const record of grantsAtNode(state, current) ?? []) collect(record, BELOW + index);
     for (const child of state.children[current] ?? []) queue.push(child);
   }
   return pageOf(found, limit);

@@ -1,6 +1,6 @@
 import { ErrorCode, GatehouseError } from "../errors.ts";
 import { invalid, requireNode, typeOfResource, unknownType } from "./names.ts";
-import { dropGrant, grantsAtNodes } from "./principals.ts";
+import { dropGrant, grantsAtNode } from "./principals.ts";
 import type { SortedNames } from "./sorted-names.ts";
 import { type EngineState, NO_PARENT } from "./state.ts";
 import type { Grant, Page, PageRequest, ResourceInput, ResourceRef } from "./types.ts";
@@ -97,7 +97,6 @@ export function deleteResource(
   removeItem(state.children[state.parent[node]!]!, node);
   const resources: ResourceRef[] = [];
   const grants: Grant[] = [];
-  const grantsAt = grantsAtNodes(state);
   const stack = [node];
   while (stack.length > 0) {
     const current = stack.pop()!;
@@ -105,11 +104,11 @@ export function deleteResource(
     resources.push(name as ResourceRef);
     state.nodeIndex.delete(name);
     state.byType[state.type[current]!]!.remove(name);
-    for (const record of grantsAt[current] ?? []) {
+    for (const record of grantsAtNode(state, current) ?? []) {
       dropGrant(state, record);
       grants.push(record.grant);
     }
-    grantsAt[current] = undefined;
+    state.grantsAt[current] = undefined;
     stack.push(...(state.children[current] ?? []));
     state.children[current] = undefined;
     state.parent[current] = NO_PARENT;
