@@ -110,7 +110,10 @@ interface Settings {
   readonly verifySamples: number;
   readonly propagationTrials: number;
   readonly coldStarts: number;
-  /** `--skip=propagation,coldstart`: leave those parts out (to rerun the HTTP figures alone). */
+  /**
+   * `--skip=propagation,coldstart`: leave those parts out (to rerun the HTTP figures alone);
+   * `--skip=http` runs the cold start alone.
+   */
   readonly skip: ReadonlySet<string>;
 }
 
@@ -1188,6 +1191,15 @@ async function main(): Promise<void> {
     out(
       `warning: load average ${host.loadAverage1m} — other processes compete for the CPU; figures will be low and noisy`,
     );
+
+  if (settings.skip.has("http")) {
+    // `--skip=http`: the cold start alone (its figures printed, no metrics or targets written).
+    out(
+      `\n── cold start: ${fmtInt(COLD_START_SIZES.grants)} grants, ${fmtInt(COLD_START_SIZES.sites)} sites, ${fmtInt(COLD_START_SIZES.servers)} servers (SQLite)`,
+    );
+    await measureColdStart(settings.coldStarts, cores?.server, settings.quick);
+    return;
+  }
 
   // 1. The scenarios, each seeded into a fresh SQLite file of its own.
   out(

@@ -9,6 +9,7 @@ import type { ServerConfig } from "./config.ts";
 import { resolveCaller } from "./http/caller.ts";
 import { serveConsole } from "./http/console.ts";
 import { securityHeaders } from "./http/headers.ts";
+import { lazySchemaCompilers } from "./http/lazy-compilers.ts";
 import { stdoutLines } from "./http/log-destination.ts";
 import { withProblems } from "./http/openapi.ts";
 import { errorHandler, problem, sendProblem } from "./http/problem.ts";
@@ -46,6 +47,8 @@ import { workspaceRoutes } from "./routes/workspaces.ts";
 declare module "fastify" {
   interface FastifyInstance {
     mailer: Mailer;
+    /** Compiles every route's validators and serializers not used yet (they compile on first use). */
+    compileSchemas(): void;
   }
   interface FastifyRequest {
     /** Why the caller could not be resolved; answered after the rate limit counted the request. */
@@ -90,6 +93,7 @@ const UNLIMITED = new Set(["/healthz", "/readyz", "/metrics"]);
  */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { gatehouse, config } = options;
+  const schemaCompilers = lazySchemaCompilers();
   const app = Fastify({
     logger:
       options.logger === undefined || typeof options.logger === "object"
@@ -122,8 +126,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       // Unknown fields are refused, never silently dropped (no mass assignment).
       customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true },
     },
+    // Each route's validators and serializers are compiled when first used, not before ready.
+    schemaController: { compilersFactory: schemaCompilers.factory },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  app.decorate("compileSchemas", schemaCompilers.compileAll);
   app.decorate(
     "mailer",
     options.mailer ??

@@ -103,6 +103,11 @@ describe("the HTTP server", () => {
     rmSync(folder, { recursive: true, force: true });
   });
 
+  it("compiles every route's schemas, which a start leaves to their first use (issue 17)", async () => {
+    await app.ready();
+    expect(() => app.compileSchemas()).not.toThrow();
+  });
+
   it("answers health and readiness, and exposes Prometheus metrics", async () => {
     expect((await app.inject("/healthz")).json()).toEqual({ status: "ok" });
     expect((await app.inject("/readyz")).json()).toEqual({

@@ -44,4 +44,28 @@ describe("an engine restored from a snapshot", () => {
     expect(restored.parentOf("site:s0-1")).toBe("server:s1");
     expect(codeOf(() => restored.moveResource("server:s1", "site:s0-1"))).toBe("INVALID_PARENT");
   });
+
+  it("refuses a snapshot naming a resource or a user twice (issue 17: found from the index sizes)", () => {
+    const engine = createEngine(mzpanel, { workspace: "acme" });
+    engine.upsertResource("server:s1", "workspace:acme");
+    engine.upsertResource("server:s2", "workspace:acme");
+    engine.addGrant({ subject: "user:amy", role: "operator", scope: "server:s1" });
+    engine.addGrant({ subject: "user:bob", role: "operator", scope: "server:s2" });
+    const bytes = engine.snapshot();
+    /** The snapshot with the first `from` in its string table written as `to` (same length). */
+    const renamed = (from: string, to: string) => {
+      const text = Buffer.from(bytes);
+      const at = text.indexOf(from);
+      expect(at).toBeGreaterThan(0);
+      expect(text.indexOf(from, at + 1)).toBe(-1);
+      const copy = bytes.slice();
+      copy.set(new TextEncoder().encode(to), at);
+      return copy;
+    };
+    const restore = (data: Uint8Array) => () =>
+      Engine.fromSnapshot(mzpanel, data, { workspace: "acme" });
+    expect(codeOf(restore(renamed("server:s2", "server:s1")))).toBe("INVALID_INPUT");
+    expect(codeOf(restore(renamed("user:bob", "user:amy")))).toBe("INVALID_INPUT");
+    expect(restore(bytes)().grantsOf("user:bob")).toEqual(engine.grantsOf("user:bob"));
+  });
 });

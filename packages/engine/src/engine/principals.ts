@@ -110,15 +110,6 @@ function prepareExtras(
   return { extras, extraBits };
 }
 
-/** The bits of a role plus extras: the role's own, shared, when there are none (never mutated). */
-function bitsOf(state: EngineState, role: CompiledRole, extraBits: Bits | undefined): Bits {
-  if (extraBits === undefined) return role.bits;
-  const bits = emptyBits(state.model.words);
-  orInto(bits, role.bits);
-  orInto(bits, extraBits);
-  return bits;
-}
-
 /** Adds a grant: one role per subject per resource, and one owner per workspace. */
 export function insertGrant(state: EngineState, input: GrantInput): GrantRecord {
   const { kind, role, node, extras, extraBits, expiresAt, note, fallback } = prepareGrant(
@@ -136,22 +127,23 @@ export function insertGrant(state: EngineState, input: GrantInput): GrantRecord 
   const fallbackRecord =
     fallback === undefined
       ? undefined
-      : new GrantRecord(
+      : grantRecord(state, {
           holder,
           node,
-          fallback.role.name,
-          state.keys[node]!,
-          fallback.extras === NO_EXTRAS ? NO_EXTRAS : Object.freeze(fallback.extras),
-          bitsOf(state, fallback.role, fallback.extraBits),
-          Number.POSITIVE_INFINITY,
-        );
+          role: fallback.role,
+          extras: fallback.extras === NO_EXTRAS ? NO_EXTRAS : Object.freeze(fallback.extras),
+          bits: grantBits(state, fallback.role, fallback.extraBits),
+          expiresAt: Number.POSITIVE_INFINITY,
+          note: undefined,
+          fallback: undefined,
+        });
   return attachGrant(
     state,
     holder,
     node,
     role,
     extras === NO_EXTRAS ? NO_EXTRAS : Object.freeze(extras),
-    bitsOf(state, role, extraBits),
+    grantBits(state, role, extraBits),
     expiresAt ?? Number.POSITIVE_INFINITY,
     note,
     fallbackRecord,
@@ -184,24 +176,63 @@ export function attachGrant(
   note: string | undefined = undefined,
   fallback: GrantRecord | undefined = undefined,
 ): GrantRecord {
-  // The role's, the principal's and the node's names: one string each, however many grants.
-  const record = new GrantRecord(
+  const record = grantRecord(state, {
     holder,
     node,
-    role.name,
-    state.keys[node]!,
+    role,
     extras,
     bits,
     expiresAt,
     note,
-  );
-  record.fallback = fallback;
+    fallback,
+  });
   holder.grants.set(node, record);
   state.grantCount++;
-  grantsOn(state, node).add(record);
+  indexGrant(state, record);
   if (role.isOwner) state.ownerGrant = record;
   state.revision++;
   return record;
+}
+
+/** What a grant record is made of, checked already. */
+export interface GrantParts {
+  readonly holder: Principal;
+  readonly node: number;
+  readonly role: CompiledRole;
+  readonly extras: readonly string[];
+  readonly bits: Bits;
+  readonly expiresAt: number;
+  readonly note: string | undefined;
+  /** What an expiring grant gives from `expiresAt` on (`Grant.fallback`). */
+  readonly fallback: GrantRecord | undefined;
+}
+
+/**
+ * The one place a grant record is built: by `attachGrant` and when a principal's grants held in a
+ * snapshot's columns are first read.
+ */
+export function grantRecord(state: EngineState, parts: GrantParts): GrantRecord {
+  // The role's, the principal's and the node's names: one string each, however many grants.
+  return new GrantRecord(
+    parts.holder,
+    parts.node,
+    parts.role.name,
+    state.keys[parts.node]!,
+    parts.extras,
+    parts.bits,
+    parts.expiresAt,
+    parts.note,
+    parts.fallback,
+  );
+}
+
+/** A grant's bits: its role's, shared when it has no extras (bits are never mutated). */
+export function grantBits(state: EngineState, role: CompiledRole, extraBits: Bits | undefined) {
+  if (extraBits === undefined) return role.bits;
+  const bits = emptyBits(state.model.words);
+  orInto(bits, role.bits);
+  orInto(bits, extraBits);
+  return bits;
 }
 
 /**
@@ -263,13 +294,28 @@ export function loadGrantRows(state: EngineState, rows: Iterable<GrantRow>): voi
   }
 }
 
-function grantsOn(state: EngineState, node: number): Set<GrantRecord> {
-  let records = state.grantsAt[node];
-  if (records === undefined) {
-    records = new Set();
-    state.grantsAt[node] = records;
-  }
-  return records;
+/**
+ * The grants at a node. After a snapshot restore, the principals holding grants there that are
+ * still in the snapshot's columns get their records first (and so join the index).
+ */
+export function grantsAtNode(
+  state: EngineState,
+  node: number,
+): ReadonlySet<GrantRecord> | undefined {
+  state.heldGrants?.materializeAt(node);
+  return state.grantsAt[node];
+}
+
+/** Adds a grant to the per-node index. */
+export function indexGrant(state: EngineState, record: GrantRecord): void {
+  const records = state.grantsAt[record.node];
+  if (records === undefined) state.grantsAt[record.node] = new Set([record]);
+  else records.add(record);
+}
+
+/** Removes a grant from the per-node index. */
+function unindexGrant(state: EngineState, record: GrantRecord): void {
+  state.grantsAt[record.node]?.delete(record);
 }
 
 /** Removes the grant `subject` holds at `scope` and returns it. */
@@ -279,7 +325,7 @@ export function removeGrant(state: EngineState, subject: string, scope: string):
   if (record === undefined)
     throw new GatehouseError(ErrorCode.GRANT_NOT_FOUND, `${subject} holds no grant on ${scope}`);
   dropGrant(state, record);
-  state.grantsAt[record.node]!.delete(record);
+  unindexGrant(state, record);
   state.revision++;
   return record.grant;
 }
@@ -318,7 +364,7 @@ export function removeSubject(state: EngineState, subject: string): void {
   if (principal === undefined) return;
   for (const record of [...principal.grants.values()]) {
     dropGrant(state, record);
-    state.grantsAt[record.node]!.delete(record);
+    unindexGrant(state, record);
   }
   for (const group of principal.groups) group.deleteMember(principal);
   for (const member of principal.members)

@@ -27,7 +27,7 @@ export class GrantRecord {
    * What an expiring grant gives from `expiresAt` on (`Grant.fallback`): a record of the same holder
    * and node that never expires, reached only through `inForce`; `undefined` for none.
    */
-  fallback: GrantRecord | undefined = undefined;
+  readonly fallback: GrantRecord | undefined;
   constructor(
     holder: Principal,
     node: number,
@@ -37,6 +37,7 @@ export class GrantRecord {
     bits: Bits,
     expiresAt: number,
     note: string | undefined = undefined,
+    fallback: GrantRecord | undefined = undefined,
   ) {
     this.holder = holder;
     this.node = node;
@@ -46,6 +47,7 @@ export class GrantRecord {
     this.bits = bits;
     this.expiresAt = expiresAt;
     this.note = note;
+    this.fallback = fallback;
   }
 
   get grant(): Grant {
@@ -85,11 +87,33 @@ const NO_SET: ReadonlySet<Principal> = new Set();
 /** Shared by every grant without extras. */
 export const NO_EXTRAS: readonly string[] = Object.freeze([]);
 
+/** What the snapshot encoder reads of a grant: a record, or a grant still held in columns. */
+export type GrantFields = Pick<GrantRecord, "node" | "role" | "extras" | "expiresAt" | "note"> & {
+  readonly fallback: { readonly role: string; readonly extras: readonly string[] } | undefined;
+};
+
+/**
+ * Grants held in columns (a restored snapshot's) and turned into records for one principal when
+ * its grants are first read: `run` is the principal's place in those columns.
+ */
+export interface HeldGrants {
+  /** How many grants the run holds. */
+  countOf(run: number): number;
+  /** Adds the run's records to `into` (keyed by node). */
+  materialize(holder: Principal, run: number, into: Map<number, GrantRecord>): void;
+  /** The run's grants as fields, without building records. */
+  fieldsOf(run: number): Iterable<GrantFields>;
+  /** Builds the records of every principal holding a grant at `node` still in columns. */
+  materializeAt(node: number): void;
+}
+
 /** A user, group or API key with the grants it holds directly. */
 export class Principal {
   readonly name: SubjectRef;
   readonly kind: Kind;
-  readonly grants = new Map<number, GrantRecord>();
+  #grants: Map<number, GrantRecord> | undefined = undefined;
+  #held: HeldGrants | undefined = undefined;
+  #run = 0;
   /** For users: the groups they belong to (replaced, never mutated). */
   groups: readonly Principal[] = NO_PRINCIPALS;
   /** For groups: their members; allocated on the first. */
@@ -100,6 +124,38 @@ export class Principal {
   constructor(name: SubjectRef, kind: Kind) {
     this.name = name;
     this.kind = kind;
+  }
+
+  /** Its grants by node; those still held in columns become records on this first read. */
+  get grants(): Map<number, GrantRecord> {
+    return this.#grants ?? this.#materialize();
+  }
+
+  /** How many grants it holds, without building records for those still in columns. */
+  get grantCount(): number {
+    return this.#grants?.size ?? this.#held?.countOf(this.#run) ?? 0;
+  }
+
+  /** Its grants' fields, without building records for those still in columns (for encoding). */
+  grantFields(): Iterable<GrantFields> {
+    return this.#grants?.values() ?? this.#held?.fieldsOf(this.#run) ?? [];
+  }
+
+  /** Leaves its grants in `held`'s columns until they are first read (a fresh principal only). */
+  holdGrants(held: HeldGrants, run: number): void {
+    this.#held = held;
+    this.#run = run;
+  }
+
+  #materialize(): Map<number, GrantRecord> {
+    const grants = new Map<number, GrantRecord>();
+    this.#grants = grants;
+    const held = this.#held;
+    if (held !== undefined) {
+      this.#held = undefined;
+      held.materialize(this, this.#run, grants);
+    }
+    return grants;
   }
 
   addMember(member: Principal): void {

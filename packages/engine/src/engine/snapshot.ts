@@ -1,6 +1,22 @@
+import type { Bits } from "../bitset.ts";
+import type { CompiledRole } from "../model/define-model.ts";
 import { invalid } from "./names.ts";
-import { addApiKey, attachGrant, insertGrant } from "./principals.ts";
-import { Kind, NO_EXTRAS, Principal } from "./records.ts";
+import {
+  addApiKey,
+  type GrantParts,
+  grantBits,
+  grantRecord,
+  indexGrant,
+  prepareGrant,
+} from "./principals.ts";
+import {
+  type GrantFields,
+  type GrantRecord,
+  type HeldGrants,
+  Kind,
+  NO_EXTRAS,
+  Principal,
+} from "./records.ts";
 import type { EngineState } from "./state.ts";
 import { NO_PARENT } from "./state.ts";
 import { addNode } from "./tree.ts";
@@ -77,7 +93,7 @@ export function* encodeSnapshotSteps(
       const { id, owner, scopes, resources, expiresAt } = principal.key!.key;
       keys.push({ id, owner, scopes, resources, expiresAt });
     } else if (
-      principal.grants.size > 0 ||
+      principal.grantCount > 0 ||
       principal.groups.length > 0 ||
       principal.members.size > 0 ||
       principal.keys.size > 0
@@ -94,7 +110,7 @@ export function* encodeSnapshotSteps(
     kind[index] = principal.kind;
     strings.push(principal.name);
     for (const member of principal.members) memberships.push(index, principalIndex.get(member)!);
-    grantCount += principal.grants.size;
+    grantCount += principal.grantCount;
     if (index > 0 && index % STEP === 0) yield;
   }
 
@@ -107,7 +123,8 @@ export function* encodeSnapshotSteps(
   const expiring: number[] = [];
   let g = 0;
   for (const [index, principal] of principals.entries()) {
-    for (const record of principal.grants.values()) {
+    // Grants still held in a restored snapshot's columns are copied without building records.
+    for (const record of principal.grantFields()) {
       holder[g] = index;
       node[g] = renumber[record.node]!;
       role[g] = roleIndex.get(record.role)!;
@@ -186,6 +203,123 @@ export function encodeSnapshot(state: EngineState, definition: string): Uint8Arr
   for (;;) {
     const step = steps.next();
     if (step.done === true) return step.value;
+  }
+}
+
+/** What a grant with extras, a note or a fallback adds to its row, checked at restore. */
+interface Detail {
+  readonly extras: readonly string[];
+  readonly bits: Bits;
+  readonly note: string | undefined;
+  /** The role (and extras) an expiring grant falls back to (`Grant.fallback`). */
+  readonly fallback:
+    | { readonly role: CompiledRole; readonly extras: readonly string[]; readonly bits: Bits }
+    | undefined;
+}
+
+interface GrantColumns {
+  /** Principal `i`'s grants are `runs[i]` up to `runs[i + 1]`. */
+  readonly runs: Uint32Array;
+  /** The users and groups of the snapshot, by their place in it. */
+  readonly holders: readonly Principal[];
+  /** By grant: its holder's place in `holders`. */
+  readonly holder: Uint32Array;
+  readonly node: Uint32Array;
+  readonly role: Uint16Array;
+  readonly roles: readonly CompiledRole[];
+  /** By grant, for those that expire. */
+  readonly expiresAt: ReadonlyMap<number, number>;
+  /** By grant, for those with extras or a note. */
+  readonly detailed: ReadonlyMap<number, Detail>;
+}
+
+/** A restored snapshot's grants, checked, kept in its columns until a principal's are read. */
+class SnapshotGrants implements HeldGrants {
+  readonly #state: EngineState;
+  readonly #columns: GrantColumns;
+  /** Per node, its grants' holders (`holdersAt[at[n]]` up to `at[n + 1]`), made on first need. */
+  #byNode: { readonly at: Uint32Array; readonly holdersAt: Uint32Array } | undefined;
+  constructor(state: EngineState, columns: GrantColumns) {
+    this.#state = state;
+    this.#columns = columns;
+  }
+
+  countOf(run: number): number {
+    return this.#columns.runs[run + 1]! - this.#columns.runs[run]!;
+  }
+
+  materialize(holder: Principal, run: number, into: Map<number, GrantRecord>): void {
+    const { runs } = this.#columns;
+    for (let g = runs[run]!, end = runs[run + 1]!; g < end; g++) {
+      const parts = this.#partsAt(g);
+      const fallback = this.#columns.detailed.get(g)?.fallback;
+      const record = grantRecord(this.#state, {
+        holder,
+        ...parts,
+        fallback:
+          fallback === undefined
+            ? undefined
+            : grantRecord(this.#state, {
+                holder,
+                node: parts.node,
+                ...fallback,
+                expiresAt: Number.POSITIVE_INFINITY,
+                note: undefined,
+                fallback: undefined,
+              }),
+      });
+      into.set(record.node, record);
+      indexGrant(this.#state, record);
+    }
+  }
+
+  materializeAt(node: number): void {
+    this.#byNode ??= this.#indexByNode();
+    const { at, holdersAt } = this.#byNode;
+    // Nodes added after the restore hold no snapshot grants.
+    if (node + 1 >= at.length) return;
+    for (let i = at[node]!, end = at[node + 1]!; i < end; i++)
+      void this.#columns.holders[holdersAt[i]!]!.grants;
+  }
+
+  /** The grants' holders grouped by node (a counting sort over the node column). */
+  #indexByNode() {
+    const { node, holder } = this.#columns;
+    const at = new Uint32Array(this.#state.nodeCount + 1);
+    for (let g = 0; g < node.length; g++) at[node[g]! + 1]!++;
+    for (let n = 0; n + 1 < at.length; n++) at[n + 1]! += at[n]!;
+    const next = at.slice(0, -1);
+    const holdersAt = new Uint32Array(node.length);
+    for (let g = 0; g < node.length; g++) holdersAt[next[node[g]!]!++] = holder[g]!;
+    return { at, holdersAt };
+  }
+
+  *fieldsOf(run: number): IterableIterator<GrantFields> {
+    const { runs } = this.#columns;
+    for (let g = runs[run]!, end = runs[run + 1]!; g < end; g++) {
+      const parts = this.#partsAt(g);
+      const fallback = this.#columns.detailed.get(g)?.fallback;
+      yield {
+        ...parts,
+        role: parts.role.name,
+        fallback: fallback && { role: fallback.role.name, extras: fallback.extras },
+      };
+    }
+  }
+
+  /** Grant `g` read off the columns: what a record of it is made of, but its holder. */
+  #partsAt(g: number): Omit<GrantParts, "holder" | "fallback"> {
+    const { node, role, roles, expiresAt, detailed } = this.#columns;
+    const r = roles[role[g]!]!;
+    const detail = detailed.get(g);
+    return {
+      node: node[g]!,
+      role: r,
+      extras: detail?.extras ?? NO_EXTRAS,
+      bits: detail?.bits ?? r.bits,
+      expiresAt: expiresAt.get(g) ?? Number.POSITIVE_INFINITY,
+      note: detail?.note,
+    };
   }
 }
 
@@ -286,10 +420,10 @@ export function restoreSnapshot(state: EngineState, definition: string, source: 
       (model.parentMask[t]! & (1 << type[p]!)) === 0
     )
       throw broken(`node ${i} does not fit the tree`);
-    const name = strings[firstNode + i]!;
-    if (state.nodeIndex.has(name)) throw broken(`${name} appears twice`);
-    addNode(state, name, t, p);
+    addNode(state, strings[firstNode + i]!, t, p);
   }
+  // A name given twice would have replaced the first in the index (one lookup per node less).
+  if (state.nodeIndex.size !== nodeCount) throw broken("a resource appears twice");
 
   const kind = read.u8(principalCount!);
   const principals = new Array<Principal>(principalCount!);
@@ -301,11 +435,11 @@ export function restoreSnapshot(state: EngineState, definition: string, source: 
       !name.startsWith(k === Kind.User ? "user:" : "group:")
     )
       throw broken(`principal ${name} has kind ${k}`);
-    if (state.principals.has(name)) throw broken(`${name} appears twice`);
     const principal = new Principal(name, k);
     state.principals.set(name, principal);
     principals[i] = principal;
   }
+  if (state.principals.size !== principalCount) throw broken("a principal appears twice");
   const memberships = read.u32(membershipCount! * 2);
   for (let i = 0; i < memberships.length; i += 2) {
     const group = principals[memberships[i]!];
@@ -324,55 +458,100 @@ export function restoreSnapshot(state: EngineState, definition: string, source: 
   const expiringGrant = read.u32(expiringCount!);
   const expiring = read.f64(expiringCount!);
   read.end();
-  const expiresAt = new Float64Array(grantCount!).fill(Number.POSITIVE_INFINITY);
+  const expiresAt = new Map<number, number>();
   for (let i = 0; i < expiringCount!; i++) {
     const g = expiringGrant[i]!;
     if (!(g < grantCount!) || !Number.isFinite(expiring[i]!)) throw broken("a bad expiry");
-    expiresAt[g] = expiring[i]!;
+    expiresAt.set(g, expiring[i]!);
   }
-  let nextExtras = 0;
-  for (let g = 0; g < grantCount!; g++) {
+  // Rare: a grant's extras, note and fallback are checked against the model as any new grant's are.
+  const detailed = new Map<number, Detail>();
+  for (let i = 0; i < extrasCount!; i++) {
+    const g = extrasGrant[i]!;
+    if (!(g < grantCount!) || (i > 0 && g <= extrasGrant[i - 1]!))
+      throw broken("extras out of order");
+    const detail = JSON.parse(strings[extrasString[i]!] ?? "null") as unknown;
+    const { extras, note, fallback } = Array.isArray(detail)
+      ? { extras: detail, note: undefined, fallback: undefined }
+      : ((detail ?? {}) as { extras?: unknown; note?: unknown; fallback?: unknown });
     const principal = principals[holder[g]!];
+    const r = roles[role[g]!];
+    if (
+      !Array.isArray(extras) ||
+      (note !== undefined && typeof note !== "string") ||
+      (fallback !== undefined && (typeof fallback !== "object" || fallback === null)) ||
+      principal === undefined ||
+      r === undefined ||
+      !(node[g]! < nodeCount!)
+    )
+      throw broken(`grant ${g} has bad extras`);
+    const expiry = expiresAt.get(g);
+    const prepared = prepareGrant(state, {
+      subject: principal.name as GrantInput["subject"],
+      role: r.name,
+      scope: state.keys[node[g]!] as GrantInput["scope"],
+      extras: extras as string[],
+      expiresAt: expiry,
+      note,
+      fallback: fallback as GrantInput["fallback"],
+    });
+    const fallen = prepared.fallback;
+    detailed.set(g, {
+      extras: prepared.extras === NO_EXTRAS ? NO_EXTRAS : Object.freeze(prepared.extras),
+      bits: grantBits(state, r, prepared.extraBits),
+      note: prepared.note,
+      fallback:
+        fallen === undefined
+          ? undefined
+          : {
+              role: fallen.role,
+              extras: fallen.extras === NO_EXTRAS ? NO_EXTRAS : Object.freeze(fallen.extras),
+              bits: grantBits(state, fallen.role, fallen.extraBits),
+            },
+    });
+  }
+
+  // Grants come in one run per principal: checked here, turned into records when first read.
+  const runs = new Uint32Array(principalCount! + 1);
+  const seenBy = new Uint32Array(nodeCount!);
+  let owner: Principal | undefined;
+  for (let g = 0; g < grantCount!; g++) {
+    const h = holder[g]!;
+    const principal = principals[h];
     const n = node[g]!;
     const r = roles[role[g]!];
     if (principal === undefined || !(n < nodeCount!) || r === undefined)
       throw broken(`grant ${g} names what is not there`);
-    const expiry = expiresAt[g]!;
-    if (nextExtras < extrasCount! && extrasGrant[nextExtras] === g) {
-      // Rare: extras are checked against the model as any new grant's are.
-      const detail = JSON.parse(strings[extrasString[nextExtras++]!] ?? "null") as unknown;
-      const { extras, note, fallback } = Array.isArray(detail)
-        ? { extras: detail, note: undefined, fallback: undefined }
-        : ((detail ?? {}) as { extras?: unknown; note?: unknown; fallback?: unknown });
-      if (
-        !Array.isArray(extras) ||
-        (note !== undefined && typeof note !== "string") ||
-        (fallback !== undefined && (typeof fallback !== "object" || fallback === null))
-      )
-        throw broken(`grant ${g} has bad extras`);
-      insertGrant(state, {
-        subject: principal.name as GrantInput["subject"],
-        role: r.name,
-        scope: state.keys[n] as GrantInput["scope"],
-        extras: extras as string[],
-        expiresAt: expiry === Number.POSITIVE_INFINITY ? undefined : expiry,
-        note,
-        fallback: fallback as GrantInput["fallback"],
-      });
-      continue;
-    }
-    if (
-      (r.scopeMask & (1 << state.type[n]!)) === 0 ||
-      principal.grants.has(n) ||
-      (r.isOwner &&
-        (principal.kind !== Kind.User ||
-          expiry !== Number.POSITIVE_INFINITY ||
-          state.ownerGrant !== undefined))
-    )
+    if (g > 0 && h < holder[g - 1]!) throw broken("grants out of order");
+    runs[h + 1]!++;
+    // One role per principal per node: the runs are contiguous, so a stamp per node suffices.
+    if ((r.scopeMask & (1 << state.type[n]!)) === 0 || seenBy[n] === h + 1)
       throw broken(`grant ${g} does not fit the model`);
-    attachGrant(state, principal, n, r, NO_EXTRAS, r.bits, expiry);
+    seenBy[n] = h + 1;
+    if (r.isOwner) {
+      if (principal.kind !== Kind.User || expiresAt.has(g) || owner !== undefined)
+        throw broken(`grant ${g} does not fit the model`);
+      owner = principal;
+    }
   }
-  if (nextExtras !== extrasCount) throw broken("extras out of order");
+  for (let i = 0; i < principalCount!; i++) runs[i + 1]! += runs[i]!;
+  const held = new SnapshotGrants(state, {
+    runs,
+    holders: principals,
+    holder,
+    node,
+    role,
+    roles,
+    expiresAt,
+    detailed,
+  });
+  for (let i = 0; i < principalCount!; i++)
+    if (runs[i + 1]! > runs[i]!) principals[i]!.holdGrants(held, i);
+  state.grantCount += grantCount!;
+  // Who-can-access and deleting a subtree build the records of the holders at the nodes they read.
+  state.heldGrants = held;
+  for (const record of owner?.grants.values() ?? [])
+    if (model.roles.get(record.role)?.isOwner === true) state.ownerGrant = record;
 
   const keys = JSON.parse(strings[2]!) as ApiKeyInput[];
   if (!Array.isArray(keys)) throw broken("bad API keys");

@@ -1,6 +1,6 @@
 import { type Bits, emptyBits } from "../bitset.ts";
 import type { CompiledModel } from "../model/define-model.ts";
-import type { GrantRecord, Principal } from "./records.ts";
+import type { GrantRecord, HeldGrants, Principal } from "./records.ts";
 import { SortedNames } from "./sorted-names.ts";
 
 /** The parent of the root. */
@@ -37,7 +37,10 @@ export class EngineState {
   nodeCount = 0;
   readonly keys: string[] = [];
   readonly children: (number[] | undefined)[] = [];
+  /** Per node: the grants there as records (see `grantsAtNode` for those still in columns). */
   readonly grantsAt: (Set<GrantRecord> | undefined)[] = [];
+  /** A restored snapshot's grants not all turned into records yet, if any. */
+  heldGrants: HeldGrants | undefined = undefined;
   /** Per type: its resources in name order, kept incrementally for listing. */
   readonly byType: SortedNames[];
 

@@ -1,4 +1,5 @@
 import { invalid, unknownPermission } from "./names.ts";
+import { grantsAtNode } from "./principals.ts";
 import { type GrantRecord, Kind, type Principal } from "./records.ts";
 import { type EngineState, inForce, NO_PARENT } from "./state.ts";
 import { compareNames } from "./tree.ts";
@@ -47,7 +48,7 @@ export function subjectsWith(
   };
   let depth = 0;
   for (let n = node; n !== NO_PARENT; n = state.parent[n]!, depth++) {
-    const records = state.grantsAt[n];
+    const records = grantsAtNode(state, n);
     if (records === undefined) continue;
     for (const stored of records) {
       const record = inForce(state, stored);
@@ -98,7 +99,7 @@ export function subjectsAt(
   };
   let depth = 0;
   for (let n = node; n !== NO_PARENT; n = state.parent[n]!, depth++) {
-    for (const record of state.grantsAt[n] ?? []) {
+    for (const record of grantsAtNode(state, n) ?? []) {
       if (depth > 0 && !intersects((inForce(state, record) ?? record).bits, under)) continue;
       collect(record, depth);
     }
@@ -107,7 +108,7 @@ export function subjectsAt(
   const queue = [...(state.children[node] ?? [])];
   for (let index = 0; index < queue.length; index++) {
     const current = queue[index]!;
-    for (const record of state.grantsAt[current] ?? []) collect(record, BELOW + index);
+    for (const record of grantsAtNode(state, current) ?? []) collect(record, BELOW + index);
     for (const child of state.children[current] ?? []) queue.push(child);
   }
   return pageOf(found, limit);

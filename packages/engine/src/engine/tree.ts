@@ -1,6 +1,6 @@
 import { ErrorCode, GatehouseError } from "../errors.ts";
 import { invalid, requireNode, typeOfResource, unknownType } from "./names.ts";
-import { dropGrant } from "./principals.ts";
+import { dropGrant, grantsAtNode } from "./principals.ts";
 import type { SortedNames } from "./sorted-names.ts";
 import { type EngineState, NO_PARENT } from "./state.ts";
 import type { Grant, Page, PageRequest, ResourceInput, ResourceRef } from "./types.ts";
@@ -104,7 +104,7 @@ export function deleteResource(
     resources.push(name as ResourceRef);
     state.nodeIndex.delete(name);
     state.byType[state.type[current]!]!.remove(name);
-    for (const record of state.grantsAt[current] ?? []) {
+    for (const record of grantsAtNode(state, current) ?? []) {
       dropGrant(state, record);
       grants.push(record.grant);
     }

@@ -4,14 +4,8 @@ import type { RequestContext, ToolCallOutcome } from "@gatehouse/service";
 import { ErrorCode } from "@gatehouse/service";
 // The low-level Server: tools here are per member and carry raw JSON Schemas from the registry,
 // which McpServer's registerTool (fixed Zod schemas at start-up) cannot express.
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import {
-  CallToolRequestSchema,
-  type CallToolResult,
-  ListToolsRequestSchema,
-} from "@modelcontextprotocol/sdk/types.js";
-import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv";
+import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { requireCaller } from "../http/caller.ts";
 import { problem, sendProblem } from "../http/problem.ts";
@@ -27,6 +21,29 @@ const MAX_WORKSPACE_ID = 100;
  * header or query parameter. Naming another workspace than the key's answers as if it did not
  * exist.
  */
+/**
+ * The MCP SDK (and the Zod it brings), loaded at the first MCP request: about half a second of
+ * module loading that every start would pay otherwise (issue 17).
+ */
+async function loadSdk() {
+  const [server, transport, types, validation] = await Promise.all([
+    import("@modelcontextprotocol/sdk/server/index.js"),
+    import("@modelcontextprotocol/sdk/server/streamableHttp.js"),
+    import("@modelcontextprotocol/sdk/types.js"),
+    import("@modelcontextprotocol/sdk/validation/ajv"),
+  ]);
+  return {
+    Server: server.Server,
+    StreamableHTTPServerTransport: transport.StreamableHTTPServerTransport,
+    CallToolRequestSchema: types.CallToolRequestSchema,
+    ListToolsRequestSchema: types.ListToolsRequestSchema,
+    // One validator for every per-request server (only used for elicitation, which we never send).
+    jsonSchemaValidator: new validation.AjvJsonSchemaValidator(),
+  };
+}
+
+type Sdk = Awaited<ReturnType<typeof loadSdk>>;
+
 function workspaceOf(request: FastifyRequest): string {
   const header = request.headers[WORKSPACE_HEADER];
   const query = (request.query as Record<string, unknown> | undefined)?.["workspace"];
@@ -101,10 +118,14 @@ export const mcpRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
   app,
   { gatehouse, config },
 ) => {
-  // One validator for every per-request server (it is only used for elicitation, which we never send).
-  const jsonSchemaValidator = new AjvJsonSchemaValidator();
+  let sdk: Promise<Sdk> | undefined;
 
-  function serverFor(caller: RequestContext, workspaceId: string, request: FastifyRequest): Server {
+  function serverFor(
+    { Server, CallToolRequestSchema, ListToolsRequestSchema, jsonSchemaValidator }: Sdk,
+    caller: RequestContext,
+    workspaceId: string,
+    request: FastifyRequest,
+  ): Server {
     const server = new Server(
       { name: "gatehouse", version: "0.1.0" },
       {
@@ -174,9 +195,11 @@ export const mcpRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
       const workspaceId = workspaceOf(request);
       // Outsiders are refused before any MCP exchange, as if the workspace did not exist.
       await gatehouse.workspaces.get(caller, workspaceId);
-      const server = serverFor(caller, workspaceId, request);
+      sdk ??= loadSdk();
+      const loaded = await sdk;
+      const server = serverFor(loaded, caller, workspaceId, request);
       // No session id generator: stateless mode. JSON answers: nothing here streams.
-      const transport = new StreamableHTTPServerTransport({ enableJsonResponse: true });
+      const transport = new loaded.StreamableHTTPServerTransport({ enableJsonResponse: true });
       reply.hijack();
       reply.raw.on("close", () => {
         transport
