@@ -25,6 +25,12 @@ export interface Target {
  */
 export interface CallTarget {
   readonly call: (index: number) => Promise<unknown>;
+  /**
+   * Opens the client's connections before a contender's warm-up and closes them after its run, so
+   * they cost this process nothing while other contenders are measured.
+   */
+  readonly open?: () => void;
+  readonly close?: () => void;
 }
 
 /** One measured run. Latencies are in milliseconds, per request. */
