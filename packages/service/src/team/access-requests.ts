@@ -13,6 +13,7 @@ import {
   endTemporaryGrant,
   type GrantOrigin,
   isFrom,
+  permissionsOfRole,
   placeTemporaryGrant,
   requireRoomFor,
   temporaryNote,
@@ -170,13 +171,6 @@ function isAtOrBelow(engine: Engine, scope: ResourceRef, within: ResourceRef): b
     if (at === within) return true;
   }
   return false;
-}
-
-function permissionsOfRole(engine: Engine, role: string): readonly string[] | undefined {
-  const definition = engine.model.definition.roles[role];
-  return definition === undefined || definition.owner === true
-    ? undefined
-    : (definition.permissions ?? []);
 }
 
 /**

@@ -219,6 +219,21 @@ export function parseGroupIds(value: unknown): string[] {
   return [...new Set(value as string[])];
 }
 
+/** Removes the grant `subject` holds at `scope`, in the store and (once committed) the engine. */
+export async function deleteGrant(
+  tx: WorkspaceWriter,
+  subject: GranteeRef,
+  scope: ResourceRef,
+): Promise<void> {
+  await tx.trx
+    .deleteFrom("grants")
+    .where("workspace_id", "=", tx.workspace.id)
+    .where("subject", "=", subject)
+    .where("scope", "=", scope)
+    .execute();
+  tx.apply({ op: "grant.remove", subject, scope });
+}
+
 /** A grantee that exists in the workspace: a member user or a group. */
 async function requireGrantee(tx: WorkspaceWriter, subject: unknown): Promise<GranteeRef> {
   if (typeof subject === "string" && subject.startsWith("user:")) {
@@ -582,13 +597,7 @@ export class Members {
             ErrorCode.LAST_OWNER,
           );
         requireDelegation(tx, grant, record);
-        await tx.trx
-          .deleteFrom("grants")
-          .where("workspace_id", "=", tx.workspace.id)
-          .where("subject", "=", subject)
-          .where("scope", "=", grant.scope)
-          .execute();
-        tx.apply({ op: "grant.remove", subject, scope: grant.scope });
+        await deleteGrant(tx, subject, grant.scope);
         tx.audit({ ...record, details: { scope: grant.scope, role: grant.role } });
       },
       options,

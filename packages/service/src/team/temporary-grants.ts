@@ -2,7 +2,7 @@ import { type Engine, GatehouseError, type Grant, type ResourceRef } from "@gate
 import type { WorkspaceWriter } from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
 import { parseExtras } from "../sync/load-engine.ts";
-import { insertGrant } from "./members.ts";
+import { deleteGrant, insertGrant } from "./members.ts";
 
 /**
  * Where a temporary grant came from: an eligibility's activation (an elevation), or an approved
@@ -77,6 +77,14 @@ export async function storedGrant(
   };
 }
 
+/** The permissions a role gives; `undefined` for an unknown role or the owner's (never given). */
+export function permissionsOfRole(engine: Engine, role: string): readonly string[] | undefined {
+  const definition = engine.model.definition.roles[role];
+  return definition === undefined || definition.owner === true
+    ? undefined
+    : (definition.permissions ?? []);
+}
+
 /**
  * Refuses a temporary `role` over what `held` gives at `scope` now: ROLE_CONFLICT while another
  * temporary grant lasts there; ROLE_NOT_ABOVE_STANDING when the standing role already gives
@@ -97,15 +105,11 @@ export function requireRoomFor(
       `${wanted.subject} already holds role "${held.role}" on ${wanted.scope} until ${new Date(held.expiresAt).toISOString()}; end it first`,
       { details: { currentRole: held.role } },
     );
-  const definitions = engine.model.definition.roles;
-  const standing = definitions[held.role];
-  const permissions = definitions[wanted.role]?.permissions ?? [];
+  const standing = permissionsOfRole(engine, held.role);
   if (
     standing === undefined ||
-    standing.owner === true ||
-    permissions.every(
-      (permission) =>
-        (standing.permissions ?? []).includes(permission) || held.extras.includes(permission),
+    (permissionsOfRole(engine, wanted.role) ?? []).every(
+      (permission) => standing.includes(permission) || held.extras.includes(permission),
     )
   )
     throw new GatehouseError(
@@ -139,26 +143,18 @@ export async function placeTemporaryGrant(
     const ended = stored.expiresAt !== undefined && stored.expiresAt <= tx.now;
     const held = ended ? stored.fallback && { ...stored.fallback, expiresAt: undefined } : stored;
     standing = requireRoomFor(tx.engine, held, { ...wanted, subject }, tx.now);
-    await deleteGrantRow(tx, subject, wanted.scope);
+    await deleteGrant(tx, subject, wanted.scope);
   }
-  const extras = standing?.extras ?? [];
-  await insertGrant(tx, subject, {
+  const grant = {
     role: wanted.role,
     scope: wanted.scope,
-    extras,
-    expiresAt: wanted.until,
-    note: wanted.note,
-    ...(standing === undefined ? {} : { fallback: standing }),
-  });
-  return {
-    subject,
-    role: wanted.role,
-    scope: wanted.scope,
-    extras,
+    extras: standing?.extras ?? [],
     expiresAt: wanted.until,
     note: wanted.note,
     ...(standing === undefined ? {} : { fallback: standing }),
   };
+  await insertGrant(tx, subject, grant);
+  return { subject, ...grant };
 }
 
 /**
@@ -216,18 +212,4 @@ export async function endTemporaryGrant(
     grant: { subject, scope, role: fallback.role, extras: [...fallback.extras] },
   });
   return fallback;
-}
-
-async function deleteGrantRow(
-  tx: WorkspaceWriter,
-  subject: `user:${string}`,
-  scope: ResourceRef,
-): Promise<void> {
-  await tx.trx
-    .deleteFrom("grants")
-    .where("workspace_id", "=", tx.workspace.id)
-    .where("subject", "=", subject)
-    .where("scope", "=", scope)
-    .execute();
-  tx.apply({ op: "grant.remove", subject, scope });
 }
