@@ -568,8 +568,8 @@ export class ServiceCore {
         workspaceId: row.id,
         head,
         at,
-        actor: change.request.actor,
-        origin: change.request.origin,
+        actor: (record.by ?? change.request).actor,
+        origin: (record.by ?? change.request).origin,
         result: "success",
         record,
       });

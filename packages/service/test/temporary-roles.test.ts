@@ -247,6 +247,85 @@ describe.each(backends)("temporary roles over standing ones (#18) on $name", (ba
     expect(invited.invitation).toMatchObject({ email: "sam@host.example" });
   });
 
+  it("counts a support person as gone from their end on: an invitation before the next sweep", async () => {
+    const { gatehouse, clock } = await open();
+    const { ws, root, owner, olivia } = await company(gatehouse);
+    const host = systemActor();
+    const { user: sam } = await gatehouse.hostUsers.put(host, "support-2", {
+      email: "sam2@host.example",
+      name: "Sam",
+    });
+    const { request } = await gatehouse.accessRequests.createSupport(host, ws.id, {
+      userId: sam.id,
+      role: "technical",
+      scope: root,
+      reason: "ticket 10",
+      durationMinutes: 30,
+    });
+    await gatehouse.accessRequests.approve(owner, ws.id, request.id);
+    const invite = () =>
+      gatehouse.invitations.create(owner, ws.id, { email: "sam2@host.example", role: "read_only" });
+    // Still in force: a member, so no invitation.
+    clock.now += 30 * MINUTE - 1;
+    await expect(invite()).rejects.toMatchObject({ code: "ALREADY_MEMBER" });
+    // At the end, with no sweep in between: the invitation removes the ended membership first.
+    clock.now += 1;
+    const { invitation, token } = await invite();
+    expect(invitation).toMatchObject({ email: "sam2@host.example", status: "pending" });
+    const ended = await gatehouse.activityLog.list(owner, ws.id, { action: "support_access.end" });
+    expect(ended.entries).toHaveLength(1);
+    expect(ended.entries[0]).toMatchObject({
+      actor: { type: "system", id: "expiry-sweeper" },
+      target: `user:${sam.id}`,
+      details: { until: clock.now },
+    });
+    const created = await gatehouse.activityLog.list(owner, ws.id, { action: "invitation.create" });
+    expect(created.entries[0]?.actor).toMatchObject({ type: "user", id: olivia.id });
+    // Nothing is left for the sweep but the ended grant's row, already gone with the member.
+    expect(await gatehouse.expiries.sweep()).toEqual({ grantsEnded: 0, supportEnded: 0, failed: 0 });
+    // Sam accepts and is a member again, with the invitation's role only.
+    await gatehouse.invitations.accept({ token, userId: sam.id });
+    const members = await gatehouse.members.list(owner, ws.id);
+    expect(members.find((m) => m.userId === sam.id)).toMatchObject({
+      grants: [expect.objectContaining({ role: "read_only", scope: root })],
+    });
+  });
+
+  it("lets the host app add a support person back once their access ended, before the sweep", async () => {
+    const { gatehouse, clock } = await open();
+    const { ws, root, owner } = await company(gatehouse);
+    const host = systemActor();
+    const { user: sam } = await gatehouse.hostUsers.put(host, "support-3", {
+      email: "sam3@host.example",
+      name: "Sam",
+    });
+    const { request } = await gatehouse.accessRequests.createSupport(host, ws.id, {
+      userId: sam.id,
+      role: "technical",
+      scope: root,
+      reason: "ticket 11",
+      durationMinutes: 30,
+    });
+    await gatehouse.accessRequests.approve(owner, ws.id, request.id);
+    const add = () =>
+      gatehouse.members.add(host, ws.id, {
+        userId: sam.id,
+        grants: [{ role: "read_only", scope: root }],
+      });
+    await expect(add()).rejects.toMatchObject({ code: "ALREADY_MEMBER" });
+    clock.now += 30 * MINUTE;
+    await add();
+    const member = (await gatehouse.members.list(owner, ws.id)).find((m) => m.userId === sam.id);
+    expect(member?.supportUntil).toBeUndefined();
+    expect(member?.grants).toEqual([
+      expect.objectContaining({ role: "read_only", scope: root, expiresAt: undefined }),
+    ]);
+    const ended = await gatehouse.activityLog.list(owner, ws.id, { action: "support_access.end" });
+    expect(ended.entries.map((entry) => entry.actor)).toEqual([
+      expect.objectContaining({ type: "system", id: "expiry-sweeper" }),
+    ]);
+  });
+
   it("loads a fallback from the store on another instance, before and after its end", async () => {
     const clock = { now: Date.UTC(2026, 11, 7, 13, 0, 0) };
     const peers = await openPeerServices(backend, 2, clock);

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Kysely, Selectable } from "kysely";
-import type { Actor, Origin } from "../actor.ts";
+import type { Actor, Origin, RequestContext } from "../actor.ts";
 import type { AuditLogTable, Database } from "../database/schema.ts";
 
 export type AuditResult = "success" | "denied";
@@ -10,6 +10,11 @@ export interface AuditRecord {
   readonly action: string;
   readonly target?: string | undefined;
   readonly details?: Readonly<Record<string, unknown>> | undefined;
+  /**
+   * Who the entry names when not the change's own caller: the clock's tidy-up of something that
+   * ended, done inside another change (an invitation noticing that a support person's access ended).
+   */
+  readonly by?: RequestContext | undefined;
 }
 
 export type AuditRow = Selectable<AuditLogTable>;

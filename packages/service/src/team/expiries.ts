@@ -1,8 +1,7 @@
 import { isGatehouseError, type ResourceRef } from "@gatehouse/engine";
-import { systemActor } from "../actor.ts";
 import type { ServiceCore, WorkspaceWriter } from "../service-core.ts";
 import { ErrorCode } from "../support/error-codes.ts";
-import { removeMemberRows } from "./membership.ts";
+import { EXPIRY_SWEEPER, endSupportIfOver } from "./membership.ts";
 import { endTemporaryGrant } from "./temporary-grants.ts";
 
 /** What one sweep did. */
@@ -14,9 +13,6 @@ export interface SweepResult {
   /** Workspaces whose sweep failed (a database fault); the next sweep tries them again. */
   readonly failed: number;
 }
-
-/** The actor the sweeper's entries name. */
-const SWEEPER = systemActor("expiry-sweeper");
 
 /**
  * Tidies what ended by the clock (#18): a temporary grant past its `expiresAt` (an elevation, an
@@ -64,7 +60,7 @@ export class Expiries {
     let failed = 0;
     for (const workspaceId of workspaces) {
       try {
-        const { value } = await this.#core.write(SWEEPER, workspaceId, (tx) => sweepWorkspace(tx));
+        const { value } = await this.#core.write(EXPIRY_SWEEPER, workspaceId, (tx) => sweepWorkspace(tx));
         grantsEnded += value.grantsEnded;
         supportEnded += value.supportEnded;
       } catch (error) {
@@ -118,13 +114,6 @@ async function sweepWorkspace(
     .where("support_until", "<=", tx.now)
     .orderBy("user_id")
     .execute();
-  for (const member of support) {
-    await removeMemberRows(tx, member.user_id);
-    tx.audit({
-      action: "support_access.end",
-      target: `user:${member.user_id}`,
-      details: { until: member.support_until },
-    });
-  }
+  for (const member of support) await endSupportIfOver(tx, member);
   return { grantsEnded, supportEnded: support.length };
 }

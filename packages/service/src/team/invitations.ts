@@ -29,6 +29,7 @@ import {
   addMember,
   assertMayJoin,
   assertShareable,
+  endSupportIfOver,
   memberLimit,
   ownerRoleNotGranted,
   seatsTaken,
@@ -409,11 +410,11 @@ export class Invitations {
       const member = await tx.trx
         .selectFrom("members")
         .innerJoin("users", "users.id", "members.user_id")
-        .select("users.id")
+        .select(["members.user_id", "members.support_until"])
         .where("members.workspace_id", "=", ws)
         .where("users.email", "=", email)
         .executeTakeFirst();
-      if (member !== undefined) {
+      if (member !== undefined && !(await endSupportIfOver(tx, member))) {
         throw new GatehouseError(ErrorCode.ALREADY_MEMBER, `${email} is already a member`);
       }
       // One pending invitation per email: a newer one replaces it (and frees its seat first), but

@@ -1,5 +1,6 @@
 import { GatehouseError, type GranteeRef, type Model, type ResourceRef } from "@gatehouse/engine";
 import type { Kysely } from "kysely";
+import { systemActor } from "../actor.ts";
 import { actorLabel } from "../audit/actor-label.ts";
 import type { Database } from "../database/schema.ts";
 import type { ServiceCore, WorkspaceRow, WorkspaceWriter } from "../service-core.ts";
@@ -94,11 +95,11 @@ export async function assertMayJoin(
   if (user === undefined) throw new GatehouseError(ErrorCode.USER_NOT_FOUND, "no such user");
   const already = await tx.trx
     .selectFrom("members")
-    .select("user_id")
+    .select(["user_id", "support_until"])
     .where("workspace_id", "=", row.id)
     .where("user_id", "=", userId)
     .executeTakeFirst();
-  if (already !== undefined)
+  if (already !== undefined && !(await endSupportIfOver(tx, already)))
     throw new GatehouseError(ErrorCode.ALREADY_MEMBER, "already a member of this workspace");
   let releasedInvitations = 0;
   if (countingSelf) {
@@ -175,6 +176,31 @@ export async function addMember(
       .execute();
     tx.apply({ op: "grant.add", grant: input });
   }
+}
+
+/** The actor that entries of ends by the clock name (the sweeper's, and the same tidy-up elsewhere). */
+export const EXPIRY_SWEEPER = systemActor("expiry-sweeper");
+
+/**
+ * Removes a support person whose support access ended (`support_until` passed), with the
+ * `support_access.end` entry the expiry sweeper writes — by the sweeper, whoever's change found it.
+ * The sweep calls it for every such member; a change that is about to refuse someone as "already a
+ * member" calls it first, so that the person counts as gone from their end on, not from the next
+ * sweep. Answers whether the member was removed.
+ */
+export async function endSupportIfOver(
+  tx: WorkspaceWriter,
+  member: { readonly user_id: string; readonly support_until: number | null },
+): Promise<boolean> {
+  if (member.support_until === null || member.support_until > tx.now) return false;
+  await removeMemberRows(tx, member.user_id);
+  tx.audit({
+    action: "support_access.end",
+    target: `user:${member.user_id}`,
+    details: { until: member.support_until },
+    by: EXPIRY_SWEEPER,
+  });
+  return true;
 }
 
 /**
