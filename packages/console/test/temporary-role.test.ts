@@ -1,6 +1,6 @@
 import { asUser, systemActor } from "@gatehouse/service";
 import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   buildConsole,
   type ConsoleServer,
@@ -18,7 +18,6 @@ import {
 describe("a temporary role over a standing one in the console", { timeout: 60_000 }, () => {
   let server: ConsoleServer;
   let browser: Browser;
-  let page: Page | undefined;
   let workspaceId: string;
 
   beforeAll(async () => {
@@ -46,6 +45,22 @@ describe("a temporary role over a standing one in the console", { timeout: 60_00
       durationMs: 3_600_000,
       reason: "patch the mail server",
     });
+    // Standing roles only, to ask above: Read Only (below Manager, Technical and Billing; above QSA /
+    // Auditor, which gives nothing Read Only lacks) and Manager (above every other role).
+    for (const [email, role] of [
+      ["tess@example.com", "read_only"],
+      ["max@example.com", "manager"],
+    ] as const) {
+      const { user } = await server.gatehouse.users.signUp({
+        email,
+        password: PASSWORD,
+        name: email,
+      });
+      await server.gatehouse.members.add(systemActor(), workspaceId, {
+        userId: user.id,
+        grants: [{ role, scope: root }],
+      });
+    }
     browser = await launchBrowser();
   }, 120_000);
 
@@ -54,14 +69,21 @@ describe("a temporary role over a standing one in the console", { timeout: 60_00
     await server?.close();
   });
 
-  it("says what the elevated grant returns to", async () => {
+  async function signIn(email: string): Promise<Page> {
     const context = await browser.newContext({ baseURL: server.base });
-    page = await context.newPage();
+    const page = await context.newPage();
     page.setDefaultTimeout(15_000);
     await page.goto("/sign-in");
-    await page.getByLabel("Email", { exact: true }).fill("rita@example.com");
+    await page.getByLabel("Email", { exact: true }).fill(email);
     await page.getByLabel("Password").fill(PASSWORD);
     await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await page.waitForURL((url) => url.pathname !== "/sign-in");
+    return page;
+  }
+
+  it("says what the elevated grant returns to", async () => {
+    const page = await signIn("rita@example.com");
+    const context = page.context();
     await page.goto(`/w/${workspaceId}`);
     try {
       await page
@@ -73,5 +95,27 @@ describe("a temporary role over a standing one in the console", { timeout: 60_00
       throw error;
     }
     await context.close();
+  });
+
+  it("offers to ask only for roles above the standing one", async () => {
+    const rootPage = `/w/${workspaceId}/resources/workspace/${workspaceId}`;
+    const tess = await signIn("tess@example.com");
+    await tess.goto(rootPage);
+    const card = tess.getByRole("region", { name: "Request access" });
+    await card.waitFor({ state: "visible" });
+    await card.getByText("You are Read Only here.").waitFor({ state: "visible" });
+    expect(await card.getByLabel("Role").locator("option").allInnerTexts()).toEqual([
+      "Manager",
+      "Technical",
+      "Billing",
+    ]);
+    await tess.context().close();
+
+    // A Manager holds everything every other role gives: nothing to ask for, so no card.
+    const max = await signIn("max@example.com");
+    await max.goto(rootPage);
+    await max.getByText("Your access to the whole").waitFor({ state: "visible" });
+    expect(await max.getByRole("region", { name: "Request access" }).count()).toBe(0);
+    await max.context().close();
   });
 });

@@ -55,10 +55,29 @@ const STATUS_WORDS: Readonly<Record<AccessRequest["status"], string>> = {
   expired: "Lapsed",
 };
 
-/** The roles that can be given on a resource of `type`. */
-function rolesAt(model: ReturnType<typeof useWorkspace>["model"], type: string): string[] {
+/**
+ * The roles that can be asked for on a resource of `type`: over a standing role (and its extras)
+ * there, only those that give something more — the server refuses the others
+ * (ROLE_NOT_ABOVE_STANDING).
+ */
+function rolesAt(
+  model: ReturnType<typeof useWorkspace>["model"],
+  type: string,
+  standing: { readonly role: string; readonly extras: readonly string[] } | undefined,
+): string[] {
+  const held = new Set([
+    ...(standing === undefined ? [] : (model.roles[standing.role]?.permissions ?? [])),
+    ...(standing?.extras ?? []),
+  ]);
   return Object.entries(model.roles)
-    .filter(([, role]) => role.owner !== true && role.scopes.includes(type))
+    .filter(
+      ([name, role]) =>
+        role.owner !== true &&
+        role.scopes.includes(type) &&
+        (standing === undefined ||
+          (name !== standing.role &&
+            (role.permissions ?? []).some((permission) => !held.has(permission)))),
+    )
     .map(([name]) => name);
 }
 
@@ -74,11 +93,9 @@ export function RequestAccessCard(props: { readonly resource: string }): React.J
   );
   const standing =
     heldHere !== undefined && (heldHere.expiresAt === undefined || heldHere.expiresAt === null)
-      ? heldHere.role
+      ? heldHere
       : undefined;
-  const roles = rolesAt(model, splitResource(props.resource).type).filter(
-    (name) => name !== standing,
-  );
+  const roles = rolesAt(model, splitResource(props.resource).type, standing);
   const mine = useApi<{ accessRequests: AccessRequest[] }>(
     `${ws(workspace.id)}/access-requests?mine=true&status=pending`,
   );
@@ -99,7 +116,7 @@ export function RequestAccessCard(props: { readonly resource: string }): React.J
       description={
         standing === undefined
           ? "Ask for a role here for a while. Those who may give it are told, and approve — perhaps for less — or reject."
-          : `You are ${roleLabel(model, standing)} here. Ask for a higher role for a while; when it ends you are ${roleLabel(model, standing)} again. Those who may give it are told, and approve — perhaps for less — or reject.`
+          : `You are ${roleLabel(model, standing.role)} here. Ask for a higher role for a while; when it ends you are ${roleLabel(model, standing.role)} again. Those who may give it are told, and approve — perhaps for less — or reject.`
       }
     >
       {waiting.length === 0 ? null : (
