@@ -281,8 +281,12 @@ describe.each(backends)("temporary roles over standing ones (#18) on $name", (ba
     });
     const created = await gatehouse.activityLog.list(owner, ws.id, { action: "invitation.create" });
     expect(created.entries[0]?.actor).toMatchObject({ type: "user", id: olivia.id });
-    // Nothing is left for the sweep but the ended grant's row, already gone with the member.
-    expect(await gatehouse.expiries.sweep()).toEqual({ grantsEnded: 0, supportEnded: 0, failed: 0 });
+    // Nothing is left for the sweep: the ended grant went with the member row.
+    expect(await gatehouse.expiries.sweep()).toEqual({
+      grantsEnded: 0,
+      supportEnded: 0,
+      failed: 0,
+    });
     // Sam accepts and is a member again, with the invitation's role only.
     await gatehouse.invitations.accept({ token, userId: sam.id });
     const members = await gatehouse.members.list(owner, ws.id);

@@ -60,7 +60,9 @@ export class Expiries {
     let failed = 0;
     for (const workspaceId of workspaces) {
       try {
-        const { value } = await this.#core.write(EXPIRY_SWEEPER, workspaceId, (tx) => sweepWorkspace(tx));
+        const { value } = await this.#core.write(EXPIRY_SWEEPER, workspaceId, (tx) =>
+          sweepWorkspace(tx),
+        );
         grantsEnded += value.grantsEnded;
         supportEnded += value.supportEnded;
       } catch (error) {
