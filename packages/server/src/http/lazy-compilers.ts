@@ -15,24 +15,34 @@ const defaultSerializerBuilder = (
   fromFastify("@fastify/fast-json-stringify-compiler") as () => Builder
 )();
 
-/** A function standing for `compile()`'s result, compiled on its first call (or property read). */
+/**
+ * A function standing for `compile()`'s result, compiled on its first call (or property read).
+ * Called on every request (a route's params and body validators, its answer's serializer): two
+ * fixed arguments (Fastify passes a validator `data` and Ajv's context, a serializer the payload),
+ * no rest array nor `apply`, and `schemaEnv` a plain property once compiled (Fastify reads it
+ * before every validation).
+ */
 function compiledOnFirstUse(compile: () => Compiled, pending: Set<() => Compiled>): Compiled {
   let compiled: Compiled | undefined;
   const target = () => {
     if (compiled === undefined) {
       compiled = compile();
       pending.delete(target);
+      Object.defineProperty(lazy, "schemaEnv", { value: compiled.schemaEnv });
     }
     return compiled;
   };
   pending.add(target);
-  const lazy = function (this: unknown, ...args: unknown[]) {
-    return target().apply(this, args);
+  const lazy = function (this: unknown, data: unknown, context?: unknown) {
+    return (compiled ?? target()).call(this, data, context);
   } as Compiled;
   // Fastify reads a validator's `errors` after a failed call and passes the request along when it
   // has `schemaEnv` (as Ajv's functions do).
-  Object.defineProperty(lazy, "errors", { get: () => target().errors });
-  Object.defineProperty(lazy, "schemaEnv", { get: () => target().schemaEnv });
+  Object.defineProperty(lazy, "errors", { get: () => (compiled ?? target()).errors });
+  Object.defineProperty(lazy, "schemaEnv", {
+    get: () => target().schemaEnv,
+    configurable: true,
+  });
   return lazy;
 }
 

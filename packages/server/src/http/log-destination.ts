@@ -1,3 +1,14 @@
+import { fstatSync, writeSync } from "node:fs";
+
+/** Whether standard output is a regular file: then a write(2) is all `process.stdout` does. */
+function stdoutIsFile(): boolean {
+  try {
+    return fstatSync(1).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Where the server's JSON log lines go by default: standard output, one write per turn of the
  * event loop instead of one per line. Under load a turn answers many requests, so their lines
@@ -11,6 +22,12 @@ class StdoutLines {
   #pending: string[] = [];
   #scheduled = false;
   readonly #flush = () => this.flush();
+  /**
+   * Standard output redirected to a file is written with `writeSync` straight away: the same
+   * system call `process.stdout` (a SyncWriteStream) ends in, without its stream bookkeeping and
+   * the copy of the text into a Buffer first. Pipes and terminals keep `process.stdout`.
+   */
+  readonly #toFile = stdoutIsFile();
 
   constructor() {
     process.once("exit", this.#flush);
@@ -30,7 +47,8 @@ class StdoutLines {
     if (this.#pending.length === 0) return;
     const text = this.#pending.length === 1 ? this.#pending[0]! : this.#pending.join("");
     this.#pending = [];
-    process.stdout.write(text);
+    if (this.#toFile) writeSync(1, text);
+    else process.stdout.write(text);
   }
 }
 

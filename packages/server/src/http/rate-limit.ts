@@ -49,6 +49,8 @@ export function rateLimit(app: FastifyInstance, options: RateLimitOptions): void
   const capacity = options.callers ?? 5_000;
   // Insertion order is recency: a caller seen again moves to the end.
   const windows = new Map<string, Window>();
+  // The key last put at the end of `windows`: counted again, it has nowhere to move.
+  let newest: string | undefined;
 
   const limit = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
     const key = limitKeyOf(request).key;
@@ -57,11 +59,17 @@ export function rateLimit(app: FastifyInstance, options: RateLimitOptions): void
     let window = windows.get(key);
     if (window === undefined || window.startedAt + windowMs <= now) {
       window = { count: 1, startedAt: now };
+      windows.delete(key);
+      windows.set(key, window);
+      newest = key;
     } else {
       window.count++;
+      if (key !== newest) {
+        windows.delete(key);
+        windows.set(key, window);
+        newest = key;
+      }
     }
-    windows.delete(key);
-    windows.set(key, window);
     if (windows.size > capacity) windows.delete(windows.keys().next().value!);
     const ttl = windowMs - (now - window.startedAt);
     const reset = Math.ceil(ttl / 1000);

@@ -56,6 +56,8 @@ export class EngineCache {
   #bytes = 0;
   #loads = 0;
   #evictions = 0;
+  /** The workspace last put at the end of `#entries`: used again, it has nowhere to move. */
+  #newest: string | undefined;
 
   constructor(budgetBytes = DEFAULT_ENGINE_CACHE_BYTES) {
     if (!(budgetBytes > 0)) throw new RangeError("the engine cache budget must be positive");
@@ -84,9 +86,10 @@ export class EngineCache {
   /** Marks a cached entry the most recently used: the last to be evicted. */
   use(entry: CachedWorkspace): void {
     const id = entry.row.id;
-    if (this.#entries.get(id) !== entry) return;
+    if (id === this.#newest || this.#entries.get(id) !== entry) return;
     this.#entries.delete(id);
     this.#entries.set(id, entry);
+    this.#newest = id;
   }
 
   /** Caches a freshly loaded engine, unless the cache already holds that revision or a later one. */
@@ -96,6 +99,7 @@ export class EngineCache {
     const entry = { engine, revision: row.revision, row, verifiedAt, usedAt: verifiedAt };
     this.evict(row.id);
     this.#entries.set(row.id, entry);
+    this.#newest = row.id;
     this.#loads++;
     this.#account(row.id, engine);
     return entry;

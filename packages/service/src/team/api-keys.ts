@@ -186,6 +186,8 @@ export class ApiKeys {
    * engine still holds that key for its owner, unexpired; least recently used first out.
    */
   readonly #known = new Map<string, KnownKey>();
+  /** The digest last moved to the end of `#known`: asked again, it has nowhere to move. */
+  #newest: string | undefined;
 
   constructor(core: ServiceCore) {
     this.#core = core;
@@ -401,9 +403,12 @@ export class ApiKeys {
         key?.owner === known.owner &&
         (key.expiresAt === undefined || key.expiresAt > core.clock())
       ) {
-        // Least recently used last: a Map keeps insertion order.
-        this.#known.delete(digest);
-        this.#known.set(digest, known);
+        // Least recently used first: a Map keeps insertion order.
+        if (digest !== this.#newest) {
+          this.#known.delete(digest);
+          this.#known.set(digest, known);
+          this.#newest = digest;
+        }
         return credentialsOf(known, origin);
       }
       this.#known.delete(digest);
@@ -448,6 +453,7 @@ export class ApiKeys {
     };
     if (this.#known.size >= KNOWN_KEYS) this.#known.delete(this.#known.keys().next().value!);
     this.#known.set(digest, found);
+    this.#newest = digest;
     return credentialsOf(found, origin);
   }
 }
