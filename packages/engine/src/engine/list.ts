@@ -179,7 +179,7 @@ function pageOfCover(
       if (accepts !== undefined && !accepts(names[i]!)) continue;
       let covered = false;
       for (let n = nodes[i]!; n !== NO_PARENT && !covered; n = parent[n]!)
-        covered = stamp[n] === epoch;
+        covered = stamp[n]! >= epoch;
       if (!covered) continue;
       // One more item than the page holds: `next` is set only when another page has items.
       if (items.length === limit)
@@ -291,16 +291,25 @@ function coveringNodes(state: EngineState, principal: Principal, p: number): num
   return nodes;
 }
 
-/** Drops nodes that have another covering node above them, so subtrees are disjoint. */
+/**
+ * Drops nodes that have another covering node above them (and repeats), so subtrees are disjoint.
+ * Stamps them with a new epoch on the way (see `markCover`): no Set per call.
+ */
 function minimalCover(state: EngineState, nodes: number[]): number[] {
   if (nodes.length <= 1) return nodes;
-  const set = new Set(nodes);
+  const epoch = markCover(state, nodes);
+  const stamp = state.coverStamp;
+  const parent = state.parent;
   const minimal: number[] = [];
-  for (const node of set) {
+  for (const node of nodes) {
+    // `epoch + 1`: already kept (a repeat of a kept node is dropped).
+    if (stamp[node] !== epoch) continue;
     let covered = false;
-    for (let n = state.parent[node]!; n !== NO_PARENT && !covered; n = state.parent[n]!)
-      covered = set.has(n);
-    if (!covered) minimal.push(node);
+    for (let n = parent[node]!; n !== NO_PARENT && !covered; n = parent[n]!)
+      covered = stamp[n]! >= epoch;
+    if (covered) continue;
+    stamp[node] = epoch + 1;
+    minimal.push(node);
   }
   return minimal;
 }
@@ -337,19 +346,25 @@ function gather(
   return seen;
 }
 
-/** Stamps the covering nodes with a new epoch (see `EngineState.coverStamp`) and returns it. */
+/**
+ * Stamps the covering nodes with a new epoch (see `EngineState.coverStamp`) and returns it. Epochs
+ * advance by two (`minimalCover` stamps kept nodes with `epoch + 1`), so "covered in this listing"
+ * is `stamp >= epoch`.
+ */
 function markCover(state: EngineState, covering: readonly number[]): number {
   if (state.coverStamp.length < state.nodeCount) {
     const grown = new Uint32Array(Math.max(state.nodeCount, state.coverStamp.length * 2));
     grown.set(state.coverStamp);
     state.coverStamp = grown;
   }
-  if (state.coverEpoch === 0xffff_ffff) {
+  if (state.coverEpoch >= 0xffff_fff0) {
     state.coverStamp.fill(0);
     state.coverEpoch = 0;
   }
-  const epoch = ++state.coverEpoch;
-  for (const node of covering) state.coverStamp[node] = epoch;
+  const epoch = state.coverEpoch + 1;
+  state.coverEpoch += 2;
+  const stamp = state.coverStamp;
+  for (const node of covering) stamp[node] = epoch;
   return epoch;
 }
 
@@ -378,7 +393,7 @@ function scanPage(
       if (accepts !== undefined && !accepts(names[i]!)) continue;
       let covered = false;
       for (let n = nodes[i]!; n !== NO_PARENT && !covered; n = parent[n]!)
-        covered = stamp[n] === epoch;
+        covered = stamp[n]! >= epoch;
       if (!covered) continue;
       if (items.length === limit) {
         more = true;
