@@ -638,7 +638,10 @@ async function saturation(contenders: Contender[], settings: Settings): Promise<
           ...load,
           seconds: round === 0 ? settings.warmupSeconds * 2 : settings.warmupSeconds,
         });
-        requireClean(`${contender.name} (warm-up)`, warm);
+        // A warm-up starved by a loaded machine (a Cerbos batch takes ~25 ms idle, seconds at load
+        // 14, past a quick 0.4 s warm-up) answers nothing: no wrong answer, so only errors fail it.
+        if (warm.responses > 0 || warm.non2xx > 0 || warm.errors > 0 || warm.timeouts > 0)
+          requireClean(`${contender.name} (warm-up)`, warm);
         run = await loadRun(contender, { ...load, seconds: settings.seconds });
       } finally {
         calls?.close?.();
