@@ -2,6 +2,7 @@ import { type Bits, hasBit, indicesOf, isEmptyBits } from "../bitset.ts";
 import { collect, isInKeyResources, keyNodes } from "./check.ts";
 import { invalid, requireNode, unknownPermission, unknownType } from "./names.ts";
 import type { GrantRecord, Principal } from "./records.ts";
+import type { SortedNames } from "./sorted-names.ts";
 import { type EngineState, inForce, isExpired, NO_PARENT } from "./state.ts";
 import {
   childCount,
@@ -135,14 +136,17 @@ function pageOfCover(
   const gathered: string[] = [];
   let seen = 0;
   let gathering = true;
-  const sorted = sortedOfType(state, t);
-  const epoch = markCover(state, covering);
-  const stamp = state.coverStamp;
+  // The scan starts at its first turn: a gather done within one turn (a customer, an operator of
+  // a few servers) never touches the sorted list, whose first read after a load sorts the type.
+  let sorted: SortedNames | undefined;
+  let epoch = 0;
+  let stamp = state.coverStamp;
   const parent = state.parent;
   const items: ResourceRef[] = [];
-  let { block, offset } = sorted.seek(after);
-  let names = sorted.names[block];
-  let nodes = sorted.nodes[block];
+  let block = 0;
+  let offset = 0;
+  let names: string[] | undefined;
+  let nodes: number[] | undefined;
   for (;;) {
     if (gathering) {
       for (let steps = 0; steps < CHUNK && stack.length > 0; steps++) {
@@ -166,6 +170,14 @@ function pageOfCover(
       }
     }
     // The scan's turn: up to CHUNK entries of the sorted list (all that remain once the gather gave up).
+    if (sorted === undefined) {
+      sorted = sortedOfType(state, t);
+      epoch = markCover(state, covering);
+      stamp = state.coverStamp;
+      ({ block, offset } = sorted.seek(after));
+      names = sorted.names[block];
+      nodes = sorted.nodes[block];
+    }
     for (let steps = gathering ? CHUNK : Number.POSITIVE_INFINITY; steps > 0; steps--) {
       if (nodes === undefined || names === undefined) return { items, next: undefined };
       if (offset === nodes.length) {
