@@ -110,6 +110,12 @@ export function listVisible(
 
 /** Steps of one side of `pageOfCover` before the other side takes its turn. */
 const CHUNK = 128;
+/**
+ * The gather's first turn, longer: a scan step reads nodes scattered over the whole type (a cache
+ * miss or three), a gather step reads one subtree, so small covers (an operator of a few servers)
+ * finish gathering before any scan.
+ */
+const FIRST_GATHER = 512;
 
 /**
  * One page (finite `limit`) of type-`t` resources under `covering`, by whichever of two ways
@@ -149,7 +155,8 @@ function pageOfCover(
   let nodes: number[] | undefined;
   for (;;) {
     if (gathering) {
-      for (let steps = 0; steps < CHUNK && stack.length > 0; steps++) {
+      const turn = sorted === undefined ? FIRST_GATHER : CHUNK;
+      for (let steps = 0; steps < turn && stack.length > 0; steps++) {
         const current = stack.pop()!;
         const type = types[current]!;
         if ((reach[type]! & bit) === 0) continue;
@@ -203,8 +210,10 @@ function pageOfCover(
 
 /** The first `limit` of `names` in name order, and `next` when more follow; reorders `names`. */
 function firstOf(names: string[], limit: number): Page {
-  if (names.length > limit) selectSmallest(names, limit);
   const end = Math.min(names.length, limit);
+  // Many more than a page: move the page's names to the front first; few: sort them all.
+  if (names.length > 2 * limit) selectSmallest(names, limit);
+  else names.sort(compareNames);
   const items = names.slice(0, end).sort(compareNames) as ResourceRef[];
   const next = end < names.length && items.length > 0 ? items[items.length - 1] : undefined;
   return { items, next };
