@@ -119,11 +119,12 @@ const FIRST_GATHER = 512;
 
 /**
  * One page (finite `limit`) of type-`t` resources under `covering`, by whichever of two ways
- * finishes first, run in turns of `CHUNK` steps: gathering the covered subtrees (then picking the
- * first `limit` names), or walking the type's sorted list from the cursor and keeping the covered
- * names. A page thus costs at most about twice the cheaper way: O(covered) when few resources are
- * covered, O(limit / share covered) when many are; never a doomed gather of the whole budget
- * before the scan. The gather gives up past `gatherLimit` resources.
+ * finishes first, run in turns (`FIRST_GATHER` steps, then `CHUNK` each): gathering the covered
+ * subtrees (then picking the first `limit` names), or walking the type's sorted list from the
+ * cursor and keeping the covered names. A page thus costs at most about twice the cheaper way:
+ * O(covered) when few resources are covered, O(limit / share covered) when many are; never a
+ * doomed gather of the whole budget before the scan. The gather gives up past `gatherLimit`
+ * resources.
  */
 function pageOfCover(
   state: EngineState,
