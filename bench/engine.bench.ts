@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createEngine, type Engine } from "../packages/engine/src/index.ts";
-import { collectGarbage, loadAverage, machine, settledHeap } from "./lib/env.ts";
+import { collectGarbage, Laps, loadAverage, machine, settledHeap } from "./lib/env.ts";
 import { fmtInt, fmtMs, fmtNs, fmtOps, revision, type Target, table } from "./lib/format.ts";
 import {
   type BatchRunner,
@@ -48,11 +48,12 @@ import {
 
 type MzEngine = Engine<MzType, MzPerm, MzRole>;
 
+/** Wall and CPU time per part of the run, printed at the end (see docs/benchmarks.md, the quick budget). */
+const laps = new Laps();
+
 const SEED = 0x6a7e_5eed;
 const QUERY_COUNT = 1 << 16;
 const HOT_QUERIES = 1 << 10;
-/** Warm-up before each round after the first (caches and JIT state after other contenders ran). */
-const REWARM_MS = 50;
 const FULL_SITES = 100_000;
 /** Queries per block of fresh strings: each batch parses one block from JSON, untimed. */
 const FRESH_BLOCK = 1024;
@@ -65,6 +66,8 @@ interface Settings {
   readonly quick: boolean;
   readonly sizes: readonly number[];
   readonly warmupMs: number;
+  /** Warm-up before each round after the first (caches and JIT state after other contenders ran). */
+  readonly rewarmMs: number;
   /** Total measured time per contender, split over `rounds` interleaved rounds. */
   readonly durationMs: number;
   readonly rounds: number;
@@ -72,6 +75,14 @@ interface Settings {
   readonly listDurationMs: number;
   readonly listMaxCalls: number;
   readonly verifySamples: number;
+  /** Members per kind whose listVisible is verified against a scan of every site. */
+  readonly verifyListMembers: number;
+  /**
+   * The collection before each contender's round and each listing's measurement: full, or (quick)
+   * a scavenge, with one full collection per round. A full one costs ~0.2–0.3 s of CPU at 100k
+   * sites; 39 of them per size were a quarter of the quick run's engine part.
+   */
+  readonly gcBetween: "full" | "minor";
 }
 
 function parseSettings(argv: readonly string[]): Settings {
@@ -90,23 +101,31 @@ function parseSettings(argv: readonly string[]): Settings {
     ? {
         quick,
         sizes,
-        // Sized so that `npm run bench -- --quick` stays under two minutes (docs/benchmarks.md).
-        warmupMs: 100,
-        durationMs: 300,
+        // Sized so that `npm run bench -- --quick` stays under two minutes (docs/benchmarks.md):
+        // half the measured time of the first quick budget (300 ms per contender, 150 ms per
+        // listing), which took ~24 s of the engine part's ~40 s of CPU.
+        warmupMs: 50,
+        rewarmMs: 25,
+        durationMs: 150,
         rounds: 3,
-        listDurationMs: 150,
+        listDurationMs: 80,
         listMaxCalls: 5_000,
         verifySamples: 3_000,
+        verifyListMembers: 2,
+        gcBetween: "minor",
       }
     : {
         quick,
         sizes,
         warmupMs: 500,
+        rewarmMs: 50,
         durationMs: 3_000,
         rounds: 3,
         listDurationMs: 1_500,
         listMaxCalls: 50_000,
         verifySamples: 10_000,
+        verifyListMembers: 4,
+        gcBetween: "full",
       };
 }
 
@@ -250,6 +269,7 @@ async function runSize(sites: number, settings: Settings): Promise<SizeResult> {
   const scenario = generateScenario(sites, SEED);
   const q = materialize(scenario, SEED + 1);
   const sizes = scenario.sizes;
+  laps.lap(`${fmtInt(sites)} sites: scenario and queries`);
   log(
     `\n── ${fmtInt(sizes.sites)} sites, ${fmtInt(sizes.servers)} servers, ${fmtInt(sizes.members)} members, ${fmtInt(sizes.grants)} grants (load average ${loadAverage()})`,
   );
@@ -268,24 +288,28 @@ async function runSize(sites: number, settings: Settings): Promise<SizeResult> {
   const engine: MzEngine = builtEngine.value;
   build["engine"] = builtEngine.ms;
   heapMiB["engine"] = mib(settledHeap() - heap);
+  laps.lap(`${fmtInt(sites)} sites: build: engine`);
 
   heap = settledHeap();
   const builtFloor = timeMs(() => new MapFloor(scenario));
   const floor = builtFloor.value;
   build["floor"] = builtFloor.ms;
   heapMiB["floor"] = mib(settledHeap() - heap);
+  laps.lap(`${fmtInt(sites)} sites: build: floor`);
 
   heap = settledHeap();
   const builtCasl = timeMs(() => buildCasl(scenario));
   const casl = builtCasl.value;
   build["casl"] = builtCasl.ms;
   heapMiB["casl"] = mib(settledHeap() - heap);
+  laps.lap(`${fmtInt(sites)} sites: build: CASL`);
 
   heap = settledHeap();
   const builtCasbin = await timeMsAsync(() => buildCasbin(scenario));
   const casbin = builtCasbin.value;
   build["casbin"] = builtCasbin.ms;
   heapMiB["casbin"] = mib(settledHeap() - heap);
+  laps.lap(`${fmtInt(sites)} sites: build: casbin`);
   log(
     `   built: engine ${fmtMs(build["engine"])} (${heapMiB["engine"]} MiB), floor ${fmtMs(build["floor"])} (${heapMiB["floor"]} MiB), ` +
       `CASL ${fmtMs(build["casl"])} (${heapMiB["casl"]} MiB, ${fmtInt(casl.rules)} rules), casbin ${fmtMs(build["casbin"])} (${heapMiB["casbin"]} MiB)`,
@@ -301,6 +325,7 @@ async function runSize(sites: number, settings: Settings): Promise<SizeResult> {
 
   // Every peer must agree with the engine before any figure is printed.
   const allowShare = verify(scenario, engine, floor, caslCan, casbinCan, settings);
+  laps.lap(`${fmtInt(sites)} sites: verification`);
 
   const { mask, subject, permission, site, member, siteIndex, bit } = q;
   const intFloor = new IntFloor(scenario);
@@ -318,6 +343,7 @@ async function runSize(sites: number, settings: Settings): Promise<SizeResult> {
         `the integer floor disagrees with the engine on permissionsOn(${subject[k]}, ${site[k]})`,
       );
   }
+  laps.lap(`${fmtInt(sites)} sites: verification`);
   const fresh = new FreshQueries(q);
   const nextFresh = () => fresh.next();
   const contenders: Contender[] = [];
@@ -530,14 +556,18 @@ async function runSize(sites: number, settings: Settings): Promise<SizeResult> {
 
   // Rounds interleave the contenders, so a burst of load from elsewhere hits them all alike.
   for (let round = 0; round < settings.rounds; round++) {
+    laps.lap(`${fmtInt(sites)} sites: throughput rounds`);
+    if (settings.gcBetween === "minor") collectGarbage();
     for (const contender of contenders) {
-      collectGarbage();
+      laps.lap(`${fmtInt(sites)} sites: throughput rounds`);
+      collectGarbage(settings.gcBetween);
+      laps.lap(`${fmtInt(sites)} sites: garbage collections between rounds`);
       const measured = measureRound(
         contender.run,
         {
           batch: contender.batch,
           prepare: contender.prepare,
-          warmupMs: round === 0 ? settings.warmupMs : REWARM_MS,
+          warmupMs: round === 0 ? settings.warmupMs : settings.rewarmMs,
           durationMs: settings.durationMs / settings.rounds,
         },
         contender.position,
@@ -547,6 +577,7 @@ async function runSize(sites: number, settings: Settings): Promise<SizeResult> {
     }
   }
 
+  laps.lap(`${fmtInt(sites)} sites: throughput rounds`);
   // Single calls, each timed on its own, on fresh strings (a new block every FRESH_BLOCK calls).
   const freshEvery = (i: number) => {
     if (i % FRESH_BLOCK === 0) fresh.next();
@@ -601,7 +632,9 @@ async function runSize(sites: number, settings: Settings): Promise<SizeResult> {
   const timer = singles.get("timer")!;
   log(`   timer alone (hrtime.bigint pair): p50 ${fmtNs(timer.p50Ns)} p99 ${fmtNs(timer.p99Ns)}`);
 
+  laps.lap(`${fmtInt(sites)} sites: single calls`);
   const { lists, cursorPage } = benchListVisible(scenario, engine, settings);
+  laps.lap(`${fmtInt(sites)} sites: listVisible`);
   return {
     sizes,
     allowShare,
@@ -662,7 +695,7 @@ function verify(
   const byKind = membersByKind(scenario);
   let listed = 0;
   for (const members of byKind.values()) {
-    for (let n = 0; n < Math.min(4, members.length); n++) {
+    for (let n = 0; n < Math.min(settings.verifyListMembers, members.length); n++) {
       const member = prng.pick(members);
       const expected = scenario.sites
         .filter((site) => floor.check(member.subject, "site.view", site))
@@ -714,6 +747,7 @@ function benchListVisible(
     maxCalls: settings.listMaxCalls,
   };
   const prng = new Prng(SEED + 13);
+  collectGarbage();
   for (const [kind, all] of membersByKind(scenario)) {
     const members: UserRef[] = [];
     for (let i = 0; i < Math.min(64, all.length); i++) members.push(prng.pick(all).subject);
@@ -722,12 +756,12 @@ function benchListVisible(
       (user) => engine.listVisible(user, "site", "site.view").items.length,
     );
     const visibleMean = visible.reduce((sum, value) => sum + value, 0) / n;
-    collectGarbage();
+    collectGarbage(settings.gcBetween);
     const page = measureCalls(
       (i) => engine.listVisible(members[i % n]!, "site", "site.view", { limit: 100 }).items.length,
       options,
     );
-    collectGarbage();
+    collectGarbage(settings.gcBetween);
     const full = measureCalls(
       (i) => engine.listVisible(members[i % n]!, "site", "site.view").items.length,
       options,
@@ -741,7 +775,7 @@ function benchListVisible(
   // An admin paging from a random cursor (binary search into the sorted site list).
   const admin = membersByKind(scenario).get("admin")![0]!.subject;
   const cursors = Array.from({ length: 1024 }, () => prng.pick(scenario.sites));
-  collectGarbage();
+  collectGarbage(settings.gcBetween);
   const cursorPage = measureCalls(
     (i) =>
       engine.listVisible(admin, "site", "site.view", { limit: 100, after: cursors[i & 1023] }).items
@@ -1094,6 +1128,7 @@ async function main(): Promise<void> {
 
   log("\n── insert + list (create a site, then list the first page as an admin)");
   const insertList = benchInsertList(settings);
+  laps.lap("insert + list");
 
   const headline = results.reduce((best, result) =>
     result.sizes.sites > best.sizes.sites ? result : best,
@@ -1179,6 +1214,8 @@ async function main(): Promise<void> {
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   out(`\nwrote ${file} (sink ${sinkValue() % 1000})`);
+  laps.lap("report");
+  out(`time by part (all sizes): ${laps.summary()}`);
 }
 
 main().catch((error: unknown) => {

@@ -14,17 +14,19 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createGatehouse, openSqlite } from "@gatehouse/service";
 import { startInstance } from "../packages/server/test/support/instances.ts";
-import { loadAverage, machine } from "./lib/env.ts";
+import { Laps, loadAverage, machine } from "./lib/env.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes("--quick");
 const SIGN_UPS = 50;
-const BASELINE_LOGINS = quick ? 5 : 20;
+/** Each login hashes (~0.3–0.9 s of CPU): `--quick` takes few (their p99 is their maximum). */
+const BASELINE_LOGINS = quick ? 3 : 20;
 /**
  * `--quick` stops the server after this many logins during the flood instead of waiting for every
- * accepted sign-up's hash (about 25 s of scrypt through one slot on two cores).
+ * accepted sign-up's hash (about 25 s of scrypt through one slot on two cores); 10 of them took
+ * ~17 s of CPU at load 11, most of it the flood's own hashing meanwhile.
  */
-const FLOOD_LOGINS = quick ? 10 : Number.POSITIVE_INFINITY;
+const FLOOD_LOGINS = quick ? 4 : Number.POSITIVE_INFINITY;
 const PASSWORD = "correct horse battery staple";
 
 interface Answer {
@@ -86,6 +88,8 @@ async function main(): Promise<void> {
   process.stdout.write(
     `\nSign-in under a sign-up flood: ${SIGN_UPS} sign-ups at once, OWASP scrypt (load average ${loadAverage()})\n`,
   );
+  // Wall and CPU (this process and the server) per part: what --quick's budget goes to.
+  const laps = new Laps({ family: true });
   const folder = mkdtempSync(join(tmpdir(), "gatehouse-signin-bench-"));
   const metrics: Record<string, number> = {};
   try {
@@ -108,11 +112,14 @@ async function main(): Promise<void> {
       await seeder.signUps.request({ email: `flood${n}@example.com` });
     await seeder.mailSettled();
     await seeder.close();
+    laps.lap("seeding");
     const instance = await startInstance({ env: { DATA_DIR: folder } });
+    laps.lap("server started");
     try {
       await login(instance.url);
       const alone: number[] = [];
       for (let n = 0; n < BASELINE_LOGINS; n++) alone.push(await login(instance.url));
+      laps.lap("logins alone");
       const before = instance.memoryKiB();
       let flooding = true;
       const flood = Promise.all(
@@ -138,6 +145,7 @@ async function main(): Promise<void> {
         await instance.stop();
       }
       const signUps = await flood;
+      laps.lap("logins during the flood");
       const statuses: Record<number, number> = {};
       for (const answer of signUps) statuses[answer.status] = (statuses[answer.status] ?? 0) + 1;
       const row = (what: string, values: number[]) =>
@@ -173,10 +181,14 @@ async function main(): Promise<void> {
       });
     } finally {
       await instance.stop();
+      laps.lap("server stopped");
     }
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }
+  process.stdout.write(
+    `   time by part (wall, CPU of this process and the server): ${laps.summary()}\n`,
+  );
   const file = join(HERE, "results", quick ? "latest-quick.json" : "latest.json");
   let report: Record<string, unknown> = {};
   if (existsSync(file)) report = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;

@@ -120,6 +120,63 @@ describe("listVisible over many resources", () => {
   });
 });
 
+describe("a page of listVisible, gathering and scanning in turns", () => {
+  // Enough resources that both ways run for several turns before either finishes.
+  const resources: {
+    resource: `server:${string}` | `site:${string}`;
+    parent: `workspace:${string}` | `server:${string}`;
+  }[] = [];
+  for (let server = 0; server < 40; server++) {
+    resources.push({ resource: `server:s${server}`, parent: "workspace:big" });
+    for (let site = 0; site < 50; site++) {
+      // Interleaved names on the even servers, a block of names at the end on the odd ones.
+      const name = server % 2 === 0 ? `${site}-${server}` : `z${server}-${site}`;
+      resources.push({ resource: `site:${name}`, parent: `server:s${server}` });
+    }
+  }
+  const grants = [
+    // Many: every fourth server.
+    ...Array.from({ length: 10 }, (_, i) => ({
+      subject: "user:fleet" as const,
+      role: "operator" as const,
+      scope: `server:s${i * 4}` as const,
+    })),
+    // Few, whose names sort last.
+    { subject: "user:late", role: "operator", scope: "server:s39" },
+    { subject: "user:late", role: "customer", scope: "site:3-0" },
+    // Many, all of them sorting last.
+    ...Array.from({ length: 12 }, (_, i) => ({
+      subject: "user:tail" as const,
+      role: "operator" as const,
+      scope: `server:s${i * 2 + 15}` as const,
+    })),
+  ] as const;
+
+  it("pages exactly the full list, whichever way finishes first and whatever the gather limit", () => {
+    for (const gatherLimit of [1, 100, 700, 2048, 100_000]) {
+      const engine = createEngine(model, { workspace: "big", resources, grants, gatherLimit });
+      for (const subject of ["user:fleet", "user:late", "user:tail"] as const) {
+        const all = engine.listVisible(subject, "site", "site.view").items;
+        expect(all.length).toBeGreaterThan(0);
+        expect(all).toEqual([...all].sort());
+        for (const limit of [0, 3, 7, 100, 501]) {
+          const pages: string[] = [];
+          let after: `site:${string}` | undefined;
+          let turns = 0;
+          do {
+            const page = engine.listVisible(subject, "site", "site.view", { limit, after });
+            expect(page.items.length).toBeLessThanOrEqual(limit);
+            pages.push(...page.items);
+            after = page.next as `site:${string}` | undefined;
+            if (after !== undefined) expect(page.items).toHaveLength(limit);
+          } while (after !== undefined && ++turns < 10_000);
+          expect(pages).toEqual(limit === 0 ? [] : all);
+        }
+      }
+    }
+  });
+});
+
 describe("listVisible and resourcesOfType with a text to match (#16)", () => {
   const resources: {
     resource: `server:${string}` | `site:${string}`;
