@@ -864,9 +864,12 @@ function cpuSecondsOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / ticks;
 }
 
-/** Builds the server's JavaScript (`tsc -b`, incremental), which the cold start runs as `npm start` does. */
+/**
+ * Builds what `npm start` runs, the bundled server (`scripts/bundle-server.mjs`, the step of `npm
+ * run build` that makes `packages/server/bundle/main.js` from the sources), for the cold start.
+ */
 function buildServer(): void {
-  execFileSync(join(REPO_ROOT, "node_modules", ".bin", "tsc"), ["-b", "tsconfig.build.json"], {
+  execFileSync(process.execPath, [join(REPO_ROOT, "scripts", "bundle-server.mjs")], {
     cwd: REPO_ROOT,
     stdio: "inherit",
   });
