@@ -73,10 +73,6 @@ export async function openSqlite(options: SqliteOptions): Promise<Storage> {
   // Statements other than BEGIN IMMEDIATE (handled below) are rarely blocked, and briefly.
   database.pragma("busy_timeout = 5000");
   database.pragma("foreign_keys = ON");
-  // Reads map the file instead of copying it page by page through SQLite's small page cache: a
-  // large workspace's engine snapshot (~19 MiB for 1M grants, in overflow pages) is read at start
-  // in a fraction of the CPU (issue 17). Address space only; the OS shares the pages it caches.
-  database.pragma("mmap_size = 1073741824");
   // SQLite's own lower() folds only ASCII, so a search for "élodie" would miss "Élodie"; listings
   // search with lower(column) (support/paging.ts) as PostgreSQL's lower() does, beyond ASCII.
   database.function("lower", { deterministic: true }, (text: unknown) =>
