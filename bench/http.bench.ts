@@ -22,7 +22,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { GRPC } from "@cerbos/grpc";
-import { asUser, openPostgres, openSqlite, systemActor } from "@gatehouse/service";
+import { asUser, openPostgres, openSqlite, type Storage, systemActor } from "@gatehouse/service";
+import { sql } from "kysely";
 import { createEngine, type Engine } from "../packages/engine/src/index.ts";
 import {
   createApiKey,
@@ -90,6 +91,8 @@ const FIXED_RATE = 10_000;
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CACHE = join(HERE, ".cache");
 const DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/test";
+/** The instances' SECRET_KEY in the cold start (the seeded API key does not depend on it). */
+const COLD_SECRET_KEY = "00".repeat(32);
 
 interface Settings {
   readonly quick: boolean;
@@ -843,10 +846,12 @@ async function measurePropagation(
 // Cold start: an instance on a database with 1M grants.
 
 interface ColdStart {
+  readonly database: ColdDatabase["label"];
   readonly sizes: { servers: number; sites: number; members: number; grants: number };
   readonly seededNow: boolean;
   readonly seedSeconds: number | undefined;
-  readonly fileMiB: number;
+  /** The database's size: the SQLite file, or the PostgreSQL schema's tables and indexes. */
+  readonly sizeMiB: number;
   /**
    * The first start: no snapshot, the workspace is built from its rows (then snapshotted);
    * undefined when `--quick` restored the snapshot a previous run stored with the same engine code.
@@ -878,57 +883,152 @@ function cpuSecondsOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / ticks;
 }
 
-/** Builds the server's JavaScript (`tsc -b`, incremental), which the cold start runs as `npm start` does. */
+/**
+ * Builds what `npm start` runs, the bundled server (`scripts/bundle-server.mjs`, the step of `npm
+ * run build` that makes `packages/server/bundle/main.js` from the sources), for the cold start.
+ */
 function buildServer(): void {
-  execFileSync(join(REPO_ROOT, "node_modules", ".bin", "tsc"), ["-b", "tsconfig.build.json"], {
+  execFileSync(process.execPath, [join(REPO_ROOT, "scripts", "bundle-server.mjs")], {
     cwd: REPO_ROOT,
     stdio: "inherit",
   });
 }
 
-/** The seeded database, cached in bench/.cache by the schema and the seeding code it came from. */
-async function coldStartDatabase(): Promise<{
-  folder: string;
-  workspaceId: string;
-  authorization: Record<string, string>;
-  members: number;
-  seededNow: boolean;
-  seedSeconds: number | undefined;
-}> {
+/** A seeded 1M-grant workspace for the cold start: a SQLite file or a PostgreSQL schema, cached. */
+interface ColdDatabase {
+  readonly label: "SQLite" | "PostgreSQL";
+  /** The instances' configuration (`DATA_DIR`, or `DATABASE_URL` and `DATABASE_SCHEMA`). */
+  readonly env: Readonly<Record<string, string>>;
+  readonly workspaceId: string;
+  readonly authorization: Record<string, string>;
+  readonly members: number;
+  readonly seededNow: boolean;
+  readonly seedSeconds: number | undefined;
+  /** Where the last start from rows noted which snapshot it wrote (see `measureColdStart`). */
+  readonly marker: string;
+  open(): Promise<Storage>;
+  sizeMiB(): Promise<number>;
+}
+
+/** What a cold-start database is cached by: the schema and the seeding code it came from. */
+function coldStartHash(): string {
   const migrations = join(REPO_ROOT, "packages", "service", "src", "database", "migrations");
   const hash = createHash("sha256");
   for (const file of readdirSync(migrations).sort())
     hash.update(readFileSync(join(migrations, file)));
   hash.update(readFileSync(join(HERE, "lib", "seed.ts")));
   hash.update(JSON.stringify(COLD_START_SIZES));
-  const folder = join(CACHE, `coldstart-${hash.digest("hex").slice(0, 12)}`);
-  const manifest = join(folder, "bench.json");
-  if (existsSync(manifest)) {
-    const saved = JSON.parse(readFileSync(manifest, "utf8")) as {
-      workspaceId: string;
-      authorization: Record<string, string>;
-      members: number;
-    };
-    return { folder, ...saved, seededNow: false, seedSeconds: undefined };
-  }
-  rmSync(folder, { recursive: true, force: true });
-  mkdirSync(folder, { recursive: true });
-  out(`   seeding ${fmtInt(COLD_START_SIZES.grants)} grants into ${folder} (once; cached) …`);
+  return hash.digest("hex").slice(0, 12);
+}
+
+/** What a seeding saved beside the database: the workspace and a manager's API key. */
+interface ColdManifest {
+  workspaceId: string;
+  authorization: Record<string, string>;
+  members: number;
+}
+
+/** Seeds the 1M-grant workspace into `storage` (closed after). */
+async function seedColdStart(
+  storage: Storage,
+  where: string,
+): Promise<{ manifest: ColdManifest; seedSeconds: number }> {
+  out(`   seeding ${fmtInt(COLD_START_SIZES.grants)} grants into ${where} (once; cached) …`);
   const started = performance.now();
-  const storage = await openSqlite({ file: join(folder, "gatehouse.db") });
   const gatehouse = seedingService(storage);
   const bulk = coldStartBulk(COLD_START_SIZES, SEED + 5);
   const seeded = await seedWorkspace(gatehouse, bulk, "Cold start");
   const key = await managerKey(gatehouse, seeded);
   await gatehouse.close();
-  const seedSeconds = (performance.now() - started) / 1000;
-  const saved = {
-    workspaceId: seeded.workspaceId,
-    authorization: { ...key.authorization },
-    members: bulk.members,
+  return {
+    manifest: {
+      workspaceId: seeded.workspaceId,
+      authorization: { ...key.authorization },
+      members: bulk.members,
+    },
+    seedSeconds: (performance.now() - started) / 1000,
   };
-  writeFileSync(manifest, `${JSON.stringify(saved, null, 2)}\n`);
-  return { folder, ...saved, seededNow: true, seedSeconds };
+}
+
+/** The SQLite database, cached in bench/.cache by `coldStartHash`. */
+async function sqliteColdDatabase(): Promise<ColdDatabase> {
+  const folder = join(CACHE, `coldstart-${coldStartHash()}`);
+  const file = join(folder, "gatehouse.db");
+  const manifestFile = join(folder, "bench.json");
+  const common = {
+    label: "SQLite" as const,
+    env: { DATA_DIR: folder, SECRET_KEY: COLD_SECRET_KEY },
+    marker: join(folder, "snapshot.json"),
+    open: () => openSqlite({ file }),
+    sizeMiB: async () =>
+      Number(execFileSync("stat", ["-c", "%s", file], { encoding: "utf8" })) / 2 ** 20,
+  };
+  if (existsSync(manifestFile)) {
+    const saved = JSON.parse(readFileSync(manifestFile, "utf8")) as ColdManifest;
+    return { ...common, ...saved, seededNow: false, seedSeconds: undefined };
+  }
+  rmSync(folder, { recursive: true, force: true });
+  mkdirSync(folder, { recursive: true });
+  const { manifest, seedSeconds } = await seedColdStart(await common.open(), folder);
+  writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+  return { ...common, ...manifest, seededNow: true, seedSeconds };
+}
+
+/**
+ * The PostgreSQL database: a schema of its own, `coldstart_<hash>`, kept in the server at `url`
+ * between runs (its manifest in bench/.cache); seeded again when the schema is gone.
+ */
+async function postgresColdDatabase(url: string): Promise<ColdDatabase> {
+  const hash = coldStartHash();
+  const schema = `coldstart_${hash}`;
+  const manifestFile = join(CACHE, `coldstart-pg-${hash}.json`);
+  const open = (options: { migrate?: boolean } = {}) =>
+    openPostgres({ connectionString: url, schema, ...options });
+  const common = {
+    label: "PostgreSQL" as const,
+    env: { DATABASE_URL: url, DATABASE_SCHEMA: schema, SECRET_KEY: COLD_SECRET_KEY },
+    marker: join(CACHE, `coldstart-pg-${hash}.snapshot.json`),
+    open: () => open(),
+    sizeMiB: async () => {
+      const storage = await open({ migrate: false });
+      try {
+        const { rows } = await sql<{ bytes: string | null }>`
+          select sum(pg_total_relation_size(c.oid)) as bytes from pg_class c
+          join pg_namespace n on n.oid = c.relnamespace
+          where n.nspname = ${schema} and c.relkind in ('r', 'm')`.execute(storage.db);
+        return Number(rows[0]?.bytes ?? 0) / 2 ** 20;
+      } finally {
+        await storage.close();
+      }
+    },
+  };
+  if (existsSync(manifestFile)) {
+    const saved = JSON.parse(readFileSync(manifestFile, "utf8")) as ColdManifest;
+    const storage = await open({ migrate: false });
+    try {
+      const found = await sql<{ id: string }>`
+        select id from ${sql.table(`${schema}.workspaces`)} where id = ${saved.workspaceId}`
+        .execute(storage.db)
+        .then(
+          (result) => result.rows.length === 1,
+          () => false,
+        );
+      if (found) return { ...common, ...saved, seededNow: false, seedSeconds: undefined };
+    } finally {
+      await storage.close();
+    }
+  }
+  const admin = await open({ migrate: false });
+  try {
+    await admin.db.schema.dropSchema(schema).ifExists().cascade().execute();
+  } finally {
+    await admin.close();
+  }
+  mkdirSync(CACHE, { recursive: true });
+  rmSync(common.marker, { force: true });
+  const { manifest, seedSeconds } = await seedColdStart(await open(), `schema ${schema}`);
+  writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
+  return { ...common, ...manifest, seededNow: true, seedSeconds };
 }
 
 /** The V8 heap in use, from the instance's Prometheus metrics. */
@@ -957,15 +1057,14 @@ function engineSourceHash(): string {
  * from rows is left out when the stored snapshot came from a previous run with this engine code.
  */
 async function measureColdStart(
+  db: ColdDatabase,
   runs: number,
   cpus: string | undefined,
   reuseSnapshot: boolean,
 ): Promise<ColdStart> {
-  const db = await coldStartDatabase();
-  const file = join(db.folder, "gatehouse.db");
-  const fileMiB = Number(execFileSync("stat", ["-c", "%s", file], { encoding: "utf8" })) / 2 ** 20;
+  const sizeMiB = await db.sizeMiB();
   buildServer();
-  const env = { DATA_DIR: db.folder, SECRET_KEY: "00".repeat(32) };
+  const env = db.env;
   const question = JSON.stringify({
     subject: "user:u0000001",
     permission: "site.deploy",
@@ -973,7 +1072,7 @@ async function measureColdStart(
   });
   // The server checks models that changed since its last start against the stored data (a scan
   // of every grant): record them first, so no measured start includes that one-time check.
-  const service = seedingService(await openSqlite({ file }));
+  const service = seedingService(await db.open());
   await service.modelChanges.accept();
   const store = service.storage;
   const storedChecksum = async () =>
@@ -985,7 +1084,7 @@ async function measureColdStart(
         .executeTakeFirst()
     )?.checksum;
   // Which snapshot the last start from rows wrote, and with which engine code (format and model).
-  const marker = join(db.folder, "snapshot.json");
+  const marker = db.marker;
   const engine = engineSourceHash();
   const written =
     reuseSnapshot && existsSync(marker)
@@ -1051,13 +1150,46 @@ async function measureColdStart(
   for (let run = 0; run < runs; run++) results.push(await start(`from snapshot ${run + 1}`));
   await service.close();
   return {
+    database: db.label,
     sizes: { ...COLD_START_SIZES, members: db.members },
     seededNow: db.seededNow,
     seedSeconds: db.seedSeconds,
-    fileMiB,
+    sizeMiB,
     fromRows,
     runs: results,
   };
+}
+
+/**
+ * The cold start on SQLite, then on PostgreSQL (a schema of its own on the server at `pgUrl`;
+ * left out when there is none), each printed under its own heading.
+ */
+async function measureColdStarts(
+  settings: { coldStarts: number; quick: boolean },
+  cpus: string | undefined,
+  pgUrl: string | undefined,
+): Promise<ColdStart[]> {
+  const heading = (label: string) =>
+    out(
+      `\n── cold start: ${fmtInt(COLD_START_SIZES.grants)} grants, ${fmtInt(COLD_START_SIZES.sites)} sites, ${fmtInt(COLD_START_SIZES.servers)} servers (${label})`,
+    );
+  heading("SQLite");
+  const results = [
+    await measureColdStart(await sqliteColdDatabase(), settings.coldStarts, cpus, settings.quick),
+  ];
+  heading("PostgreSQL");
+  if (pgUrl === undefined)
+    out(`   SKIPPED: no PostgreSQL at ${process.env["DATABASE_URL"] ?? DEFAULT_POSTGRES}`);
+  else
+    results.push(
+      await measureColdStart(
+        await postgresColdDatabase(pgUrl),
+        settings.coldStarts,
+        cpus,
+        settings.quick,
+      ),
+    );
+  return results;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -1143,6 +1275,23 @@ function targetsOf(
         pass: m("coldstart.rss_mb") < 600,
       },
     );
+  const pgFromRows = (figure: string) =>
+    Number.isFinite(m("coldstart.pg_rows_seconds"))
+      ? `from rows ${figure}`
+      : "from rows not run: the stored snapshot reused";
+  if (Number.isFinite(m("coldstart.pg_seconds")))
+    targets.push(
+      {
+        what: "cold start with 1M grants < 2 s, PostgreSQL (spawn → first check, from the snapshot)",
+        measured: `${m("coldstart.pg_seconds").toFixed(2)} s (server CPU ${m("coldstart.pg_cpu_seconds").toFixed(2)} s, load ${m("coldstart.pg_load").toFixed(1)}); ${pgFromRows(`${m("coldstart.pg_rows_seconds").toFixed(2)} s`)}`,
+        pass: m("coldstart.pg_seconds") < 2,
+      },
+      {
+        what: "cold start resident memory < 600 MiB, PostgreSQL",
+        measured: `${m("coldstart.pg_rss_mb").toFixed(0)} MiB (${pgFromRows(`${m("coldstart.pg_rows_rss_mb").toFixed(0)} MiB`)})`,
+        pass: m("coldstart.pg_rss_mb") < 600,
+      },
+    );
   return targets;
 }
 
@@ -1211,10 +1360,7 @@ async function main(): Promise<void> {
 
   if (settings.skip.has("http")) {
     // `--skip=http`: the cold start alone (its figures printed, no metrics or targets written).
-    out(
-      `\n── cold start: ${fmtInt(COLD_START_SIZES.grants)} grants, ${fmtInt(COLD_START_SIZES.sites)} sites, ${fmtInt(COLD_START_SIZES.servers)} servers (SQLite)`,
-    );
-    await measureColdStart(settings.coldStarts, cores?.server, settings.quick);
+    await measureColdStarts(settings, cores?.server, await postgresUrl());
     return;
   }
 
@@ -1522,13 +1668,12 @@ async function main(): Promise<void> {
     );
   }
   lap("propagation");
-  out(
-    `\n── cold start: ${fmtInt(COLD_START_SIZES.grants)} grants, ${fmtInt(COLD_START_SIZES.sites)} sites, ${fmtInt(COLD_START_SIZES.servers)} servers (SQLite)`,
-  );
-  const cold = settings.skip.has("coldstart")
+  const colds = settings.skip.has("coldstart")
     ? undefined
-    : await measureColdStart(settings.coldStarts, cores?.server, settings.quick);
-  if (cold === undefined) out("   SKIPPED (--skip)");
+    : await measureColdStarts(settings, cores?.server, pgUrl);
+  if (colds === undefined) out("\n── cold start: SKIPPED (--skip)");
+  const cold = colds?.find((c) => c.database === "SQLite");
+  const coldPg = colds?.find((c) => c.database === "PostgreSQL");
   lap("cold start");
 
   // 4. Metrics, tables, targets.
@@ -1619,7 +1764,20 @@ async function main(): Promise<void> {
     put("coldstart.rss_mb", median(cold.runs.map((r) => r.rssMiB)));
     put("coldstart.peak_rss_mb", Math.max(...cold.runs.map((r) => r.peakMiB)));
     put("coldstart.heap_used_mb", median(cold.runs.map((r) => r.heapMiB)));
-    put("coldstart.db_file_mb", cold.fileMiB);
+    put("coldstart.db_file_mb", cold.sizeMiB);
+  }
+  if (coldPg !== undefined) {
+    put("coldstart.pg_seconds", median(coldPg.runs.map((r) => r.firstCheckSeconds)));
+    put("coldstart.pg_cpu_seconds", median(coldPg.runs.map((r) => r.cpuSeconds)));
+    put("coldstart.pg_load", median(coldPg.runs.map((r) => r.load)));
+    put("coldstart.pg_ready_seconds", median(coldPg.runs.map((r) => r.readySeconds)));
+    put("coldstart.pg_rss_mb", median(coldPg.runs.map((r) => r.rssMiB)));
+    if (coldPg.fromRows !== undefined) {
+      put("coldstart.pg_rows_seconds", coldPg.fromRows.firstCheckSeconds);
+      put("coldstart.pg_rows_cpu_seconds", coldPg.fromRows.cpuSeconds);
+      put("coldstart.pg_rows_rss_mb", coldPg.fromRows.rssMiB);
+    }
+    put("coldstart.pg_db_mb", coldPg.sizeMiB);
   }
 
   out(
@@ -1700,8 +1858,15 @@ async function main(): Promise<void> {
           ? "skipped"
           : {
               ...cold.sizes,
-              dbFileMiB: Math.round(cold.fileMiB),
+              dbFileMiB: Math.round(cold.sizeMiB),
               seedSeconds: cold.seedSeconds ?? null,
+              postgres:
+                coldPg === undefined
+                  ? "skipped"
+                  : {
+                      schemaMiB: Math.round(coldPg.sizeMiB),
+                      seedSeconds: coldPg.seedSeconds ?? null,
+                    },
             },
     },
     logging: "LOG_LEVEL unset (info): one JSON line per request, to a file",

@@ -201,6 +201,47 @@ describe("the packed packages, installed into an empty project", () => {
         expect(await stop(server.child)).toBe(0);
       }
     });
+
+    it("run the installed bundled server as the container does (node …/bundle/main.js)", async () => {
+      const server = await listen(
+        process.execPath,
+        ["node_modules/@gatehouse/server/bundle/main.js"],
+        {
+          cwd: project,
+          env: {
+            ...database.env,
+            // The database the test above used, with its model.
+            MODELS: join(ROOT, "docs/examples/models/reseller.json"),
+            PERSONAL_WORKSPACE_MODEL: "none",
+            HOST: "127.0.0.1",
+            PORT: "0",
+            DEMO: "false",
+            LOG_LEVEL: "warn",
+          },
+        },
+      );
+      try {
+        expect((await fetch(`${server.base}/readyz`)).status).toBe(200);
+        expect((await fetch(`${server.base}/`)).status).toBe(200);
+        // The API reference: @fastify/swagger's document and swagger-ui's files (left outside the
+        // bundle: it serves them from its own folder).
+        const openapi = (await (await fetch(`${server.base}/openapi.json`)).json()) as {
+          paths: object;
+        };
+        expect(Object.keys(openapi.paths).length).toBeGreaterThan(50);
+        const css = await fetch(`${server.base}/docs/static/swagger-ui.css`);
+        expect(css.status).toBe(200);
+        // A validated request: the schema compilers inside the bundle answer with a problem.
+        const login = await fetch(`${server.base}/v1/auth/login`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ email: 42 }),
+        });
+        expect(login.status).toBe(400);
+      } finally {
+        expect(await stop(server.child)).toBe(0);
+      }
+    });
   });
 });
 

@@ -40,14 +40,15 @@ function run(command: string, args: readonly string[], cwd: string): string {
 }
 
 function build(dir: string): string {
-  // What `npm start` builds (`npm run build`): the packages' JavaScript and declarations, and the
-  // console, which the console's tests may have built already in this run.
+  // What `npm start` builds (`npm run build`): the packages' JavaScript and declarations, the
+  // bundled server, and the console, which the console's tests may have built already in this run.
   run(
     process.execPath,
     [join(ROOT, "node_modules/typescript/bin/tsc"), "-b", "tsconfig.build.json"],
     ROOT,
   );
   run(process.execPath, [join(ROOT, "scripts/prune-dist.mjs")], ROOT);
+  run(process.execPath, [join(ROOT, "scripts/bundle-server.mjs")], ROOT);
   builtConsole();
   const tarballs = join(dir, "tarballs");
   mkdirSync(tarballs);

@@ -1,12 +1,12 @@
 /** Persisted engine snapshots: written in the background, restored plus the changes since, or ignored. */
 import { createHash } from "node:crypto";
-import type { Engine, ResourceRef, SubjectRef } from "@gatehouse/engine";
+import { createEngine, type Engine, type ResourceRef, type SubjectRef } from "@gatehouse/engine";
 import { presets } from "@gatehouse/engine/presets";
 import { sql } from "kysely";
 import { afterEach, describe, expect, it } from "vitest";
 import { asUser, systemActor } from "../src/actor.ts";
 import type { Gatehouse } from "../src/gatehouse.ts";
-import { restoreEngine, storeSnapshot } from "../src/sync/engine-snapshots.ts";
+import { readSnapshot, restoreEngine, storeSnapshot } from "../src/sync/engine-snapshots.ts";
 import { loadEngine } from "../src/sync/load-engine.ts";
 import { backends, openPeerServices, signUpPerson } from "./backends.ts";
 
@@ -180,6 +180,26 @@ describe.each(backends)("engine snapshots on $name", (backend) => {
             resource,
           }),
         );
+  });
+
+  it("restores a snapshot larger than one read slice (PostgreSQL reads 1 MiB per query)", async () => {
+    const { a, ws } = await setUp();
+    const engine = createEngine(model, { workspace: ws.id });
+    for (let s = 0; s < 50; s++) engine.upsertResource(`server:big${s}`, `workspace:${ws.id}`);
+    for (let s = 0; s < 5_000; s++) engine.upsertResource(`site:big${s}`, `server:big${s % 50}`);
+    for (let u = 0; u < 30_000; u++)
+      for (let k = 0; k < 3; k++)
+        engine.addGrant({
+          subject: `user:big${u}`,
+          role: "customer",
+          scope: `site:big${(u * 3 + k) % 5_000}`,
+        });
+    const bytes = engine.snapshot();
+    expect(bytes.byteLength).toBeGreaterThan(1 << 20);
+    await storeSnapshot(a.storage.db, ws.id, engine.revision, bytes, clock.now);
+    const read = await readSnapshot(a.storage.db, model, ws.id, engine.revision, () => clock.now);
+    expect(read?.snapshotRevision).toBe(engine.revision);
+    expect(read?.engine.snapshot()).toEqual(bytes);
   });
 
   it("reports a snapshot it could not write, and keeps answering from the rows", async () => {

@@ -105,6 +105,18 @@ export interface HeldGrants {
   fieldsOf(run: number): Iterable<GrantFields>;
   /** Builds the records of every principal holding a grant at `node` still in columns. */
   materializeAt(node: number): void;
+  /** What is still held: grants and their holders without records yet, and the bytes retained. */
+  readonly held: HeldFootprint;
+}
+
+/** What a restored snapshot's columns still hold (`HeldGrants.held`), for the memory estimate. */
+export interface HeldFootprint {
+  /** Grants whose records are not built yet. */
+  readonly grants: number;
+  /** Principals whose grants are all still in the columns. */
+  readonly holders: number;
+  /** The snapshot's bytes, its decoded string table and the columns' indexes, retained meanwhile. */
+  readonly bytes: number;
 }
 
 /** A user, group or API key with the grants it holds directly. */

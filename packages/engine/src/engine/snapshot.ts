@@ -12,6 +12,7 @@ import {
 import {
   type GrantFields,
   type GrantRecord,
+  type HeldFootprint,
   type HeldGrants,
   Kind,
   NO_EXTRAS,
@@ -239,9 +240,29 @@ class SnapshotGrants implements HeldGrants {
   readonly #columns: GrantColumns;
   /** Per node, its grants' holders (`holdersAt[at[n]]` up to `at[n + 1]`), made on first need. */
   #byNode: { readonly at: Uint32Array; readonly holdersAt: Uint32Array } | undefined;
-  constructor(state: EngineState, columns: GrantColumns) {
+  /** Grants and holders not turned into records yet. */
+  #grants: number;
+  #holders: number;
+  /** The snapshot's buffer and decoded string table, which the columns and names keep alive. */
+  readonly #retained: number;
+  constructor(state: EngineState, columns: GrantColumns, holders: number, retained: number) {
     this.#state = state;
     this.#columns = columns;
+    this.#grants = columns.holder.length;
+    this.#holders = holders;
+    this.#retained = retained;
+  }
+
+  get held(): HeldFootprint {
+    const index = this.#byNode;
+    return {
+      grants: this.#grants,
+      holders: this.#holders,
+      bytes:
+        this.#retained +
+        this.#columns.runs.byteLength +
+        (index === undefined ? 0 : index.at.byteLength + index.holdersAt.byteLength),
+    };
   }
 
   countOf(run: number): number {
@@ -250,6 +271,10 @@ class SnapshotGrants implements HeldGrants {
 
   materialize(holder: Principal, run: number, into: Map<number, GrantRecord>): void {
     const { runs } = this.#columns;
+    this.#grants -= runs[run + 1]! - runs[run]!;
+    this.#holders--;
+    // Once every holder has its records, the columns (and the snapshot's buffer) can go.
+    if (this.#holders === 0 && this.#state.heldGrants === this) this.#state.heldGrants = undefined;
     for (let g = runs[run]!, end = runs[run + 1]!; g < end; g++) {
       const parts = this.#partsAt(g);
       const fallback = this.#columns.detailed.get(g)?.fallback;
@@ -534,17 +559,18 @@ export function restoreSnapshot(state: EngineState, definition: string, source: 
       owner = principal;
     }
   }
-  for (let i = 0; i < principalCount!; i++) runs[i + 1]! += runs[i]!;
-  const held = new SnapshotGrants(state, {
-    runs,
-    holders: principals,
-    holder,
-    node,
-    role,
-    roles,
-    expiresAt,
-    detailed,
-  });
+  let holders = 0;
+  for (let i = 0; i < principalCount!; i++) {
+    if (runs[i + 1]! > 0) holders++;
+    runs[i + 1]! += runs[i]!;
+  }
+  const held = new SnapshotGrants(
+    state,
+    { runs, holders: principals, holder, node, role, roles, expiresAt, detailed },
+    holders,
+    // The columns are views of the snapshot's buffer; the names are slices of one decoded string.
+    bytes.buffer.byteLength + textBytes!,
+  );
   for (let i = 0; i < principalCount!; i++)
     if (runs[i + 1]! > runs[i]!) principals[i]!.holdGrants(held, i);
   state.grantCount += grantCount!;

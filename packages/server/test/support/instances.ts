@@ -15,7 +15,19 @@ import { createGatehouse, openPostgres, openSqlite } from "@gatehouse/service";
 /** The repository root, where `node --conditions=@gatehouse/source --import tsx` resolves the loader. */
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
 const MAIN = join(REPO_ROOT, "packages", "server", "src", "main.ts");
-const BUILT_MAIN = join(REPO_ROOT, "packages", "server", "dist", "main.js");
+
+/**
+ * What the root package.json's `start` script runs after `node` (its flags and the bundled server,
+ * `packages/server/bundle/main.js`), so a built instance starts exactly as `npm start` does.
+ */
+function startScriptArgs(): string[] {
+  const manifest = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as {
+    scripts: Record<string, string>;
+  };
+  const [command, ...args] = manifest.scripts["start"]!.split(" ");
+  if (command !== "node") throw new Error(`npm start runs ${command}, not node`);
+  return args.map((arg) => (arg.startsWith("-") ? arg : join(REPO_ROOT, arg)));
+}
 
 /** Configuration keys a test's own environment must not leak into a spawned server. */
 const SERVER_KEYS = [
@@ -50,8 +62,9 @@ export interface InstanceOptions {
   /** How long to wait for `/readyz` (default 60 s: the first start compiles TypeScript). */
   readonly readyTimeoutMs?: number;
   /**
-   * Run the built server (`packages/server/dist/main.js`, as `npm start` does; run `npm run build`
-   * first) instead of the TypeScript sources through tsx.
+   * Run the built server as `npm start` does (the root package.json's `start` script: the bundle
+   * `packages/server/bundle/main.js`; run `npm run build` first) instead of the TypeScript sources
+   * through tsx.
    */
   readonly built?: boolean;
   /**
@@ -145,7 +158,7 @@ async function spawnInstance(options: InstanceOptions, port: number): Promise<In
     process.execPath,
     ...(options.nodeArgs ?? []),
     ...(options.built === true
-      ? [BUILT_MAIN]
+      ? startScriptArgs()
       : ["--conditions=@gatehouse/source", "--import", "tsx", MAIN]),
   ];
   const [command, ...args] =

@@ -51,8 +51,8 @@ function strengthChecker(): ZxcvbnFactory {
 
 /**
  * Loads the strength checker's dictionaries now (a fraction of a second of CPU) rather than at the
- * first new password: a server calls it once it listens, so a sign-up flood right after start does
- * not pay for it while sign-ins wait.
+ * first new password: a server calls it a few seconds after it listens (after the first requests,
+ * before a sign-up flood would pay for it while sign-ins wait).
  */
 export function preparePasswordChecks(): void {
   strengthChecker();

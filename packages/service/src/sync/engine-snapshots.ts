@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { applyOps, Engine, type Model, SNAPSHOT_FORMAT } from "@gatehouse/engine";
-import type { Kysely } from "kysely";
+import { type Kysely, PostgresAdapter, sql } from "kysely";
 import type { Database } from "../database/schema.ts";
 import { readChanges } from "./load-engine.ts";
 
@@ -30,6 +30,45 @@ function checksumOf(data: Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
+/** Bytes of a snapshot read per query from PostgreSQL. */
+const SLICE_BYTES = 1 << 20;
+
+/**
+ * The snapshot row from PostgreSQL, its data read a slice per query: node-postgres receives a
+ * large `bytea` (as hex text, twice its size) into a buffer it doubles up to the whole message, and
+ * those fresh pages cost more than the queries (for 19 MiB: ~1 s of CPU on a small VM, and 90 MiB
+ * more peak RSS). Each slice's query names the checksum read first: a snapshot replaced meanwhile
+ * ends the read (the workspace then loads as if there were none), never mixes two snapshots.
+ */
+async function readSlices(
+  db: Kysely<Database>,
+  workspaceId: string,
+  upTo: number,
+): Promise<{ revision: number; checksum: string; data: Uint8Array } | undefined> {
+  const head = await db
+    .selectFrom("engine_snapshots")
+    .select(["revision", "checksum", sql<number>`octet_length(data)`.as("size")])
+    .where("workspace_id", "=", workspaceId)
+    .where("format", "=", SNAPSHOT_FORMAT)
+    .where("revision", "<=", upTo)
+    .executeTakeFirst();
+  if (head === undefined) return undefined;
+  const size = Number(head.size);
+  const data = new Uint8Array(size);
+  for (let at = 0; at < size; at += SLICE_BYTES) {
+    const slice = await db
+      .selectFrom("engine_snapshots")
+      .select(sql<Uint8Array>`substr(data, ${at + 1}, ${SLICE_BYTES})`.as("part"))
+      .where("workspace_id", "=", workspaceId)
+      .where("checksum", "=", head.checksum)
+      .executeTakeFirst();
+    if (slice === undefined || slice.part.byteLength !== Math.min(SLICE_BYTES, size - at))
+      return undefined;
+    data.set(slice.part, at);
+  }
+  return { revision: head.revision, checksum: head.checksum, data };
+}
+
 /** A workspace's engine restored from its snapshot and brought to `revision`. */
 export interface RestoredEngine {
   readonly engine: Engine;
@@ -51,13 +90,16 @@ export async function readSnapshot(
   upTo: number,
   clock: () => number,
 ): Promise<RestoredEngine | undefined> {
-  const row = await db
-    .selectFrom("engine_snapshots")
-    .select(["revision", "checksum", "data"])
-    .where("workspace_id", "=", workspaceId)
-    .where("format", "=", SNAPSHOT_FORMAT)
-    .where("revision", "<=", upTo)
-    .executeTakeFirst();
+  const row =
+    db.getExecutor().adapter instanceof PostgresAdapter
+      ? await readSlices(db, workspaceId, upTo)
+      : await db
+          .selectFrom("engine_snapshots")
+          .select(["revision", "checksum", "data"])
+          .where("workspace_id", "=", workspaceId)
+          .where("format", "=", SNAPSHOT_FORMAT)
+          .where("revision", "<=", upTo)
+          .executeTakeFirst();
   if (row === undefined || checksumOf(row.data) !== row.checksum) return undefined;
   try {
     const engine = Engine.fromSnapshot(model, row.data, { workspace: workspaceId, clock });
