@@ -114,12 +114,6 @@ interface Settings {
   readonly propagationTrials: number;
   readonly coldStarts: number;
   /**
-   * Run Gatehouse servers from the built JavaScript (`tsc -b` first, as the cold start does)
-   * rather than compiling TypeScript through tsx at each start: `--quick`, where five starts
-   * compiling the server cost ~10 s of CPU. The same code once running.
-   */
-  readonly built: boolean;
-  /**
    * `--skip=propagation,coldstart`: leave those parts out (to rerun the HTTP figures alone);
    * `--skip=http` runs the cold start alone.
    */
@@ -154,7 +148,6 @@ function parseSettings(argv: readonly string[]): Settings {
         verifySamples: 100,
         propagationTrials: 50,
         coldStarts: 1,
-        built: true,
       }
     : {
         ...common,
@@ -168,7 +161,6 @@ function parseSettings(argv: readonly string[]): Settings {
         verifySamples: 2_000,
         propagationTrials: 200,
         coldStarts: 3,
-        built: false,
       };
 }
 
@@ -756,11 +748,11 @@ async function measurePropagation(
   url: string,
   trials: number,
   cpus: string | undefined,
-  built: boolean,
 ): Promise<Propagation> {
   const database = await postgresDatabase(url, "bench");
   const storage = await openPostgres({ connectionString: url, schema: database.schema });
   const gatehouse = seedingService(storage);
+  buildServer();
   let seeding = true;
   let instances: Awaited<ReturnType<typeof startInstances>> | undefined;
   try {
@@ -797,7 +789,7 @@ async function measurePropagation(
     const customer = `user:${member.id}`;
     await gatehouse.close();
     seeding = false;
-    instances = await startInstances(2, { env: database.env, cpus, built });
+    instances = await startInstances(2, { env: database.env, cpus, built: true });
     const [a, b] = instances.instances as [Instance, Instance];
     const session = await signIn(a.url, email("owner"), MANAGER_PASSWORD);
     const key = await createApiKey(a.url, session, ws, { name: "probe", scopes: ["team.view"] });
@@ -885,9 +877,13 @@ function cpuSecondsOf(pid: number): number {
 
 /**
  * Builds what `npm start` runs, the bundled server (`scripts/bundle-server.mjs`, the step of `npm
- * run build` that makes `packages/server/bundle/main.js` from the sources), for the cold start.
+ * run build` that makes `packages/server/bundle/main.js` from the sources), once per run: every
+ * Gatehouse instance of the benchmark runs it, as users do.
  */
+let bundled = false;
 function buildServer(): void {
+  if (bundled) return;
+  bundled = true;
   execFileSync(process.execPath, [join(REPO_ROOT, "scripts", "bundle-server.mjs")], {
     cwd: REPO_ROOT,
     stdio: "inherit",
@@ -1370,12 +1366,10 @@ async function main(): Promise<void> {
       `warm-up ${settings.warmupSeconds} s (first round ${settings.warmupSeconds * 2} s), ${settings.seconds} s × ${settings.rounds} interleaved rounds per contender; medians of rounds`,
   );
   out(
-    `   the server as users run it: LOG_LEVEL unset (info), one JSON log line per request, written to a file; ${settings.built ? "the built JavaScript (tsc -b first), as npm start runs it" : "TypeScript run through tsx (the same code as the build)"}`,
+    `   the server as users run it: LOG_LEVEL unset (info), one JSON log line per request, written to a file; the bundled server, as npm start runs it`,
   );
-  if (settings.built) {
-    buildServer();
-    lap("server built (tsc -b)");
-  }
+  buildServer();
+  lap("server bundled");
   const folder = mkdtempSync(join(tmpdir(), "gatehouse-bench-"));
   const sites: {
     readonly sites: number;
@@ -1435,7 +1429,7 @@ async function main(): Promise<void> {
           logFile: join(site.folder, "server.log"),
           // Generous: on a loaded machine several processes compile their TypeScript at once.
           readyTimeoutMs: 300_000,
-          built: settings.built,
+          built: true,
         }),
       ),
     ]);
@@ -1659,7 +1653,6 @@ async function main(): Promise<void> {
       pgUrl,
       settings.propagationTrials,
       cores === undefined ? undefined : "0-1",
-      settings.built,
     );
     out(
       `   revoke on A → denied on B: p50 ${quantile(propagation.revokeMs, 0.5).toFixed(1)} ms, p99 ${quantile(propagation.revokeMs, 0.99).toFixed(1)} ms, max ${quantile(propagation.revokeMs, 1).toFixed(1)} ms` +
