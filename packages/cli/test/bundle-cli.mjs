@@ -1,8 +1,9 @@
 /**
  * Bundles this checkout's CLI (packages/cli/src/main.ts and everything it imports, the packages'
- * TypeScript sources under the "@gatehouse/source" condition and their dependencies) into one
- * JavaScript file, for the tests to spawn with plain Node.js: about a second less per start than
- * Node.js with tsx on the sources, which the tests pay hundreds of times per run.
+ * TypeScript sources under the "@gatehouse/source" condition and their dependencies) into
+ * JavaScript for the tests to spawn with plain Node.js: about a second less per start than Node.js
+ * with tsx on the sources, which the tests pay hundreds of times per run. What the CLI imports on
+ * use (the service, the server) goes into chunks of its own, so `--help` reads a fraction of it.
  *
  *   node packages/cli/test/bundle-cli.mjs <out-folder>   → <out-folder>/gatehouse.mjs
  *
