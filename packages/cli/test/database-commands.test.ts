@@ -9,7 +9,7 @@ import { type CliDatabase, cliBackends, gatehouse } from "./harness.ts";
 
 const PASSWORD = "correct horse battery staple";
 
-// Each test spawns the CLI a few times (about a second each).
+// Each test spawns the CLI a few times (up to seconds each on a busy machine).
 vi.setConfig({ testTimeout: 60_000 });
 
 /** An mzpanel workspace: owner olivia, operator otto on fra-1, customer cara on shop.example. */

@@ -3,7 +3,6 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import type { Model } from "@gatehouse/engine";
 import {
   createGatehouse,
@@ -12,23 +11,19 @@ import {
   openSqlite,
   type Storage,
 } from "@gatehouse/service";
+import { cliBundle } from "./once-per-run.ts";
 
 /** The repository root; the CLI runs from there as `npx gatehouse` would. */
 export const ROOT = resolve(import.meta.dirname, "../../..");
 /**
  * The CLI from this checkout's sources, as `gatehouse` (a linked `node_modules/.bin` may belong to
- * another checkout of the repository): Node.js with tsx's loader and the packages' source condition,
- * so no build is needed. The published launcher (bin/gatehouse.js, plain Node.js on dist/) is run
- * from installed tarballs by packages.test.ts.
+ * another checkout of the repository): its TypeScript sources and their dependencies bundled into
+ * one file once per test run (bundle-cli.mjs), run with plain Node.js, so no build is needed and a
+ * start costs what the published build's does rather than tsx's second more. The published
+ * launcher (bin/gatehouse.js, plain Node.js on dist/) is run from installed tarballs by
+ * packages.test.ts.
  */
-export const CLI: readonly [string, ...string[]] = [
-  process.execPath,
-  "--conditions=@gatehouse/source",
-  "--import",
-  // tsx/esm: the ES module hooks only (the CLI is ES modules), a little faster to start.
-  pathToFileURL(join(ROOT, "node_modules/tsx/dist/esm/index.mjs")).href,
-  join(ROOT, "packages/cli/src/main.ts"),
-];
+export const CLI: readonly [string, ...string[]] = [process.execPath, cliBundle()];
 export const SECRET_KEY = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 const TEST_PASSWORD_COST = { N: 2 ** 10, r: 8, p: 1 } as const;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { gatehouse } from "./harness.ts";
 
-// Seventeen CLI starts from the TypeScript sources take over two minutes on a busy two-core machine.
+// Nineteen CLI starts, two at a time: seconds each when the two cores are shared with other suites.
 vi.setConfig({ testTimeout: 300_000 });
 
 /** Every command with a phrase its help must contain (an option or argument it documents). */

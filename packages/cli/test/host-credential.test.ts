@@ -2,7 +2,7 @@ import { buildApp, loadConfig } from "@gatehouse/server";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { type CliDatabase, cliBackends, gatehouse } from "./harness.ts";
 
-// Each test spawns the CLI a few times (about a second each).
+// Each test spawns the CLI a few times (up to seconds each on a busy machine).
 vi.setConfig({ testTimeout: 90_000 });
 
 const SECRET = /^ghh_[A-Za-z0-9_-]{8}_[A-Za-z0-9_-]{43}$/;
