@@ -2,9 +2,10 @@
 import { createHash } from "node:crypto";
 import { createEngine, type Engine, type ResourceRef, type SubjectRef } from "@gatehouse/engine";
 import { presets } from "@gatehouse/engine/presets";
-import { sql } from "kysely";
+import { type Kysely, sql } from "kysely";
 import { afterEach, describe, expect, it } from "vitest";
 import { asUser, systemActor } from "../src/actor.ts";
+import * as snapshotStorage from "../src/database/migrations/0020-snapshot-storage.ts";
 import type { Gatehouse } from "../src/gatehouse.ts";
 import { readSnapshot, restoreEngine, storeSnapshot } from "../src/sync/engine-snapshots.ts";
 import { loadEngine } from "../src/sync/load-engine.ts";
@@ -201,6 +202,39 @@ describe.each(backends)("engine snapshots on $name", (backend) => {
     expect(read?.snapshotRevision).toBe(engine.revision);
     expect(read?.engine.snapshot()).toEqual(bytes);
   });
+
+  it.runIf(backend.name === "postgres")(
+    "stores snapshots uncompressed on PostgreSQL, so a slice reads only its own bytes — old ones rewritten by the migration",
+    async () => {
+      const { a, ws } = await setUp();
+      const db = a.storage.db;
+      const engine = createEngine(model, { workspace: ws.id });
+      // Repetitive enough that PostgreSQL's default storage would compress it.
+      for (let s = 0; s < 20_000; s++)
+        engine.upsertResource(`server:same${s}`, `workspace:${ws.id}`);
+      const bytes = engine.snapshot();
+      const stored = async () =>
+        (
+          await sql<{ size: number; stored: number }>`
+            SELECT octet_length(data) AS size, pg_column_size(data) AS stored
+            FROM engine_snapshots WHERE workspace_id = ${ws.id}`.execute(db)
+        ).rows[0]!;
+      // As a database migrated before 0020 stored them: compressed.
+      await sql`ALTER TABLE engine_snapshots ALTER COLUMN data SET STORAGE EXTENDED`.execute(db);
+      await storeSnapshot(db, ws.id, engine.revision, bytes, clock.now);
+      const before = await stored();
+      expect(Number(before.stored)).toBeLessThan(Number(before.size) / 2);
+      await snapshotStorage.up(db as Kysely<unknown>);
+      const after = await stored();
+      expect(Number(after.size)).toBe(bytes.byteLength);
+      expect(Number(after.stored)).toBeGreaterThanOrEqual(bytes.byteLength);
+      const read = await readSnapshot(db, model, ws.id, engine.revision, () => clock.now);
+      expect(read?.engine.snapshot()).toEqual(bytes);
+      // A snapshot written now is stored the same way.
+      await storeSnapshot(db, ws.id, engine.revision + 1, bytes, clock.now);
+      expect(Number((await stored()).stored)).toBeGreaterThanOrEqual(bytes.byteLength);
+    },
+  );
 
   it("reports a snapshot it could not write, and keeps answering from the rows", async () => {
     const failures: { error: unknown; workspaceId: string }[] = [];

@@ -16,6 +16,7 @@ import * as eligibilities from "./0016-eligibilities.ts";
 import * as workspaceRoles from "./0017-workspace-roles.ts";
 import * as supportAccess from "./0018-support-access.ts";
 import * as grantFallbacks from "./0019-grant-fallbacks.ts";
+import * as snapshotStorage from "./0020-snapshot-storage.ts";
 
 /** Every migration, in order. Add new ones at the end; never edit one that has shipped. */
 export const migrations: Readonly<Record<string, Migration>> = {
@@ -36,4 +37,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   "0017-workspace-roles": workspaceRoles,
   "0018-support-access": supportAccess,
   "0019-grant-fallbacks": grantFallbacks,
+  "0020-snapshot-storage": snapshotStorage,
 };
