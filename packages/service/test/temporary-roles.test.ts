@@ -37,6 +37,26 @@ async function company(gatehouse: Gatehouse) {
   return { ws, root, olivia, rita, owner, may, ritaGrants };
 }
 
+/** A host-provisioned support person given Technical at the root for 30 minutes, approved by the owner. */
+async function supportFor30Minutes(
+  gatehouse: Gatehouse,
+  { ws, root, owner }: Awaited<ReturnType<typeof company>>,
+  externalId: string,
+  email: string,
+) {
+  const host = systemActor();
+  const { user } = await gatehouse.hostUsers.put(host, externalId, { email, name: "Sam" });
+  const { request } = await gatehouse.accessRequests.createSupport(host, ws.id, {
+    userId: user.id,
+    role: "technical",
+    scope: root,
+    reason: `ticket for ${externalId}`,
+    durationMinutes: 30,
+  });
+  await gatehouse.accessRequests.approve(owner, ws.id, request.id);
+  return user;
+}
+
 describe.each(backends)("temporary roles over standing ones (#18) on $name", (backend) => {
   const closing: Array<() => Promise<void>> = [];
   afterEach(async () => {
@@ -218,20 +238,9 @@ describe.each(backends)("temporary roles over standing ones (#18) on $name", (ba
 
   it("ends support access: the support-only member goes, and can be invited afterwards", async () => {
     const { gatehouse, clock } = await open();
-    const { ws, root, owner } = await company(gatehouse);
-    const host = systemActor();
-    const { user: sam } = await gatehouse.hostUsers.put(host, "support-1", {
-      email: "sam@host.example",
-      name: "Sam",
-    });
-    const { request } = await gatehouse.accessRequests.createSupport(host, ws.id, {
-      userId: sam.id,
-      role: "technical",
-      scope: root,
-      reason: "ticket 9",
-      durationMinutes: 30,
-    });
-    await gatehouse.accessRequests.approve(owner, ws.id, request.id);
+    const workspace = await company(gatehouse);
+    const { ws, owner } = workspace;
+    const sam = await supportFor30Minutes(gatehouse, workspace, "support-1", "sam@host.example");
     clock.now += 30 * MINUTE;
     expect(await gatehouse.expiries.sweep()).toEqual({
       grantsEnded: 1,
@@ -249,20 +258,9 @@ describe.each(backends)("temporary roles over standing ones (#18) on $name", (ba
 
   it("counts a support person as gone from their end on: an invitation before the next sweep", async () => {
     const { gatehouse, clock } = await open();
-    const { ws, root, owner, olivia } = await company(gatehouse);
-    const host = systemActor();
-    const { user: sam } = await gatehouse.hostUsers.put(host, "support-2", {
-      email: "sam2@host.example",
-      name: "Sam",
-    });
-    const { request } = await gatehouse.accessRequests.createSupport(host, ws.id, {
-      userId: sam.id,
-      role: "technical",
-      scope: root,
-      reason: "ticket 10",
-      durationMinutes: 30,
-    });
-    await gatehouse.accessRequests.approve(owner, ws.id, request.id);
+    const workspace = await company(gatehouse);
+    const { ws, root, owner, olivia } = workspace;
+    const sam = await supportFor30Minutes(gatehouse, workspace, "support-2", "sam2@host.example");
     const invite = () =>
       gatehouse.invitations.create(owner, ws.id, { email: "sam2@host.example", role: "read_only" });
     // Still in force: a member, so no invitation.
@@ -297,22 +295,11 @@ describe.each(backends)("temporary roles over standing ones (#18) on $name", (ba
 
   it("lets the host app add a support person back once their access ended, before the sweep", async () => {
     const { gatehouse, clock } = await open();
-    const { ws, root, owner } = await company(gatehouse);
-    const host = systemActor();
-    const { user: sam } = await gatehouse.hostUsers.put(host, "support-3", {
-      email: "sam3@host.example",
-      name: "Sam",
-    });
-    const { request } = await gatehouse.accessRequests.createSupport(host, ws.id, {
-      userId: sam.id,
-      role: "technical",
-      scope: root,
-      reason: "ticket 11",
-      durationMinutes: 30,
-    });
-    await gatehouse.accessRequests.approve(owner, ws.id, request.id);
+    const workspace = await company(gatehouse);
+    const { ws, root, owner } = workspace;
+    const sam = await supportFor30Minutes(gatehouse, workspace, "support-3", "sam3@host.example");
     const add = () =>
-      gatehouse.members.add(host, ws.id, {
+      gatehouse.members.add(systemActor(), ws.id, {
         userId: sam.id,
         grants: [{ role: "read_only", scope: root }],
       });

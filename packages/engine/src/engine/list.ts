@@ -97,7 +97,7 @@ export function listVisible(
   let seen = 0;
   for (const node of covering) {
     seen = gather(state, node, t, bit, gathered, after, seen, budget);
-    if (seen > budget) return scanPage(state, covering, t, { after, accepts }, limit);
+    if (seen > budget) return scanAll(state, covering, t, { after, accepts });
   }
   if (accepts !== undefined) {
     let kept = 0;
@@ -212,10 +212,12 @@ function pageOfCover(
 /** The first `limit` of `names` in name order, and `next` when more follow; reorders `names`. */
 function firstOf(names: string[], limit: number): Page {
   const end = Math.min(names.length, limit);
-  // Many more than a page: move the page's names to the front first; few: sort them all.
-  if (names.length > 2 * limit) selectSmallest(names, limit);
-  else names.sort(compareNames);
-  const items = names.slice(0, end).sort(compareNames) as ResourceRef[];
+  let items: ResourceRef[];
+  // Many more than a page: move the page's names to the front, then sort those; few: sort them all.
+  if (names.length > 2 * limit) {
+    selectSmallest(names, limit);
+    items = names.slice(0, end).sort(compareNames) as ResourceRef[];
+  } else items = names.sort(compareNames).slice(0, end) as ResourceRef[];
   const next = end < names.length && items.length > 0 ? items[items.length - 1] : undefined;
   return { items, next };
 }
@@ -390,13 +392,12 @@ function markCover(state: EngineState, covering: readonly number[]): number {
   return epoch;
 }
 
-/** One page of type-`t` resources under `covering` (those `accepts`), read off the type's sorted list. */
-function scanPage(
+/** Every type-`t` resource under `covering` (those `accepts`) after `after`, off the type's sorted list. */
+function scanAll(
   state: EngineState,
   covering: readonly number[],
   t: number,
   filter: { after: string | undefined; accepts: ((name: string) => boolean) | undefined },
-  limit: number,
 ): Page {
   const { after, accepts } = filter;
   const sorted = sortedOfType(state, t);
@@ -405,10 +406,7 @@ function scanPage(
   const parent = state.parent;
   const items: ResourceRef[] = [];
   let { block, offset } = sorted.seek(after);
-  // Up to `limit` items, then one more look ahead, so that `next` is set only when another page
-  // has items.
-  let more = false;
-  for (; block < sorted.names.length && !more; block++, offset = 0) {
+  for (; block < sorted.names.length; block++, offset = 0) {
     const names = sorted.names[block]!;
     const nodes = sorted.nodes[block]!;
     for (let i = offset; i < nodes.length; i++) {
@@ -416,13 +414,8 @@ function scanPage(
       let covered = false;
       for (let n = nodes[i]!; n !== NO_PARENT && !covered; n = parent[n]!)
         covered = stamp[n]! >= epoch;
-      if (!covered) continue;
-      if (items.length === limit) {
-        more = true;
-        break;
-      }
-      items.push(names[i] as ResourceRef);
+      if (covered) items.push(names[i] as ResourceRef);
     }
   }
-  return { items, next: more && items.length > 0 ? items[items.length - 1] : undefined };
+  return { items, next: undefined };
 }

@@ -146,9 +146,15 @@ export function withFallbackBody<T extends { readonly fallback?: Grant["fallback
   value: T,
 ): Omit<T, "fallback"> & { fallback?: { role: string; extras: string[] } } {
   const { fallback, ...rest } = value;
-  return fallback === undefined
-    ? rest
-    : { ...rest, fallback: { role: fallback.role, extras: [...fallback.extras] } };
+  return fallback === undefined ? rest : { ...rest, fallback: fallbackBody(fallback) };
+}
+
+/** A grant's fallback as answered: its role and a copy of its extras. */
+export function fallbackBody(fallback: NonNullable<Grant["fallback"]>): {
+  role: string;
+  extras: string[];
+} {
+  return { role: fallback.role, extras: [...fallback.extras] };
 }
 
 /** A workspace as answered: `settings` only when the service disclosed them. */

@@ -14,7 +14,7 @@ import {
   Subject,
   Params as WorkspaceParams,
 } from "../http/decision-schemas.ts";
-import { AtLeastRevisionQuery, freshnessOf, strict } from "../http/schemas.ts";
+import { AtLeastRevisionQuery, fallbackBody, freshnessOf, strict } from "../http/schemas.ts";
 import { AccessRequestProvenanceSchema } from "./access-requests.ts";
 import type { RouteOptions } from "./route-options.ts";
 
@@ -62,7 +62,7 @@ function toGrantBody(grant: Grant) {
     expiresAt: grant.expiresAt ?? null,
   };
   if (note !== undefined) body.note = note;
-  if (fallback !== undefined) body.fallback = { role: fallback.role, extras: [...fallback.extras] };
+  if (fallback !== undefined) body.fallback = fallbackBody(fallback);
   return body;
 }
 
