@@ -1,5 +1,5 @@
 /** Persisted engine snapshots: written in the background, restored plus the changes since, or ignored. */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { createEngine, type Engine, type ResourceRef, type SubjectRef } from "@gatehouse/engine";
 import { presets } from "@gatehouse/engine/presets";
 import { type Kysely, sql } from "kysely";
@@ -7,7 +7,12 @@ import { afterEach, describe, expect, it } from "vitest";
 import { asUser, systemActor } from "../src/actor.ts";
 import * as snapshotStorage from "../src/database/migrations/0020-snapshot-storage.ts";
 import type { Gatehouse } from "../src/gatehouse.ts";
-import { readSnapshot, restoreEngine, storeSnapshot } from "../src/sync/engine-snapshots.ts";
+import {
+  readSnapshot,
+  readStoredSnapshot,
+  restoreEngine,
+  storeSnapshot,
+} from "../src/sync/engine-snapshots.ts";
 import { loadEngine } from "../src/sync/load-engine.ts";
 import { backends, openPeerServices, signUpPerson } from "./backends.ts";
 
@@ -201,6 +206,28 @@ describe.each(backends)("engine snapshots on $name", (backend) => {
     const read = await readSnapshot(a.storage.db, model, ws.id, engine.revision, () => clock.now);
     expect(read?.snapshotRevision).toBe(engine.revision);
     expect(read?.engine.snapshot()).toEqual(bytes);
+  });
+
+  it("reads back exactly the stored bytes, whatever they are, on and around PostgreSQL's 1 MiB rows", async () => {
+    const { a, ws } = await setUp();
+    const db = a.storage.db;
+    // Revisions far past the workspace's: the background writer's own snapshot never replaces these.
+    const slice = 1 << 20;
+    // Every byte value, then random bytes: a whole slice, one byte either side, a short last row.
+    const everyByte = Uint8Array.from({ length: 256 }, (_, index) => index);
+    for (const size of [1, 256, slice - 1, slice, slice + 1, 3 * slice + 5]) {
+      const bytes = new Uint8Array(size);
+      bytes.set(randomBytes(size));
+      bytes.set(everyByte.subarray(0, Math.min(256, size)));
+      await storeSnapshot(db, ws.id, 1_000 + size, bytes, clock.now);
+      const stored = await readStoredSnapshot(db, ws.id, 1_000 + size);
+      expect(stored?.revision).toBe(1_000 + size);
+      expect(stored?.checksum).toBe(createHash("sha256").update(bytes).digest("hex"));
+      expect(stored?.data.byteLength).toBe(size);
+      expect(Buffer.compare(Buffer.from(stored!.data), Buffer.from(bytes))).toBe(0);
+    }
+    // Newer than the revision asked for: none.
+    expect(await readStoredSnapshot(db, ws.id, 1_000)).toBeUndefined();
   });
 
   it.runIf(backend.name === "postgres")(
