@@ -188,7 +188,7 @@ describe.each(backends)("engine snapshots on $name", (backend) => {
         );
   });
 
-  it("restores a snapshot larger than one read slice (PostgreSQL reads 1 MiB per query)", async () => {
+  it("restores a snapshot larger than one read slice (PostgreSQL reads 1 MiB per row)", async () => {
     const { a, ws } = await setUp();
     const engine = createEngine(model, { workspace: ws.id });
     for (let s = 0; s < 50; s++) engine.upsertResource(`server:big${s}`, `workspace:${ws.id}`);
