@@ -133,6 +133,12 @@ export class Principal {
   /** For users: the API keys they own; allocated on the first. */
   keys: ReadonlySet<Principal> = NO_SET;
   key: KeyRecord | undefined = undefined;
+  /**
+   * The resource types (bit per type) of the nodes where it has held a grant, read after `grants`
+   * (which builds records held in columns): a check skips the levels of other types without probing
+   * the map. Never cleared when a grant goes, so it may hold a type it no longer has grants at.
+   */
+  typesHeld = 0;
   constructor(name: SubjectRef, kind: Kind) {
     this.name = name;
     this.kind = kind;
