@@ -55,7 +55,8 @@ export function decide(
 
 /**
  * The first grant in force of `principal` (or its groups) holding `p` at `node` or above. A level
- * whose type the holder never held a grant at (`typesHeld`) is skipped without probing its map.
+ * where the holder never held a grant (by `typesHeld` and `nodesHeld`) is skipped without probing
+ * its map.
  */
 function find(state: EngineState, principal: Principal, p: number, node: number): Decision {
   const word = p >>> 5;
@@ -64,10 +65,12 @@ function find(state: EngineState, principal: Principal, p: number, node: number)
   const type = state.type;
   const own = principal.grants;
   const ownTypes = principal.typesHeld;
+  const ownNodes = principal.nodesHeld;
   const groups = principal.groups;
   for (let n = node; n !== NO_PARENT; n = parent[n]!) {
     const typeBit = 1 << type[n]!;
-    if ((ownTypes & typeBit) !== 0) {
+    const nodeBit = 1 << (n & 31);
+    if ((ownTypes & typeBit) !== 0 && (ownNodes & nodeBit) !== 0) {
       const stored = own.get(n);
       const record = stored === undefined ? undefined : inForce(state, stored);
       if (record !== undefined && (record.bits[word]! & bit) !== 0) return record.allow;
@@ -75,7 +78,7 @@ function find(state: EngineState, principal: Principal, p: number, node: number)
     for (let g = 0; g < groups.length; g++) {
       const group = groups[g]!;
       const shared = group.grants;
-      if ((group.typesHeld & typeBit) === 0) continue;
+      if ((group.typesHeld & typeBit) === 0 || (group.nodesHeld & nodeBit) === 0) continue;
       const storedShared = shared.get(n);
       const live = storedShared === undefined ? undefined : inForce(state, storedShared);
       if (live !== undefined && (live.bits[word]! & bit) !== 0) return live.allow;
@@ -141,11 +144,13 @@ export function collectWord(state: EngineState, principal: Principal, node: numb
   const type = state.type;
   const own = principal.grants;
   const ownTypes = principal.typesHeld;
+  const ownNodes = principal.nodesHeld;
   const groups = principal.groups;
   let held = 0;
   for (let n = node; n !== NO_PARENT; n = parent[n]!) {
     const typeBit = 1 << type[n]!;
-    if ((ownTypes & typeBit) !== 0) {
+    const nodeBit = 1 << (n & 31);
+    if ((ownTypes & typeBit) !== 0 && (ownNodes & nodeBit) !== 0) {
       const stored = own.get(n);
       const record = stored === undefined ? undefined : inForce(state, stored);
       if (record !== undefined) held |= record.bits[0]!;
@@ -153,7 +158,7 @@ export function collectWord(state: EngineState, principal: Principal, node: numb
     for (let g = 0; g < groups.length; g++) {
       const group = groups[g]!;
       const shared = group.grants;
-      if ((group.typesHeld & typeBit) === 0) continue;
+      if ((group.typesHeld & typeBit) === 0 || (group.nodesHeld & nodeBit) === 0) continue;
       const storedShared = shared.get(n);
       const live = storedShared === undefined ? undefined : inForce(state, storedShared);
       if (live !== undefined) held |= live.bits[0]!;

@@ -134,11 +134,13 @@ export class Principal {
   keys: ReadonlySet<Principal> = NO_SET;
   key: KeyRecord | undefined = undefined;
   /**
-   * The resource types (bit per type) of the nodes where it has held a grant, read after `grants`
-   * (which builds records held in columns): a check skips the levels of other types without probing
-   * the map. Never cleared when a grant goes, so it may hold a type it no longer has grants at.
+   * Where it has held grants, in two words read after `grants` (which builds records held in
+   * columns): a bit per resource type, and bit `node % 32` per node. A check skips a level whose
+   * type or node bit is clear without probing the map. Never cleared when a grant goes: they may
+   * say more than it holds, never less.
    */
   typesHeld = 0;
+  nodesHeld = 0;
   constructor(name: SubjectRef, kind: Kind) {
     this.name = name;
     this.kind = kind;
@@ -174,6 +176,12 @@ export class Principal {
       held.materialize(this, this.#run, grants);
     }
     return grants;
+  }
+
+  /** Notes a grant of its at `node` (of type `type`) in `typesHeld` and `nodesHeld`. */
+  noteGrantAt(node: number, type: number): void {
+    this.typesHeld |= 1 << type;
+    this.nodesHeld |= 1 << (node & 31);
   }
 
   addMember(member: Principal): void {

@@ -294,7 +294,7 @@ class SnapshotGrants implements HeldGrants {
               }),
       });
       into.set(record.node, record);
-      holder.typesHeld |= 1 << this.#state.type[record.node]!;
+      holder.noteGrantAt(record.node, this.#state.type[record.node]!);
       indexGrant(this.#state, record);
     }
   }
