@@ -193,6 +193,42 @@ export class IntFloor {
   }
 }
 
+/**
+ * The true floor asked by name: `IntFloor`'s typed-array decision after turning the fresh subject,
+ * permission and site names into its integers with one `Map` each — the least a check with fresh
+ * strings must do (hash each name, probe its table), then nothing but the integer decision. The
+ * permission's map is small (the model's 29 permissions); the subject's and the site's hold every
+ * member and every site. An unknown name holds nothing.
+ */
+export class NamedIntFloor {
+  readonly #floor: IntFloor;
+  readonly #members: Map<string, number>;
+  readonly #sites: Map<string, number>;
+  readonly #bits: Map<string, number>;
+
+  constructor(scenario: Scenario) {
+    this.#floor = new IntFloor(scenario);
+    this.#members = new Map(scenario.members.map((member, index) => [member.subject, index]));
+    this.#sites = new Map(scenario.sites.map((site, index) => [site, index]));
+    this.#bits = new Map(PERMISSIONS.map((permission, index) => [permission, 1 << index]));
+  }
+
+  check(user: string, permission: string, site: string): boolean {
+    const member = this.#members.get(user);
+    const bit = this.#bits.get(permission);
+    const index = this.#sites.get(site);
+    if (member === undefined || bit === undefined || index === undefined) return false;
+    return this.#floor.check(member, bit, index);
+  }
+
+  permissionsOnSite(user: string, site: string): readonly string[] {
+    const member = this.#members.get(user);
+    const index = this.#sites.get(site);
+    if (member === undefined || index === undefined) return EMPTY;
+    return this.#floor.permissionsOnSite(member, index);
+  }
+}
+
 /** A 32-bit mix of a whole number below 2^53. */
 function hashOf(key: number): number {
   let h = (key ^ (key / 0x1_0000_0000)) | 0;

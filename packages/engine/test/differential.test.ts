@@ -26,6 +26,7 @@ import {
   type Scenario,
   scenarioArbitrary,
   USERS,
+  wideScenarioArbitrary,
 } from "./random-workspace.ts";
 import {
   actsAtOrBelow,
@@ -41,12 +42,13 @@ import {
 } from "./reference-evaluator.ts";
 
 /**
- * Generated cases per property, scaled by `PROPERTY_RUNS` (see property-runs.ts): 13,600 in total
+ * Generated cases per property, scaled by `PROPERTY_RUNS` (see property-runs.ts): 13,900 in total
  * at the thorough value CI runs (at least 10,000 wanted).
  */
 const RUNS = {
   check: propertyRuns(2000),
   permissionsOn: propertyRuns(1000),
+  wide: propertyRuns(300),
   listVisible: propertyRuns(1500),
   children: propertyRuns(800),
   subjectsWith: propertyRuns(1500),
@@ -920,6 +922,22 @@ describe("the engine against the reference evaluator", () => {
         );
       }),
       { numRuns: RUNS.permissionsOn },
+    );
+  });
+
+  it("answers check and permissionsOn as the reference when the permissions take two words", {
+    timeout: PROPERTY_TIMEOUT,
+  }, () => {
+    fc.assert(
+      fc.property(wideScenarioArbitrary, (scenario) => {
+        const workspace = buildWorkspace(scenario);
+        const reference = referenceOf(scenario, workspace);
+        const subjects = subjectsOf(scenario);
+        const resources = probedResources(scenario, reference);
+        assertChecksAgree(workspace.engine, reference, subjects, resources);
+        assertPermissionsOnAgree(workspace.engine, reference, subjects, resources);
+      }),
+      { numRuns: RUNS.wide },
     );
   });
 

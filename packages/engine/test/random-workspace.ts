@@ -334,3 +334,22 @@ function resolveScenario(raw: RawScenario): Scenario {
 
 /** Random workspaces: a valid model, a resource tree of up to 30 resources, grants, groups, keys. */
 export const scenarioArbitrary: fc.Arbitrary<Scenario> = rawScenarioArbitrary.map(resolveScenario);
+
+/**
+ * The same workspaces over a model whose permissions take two 32-bit words: 32 permissions no role
+ * holds come first, so the random ones sit in the second word (the engine's multi-word paths).
+ */
+export const wideScenarioArbitrary: fc.Arbitrary<Scenario> = rawScenarioArbitrary.map((raw) =>
+  resolveScenario({ ...raw, model: widened(raw.model) }),
+);
+
+function widened(definition: ModelDefinition): ModelDefinition {
+  const unused = Array.from({ length: 32 }, (_, index) => [
+    `unused.p${index}`,
+    { on: "workspace" },
+  ]);
+  return {
+    ...definition,
+    permissions: { ...Object.fromEntries(unused), ...definition.permissions },
+  };
+}

@@ -53,21 +53,35 @@ export function decide(
   return find(state, principal, p, node);
 }
 
-/** The first grant in force of `principal` (or its groups) holding `p` at `node` or above. */
+/**
+ * The first grant in force of `principal` (or its groups) holding `p` at `node` or above. A level
+ * where the holder never held a grant (by `typesHeld` and `nodesHeld`) is skipped without probing
+ * its map.
+ */
 function find(state: EngineState, principal: Principal, p: number, node: number): Decision {
   const word = p >>> 5;
   const bit = 1 << (p & 31);
   const parent = state.parent;
+  const type = state.type;
   const own = principal.grants;
+  const ownTypes = principal.typesHeld;
+  const ownNodes = principal.nodesHeld;
   const groups = principal.groups;
   for (let n = node; n !== NO_PARENT; n = parent[n]!) {
-    const stored = own.get(n);
-    const record = stored === undefined ? undefined : inForce(state, stored);
-    if (record !== undefined && (record.bits[word]! & bit) !== 0) return record.allow;
+    const typeBit = 1 << type[n]!;
+    const nodeBit = 1 << (n & 31);
+    if ((ownTypes & typeBit) !== 0 && (ownNodes & nodeBit) !== 0) {
+      const stored = own.get(n);
+      const record = stored === undefined ? undefined : inForce(state, stored);
+      if (record !== undefined && (record.bits[word]! & bit) !== 0) return record.allow;
+    }
     for (let g = 0; g < groups.length; g++) {
-      const storedShared = groups[g]!.grants.get(n);
-      const shared = storedShared === undefined ? undefined : inForce(state, storedShared);
-      if (shared !== undefined && (shared.bits[word]! & bit) !== 0) return shared.allow;
+      const group = groups[g]!;
+      const shared = group.grants;
+      if ((group.typesHeld & typeBit) === 0 || (group.nodesHeld & nodeBit) === 0) continue;
+      const storedShared = shared.get(n);
+      const live = storedShared === undefined ? undefined : inForce(state, storedShared);
+      if (live !== undefined && (live.bits[word]! & bit) !== 0) return live.allow;
     }
   }
   return DENY.no_grant;
@@ -119,6 +133,38 @@ export function collect(state: EngineState, principal: Principal, node: number, 
       if (liveShared !== undefined) orInto(held, liveShared.bits);
     }
   }
+}
+
+/**
+ * `collect` for a model whose permissions fit one word, as a number: no scratch bitset to clear
+ * and OR into word by word (`permissionsOn`'s path). Skips levels like `find`.
+ */
+export function collectWord(state: EngineState, principal: Principal, node: number): number {
+  const parent = state.parent;
+  const type = state.type;
+  const own = principal.grants;
+  const ownTypes = principal.typesHeld;
+  const ownNodes = principal.nodesHeld;
+  const groups = principal.groups;
+  let held = 0;
+  for (let n = node; n !== NO_PARENT; n = parent[n]!) {
+    const typeBit = 1 << type[n]!;
+    const nodeBit = 1 << (n & 31);
+    if ((ownTypes & typeBit) !== 0 && (ownNodes & nodeBit) !== 0) {
+      const stored = own.get(n);
+      const record = stored === undefined ? undefined : inForce(state, stored);
+      if (record !== undefined) held |= record.bits[0]!;
+    }
+    for (let g = 0; g < groups.length; g++) {
+      const group = groups[g]!;
+      const shared = group.grants;
+      if ((group.typesHeld & typeBit) === 0 || (group.nodesHeld & nodeBit) === 0) continue;
+      const storedShared = shared.get(n);
+      const live = storedShared === undefined ? undefined : inForce(state, storedShared);
+      if (live !== undefined) held |= live.bits[0]!;
+    }
+  }
+  return held;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { type Bits, hasBit, indicesOf, isEmptyBits } from "../bitset.ts";
-import { collect, isInKeyResources, keyNodes } from "./check.ts";
+import { collect, collectWord, isInKeyResources, keyNodes } from "./check.ts";
 import { invalid, requireNode, unknownPermission, unknownType } from "./names.ts";
 import type { GrantRecord, Principal } from "./records.ts";
 import type { SortedNames } from "./sorted-names.ts";
@@ -23,12 +23,13 @@ export function permissionsOn(
 ): readonly string[] {
   const node = state.nodeIndex.get(resource);
   const principal = state.principals.get(subject);
-  if (node === undefined || principal === undefined) return [];
+  if (node === undefined || principal === undefined) return NO_NAMES;
+  if (state.model.words === 1) return permissionsOnInWord(state, principal, node);
   const held = state.scratch;
   held.fill(0);
   const key = principal.key;
   if (key !== undefined) {
-    if (isExpired(state, key.expiresAt) || !isInKeyResources(state, key, node)) return [];
+    if (isExpired(state, key.expiresAt) || !isInKeyResources(state, key, node)) return NO_NAMES;
     collect(state, key.owner, node, held);
     for (let word = 0; word < held.length; word++) held[word]! &= key.bits[word]!;
   } else {
@@ -39,9 +40,36 @@ export function permissionsOn(
   return namesOf(state, held);
 }
 
+/** `permissionsOn` for a model whose permissions fit one word: the bits as one number throughout. */
+function permissionsOnInWord(
+  state: EngineState,
+  principal: Principal,
+  node: number,
+): readonly string[] {
+  const key = principal.key;
+  let held: number;
+  if (key !== undefined) {
+    if (isExpired(state, key.expiresAt) || !isInKeyResources(state, key, node)) return NO_NAMES;
+    held = collectWord(state, key.owner, node) & key.bits[0]!;
+  } else {
+    held = collectWord(state, principal, node);
+  }
+  held &= state.model.typeBits[state.type[node]!]![0]!;
+  if (held === 0) return NO_NAMES;
+  // Unsigned, as the word reads in a bitset (the multi-word path's cache keys are strings).
+  const cacheKey = held >>> 0;
+  const names = state.namesCache.get(cacheKey);
+  if (names !== undefined) return names;
+  state.scratch[0] = cacheKey;
+  return namesOf(state, state.scratch);
+}
+
+/** Shared by every empty answer of `permissionsOn`. */
+const NO_NAMES: readonly string[] = Object.freeze([]);
+
 /** The permission names of `bits`, frozen and cached by bitset. */
 function namesOf(state: EngineState, bits: Bits): readonly string[] {
-  if (isEmptyBits(bits)) return [];
+  if (isEmptyBits(bits)) return NO_NAMES;
   const cacheKey = bits.length === 1 ? bits[0]! : bits.join(",");
   let names = state.namesCache.get(cacheKey);
   if (names === undefined) {

@@ -187,6 +187,7 @@ export function attachGrant(
     fallback,
   });
   holder.grants.set(node, record);
+  holder.noteGrantAt(node, state.type[node]!);
   state.grantCount++;
   indexGrant(state, record);
   if (role.isOwner) state.ownerGrant = record;

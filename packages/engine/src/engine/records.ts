@@ -133,6 +133,14 @@ export class Principal {
   /** For users: the API keys they own; allocated on the first. */
   keys: ReadonlySet<Principal> = NO_SET;
   key: KeyRecord | undefined = undefined;
+  /**
+   * Where it has held grants, in two words read after `grants` (which builds records held in
+   * columns): a bit per resource type, and bit `node % 32` per node. A check skips a level whose
+   * type or node bit is clear without probing the map. Never cleared when a grant goes: they may
+   * say more than it holds, never less.
+   */
+  typesHeld = 0;
+  nodesHeld = 0;
   constructor(name: SubjectRef, kind: Kind) {
     this.name = name;
     this.kind = kind;
@@ -168,6 +176,12 @@ export class Principal {
       held.materialize(this, this.#run, grants);
     }
     return grants;
+  }
+
+  /** Notes a grant of its at `node` (of type `type`) in `typesHeld` and `nodesHeld`. */
+  noteGrantAt(node: number, type: number): void {
+    this.typesHeld |= 1 << type;
+    this.nodesHeld |= 1 << (node & 31);
   }
 
   addMember(member: Principal): void {

@@ -294,6 +294,7 @@ class SnapshotGrants implements HeldGrants {
               }),
       });
       into.set(record.node, record);
+      holder.noteGrantAt(record.node, this.#state.type[record.node]!);
       indexGrant(this.#state, record);
     }
   }
