@@ -14,7 +14,7 @@ import { stdoutLines } from "./http/log-destination.ts";
 import { withProblems } from "./http/openapi.ts";
 import { errorHandler, problem, sendProblem } from "./http/problem.ts";
 import { rateLimit } from "./http/rate-limit.ts";
-import { RequestLog } from "./http/request-log.ts";
+import { lazyChildLogger, RequestLog } from "./http/request-log.ts";
 import { rememberRoutePatterns, routeConfigOf } from "./http/route-pattern.ts";
 import { createMailer, type Mailer } from "./mail/mailer.ts";
 import { accessRoutes } from "./routes/access.ts";
@@ -94,14 +94,15 @@ const UNLIMITED = new Set(["/healthz", "/readyz", "/metrics"]);
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { gatehouse, config } = options;
   const schemaCompilers = lazySchemaCompilers();
+  const logger =
+    options.logger === undefined || typeof options.logger === "object"
+      ? {
+          level: options.logger?.level ?? config.logLevel,
+          stream: options.logger?.stream ?? stdoutLines,
+        }
+      : options.logger;
   const app = Fastify({
-    logger:
-      options.logger === undefined || typeof options.logger === "object"
-        ? {
-            level: options.logger?.level ?? config.logLevel,
-            stream: options.logger?.stream ?? stdoutLines,
-          }
-        : options.logger,
+    logger,
     bodyLimit: 256 * 1024,
     // Resource ids go in the path (`/resources/:type/:id`); the default 100 is too short.
     routerOptions: { maxParamLength: 300 },
@@ -118,8 +119,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         ),
       );
     },
-    // One line per request, written when it is answered, instead of Fastify's two.
-    logController: new RequestLog(),
+    // One line per request, written when it is answered, instead of Fastify's two; a request's
+    // child logger is made only if something logs through it.
+    logController: new RequestLog(typeof logger === "object" ? logger : undefined),
+    childLoggerFactory: lazyChildLogger,
     // The client address and scheme come from X-Forwarded-For/-Proto only via trusted proxies.
     trustProxy: trustProxyOf(config.trustProxy),
     ajv: {
