@@ -4,18 +4,18 @@ import swaggerUi from "@fastify/swagger-ui";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { GatehouseError } from "@gatehouse/engine";
 import { ErrorCode, type Gatehouse } from "@gatehouse/service";
-import Fastify, { type FastifyInstance, type preParsingHookHandler } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import type { ServerConfig } from "./config.ts";
 import { resolveCaller } from "./http/caller.ts";
 import { serveConsole } from "./http/console.ts";
-import { securityHeaders } from "./http/headers.ts";
+import { setSecurityHeaders } from "./http/headers.ts";
 import { lazySchemaCompilers } from "./http/lazy-compilers.ts";
 import { stdoutLines } from "./http/log-destination.ts";
 import { withProblems } from "./http/openapi.ts";
 import { errorHandler, problem, sendProblem } from "./http/problem.ts";
 import { rateLimit } from "./http/rate-limit.ts";
-import { RequestLog } from "./http/request-log.ts";
-import { rememberRoutePatterns } from "./http/route-pattern.ts";
+import { lazyChildLogger, RequestLog } from "./http/request-log.ts";
+import { rememberRoutePatterns, routeConfigOf } from "./http/route-pattern.ts";
 import { createMailer, type Mailer } from "./mail/mailer.ts";
 import { accessRoutes } from "./routes/access.ts";
 import { accessRequestRoutes } from "./routes/access-requests.ts";
@@ -50,9 +50,9 @@ declare module "fastify" {
     /** Compiles every route's validators and serializers not used yet (they compile on first use). */
     compileSchemas(): void;
   }
-  interface FastifyRequest {
-    /** Why the caller could not be resolved; answered after the rate limit counted the request. */
-    callerError: unknown;
+  interface FastifyContextConfig {
+    /** A write without a dry run: `?dryRun=` is refused rather than ignored. */
+    refusesDryRun?: boolean;
   }
 }
 
@@ -94,14 +94,15 @@ const UNLIMITED = new Set(["/healthz", "/readyz", "/metrics"]);
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { gatehouse, config } = options;
   const schemaCompilers = lazySchemaCompilers();
+  const logger =
+    options.logger === undefined || typeof options.logger === "object"
+      ? {
+          level: options.logger?.level ?? config.logLevel,
+          stream: options.logger?.stream ?? stdoutLines,
+        }
+      : options.logger;
   const app = Fastify({
-    logger:
-      options.logger === undefined || typeof options.logger === "object"
-        ? {
-            level: options.logger?.level ?? config.logLevel,
-            stream: options.logger?.stream ?? stdoutLines,
-          }
-        : options.logger,
+    logger,
     bodyLimit: 256 * 1024,
     // Resource ids go in the path (`/resources/:type/:id`); the default 100 is too short.
     routerOptions: { maxParamLength: 300 },
@@ -118,8 +119,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         ),
       );
     },
-    // One line per request, written when it is answered, instead of Fastify's two.
-    logController: new RequestLog(),
+    // One line per request, written when it is answered, instead of Fastify's two; a request's
+    // child logger is made only if something logs through it.
+    logController: new RequestLog(typeof logger === "object" ? logger : undefined),
+    childLoggerFactory: lazyChildLogger,
     // The client address and scheme come from X-Forwarded-For/-Proto only via trusted proxies.
     trustProxy: trustProxyOf(config.trustProxy),
     ajv: {
@@ -143,11 +146,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorateRequest("caller", undefined);
   app.decorateRequest("sessionId", undefined);
   app.decorateRequest("keyWorkspaceId", undefined);
-  app.decorateRequest("callerError", undefined);
   rememberRoutePatterns(app);
   app.setErrorHandler(errorHandler);
-  await securityHeaders(app);
-  await app.register(cookie);
+  // Cookies are parsed by the request's own hook below; the plugin still writes those set.
+  await app.register(cookie, { hook: false });
   const consolePage = await serveConsole(app, options.consoleDir);
   app.setNotFoundHandler(
     (request, reply) =>
@@ -184,24 +186,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: "/docs" });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
-  app.addHook("onRequest", async (request) => {
-    try {
-      request.caller = await resolveCaller(gatehouse, request);
-    } catch (error) {
-      // Answered once the rate limit has counted the request: failed credentials count too.
-      request.callerError = error;
-    }
-  });
   // Per caller (see limitKeyOf), in memory on each instance; operator endpoints are exempt.
-  rateLimit(app, {
+  const countRequest = rateLimit(app, {
     windowMs: 60_000,
     maxOf: (key) =>
       key.startsWith("host:") ? config.rateLimits.host : config.rateLimits.perCaller,
     exempt: UNLIMITED,
-  });
-  app.addHook("preParsing", (request, _reply, payload, done) => {
-    if (request.callerError !== undefined) done(request.callerError as Error);
-    else done(null, payload);
   });
   // A dry run never writes: `?dryRun=` on a write without one is refused rather than ignored.
   // Decided per route when it is added, so reads and checks pay nothing for it.
@@ -209,12 +199,29 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if ([route.method].flat().every((method) => method === "GET" || method === "HEAD")) return;
     const query = route.schema?.querystring as { properties?: Record<string, unknown> } | undefined;
     if (query?.properties?.["dryRun"] !== undefined) return;
-    const refuseDryRun: preParsingHookHandler = (request, _reply, payload, done) => {
-      if (Object.hasOwn((request.query ?? {}) as object, "dryRun"))
-        done(new GatehouseError(ErrorCode.INVALID_INPUT, "this change has no dry run (dryRun)"));
-      else done(null, payload);
-    };
-    route.preParsing = [route.preParsing ?? []].flat().concat(refuseDryRun);
+    route.config = { ...route.config, refusesDryRun: true };
+  });
+  // Everything before a request's body is read, in one hook (each hook is a turn of Fastify's
+  // runner), for every route however registered: security headers, cookies, the caller, the rate
+  // limit — which also counts requests whose credentials fail, answered after it — and the
+  // dry-run refusal.
+  app.addHook("onRequest", async (request, reply) => {
+    setSecurityHeaders(request, reply);
+    const cookies = request.headers.cookie;
+    request.cookies = cookies === undefined ? {} : app.parseCookie(cookies);
+    let callerError: unknown;
+    try {
+      request.caller = await resolveCaller(gatehouse, request);
+    } catch (error) {
+      callerError = error;
+    }
+    countRequest(request, reply);
+    if (callerError !== undefined) throw callerError;
+    if (
+      routeConfigOf(request).refusesDryRun === true &&
+      Object.hasOwn((request.query ?? {}) as object, "dryRun")
+    )
+      throw new GatehouseError(ErrorCode.INVALID_INPUT, "this change has no dry run (dryRun)");
   });
   await app.register(healthRoutes, { gatehouse, config });
   await app.register(modelRoutes, { gatehouse, config });

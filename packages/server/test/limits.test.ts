@@ -227,6 +227,43 @@ describe("limits, proxies, logs and headers", () => {
     }
   });
 
+  it("logs an unhandled error through the request's own logger, with the request line's id, and none below warn", async () => {
+    const { gatehouse } = await open();
+    const lines: string[] = [];
+    const build = (level: string) =>
+      buildApp({
+        gatehouse,
+        config: loadConfig({ DEMO: "false" }),
+        logger: { level, stream: { write: (line) => lines.push(line) } },
+      });
+    const app = await build("info");
+    app.get("/v1/test-failure", async () => {
+      throw new Error("a bug");
+    });
+    try {
+      expect((await app.inject({ url: "/v1/test-failure" })).statusCode).toBe(500);
+      const [failure, request] = lines.map((line) => JSON.parse(line));
+      expect(failure).toMatchObject({
+        level: 50,
+        msg: "unhandled error",
+        err: { message: "a bug" },
+      });
+      expect(request).toMatchObject({ level: 30, msg: "request", status: 500 });
+      expect(failure.reqId).toEqual(expect.any(String));
+      expect(request.reqId).toBe(failure.reqId);
+    } finally {
+      await app.close();
+    }
+    lines.length = 0;
+    const quiet = await build("warn");
+    try {
+      expect((await quiet.inject({ url: "/v1/presets" })).statusCode).toBe(200);
+      expect(lines).toEqual([]);
+    } finally {
+      await quiet.close();
+    }
+  });
+
   it("writes a server process's request lines to standard output, in order, every one of them by its exit", async () => {
     const folder = mkdtempSync(join(tmpdir(), "gatehouse-log-"));
     const logFile = join(folder, "server.log");

@@ -235,6 +235,29 @@ export function requirePerson(request: FastifyRequest): string {
 export type CallerKind = "host" | "api_key" | "user" | "system" | "anonymous";
 
 /**
+ * The kind of caller of a request, as {@link limitKeyOf} names it, without building its key
+ * (the request log asks on every request).
+ * @example
+ * callerKindOf(request); // "api_key"
+ */
+export function callerKindOf(request: FastifyRequest): CallerKind {
+  const actor = request.caller?.actor;
+  if (actor === undefined) return "anonymous";
+  switch (actor.type) {
+    case "system":
+      return actor.host === undefined ? "system" : "host";
+    case "user":
+      return actor.host === undefined ? "user" : "host";
+    case "api_key":
+      return "api_key";
+    case "assistant":
+      return actor.keyId === undefined ? "user" : "api_key";
+    case "preview":
+      return "user";
+  }
+}
+
+/**
  * Who a request counts against for the per-caller limits: the host credential (also when acting
  * for a user), the API key, the signed-in person (every session of theirs, and the owner viewing as
  * a member), else the client address (`request.ip`, right behind trusted proxies).

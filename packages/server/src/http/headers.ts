@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { FastifyInstance } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import helmet, { type HelmetOptions } from "helmet";
 import { routePatternOf } from "./route-pattern.ts";
 
@@ -60,25 +60,22 @@ const DOCS_HEADERS = headersOf({
 });
 
 /**
- * Security headers on every answer, as helmet decides them: a strict Content-Security-Policy
- * (`frame-ancestors 'none'`), `X-Frame-Options: DENY`, `X-Content-Type-Options: nosniff`,
- * `Referrer-Policy: no-referrer`, cross-origin isolation of the page; and
- * `Strict-Transport-Security` only on requests that came over TLS — directly, or by a trusted
- * proxy's `X-Forwarded-Proto: https` — since over plain HTTP it would pin a browser to an HTTPS
- * that may not exist. Call before any route is registered.
+ * Sets the security headers every answer carries, as helmet decides them: a strict
+ * Content-Security-Policy (`frame-ancestors 'none'`), `X-Frame-Options: DENY`,
+ * `X-Content-Type-Options: nosniff`, `Referrer-Policy: no-referrer`, cross-origin isolation of the
+ * page; and `Strict-Transport-Security` only on requests that came over TLS — directly, or by a
+ * trusted proxy's `X-Forwarded-Proto: https` — since over plain HTTP it would pin a browser to an
+ * HTTPS that may not exist. The request's own hook (app.ts) calls it first.
  * @example
- * await securityHeaders(app);
+ * app.addHook("onRequest", async (request, reply) => setSecurityHeaders(request, reply));
  */
-export async function securityHeaders(app: FastifyInstance): Promise<void> {
-  app.addHook("onRequest", (request, reply, done) => {
-    // Only a path under /docs can have matched a /docs route: others skip reading the route.
-    const url = request.url.startsWith("/docs") ? routePatternOf(request) : undefined;
-    reply.headers(
-      url !== undefined && (url === "/docs" || url.startsWith("/docs/"))
-        ? DOCS_HEADERS
-        : CONSOLE_HEADERS,
-    );
-    if (request.protocol === "https") reply.header("strict-transport-security", HSTS);
-    done();
-  });
+export function setSecurityHeaders(request: FastifyRequest, reply: FastifyReply): void {
+  // Only a path under /docs can have matched a /docs route: others skip reading the route.
+  const url = request.url.startsWith("/docs") ? routePatternOf(request) : undefined;
+  reply.headers(
+    url !== undefined && (url === "/docs" || url.startsWith("/docs/"))
+      ? DOCS_HEADERS
+      : CONSOLE_HEADERS,
+  );
+  if (request.protocol === "https") reply.header("strict-transport-security", HSTS);
 }

@@ -1,13 +1,15 @@
 import { GatehouseError } from "@gatehouse/engine";
 import { ErrorCode } from "@gatehouse/service";
-import type {
-  FastifyInstance,
-  FastifyReply,
-  FastifyRequest,
-  HookHandlerDoneFunction,
-  onRequestHookHandler,
-} from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { limitKeyOf } from "./caller.ts";
+import { routeConfigOf } from "./route-pattern.ts";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** Counted by the per-caller rate limit (see rateLimit). */
+    rateLimited?: boolean;
+  }
+}
 
 /** One caller's window: requests counted since it started. */
 interface Window {
@@ -36,15 +38,20 @@ function inWords(seconds: number): string {
 /**
  * The per-caller rate limit, in memory on each instance, as @fastify/rate-limit's local store
  * counted it (a fixed window from a caller's first request; `x-ratelimit-limit`, `-remaining`
- * and `-reset` on every answer; past the limit 429 RATE_LIMITED with `Retry-After`) — but one
- * synchronous hook per request, where the plugin spent five awaits and a fresh `routeOptions`
- * object (~2 µs of a check's server CPU in the HTTP benchmark). It applies to the routes
- * registered after it, minus `exempt`, decided once per route. Call after the hook that
- * resolves the caller.
+ * and `-reset` on every answer; past the limit 429 RATE_LIMITED with `Retry-After`) — but
+ * counted synchronously, where the plugin spent five awaits and a fresh `routeOptions` object
+ * (~2 µs of a check's server CPU in the HTTP benchmark). It applies to the routes registered
+ * after it, minus `exempt`, decided once per route (their config's `rateLimited`). Returns the
+ * counting to call from the request's own hook, once the caller is resolved: it throws
+ * RATE_LIMITED past the limit.
  * @example
- * rateLimit(app, { windowMs: 60_000, maxOf: () => 600, exempt: new Set(["/healthz"]) });
+ * const countRequest = rateLimit(app, { windowMs: 60_000, maxOf: () => 600, exempt: new Set(["/healthz"]) });
+ * app.addHook("onRequest", async (request, reply) => countRequest(request, reply));
  */
-export function rateLimit(app: FastifyInstance, options: RateLimitOptions): void {
+export function rateLimit(
+  app: FastifyInstance,
+  options: RateLimitOptions,
+): (request: FastifyRequest, reply: FastifyReply) => void {
   const { windowMs, maxOf, exempt } = options;
   const capacity = options.callers ?? 5_000;
   // Insertion order is recency: a caller seen again moves to the end.
@@ -52,7 +59,12 @@ export function rateLimit(app: FastifyInstance, options: RateLimitOptions): void
   // The key last put at the end of `windows`: counted again, it has nowhere to move.
   let newest: string | undefined;
 
-  const limit = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+  app.addHook("onRoute", (route) => {
+    if (!exempt.has(route.url)) route.config = { ...route.config, rateLimited: true };
+  });
+
+  return (request, reply) => {
+    if (routeConfigOf(request).rateLimited !== true) return;
     const key = limitKeyOf(request).key;
     const max = maxOf(key);
     const now = Date.now();
@@ -77,22 +89,12 @@ export function rateLimit(app: FastifyInstance, options: RateLimitOptions): void
     reply.header("x-ratelimit-limit", max);
     reply.header("x-ratelimit-remaining", exceeded ? 0 : max - window.count);
     reply.header("x-ratelimit-reset", reset);
-    if (!exceeded) return done();
+    if (!exceeded) return;
     reply.header("retry-after", reset);
-    done(
-      new GatehouseError(
-        ErrorCode.RATE_LIMITED,
-        `too many requests (at most ${max} a minute); try again in ${inWords(reset)}`,
-        { details: { retryAfterMs: ttl } },
-      ),
+    throw new GatehouseError(
+      ErrorCode.RATE_LIMITED,
+      `too many requests (at most ${max} a minute); try again in ${inWords(reset)}`,
+      { details: { retryAfterMs: ttl } },
     );
   };
-
-  app.addHook("onRoute", (route) => {
-    if (exempt.has(route.url)) return;
-    const hooks = route.onRequest;
-    const own = limit as onRequestHookHandler;
-    route.onRequest =
-      hooks === undefined ? [own] : Array.isArray(hooks) ? [...hooks, own] : [hooks, own];
-  });
 }

@@ -2,22 +2,34 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 
 declare module "fastify" {
   interface FastifyRequest {
-    /** The matched route's pattern once asked (see routePatternOf); `null` before. */
-    routePattern: string | undefined | null;
+    /** The matched route's config once asked (see routeConfigOf); `null` before. */
+    routeConfig: RouteConfig | null;
   }
 }
 
-/** Lets routePatternOf remember a request's route pattern. Call once, before routes are added. */
+/** A route's config as Fastify keeps it: the pattern (none when no route matched) and flags. */
+type RouteConfig = FastifyRequest["routeOptions"]["config"];
+
+/** Lets routeConfigOf remember a request's route config. Call once, before routes are added. */
 export function rememberRoutePatterns(app: FastifyInstance): void {
-  app.decorateRequest("routePattern", null);
+  app.decorateRequest("routeConfig", null);
+}
+
+/**
+ * The config of the route a request matched: its pattern and the flags set on it when it was
+ * added (see FastifyContextConfig). Read once per request: Fastify's `request.routeOptions`
+ * builds a new object of thirteen fields on every read, and the request's own hook, the request
+ * log and the metrics all ask.
+ */
+export function routeConfigOf(request: FastifyRequest): RouteConfig {
+  if (request.routeConfig === null) request.routeConfig = request.routeOptions.config;
+  return request.routeConfig;
 }
 
 /**
  * The pattern of the route a request matched (`/v1/workspaces/:ws/decision`), `undefined` for
- * none (answered as not found). Read once per request: Fastify's `request.routeOptions` builds a
- * new object of thirteen fields on every read, and the request log and the metrics both ask.
+ * none (answered as not found).
  */
 export function routePatternOf(request: FastifyRequest): string | undefined {
-  if (request.routePattern === null) request.routePattern = request.routeOptions.url;
-  return request.routePattern;
+  return (routeConfigOf(request) as { url?: string }).url;
 }
