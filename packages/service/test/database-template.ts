@@ -47,7 +47,23 @@ async function ensureSqliteTemplate(): Promise<string> {
 export async function openSqliteCopy(file: string): Promise<Storage> {
   sqliteReady ??= ensureSqliteTemplate();
   copyFileSync(await sqliteReady, file);
-  return openSqlite({ file, migrate: false });
+  const storage = await openSqlite({ file, migrate: false });
+  await initialize(storage);
+  return storage;
+}
+
+/**
+ * Kysely sets its driver up on the first query and a close before that does nothing, so a later
+ * query would still work: the migration check used to be that first query (the expiry sweep test
+ * relies on a closed database failing).
+ */
+async function initialize(storage: Storage): Promise<void> {
+  try {
+    await storage.ping();
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
 }
 
 /** What a copy of the template is made from, read once per process. */
@@ -93,7 +109,9 @@ export async function openPostgresCopy(
     maxConnections,
     migrate: false,
   });
-  if (!claimed) {
+  if (claimed) {
+    await initialize(storage);
+  } else {
     try {
       await sql.raw(template.clone).execute(storage.db);
     } catch (error) {
