@@ -16,6 +16,14 @@ export function runFolder(run = process.env["GATEHOUSE_TEST_RUN"] ?? `${process.
   return join(tmpdir(), `gatehouse-run-${run}`);
 }
 
+/**
+ * This run's PostgreSQL schema holding the migrated template (service/test/database-template.ts),
+ * dropped with the run's folder.
+ */
+export function postgresTemplateSchema(run = process.env["GATEHOUSE_TEST_RUN"]): string {
+  return `tpl_${run ?? `p${process.pid}`}`;
+}
+
 function pause(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }

@@ -9,6 +9,7 @@ import type { Storage } from "../src/database/storage.ts";
 import { createGatehouse, type Gatehouse } from "../src/gatehouse.ts";
 import type { User } from "../src/sign-in/users.ts";
 import type { FollowOptions } from "../src/sync/change-follower.ts";
+import { openPostgresCopy, openSqliteCopy, releasePostgresCopy } from "./database-template.ts";
 
 /** Everything `createGatehouse` takes. */
 type ServiceOptions = Parameters<typeof createGatehouse>[0];
@@ -18,7 +19,10 @@ export const TEST_PASSWORD_COST = { N: 2 ** 10, r: 8, p: 1 } as const;
 
 export interface Backend {
   readonly name: "sqlite" | "postgres";
-  /** A fresh, empty, migrated database: a new SQLite file, or a new PostgreSQL schema. */
+  /**
+   * A fresh, empty, migrated database: a new SQLite file, or a new PostgreSQL schema — a copy of
+   * the run's migrated template (database-template.ts).
+   */
   open(): Promise<Storage>;
   /**
    * `count` storages on one fresh database, each with its own connections (several instances
@@ -37,7 +41,9 @@ const sqlite: Backend = {
     const folder = mkdtempSync(join(tmpdir(), "gatehouse-"));
     const file = join(folder, "gatehouse.db");
     const storages: Storage[] = [];
-    for (let index = 0; index < count; index++) storages.push(await openSqlite({ file }));
+    // The first a copy of the run's migrated template; the others open it as instances do.
+    storages.push(await openSqliteCopy(file));
+    for (let index = 1; index < count; index++) storages.push(await openSqlite({ file }));
     const first = storages[0]!;
     const close = first.close;
     storages[0] = {
@@ -51,7 +57,10 @@ const sqlite: Backend = {
   },
 };
 
-/** PostgreSQL runs when DATABASE_URL is set (CI sets it); each open gets its own schema, dropped on close. */
+/**
+ * PostgreSQL runs when DATABASE_URL is set (CI sets it); each open gets its own schema, given back
+ * on close (reset to the template for a later open, or dropped).
+ */
 function postgres(url: string): Backend {
   const backend: Backend = {
     name: "postgres",
@@ -62,7 +71,9 @@ function postgres(url: string): Backend {
     async openPeers(count) {
       const schema = `t_${randomBytes(6).toString("hex")}`;
       const storages: Storage[] = [];
-      for (let index = 0; index < count; index++) {
+      // The first a copy of the run's migrated template; the others open it as instances do.
+      storages.push(await openPostgresCopy(url, schema, 20));
+      for (let index = 1; index < count; index++) {
         storages.push(await openPostgres({ connectionString: url, schema, maxConnections: 20 }));
       }
       const first = storages[0]!;
@@ -71,13 +82,8 @@ function postgres(url: string): Backend {
         ...first,
         close: async () => {
           await close();
-          const cleanup = await openPostgres({
-            connectionString: url,
-            migrate: false,
-            maxConnections: 1,
-          });
-          await cleanup.db.schema.dropSchema(schema).ifExists().cascade().execute();
-          await cleanup.close();
+          // Reset for the next open, or dropped when a test changed its definitions.
+          await releasePostgresCopy(url, schema);
         },
       };
       return storages;
