@@ -59,7 +59,13 @@ function environment(extra: Readonly<Record<string, string>>): NodeJS.ProcessEnv
 /** Spawns the real CLI and collects its output and exit status. */
 export function gatehouse(
   args: readonly string[],
-  options: { env?: Readonly<Record<string, string>>; input?: string; cwd?: string } = {},
+  options: {
+    env?: Readonly<Record<string, string>>;
+    input?: string;
+    cwd?: string;
+    /** Close the reading end of its standard output at once, as `| head` does once it has enough. */
+    closeStdout?: boolean;
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(CLI[0], [...CLI.slice(1), ...args], {
@@ -69,9 +75,11 @@ export function gatehouse(
     });
     let stdout = "";
     let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-    });
+    if (options.closeStdout === true) child.stdout.destroy();
+    else
+      child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+        stdout += chunk;
+      });
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
       stderr += chunk;
     });

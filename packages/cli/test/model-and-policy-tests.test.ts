@@ -44,6 +44,13 @@ describe("gatehouse model show", () => {
     expect(invalid.stderr).toContain("[INVALID_MODEL]");
     expect(invalid.stderr).toMatch(/ {2}types\.a\.parents\[0\]: /);
   });
+
+  it("stops quietly when its reader closes the pipe (`gatehouse model show … | head`)", async () => {
+    const result = await gatehouse(["model", "show", "hosting-customer"], { closeStdout: true });
+    expect(result.stderr).toBe("");
+    // As a process ended by SIGPIPE (128 + 13), like git's and coreutils'.
+    expect(result.code).toBe(141);
+  });
 });
 
 describe("gatehouse test", () => {
