@@ -54,34 +54,33 @@ export function decide(
 }
 
 /**
- * The first grant in force of `principal` (or its groups) holding `p` at `node` or above. A level
- * where the holder never held a grant (by `typesHeld` and `nodesHeld`) is skipped without probing
- * its map.
+ * The grant in force of `holder` at node `n`, if any. A node whose type or node bit the holder never
+ * held a grant at (`typesHeld`, `nodesHeld`) is answered without probing its map.
  */
+function liveAt(state: EngineState, holder: Principal, n: number): GrantRecord | undefined {
+  // The grants first: a principal restored from a snapshot notes its bits as its records are built.
+  const grants = holder.grants;
+  if (
+    (holder.typesHeld & (1 << state.type[n]!)) === 0 ||
+    (holder.nodesHeld & (1 << (n & 31))) === 0
+  )
+    return undefined;
+  const stored = grants.get(n);
+  return stored === undefined ? undefined : inForce(state, stored);
+}
+
+/** The first grant in force of `principal` (or its groups) holding `p` at `node` or above. */
 function find(state: EngineState, principal: Principal, p: number, node: number): Decision {
   const word = p >>> 5;
   const bit = 1 << (p & 31);
   const parent = state.parent;
-  const type = state.type;
-  const own = principal.grants;
-  const ownTypes = principal.typesHeld;
-  const ownNodes = principal.nodesHeld;
   const groups = principal.groups;
   for (let n = node; n !== NO_PARENT; n = parent[n]!) {
-    const typeBit = 1 << type[n]!;
-    const nodeBit = 1 << (n & 31);
-    if ((ownTypes & typeBit) !== 0 && (ownNodes & nodeBit) !== 0) {
-      const stored = own.get(n);
-      const record = stored === undefined ? undefined : inForce(state, stored);
-      if (record !== undefined && (record.bits[word]! & bit) !== 0) return record.allow;
-    }
+    const record = liveAt(state, principal, n);
+    if (record !== undefined && (record.bits[word]! & bit) !== 0) return record.allow;
     for (let g = 0; g < groups.length; g++) {
-      const group = groups[g]!;
-      const shared = group.grants;
-      if ((group.typesHeld & typeBit) === 0 || (group.nodesHeld & nodeBit) === 0) continue;
-      const storedShared = shared.get(n);
-      const live = storedShared === undefined ? undefined : inForce(state, storedShared);
-      if (live !== undefined && (live.bits[word]! & bit) !== 0) return live.allow;
+      const shared = liveAt(state, groups[g]!, n);
+      if (shared !== undefined && (shared.bits[word]! & bit) !== 0) return shared.allow;
     }
   }
   return DENY.no_grant;
@@ -137,31 +136,18 @@ export function collect(state: EngineState, principal: Principal, node: number, 
 
 /**
  * `collect` for a model whose permissions fit one word, as a number: no scratch bitset to clear
- * and OR into word by word (`permissionsOn`'s path). Skips levels like `find`.
+ * and OR into word by word (`permissionsOn`'s path).
  */
 export function collectWord(state: EngineState, principal: Principal, node: number): number {
   const parent = state.parent;
-  const type = state.type;
-  const own = principal.grants;
-  const ownTypes = principal.typesHeld;
-  const ownNodes = principal.nodesHeld;
   const groups = principal.groups;
   let held = 0;
   for (let n = node; n !== NO_PARENT; n = parent[n]!) {
-    const typeBit = 1 << type[n]!;
-    const nodeBit = 1 << (n & 31);
-    if ((ownTypes & typeBit) !== 0 && (ownNodes & nodeBit) !== 0) {
-      const stored = own.get(n);
-      const record = stored === undefined ? undefined : inForce(state, stored);
-      if (record !== undefined) held |= record.bits[0]!;
-    }
+    const record = liveAt(state, principal, n);
+    if (record !== undefined) held |= record.bits[0]!;
     for (let g = 0; g < groups.length; g++) {
-      const group = groups[g]!;
-      const shared = group.grants;
-      if ((group.typesHeld & typeBit) === 0 || (group.nodesHeld & nodeBit) === 0) continue;
-      const storedShared = shared.get(n);
-      const live = storedShared === undefined ? undefined : inForce(state, storedShared);
-      if (live !== undefined) held |= live.bits[0]!;
+      const shared = liveAt(state, groups[g]!, n);
+      if (shared !== undefined) held |= shared.bits[0]!;
     }
   }
   return held;
