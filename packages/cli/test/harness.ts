@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -11,7 +10,7 @@ import {
   openSqlite,
   type Storage,
 } from "@gatehouse/service";
-import { cliBundle } from "./once-per-run.ts";
+import { cliBundle, testSchema } from "./once-per-run.ts";
 
 /** The repository root; the CLI runs from there as `npx gatehouse` would. */
 export const ROOT = resolve(import.meta.dirname, "../../..");
@@ -164,7 +163,7 @@ function postgres(url: string): CliBackend {
   return {
     name: "postgres",
     create() {
-      const schema = `t_${randomBytes(6).toString("hex")}`;
+      const schema = testSchema("t");
       return {
         name: "postgres",
         env: { DATABASE_URL: url, DATABASE_SCHEMA: schema, SECRET_KEY },

@@ -4,6 +4,7 @@
  * its folder afterwards.
  */
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -22,6 +23,18 @@ export function runFolder(run = process.env["GATEHOUSE_TEST_RUN"] ?? `${process.
  */
 export function postgresTemplateSchema(run = process.env["GATEHOUSE_TEST_RUN"]): string {
   return `tpl_${run ?? `p${process.pid}`}`;
+}
+
+/**
+ * A new PostgreSQL schema name for one test's database, `<kind>_<run>_<random>`: named after the
+ * run, so the run's teardown drops it if the test did not, and a later run drops it once this
+ * run has died (run-schemas.ts).
+ * @example
+ * testSchema("t"); // "t_r0a1b2c3d4e5f_8e1f00c2a9b4"
+ */
+export function testSchema(kind: string): string {
+  if (!/^[a-z]+(_[a-z]+)*$/.test(kind)) throw new Error(`schema kind ${kind}: lower-case words`);
+  return `${kind}_${process.env["GATEHOUSE_TEST_RUN"] ?? `p${process.pid}`}_${randomBytes(6).toString("hex")}`;
 }
 
 function pause(ms: number): void {

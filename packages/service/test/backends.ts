@@ -1,8 +1,8 @@
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isGatehouseError } from "@gatehouse/engine";
+import { testSchema } from "../../cli/test/once-per-run.ts";
 import { openPostgres } from "../src/database/postgres/open.ts";
 import { openSqlite } from "../src/database/sqlite/open.ts";
 import type { Storage } from "../src/database/storage.ts";
@@ -69,7 +69,7 @@ function postgres(url: string): Backend {
       return storage!;
     },
     async openPeers(count) {
-      const schema = `t_${randomBytes(6).toString("hex")}`;
+      const schema = testSchema("t");
       const storages: Storage[] = [];
       // The first a copy of the run's migrated template; the others open it as instances do.
       storages.push(await openPostgresCopy(url, schema, 20));

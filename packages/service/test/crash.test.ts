@@ -9,13 +9,13 @@
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sql } from "kysely";
 import { afterAll, describe, expect, it } from "vitest";
+import { testSchema } from "../../cli/test/once-per-run.ts";
 import { asUser, systemActor } from "../src/actor.ts";
 import { openPostgres } from "../src/database/postgres/open.ts";
 import { openSqlite } from "../src/database/sqlite/open.ts";
@@ -133,7 +133,7 @@ describe.each(backends)("kill -9 during writes on $name", (backend) => {
       return { config: { dialect: "sqlite", target: file }, open: () => openSqlite({ file }) };
     }
     const url = process.env["DATABASE_URL"]!;
-    const schema = `crash_${randomBytes(6).toString("hex")}`;
+    const schema = testSchema("crash");
     cleanups.push(async () => {
       const admin = await openPostgres({
         connectionString: url,

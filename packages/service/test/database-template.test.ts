@@ -1,9 +1,9 @@
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Kysely, sql } from "kysely";
 import { afterEach, describe, expect, it } from "vitest";
+import { testSchema } from "../../cli/test/once-per-run.ts";
 import { migrations } from "../src/database/migrations/index.ts";
 import { openPostgres } from "../src/database/postgres/open.ts";
 import type { Database } from "../src/database/schema.ts";
@@ -116,7 +116,7 @@ describe("the tests' migrated template (database-template.ts)", () => {
     "gives PostgreSQL copies equal to a freshly migrated schema: tables, columns, storage, constraints, indexes and rows",
     async () => {
       const open = async (copy: boolean) => {
-        const schema = `t_${randomBytes(6).toString("hex")}`;
+        const schema = testSchema("t");
         const storage = copy
           ? await openPostgresCopy(url!, schema, 2)
           : await openPostgres({ connectionString: url!, schema, maxConnections: 2 });
@@ -151,7 +151,7 @@ describe("the tests' migrated template (database-template.ts)", () => {
   it.runIf(url !== undefined)(
     "resets a PostgreSQL copy given back to the template's rows for the next open, and drops one a test altered",
     async () => {
-      const freshSchema = `t_${randomBytes(6).toString("hex")}`;
+      const freshSchema = testSchema("t");
       const fresh = await openPostgres({
         connectionString: url!,
         schema: freshSchema,
@@ -162,7 +162,7 @@ describe("the tests' migrated template (database-template.ts)", () => {
         await releasePostgresCopy(url!, freshSchema);
       });
       const expected = await postgresFingerprint(fresh, freshSchema);
-      const used = `t_${randomBytes(6).toString("hex")}`;
+      const used = testSchema("t");
       const storage = await openPostgresCopy(url!, used, 2);
       await sql`insert into users (id, email, name, created_at) values ('u1', 'a@example.com', 'A', 1)`.execute(
         storage.db,
@@ -181,7 +181,7 @@ describe("the tests' migrated template (database-template.ts)", () => {
       expect(await schemas(used)).toBe(0);
       // Whichever copy the next open takes — this one or another given back — it is as fresh.
       for (let round = 0; round < 3; round++) {
-        const schema = `t_${randomBytes(6).toString("hex")}`;
+        const schema = testSchema("t");
         const again = await openPostgresCopy(url!, schema, 2);
         expect(await postgresFingerprint(again, schema)).toEqual(expected);
         await sql`insert into users (id, email, name, created_at) values ('u1', 'a@example.com', 'A', 1)`.execute(
@@ -191,7 +191,7 @@ describe("the tests' migrated template (database-template.ts)", () => {
         expect(await releasePostgresCopy(url!, schema)).toBe("kept");
       }
       // A copy whose definitions a test changed is never given to another.
-      const altered = `t_${randomBytes(6).toString("hex")}`;
+      const altered = testSchema("t");
       const changed = await openPostgresCopy(url!, altered, 2);
       await sql`alter table engine_snapshots alter column data set storage extended`.execute(
         changed.db,

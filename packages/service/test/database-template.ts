@@ -3,8 +3,9 @@
  * backend — into a SQLite file in the run's folder, into one PostgreSQL schema named after the run
  * — and every fresh database a test opens is a copy of that template: the file copied, or the
  * schema's tables, constraints, indexes and rows recreated from the template's catalog in one
- * round trip. The template lives only as long as the run (test-run.ts removes both afterwards), so it is
- * always built from the migrations being tested. database-template.test.ts compares a copy with a
+ * round trip. The template lives only as long as the run (test-run.ts removes both afterwards; a later run
+ * drops the schemas of a run that was killed, run-schemas.ts), so it is always built from the
+ * migrations being tested. database-template.test.ts compares a copy with a
  * freshly migrated database on both backends.
  */
 import { randomBytes } from "node:crypto";
@@ -94,7 +95,7 @@ function templateAt(url: string): Promise<Template> {
  * Opens a new, migrated PostgreSQL schema `schema` at `url`: a copy of this run's template given
  * back by an earlier test ({@link releasePostgresCopy}), else a new copy.
  * @example
- * const storage = await openPostgresCopy(url, "t_0a1b2c", 20);
+ * const storage = await openPostgresCopy(url, testSchema("t"), 20);
  */
 export async function openPostgresCopy(
   url: string,

@@ -11,6 +11,7 @@ import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createGatehouse, openPostgres, openSqlite } from "@gatehouse/service";
+import { testSchema } from "../../../cli/test/once-per-run.ts";
 
 /** The repository root, where `node --conditions=@gatehouse/source --import tsx` resolves the loader. */
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "..");
@@ -276,7 +277,7 @@ export interface PostgresDatabase {
  * try { … } finally { await db.drop(); }
  */
 export async function postgresDatabase(url: string, prefix = "inst"): Promise<PostgresDatabase> {
-  const schema = `${prefix}_${randomBytes(6).toString("hex")}`;
+  const schema = testSchema(prefix);
   return {
     url,
     schema,
