@@ -1113,6 +1113,13 @@ function benchInsertList(settings: Settings): InsertListRow[] {
   return rows;
 }
 
+/**
+ * Marks a row that is not in the SPEC's targets but an earlier goal of this project, printed for
+ * comparison (as bench/http.bench.ts marks its fixed-rate goal): its MISS is no SPEC miss.
+ */
+const EARLIER_GOAL = "(an earlier goal, not in the SPEC)";
+
+/** The rows of the Targets table: the SPEC's engine targets, and earlier goals marked as such. */
 function targetsOf(metrics: Record<string, number>): Target[] {
   const m = (name: string) => metrics[name] ?? Number.NaN;
   const small = INSERT_LIST_SIZES[0];
@@ -1143,12 +1150,12 @@ function targetsOf(metrics: Record<string, number>): Target[] {
         10 * m(`engine.insert_list.sites_${small}.p50_ms`),
     },
     {
-      what: "check ≥ 3M/s on one core",
+      what: `check ≥ 3M/s on one core ${EARLIER_GOAL}`,
       measured: `${fmtOps(m("engine.check.ops_per_s"))}/s`,
       pass: m("engine.check.ops_per_s") >= 3e6,
     },
     {
-      what: "check within 3× of the Map floor",
+      what: `check within 3× of the Map floor ${EARLIER_GOAL}`,
       measured: `${m("engine.check.floor_time_ratio").toFixed(2)}× the floor's time`,
       pass: m("engine.check.floor_time_ratio") <= 3,
     },
@@ -1158,7 +1165,7 @@ function targetsOf(metrics: Record<string, number>): Target[] {
       pass: m("engine.check.casl_speedup") >= 3,
     },
     {
-      what: "check faster than casbin",
+      what: `check faster than casbin ${EARLIER_GOAL}`,
       measured: `${fmtInt(m("engine.check.casbin_speedup"))}× casbin`,
       pass: m("engine.check.casbin_speedup") > 1,
     },
@@ -1173,7 +1180,7 @@ function targetsOf(metrics: Record<string, number>): Target[] {
       pass: m("engine.list_visible_all.p99_ms") < 20,
     },
     {
-      what: "permissionsOn ≥ 2M/s",
+      what: `permissionsOn ≥ 2M/s ${EARLIER_GOAL}`,
       measured: `${fmtOps(m("engine.permissions_on.ops_per_s"))}/s`,
       pass: m("engine.permissions_on.ops_per_s") >= 2e6,
     },
