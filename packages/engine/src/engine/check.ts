@@ -77,13 +77,18 @@ function find(state: EngineState, principal: Principal, p: number, node: number)
   const groups = principal.groups;
   for (let n = node; n !== NO_PARENT; n = parent[n]!) {
     const record = liveAt(state, principal, n);
-    if (record !== undefined && (record.bits[word]! & bit) !== 0) return record.allow;
+    if (record !== undefined && (wordOf(record, word) & bit) !== 0) return record.allow;
     for (let g = 0; g < groups.length; g++) {
       const shared = liveAt(state, groups[g]!, n);
-      if (shared !== undefined && (shared.bits[word]! & bit) !== 0) return shared.allow;
+      if (shared !== undefined && (wordOf(shared, word) & bit) !== 0) return shared.allow;
     }
   }
   return DENY.no_grant;
+}
+
+/** Word `word` of a record's bits: word 0 off the record itself (`word0`), no typed array read. */
+function wordOf(record: GrantRecord, word: number): number {
+  return word === 0 ? record.word0 : record.bits[word]!;
 }
 
 function keyDenial(
@@ -144,10 +149,10 @@ export function collectWord(state: EngineState, principal: Principal, node: numb
   let held = 0;
   for (let n = node; n !== NO_PARENT; n = parent[n]!) {
     const record = liveAt(state, principal, n);
-    if (record !== undefined) held |= record.bits[0]!;
+    if (record !== undefined) held |= record.word0;
     for (let g = 0; g < groups.length; g++) {
       const shared = liveAt(state, groups[g]!, n);
-      if (shared !== undefined) held |= shared.bits[0]!;
+      if (shared !== undefined) held |= shared.word0;
     }
   }
   return held;

@@ -109,5 +109,6 @@ export function isExpired(state: EngineState, expiresAt: number): boolean {
  * (`fallback`), or `undefined` when it holds nothing. Every reader asks this one function.
  */
 export function inForce(state: EngineState, record: GrantRecord): GrantRecord | undefined {
-  return isExpired(state, record.expiresAt) ? record.fallback : record;
+  // `expires` first: a grant that never expires is in force without reading its boxed `expiresAt`.
+  return record.expires && state.clock() >= record.expiresAt ? record.fallback : record;
 }
