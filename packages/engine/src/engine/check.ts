@@ -59,13 +59,14 @@ export function decide(
  */
 function liveAt(state: EngineState, holder: Principal, n: number): GrantRecord | undefined {
   // The grants first: a principal restored from a snapshot notes its bits as its records are built.
-  const grants = holder.grants;
+  void holder.grants;
   if (
     (holder.typesHeld & (1 << state.type[n]!)) === 0 ||
     (holder.nodesHeld & (1 << (n & 31))) === 0
   )
     return undefined;
-  const stored = grants.get(n);
+  // Off the holder's own fields when it holds few grants, else its map.
+  const stored = holder.grantAt(n);
   return stored === undefined ? undefined : inForce(state, stored);
 }
 

@@ -186,7 +186,7 @@ export function attachGrant(
     note,
     fallback,
   });
-  holder.grants.set(node, record);
+  holder.setGrant(record);
   holder.noteGrantAt(node, state.type[node]!);
   state.grantCount++;
   indexGrant(state, record);
@@ -333,7 +333,7 @@ export function removeGrant(state: EngineState, subject: string, scope: string):
 
 /** Forgets a grant on its holder's side (the caller clears the node's side). */
 export function dropGrant(state: EngineState, record: GrantRecord): void {
-  if (record.holder.grants.delete(record.node)) state.grantCount--;
+  if (record.holder.deleteGrant(record.node)) state.grantCount--;
   if (state.ownerGrant === record) state.ownerGrant = undefined;
 }
 
