@@ -59,14 +59,25 @@ export function decide(
  */
 function liveAt(state: EngineState, holder: Principal, n: number): GrantRecord | undefined {
   // The grants first: a principal restored from a snapshot notes its bits as its records are built.
-  void holder.grants;
+  const grants = holder.grants;
   if (
     (holder.typesHeld & (1 << state.type[n]!)) === 0 ||
     (holder.nodesHeld & (1 << (n & 31))) === 0
   )
     return undefined;
-  // Off the holder's own fields when it holds few grants, else its map.
-  const stored = holder.grantAt(n);
+  // `Principal.grantAt` written out (V8 did not inline it this deep): off the holder's own fields
+  // when it holds few grants, else its map.
+  const stored = holder.many
+    ? grants.get(n)
+    : n === holder.n0
+      ? holder.r0
+      : n === holder.n1
+        ? holder.r1
+        : n === holder.n2
+          ? holder.r2
+          : n === holder.n3
+            ? holder.r3
+            : undefined;
   return stored === undefined ? undefined : inForce(state, stored);
 }
 
@@ -129,12 +140,10 @@ export function isInKeyResources(state: EngineState, key: KeyRecord, node: numbe
 /** ORs into `held` the bits of every grant in force of `principal` (and its groups) at `node` or above. */
 export function collect(state: EngineState, principal: Principal, node: number, held: Bits): void {
   for (let n = node; n !== NO_PARENT; n = state.parent[n]!) {
-    const record = principal.grants.get(n);
-    const live = record === undefined ? undefined : inForce(state, record);
+    const live = liveAt(state, principal, n);
     if (live !== undefined) orInto(held, live.bits);
     for (const group of principal.groups) {
-      const shared = group.grants.get(n);
-      const liveShared = shared === undefined ? undefined : inForce(state, shared);
+      const liveShared = liveAt(state, group, n);
       if (liveShared !== undefined) orInto(held, liveShared.bits);
     }
   }
