@@ -35,6 +35,10 @@ export function decide(
   resource: string,
   onlyApplicable: boolean,
 ): Decision {
+  // The principal first, and its key read at once: the principal's object (a likely cache miss at
+  // scale) then loads while the permission and the resource are looked up, not after.
+  const principal = state.principals.get(subject);
+  const key = principal?.key;
   const model = state.model;
   const p = model.permissionIndex.get(permission);
   if (p === undefined) throw unknownPermission(permission);
@@ -42,9 +46,7 @@ export function decide(
   if (node === undefined) return DENY.not_found;
   if (onlyApplicable && (model.permissionTypeMask[p]! & (1 << state.type[node]!)) === 0)
     return DENY.not_applicable;
-  const principal = state.principals.get(subject);
   if (principal === undefined) return DENY.no_grant;
-  const key = principal.key;
   if (key !== undefined) {
     const denied = keyDenial(state, key, p, node);
     if (denied !== undefined) return denied;
