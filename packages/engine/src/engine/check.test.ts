@@ -2,9 +2,69 @@
 import { describe, expect, it } from "vitest";
 import { codeOf, fixture, model } from "../../test/panel-fixture.ts";
 import { defineModel } from "../model/define-model.ts";
-import { createEngine } from "./engine.ts";
+import { createEngine, Engine } from "./engine.ts";
 
 describe("check", () => {
+  it("finds a user's grants whether it holds few (kept in its own fields) or many, as they come and go", () => {
+    const { engine } = fixture();
+    const sites = [
+      "site:c1",
+      "site:c2",
+      "site:c3",
+      "site:c4",
+      "site:c5",
+      "site:c6",
+      "site:c7",
+    ] as const;
+    engine.upsertResource("server:c", "workspace:acme");
+    for (const site of sites) engine.upsertResource(site, "server:c");
+    const expectHeld = (held: ReadonlySet<string>) => {
+      for (const site of sites) {
+        expect(engine.check("user:una", "site.deploy", site).allowed).toBe(held.has(site));
+        expect(engine.permissionsOn("user:una", site)).toEqual(
+          held.has(site) ? ["site.view", "site.deploy"] : [],
+        );
+      }
+      // A restored engine builds the records on first read, fields included.
+      const restored = Engine.fromSnapshot(model, engine.snapshot(), { workspace: "acme" });
+      for (const site of sites)
+        expect(restored.check("user:una", "site.deploy", site).allowed).toBe(held.has(site));
+    };
+    const held = new Set<string>();
+    for (const site of sites) {
+      engine.addGrant({ subject: "user:una", role: "customer", scope: site });
+      held.add(site);
+      expectHeld(held);
+      if (site === "site:c3") {
+        // Removed and given again while it holds few.
+        engine.removeGrant("user:una", "site:c2");
+        held.delete("site:c2");
+        expectHeld(held);
+        engine.addGrant({ subject: "user:una", role: "customer", scope: "site:c2" });
+        held.add("site:c2");
+        expectHeld(held);
+      }
+    }
+    for (const site of [
+      "site:c4",
+      "site:c1",
+      "site:c7",
+      "site:c2",
+      "site:c6",
+      "site:c3",
+    ] as const) {
+      engine.removeGrant("user:una", site);
+      held.delete(site);
+      expectHeld(held);
+    }
+    // A deleted resource takes its grant along.
+    engine.deleteResource("site:c5");
+    expect(engine.check("user:una", "site.deploy", "site:c5")).toMatchObject({
+      reason: "not_found",
+    });
+    expect(engine.grantsOf("user:una")).toEqual([]);
+  });
+
   it("allows through a grant on an ancestor and names that grant", () => {
     const { engine } = fixture();
     const decision = engine.check("user:otto", "site.deploy", "site:a2");

@@ -35,6 +35,10 @@ export function decide(
   resource: string,
   onlyApplicable: boolean,
 ): Decision {
+  // The principal first, and its key read at once: the principal's object (a likely cache miss at
+  // scale) then loads while the permission and the resource are looked up, not after.
+  const principal = state.principals.get(subject);
+  const key = principal?.key;
   const model = state.model;
   const p = model.permissionIndex.get(permission);
   if (p === undefined) throw unknownPermission(permission);
@@ -42,9 +46,7 @@ export function decide(
   if (node === undefined) return DENY.not_found;
   if (onlyApplicable && (model.permissionTypeMask[p]! & (1 << state.type[node]!)) === 0)
     return DENY.not_applicable;
-  const principal = state.principals.get(subject);
   if (principal === undefined) return DENY.no_grant;
-  const key = principal.key;
   if (key !== undefined) {
     const denied = keyDenial(state, key, p, node);
     if (denied !== undefined) return denied;
@@ -65,7 +67,19 @@ function liveAt(state: EngineState, holder: Principal, n: number): GrantRecord |
     (holder.nodesHeld & (1 << (n & 31))) === 0
   )
     return undefined;
-  const stored = grants.get(n);
+  // `Principal.grantAt` written out (V8 did not inline it this deep): off the holder's own fields
+  // when it holds few grants, else its map.
+  const stored = holder.many
+    ? grants.get(n)
+    : n === holder.n0
+      ? holder.r0
+      : n === holder.n1
+        ? holder.r1
+        : n === holder.n2
+          ? holder.r2
+          : n === holder.n3
+            ? holder.r3
+            : undefined;
   return stored === undefined ? undefined : inForce(state, stored);
 }
 
@@ -77,13 +91,18 @@ function find(state: EngineState, principal: Principal, p: number, node: number)
   const groups = principal.groups;
   for (let n = node; n !== NO_PARENT; n = parent[n]!) {
     const record = liveAt(state, principal, n);
-    if (record !== undefined && (record.bits[word]! & bit) !== 0) return record.allow;
+    if (record !== undefined && (wordOf(record, word) & bit) !== 0) return record.allow;
     for (let g = 0; g < groups.length; g++) {
       const shared = liveAt(state, groups[g]!, n);
-      if (shared !== undefined && (shared.bits[word]! & bit) !== 0) return shared.allow;
+      if (shared !== undefined && (wordOf(shared, word) & bit) !== 0) return shared.allow;
     }
   }
   return DENY.no_grant;
+}
+
+/** Word `word` of a record's bits: word 0 off the record itself (`word0`), no typed array read. */
+function wordOf(record: GrantRecord, word: number): number {
+  return word === 0 ? record.word0 : record.bits[word]!;
 }
 
 function keyDenial(
@@ -123,12 +142,10 @@ export function isInKeyResources(state: EngineState, key: KeyRecord, node: numbe
 /** ORs into `held` the bits of every grant in force of `principal` (and its groups) at `node` or above. */
 export function collect(state: EngineState, principal: Principal, node: number, held: Bits): void {
   for (let n = node; n !== NO_PARENT; n = state.parent[n]!) {
-    const record = principal.grants.get(n);
-    const live = record === undefined ? undefined : inForce(state, record);
+    const live = liveAt(state, principal, n);
     if (live !== undefined) orInto(held, live.bits);
     for (const group of principal.groups) {
-      const shared = group.grants.get(n);
-      const liveShared = shared === undefined ? undefined : inForce(state, shared);
+      const liveShared = liveAt(state, group, n);
       if (liveShared !== undefined) orInto(held, liveShared.bits);
     }
   }
@@ -144,10 +161,10 @@ export function collectWord(state: EngineState, principal: Principal, node: numb
   let held = 0;
   for (let n = node; n !== NO_PARENT; n = parent[n]!) {
     const record = liveAt(state, principal, n);
-    if (record !== undefined) held |= record.bits[0]!;
+    if (record !== undefined) held |= record.word0;
     for (let g = 0; g < groups.length; g++) {
       const shared = liveAt(state, groups[g]!, n);
-      if (shared !== undefined) held |= shared.bits[0]!;
+      if (shared !== undefined) held |= shared.word0;
     }
   }
   return held;

@@ -1,7 +1,7 @@
 import { type Bits, hasBit, indicesOf, isEmptyBits } from "../bitset.ts";
 import { collect, collectWord, isInKeyResources, keyNodes } from "./check.ts";
 import { invalid, requireNode, unknownPermission, unknownType } from "./names.ts";
-import type { GrantRecord, Principal } from "./records.ts";
+import type { GrantRecord, KeyRecord, Principal } from "./records.ts";
 import type { SortedNames } from "./sorted-names.ts";
 import { type EngineState, inForce, isExpired, NO_PARENT } from "./state.ts";
 import {
@@ -21,13 +21,14 @@ export function permissionsOn(
   subject: string,
   resource: string,
 ): readonly string[] {
-  const node = state.nodeIndex.get(resource);
+  // The principal first (see `decide`): its object loads while the resource is looked up.
   const principal = state.principals.get(subject);
+  const key = principal?.key;
+  const node = state.nodeIndex.get(resource);
   if (node === undefined || principal === undefined) return NO_NAMES;
-  if (state.model.words === 1) return permissionsOnInWord(state, principal, node);
+  if (state.model.words === 1) return permissionsOnInWord(state, principal, key, node);
   const held = state.scratch;
   held.fill(0);
-  const key = principal.key;
   if (key !== undefined) {
     if (isExpired(state, key.expiresAt) || !isInKeyResources(state, key, node)) return NO_NAMES;
     collect(state, key.owner, node, held);
@@ -44,9 +45,9 @@ export function permissionsOn(
 function permissionsOnInWord(
   state: EngineState,
   principal: Principal,
+  key: KeyRecord | undefined,
   node: number,
 ): readonly string[] {
-  const key = principal.key;
   let held: number;
   if (key !== undefined) {
     if (isExpired(state, key.expiresAt) || !isInKeyResources(state, key, node)) return NO_NAMES;

@@ -152,7 +152,7 @@ export function insertGrant(state: EngineState, input: GrantInput): GrantRecord 
 
 /** Refuses a second role for `holder` at `node` with `ROLE_CONFLICT`. */
 function refuseSecondRole(state: EngineState, holder: Principal, node: number): void {
-  const current = holder.grants.get(node);
+  const current = holder.grantAt(node);
   if (current === undefined) return;
   throw new GatehouseError(
     ErrorCode.ROLE_CONFLICT,
@@ -186,7 +186,7 @@ export function attachGrant(
     note,
     fallback,
   });
-  holder.grants.set(node, record);
+  holder.setGrant(record);
   holder.noteGrantAt(node, state.type[node]!);
   state.grantCount++;
   indexGrant(state, record);
@@ -322,7 +322,7 @@ function unindexGrant(state: EngineState, record: GrantRecord): void {
 /** Removes the grant `subject` holds at `scope` and returns it. */
 export function removeGrant(state: EngineState, subject: string, scope: string): Grant {
   const node = state.nodeIndex.get(scope);
-  const record = node === undefined ? undefined : state.principals.get(subject)?.grants.get(node);
+  const record = node === undefined ? undefined : state.principals.get(subject)?.grantAt(node);
   if (record === undefined)
     throw new GatehouseError(ErrorCode.GRANT_NOT_FOUND, `${subject} holds no grant on ${scope}`);
   dropGrant(state, record);
@@ -333,7 +333,7 @@ export function removeGrant(state: EngineState, subject: string, scope: string):
 
 /** Forgets a grant on its holder's side (the caller clears the node's side). */
 export function dropGrant(state: EngineState, record: GrantRecord): void {
-  if (record.holder.grants.delete(record.node)) state.grantCount--;
+  if (record.holder.deleteGrant(record.node)) state.grantCount--;
   if (state.ownerGrant === record) state.ownerGrant = undefined;
 }
 

@@ -11,23 +11,34 @@ export type Kind = (typeof Kind)[keyof typeof Kind];
  * build two million objects nobody may ask for.
  */
 export class GrantRecord {
-  #grant: Grant | undefined = undefined;
+  // The fields a check reads come first, so one probe touches one or two cache lines of the record.
   #allow: Decision | undefined = undefined;
-  readonly holder: Principal;
-  readonly node: number;
-  readonly role: string;
-  readonly scope: string;
-  readonly extras: readonly string[];
-  readonly bits: Bits;
-  /** `Infinity` when the grant never expires. */
-  readonly expiresAt: number;
-  /** The store's opaque note (`Grant.note`); `undefined` for none. */
-  readonly note: string | undefined;
+  /**
+   * `bits[0]` as a signed 32-bit number (a small integer in V8, stored in the record): a check and
+   * `permissionsOn` of a one-word model, or of a permission in word 0, read no typed array.
+   */
+  readonly word0: number;
+  /**
+   * Whether it expires (`expiresAt` is finite): a check of a grant that never expires does not read
+   * `expiresAt`, a number V8 keeps in a box of its own, one more dependent memory read.
+   */
+  readonly expires: boolean;
   /**
    * What an expiring grant gives from `expiresAt` on (`Grant.fallback`): a record of the same holder
    * and node that never expires, reached only through `inForce`; `undefined` for none.
    */
   readonly fallback: GrantRecord | undefined;
+  readonly bits: Bits;
+  readonly node: number;
+  /** `Infinity` when the grant never expires. */
+  readonly expiresAt: number;
+  readonly holder: Principal;
+  readonly role: string;
+  readonly scope: string;
+  readonly extras: readonly string[];
+  /** The store's opaque note (`Grant.note`); `undefined` for none. */
+  readonly note: string | undefined;
+  #grant: Grant | undefined = undefined;
   constructor(
     holder: Principal,
     node: number,
@@ -39,15 +50,17 @@ export class GrantRecord {
     note: string | undefined = undefined,
     fallback: GrantRecord | undefined = undefined,
   ) {
-    this.holder = holder;
+    this.word0 = bits[0]! | 0;
+    this.expires = expiresAt !== Number.POSITIVE_INFINITY;
+    this.fallback = fallback;
+    this.bits = bits;
     this.node = node;
+    this.expiresAt = expiresAt;
+    this.holder = holder;
     this.role = role;
     this.scope = scope;
     this.extras = extras;
-    this.bits = bits;
-    this.expiresAt = expiresAt;
     this.note = note;
-    this.fallback = fallback;
   }
 
   get grant(): Grant {
@@ -119,20 +132,15 @@ export interface HeldFootprint {
   readonly bytes: number;
 }
 
-/** A user, group or API key with the grants it holds directly. */
+/** How many grants a principal keeps in its own fields (`Principal.n0`…): most users hold few. */
+const INLINE = 4;
+
+/**
+ * A user, group or API key with the grants it holds directly. The fields a check reads come first
+ * (`typesHeld` … `r3`), so a check of a principal holding at most `INLINE` grants reads them off the
+ * principal's own fields, without its map of grants and that map's table (two dependent reads).
+ */
 export class Principal {
-  readonly name: SubjectRef;
-  readonly kind: Kind;
-  #grants: Map<number, GrantRecord> | undefined = undefined;
-  #held: HeldGrants | undefined = undefined;
-  #run = 0;
-  /** For users: the groups they belong to (replaced, never mutated). */
-  groups: readonly Principal[] = NO_PRINCIPALS;
-  /** For groups: their members; allocated on the first. */
-  members: ReadonlySet<Principal> = NO_SET;
-  /** For users: the API keys they own; allocated on the first. */
-  keys: ReadonlySet<Principal> = NO_SET;
-  key: KeyRecord | undefined = undefined;
   /**
    * Where it has held grants, in two words read after `grants` (which builds records held in
    * columns): a bit per resource type, and bit `node % 32` per node. A check skips a level whose
@@ -141,14 +149,95 @@ export class Principal {
    */
   typesHeld = 0;
   nodesHeld = 0;
+  key: KeyRecord | undefined = undefined;
+  /** For users: the groups they belong to (replaced, never mutated). */
+  groups: readonly Principal[] = NO_PRINCIPALS;
+  #grants: Map<number, GrantRecord> | undefined = undefined;
+  /**
+   * Whether it holds more than `INLINE` grants: then only `grants` has them. Otherwise its grants
+   * are also in `n0`…`n3` (their nodes, `-1` for an empty slot) and `r0`…`r3` (their records), in
+   * no order; kept by `setGrant`, `deleteGrant` and the first read of grants held in columns, and
+   * read after `grants`.
+   */
+  many = false;
+  n0 = -1;
+  n1 = -1;
+  n2 = -1;
+  n3 = -1;
+  r0: GrantRecord | undefined = undefined;
+  r1: GrantRecord | undefined = undefined;
+  r2: GrantRecord | undefined = undefined;
+  r3: GrantRecord | undefined = undefined;
+  readonly name: SubjectRef;
+  readonly kind: Kind;
+  #held: HeldGrants | undefined = undefined;
+  #run = 0;
+  /** For groups: their members; allocated on the first. */
+  members: ReadonlySet<Principal> = NO_SET;
+  /** For users: the API keys they own; allocated on the first. */
+  keys: ReadonlySet<Principal> = NO_SET;
   constructor(name: SubjectRef, kind: Kind) {
     this.name = name;
     this.kind = kind;
   }
 
-  /** Its grants by node; those still held in columns become records on this first read. */
+  /**
+   * Its grants by node; those still held in columns become records on this first read. Change it
+   * only through `setGrant` and `deleteGrant`, which keep the fields `n0`… in step.
+   */
   get grants(): Map<number, GrantRecord> {
     return this.#grants ?? this.#materialize();
+  }
+
+  /** Its grant at `node`, if any (in force or not): off its fields when it holds few. */
+  grantAt(node: number): GrantRecord | undefined {
+    const grants = this.grants;
+    if (this.many) return grants.get(node);
+    return node === this.n0
+      ? this.r0
+      : node === this.n1
+        ? this.r1
+        : node === this.n2
+          ? this.r2
+          : node === this.n3
+            ? this.r3
+            : undefined;
+  }
+
+  /** Adds or replaces its grant at `record.node`. */
+  setGrant(record: GrantRecord): void {
+    this.grants.set(record.node, record);
+    this.#inline();
+  }
+
+  /** Forgets its grant at `node`; whether it held one. */
+  deleteGrant(node: number): boolean {
+    const deleted = this.grants.delete(node);
+    if (deleted) this.#inline();
+    return deleted;
+  }
+
+  /** Copies the grants into `n0`… while they fit (`many` past that). */
+  #inline(): void {
+    const grants = this.#grants!;
+    if (grants.size > INLINE) {
+      if (!this.many) {
+        this.many = true;
+        this.n0 = this.n1 = this.n2 = this.n3 = -1;
+        this.r0 = this.r1 = this.r2 = this.r3 = undefined;
+      }
+      return;
+    }
+    this.many = false;
+    const records = grants.values();
+    this.r0 = records.next().value;
+    this.r1 = records.next().value;
+    this.r2 = records.next().value;
+    this.r3 = records.next().value;
+    this.n0 = this.r0?.node ?? -1;
+    this.n1 = this.r1?.node ?? -1;
+    this.n2 = this.r2?.node ?? -1;
+    this.n3 = this.r3?.node ?? -1;
   }
 
   /** How many grants it holds, without building records for those still in columns. */
@@ -174,6 +263,7 @@ export class Principal {
     if (held !== undefined) {
       this.#held = undefined;
       held.materialize(this, this.#run, grants);
+      this.#inline();
     }
     return grants;
   }
