@@ -218,7 +218,12 @@ async function main(): Promise<void> {
       `Instructions per HTTP check (callgrind, main thread, user space), ${SITES.toLocaleString("en")} sites, ${REQUESTS.toLocaleString("en")} requests after ${WARM_UP.toLocaleString("en")} to warm up; load average ${loadAverage().toFixed(2)}`,
     );
     // Both at once: the counts do not depend on sharing the cores.
-    const [ours, theirs] = await Promise.all([count(gatehouse, bodies), count(fastify, bodies)]);
+    // Settled both before anything is thrown: each stops its own valgrind when it ends.
+    const settled = await Promise.allSettled([count(gatehouse, bodies), count(fastify, bodies)]);
+    for (const result of settled) if (result.status === "rejected") throw result.reason;
+    const [ours, theirs] = settled.map(
+      (result) => (result as PromiseFulfilledResult<number>).value,
+    ) as [number, number];
     out(`  ${gatehouse.name.padEnd(28)} ${(ours / 1000).toFixed(1)}k instructions per request`);
     out(`  ${fastify.name.padEnd(28)} ${(theirs / 1000).toFixed(1)}k instructions per request`);
     out(
