@@ -326,11 +326,44 @@ describe("limits, proxies, logs and headers", () => {
     expect(forged.headers["strict-transport-security"]).toBeUndefined();
     // The API docs' routes alone allow inline styles (Swagger UI); a path that only looks like
     // them, answered as not found, keeps the strict policy.
+    // The API's answers carry the headers of a response that is not a document; pages (and
+    // anything not found outside the API) helmet's set for pages.
+    expect(plain.headers).toMatchObject({
+      "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+      "cross-origin-resource-policy": "same-origin",
+    });
+    const documentOnly = [
+      "cross-origin-opener-policy",
+      "origin-agent-cluster",
+      "x-dns-prefetch-control",
+      "x-download-options",
+      "x-permitted-cross-domain-policies",
+      "x-xss-protection",
+    ];
+    for (const name of documentOnly) expect(plain.headers[name]).toBeUndefined();
+    for (const url of [
+      "/v1/nothing-here",
+      "/healthz",
+      "/openapi.json?x=1",
+      "/.well-known/jwks.json",
+    ])
+      expect((await app.inject({ url })).headers["content-security-policy"]).toBe(
+        "default-src 'none'; frame-ancestors 'none'",
+      );
+    const page = await app.inject({ url: "/w/ws_1/team", headers: { accept: "text/html" } });
+    expect(page.headers).toMatchObject({
+      "cross-origin-opener-policy": "same-origin",
+      "x-frame-options": "DENY",
+      "x-content-type-options": "nosniff",
+      "referrer-policy": "no-referrer",
+    });
+    expect(String(page.headers["content-security-policy"])).toContain("script-src 'self'");
     const policyOf = async (url: string) =>
       String((await app.inject({ url })).headers["content-security-policy"]);
     expect(await policyOf("/docs")).toContain("style-src 'self' 'unsafe-inline'");
     expect(await policyOf("/docs/static/index.html")).toContain("'unsafe-inline'");
     expect(await policyOf("/v1/presets")).not.toContain("'unsafe-inline'");
+    expect(await policyOf("/v1x")).toContain("default-src 'self'");
     expect(await policyOf("/docsx")).not.toContain("'unsafe-inline'");
   });
 });

@@ -160,6 +160,8 @@ describe.each(backends)(
       expect(page.headers["content-type"]).toMatch(/^text\/html/);
       expect(page.headers["cache-control"]).toBe("no-store");
       expect(page.headers["referrer-policy"]).toBe("no-referrer");
+      // A page under the API's paths still gets the pages' headers, then its own policy.
+      expect(page.headers["cross-origin-opener-policy"]).toBe("same-origin");
       const csp = String(page.headers["content-security-policy"]);
       expect(csp).toContain(`form-action ${new URL(shop.url).origin}`);
       expect(csp).toMatch(/script-src 'sha256-[A-Za-z0-9+/=]+'/);

@@ -2,32 +2,13 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-
-/**
- * Paths the console never answers, even for a browser: the API, its docs, operator endpoints and
- * the well-known and MCP prefixes other parts of the server use. Unknown paths there stay 404s.
- */
-const RESERVED = [
-  "/v1",
-  "/docs",
-  "/openapi.json",
-  "/healthz",
-  "/readyz",
-  "/metrics",
-  "/mcp",
-  "/.well-known",
-  "/assets",
-];
+import { isUnder, RESERVED_PREFIXES } from "./paths.ts";
 
 /**
  * The console's page is never cached: a new build's asset names reach the browser at once. Its
- * security headers (CSP, no framing, no sniffing) are every answer's: see headers.ts.
+ * security headers (CSP, no framing, no sniffing) are every page's: see headers.ts.
  */
 const PAGE_HEADERS = { "cache-control": "no-cache" } as const;
-
-function isReserved(path: string): boolean {
-  return RESERVED.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
-}
 
 /**
  * Serves the built web console from `dir` at `/`: its files as they are (hashed assets cached for a
@@ -64,7 +45,7 @@ export async function serveConsole(
     const isNavigation =
       (request.method === "GET" || request.method === "HEAD") &&
       (request.headers.accept ?? "").includes("text/html");
-    if (!isNavigation || isReserved(path)) return undefined;
+    if (!isNavigation || isUnder(path, RESERVED_PREFIXES)) return undefined;
     return sendPage(reply);
   };
 }

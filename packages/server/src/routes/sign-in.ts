@@ -4,6 +4,7 @@ import type { SignInAssertion } from "@gatehouse/service";
 import { Type } from "@sinclair/typebox";
 import type { FastifyReply } from "fastify";
 import { originOf, requireCaller } from "../http/caller.ts";
+import { DOCUMENT_HEADERS } from "../http/headers.ts";
 import {
   REVISION_HEADER,
   Revision,
@@ -68,7 +69,9 @@ function sendHandoffPage(reply: FastifyReply, handoff: SignInAssertion): Fastify
 </body>
 </html>
 `;
+  // A page under the API's paths: the pages' headers (headers.ts), then its own narrower policy.
   return reply
+    .headers(DOCUMENT_HEADERS)
     .header(
       "content-security-policy",
       `default-src 'none'; script-src '${SUBMIT_HASH}'; form-action ${target.origin}; base-uri 'none'; frame-ancestors 'none'`,
