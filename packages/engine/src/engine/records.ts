@@ -182,10 +182,10 @@ export class Principal {
   }
 
   /**
-   * Its grants by node; those still held in columns become records on this first read. Change it
+   * Its grants by node; those still held in columns become records on this first read. Changed
    * only through `setGrant` and `deleteGrant`, which keep the fields `n0`… in step.
    */
-  get grants(): Map<number, GrantRecord> {
+  get grants(): ReadonlyMap<number, GrantRecord> {
     return this.#grants ?? this.#materialize();
   }
 
@@ -206,13 +206,15 @@ export class Principal {
 
   /** Adds or replaces its grant at `record.node`. */
   setGrant(record: GrantRecord): void {
-    this.grants.set(record.node, record);
+    this.#grants ??= this.#materialize();
+    this.#grants.set(record.node, record);
     this.#inline();
   }
 
   /** Forgets its grant at `node`; whether it held one. */
   deleteGrant(node: number): boolean {
-    const deleted = this.grants.delete(node);
+    this.#grants ??= this.#materialize();
+    const deleted = this.#grants.delete(node);
     if (deleted) this.#inline();
     return deleted;
   }
