@@ -1,14 +1,19 @@
 /**
- * Load generation for the HTTP benchmark, from the bench process on loopback: autocannon for
- * closed-loop runs (a fixed number of connections, each sending its next request when the answer
- * arrives), the same closed loop over a client library's calls (Cerbos's gRPC client), and a
- * paced open-loop generator for latency at a fixed request rate.
+ * Load generation for the HTTP benchmark, on loopback: autocannon for closed-loop runs (a fixed
+ * number of connections, each sending its next request when the answer arrives), in a child
+ * process of its own per run (load-client.mjs); the same closed loop over a client library's calls
+ * (Cerbos's gRPC client) and a paced open-loop generator for latency at a fixed request rate, both
+ * in the bench process.
  */
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { hrtime } from "node:process";
-import autocannon from "autocannon";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 import { percentile } from "./measure.ts";
 
 /** Request bodies cycled in order, one per request, shared by every connection. */
@@ -130,9 +135,8 @@ export async function closedLoop(
 ): Promise<LoadRun> {
   const serverBefore =
     options.serverPid === undefined ? undefined : processCpuSeconds(options.serverPid);
-  const clientBefore = process.cpuUsage();
+  // The client's own CPU during its run (load-client.mjs), without its start.
   const run = await autocannonRun(target, options);
-  const client = process.cpuUsage(clientBefore);
   const serverAfter =
     options.serverPid === undefined ? undefined : processCpuSeconds(options.serverPid);
   return {
@@ -141,7 +145,6 @@ export async function closedLoop(
       serverBefore === undefined || serverAfter === undefined
         ? undefined
         : serverAfter - serverBefore,
-    clientCpuSeconds: (client.user + client.system) / 1e6,
   };
 }
 
@@ -198,53 +201,110 @@ export async function callLoop(
   };
 }
 
-function autocannonRun(
+/** Where this process's load-generator runs keep their bodies and latencies (see load-client.mjs). */
+let workDir: string | undefined;
+const bodyFiles = new WeakMap<readonly string[], string>();
+const LOAD_CLIENT = join(dirname(fileURLToPath(import.meta.url)), "load-client.mjs");
+
+function bodiesFileOf(bodies: readonly string[]): string {
+  let file = bodyFiles.get(bodies);
+  if (file === undefined) {
+    if (workDir === undefined) {
+      const dir = mkdtempSync(join(tmpdir(), "gatehouse-load-"));
+      workDir = dir;
+      process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    }
+    file = join(workDir, `bodies-${randomUUID()}.txt`);
+    // JSON text has no raw line breaks: one body per line.
+    writeFileSync(file, `${bodies.join("\n")}\n`);
+    bodyFiles.set(bodies, file);
+  }
+  return file;
+}
+
+interface LoadClient {
+  run(spec: string): Promise<string>;
+}
+let client: LoadClient | undefined;
+
+/**
+ * The load generator's process (load-client.mjs), started on first use and kept warm for every
+ * run; it inherits this process's CPU affinity (the load generator's core). It never keeps this
+ * process alive: unreferenced between runs, and its input ends when this process exits.
+ */
+function loadClient(): LoadClient {
+  if (client !== undefined) return client;
+  const child = spawn(process.execPath, [LOAD_CLIENT], { stdio: ["pipe", "pipe", "inherit"] });
+  const pending: ((line: string) => void)[] = [];
+  const lines = createInterface({ input: child.stdout! });
+  lines.on("line", (line) => pending.shift()?.(line));
+  const hold = (on: boolean) => {
+    for (const handle of [child, child.stdin, child.stdout] as { ref(): void; unref(): void }[])
+      if (on) handle.ref();
+      else handle.unref();
+  };
+  hold(false);
+  child.once("exit", (code) => {
+    client = undefined;
+    for (const settle of pending.splice(0)) settle(JSON.stringify({ error: `exited (${code})` }));
+  });
+  client = {
+    run: (spec) =>
+      new Promise((resolve) => {
+        hold(true);
+        pending.push((line) => {
+          if (pending.length === 0) hold(false);
+          resolve(line);
+        });
+        child.stdin!.write(`${spec}\n`);
+      }),
+  };
+  return client;
+}
+
+/**
+ * One autocannon run in the load generator's process (load-client.mjs), which has a heap of its
+ * own: in this process, its garbage collections in the benchmark's large heap made it the
+ * bottleneck. Answers the run and the CPU seconds that process spent during it.
+ */
+async function autocannonRun(
   target: Target,
   options: { connections: number; seconds: number; pipelining?: number; overallRate?: number },
-): Promise<LoadRun> {
-  const { bodies } = target;
-  let next = 0;
-  const latencies = new Samples();
-  return new Promise((resolve, reject) => {
-    const instance = autocannon(
-      {
-        url: target.url,
-        connections: options.connections,
-        pipelining: options.pipelining ?? 1,
-        duration: options.seconds,
-        ...(options.overallRate === undefined ? {} : { overallRate: options.overallRate }),
-        // Latency is recorded per response below; autocannon's own histogram rounds to 1 ms.
-        requests: [
-          {
-            method: "POST",
-            path: target.path,
-            headers: { "content-type": "application/json", ...target.headers },
-            setupRequest: (request) => {
-              request.body = bodies[next++ % bodies.length]!;
-              return request;
-            },
-          },
-        ],
-      },
-      (error, result) => {
-        if (error) {
-          reject(error);
-          return;
-        }
-        resolve({
-          responses: result.requests.total,
-          seconds: result.duration,
-          non2xx: result.non2xx,
-          errors: result.errors,
-          timeouts: result.timeouts,
-          latencies: latencies.take(),
-        });
-      },
-    );
-    instance.on("response", (_client, statusCode, _bytes, responseTime) => {
-      if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
-    });
+): Promise<LoadRun & { clientCpuSeconds: number }> {
+  const bodiesFile = bodiesFileOf(target.bodies);
+  const run = randomUUID();
+  const latenciesFile = join(workDir!, `latencies-${run}.bin`);
+  const spec = JSON.stringify({
+    url: target.url,
+    path: target.path,
+    headers: target.headers,
+    bodiesFile,
+    connections: options.connections,
+    pipelining: options.pipelining ?? 1,
+    seconds: options.seconds,
+    overallRate: options.overallRate,
+    latenciesFile,
   });
+  try {
+    const output = await loadClient().run(spec);
+    const result = JSON.parse(output) as Omit<LoadRun, "latencies"> & {
+      cpuSeconds: number;
+      error?: string;
+    };
+    if (result.error !== undefined) throw new Error(`the load generator failed: ${result.error}`);
+    const bytes = readFileSync(latenciesFile);
+    return {
+      responses: result.responses,
+      seconds: result.seconds,
+      non2xx: result.non2xx,
+      errors: result.errors,
+      timeouts: result.timeouts,
+      latencies: new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8).slice(),
+      clientCpuSeconds: result.cpuSeconds,
+    };
+  } finally {
+    rmSync(latenciesFile, { force: true });
+  }
 }
 
 /**
