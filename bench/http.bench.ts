@@ -1332,7 +1332,7 @@ function grpcClientVersion(): string {
 async function main(): Promise<void> {
   const settings = parseSettings(process.argv.slice(2));
   // Wall time per part, printed at the end: what --quick's two-minute budget goes to.
-  // CPU: this process (the load generator) and every server it started.
+  // CPU: this process, its load generator and every server it started.
   const laps = new Laps({ family: true });
   const lap = (part: string) => laps.lap(part);
   const host = machine();
@@ -1600,7 +1600,7 @@ async function main(): Promise<void> {
     contenders.push(...peers);
     lap("verification");
     out(
-      `\n── saturation (closed loop, autocannon: ${settings.connections} connections × pipelining ${settings.pipelining}); server CPU from /proc/<pid>/stat, client CPU of this process`,
+      `\n── saturation (closed loop, autocannon: ${settings.connections} connections × pipelining ${settings.pipelining}); server CPU from /proc/<pid>/stat, client CPU of the load generator's process (this one for gRPC)`,
     );
     await saturation(contenders, settings);
 

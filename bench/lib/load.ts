@@ -121,7 +121,7 @@ const CLOCK_TICKS = (() => {
  * requests in flight (autocannon; the next body goes out as soon as an answer arrives).
  * `overallRate` caps the total with autocannon's limiter, which is a per-second quota per
  * connection (bursts, then waits). With `serverPid` the server's CPU time over the run is read
- * from /proc, and this process's own (the load generator's) beside it.
+ * from /proc; the load generator's own (load-client.mjs) is beside it.
  */
 export async function closedLoop(
   target: Target,
@@ -135,7 +135,6 @@ export async function closedLoop(
 ): Promise<LoadRun> {
   const serverBefore =
     options.serverPid === undefined ? undefined : processCpuSeconds(options.serverPid);
-  // The client's own CPU during its run (load-client.mjs), without its start.
   const run = await autocannonRun(target, options);
   const serverAfter =
     options.serverPid === undefined ? undefined : processCpuSeconds(options.serverPid);
@@ -201,20 +200,25 @@ export async function callLoop(
   };
 }
 
-/** Where this process's load-generator runs keep their bodies and latencies (see load-client.mjs). */
 let workDir: string | undefined;
 const bodyFiles = new WeakMap<readonly string[], string>();
 const LOAD_CLIENT = join(dirname(fileURLToPath(import.meta.url)), "load-client.mjs");
 
+/** Where the load generator's runs keep their bodies and latencies; removed when this process exits. */
+function workFolder(): string {
+  if (workDir === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), "gatehouse-load-"));
+    workDir = dir;
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return workDir;
+}
+
+/** The file of `bodies`, one per line, written once per array. */
 function bodiesFileOf(bodies: readonly string[]): string {
   let file = bodyFiles.get(bodies);
   if (file === undefined) {
-    if (workDir === undefined) {
-      const dir = mkdtempSync(join(tmpdir(), "gatehouse-load-"));
-      workDir = dir;
-      process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
-    }
-    file = join(workDir, `bodies-${randomUUID()}.txt`);
+    file = join(workFolder(), `bodies-${randomUUID()}.txt`);
     // JSON text has no raw line breaks: one body per line.
     writeFileSync(file, `${bodies.join("\n")}\n`);
     bodyFiles.set(bodies, file);
@@ -272,8 +276,7 @@ async function autocannonRun(
   options: { connections: number; seconds: number; pipelining?: number; overallRate?: number },
 ): Promise<LoadRun & { clientCpuSeconds: number }> {
   const bodiesFile = bodiesFileOf(target.bodies);
-  const run = randomUUID();
-  const latenciesFile = join(workDir!, `latencies-${run}.bin`);
+  const latenciesFile = join(workFolder(), `latencies-${randomUUID()}.bin`);
   const spec = JSON.stringify({
     url: target.url,
     path: target.path,

@@ -12,8 +12,13 @@ import { join, resolve } from "node:path";
 const ROOT = resolve(import.meta.dirname, "../../..");
 const WAIT_MS = 15 * 60_000;
 
+/** This test run's id (test-run.ts), or `p<pid>` for a process outside vitest's global setup. */
+function thisRun(): string {
+  return process.env["GATEHOUSE_TEST_RUN"] ?? `p${process.pid}`;
+}
+
 /** This run's folder (one per process when run outside vitest's global setup). */
-export function runFolder(run = process.env["GATEHOUSE_TEST_RUN"] ?? `${process.pid}`): string {
+export function runFolder(run = thisRun()): string {
   return join(tmpdir(), `gatehouse-run-${run}`);
 }
 
@@ -21,8 +26,8 @@ export function runFolder(run = process.env["GATEHOUSE_TEST_RUN"] ?? `${process.
  * This run's PostgreSQL schema holding the migrated template (service/test/database-template.ts),
  * dropped with the run's folder.
  */
-export function postgresTemplateSchema(run = process.env["GATEHOUSE_TEST_RUN"]): string {
-  return `tpl_${run ?? `p${process.pid}`}`;
+export function postgresTemplateSchema(run = thisRun()): string {
+  return `tpl_${run}`;
 }
 
 /**
@@ -34,7 +39,7 @@ export function postgresTemplateSchema(run = process.env["GATEHOUSE_TEST_RUN"]):
  */
 export function testSchema(kind: string): string {
   if (!/^[a-z]+(_[a-z]+)*$/.test(kind)) throw new Error(`schema kind ${kind}: lower-case words`);
-  return `${kind}_${process.env["GATEHOUSE_TEST_RUN"] ?? `p${process.pid}`}_${randomBytes(6).toString("hex")}`;
+  return `${kind}_${thisRun()}_${randomBytes(6).toString("hex")}`;
 }
 
 function pause(ms: number): void {

@@ -19,8 +19,25 @@ import type { Client } from "pg";
 /** The id of a run that holds its lock. */
 const LOCKED_RUN = /^r[0-9a-f]{12}$/;
 
-/** A schema of such a run: `<kind>_<run>` or `<kind>_<run>_<suffix>`, the kind lower-case words. */
-const LOCKED_RUN_SCHEMA = /^[a-z]+(?:_[a-z]+)*_(r[0-9a-f]{12})(?:_[a-z0-9_]+)?$/;
+/**
+ * A schema of a run whose id matches `run` (a pattern): `<kind>_<run>` or `<kind>_<run>_<suffix>`,
+ * the kind lower-case words; the run's id is the first group.
+ */
+function runSchema(run: string): RegExp {
+  return new RegExp(`^[a-z]+(?:_[a-z]+)*_(${run})(?:_[a-z0-9_]+)?$`);
+}
+
+/** A schema of a run that holds its lock. */
+const LOCKED_RUN_SCHEMA = runSchema("r[0-9a-f]{12}");
+
+/** Takes run `key`'s lock on `client`'s session if it is free; whether it did. */
+async function tryLock(client: Client, key: string): Promise<boolean> {
+  const { rows } = await client.query<{ locked: boolean }>(
+    "select pg_try_advisory_lock($1::bigint) as locked",
+    [key],
+  );
+  return rows[0]!.locked;
+}
 
 /**
  * The advisory lock of run `run`: "GH" (0x4748) in the top 16 bits, the run's 48 random bits
@@ -53,11 +70,7 @@ export async function lockNewRun(url: string): Promise<{ run: string; client: Cl
     await client.connect();
     for (;;) {
       const run = `r${randomBytes(6).toString("hex")}`;
-      const { rows } = await client.query<{ locked: boolean }>(
-        "select pg_try_advisory_lock($1::bigint) as locked",
-        [runLockKey(run)],
-      );
-      if (rows[0]!.locked) return { run, client };
+      if (await tryLock(client, runLockKey(run))) return { run, client };
     }
   } catch (error) {
     await client.end().catch(() => undefined);
@@ -79,7 +92,7 @@ export function keepAlive(client: Client, keep: boolean): void {
 /** The schemas named after run `run`. */
 async function schemasOf(client: Client, run: string): Promise<string[]> {
   if (!/^[a-z0-9]+$/.test(run)) throw new Error(`test run id ${run}`);
-  const own = new RegExp(`^[a-z]+(?:_[a-z]+)*_${run}(?:_[a-z0-9_]+)?$`);
+  const own = runSchema(run);
   return (await namespaces(client)).filter((name) => own.test(name));
 }
 
@@ -126,11 +139,7 @@ export async function sweepDeadRuns(client: Client, ownRun: string): Promise<str
   const dropped: string[] = [];
   for (const [run, schemas] of byRun) {
     const key = runLockKey(run);
-    const { rows } = await client.query<{ locked: boolean }>(
-      "select pg_try_advisory_lock($1::bigint) as locked",
-      [key],
-    );
-    if (!rows[0]!.locked) continue;
+    if (!(await tryLock(client, key))) continue;
     try {
       dropped.push(...(await drop(client, schemas)));
     } finally {

@@ -152,7 +152,7 @@ export function insertGrant(state: EngineState, input: GrantInput): GrantRecord 
 
 /** Refuses a second role for `holder` at `node` with `ROLE_CONFLICT`. */
 function refuseSecondRole(state: EngineState, holder: Principal, node: number): void {
-  const current = holder.grantAt(node);
+  const current = holder.grants.get(node);
   if (current === undefined) return;
   throw new GatehouseError(
     ErrorCode.ROLE_CONFLICT,
@@ -322,7 +322,7 @@ function unindexGrant(state: EngineState, record: GrantRecord): void {
 /** Removes the grant `subject` holds at `scope` and returns it. */
 export function removeGrant(state: EngineState, subject: string, scope: string): Grant {
   const node = state.nodeIndex.get(scope);
-  const record = node === undefined ? undefined : state.principals.get(subject)?.grantAt(node);
+  const record = node === undefined ? undefined : state.principals.get(subject)?.grants.get(node);
   if (record === undefined)
     throw new GatehouseError(ErrorCode.GRANT_NOT_FOUND, `${subject} holds no grant on ${scope}`);
   dropGrant(state, record);

@@ -189,21 +189,6 @@ export class Principal {
     return this.#grants ?? this.#materialize();
   }
 
-  /** Its grant at `node`, if any (in force or not): off its fields when it holds few. */
-  grantAt(node: number): GrantRecord | undefined {
-    const grants = this.grants;
-    if (this.many) return grants.get(node);
-    return node === this.n0
-      ? this.r0
-      : node === this.n1
-        ? this.r1
-        : node === this.n2
-          ? this.r2
-          : node === this.n3
-            ? this.r3
-            : undefined;
-  }
-
   /** Adds or replaces its grant at `record.node`. */
   setGrant(record: GrantRecord): void {
     this.#grants ??= this.#materialize();

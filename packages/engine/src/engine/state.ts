@@ -112,5 +112,5 @@ export function isExpired(state: EngineState, expiresAt: number): boolean {
  */
 export function inForce(state: EngineState, record: GrantRecord): GrantRecord | undefined {
   // `expires` first: a grant that never expires is in force without reading its boxed `expiresAt`.
-  return record.expires && state.clock() >= record.expiresAt ? record.fallback : record;
+  return record.expires && isExpired(state, record.expiresAt) ? record.fallback : record;
 }
